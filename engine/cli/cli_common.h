@@ -1,0 +1,42 @@
+// Shared helpers for strata-cli subcommands: a small argument parser and the command table.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strata::cli {
+
+// Parses "--name value", "--name=value", "-x value" and bare positionals, in order.
+// Unknown options are errors, so typos are reported instead of ignored.
+class Args {
+public:
+    Args(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+
+    // Declares an option taking a value; `names` like {"-m", "--model"}.
+    std::optional<std::string> value(std::initializer_list<const char*> names);
+    // Declares a flag without value.
+    bool flag(std::initializer_list<const char*> names);
+    // After all value()/flag() calls: the positionals, or an error on unknown options.
+    bool finish(std::vector<std::string>& positionals, std::string& error);
+
+    // Typed helpers: print an error naming the option and return false on a bad number.
+    static bool to_int(const std::string& text, const char* option, long long& out);
+    static bool to_float(const std::string& text, const char* option, double& out);
+
+private:
+    std::vector<std::string> argv_;
+    std::vector<bool> used_ = std::vector<bool>(argv_.size(), false);
+};
+
+struct Command {
+    const char* name;
+    const char* summary;
+    std::function<int(Args&)> run;
+};
+
+// Every subcommand registers here (defined in its own cmd_*.cpp).
+int cmd_info(Args& args);
+
+}  // namespace strata::cli

@@ -1,0 +1,50 @@
+// strata-cli entry point: dispatches to one subcommand per cmd_*.cpp file.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli_common.h"
+
+namespace {
+
+using strata::cli::Command;
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table = {
+        {"info", "show a GGUF model's architecture, sizes, tokenizer and tensor types", strata::cli::cmd_info},
+    };
+    return table;
+}
+
+void print_usage() {
+    std::fprintf(stderr,
+                 "strata-cli — run large language models across the devices of one machine\n\n"
+                 "usage: strata-cli <command> [options]\n\ncommands:\n");
+    for (const auto& c : commands()) std::fprintf(stderr, "  %-10s %s\n", c.name, c.summary);
+    std::fprintf(stderr, "\n'strata-cli <command> --help' shows a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+        !std::strcmp(argv[1], "help")) {
+        print_usage();
+        return argc < 2 ? 2 : 0;
+    }
+    for (const auto& c : commands()) {
+        if (std::strcmp(argv[1], c.name) == 0) {
+            strata::cli::Args args(std::vector<std::string>(argv + 2, argv + argc));
+            try {
+                return c.run(args);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "error: %s\n", e.what());
+                return 1;
+            }
+        }
+    }
+    std::fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
+    print_usage();
+    return 2;
+}

@@ -1,0 +1,60 @@
+// ModelInfo: what a GGUF model file is, read from its header without loading weights.
+// Used by `strata-cli info`, the app's model library (validation on drop) and the planner.
+// Plain value type; inspect_model() is safe to call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "strata/status.h"
+#include "strata/tensor_type.h"
+
+namespace strata {
+
+struct TensorTypeTotal {
+    TensorType type = TensorType::F32;
+    uint64_t n_tensors = 0;
+    uint64_t n_bytes = 0;
+};
+
+struct ModelInfo {
+    std::string path;
+    uint64_t file_size = 0;
+    uint32_t gguf_version = 0;
+
+    std::string name;           // general.name, or the file's base name
+    std::string architecture;   // general.architecture: "llama", "qwen2", ...
+    bool architecture_supported = false;  // Strata can run it
+    uint64_t n_params = 0;      // sum of all tensors' element counts
+
+    uint32_t context_length = 0;   // trained context (<arch>.context_length)
+    uint32_t n_layer = 0;
+    uint32_t n_embd = 0;
+    uint32_t n_ff = 0;
+    uint32_t n_head = 0;
+    uint32_t n_head_kv = 0;
+    uint32_t n_rot = 0;            // rope dimension count (defaults to head dim)
+    float rope_freq_base = 10000.0f;
+    float rms_norm_eps = 1e-5f;
+
+    uint32_t n_vocab = 0;
+    std::string tokenizer_model;   // tokenizer.ggml.model: "llama" (SentencePiece), "gpt2" (BPE)
+    bool has_chat_template = false;
+    std::string chat_template;
+
+    std::string quantization;      // "Q4_K_M" from general.file_type, else the dominant type
+    std::vector<TensorTypeTotal> type_totals;  // by bytes, largest first
+    uint64_t weight_bytes = 0;     // sum of all tensor bytes
+};
+
+// Opens and validates the file's header and tensor directory (not the weights' values).
+// Errors name the file and what is wrong (not GGUF, truncated, unknown tensor type, ...).
+Result<ModelInfo> inspect_model(const std::string& path);
+
+// "1.1B", "260K" — parameter counts the way model cards print them.
+std::string format_param_count(uint64_t n_params);
+// "1.23 GiB", "512 MiB", "900 B"
+std::string format_bytes(uint64_t n_bytes);
+
+}  // namespace strata

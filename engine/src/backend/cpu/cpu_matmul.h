@@ -1,0 +1,57 @@
+// Matrix products on the CPU with weights in any computable tensor type.
+//
+// CpuWeight is a weight matrix (n_rows outputs × n_cols inputs, row-major, rows contiguous as in
+// GGUF) prepared for the kernels: either a view of the mapped file or a repacked copy it owns.
+// Immutable after prepare(); shareable between threads.
+//
+// cpu_matmul computes out (n_tok, n_rows) = x (n_tok, n_cols) · Wᵀ. It runs on the given pool,
+// from the pool's owner thread. Results do not depend on the pool's thread count (work is split
+// over output rows in fixed groups, never over the reduction), so splits are bitwise repeatable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "strata/status.h"
+#include "strata/tensor_type.h"
+
+namespace strata {
+
+class ThreadPool;
+
+class CpuWeight {
+public:
+    // `data` must outlive the CpuWeight unless it repacks (then it owns a copy).
+    static Result<CpuWeight> prepare(TensorType type, const void* data, int64_t n_rows,
+                                     int64_t n_cols, bool allow_repack = true);
+    CpuWeight() = default;
+
+    TensorType type() const { return type_; }
+    int64_t n_rows() const { return n_rows_; }
+    int64_t n_cols() const { return n_cols_; }
+    const void* data() const { return data_; }
+    // Bytes this weight occupies in memory it owns (0 for a view of the mapping).
+    size_t owned_bytes() const { return owned_ ? owned_->size() : 0; }
+    // Bytes read per full pass over the matrix (for bandwidth figures).
+    size_t bytes() const;
+    int layout() const { return layout_; }  // 0 = GGUF row-major; others are kernel-specific
+
+private:
+    TensorType type_ = TensorType::F32;
+    int64_t n_rows_ = 0, n_cols_ = 0;
+    const void* data_ = nullptr;
+    std::shared_ptr<std::vector<uint8_t>> owned_;
+    int layout_ = 0;
+    friend struct CpuWeightAccess;
+};
+
+// Per-thread scratch reused between calls (activation quantization buffers). One per device.
+struct MatmulScratch {
+    std::vector<uint8_t> activations;
+};
+
+void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_tok, float* out,
+                MatmulScratch& scratch);
+
+}  // namespace strata

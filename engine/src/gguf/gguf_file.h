@@ -1,0 +1,120 @@
+// GgufFile: a validated, memory-mapped view of a GGUF file (versions 2 and 3).
+//
+// open() maps the file read-only and parses the header, every metadata key/value (all value
+// types, nested arrays included) and the tensor directory. Every count, string length, offset
+// and tensor extent is checked against the file size before it is used; a bad file yields a
+// Status (ErrorCode::corrupt / unsupported / io) naming the file, the field and the byte offset.
+// Memory use is bounded by the file size: a count is accepted only if the bytes it implies exist.
+//
+// Ownership: the GgufFile owns the mapping; string_views and tensor data pointers it hands out
+// stay valid while it lives. Thread safety: immutable after open(); any thread may read.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strata/status.h"
+#include "strata/tensor_type.h"
+
+namespace strata::gguf {
+
+// Value type ids as stored in the file.
+enum class ValueType : uint32_t {
+    UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
+    STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+};
+const char* value_type_name(ValueType t);
+
+// One metadata value. Scalars are widened (integers to int64/uint64, floats to double); strings
+// and string arrays point into the mapping. Arrays keep their element type; nested arrays are
+// held as child Values.
+struct Value {
+    ValueType type = ValueType::UINT8;
+    // scalar storage (which member is meaningful follows `type`)
+    uint64_t u = 0;   // UINT8/16/32/64, BOOL
+    int64_t i = 0;    // INT8/16/32/64
+    double f = 0.0;   // FLOAT32/64
+    std::string_view str;  // STRING
+    // ARRAY
+    ValueType array_type = ValueType::UINT8;
+    uint64_t array_size = 0;
+    std::vector<std::string_view> array_strings;  // array of STRING
+    std::vector<double> array_numbers;            // array of any numeric/bool type, widened
+    std::vector<Value> array_arrays;              // array of ARRAY (nested)
+
+    bool is_integer() const;
+    bool is_number() const;  // integer, float or bool
+    // Numeric value as int64 / double whatever the integer or float width (nullopt if not numeric
+    // or, for as_int, not representable).
+    std::optional<int64_t> as_int() const;
+    std::optional<double> as_double() const;
+    std::string to_display_string(size_t max_items = 8) const;  // for `strata-cli info --all`
+};
+
+struct KeyValue {
+    std::string key;
+    Value value;
+    uint64_t offset = 0;  // byte offset of the key in the file (for messages)
+};
+
+struct TensorInfo {
+    std::string name;
+    TensorType type = TensorType::F32;
+    std::vector<int64_t> ne;      // dims, ne[0] innermost (row length); 1..4 entries
+    uint64_t offset = 0;          // from the start of the data section
+    uint64_t n_bytes = 0;         // exact size of the tensor's data
+    const uint8_t* data = nullptr;  // into the mapping
+
+    int64_t n_elements() const;
+    int64_t n_rows() const { return ne.empty() ? 0 : n_elements() / ne[0]; }
+};
+
+class MappedFile;  // RAII read-only mmap (gguf/mapped_file.h)
+
+class GgufFile {
+public:
+    static Result<std::unique_ptr<GgufFile>> open(const std::string& path);
+    ~GgufFile();
+    GgufFile(const GgufFile&) = delete;
+    GgufFile& operator=(const GgufFile&) = delete;
+
+    const std::string& path() const { return path_; }
+    uint32_t version() const { return version_; }
+    uint64_t file_size() const;
+    uint64_t alignment() const { return alignment_; }
+    uint64_t data_offset() const { return data_offset_; }  // start of tensor data in the file
+    const uint8_t* file_data() const;                       // the whole mapping
+
+    const std::vector<KeyValue>& metadata() const { return metadata_; }
+    const Value* find(std::string_view key) const;
+
+    // Typed getters: nullopt when the key is absent; an error Status when present with the
+    // wrong type (message names the key, expected and actual type).
+    Result<std::optional<std::string>> get_string(std::string_view key) const;
+    Result<std::optional<int64_t>> get_int(std::string_view key) const;    // any integer type
+    Result<std::optional<double>> get_float(std::string_view key) const;   // float or integer
+    Result<std::optional<bool>> get_bool(std::string_view key) const;
+    // Arrays: element type must match (numbers: any numeric type, widened).
+    Result<std::optional<std::vector<std::string_view>>> get_string_array(std::string_view key) const;
+    Result<std::optional<std::vector<double>>> get_number_array(std::string_view key) const;
+
+    const std::vector<TensorInfo>& tensors() const { return tensors_; }
+    const TensorInfo* find_tensor(std::string_view name) const;
+
+private:
+    GgufFile() = default;
+    std::string path_;
+    std::unique_ptr<MappedFile> file_;
+    uint32_t version_ = 0;
+    uint64_t alignment_ = 32;
+    uint64_t data_offset_ = 0;
+    std::vector<KeyValue> metadata_;
+    std::vector<TensorInfo> tensors_;
+    friend class GgufParser;
+};
+
+}  // namespace strata::gguf

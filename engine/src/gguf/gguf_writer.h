@@ -1,0 +1,66 @@
+// GgufWriter: builds a GGUF v3 file (used by tests, the quantizer and model generators).
+//
+// Add metadata and tensors, then write(path). Tensor data is either handed over as bytes or
+// produced by a callback at write time (so multi-GiB models stream to disk without being held
+// in memory). write() goes to "path.partial" and renames on success: a failure never leaves a
+// half-written file at `path`. Not thread-safe; one thread builds and writes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gguf/gguf_file.h"
+#include "strata/status.h"
+#include "strata/tensor_type.h"
+
+namespace strata::gguf {
+
+class GgufWriter {
+public:
+    explicit GgufWriter(uint64_t alignment = 32);
+
+    // Metadata, kept in insertion order; setting a key twice replaces the value.
+    void set_u8(std::string key, uint8_t v);
+    void set_i8(std::string key, int8_t v);
+    void set_u16(std::string key, uint16_t v);
+    void set_i16(std::string key, int16_t v);
+    void set_u32(std::string key, uint32_t v);
+    void set_i32(std::string key, int32_t v);
+    void set_u64(std::string key, uint64_t v);
+    void set_i64(std::string key, int64_t v);
+    void set_f32(std::string key, float v);
+    void set_f64(std::string key, double v);
+    void set_bool(std::string key, bool v);
+    void set_string(std::string key, std::string v);
+    void set_string_array(std::string key, std::vector<std::string> v);
+    void set_i32_array(std::string key, std::vector<int32_t> v);
+    void set_f32_array(std::string key, std::vector<float> v);
+    // Copies every key except general.alignment from an open file (the quantizer keeps metadata).
+    void copy_metadata_from(const GgufFile& file);
+
+    // Tensors are written in the order added. `ne` innermost first; data size must equal
+    // tensor_row_bytes(type, ne[0]) * rows.
+    using Producer = std::function<Status(uint8_t* dst, size_t n_bytes)>;
+    Status add_tensor(std::string name, TensorType type, std::vector<int64_t> ne, std::vector<uint8_t> data);
+    Status add_tensor(std::string name, TensorType type, std::vector<int64_t> ne, Producer producer);
+
+    // Writes the file. `progress` (optional) gets (tensors written, total).
+    Status write(const std::string& path,
+                 const std::function<void(size_t, size_t)>& progress = {}) const;
+
+    // Testing hooks: write the version field as given (2 or 3) — v2 is read-compatible.
+    void set_version(uint32_t version) { version_ = version; }
+
+private:
+    struct Entry;
+    struct Tensor;
+    std::vector<Entry> metadata_;
+    std::vector<Tensor> tensors_;
+    uint64_t alignment_;
+    uint32_t version_ = 3;
+};
+
+}  // namespace strata::gguf

@@ -1,0 +1,40 @@
+// Block quantization formats (GGUF/ggml layouts): reference code, quantizers and fast kernels.
+//
+// The scalar reference functions are the truth every fast kernel is tested against. All
+// functions are pure (no global state besides the CPU-feature dispatch chosen once at start-up)
+// and thread-safe. Row lengths `n` must be multiples of the type's block size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "strata/status.h"
+#include "strata/tensor_type.h"
+
+namespace strata::quant {
+
+// ---- reference (scalar) ------------------------------------------------------------------
+// True for types this build can dequantize (F32, F16, BF16, Q4_0 ... Q8_K).
+bool can_dequantize(TensorType t);
+// True for types this build can produce.
+bool can_quantize(TensorType t);
+// src: n/block_size blocks → dst: n floats.
+void dequantize_row_ref(TensorType t, const void* src, float* dst, int64_t n);
+// src: n floats → dst: n/block_size blocks. `importance` (optional, n weights) may steer the
+// choice of scales in formats that search for them; nullptr means uniform.
+void quantize_row_ref(TensorType t, const float* src, void* dst, int64_t n,
+                      const float* importance = nullptr);
+
+// ---- fast kernels (dispatched by CPU features at run time) -------------------------------
+// The format activations are converted to for dot products with weight type w: e.g. Q8_0 for
+// Q4_0/Q8_0, Q8_K for K-quants, F32 for F32, F16 for F16.
+TensorType vec_dot_type(TensorType w);
+void quantize_row(TensorType t, const float* src, void* dst, int64_t n);
+void dequantize_row(TensorType t, const void* src, float* dst, int64_t n);
+// Σ_k w[k]·a[k] with w in weight type `w`, a in vec_dot_type(w).
+float vec_dot(TensorType w, int64_t n, const void* w_row, const void* a_row);
+
+// Which instruction set the dispatcher picked ("avx2+fma+f16c", "scalar"), for logs and bench.
+std::string cpu_kernel_isa();
+
+}  // namespace strata::quant

@@ -1,0 +1,95 @@
+// Vocab: a model's tokenizer vocabulary and the encode/decode rules it implies.
+//
+// Built once from VocabData (filled from the GGUF's tokenizer.ggml.* keys by the model loader)
+// and then shared read-only between every sequence (std::shared_ptr<const Vocab>): all methods
+// are const and thread-safe. Per-sequence state (streaming detokenization) lives in
+// StreamingDetokenizer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strata/status.h"
+
+namespace strata {
+
+// tokenizer.ggml.token_type values (GGUF convention).
+enum class TokenType : int32_t {
+    undefined = 0, normal = 1, unknown = 2, control = 3, user_defined = 4, unused = 5, byte = 6,
+};
+
+enum class VocabKind {
+    spm,  // tokenizer.ggml.model = "llama": SentencePiece, scores, byte fallback, "▁" for space
+    bpe,  // tokenizer.ggml.model = "gpt2": byte-level BPE with merges
+};
+
+struct VocabData {
+    VocabKind kind = VocabKind::spm;
+    std::vector<std::string> tokens;   // (n_vocab)
+    std::vector<float> scores;         // (n_vocab) or empty
+    std::vector<TokenType> types;      // (n_vocab) or empty (then all normal)
+    std::vector<std::string> merges;   // BPE: "a b" pairs in priority order
+    std::string pre;                   // BPE pre-tokenizer name (tokenizer.ggml.pre), e.g. "llama-bpe"
+    int32_t bos_id = -1;
+    int32_t eos_id = -1;
+    int32_t unk_id = -1;
+    int32_t pad_id = -1;
+    std::vector<int32_t> extra_eog_ids;  // end-of-generation besides EOS (eot, eom)
+    bool add_bos = true;
+    bool add_eos = false;
+    bool add_space_prefix = true;      // SPM: prepend "▁" to the text
+};
+
+class Vocab {
+public:
+    // Validates sizes and ids (a bad id names the key); builds lookup tables.
+    static Result<std::shared_ptr<const Vocab>> create(VocabData data);
+    ~Vocab();
+
+    VocabKind kind() const;
+    int32_t n_tokens() const;
+    int32_t bos() const;
+    int32_t eos() const;
+    bool add_bos() const;
+    bool is_eog(int32_t id) const;       // EOS or another end-of-generation token
+    bool is_control(int32_t id) const;
+    const std::string& token_text(int32_t id) const;  // as stored in the vocab ("▁the", "<0x0A>")
+
+    // Text → ids. add_bos prepends BOS when the vocab has one; parse_special turns the text of
+    // control/user-defined tokens ("<|im_start|>") into their ids instead of spelling them out.
+    std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
+
+    // The bytes a token stands for ("▁the" → " the", "<0x0A>" → "\n"); control tokens give "".
+    // Bytes may be an incomplete UTF-8 sequence (byte-fallback tokens).
+    std::string token_to_bytes(int32_t id) const;
+
+    // Whole-sequence decode (strips the leading space SPM adds after BOS when strip_leading_space).
+    std::string decode(const std::vector<int32_t>& ids, bool strip_leading_space = true) const;
+
+private:
+    struct Impl;
+    explicit Vocab(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Turns a stream of token ids into text that is always valid UTF-8: bytes of a multi-byte
+// character split across tokens are held back until the character is complete.
+// One per sequence; not thread-safe.
+class StreamingDetokenizer {
+public:
+    explicit StreamingDetokenizer(std::shared_ptr<const Vocab> vocab, bool strip_leading_space = true);
+    // Returns the text that became complete with this token (possibly empty).
+    std::string push(int32_t id);
+    // End of stream: whatever is held back (invalid bytes become U+FFFD).
+    std::string flush();
+
+private:
+    std::shared_ptr<const Vocab> vocab_;
+    std::string pending_;
+    bool at_start_;
+};
+
+}  // namespace strata

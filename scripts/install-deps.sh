@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Strata needs to build, test and run.
+# Idempotent: asks apt-get only for what dpkg says is missing.
+# Usage: scripts/install-deps.sh [--headless]   (--headless: no Qt, engine + strata-cli only)
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config git)
+if [[ "${1:-}" != "--headless" ]]; then
+  packages+=(qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6sql6-sqlite
+             qt6-httpserver-dev qt6-websockets-dev libqt6svg6 qt6-qpa-plugins
+             libgl-dev xvfb xauth fonts-dejavu-core)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
