@@ -1,0 +1,105 @@
+// The planner: which device runs which layers, and what that costs, decided before anything is
+// loaded. A pure function of (model footprint, devices, preferences) → Plan; no I/O, no state,
+// callable from any thread (the app calls it on every slider move for its live fit preview).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "strata/device_info.h"
+
+namespace strata {
+
+enum class KvCacheType { f32, f16, q8_0 };
+const char* kv_cache_type_name(KvCacheType t);
+bool parse_kv_cache_type(const std::string& text, KvCacheType& out);
+
+// How layers are spread when the user gives no ratios.
+enum class SplitMode {
+    fewest,  // fill devices in priority order: use as few devices as fit (default)
+    even,    // spread layers in proportion to each enabled device's usable memory
+    ratios,  // the user's ratios (like llama.cpp's --tensor-split 3,1)
+};
+const char* split_mode_name(SplitMode m);
+
+// What the model needs, from its GGUF directory (no weights read). Built by model_footprint()
+// in plan/model_footprint.h from a GgufFile.
+struct ModelFootprint {
+    std::string architecture;
+    int n_layer = 0;
+    int64_t n_embd = 0;
+    int64_t n_embd_kv = 0;     // n_head_kv × head_dim
+    int64_t n_ff = 0;
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;
+    int64_t n_vocab = 0;
+    int64_t n_ctx_train = 0;
+    std::vector<uint64_t> layer_bytes;  // (n_layer) weight bytes of each block
+    uint64_t embedding_bytes = 0;       // token_embd.weight
+    uint64_t output_bytes = 0;          // output.weight (== embedding_bytes when tied)
+    uint64_t output_norm_bytes = 0;
+    bool output_tied = false;           // no output.weight: the head reuses token_embd
+    uint64_t layer_flops_per_token = 0; // 2 × weight elements of one block (matmul work)
+};
+
+struct PlanDevice {
+    DeviceInfo info;
+    bool enabled = true;
+    uint64_t reserve_bytes = 0;   // kept free (driver, other apps, fragmentation)
+    double ratio = 0;             // manual split ratio (SplitMode::ratios)
+};
+
+struct PlanRequest {
+    ModelFootprint model;
+    std::vector<PlanDevice> devices;  // in priority order (first = preferred)
+    int64_t n_ctx = 4096;             // context length per sequence
+    int64_t n_batch = 512;            // prompt tokens processed per step
+    int n_seq = 1;                    // sequences served at once (each gets its own KV cache)
+    KvCacheType kv_type = KvCacheType::f16;
+    SplitMode mode = SplitMode::fewest;
+    int embedding_device = -1;        // index into devices to pin token_embd to; -1 = first stage
+    int output_device = -1;           // index to pin final norm + output head to; -1 = last stage
+};
+
+// Bytes one device will hold under the plan.
+struct DeviceUse {
+    int device = -1;                // index into PlanRequest::devices
+    std::string device_id;
+    uint64_t capacity = 0;          // free - reserve (what the plan may use)
+    uint64_t weight_bytes = 0;
+    uint64_t kv_bytes = 0;
+    uint64_t scratch_bytes = 0;
+    uint64_t total() const { return weight_bytes + kv_bytes + scratch_bytes; }
+    bool fits() const { return total() <= capacity; }
+};
+
+// A contiguous range of layers on one device; stages are in execution order.
+struct StagePlan {
+    int device = -1;
+    std::string device_id;
+    int layer_begin = 0;            // [layer_begin, layer_end)
+    int layer_end = 0;
+    bool has_embedding = false;     // runs the token embedding lookup first
+    bool has_output = false;        // runs final norm + output head last
+};
+
+struct Plan {
+    bool fits = false;
+    std::vector<StagePlan> stages;
+    std::vector<DeviceUse> devices;        // one per device that holds anything
+    std::vector<std::string> decisions;    // why each choice was made, in plain words
+    std::vector<std::string> shortfalls;   // when !fits: what is short where ("cuda1: 1.2 GiB short")
+    std::vector<std::string> suggestions;  // when !fits: what would fit ("--ctx 8192 fits", ...)
+    int64_t max_ctx_that_fits = 0;         // longest context this device set holds (0 = none)
+    double predicted_decode_tps = 0;       // tokens/s estimate (0 = no device speed known)
+    double predicted_prefill_tps = 0;
+    uint64_t transfer_bytes_per_token = 0; // hidden state crossing stage boundaries
+};
+
+Plan make_plan(const PlanRequest& request);
+
+// Human-readable table of a plan (used by `strata-cli plan` and logs).
+std::string format_plan(const PlanRequest& request, const Plan& plan);
+
+}  // namespace strata

@@ -1,0 +1,81 @@
+#include "plan/memory_estimate.h"
+
+#include <algorithm>
+
+namespace strata {
+
+namespace {
+constexpr uint64_t kAlign = 256;
+uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+
+// Sequentially places regions; a zero-size region gets the current offset and no space.
+struct Placer {
+    uint64_t offset = 0;
+    uint64_t place(uint64_t bytes) {
+        const uint64_t at = offset;
+        offset = align_up(offset + bytes);
+        return at;
+    }
+};
+}  // namespace
+
+uint64_t kv_row_bytes(int64_t n_embd_kv, KvCacheType type) {
+    switch (type) {
+        case KvCacheType::f32: return static_cast<uint64_t>(n_embd_kv) * 4;
+        case KvCacheType::f16: return static_cast<uint64_t>(n_embd_kv) * 2;
+        case KvCacheType::q8_0: return static_cast<uint64_t>((n_embd_kv + 31) / 32) * 34;
+    }
+    return 0;
+}
+
+uint64_t kv_cache_bytes(const ModelFootprint& model, int n_layers, int64_t n_ctx, int n_seq,
+                        KvCacheType type) {
+    // K and V, per layer, per sequence, per position: one row each.
+    return 2ull * static_cast<uint64_t>(n_layers) * static_cast<uint64_t>(n_seq) *
+           static_cast<uint64_t>(n_ctx) * kv_row_bytes(model.n_embd_kv, type);
+}
+
+ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& p) {
+    const uint64_t f = 4;  // float32 activations
+    const uint64_t nb = static_cast<uint64_t>(std::max<int64_t>(1, p.n_batch));
+    const uint64_t n_embd = static_cast<uint64_t>(m.n_embd);
+    const uint64_t head_dim = m.n_head > 0 ? n_embd / static_cast<uint64_t>(m.n_head) : 0;
+    const uint64_t n_embd_q = head_dim * static_cast<uint64_t>(m.n_head);
+    const uint64_t n_kv = static_cast<uint64_t>(m.n_embd_kv);
+    const uint64_t n_ff = static_cast<uint64_t>(m.n_ff);
+    const uint64_t widest = std::max(n_embd, n_ff);
+
+    ScratchLayout s;
+    Placer pl;
+    s.hidden = pl.place(static_cast<uint64_t>(std::max(1, p.n_seq)) * nb * n_embd * f);
+    s.cur = pl.place(nb * n_embd * f);
+    s.q = pl.place(nb * n_embd_q * f);
+    s.k = pl.place(nb * n_kv * f);
+    s.v = pl.place(nb * n_kv * f);
+    s.attn = pl.place(nb * n_embd_q * f);
+    s.gate = pl.place(nb * n_ff * f);
+    s.up = pl.place(nb * n_ff * f);
+    s.tokens = pl.place(p.first_stage ? nb * 4 : 0);
+    s.logits = pl.place(p.last_stage ? static_cast<uint64_t>(m.n_vocab) * f : 0);
+    if (p.device_type == DeviceType::cpu) {
+        s.attn_scores = pl.place(static_cast<uint64_t>(std::max(1, p.n_threads)) *
+                                 static_cast<uint64_t>(p.n_ctx) * f);
+        // Widest activation row quantized to 8 bits plus per-block scales (≤ 1.25 bytes/value).
+        s.act_quant = pl.place(nb * widest * 5 / 4 + 4096);
+        s.device_extra_bytes = 0;
+    } else {
+        // Split-K attention partials: per head and token, up to 256 chunks of (max, sum, head_dim).
+        s.attn_scores = pl.place(static_cast<uint64_t>(m.n_head) * nb * 256 * (2 + head_dim) * f);
+        s.act_quant = pl.place(nb * widest * 5 / 4 + 4096);
+        // cuBLAS workspace (32 MiB) + a dequantized F16 weight tile of up to 4096 rows of the
+        // widest matrix row + the F16 copy of the activations for cublasGemmEx.
+        const uint64_t widest_cols = std::max(widest, static_cast<uint64_t>(m.n_embd));
+        s.device_extra_bytes = align_up(32ull << 20) + align_up(4096ull * widest_cols * 2) +
+                               align_up(nb * widest * 2);
+    }
+    s.device_extra = pl.place(s.device_extra_bytes);
+    s.total = pl.offset;
+    return s;
+}
+
+}  // namespace strata

@@ -1,0 +1,52 @@
+// Memory formulas shared by the planner (to predict) and the runtime (to allocate): the runtime
+// carves its scratch buffer from exactly this layout, so the plan's numbers are the bytes that
+// get allocated. Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+
+#include "strata/device_info.h"
+#include "strata/plan.h"
+
+namespace strata {
+
+// Bytes of one K or V row (n_embd_kv values) in the cache type.
+uint64_t kv_row_bytes(int64_t n_embd_kv, KvCacheType type);
+// K and V caches for n_layers layers, n_seq sequences of n_ctx positions each.
+uint64_t kv_cache_bytes(const ModelFootprint& model, int n_layers, int64_t n_ctx, int n_seq,
+                        KvCacheType type);
+
+struct ScratchParams {
+    int64_t n_batch = 512;
+    int64_t n_ctx = 4096;
+    int n_seq = 1;
+    bool first_stage = false;   // holds the token ids and the embedding output
+    bool last_stage = false;    // holds the final norm and logits
+    DeviceType device_type = DeviceType::cpu;
+    int n_threads = 1;          // CPU: per-thread attention rows
+};
+
+// Byte offsets of each region in a stage's scratch buffer (all 256-byte aligned).
+// Activations are F32. Shapes are per region; "n_batch" rows.
+struct ScratchLayout {
+    uint64_t hidden = 0;      // (n_seq, n_batch, n_embd)  stage input, one slot per sequence
+    uint64_t cur = 0;         // (n_batch, n_embd)         normed input / attention output proj
+    uint64_t q = 0;           // (n_batch, n_embd_q)
+    uint64_t k = 0;           // (n_batch, n_embd_kv)
+    uint64_t v = 0;           // (n_batch, n_embd_kv)
+    uint64_t attn = 0;        // (n_batch, n_embd_q)       attention output before wo
+    uint64_t gate = 0;        // (n_batch, n_ff)
+    uint64_t up = 0;          // (n_batch, n_ff)
+    uint64_t tokens = 0;      // (n_batch) int32           first stage only
+    uint64_t logits = 0;      // (n_vocab)                 last stage only: last token's logits
+    uint64_t attn_scores = 0; // CPU: (n_threads, n_ctx); CUDA: (n_head, n_batch, 256) partials
+    uint64_t act_quant = 0;   // quantized activations for the matmul kernels: n_batch × max(n_embd, n_ff) × 1.25 B
+    uint64_t device_extra = 0;// CUDA: cuBLAS workspace + F16 weight tile + F16 activations
+    uint64_t total = 0;
+
+    uint64_t device_extra_bytes = 0;
+};
+
+ScratchLayout make_scratch_layout(const ModelFootprint& model, const ScratchParams& params);
+
+}  // namespace strata
