@@ -33,6 +33,7 @@ struct ModelFootprint {
     int64_t n_ff = 0;
     int64_t n_head = 0;
     int64_t n_head_kv = 0;
+    int64_t head_dim = 0;      // 0 = n_embd / n_head (qwen3 and others set it explicitly)
     int64_t n_vocab = 0;
     int64_t n_ctx_train = 0;
     std::vector<uint64_t> layer_bytes;  // (n_layer) weight bytes of each block

@@ -39,7 +39,8 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
     const uint64_t f = 4;  // float32 activations
     const uint64_t nb = static_cast<uint64_t>(std::max<int64_t>(1, p.n_batch));
     const uint64_t n_embd = static_cast<uint64_t>(m.n_embd);
-    const uint64_t head_dim = m.n_head > 0 ? n_embd / static_cast<uint64_t>(m.n_head) : 0;
+    const uint64_t head_dim = m.head_dim > 0 ? static_cast<uint64_t>(m.head_dim)
+                              : m.n_head > 0 ? n_embd / static_cast<uint64_t>(m.n_head) : 0;
     const uint64_t n_embd_q = head_dim * static_cast<uint64_t>(m.n_head);
     const uint64_t n_kv = static_cast<uint64_t>(m.n_embd_kv);
     const uint64_t n_ff = static_cast<uint64_t>(m.n_ff);

@@ -1,0 +1,215 @@
+#include "backend/cpu/cpu_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "backend/cpu/cpu_device.h"
+#include "backend/cpu/cpu_matmul.h"
+#include "quant/quant.h"
+#include "util/fp16.h"
+
+namespace strata {
+
+struct CpuOps::Scratch {
+    MatmulScratch matmul;
+};
+
+CpuOps::CpuOps(CpuDevice& device) : device_(device), scratch_(std::make_unique<Scratch>()) {}
+CpuOps::~CpuOps() = default;
+
+namespace {
+
+TensorType kv_tensor_type(KvCacheType t) {
+    switch (t) {
+        case KvCacheType::f32: return TensorType::F32;
+        case KvCacheType::f16: return TensorType::F16;
+        case KvCacheType::q8_0: return TensorType::Q8_0;
+    }
+    return TensorType::F32;
+}
+
+// Reads values [begin, begin + n) of cache row `pos` as floats. For Q8_0, begin and n are
+// multiples of 32 (head dims are), so whole blocks are read.
+void read_kv_slice(const void* cache, KvCacheType type, int64_t n_embd_kv, int64_t pos, int64_t begin,
+                   int64_t n, float* dst) {
+    const TensorType tt = kv_tensor_type(type);
+    const size_t row_bytes = tensor_row_bytes(tt, n_embd_kv);
+    const uint8_t* row = static_cast<const uint8_t*>(cache) + static_cast<size_t>(pos) * row_bytes;
+    switch (type) {
+        case KvCacheType::f32:
+            std::memcpy(dst, reinterpret_cast<const float*>(row) + begin, static_cast<size_t>(n) * 4);
+            break;
+        case KvCacheType::f16: {
+            const uint16_t* h = reinterpret_cast<const uint16_t*>(row) + begin;
+            for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(h[i]);
+            break;
+        }
+        case KvCacheType::q8_0:
+            quant::dequantize_row(tt, row + tensor_row_bytes(tt, begin), dst, n);
+            break;
+    }
+}
+
+void write_kv_row(void* cache, KvCacheType type, int64_t n_embd_kv, int64_t pos, const float* src) {
+    const TensorType tt = kv_tensor_type(type);
+    const size_t row_bytes = tensor_row_bytes(tt, n_embd_kv);
+    uint8_t* row = static_cast<uint8_t*>(cache) + static_cast<size_t>(pos) * row_bytes;
+    switch (type) {
+        case KvCacheType::f32: std::memcpy(row, src, row_bytes); break;
+        case KvCacheType::f16: {
+            uint16_t* h = reinterpret_cast<uint16_t*>(row);
+            for (int64_t i = 0; i < n_embd_kv; ++i) h[i] = fp32_to_fp16(src[i]);
+            break;
+        }
+        case KvCacheType::q8_0: quant::quantize_row(tt, src, row, n_embd_kv); break;
+    }
+}
+
+}  // namespace
+
+Status CpuOps::embed(const DeviceWeight& table, const int32_t* tokens, int64_t n_tok, float* out) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("embed"));
+    const CpuWeight& w = cpu_weight_of(table);
+    const size_t row_bytes = tensor_row_bytes(w.type(), w.n_cols());
+    for (int64_t t = 0; t < n_tok; ++t) {
+        if (tokens[t] < 0 || tokens[t] >= w.n_rows()) {
+            return Status(ErrorCode::invalid_argument,
+                          "token id " + std::to_string(tokens[t]) + " is outside the vocabulary (" +
+                              std::to_string(w.n_rows()) + " tokens)");
+        }
+        const uint8_t* row = static_cast<const uint8_t*>(w.data()) + static_cast<size_t>(tokens[t]) * row_bytes;
+        quant::dequantize_row(w.type(), row, out + t * w.n_cols(), w.n_cols());
+    }
+    return {};
+}
+
+Status CpuOps::rms_norm(const float* x, const DeviceWeight& weight, float eps, int64_t n_tok, int64_t n,
+                        float* out) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("rms_norm"));
+    const float* w = static_cast<const float*>(cpu_weight_of(weight).data());
+    for (int64_t t = 0; t < n_tok; ++t) {
+        const float* xt = x + t * n;
+        float* ot = out + t * n;
+        double ss = 0.0;  // double: the sum of squares of thousands of values keeps its precision
+        for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(xt[i]) * xt[i];
+        const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+        for (int64_t i = 0; i < n; ++i) ot[i] = xt[i] * scale * w[i];
+    }
+    return {};
+}
+
+Status CpuOps::matmul(const DeviceWeight& w, const float* x, int64_t n_tok, float* out) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("matmul"));
+    cpu_matmul(device_.pool(), cpu_weight_of(w), x, n_tok, out, scratch_->matmul);
+    return {};
+}
+
+Status CpuOps::add_bias(float* x, const DeviceWeight& bias, int64_t n_tok, int64_t n) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("add_bias"));
+    const float* b = static_cast<const float*>(cpu_weight_of(bias).data());
+    for (int64_t t = 0; t < n_tok; ++t)
+        for (int64_t i = 0; i < n; ++i) x[t * n + i] += b[i];
+    return {};
+}
+
+Status CpuOps::rope(float* x, int64_t n_tok, int64_t n_head, int64_t head_dim, int64_t pos0,
+                    const RopeParams& rope) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("rope"));
+    const int64_t half = rope.n_rot / 2;
+    // Per-pair inverse frequencies base^(-2i/n_rot), computed once per call in double.
+    std::vector<double> inv_freq(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i)
+        inv_freq[i] = std::pow(static_cast<double>(rope.freq_base), -2.0 * static_cast<double>(i) / rope.n_rot);
+    for (int64_t t = 0; t < n_tok; ++t) {
+        const double pos = static_cast<double>(pos0 + t) * rope.freq_scale;
+        for (int64_t i = 0; i < half; ++i) {
+            const double theta = pos * inv_freq[i];
+            const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+            for (int64_t h = 0; h < n_head; ++h) {
+                float* xh = x + (t * n_head + h) * head_dim;
+                const int64_t a = rope.style == RopeStyle::interleaved ? 2 * i : i;
+                const int64_t b = rope.style == RopeStyle::interleaved ? 2 * i + 1 : i + half;
+                const float x0 = xh[a], x1 = xh[b];
+                xh[a] = x0 * c - x1 * s;
+                xh[b] = x0 * s + x1 * c;
+            }
+        }
+    }
+    return {};
+}
+
+Status CpuOps::store_kv(const float* k, const float* v, const KvView& kv, int64_t pos0, int64_t n_tok) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("store_kv"));
+    if (pos0 < 0 || pos0 + n_tok > kv.n_ctx) {
+        return Status(ErrorCode::invalid_argument, "KV cache positions " + std::to_string(pos0) + ".." +
+                                                       std::to_string(pos0 + n_tok) + " exceed the context of " +
+                                                       std::to_string(kv.n_ctx));
+    }
+    for (int64_t t = 0; t < n_tok; ++t) {
+        write_kv_row(kv.k, kv.type, kv.n_embd_kv, pos0 + t, k + t * kv.n_embd_kv);
+        write_kv_row(kv.v, kv.type, kv.n_embd_kv, pos0 + t, v + t * kv.n_embd_kv);
+    }
+    return {};
+}
+
+Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t n_tok, int64_t n_head,
+                         int64_t n_head_kv, int64_t head_dim, float scale, float* scratch, float* out) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("attention"));
+    const int64_t group = n_head / n_head_kv;
+    const int64_t n_ctx = kv.n_ctx;
+    device_.pool().parallel_for(n_tok * n_head, [&](int64_t task, int thread) {
+        const int64_t t = task / n_head, h = task % n_head;
+        const int64_t kvh = h / group;
+        const int64_t n_pos = pos0 + t + 1;  // causal: positions 0 .. pos0 + t
+        float* scores = scratch + static_cast<int64_t>(thread) * n_ctx;
+        const float* qh = q + (t * n_head + h) * head_dim;
+        float row[512];
+        std::vector<float> big_row;
+        float* kr = row;
+        if (head_dim > 512) {
+            big_row.resize(static_cast<size_t>(head_dim));
+            kr = big_row.data();
+        }
+        float max_score = -INFINITY;
+        for (int64_t j = 0; j < n_pos; ++j) {
+            read_kv_slice(kv.k, kv.type, kv.n_embd_kv, j, kvh * head_dim, head_dim, kr);
+            float dot = 0.0f;
+            for (int64_t d = 0; d < head_dim; ++d) dot += qh[d] * kr[d];
+            scores[j] = dot * scale;
+            max_score = std::max(max_score, scores[j]);
+        }
+        float sum = 0.0f;
+        for (int64_t j = 0; j < n_pos; ++j) {
+            scores[j] = std::exp(scores[j] - max_score);
+            sum += scores[j];
+        }
+        const float inv_sum = 1.0f / sum;
+        float* oh = out + (t * n_head + h) * head_dim;
+        std::fill(oh, oh + head_dim, 0.0f);
+        for (int64_t j = 0; j < n_pos; ++j) {
+            read_kv_slice(kv.v, kv.type, kv.n_embd_kv, j, kvh * head_dim, head_dim, kr);
+            const float p = scores[j] * inv_sum;
+            for (int64_t d = 0; d < head_dim; ++d) oh[d] += p * kr[d];
+        }
+    });
+    return {};
+}
+
+Status CpuOps::swiglu(const float* gate, const float* up, int64_t n, float* out) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("swiglu"));
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+    return {};
+}
+
+Status CpuOps::add(float* x, const float* y, int64_t n) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("add"));
+    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+    return {};
+}
+
+}  // namespace strata

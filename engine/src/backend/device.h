@@ -1,0 +1,184 @@
+// Device, Buffer, DeviceWeight and Transport: the interfaces every compute backend implements.
+//
+// A Device owns memory (Buffers, weights) and runs kernels (DeviceOps) on it. Ops are enqueued
+// in order on the device's single stream of work; results are visible to the host after
+// synchronize() (CPU devices run synchronously). Memory is accounted per use (weights, KV cache,
+// scratch) and a device refuses allocations beyond its capacity with ErrorCode::out_of_memory and
+// a message naming the device, the request and what is free.
+//
+// Threading: a Device is driven by one thread at a time (the pipeline stage thread that owns it).
+// allocated()/info() may be read from any thread. Buffers and weights must be destroyed before
+// their device.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "strata/device_info.h"
+#include "strata/plan.h"
+#include "strata/status.h"
+#include "strata/tensor_type.h"
+
+namespace strata {
+
+class Device;
+
+enum class MemoryUse { weights = 0, kv_cache = 1, scratch = 2 };
+constexpr int kMemoryUseCount = 3;
+const char* memory_use_name(MemoryUse use);
+
+// Device memory. Owns its allocation and returns it (and its accounting) on destruction.
+class Buffer {
+public:
+    virtual ~Buffer() = default;
+    Device& device() const { return *device_; }
+    void* data() const { return data_; }  // device address (host address for CPU devices)
+    size_t size() const { return size_; }
+    MemoryUse use() const { return use_; }
+
+    template <class T> T* as(uint64_t byte_offset = 0) const {
+        return reinterpret_cast<T*>(static_cast<char*>(data_) + byte_offset);
+    }
+
+protected:
+    Buffer(Device* device, void* data, size_t size, MemoryUse use)
+        : device_(device), data_(data), size_(size), use_(use) {}
+    Device* device_;
+    void* data_;
+    size_t size_;
+    MemoryUse use_;
+};
+
+// How a weight is used, so a device can pick its layout (a matmul weight may be repacked; an
+// embedding table must keep addressable rows; a vector stays F32).
+enum class WeightRole { matrix, embedding, vector };
+
+// A weight tensor as it sits in the file (the GGUF mapping): host memory, read-only.
+struct HostTensor {
+    std::string name;
+    WeightRole role = WeightRole::matrix;
+    TensorType type = TensorType::F32;
+    int64_t n_cols = 0;       // ne[0]: row length (the reduction dimension of a matmul)
+    int64_t n_rows = 0;       // product of the other dims
+    const void* data = nullptr;
+    size_t n_bytes = 0;
+};
+
+// A weight on a device, in whatever layout the device's kernels want (possibly repacked).
+// Owned by the caller of Device::upload_weight; accounted as MemoryUse::weights.
+class DeviceWeight {
+public:
+    virtual ~DeviceWeight() = default;
+    const std::string& name() const { return name_; }
+    TensorType type() const { return type_; }
+    int64_t n_rows() const { return n_rows_; }
+    int64_t n_cols() const { return n_cols_; }
+    size_t bytes() const { return bytes_; }  // accounted bytes on the device
+
+protected:
+    DeviceWeight(std::string name, TensorType type, int64_t n_rows, int64_t n_cols, size_t bytes)
+        : name_(std::move(name)), type_(type), n_rows_(n_rows), n_cols_(n_cols), bytes_(bytes) {}
+    std::string name_;
+    TensorType type_;
+    int64_t n_rows_, n_cols_;
+    size_t bytes_;
+};
+
+// One layer's KV cache for one sequence slot: rows of n_embd_kv values, position-major.
+struct KvView {
+    void* k = nullptr;        // (n_ctx, n_embd_kv) in `type`
+    void* v = nullptr;        // (n_ctx, n_embd_kv) in `type`
+    KvCacheType type = KvCacheType::f16;
+    int64_t n_ctx = 0;
+    int64_t n_embd_kv = 0;
+};
+
+enum class RopeStyle {
+    interleaved,  // rotate pairs (x[2i], x[2i+1]) — llama GGUFs (weights permuted at conversion)
+    neox,         // rotate pairs (x[i], x[i + n_rot/2]) — qwen2, qwen3
+};
+
+struct RopeParams {
+    int n_rot = 0;            // dims rotated per head (≤ head_dim)
+    float freq_base = 10000.0f;
+    float freq_scale = 1.0f;  // linear position scaling (1 = none)
+    RopeStyle style = RopeStyle::interleaved;
+};
+
+// Kernels of one device. All pointers are device addresses in this device's memory; all
+// activations are row-major float32 with one row per token. Calls are enqueued in order.
+class DeviceOps {
+public:
+    virtual ~DeviceOps() = default;
+
+    // out[t] = dequantized row tokens[t] of table.  tokens: (n_tok) int32, out: (n_tok, n_cols)
+    virtual Status embed(const DeviceWeight& table, const int32_t* tokens, int64_t n_tok, float* out) = 0;
+    // out[t] = x[t] / rms(x[t]) * w.   x, out: (n_tok, n); w: (n) F32 weight
+    virtual Status rms_norm(const float* x, const DeviceWeight& w, float eps, int64_t n_tok, int64_t n,
+                            float* out) = 0;
+    // out = x · Wᵀ.   x: (n_tok, w.n_cols), out: (n_tok, w.n_rows)
+    virtual Status matmul(const DeviceWeight& w, const float* x, int64_t n_tok, float* out) = 0;
+    // x[t] += b.   x: (n_tok, n), b: (n) F32 weight
+    virtual Status add_bias(float* x, const DeviceWeight& b, int64_t n_tok, int64_t n) = 0;
+    // Rotary embedding in place for positions pos0 .. pos0+n_tok-1.  x: (n_tok, n_head, head_dim)
+    virtual Status rope(float* x, int64_t n_tok, int64_t n_head, int64_t head_dim, int64_t pos0,
+                        const RopeParams& rope) = 0;
+    // Writes k, v rows into the cache at positions pos0 .. pos0+n_tok-1.  k, v: (n_tok, n_embd_kv)
+    virtual Status store_kv(const float* k, const float* v, const KvView& kv, int64_t pos0, int64_t n_tok) = 0;
+    // Causal grouped-query attention: token t (at position pos0+t) attends to cache positions
+    // 0 .. pos0+t. q: (n_tok, n_head, head_dim), out: (n_tok, n_head, head_dim); query head h uses
+    // kv head h / (n_head / n_head_kv). scores scaled by `scale`. `scratch` is the layout's
+    // attn_scores region.
+    virtual Status attention(const float* q, const KvView& kv, int64_t pos0, int64_t n_tok,
+                             int64_t n_head, int64_t n_head_kv, int64_t head_dim, float scale,
+                             float* scratch, float* out) = 0;
+    // out = silu(gate) * up, elementwise over n values (out may alias gate).
+    virtual Status swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
+    // x += y, elementwise over n values.
+    virtual Status add(float* x, const float* y, int64_t n) = 0;
+};
+
+class Device {
+public:
+    virtual ~Device() = default;
+
+    virtual const DeviceInfo& info() const = 0;
+    const std::string& id() const { return info().id; }
+
+    // Capacity the device allows this process (cap for virtual devices, driver free at creation
+    // plus what we allocated for GPUs) and what is allocated now, by use.
+    virtual uint64_t capacity() const = 0;
+    virtual uint64_t allocated(MemoryUse use) const = 0;
+    uint64_t allocated_total() const;
+
+    virtual Result<std::unique_ptr<Buffer>> allocate(size_t bytes, MemoryUse use) = 0;
+    // Prepares a weight for this device's kernels (copy/upload, maybe repack).
+    virtual Result<std::unique_ptr<DeviceWeight>> upload_weight(const HostTensor& tensor) = 0;
+
+    // Host ↔ device copies (blocking for the host side's memory: when they return, `src` may be
+    // reused / `dst` holds the data).
+    virtual Status copy_from_host(Buffer& dst, uint64_t dst_offset, const void* src, size_t n) = 0;
+    virtual Status copy_to_host(void* dst, const Buffer& src, uint64_t src_offset, size_t n) = 0;
+    // Waits for all enqueued work; reports a device failure that happened in it.
+    virtual Status synchronize() = 0;
+
+    virtual DeviceOps& ops() = 0;
+
+    // Set while the device is in a failed state (a kernel or copy failed, or fault injection):
+    // every later call returns ErrorCode::device_failure.
+    virtual bool failed() const = 0;
+};
+
+// Moves a hidden-state buffer region from one device to another (or within one device).
+// Blocking: when it returns, dst holds the data. Driven by the sending stage's thread.
+class Transport {
+public:
+    virtual ~Transport() = default;
+    virtual const char* kind() const = 0;  // "host copy", "peer copy", "nccl", "host staging"
+    virtual Status copy(const Buffer& src, uint64_t src_offset, Buffer& dst, uint64_t dst_offset,
+                        size_t n) = 0;
+};
+
+}  // namespace strata
