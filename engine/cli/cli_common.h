@@ -38,5 +38,11 @@ struct Command {
 
 // Every subcommand registers here (defined in its own cmd_*.cpp).
 int cmd_info(Args& args);
+int cmd_run(Args& args);
+int cmd_chat(Args& args);
+int cmd_tokenize(Args& args);
+int cmd_bench(Args& args);
+int cmd_plan(Args& args);
+int cmd_gen_model(Args& args);
 
 }  // namespace strata::cli

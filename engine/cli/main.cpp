@@ -13,6 +13,12 @@ using strata::cli::Command;
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"info", "show a GGUF model's architecture, sizes, tokenizer and tensor types", strata::cli::cmd_info},
+        {"run", "generate text from a prompt (text to stdout, speeds to stderr)", strata::cli::cmd_run},
+        {"chat", "chat with a model in the terminal", strata::cli::cmd_chat},
+        {"tokenize", "print the token ids of a text", strata::cli::cmd_tokenize},
+        {"plan", "show how a model would be split across devices, before loading", strata::cli::cmd_plan},
+        {"bench", "measure prompt and decode speed", strata::cli::cmd_bench},
+        {"gen-model", "write a random-weight model of a real shape (tests, benchmarks)", strata::cli::cmd_gen_model},
     };
     return table;
 }

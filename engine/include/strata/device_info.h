@@ -18,6 +18,7 @@ struct DeviceInfo {
     uint64_t free_memory = 0;   // bytes free now (driver figure for GPUs; cap minus use for CPUs)
     double memory_bandwidth_gbs = 0;  // for speed predictions (measured or nominal; 0 = unknown)
     double matmul_tflops = 0;         // dense F16/F32 matrix throughput estimate (0 = unknown)
+    int n_threads = 0;          // CPU devices: worker threads (sizes per-thread scratch)
     bool is_virtual = false;    // a CPU device carved out by --devices cpu:4GiB,...
     std::string note;           // e.g. compute capability, driver version, why something is off
 };

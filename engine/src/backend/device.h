@@ -115,7 +115,7 @@ public:
 
     // out[t] = dequantized row tokens[t] of table.  tokens: (n_tok) int32, out: (n_tok, n_cols)
     virtual Status embed(const DeviceWeight& table, const int32_t* tokens, int64_t n_tok, float* out) = 0;
-    // out[t] = x[t] / rms(x[t]) * w.   x, out: (n_tok, n); w: (n) F32 weight
+    // out[t] = x[t] / rms(x[t]) * w.   x, out: (n_tok, n); w: (n) F32 weight; out may alias x
     virtual Status rms_norm(const float* x, const DeviceWeight& w, float eps, int64_t n_tok, int64_t n,
                             float* out) = 0;
     // out = x · Wᵀ.   x: (n_tok, w.n_cols), out: (n_tok, w.n_rows)

@@ -82,6 +82,7 @@ CpuDevice::CpuDevice(std::string id, uint64_t memory_cap, int n_threads, int fai
     info_.id = std::move(id);
     info_.type = DeviceType::cpu;
     info_.is_virtual = memory_cap != 0;
+    info_.n_threads = pool_.n_threads();
     std::ostringstream name;
     name << host_cpu_name() << " (" << pool_.n_threads() << " thread" << (pool_.n_threads() == 1 ? "" : "s");
     if (memory_cap) name << ", capped at " << format_bytes(memory_cap);

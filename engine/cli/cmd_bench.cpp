@@ -1,0 +1,164 @@
+// strata-cli bench: prompt processing (ppN) and decode (tgN) speed, medians of repeats, with
+// the bytes each decoded token reads and the bandwidth that implies; per-stage busy time and
+// transfers for split models.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <sstream>
+
+#include "backend/cpu/bandwidth_probe.h"
+#include "cli_common.h"
+#include "load_options.h"
+
+namespace strata::cli {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::vector<int> parse_sizes(const std::string& text) {
+    std::vector<int> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        long long n = 0;
+        if (Args::to_int(item, "size", n) && n > 0) out.push_back(static_cast<int>(n));
+    }
+    return out;
+}
+
+std::vector<int32_t> random_tokens(int n, int64_t n_vocab, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (auto& id : t) id = static_cast<int32_t>(3 + rng() % static_cast<uint64_t>(n_vocab - 3));
+    return t;
+}
+}  // namespace
+
+int cmd_bench(Args& args) {
+    if (args.flag({"-h", "--help"})) {
+        std::fprintf(stderr, "usage: strata-cli bench -m MODEL [--pp 128,512] [--tg 64] [--repeats 3] [options]\n\n%s"
+                             "  --no-probe              skip the memory bandwidth probe\n",
+                     model_options_help());
+        return 0;
+    }
+    ModelOptions mo;
+    if (!parse_model_options(args, mo)) return 2;
+    std::vector<int> pp = parse_sizes(args.value({"--pp"}).value_or("128,512"));
+    std::vector<int> tg = parse_sizes(args.value({"--tg"}).value_or("64"));
+    long long repeats = 3;
+    if (auto v = args.value({"--repeats", "-r"}); v && !Args::to_int(*v, "--repeats", repeats)) return 2;
+    const bool probe = !args.flag({"--no-probe"});
+    std::vector<std::string> pos;
+    std::string err;
+    if (!args.finish(pos, err)) {
+        std::fprintf(stderr, "error: %s\n", err.c_str());
+        return 2;
+    }
+    if (mo.model_path.empty() && pos.size() == 1) mo.model_path = pos[0];
+    if (mo.model_path.empty()) {
+        std::fprintf(stderr, "error: no model given (-m MODEL.gguf)\n");
+        return 2;
+    }
+    int need_ctx = 1;
+    for (int n : pp) need_ctx = std::max(need_ctx, n + 1);
+    for (int n : tg) need_ctx = std::max(need_ctx, n + 2);
+    if (mo.load.n_ctx == 0) mo.load.n_ctx = need_ctx;
+
+    Engine engine;
+    auto loaded = engine.load(mo.model_path, mo.load, print_load_progress);
+    if (!loaded.ok()) {
+        std::fprintf(stderr, "error: %s\n", loaded.status().message().c_str());
+        return 1;
+    }
+    Model& m = **loaded;
+    auto seq_r = m.create_sequence();
+    if (!seq_r.ok()) {
+        std::fprintf(stderr, "error: %s\n", seq_r.status().message().c_str());
+        return 1;
+    }
+    Sequence& seq = **seq_r;
+    const ModelInfo& info = m.info();
+    // Bytes one decoded token reads: every layer's weights, the output head and norm (the
+    // embedding lookup reads one row only).
+    const Plan& plan = m.plan();
+    uint64_t decode_bytes = 0;
+    for (const auto& l : m.plan_request().model.layer_bytes) decode_bytes += l;
+    decode_bytes += m.plan_request().model.output_bytes + m.plan_request().model.output_norm_bytes;
+    const double flops_per_token = 2.0 * static_cast<double>(info.n_params - static_cast<uint64_t>(m.n_vocab()) * info.n_embd);
+
+    std::printf("model: %s (%s params, %s, %s)\n", mo.model_path.c_str(), format_param_count(info.n_params).c_str(),
+                info.quantization.c_str(), format_bytes(info.weight_bytes).c_str());
+    std::printf("devices:");
+    for (const auto& st : plan.stages)
+        std::printf(" %s[layers %d-%d]", st.device_id.c_str(), st.layer_begin, st.layer_end - 1);
+    std::printf("\nrepeats: %lld (median reported)\n\n", repeats);
+    std::printf("%-8s %12s %12s %16s %12s\n", "test", "tok/s", "ms/token", "GB/s (decode)", "GFLOP/s");
+
+    std::vector<float> logits;
+    for (int n : pp) {
+        std::vector<double> times;
+        const auto toks = random_tokens(n, m.n_vocab(), 42);
+        for (long long r = 0; r < repeats + 1; ++r) {  // first run warms up
+            seq.truncate(0);
+            const auto t0 = Clock::now();
+            Status st = seq.eval(toks, &logits);
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            if (!st.ok()) {
+                std::fprintf(stderr, "error: %s\n", st.message().c_str());
+                return 1;
+            }
+            if (r > 0) times.push_back(s);
+        }
+        const double t = median(times);
+        std::printf("pp%-6d %12.2f %12.3f %16s %12.1f\n", n, n / t, 1000.0 * t / n, "-", flops_per_token * n / t / 1e9);
+    }
+    for (int n : tg) {
+        std::vector<double> times;
+        const auto toks = random_tokens(n, m.n_vocab(), 7);
+        m.reset_timings();
+        for (long long r = 0; r < repeats + 1; ++r) {
+            seq.truncate(0);
+            Status st = seq.eval({m.bos_token() >= 0 ? m.bos_token() : 1}, &logits);
+            const auto t0 = Clock::now();
+            for (int i = 0; i < n && st.ok(); ++i) st = seq.eval({toks[static_cast<size_t>(i)]}, &logits);
+            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+            if (!st.ok()) {
+                std::fprintf(stderr, "error: %s\n", st.message().c_str());
+                return 1;
+            }
+            if (r > 0) times.push_back(s);
+        }
+        const double t = median(times) / n;
+        std::printf("tg%-6d %12.2f %12.3f %16.2f %12s\n", n, 1.0 / t, 1000.0 * t,
+                    static_cast<double>(decode_bytes) / t / 1e9, "-");
+        if (n == tg.back()) {
+            const double bw = static_cast<double>(decode_bytes) / t / 1e9;
+            std::printf("\nweight bytes per decoded token: %s\n", format_bytes(decode_bytes).c_str());
+            if (probe) {
+                const double peak = measure_read_bandwidth_gbs();
+                std::printf("measured streaming-read bandwidth: %.1f GB/s; decode reaches %.0f%% of it\n", peak,
+                            peak > 0 ? 100.0 * bw / peak : 0.0);
+            }
+        }
+    }
+    const auto timings = m.stage_timings();
+    if (timings.size() > 1) {
+        std::printf("\nper stage (decode runs above):\n%-8s %-8s %10s %10s %14s %12s  %s\n", "device", "layers",
+                    "busy s", "idle s", "sent", "transfer s", "transport");
+        for (const auto& s : timings) {
+            std::printf("%-8s %3d-%-4d %10.3f %10.3f %14s %12.4f  %s\n", s.device_id.c_str(), s.layer_begin,
+                        s.layer_end - 1, s.busy_seconds, s.idle_seconds, format_bytes(s.transfer_bytes).c_str(),
+                        s.transfer_seconds, s.transport.c_str());
+        }
+    }
+    return 0;
+}
+
+}  // namespace strata::cli

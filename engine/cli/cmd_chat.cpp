@@ -1,0 +1,124 @@
+// strata-cli chat: an interactive conversation in the terminal. The conversation is rendered
+// with the model's chat format each turn; the KV cache of the unchanged prefix is reused.
+// Ctrl+C stops the answer being generated; Ctrl+D (end of input) or /quit leaves.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cli_common.h"
+#include "load_options.h"
+#include "strata/chat.h"
+
+namespace strata::cli {
+
+namespace {
+// The one piece of process-wide state: a signal handler can only reach a global. It points at
+// the running chat's cancel flag and is cleared when the chat returns.
+std::atomic<bool>* g_cancel_generation = nullptr;
+void on_sigint(int) {
+    if (g_cancel_generation) g_cancel_generation->store(true);
+}
+}  // namespace
+
+int cmd_chat(Args& args) {
+    if (args.flag({"-h", "--help"})) {
+        std::fprintf(stderr, "usage: strata-cli chat -m MODEL [options]\n\n"
+                             "Chats in the terminal. /reset starts over, /quit leaves; Ctrl+C stops an answer.\n\n%s%s"
+                             "  --system TEXT           system prompt\n",
+                     model_options_help(), generate_options_help());
+        return 0;
+    }
+    ModelOptions mo;
+    GenerateParams gp;
+    if (!parse_model_options(args, mo) || !parse_generate_options(args, gp)) return 2;
+    const std::string system = args.value({"--system"}).value_or("");
+    std::vector<std::string> pos;
+    std::string err;
+    if (!args.finish(pos, err)) {
+        std::fprintf(stderr, "error: %s (see strata-cli chat --help)\n", err.c_str());
+        return 2;
+    }
+    if (mo.model_path.empty() && pos.size() == 1) mo.model_path = pos[0];
+    if (mo.model_path.empty()) {
+        std::fprintf(stderr, "error: no model given (-m MODEL.gguf)\n");
+        return 2;
+    }
+    if (!args.value({"-n", "--n-predict"})) gp.max_tokens = 1024;
+
+    Engine engine;
+    std::fprintf(stderr, "devices: %s\n", engine.gpu_status().c_str());
+    auto model = engine.load(mo.model_path, mo.load, print_load_progress);
+    if (!model.ok()) {
+        std::fprintf(stderr, "error: %s\n", model.status().message().c_str());
+        return 1;
+    }
+    Model& m = **model;
+    const ChatFormat format = detect_chat_format(m.info().chat_template);
+    for (const auto& s : chat_stop_strings(format)) gp.stop_strings.push_back(s);
+    std::fprintf(stderr, "%s — %s, %s, context %lld, chat format %s\n", m.info().name.c_str(),
+                 format_param_count(m.info().n_params).c_str(), m.info().quantization.c_str(),
+                 static_cast<long long>(m.n_ctx()), chat_format_name(format));
+    for (const auto& st : m.plan().stages)
+        std::fprintf(stderr, "  layers %d-%d on %s\n", st.layer_begin, st.layer_end - 1, st.device_id.c_str());
+    std::fprintf(stderr, "Type a message and press Enter. /reset starts over, /quit leaves, Ctrl+C stops an answer.\n");
+
+    auto seq = m.create_sequence();
+    if (!seq.ok()) {
+        std::fprintf(stderr, "error: %s\n", seq.status().message().c_str());
+        return 1;
+    }
+    std::vector<ChatMessage> history;
+    if (!system.empty()) history.push_back({"system", system});
+    std::atomic<bool> cancel{false};
+    g_cancel_generation = &cancel;
+    std::signal(SIGINT, on_sigint);
+    const bool interactive = isatty(STDIN_FILENO);
+    std::string line;
+    for (;;) {
+        if (interactive) std::fprintf(stdout, "\n> ");
+        std::fflush(stdout);
+        if (!std::getline(std::cin, line)) break;
+        if (line == "/quit" || line == "/exit") break;
+        if (line == "/reset") {
+            history.resize(system.empty() ? 0 : 1);
+            std::fprintf(stderr, "(conversation cleared)\n");
+            continue;
+        }
+        if (line.empty()) continue;
+        history.push_back({"user", line});
+        const auto prompt = m.tokenize(render_chat(format, history), /*add_bos=*/true, /*parse_special=*/true);
+        if (static_cast<int64_t>(prompt.size()) >= m.n_ctx()) {
+            std::fprintf(stderr, "error: the conversation (%zu tokens) no longer fits the context of %lld; /reset to start over\n",
+                         prompt.size(), static_cast<long long>(m.n_ctx()));
+            history.pop_back();
+            continue;
+        }
+        cancel.store(false);
+        std::string answer;
+        auto stats = (*seq)->generate(prompt, gp,
+                                      [&](std::string_view text) {
+                                          answer += text;
+                                          std::fwrite(text.data(), 1, text.size(), stdout);
+                                          std::fflush(stdout);
+                                      },
+                                      &cancel);
+        std::fprintf(stdout, "\n");
+        if (!stats.ok()) {
+            std::fprintf(stderr, "error: %s\n", stats.status().message().c_str());
+            history.pop_back();
+            continue;
+        }
+        history.push_back({"assistant", answer});
+        std::fprintf(stderr, "[%d tokens, %.2f s to first token, %.1f tok/s%s]\n", stats->n_generated,
+                     stats->time_to_first_token, stats->generate_tps(),
+                     stats->stop == StopReason::cancelled ? ", stopped" : "");
+    }
+    g_cancel_generation = nullptr;
+    std::signal(SIGINT, SIG_DFL);
+    return 0;
+}
+
+}  // namespace strata::cli

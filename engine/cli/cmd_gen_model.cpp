@@ -1,0 +1,65 @@
+// strata-cli gen-model: writes a random-weight model of a real shape, for tests and benchmarks
+// (the GPU machine makes its 7B benchmark models this way, with no downloads).
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli_common.h"
+#include "model/random_model.h"
+
+namespace strata::cli {
+
+int cmd_gen_model(Args& args) {
+    RandomModelConfig c;
+    const std::string preset = args.value({"--preset"}).value_or("tiny");
+    if (!random_model_preset(preset, c)) {
+        std::fprintf(stderr, "error: unknown preset '%s' (tiny, tinyllama, llama2-7b)\n", preset.c_str());
+        return 2;
+    }
+    long long n = 0;
+    auto int_opt = [&](const char* name, int64_t& field) {
+        if (auto v = args.value({name})) {
+            if (!Args::to_int(*v, name, n) || n <= 0) return false;
+            field = n;
+        }
+        return true;
+    };
+    if (!int_opt("--vocab", c.n_vocab) || !int_opt("--embd", c.n_embd) || !int_opt("--layers", c.n_layer) ||
+        !int_opt("--heads", c.n_head) || !int_opt("--kv-heads", c.n_head_kv) || !int_opt("--ff", c.n_ff) ||
+        !int_opt("--head-dim", c.head_dim))
+        return 2;
+    if (auto v = args.value({"--arch"})) c.arch = *v;
+    if (auto v = args.value({"--seed"})) {
+        if (!Args::to_int(*v, "--seed", n)) return 2;
+        c.seed = static_cast<uint64_t>(n);
+    }
+    if (auto v = args.value({"--type"})) {
+        auto t = parse_tensor_type(*v);
+        if (t) {
+            c.weight_type = *t;
+        } else {
+            c.mix = *v;  // e.g. Q4_K_M
+        }
+    }
+    c.tied_output = args.flag({"--tied"});
+    std::vector<std::string> pos;
+    std::string err;
+    if (!args.finish(pos, err) || pos.size() != 1) {
+        std::fprintf(stderr, "usage: strata-cli gen-model [--preset tiny|tinyllama|llama2-7b] [--type F16|Q8_0|Q4_0|Q4_K_M|...]\n"
+                             "       [--arch llama|qwen2|qwen3] [--vocab N --embd N --layers N --heads N --kv-heads N --ff N]\n"
+                             "       [--seed S] [--tied] OUT.gguf\n");
+        return 2;
+    }
+    const bool tty = isatty(STDERR_FILENO);
+    Status st = write_random_model(c, pos[0], [&](size_t done, size_t total) {
+        if (tty) std::fprintf(stderr, "\rwriting %zu/%zu tensors", done, total);
+    });
+    if (tty) std::fprintf(stderr, "\n");
+    if (!st.ok()) {
+        std::fprintf(stderr, "error: %s\n", st.message().c_str());
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace strata::cli

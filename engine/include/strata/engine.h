@@ -1,0 +1,164 @@
+// The engine's public API: find devices, plan, load a model across devices, and generate.
+//
+//   Engine engine;                                   // finds the CPU and any CUDA GPUs
+//   auto model = engine.load("model.gguf", options); // plans, refuses before allocating if it
+//                                                    // cannot fit, uploads weights per stage
+//   auto seq = (*model)->create_sequence();          // one conversation's KV cache slot
+//   (*seq)->generate(prompt_tokens, params, on_text, &cancel);
+//
+// Ownership: a Model must be destroyed before the Engine that loaded it, and a Sequence before
+// its Model.
+// Threading: Engine methods are called from one thread at a time. A Model may be used from
+// several threads at once as long as each Sequence is used by one thread at a time; sequences
+// generating concurrently share the pipeline (their micro-batches overlap across stages).
+// Nothing here throws; failures come back as Status / Result.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "strata/device_info.h"
+#include "strata/model_info.h"
+#include "strata/plan.h"
+#include "strata/sampling.h"
+#include "strata/status.h"
+
+namespace strata {
+
+class DeviceRegistry;
+class Model;
+
+struct LoadOptions {
+    std::vector<DeviceSpec> devices;           // empty: every GPU, then the CPU
+    std::vector<std::string> disabled;         // device ids never to use ("cuda1")
+    std::map<std::string, uint64_t> reserve;   // per device id: bytes kept free
+    uint64_t gpu_reserve = 512ull << 20;       // default reserve on GPUs (driver, other apps)
+    uint64_t cpu_reserve = 0;                  // default reserve on CPU devices
+    SplitMode mode = SplitMode::fewest;
+    std::vector<double> ratios;                // SplitMode::ratios: one per device in `devices` order
+    std::string embedding_device;              // pin token embedding ("" = first stage)
+    std::string output_device;                 // pin output head ("" = last stage)
+    int64_t n_ctx = 0;                         // 0: the model's trained context, at most 4096
+    int64_t n_batch = 512;
+    int n_seq = 1;                             // sequences that can be served at once
+    KvCacheType kv_type = KvCacheType::f16;
+    int n_threads = 0;                         // CPU threads (0: all)
+};
+
+// Load progress for one device: bytes of weights uploaded so far.
+struct LoadProgress {
+    std::string device_id;
+    uint64_t bytes_done = 0;
+    uint64_t bytes_total = 0;
+};
+using LoadProgressFn = std::function<void(const LoadProgress&)>;
+
+// A plan computed for a file without loading it (strata-cli plan, the app's fit preview).
+struct PlanReport {
+    ModelInfo info;
+    PlanRequest request;
+    Plan plan;
+};
+
+class Engine {
+public:
+    Engine();
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    std::vector<DeviceInfo> available_devices() const;
+    const std::string& gpu_status() const;  // "1 CUDA device" / "no CUDA devices found: <why>"
+
+    // Plans `path` on the devices `options` names, reading only the file's header.
+    Result<PlanReport> plan(const std::string& path, const LoadOptions& options);
+
+    // Plans, then loads. Refuses (ErrorCode::out_of_memory, with the plan's shortfalls and
+    // suggestions in the message) before allocating anything when the plan does not fit.
+    // `cancel` may be set from another thread to abandon the load between tensors.
+    Result<std::unique_ptr<Model>> load(const std::string& path, const LoadOptions& options,
+                                        const LoadProgressFn& progress = {},
+                                        const std::atomic<bool>* cancel = nullptr);
+
+private:
+    std::unique_ptr<DeviceRegistry> registry_;
+};
+
+// Streaming text callback: receives complete UTF-8 pieces as they are generated.
+using TextCallback = std::function<void(std::string_view text)>;
+// Observes the raw logits (n_vocab floats) of each generated token before sampling.
+using LogitsCallback = std::function<void(const float* logits, int64_t n_vocab)>;
+
+// One conversation's state: its tokens and KV cache slot. Use from one thread at a time.
+class Sequence {
+public:
+    virtual ~Sequence() = default;
+
+    // Tokens whose KV entries are computed (the conversation so far).
+    virtual const std::vector<int32_t>& tokens() const = 0;
+
+    // Makes `prompt` the sequence's content (reusing the KV cache of the longest common prefix
+    // with what it holds), then samples up to params.max_tokens tokens, streaming text.
+    // Stops on EOS, a stop string, the token limit, a full context or `cancel`.
+    virtual Result<GenerateStats> generate(const std::vector<int32_t>& prompt, const GenerateParams& params,
+                                           const TextCallback& on_text, const std::atomic<bool>* cancel = nullptr,
+                                           const LogitsCallback& on_logits = {}) = 0;
+
+    // Evaluates tokens appended to the sequence; fills `logits` with the last one's (n_vocab).
+    virtual Status eval(const std::vector<int32_t>& tokens, std::vector<float>* logits) = 0;
+
+    // Drops everything after the first n tokens (edit / regenerate).
+    virtual void truncate(size_t n) = 0;
+};
+
+struct DeviceMemory {
+    std::string device_id;
+    uint64_t weights = 0, kv_cache = 0, scratch = 0, capacity = 0;
+};
+
+struct StageTiming {
+    std::string device_id;
+    int layer_begin = 0, layer_end = 0;
+    double busy_seconds = 0, idle_seconds = 0;
+    uint64_t tokens = 0, batches = 0;
+    uint64_t transfer_bytes = 0;
+    double transfer_seconds = 0;
+    std::string transport;
+};
+
+class Model {
+public:
+    virtual ~Model() = default;
+
+    virtual const ModelInfo& info() const = 0;
+    virtual const PlanRequest& plan_request() const = 0;
+    virtual const Plan& plan() const = 0;
+    virtual int64_t n_ctx() const = 0;
+    virtual int64_t n_vocab() const = 0;
+
+    virtual std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special = false) const = 0;
+    virtual std::string detokenize(const std::vector<int32_t>& tokens) const = 0;
+    virtual std::string token_text(int32_t token) const = 0;
+    virtual int32_t bos_token() const = 0;
+    virtual int32_t eos_token() const = 0;
+
+    // A new sequence with its own KV slot; fails when all n_seq slots are taken.
+    virtual Result<std::unique_ptr<Sequence>> create_sequence() = 0;
+
+    // What each device holds now (real allocations), and per-stage timings since the last reset.
+    virtual std::vector<DeviceMemory> memory() const = 0;
+    virtual std::vector<StageTiming> stage_timings() const = 0;
+    virtual void reset_timings() = 0;
+
+    // After a device failure: plans again without the failed devices and reloads onto the rest.
+    // Existing sequences keep their tokens and re-process them on their next use.
+    virtual Status recover() = 0;
+};
+
+}  // namespace strata

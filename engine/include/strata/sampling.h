@@ -1,0 +1,45 @@
+// Sampling settings for generation. Plain value type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct SamplerParams {
+    float temperature = 0.8f;    // ≤ 0: greedy (argmax), no randomness
+    int top_k = 40;              // keep the k most likely tokens (≤ 0: all)
+    float top_p = 0.95f;         // keep the smallest set with this much probability (≥ 1: all)
+    float min_p = 0.05f;         // drop tokens below min_p × the top probability (≤ 0: off)
+    float repeat_penalty = 1.1f; // divide positive / multiply negative logits of recent tokens (1: off)
+    int repeat_last_n = 64;      // how many recent tokens the penalty looks at
+    uint64_t seed = 0;           // same seed + same settings + same model → same text
+};
+
+struct GenerateParams {
+    SamplerParams sampler;
+    int max_tokens = 512;                   // stop after this many generated tokens
+    std::vector<std::string> stop_strings;  // stop when the text ends with one (not emitted)
+    bool stop_at_eos = true;
+};
+
+// Why generation ended.
+enum class StopReason { eos, stop_string, max_tokens, context_full, cancelled, error };
+const char* stop_reason_name(StopReason r);
+
+struct GenerateStats {
+    int n_prompt = 0;          // prompt tokens evaluated (not counting a reused prefix)
+    int n_reused = 0;          // prompt tokens whose KV cache was reused from the last turn
+    int n_generated = 0;
+    double prompt_seconds = 0;
+    double generate_seconds = 0;
+    double time_to_first_token = 0;  // seconds from the call to the first generated token
+    StopReason stop = StopReason::eos;
+    double prompt_tps() const { return prompt_seconds > 0 ? n_prompt / prompt_seconds : 0; }
+    double generate_tps() const {
+        return generate_seconds > 0 && n_generated > 1 ? (n_generated - 1) / generate_seconds : 0;
+    }
+};
+
+}  // namespace strata

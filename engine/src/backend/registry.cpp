@@ -1,0 +1,175 @@
+#include "backend/registry.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "backend/cpu/cpu_device.h"
+#include "runtime/pipeline.h"
+
+namespace strata {
+
+namespace {
+
+std::string executable_dir() {
+    std::error_code ec;
+    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string() : p.parent_path().string();
+}
+
+std::vector<std::string> module_candidates() {
+    std::vector<std::string> c;
+    if (const char* env = std::getenv("STRATA_CUDA_MODULE"); env && *env) c.emplace_back(env);
+    const std::string dir = executable_dir();
+    if (!dir.empty()) {
+        c.push_back(dir + "/libstrata_cuda.so");
+        c.push_back(dir + "/../engine/src/backend/cuda/libstrata_cuda.so");  // build tree (tests/)
+        c.push_back(dir + "/../lib/strata/libstrata_cuda.so");               // installed
+    }
+    return c;
+}
+
+}  // namespace
+
+DeviceRegistry::DeviceRegistry() {
+    if (const char* off = std::getenv("STRATA_NO_CUDA"); off && *off && std::string(off) != "0") {
+        gpu_status_ = "no CUDA devices: disabled by STRATA_NO_CUDA";
+        return;
+    }
+    std::string tried;
+    for (const std::string& path : module_candidates()) {
+        if (!std::filesystem::exists(path)) continue;
+        module_handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!module_handle_) {
+            const char* err = dlerror();
+            tried = path + ": " + (err ? err : "dlopen failed");
+            continue;
+        }
+        auto entry = reinterpret_cast<BackendModuleEntry>(dlsym(module_handle_, kBackendModuleEntry));
+        if (!entry) {
+            tried = path + ": not a Strata backend module";
+            dlclose(module_handle_);
+            module_handle_ = nullptr;
+            continue;
+        }
+        cuda_.reset(entry());
+        break;
+    }
+    if (!cuda_) {
+        gpu_status_ = tried.empty() ? "no CUDA devices found: this build has no CUDA module (libstrata_cuda.so)"
+                                    : "no CUDA devices found: the CUDA module could not be loaded (" + tried + ")";
+        return;
+    }
+    cuda_devices_ = cuda_->devices();
+    if (cuda_devices_.empty()) {
+        gpu_status_ = "no CUDA devices found: " + cuda_->unavailable_reason();
+    } else {
+        gpu_status_ = std::to_string(cuda_devices_.size()) + " CUDA device" + (cuda_devices_.size() == 1 ? "" : "s");
+    }
+}
+
+DeviceRegistry::~DeviceRegistry() {
+    cuda_.reset();
+    // The module stays mapped: devices and transports it made may still be alive in the owner's
+    // objects during static teardown, and unloading CUDA libraries is not safe anyway.
+}
+
+std::vector<DeviceInfo> DeviceRegistry::available() const {
+    std::vector<DeviceInfo> out = cuda_devices_;
+    CpuDevice probe("cpu", 0, 1);
+    DeviceInfo cpu = probe.info();
+    cpu.n_threads = ThreadPool::default_threads();
+    cpu.name = host_cpu_name() + " (" + std::to_string(cpu.n_threads) + " threads)";
+    out.push_back(cpu);
+    return out;
+}
+
+std::vector<DeviceSpec> DeviceRegistry::default_specs() const {
+    std::vector<DeviceSpec> specs;
+    for (size_t i = 0; i < cuda_devices_.size(); ++i) {
+        DeviceSpec s;
+        s.kind = "cuda";
+        s.index = static_cast<int>(i);
+        specs.push_back(s);
+    }
+    DeviceSpec cpu;
+    cpu.kind = "cpu";
+    specs.push_back(cpu);
+    return specs;
+}
+
+Result<std::vector<std::unique_ptr<Device>>> DeviceRegistry::create(const std::vector<DeviceSpec>& specs,
+                                                                    int default_cpu_threads) {
+    std::vector<std::unique_ptr<Device>> out;
+    int n_cpu = 0;
+    for (const DeviceSpec& s : specs) {
+        if (s.kind == "cpu") {
+            const std::string id = n_cpu == 0 ? "cpu" : "cpu" + std::to_string(n_cpu);
+            ++n_cpu;
+            const int threads = s.n_threads > 0 ? s.n_threads : default_cpu_threads;
+            out.push_back(std::make_unique<CpuDevice>(id, s.memory_cap, threads, s.fail_after_ops));
+        } else if (s.kind == "cuda") {
+            if (!cuda_ || s.index < 0 || static_cast<size_t>(s.index) >= cuda_devices_.size()) {
+                return Status(ErrorCode::not_found, "cuda" + std::to_string(s.index) + " does not exist (" + gpu_status_ + ")");
+            }
+            auto dev = cuda_->create_device(s.index, s.memory_cap, s.fail_after_ops);
+            if (!dev.ok()) return dev.status();
+            out.push_back(std::move(dev).value());
+        } else {
+            return Status(ErrorCode::invalid_argument, "unknown device kind '" + s.kind + "' (use cpu or cudaN)");
+        }
+    }
+    for (size_t i = 0; i < out.size(); ++i)
+        for (size_t j = i + 1; j < out.size(); ++j)
+            if (out[i]->id() == out[j]->id())
+                return Status(ErrorCode::invalid_argument, "device " + out[i]->id() + " is listed twice");
+    return out;
+}
+
+Result<std::vector<DeviceInfo>> DeviceRegistry::describe(const std::vector<DeviceSpec>& specs,
+                                                         int default_cpu_threads) const {
+    std::vector<DeviceInfo> out;
+    int n_cpu = 0;
+    for (const DeviceSpec& s : specs) {
+        DeviceInfo info;
+        if (s.kind == "cpu") {
+            const int threads = s.n_threads > 0 ? s.n_threads
+                                : default_cpu_threads > 0 ? default_cpu_threads : ThreadPool::default_threads();
+            const std::string id = n_cpu == 0 ? "cpu" : "cpu" + std::to_string(n_cpu);
+            ++n_cpu;
+            info.id = id;
+            info.type = DeviceType::cpu;
+            info.n_threads = threads;
+            info.is_virtual = s.memory_cap != 0;
+            info.total_memory = s.memory_cap ? s.memory_cap : host_total_memory();
+            info.free_memory = s.memory_cap ? s.memory_cap : host_available_memory();
+            info.name = host_cpu_name() + " (" + std::to_string(threads) + " threads" +
+                        (s.memory_cap ? ", capped" : "") + ")";
+        } else if (s.kind == "cuda") {
+            if (s.index < 0 || static_cast<size_t>(s.index) >= cuda_devices_.size()) {
+                return Status(ErrorCode::not_found, "cuda" + std::to_string(s.index) + " does not exist (" + gpu_status_ + ")");
+            }
+            info = cuda_devices_[static_cast<size_t>(s.index)];
+            if (s.memory_cap) {
+                info.free_memory = std::min(info.free_memory, s.memory_cap);
+                info.total_memory = std::min(info.total_memory, s.memory_cap);
+                info.is_virtual = true;
+            }
+        } else {
+            return Status(ErrorCode::invalid_argument, "unknown device kind '" + s.kind + "' (use cpu or cudaN)");
+        }
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+std::unique_ptr<Transport> DeviceRegistry::transport(Device& src, Device& dst) {
+    if (cuda_ && src.info().type == DeviceType::cuda && dst.info().type == DeviceType::cuda) {
+        if (auto t = cuda_->create_transport(src, dst)) return t;
+    }
+    return make_host_transport();
+}
+
+}  // namespace strata

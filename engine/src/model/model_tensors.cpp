@@ -1,0 +1,112 @@
+#include "model/model_tensors.h"
+
+#include "gguf/gguf_file.h"
+#include "quant/quant.h"
+
+namespace strata {
+
+namespace {
+
+std::string shape_text(const std::vector<int64_t>& ne) {
+    std::string s = "[";
+    for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
+    return s + "]";
+}
+
+class Collector {
+public:
+    explicit Collector(const gguf::GgufFile& f) : f_(f) {}
+
+    // Finds `name` and checks it is (cols) or (cols, rows) as in GGUF's ne order.
+    Status get(const std::string& name, WeightRole role, int64_t cols, int64_t rows, HostTensor& out,
+               bool optional = false) {
+        const gguf::TensorInfo* t = f_.find_tensor(name);
+        if (!t) {
+            if (optional) return {};
+            return Status(ErrorCode::corrupt, f_.path() + ": tensor '" + name + "' is missing");
+        }
+        std::vector<int64_t> want = rows > 0 ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{cols};
+        std::vector<int64_t> have = t->ne;
+        while (have.size() > want.size() && have.back() == 1) have.pop_back();
+        if (have != want) {
+            return Status(ErrorCode::corrupt, f_.path() + ": tensor '" + name + "' has shape " + shape_text(t->ne) +
+                                                  ", expected " + shape_text(want));
+        }
+        if (!tensor_type_traits(t->type).computable || !quant::can_dequantize(t->type)) {
+            return Status(ErrorCode::unsupported, f_.path() + ": tensor '" + name + "' has type " +
+                                                      tensor_type_name(t->type) + ", which Strata cannot compute with yet");
+        }
+        if (role == WeightRole::vector && t->type != TensorType::F32) {
+            return Status(ErrorCode::unsupported, f_.path() + ": tensor '" + name + "' should be F32, is " +
+                                                      tensor_type_name(t->type));
+        }
+        out.name = name;
+        out.role = role;
+        out.type = t->type;
+        out.n_cols = cols;
+        out.n_rows = rows > 0 ? rows : 1;
+        out.data = t->data;
+        out.n_bytes = t->n_bytes;
+        return {};
+    }
+
+private:
+    const gguf::GgufFile& f_;
+};
+
+}  // namespace
+
+std::vector<const HostTensor*> LayerTensors::all() const {
+    std::vector<const HostTensor*> v;
+    for (const HostTensor* t : {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &q_norm, &k_norm, &ffn_norm,
+                                &w_gate, &w_up, &w_down}) {
+        if (t->data) v.push_back(t);
+    }
+    return v;
+}
+
+Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParams& hp) {
+    Collector c(f);
+    ModelTensors m;
+    const gguf::TensorInfo* embd = f.find_tensor("token_embd.weight");
+    if (!embd || embd->ne.size() < 2) {
+        return Status(ErrorCode::corrupt, f.path() + ": tensor 'token_embd.weight' is missing or not a matrix");
+    }
+    const int64_t n_vocab = embd->ne[1];
+    const auto mat = WeightRole::matrix, vec = WeightRole::vector;
+    STRATA_RETURN_IF_ERROR(c.get("token_embd.weight", WeightRole::embedding, hp.n_embd, n_vocab, m.token_embd));
+    STRATA_RETURN_IF_ERROR(c.get("output_norm.weight", vec, hp.n_embd, 0, m.output_norm));
+    STRATA_RETURN_IF_ERROR(c.get("output.weight", mat, hp.n_embd, n_vocab, m.output, /*optional=*/true));
+    if (!m.output.data) {
+        m.output = m.token_embd;
+        m.output.role = WeightRole::matrix;
+        m.output.name = "output.weight (tied to token_embd.weight)";
+        m.output_tied = true;
+    }
+    m.layers.resize(static_cast<size_t>(hp.n_layer));
+    for (int64_t il = 0; il < hp.n_layer; ++il) {
+        LayerTensors& L = m.layers[static_cast<size_t>(il)];
+        const std::string p = "blk." + std::to_string(il) + ".";
+        STRATA_RETURN_IF_ERROR(c.get(p + "attn_norm.weight", vec, hp.n_embd, 0, L.attn_norm));
+        STRATA_RETURN_IF_ERROR(c.get(p + "attn_q.weight", mat, hp.n_embd, hp.n_embd_q(), L.wq));
+        STRATA_RETURN_IF_ERROR(c.get(p + "attn_k.weight", mat, hp.n_embd, hp.n_embd_kv(), L.wk));
+        STRATA_RETURN_IF_ERROR(c.get(p + "attn_v.weight", mat, hp.n_embd, hp.n_embd_kv(), L.wv));
+        STRATA_RETURN_IF_ERROR(c.get(p + "attn_output.weight", mat, hp.n_embd_q(), hp.n_embd, L.wo));
+        if (hp.qkv_bias) {
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_q.bias", vec, hp.n_embd_q(), 0, L.bq));
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_k.bias", vec, hp.n_embd_kv(), 0, L.bk));
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_v.bias", vec, hp.n_embd_kv(), 0, L.bv));
+        }
+        if (hp.qk_norm) {
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_q_norm.weight", vec, hp.head_dim, 0, L.q_norm));
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_k_norm.weight", vec, hp.head_dim, 0, L.k_norm));
+        }
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_norm.weight", vec, hp.n_embd, 0, L.ffn_norm));
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate.weight", mat, hp.n_embd, hp.n_ff, L.w_gate));
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_up.weight", mat, hp.n_embd, hp.n_ff, L.w_up));
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_down.weight", mat, hp.n_ff, hp.n_embd, L.w_down));
+    }
+    return m;
+}
+
+}  // namespace strata

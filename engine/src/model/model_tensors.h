@@ -1,0 +1,42 @@
+// ModelTensors: every weight of a Llama-family model located in the GGUF mapping, with shapes
+// checked against the hparams. Host-side views; nothing is copied. Valid while the GgufFile lives.
+#pragma once
+
+#include <vector>
+
+#include "backend/device.h"
+#include "model/hparams.h"
+
+namespace strata {
+
+namespace gguf { class GgufFile; }
+
+struct LayerTensors {
+    HostTensor attn_norm;  // (n_embd)
+    HostTensor wq;         // (n_embd_q, n_embd)   rows × cols
+    HostTensor wk;         // (n_embd_kv, n_embd)
+    HostTensor wv;         // (n_embd_kv, n_embd)
+    HostTensor wo;         // (n_embd, n_embd_q)
+    HostTensor bq, bk, bv; // qwen2 only: (n_embd_q), (n_embd_kv), (n_embd_kv)
+    HostTensor q_norm, k_norm;  // qwen3 only: (head_dim)
+    HostTensor ffn_norm;   // (n_embd)
+    HostTensor w_gate;     // (n_ff, n_embd)
+    HostTensor w_up;       // (n_ff, n_embd)
+    HostTensor w_down;     // (n_embd, n_ff)
+
+    // Every tensor present in this layer, for uploading and byte counts.
+    std::vector<const HostTensor*> all() const;
+};
+
+struct ModelTensors {
+    HostTensor token_embd;    // (n_vocab, n_embd), role embedding
+    HostTensor output_norm;   // (n_embd)
+    HostTensor output;        // (n_vocab, n_embd), role matrix (token_embd's data when tied)
+    bool output_tied = false;
+    std::vector<LayerTensors> layers;  // (n_layer)
+};
+
+// Locates and shape-checks every tensor; errors name the tensor, expected and actual shape.
+Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& file, const HParams& hp);
+
+}  // namespace strata

@@ -1,0 +1,209 @@
+#include "model/random_model.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "gguf/gguf_writer.h"
+#include "quant/quant.h"
+
+namespace strata {
+
+namespace {
+
+uint64_t splitmix64(uint64_t& state) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t hash_name(uint64_t seed, const std::string& name) {
+    uint64_t h = 1469598103934665603ull ^ seed;
+    for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+// Gaussian values for rows [r0, r1) of a tensor; each row has its own stream, so any split
+// of the rows over threads gives the same numbers.
+void gaussian_rows(uint64_t tensor_seed, int64_t r0, int64_t r1, int64_t n_cols, float scale, float offset,
+                   float* out) {
+    for (int64_t r = r0; r < r1; ++r) {
+        uint64_t state = tensor_seed ^ (static_cast<uint64_t>(r) * 0xd1b54a32d192ed03ull);
+        float* row = out + (r - r0) * n_cols;
+        for (int64_t i = 0; i < n_cols; i += 2) {
+            // Box–Muller from two 53-bit uniforms (u1 in (0, 1]).
+            const double u1 = (static_cast<double>(splitmix64(state) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+            const double u2 = static_cast<double>(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+            const double rad = std::sqrt(-2.0 * std::log(u1));
+            row[i] = offset + scale * static_cast<float>(rad * std::cos(6.283185307179586 * u2));
+            if (i + 1 < n_cols) row[i + 1] = offset + scale * static_cast<float>(rad * std::sin(6.283185307179586 * u2));
+        }
+    }
+}
+
+// A type whose block size divides the row, falling back from `want` (K-quants → Q8_0 → F16).
+TensorType fitting_type(TensorType want, int64_t n_cols) {
+    if (n_cols % tensor_type_traits(want).block_size == 0) return want;
+    if (n_cols % 32 == 0 && tensor_type_traits(want).block_size == 256) {
+        return want == TensorType::Q6_K || want == TensorType::Q5_K ? TensorType::Q8_0 : TensorType::Q4_0;
+    }
+    return TensorType::F16;
+}
+
+std::vector<std::string> synthetic_vocab(int64_t n_vocab, std::vector<float>& scores, std::vector<int32_t>& types) {
+    std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+    types = {2, 3, 3};
+    for (int b = 0; b < 256; ++b) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+        tokens.emplace_back(buf);
+        types.push_back(6);
+    }
+    // Word pieces: "▁a".."▁z", "a".."z", then two- and three-letter pieces with and without "▁".
+    const std::string space = "\xE2\x96\x81";
+    std::vector<std::string> pieces;
+    for (char c = 'a'; c <= 'z'; ++c) pieces.push_back(space + c);
+    for (char c = 'a'; c <= 'z'; ++c) pieces.emplace_back(1, c);
+    for (char a = 'a'; a <= 'z' && static_cast<int64_t>(pieces.size()) < n_vocab; ++a)
+        for (char b = 'a'; b <= 'z'; ++b) {
+            pieces.push_back(space + a + b);
+            pieces.push_back(std::string() + a + b);
+        }
+    for (char a = 'a'; a <= 'z' && static_cast<int64_t>(pieces.size()) < n_vocab; ++a)
+        for (char b = 'a'; b <= 'z'; ++b)
+            for (char c = 'a'; c <= 'z'; ++c) pieces.push_back(space + a + b + c);
+    size_t next = 0;
+    while (static_cast<int64_t>(tokens.size()) < n_vocab) {
+        tokens.push_back(next < pieces.size() ? pieces[next] : "<extra_" + std::to_string(tokens.size()) + ">");
+        types.push_back(next < pieces.size() ? 1 : 5);
+        ++next;
+    }
+    scores.resize(tokens.size());
+    for (size_t i = 0; i < tokens.size(); ++i) scores[i] = i < 259 ? 0.0f : -static_cast<float>(i - 259);
+    return tokens;
+}
+
+}  // namespace
+
+bool random_model_preset(const std::string& name, RandomModelConfig& c) {
+    if (name == "tiny") {
+        c = RandomModelConfig{};
+    } else if (name == "tinyllama") {
+        c.n_vocab = 32000; c.n_embd = 2048; c.n_layer = 22; c.n_head = 32; c.n_head_kv = 4; c.n_ff = 5632;
+        c.n_ctx_train = 2048;
+    } else if (name == "llama2-7b") {
+        c.n_vocab = 32000; c.n_embd = 4096; c.n_layer = 32; c.n_head = 32; c.n_head_kv = 32; c.n_ff = 11008;
+        c.n_ctx_train = 4096;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+Status write_random_model(const RandomModelConfig& c, const std::string& path,
+                          const std::function<void(size_t, size_t)>& progress) {
+    if (c.n_vocab < 260) return Status(ErrorCode::invalid_argument, "random models need at least 260 tokens");
+    if (c.n_head <= 0 || c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0)
+        return Status(ErrorCode::invalid_argument, "head counts must be positive and n_head a multiple of n_head_kv");
+    const int64_t head_dim = c.head_dim > 0 ? c.head_dim : c.n_embd / c.n_head;
+    const int64_t n_q = head_dim * c.n_head, n_kv = head_dim * c.n_head_kv;
+    const int n_threads = c.n_threads > 0 ? c.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+    gguf::GgufWriter w;
+    const std::string a = c.arch;
+    w.set_string("general.architecture", a);
+    w.set_string("general.name", "random " + a + " (seed " + std::to_string(c.seed) + ")");
+    w.set_u32(a + ".context_length", static_cast<uint32_t>(c.n_ctx_train));
+    w.set_u32(a + ".embedding_length", static_cast<uint32_t>(c.n_embd));
+    w.set_u32(a + ".block_count", static_cast<uint32_t>(c.n_layer));
+    w.set_u32(a + ".feed_forward_length", static_cast<uint32_t>(c.n_ff));
+    w.set_u32(a + ".attention.head_count", static_cast<uint32_t>(c.n_head));
+    w.set_u32(a + ".attention.head_count_kv", static_cast<uint32_t>(c.n_head_kv));
+    if (c.head_dim > 0) {
+        w.set_u32(a + ".attention.key_length", static_cast<uint32_t>(head_dim));
+        w.set_u32(a + ".attention.value_length", static_cast<uint32_t>(head_dim));
+    }
+    w.set_u32(a + ".rope.dimension_count", static_cast<uint32_t>(head_dim));
+    w.set_f32(a + ".rope.freq_base", c.rope_freq_base);
+    w.set_f32(a + ".attention.layer_norm_rms_epsilon", c.rms_eps);
+    std::vector<float> scores;
+    std::vector<int32_t> types;
+    w.set_string("tokenizer.ggml.model", "llama");
+    w.set_string_array("tokenizer.ggml.tokens", synthetic_vocab(c.n_vocab, scores, types));
+    w.set_f32_array("tokenizer.ggml.scores", scores);
+    w.set_i32_array("tokenizer.ggml.token_type", types);
+    w.set_u32("tokenizer.ggml.unknown_token_id", 0);
+    w.set_u32("tokenizer.ggml.bos_token_id", 1);
+    w.set_u32("tokenizer.ggml.eos_token_id", 2);
+
+    std::string fallbacks;
+    auto add = [&](const std::string& name, int64_t n_cols, int64_t n_rows, float scale, float offset,
+                   bool matrix) -> Status {
+        TensorType type = matrix ? fitting_type(c.weight_type, n_cols) : TensorType::F32;
+        if (matrix && type != c.weight_type) fallbacks += " " + name;
+        std::vector<int64_t> ne = n_rows > 1 || matrix ? std::vector<int64_t>{n_cols, n_rows} : std::vector<int64_t>{n_cols};
+        const uint64_t tensor_seed = hash_name(c.seed, name);
+        const size_t row_bytes = tensor_row_bytes(type, n_cols);
+        return w.add_tensor(name, type, ne, [=](uint8_t* dst, size_t n_bytes) -> Status {
+            if (n_bytes != row_bytes * static_cast<size_t>(n_rows))
+                return Status(ErrorCode::internal, "size mismatch writing " + name);
+            const int64_t rows_per_task = std::max<int64_t>(1, (n_rows + n_threads * 4 - 1) / (n_threads * 4));
+            std::vector<std::thread> threads;
+            std::atomic<int64_t> next{0};
+            auto work = [&] {
+                std::vector<float> buf;
+                for (;;) {
+                    const int64_t r0 = next.fetch_add(rows_per_task);
+                    if (r0 >= n_rows) break;
+                    const int64_t r1 = std::min(n_rows, r0 + rows_per_task);
+                    buf.resize(static_cast<size_t>((r1 - r0) * n_cols));
+                    gaussian_rows(tensor_seed, r0, r1, n_cols, scale, offset, buf.data());
+                    for (int64_t r = r0; r < r1; ++r)
+                        quant::quantize_row_ref(type, buf.data() + (r - r0) * n_cols, dst + r * row_bytes, n_cols);
+                }
+            };
+            for (int t = 1; t < n_threads; ++t) threads.emplace_back(work);
+            work();
+            for (auto& t : threads) t.join();
+            return {};
+        });
+    };
+
+    STRATA_RETURN_IF_ERROR(add("token_embd.weight", c.n_embd, c.n_vocab, 1.0f, 0.0f, true));
+    for (int64_t il = 0; il < c.n_layer; ++il) {
+        const std::string p = "blk." + std::to_string(il) + ".";
+        const float s_in = 1.0f / std::sqrt(static_cast<float>(c.n_embd));
+        STRATA_RETURN_IF_ERROR(add(p + "attn_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
+        STRATA_RETURN_IF_ERROR(add(p + "attn_q.weight", c.n_embd, n_q, s_in, 0.0f, true));
+        STRATA_RETURN_IF_ERROR(add(p + "attn_k.weight", c.n_embd, n_kv, s_in, 0.0f, true));
+        STRATA_RETURN_IF_ERROR(add(p + "attn_v.weight", c.n_embd, n_kv, s_in, 0.0f, true));
+        if (a == "qwen2") {
+            STRATA_RETURN_IF_ERROR(add(p + "attn_q.bias", n_q, 1, 0.1f, 0.0f, false));
+            STRATA_RETURN_IF_ERROR(add(p + "attn_k.bias", n_kv, 1, 0.1f, 0.0f, false));
+            STRATA_RETURN_IF_ERROR(add(p + "attn_v.bias", n_kv, 1, 0.1f, 0.0f, false));
+        }
+        if (a == "qwen3") {
+            STRATA_RETURN_IF_ERROR(add(p + "attn_q_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
+            STRATA_RETURN_IF_ERROR(add(p + "attn_k_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
+        }
+        STRATA_RETURN_IF_ERROR(add(p + "attn_output.weight", n_q, c.n_embd, 1.0f / std::sqrt(static_cast<float>(n_q)), 0.0f, true));
+        STRATA_RETURN_IF_ERROR(add(p + "ffn_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
+        STRATA_RETURN_IF_ERROR(add(p + "ffn_gate.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
+        STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
+        STRATA_RETURN_IF_ERROR(add(p + "ffn_down.weight", c.n_ff, c.n_embd, 1.0f / std::sqrt(static_cast<float>(c.n_ff)), 0.0f, true));
+    }
+    STRATA_RETURN_IF_ERROR(add("output_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
+    if (!c.tied_output) {
+        STRATA_RETURN_IF_ERROR(add("output.weight", c.n_embd, c.n_vocab, 1.0f / std::sqrt(static_cast<float>(c.n_embd)), 0.0f, true));
+    }
+    w.set_string("general.description",
+                 fallbacks.empty() ? std::string("random weights")
+                                   : "random weights; tensors stored at a fallback type:" + fallbacks);
+    return w.write(path, progress);
+}
+
+}  // namespace strata

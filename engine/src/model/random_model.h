@@ -1,0 +1,44 @@
+// Random-weight Llama-family models written as GGUF files: for tests (seeded, never all-zero)
+// and benchmarks (real model shapes such as TinyLlama-1.1B or Llama-2-7B, any weight type).
+// The vocabulary is synthetic but complete (control tokens, 256 byte tokens, word pieces), so
+// the files load and generate like real models.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "strata/status.h"
+#include "strata/tensor_type.h"
+
+namespace strata {
+
+struct RandomModelConfig {
+    std::string arch = "llama";   // llama, qwen2, qwen3
+    int64_t n_vocab = 512;
+    int64_t n_embd = 64;
+    int64_t n_layer = 2;
+    int64_t n_head = 4;
+    int64_t n_head_kv = 2;
+    int64_t head_dim = 0;         // 0 = n_embd / n_head
+    int64_t n_ff = 128;
+    int64_t n_ctx_train = 2048;
+    float rope_freq_base = 10000.0f;
+    float rms_eps = 1e-5f;
+    bool tied_output = false;     // no output.weight: the head reuses token_embd
+    TensorType weight_type = TensorType::F32;  // for 2-D weights (norms and biases stay F32)
+    std::string mix;              // a quantization mix ("Q4_K_M"); overrides weight_type
+    uint64_t seed = 1;
+    int n_threads = 0;            // for generating large models (0 = all cores)
+};
+
+// Named shapes: "tiny" (tests), "tinyllama" (TinyLlama-1.1B: 2048/22/32/4/5632/32000),
+// "llama2-7b" (4096/32/32/32/11008/32000). False for an unknown name.
+bool random_model_preset(const std::string& name, RandomModelConfig& config);
+
+// Writes the model; `progress` gets (tensors written, total). Types whose block size does not
+// divide a row fall back to a type that does (reported in the file's general.description).
+Status write_random_model(const RandomModelConfig& config, const std::string& path,
+                          const std::function<void(size_t, size_t)>& progress = {});
+
+}  // namespace strata

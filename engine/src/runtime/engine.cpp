@@ -1,0 +1,129 @@
+#include "strata/engine.h"
+
+#include "backend/registry.h"
+#include "gguf/gguf_file.h"
+#include "plan/model_footprint.h"
+#include "runtime/loaded_model.h"
+#include "tokenizer/vocab_loader.h"
+
+namespace strata {
+
+namespace {
+
+int64_t choose_ctx(const LoadOptions& options, int64_t n_ctx_train) {
+    if (options.n_ctx > 0) return options.n_ctx;
+    return std::min<int64_t>(n_ctx_train > 0 ? n_ctx_train : 4096, 4096);
+}
+
+Status check_options(const LoadOptions& o) {
+    if (o.n_batch < 1 || o.n_batch > 8192)
+        return Status(ErrorCode::invalid_argument, "batch size must be 1..8192, is " + std::to_string(o.n_batch));
+    if (o.n_seq < 1 || o.n_seq > 256)
+        return Status(ErrorCode::invalid_argument, "parallel sequences must be 1..256, is " + std::to_string(o.n_seq));
+    if (o.n_ctx < 0 || o.n_ctx > (1 << 22))
+        return Status(ErrorCode::invalid_argument, "context length must be 1..4194304, is " + std::to_string(o.n_ctx));
+    for (double r : o.ratios)
+        if (!(r >= 0.0)) return Status(ErrorCode::invalid_argument, "split ratios must be zero or positive");
+    return {};
+}
+
+std::string explain_no_fit(const Plan& plan) {
+    std::string msg = "the model does not fit on the chosen devices";
+    for (const auto& s : plan.shortfalls) msg += "\n  - " + s;
+    if (!plan.suggestions.empty()) {
+        msg += "\nwhat would fit:";
+        for (const auto& s : plan.suggestions) msg += "\n  - " + s;
+    }
+    return msg;
+}
+
+}  // namespace
+
+Engine::Engine() : registry_(std::make_unique<DeviceRegistry>()) {}
+Engine::~Engine() = default;
+
+std::vector<DeviceInfo> Engine::available_devices() const { return registry_->available(); }
+const std::string& Engine::gpu_status() const { return registry_->gpu_status(); }
+
+Result<PlanReport> Engine::plan(const std::string& path, const LoadOptions& options) {
+    try {
+        STRATA_RETURN_IF_ERROR(check_options(options));
+        auto file = gguf::GgufFile::open(path);
+        if (!file.ok()) return file.status();
+        auto info = inspect_model(path);
+        if (!info.ok()) return info.status();
+        auto footprint = model_footprint(**file);
+        if (!footprint.ok()) return footprint.status();
+        const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
+        auto devices = registry_->describe(specs, options.n_threads);
+        if (!devices.ok()) return devices.status();
+        auto request = make_plan_request(*footprint, *devices, options, choose_ctx(options, footprint->n_ctx_train));
+        if (!request.ok()) return request.status();
+        PlanReport report;
+        report.info = std::move(info).value();
+        report.request = std::move(request).value();
+        report.plan = make_plan(report.request);
+        return report;
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, std::string("planning failed: ") + e.what());
+    }
+}
+
+Result<std::unique_ptr<Model>> Engine::load(const std::string& path, const LoadOptions& options,
+                                            const LoadProgressFn& progress, const std::atomic<bool>* cancel) {
+    try {
+        STRATA_RETURN_IF_ERROR(check_options(options));
+        LoadInputs in;
+        auto file = gguf::GgufFile::open(path);
+        if (!file.ok()) return file.status();
+        in.file = std::move(file).value();
+        auto info = inspect_model(path);
+        if (!info.ok()) return info.status();
+        in.info = std::move(info).value();
+        auto hp = read_hparams(*in.file);
+        if (!hp.ok()) return hp.status();
+        in.hp = std::move(hp).value();
+        auto tensors = collect_model_tensors(*in.file, in.hp);
+        if (!tensors.ok()) return tensors.status();
+        in.tensors = std::move(tensors).value();
+        in.hp.n_vocab = in.tensors.token_embd.n_rows;
+        auto vocab = load_vocab(*in.file);
+        if (!vocab.ok()) return vocab.status();
+        in.vocab = std::move(vocab).value();
+        if (in.vocab->n_tokens() != in.hp.n_vocab) {
+            return Status(ErrorCode::corrupt, path + ": the vocabulary has " + std::to_string(in.vocab->n_tokens()) +
+                                                  " tokens but token_embd.weight has " + std::to_string(in.hp.n_vocab) + " rows");
+        }
+        auto footprint = model_footprint(*in.file);
+        if (!footprint.ok()) return footprint.status();
+        in.footprint = std::move(footprint).value();
+
+        // Plan on the devices' descriptions first: a plan that cannot fit is refused before
+        // any device is created or any byte allocated.
+        const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
+        auto described = registry_->describe(specs, options.n_threads);
+        if (!described.ok()) return described.status();
+        RuntimeConfig config;
+        config.n_ctx = choose_ctx(options, in.hp.n_ctx_train);
+        config.n_batch = options.n_batch;
+        config.n_seq = options.n_seq;
+        config.kv_type = options.kv_type;
+        auto request = make_plan_request(in.footprint, *described, options, config.n_ctx);
+        if (!request.ok()) return request.status();
+        Plan plan = make_plan(*request);
+        if (!plan.fits) return Status(ErrorCode::out_of_memory, explain_no_fit(plan));
+
+        auto devices = registry_->create(specs, options.n_threads);
+        if (!devices.ok()) return devices.status();
+        auto model = std::make_unique<LoadedModel>(std::move(in), *registry_, std::move(devices).value(),
+                                                   std::move(request).value(), std::move(plan), config);
+        STRATA_RETURN_IF_ERROR(model->build(progress, cancel));
+        return std::unique_ptr<Model>(std::move(model));
+    } catch (const std::bad_alloc&) {
+        return Status(ErrorCode::out_of_memory, "out of host memory while loading " + path);
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, std::string("loading failed: ") + e.what());
+    }
+}
+
+}  // namespace strata

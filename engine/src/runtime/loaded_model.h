@@ -1,0 +1,80 @@
+// LoadedModel: the Model implementation — the mapped file, vocabulary, devices, and the
+// pipeline of stages built from a plan. Sequences borrow KV slots from it and must be destroyed
+// before it.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "backend/device.h"
+#include "backend/registry.h"
+#include "gguf/gguf_file.h"
+#include "model/hparams.h"
+#include "model/model_tensors.h"
+#include "runtime/pipeline.h"
+#include "strata/engine.h"
+#include "tokenizer/vocab.h"
+
+namespace strata {
+
+struct LoadInputs {
+    std::unique_ptr<gguf::GgufFile> file;
+    ModelInfo info;
+    HParams hp;
+    ModelTensors tensors;
+    ModelFootprint footprint;
+    std::shared_ptr<const Vocab> vocab;
+};
+
+class LoadedModel final : public Model {
+public:
+    LoadedModel(LoadInputs inputs, DeviceRegistry& registry, std::vector<std::unique_ptr<Device>> devices,
+                PlanRequest request, Plan plan, RuntimeConfig config);
+    ~LoadedModel() override;
+
+    // Builds stages and the pipeline per plan_ (called by Engine::load and by recover()).
+    Status build(const LoadProgressFn& progress, const std::atomic<bool>* cancel);
+
+    const ModelInfo& info() const override { return in_.info; }
+    const PlanRequest& plan_request() const override { return request_; }
+    const Plan& plan() const override { return plan_; }
+    int64_t n_ctx() const override { return config_.n_ctx; }
+    int64_t n_vocab() const override { return in_.tensors.token_embd.n_rows; }
+    std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special) const override;
+    std::string detokenize(const std::vector<int32_t>& tokens) const override;
+    std::string token_text(int32_t token) const override;
+    int32_t bos_token() const override { return in_.vocab->bos(); }
+    int32_t eos_token() const override { return in_.vocab->eos(); }
+    Result<std::unique_ptr<Sequence>> create_sequence() override;
+    std::vector<DeviceMemory> memory() const override;
+    std::vector<StageTiming> stage_timings() const override;
+    void reset_timings() override;
+    Status recover() override;
+
+    // For sequences.
+    const std::shared_ptr<const Vocab>& vocab() const { return in_.vocab; }
+    int64_t n_batch() const { return config_.n_batch; }
+    uint64_t epoch() const { return epoch_; }
+    Status run_batch(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits);
+    void release_slot(int slot);
+
+private:
+    LoadInputs in_;
+    DeviceRegistry& registry_;
+    std::vector<std::unique_ptr<Device>> devices_;
+    PlanRequest request_;
+    Plan plan_;
+    RuntimeConfig config_;
+    std::unique_ptr<Pipeline> pipeline_;
+    std::mutex slots_mutex_;
+    std::vector<bool> slot_used_;
+    uint64_t epoch_ = 0;  // bumps when recover() rebuilds the pipeline (KV caches are gone)
+};
+
+// Builds the planner's request from devices and options (shared by Engine::plan and load).
+// `devices` in priority order, with free_memory filled in.
+Result<PlanRequest> make_plan_request(const ModelFootprint& footprint, const std::vector<DeviceInfo>& devices,
+                                      const LoadOptions& options, int64_t n_ctx);
+
+}  // namespace strata

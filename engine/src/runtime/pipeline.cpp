@@ -1,0 +1,175 @@
+#include "runtime/pipeline.h"
+
+#include <chrono>
+#include <cstring>
+
+namespace strata {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+class HostTransport final : public Transport {
+public:
+    const char* kind() const override { return "host copy"; }
+    Status copy(const Buffer& src, uint64_t src_offset, Buffer& dst, uint64_t dst_offset, size_t n) override {
+        const bool src_host = src.device().info().type == DeviceType::cpu;
+        const bool dst_host = dst.device().info().type == DeviceType::cpu;
+        if (src_host && dst_host) {
+            std::memcpy(dst.as<char>(dst_offset), src.as<char>(src_offset), n);
+            return {};
+        }
+        if (src_host) return dst.device().copy_from_host(dst, dst_offset, src.as<char>(src_offset), n);
+        if (dst_host) return src.device().copy_to_host(dst.as<char>(dst_offset), src, src_offset, n);
+        staging_.resize(n);
+        STRATA_RETURN_IF_ERROR(src.device().copy_to_host(staging_.data(), src, src_offset, n));
+        return dst.device().copy_from_host(dst, dst_offset, staging_.data(), n);
+    }
+
+private:
+    std::vector<char> staging_;  // used by the one sending stage thread that owns this transport
+};
+}  // namespace
+
+std::unique_ptr<Transport> make_host_transport() { return std::make_unique<HostTransport>(); }
+
+struct Pipeline::Job {
+    int slot;
+    const int32_t* tokens;
+    int64_t n_tok;
+    int64_t pos0;
+    float* logits;
+    std::promise<Status> done;
+};
+
+struct Pipeline::StageWorker {
+    std::thread thread;
+    mutable std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<std::shared_ptr<Job>> queue;
+    bool stopping = false;
+    StageStats stats;
+    Clock::time_point idle_since = Clock::now();
+};
+
+Pipeline::Pipeline(std::vector<std::unique_ptr<Stage>> stages, std::vector<std::unique_ptr<Transport>> transports)
+    : stages_(std::move(stages)), transports_(std::move(transports)) {
+    for (size_t i = 0; i < stages_.size(); ++i) {
+        auto w = std::make_unique<StageWorker>();
+        w->stats.device_id = stages_[i]->device().id();
+        w->stats.layer_begin = stages_[i]->plan().layer_begin;
+        w->stats.layer_end = stages_[i]->plan().layer_end;
+        if (i + 1 < stages_.size()) w->stats.transport = transports_[i]->kind();
+        workers_.push_back(std::move(w));
+    }
+    for (size_t i = 0; i < stages_.size(); ++i) {
+        workers_[i]->thread = std::thread([this, i] { worker_loop(i); });
+    }
+}
+
+Pipeline::~Pipeline() {
+    for (auto& w : workers_) {
+        {
+            std::lock_guard<std::mutex> lock(w->mutex);
+            w->stopping = true;
+        }
+        w->wake.notify_all();
+    }
+    for (auto& w : workers_) w->thread.join();
+    // Jobs left in queues (none in normal use: run() waits for its job) fail cleanly.
+    for (auto& w : workers_)
+        for (auto& job : w->queue) job->done.set_value(Status(ErrorCode::cancelled, "the model was unloaded"));
+}
+
+Status Pipeline::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits) {
+    if (stages_.empty()) return Status(ErrorCode::internal, "pipeline has no stages");
+    auto job = std::make_shared<Job>();
+    job->slot = slot;
+    job->tokens = tokens;
+    job->n_tok = n_tok;
+    job->pos0 = pos0;
+    job->logits = logits;
+    auto result = job->done.get_future();
+    {
+        std::lock_guard<std::mutex> lock(workers_[0]->mutex);
+        if (workers_[0]->stopping) return Status(ErrorCode::cancelled, "the model is being unloaded");
+        workers_[0]->queue.push_back(job);
+    }
+    workers_[0]->wake.notify_one();
+    return result.get();
+}
+
+void Pipeline::worker_loop(size_t index) {
+    StageWorker& w = *workers_[index];
+    Stage& stage = *stages_[index];
+    for (;;) {
+        std::shared_ptr<Job> job;
+        {
+            std::unique_lock<std::mutex> lock(w.mutex);
+            w.wake.wait(lock, [&] { return w.stopping || !w.queue.empty(); });
+            if (w.queue.empty()) return;  // stopping with nothing left
+            job = std::move(w.queue.front());
+            w.queue.pop_front();
+            w.stats.idle_seconds += seconds_since(w.idle_since);
+        }
+        const auto t0 = Clock::now();
+        const bool last = index + 1 == stages_.size();
+        Status st = stage.run(job->slot, job->tokens, job->n_tok, job->pos0, last ? job->logits : nullptr);
+        double transfer_s = 0;
+        uint64_t transfer_bytes = 0;
+        if (st.ok() && !last) {
+            Stage& next = *stages_[index + 1];
+            const auto t1 = Clock::now();
+            transfer_bytes = stage.hidden_bytes(job->n_tok);
+            st = transports_[index]->copy(stage.scratch(), stage.hidden_offset(job->slot), next.scratch(),
+                                          next.hidden_offset(job->slot), transfer_bytes);
+            if (!st.ok()) st = st.with_context(std::string("transfer ") + stage.device().id() + " → " + next.device().id());
+            transfer_s = seconds_since(t1);
+        }
+        {
+            std::lock_guard<std::mutex> lock(w.mutex);
+            w.stats.busy_seconds += seconds_since(t0);
+            w.stats.batches += 1;
+            w.stats.tokens += static_cast<uint64_t>(job->n_tok);
+            w.stats.transfer_bytes += transfer_bytes;
+            w.stats.transfer_seconds += transfer_s;
+            w.idle_since = Clock::now();
+        }
+        if (!st.ok() || last) {
+            job->done.set_value(std::move(st));
+            continue;
+        }
+        StageWorker& nw = *workers_[index + 1];
+        {
+            std::lock_guard<std::mutex> lock(nw.mutex);
+            nw.queue.push_back(std::move(job));
+        }
+        nw.wake.notify_one();
+    }
+}
+
+std::vector<StageStats> Pipeline::stats() const {
+    std::vector<StageStats> out;
+    for (const auto& w : workers_) {
+        std::lock_guard<std::mutex> lock(w->mutex);
+        out.push_back(w->stats);
+    }
+    return out;
+}
+
+void Pipeline::reset_stats() {
+    for (auto& w : workers_) {
+        std::lock_guard<std::mutex> lock(w->mutex);
+        const StageStats keep = w->stats;
+        w->stats = StageStats{};
+        w->stats.device_id = keep.device_id;
+        w->stats.layer_begin = keep.layer_begin;
+        w->stats.layer_end = keep.layer_end;
+        w->stats.transport = keep.transport;
+        w->idle_since = Clock::now();
+    }
+}
+
+}  // namespace strata

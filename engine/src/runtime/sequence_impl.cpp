@@ -1,0 +1,182 @@
+#include "runtime/sequence_impl.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "runtime/loaded_model.h"
+#include "runtime/sampler.h"
+#include "tokenizer/vocab.h"
+
+namespace strata {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Holds back the tail of generated text that might be the start of a stop string.
+class StopMatcher {
+public:
+    explicit StopMatcher(const std::vector<std::string>& stops) : stops_(stops) {}
+
+    // Adds text; returns what can be emitted now. Sets `stopped` when a stop string completed
+    // (the stop string and anything after it are not emitted).
+    std::string push(std::string_view text, bool& stopped) {
+        pending_ += text;
+        for (const auto& s : stops_) {
+            if (s.empty()) continue;
+            const size_t at = pending_.find(s);
+            if (at != std::string::npos) {
+                stopped = true;
+                std::string out = pending_.substr(0, at);
+                pending_.clear();
+                return out;
+            }
+        }
+        // Keep the longest suffix that is a proper prefix of some stop string.
+        size_t keep = 0;
+        for (const auto& s : stops_) {
+            for (size_t len = std::min(s.size() - (s.empty() ? 0 : 1), pending_.size()); len > keep; --len) {
+                if (pending_.compare(pending_.size() - len, len, s, 0, len) == 0) {
+                    keep = len;
+                    break;
+                }
+            }
+        }
+        std::string out = pending_.substr(0, pending_.size() - keep);
+        pending_.erase(0, pending_.size() - keep);
+        return out;
+    }
+    std::string flush() { return std::exchange(pending_, {}); }
+
+private:
+    const std::vector<std::string>& stops_;
+    std::string pending_;
+};
+}  // namespace
+
+SequenceImpl::SequenceImpl(LoadedModel& model, int slot) : model_(model), slot_(slot), epoch_(model.epoch()) {}
+
+SequenceImpl::~SequenceImpl() { model_.release_slot(slot_); }
+
+void SequenceImpl::check_epoch() {
+    if (epoch_ != model_.epoch()) {  // the pipeline was rebuilt: our KV cache is gone
+        epoch_ = model_.epoch();
+        n_cached_ = 0;
+    }
+}
+
+void SequenceImpl::truncate(size_t n) {
+    if (n < tokens_.size()) tokens_.resize(n);
+    n_cached_ = std::min(n_cached_, tokens_.size());
+}
+
+Status SequenceImpl::process_pending(std::vector<float>* logits) {
+    check_epoch();
+    const int64_t n_vocab = model_.n_vocab();
+    for (int32_t id : tokens_) {
+        if (id < 0 || id >= n_vocab) {
+            return Status(ErrorCode::invalid_argument, "token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                                           std::to_string(n_vocab) + " tokens)");
+        }
+    }
+    if (static_cast<int64_t>(tokens_.size()) > model_.n_ctx()) {
+        return Status(ErrorCode::invalid_argument, "the sequence has " + std::to_string(tokens_.size()) +
+                                                       " tokens but the context holds " + std::to_string(model_.n_ctx()));
+    }
+    if (logits) logits->resize(static_cast<size_t>(n_vocab));
+    while (n_cached_ < tokens_.size()) {
+        const int64_t n = std::min<int64_t>(model_.n_batch(), static_cast<int64_t>(tokens_.size() - n_cached_));
+        const bool last = n_cached_ + static_cast<size_t>(n) == tokens_.size();
+        Status st = model_.run_batch(slot_, tokens_.data() + n_cached_, n, static_cast<int64_t>(n_cached_),
+                                     last && logits ? logits->data() : nullptr);
+        if (!st.ok()) return st;
+        n_cached_ += static_cast<size_t>(n);
+    }
+    return {};
+}
+
+Status SequenceImpl::eval(const std::vector<int32_t>& tokens, std::vector<float>* logits) {
+    check_epoch();
+    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+    Status st = process_pending(logits);
+    if (!st.ok()) truncate(n_cached_);
+    return st;
+}
+
+Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt, const GenerateParams& params,
+                                             const TextCallback& on_text, const std::atomic<bool>* cancel,
+                                             const LogitsCallback& on_logits) {
+    const auto t_start = Clock::now();
+    GenerateStats stats;
+    if (prompt.empty()) return Status(ErrorCode::invalid_argument, "the prompt is empty (it needs at least BOS)");
+    check_epoch();
+
+    // Reuse the KV cache of the longest common prefix; always re-run at least the last prompt
+    // token so its logits exist.
+    size_t common = 0;
+    while (common < n_cached_ && common < prompt.size() && tokens_[common] == prompt[common]) ++common;
+    common = std::min(common, prompt.size() - 1);
+    tokens_ = prompt;
+    n_cached_ = common;
+    stats.n_reused = static_cast<int>(common);
+    stats.n_prompt = static_cast<int>(prompt.size() - common);
+
+    std::vector<float> logits;
+    Status st = process_pending(&logits);
+    stats.prompt_seconds = since(t_start);
+    if (!st.ok()) {
+        truncate(n_cached_);
+        return st;
+    }
+
+    const auto& vocab = model_.vocab();
+    Sampler sampler(params.sampler);
+    StreamingDetokenizer detok(vocab, /*strip_leading_space=*/prompt.back() == vocab->bos());
+    StopMatcher stops(params.stop_strings);
+    const auto t_gen = Clock::now();
+    auto emit = [&](const std::string& text) {
+        if (!text.empty() && on_text) on_text(text);
+    };
+    stats.stop = StopReason::max_tokens;
+    while (stats.n_generated < params.max_tokens) {
+        if (cancel && cancel->load()) {
+            stats.stop = StopReason::cancelled;
+            break;
+        }
+        if (static_cast<int64_t>(tokens_.size()) >= model_.n_ctx()) {
+            stats.stop = StopReason::context_full;  // no position left for another token
+            break;
+        }
+        if (on_logits) on_logits(logits.data(), static_cast<int64_t>(logits.size()));
+        const int32_t next = sampler.sample(logits.data(), static_cast<int64_t>(logits.size()), tokens_);
+        ++stats.n_generated;
+        if (stats.n_generated == 1) stats.time_to_first_token = since(t_start);
+        if (params.stop_at_eos && vocab->is_eog(next)) {
+            stats.stop = StopReason::eos;
+            break;
+        }
+        tokens_.push_back(next);
+        bool stopped = false;
+        emit(stops.push(detok.push(next), stopped));
+        if (stopped) {
+            stats.stop = StopReason::stop_string;
+            break;
+        }
+        if (stats.n_generated >= params.max_tokens) break;  // the last token is evaluated next turn
+        st = process_pending(&logits);
+        if (!st.ok()) {
+            truncate(n_cached_);
+            stats.generate_seconds = since(t_gen);
+            return st;
+        }
+    }
+    if (stats.stop != StopReason::stop_string) {
+        bool unused = false;
+        emit(stops.push(detok.flush(), unused));
+        emit(stops.flush());
+    }
+    stats.generate_seconds = since(t_gen);
+    return stats;
+}
+
+}  // namespace strata

@@ -1,0 +1,142 @@
+#include "runtime/stage.h"
+
+namespace strata {
+
+namespace {
+TensorType kv_element_type(KvCacheType t) {
+    return t == KvCacheType::f32 ? TensorType::F32 : t == KvCacheType::f16 ? TensorType::F16 : TensorType::Q8_0;
+}
+}  // namespace
+
+Stage::Stage(Device& device, const HParams& hp, const StagePlan& plan, const RuntimeConfig& config)
+    : device_(device), hp_(hp), plan_(plan), config_(config) {}
+
+Stage::~Stage() = default;
+
+Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, const ModelTensors& tensors,
+                                             const ModelFootprint& footprint, const StagePlan& plan,
+                                             const RuntimeConfig& config, const UploadProgress& progress,
+                                             const std::atomic<bool>* cancel) {
+    std::unique_ptr<Stage> st(new Stage(device, hp, plan, config));
+    st->n_vocab_ = tensors.token_embd.n_rows;
+    if (config.kv_type == KvCacheType::q8_0 && hp.head_dim % 32 != 0) {
+        return Status(ErrorCode::invalid_argument, "a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is " +
+                                                       std::to_string(hp.head_dim) + "); use f16");
+    }
+
+    // Bytes to upload, for progress.
+    uint64_t total = 0;
+    for (int il = plan.layer_begin; il < plan.layer_end; ++il)
+        for (const HostTensor* t : tensors.layers[static_cast<size_t>(il)].all()) total += t->n_bytes;
+    if (plan.has_embedding) total += tensors.token_embd.n_bytes;
+    if (plan.has_output) total += tensors.output_norm.n_bytes + tensors.output.n_bytes;
+    uint64_t done = 0;
+    auto cancelled = [&] { return cancel && cancel->load(); };
+    auto upload = [&](const HostTensor& t, std::unique_ptr<DeviceWeight>& dst) -> Status {
+        if (cancelled()) return Status(ErrorCode::cancelled, "loading was cancelled");
+        auto w = device.upload_weight(t);
+        if (!w.ok()) return w.status();
+        st->weight_bytes_ += (*w)->bytes();
+        dst = std::move(w).value();
+        done += t.n_bytes;
+        if (progress) progress(done, total);
+        return {};
+    };
+
+    // KV cache and scratch first: they are the allocations most likely to fail, and failing
+    // before minutes of weight upload is the point of planning.
+    const int n_local = plan.layer_end - plan.layer_begin;
+    const uint64_t kv_bytes = kv_cache_bytes(footprint, n_local, config.n_ctx, config.n_seq, config.kv_type);
+    if (kv_bytes > 0) {
+        auto kv = device.allocate(kv_bytes, MemoryUse::kv_cache);
+        if (!kv.ok()) return kv.status();
+        st->kv_ = std::move(kv).value();
+    }
+    ScratchParams sp;
+    sp.n_batch = config.n_batch;
+    sp.n_ctx = config.n_ctx;
+    sp.n_seq = config.n_seq;
+    sp.first_stage = plan.has_embedding;
+    sp.last_stage = plan.has_output;
+    sp.device_type = device.info().type;
+    sp.n_threads = std::max(1, device.info().n_threads);
+    st->layout_ = make_scratch_layout(footprint, sp);
+    auto scratch = device.allocate(st->layout_.total, MemoryUse::scratch);
+    if (!scratch.ok()) return scratch.status();
+    st->scratch_ = std::move(scratch).value();
+
+    if (plan.has_embedding) STRATA_RETURN_IF_ERROR(upload(tensors.token_embd, st->token_embd_));
+    for (int il = plan.layer_begin; il < plan.layer_end; ++il) {
+        const LayerTensors& lt = tensors.layers[static_cast<size_t>(il)];
+        LayerWeights lw;
+        std::unique_ptr<DeviceWeight>* dsts[] = {&lw.attn_norm, &lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.bq, &lw.bk,
+                                                 &lw.bv, &lw.q_norm, &lw.k_norm, &lw.ffn_norm, &lw.w_gate,
+                                                 &lw.w_up, &lw.w_down};
+        const HostTensor* srcs[] = {&lt.attn_norm, &lt.wq, &lt.wk, &lt.wv, &lt.wo, &lt.bq, &lt.bk, &lt.bv,
+                                    &lt.q_norm, &lt.k_norm, &lt.ffn_norm, &lt.w_gate, &lt.w_up, &lt.w_down};
+        for (size_t i = 0; i < std::size(srcs); ++i) {
+            if (srcs[i]->data) STRATA_RETURN_IF_ERROR(upload(*srcs[i], *dsts[i]));
+        }
+        st->layers_.push_back(std::move(lw));
+    }
+    if (plan.has_output) {
+        STRATA_RETURN_IF_ERROR(upload(tensors.output_norm, st->output_norm_));
+        STRATA_RETURN_IF_ERROR(upload(tensors.output, st->output_));
+    }
+    return st;
+}
+
+uint64_t Stage::hidden_offset(int slot) const {
+    return layout_.hidden + static_cast<uint64_t>(slot) * static_cast<uint64_t>(config_.n_batch) *
+                                static_cast<uint64_t>(hp_.n_embd) * 4;
+}
+
+uint64_t Stage::hidden_bytes(int64_t n_tok) const { return static_cast<uint64_t>(n_tok * hp_.n_embd) * 4; }
+
+uint64_t Stage::kv_bytes() const { return kv_ ? kv_->size() : 0; }
+uint64_t Stage::scratch_bytes() const { return scratch_ ? scratch_->size() : 0; }
+
+KvView Stage::kv_view(int local_layer, int slot) const {
+    // Layout: [layer][slot][K | V][n_ctx][row]
+    const uint64_t row = tensor_row_bytes(kv_element_type(config_.kv_type), hp_.n_embd_kv());
+    const uint64_t one = row * static_cast<uint64_t>(config_.n_ctx);
+    const uint64_t base = (static_cast<uint64_t>(local_layer) * config_.n_seq + static_cast<uint64_t>(slot)) * 2 * one;
+    KvView v;
+    v.k = kv_->as<char>(base);
+    v.v = kv_->as<char>(base + one);
+    v.type = config_.kv_type;
+    v.n_ctx = config_.n_ctx;
+    v.n_embd_kv = hp_.n_embd_kv();
+    return v;
+}
+
+Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits) {
+    if (n_tok <= 0 || n_tok > config_.n_batch || slot < 0 || slot >= config_.n_seq) {
+        return Status(ErrorCode::internal, "stage run with bad batch (" + std::to_string(n_tok) + " tokens, slot " +
+                                               std::to_string(slot) + ")");
+    }
+    DeviceOps& ops = device_.ops();
+    float* x = scratch_->as<float>(hidden_offset(slot));  // (n_tok, n_embd)
+    if (plan_.has_embedding) {
+        STRATA_RETURN_IF_ERROR(device_.copy_from_host(*scratch_, layout_.tokens, tokens, static_cast<size_t>(n_tok) * 4));
+        STRATA_RETURN_IF_ERROR(ops.embed(*token_embd_, scratch_->as<int32_t>(layout_.tokens), n_tok, x));
+    }
+    const LayerScratch ls{scratch_->as<float>(layout_.cur),  scratch_->as<float>(layout_.q),
+                          scratch_->as<float>(layout_.k),    scratch_->as<float>(layout_.v),
+                          scratch_->as<float>(layout_.attn), scratch_->as<float>(layout_.gate),
+                          scratch_->as<float>(layout_.up),   scratch_->as<float>(layout_.attn_scores)};
+    for (int il = 0; il < n_layers(); ++il) {
+        auto st = llama_layer_forward(ops, hp_, layers_[static_cast<size_t>(il)], kv_view(il, slot), pos0, n_tok, x, ls);
+        if (!st.ok()) return st.with_context("layer " + std::to_string(plan_.layer_begin + il) + " on " + device_.id());
+    }
+    if (plan_.has_output && logits) {
+        // Only the last token's logits are needed to pick the next token.
+        const float* last = x + (n_tok - 1) * hp_.n_embd;
+        STRATA_RETURN_IF_ERROR(ops.rms_norm(last, *output_norm_, hp_.rms_eps, 1, hp_.n_embd, ls.cur));
+        STRATA_RETURN_IF_ERROR(ops.matmul(*output_, ls.cur, 1, scratch_->as<float>(layout_.logits)));
+        STRATA_RETURN_IF_ERROR(device_.copy_to_host(logits, *scratch_, layout_.logits, static_cast<size_t>(n_vocab_) * 4));
+    }
+    return device_.synchronize();
+}
+
+}  // namespace strata

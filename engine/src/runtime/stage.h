@@ -1,0 +1,78 @@
+// Stage: one device's share of a model — a contiguous range of layers, their weights, their KV
+// cache for every sequence slot and the scratch memory to run them; optionally the token
+// embedding (first stage) and the final norm + output head (last stage).
+//
+// Created on the loading thread; afterwards driven only by its pipeline stage thread. Buffers are
+// sized from plan/memory_estimate.h, the same formulas the planner predicts with.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "backend/device.h"
+#include "model/hparams.h"
+#include "model/llama_layer.h"
+#include "model/model_tensors.h"
+#include "plan/memory_estimate.h"
+#include "strata/plan.h"
+
+namespace strata {
+
+struct RuntimeConfig {
+    int64_t n_ctx = 4096;
+    int64_t n_batch = 512;
+    int n_seq = 1;
+    KvCacheType kv_type = KvCacheType::f16;
+};
+
+// Called after each uploaded tensor: (bytes uploaded so far on this stage, bytes in total).
+using UploadProgress = std::function<void(uint64_t done, uint64_t total)>;
+
+class Stage {
+public:
+    static Result<std::unique_ptr<Stage>> create(Device& device, const HParams& hp, const ModelTensors& tensors,
+                                                 const ModelFootprint& footprint, const StagePlan& plan,
+                                                 const RuntimeConfig& config, const UploadProgress& progress,
+                                                 const std::atomic<bool>* cancel);
+    ~Stage();
+
+    Device& device() const { return device_; }
+    const StagePlan& plan() const { return plan_; }
+    int n_layers() const { return plan_.layer_end - plan_.layer_begin; }
+
+    // Runs this stage for n_tok tokens of the sequence in `slot` at positions pos0.. . The first
+    // stage reads `tokens` (host); others read their hidden slot (filled by the transport). The
+    // last stage writes the last token's logits to `logits` (host, n_vocab floats) if non-null.
+    Status run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits);
+
+    // The stage's input hidden state for a slot: (n_batch, n_embd) floats at this offset of scratch().
+    const Buffer& scratch() const { return *scratch_; }
+    Buffer& scratch() { return *scratch_; }
+    uint64_t hidden_offset(int slot) const;
+    uint64_t hidden_bytes(int64_t n_tok) const;
+
+    // Bytes this stage allocated on its device, by use (for checking plan estimates).
+    uint64_t weight_bytes() const { return weight_bytes_; }
+    uint64_t kv_bytes() const;
+    uint64_t scratch_bytes() const;
+
+private:
+    Stage(Device& device, const HParams& hp, const StagePlan& plan, const RuntimeConfig& config);
+    KvView kv_view(int local_layer, int slot) const;
+
+    Device& device_;
+    HParams hp_;
+    StagePlan plan_;
+    RuntimeConfig config_;
+    ScratchLayout layout_;
+    std::vector<LayerWeights> layers_;
+    std::unique_ptr<DeviceWeight> token_embd_, output_norm_, output_;
+    std::unique_ptr<Buffer> kv_;
+    std::unique_ptr<Buffer> scratch_;
+    uint64_t weight_bytes_ = 0;
+    int64_t n_vocab_ = 0;
+};
+
+}  // namespace strata

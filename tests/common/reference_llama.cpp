@@ -1,0 +1,210 @@
+#include "reference_llama.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "gguf/gguf_file.h"
+#include "model/hparams.h"
+#include "quant/quant.h"
+
+namespace strata::test {
+
+using Vec = std::vector<double>;
+
+struct ReferenceLlama::Impl {
+    HParams hp;
+    int n_vocab = 0;
+    // Matrices are (rows, cols) row-major: out[r] = Σ_c W[r][c] x[c].
+    struct Mat { Vec w; int rows = 0, cols = 0; };
+    struct Layer { Vec attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm; Mat wq, wk, wv, wo, w1, w2, w3; };
+    Mat embd, out;
+    Vec out_norm;
+    std::vector<Layer> layers;
+    std::vector<std::vector<Vec>> key_cache, value_cache;  // [layer][pos] (n_embd_kv)
+    int pos = 0;
+};
+
+namespace {
+
+bool read_tensor(const gguf::GgufFile& f, const std::string& name, Vec& out, int& rows, int& cols, std::string& err) {
+    const gguf::TensorInfo* t = f.find_tensor(name);
+    if (!t) { err = "missing " + name; return false; }
+    cols = static_cast<int>(t->ne[0]);
+    rows = static_cast<int>(t->n_elements() / t->ne[0]);
+    std::vector<float> row(static_cast<size_t>(cols));
+    out.resize(static_cast<size_t>(rows) * cols);
+    const size_t rb = tensor_row_bytes(t->type, cols);
+    for (int r = 0; r < rows; ++r) {
+        quant::dequantize_row_ref(t->type, t->data + static_cast<size_t>(r) * rb, row.data(), cols);
+        for (int c = 0; c < cols; ++c) out[static_cast<size_t>(r) * cols + c] = row[static_cast<size_t>(c)];
+    }
+    return true;
+}
+
+Vec matvec(const ReferenceLlama::Impl::Mat& m, const Vec& x) {
+    Vec y(static_cast<size_t>(m.rows), 0.0);
+    for (int r = 0; r < m.rows; ++r) {
+        double acc = 0;
+        const double* w = &m.w[static_cast<size_t>(r) * m.cols];
+        for (int c = 0; c < m.cols; ++c) acc += w[c] * x[static_cast<size_t>(c)];
+        y[static_cast<size_t>(r)] = acc;
+    }
+    return y;
+}
+
+Vec rmsnorm(const Vec& x, const Vec& w, double eps) {
+    double ss = 0;
+    for (double v : x) ss += v * v;
+    const double s = 1.0 / std::sqrt(ss / static_cast<double>(x.size()) + eps);
+    Vec y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * s * w[i];
+    return y;
+}
+
+void rope(Vec& x, int n_heads, int head_dim, int pos, const RopeParams& rp) {
+    const int half = rp.n_rot / 2;
+    for (int h = 0; h < n_heads; ++h) {
+        double* v = &x[static_cast<size_t>(h) * head_dim];
+        for (int i = 0; i < half; ++i) {
+            const double freq = std::pow(static_cast<double>(rp.freq_base), -2.0 * i / rp.n_rot);
+            const double th = pos * static_cast<double>(rp.freq_scale) * freq;
+            const int a = rp.style == RopeStyle::interleaved ? 2 * i : i;
+            const int b = rp.style == RopeStyle::interleaved ? 2 * i + 1 : i + half;
+            const double x0 = v[a], x1 = v[b];
+            v[a] = x0 * std::cos(th) - x1 * std::sin(th);
+            v[b] = x0 * std::sin(th) + x1 * std::cos(th);
+        }
+    }
+}
+
+}  // namespace
+
+ReferenceLlama::ReferenceLlama() : impl_(std::make_unique<Impl>()) {}
+ReferenceLlama::~ReferenceLlama() = default;
+
+std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, std::string& error) {
+    auto file = gguf::GgufFile::open(path);
+    if (!file.ok()) { error = file.status().message(); return nullptr; }
+    auto hp = read_hparams(**file);
+    if (!hp.ok()) { error = hp.status().message(); return nullptr; }
+    std::unique_ptr<ReferenceLlama> ref(new ReferenceLlama());
+    Impl& m = *ref->impl_;
+    m.hp = *hp;
+    const gguf::GgufFile& f = **file;
+    int r = 0, c = 0;
+    auto vec = [&](const std::string& name, Vec& out) { return read_tensor(f, name, out, r, c, error); };
+    auto mat = [&](const std::string& name, Impl::Mat& out) { return read_tensor(f, name, out.w, out.rows, out.cols, error); };
+    if (!mat("token_embd.weight", m.embd) || !vec("output_norm.weight", m.out_norm)) return nullptr;
+    m.n_vocab = m.embd.rows;
+    if (f.find_tensor("output.weight")) {
+        if (!mat("output.weight", m.out)) return nullptr;
+    } else {
+        m.out = m.embd;  // tied
+    }
+    m.layers.resize(static_cast<size_t>(m.hp.n_layer));
+    for (int il = 0; il < m.hp.n_layer; ++il) {
+        Impl::Layer& L = m.layers[static_cast<size_t>(il)];
+        const std::string p = "blk." + std::to_string(il) + ".";
+        if (!vec(p + "attn_norm.weight", L.attn_norm) || !vec(p + "ffn_norm.weight", L.ffn_norm) ||
+            !mat(p + "attn_q.weight", L.wq) || !mat(p + "attn_k.weight", L.wk) || !mat(p + "attn_v.weight", L.wv) ||
+            !mat(p + "attn_output.weight", L.wo) || !mat(p + "ffn_gate.weight", L.w1) ||
+            !mat(p + "ffn_down.weight", L.w2) || !mat(p + "ffn_up.weight", L.w3))
+            return nullptr;
+        if (m.hp.qkv_bias && (!vec(p + "attn_q.bias", L.bq) || !vec(p + "attn_k.bias", L.bk) || !vec(p + "attn_v.bias", L.bv)))
+            return nullptr;
+        if (m.hp.qk_norm && (!vec(p + "attn_q_norm.weight", L.q_norm) || !vec(p + "attn_k_norm.weight", L.k_norm)))
+            return nullptr;
+    }
+    ref->reset();
+    return ref;
+}
+
+void ReferenceLlama::reset() {
+    impl_->pos = 0;
+    impl_->key_cache.assign(static_cast<size_t>(impl_->hp.n_layer), {});
+    impl_->value_cache.assign(static_cast<size_t>(impl_->hp.n_layer), {});
+}
+
+int ReferenceLlama::n_vocab() const { return impl_->n_vocab; }
+
+std::vector<double> ReferenceLlama::step(int token) {
+    Impl& m = *impl_;
+    const HParams& hp = m.hp;
+    const int n_embd = static_cast<int>(hp.n_embd), hd = static_cast<int>(hp.head_dim);
+    const int n_head = static_cast<int>(hp.n_head), n_head_kv = static_cast<int>(hp.n_head_kv);
+    const double eps = hp.rms_eps;
+    Vec x(m.embd.w.begin() + static_cast<std::ptrdiff_t>(token) * n_embd,
+          m.embd.w.begin() + static_cast<std::ptrdiff_t>(token + 1) * n_embd);
+    for (int il = 0; il < hp.n_layer; ++il) {
+        const Impl::Layer& L = m.layers[static_cast<size_t>(il)];
+        Vec xb = rmsnorm(x, L.attn_norm, eps);
+        Vec q = matvec(L.wq, xb), k = matvec(L.wk, xb), v = matvec(L.wv, xb);
+        if (hp.qkv_bias) {
+            for (size_t i = 0; i < q.size(); ++i) q[i] += L.bq[i];
+            for (size_t i = 0; i < k.size(); ++i) { k[i] += L.bk[i]; v[i] += L.bv[i]; }
+        }
+        if (hp.qk_norm) {
+            for (int h = 0; h < n_head; ++h) {
+                Vec part(q.begin() + h * hd, q.begin() + (h + 1) * hd);
+                part = rmsnorm(part, L.q_norm, eps);
+                std::copy(part.begin(), part.end(), q.begin() + h * hd);
+            }
+            for (int h = 0; h < n_head_kv; ++h) {
+                Vec part(k.begin() + h * hd, k.begin() + (h + 1) * hd);
+                part = rmsnorm(part, L.k_norm, eps);
+                std::copy(part.begin(), part.end(), k.begin() + h * hd);
+            }
+        }
+        rope(q, n_head, hd, m.pos, hp.rope);
+        rope(k, n_head_kv, hd, m.pos, hp.rope);
+        m.key_cache[static_cast<size_t>(il)].push_back(k);
+        m.value_cache[static_cast<size_t>(il)].push_back(v);
+        Vec att_out(static_cast<size_t>(n_head) * hd, 0.0);
+        const int group = n_head / n_head_kv;
+        for (int h = 0; h < n_head; ++h) {
+            const int kvh = h / group;
+            Vec scores(static_cast<size_t>(m.pos + 1));
+            double mx = -1e300;
+            for (int t = 0; t <= m.pos; ++t) {
+                const Vec& kt = m.key_cache[static_cast<size_t>(il)][static_cast<size_t>(t)];
+                double s = 0;
+                for (int d = 0; d < hd; ++d) s += q[static_cast<size_t>(h * hd + d)] * kt[static_cast<size_t>(kvh * hd + d)];
+                scores[static_cast<size_t>(t)] = s / std::sqrt(static_cast<double>(hd));
+                mx = std::max(mx, scores[static_cast<size_t>(t)]);
+            }
+            double sum = 0;
+            for (double& s : scores) { s = std::exp(s - mx); sum += s; }
+            for (int t = 0; t <= m.pos; ++t) {
+                const Vec& vt = m.value_cache[static_cast<size_t>(il)][static_cast<size_t>(t)];
+                const double p = scores[static_cast<size_t>(t)] / sum;
+                for (int d = 0; d < hd; ++d) att_out[static_cast<size_t>(h * hd + d)] += p * vt[static_cast<size_t>(kvh * hd + d)];
+            }
+        }
+        Vec o = matvec(L.wo, att_out);
+        for (int i = 0; i < n_embd; ++i) x[static_cast<size_t>(i)] += o[static_cast<size_t>(i)];
+        xb = rmsnorm(x, L.ffn_norm, eps);
+        Vec h1 = matvec(L.w1, xb), h3 = matvec(L.w3, xb);
+        for (size_t i = 0; i < h1.size(); ++i) h1[i] = h1[i] / (1.0 + std::exp(-h1[i])) * h3[i];
+        Vec d = matvec(L.w2, h1);
+        for (int i = 0; i < n_embd; ++i) x[static_cast<size_t>(i)] += d[static_cast<size_t>(i)];
+    }
+    ++m.pos;
+    return matvec(m.out, rmsnorm(x, m.out_norm, eps));
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
+    double d = 0;
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, std::fabs(a[i] - b[i]));
+    return a.size() == b.size() ? d : INFINITY;
+}
+
+double max_abs(const std::vector<double>& b) {
+    double m = 0;
+    for (double v : b) m = std::max(m, std::fabs(v));
+    return m;
+}
+
+int argmax(const std::vector<double>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
+int argmax(const std::vector<float>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+}  // namespace strata::test

@@ -1,0 +1,35 @@
+// A straightforward double-precision Llama-family forward pass, read top to bottom like
+// llama2.c's run.c, used by tests as the truth for the engine's optimised pipeline. It reads
+// weights from a GGUF file through the scalar reference dequantizers. Slow; for tiny models.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace strata::test {
+
+class ReferenceLlama {
+public:
+    // Loads every weight of `path` as doubles; returns nullptr and sets `error` on failure.
+    static std::unique_ptr<ReferenceLlama> load(const std::string& path, std::string& error);
+    ~ReferenceLlama();
+
+    // Feeds one token at the next position; returns its logits (n_vocab).
+    std::vector<double> step(int token);
+    void reset();
+    int n_vocab() const;
+
+private:
+    ReferenceLlama();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Largest |a - b| over the vector, and the largest |b|.
+double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b);
+double max_abs(const std::vector<double>& b);
+int argmax(const std::vector<double>& v);
+int argmax(const std::vector<float>& v);
+
+}  // namespace strata::test
