@@ -37,6 +37,80 @@ std::vector<uint8_t> array_header(ValueType element_type, uint64_t count) {
 }
 uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+// A double as the bits of an integer element type, clamped into range (no UB on a bad cast).
+uint64_t int_bits(double x, ValueType t) {
+    double lo = 0, hi = 0;
+    switch (t) {
+        case ValueType::UINT8: hi = 255; break;
+        case ValueType::INT8: lo = -128; hi = 127; break;
+        case ValueType::UINT16: hi = 65535; break;
+        case ValueType::INT16: lo = -32768; hi = 32767; break;
+        case ValueType::UINT32: hi = 4294967295.0; break;
+        case ValueType::INT32: lo = -2147483648.0; hi = 2147483647.0; break;
+        case ValueType::UINT64: hi = 18446744073709549568.0; break;  // largest double below 2^64
+        case ValueType::INT64: lo = -9223372036854775808.0; hi = 9223372036854774784.0; break;
+        default: break;
+    }
+    if (!(x >= lo)) x = lo;  // NaN → lo
+    if (x > hi) x = hi;
+    if (t == ValueType::UINT64) return static_cast<uint64_t>(x);
+    return static_cast<uint64_t>(static_cast<int64_t>(x));
+}
+
+int value_width(ValueType t) {
+    switch (t) {
+        case ValueType::UINT8: case ValueType::INT8: case ValueType::BOOL: return 1;
+        case ValueType::UINT16: case ValueType::INT16: return 2;
+        case ValueType::UINT32: case ValueType::INT32: case ValueType::FLOAT32: return 4;
+        default: return 8;
+    }
+}
+
+void put_array_body(std::vector<uint8_t>& out, const Value& v);
+
+// The value's payload as stored in the file (without its own type id).
+void put_value_body(std::vector<uint8_t>& out, const Value& v) {
+    switch (v.type) {
+        case ValueType::UINT8: case ValueType::UINT16: case ValueType::UINT32: case ValueType::UINT64:
+            put_le(out, v.u, value_width(v.type));
+            break;
+        case ValueType::INT8: case ValueType::INT16: case ValueType::INT32: case ValueType::INT64:
+            put_le(out, static_cast<uint64_t>(v.i), value_width(v.type));
+            break;
+        case ValueType::BOOL: put_le(out, v.u != 0 ? 1 : 0, 1); break;
+        case ValueType::FLOAT32: put_le(out, std::bit_cast<uint32_t>(static_cast<float>(v.f)), 4); break;
+        case ValueType::FLOAT64: put_le(out, std::bit_cast<uint64_t>(v.f), 8); break;
+        case ValueType::STRING: put_string(out, v.str); break;
+        case ValueType::ARRAY: put_array_body(out, v); break;
+    }
+}
+
+// Element type, count and elements (also the encoding of an array nested in an array).
+void put_array_body(std::vector<uint8_t>& out, const Value& v) {
+    const ValueType et = v.array_type;
+    put_le(out, static_cast<uint32_t>(et), 4);
+    if (et == ValueType::STRING) {
+        put_le(out, v.array_strings.size(), 8);
+        for (std::string_view s : v.array_strings) put_string(out, s);
+    } else if (et == ValueType::ARRAY) {
+        put_le(out, v.array_arrays.size(), 8);
+        for (const Value& child : v.array_arrays) put_array_body(out, child);
+    } else {
+        put_le(out, v.array_numbers.size(), 8);
+        for (double x : v.array_numbers) {
+            if (et == ValueType::FLOAT32) {
+                put_le(out, std::bit_cast<uint32_t>(static_cast<float>(x)), 4);
+            } else if (et == ValueType::FLOAT64) {
+                put_le(out, std::bit_cast<uint64_t>(x), 8);
+            } else if (et == ValueType::BOOL) {
+                put_le(out, x != 0 ? 1 : 0, 1);
+            } else {
+                put_le(out, int_bits(x, et), value_width(et));
+            }
+        }
+    }
+}
+
 // Buffered writes to a descriptor; every write is checked (a full disk fails here, not later).
 class FileOut {
 public:
@@ -148,6 +222,13 @@ void GgufWriter::set_i32_array(std::string key, std::vector<int32_t> v) {
 void GgufWriter::set_f32_array(std::string key, std::vector<float> v) {
     std::vector<uint8_t> e = array_header(ValueType::FLOAT32, v.size());
     for (float x : v) put_le(e, std::bit_cast<uint32_t>(x), 4);
+    set_encoded(std::move(key), std::move(e));
+}
+
+void GgufWriter::set_value(std::string key, const Value& v) {
+    std::vector<uint8_t> e;
+    put_le(e, static_cast<uint32_t>(v.type), 4);
+    put_value_body(e, v);
     set_encoded(std::move(key), std::move(e));
 }
 

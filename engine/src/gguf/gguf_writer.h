@@ -40,6 +40,10 @@ public:
     void set_string_array(std::string key, std::vector<std::string> v);
     void set_i32_array(std::string key, std::vector<int32_t> v);
     void set_f32_array(std::string key, std::vector<float> v);
+    // Any value the reader can return, nested arrays included. Numeric array elements are held
+    // as doubles in Value, so 64-bit integers beyond 2^53 lose precision here (copy_metadata_from
+    // copies exactly); out-of-range elements are clamped to the element type.
+    void set_value(std::string key, const Value& v);
     // Copies every key except general.alignment from an open file (the quantizer keeps metadata).
     void copy_metadata_from(const GgufFile& file);
 
