@@ -25,6 +25,7 @@ struct ParseFailure {
 
 constexpr uint64_t kMinKeyValueBytes = 8 + 1 + 4 + 1;             // key len, 1-byte key, type, u8
 constexpr uint64_t kMinTensorInfoBytes = 8 + 1 + 4 + 8 + 4 + 8;   // name, n_dims, 1 dim, type, offset
+constexpr uint64_t kReserveCap = 256;                            // entries reserved before parsing
 constexpr uint32_t kMaxValueType = static_cast<uint32_t>(ValueType::FLOAT64);
 
 uint64_t load_le(const uint8_t* p, int n_bytes) {
@@ -286,7 +287,9 @@ void GgufParser::parse_header() {
 }
 
 void GgufParser::parse_metadata() {
-    f_.metadata_.reserve(static_cast<size_t>(n_kv_));
+    // Reserve only a little up front: a large (but file-size-consistent) hostile count then
+    // costs memory only as entries are actually parsed.
+    f_.metadata_.reserve(static_cast<size_t>(std::min<uint64_t>(n_kv_, kReserveCap)));
     std::unordered_set<std::string_view> seen;
     for (uint64_t k = 0; k < n_kv_; ++k) {
         KeyValue kv;
@@ -321,8 +324,8 @@ void GgufParser::parse_alignment() {
 }
 
 void GgufParser::parse_tensor_directory() {
-    f_.tensors_.reserve(static_cast<size_t>(n_tensors_));
-    tensor_info_offsets_.reserve(static_cast<size_t>(n_tensors_));
+    f_.tensors_.reserve(static_cast<size_t>(std::min<uint64_t>(n_tensors_, kReserveCap)));
+    tensor_info_offsets_.reserve(static_cast<size_t>(std::min<uint64_t>(n_tensors_, kReserveCap)));
     std::unordered_set<std::string_view> seen;
     for (uint64_t k = 0; k < n_tensors_; ++k) {
         const uint64_t info_at = pos_;
