@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <algorithm>
+
 #include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
 
 namespace strata::test {
 
@@ -74,6 +77,61 @@ inline bool sameValue(const gguf::Value& a, const gguf::Value& b, std::string& w
         if (!sameValue(a.array_arrays[k], b.array_arrays[k], why, at + "[" + std::to_string(k) + "]")) return false;
     }
     return true;
+}
+
+// Options for writeTinyModel().
+struct TinyModel {
+    std::string arch = "qwen2";
+    std::vector<std::string> skip;  // keys left out
+    int64_t file_type = -1;         // -1: no general.file_type
+    bool tokens = true;
+    bool vocab_size = false;
+    bool chat_template = true;
+};
+
+// A small but consistent model: n_embd 256, 2 layers, 4 heads / 2 kv heads, ffn 512, vocab 32,
+// tensors in Q4_K, Q6_K, Q8_0 and F32 (sizes chosen so the byte order is Q4_K > Q6_K > F32 > Q8_0).
+inline Status writeTinyModel(const std::string& path, const TinyModel& m) {
+    gguf::GgufWriter w;
+    auto keep = [&](const std::string& k) { return std::find(m.skip.begin(), m.skip.end(), k) == m.skip.end(); };
+    const std::string a = m.arch;
+    if (keep("general.architecture")) w.set_string("general.architecture", a);
+    w.set_string("general.name", "Tiny Test");
+    if (keep(a + ".context_length")) w.set_u32(a + ".context_length", 4096);
+    if (keep(a + ".embedding_length")) w.set_u32(a + ".embedding_length", 256);
+    if (keep(a + ".block_count")) w.set_u32(a + ".block_count", 2);
+    if (keep(a + ".feed_forward_length")) w.set_u32(a + ".feed_forward_length", 512);
+    if (keep(a + ".attention.head_count")) w.set_u32(a + ".attention.head_count", 4);
+    if (keep(a + ".attention.head_count_kv")) w.set_u32(a + ".attention.head_count_kv", 2);
+    if (keep(a + ".rope.dimension_count")) w.set_u32(a + ".rope.dimension_count", 32);
+    if (keep(a + ".rope.freq_base")) w.set_f32(a + ".rope.freq_base", 1000000.0f);
+    if (keep(a + ".attention.layer_norm_rms_epsilon")) w.set_f32(a + ".attention.layer_norm_rms_epsilon", 1e-6f);
+    if (m.file_type >= 0) w.set_u32("general.file_type", uint32_t(m.file_type));
+    if (m.tokens) {
+        std::vector<std::string> toks;
+        for (int k = 0; k < 32; ++k) toks.push_back("t" + std::to_string(k));
+        w.set_string_array("tokenizer.ggml.tokens", toks);
+    }
+    if (m.vocab_size) w.set_u32(a + ".vocab_size", 48);
+    w.set_string("tokenizer.ggml.model", "gpt2");
+    if (m.chat_template) w.set_string("tokenizer.chat_template", "{{ messages }}");
+    uint32_t seed = 1;
+    auto add = [&](const std::string& name, TensorType t, std::vector<int64_t> ne) {
+        int64_t rows = 1;
+        for (size_t d = 1; d < ne.size(); ++d) rows *= ne[d];
+        return w.add_tensor(name, t, ne, randomBytes(tensor_row_bytes(t, ne[0]) * size_t(rows), seed++));
+    };
+    STRATA_RETURN_IF_ERROR(add("token_embd.weight", TensorType::Q8_0, {256, 32}));
+    STRATA_RETURN_IF_ERROR(add("output_norm.weight", TensorType::F32, {256}));
+    for (int il = 0; il < 2; ++il) {
+        const std::string p = "blk." + std::to_string(il) + ".";
+        STRATA_RETURN_IF_ERROR(add(p + "attn_q.weight", TensorType::Q4_K, {256, 256}));
+        STRATA_RETURN_IF_ERROR(add(p + "ffn_down.weight", TensorType::Q6_K, {512, 256}));
+        STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", TensorType::Q4_K, {256, 512}));
+        STRATA_RETURN_IF_ERROR(add(p + "attn_norm.weight", TensorType::F32, {256}));
+        STRATA_RETURN_IF_ERROR(add(p + "ffn_norm.weight", TensorType::F32, {256, 8}));
+    }
+    return w.write(path);
 }
 
 }  // namespace strata::test
