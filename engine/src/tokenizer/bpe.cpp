@@ -53,8 +53,8 @@ Result<BpeEncoder> BpeEncoder::build(const VocabData& data, PreTokenizer pre) {
     enc.pieces_.reserve(n);
     for (size_t i = 0; i < n; ++i) {
         const TokenType type = data.types.empty() ? TokenType::normal : data.types[i];
-        if (type != TokenType::normal && type != TokenType::user_defined && type != TokenType::undefined)
-            continue;
+        // Specials (control, user-defined) come only from parse_special, never from merges.
+        if (type != TokenType::normal && type != TokenType::undefined) continue;
         if (data.tokens[i].empty()) continue;
         enc.pieces_.try_emplace(std::string_view(data.tokens[i]), static_cast<int32_t>(i));
     }

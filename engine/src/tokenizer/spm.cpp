@@ -42,10 +42,9 @@ Result<SpmEncoder> SpmEncoder::build(const VocabData& data) {
             if (enc.byte_to_id_[b] < 0) enc.byte_to_id_[b] = id;
             continue;
         }
-        // Only ordinary pieces are merge targets: control, unknown and unused tokens are never
-        // produced from plain text.
-        if (type != TokenType::normal && type != TokenType::user_defined && type != TokenType::undefined)
-            continue;
+        // Only ordinary pieces are merge targets: control, user-defined, unknown and unused tokens
+        // are never produced from plain text (specials come only from parse_special).
+        if (type != TokenType::normal && type != TokenType::undefined) continue;
         if (text.empty()) continue;
         const float score = data.scores.empty() ? 0.0f : data.scores[i];
         enc.pieces_.try_emplace(std::string_view(text), Piece{id, score});  // first id wins

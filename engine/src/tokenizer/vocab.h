@@ -67,7 +67,11 @@ public:
     int32_t find_token(std::string_view text) const;  // exact stored text → id (first one), or -1
 
     // Text → ids. add_bos prepends BOS when the vocab has one; parse_special turns the text of
-    // control/user-defined tokens ("<|im_start|>") into their ids instead of spelling them out.
+    // control/user-defined tokens ("<|im_start|>") into their ids instead of spelling them out
+    // (longest match first, scanning left to right); without it such text is plain text, and
+    // plain text never yields a control or user-defined id. SPM: spaces become "▁", and with
+    // add_space_prefix a "▁" is prepended to the text and to each run of text after a special
+    // token (as llama.cpp does). O(n log n) in the text length.
     std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
 
     // The bytes a token stands for ("▁the" → " the", "<0x0A>" → "\n"); control tokens give "".
