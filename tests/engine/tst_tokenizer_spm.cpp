@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <set>
 
 #include "tst_tokenizer_util.h"
@@ -61,50 +60,6 @@ std::shared_ptr<const Vocab> make(VocabData d) {
     auto v = Vocab::create(std::move(d));
     if (!v.ok()) qFatal("Vocab::create failed: %s", v.status().message().c_str());
     return *v;
-}
-
-// Naive reference: repeatedly merge the best-scoring adjacent pair (leftmost on ties) by
-// scanning all pairs — O(n^2), obviously right.
-std::vector<int32_t> reference_encode(const VocabData& d, std::string_view text) {
-    std::map<std::string, std::pair<int32_t, float>, std::less<>> pieces;
-    std::map<int, int32_t> byte_ids;
-    for (size_t i = 0; i < d.tokens.size(); ++i) {
-        if (d.types[i] == TokenType::normal) pieces.try_emplace(d.tokens[i], static_cast<int32_t>(i), d.scores[i]);
-        if (d.types[i] == TokenType::byte) byte_ids[std::stoi(d.tokens[i].substr(3, 2), nullptr, 16)] = static_cast<int32_t>(i);
-    }
-    std::string norm = d.add_space_prefix && !text.empty() ? k_sp : "";
-    for (char ch : text) norm += ch == ' ' ? k_sp : std::string(1, ch);
-    std::vector<std::string> sym;
-    for (size_t pos = 0; pos < norm.size();) {
-        const size_t len = unicode::utf8_step(norm, pos).len;
-        sym.push_back(norm.substr(pos, len));
-        pos += len;
-    }
-    for (;;) {
-        int best = -1;
-        float best_score = 0;
-        for (size_t i = 0; i + 1 < sym.size(); ++i) {
-            const auto it = pieces.find(sym[i] + sym[i + 1]);
-            if (it != pieces.end() && (best < 0 || it->second.second > best_score)) {
-                best = static_cast<int>(i);
-                best_score = it->second.second;
-            }
-        }
-        if (best < 0) break;
-        sym[best] += sym[best + 1];
-        sym.erase(sym.begin() + best + 1);
-    }
-    std::vector<int32_t> ids;
-    for (const std::string& s : sym) {
-        if (const auto it = pieces.find(s); it != pieces.end()) {
-            ids.push_back(it->second.first);
-        } else if (std::all_of(s.begin(), s.end(), [&](char ch) { return byte_ids.count(static_cast<uint8_t>(ch)); })) {
-            for (char ch : s) ids.push_back(byte_ids[static_cast<uint8_t>(ch)]);
-        } else {
-            ids.push_back(d.unk_id);
-        }
-    }
-    return ids;
 }
 
 // A seeded random vocabulary: some single characters (the rest need byte fallback or unk) and
@@ -163,7 +118,7 @@ private slots:
         auto v = make(d);
         const auto ids = v->encode(text.toStdString(), false);
         QCOMPARE(test::piece_texts(*v, ids), pieces);
-        QCOMPARE(ids, reference_encode(d, text.toStdString()));
+        QCOMPARE(ids, test::spm_reference_encode(d, text.toStdString()));
         QCOMPARE(qbytes(v->decode(ids)), text);
     }
 
@@ -268,7 +223,7 @@ private slots:
         for (int i = 0; i < 1500; ++i) {
             const std::string s = test::random_text(rng, test::mixed_alphabet(), length(rng));
             const auto ids = v->encode(s, false);
-            QCOMPARE(ids, reference_encode(d, s));
+            QCOMPARE(ids, test::spm_reference_encode(d, s));
             if (byteTokens) QCOMPARE(qbytes(v->decode(ids)), qbytes(s));
             n_tokens += ids.size();
             n_bytes += s.size();

@@ -17,6 +17,7 @@ Result<int32_t> read_id(const gguf::GgufFile& file, std::string_view name, int32
     const std::string k = key(name);
     STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> v, file.get_int(k));
     if (!v) return fallback;
+    if (*v == -1 || *v == 0xFFFFFFFFll) return -1;  // "none", as converters write it (uint32 -1)
     if (*v < -1 || *v > INT32_MAX) {
         return make_error(ErrorCode::corrupt, k + " = " + std::to_string(*v) + " is not a token id");
     }

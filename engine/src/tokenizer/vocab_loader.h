@@ -1,9 +1,12 @@
 // Builds a Vocab from a GGUF file's tokenizer.ggml.* metadata.
 //
+// Links against the GGUF reader (gguf/); the rest of the tokenizer does not depend on it.
+//
 // Keys read: model ("llama" → SPM, "gpt2" → byte-level BPE), tokens, scores, token_type, merges
 // (required for BPE), pre, bos/eos/unknown/padding/eot/eom_token_id, add_bos_token,
 // add_eos_token, add_space_prefix. Lengths, types and ids are validated; every error names the
-// key (and the file). Defaults for absent keys: SPM bos 1, eos 2, unk 0 (the SentencePiece
+// key (and the file). An id of -1 or 0xFFFFFFFF (how converters write "none") means absent.
+// Defaults for absent keys: SPM bos 1, eos 2, unk 0 (the SentencePiece
 // convention), add_bos true, add_space_prefix true; BPE no special ids, add_bos true only for
 // the llama-bpe pre-tokenizer. Control tokens spelled like the common end-of-turn markers
 // ("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|eom_id|>", "<|endoftext|>") count
