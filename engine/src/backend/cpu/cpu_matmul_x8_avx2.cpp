@@ -11,6 +11,9 @@ namespace strata {
 namespace {
 
 #define AVX2 STRATA_AVX2
+// Pins a vector in a register at this point: stops GCC from reassociating the integer
+// accumulations across iterations into a tree of spilled temporaries.
+#define KEEP_IN_REG(v) __asm__("" : "+x"(v))
 
 template <TensorType kType>
 AVX2 inline __m256 load_w8(const uint8_t* p) {
@@ -97,6 +100,7 @@ AVX2 void q4_0_x8_t(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as, 
                 const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(q0)),
                                                    _mm256_maddubs_epi16(hi, _mm256_set1_epi32(q1)));
                 s16[t] = _mm256_add_epi16(s16[t], p);
+                KEEP_IN_REG(s16[t]);
             }
         }
 #pragma GCC unroll 4
@@ -133,6 +137,7 @@ AVX2 void q8_0_x8_t(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as, 
                 std::memcpy(&aq, a.aq + 4 * c, 4);
                 const __m256i p = _mm256_maddubs_epi16(_mm256_set1_epi32(aq), _mm256_sign_epi8(v, _mm256_set1_epi32(q)));
                 i32[t] = _mm256_add_epi32(i32[t], _mm256_madd_epi16(p, ones));
+                KEEP_IN_REG(i32[t]);
             }
         }
 #pragma GCC unroll 4
