@@ -287,6 +287,11 @@ private slots:
         QVERIFY2(s.size() < 100 && s.find("500 bytes") != std::string::npos, s.c_str());
         QCOMPARE(string_value("a\nb").to_display_string(), std::string("\"a\\nb\""));
         QCOMPARE(scalar_i(ValueType::INT32, -5).to_display_string(), std::string("-5"));
+        QCOMPARE(QString::fromStdString(scalar_f(ValueType::FLOAT32, double(1e-5f)).to_display_string()), QString("1e-05"));
+        QCOMPARE(scalar_f(ValueType::FLOAT64, 0.1).to_display_string(), std::string("0.1"));
+        QCOMPARE(scalar_f(ValueType::FLOAT64, 1.0 / 3).to_display_string(), std::string("0.3333333333333333"));
+        QCOMPARE(number_array(ValueType::FLOAT32, {0.5, double(0.1f)}).to_display_string(),
+                 std::string("[float32 × 2] [0.5, 0.1]"));
     }
 
     void openErrors() {

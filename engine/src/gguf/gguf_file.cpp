@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <new>
 
 #include "gguf/gguf_parser.h"
@@ -44,12 +45,17 @@ bool is_numeric_type(ValueType t) {
     return is_unsigned_type(t) || is_signed_type(t) || is_float_type(t) || t == ValueType::BOOL;
 }
 
-std::string number_text(double x, bool integral) {
+// Integers exactly; floats with the fewest digits that read back as the same float32/float64.
+std::string number_text(double x, ValueType t) {
     char buf[64];
-    if (integral) {
+    if (t != ValueType::FLOAT32 && t != ValueType::FLOAT64) {
         std::snprintf(buf, sizeof buf, "%.0f", x);
-    } else {
-        std::snprintf(buf, sizeof buf, "%.9g", x);
+        return buf;
+    }
+    for (int digits = 6; digits <= 17; ++digits) {
+        std::snprintf(buf, sizeof buf, "%.*g", digits, x);
+        const double back = std::strtod(buf, nullptr);
+        if (t == ValueType::FLOAT32 ? static_cast<float>(back) == static_cast<float>(x) : back == x) break;
     }
     return buf;
 }
@@ -119,7 +125,7 @@ std::string Value::to_display_string(size_t max_items) const {
     constexpr size_t kMaxStringBytes = 60;
     if (is_unsigned_type(type)) return std::to_string(u);
     if (is_signed_type(type)) return std::to_string(i);
-    if (is_float_type(type)) return number_text(f, false);
+    if (is_float_type(type)) return number_text(f, type);
     if (type == ValueType::BOOL) return u != 0 ? "true" : "false";
     if (type == ValueType::STRING) return quoted(str, kMaxStringBytes);
 
@@ -136,7 +142,7 @@ std::string Value::to_display_string(size_t max_items) const {
         } else if (array_type == ValueType::BOOL) {
             out += array_numbers[k] != 0 ? "true" : "false";
         } else {
-            out += number_text(array_numbers[k], !is_float_type(array_type));
+            out += number_text(array_numbers[k], array_type);
         }
     }
     if (shown < array_size) out += ", ...";
