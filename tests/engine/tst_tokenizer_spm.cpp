@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <set>
 
+#include "tokenizer/spm.h"
 #include "tst_tokenizer_util.h"
 
 using namespace strata;
@@ -63,12 +64,27 @@ std::shared_ptr<const Vocab> make(VocabData d) {
 }
 
 // A seeded random vocabulary: some single characters (the rest need byte fallback or unk) and
-// pieces cut from random normalized text, with random scores.
-VocabData random_vocab(std::mt19937& rng, bool byte_tokens) {
+// pieces cut from random normalized text, with random scores. Without `inner_space`, no piece
+// has a "▁" after another character (as in real SentencePiece vocabs), which lets the encoder
+// merge word by word; with it, the encoder must merge the text whole.
+bool has_inner_space(const std::string& piece) {  // a "▁" right after another character
+    bool prev_is_space = true;
+    for (size_t pos = 0; pos < piece.size();) {
+        const size_t len = unicode::utf8_step(piece, pos).len;
+        const bool is_space = piece.compare(pos, len, k_sp) == 0;
+        if (is_space && !prev_is_space) return true;
+        prev_is_space = is_space;
+        pos += len;
+    }
+    return false;
+}
+
+VocabData random_vocab(std::mt19937& rng, bool byte_tokens, bool inner_space = true) {
     VocabData d = base_vocab(byte_tokens);
     std::uniform_real_distribution<float> score(-12.0f, -0.01f);
     std::set<std::string> seen;
     const auto add_unique = [&](const std::string& s) {
+        if (!inner_space && has_inner_space(s)) return;
         if (s.empty() || !seen.insert(s).second) return;
         add(d, s, score(rng));
     };
@@ -205,18 +221,24 @@ private slots:
         QTest::addColumn<uint32_t>("seed");
         QTest::addColumn<bool>("byteTokens");
         QTest::addColumn<bool>("spacePrefix");
-        QTest::newRow("bytes/seed 1") << 1u << true << true;
-        QTest::newRow("bytes/seed 2") << 2u << true << true;
-        QTest::newRow("bytes/no prefix") << 3u << true << false;
-        QTest::newRow("no bytes (unk)") << 4u << false << true;
+        QTest::addColumn<bool>("wordByWord");
+        QTest::newRow("bytes/seed 1") << 1u << true << true << false;
+        QTest::newRow("bytes/seed 2") << 2u << true << true << false;
+        QTest::newRow("bytes/no prefix") << 3u << true << false << false;
+        QTest::newRow("no bytes (unk)") << 4u << false << true << false;
+        QTest::newRow("word by word/seed 5") << 5u << true << true << true;
+        QTest::newRow("word by word/no prefix") << 6u << true << false << true;
+        QTest::newRow("word by word/unk") << 7u << false << true << true;
     }
     void randomAgainstReference() {
         QFETCH(uint32_t, seed);
         QFETCH(bool, byteTokens);
         QFETCH(bool, spacePrefix);
+        QFETCH(bool, wordByWord);
         std::mt19937 rng(seed);
-        VocabData d = random_vocab(rng, byteTokens);
+        VocabData d = random_vocab(rng, byteTokens, /*inner_space=*/!wordByWord);
         d.add_space_prefix = spacePrefix;
+        QCOMPARE(tokenizer::SpmEncoder::build(d)->splits_at_words(), wordByWord);  // both paths covered
         auto v = make(d);
         std::uniform_int_distribution<size_t> length(0, 60);
         size_t n_tokens = 0, n_bytes = 0;
