@@ -262,6 +262,30 @@ inline std::vector<int> layer_counts(const PlanRequest& r, const Plan& p) {
     return c;
 }
 
+inline bool pin_valid(const PlanRequest& r, int pin) {
+    return pin >= 0 && pin < static_cast<int>(r.devices.size()) && r.devices[static_cast<size_t>(pin)].enabled;
+}
+
+// What each device holds when layers are laid out by `counts` in device order (roles: pinned,
+// else with the first and last layer).
+inline std::vector<Held> held_from_counts(const PlanRequest& r, const std::vector<int>& counts) {
+    int first = -1, last = -1;
+    for (size_t k = 0; k < counts.size(); ++k)
+        if (counts[k] > 0) { if (first < 0) first = static_cast<int>(k); last = static_cast<int>(k); }
+    const int emb = pin_valid(r, r.embedding_device) ? r.embedding_device : first;
+    const int out = pin_valid(r, r.output_device) ? r.output_device : last;
+    std::vector<Held> held(counts.size());
+    int b = 0;
+    for (size_t k = 0; k < counts.size(); ++k) {
+        held[k].n_layers = counts[k];
+        for (int il = b; il < b + counts[k]; ++il) held[k].layer_bytes += r.model.layer_bytes[static_cast<size_t>(il)];
+        b += counts[k];
+        held[k].emb = emb == static_cast<int>(k);
+        held[k].out = out == static_cast<int>(k);
+    }
+    return held;
+}
+
 // Share of a device's usable memory taken by its layers (weights and KV cache): what even
 // mode balances.
 inline double layer_share(const PlanRequest& r, const Plan& p, int device) {
@@ -293,10 +317,6 @@ inline PlanRequest relaxed(const PlanRequest& r) {
     t.n_batch = std::min<int64_t>(r.n_batch, 32);
     t.n_ctx = 256;
     return t;
-}
-
-inline bool pin_valid(const PlanRequest& r, int pin) {
-    return pin >= 0 && pin < static_cast<int>(r.devices.size()) && r.devices[static_cast<size_t>(pin)].enabled;
 }
 
 // Every invariant of a plan; `deep` also re-plans to check max_ctx_that_fits and suggestions.
@@ -432,6 +452,41 @@ inline void check_invariants(const PlanRequest& r, const Plan& p, bool deep = tr
                                      static_cast<double>(cap);
                 QVERIFY2(share * (1 + 1e-9) + 1.0 / static_cast<double>(cap) > m,
                          qPrintable("even left device " + QString::number(d) + " underfilled" + dump));
+            }
+            // ... and moving one layer off the fullest device (when it alone is fullest) to a
+            // neighbour cannot lower the highest share: the spread is as even as whole layers allow.
+            auto shares = [&](const std::vector<int>& cnt, bool& ok) {
+                const std::vector<Held> held = held_from_counts(r, cnt);
+                std::vector<double> out(held.size(), 0);
+                ok = true;
+                for (size_t k = 0; k < held.size(); ++k) {
+                    const uint64_t cap = capacity_of(r.devices[k]);
+                    ok = ok && expected_total(r, static_cast<int>(k), held[k]) <= cap;
+                    out[k] = static_cast<double>(held[k].layer_bytes + expected_kv(r, held[k].n_layers)) /
+                             static_cast<double>(std::max<uint64_t>(1, cap));
+                }
+                return out;
+            };
+            bool ok = true;
+            const std::vector<double> sh = shares(c, ok);
+            const int j = static_cast<int>(std::max_element(sh.begin(), sh.end()) - sh.begin());
+            int n_top = 0;
+            for (double v : sh) n_top += v >= sh[static_cast<size_t>(j)] * (1 - 1e-12);
+            std::vector<int> enabled;
+            for (int d = 0; d < n_dev; ++d) if (r.devices[static_cast<size_t>(d)].enabled) enabled.push_back(d);
+            const auto pos = std::find(enabled.begin(), enabled.end(), j) - enabled.begin();
+            for (int step : {-1, 1}) {
+                const auto q = pos + step;
+                if (n_top != 1 || c[static_cast<size_t>(j)] == 0 || q < 0 || q >= static_cast<long>(enabled.size())) continue;
+                // Only a layer at the shared boundary can move: j's first to the one before,
+                // j's last to the one after (devices between them hold no layers).
+                std::vector<int> moved = c;
+                --moved[static_cast<size_t>(j)];
+                ++moved[static_cast<size_t>(enabled[static_cast<size_t>(q)])];
+                const std::vector<double> sh2 = shares(moved, ok);
+                if (!ok) continue;
+                QVERIFY2(*std::max_element(sh2.begin(), sh2.end()) >= sh[static_cast<size_t>(j)] * (1 - 1e-9),
+                         qPrintable("moving a layer off device " + QString::number(j) + " evens it out more" + dump));
             }
         }
     }
