@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "tst_planner_fixtures.h"
+#include "tst_planner_invariants.h"
 
 using namespace strata;
 using namespace planner_test;
