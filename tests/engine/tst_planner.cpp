@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "tst_planner_fixtures.h"
+#include "tst_planner_invariants.h"
 
 using namespace strata;
 using namespace planner_test;

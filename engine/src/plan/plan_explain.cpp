@@ -149,10 +149,12 @@ void note_devices(const PlanRequest& r, const CoreResult& core, Plan& plan) {
                   format_bytes(dev.reserve_bytes) + " reserve)";
         else if (r.mode == SplitMode::ratios && dev.ratio == 0)
             why = "its split ratio is 0";
+        else if (r.mode == SplitMode::even && plan.fits)
+            why = "its share of the layers comes to less than one layer";
         else if (plan.fits)
             why = "the model fits without it";
         else
-            why = "not even one more layer fits on it";
+            why = "not even one layer fits on it";
         plan.decisions.push_back(device_label(r, di) + " not used: " + why);
     }
     if (r.mode == SplitMode::even && cpu_has_layers && gpu_enabled)

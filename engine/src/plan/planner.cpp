@@ -74,14 +74,17 @@ std::vector<int> largest_remainder(int n, const std::vector<double>& weights) {
     double sum = 0;
     for (double w : weights) sum += w > 0 ? w : 0;
     if (sum <= 0 || n <= 0) return out;
-    std::vector<double> frac(weights.size(), -1.0);
+    // Remainders are compared at 1e-9 resolution, so that equal shares computed with rounding
+    // error (8 × 2/12 against 8 × 5/12) still tie and go to the earlier device.
+    std::vector<int64_t> frac(weights.size(), -1);
     int given = 0;
     for (size_t i = 0; i < weights.size(); ++i) {
         if (!(weights[i] > 0)) continue;
-        const double q = static_cast<double>(n) * weights[i] / sum;
+        double q = static_cast<double>(n) * weights[i] / sum;
+        if (std::abs(q - std::round(q)) < 1e-9 * std::max(1.0, q)) q = std::round(q);
         const double fl = std::floor(q);
         out[i] = static_cast<int>(fl);
-        frac[i] = q - fl;
+        frac[i] = std::llround((q - fl) * 1e9);
         given += out[i];
     }
     std::vector<size_t> idx(weights.size());

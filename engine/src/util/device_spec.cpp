@@ -69,7 +69,11 @@ bool parse_byte_size(const std::string& text, uint64_t& bytes, std::string& erro
             }
             frac_digits = true;
         }
-        if (!frac_digits) digits = false;
+        if (!frac_digits) {
+            error = "size '" + text + "' has no digits after its '.'";
+            return false;
+        }
+        digits = true;
     }
     if (!digits) {
         error = "size '" + text + "' does not start with a number (like 4GiB or 1.5GiB)";
