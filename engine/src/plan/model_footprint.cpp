@@ -121,6 +121,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
                                   "attention.key_length)");
         head_dim = m.n_embd / m.n_head;
     }
+    m.head_dim = head_dim;
     m.n_embd_kv = m.n_head_kv * head_dim;
     STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_ctx_train, meta.get_int(a + "context_length"));
     m.n_ctx_train = n_ctx_train.value_or(0);
