@@ -79,6 +79,50 @@ std::vector<uint8_t> make_weights(TensorType t, int64_t n_rows, int64_t n_cols, 
     return w;
 }
 
+// Compute ceiling of one core at this moment: FMA throughput (F32 GFLOP/s) and vpmaddubsw
+// throughput (int8 GOP/s, 2 ops per multiply-add), from register-only loops with 12
+// independent accumulators. Shared machines change speed with load, so it is measured in the
+// same run as the kernels.
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) double fma_peak_gflops() {
+    __m256 a[12];
+    for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_ps(1.0f + 0.001f * static_cast<float>(j));
+    const __m256 m = _mm256_set1_ps(0.99999f), c = _mm256_set1_ps(1e-6f);
+    const long n = 20000000;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) {
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; ++j) a[j] = _mm256_fmadd_ps(a[j], m, c);
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    float sink = 0;
+    for (int j = 0; j < 12; ++j) sink += _mm256_cvtss_f32(a[j]);
+    if (sink == 12345.0f) std::printf(" ");
+    return 12.0 * 16.0 * n / s / 1e9;
+}
+__attribute__((target("avx2"))) double maddubs_peak_gops() {
+    __m256i a[12];
+    for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_epi16(static_cast<short>(j));
+    __m256i u = _mm256_set1_epi8(3), v = _mm256_set1_epi8(-2);
+    const long n = 20000000;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) {
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; ++j) a[j] = _mm256_add_epi16(a[j], _mm256_maddubs_epi16(u, v));
+        __asm__("" : "+x"(u), "+x"(v));
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    int sink = 0;
+    for (int j = 0; j < 12; ++j) sink += _mm256_extract_epi16(a[j], 0);
+    if (sink == 12345) std::printf(" ");
+    return 12.0 * 64.0 * n / s / 1e9;
+}
+#else
+double fma_peak_gflops() { return 0; }
+double maddubs_peak_gops() { return 0; }
+#endif
+
 double time_call(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_tok, float* out, MatmulScratch& s) {
     const auto t0 = std::chrono::steady_clock::now();
     cpu_matmul(pool, w, x, n_tok, out, s);
@@ -110,6 +154,9 @@ int main(int argc, char** argv) {
                 cpu_features_string().c_str());
     const double bw_start = measure_read_bandwidth_gbs(n_threads);
     std::printf("streaming read bandwidth (probe, start): %.1f GB/s\n", bw_start);
+    const double fma1 = fma_peak_gflops(), madd1 = maddubs_peak_gops();
+    std::printf("one core's ceiling now: %.1f GFLOP/s F32 FMA, %.1f GOP/s int8 maddubs (x%d threads)\n", fma1, madd1,
+                n_threads);
 
     std::vector<Variant> variants;
     size_t pos = 0;

@@ -19,6 +19,7 @@ size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols) {
         case kLayoutFloatX8: return 8 * static_cast<size_t>(n_cols) * (type == TensorType::F32 ? 4 : 2);
         case kLayoutQ4_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 128);
         case kLayoutQ8_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 256);
+        case kLayoutQ4_KX8: return static_cast<size_t>(n_cols / 256) * 1184;
         default: return 0;
     }
 }
@@ -90,6 +91,38 @@ void repack_q8_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) 
     }
 }
 
+void repack_q4_k(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
+    const int64_t nb = n_cols / 256, n_groups = (n_rows + 7) / 8;
+    const auto* rows = static_cast<const quant::BlockQ4_K*>(src);
+    for (int64_t grp = 0; grp < n_groups; ++grp) {
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* out = dst + (static_cast<size_t>(grp) * nb + b) * 1184;
+            std::memset(out, 0, 1184);
+            for (int r = 0; r < 8; ++r) {
+                const int64_t row = grp * 8 + r;
+                if (row >= n_rows) continue;
+                const quant::BlockQ4_K& blk = rows[row * nb + b];
+                std::memcpy(out + 2 * r, &blk.d, 2);
+                std::memcpy(out + 16 + 2 * r, &blk.dmin, 2);
+                for (int g = 0; g < 8; ++g) {
+                    int sc, mn;
+                    quant::k4_scale_min(blk.scales, g, sc, mn);
+                    out[32 + 8 * g + r] = static_cast<uint8_t>(sc);
+                    out[96 + 8 * g + r] = static_cast<uint8_t>(mn);
+                    uint8_t level[32];
+                    for (int l = 0; l < 32; ++l) level[l] = (blk.qs[32 * (g / 2) + l] >> (4 * (g % 2))) & 0xF;
+                    for (int j = 0; j < 4; ++j) {
+                        for (int i = 0; i < 4; ++i) {
+                            out[160 + 128 * g + 32 * j + 4 * r + i] =
+                                static_cast<uint8_t>(level[8 * j + i] | (level[8 * j + 4 + i] << 4));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
@@ -97,6 +130,7 @@ void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int
         case kLayoutFloatX8: return repack_float(type, src, n_rows, n_cols, dst);
         case kLayoutQ4_0X8: return repack_q4_0(src, n_rows, n_cols, dst);
         case kLayoutQ8_0X8: return repack_q8_0(src, n_rows, n_cols, dst);
+        case kLayoutQ4_KX8: return repack_q4_k(src, n_rows, n_cols, dst);
         default: return;
     }
 }

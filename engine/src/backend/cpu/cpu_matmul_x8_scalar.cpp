@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "backend/cpu/cpu_matmul_internal.h"
+#include "quant/quant_blocks.h"
 #include "util/fp16.h"
 
 namespace strata {
@@ -27,13 +28,13 @@ float load_w(const uint8_t* p) {
 
 template <TensorType kType>
 void float_x8_scalar(const uint8_t* const* groups, int n_groups, int64_t n_cols, const float* x, int64_t xs,
-                     int n_tok, float* out) {
+                     int64_t xk, int n_tok, float* out) {
     constexpr size_t kEs = kType == TensorType::F32 ? 4 : 2;
     for (int g = 0; g < n_groups; ++g) {
         for (int t = 0; t < n_tok; ++t) {
             float acc[8] = {};
             for (int64_t k = 0; k < n_cols; ++k) {
-                const float xv = x[t * xs + k];
+                const float xv = x[t * xs + k * xk];
                 for (int r = 0; r < 8; ++r) acc[r] += load_w<kType>(groups[g] + (k * 8 + r) * kEs) * xv;
             }
             std::memcpy(out + t * 8 * n_groups + 8 * g, acc, sizeof acc);
@@ -41,7 +42,9 @@ void float_x8_scalar(const uint8_t* const* groups, int n_groups, int64_t n_cols,
     }
 }
 
-void q4_0_x8_scalar(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as, int n_tok, float* out) {
+void q4_0_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
+    const auto* act = static_cast<const ActQ8*>(ap);
+    const auto as = static_cast<int64_t>(arb / sizeof(ActQ8));
     for (int t = 0; t < n_tok; ++t) {
         float acc[8] = {};
         for (int64_t b = 0; b < nb; ++b) {
@@ -65,7 +68,9 @@ void q4_0_x8_scalar(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as, 
     }
 }
 
-void q8_0_x8_scalar(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as, int n_tok, float* out) {
+void q8_0_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
+    const auto* act = static_cast<const ActQ8*>(ap);
+    const auto as = static_cast<int64_t>(arb / sizeof(ActQ8));
     for (int t = 0; t < n_tok; ++t) {
         float acc[8] = {};
         for (int64_t b = 0; b < nb; ++b) {
@@ -79,6 +84,38 @@ void q8_0_x8_scalar(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as, 
                 uint16_t h;
                 std::memcpy(&h, blk + 2 * r, 2);
                 acc[r] += static_cast<float>(s) * (fp16_to_fp32(h) * a.d);
+            }
+        }
+        std::memcpy(out + 8 * t, acc, sizeof acc);
+    }
+}
+
+// Q4_K x8 against Q8_K: per super-block Σ_g sc·(levels·q) scaled by d, minus Σ_g mn·bsums by dmin.
+void q4_k_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
+    for (int t = 0; t < n_tok; ++t) {
+        const auto* act = reinterpret_cast<const quant::BlockQ8_K*>(static_cast<const uint8_t*>(ap) + t * arb);
+        float acc[8] = {};
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = w + b * 1184;
+            const quant::BlockQ8_K& a = act[b];
+            for (int r = 0; r < 8; ++r) {
+                int isum = 0, imin = 0;
+                for (int g = 0; g < 8; ++g) {
+                    int s = 0;
+                    for (int j = 0; j < 4; ++j) {
+                        for (int i = 0; i < 4; ++i) {
+                            const uint8_t v = blk[160 + 128 * g + 32 * j + 4 * r + i];
+                            s += (v & 0xF) * a.qs[32 * g + 8 * j + i] + (v >> 4) * a.qs[32 * g + 8 * j + 4 + i];
+                        }
+                    }
+                    isum += blk[32 + 8 * g + r] * s;
+                    imin += blk[96 + 8 * g + r] * (a.bsums[2 * g] + a.bsums[2 * g + 1]);
+                }
+                uint16_t d, dmin;
+                std::memcpy(&d, blk + 2 * r, 2);
+                std::memcpy(&dmin, blk + 16 + 2 * r, 2);
+                acc[r] -= static_cast<float>(imin) * (fp16_to_fp32(dmin) * a.d);
+                acc[r] += static_cast<float>(isum) * (fp16_to_fp32(d) * a.d);
             }
         }
         std::memcpy(out + 8 * t, acc, sizeof acc);
@@ -102,6 +139,7 @@ QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa) {
     switch (layout) {
         case kLayoutQ4_0X8: return q4_0_x8_scalar;
         case kLayoutQ8_0X8: return q8_0_x8_scalar;
+        case kLayoutQ4_KX8: return q4_k_x8_scalar;
         default: return nullptr;
     }
 }
