@@ -12,6 +12,10 @@
 //   kLayoutQ4_KX8   Q4_K, groups of 8 rows; per 256-column super-block (1184 bytes): d[8] and
 //                   dmin[8] (f16), 6-bit scales sc[g][r] and mins mn[g][r] as bytes (g = 32-column
 //                   group), then per group the 4 level vectors of the Q4_0X8 layout.
+//   kLayoutQ5_KX8   Q5_K, as Q4_KX8 (1440 bytes) with a fifth vector per group: byte 4r+i holds in
+//                   bit j the fifth bit of column 8j+i and in bit 4+j that of column 8j+4+i.
+//   kLayoutQ6_KX8   Q6_K, 1680 bytes per super-block: see cpu_matmul_x8k_avx2.cpp.
+// K-quant X8 kernels take Q8_K activations.
 // Every output is one accumulator summed over the columns in order, whatever the thread count
 // or token tiling, so results are bitwise repeatable.
 #pragma once
@@ -23,7 +27,8 @@
 
 namespace strata {
 
-enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0X8 = 3, kLayoutQ4_KX8 = 4 };
+enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0X8 = 3, kLayoutQ4_KX8 = 4,
+             kLayoutQ5_KX8 = 5, kLayoutQ6_KX8 = 6 };
 
 struct CpuWeightAccess {
     static void set(CpuWeight& w, TensorType type, const void* data, int64_t n_rows, int64_t n_cols, int layout,

@@ -20,6 +20,8 @@ size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols) {
         case kLayoutQ4_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 128);
         case kLayoutQ8_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 256);
         case kLayoutQ4_KX8: return static_cast<size_t>(n_cols / 256) * 1184;
+        case kLayoutQ5_KX8: return static_cast<size_t>(n_cols / 256) * 1440;
+        case kLayoutQ6_KX8: return static_cast<size_t>(n_cols / 256) * 1680;
         default: return 0;
     }
 }
@@ -91,17 +93,29 @@ void repack_q8_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) 
     }
 }
 
-void repack_q4_k(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
+// Writes the 32 levels of one row's 32-column group into the nibble vectors at q (Q4_0X8 order).
+void put_nibble_vectors(const uint8_t* level, int r, uint8_t* q) {
+    for (int j = 0; j < 4; ++j) {
+        for (int i = 0; i < 4; ++i) {
+            q[32 * j + 4 * r + i] = static_cast<uint8_t>((level[8 * j + i] & 0xF) | ((level[8 * j + 4 + i] & 0xF) << 4));
+        }
+    }
+}
+
+// Q4_K (kFifthBit false) and Q5_K.
+template <bool kFifthBit, class Block>
+void repack_q45_k(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
+    constexpr size_t kGroupBytes = kFifthBit ? 160 : 128, kBytes = 160 + 8 * kGroupBytes;
     const int64_t nb = n_cols / 256, n_groups = (n_rows + 7) / 8;
-    const auto* rows = static_cast<const quant::BlockQ4_K*>(src);
+    const auto* rows = static_cast<const Block*>(src);
     for (int64_t grp = 0; grp < n_groups; ++grp) {
         for (int64_t b = 0; b < nb; ++b) {
-            uint8_t* out = dst + (static_cast<size_t>(grp) * nb + b) * 1184;
-            std::memset(out, 0, 1184);
+            uint8_t* out = dst + (static_cast<size_t>(grp) * nb + b) * kBytes;
+            std::memset(out, 0, kBytes);
             for (int r = 0; r < 8; ++r) {
                 const int64_t row = grp * 8 + r;
                 if (row >= n_rows) continue;
-                const quant::BlockQ4_K& blk = rows[row * nb + b];
+                const Block& blk = rows[row * nb + b];
                 std::memcpy(out + 2 * r, &blk.d, 2);
                 std::memcpy(out + 16 + 2 * r, &blk.dmin, 2);
                 for (int g = 0; g < 8; ++g) {
@@ -110,11 +124,53 @@ void repack_q4_k(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) 
                     out[32 + 8 * g + r] = static_cast<uint8_t>(sc);
                     out[96 + 8 * g + r] = static_cast<uint8_t>(mn);
                     uint8_t level[32];
-                    for (int l = 0; l < 32; ++l) level[l] = (blk.qs[32 * (g / 2) + l] >> (4 * (g % 2))) & 0xF;
+                    for (int l = 0; l < 32; ++l) {
+                        level[l] = (blk.qs[32 * (g / 2) + l] >> (4 * (g % 2))) & 0xF;
+                        if constexpr (kFifthBit) level[l] |= ((blk.qh[l] >> g) & 1) << 4;
+                    }
+                    uint8_t* q = out + 160 + kGroupBytes * g;
+                    put_nibble_vectors(level, r, q);
+                    if constexpr (kFifthBit) {
+                        for (int j = 0; j < 4; ++j) {
+                            for (int i = 0; i < 4; ++i) {
+                                q[128 + 4 * r + i] |= static_cast<uint8_t>(((level[8 * j + i] >> 4) << j) |
+                                                                           ((level[8 * j + 4 + i] >> 4) << (4 + j)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+void repack_q6_k(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
+    const int64_t nb = n_cols / 256, n_groups = (n_rows + 7) / 8;
+    const auto* rows = static_cast<const quant::BlockQ6_K*>(src);
+    for (int64_t grp = 0; grp < n_groups; ++grp) {
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* out = dst + (static_cast<size_t>(grp) * nb + b) * 1680;
+            std::memset(out, 0, 1680);
+            for (int r = 0; r < 8; ++r) {
+                const int64_t row = grp * 8 + r;
+                if (row >= n_rows) continue;
+                const quant::BlockQ6_K& blk = rows[row * nb + b];
+                std::memcpy(out + 2 * r, &blk.d, 2);
+                for (int g = 0; g < 16; ++g) out[16 + 8 * g + r] = static_cast<uint8_t>(blk.scales[g]);
+                for (int c = 0; c < 8; ++c) {  // element e = 32c + l = 128h + 32k + l
+                    const int h = c / 4, k = c % 4;
+                    uint8_t level[32];
+                    for (int l = 0; l < 32; ++l) {
+                        const int lo = (blk.ql[64 * h + 32 * (k % 2) + l] >> (4 * (k / 2))) & 0xF;
+                        const int hi = (blk.qh[32 * h + l] >> (2 * k)) & 3;
+                        level[l] = static_cast<uint8_t>(lo | (hi << 4));
+                    }
+                    uint8_t* q = out + 144 + 192 * c;
+                    put_nibble_vectors(level, r, q);
                     for (int j = 0; j < 4; ++j) {
                         for (int i = 0; i < 4; ++i) {
-                            out[160 + 128 * g + 32 * j + 4 * r + i] =
-                                static_cast<uint8_t>(level[8 * j + i] | (level[8 * j + 4 + i] << 4));
+                            q[128 + 4 * r + i] |= static_cast<uint8_t>((level[8 * j + i] >> 4) << (2 * j));
+                            q[160 + 4 * r + i] |= static_cast<uint8_t>((level[8 * j + 4 + i] >> 4) << (2 * j));
                         }
                     }
                 }
@@ -130,7 +186,9 @@ void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int
         case kLayoutFloatX8: return repack_float(type, src, n_rows, n_cols, dst);
         case kLayoutQ4_0X8: return repack_q4_0(src, n_rows, n_cols, dst);
         case kLayoutQ8_0X8: return repack_q8_0(src, n_rows, n_cols, dst);
-        case kLayoutQ4_KX8: return repack_q4_k(src, n_rows, n_cols, dst);
+        case kLayoutQ4_KX8: return repack_q45_k<false, quant::BlockQ4_K>(src, n_rows, n_cols, dst);
+        case kLayoutQ5_KX8: return repack_q45_k<true, quant::BlockQ5_K>(src, n_rows, n_cols, dst);
+        case kLayoutQ6_KX8: return repack_q6_k(src, n_rows, n_cols, dst);
         default: return;
     }
 }

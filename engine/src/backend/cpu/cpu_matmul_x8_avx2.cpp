@@ -191,13 +191,15 @@ FloatX8Kernel float_x8_kernel_avx2(TensorType type) {
     }
 }
 
-QuantX8Kernel q4_k_x8_kernel_avx2();
+QuantX8Kernel k_x8_kernel_avx2(int layout);
 
 QuantX8Kernel quant_x8_kernel_avx2(int layout) {
     switch (layout) {
         case kLayoutQ4_0X8: return q4_0_x8_avx2;
         case kLayoutQ8_0X8: return q8_0_x8_avx2;
-        case kLayoutQ4_KX8: return q4_k_x8_kernel_avx2();
+        case kLayoutQ4_KX8:
+        case kLayoutQ5_KX8:
+        case kLayoutQ6_KX8: return k_x8_kernel_avx2(layout);
         default: return nullptr;
     }
 }

@@ -90,22 +90,34 @@ void q8_0_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, in
     }
 }
 
-// Q4_K x8 against Q8_K: per super-block Σ_g sc·(levels·q) scaled by d, minus Σ_g mn·bsums by dmin.
-void q4_k_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
+// Level of row r at column 8j+i (high = false) or 8j+4+i (high = true) in nibble vectors q.
+int nibble_level(const uint8_t* q, int r, int j, int i, bool high) {
+    const uint8_t v = q[32 * j + 4 * r + i];
+    return high ? v >> 4 : v & 0xF;
+}
+
+// Q4_K / Q5_K x8 against Q8_K: per super-block d·Σ_g sc·(levels·q) - dmin·Σ_g mn·bsums.
+template <bool kFifthBit>
+void q45_k_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
+    constexpr size_t kGroupBytes = kFifthBit ? 160 : 128, kBytes = 160 + 8 * kGroupBytes;
     for (int t = 0; t < n_tok; ++t) {
         const auto* act = reinterpret_cast<const quant::BlockQ8_K*>(static_cast<const uint8_t*>(ap) + t * arb);
         float acc[8] = {};
         for (int64_t b = 0; b < nb; ++b) {
-            const uint8_t* blk = w + b * 1184;
+            const uint8_t* blk = w + b * kBytes;
             const quant::BlockQ8_K& a = act[b];
             for (int r = 0; r < 8; ++r) {
                 int isum = 0, imin = 0;
                 for (int g = 0; g < 8; ++g) {
+                    const uint8_t* q = blk + 160 + kGroupBytes * g;
                     int s = 0;
                     for (int j = 0; j < 4; ++j) {
                         for (int i = 0; i < 4; ++i) {
-                            const uint8_t v = blk[160 + 128 * g + 32 * j + 4 * r + i];
-                            s += (v & 0xF) * a.qs[32 * g + 8 * j + i] + (v >> 4) * a.qs[32 * g + 8 * j + 4 + i];
+                            for (int half = 0; half < 2; ++half) {
+                                int level = nibble_level(q, r, j, i, half == 1);
+                                if constexpr (kFifthBit) level |= ((q[128 + 4 * r + i] >> (4 * half + j)) & 1) << 4;
+                                s += level * a.qs[32 * g + 8 * j + 4 * half + i];
+                            }
                         }
                     }
                     isum += blk[32 + 8 * g + r] * s;
@@ -115,6 +127,39 @@ void q4_k_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, in
                 std::memcpy(&d, blk + 2 * r, 2);
                 std::memcpy(&dmin, blk + 16 + 2 * r, 2);
                 acc[r] -= static_cast<float>(imin) * (fp16_to_fp32(dmin) * a.d);
+                acc[r] += static_cast<float>(isum) * (fp16_to_fp32(d) * a.d);
+            }
+        }
+        std::memcpy(out + 8 * t, acc, sizeof acc);
+    }
+}
+
+void q6_k_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
+    for (int t = 0; t < n_tok; ++t) {
+        const auto* act = reinterpret_cast<const quant::BlockQ8_K*>(static_cast<const uint8_t*>(ap) + t * arb);
+        float acc[8] = {};
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = w + b * 1680;
+            const quant::BlockQ8_K& a = act[b];
+            const auto* sc = reinterpret_cast<const int8_t*>(blk + 16);
+            for (int r = 0; r < 8; ++r) {
+                int isum = 0;
+                for (int c = 0; c < 8; ++c) {
+                    const uint8_t* q = blk + 144 + 192 * c;
+                    for (int j = 0; j < 4; ++j) {
+                        int s = 0;
+                        for (int i = 0; i < 4; ++i) {
+                            for (int half = 0; half < 2; ++half) {
+                                const int top = (q[128 + 32 * half + 4 * r + i] >> (2 * j)) & 3;
+                                const int level = nibble_level(q, r, j, i, half == 1) | (top << 4);
+                                s += (level - 32) * a.qs[32 * c + 8 * j + 4 * half + i];
+                            }
+                        }
+                        isum += sc[8 * (2 * c + j / 2) + r] * s;
+                    }
+                }
+                uint16_t d;
+                std::memcpy(&d, blk + 2 * r, 2);
                 acc[r] += static_cast<float>(isum) * (fp16_to_fp32(d) * a.d);
             }
         }
@@ -139,7 +184,9 @@ QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa) {
     switch (layout) {
         case kLayoutQ4_0X8: return q4_0_x8_scalar;
         case kLayoutQ8_0X8: return q8_0_x8_scalar;
-        case kLayoutQ4_KX8: return q4_k_x8_scalar;
+        case kLayoutQ4_KX8: return q45_k_x8_scalar<false>;
+        case kLayoutQ5_KX8: return q45_k_x8_scalar<true>;
+        case kLayoutQ6_KX8: return q6_k_x8_scalar;
         default: return nullptr;
     }
 }
