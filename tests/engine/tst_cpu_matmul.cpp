@@ -10,7 +10,10 @@
 // adds the activation quantization error Σ|w_i|·amax_b(i)/254 (half a quantization step).
 #include <QtTest>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -190,6 +193,29 @@ private slots:
         // A token's result does not depend on how many tokens share the call (tiling is fixed
         // per output), so decode and prefill agree bitwise too.
         QVERIFY(std::memcmp(outs[0].data(), outs[1].data(), n_rows * sizeof(float)) == 0);
+    }
+
+    // The pool runs every task exactly once per call, across bursts (workers spinning) and pauses
+    // longer than the spin window (workers asleep, woken by the condition variable).
+    void threadPoolRunsEveryTaskOnce() {
+        for (int n_threads : {1, 2, 3}) {
+            ThreadPool pool(n_threads);
+            std::vector<std::atomic<int>> hits(257);
+            for (int call = 0; call < 400; ++call) {
+                const int64_t n_tasks = 1 + (call * 37) % 257;
+                for (int64_t i = 0; i < n_tasks; ++i) hits[size_t(i)].store(0);
+                std::atomic<int> bad_thread{0};
+                pool.parallel_for(n_tasks, [&](int64_t task, int thread) {
+                    if (thread < 0 || thread >= n_threads) bad_thread.store(1);
+                    hits[size_t(task)].fetch_add(1);
+                });
+                for (int64_t i = 0; i < n_tasks; ++i) QCOMPARE(hits[size_t(i)].load(), 1);
+                QCOMPARE(bad_thread.load(), 0);
+                if (call % 100 == 99) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(2 * ThreadPool::kSpinMicros + 1000));
+                }
+            }
+        }
     }
 
     void rejectsBadShapes() {
