@@ -79,13 +79,14 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
             return;
         }
         thread_local std::vector<float> panel;
-        for (int64_t g = g0; g < g1; g += 2) {
-            const int n_g = static_cast<int>(std::min<int64_t>(2, g1 - g));
-            const uint8_t* pg[2] = {groups[g - g0], n_g > 1 ? groups[g - g0 + 1] : nullptr};
+        static_assert(kFloatTileGroups == 2);
+        for (int64_t g = g0; g < g1; g += kFloatTileGroups) {
+            const int n_g = static_cast<int>(std::min<int64_t>(kFloatTileGroups, g1 - g));
+            const uint8_t* pg[kFloatTileGroups] = {groups[g - g0], n_g > 1 ? groups[g - g0 + 1] : nullptr};
             FloatX8Kernel kernel = c.kernel;
             if (c.to_f32) {
                 const int64_t n = 8 * c.n_cols;
-                panel.resize(static_cast<size_t>(2 * n));
+                panel.resize(static_cast<size_t>(kFloatTileGroups * n));
                 for (int i = 0; i < n_g; ++i) {
                     c.to_f32(pg[i], panel.data() + i * n, n);
                     pg[i] = reinterpret_cast<const uint8_t*>(panel.data() + i * n);
