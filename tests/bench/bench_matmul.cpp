@@ -7,10 +7,13 @@
 // matrix, more than the last-level cache worth of other weights is read, as in a real decode.
 //
 //   bench_matmul [--types F16,Q8_0,Q4_0,Q4_K] [--threads N] [--tg-rounds 15] [--pp-rounds 3]
-//                [--pp-tokens 128] [--rows]   (--rows adds the un-repacked row layout as variants)
+//                [--pp-tokens 128] [--rows] [--cpu-time]
+//   --rows adds the un-repacked row layout as variants; --cpu-time times calls by process CPU
+//   time / threads (see time_call), for machines busy with other jobs.
 // STRATA_CPU_ISA=scalar forces the scalar kernels.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -123,7 +126,23 @@ double fma_peak_gflops() { return 0; }
 double maddubs_peak_gops() { return 0; }
 #endif
 
+// --cpu-time: process CPU seconds per call divided by the thread count instead of wall time.
+// On a machine shared with other jobs this approximates the quiet-machine wall time of
+// compute-bound calls (it counts the pool's brief spinning as work).
+bool g_cpu_time = false;
+
+double process_cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double time_call(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_tok, float* out, MatmulScratch& s) {
+    if (g_cpu_time) {
+        const double c0 = process_cpu_seconds();
+        cpu_matmul(pool, w, x, n_tok, out, s);
+        return (process_cpu_seconds() - c0) / pool.n_threads();
+    }
     const auto t0 = std::chrono::steady_clock::now();
     cpu_matmul(pool, w, x, n_tok, out, s);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -144,14 +163,16 @@ int main(int argc, char** argv) {
         else if (a == "--pp-rounds") pp_rounds = std::atoi(next());
         else if (a == "--pp-tokens") pp_tokens = std::atoi(next());
         else if (a == "--rows") rows_too = true;
+        else if (a == "--cpu-time") g_cpu_time = true;
         else {
             std::fprintf(stderr, "usage: %s [--types F16,Q4_0,...] [--threads N] [--tg-rounds N] [--pp-rounds N] "
-                                 "[--pp-tokens N] [--rows]\n", argv[0]);
+                                 "[--pp-tokens N] [--rows] [--cpu-time]\n", argv[0]);
             return 2;
         }
     }
-    std::printf("bench_matmul: %d threads, kernels %s, CPU features: %s\n", n_threads, quant::cpu_kernel_isa().c_str(),
-                cpu_features_string().c_str());
+    std::printf("bench_matmul: %d threads, kernels %s, CPU features: %s; timing: %s\n", n_threads,
+                quant::cpu_kernel_isa().c_str(), cpu_features_string().c_str(),
+                g_cpu_time ? "process CPU time / threads" : "wall clock");
     const double bw_start = measure_read_bandwidth_gbs(n_threads);
     std::printf("streaming read bandwidth (probe, start): %.1f GB/s\n", bw_start);
     const double fma1 = fma_peak_gflops(), madd1 = maddubs_peak_gops();
