@@ -82,6 +82,23 @@ std::vector<uint8_t> make_weights(TensorType t, int64_t n_rows, int64_t n_cols, 
     return w;
 }
 
+// --cpu-time: process CPU seconds per call divided by the thread count instead of wall time.
+// On a machine shared with other jobs this approximates the quiet-machine wall time of
+// compute-bound calls (it counts the pool's brief spinning as work).
+bool g_cpu_time = false;
+
+double process_cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Seconds on the clock the benchmark uses.
+double now_seconds() {
+    if (g_cpu_time) return process_cpu_seconds();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 // Compute ceiling of one core at this moment: FMA throughput (F32 GFLOP/s) and vpmaddubsw
 // throughput (int8 GOP/s, 2 ops per multiply-add), from register-only loops with 12
 // independent accumulators. Shared machines change speed with load, so it is measured in the
@@ -93,12 +110,12 @@ __attribute__((target("avx2,fma"))) double fma_peak_gflops() {
     for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_ps(1.0f + 0.001f * static_cast<float>(j));
     const __m256 m = _mm256_set1_ps(0.99999f), c = _mm256_set1_ps(1e-6f);
     const long n = 20000000;
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now_seconds();
     for (long i = 0; i < n; ++i) {
 #pragma GCC unroll 12
         for (int j = 0; j < 12; ++j) a[j] = _mm256_fmadd_ps(a[j], m, c);
     }
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = now_seconds() - t0;
     float sink = 0;
     for (int j = 0; j < 12; ++j) sink += _mm256_cvtss_f32(a[j]);
     if (sink == 12345.0f) std::printf(" ");
@@ -109,13 +126,13 @@ __attribute__((target("avx2"))) double maddubs_peak_gops() {
     for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_epi16(static_cast<short>(j));
     __m256i u = _mm256_set1_epi8(3), v = _mm256_set1_epi8(-2);
     const long n = 20000000;
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now_seconds();
     for (long i = 0; i < n; ++i) {
 #pragma GCC unroll 12
         for (int j = 0; j < 12; ++j) a[j] = _mm256_add_epi16(a[j], _mm256_maddubs_epi16(u, v));
         __asm__("" : "+x"(u), "+x"(v));
     }
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = now_seconds() - t0;
     int sink = 0;
     for (int j = 0; j < 12; ++j) sink += _mm256_extract_epi16(a[j], 0);
     if (sink == 12345) std::printf(" ");
@@ -125,17 +142,6 @@ __attribute__((target("avx2"))) double maddubs_peak_gops() {
 double fma_peak_gflops() { return 0; }
 double maddubs_peak_gops() { return 0; }
 #endif
-
-// --cpu-time: process CPU seconds per call divided by the thread count instead of wall time.
-// On a machine shared with other jobs this approximates the quiet-machine wall time of
-// compute-bound calls (it counts the pool's brief spinning as work).
-bool g_cpu_time = false;
-
-double process_cpu_seconds() {
-    timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 
 double time_call(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_tok, float* out, MatmulScratch& s) {
     if (g_cpu_time) {
