@@ -28,6 +28,8 @@ int choose_layout(TensorType type) {
         case TensorType::BF16: return kLayoutFloatX8;
         case TensorType::Q4_0: return kLayoutQ4_0X8;
         case TensorType::Q8_0: return kLayoutQ8_0X8;
+        case TensorType::Q2_K: return kLayoutQ2_KX8;
+        case TensorType::Q3_K: return kLayoutQ3_KX8;
         case TensorType::Q4_K: return kLayoutQ4_KX8;
         case TensorType::Q5_K: return kLayoutQ5_KX8;
         case TensorType::Q6_K: return kLayoutQ6_KX8;
@@ -251,10 +253,12 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
         }
         case kLayoutQ4_0X8:
         case kLayoutQ8_0X8:
+        case kLayoutQ2_KX8:
+        case kLayoutQ3_KX8:
         case kLayoutQ4_KX8:
         case kLayoutQ5_KX8:
         case kLayoutQ6_KX8: {
-            const bool k_quant = w.layout() >= kLayoutQ4_KX8;
+            const bool k_quant = is_k_quant_x8(w.layout());
             const int64_t nb = n_cols / (k_quant ? 256 : 32);
             const size_t row_bytes = k_quant ? tensor_row_bytes(TensorType::Q8_K, n_cols) : nb * sizeof(ActQ8);
             const size_t need = static_cast<size_t>(n_tok) * row_bytes;

@@ -22,6 +22,8 @@ size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols) {
         case kLayoutQ4_KX8: return static_cast<size_t>(n_cols / 256) * 1184;
         case kLayoutQ5_KX8: return static_cast<size_t>(n_cols / 256) * 1440;
         case kLayoutQ6_KX8: return static_cast<size_t>(n_cols / 256) * 1680;
+        case kLayoutQ2_KX8: return static_cast<size_t>(n_cols / 256) * 672;
+        case kLayoutQ3_KX8: return static_cast<size_t>(n_cols / 256) * 912;
         default: return 0;
     }
 }
@@ -179,6 +181,60 @@ void repack_q6_k(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) 
     }
 }
 
+// Writes 2-bit planes (and for Q3_K the third-bit vector) of one row's 32-column chunk.
+void put_2bit_planes(const uint8_t* u, int r, uint8_t* q, bool third_bit) {
+    for (int j = 0; j < 4; ++j) {
+        for (int i = 0; i < 4; ++i) {
+            q[4 * r + i] |= static_cast<uint8_t>((u[8 * j + i] & 3) << (2 * j));
+            q[32 + 4 * r + i] |= static_cast<uint8_t>((u[8 * j + 4 + i] & 3) << (2 * j));
+            if (third_bit) {
+                q[64 + 4 * r + i] |= static_cast<uint8_t>(((u[8 * j + i] >> 2) << j) | ((u[8 * j + 4 + i] >> 2) << (4 + j)));
+            }
+        }
+    }
+}
+
+// Q2_K (kQ3 false) and Q3_K. Element 32c + l has its 2 low bits at bits 2(c%4) of qs[32(c/4) + l]
+// and (Q3_K) its third bit at bit c of hmask[l].
+template <bool kQ3>
+void repack_q23_k(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
+    constexpr size_t kHead = kQ3 ? 144 : 160, kChunk = kQ3 ? 96 : 64, kBytes = kHead + 8 * kChunk;
+    const int64_t nb = n_cols / 256, n_groups = (n_rows + 7) / 8;
+    for (int64_t grp = 0; grp < n_groups; ++grp) {
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* out = dst + (static_cast<size_t>(grp) * nb + b) * kBytes;
+            std::memset(out, 0, kBytes);
+            for (int r = 0; r < 8; ++r) {
+                const int64_t row = grp * 8 + r;
+                if (row >= n_rows) continue;
+                const uint8_t* qs;
+                const uint8_t* hmask = nullptr;
+                if constexpr (kQ3) {
+                    const auto& blk = static_cast<const quant::BlockQ3_K*>(src)[row * nb + b];
+                    std::memcpy(out + 2 * r, &blk.d, 2);
+                    for (int g = 0; g < 16; ++g) out[16 + 8 * g + r] = static_cast<uint8_t>(quant::k3_scale(blk.scales, g));
+                    qs = blk.qs;
+                    hmask = blk.hmask;
+                } else {
+                    const auto& blk = static_cast<const quant::BlockQ2_K*>(src)[row * nb + b];
+                    std::memcpy(out + 2 * r, &blk.d, 2);
+                    std::memcpy(out + 16 + 2 * r, &blk.dmin, 2);
+                    for (int g = 0; g < 16; ++g) out[32 + 8 * g + r] = blk.scales[g];
+                    qs = blk.qs;
+                }
+                for (int c = 0; c < 8; ++c) {
+                    uint8_t u[32];
+                    for (int l = 0; l < 32; ++l) {
+                        u[l] = (qs[32 * (c / 4) + l] >> (2 * (c % 4))) & 3;
+                        if (kQ3) u[l] |= ((hmask[l] >> c) & 1) << 2;
+                    }
+                    put_2bit_planes(u, r, out + kHead + kChunk * c, kQ3);
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
@@ -189,6 +245,8 @@ void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int
         case kLayoutQ4_KX8: return repack_q45_k<false, quant::BlockQ4_K>(src, n_rows, n_cols, dst);
         case kLayoutQ5_KX8: return repack_q45_k<true, quant::BlockQ5_K>(src, n_rows, n_cols, dst);
         case kLayoutQ6_KX8: return repack_q6_k(src, n_rows, n_cols, dst);
+        case kLayoutQ2_KX8: return repack_q23_k<false>(src, n_rows, n_cols, dst);
+        case kLayoutQ3_KX8: return repack_q23_k<true>(src, n_rows, n_cols, dst);
         default: return;
     }
 }

@@ -197,6 +197,8 @@ QuantX8Kernel quant_x8_kernel_avx2(int layout) {
     switch (layout) {
         case kLayoutQ4_0X8: return q4_0_x8_avx2;
         case kLayoutQ8_0X8: return q8_0_x8_avx2;
+        case kLayoutQ2_KX8:
+        case kLayoutQ3_KX8:
         case kLayoutQ4_KX8:
         case kLayoutQ5_KX8:
         case kLayoutQ6_KX8: return k_x8_kernel_avx2(layout);

@@ -167,6 +167,52 @@ void q6_k_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, in
     }
 }
 
+// Q2_K (kQ3 false) / Q3_K x8 against Q8_K.
+template <bool kQ3>
+void q23_k_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
+    constexpr size_t kHead = kQ3 ? 144 : 160, kChunk = kQ3 ? 96 : 64, kBytes = kHead + 8 * kChunk;
+    for (int t = 0; t < n_tok; ++t) {
+        const auto* act = reinterpret_cast<const quant::BlockQ8_K*>(static_cast<const uint8_t*>(ap) + t * arb);
+        float acc[8] = {};
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = w + b * kBytes;
+            const quant::BlockQ8_K& a = act[b];
+            for (int r = 0; r < 8; ++r) {
+                int isum = 0, imin = 0;
+                for (int c = 0; c < 8; ++c) {
+                    const uint8_t* q = blk + kHead + kChunk * c;
+                    for (int j = 0; j < 4; ++j) {
+                        int s = 0;
+                        for (int i = 0; i < 4; ++i) {
+                            for (int half = 0; half < 2; ++half) {
+                                int u = (q[32 * half + 4 * r + i] >> (2 * j)) & 3;
+                                if constexpr (kQ3) u |= ((q[64 + 4 * r + i] >> (4 * half + j)) & 1) << 2;
+                                s += (kQ3 ? u - 4 : u) * a.qs[32 * c + 8 * j + 4 * half + i];
+                            }
+                        }
+                        const int g = 2 * c + j / 2;
+                        if constexpr (kQ3) {
+                            isum += static_cast<int8_t>(blk[16 + 8 * g + r]) * s;
+                        } else {
+                            isum += (blk[32 + 8 * g + r] & 0xF) * s;
+                            if (j % 2 == 0) imin += (blk[32 + 8 * g + r] >> 4) * a.bsums[g];
+                        }
+                    }
+                }
+                uint16_t d;
+                std::memcpy(&d, blk + 2 * r, 2);
+                if constexpr (!kQ3) {
+                    uint16_t dmin;
+                    std::memcpy(&dmin, blk + 16 + 2 * r, 2);
+                    acc[r] -= static_cast<float>(imin) * (fp16_to_fp32(dmin) * a.d);
+                }
+                acc[r] += static_cast<float>(isum) * (fp16_to_fp32(d) * a.d);
+            }
+        }
+        std::memcpy(out + 8 * t, acc, sizeof acc);
+    }
+}
+
 }  // namespace
 
 FloatX8Kernel float_x8_kernel(TensorType type, CpuIsa isa) {
@@ -184,6 +230,8 @@ QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa) {
     switch (layout) {
         case kLayoutQ4_0X8: return q4_0_x8_scalar;
         case kLayoutQ8_0X8: return q8_0_x8_scalar;
+        case kLayoutQ2_KX8: return q23_k_x8_scalar<false>;
+        case kLayoutQ3_KX8: return q23_k_x8_scalar<true>;
         case kLayoutQ4_KX8: return q45_k_x8_scalar<false>;
         case kLayoutQ5_KX8: return q45_k_x8_scalar<true>;
         case kLayoutQ6_KX8: return q6_k_x8_scalar;
