@@ -167,15 +167,18 @@ private slots:
 
     void bitwiseAcrossThreadCounts_data() {
         QTest::addColumn<int>("type");
-        for (TensorType t : {TensorType::F16, TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K})
-            QTest::newRow(tensor_type_name(t)) << int(t);
+        QTest::addColumn<bool>("repack");
+        for (TensorType t : kTypes) QTest::newRow(tensor_type_name(t)) << int(t) << true;
+        for (TensorType t : {TensorType::F16, TensorType::Q4_0, TensorType::Q4_1, TensorType::Q4_K})
+            QTest::newRow(qPrintable(QString("%1/rows").arg(tensor_type_name(t)))) << int(t) << false;
     }
     void bitwiseAcrossThreadCounts() {
         QFETCH(int, type);
+        QFETCH(bool, repack);
         const auto t = static_cast<TensorType>(type);
         const int64_t n_rows = 333, n_cols = 512, n_tok = 13;
         const Problem p = make_problem(t, n_rows, n_cols, n_tok, 77u + type);
-        auto w = CpuWeight::prepare(t, p.w.data(), n_rows, n_cols);
+        auto w = CpuWeight::prepare(t, p.w.data(), n_rows, n_cols, repack);
         QVERIFY(w.ok());
         std::vector<std::vector<float>> outs;
         for (int n_threads : {1, 2, 3}) {

@@ -2,8 +2,9 @@
 //
 // CpuWeight is a weight matrix (n_rows outputs × n_cols inputs, row-major, rows contiguous as in
 // GGUF) prepared for the kernels: either a view of the mapped file or a repacked copy it owns.
-// With allow_repack, F32/F16/BF16, Q4_0, Q8_0, Q4_K, Q5_K and Q6_K are copied into layouts that
-// interleave 8 rows (one SIMD lane per row; see cpu_matmul_internal.h); the other types, or any
+// With allow_repack, F32/F16/BF16, Q4_0, Q8_0 and Q2_K..Q6_K are copied into layouts that
+// interleave 8 rows (one SIMD lane per row; see cpu_matmul_internal.h); the others (Q4_1, Q5_0,
+// Q5_1, Q8_K), or any
 // type without allow_repack, are used in place through quant::vec_dot.
 // Immutable after prepare(); shareable between threads.
 //
