@@ -28,6 +28,9 @@ int choose_layout(TensorType type) {
         case TensorType::BF16: return kLayoutFloatX8;
         case TensorType::Q4_0: return kLayoutQ4_0X8;
         case TensorType::Q8_0: return kLayoutQ8_0X8;
+        case TensorType::Q4_1: return kLayoutQ4_1X8;
+        case TensorType::Q5_0: return kLayoutQ5_0X8;
+        case TensorType::Q5_1: return kLayoutQ5_1X8;
         case TensorType::Q2_K: return kLayoutQ2_KX8;
         case TensorType::Q3_K: return kLayoutQ3_KX8;
         case TensorType::Q4_K: return kLayoutQ4_KX8;
@@ -253,6 +256,9 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
         }
         case kLayoutQ4_0X8:
         case kLayoutQ8_0X8:
+        case kLayoutQ4_1X8:
+        case kLayoutQ5_0X8:
+        case kLayoutQ5_1X8:
         case kLayoutQ2_KX8:
         case kLayoutQ3_KX8:
         case kLayoutQ4_KX8:

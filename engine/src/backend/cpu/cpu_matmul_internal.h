@@ -16,6 +16,9 @@
 //                   bit j the fifth bit of column 8j+i and in bit 4+j that of column 8j+4+i.
 //   kLayoutQ6_KX8   Q6_K, 1680 bytes per super-block: see cpu_matmul_x8k_avx2.cpp.
 //   kLayoutQ2_KX8   Q2_K (672 bytes) and kLayoutQ3_KX8 Q3_K (912 bytes): see cpu_matmul_x8k_avx2.cpp.
+//   kLayoutQ4_1X8, kLayoutQ5_0X8, kLayoutQ5_1X8: as Q4_0X8 with the rows' f16 mins after the
+//                   scales (Q4_1, Q5_1) and a fifth-bit vector after the nibbles (Q5_0, Q5_1):
+//                   see cpu_matmul_x8_avx2.cpp. They take ActQ8 activations like Q4_0X8.
 // K-quant X8 kernels take Q8_K activations.
 // Every output is one accumulator summed over the columns in order, whatever the thread count
 // or token tiling, so results are bitwise repeatable.
@@ -29,8 +32,9 @@
 namespace strata {
 
 enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0X8 = 3, kLayoutQ4_KX8 = 4,
-             kLayoutQ5_KX8 = 5, kLayoutQ6_KX8 = 6, kLayoutQ2_KX8 = 7, kLayoutQ3_KX8 = 8 };
-inline bool is_k_quant_x8(int layout) { return layout >= kLayoutQ4_KX8; }
+             kLayoutQ5_KX8 = 5, kLayoutQ6_KX8 = 6, kLayoutQ2_KX8 = 7, kLayoutQ3_KX8 = 8,
+             kLayoutQ4_1X8 = 9, kLayoutQ5_0X8 = 10, kLayoutQ5_1X8 = 11 };
+inline bool is_k_quant_x8(int layout) { return layout >= kLayoutQ4_KX8 && layout <= kLayoutQ3_KX8; }
 
 struct CpuWeightAccess {
     static void set(CpuWeight& w, TensorType type, const void* data, int64_t n_rows, int64_t n_cols, int layout,

@@ -19,6 +19,9 @@ size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols) {
         case kLayoutFloatX8: return 8 * static_cast<size_t>(n_cols) * (type == TensorType::F32 ? 4 : 2);
         case kLayoutQ4_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 128);
         case kLayoutQ8_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 256);
+        case kLayoutQ4_1X8: return static_cast<size_t>(n_cols / 32) * 160;
+        case kLayoutQ5_0X8: return static_cast<size_t>(n_cols / 32) * 176;
+        case kLayoutQ5_1X8: return static_cast<size_t>(n_cols / 32) * 192;
         case kLayoutQ4_KX8: return static_cast<size_t>(n_cols / 256) * 1184;
         case kLayoutQ5_KX8: return static_cast<size_t>(n_cols / 256) * 1440;
         case kLayoutQ6_KX8: return static_cast<size_t>(n_cols / 256) * 1680;
@@ -70,6 +73,42 @@ void repack_q4_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) 
                     for (int i = 0; i < 4; ++i) {
                         out[16 + 32 * j + 4 * r + i] =
                             static_cast<uint8_t>(level[8 * j + i] | (level[8 * j + 4 + i] << 4));
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Q4_1 / Q5_0 / Q5_1 (see cpu_matmul_internal.h).
+template <class Block, bool kMin, bool kFifth>
+void repack_legacy(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
+    constexpr size_t kBytes = 16 + (kMin ? 16 : 0) + 128 + (kFifth ? 32 : 0);
+    const int64_t nb = n_cols / 32, n_groups = (n_rows + 7) / 8;
+    const auto* rows = static_cast<const Block*>(src);
+    for (int64_t g = 0; g < n_groups; ++g) {
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* out = dst + (static_cast<size_t>(g) * nb + b) * kBytes;
+            std::memset(out, 0, kBytes);
+            uint8_t* q = out + (kMin ? 32 : 16);
+            for (int r = 0; r < 8; ++r) {
+                const int64_t row = g * 8 + r;
+                if (row >= n_rows) continue;
+                const Block& blk = rows[row * nb + b];
+                std::memcpy(out + 2 * r, &blk.d, 2);
+                uint32_t qh = 0;
+                if constexpr (kMin) std::memcpy(out + 16 + 2 * r, &blk.m, 2);
+                if constexpr (kFifth) std::memcpy(&qh, blk.qh, 4);
+                uint8_t level[32];
+                for (int j = 0; j < 16; ++j) {
+                    level[j] = static_cast<uint8_t>((blk.qs[j] & 0xF) | (((qh >> j) & 1) << 4));
+                    level[j + 16] = static_cast<uint8_t>((blk.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+                }
+                for (int j = 0; j < 4; ++j) {
+                    for (int i = 0; i < 4; ++i) {
+                        const uint8_t a = level[8 * j + i], c = level[8 * j + 4 + i];
+                        q[32 * j + 4 * r + i] = static_cast<uint8_t>((a & 0xF) | ((c & 0xF) << 4));
+                        if constexpr (kFifth) q[128 + 4 * r + i] |= static_cast<uint8_t>(((a >> 4) << j) | ((c >> 4) << (4 + j)));
                     }
                 }
             }
@@ -242,6 +281,9 @@ void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int
         case kLayoutFloatX8: return repack_float(type, src, n_rows, n_cols, dst);
         case kLayoutQ4_0X8: return repack_q4_0(src, n_rows, n_cols, dst);
         case kLayoutQ8_0X8: return repack_q8_0(src, n_rows, n_cols, dst);
+        case kLayoutQ4_1X8: return repack_legacy<quant::BlockQ4_1, true, false>(src, n_rows, n_cols, dst);
+        case kLayoutQ5_0X8: return repack_legacy<quant::BlockQ5_0, false, true>(src, n_rows, n_cols, dst);
+        case kLayoutQ5_1X8: return repack_legacy<quant::BlockQ5_1, true, true>(src, n_rows, n_cols, dst);
         case kLayoutQ4_KX8: return repack_q45_k<false, quant::BlockQ4_K>(src, n_rows, n_cols, dst);
         case kLayoutQ5_KX8: return repack_q45_k<true, quant::BlockQ5_K>(src, n_rows, n_cols, dst);
         case kLayoutQ6_KX8: return repack_q6_k(src, n_rows, n_cols, dst);

@@ -68,6 +68,43 @@ void q4_0_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, in
     }
 }
 
+template <bool kMin, bool kFifth>
+void legacy_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
+    constexpr size_t kBytes = 16 + (kMin ? 16 : 0) + 128 + (kFifth ? 32 : 0);
+    const auto* act = static_cast<const ActQ8*>(ap);
+    const auto as = static_cast<int64_t>(arb / sizeof(ActQ8));
+    for (int t = 0; t < n_tok; ++t) {
+        float acc[8] = {};
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = w + b * kBytes;
+            const uint8_t* q = blk + (kMin ? 32 : 16);
+            const ActQ8& a = act[t * as + b];
+            for (int r = 0; r < 8; ++r) {
+                int s = 0;
+                for (int j = 0; j < 4; ++j) {
+                    for (int i = 0; i < 4; ++i) {
+                        for (int half = 0; half < 2; ++half) {
+                            const uint8_t v = q[32 * j + 4 * r + i];
+                            int level = half ? v >> 4 : v & 0xF;
+                            if constexpr (kFifth) level |= ((q[128 + 4 * r + i] >> (4 * half + j)) & 1) << 4;
+                            s += level * a.q[8 * j + 4 * half + i];
+                        }
+                    }
+                }
+                if constexpr (!kMin) s -= 16 * a.sum;
+                uint16_t h;
+                std::memcpy(&h, blk + 2 * r, 2);
+                acc[r] += static_cast<float>(s) * (fp16_to_fp32(h) * a.d);
+                if constexpr (kMin) {
+                    std::memcpy(&h, blk + 16 + 2 * r, 2);
+                    acc[r] += fp16_to_fp32(h) * (a.d * static_cast<float>(a.sum));
+                }
+            }
+        }
+        std::memcpy(out + 8 * t, acc, sizeof acc);
+    }
+}
+
 void q8_0_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, int n_tok, float* out) {
     const auto* act = static_cast<const ActQ8*>(ap);
     const auto as = static_cast<int64_t>(arb / sizeof(ActQ8));
@@ -230,6 +267,9 @@ QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa) {
     switch (layout) {
         case kLayoutQ4_0X8: return q4_0_x8_scalar;
         case kLayoutQ8_0X8: return q8_0_x8_scalar;
+        case kLayoutQ4_1X8: return legacy_x8_scalar<true, false>;
+        case kLayoutQ5_0X8: return legacy_x8_scalar<false, true>;
+        case kLayoutQ5_1X8: return legacy_x8_scalar<true, true>;
         case kLayoutQ2_KX8: return q23_k_x8_scalar<false>;
         case kLayoutQ3_KX8: return q23_k_x8_scalar<true>;
         case kLayoutQ4_KX8: return q45_k_x8_scalar<false>;
