@@ -1,9 +1,9 @@
 // CPU matrix products for every computable weight type.
 //
-// prepare() picks a layout: F32/F16/BF16, Q4_0 and Q8_0 are repacked into 8-row interleaved
-// copies (cpu_matmul_internal.h) whose kernels produce 8 outputs per pass; every other type
-// (and any weight when allow_repack is false) stays in GGUF rows and runs quant::vec_dot per
-// (row, token) against activations quantized to quant::vec_dot_type().
+// prepare() picks a layout: every type but Q8_K is repacked into an 8-row interleaved copy
+// (cpu_matmul_internal.h) whose kernels produce 8 outputs per pass and serve up to 4-6 tokens
+// per weight load; Q8_K (and any weight when allow_repack is false) stays in GGUF rows and runs
+// quant::vec_dot per (row, token) against activations quantized to quant::vec_dot_type().
 //
 // Work is split over fixed panels of output rows (never over the columns), and each output is
 // summed by one kernel call in column order, so results do not depend on the thread count.

@@ -2,9 +2,9 @@
 //
 // CpuWeight is a weight matrix (n_rows outputs × n_cols inputs, row-major, rows contiguous as in
 // GGUF) prepared for the kernels: either a view of the mapped file or a repacked copy it owns.
-// With allow_repack, F32/F16/BF16, Q4_0, Q8_0 and Q2_K..Q6_K are copied into layouts that
-// interleave 8 rows (one SIMD lane per row; see cpu_matmul_internal.h); the others (Q4_1, Q5_0,
-// Q5_1, Q8_K), or any type without allow_repack, are used in place through quant::vec_dot.
+// With allow_repack, every computable type but Q8_K is copied into a layout that interleaves 8
+// rows (one SIMD lane per row; see cpu_matmul_internal.h), about the same size as the original;
+// Q8_K, or any type without allow_repack, is used in place through quant::vec_dot.
 // Immutable after prepare(); shareable between threads.
 //
 // cpu_matmul computes out (n_tok, n_rows) = x (n_tok, n_cols) · Wᵀ. It runs on the given pool,
