@@ -70,6 +70,7 @@ constexpr int64_t kRowsTokenTile = 16;
 // Decode streams the stored weights once. Prefill converts each pair of row groups to F32 once
 // (F16C conversion is slow next to FMA) and runs every token tile over it; the token tiles are
 // packed column-major so the kernel's broadcasts read one stream instead of n_t strided ones.
+// The conversion is exact, so both routes give bitwise the same sums.
 void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
     const int64_t n_tasks = (c.n_groups + kFloatPanelGroups - 1) / kFloatPanelGroups;
     pool.parallel_for(n_tasks, [&c](int64_t task, int) {
@@ -89,7 +90,7 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
             const int n_g = static_cast<int>(std::min<int64_t>(kFloatTileGroups, g1 - g));
             const uint8_t* pg[kFloatTileGroups] = {groups[g - g0], n_g > 1 ? groups[g - g0 + 1] : nullptr};
             FloatX8Kernel kernel = c.kernel;
-            if (c.to_f32) {
+            if (c.to_f32 && c.n_tok >= kMaxTileTokens) {  // worth converting: a full tile or more
                 const int64_t n = 8 * c.n_cols;
                 panel.resize(static_cast<size_t>(kFloatTileGroups * n));
                 for (int i = 0; i < n_g; ++i) {
