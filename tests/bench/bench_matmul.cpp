@@ -109,7 +109,7 @@ __attribute__((target("avx2,fma"))) double fma_peak_gflops() {
     __m256 a[12];
     for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_ps(1.0f + 0.001f * static_cast<float>(j));
     const __m256 m = _mm256_set1_ps(0.99999f), c = _mm256_set1_ps(1e-6f);
-    const long n = 20000000;
+    const long n = 5000000;
     const double t0 = now_seconds();
     for (long i = 0; i < n; ++i) {
 #pragma GCC unroll 12
@@ -125,7 +125,7 @@ __attribute__((target("avx2"))) double maddubs_peak_gops() {
     __m256i a[12];
     for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_epi16(static_cast<short>(j));
     __m256i u = _mm256_set1_epi8(3), v = _mm256_set1_epi8(-2);
-    const long n = 20000000;
+    const long n = 5000000;
     const double t0 = now_seconds();
     for (long i = 0; i < n; ++i) {
 #pragma GCC unroll 12
@@ -181,7 +181,12 @@ int main(int argc, char** argv) {
                 g_cpu_time ? "process CPU time / threads" : "wall clock");
     const double bw_start = measure_read_bandwidth_gbs(n_threads);
     std::printf("streaming read bandwidth (probe, start): %.1f GB/s\n", bw_start);
-    const double fma1 = fma_peak_gflops(), madd1 = maddubs_peak_gops();
+    // Best of 5 short runs: the least disturbed one is the closest to the hardware's ceiling.
+    double fma1 = 0, madd1 = 0;
+    for (int i = 0; i < 5; ++i) {
+        fma1 = std::max(fma1, fma_peak_gflops());
+        madd1 = std::max(madd1, maddubs_peak_gops());
+    }
     std::printf("one core's ceiling now: %.1f GFLOP/s F32 FMA, %.1f GOP/s int8 maddubs (x%d threads)\n", fma1, madd1,
                 n_threads);
 
