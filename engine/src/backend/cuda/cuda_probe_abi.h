@@ -1,0 +1,26 @@
+// The CUDA module's measurement probe, exported as a plain C function so strata-cli (which does
+// not link CUDA) can call it through dlsym: `strata-cli selftest --probe` and
+// tests/gpu/device_check.sh use it for the denominators of their percentages.
+#pragma once
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct StrataCudaProbe {
+    char name[128];
+    double copy_gbs;         // cudaMemcpy device → device, (bytes read + bytes written) / s
+    double read_gbs;         // a streaming read kernel (16-byte loads), bytes read / s
+    double gemm_f16_tflops;  // cublasGemmEx F16 × F16 → F32 (F32 accumulate), 8192³, random data
+    double nominal_gbs;      // from memory clock × bus width
+    double nominal_tflops;   // from SM clock × SMs × tensor-core rate
+};
+
+// index: the N of cudaN. Returns 0 on success; else writes a message to error.
+typedef int (*StrataCudaProbeFn)(int index, struct StrataCudaProbe* out, char* error, int error_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#define STRATA_CUDA_PROBE_ENTRY "strata_cuda_probe"
