@@ -14,33 +14,6 @@ namespace {
 
 constexpr int kRowsPerBlock = 4;  // warps per block
 
-template <int T, int NT>
-__device__ __forceinline__ void accumulate(const Unit& q, const ActQ8& act, int64_t n_cols, float (&acc)[NT]) {
-    const int64_t nb = n_cols / 32;
-#pragma unroll
-    for (int t = 0; t < NT; ++t) {
-        const int8_t* a = act.qs + t * n_cols;
-        const int4 a0 = __ldg(reinterpret_cast<const int4*>(a + q.e0));
-        const int4 a1 = __ldg(reinterpret_cast<const int4*>(a + q.e1));
-        const float2 ds0 = __ldg(reinterpret_cast<const float2*>(act.ds) + t * nb + q.e0 / 32);
-        const float2 ds1 = __ldg(reinterpret_cast<const float2*>(act.ds) + t * nb + q.e1 / 32);
-        int i0 = __dp4a(static_cast<int>(q.q0[0]), a0.x, 0);
-        i0 = __dp4a(static_cast<int>(q.q0[1]), a0.y, i0);
-        i0 = __dp4a(static_cast<int>(q.q0[2]), a0.z, i0);
-        i0 = __dp4a(static_cast<int>(q.q0[3]), a0.w, i0);
-        int i1 = __dp4a(static_cast<int>(q.q1[0]), a1.x, 0);
-        i1 = __dp4a(static_cast<int>(q.q1[1]), a1.y, i1);
-        i1 = __dp4a(static_cast<int>(q.q1[2]), a1.z, i1);
-        i1 = __dp4a(static_cast<int>(q.q1[3]), a1.w, i1);
-        float v = q.s0 * ds0.x * static_cast<float>(i0) + q.s1 * ds1.x * static_cast<float>(i1);
-        if constexpr (UnitTraits<T>::has_min) {
-            // The min term needs Σ x over each whole 32-block; the unit starting a block adds it.
-            if ((q.e0 & 31) == 0) v -= q.m0 * ds0.y + q.m1 * ds1.y;
-        }
-        acc[t] += v;
-    }
-}
-
 template <int T, int NT, int EPI>
 __global__ void __launch_bounds__(kRowsPerBlock * 32) matvec_q_kernel(const MatvecArgs a) {
     const int lane = threadIdx.x % 32;
@@ -60,10 +33,10 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32) matvec_q_kernel(const Matv
         const Unit q = load_unit<T>(w, r, u);
         if constexpr (EPI == kEpiSwiglu) {
             const Unit q2 = load_unit<T>(a.w[1], r, u);
-            accumulate<T, NT>(q, a.act, a.n_cols, acc);
-            accumulate<T, NT>(q2, a.act, a.n_cols, acc2);
+            accumulate_unit<T, NT>(q, a.act, a.n_cols, acc);
+            accumulate_unit<T, NT>(q2, a.act, a.n_cols, acc2);
         } else {
-            accumulate<T, NT>(q, a.act, a.n_cols, acc);
+            accumulate_unit<T, NT>(q, a.act, a.n_cols, acc);
         }
     }
 #pragma unroll

@@ -16,7 +16,10 @@
 // Units are loaded with 16-byte loads from the matrix layouts described in kernels.h.
 #pragma once
 
+#include "backend/cuda/kernel_args.h"
+#ifndef STRATA_CUDA_HOST_TEST  // tests compile these decoders for the CPU with stand-ins
 #include "backend/cuda/cuda_common.cuh"
+#endif
 
 namespace strata::cuk {
 
@@ -170,6 +173,35 @@ template <> __device__ __forceinline__ Unit load_unit<kQ6_K>(const WeightView& w
     r.e0 = 256 * sb + 128 * hf + 32 * j + 16 * g;
     r.e1 = r.e0 + 64;
     return r;
+}
+
+// Adds unit q's dot products with the NT activation rows of `act` (ActQ8, rows of n_cols) to
+// acc: dp4a on the int8 quants, run scales in float. The min term of Q4_K / Q5_K needs Σ x over
+// each whole 32-block; the unit whose first run starts a block (h = 0) adds it for both runs.
+template <int T, int NT>
+__device__ __forceinline__ void accumulate_unit(const Unit& q, const ActQ8& act, int64_t n_cols, float (&acc)[NT]) {
+    const int64_t nb = n_cols / 32;
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+        const int8_t* a = act.qs + t * n_cols;
+        const int4 a0 = __ldg(reinterpret_cast<const int4*>(a + q.e0));
+        const int4 a1 = __ldg(reinterpret_cast<const int4*>(a + q.e1));
+        const float2 ds0 = __ldg(reinterpret_cast<const float2*>(act.ds) + t * nb + q.e0 / 32);
+        const float2 ds1 = __ldg(reinterpret_cast<const float2*>(act.ds) + t * nb + q.e1 / 32);
+        int i0 = __dp4a(static_cast<int>(q.q0[0]), a0.x, 0);
+        i0 = __dp4a(static_cast<int>(q.q0[1]), a0.y, i0);
+        i0 = __dp4a(static_cast<int>(q.q0[2]), a0.z, i0);
+        i0 = __dp4a(static_cast<int>(q.q0[3]), a0.w, i0);
+        int i1 = __dp4a(static_cast<int>(q.q1[0]), a1.x, 0);
+        i1 = __dp4a(static_cast<int>(q.q1[1]), a1.y, i1);
+        i1 = __dp4a(static_cast<int>(q.q1[2]), a1.z, i1);
+        i1 = __dp4a(static_cast<int>(q.q1[3]), a1.w, i1);
+        float v = q.s0 * ds0.x * static_cast<float>(i0) + q.s1 * ds1.x * static_cast<float>(i1);
+        if constexpr (UnitTraits<T>::has_min) {
+            if ((q.e0 & 31) == 0) v -= q.m0 * ds0.y + q.m1 * ds1.y;
+        }
+        acc[t] += v;
+    }
 }
 
 // ---- element-wise dequantization from the native (GGUF) layout, for embedding rows --------
