@@ -256,8 +256,11 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
             }
             for (const std::string& g : gpu_ids) {
                 variants.push_back({g, g, {}, {}});
-                const bool splits = !q ? (type == TensorType::Q4_K || type == TensorType::F16 || arch == "qwen2")
-                                       : type == TensorType::Q4_K;
+                // The plan variants on a few models: each architecture, float and quantized.
+                const bool splits = q ? type == TensorType::Q4_K
+                                      : (arch == "llama" && (type == TensorType::Q4_K || type == TensorType::F16)) ||
+                                            (arch == "qwen2" && type == TensorType::Q4_0) ||
+                                            (arch == "qwen3" && type == TensorType::Q6_K);
                 if (splits) {
                     variants.push_back({g + " x2", g, {}, {stage(0, g, 0, 1, true, false), stage(0, g, 1, 2, false, true)}});
                     variants.push_back({g + "+cpu", g + ",cpu", {1, 1}, {}});
