@@ -93,6 +93,17 @@ void Report::print(bool verbose) const {
     std::printf("\n%d passed, %d failed\n", n_passed(), n_failed());
 }
 
+bool Options::wants(const std::string& suite) const {
+    if (only.empty()) return true;
+    size_t start = 0;
+    while (start <= only.size()) {
+        const size_t end = std::min(only.find(',', start), only.size());
+        if (only.compare(start, end - start, suite) == 0) return true;
+        start = end + 1;
+    }
+    return false;
+}
+
 double rms(const std::vector<double>& v) {
     double s = 0;
     for (double x : v) s += x * x;
@@ -154,6 +165,8 @@ int cmd_selftest(Args& args) {
                      "  --model PATH  also compare a real GGUF model (default: ../shared/models/\n"
                      "                stories260K.gguf when it exists)\n"
                      "  --ops-only    skip the whole-model checks\n"
+                     "  --only LIST   run only these suites: matmul, embed, rms_norm, elementwise,\n"
+                     "                rope, store_kv, attention, model (comma-separated)\n"
                      "  --verbose     list every case, not only failures\n"
                      "  --probe       measure each GPU: copy bandwidth, cuBLAS F16 GEMM peak\n");
         return 0;
@@ -164,6 +177,7 @@ int cmd_selftest(Args& args) {
     const bool probe = args.flag({"--probe"});
     const bool ops_only = args.flag({"--ops-only"});
     if (auto v = args.value({"--model", "-m"})) opt.model_path = *v;
+    if (auto v = args.value({"--only"})) opt.only = *v;
     std::vector<std::string> pos;
     std::string err;
     if (!args.finish(pos, err) || !pos.empty()) {
@@ -214,7 +228,7 @@ int cmd_selftest(Args& args) {
             selftest::run_op_checks(ptrs, opt, report);
         }
     }
-    if (!ops_only) {
+    if (!ops_only && opt.wants("model")) {
         char tmpl[] = "/tmp/strata-selftest-XXXXXX";
         const char* dir = mkdtemp(tmpl);
         if (!dir) {

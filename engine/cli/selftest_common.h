@@ -18,6 +18,9 @@ struct Options {
     bool quick = false;
     bool verbose = false;
     std::string model_path;   // real model for the whole-model checks ("" = none)
+    std::string only;         // comma-separated suites to run ("" = all): matmul, embed, rms_norm,
+                              // elementwise, rope, store_kv, attention, model
+    bool wants(const std::string& suite) const;
     std::string work_dir;     // where random models are written
 };
 

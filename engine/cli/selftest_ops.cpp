@@ -346,8 +346,10 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
     }
     for (Device* dp : devices) {
         Device& d = *dp;
-        uint64_t seed = 1000;
+        // One seed sequence per suite, so `--only SUITE` reproduces a full run's cases.
+        uint64_t s_mm = 1000, s_emb = 3000, s_rms = 4000, s_el = 5000, s_rope = 6000, s_kv = 7000, s_att = 8000;
         for (TensorType t : types) {
+            if (!opt.wants("matmul") && !opt.wants("embed")) break;
             const int64_t block = tensor_type_traits(t).block_size;
             std::vector<int64_t> cols = block == 256 ? std::vector<int64_t>{256, 768}
                                         : block == 32 ? std::vector<int64_t>{96, 352}
@@ -357,27 +359,30 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
                 for (int64_t rows : q ? std::vector<int64_t>{37} : std::vector<int64_t>{37, 300})
                     for (int64_t c : q ? std::vector<int64_t>{cols[1]} : cols) {
                         if (c == 4096 && (rows != 300 || (n_tok != 1 && n_tok != 64))) continue;
-                        check_matmul(d, t, n_tok, rows, c, ++seed, rep);
+                        if (opt.wants("matmul")) check_matmul(d, t, n_tok, rows, c, ++s_mm, rep);
                     }
             const int64_t ecols = block == 256 ? 512 : block == 32 ? 96 : 100;
-            check_embed(d, t, ecols, ++seed, rep);
+            if (opt.wants("embed")) check_embed(d, t, ecols, ++s_emb, rep);
         }
         for (int64_t n : {64, 100, 4096})
             for (int64_t n_tok : {1, 17})
-                for (bool alias : {false, true}) check_rms_norm(d, n_tok, n, alias, ++seed, rep);
-        check_elementwise(d, ++seed, rep);
+                for (bool alias : {false, true})
+                    if (opt.wants("rms_norm")) check_rms_norm(d, n_tok, n, alias, ++s_rms, rep);
+        if (opt.wants("elementwise")) check_elementwise(d, ++s_el, rep);
         for (RopeStyle style : {RopeStyle::interleaved, RopeStyle::neox})
             for (int64_t hd : {64, 128, 80})
                 for (int64_t n_tok : {1, 17}) {
-                    check_rope(d, style, hd, static_cast<int>(hd), n_tok, 0, 1.0f, ++seed, rep);
-                    if (!q) check_rope(d, style, hd, static_cast<int>(hd / 2), n_tok, 1000, 0.25f, ++seed, rep);
+                    if (!opt.wants("rope")) continue;
+                    check_rope(d, style, hd, static_cast<int>(hd), n_tok, 0, 1.0f, ++s_rope, rep);
+                    if (!q) check_rope(d, style, hd, static_cast<int>(hd / 2), n_tok, 1000, 0.25f, ++s_rope, rep);
                 }
         for (KvCacheType kt : {KvCacheType::f32, KvCacheType::f16, KvCacheType::q8_0})
             for (int64_t n_embd_kv : {64, 256, 96})
                 for (int64_t n_tok : {1, 17}) {
-                    check_store_kv(d, kt, n_embd_kv, n_tok, 0, ++seed, rep);
-                    check_store_kv(d, kt, n_embd_kv, n_tok, 64 - n_tok, ++seed, rep);
-                    if (!q) check_store_kv(d, kt, n_embd_kv, n_tok, 30, ++seed, rep);
+                    if (!opt.wants("store_kv")) continue;
+                    check_store_kv(d, kt, n_embd_kv, n_tok, 0, ++s_kv, rep);
+                    check_store_kv(d, kt, n_embd_kv, n_tok, 64 - n_tok, ++s_kv, rep);
+                    if (!q) check_store_kv(d, kt, n_embd_kv, n_tok, 30, ++s_kv, rep);
                 }
         std::vector<AttnCase> attn;
         for (KvCacheType kt : {KvCacheType::f32, KvCacheType::f16, KvCacheType::q8_0}) {
@@ -398,7 +403,8 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
             }
         }
         if (!q) attn.push_back({KvCacheType::f16, 2, 1, 288, 400, 17, 100});  // head size > 256
-        for (const AttnCase& c : attn) check_attention(d, c, ++seed, rep);
+        if (opt.wants("attention"))
+            for (const AttnCase& c : attn) check_attention(d, c, ++s_att, rep);
     }
 }
 

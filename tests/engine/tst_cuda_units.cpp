@@ -34,10 +34,7 @@ inline float h2f(uint16_t h) { return strata::fp16_to_fp32(h); }
 inline float bf2f(uint16_t b) { return strata::bf16_to_fp32(b); }
 }  // namespace strata::cuk
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunknown-pragmas"  // #pragma unroll is for nvcc
 #include "backend/cuda/quant_units.cuh"
-#pragma GCC diagnostic pop
 #include "backend/cuda/cuda_weight_layout.cpp"
 #include "quant/quant.h"
 

@@ -17,6 +17,14 @@
 #pragma once
 
 #include "backend/cuda/kernel_args.h"
+
+// `#pragma unroll` spelled so host compilers (the CPU test of these decoders) do not warn.
+#ifdef __CUDACC__
+#define STRATA_UNROLL _Pragma("unroll")
+#else
+#define STRATA_UNROLL
+#endif
+
 #ifndef STRATA_CUDA_HOST_TEST  // tests compile these decoders for the CPU with stand-ins
 #include "backend/cuda/cuda_common.cuh"
 #endif
@@ -65,7 +73,7 @@ template <> __device__ __forceinline__ Unit load_unit<kQ4_0>(const WeightView& w
     const uint4 raw = __ldg(reinterpret_cast<const uint4*>(rp + u * 16));
     const float d = h2f(__ldg(w.d + row * w.d_per_row + u));
     Unit r;
-#pragma unroll
+STRATA_UNROLL
     for (int k = 0; k < 4; ++k) {
         const uint32_t v = u4_word(raw, k);
         r.q0[k] = __vsub4(v & 0x0F0F0F0Fu, 0x08080808u);
@@ -84,7 +92,7 @@ template <> __device__ __forceinline__ Unit load_unit<kQ8_0>(const WeightView& w
     const uint4 b = __ldg(reinterpret_cast<const uint4*>(rp + 16));
     const float d = h2f(__ldg(w.d + row * w.d_per_row + u));
     Unit r;
-#pragma unroll
+STRATA_UNROLL
     for (int k = 0; k < 4; ++k) {
         r.q0[k] = u4_word(a, k);
         r.q1[k] = u4_word(b, k);
@@ -107,7 +115,7 @@ template <> __device__ __forceinline__ Unit load_unit<kQ4_K>(const WeightView& w
     k4_scale_min(hdr, 2 * c, sc0, mn0);
     k4_scale_min(hdr, 2 * c + 1, sc1, mn1);
     Unit r;
-#pragma unroll
+STRATA_UNROLL
     for (int i = 0; i < 4; ++i) {
         const uint32_t v = u4_word(qs, i);
         r.q0[i] = v & 0x0F0F0F0Fu;
@@ -134,7 +142,7 @@ template <> __device__ __forceinline__ Unit load_unit<kQ5_K>(const WeightView& w
     k4_scale_min(hdr, 2 * c, sc0, mn0);
     k4_scale_min(hdr, 2 * c + 1, sc1, mn1);
     Unit r;
-#pragma unroll
+STRATA_UNROLL
     for (int i = 0; i < 4; ++i) {
         const uint32_t v = u4_word(qs, i), hb = u4_word(qh, i);
         r.q0[i] = (v & 0x0F0F0F0Fu) | (((hb >> (2 * c)) & 0x01010101u) << 4);
@@ -161,7 +169,7 @@ template <> __device__ __forceinline__ Unit load_unit<kQ6_K>(const WeightView& w
     const float sa = static_cast<float>(static_cast<int8_t>(u4_byte(scv, ga)));
     const float sb_ = static_cast<float>(static_cast<int8_t>(u4_byte(scv, ga + 4)));
     Unit r;
-#pragma unroll
+STRATA_UNROLL
     for (int i = 0; i < 4; ++i) {
         const uint32_t l = u4_word(ql, i), hb = u4_word(qh, i);
         r.q0[i] = __vsub4((l & 0x0F0F0F0Fu) | (((hb >> (2 * j)) & 0x03030303u) << 4), 0x20202020u);
@@ -181,7 +189,7 @@ template <> __device__ __forceinline__ Unit load_unit<kQ6_K>(const WeightView& w
 template <int T, int NT>
 __device__ __forceinline__ void accumulate_unit(const Unit& q, const ActQ8& act, int64_t n_cols, float (&acc)[NT]) {
     const int64_t nb = n_cols / 32;
-#pragma unroll
+STRATA_UNROLL
     for (int t = 0; t < NT; ++t) {
         const int8_t* a = act.qs + t * n_cols;
         const int4 a0 = __ldg(reinterpret_cast<const int4*>(a + q.e0));
