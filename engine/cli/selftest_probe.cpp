@@ -3,8 +3,10 @@
 // "PROBE" line per GPU (tests/gpu/device_check.sh parses the latter).
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -65,6 +67,15 @@ int run_probe(int n_cuda_devices) {
                     i, p.name, p.copy_gbs, p.read_gbs, p.gemm_f16_tflops, p.nominal_gbs, p.nominal_tflops);
         std::printf("PROBE cuda%d copy_gbs=%.1f read_gbs=%.1f gemm_tflops=%.2f nominal_gbs=%.1f nominal_tflops=%.1f\n", i,
                     p.copy_gbs, p.read_gbs, p.gemm_f16_tflops, p.nominal_gbs, p.nominal_tflops);
+        // This backend's kernels on 7B-sized matrices, against those ceilings.
+        const double bw = std::max(p.copy_gbs, p.read_gbs);
+        for (int k = 0; k < p.n_kernels && k < 24; ++k) {
+            const StrataCudaKernelTiming& t = p.kernels[k];
+            const bool decode = std::strstr(t.what, "n_tok=1") != nullptr;
+            std::printf("  %-36s %9.1f us %8.0f GB/s %8.1f TFLOP/s  (%.0f%% of %s)\n", t.what, t.us, t.gbs, t.tflops,
+                        decode ? (bw > 0 ? 100 * t.gbs / bw : 0) : (p.gemm_f16_tflops > 0 ? 100 * t.tflops / p.gemm_f16_tflops : 0),
+                        decode ? "memory bandwidth" : "the cuBLAS F16 peak");
+        }
     }
     return rc;  // the module stays loaded (as in the registry)
 }

@@ -187,6 +187,8 @@ phase "done in $(elapsed) s"
     echo "measured: device-to-device copy ${COPY_GBS} GB/s (read + write), streaming read ${READ_GBS} GB/s, cuBLAS F16 GEMM ${GEMM_TF} TFLOP/s"
     [ -n "$GAIN" ] && echo "7B Q4_0 tg128 with $GAIN(table row: both on)"
     cat "$SUMMARY"
+    echo "kernels alone (selftest --probe):"
+    grep -E "^  (matvec|matmul) " "$LOGS/probe.log" | sed 's/^  /    /' 
     echo
     echo "| model | type | weights/token | pp512 tok/s | prefill TFLOP/s | % GEMM peak | tg128 tok/s | decode GB/s | % HBM (copy / read) |"
     echo "|---|---|---|---|---|---|---|---|---|"

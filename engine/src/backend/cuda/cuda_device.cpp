@@ -64,6 +64,8 @@ CudaDeviceOptions device_options_from_env() {
     CudaDeviceOptions o;
     o.graphs = !env_off("STRATA_CUDA_GRAPHS");
     o.fuse = !env_off("STRATA_CUDA_FUSE");
+    const char* attn = std::getenv("STRATA_CUDA_ATTN");
+    o.generic_attention = attn && std::strcmp(attn, "generic") == 0;
     return o;
 }
 
@@ -117,6 +119,7 @@ Status CudaDevice::init(uint64_t memory_cap) {
     info_.free_memory = capacity_;
     if (!options_.graphs) info_.note += ", CUDA graphs off";
     if (!options_.fuse) info_.note += ", fusion off";
+    if (options_.generic_attention) info_.note += ", generic prefill attention";
 
     if ((e = cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)) != cudaSuccess) return fail_init(e, "creating a stream");
     if ((e = cudaStreamCreateWithFlags(&stream_b_, cudaStreamNonBlocking)) != cudaSuccess) return fail_init(e, "creating a stream");

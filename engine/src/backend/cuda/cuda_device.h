@@ -37,6 +37,7 @@ class CudaOps;
 struct CudaDeviceOptions {
     bool graphs = true;  // STRATA_CUDA_GRAPHS
     bool fuse = true;    // STRATA_CUDA_FUSE
+    bool generic_attention = false;  // STRATA_CUDA_ATTN=generic: no head-size-specific prefill kernel
 };
 CudaDeviceOptions device_options_from_env();
 void destroy_cublas(cublasHandle_t handle);  // cuda_gemm.cpp

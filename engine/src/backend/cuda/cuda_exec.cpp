@@ -125,6 +125,8 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
                 a.out = op.out;
                 a.n_tok = op.n_tok;
                 a.pos = pos_dev_ + op.pos_slot;
+                if (cuk::attention_prefill_hd_supported(op.head_dim) && !options_.generic_attention)
+                    return cuk::launch_attention_prefill_hd(a, s);
                 return cuk::launch_attention_prefill(a, s);
             }
             // Split-K in groups of 8 tokens (the partials region holds 8), one position slot each.

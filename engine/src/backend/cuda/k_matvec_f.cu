@@ -54,7 +54,8 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32) matvec_f_kernel(const Matv
     for (int t = 0; t < NT; ++t) acc[t] = acc2[t] = 0.0f;
 
     if constexpr (VEC) {
-#pragma unroll 2
+        constexpr int kUnroll = NT <= 2 ? 4 : 2;  // several 16-byte loads in flight per lane
+#pragma unroll kUnroll
         for (int64_t e = 8 * lane; e < n; e += 8 * 32) {
             float wv[8], wv2[8];
             load8<T>(row, e, wv);

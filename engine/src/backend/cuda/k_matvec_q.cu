@@ -28,7 +28,9 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32) matvec_q_kernel(const Matv
 #pragma unroll
     for (int t = 0; t < NT; ++t) acc[t] = acc2[t] = 0.0f;
 
-#pragma unroll 2
+    // Several units' loads in flight per lane (one round trip covers a 4096-column row).
+    constexpr int kUnroll = NT <= 2 ? 4 : 2;
+#pragma unroll kUnroll
     for (int64_t u = lane; u < n_units; u += 32) {
         const Unit q = load_unit<T>(w, r, u);
         if constexpr (EPI == kEpiSwiglu) {

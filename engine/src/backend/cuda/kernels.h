@@ -33,6 +33,9 @@ cudaError_t launch_attention_partial(const AttnArgs& a, cudaStream_t stream);
 cudaError_t launch_attention_combine(const AttnArgs& a, cudaStream_t stream);
 cudaError_t launch_attention_prefill(const AttnArgs& a, cudaStream_t stream);
 bool attention_prefill_supported(int64_t head_dim);  // head_dim ≤ 256
+// The register-blocked prefill attention for head sizes 64 and 128.
+cudaError_t launch_attention_prefill_hd(const AttnArgs& a, cudaStream_t stream);
+bool attention_prefill_hd_supported(int64_t head_dim);
 cudaError_t launch_swiglu(const float* gate, const float* up, int64_t n, float* out, cudaStream_t stream);
 cudaError_t launch_add(float* x, const float* y, int64_t n, cudaStream_t stream);
 // Probes: fills with pseudo-random values; reads every 16 bytes of a buffer once.
