@@ -26,12 +26,17 @@ void quantize_row_ref(TensorType t, const float* src, void* dst, int64_t n,
                       const float* importance = nullptr);
 
 // ---- fast kernels (dispatched by CPU features at run time) -------------------------------
-// The format activations are converted to for dot products with weight type w: e.g. Q8_0 for
-// Q4_0/Q8_0, Q8_K for K-quants, F32 for F32, F16 for F16.
+// The format activations are converted to for dot products with weight type w: Q8_0 for
+// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1 (its block sum serves the min term), Q8_K for K-quants,
+// F32 for the float weight types F32/F16/BF16.
 TensorType vec_dot_type(TensorType w);
+// Fast quantizer for activation formats (Q8_0, Q8_1, Q8_K: bit-identical to quantize_row_ref)
+// and the float types; other types fall back to quantize_row_ref.
 void quantize_row(TensorType t, const float* src, void* dst, int64_t n);
 void dequantize_row(TensorType t, const void* src, float* dst, int64_t n);
-// Σ_k w[k]·a[k] with w in weight type `w`, a in vec_dot_type(w).
+// Σ_k w[k]·a[k] with w in weight type `w`, a in vec_dot_type(w). `w` must be a type
+// can_dequantize() accepts (Q8_1 excepted); others return 0. Integer block sums are exact; the
+// float accumulation order differs between instruction sets (results agree to ~1e-6 relative).
 float vec_dot(TensorType w, int64_t n, const void* w_row, const void* a_row);
 
 // Which instruction set the dispatcher picked ("avx2+fma+f16c", "scalar"), for logs and bench.

@@ -1,6 +1,14 @@
 #include "backend/cpu/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define STRATA_CPU_RELAX() _mm_pause()
+#else
+#define STRATA_CPU_RELAX() std::this_thread::yield()
+#endif
 
 namespace strata {
 
@@ -9,10 +17,18 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
     for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
 }
 
+namespace {
+constexpr uint64_t kClosed = uint64_t(1) << 31;
+constexpr uint64_t kCountMask = kClosed - 1;
+inline uint64_t generation_of(uint64_t state) { return state >> 32; }
+}  // namespace
+
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        stopping_ = true;
+        stopping_.store(true, std::memory_order_relaxed);
+        const uint64_t gen = generation_of(state_.load(std::memory_order_relaxed)) + 1;
+        state_.store((gen << 32) | kClosed, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
@@ -23,27 +39,48 @@ int ThreadPool::default_threads() {
 }
 
 void ThreadPool::run_tasks(int thread) {
+    const auto& job = *job_;
+    const int64_t n = n_tasks_;
     for (;;) {
         const int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-        if (task >= n_tasks_) break;
-        (*job_)(task, thread);
+        if (task >= n) break;
+        job(task, thread);
     }
 }
 
 void ThreadPool::worker_loop(int thread) {
-    uint64_t seen = 0;
+    uint64_t seen = 0;  // generation last handled
     for (;;) {
-        {
+        uint64_t s = state_.load(std::memory_order_acquire);
+        if (generation_of(s) == seen) {
+            // Spin a little: the next job usually follows within microseconds during decode.
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+            for (int i = 0; generation_of(s) == seen; ++i) {
+                STRATA_CPU_RELAX();
+                s = state_.load(std::memory_order_acquire);
+                if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) break;
+            }
+        }
+        if (generation_of(s) == seen) {
             std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-            if (stopping_) return;
-            seen = generation_;
+            ++sleepers_;
+            wake_.wait(lock, [&] { return generation_of(state_.load(std::memory_order_acquire)) != seen; });
+            --sleepers_;
+            s = state_.load(std::memory_order_acquire);
         }
+        if (stopping_.load(std::memory_order_relaxed)) return;
+        seen = generation_of(s);
+        // Join unless the owner already closed the job (it ran every task itself).
+        bool joined = false;
+        while (!(s & kClosed) && generation_of(s) == seen) {
+            if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+                joined = true;
+                break;
+            }
+        }
+        if (!joined) continue;
         run_tasks(thread);
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (--busy_workers_ == 0) done_.notify_one();
-        }
+        finished_.fetch_add(1, std::memory_order_release);
     }
 }
 
@@ -53,18 +90,25 @@ void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t,
         for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
         return;
     }
+    job_ = &fn;
+    n_tasks_ = n_tasks;
+    next_task_.store(0, std::memory_order_relaxed);
+    finished_.store(0, std::memory_order_relaxed);
+    bool notify;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        job_ = &fn;
-        n_tasks_ = n_tasks;
-        next_task_.store(0, std::memory_order_relaxed);
-        busy_workers_ = static_cast<int>(workers_.size());
-        ++generation_;
+        const uint64_t gen = generation_of(state_.load(std::memory_order_relaxed)) + 1;
+        state_.store(gen << 32, std::memory_order_release);
+        notify = sleepers_ > 0;
     }
-    wake_.notify_all();
+    if (notify) wake_.notify_all();
     run_tasks(0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return busy_workers_ == 0; });
+    // No task is left to claim: close the job and wait for the workers that joined it.
+    const auto joined = static_cast<int>(state_.fetch_or(kClosed, std::memory_order_acq_rel) & kCountMask);
+    for (int i = 0; finished_.load(std::memory_order_acquire) != joined; ++i) {
+        if (i < 4096) STRATA_CPU_RELAX();
+        else std::this_thread::yield();  // a joined worker was descheduled mid-task
+    }
     job_ = nullptr;
 }
 
