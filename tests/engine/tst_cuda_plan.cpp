@@ -234,12 +234,15 @@ private slots:
                     if (type >= 5 && sh[1] % 256 != 0) continue;
                     if (type >= 3 && sh[1] % 32 != 0) continue;
                     const GemmPlan g = plan_gemm(type, sh[0], sh[1], nb);
-                    QVERIFY(g.ws_bytes + 255 <= s.device_extra_bytes);
+                    // A multiple of 256 below an aligned end: placed exactly at the region's start at most.
+                    QCOMPARE(g.ws_bytes % 256, size_t(0));
+                    QVERIFY(g.ws_bytes <= s.device_extra_bytes);
                     QVERIFY(act_q8_size(std::min<int64_t>(nb, 8), sh[1]) + 255 <= s.device_extra_bytes);
                     if (g.direct) continue;
                     QVERIFY(g.n_row_tiles * g.tile_rows >= sh[0]);
                     QVERIFY(g.n_col_chunks * g.tile_cols >= sh[1]);
                     QVERIFY(static_cast<size_t>(g.tile_rows * g.tile_cols * 2) <= g.tile_bytes);
+                    QVERIFY(2 * g.tile_bytes <= static_cast<size_t>(kMaxTileRows * sh[1] * 2));  // the layout's tile term
                     QVERIFY(g.tile_rows <= kMaxTileRows);
                     const int64_t block = type >= 5 ? 256 : type >= 3 ? 32 : 1;
                     QCOMPARE(g.tile_cols % block, int64_t{0});

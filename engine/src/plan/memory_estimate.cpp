@@ -65,20 +65,16 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
         s.act_quant = pl.place(nb * widest * 5 / 4 + 4096);
         s.device_extra_bytes = 0;
     } else {
-        // CUDA (see backend/cuda/cuda_gemm_plan.h and cuda_ops.cpp for the users of each term).
-        // Split-K decode attention partials: per head, for up to 8 tokens (longer batches use
-        // the tiled prefill kernel, or run in groups of 8), up to 256 chunks of
-        // (max, sum, head_dim) floats.
-        const uint64_t split_tok = std::min<uint64_t>(nb, 8);
-        s.attn_scores = pl.place(static_cast<uint64_t>(m.n_head) * split_tok * 256 * (2 + head_dim) * f);
-        // Quantized activations live in device_extra (the matmul workspace): nothing here.
-        s.act_quant = pl.place(0);
-        // The matmul workspace at the end of the buffer: cuBLAS workspace (32 MiB), two F16
-        // weight tiles of up to 4096 rows of the widest matrix row (dequantization of one
-        // overlaps the GEMM of the other), the F16 copy of the activations. Decode's 8-bit
-        // activations (≤ 8 tokens) reuse the same bytes.
+        // Split-K attention partials: per head and token, up to 256 chunks of (max, sum, head_dim).
+        // (The CUDA kernels use at most 8 tokens' worth; see backend/cuda/cuda_op.h.)
+        s.attn_scores = pl.place(static_cast<uint64_t>(m.n_head) * nb * 256 * (2 + head_dim) * f);
+        s.act_quant = pl.place(nb * widest * 5 / 4 + 4096);
+        // The matmul workspace, the LAST region (the CUDA device takes it from the end of the
+        // scratch buffer a matmul writes into; backend/cuda/cuda_gemm_plan.h): cuBLAS workspace
+        // (32 MiB) + F16 weight tiles (two buffers of half of 4096 rows of the widest matrix
+        // row) + the F16 copy of the activations for cublasGemmEx.
         const uint64_t widest_cols = std::max(widest, n_embd_q);
-        s.device_extra_bytes = align_up(32ull << 20) + 2 * align_up(4096ull * widest_cols * 2) +
+        s.device_extra_bytes = align_up(32ull << 20) + align_up(4096ull * widest_cols * 2) +
                                align_up(nb * widest_cols * 2);
     }
     s.device_extra = pl.place(s.device_extra_bytes);

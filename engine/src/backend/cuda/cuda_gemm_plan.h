@@ -1,7 +1,10 @@
 // Workspace and tiling of the prefill matmul (n_tok > 8): activations converted to F16, weights
 // dequantized tile by tile to F16 and multiplied with cublasGemmEx (F16 in, F32 accumulate and
 // out). Two tile buffers let the dequantization of tile k+1 (second stream) overlap the GEMM of
-// tile k. F16 weights are multiplied in place; F32 weights with an F32 GEMM.
+// tile k; together they take at most the layout's "4096 rows of the row length" (each buffer
+// half of it): row tiles of ≤ 4096 rows cut into column chunks (accumulated with beta = 1) so a
+// tile fits its buffer, chunks balanced. F16 weights are multiplied in place; F32 weights with an
+// F32 GEMM.
 //
 // The workspace sits at the END of the stage's scratch buffer (the layout's device_extra
 // region, see plan/memory_estimate.h), anchored at the end so the F16 activations land at the
@@ -40,24 +43,23 @@ inline GemmPlan plan_gemm(int dev_type, int64_t n_rows, int64_t n_cols, int64_t 
     p.f32 = dev_type == 0;
     p.direct = dev_type == 0 || dev_type == 1;
     if (!p.direct) {
-        const int64_t g = dev_type >= 5 ? 256 : dev_type >= 3 ? 32 : 8;
-        if (n_rows > kMaxTileRows) {
-            p.n_row_tiles = (n_rows + kMaxTileRows - 1) / kMaxTileRows;
-            const int64_t per = (n_rows + p.n_row_tiles - 1) / p.n_row_tiles;
-            p.tile_rows = (per + 127) / 128 * 128;
-            p.n_row_tiles = (n_rows + p.tile_rows - 1) / p.tile_rows;
-            p.tile_cols = n_cols;
-            p.n_col_chunks = 1;
-        } else {
-            p.tile_rows = n_rows;
-            p.n_row_tiles = 1;
-            if (n_cols >= 2 * g && n_cols % g == 0) {
-                p.tile_cols = ((n_cols + 1) / 2 + g - 1) / g * g;
-            } else {
-                p.tile_cols = n_cols;
-            }
-            p.n_col_chunks = (n_cols + p.tile_cols - 1) / p.tile_cols;
+        const int64_t g = dev_type >= 5 ? 256 : dev_type >= 3 ? 32 : 8;  // column granularity
+        const int64_t budget = kMaxTileRows / 2 * n_cols;                 // F16 values per buffer
+        p.n_row_tiles = (n_rows + kMaxTileRows - 1) / kMaxTileRows;
+        p.tile_rows = ((n_rows + p.n_row_tiles - 1) / p.n_row_tiles + 127) / 128 * 128;
+        if (p.tile_rows > n_rows) p.tile_rows = n_rows;
+        int64_t c_max = budget / p.tile_rows / g * g;
+        if (c_max < g || n_cols % g != 0) {  // narrow rows: tiles of 2048 full rows instead
+            p.tile_rows = kMaxTileRows / 2 < n_rows ? kMaxTileRows / 2 : n_rows;
+            c_max = n_cols;
         }
+        if (c_max > n_cols) c_max = n_cols;
+        p.n_row_tiles = (n_rows + p.tile_rows - 1) / p.tile_rows;
+        p.n_col_chunks = (n_cols + c_max - 1) / c_max;
+        const int64_t per = (n_cols + p.n_col_chunks - 1) / p.n_col_chunks;  // balanced chunks
+        p.tile_cols = n_cols % g == 0 ? (per + g - 1) / g * g : n_cols;
+        if (p.tile_cols > c_max) p.tile_cols = c_max;
+        p.n_col_chunks = (n_cols + p.tile_cols - 1) / p.tile_cols;
         p.tile_bytes = gemm_align(static_cast<size_t>(p.tile_rows * p.tile_cols) * 2);
     }
     p.act16_bytes = p.f32 ? 0 : gemm_align(static_cast<size_t>(n_tok * n_cols) * 2);
