@@ -55,7 +55,7 @@ GPU_NAME=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head 
 phase "configure and build (sm_$ARCH, $JOBS jobs)"
 GEN=()
 command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
-if ! cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DSTRATA_QT=OFF -DSTRATA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
+if ! cmake -S "$ROOT" -B "$BUILD" ${GEN[@]+"${GEN[@]}"} -DSTRATA_QT=OFF -DSTRATA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
         -DCMAKE_BUILD_TYPE=Release > "$LOGS/build.log" 2>&1 ||
    ! cmake --build "$BUILD" -j "$JOBS" --target strata-cli strata_cuda >> "$LOGS/build.log" 2>&1; then
     tail -40 "$LOGS/build.log"
@@ -192,7 +192,7 @@ phase "done in $(elapsed) s"
     echo
     echo "| model | type | weights/token | pp512 tok/s | prefill TFLOP/s | % GEMM peak | tg128 tok/s | decode GB/s | % HBM (copy / read) |"
     echo "|---|---|---|---|---|---|---|---|---|"
-    for r in "${ROWS[@]}"; do echo "$r"; done
+    for r in ${ROWS[@]+"${ROWS[@]}"}; do echo "$r"; done
 } | tee "$LOGS/table.md"
 cp "$LOGS/table.md" "$OUT/table.md"
 pack
