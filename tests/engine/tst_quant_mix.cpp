@@ -5,6 +5,7 @@
 #include <set>
 
 #include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
 #include "quant/model_quantizer.h"
 #include "quant/quant.h"
 #include "quant/quant_mix.h"
@@ -305,6 +306,48 @@ private slots:
         const auto desc = (*a)->get_string("general.description");
         QVERIFY(desc.ok() && desc->has_value());
         if (mix.contains("_K")) QVERIFY2((*desc)->find("blk.0.ffn_down.weight") != std::string::npos, (*desc)->c_str());
+    }
+
+    // plan_quantization: an unconvertible non-matrix tensor (I32) is kept as it is; a matrix
+    // of a type Strata cannot dequantize (IQ4_NL) is refused, naming it, before anything is
+    // written. F32 sources are not a requantization; Q8_0 ones are.
+    void planKeepsOrRefuses() {
+        QTemporaryDir dir;
+        auto write = [&](const QString& name, TensorType matrix_type) {
+            gguf::GgufWriter w;
+            w.set_string("general.architecture", "llama");
+            w.set_u32("llama.block_count", 1);
+            std::vector<uint8_t> ids(4 * 8, 1);
+            const size_t n_matrix = tensor_row_bytes(matrix_type, 64) * 4;
+            std::vector<uint8_t> matrix(n_matrix, 0x11);
+            if (!w.add_tensor("token_types", TensorType::I32, {8}, ids).ok() ||
+                !w.add_tensor("blk.0.attn_q.weight", matrix_type, {64, 4}, matrix).ok() ||
+                !w.write(dir.filePath(name).toStdString()).ok())
+                qFatal("cannot write %s", qPrintable(name));
+            return gguf::GgufFile::open(dir.filePath(name).toStdString());
+        };
+        auto f32 = write("f32.gguf", TensorType::F32);
+        QVERIFY(f32.ok());
+        auto plan = quant::plan_quantization(**f32, mix_named("Q8_0"));
+        QVERIFY2(plan.ok(), plan.status().message().c_str());
+        QCOMPARE(plan->tensors[0].choice.type, TensorType::I32);
+        QCOMPARE(plan->tensors[1].choice.type, TensorType::Q8_0);
+        QVERIFY(plan->quantized_sources.empty());
+        QVERIFY(plan->fallbacks().empty());
+
+        auto q8 = write("q8.gguf", TensorType::Q8_0);
+        plan = quant::plan_quantization(**q8, mix_named("Q4_0"));
+        QVERIFY(plan.ok());
+        QCOMPARE(plan->quantized_sources, std::vector<TensorType>{TensorType::Q8_0});
+        plan = quant::plan_quantization(**q8, mix_named("Q8_0"));  // unchanged: copied, no warning
+        QVERIFY(plan.ok() && plan->quantized_sources.empty());
+
+        auto iq = write("iq.gguf", TensorType::IQ4_NL);
+        plan = quant::plan_quantization(**iq, mix_named("Q4_K_M"));
+        QVERIFY(!plan.ok());
+        QCOMPARE(plan.status().code(), ErrorCode::unsupported);
+        QVERIFY2(QString::fromStdString(plan.status().message()).contains("'blk.0.attn_q.weight' has type IQ4_NL"),
+                 plan.status().message().c_str());
     }
 
     void randomModelUnknownMixFails() {

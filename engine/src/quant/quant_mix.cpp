@@ -105,8 +105,10 @@ bool use_more_bits(int64_t il, int64_t n_layer) {
     return il < eighth || il >= 7 * n_layer / 8 || (il - eighth) % 3 == 2;
 }
 
+bool is_matrix_weight(const TensorSite& t) { return t.n_dims >= 2 && ends_with(t.name, "weight"); }
+
 TensorType mix_wanted_type(const QuantMix& mix, const TensorSite& t) {
-    if (t.n_dims < 2 || !ends_with(t.name, "weight")) return T::F32;
+    if (!is_matrix_weight(t)) return T::F32;
     if (is_float_type(mix.base)) return mix.base;
     if (t.name == "output.weight") return head_type(mix);
     if (t.name == "token_embd.weight") return t.has_output ? mix.base : head_type(mix);

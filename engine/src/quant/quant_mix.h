@@ -4,7 +4,8 @@
 // the convention llama.cpp's quantizer made common (the numbering of general.file_type is its
 // published llama_ftype enum). The rules, as implemented in quant_mix.cpp:
 //   - Tensors with fewer than 2 dimensions (norms, biases) and tensors whose name does not end
-//     in "weight" are stored as F32.
+//     in "weight" are stored as F32 (the quantizer keeps such a tensor as it is when its type
+//     cannot be converted, e.g. an I32 table).
 //   - F32, F16, BF16 mixes: every 2-D weight at that type, no exceptions.
 //   - output.weight (the LM head) gets Q6_K in every quantized mix except Q8_0 (which keeps
 //     Q8_0). When the model has no output.weight, token_embd.weight is the head and gets the
@@ -62,6 +63,9 @@ int64_t tensor_layer_index(std::string_view name);
 // The "more bits" layer rule stated above.
 bool use_more_bits(int64_t il, int64_t n_layer);
 
+// True for the tensors the mix rules apply to: 2 or more dims and a name ending in "weight".
+// Others (norms, biases) are written as F32.
+bool is_matrix_weight(const TensorSite& t);
 // The type the mix asks for, before the row-length fallback.
 TensorType mix_wanted_type(const QuantMix& mix, const TensorSite& t);
 // `want` if its block divides row_length, else the fallback rule stated above.
