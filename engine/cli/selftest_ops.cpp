@@ -134,7 +134,13 @@ void check_embed(Device& d, TensorType type, int64_t cols, uint64_t seed, Report
     std::vector<float> out(ref.size());
     if (st.ok()) st = download(d, **ob, out.data(), out.size() * 4);
     if (!st.ok()) return rep.fail(group, d.id(), detail, st.message());
-    rep.add(group, d.id(), detail, rel_max_err(out, ref), 1e-6);
+    // A GPU stores the types its kernels do not read (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K) as Q8_0:
+    // re-quantizing costs up to half a step of the block maximum / 127 (≈ 0.015 of the RMS).
+    const bool native = type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16 ||
+                        type == TensorType::Q4_0 || type == TensorType::Q8_0 || type == TensorType::Q4_K ||
+                        type == TensorType::Q5_K || type == TensorType::Q6_K;
+    const double tol = d.info().type == DeviceType::cpu || native ? 1e-6 : 0.03;
+    rep.add(group, d.id(), detail, rel_max_err(out, ref), tol);
 
     // A token outside the table must be reported (at the op or at the next synchronize).
     const int32_t bad = static_cast<int32_t>(rows);
@@ -280,7 +286,23 @@ void check_store_kv(Device& d, KvCacheType type, int64_t n_embd_kv, int64_t n_to
     }
     const double tol = type == KvCacheType::f32 ? 1e-7 : type == KvCacheType::f16 ? 6e-4 : 5e-3;
     if (!untouched) return rep.fail(group, d.id(), detail, "rows outside the written positions changed");
-    rep.add(group, d.id(), detail, worst, tol);
+    std::string why;
+    if (worst > tol && type == KvCacheType::q8_0) {
+        // Say what the first block holds against what the reference quantizer would store.
+        std::vector<uint8_t> want(rb);
+        quant::quantize_row_ref(tt, k.data(), want.data(), n_embd_kv);
+        const uint8_t* got = ko.data() + static_cast<size_t>(pos0) * rb;
+        uint16_t dg, dw;
+        std::memcpy(&dg, got, 2);
+        std::memcpy(&dw, want.data(), 2);
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "first K block: d %g (want %g), q[0..5] %d %d %d %d %d %d (want %d %d %d %d %d %d)",
+                      fp16_to_fp32(dg), fp16_to_fp32(dw), int8_t(got[2]), int8_t(got[3]), int8_t(got[4]), int8_t(got[5]),
+                      int8_t(got[6]), int8_t(got[7]), int8_t(want[2]), int8_t(want[3]), int8_t(want[4]), int8_t(want[5]),
+                      int8_t(want[6]), int8_t(want[7]));
+        why = buf;
+    }
+    rep.add(group, d.id(), detail, worst, tol, why);
 }
 
 struct AttnCase {
@@ -318,7 +340,9 @@ void check_attention(Device& d, const AttnCase& c, uint64_t seed, Report& rep) {
                 ref[(t * c.n_head + h) * c.hd + i] = o / sum;
             }
         }
-    const size_t cpu_scratch = static_cast<size_t>(std::max(1, d.info().n_threads)) * static_cast<size_t>(c.n_ctx);
+    // As plan/memory_estimate.cpp lays it out: per CPU thread, one KV head's group of query heads.
+    const size_t cpu_scratch = static_cast<size_t>(std::max(1, d.info().n_threads)) *
+                               static_cast<size_t>(c.n_head / c.n_head_kv) * static_cast<size_t>(c.n_ctx);
     const size_t gpu_scratch = static_cast<size_t>(c.n_head * 8 * 256 * (2 + c.hd));
     auto kb = upload(d, kc.data(), kc.size()), vb = upload(d, vc.data(), vc.size());
     auto qb = upload(d, q.data(), q.size() * 4);
