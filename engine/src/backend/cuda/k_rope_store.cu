@@ -53,11 +53,10 @@ __device__ __forceinline__ void store_cache(void* cache, int kv_type, int64_t n_
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         blk[2 + lane] = static_cast<uint8_t>(static_cast<int8_t>(__float2int_rn(v * id)));
-        if (lane == 0) {
-            const uint16_t dh = f2h(d);
-            blk[0] = static_cast<uint8_t>(dh & 0xff);
-            blk[1] = static_cast<uint8_t>(dh >> 8);
-        }
+        // One aligned 16-bit store (blocks are 34 bytes from an even base). Two byte stores of
+        // the half's low and high byte lost the low byte on sm_90 (first H100 run: every stored
+        // scale had a zero low byte while the quants were right).
+        if (lane == 0) *reinterpret_cast<uint16_t*>(blk) = f2h(d);
     }
 }
 
