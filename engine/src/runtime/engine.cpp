@@ -45,6 +45,14 @@ Engine::~Engine() = default;
 std::vector<DeviceInfo> Engine::available_devices() const { return registry_->available(); }
 const std::string& Engine::gpu_status() const { return registry_->gpu_status(); }
 
+Result<std::vector<DeviceInfo>> Engine::describe_devices(const std::vector<DeviceSpec>& specs, int n_threads) const {
+    try {
+        return registry_->describe(specs.empty() ? registry_->default_specs() : specs, n_threads);
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, std::string("describing devices failed: ") + e.what());
+    }
+}
+
 Result<PlanReport> Engine::plan(const std::string& path, const LoadOptions& options) {
     try {
         STRATA_RETURN_IF_ERROR(check_options(options));
