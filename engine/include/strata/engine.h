@@ -66,6 +66,11 @@ struct PlanReport {
     Plan plan;
 };
 
+// What the planner needs to know about a model file (layer sizes, hyperparameters), read from
+// its header without loading weights or touching any device. Thread-safe; for callers that
+// plan on their own thread with make_plan() (the app's live fit preview).
+Result<ModelFootprint> read_model_footprint(const std::string& path);
+
 class Engine {
 public:
     Engine();

@@ -39,6 +39,18 @@ std::string explain_no_fit(const Plan& plan) {
 
 }  // namespace
 
+Result<ModelFootprint> read_model_footprint(const std::string& path) {
+    try {
+        auto file = gguf::GgufFile::open(path);
+        if (!file.ok()) return file.status();
+        return model_footprint(**file);
+    } catch (const std::bad_alloc&) {
+        return Status(ErrorCode::out_of_memory, "out of host memory while reading " + path);
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, path + ": " + e.what());
+    }
+}
+
 Engine::Engine() : registry_(std::make_unique<DeviceRegistry>()) {}
 Engine::~Engine() = default;
 
