@@ -30,8 +30,8 @@ constexpr const char* kSelectConversations =
 // instr() on lower() keeps the search text a bound value (no LIKE wildcards to escape).
 constexpr const char* kSearchConversations =
     "SELECT id, title, created_at, updated_at, model_path, system_prompt, sampling_json FROM conversations c"
-    " WHERE deleted_at IS NULL AND (instr(lower(title), lower(?1)) > 0 OR EXISTS ("
-    "  SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND instr(lower(m.content), lower(?1)) > 0))"
+    " WHERE deleted_at IS NULL AND (instr(lower(title), lower(?)) > 0 OR EXISTS ("
+    "  SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND instr(lower(m.content), lower(?)) > 0))"
     " ORDER BY updated_at DESC, id DESC";
 
 constexpr const char* kInsertMessage =
@@ -48,6 +48,9 @@ constexpr const char* kSelectMessages =
 constexpr const char* kMarkInterrupted = "UPDATE messages SET state = 'stopped' WHERE state = 'streaming'";
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+
+// A null QString binds as SQL NULL; text columns are NOT NULL, so bind "" instead.
+QVariant text(const QString& s) { return s.isNull() ? QVariant(QStringLiteral("")) : QVariant(s); }
 
 Conversation readConversation(const QSqlQuery& q) {
     Conversation c;
@@ -103,8 +106,8 @@ std::optional<qint64> ChatStore::createConversation(const Conversation& c) {
     Transaction tx(m_db);
     if (!tx.active()) return std::nullopt;
     QSqlQuery q(m_db.connection());
-    if (!run(q, kInsertConversation, {QVariant(c.title), QVariant(now), QVariant(now), QVariant(c.modelPath),
-               QVariant(c.systemPrompt), QVariant(samplingJson(c.sampling))})) return {};
+    if (!run(q, kInsertConversation, {text(c.title), QVariant(now), QVariant(now), text(c.modelPath),
+               text(c.systemPrompt), QVariant(samplingJson(c.sampling))})) return {};
     const qint64 id = q.lastInsertId().toLongLong();
     if (!tx.commit()) return std::nullopt;
     return id;
@@ -112,14 +115,14 @@ std::optional<qint64> ChatStore::createConversation(const Conversation& c) {
 
 bool ChatStore::renameConversation(qint64 id, const QString& title) {
     QSqlQuery q(m_db.connection());
-    if (!run(q, kRenameConversation, {QVariant(title), QVariant(id)})) return {};
+    if (!run(q, kRenameConversation, {text(title), QVariant(id)})) return {};
     return q.numRowsAffected() == 1;
 }
 
 bool ChatStore::setConversationSettings(qint64 id, const QString& modelPath, const QString& systemPrompt,
                                         const SamplingSettings& sampling) {
     QSqlQuery q(m_db.connection());
-    if (!run(q, kSetConversationSettings, {QVariant(modelPath), QVariant(systemPrompt),
+    if (!run(q, kSetConversationSettings, {text(modelPath), text(systemPrompt),
                QVariant(samplingJson(sampling)), QVariant(id)})) return {};
     return q.numRowsAffected() == 1;
 }
@@ -161,7 +164,7 @@ QList<Conversation> ChatStore::conversations(const QString& search) const {
     const QString trimmed = search.trimmed();
     QList<Conversation> out;
     const bool ok = trimmed.isEmpty() ? run(q, kSelectConversations, {})
-                                      : run(q, kSearchConversations, {QVariant(trimmed)});
+                                      : run(q, kSearchConversations, {QVariant(trimmed), QVariant(trimmed)});
     if (!ok) return out;
     while (q.next()) out.append(readConversation(q));
     return out;
@@ -173,7 +176,7 @@ std::optional<qint64> ChatStore::appendMessage(qint64 conversationId, Role role,
     Transaction tx(m_db);
     if (!tx.active()) return std::nullopt;
     QSqlQuery q(m_db.connection());
-    if (!run(q, kInsertMessage, {QVariant(conversationId), QVariant(roleName(role)), QVariant(content),
+    if (!run(q, kInsertMessage, {QVariant(conversationId), QVariant(roleName(role)), text(content),
                QVariant(now), QVariant(messageStateName(state))})) return {};
     const qint64 id = q.lastInsertId().toLongLong();
     if (!touchConversation(conversationId, now)) return std::nullopt;
@@ -189,7 +192,7 @@ bool ChatStore::updateMessage(qint64 messageId, const QString& content, MessageS
     Transaction tx(m_db);
     if (!tx.active()) return false;
     QSqlQuery q(m_db.connection());
-    if (!run(q, kUpdateMessage, {QVariant(content), QVariant(messageStateName(state)), QVariant(stats.nTokens),
+    if (!run(q, kUpdateMessage, {text(content), QVariant(messageStateName(state)), QVariant(stats.nTokens),
                QVariant(stats.timeToFirstTokenMs), QVariant(stats.tokensPerSecond), QVariant(messageId)})) return {};
     if (q.numRowsAffected() != 1) {
         m_error = QStringLiteral("message %1 does not exist").arg(messageId);
