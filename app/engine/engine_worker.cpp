@@ -37,16 +37,20 @@ quint64 EngineWorker::newRequestId() { return m_nextRequestId.fetch_add(1); }
 
 void EngineWorker::requestCancel(quint64 requestId) {
     std::lock_guard lock(m_cancelMutex);
-    m_cancelledUpTo = std::max(m_cancelledUpTo, requestId);
-    if (m_running != 0 && m_running <= requestId) m_cancel.store(true);
+    if (m_running == requestId) m_cancel.store(true);
+    else m_cancelled.insert(requestId);  // not started yet (or already done: then never used)
 }
 
-void EngineWorker::cancelAll() { requestCancel(m_nextRequestId.load() - 1); }
+void EngineWorker::cancelAll() {
+    std::lock_guard lock(m_cancelMutex);
+    m_cancelledUpTo = m_nextRequestId.load() - 1;
+    if (m_running != 0) m_cancel.store(true);
+}
 
 bool EngineWorker::begin(quint64 requestId) {
     std::lock_guard lock(m_cancelMutex);
     m_running = requestId;
-    const bool cancelled = requestId <= m_cancelledUpTo;
+    const bool cancelled = requestId <= m_cancelledUpTo || m_cancelled.erase(requestId) > 0;
     m_cancel.store(cancelled);
     m_busy.store(true);
     return cancelled;

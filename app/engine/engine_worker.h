@@ -3,9 +3,9 @@
 // app code (App / main.cpp) owns the QThread.
 //
 // Requests that can take long (load, generate) carry a request id from newRequestId().
-// requestCancel(id) and cancelAll() may be called directly from any thread — they only touch
-// atomics and a mutex — so Stop works while the worker is busy. A cancelled request that has
-// not started yet finishes at once with StopReason::cancelled.
+// requestCancel(id) (that request only) and cancelAll() (everything issued so far) may be called
+// directly from any thread — they only touch atomics and a mutex — so Stop works while the
+// worker is busy. A cancelled request that has not started yet finishes at once as cancelled.
 #pragma once
 
 #include <QElapsedTimer>
@@ -13,6 +13,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "engine/worker_types.h"
 
@@ -72,8 +73,9 @@ private:
     std::atomic<bool> m_cancel{false};
     std::atomic<bool> m_busy{false};
     std::atomic<quint64> m_nextRequestId{1};
-    std::mutex m_cancelMutex;      // guards the two below
-    quint64 m_cancelledUpTo = 0;   // every request id <= this is cancelled
+    std::mutex m_cancelMutex;      // guards the three below
+    std::set<quint64> m_cancelled; // requests cancelled before they started
+    quint64 m_cancelledUpTo = 0;   // cancelAll(): every request id <= this is cancelled
     quint64 m_running = 0;         // the request running now (0: none)
     QElapsedTimer m_statsClock;
 };

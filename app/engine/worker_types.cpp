@@ -13,10 +13,11 @@ void registerWorkerMetaTypes() {
     qRegisterMetaType<strata::StageTiming>();
     qRegisterMetaType<LoadedModel>();
     qRegisterMetaType<EngineStats>();
-    qRegisterMetaType<DeviceInfoList>();
-    qRegisterMetaType<DeviceSpecList>();
+    // Typedefs used in signatures must also be known by the name written there.
+    qRegisterMetaType<DeviceInfoList>("strata::app::DeviceInfoList");
+    qRegisterMetaType<DeviceSpecList>("strata::app::DeviceSpecList");
     qRegisterMetaType<ChatTurn>();
-    qRegisterMetaType<ChatTurns>();
+    qRegisterMetaType<ChatTurns>("strata::app::ChatTurns");
     qRegisterMetaType<SamplingSettings>();
     qRegisterMetaType<AnswerStats>();
 }
