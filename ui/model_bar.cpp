@@ -28,8 +28,8 @@ ModelBar::ModelBar(app::ModelCatalog& catalog, QWidget* parent) : QFrame(parent)
     m_progressLayout = new QHBoxLayout();
     m_progressLayout->setSpacing(8);
     m_picker = new QComboBox(this);
-    m_picker->setMinimumWidth(220);
-    m_picker->setMaximumWidth(340);
+    m_picker->setMinimumWidth(280);
+    m_picker->setMaximumWidth(380);
     m_picker->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_picker->setToolTip(tr("Choose a model from the library"));
     m_button = new QPushButton(this);

@@ -81,11 +81,11 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     auto* leftScroll = new QScrollArea(this);
     leftScroll->setWidgetResizable(true);
     leftScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    leftScroll->setMinimumWidth(400);
-    leftScroll->setMaximumWidth(500);
+    leftScroll->setMinimumWidth(440);
+    leftScroll->setMaximumWidth(540);
     auto* left = new QWidget(leftScroll);
     auto* ll = new QVBoxLayout(left);
-    ll->setContentsMargins(0, 0, 6, 0);
+    ll->setContentsMargins(0, 0, 14, 0);
     ll->setSpacing(12);
 
     QVBoxLayout* body = nullptr;
@@ -97,7 +97,7 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     m_noDevices->setProperty("muted", true);
     body->addWidget(m_noDevices);
 
-    ll->addWidget(card(tr("Split"), left, &body));
+    ll->addWidget(card(tr("Split and memory"), left, &body));
     m_mode = new QComboBox(left);
     m_mode->addItem(tr("Fewest devices (priority order)"), int(strata::SplitMode::fewest));
     m_mode->addItem(tr("Even (by free memory)"), int(strata::SplitMode::even));
@@ -105,10 +105,6 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     m_modeHelp = new QLabel(left);
     m_modeHelp->setWordWrap(true);
     m_modeHelp->setProperty("muted", true);
-    body->addWidget(m_mode);
-    body->addWidget(m_modeHelp);
-
-    ll->addWidget(card(tr("Memory"), left, &body));
     auto* form = new QFormLayout();
     form->setHorizontalSpacing(12);
     form->setVerticalSpacing(8);
@@ -129,6 +125,8 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     m_batch->setRange(1, 8192);
     m_batch->setSingleStep(64);
     m_batch->setToolTip(tr("Prompt tokens processed per step: more is faster to read long prompts, needs more scratch"));
+    form->addRow(tr("Split"), m_mode);
+    form->addRow(QString(), m_modeHelp);
     form->addRow(tr("Context length"), ctxRow);
     form->addRow(tr("KV cache"), m_kv);
     form->addRow(tr("Batch size"), m_batch);
@@ -335,6 +333,8 @@ void AllocationPanel::updatePreview() {
     const strata::PlanRequest request = currentRequest();
     m_plan = m_fits.plan(request);
     m_preview->setPlan(request, m_plan);
+    m_apply->setEnabled(m_plan.fits);
+    m_apply->setToolTip(m_plan.fits ? QString() : tr("This allocation does not fit; see what would in the preview."));
     syncControls();
 }
 

@@ -16,7 +16,7 @@ namespace strata::ui {
 
 namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeTraditionalFormat); }
+QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
 }  // namespace
 
 DeviceRow::DeviceRow(const app::AppDevice& device, const QColor& color, QWidget* parent)
@@ -38,14 +38,11 @@ DeviceRow::DeviceRow(const app::AppDevice& device, const QColor& color, QWidget*
     name->setProperty("subheading", true);
     name->setToolTip(QString::fromStdString(device.info.name + (device.info.note.empty() ? "" : "\n" + device.info.note)));
     name->setMinimumWidth(40);
-    name->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-    const QString kind = device.info.type == strata::DeviceType::cuda ? tr("GPU") : tr("CPU");
-    auto* memory = new QLabel(tr("%1 · %2 · %3 free of %4")
-                                  .arg(QString::fromStdString(device.info.id), kind + (device.info.is_virtual ? tr(" (virtual)") : QString()),
-                                       bytes(device.info.free_memory), bytes(device.info.total_memory)),
-                              this);
+    name->setWordWrap(true);
+    const QString id = QString::fromStdString(device.info.id) + (device.info.is_virtual ? tr(" (virtual)") : QString());
+    auto* memory = new QLabel(tr("%1 · %2 free of %3").arg(id, bytes(device.info.free_memory), bytes(device.info.total_memory)), this);
     memory->setProperty("muted", true);
-    memory->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    memory->setWordWrap(true);
 
     m_up = new QToolButton(this);
     m_up->setIcon(icon(QStringLiteral("up"), currentColors().mutedText));
@@ -86,13 +83,13 @@ DeviceRow::DeviceRow(const app::AppDevice& device, const QColor& color, QWidget*
     grid->addLayout(top, 0, 1);
     grid->addWidget(m_up, 0, 2);
     grid->addWidget(m_down, 0, 3);
-    grid->addWidget(memory, 1, 1, 1, 3);
-    auto* reserveRow = new QHBoxLayout();
-    reserveRow->addWidget(reserveLabel);
-    reserveRow->addWidget(m_reserve);
-    reserveRow->addStretch(1);
-    grid->addLayout(reserveRow, 2, 1, 1, 3);
-    grid->addWidget(m_ratioRow, 3, 1, 1, 3);
+    auto* second = new QHBoxLayout();
+    second->setSpacing(6);
+    second->addWidget(memory, 1);
+    second->addWidget(reserveLabel);
+    second->addWidget(m_reserve);
+    grid->addLayout(second, 1, 1, 1, 3);
+    grid->addWidget(m_ratioRow, 2, 1, 1, 3);
     grid->setColumnStretch(1, 1);
 
     auto emitChanged = [this] {

@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QShortcut>
@@ -16,13 +17,14 @@
 #include "chat/transcript_view.h"
 #include "common/icons.h"
 #include "common/theme.h"
+#include "library/model_catalog.h"
 #include "storage/chat_store.h"
 
 namespace strata::ui {
 
 ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ChatStore& store,
                    app::ModelCatalog& catalog, QWidget* parent)
-    : QWidget(parent), m_chat(chat), m_store(store) {
+    : QWidget(parent), m_chat(chat), m_store(store), m_catalog(catalog) {
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
@@ -132,6 +134,9 @@ void ChatView::openConversation(qint64 id) {
     const auto c = m_chat.current();
     m_title->setText(c ? c->title : tr("New chat"));
     if (c) m_settings->setConversation(*c);
+    const QString name = modelName(c && !c->modelPath.isEmpty() ? c->modelPath : m_chat.loadedModelPath());
+    m_model->setText(name);
+    m_transcript->setAssistantName(name);
     m_composer->setGenerating(m_chat.isGenerating());
     m_transcript->setGenerating(m_chat.isGenerating());
 }
@@ -151,9 +156,17 @@ void ChatView::setSettingsVisible(bool visible) {
     if (m_settingsButton->isChecked() != visible) m_settingsButton->setChecked(visible);
 }
 
-void ChatView::setModelStatus(const QString& text) {
-    m_model->setText(text);
-    m_transcript->setAssistantName(QString());
+void ChatView::setModelStatus(const QString&) {
+    if (auto c = m_chat.current(); c && !c->modelPath.isEmpty()) return;  // it has its own model
+    const QString name = modelName(m_chat.loadedModelPath());
+    m_model->setText(name);
+    m_transcript->setAssistantName(name);
+}
+
+QString ChatView::modelName(const QString& path) const {
+    if (path.isEmpty()) return QString();
+    const int row = m_catalog.rowOfPath(path);
+    return row >= 0 ? m_catalog.entryAt(row).name : QFileInfo(path).completeBaseName();
 }
 
 }  // namespace strata::ui

@@ -40,9 +40,11 @@ private:
     void openConversation(qint64 id);
     void copyMessage(qint64 id);
     void flushStreaming();
+    QString modelName(const QString& path) const;
 
     app::ChatController& m_chat;
     app::ChatStore& m_store;
+    app::ModelCatalog& m_catalog;
     ConversationSidebar* m_sidebar;
     TranscriptView* m_transcript;
     Composer* m_composer;

@@ -109,7 +109,8 @@ void Composer::restyle() {
     const QColor bg = m_generating ? c.text : c.accent;
     m_send->setIcon(icon(m_generating ? QStringLiteral("stop") : QStringLiteral("send"),
                          m_generating ? c.surface : QColor(Qt::white)));
-    m_send->setStyleSheet(QStringLiteral("QPushButton { background: %1; border: none; border-radius: 18px; padding: 0; }"
+    m_send->setStyleSheet(QStringLiteral("QPushButton { background: %1; border: none; border-radius: 18px; padding: 0;"
+                                         " min-width: 36px; max-width: 36px; min-height: 36px; max-height: 36px; }"
                                          "QPushButton:disabled { background: %2; }")
                               .arg(bg.name(), c.border.name()));
 }

@@ -38,7 +38,7 @@ public:
         const QRect r = option.rect.adjusted(4, 2, -4, -2);
         if (option.state & QStyle::State_Selected) {
             p->setPen(Qt::NoPen);
-            p->setBrush(isDark(option.palette) ? c.accent.darker(230) : c.accent.lighter(190));
+            p->setBrush(c.window.lightnessF() < 0.5 ? QColor(0x2b, 0x35, 0x4d) : QColor(0xe0, 0xea, 0xfc));
             p->drawRoundedRect(r, 8, 8);
         } else if (option.state & QStyle::State_MouseOver) {
             p->setPen(Qt::NoPen);

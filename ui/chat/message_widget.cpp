@@ -131,6 +131,7 @@ void MessageWidget::setMessage(const app::Message& message) {
     m_message = message;
     if (m_userText) {
         m_userText->setText(message.content);
+        fitBubble();
         return;
     }
     renderContent();
@@ -229,6 +230,23 @@ void MessageWidget::restyle() {
         b->setIcon(icon(b->property("iconName").toString(), c.mutedText));
         b->setStyleSheet(QStringLiteral("QToolButton { color: %1; font-size: 12px; padding: 2px 6px; }").arg(c.mutedText.name()));
     }
+}
+
+// A word-wrapped label picks a narrow width of its own; give the bubble the text's natural
+// width, up to three quarters of the column.
+void MessageWidget::fitBubble() {
+    if (!m_bubble || width() <= 0) return;
+    const int avail = width() * 3 / 4;
+    int natural = 0;
+    const QFontMetrics fm(m_userText->font());
+    for (const QString& line : m_message.content.split(QLatin1Char('\n'))) natural = qMax(natural, fm.horizontalAdvance(line));
+    m_bubble->setMaximumWidth(avail);
+    m_userText->setMinimumWidth(qMin(natural + 4, avail - 28));
+}
+
+void MessageWidget::resizeEvent(QResizeEvent* e) {
+    QFrame::resizeEvent(e);
+    fitBubble();
 }
 
 void MessageWidget::changeEvent(QEvent* e) {

@@ -42,6 +42,7 @@ signals:
 
 protected:
     void changeEvent(QEvent* e) override;
+    void resizeEvent(QResizeEvent* e) override;
 
 private:
     void buildUser();
@@ -51,6 +52,7 @@ private:
     void startEdit();
     void endEdit();
     void restyle();
+    void fitBubble();
 
     app::Message m_message;
     QString m_assistantName;

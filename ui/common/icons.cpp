@@ -5,11 +5,17 @@
 #include <QPalette>
 #include <QPixmap>
 
+// strata.qrc is compiled into the strata_ui static library, whose resource initializer the
+// linker would drop: register it explicitly (Q_INIT_RESOURCE must be used outside namespaces).
+static void initStrataResources() { Q_INIT_RESOURCE(strata); }
+
 namespace strata::ui {
 
 namespace {
 
 QByteArray svgData(const QString& name) {
+    static const bool registered = (initStrataResources(), true);
+    Q_UNUSED(registered);
     QFile f(QStringLiteral(":/icons/%1.svg").arg(name));
     if (!f.open(QIODevice::ReadOnly)) return {};
     return f.readAll();

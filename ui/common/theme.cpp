@@ -1,6 +1,7 @@
 #include "common/theme.h"
 
 #include <QApplication>
+#include <QFont>
 #include <QStyleFactory>
 
 namespace strata::ui {
@@ -128,10 +129,9 @@ QPushButton[danger="true"] { color: %bad; }
 QToolButton { border: none; border-radius: 6px; padding: 4px; }
 QToolButton:hover { background: %surfaceAlt; }
 QToolButton:checked { background: %surfaceAlt; }
-QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QComboBox {
+QLineEdit, QPlainTextEdit, QTextEdit {
   border: 1px solid %border; border-radius: 6px; padding: 4px 6px; background: %surface; selection-background-color: %accent; }
-QLineEdit:focus, QPlainTextEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus, QComboBox:focus { border-color: %accent; }
-QComboBox::drop-down { border: none; width: 18px; }
+QLineEdit:focus, QPlainTextEdit:focus { border-color: %accent; }
 QTableView, QListView, QTreeView { border: 1px solid %border; border-radius: 8px; background: %surface;
   alternate-background-color: %surfaceAlt; selection-background-color: %selection; selection-color: %text; outline: none; }
 QHeaderView::section { background: %surface; color: %muted; border: none; border-bottom: 1px solid %border;
@@ -178,6 +178,11 @@ QToolButton[nav="true"]:hover:!checked { background: %surfaceAlt; }
 
 void Theme::apply(QApplication& app, ThemeKind kind) {
     app.setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+    QFont font = app.font();
+    if (font.pointSizeF() < 10) {  // many desktops default to 9 pt: too small for reading chats
+        font.setPointSizeF(10);
+        app.setFont(font);
+    }
     app.setPalette(palette(kind));
     app.setStyleSheet(styleSheet(kind));
 }

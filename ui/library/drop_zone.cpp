@@ -34,7 +34,7 @@ DropZone::DropZone(QWidget* parent) : QFrame(parent) {
     text->setAlignment(Qt::AlignHCenter);
     text->setTextFormat(Qt::RichText);
     text->setOpenExternalLinks(true);
-    text->setMaximumWidth(620);
+    text->setFixedWidth(640);
     text->setText(
         tr("<p>A <b>GGUF</b> file holds a whole language model in one file: its weights (usually "
            "quantized, i.e. stored with fewer bits so it needs less memory), its tokenizer and its "
@@ -44,6 +44,8 @@ DropZone::DropZone(QWidget* parent) : QFrame(parent) {
            "model: <b>Q4_K_M</b> is the best choice for most people (small, close to full quality); "
            "Q5_K_M or Q8_0 if you have memory to spare.</p>"
            "<p>Drop one or more <code>.gguf</code> files anywhere on this window, or:</p>"));
+    // QLabel under-reports the height of several rich-text paragraphs; ask for it explicitly.
+    text->setMinimumHeight(text->heightForWidth(640) + text->fontMetrics().height());
     layout->addWidget(text, 0, Qt::AlignHCenter);
 
     auto* buttons = new QHBoxLayout();

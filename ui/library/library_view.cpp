@@ -28,6 +28,11 @@ namespace {
 class FitDelegate : public QStyledItemDelegate {
 public:
     using QStyledItemDelegate::QStyledItemDelegate;
+    QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override {
+        QSize s = QStyledItemDelegate::sizeHint(option, index);
+        s.rwidth() += 26;  // the dot and the padding
+        return s;
+    }
     void paint(QPainter* p, const QStyleOptionViewItem& option, const QModelIndex& index) const override {
         QStyleOptionViewItem opt = option;
         initStyleOption(&opt, index);
@@ -156,7 +161,7 @@ void LibraryView::updateSummary() {
     const int n = m_catalog.rowCount();
     m_summary->setText(n == 0 ? tr("No models yet")
                               : tr("%n model(s) · %1 on disk", nullptr, n)
-                                    .arg(QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeTraditionalFormat)));
+                                    .arg(QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeIecFormat)));
 }
 
 void LibraryView::showSelected() {

@@ -98,7 +98,7 @@ void ModelDetails::setEntry(const app::CatalogEntry* e) {
     m_facts[QStringLiteral("Parameters")]->setText(e ? QString::fromStdString(strata::format_param_count(e->nParams)) : QString());
     m_facts[QStringLiteral("Quantization")]->setText(e ? e->quantization : QString());
     m_facts[QStringLiteral("File size")]->setText(
-        e ? loc.formattedDataSize(qint64(e->fileSize), 2, QLocale::DataSizeTraditionalFormat) : QString());
+        e ? loc.formattedDataSize(qint64(e->fileSize), 2, QLocale::DataSizeIecFormat) : QString());
     m_facts[QStringLiteral("Trained context")]->setText(e ? tr("%1 tokens").arg(loc.toString(e->contextLength)) : QString());
     m_facts[QStringLiteral("Layers")]->setText(e ? QString::number(e->nLayer) : QString());
     if (!e) {
@@ -156,8 +156,8 @@ void ModelDetails::setProgress(const QString& deviceId, quint64 done, quint64 to
     }
     bar->setValue(total ? int(1000.0 * double(done) / double(total)) : 0);
     bar->setFormat(QStringLiteral("%1 / %2")
-                       .arg(QLocale().formattedDataSize(qint64(done), 1, QLocale::DataSizeTraditionalFormat),
-                            QLocale().formattedDataSize(qint64(total), 1, QLocale::DataSizeTraditionalFormat)));
+                       .arg(QLocale().formattedDataSize(qint64(done), 1, QLocale::DataSizeIecFormat),
+                            QLocale().formattedDataSize(qint64(total), 1, QLocale::DataSizeIecFormat)));
 }
 
 void ModelDetails::clearProgress() {

@@ -252,6 +252,7 @@ app::EngineStats stats(const app::LoadedModel& model) {
         t.tokens = 1044;
         t.batches = 962;
         t.transfer_bytes = 1044ull * uint64_t(model.request.model.n_embd) * 4;
+        t.transfer_seconds = double(t.transfer_bytes) / 12e9;  // PCIe 4.0 x16, roughly
         t.transport = st.device_id.rfind("cuda", 0) == 0 ? "peer copy" : "host copy";
         s.timings.append(t);
         busy = busy * 0.93;

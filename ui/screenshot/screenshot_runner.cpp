@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QDeadlineTimer>
 #include <QDir>
+#include <QScrollBar>
 #include <QTemporaryDir>
 #include <QThread>
 #include <cstdio>
@@ -10,6 +11,8 @@
 #include "allocation/allocation_panel.h"
 #include "app.h"
 #include "chat/chat_controller.h"
+#include "chat/chat_view.h"
+#include "chat/transcript_view.h"
 #include "chat/conversation_list_model.h"
 #include "common/message_banner.h"
 #include "common/theme.h"
@@ -126,6 +129,8 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     core.conversations().refresh();
     core.chat().selectConversation(conversation);
     w.showPage(MainWindow::ChatPage);
+    settle();
+    w.chatView()->transcript()->verticalScrollBar()->setValue(0);  // from the question on
     ok &= save(w, o.dir, QStringLiteral("chat"), themeName);
 
     w.showPage(MainWindow::AllocationPage);

@@ -11,21 +11,23 @@
 namespace strata::ui {
 
 namespace {
-QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeTraditionalFormat); }
+QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
 }  // namespace
 
 DeviceCard::DeviceCard(const app::AppDevice& device, const QColor& color, QWidget* parent)
     : QFrame(parent), m_id(QString::fromStdString(device.info.id)), m_color(color) {
     setObjectName(QStringLiteral("deviceCard"));
     const ThemeColors& c = currentColors();
-    setStyleSheet(QStringLiteral("#deviceCard { background: %1; border: 1px solid %2; border-top: 4px solid %3; border-radius: 10px; }")
-                      .arg(c.surface.name(), c.border.name(), color.name()));
-    setMinimumWidth(230);
-    setMaximumWidth(320);
-    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Maximum);
+    setStyleSheet(QStringLiteral("#deviceCard { background: %1; border: 1px solid %2; border-radius: 10px; }")
+                      .arg(c.surface.name(), c.border.name()));
+    setFixedWidth(300);  // lines below are laid out for this width (no wrapping)
     auto* l = new QVBoxLayout(this);
-    l->setContentsMargins(14, 12, 14, 12);
+    l->setContentsMargins(14, 10, 14, 12);
     l->setSpacing(6);
+    auto* strip = new QFrame(this);  // the device's colour, as in the layer strip
+    strip->setFixedHeight(4);
+    strip->setStyleSheet(QStringLiteral("background: %1; border-radius: 2px;").arg(color.name()));
+    l->addWidget(strip);
     auto* head = new QHBoxLayout();
     auto* chip = new QLabel(this);
     chip->setPixmap(iconPixmap(QStringLiteral("chip"), color, 20, devicePixelRatioF()));
@@ -37,20 +39,18 @@ DeviceCard::DeviceCard(const app::AppDevice& device, const QColor& color, QWidge
     head->addStretch(1);
     head->addWidget(kind);
     l->addLayout(head);
-    auto* name = new QLabel(QString::fromStdString(device.info.name), this);
-    name->setWordWrap(true);
+    const QString fullName = QString::fromStdString(device.info.name);
+    auto* name = new QLabel(fontMetrics().elidedText(fullName, Qt::ElideRight, 270), this);
+    name->setToolTip(fullName);
     name->setProperty("muted", true);
     l->addWidget(name);
     m_memory = new FitBar(this);
     m_memoryText = new QLabel(this);
     m_memoryText->setProperty("muted", true);
-    m_memoryText->setWordWrap(true);
     m_layers = new QLabel(this);
-    m_layers->setWordWrap(true);
     m_util = new QLabel(this);
     m_busy = new QLabel(this);
     m_busy->setProperty("muted", true);
-    m_busy->setWordWrap(true);
     l->addSpacing(4);
     l->addWidget(m_memory);
     l->addWidget(m_memoryText);
@@ -66,7 +66,7 @@ void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const stra
                         std::optional<double> utilisation, bool modelLoaded) {
     if (memory && memory->capacity > 0) {
         m_memory->setValues({memory->weights, memory->kv_cache, memory->scratch, memory->capacity});
-        m_memoryText->setText(tr("%1 used of %2 · %3 weights, %4 KV")
+        m_memoryText->setText(tr("%1 used of %2\n%3 weights · %4 KV cache")
                                   .arg(bytes(memory->weights + memory->kv_cache + memory->scratch), bytes(memory->capacity),
                                        bytes(memory->weights), bytes(memory->kv_cache)));
     } else if (planned) {
@@ -98,7 +98,7 @@ void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const stra
         tokens += t.tokens;
     }
     if (!timings.empty())
-        m_busy->setText(tr("Stage busy %1 s, idle %2 s · %3 tokens")
+        m_busy->setText(tr("Stage busy %1 s, idle %2 s\n%3 tokens through this stage")
                             .arg(QLocale().toString(busy, 'f', 2), QLocale().toString(idle, 'f', 2), QLocale().toString(tokens)));
     m_busy->setVisible(!timings.empty());
 }

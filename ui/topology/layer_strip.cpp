@@ -63,7 +63,7 @@ void LayerStrip::paintEvent(QPaintEvent*) {
     };
     for (const strata::StagePlan& s : m_stages) label(s.layer_begin);
     label(m_nLayer - 1);
-    p.drawText(QPointF(0, barH + 4 + fm.ascent() + fm.height()), tr("E = token embedding, O = output head; numbers are block layers"));
+    p.drawText(QPointF(0, barH + 8 + fm.ascent() + fm.height()), tr("E = token embedding, O = output head; numbers are block layers"));
 }
 
 }  // namespace strata::ui

@@ -18,8 +18,8 @@ public:
     void setPlan(int nLayer, const std::vector<strata::StagePlan>& stages, const QHash<QString, QColor>& colorOf);
     QString deviceOfLayer(int layer) const;
 
-    QSize sizeHint() const override { return {600, 58}; }
-    QSize minimumSizeHint() const override { return {200, 58}; }
+    QSize sizeHint() const override { return {600, 64}; }
+    QSize minimumSizeHint() const override { return {200, 64}; }
 
 protected:
     void paintEvent(QPaintEvent* e) override;

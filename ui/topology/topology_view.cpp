@@ -11,11 +11,12 @@
 #include "devices/device_monitor.h"
 #include "topology/device_card.h"
 #include "topology/layer_strip.h"
+#include "topology/stage_activity.h"
 
 namespace strata::ui {
 
 namespace {
-QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeTraditionalFormat); }
+QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
 }  // namespace
 
 TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidget(parent), m_monitor(monitor) {
@@ -48,17 +49,24 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
     auto* scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
     scroll->setVerticalScrollBarPolicy(Qt::ScrollBarAsNeeded);
-    auto* row = new QWidget(scroll);
-    m_cardRow = new QHBoxLayout(row);
+    auto* page = new QWidget(scroll);
+    auto* pl = new QVBoxLayout(page);
+    pl->setContentsMargins(0, 0, 0, 0);
+    pl->setSpacing(14);
+    m_cardRow = new QHBoxLayout();
     m_cardRow->setContentsMargins(0, 0, 0, 0);
     m_cardRow->setSpacing(8);
     m_cardRow->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-    scroll->setWidget(row);
-    layout->addWidget(scroll, 1);
-    m_hint = new QLabel(this);
+    pl->addLayout(m_cardRow);
+    m_activity = new StageActivity(page);
+    pl->addWidget(m_activity);
+    m_hint = new QLabel(page);
     m_hint->setProperty("muted", true);
     m_hint->setWordWrap(true);
-    layout->addWidget(m_hint);
+    pl->addWidget(m_hint);
+    pl->addStretch(1);
+    scroll->setWidget(page);
+    layout->addWidget(scroll, 1);
 
     connect(&m_monitor, &app::DeviceMonitor::devicesChanged, this, &TopologyView::rebuild);
     connect(&m_monitor, &app::DeviceMonitor::modelChanged, this, &TopologyView::rebuild);
@@ -153,11 +161,15 @@ void TopologyView::rebuild() {
         m_hint->setText(tr("Load a model from the library to see which device runs which layers."));
     }
     m_stripCard->setVisible(model.has_value());
+    m_activity->setVisible(model.has_value());
+    m_colors = colorOf;
     refreshStats();
 }
 
 void TopologyView::refreshStats() {
     const auto& model = m_monitor.model();
+    const QList<strata::StageTiming>& all = m_monitor.stats().timings;
+    m_activity->setTimings(std::vector<strata::StageTiming>(all.begin(), all.end()), m_colors);
     for (DeviceCard* card : m_cards) {
         const std::string id = card->deviceId().toStdString();
         std::vector<strata::StagePlan> stages;

@@ -3,6 +3,8 @@
 // bytes per token), memory in use, utilisation and per-stage busy time. Fed by DeviceMonitor.
 #pragma once
 
+#include <QColor>
+#include <QHash>
 #include <QWidget>
 
 class QHBoxLayout;
@@ -16,6 +18,7 @@ namespace strata::ui {
 
 class DeviceCard;
 class LayerStrip;
+class StageActivity;
 
 class TopologyView : public QWidget {
     Q_OBJECT
@@ -24,6 +27,7 @@ public:
 
     QList<DeviceCard*> cards() const { return m_cards; }
     LayerStrip* layerStrip() const { return m_strip; }
+    StageActivity* activity() const { return m_activity; }
     QStringList linkTexts() const;
 
 private:
@@ -36,6 +40,8 @@ private:
     LayerStrip* m_strip;
     QLabel* m_stripLegend;
     QHBoxLayout* m_cardRow;
+    StageActivity* m_activity;
+    QHash<QString, QColor> m_colors;
     QList<DeviceCard*> m_cards;
     QList<QLabel*> m_links;
     QLabel* m_hint;
