@@ -1,19 +1,93 @@
-// strata-cli info MODEL.gguf — placeholder until the GGUF reader lands.
+// strata-cli info MODEL.gguf [--all] — what a GGUF model is: architecture, sizes, tokenizer,
+// quantization and tensor types; --all adds every metadata key and every tensor.
 #include <cstdio>
+#include <string>
 
 #include "cli_common.h"
+#include "gguf/gguf_file.h"
+#include "strata/model_info.h"
 
 namespace strata::cli {
 
+namespace {
+
+void row(const char* label, const std::string& value) { std::printf("%-16s %s\n", label, value.c_str()); }
+
+std::string shape_text(const std::vector<int64_t>& ne) {
+    std::string s = "[";
+    for (size_t d = 0; d < ne.size(); ++d) s += (d ? ", " : "") + std::to_string(ne[d]);
+    return s + "]";
+}
+
+void print_summary(const ModelInfo& m) {
+    row("file", m.path);
+    row("size", format_bytes(m.file_size) + " (" + std::to_string(m.file_size) + " bytes)");
+    row("GGUF version", std::to_string(m.gguf_version));
+    row("name", m.name);
+    row("architecture", m.architecture + (m.architecture_supported ? "" : " (not supported yet)"));
+    row("parameters", format_param_count(m.n_params) + " (" + std::to_string(m.n_params) + ")");
+    row("context length", std::to_string(m.context_length));
+    row("layers", std::to_string(m.n_layer));
+    row("embedding", std::to_string(m.n_embd));
+    row("FFN", std::to_string(m.n_ff));
+    row("heads", std::to_string(m.n_head) + " (kv heads " + std::to_string(m.n_head_kv) + ")");
+    char base[32];
+    std::snprintf(base, sizeof base, "%g", static_cast<double>(m.rope_freq_base));
+    row("rope", std::to_string(m.n_rot) + " dims, base " + base);
+    row("vocab", std::to_string(m.n_vocab) + " (tokenizer " +
+                     (m.tokenizer_model.empty() ? std::string("unknown") : m.tokenizer_model) + ")");
+    row("chat template", m.has_chat_template ? "yes (" + std::to_string(m.chat_template.size()) + " bytes)" : "none");
+    row("quantization", m.quantization.empty() ? "unknown" : m.quantization);
+    row("weights", format_bytes(m.weight_bytes));
+    std::printf("\n%-10s %8s %12s\n", "type", "tensors", "bytes");
+    for (const TensorTypeTotal& t : m.type_totals) {
+        std::printf("%-10s %8llu %12s\n", tensor_type_name(t.type), static_cast<unsigned long long>(t.n_tensors),
+                    format_bytes(t.n_bytes).c_str());
+    }
+}
+
+void print_all(const gguf::GgufFile& f) {
+    std::printf("\nmetadata (%zu keys):\n", f.metadata().size());
+    for (const gguf::KeyValue& kv : f.metadata()) {
+        std::printf("  %-44s %s\n", kv.key.c_str(), kv.value.to_display_string().c_str());
+    }
+    std::printf("\ntensors (%zu, data at offset %llu, alignment %llu):\n", f.tensors().size(),
+                static_cast<unsigned long long>(f.data_offset()), static_cast<unsigned long long>(f.alignment()));
+    for (const gguf::TensorInfo& t : f.tensors()) {
+        std::printf("  %-36s %-8s %-24s %12s\n", t.name.c_str(), tensor_type_name(t.type), shape_text(t.ne).c_str(),
+                    format_bytes(t.n_bytes).c_str());
+    }
+}
+
+}  // namespace
+
 int cmd_info(Args& args) {
+    const bool all = args.flag({"--all", "-a"});
+    const bool help = args.flag({"--help", "-h"});
     std::vector<std::string> pos;
     std::string err;
-    if (!args.finish(pos, err) || pos.size() != 1) {
-        std::fprintf(stderr, "usage: strata-cli info MODEL.gguf\n");
-        return 2;
+    if (help || !args.finish(pos, err) || pos.size() != 1) {
+        if (!err.empty()) std::fprintf(stderr, "error: %s\n", err.c_str());
+        std::fprintf(stderr,
+                     "usage: strata-cli info MODEL.gguf [--all]\n"
+                     "  --all, -a   also list every metadata key and every tensor\n");
+        return help ? 0 : 2;
     }
-    std::fprintf(stderr, "error: GGUF reader not built yet\n");
-    return 1;
+    auto info = inspect_model(pos[0]);
+    if (!info.ok()) {
+        std::fprintf(stderr, "error: %s\n", info.status().message().c_str());
+        return 1;
+    }
+    print_summary(*info);
+    if (all) {
+        auto file = gguf::GgufFile::open(pos[0]);
+        if (!file.ok()) {
+            std::fprintf(stderr, "error: %s\n", file.status().message().c_str());
+            return 1;
+        }
+        print_all(**file);
+    }
+    return 0;
 }
 
 }  // namespace strata::cli

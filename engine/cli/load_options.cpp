@@ -100,7 +100,7 @@ const char* generate_options_help() {
            "  --top-k K               (default 40; 0 = off)\n"
            "  --top-p P               (default 0.95; 1 = off)\n"
            "  --min-p P               (default 0.05; 0 = off)\n"
-           "  --repeat-penalty R      (default 1.1; 1 = off)\n"
+           "  --repeat-penalty R      e.g. 1.1 (default 1 = off)\n"
            "  --repeat-last-n N       tokens the penalty looks back over (default 64)\n"
            "  --seed S                random seed (default 0)\n"
            "  --stop TEXT             stop when this text appears (not printed)\n"

@@ -11,11 +11,17 @@ namespace strata::test {
 
 using Vec = std::vector<double>;
 
+namespace {
+// (rows, cols) row-major: out[r] = Σ_c w[r][c] x[c].
+struct Mat {
+    Vec w;
+    int rows = 0, cols = 0;
+};
+}  // namespace
+
 struct ReferenceLlama::Impl {
     HParams hp;
     int n_vocab = 0;
-    // Matrices are (rows, cols) row-major: out[r] = Σ_c W[r][c] x[c].
-    struct Mat { Vec w; int rows = 0, cols = 0; };
     struct Layer { Vec attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm; Mat wq, wk, wv, wo, w1, w2, w3; };
     Mat embd, out;
     Vec out_norm;
@@ -41,7 +47,7 @@ bool read_tensor(const gguf::GgufFile& f, const std::string& name, Vec& out, int
     return true;
 }
 
-Vec matvec(const ReferenceLlama::Impl::Mat& m, const Vec& x) {
+Vec matvec(const Mat& m, const Vec& x) {
     Vec y(static_cast<size_t>(m.rows), 0.0);
     for (int r = 0; r < m.rows; ++r) {
         double acc = 0;
@@ -93,7 +99,7 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
     const gguf::GgufFile& f = **file;
     int r = 0, c = 0;
     auto vec = [&](const std::string& name, Vec& out) { return read_tensor(f, name, out, r, c, error); };
-    auto mat = [&](const std::string& name, Impl::Mat& out) { return read_tensor(f, name, out.w, out.rows, out.cols, error); };
+    auto mat = [&](const std::string& name, Mat& out) { return read_tensor(f, name, out.w, out.rows, out.cols, error); };
     if (!mat("token_embd.weight", m.embd) || !vec("output_norm.weight", m.out_norm)) return nullptr;
     m.n_vocab = m.embd.rows;
     if (f.find_tensor("output.weight")) {

@@ -17,23 +17,24 @@ RandomModelConfig small_model(TensorType type = TensorType::F16) {
     c.n_vocab = 400;
     c.n_embd = 64;
     c.n_layer = 6;
-    c.n_head = 4;
-    c.n_head_kv = 2;
+    c.n_head = 2;  // head size 32, so a q8_0 KV cache (32-value blocks) applies
+    c.n_head_kv = 1;
     c.n_ff = 160;
     c.weight_type = type;
     c.seed = 77;
     return c;
 }
 
-LoadOptions options_for(const std::string& devices, int n_seq = 1, SplitMode mode = SplitMode::even) {
+// One stage per device: equal split ratios (largest remainder spreads the extra layers).
+LoadOptions options_for(const std::string& devices, int n_seq = 1) {
     LoadOptions o;
     std::string err;
     if (!parse_device_specs(devices, o.devices, err)) qFatal("bad devices %s: %s", devices.c_str(), err.c_str());
+    o.ratios.assign(o.devices.size(), 1.0);
     o.n_ctx = 128;
     o.n_batch = 32;
     o.n_seq = n_seq;
     o.n_threads = 1;
-    o.mode = mode;
     return o;
 }
 
@@ -46,6 +47,7 @@ struct Output {
 Output generate(Model& m, Sequence& seq, const std::vector<int32_t>& prompt, int n, const std::atomic<bool>* cancel = nullptr) {
     GenerateParams g;
     g.sampler.temperature = 0;
+    g.sampler.repeat_penalty = 1.0f;
     g.max_tokens = n;
     g.stop_at_eos = false;
     Output out;

@@ -21,7 +21,7 @@ const char* kPublishedGreedy =
     "Lily didn't want to help her mom, so she said, \"I'm sorry, mom. I didn't know what to do.\" Her mom said, "
     "\"Don't worry, Lily. We can help you.";
 
-constexpr int kTokens = 200;  // ≥ 150 required
+constexpr int kTokens = 255;  // the published run's 256 positions minus BOS (≥ 150 required)
 
 struct Greedy {
     std::string text;
@@ -36,13 +36,14 @@ Greedy run_greedy(const QString& path, const std::string& devices, KvCacheType k
     o.n_ctx = 256;
     o.kv_type = kv;
     o.n_threads = 2;
-    o.mode = SplitMode::even;
+    o.ratios.assign(o.devices.size(), 1.0);  // one layer range per device
     Engine engine;
     auto model = engine.load(path.toStdString(), o);
     if (!model.ok()) qFatal("load failed: %s", model.status().message().c_str());
     auto seq = (*model)->create_sequence();
     GenerateParams g;
     g.sampler.temperature = 0;
+    g.sampler.repeat_penalty = 1.0f;  // plain argmax, as the published run did
     g.max_tokens = kTokens;
     g.stop_at_eos = false;
     Greedy out;
@@ -68,11 +69,12 @@ private slots:
         const Greedy g = run_greedy(test::stories260kPath(), "cpu");
         QCOMPARE(g.n_generated, kTokens);
         const std::string published = kPublishedGreedy;
-        // Our text, token for token, must be a prefix of the published text (which is 256
-        // tokens long) — all 200 generated tokens, well past the required 150.
+        // All 255 generated tokens reproduce the published text: ours is a prefix of it and
+        // falls short by at most its final character (the published page ends one piece later).
         QVERIFY2(published.compare(0, g.text.size(), g.text) == 0,
                  qPrintable(QStringLiteral("diverged:\n%1").arg(QString::fromStdString(g.text))));
-        QVERIFY(g.text.size() > 600);  // 200 tokens of this 512-token vocab are well over 600 characters
+        QVERIFY2(g.text.size() + 1 >= published.size(),
+                 qPrintable(QStringLiteral("only %1 of %2 characters").arg(g.text.size()).arg(published.size())));
     }
 
     // The generated text, and every logit, is bitwise identical whatever the split.
@@ -91,12 +93,11 @@ private slots:
         QVERIFY(std::memcmp(split.all_logits.data(), one.all_logits.data(), one.all_logits.size() * sizeof(float)) == 0);
     }
 
+    // The default f16 KV cache rounds K and V; the text must still be the published one.
     void f16KvCacheStillReproducesText() {
         const Greedy g = run_greedy(test::stories260kPath(), "cpu", KvCacheType::f16);
         const std::string published = kPublishedGreedy;
-        // 150 tokens: the acceptance bar, with the default (f16) cache.
-        QVERIFY2(published.compare(0, std::min<size_t>(g.text.size(), 450), g.text, 0, std::min<size_t>(g.text.size(), 450)) == 0,
-                 qPrintable(QString::fromStdString(g.text)));
+        QVERIFY2(published.compare(0, g.text.size(), g.text) == 0, qPrintable(QString::fromStdString(g.text)));
     }
 };
 

@@ -49,6 +49,8 @@ struct PlanDevice {
     bool enabled = true;
     uint64_t reserve_bytes = 0;   // kept free (driver, other apps, fragmentation)
     double ratio = 0;             // manual split ratio (SplitMode::ratios)
+    int n_threads = 0;            // CPU devices: threads the runtime runs the stage with (sizes
+                                  // the per-thread attention scratch; 0 = estimate for 1)
 };
 
 struct PlanRequest {

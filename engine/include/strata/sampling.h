@@ -12,7 +12,7 @@ struct SamplerParams {
     int top_k = 40;              // keep the k most likely tokens (≤ 0: all)
     float top_p = 0.95f;         // keep the smallest set with this much probability (≥ 1: all)
     float min_p = 0.05f;         // drop tokens below min_p × the top probability (≤ 0: off)
-    float repeat_penalty = 1.1f; // divide positive / multiply negative logits of recent tokens (1: off)
+    float repeat_penalty = 1.0f; // divide positive / multiply negative logits of recent tokens (1: off)
     int repeat_last_n = 64;      // how many recent tokens the penalty looks at
     uint64_t seed = 0;           // same seed + same settings + same model → same text
 };

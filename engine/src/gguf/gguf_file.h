@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "strata/status.h"
@@ -58,7 +59,8 @@ struct Value {
 struct KeyValue {
     std::string key;
     Value value;
-    uint64_t offset = 0;  // byte offset of the key in the file (for messages)
+    uint64_t offset = 0;   // byte offset of the key in the file (for messages)
+    uint64_t n_bytes = 0;  // size of the whole entry in the file: key, value type id and value
 };
 
 struct TensorInfo {
@@ -114,6 +116,7 @@ private:
     uint64_t data_offset_ = 0;
     std::vector<KeyValue> metadata_;
     std::vector<TensorInfo> tensors_;
+    std::unordered_map<std::string_view, size_t> tensor_index_;  // name (into tensors_) → index
     friend class GgufParser;
 };
 

@@ -1,6 +1,8 @@
 // GgufWriter: builds a GGUF v3 file (used by tests, the quantizer and model generators).
 //
-// Add metadata and tensors, then write(path). Tensor data is either handed over as bytes or
+// Add metadata and tensors, then write(path). The alignment given to the constructor must be a
+// power of two (write() fails otherwise); when it is not the default 32 the writer emits
+// `general.alignment` itself (a `general.alignment` set through set_* is ignored). Tensor data is either handed over as bytes or
 // produced by a callback at write time (so multi-GiB models stream to disk without being held
 // in memory). write() goes to "path.partial" and renames on success: a failure never leaves a
 // half-written file at `path`. Not thread-safe; one thread builds and writes.
@@ -38,11 +40,18 @@ public:
     void set_string_array(std::string key, std::vector<std::string> v);
     void set_i32_array(std::string key, std::vector<int32_t> v);
     void set_f32_array(std::string key, std::vector<float> v);
+    // Any value the reader can return, nested arrays included. Numeric array elements are held
+    // as doubles in Value, so 64-bit integers beyond 2^53 lose precision here (copy_metadata_from
+    // copies exactly); out-of-range elements are clamped to the element type.
+    void set_value(std::string key, const Value& v);
     // Copies every key except general.alignment from an open file (the quantizer keeps metadata).
     void copy_metadata_from(const GgufFile& file);
 
     // Tensors are written in the order added. `ne` innermost first; data size must equal
-    // tensor_row_bytes(type, ne[0]) * rows.
+    // tensor_row_bytes(type, ne[0]) * rows. Errors (invalid_argument): duplicate or empty name,
+    // 0 or more than 4 dims, a dim < 1, a type without a known layout, a row length that is not
+    // a multiple of the block size, a wrong data size. The producer is called once, at write
+    // time, with a buffer of exactly the tensor's size.
     using Producer = std::function<Status(uint8_t* dst, size_t n_bytes)>;
     Status add_tensor(std::string name, TensorType type, std::vector<int64_t> ne, std::vector<uint8_t> data);
     Status add_tensor(std::string name, TensorType type, std::vector<int64_t> ne, Producer producer);
@@ -55,8 +64,23 @@ public:
     void set_version(uint32_t version) { version_ = version; }
 
 private:
-    struct Entry;
-    struct Tensor;
+    struct Entry {
+        std::string key;
+        std::vector<uint8_t> value;  // encoded: u32 value type, then the value as in the file
+    };
+    struct Tensor {
+        std::string name;
+        TensorType type;
+        std::vector<int64_t> ne;
+        uint64_t n_bytes;
+        std::vector<uint8_t> data;  // empty when `producer` is set
+        Producer producer;
+    };
+    void set_encoded(std::string key, std::vector<uint8_t> value);
+    Status check_tensor(const std::string& name, TensorType type, const std::vector<int64_t>& ne,
+                        uint64_t* n_bytes) const;
+    Status write_to(int fd, const std::string& path, const std::function<void(size_t, size_t)>& progress) const;
+
     std::vector<Entry> metadata_;
     std::vector<Tensor> tensors_;
     uint64_t alignment_;

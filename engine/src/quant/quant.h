@@ -26,9 +26,12 @@ void quantize_row_ref(TensorType t, const float* src, void* dst, int64_t n,
                       const float* importance = nullptr);
 
 // ---- fast kernels (dispatched by CPU features at run time) -------------------------------
-// The format activations are converted to for dot products with weight type w: e.g. Q8_0 for
-// Q4_0/Q8_0, Q8_K for K-quants, F32 for F32, F16 for F16.
+// The format activations are converted to for dot products with weight type w: Q8_0 for
+// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1 (its block sum serves the min term), Q8_K for K-quants,
+// F32 for the float weight types F32/F16/BF16.
 TensorType vec_dot_type(TensorType w);
+// Fast quantizer for activation formats (Q8_0, Q8_1, Q8_K: bit-identical to quantize_row_ref)
+// and the float types; other types fall back to quantize_row_ref.
 void quantize_row(TensorType t, const float* src, void* dst, int64_t n);
 void dequantize_row(TensorType t, const void* src, float* dst, int64_t n);
 // Σ_k w[k]·a[k] with w in weight type `w`, a in vec_dot_type(w).

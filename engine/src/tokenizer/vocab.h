@@ -53,20 +53,35 @@ public:
     int32_t n_tokens() const;
     int32_t bos() const;
     int32_t eos() const;
+    int32_t unk() const;                 // -1 when the vocab has none
+    int32_t pad() const;                 // -1 when the vocab has none
     bool add_bos() const;
+    bool add_eos() const;                // the model wants EOS appended (encode never does it)
+    bool add_space_prefix() const;       // SPM: "▁" prepended to the text
+    const std::string& pre() const;      // BPE pre-tokenizer name as given ("" for SPM)
     bool is_eog(int32_t id) const;       // EOS or another end-of-generation token
     bool is_control(int32_t id) const;
+    TokenType token_type(int32_t id) const;  // normal for vocabs without types
+    // Ids outside [0, n_tokens) give "" here and from token_to_bytes; decode skips them.
     const std::string& token_text(int32_t id) const;  // as stored in the vocab ("▁the", "<0x0A>")
+    int32_t find_token(std::string_view text) const;  // exact stored text → id (first one), or -1
 
     // Text → ids. add_bos prepends BOS when the vocab has one; parse_special turns the text of
-    // control/user-defined tokens ("<|im_start|>") into their ids instead of spelling them out.
+    // control/user-defined tokens ("<|im_start|>") into their ids instead of spelling them out
+    // (longest match first, scanning left to right); without it such text is plain text, and
+    // plain text never yields a control or user-defined id. SPM: spaces become "▁", and with
+    // add_space_prefix a "▁" is prepended to the text and to each run of text after a special
+    // token (as llama.cpp does). O(n log n) in the text length.
     std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
 
     // The bytes a token stands for ("▁the" → " the", "<0x0A>" → "\n"); control tokens give "".
-    // Bytes may be an incomplete UTF-8 sequence (byte-fallback tokens).
+    // Bytes may be an incomplete UTF-8 sequence (byte-fallback tokens). SPM unknown tokens give
+    // " ⁇ " (SentencePiece's rendering); BPE user-defined tokens give their text as stored.
     std::string token_to_bytes(int32_t id) const;
 
-    // Whole-sequence decode (strips the leading space SPM adds after BOS when strip_leading_space).
+    // Whole-sequence decode (strips the leading space SPM adds after BOS when strip_leading_space:
+    // one space from the first piece that follows only BOS tokens, when add_space_prefix). The
+    // result is valid UTF-8: ill-formed byte runs become U+FFFD, exactly as StreamingDetokenizer.
     std::string decode(const std::vector<int32_t>& ids, bool strip_leading_space = true) const;
 
 private:
@@ -90,6 +105,7 @@ private:
     std::shared_ptr<const Vocab> vocab_;
     std::string pending_;
     bool at_start_;
+    bool strip_leading_space_;
 };
 
 }  // namespace strata

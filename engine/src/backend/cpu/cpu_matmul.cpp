@@ -1,56 +1,232 @@
-// Placeholder CPU matmul (F32/F16/BF16 only, straightforward loops). The quantized-weights
-// work replaces this with repacked SIMD kernels for every format.
+// CPU matrix products for every computable weight type.
+//
+// prepare() picks a layout: F32/F16/BF16, Q4_0 and Q8_0 are repacked into 8-row interleaved
+// copies (cpu_matmul_internal.h) whose kernels produce 8 outputs per pass; every other type
+// (and any weight when allow_repack is false) stays in GGUF rows and runs quant::vec_dot per
+// (row, token) against activations quantized to quant::vec_dot_type().
+//
+// Work is split over fixed panels of output rows (never over the columns), and each output is
+// summed by one kernel call in column order, so results do not depend on the thread count.
 #include "backend/cpu/cpu_matmul.h"
 
-#include <vector>
+#include <algorithm>
+#include <cstring>
+#include <string>
 
+#include "backend/cpu/cpu_matmul_internal.h"
 #include "backend/cpu/thread_pool.h"
-#include "util/fp16.h"
+#include "quant/quant.h"
+#include "quant/quant_dispatch.h"
 
 namespace strata {
+namespace {
 
-Result<CpuWeight> CpuWeight::prepare(TensorType type, const void* data, int64_t n_rows,
-                                     int64_t n_cols, bool /*allow_repack*/) {
-    if (type != TensorType::F32 && type != TensorType::F16 && type != TensorType::BF16) {
-        return Status(ErrorCode::unsupported,
-                      std::string("CPU matmul does not support tensor type ") + tensor_type_name(type));
+int choose_layout(TensorType type) {
+    switch (type) {
+        case TensorType::F32:
+        case TensorType::F16:
+        case TensorType::BF16: return kLayoutFloatX8;
+        case TensorType::Q4_0: return kLayoutQ4_0X8;
+        case TensorType::Q8_0: return kLayoutQ8_0X8;
+        default: return kLayoutRows;
     }
-    CpuWeight w;
-    w.type_ = type;
-    w.data_ = data;
-    w.n_rows_ = n_rows;
-    w.n_cols_ = n_cols;
-    return w;
 }
 
-size_t CpuWeight::bytes() const { return tensor_row_bytes(type_, n_cols_) * static_cast<size_t>(n_rows_); }
+// Scatters a kernel tile (n_tok, 8 * n_groups) for groups starting at g0 into out (n_tok, n_rows).
+void scatter(const float* tile, int n_tok, int n_groups, int64_t g0, int64_t t0, int64_t n_rows, float* out) {
+    const int64_t r0 = g0 * 8;
+    const int64_t n_valid = std::min<int64_t>(8 * n_groups, n_rows - r0);
+    for (int t = 0; t < n_tok; ++t) {
+        std::memcpy(out + (t0 + t) * n_rows + r0, tile + static_cast<int64_t>(t) * 8 * n_groups,
+                    static_cast<size_t>(n_valid) * sizeof(float));
+    }
+}
 
-void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_tok, float* out,
-                MatmulScratch& /*scratch*/) {
-    const int64_t n_rows = w.n_rows(), n_cols = w.n_cols();
-    constexpr int64_t kRowsPerTask = 16;
-    const int64_t n_tasks = (n_rows + kRowsPerTask - 1) / kRowsPerTask;
-    pool.parallel_for(n_tasks, [&](int64_t task, int) {
-        std::vector<float> row(static_cast<size_t>(n_cols));
-        const int64_t r1 = std::min(n_rows, (task + 1) * kRowsPerTask);
-        for (int64_t r = task * kRowsPerTask; r < r1; ++r) {
-            const float* wr;
-            if (w.type() == TensorType::F32) {
-                wr = static_cast<const float*>(w.data()) + r * n_cols;
-            } else {
-                const uint16_t* src = static_cast<const uint16_t*>(w.data()) + r * n_cols;
-                for (int64_t k = 0; k < n_cols; ++k)
-                    row[k] = w.type() == TensorType::F16 ? fp16_to_fp32(src[k]) : bf16_to_fp32(src[k]);
-                wr = row.data();
-            }
-            for (int64_t t = 0; t < n_tok; ++t) {
-                const float* xt = x + t * n_cols;
-                float acc = 0.0f;
-                for (int64_t k = 0; k < n_cols; ++k) acc += wr[k] * xt[k];
-                out[t * n_rows + r] = acc;
+struct FloatX8Ctx {
+    FloatX8Kernel kernel;
+    const uint8_t* data;
+    size_t group_bytes;
+    int64_t n_groups, n_rows, n_cols, n_tok;
+    const float* x;
+    float* out;
+};
+
+constexpr int64_t kFloatPanelGroups = kFloatMaxGroups;  // 64 rows per task
+constexpr int64_t kQuantPanelGroups = 4;                // 32 rows per task
+constexpr int64_t kRowsPanel = 16;                      // rows per task for row-major layouts
+constexpr int64_t kRowsTokenTile = 16;
+
+void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
+    const int64_t n_tasks = (c.n_groups + kFloatPanelGroups - 1) / kFloatPanelGroups;
+    pool.parallel_for(n_tasks, [&c](int64_t task, int) {
+        const int64_t g0 = task * kFloatPanelGroups;
+        const int64_t g1 = std::min(c.n_groups, g0 + kFloatPanelGroups);
+        const uint8_t* groups[kFloatMaxGroups];
+        for (int64_t g = g0; g < g1; ++g) groups[g - g0] = c.data + static_cast<size_t>(g) * c.group_bytes;
+        alignas(32) float tile[kMaxTileTokens * 8 * kFloatMaxGroups];
+        if (c.n_tok == 1) {
+            c.kernel(groups, static_cast<int>(g1 - g0), c.n_cols, c.x, c.n_cols, 1, tile);
+            scatter(tile, 1, static_cast<int>(g1 - g0), g0, 0, c.n_rows, c.out);
+            return;
+        }
+        for (int64_t g = g0; g < g1; g += 2) {
+            const int n_g = static_cast<int>(std::min<int64_t>(2, g1 - g));
+            for (int64_t t0 = 0; t0 < c.n_tok; t0 += kMaxTileTokens) {
+                const int n_t = static_cast<int>(std::min<int64_t>(kMaxTileTokens, c.n_tok - t0));
+                c.kernel(groups + (g - g0), n_g, c.n_cols, c.x + t0 * c.n_cols, c.n_cols, n_t, tile);
+                scatter(tile, n_t, n_g, g, t0, c.n_rows, c.out);
             }
         }
     });
+}
+
+struct QuantX8Ctx {
+    QuantX8Kernel kernel;
+    const uint8_t* data;
+    size_t group_bytes;
+    int64_t n_groups, n_rows, n_blocks, n_tok;
+    const ActQ8* act;
+    float* out;
+    int token_tile;
+};
+
+void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
+    const int64_t n_tasks = (c.n_groups + kQuantPanelGroups - 1) / kQuantPanelGroups;
+    pool.parallel_for(n_tasks, [&c](int64_t task, int) {
+        const int64_t g0 = task * kQuantPanelGroups;
+        const int64_t g1 = std::min(c.n_groups, g0 + kQuantPanelGroups);
+        alignas(32) float tile[kMaxTileTokens * 8];
+        for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.token_tile) {
+            const int n_t = static_cast<int>(std::min<int64_t>(c.token_tile, c.n_tok - t0));
+            for (int64_t g = g0; g < g1; ++g) {
+                c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, c.act + t0 * c.n_blocks,
+                         c.n_blocks, n_t, tile);
+                scatter(tile, n_t, 1, g, t0, c.n_rows, c.out);
+            }
+        }
+    });
+}
+
+struct RowsCtx {
+    quant::VecDotFn dot;
+    const uint8_t* data;
+    size_t row_bytes, act_row_bytes;
+    int64_t n_rows, n_cols, n_tok;
+    const uint8_t* act;
+    float* out;
+};
+
+void run_rows(ThreadPool& pool, const RowsCtx& c) {
+    const int64_t n_tasks = (c.n_rows + kRowsPanel - 1) / kRowsPanel;
+    pool.parallel_for(n_tasks, [&c](int64_t task, int) {
+        const int64_t r0 = task * kRowsPanel, r1 = std::min(c.n_rows, r0 + kRowsPanel);
+        for (int64_t t0 = 0; t0 < c.n_tok; t0 += kRowsTokenTile) {
+            const int64_t t1 = std::min(c.n_tok, t0 + kRowsTokenTile);
+            for (int64_t r = r0; r < r1; ++r) {
+                const uint8_t* w = c.data + static_cast<size_t>(r) * c.row_bytes;
+                for (int64_t t = t0; t < t1; ++t) {
+                    c.out[t * c.n_rows + r] = c.dot(c.n_cols, w, c.act + static_cast<size_t>(t) * c.act_row_bytes);
+                }
+            }
+        }
+    });
+}
+
+// Runs fn(t) for each token, on the pool when there are enough tokens to be worth it.
+template <class Fn>
+void for_each_token(ThreadPool& pool, int64_t n_tok, const Fn& fn) {
+    if (n_tok < 4) {
+        for (int64_t t = 0; t < n_tok; ++t) fn(t);
+        return;
+    }
+    pool.parallel_for(n_tok, [&fn](int64_t t, int) { fn(t); });
+}
+
+}  // namespace
+
+Result<CpuWeight> CpuWeight::prepare(TensorType type, const void* data, int64_t n_rows, int64_t n_cols,
+                                     bool allow_repack) {
+    const auto& tr = tensor_type_traits(type);
+    if (!tr.known || !quant::vec_dot_fn(type, CpuIsa::scalar)) {
+        return Status(ErrorCode::unsupported, std::string("CPU matmul does not support tensor type ") + tr.name);
+    }
+    if (n_rows <= 0 || n_cols <= 0 || data == nullptr) {
+        return Status(ErrorCode::invalid_argument, "CPU matmul weight needs rows, columns and data (got " +
+                                                       std::to_string(n_rows) + " x " + std::to_string(n_cols) + ")");
+    }
+    if (n_cols % tr.block_size != 0) {
+        return Status(ErrorCode::invalid_argument, std::string("CPU matmul: ") + std::to_string(n_cols) +
+                                                       " columns is not a multiple of the " + tr.name +
+                                                       " block size " + std::to_string(tr.block_size));
+    }
+    CpuWeight w;
+    const int layout = allow_repack ? choose_layout(type) : kLayoutRows;
+    if (layout == kLayoutRows) {
+        CpuWeightAccess::set(w, type, data, n_rows, n_cols, kLayoutRows, nullptr);
+        return w;
+    }
+    const int64_t n_groups = (n_rows + 7) / 8;
+    auto owned = std::make_shared<std::vector<uint8_t>>();
+    try {
+        owned->resize(static_cast<size_t>(n_groups) * x8_group_bytes(layout, type, n_cols));
+    } catch (const std::bad_alloc&) {
+        return Status(ErrorCode::out_of_memory, "CPU matmul: cannot allocate " +
+                                                    std::to_string(n_groups * 8) + " repacked rows of " +
+                                                    std::to_string(n_cols) + " " + tr.name + " columns");
+    }
+    repack_x8(layout, type, data, n_rows, n_cols, owned->data());
+    const void* p = owned->data();
+    CpuWeightAccess::set(w, type, p, n_rows, n_cols, layout, std::move(owned));
+    return w;
+}
+
+size_t CpuWeight::bytes() const {
+    if (layout_ == kLayoutRows) return tensor_row_bytes(type_, n_cols_) * static_cast<size_t>(n_rows_);
+    return static_cast<size_t>((n_rows_ + 7) / 8) * x8_group_bytes(layout_, type_, n_cols_);
+}
+
+void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_tok, float* out,
+                MatmulScratch& scratch) {
+    if (n_tok <= 0 || w.n_rows() == 0) return;
+    const CpuIsa isa = cpu_isa();
+    const int64_t n_rows = w.n_rows(), n_cols = w.n_cols();
+    const auto* data = static_cast<const uint8_t*>(w.data());
+    switch (w.layout()) {
+        case kLayoutFloatX8: {
+            const FloatX8Ctx c{float_x8_kernel(w.type(), isa), data, x8_group_bytes(kLayoutFloatX8, w.type(), n_cols),
+                               (n_rows + 7) / 8, n_rows, n_cols, n_tok, x, out};
+            return run_float_x8(pool, c);
+        }
+        case kLayoutQ4_0X8:
+        case kLayoutQ8_0X8: {
+            const int64_t nb = n_cols / 32;
+            const size_t need = static_cast<size_t>(n_tok * nb) * sizeof(ActQ8);
+            if (scratch.activations.size() < need) scratch.activations.resize(need);
+            auto* act = reinterpret_cast<ActQ8*>(scratch.activations.data());
+            for_each_token(pool, n_tok, [&](int64_t t) { quantize_act_q8(x + t * n_cols, n_cols, act + t * nb, isa); });
+            const QuantX8Ctx c{quant_x8_kernel(w.layout(), isa), data, x8_group_bytes(w.layout(), w.type(), n_cols),
+                               (n_rows + 7) / 8, n_rows, nb, n_tok, act, out, x8_token_tile(w.layout())};
+            return run_quant_x8(pool, c);
+        }
+        default: {
+            const TensorType vt = quant::vec_dot_type(w.type());
+            RowsCtx c{quant::vec_dot_fn(w.type(), isa), data, tensor_row_bytes(w.type(), n_cols),
+                      tensor_row_bytes(vt, n_cols), n_rows, n_cols, n_tok, nullptr, out};
+            if (vt == TensorType::F32) {
+                c.act = reinterpret_cast<const uint8_t*>(x);
+            } else {
+                const size_t need = static_cast<size_t>(n_tok) * c.act_row_bytes;
+                if (scratch.activations.size() < need) scratch.activations.resize(need);
+                uint8_t* act = scratch.activations.data();
+                const auto quantize = quant::quantize_row_fn(vt, isa);
+                for_each_token(pool, n_tok, [&](int64_t t) {
+                    quantize(x + t * n_cols, act + static_cast<size_t>(t) * c.act_row_bytes, n_cols);
+                });
+                c.act = act;
+            }
+            return run_rows(pool, c);
+        }
+    }
 }
 
 }  // namespace strata

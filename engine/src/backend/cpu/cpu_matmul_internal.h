@@ -1,0 +1,69 @@
+// Internals of cpu_matmul shared by its files: repacked layouts and their kernels.
+//
+// Layouts (CpuWeight::layout()):
+//   kLayoutRows     GGUF row-major rows; kernels: quant::vec_dot per (row, token).
+//   kLayoutFloatX8  F32/F16/BF16, rows in groups of 8 (zero rows pad the last group); inside
+//                   a group, for each column k the 8 rows' values are contiguous (16 or 32 bytes).
+//   kLayoutQ4_0X8   Q4_0, groups of 8 rows; per 32-column block: the 8 rows' f16 scales (16
+//                   bytes), then 4 vectors of 32 bytes; vector j holds, in byte 4r+i, the level
+//                   of row r at column 8j+i in its low nibble and at column 8j+4+i in its high.
+//   kLayoutQ8_0X8   Q8_0, groups of 8 rows; per block: 8 f16 scales, then 8 vectors of 32 bytes;
+//                   vector c holds in byte 4r+i the int8 quant of row r at column 4c+i.
+// Every output is one accumulator summed over the columns in order, whatever the thread count
+// or token tiling, so results are bitwise repeatable.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/cpu/cpu_matmul.h"
+#include "util/cpu_features.h"
+
+namespace strata {
+
+enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0X8 = 3 };
+
+struct CpuWeightAccess {
+    static void set(CpuWeight& w, TensorType type, const void* data, int64_t n_rows, int64_t n_cols, int layout,
+                    std::shared_ptr<std::vector<uint8_t>> owned) {
+        w.type_ = type;
+        w.data_ = data;
+        w.n_rows_ = n_rows;
+        w.n_cols_ = n_cols;
+        w.layout_ = layout;
+        w.owned_ = std::move(owned);
+    }
+};
+
+// One quantized activation block for the X8 integer kernels: Q8_0 (same quants and f16-rounded
+// scale as quant::quantize_row(Q8_0)), with Σq and |q| precomputed.
+struct ActQ8 {
+    float d;
+    int32_t sum;
+    int8_t q[32];
+    uint8_t aq[32];  // |q|
+};
+static_assert(sizeof(ActQ8) == 72);
+
+// ---- repacking (cpu_matmul_repack.cpp) ----------------------------------------------------
+// Bytes of one group of 8 rows in the given X8 layout.
+size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols);
+// Repacks n_rows GGUF rows into the layout (output sized n_groups * x8_group_bytes).
+void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst);
+// Quantizes one token row (n_cols floats) into n_cols/32 ActQ8 blocks.
+void quantize_act_q8(const float* x, int64_t n_cols, ActQ8* out, CpuIsa isa);
+
+// ---- X8 kernels: one group of 8 rows × n_tok tokens (n_tok <= kMaxTileTokens) ---------------
+// out (n_tok, 8): written densely, row-group-local.
+constexpr int kMaxTileTokens = 6;
+using FloatX8Kernel = void (*)(const uint8_t* const* groups, int n_groups, int64_t n_cols, const float* x,
+                               int64_t x_stride, int n_tok, float* out);
+using QuantX8Kernel = void (*)(const uint8_t* group, int64_t n_blocks, const ActQ8* act, int64_t act_stride,
+                               int n_tok, float* out);
+// n_groups <= kFloatMaxGroups groups (same n_cols) × n_tok tokens; out (n_tok, 8 * n_groups).
+constexpr int kFloatMaxGroups = 8;
+FloatX8Kernel float_x8_kernel(TensorType type, CpuIsa isa);
+QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa);
+// Token tile the kernels are fastest at (for prefill) per layout.
+int x8_token_tile(int layout);
+
+}  // namespace strata

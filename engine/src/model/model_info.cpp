@@ -1,0 +1,261 @@
+// inspect_model(): a GGUF file's architecture, sizes, tokenizer and tensor types, read from the
+// header and tensor directory alone (the weights themselves are not touched).
+#include "strata/model_info.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <new>
+
+#include "gguf/gguf_file.h"
+
+namespace strata {
+
+namespace {
+
+// general.file_type: llama.cpp's llama_ftype numbering (a published part of the format).
+const char* file_type_label(int64_t ft) {
+    switch (ft) {
+        case 0: return "F32";
+        case 1: return "F16";
+        case 2: return "Q4_0";
+        case 3: return "Q4_1";
+        case 4: return "Q4_1_SOME_F16";
+        case 7: return "Q8_0";
+        case 8: return "Q5_0";
+        case 9: return "Q5_1";
+        case 10: return "Q2_K";
+        case 11: return "Q3_K_S";
+        case 12: return "Q3_K_M";
+        case 13: return "Q3_K_L";
+        case 14: return "Q4_K_S";
+        case 15: return "Q4_K_M";
+        case 16: return "Q5_K_S";
+        case 17: return "Q5_K_M";
+        case 18: return "Q6_K";
+        case 19: return "IQ2_XXS";
+        case 20: return "IQ2_XS";
+        case 21: return "Q2_K_S";
+        case 22: return "IQ3_XS";
+        case 23: return "IQ3_XXS";
+        case 24: return "IQ1_S";
+        case 25: return "IQ4_NL";
+        case 26: return "IQ3_S";
+        case 27: return "IQ3_M";
+        case 28: return "IQ2_S";
+        case 29: return "IQ2_M";
+        case 30: return "IQ4_XS";
+        case 31: return "IQ1_M";
+        case 32: return "BF16";
+        case 36: return "TQ1_0";
+        case 37: return "TQ2_0";
+        case 38: return "MXFP4_MOE";
+    }
+    return nullptr;
+}
+
+bool is_supported_architecture(const std::string& arch) {
+    return arch == "llama" || arch == "qwen2" || arch == "qwen3";
+}
+
+std::string base_name(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".gguf") == 0) name.resize(name.size() - 5);
+    return name;
+}
+
+// Reads the `<arch>.` hyperparameters. For a supported architecture a missing required key or a
+// value of the wrong type is an error naming the key; for others, what cannot be read stays 0.
+class HparamReader {
+public:
+    HparamReader(const gguf::GgufFile& f, const std::string& arch, bool strict)
+        : f_(f), arch_(arch), strict_(strict) {}
+
+    Status read_u32(const char* suffix, bool required, uint32_t& out) {
+        const std::string key = arch_ + "." + suffix;
+        auto r = f_.get_int(key);
+        if (!r.ok()) return strict_ ? r.status() : Status::success();
+        if (!r->has_value()) {
+            if (required && strict_) {
+                return make_error(ErrorCode::corrupt, f_.path() + ": missing required key '" + key + "'");
+            }
+            return Status::success();
+        }
+        const int64_t v = **r;
+        if (v < 0 || v > int64_t(UINT32_MAX)) {
+            if (!strict_) return Status::success();
+            return make_error(ErrorCode::corrupt,
+                              f_.path() + ": key '" + key + "' value " + std::to_string(v) + " is out of range");
+        }
+        out = static_cast<uint32_t>(v);
+        return Status::success();
+    }
+
+    Status read_f32(const char* suffix, float& out) {
+        const std::string key = arch_ + "." + suffix;
+        auto r = f_.get_float(key);
+        if (!r.ok()) return strict_ ? r.status() : Status::success();
+        if (r->has_value()) out = static_cast<float>(**r);
+        return Status::success();
+    }
+
+private:
+    const gguf::GgufFile& f_;
+    const std::string& arch_;
+    bool strict_;
+};
+
+Status fill_hparams(const gguf::GgufFile& f, ModelInfo& info) {
+    HparamReader h(f, info.architecture, info.architecture_supported);
+    STRATA_RETURN_IF_ERROR(h.read_u32("context_length", true, info.context_length));
+    STRATA_RETURN_IF_ERROR(h.read_u32("embedding_length", true, info.n_embd));
+    STRATA_RETURN_IF_ERROR(h.read_u32("block_count", true, info.n_layer));
+    STRATA_RETURN_IF_ERROR(h.read_u32("feed_forward_length", true, info.n_ff));
+    STRATA_RETURN_IF_ERROR(h.read_u32("attention.head_count", true, info.n_head));
+    info.n_head_kv = info.n_head;
+    STRATA_RETURN_IF_ERROR(h.read_u32("attention.head_count_kv", false, info.n_head_kv));
+    if (info.n_head > 0) info.n_rot = info.n_embd / info.n_head;
+    STRATA_RETURN_IF_ERROR(h.read_u32("rope.dimension_count", false, info.n_rot));
+    STRATA_RETURN_IF_ERROR(h.read_f32("rope.freq_base", info.rope_freq_base));
+    STRATA_RETURN_IF_ERROR(h.read_f32("attention.layer_norm_rms_epsilon", info.rms_norm_eps));
+    if (info.architecture_supported && (info.n_head == 0 || info.n_head_kv == 0 || info.n_embd % info.n_head != 0 ||
+                                        info.n_head % info.n_head_kv != 0)) {
+        return make_error(ErrorCode::corrupt, f.path() + ": inconsistent attention shape: " +
+                                                  std::to_string(info.n_embd) + " embedding, " +
+                                                  std::to_string(info.n_head) + " heads, " +
+                                                  std::to_string(info.n_head_kv) + " kv heads");
+    }
+    return Status::success();
+}
+
+Status fill_tokenizer(const gguf::GgufFile& f, ModelInfo& info) {
+    const bool strict = info.architecture_supported;
+    if (const gguf::Value* tokens = f.find("tokenizer.ggml.tokens")) {
+        if (tokens->type == gguf::ValueType::ARRAY && tokens->array_type == gguf::ValueType::STRING) {
+            info.n_vocab = static_cast<uint32_t>(std::min<uint64_t>(tokens->array_size, UINT32_MAX));
+        } else if (strict) {
+            return f.get_string_array("tokenizer.ggml.tokens").status();
+        }
+    }
+    if (info.n_vocab == 0) {
+        uint32_t n = 0;
+        HparamReader h(f, info.architecture, strict);
+        STRATA_RETURN_IF_ERROR(h.read_u32("vocab_size", false, n));
+        info.n_vocab = n;
+    }
+    if (info.n_vocab == 0) {
+        if (const gguf::TensorInfo* emb = f.find_tensor("token_embd.weight"); emb && emb->ne.size() >= 2) {
+            info.n_vocab = static_cast<uint32_t>(std::min<int64_t>(emb->ne[1], UINT32_MAX));
+        }
+    }
+    if (info.n_vocab == 0 && strict) {
+        return make_error(ErrorCode::corrupt, f.path() + ": missing required key 'tokenizer.ggml.tokens' "
+                                                         "(and no '" + info.architecture + ".vocab_size')");
+    }
+    auto model = f.get_string("tokenizer.ggml.model");
+    if (!model.ok() && strict) return model.status();
+    if (model.ok() && model->has_value()) info.tokenizer_model = **model;
+    auto tmpl = f.get_string("tokenizer.chat_template");
+    if (!tmpl.ok() && strict) return tmpl.status();
+    if (tmpl.ok() && tmpl->has_value()) {
+        info.has_chat_template = true;
+        info.chat_template = **tmpl;
+    }
+    return Status::success();
+}
+
+void fill_tensor_totals(const gguf::GgufFile& f, ModelInfo& info) {
+    std::map<uint32_t, TensorTypeTotal> by_type;
+    for (const gguf::TensorInfo& t : f.tensors()) {
+        TensorTypeTotal& tot = by_type[static_cast<uint32_t>(t.type)];
+        tot.type = t.type;
+        tot.n_tensors += 1;
+        tot.n_bytes += t.n_bytes;
+        info.n_params += static_cast<uint64_t>(t.n_elements());
+        info.weight_bytes += t.n_bytes;
+    }
+    for (const auto& [id, tot] : by_type) info.type_totals.push_back(tot);
+    std::stable_sort(info.type_totals.begin(), info.type_totals.end(),
+                     [](const TensorTypeTotal& a, const TensorTypeTotal& b) { return a.n_bytes > b.n_bytes; });
+}
+
+Result<ModelInfo> inspect(const std::string& path) {
+    STRATA_ASSIGN_OR_RETURN(auto file, gguf::GgufFile::open(path));
+    const gguf::GgufFile& f = *file;
+    ModelInfo info;
+    info.path = path;
+    info.file_size = f.file_size();
+    info.gguf_version = f.version();
+
+    STRATA_ASSIGN_OR_RETURN(auto arch, f.get_string("general.architecture"));
+    if (!arch || arch->empty()) {
+        return make_error(ErrorCode::corrupt, path + ": missing required key 'general.architecture'");
+    }
+    info.architecture = *arch;
+    info.architecture_supported = is_supported_architecture(info.architecture);
+    auto name = f.get_string("general.name");
+    info.name = name.ok() && name->has_value() && !(*name)->empty() ? **name : base_name(path);
+
+    STRATA_RETURN_IF_ERROR(fill_hparams(f, info));
+    STRATA_RETURN_IF_ERROR(fill_tokenizer(f, info));
+    fill_tensor_totals(f, info);
+
+    auto file_type = f.get_int("general.file_type");
+    const char* label = file_type.ok() && file_type->has_value() ? file_type_label(**file_type) : nullptr;
+    if (label) {
+        info.quantization = label;
+    } else if (!info.type_totals.empty()) {
+        info.quantization = tensor_type_name(info.type_totals.front().type);
+    }
+    return info;
+}
+
+}  // namespace
+
+Result<ModelInfo> inspect_model(const std::string& path) {
+    try {
+        return inspect(path);
+    } catch (const std::bad_alloc&) {
+        return make_error(ErrorCode::out_of_memory, path + ": out of memory while reading the model header");
+    } catch (const std::exception& e) {
+        return make_error(ErrorCode::internal, path + ": " + e.what());
+    }
+}
+
+std::string format_param_count(uint64_t n_params) {
+    static const char* const kSuffix[] = {"", "K", "M", "B", "T"};
+    double v = static_cast<double>(n_params);
+    size_t unit = 0;
+    while (unit + 1 < std::size(kSuffix) && v >= 999.5) {
+        v /= 1000.0;
+        ++unit;
+    }
+    char buf[32];
+    if (unit == 0) {
+        std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n_params));
+    } else if (v < 9.95) {
+        std::snprintf(buf, sizeof buf, "%.1f%s", v, kSuffix[unit]);  // "1.1B", "6.7B"
+    } else {
+        std::snprintf(buf, sizeof buf, "%.0f%s", v, kSuffix[unit]);  // "260K", "70B"
+    }
+    return buf;
+}
+
+std::string format_bytes(uint64_t n_bytes) {
+    static const char* const kUnit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (n_bytes < 1024) return std::to_string(n_bytes) + " B";
+    double v = static_cast<double>(n_bytes);
+    size_t unit = 0;
+    while (unit + 1 < std::size(kUnit) && v >= 1023.5) {  // 1023.6 KiB prints as "1.00 MiB"
+        v /= 1024.0;
+        ++unit;
+    }
+    char buf[32];
+    const char* fmt = v < 9.995 ? "%.2f %s" : v < 99.95 ? "%.1f %s" : "%.0f %s";  // 3 significant digits
+    std::snprintf(buf, sizeof buf, fmt, v, kUnit[unit]);
+    return buf;
+}
+
+}  // namespace strata

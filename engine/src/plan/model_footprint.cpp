@@ -1,0 +1,177 @@
+#include "plan/model_footprint.h"
+
+#include <charconv>
+#include <limits>
+#include <optional>
+
+namespace strata {
+
+namespace {
+
+constexpr int64_t kMaxLayers = 1 << 16;
+
+// Metadata lookups by key over the directory lists (the typed getters of GgufFile do the same
+// on a whole file; this works on any KeyValue list, which keeps the footprint testable alone).
+class Meta {
+public:
+    Meta(const std::vector<gguf::KeyValue>& kv, const std::string& source)
+        : kv_(kv), source_(source) {}
+
+    const gguf::KeyValue* find(const std::string& key) const {
+        for (const gguf::KeyValue& e : kv_)
+            if (e.key == key) return &e;
+        return nullptr;
+    }
+
+    Status error(ErrorCode code, const std::string& what) const {
+        return make_error(code, source_ + ": " + what);
+    }
+
+    Result<std::optional<int64_t>> get_int(const std::string& key) const {
+        const gguf::KeyValue* e = find(key);
+        if (e == nullptr) return std::optional<int64_t>();
+        using VT = gguf::ValueType;
+        const gguf::Value& v = e->value;
+        switch (v.type) {
+            case VT::UINT8: case VT::UINT16: case VT::UINT32: case VT::UINT64:
+                if (v.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+                    return error(ErrorCode::corrupt, "key " + key + " at offset " +
+                                                         std::to_string(e->offset) + ": value " +
+                                                         std::to_string(v.u) + " is too large");
+                return std::optional<int64_t>(static_cast<int64_t>(v.u));
+            case VT::INT8: case VT::INT16: case VT::INT32: case VT::INT64:
+                return std::optional<int64_t>(v.i);
+            default:
+                return error(ErrorCode::corrupt,
+                             "key " + key + " at offset " + std::to_string(e->offset) +
+                                 ": expected an integer, found value type " +
+                                 std::to_string(static_cast<uint32_t>(v.type)));
+        }
+    }
+
+    // A required positive integer within [1, max].
+    Result<int64_t> require(const std::string& key, int64_t max) const {
+        STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> v, get_int(key));
+        if (!v) return error(ErrorCode::corrupt, "missing key " + key);
+        return check_range(key, *v, max);
+    }
+
+    Result<int64_t> check_range(const std::string& key, int64_t v, int64_t max) const {
+        if (v < 1 || v > max)
+            return error(ErrorCode::corrupt, "key " + key + " is " + std::to_string(v) +
+                                                 ", expected 1 to " + std::to_string(max));
+        return v;
+    }
+
+private:
+    const std::vector<gguf::KeyValue>& kv_;
+    const std::string& source_;
+};
+
+int64_t elements(const gguf::TensorInfo& t) {
+    int64_t n = 1;
+    for (int64_t d : t.ne) n *= d;
+    return t.ne.empty() ? 0 : n;
+}
+
+// "blk.12.attn_q.weight" → 12; nullopt for other names; -1 for a malformed block name.
+std::optional<int64_t> block_index(const std::string& name) {
+    constexpr std::string_view prefix = "blk.";
+    if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    const char* first = name.data() + prefix.size();
+    const char* last = name.data() + name.size();
+    int64_t il = -1;
+    const auto [end, ec] = std::from_chars(first, last, il);
+    if (ec != std::errc() || end == first || end == last || *end != '.') return -1;
+    return il;
+}
+
+}  // namespace
+
+Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metadata,
+                                       const std::vector<gguf::TensorInfo>& tensors,
+                                       const std::string& source) {
+    const Meta meta(metadata, source);
+    ModelFootprint m;
+    const gguf::KeyValue* arch = meta.find("general.architecture");
+    if (arch == nullptr) return meta.error(ErrorCode::corrupt, "missing key general.architecture");
+    if (arch->value.type != gguf::ValueType::STRING || arch->value.str.empty())
+        return meta.error(ErrorCode::corrupt, "key general.architecture is not a non-empty string");
+    m.architecture = std::string(arch->value.str);
+    const std::string a = m.architecture + ".";
+
+    constexpr int64_t kMaxDim = int64_t{1} << 24;
+    STRATA_ASSIGN_OR_RETURN(const int64_t n_layer, meta.require(a + "block_count", kMaxLayers));
+    STRATA_ASSIGN_OR_RETURN(m.n_embd, meta.require(a + "embedding_length", kMaxDim));
+    STRATA_ASSIGN_OR_RETURN(m.n_ff, meta.require(a + "feed_forward_length", kMaxDim));
+    STRATA_ASSIGN_OR_RETURN(m.n_head, meta.require(a + "attention.head_count", kMaxDim));
+    STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_head_kv, meta.get_int(a + "attention.head_count_kv"));
+    m.n_head_kv = n_head_kv.value_or(m.n_head);
+    STRATA_ASSIGN_OR_RETURN(m.n_head_kv, meta.check_range(a + "attention.head_count_kv", m.n_head_kv, kMaxDim));
+    STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> key_length, meta.get_int(a + "attention.key_length"));
+    int64_t head_dim = 0;
+    if (key_length) {
+        STRATA_ASSIGN_OR_RETURN(head_dim, meta.check_range(a + "attention.key_length", *key_length, kMaxDim));
+    } else {
+        if (m.n_embd % m.n_head != 0)
+            return meta.error(ErrorCode::corrupt,
+                              a + "embedding_length " + std::to_string(m.n_embd) +
+                                  " is not a multiple of " + a + "attention.head_count " +
+                                  std::to_string(m.n_head) + " (and there is no " + a +
+                                  "attention.key_length)");
+        head_dim = m.n_embd / m.n_head;
+    }
+    m.head_dim = head_dim;
+    m.n_embd_kv = m.n_head_kv * head_dim;
+    STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_ctx_train, meta.get_int(a + "context_length"));
+    m.n_ctx_train = n_ctx_train.value_or(0);
+    if (m.n_ctx_train < 0)
+        return meta.error(ErrorCode::corrupt, "key " + a + "context_length is negative");
+
+    m.n_layer = static_cast<int>(n_layer);
+    m.layer_bytes.assign(static_cast<size_t>(n_layer), 0);
+    std::vector<bool> seen(static_cast<size_t>(n_layer), false);
+    const gguf::TensorInfo* token_embd = nullptr;
+    const gguf::TensorInfo* output = nullptr;
+    for (const gguf::TensorInfo& t : tensors) {
+        if (const auto il = block_index(t.name)) {
+            if (*il < 0)
+                return meta.error(ErrorCode::corrupt, "tensor " + t.name + ": no layer number after blk.");
+            if (*il >= n_layer)
+                return meta.error(ErrorCode::corrupt, "tensor " + t.name + ": layer " + std::to_string(*il) +
+                                                          " but " + a + "block_count is " +
+                                                          std::to_string(n_layer));
+            m.layer_bytes[static_cast<size_t>(*il)] += t.n_bytes;
+            seen[static_cast<size_t>(*il)] = true;
+            if (*il == 0 && t.ne.size() >= 2)
+                m.layer_flops_per_token += 2 * static_cast<uint64_t>(elements(t));
+        } else if (t.name == "token_embd.weight") {
+            token_embd = &t;
+        } else if (t.name == "output.weight") {
+            output = &t;
+        } else if (t.name == "output_norm.weight") {
+            m.output_norm_bytes = t.n_bytes;
+        }
+    }
+    for (int64_t il = 0; il < n_layer; ++il)
+        if (!seen[static_cast<size_t>(il)])
+            return meta.error(ErrorCode::corrupt, "no tensors for layer " + std::to_string(il) +
+                                                      " (blk." + std::to_string(il) + ".*) of " +
+                                                      std::to_string(n_layer));
+    if (token_embd == nullptr) return meta.error(ErrorCode::corrupt, "missing tensor token_embd.weight");
+    if (token_embd->ne.size() < 2 || token_embd->ne[0] != m.n_embd || token_embd->ne[1] < 1)
+        return meta.error(ErrorCode::corrupt, "tensor token_embd.weight: expected shape (" +
+                                                  std::to_string(m.n_embd) +
+                                                  ", n_vocab) from " + a + "embedding_length");
+    m.n_vocab = token_embd->ne[1];
+    m.embedding_bytes = token_embd->n_bytes;
+    m.output_tied = output == nullptr;
+    m.output_bytes = output != nullptr ? output->n_bytes : m.embedding_bytes;
+    return m;
+}
+
+Result<ModelFootprint> model_footprint(const gguf::GgufFile& file) {
+    return model_footprint(file.metadata(), file.tensors(), file.path());
+}
+
+}  // namespace strata

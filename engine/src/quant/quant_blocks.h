@@ -1,0 +1,80 @@
+// Block layouts of the GGUF/ggml quantization formats (public format facts), as C++ structs
+// whose sizes match tensor_type.cpp, plus small helpers shared by the reference code and kernels.
+//
+// Naming of the stored quants follows the format: `d` block scale, `m`/`dmin` min, `qs` low
+// bits, `qh`/`hmask` high bits. All multi-byte fields are little-endian IEEE halves or floats.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "util/fp16.h"
+
+namespace strata::quant {
+
+constexpr int kQK = 32;    // legacy block size
+constexpr int kQKK = 256;  // K-quant super-block size
+
+struct BlockQ4_0 { uint16_t d; uint8_t qs[16]; };                         // q = nibble - 8
+struct BlockQ4_1 { uint16_t d, m; uint8_t qs[16]; };                      // w = d*q + m
+struct BlockQ5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; };          // q = 5 bits - 16
+struct BlockQ5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; };       // w = d*q + m
+struct BlockQ8_0 { uint16_t d; int8_t qs[32]; };
+struct BlockQ8_1 { uint16_t d, s; int8_t qs[32]; };                       // s = d * Σ qs
+
+// Q2_K: 16 groups of 16; scales[g] low nibble = scale, high nibble = min.
+struct BlockQ2_K { uint8_t scales[16]; uint8_t qs[64]; uint16_t d, dmin; };
+// Q3_K: 16 groups of 16; 6-bit signed scales (stored +32) packed in 12 bytes.
+struct BlockQ3_K { uint8_t hmask[32]; uint8_t qs[64]; uint8_t scales[12]; uint16_t d; };
+// Q4_K: 8 groups of 32; 6-bit scales and mins packed in 12 bytes.
+struct BlockQ4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; };
+struct BlockQ5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; };
+// Q6_K: 16 groups of 16; q = 6 bits - 32; int8 scales.
+struct BlockQ6_K { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; };
+// Q8_K: the activation format of the K-quants; bsums[g] = Σ of qs in group g of 16.
+struct BlockQ8_K { float d; int8_t qs[256]; int16_t bsums[16]; };
+
+static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20);
+static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
+static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ8_1) == 36);
+static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110);
+static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176);
+static_assert(sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);
+
+// Q4_K/Q5_K: 6-bit (scale, min) of group j (0..7) from the 12 packed bytes. Groups 0..3 use
+// the low 6 bits of bytes j and j+4; groups 4..7 take their low 4 bits from byte j+4 (scale:
+// low nibble, min: high nibble) and their top 2 bits from the top 2 bits of bytes j-4 / j.
+inline void k4_scale_min(const uint8_t* s, int j, int& sc, int& mn) {
+    if (j < 4) {
+        sc = s[j] & 63;
+        mn = s[j + 4] & 63;
+    } else {
+        sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        mn = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+inline void k4_pack_scale_min(uint8_t* s, int j, int sc, int mn) {
+    if (j < 4) {
+        s[j] = static_cast<uint8_t>((s[j] & 0xC0) | sc);
+        s[j + 4] = static_cast<uint8_t>((s[j + 4] & 0xC0) | mn);
+    } else {
+        s[j + 4] = static_cast<uint8_t>((sc & 0xF) | ((mn & 0xF) << 4));
+        s[j - 4] = static_cast<uint8_t>((s[j - 4] & 0x3F) | ((sc >> 4) << 6));
+        s[j] = static_cast<uint8_t>((s[j] & 0x3F) | ((mn >> 4) << 6));
+    }
+}
+
+// Q3_K: 6-bit scale of group i (0..15), stored +32. Low 4 bits: nibble (i / 8) of byte i % 8;
+// high 2 bits: bits 2*(i / 4) of byte 8 + i % 4.
+inline int k3_scale(const uint8_t* s, int i) {
+    const int lo = (s[i % 8] >> (4 * (i / 8))) & 0xF;
+    const int hi = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+inline float h2f(uint16_t h) { return fp16_to_fp32(h); }
+inline uint16_t f2h(float f) { return fp32_to_fp16(f); }
+// Round half away from zero, as lroundf, without errno/locale costs.
+inline int nearest_int(float x) { return static_cast<int>(std::lround(x)); }
+
+}  // namespace strata::quant

@@ -1,0 +1,130 @@
+#include "util/cpu_features.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define STRATA_X86 1
+#endif
+
+namespace strata {
+namespace {
+
+#if STRATA_X86
+void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
+    __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+}
+uint64_t xgetbv0() {
+    uint32_t lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+#endif
+
+CpuFeatures detect() {
+    CpuFeatures f;
+#if STRATA_X86
+    uint32_t r[4];
+    cpuid(0, 0, r);
+    const uint32_t max_leaf = r[0];
+    if (max_leaf < 1) return f;
+    cpuid(1, 0, r);
+    const uint32_t ecx1 = r[2];
+    f.sse3 = ecx1 & (1u << 0);
+    f.ssse3 = ecx1 & (1u << 9);
+    f.fma = ecx1 & (1u << 12);
+    f.sse41 = ecx1 & (1u << 19);
+    f.sse42 = ecx1 & (1u << 20);
+    f.avx = ecx1 & (1u << 28);
+    f.f16c = ecx1 & (1u << 29);
+    const bool osxsave = ecx1 & (1u << 27);
+    if (osxsave) {
+        const uint64_t xcr0 = xgetbv0();
+        f.os_avx = (xcr0 & 0x6) == 0x6;             // XMM and YMM state
+        f.os_avx512 = (xcr0 & 0xe6) == 0xe6;        // plus opmask, ZMM_Hi256, Hi16_ZMM
+    }
+    if (max_leaf >= 7) {
+        cpuid(7, 0, r);
+        f.avx2 = r[1] & (1u << 5);
+        f.bmi2 = r[1] & (1u << 8);
+        f.avx512f = r[1] & (1u << 16);
+        f.avx512bw = r[1] & (1u << 30);
+        f.avx512vl = r[1] & (1u << 31);
+        f.avx512vnni = r[2] & (1u << 11);
+        const uint32_t max_sub = r[0];
+        if (max_sub >= 1) {
+            cpuid(7, 1, r);
+            f.avx_vnni = r[0] & (1u << 4);
+        }
+    }
+#endif
+    return f;
+}
+
+CpuIsa read_isa() {
+    CpuIsa best = cpu_isa_supported();
+    const char* env = std::getenv("STRATA_CPU_ISA");
+    if (env && *env) {
+        CpuIsa cap = best;
+        if (std::strcmp(env, "scalar") == 0) cap = CpuIsa::scalar;
+        else if (std::strcmp(env, "avx2") == 0) cap = CpuIsa::avx2;
+        if (static_cast<int>(cap) < static_cast<int>(best)) best = cap;
+    }
+    return best;
+}
+
+std::atomic<int>& isa_slot() {
+    static std::atomic<int> slot{static_cast<int>(read_isa())};
+    return slot;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+    static const CpuFeatures f = detect();
+    return f;
+}
+
+CpuIsa cpu_isa_supported() {
+    const CpuFeatures& f = cpu_features();
+    if (f.avx2 && f.fma && f.f16c && f.os_avx) return CpuIsa::avx2;
+    return CpuIsa::scalar;
+}
+
+CpuIsa cpu_isa() { return static_cast<CpuIsa>(isa_slot().load(std::memory_order_relaxed)); }
+
+void cpu_isa_refresh() { isa_slot().store(static_cast<int>(read_isa()), std::memory_order_relaxed); }
+
+const char* cpu_isa_name(CpuIsa isa) {
+    switch (isa) {
+        case CpuIsa::avx2: return "avx2+fma+f16c";
+        case CpuIsa::scalar: return "scalar";
+    }
+    return "?";
+}
+
+std::string cpu_features_string() {
+    const CpuFeatures& f = cpu_features();
+    std::string s;
+    auto add = [&](bool on, const char* name) {
+        if (!on) return;
+        if (!s.empty()) s += ' ';
+        s += name;
+    };
+    add(f.ssse3, "ssse3");
+    add(f.sse42, "sse4.2");
+    add(f.avx && f.os_avx, "avx");
+    add(f.avx2, "avx2");
+    add(f.fma, "fma");
+    add(f.f16c, "f16c");
+    add(f.avx512f && f.os_avx512, "avx512f");
+    add(f.avx512bw && f.os_avx512, "avx512bw");
+    add(f.avx512vnni && f.os_avx512, "avx512vnni");
+    add(f.avx_vnni, "avxvnni");
+    return s.empty() ? "none" : s;
+}
+
+}  // namespace strata

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One command to set up and pass the tests: installs what is missing, builds everything (Release,
+# CUDA module for one architecture when nvcc exists), runs the Qt Test suites through CTest, then
+# rebuilds the engine tests with AddressSanitizer + UBSan and runs them again.
+# STRATA_JOBS sets parallel jobs (default 2, as in CI). STRATA_SKIP_SANITIZE=1 skips the ASan pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${STRATA_JOBS:-2}
+scripts/install-deps.sh
+export QT_QPA_PLATFORM=offscreen
+
+echo "== build (Release)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=80 >/dev/null
+cmake --build build -j "$jobs"
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+if [[ "${STRATA_SKIP_SANITIZE:-0}" != 1 ]]; then
+  echo "== engine tests under AddressSanitizer + UBSan"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_SANITIZE=ON -DSTRATA_CUDA=OFF >/dev/null
+  mapfile -t engine_tests < <(cd tests/engine && ls tst_*.cpp | sed 's/\.cpp$//')
+  cmake --build build-asan -j "$jobs" --target "${engine_tests[@]}" strata-cli
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -L engine
+fi
+echo "== all tests passed"
