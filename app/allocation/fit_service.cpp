@@ -14,7 +14,7 @@ struct FootprintResult {  // QFuture needs a default-constructible result
 };
 using FootprintWatcher = QFutureWatcher<FootprintResult>;
 
-QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeTraditionalFormat); }
+QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
 
 }  // namespace
 

@@ -107,7 +107,7 @@ QVariant ModelCatalog::data(const QModelIndex& index, int role) const {
         case ArchitectureColumn: return e.architecture;
         case ParamsColumn: return paramText(e.nParams);
         case QuantColumn: return e.quantization;
-        case SizeColumn: return QLocale().formattedDataSize(qint64(e.fileSize), 1, QLocale::DataSizeTraditionalFormat);
+        case SizeColumn: return QLocale().formattedDataSize(qint64(e.fileSize), 1, QLocale::DataSizeIecFormat);
         case ContextColumn: return e.contextLength ? QLocale().toString(e.contextLength) : QStringLiteral("—");
         case LayersColumn: return e.nLayer;
         case FitColumn:
