@@ -21,6 +21,9 @@ constexpr const char* kDeleteModel = "DELETE FROM models WHERE id = ?";
 
 QString paramText(quint64 n) { return QString::fromStdString(strata::format_param_count(n)); }
 
+// A null QString binds as SQL NULL; the text columns are NOT NULL.
+QVariant text(const QString& s) { return s.isNull() ? QVariant(QStringLiteral("")) : QVariant(s); }
+
 }  // namespace
 
 CatalogEntry CatalogEntry::fromModelInfo(const strata::ModelInfo& info) {
@@ -146,8 +149,8 @@ int ModelCatalog::add(const CatalogEntry& entry) {
     }
     QSqlQuery q(m_db.connection());
     q.prepare(QString::fromLatin1(kInsertModel));
-    for (const QVariant& v : {QVariant(entry.path), QVariant(entry.name), QVariant(entry.fileSize),
-                              QVariant(entry.architecture), QVariant(entry.nParams), QVariant(entry.quantization),
+    for (const QVariant& v : {text(entry.path), text(entry.name), QVariant(entry.fileSize),
+                              text(entry.architecture), QVariant(entry.nParams), text(entry.quantization),
                               QVariant(entry.contextLength), QVariant(entry.nLayer),
                               QVariant(entry.addedAt.toMSecsSinceEpoch())})
         q.addBindValue(v);

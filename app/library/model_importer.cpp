@@ -54,7 +54,9 @@ QString describeRejection(const QString& path, const strata::Status& status) {
             return QObject::tr("%1 is a GGUF file Strata cannot read (%2)").arg(name, reason.section(QStringLiteral(": "), 1));
         return QObject::tr("%1 is not a GGUF model file (%2)").arg(name, detail);
     }
-    if (reason.contains(QLatin1String("truncated")))
+    // A file cut short (an interrupted download) shows up as data that cannot fit in what is left.
+    if (reason.contains(QLatin1String("truncated")) || reason.contains(QLatin1String("cannot fit in the")) ||
+        reason.contains(QLatin1String("bytes left in the file")) || reason.contains(QLatin1String("past the end")))
         return QObject::tr("%1 is truncated: the download may be incomplete (%2)").arg(name, reason);
     if (status.code() == strata::ErrorCode::unsupported)
         return QObject::tr("%1 cannot be run by Strata (%2)").arg(name, reason);

@@ -185,6 +185,7 @@ private slots:
             QCOMPARE(r.devices[i].enabled, preview.devices[i].enabled);
             QCOMPARE(r.devices[i].reserve_bytes, preview.devices[i].reserve_bytes);
             QCOMPARE(r.devices[i].ratio, preview.devices[i].ratio);
+            QCOMPARE(r.devices[i].n_threads, preview.devices[i].n_threads);
         }
         QCOMPARE(r.n_ctx, preview.n_ctx);
         QCOMPARE(int(r.mode), int(preview.mode));

@@ -141,6 +141,9 @@ private slots:
         QTest::newRow("truncated") << int(ErrorCode::corrupt)
                                    << QStringLiteral("/d/x.gguf: tensor count at offset 8: truncated: a 8-byte value needs 8 bytes but only 3 remain in the 11-byte file")
                                    << QStringLiteral("x.gguf is truncated: the download may be incomplete (tensor count at offset 8: truncated: a 8-byte value needs 8 bytes but only 3 remain in the 11-byte file)");
+        QTest::newRow("counts past the end") << int(ErrorCode::corrupt)
+                                             << QStringLiteral("/d/x.gguf: tensor count at offset 8: 21 tensors cannot fit in the 16 bytes that follow the header")
+                                             << QStringLiteral("x.gguf is truncated: the download may be incomplete (tensor count at offset 8: 21 tensors cannot fit in the 16 bytes that follow the header)");
         QTest::newRow("big endian") << int(ErrorCode::unsupported)
                                     << QStringLiteral("/d/x.gguf: magic at offset 0: big-endian GGUF file; only little-endian GGUF files are supported")
                                     << QStringLiteral("x.gguf is a GGUF file Strata cannot read (big-endian GGUF file; only little-endian GGUF files are supported)");
@@ -172,17 +175,22 @@ private slots:
         touch(text, "hello, these are notes\n");
         QFile g(good);
         QVERIFY(g.open(QIODevice::ReadOnly));
+        const QByteArray bytes = g.readAll();
         const QString truncated = m_dir.filePath(QStringLiteral("truncated.gguf"));
-        touch(truncated, g.read(40));
-        importer.importPaths({good, text, truncated});
-        QTRY_COMPARE(catalog.rowCount() + rejected.size(), 3);
+        touch(truncated, bytes.left(40));                 // cut in the header
+        const QString cut = m_dir.filePath(QStringLiteral("cut.gguf"));
+        touch(cut, bytes.left(bytes.size() - 64));        // cut in the tensor data
+        importer.importPaths({good, text, truncated, cut});
+        QTRY_COMPARE(catalog.rowCount() + rejected.size(), 4);
         QCOMPARE(catalog.rowCount(), 1);
         QCOMPARE(catalog.entryAt(0).nLayer, quint32(cfg.n_layer));
         QStringList messages;
         for (const auto& r : rejected) messages << r[1].toString();
         messages.sort();
-        QVERIFY2(messages[0].startsWith(QLatin1String("notes.txt is not a GGUF model file (no GGUF magic")), qPrintable(messages[0]));
-        QVERIFY2(messages[1].startsWith(QLatin1String("truncated.gguf is truncated")), qPrintable(messages[1]));
+        QCOMPARE(messages.size(), 3);
+        QVERIFY2(messages[0].startsWith(QLatin1String("cut.gguf is truncated")), qPrintable(messages[0]));
+        QVERIFY2(messages[1].startsWith(QLatin1String("notes.txt is not a GGUF model file (no GGUF magic")), qPrintable(messages[1]));
+        QVERIFY2(messages[2].startsWith(QLatin1String("truncated.gguf is truncated")), qPrintable(messages[2]));
     }
 
 private:
