@@ -159,12 +159,7 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
         if (!m_path.isEmpty()) emit settingsChanged(m_path, m_settings);
     });
     connect(m_model, &QComboBox::currentIndexChanged, this, [this] {
-        if (m_syncing) return;
-        m_saveTimer.stop();
-        if (!m_path.isEmpty()) emit settingsChanged(m_path, m_settings);  // keep the last edits
-        m_path = m_model->currentData().toString();
-        emit modelSelected(m_path);
-        updatePreview();
+        if (!m_syncing) modelChosen();
     });
     auto changed = [this] {
         if (!m_syncing) collect();
@@ -206,24 +201,24 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     syncControls();
 }
 
+void AllocationPanel::modelChosen() {
+    const QString path = m_model->currentData().toString();
+    if (path == m_path) return;
+    m_saveTimer.stop();
+    if (!m_path.isEmpty()) emit settingsChanged(m_path, m_settings);  // keep the last edits
+    m_path = path;
+    emit modelSelected(m_path);  // the owner answers with setSettings()
+    updatePreview();
+}
+
 void AllocationPanel::reloadModels() {
     m_syncing = true;
     m_model->clear();
     for (const app::CatalogEntry& e : m_catalog.entries()) m_model->addItem(e.name + QStringLiteral("  ·  ") + e.quantization, e.path);
-    int i = m_model->findData(m_path);
+    const int i = m_model->findData(m_path);
+    m_model->setCurrentIndex(i >= 0 ? i : (m_model->count() > 0 ? 0 : -1));
     m_syncing = false;
-    if (i < 0 && m_model->count() > 0) i = 0;
-    if (i >= 0 && m_model->itemData(i).toString() != m_path) {
-        m_model->setCurrentIndex(i);  // emits modelSelected
-    } else {
-        m_syncing = true;
-        m_model->setCurrentIndex(i);
-        m_syncing = false;
-    }
-    if (m_model->count() == 0) {
-        m_path.clear();
-        updatePreview();
-    }
+    modelChosen();
 }
 
 void AllocationPanel::selectModel(const QString& path) {
@@ -245,7 +240,11 @@ void AllocationPanel::setLoadedModel(const QString& path) {
 }
 
 void AllocationPanel::rebuildRows() {
-    for (DeviceRow* r : m_rows) delete r;
+    for (DeviceRow* r : m_rows) {  // later: a row's own button may be what asked for this
+        r->hide();
+        m_rowLayout->removeWidget(r);
+        r->deleteLater();
+    }
     m_rows.clear();
     const app::AppDevices ordered = app::orderedDevices(m_settings, m_fits.devices());
     const QList<QColor>& colors = currentColors().devicePalette;

@@ -55,6 +55,7 @@ signals:
 
 private:
     void reloadModels();
+    void modelChosen();
     void rebuildRows();
     void syncControls();
     void collect();

@@ -65,15 +65,19 @@ void TranscriptView::setEmptyText(const QString& title, const QString& hint) {
 bool TranscriptView::atEnd() const { return verticalScrollBar()->value() >= verticalScrollBar()->maximum() - 24; }
 
 void TranscriptView::setMessages(const QList<app::Message>& messages) {
-    for (MessageWidget* w : messageWidgets()) {
-        m_layout->removeWidget(w);
-        delete w;
-    }
+    for (MessageWidget* w : messageWidgets()) discard(w);
     for (const app::Message& m : messages) addWidget(m);
     m_empty->setVisible(messages.isEmpty());
     updateActions();
     m_follow = true;
     scrollToEnd();
+}
+
+// Later, not now: the widget's own button (Regenerate, Send after an edit) may be what led here.
+void TranscriptView::discard(MessageWidget* w) {
+    w->hide();
+    m_layout->removeWidget(w);
+    w->deleteLater();
 }
 
 MessageWidget* TranscriptView::addWidget(const app::Message& message) {
@@ -98,10 +102,7 @@ void TranscriptView::removeFrom(qint64 messageId) {
     bool removing = false;
     for (MessageWidget* w : messageWidgets()) {
         removing = removing || w->messageId() == messageId;
-        if (removing) {
-            m_layout->removeWidget(w);
-            delete w;
-        }
+        if (removing) discard(w);
     }
     m_empty->setVisible(messageWidgets().isEmpty());
     updateActions();

@@ -40,6 +40,7 @@ signals:
 
 private:
     MessageWidget* addWidget(const app::Message& message);
+    void discard(MessageWidget* w);
     void updateActions();
     bool atEnd() const;
 
