@@ -7,6 +7,7 @@
 #include <QLocale>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -82,7 +83,8 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     leftScroll->setWidgetResizable(true);
     leftScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     leftScroll->setMinimumWidth(440);
-    leftScroll->setMaximumWidth(540);
+    leftScroll->setMaximumWidth(600);
+    m_leftScroll = leftScroll;
     auto* left = new QWidget(leftScroll);
     auto* ll = new QVBoxLayout(left);
     ll->setContentsMargins(0, 0, 14, 0);
@@ -264,6 +266,10 @@ void AllocationPanel::rebuildRows() {
     }
     m_noDevices->setVisible(m_rows.isEmpty());
     syncControls();
+    // Wide enough for the longest device row (names and memory lines are not wrapped).
+    m_leftScroll->widget()->adjustSize();
+    const int need = m_leftScroll->widget()->minimumSizeHint().width() + m_leftScroll->verticalScrollBar()->sizeHint().width();
+    m_leftScroll->setMinimumWidth(qBound(440, need, 600));
 }
 
 void AllocationPanel::syncControls() {

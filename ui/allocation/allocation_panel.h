@@ -12,6 +12,7 @@
 class QComboBox;
 class QLabel;
 class QPushButton;
+class QScrollArea;
 class QSpinBox;
 class QVBoxLayout;
 
@@ -72,6 +73,7 @@ private:
     QTimer m_saveTimer;
 
     QComboBox* m_model;
+    QScrollArea* m_leftScroll = nullptr;
     QVBoxLayout* m_rowLayout;
     QList<DeviceRow*> m_rows;
     QLabel* m_noDevices;

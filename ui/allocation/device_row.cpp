@@ -42,7 +42,6 @@ DeviceRow::DeviceRow(const app::AppDevice& device, const QColor& color, QWidget*
     const QString id = QString::fromStdString(device.info.id) + (device.info.is_virtual ? tr(" (virtual)") : QString());
     auto* memory = new QLabel(tr("%1 · %2 free of %3").arg(id, bytes(device.info.free_memory), bytes(device.info.total_memory)), this);
     memory->setProperty("muted", true);
-    memory->setWordWrap(true);
 
     m_up = new QToolButton(this);
     m_up->setIcon(icon(QStringLiteral("up"), currentColors().mutedText));

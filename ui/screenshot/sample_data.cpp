@@ -172,40 +172,41 @@ qint64 addConversations(app::ChatStore& store) {
                         QStringLiteral("I have an RTX 4090 and an RTX 3090. Can I run Llama 3.3 70B at Q4_K_M, "
                                        "and how should the layers be split?"));
     const QString answer = QStringLiteral(
-        "Yes — the two cards together have about **46 GiB** free, and the Q4_K_M file needs about "
-        "**40 GiB** of weights, so it fits if the KV cache stays small.\n\n"
+        "Yes. The Q4_K_M file holds about **40 GiB** of weights and the two cards have about "
+        "**46 GiB** free, so almost all of it fits on the GPUs; the last few layers go to the CPU.\n\n"
         "A good starting point:\n\n"
-        "1. Put the **first layers on the 4090** (it is faster) and the rest on the 3090.\n"
+        "1. Put the **first layers on the 4090** (it is faster) and the next ones on the 3090.\n"
         "2. Use a **q8_0 KV cache**: it halves the cache's memory with almost no quality loss.\n"
         "3. Keep the context at **8192** tokens until you see how much room is left.\n\n"
         "| Device | Layers | Weights | KV cache |\n"
         "|---|---|---|---|\n"
-        "| cuda0 (4090) | 0–40 | 20.6 GiB | 0.7 GiB |\n"
-        "| cuda1 (3090) | 41–79 | 19.8 GiB | 0.6 GiB |\n\n"
+        "| cuda0 (4090) | 0–34 | 17.5 GiB | 0.6 GiB |\n"
+        "| cuda1 (3090) | 35–71 | 17.9 GiB | 0.6 GiB |\n"
+        "| cpu | 72–79 | 4.7 GiB | 0.1 GiB |\n\n"
         "From a terminal, the same split is:\n\n"
         "```bash\n"
         "strata-cli run -m Llama-3.3-70B-Instruct-Q4_K_M.gguf \\\n"
-        "    --devices cuda0,cuda1 --kv-type q8_0 --ctx 8192 -p \"Hello\"\n"
+        "    --devices cuda0,cuda1,cpu --kv-type q8_0 --ctx 8192 -p \"Hello\"\n"
         "```\n\n"
-        "Decoding reads every weight once per token, so expect roughly *15–20 tokens/s*: the 3090's "
-        "memory bandwidth is the limit.");
+        "Decoding reads every weight once per token, so the CPU's share sets the pace: expect "
+        "*8–10 tokens/s*. Freeing a little GPU memory (a smaller batch) moves those layers back.");
     if (auto a = store.appendMessage(*id, app::Role::assistant, answer)) {
         app::AnswerStats s;
-        s.nTokens = 286;
-        s.timeToFirstTokenMs = 412;
-        s.tokensPerSecond = 17.6;
+        s.nTokens = 298;
+        s.timeToFirstTokenMs = 612;
+        s.tokensPerSecond = 8.7;
         store.updateMessage(*a, answer, app::MessageState::complete, s);
     }
     store.appendMessage(*id, app::Role::user, QStringLiteral("And with 32K context?"));
     const QString second = QStringLiteral(
-        "At 32K the f16 KV cache alone is about 10 GiB, which no longer fits next to the weights. "
-        "Either drop to **q8_0** (≈5 GiB) and let the last few layers run on the CPU, or keep "
-        "16K. The *Allocate* page shows both options live.");
+        "At 32K the f16 KV cache alone is about 10 GiB, which no longer fits next to the weights "
+        "on the two cards. Either let more layers run on the CPU, or use **q8_0** (≈5 GiB). "
+        "The *Allocate* page shows both options live, with what is short where.");
     if (auto a = store.appendMessage(*id, app::Role::assistant, second)) {
         app::AnswerStats s;
-        s.nTokens = 71;
-        s.timeToFirstTokenMs = 265;
-        s.tokensPerSecond = 18.1;
+        s.nTokens = 64;
+        s.timeToFirstTokenMs = 395;
+        s.tokensPerSecond = 8.9;
         store.updateMessage(*a, second, app::MessageState::complete, s);
     }
     return *id;
@@ -241,8 +242,10 @@ app::EngineStats stats(const app::LoadedModel& model) {
         m.capacity = u.capacity;
         s.memory.append(m);
     }
-    double busy = 41.0;
     for (const strata::StagePlan& st : model.plan.stages) {
+        // A CPU stage is the slow one: it sets the pace, the GPUs wait for it.
+        const bool gpu = st.device_id.rfind("cuda", 0) == 0;
+        const double busy = gpu ? 0.16 * (st.layer_end - st.layer_begin) : 5.9 * (st.layer_end - st.layer_begin);
         strata::StageTiming t;
         t.device_id = st.device_id;
         t.layer_begin = st.layer_begin;
@@ -253,9 +256,8 @@ app::EngineStats stats(const app::LoadedModel& model) {
         t.batches = 962;
         t.transfer_bytes = 1044ull * uint64_t(model.request.model.n_embd) * 4;
         t.transfer_seconds = double(t.transfer_bytes) / 12e9;  // PCIe 4.0 x16, roughly
-        t.transport = st.device_id.rfind("cuda", 0) == 0 ? "peer copy" : "host copy";
+        t.transport = gpu ? "peer copy" : "host copy";
         s.timings.append(t);
-        busy = busy * 0.93;
     }
     return s;
 }
