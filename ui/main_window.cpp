@@ -304,6 +304,9 @@ void MainWindow::applyTheme(app::ThemeChoice choice) {
     m_app.settings().setTheme(choice);
     Theme::apply(*qApp, Theme::resolve(choice, m_systemTheme));
     updateRailIcons();
+    m_topology->refresh();
+    m_allocation->refresh();
+    m_modelBar->refresh();
     emit themeChanged();
 }
 

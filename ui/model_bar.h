@@ -27,6 +27,7 @@ public:
     void setLoaded(const app::LoadedModel* model);
     void setProgress(const QString& deviceId, quint64 done, quint64 total);
     QString statusText() const;
+    void refresh() { updateButton(); }
 
 signals:
     void loadRequested(const QString& path);

@@ -41,6 +41,7 @@ public:
     void stop();
     bool isGenerating() const { return m_answerId != 0; }
     qint64 streamingMessageId() const { return m_answerId; }
+    qint64 streamingConversation() const { return m_answerConversation; }
     QString streamingText() const { return m_answerText; }
     // Saves the streaming answer now (shutdown, tests).
     void flush();

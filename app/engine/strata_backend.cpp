@@ -52,7 +52,9 @@ public:
                                                    const strata::GenerateParams& params,
                                                    const strata::TextCallback& onText,
                                                    const std::atomic<bool>* cancel) override {
-        if (!m_model) return strata::Status(strata::ErrorCode::invalid_argument, "no model is loaded");
+        if (!m_model) return strata::Status(strata::ErrorCode::invalid_argument,
+                                                "no model is loaded: load one from the library, or choose one in the "
+                                                "conversation settings");
         if (!m_sequence) {
             auto seq = m_model->create_sequence();
             if (!seq.ok()) return seq.status();

@@ -259,6 +259,7 @@ private slots:
         QCOMPARE(stored.state, MessageState::complete);
         QVERIFY2(stored.content.trimmed().size() > 5, qPrintable(stored.content));
         QCOMPARE(lastAnswer(view)->message().content, stored.content);
+        QCOMPARE(renderedText(lastAnswer(view)).trimmed(), stored.content.trimmed());  // what the view shows
         QVERIFY(stored.stats.nTokens > 0);
         QVERIFY(lastAnswer(view)->statsText().contains(QLatin1String("tokens")));
     }

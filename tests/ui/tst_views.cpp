@@ -7,6 +7,7 @@
 #include <QProcess>
 #include <QtTest>
 
+#include "common/message_banner.h"
 #include "common/theme.h"
 #include "devices/device_monitor.h"
 #include "settings.h"
@@ -129,6 +130,22 @@ private slots:
         QCOMPARE(f.app->settings().theme(), ThemeChoice::dark);
         f.window->applyTheme(ThemeChoice::light);
         QVERIFY(!isDark(QApplication::palette()));
+    }
+
+    // Validation results arrive in any order: an "added" note must not wipe a file's error.
+    void bannerKeepsErrorsWhenInformationFollows() {
+        QWidget host;
+        MessageBanner banner(&host);
+        host.show();
+        banner.show(MessageBanner::Kind::error, QStringLiteral("a.txt is not a GGUF model file"));
+        banner.show(MessageBanner::Kind::info, QStringLiteral("Added b.gguf to the library."));
+        QCOMPARE(banner.kind(), MessageBanner::Kind::error);
+        QVERIFY(banner.text().contains(QLatin1String("a.txt")));
+        QVERIFY(banner.text().contains(QLatin1String("b.gguf")));
+        banner.dismiss();
+        banner.show(MessageBanner::Kind::info, QStringLiteral("one"));
+        banner.show(MessageBanner::Kind::error, QStringLiteral("two"));
+        QCOMPARE(banner.text(), QStringLiteral("two"));
     }
 
     void screenshotsAreWritten() {

@@ -236,6 +236,11 @@ void AllocationPanel::setSettings(const QString& path, const app::AllocationSett
     updatePreview();
 }
 
+void AllocationPanel::refresh() {
+    rebuildRows();
+    updatePreview();
+}
+
 void AllocationPanel::setLoadedModel(const QString& path) {
     m_loaded = path;
     m_apply->setText(!m_loaded.isEmpty() && m_loaded == m_path ? tr("Apply and reload") : tr("Apply and load"));

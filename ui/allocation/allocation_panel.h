@@ -35,6 +35,8 @@ public:
     void selectModel(const QString& path);
     void setSettings(const QString& path, const app::AllocationSettings& settings);
     void setLoadedModel(const QString& path);
+    // Rebuilds the device rows and the preview (after a theme change).
+    void refresh();
 
     QString modelPath() const { return m_path; }
     app::AllocationSettings settings() const { return m_settings; }

@@ -84,7 +84,11 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     });
     connect(m_sidebar, &ConversationSidebar::conversationActivated, this, [this](qint64 id) { m_chat.selectConversation(id); });
     connect(m_sidebar, &ConversationSidebar::conversationDeleted, this, [this](qint64 id) {
+        if (m_chat.isGenerating() && m_chat.streamingConversation() == id) m_chat.stop();
         if (id == m_chat.currentConversation()) m_chat.selectConversation(0);
+    });
+    connect(&conversations, &QAbstractItemModel::dataChanged, this, [this] {  // renamed in the sidebar
+        if (auto c = m_chat.current()) m_title->setText(c->title);
     });
     connect(m_sidebar, &ConversationSidebar::conversationRestored, this, [this](qint64 id) { m_chat.selectConversation(id); });
     connect(m_composer, &Composer::sendRequested, this, [this](const QString& text) { m_chat.send(text); });

@@ -31,13 +31,15 @@ MessageBanner::MessageBanner(QWidget* parent) : QFrame(parent) {
 }
 
 void MessageBanner::show(Kind kind, const QString& text) {
-    if (!isVisible() || kind != m_kind) m_lines.clear();
-    m_kind = kind;
+    // Errors stay until dismissed: information arriving meanwhile is added below them.
+    const bool keepErrors = isVisible() && m_kind == Kind::error && kind == Kind::info;
+    if (!keepErrors && (!isVisible() || kind != m_kind)) m_lines.clear();
+    if (!keepErrors) m_kind = kind;
     m_lines.append(text);
     while (m_lines.size() > kMaxLines) m_lines.removeFirst();
     render();
     setVisible(true);
-    if (kind == Kind::info) m_hideTimer.start();
+    if (m_kind == Kind::info) m_hideTimer.start();
     else m_hideTimer.stop();
 }
 

@@ -29,6 +29,8 @@ public:
     LayerStrip* layerStrip() const { return m_strip; }
     StageActivity* activity() const { return m_activity; }
     QStringList linkTexts() const;
+    // Rebuilds the cards (after a theme change: they are styled with the theme's colours).
+    void refresh() { rebuild(); }
 
 private:
     void rebuild();
