@@ -272,8 +272,11 @@ void AllocationPanel::rebuildRows() {
     m_noDevices->setVisible(m_rows.isEmpty());
     syncControls();
     // Wide enough for the longest device row (names and memory lines are not wrapped).
-    m_leftScroll->widget()->adjustSize();
-    const int need = m_leftScroll->widget()->minimumSizeHint().width() + m_leftScroll->verticalScrollBar()->sizeHint().width();
+    // (New rows are not shown yet, so the column's own size hint does not count them.)
+    int rows = 0;
+    for (DeviceRow* r : m_rows) rows = qMax(rows, r->minimumSizeHint().width());
+    const int content = qMax(m_leftScroll->widget()->minimumSizeHint().width(), rows + 2 * 16 + 14);
+    const int need = content + m_leftScroll->verticalScrollBar()->sizeHint().width() + 4;
     m_leftScroll->setMinimumWidth(qBound(440, need, 600));
 }
 
