@@ -55,17 +55,7 @@ int cmd_bench(Args& args) {
     long long repeats = 3;
     if (auto v = args.value({"--repeats", "-r"}); v && !Args::to_int(*v, "--repeats", repeats)) return 2;
     const bool probe = !args.flag({"--no-probe"});
-    std::vector<std::string> pos;
-    std::string err;
-    if (!args.finish(pos, err)) {
-        std::fprintf(stderr, "error: %s\n", err.c_str());
-        return 2;
-    }
-    if (mo.model_path.empty() && pos.size() == 1) mo.model_path = pos[0];
-    if (mo.model_path.empty()) {
-        std::fprintf(stderr, "error: no model given (-m MODEL.gguf)\n");
-        return 2;
-    }
+    if (!finish_model_args(args, mo, "bench")) return 2;
     int need_ctx = 1;
     for (int n : pp) need_ctx = std::max(need_ctx, n + 1);
     for (int n : tg) need_ctx = std::max(need_ctx, n + 2);

@@ -35,17 +35,7 @@ int cmd_chat(Args& args) {
     GenerateParams gp;
     if (!parse_model_options(args, mo) || !parse_generate_options(args, gp)) return 2;
     const std::string system = args.value({"--system"}).value_or("");
-    std::vector<std::string> pos;
-    std::string err;
-    if (!args.finish(pos, err)) {
-        std::fprintf(stderr, "error: %s (see strata-cli chat --help)\n", err.c_str());
-        return 2;
-    }
-    if (mo.model_path.empty() && pos.size() == 1) mo.model_path = pos[0];
-    if (mo.model_path.empty()) {
-        std::fprintf(stderr, "error: no model given (-m MODEL.gguf)\n");
-        return 2;
-    }
+    if (!finish_model_args(args, mo, "chat")) return 2;
     if (!args.value({"-n", "--n-predict"})) gp.max_tokens = 1024;
 
     Engine engine;

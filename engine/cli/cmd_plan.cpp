@@ -16,17 +16,7 @@ int cmd_plan(Args& args) {
     }
     ModelOptions mo;
     if (!parse_model_options(args, mo)) return 2;
-    std::vector<std::string> pos;
-    std::string err;
-    if (!args.finish(pos, err)) {
-        std::fprintf(stderr, "error: %s\n", err.c_str());
-        return 2;
-    }
-    if (mo.model_path.empty() && pos.size() == 1) mo.model_path = pos[0];
-    if (mo.model_path.empty()) {
-        std::fprintf(stderr, "error: no model given (-m MODEL.gguf)\n");
-        return 2;
-    }
+    if (!finish_model_args(args, mo, "plan")) return 2;
     Engine engine;
     auto report = engine.plan(mo.model_path, mo.load);
     if (!report.ok()) {

@@ -26,17 +26,7 @@ int cmd_run(Args& args) {
     const std::string prompt = args.value({"-p", "--prompt"}).value_or("");
     const std::string logits_path = args.value({"--logits-out"}).value_or("");
     const bool verbose = args.flag({"--verbose", "-v"});
-    std::vector<std::string> pos;
-    std::string err;
-    if (!args.finish(pos, err)) {
-        std::fprintf(stderr, "error: %s (see strata-cli run --help)\n", err.c_str());
-        return 2;
-    }
-    if (mo.model_path.empty() && pos.size() == 1) mo.model_path = pos[0];
-    if (mo.model_path.empty()) {
-        std::fprintf(stderr, "error: no model given (-m MODEL.gguf)\n");
-        return 2;
-    }
+    if (!finish_model_args(args, mo, "run")) return 2;
 
     std::ofstream logits_file;
     if (!logits_path.empty()) {

@@ -150,6 +150,17 @@ bool parse_generate_options(Args& args, GenerateParams& g) {
     return true;
 }
 
+bool finish_model_args(Args& args, ModelOptions& out, const char* command) {
+    std::vector<std::string> pos;
+    std::string err;
+    if (!args.finish(pos, err)) return fail(err + " (see strata-cli " + command + " --help)");
+    size_t used = 0;
+    if (out.model_path.empty() && !pos.empty()) out.model_path = pos[used++];
+    if (used < pos.size()) return fail("unexpected argument '" + pos[used] + "' (see strata-cli " + command + " --help)");
+    if (out.model_path.empty()) return fail("no model given (-m MODEL.gguf)");
+    return true;
+}
+
 void print_load_progress(const LoadProgress& p) {
     static_cast<void>(p);
     if (!isatty(STDERR_FILENO) || p.bytes_total == 0) return;

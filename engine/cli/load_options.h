@@ -23,6 +23,10 @@ bool parse_model_options(Args& args, ModelOptions& out);
 bool parse_generate_options(Args& args, GenerateParams& out);
 const char* generate_options_help();
 
+// After all other options are consumed: rejects unknown ones and takes the model path from a
+// lone positional when -m was not given. Prints the error (naming `command`) and returns false.
+bool finish_model_args(Args& args, ModelOptions& out, const char* command);
+
 // The option list for --help texts.
 const char* model_options_help();
 

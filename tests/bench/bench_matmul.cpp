@@ -7,10 +7,13 @@
 // matrix, more than the last-level cache worth of other weights is read, as in a real decode.
 //
 //   bench_matmul [--types F16,Q8_0,Q4_0,Q4_K] [--threads N] [--tg-rounds 15] [--pp-rounds 3]
-//                [--pp-tokens 128] [--rows]   (--rows adds the un-repacked row layout as variants)
+//                [--pp-tokens 128] [--rows] [--cpu-time]
+//   --rows adds the un-repacked row layout as variants; --cpu-time times calls by process CPU
+//   time / threads (see time_call), for machines busy with other jobs.
 // STRATA_CPU_ISA=scalar forces the scalar kernels.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -79,7 +82,73 @@ std::vector<uint8_t> make_weights(TensorType t, int64_t n_rows, int64_t n_cols, 
     return w;
 }
 
+// --cpu-time: process CPU seconds per call divided by the thread count instead of wall time.
+// On a machine shared with other jobs this approximates the quiet-machine wall time of
+// compute-bound calls (it counts the pool's brief spinning as work).
+bool g_cpu_time = false;
+
+double process_cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Seconds on the clock the benchmark uses.
+double now_seconds() {
+    if (g_cpu_time) return process_cpu_seconds();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Compute ceiling of one core at this moment: FMA throughput (F32 GFLOP/s) and vpmaddubsw
+// throughput (int8 GOP/s, 2 ops per multiply-add), from register-only loops with 12
+// independent accumulators. Shared machines change speed with load, so it is measured in the
+// same run as the kernels.
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) double fma_peak_gflops() {
+    __m256 a[12];
+    for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_ps(1.0f + 0.001f * static_cast<float>(j));
+    const __m256 m = _mm256_set1_ps(0.99999f), c = _mm256_set1_ps(1e-6f);
+    const long n = 5000000;
+    const double t0 = now_seconds();
+    for (long i = 0; i < n; ++i) {
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; ++j) a[j] = _mm256_fmadd_ps(a[j], m, c);
+    }
+    const double s = now_seconds() - t0;
+    float sink = 0;
+    for (int j = 0; j < 12; ++j) sink += _mm256_cvtss_f32(a[j]);
+    if (sink == 12345.0f) std::printf(" ");
+    return 12.0 * 16.0 * n / s / 1e9;
+}
+__attribute__((target("avx2"))) double maddubs_peak_gops() {
+    __m256i a[12];
+    for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_epi16(static_cast<short>(j));
+    __m256i u = _mm256_set1_epi8(3), v = _mm256_set1_epi8(-2);
+    const long n = 5000000;
+    const double t0 = now_seconds();
+    for (long i = 0; i < n; ++i) {
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; ++j) a[j] = _mm256_add_epi16(a[j], _mm256_maddubs_epi16(u, v));
+        __asm__("" : "+x"(u), "+x"(v));
+    }
+    const double s = now_seconds() - t0;
+    int sink = 0;
+    for (int j = 0; j < 12; ++j) sink += _mm256_extract_epi16(a[j], 0);
+    if (sink == 12345) std::printf(" ");
+    return 12.0 * 64.0 * n / s / 1e9;
+}
+#else
+double fma_peak_gflops() { return 0; }
+double maddubs_peak_gops() { return 0; }
+#endif
+
 double time_call(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_tok, float* out, MatmulScratch& s) {
+    if (g_cpu_time) {
+        const double c0 = process_cpu_seconds();
+        cpu_matmul(pool, w, x, n_tok, out, s);
+        return (process_cpu_seconds() - c0) / pool.n_threads();
+    }
     const auto t0 = std::chrono::steady_clock::now();
     cpu_matmul(pool, w, x, n_tok, out, s);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -100,18 +169,30 @@ int main(int argc, char** argv) {
         else if (a == "--pp-rounds") pp_rounds = std::atoi(next());
         else if (a == "--pp-tokens") pp_tokens = std::atoi(next());
         else if (a == "--rows") rows_too = true;
+        else if (a == "--cpu-time") g_cpu_time = true;
         else {
             std::fprintf(stderr, "usage: %s [--types F16,Q4_0,...] [--threads N] [--tg-rounds N] [--pp-rounds N] "
-                                 "[--pp-tokens N] [--rows]\n", argv[0]);
+                                 "[--pp-tokens N] [--rows] [--cpu-time]\n", argv[0]);
             return 2;
         }
     }
-    std::printf("bench_matmul: %d threads, kernels %s, CPU features: %s\n", n_threads, quant::cpu_kernel_isa().c_str(),
-                cpu_features_string().c_str());
+    std::printf("bench_matmul: %d threads, kernels %s, CPU features: %s; timing: %s\n", n_threads,
+                quant::cpu_kernel_isa().c_str(), cpu_features_string().c_str(),
+                g_cpu_time ? "process CPU time / threads" : "wall clock");
     const double bw_start = measure_read_bandwidth_gbs(n_threads);
     std::printf("streaming read bandwidth (probe, start): %.1f GB/s\n", bw_start);
+    // Best of 5 short runs: the least disturbed one is the closest to the hardware's ceiling.
+    double fma1 = 0, madd1 = 0;
+    for (int i = 0; i < 5; ++i) {
+        fma1 = std::max(fma1, fma_peak_gflops());
+        madd1 = std::max(madd1, maddubs_peak_gops());
+    }
+    std::printf("one core's ceiling now: %.1f GFLOP/s F32 FMA, %.1f GOP/s int8 maddubs (x%d threads)\n", fma1, madd1,
+                n_threads);
 
     std::vector<Variant> variants;
+    std::vector<std::vector<uint8_t>> row_layout_bytes;  // weights left as views need their bytes
+    row_layout_bytes.reserve(64);
     size_t pos = 0;
     while (pos <= types.size()) {
         const size_t comma = std::min(types.find(',', pos), types.size());
@@ -134,8 +215,8 @@ int main(int argc, char** argv) {
                     return 1;
                 }
                 if (w->owned_bytes() == 0) {  // a view of `raw`: keep the bytes alive for the run
-                    auto* keep = new std::vector<uint8_t>(raw);  // lives until exit
-                    w = CpuWeight::prepare(*t, keep->data(), s.n_rows, s.n_cols, repack);
+                    row_layout_bytes.push_back(raw);
+                    w = CpuWeight::prepare(*t, row_layout_bytes.back().data(), s.n_rows, s.n_cols, repack);
                 }
                 v.weights.push_back(std::move(*w));
             }
@@ -171,15 +252,18 @@ int main(int argc, char** argv) {
     std::printf("streaming read bandwidth (probe, end):   %.1f GB/s\n\n", bw_end);
     const double bw = 0.5 * (bw_start + bw_end);
 
-    std::printf("%-10s %-18s %10s %8s %7s | %10s %9s\n", "type", "shape", "tg ms", "GB/s", "%bw", "pp ms",
-                "GFLOP/s");
+    std::printf("%-10s %-18s %10s %8s %7s | %10s %9s %7s\n", "type", "shape", "tg ms", "GB/s", "%bw", "pp ms",
+                "GFLOP/s", "%peak");
     for (const auto& v : variants) {
         for (size_t s = 0; s < std::size(kShapes); ++s) {
             const double tg = median(v.tg_s[s]), pp = median(v.pp_s[s]);
             const double gbs = static_cast<double>(v.weights[s].bytes()) / tg / 1e9;
             const double gflops = 2.0 * kShapes[s].n_rows * kShapes[s].n_cols * pp_tokens / pp / 1e9;
-            std::printf("%-10s %-18s %10.3f %8.1f %6.0f%% | %10.2f %9.1f\n", v.label.c_str(), kShapes[s].name,
-                        tg * 1e3, gbs, 100 * gbs / bw, pp * 1e3, gflops);
+            // Float weights run on FMA, quantized ones on vpmaddubsw: compare with that ceiling.
+            const bool is_float = v.type == TensorType::F32 || v.type == TensorType::F16 || v.type == TensorType::BF16;
+            const double peak = n_threads * (is_float ? fma1 : madd1);
+            std::printf("%-10s %-18s %10.3f %8.1f %6.0f%% | %10.2f %9.1f %6.0f%%\n", v.label.c_str(), kShapes[s].name,
+                        tg * 1e3, gbs, 100 * gbs / bw, pp * 1e3, gflops, peak > 0 ? 100 * gflops / peak : 0.0);
         }
     }
     std::printf("\nEstimated TinyLlama-1.1B stack (%d layers; matmuls only, prefill computes the output\n"

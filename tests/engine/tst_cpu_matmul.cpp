@@ -10,7 +10,10 @@
 // adds the activation quantization error Σ|w_i|·amax_b(i)/254 (half a quantization step).
 #include <QtTest>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -164,15 +167,18 @@ private slots:
 
     void bitwiseAcrossThreadCounts_data() {
         QTest::addColumn<int>("type");
-        for (TensorType t : {TensorType::F16, TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K})
-            QTest::newRow(tensor_type_name(t)) << int(t);
+        QTest::addColumn<bool>("repack");
+        for (TensorType t : kTypes) QTest::newRow(tensor_type_name(t)) << int(t) << true;
+        for (TensorType t : {TensorType::F16, TensorType::Q4_0, TensorType::Q4_1, TensorType::Q4_K})
+            QTest::newRow(qPrintable(QString("%1/rows").arg(tensor_type_name(t)))) << int(t) << false;
     }
     void bitwiseAcrossThreadCounts() {
         QFETCH(int, type);
+        QFETCH(bool, repack);
         const auto t = static_cast<TensorType>(type);
         const int64_t n_rows = 333, n_cols = 512, n_tok = 13;
         const Problem p = make_problem(t, n_rows, n_cols, n_tok, 77u + type);
-        auto w = CpuWeight::prepare(t, p.w.data(), n_rows, n_cols);
+        auto w = CpuWeight::prepare(t, p.w.data(), n_rows, n_cols, repack);
         QVERIFY(w.ok());
         std::vector<std::vector<float>> outs;
         for (int n_threads : {1, 2, 3}) {
@@ -190,6 +196,29 @@ private slots:
         // A token's result does not depend on how many tokens share the call (tiling is fixed
         // per output), so decode and prefill agree bitwise too.
         QVERIFY(std::memcmp(outs[0].data(), outs[1].data(), n_rows * sizeof(float)) == 0);
+    }
+
+    // The pool runs every task exactly once per call, across bursts (workers spinning) and pauses
+    // longer than the spin window (workers asleep, woken by the condition variable).
+    void threadPoolRunsEveryTaskOnce() {
+        for (int n_threads : {1, 2, 3}) {
+            ThreadPool pool(n_threads);
+            std::vector<std::atomic<int>> hits(257);
+            for (int call = 0; call < 400; ++call) {
+                const int64_t n_tasks = 1 + (call * 37) % 257;
+                for (int64_t i = 0; i < n_tasks; ++i) hits[size_t(i)].store(0);
+                std::atomic<int> bad_thread{0};
+                pool.parallel_for(n_tasks, [&](int64_t task, int thread) {
+                    if (thread < 0 || thread >= n_threads) bad_thread.store(1);
+                    hits[size_t(task)].fetch_add(1);
+                });
+                for (int64_t i = 0; i < n_tasks; ++i) QCOMPARE(hits[size_t(i)].load(), 1);
+                QCOMPARE(bad_thread.load(), 0);
+                if (call % 100 == 99) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(2 * ThreadPool::kSpinMicros + 1000));
+                }
+            }
+        }
     }
 
     void rejectsBadShapes() {

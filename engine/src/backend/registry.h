@@ -38,7 +38,12 @@ public:
     std::unique_ptr<Transport> transport(Device& src, Device& dst);
 
 private:
+    // Fills the CPU's speed figures for the planner's predictions: streaming-read bandwidth,
+    // measured once per registry (~0.1 s), and a matrix-throughput estimate from the ISA.
+    void fill_cpu_speed(DeviceInfo& info) const;
+
     void* module_handle_ = nullptr;
+    mutable double cpu_bandwidth_gbs_ = 0;  // 0 until first measured
     std::unique_ptr<BackendModule> cuda_;
     std::vector<DeviceInfo> cuda_devices_;
     std::string gpu_status_;

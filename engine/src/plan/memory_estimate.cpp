@@ -59,7 +59,9 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
     s.tokens = pl.place(p.first_stage ? nb * 4 : 0);
     s.logits = pl.place(p.last_stage ? static_cast<uint64_t>(m.n_vocab) * f : 0);
     if (p.device_type == DeviceType::cpu) {
-        s.attn_scores = pl.place(static_cast<uint64_t>(std::max(1, p.n_threads)) *
+        // Per thread: the scores of one KV head's group of query heads over the context.
+        const uint64_t group = m.n_head_kv > 0 ? static_cast<uint64_t>(m.n_head / m.n_head_kv) : 1;
+        s.attn_scores = pl.place(static_cast<uint64_t>(std::max(1, p.n_threads)) * group *
                                  static_cast<uint64_t>(p.n_ctx) * f);
         // Widest activation row quantized to 8 bits plus per-block scales (≤ 1.25 bytes/value).
         s.act_quant = pl.place(nb * widest * 5 / 4 + 4096);

@@ -4,6 +4,8 @@
 // super-block, unsigned levels u (offset applied so maddubs can take them) times the int8
 // activations, multiplied by the two group scales of that vector (groups 2v and 2v+1, one per
 // 128-bit half), summed in int32. The offset/min terms use Q8_K's per-group sums (bsums).
+#include <cstring>
+
 #include "quant/avx2_util.h"
 #include "quant/quant_blocks.h"
 #include "quant/quant_internal.h"
@@ -74,6 +76,23 @@ STRATA_AVX2 float vec_dot_q2_k_q8_k_avx2(int64_t n, const void* w, const void* a
     return hsum(acc) - corr;
 }
 
+namespace {
+// Q3_K: the 16 signed 6-bit scales from 12 packed bytes (words w0..w2): low nibbles of w0 are
+// scales 0-3, of w1 4-7, high nibbles of w0 8-11, of w1 12-15; bits 2k..2k+1 of w2's bytes
+// are the top bits of scales 4k..4k+3. Stored +32.
+STRATA_AVX2 inline __m256i k3_scales16(const uint8_t* packed) {
+    uint32_t w[3];
+    std::memcpy(w, packed, 12);
+    constexpr uint32_t k4 = 0x0f0f0f0f, k2 = 0x03030303;
+    const uint32_t v0 = (w[0] & k4) | ((w[2] & k2) << 4);
+    const uint32_t v1 = (w[1] & k4) | (((w[2] >> 2) & k2) << 4);
+    const uint32_t v2 = ((w[0] >> 4) & k4) | (((w[2] >> 4) & k2) << 4);
+    const uint32_t v3 = ((w[1] >> 4) & k4) | (((w[2] >> 6) & k2) << 4);
+    const __m128i u = _mm_set_epi32(static_cast<int>(v3), static_cast<int>(v2), static_cast<int>(v1), static_cast<int>(v0));
+    return _mm256_cvtepi8_epi16(_mm_sub_epi8(u, _mm_set1_epi8(32)));
+}
+}  // namespace
+
 STRATA_AVX2 float vec_dot_q3_k_q8_k_avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockQ3_K*>(w);
     const auto* y = static_cast<const BlockQ8_K*>(a);
@@ -82,9 +101,7 @@ STRATA_AVX2 float vec_dot_q3_k_q8_k_avx2(int64_t n, const void* w, const void* a
     __m256 acc = _mm256_setzero_ps();
     float corr = 0.0f;
     for (int64_t i = 0; i < n / kQKK; ++i) {
-        alignas(32) int16_t s[16];
-        for (int g = 0; g < 16; ++g) s[g] = static_cast<int16_t>(k3_scale(x[i].scales, g));
-        const __m256i sc16 = _mm256_load_si256(reinterpret_cast<const __m256i*>(s));
+        const __m256i sc16 = k3_scales16(x[i].scales);
         const GroupScales gs = make_group_scales(sc16);
         const __m256i hm = load32(x[i].hmask);
         __m256i isum = _mm256_setzero_si256();
@@ -106,17 +123,21 @@ STRATA_AVX2 float vec_dot_q3_k_q8_k_avx2(int64_t n, const void* w, const void* a
 }
 
 namespace {
-// Q4_K / Q5_K: 8 groups of 32 → per-16 scale table with each scale twice.
+// Q4_K / Q5_K: the 8 6-bit scales and mins from their 12 packed bytes, as per-16 tables with
+// each group's value twice. Words w0..w2 are bytes 0-3, 4-7, 8-11: scales 0-3 are the low 6
+// bits of w0, mins 0-3 of w1; scales 4-7 take their low 4 bits from w2's low nibbles and their
+// top 2 bits from the top bits of w0; mins 4-7 from w2's high nibbles and w1's top bits.
 STRATA_AVX2 inline void k4_scales16(const uint8_t* packed, __m256i* sc16, __m256i* mn16) {
-    alignas(32) int16_t s[16], m[16];
-    for (int g = 0; g < 8; ++g) {
-        int sc, mn;
-        k4_scale_min(packed, g, sc, mn);
-        s[2 * g] = s[2 * g + 1] = static_cast<int16_t>(sc);
-        m[2 * g] = m[2 * g + 1] = static_cast<int16_t>(mn);
-    }
-    *sc16 = _mm256_load_si256(reinterpret_cast<const __m256i*>(s));
-    *mn16 = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
+    uint32_t w[3];
+    std::memcpy(w, packed, 12);
+    constexpr uint32_t k6 = 0x3f3f3f3f, k4 = 0x0f0f0f0f, k2 = 0x03030303;
+    const uint32_t s_lo = w[0] & k6, m_lo = w[1] & k6;
+    const uint32_t s_hi = (w[2] & k4) | (((w[0] >> 6) & k2) << 4);
+    const uint32_t m_hi = ((w[2] >> 4) & k4) | (((w[1] >> 6) & k2) << 4);
+    const __m128i sc8 = _mm_set_epi32(0, 0, static_cast<int>(s_hi), static_cast<int>(s_lo));
+    const __m128i mn8 = _mm_set_epi32(0, 0, static_cast<int>(m_hi), static_cast<int>(m_lo));
+    *sc16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc8, sc8));
+    *mn16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn8, mn8));
 }
 
 template <bool kFifthBit, class Block>

@@ -34,7 +34,9 @@ TensorType vec_dot_type(TensorType w);
 // and the float types; other types fall back to quantize_row_ref.
 void quantize_row(TensorType t, const float* src, void* dst, int64_t n);
 void dequantize_row(TensorType t, const void* src, float* dst, int64_t n);
-// Σ_k w[k]·a[k] with w in weight type `w`, a in vec_dot_type(w).
+// Σ_k w[k]·a[k] with w in weight type `w`, a in vec_dot_type(w). `w` must be a type
+// can_dequantize() accepts (Q8_1 excepted); others return 0. Integer block sums are exact; the
+// float accumulation order differs between instruction sets (results agree to ~1e-6 relative).
 float vec_dot(TensorType w, int64_t n, const void* w_row, const void* a_row);
 
 // Which instruction set the dispatcher picked ("avx2+fma+f16c", "scalar"), for logs and bench.

@@ -1,9 +1,9 @@
 // CPU matrix products for every computable weight type.
 //
-// prepare() picks a layout: F32/F16/BF16, Q4_0 and Q8_0 are repacked into 8-row interleaved
-// copies (cpu_matmul_internal.h) whose kernels produce 8 outputs per pass; every other type
-// (and any weight when allow_repack is false) stays in GGUF rows and runs quant::vec_dot per
-// (row, token) against activations quantized to quant::vec_dot_type().
+// prepare() picks a layout: every type but Q8_K is repacked into an 8-row interleaved copy
+// (cpu_matmul_internal.h) whose kernels produce 8 outputs per pass and serve up to 4-6 tokens
+// per weight load; Q8_K (and any weight when allow_repack is false) stays in GGUF rows and runs
+// quant::vec_dot per (row, token) against activations quantized to quant::vec_dot_type().
 //
 // Work is split over fixed panels of output rows (never over the columns), and each output is
 // summed by one kernel call in column order, so results do not depend on the thread count.
@@ -28,6 +28,14 @@ int choose_layout(TensorType type) {
         case TensorType::BF16: return kLayoutFloatX8;
         case TensorType::Q4_0: return kLayoutQ4_0X8;
         case TensorType::Q8_0: return kLayoutQ8_0X8;
+        case TensorType::Q4_1: return kLayoutQ4_1X8;
+        case TensorType::Q5_0: return kLayoutQ5_0X8;
+        case TensorType::Q5_1: return kLayoutQ5_1X8;
+        case TensorType::Q2_K: return kLayoutQ2_KX8;
+        case TensorType::Q3_K: return kLayoutQ3_KX8;
+        case TensorType::Q4_K: return kLayoutQ4_KX8;
+        case TensorType::Q5_K: return kLayoutQ5_KX8;
+        case TensorType::Q6_K: return kLayoutQ6_KX8;
         default: return kLayoutRows;
     }
 }
@@ -43,11 +51,14 @@ void scatter(const float* tile, int n_tok, int n_groups, int64_t g0, int64_t t0,
 }
 
 struct FloatX8Ctx {
-    FloatX8Kernel kernel;
+    FloatX8Kernel kernel;            // on the stored type (decode)
+    FloatX8Kernel kernel_f32;        // on panels converted to F32 (prefill)
+    quant::DequantizeRowFn to_f32;   // stored type → F32; nullptr for F32
     const uint8_t* data;
     size_t group_bytes;
     int64_t n_groups, n_rows, n_cols, n_tok;
-    const float* x;
+    const float* x;        // (n_tok, n_cols)
+    const float* x_tiles;  // prefill: token tiles of kMaxTileTokens, each (n_cols, n_t)
     float* out;
 };
 
@@ -56,6 +67,10 @@ constexpr int64_t kQuantPanelGroups = 4;                // 32 rows per task
 constexpr int64_t kRowsPanel = 16;                      // rows per task for row-major layouts
 constexpr int64_t kRowsTokenTile = 16;
 
+// Decode streams the stored weights once. Prefill converts each pair of row groups to F32 once
+// (F16C conversion is slow next to FMA) and runs every token tile over it; the token tiles are
+// packed column-major so the kernel's broadcasts read one stream instead of n_t strided ones.
+// The conversion is exact, so both routes give bitwise the same sums.
 void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
     const int64_t n_tasks = (c.n_groups + kFloatPanelGroups - 1) / kFloatPanelGroups;
     pool.parallel_for(n_tasks, [&c](int64_t task, int) {
@@ -65,15 +80,28 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
         for (int64_t g = g0; g < g1; ++g) groups[g - g0] = c.data + static_cast<size_t>(g) * c.group_bytes;
         alignas(32) float tile[kMaxTileTokens * 8 * kFloatMaxGroups];
         if (c.n_tok == 1) {
-            c.kernel(groups, static_cast<int>(g1 - g0), c.n_cols, c.x, c.n_cols, 1, tile);
+            c.kernel(groups, static_cast<int>(g1 - g0), c.n_cols, c.x, c.n_cols, 1, 1, tile);
             scatter(tile, 1, static_cast<int>(g1 - g0), g0, 0, c.n_rows, c.out);
             return;
         }
-        for (int64_t g = g0; g < g1; g += 2) {
-            const int n_g = static_cast<int>(std::min<int64_t>(2, g1 - g));
+        thread_local std::vector<float> panel;
+        static_assert(kFloatTileGroups == 2);
+        for (int64_t g = g0; g < g1; g += kFloatTileGroups) {
+            const int n_g = static_cast<int>(std::min<int64_t>(kFloatTileGroups, g1 - g));
+            const uint8_t* pg[kFloatTileGroups] = {groups[g - g0], n_g > 1 ? groups[g - g0 + 1] : nullptr};
+            FloatX8Kernel kernel = c.kernel;
+            if (c.to_f32 && c.n_tok >= kMaxTileTokens) {  // worth converting: a full tile or more
+                const int64_t n = 8 * c.n_cols;
+                panel.resize(static_cast<size_t>(kFloatTileGroups * n));
+                for (int i = 0; i < n_g; ++i) {
+                    c.to_f32(pg[i], panel.data() + i * n, n);
+                    pg[i] = reinterpret_cast<const uint8_t*>(panel.data() + i * n);
+                }
+                kernel = c.kernel_f32;
+            }
             for (int64_t t0 = 0; t0 < c.n_tok; t0 += kMaxTileTokens) {
                 const int n_t = static_cast<int>(std::min<int64_t>(kMaxTileTokens, c.n_tok - t0));
-                c.kernel(groups + (g - g0), n_g, c.n_cols, c.x + t0 * c.n_cols, c.n_cols, n_t, tile);
+                kernel(pg, n_g, c.n_cols, c.x_tiles + t0 * c.n_cols, 1, n_t, n_t, tile);
                 scatter(tile, n_t, n_g, g, t0, c.n_rows, c.out);
             }
         }
@@ -85,7 +113,8 @@ struct QuantX8Ctx {
     const uint8_t* data;
     size_t group_bytes;
     int64_t n_groups, n_rows, n_blocks, n_tok;
-    const ActQ8* act;
+    const uint8_t* act;  // token rows of activation blocks
+    size_t act_row_bytes;
     float* out;
     int token_tile;
 };
@@ -99,8 +128,8 @@ void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
         for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.token_tile) {
             const int n_t = static_cast<int>(std::min<int64_t>(c.token_tile, c.n_tok - t0));
             for (int64_t g = g0; g < g1; ++g) {
-                c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, c.act + t0 * c.n_blocks,
-                         c.n_blocks, n_t, tile);
+                c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, c.act + t0 * c.act_row_bytes,
+                         c.act_row_bytes, n_t, tile);
                 scatter(tile, n_t, 1, g, t0, c.n_rows, c.out);
             }
         }
@@ -140,6 +169,25 @@ void for_each_token(ThreadPool& pool, int64_t n_tok, const Fn& fn) {
         return;
     }
     pool.parallel_for(n_tok, [&fn](int64_t t, int) { fn(t); });
+}
+
+// Packs x (n_tok, n_cols) into tiles of kMaxTileTokens tokens, tile at offset t0 * n_cols laid
+// out (n_cols, n_t), in scratch.
+const float* pack_token_tiles(ThreadPool& pool, const float* x, int64_t n_tok, int64_t n_cols, MatmulScratch& s) {
+    const size_t need = static_cast<size_t>(n_tok * n_cols) * sizeof(float);
+    if (s.activations.size() < need) s.activations.resize(need);
+    auto* xt = reinterpret_cast<float*>(s.activations.data());
+    const int64_t n_tiles = (n_tok + kMaxTileTokens - 1) / kMaxTileTokens;
+    pool.parallel_for(n_tiles, [&](int64_t tile, int) {
+        const int64_t t0 = tile * kMaxTileTokens;
+        const int64_t n_t = std::min<int64_t>(kMaxTileTokens, n_tok - t0);
+        float* dst = xt + t0 * n_cols;
+        for (int64_t t = 0; t < n_t; ++t) {
+            const float* src = x + (t0 + t) * n_cols;
+            for (int64_t k = 0; k < n_cols; ++k) dst[k * n_t + t] = src[k];
+        }
+    });
+    return xt;
 }
 
 }  // namespace
@@ -193,19 +241,46 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
     const auto* data = static_cast<const uint8_t*>(w.data());
     switch (w.layout()) {
         case kLayoutFloatX8: {
-            const FloatX8Ctx c{float_x8_kernel(w.type(), isa), data, x8_group_bytes(kLayoutFloatX8, w.type(), n_cols),
-                               (n_rows + 7) / 8, n_rows, n_cols, n_tok, x, out};
+            const FloatX8Ctx c{float_x8_kernel(w.type(), isa),
+                               float_x8_kernel(TensorType::F32, isa),
+                               w.type() == TensorType::F32 ? nullptr : quant::dequantize_row_fn(w.type(), isa),
+                               data,
+                               x8_group_bytes(kLayoutFloatX8, w.type(), n_cols),
+                               (n_rows + 7) / 8,
+                               n_rows,
+                               n_cols,
+                               n_tok,
+                               x,
+                               n_tok > 1 ? pack_token_tiles(pool, x, n_tok, n_cols, scratch) : nullptr,
+                               out};
             return run_float_x8(pool, c);
         }
         case kLayoutQ4_0X8:
-        case kLayoutQ8_0X8: {
-            const int64_t nb = n_cols / 32;
-            const size_t need = static_cast<size_t>(n_tok * nb) * sizeof(ActQ8);
+        case kLayoutQ8_0X8:
+        case kLayoutQ4_1X8:
+        case kLayoutQ5_0X8:
+        case kLayoutQ5_1X8:
+        case kLayoutQ2_KX8:
+        case kLayoutQ3_KX8:
+        case kLayoutQ4_KX8:
+        case kLayoutQ5_KX8:
+        case kLayoutQ6_KX8: {
+            const bool k_quant = is_k_quant_x8(w.layout());
+            const int64_t nb = n_cols / (k_quant ? 256 : 32);
+            const size_t row_bytes = k_quant ? tensor_row_bytes(TensorType::Q8_K, n_cols) : nb * sizeof(ActQ8);
+            const size_t need = static_cast<size_t>(n_tok) * row_bytes;
             if (scratch.activations.size() < need) scratch.activations.resize(need);
-            auto* act = reinterpret_cast<ActQ8*>(scratch.activations.data());
-            for_each_token(pool, n_tok, [&](int64_t t) { quantize_act_q8(x + t * n_cols, n_cols, act + t * nb, isa); });
+            uint8_t* act = scratch.activations.data();
+            if (k_quant) {
+                const auto quantize = quant::quantize_row_fn(TensorType::Q8_K, isa);
+                for_each_token(pool, n_tok, [&](int64_t t) { quantize(x + t * n_cols, act + t * row_bytes, n_cols); });
+            } else {
+                for_each_token(pool, n_tok, [&](int64_t t) {
+                    quantize_act_q8(x + t * n_cols, n_cols, reinterpret_cast<ActQ8*>(act + t * row_bytes), isa);
+                });
+            }
             const QuantX8Ctx c{quant_x8_kernel(w.layout(), isa), data, x8_group_bytes(w.layout(), w.type(), n_cols),
-                               (n_rows + 7) / 8, n_rows, nb, n_tok, act, out, x8_token_tile(w.layout())};
+                               (n_rows + 7) / 8, n_rows, nb, n_tok, act, row_bytes, out, x8_token_tile(w.layout())};
             return run_quant_x8(pool, c);
         }
         default: {

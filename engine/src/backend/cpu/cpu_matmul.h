@@ -2,6 +2,9 @@
 //
 // CpuWeight is a weight matrix (n_rows outputs × n_cols inputs, row-major, rows contiguous as in
 // GGUF) prepared for the kernels: either a view of the mapped file or a repacked copy it owns.
+// With allow_repack, every computable type but Q8_K is copied into a layout that interleaves 8
+// rows (one SIMD lane per row; see cpu_matmul_internal.h), about the same size as the original;
+// Q8_K, or any type without allow_repack, is used in place through quant::vec_dot.
 // Immutable after prepare(); shareable between threads.
 //
 // cpu_matmul computes out (n_tok, n_rows) = x (n_tok, n_cols) · Wᵀ. It runs on the given pool,
@@ -35,7 +38,7 @@ public:
     size_t owned_bytes() const { return owned_ ? owned_->size() : 0; }
     // Bytes read per full pass over the matrix (for bandwidth figures).
     size_t bytes() const;
-    int layout() const { return layout_; }  // 0 = GGUF row-major; others are kernel-specific
+    int layout() const { return layout_; }  // 0 = GGUF row-major (a view); others: repacked copies
 
 private:
     TensorType type_ = TensorType::F32;
@@ -46,7 +49,8 @@ private:
     friend struct CpuWeightAccess;
 };
 
-// Per-thread scratch reused between calls (activation quantization buffers). One per device.
+// Scratch reused between calls (quantized or repacked activations), grown on demand. One per
+// caller thread (it is written before the pool's tasks start and only read by them).
 struct MatmulScratch {
     std::vector<uint8_t> activations;
 };

@@ -9,6 +9,17 @@
 //                   of row r at column 8j+i in its low nibble and at column 8j+4+i in its high.
 //   kLayoutQ8_0X8   Q8_0, groups of 8 rows; per block: 8 f16 scales, then 8 vectors of 32 bytes;
 //                   vector c holds in byte 4r+i the int8 quant of row r at column 4c+i.
+//   kLayoutQ4_KX8   Q4_K, groups of 8 rows; per 256-column super-block (1184 bytes): d[8] and
+//                   dmin[8] (f16), 6-bit scales sc[g][r] and mins mn[g][r] as bytes (g = 32-column
+//                   group), then per group the 4 level vectors of the Q4_0X8 layout.
+//   kLayoutQ5_KX8   Q5_K, as Q4_KX8 (1440 bytes) with a fifth vector per group: byte 4r+i holds in
+//                   bit j the fifth bit of column 8j+i and in bit 4+j that of column 8j+4+i.
+//   kLayoutQ6_KX8   Q6_K, 1680 bytes per super-block: see cpu_matmul_x8k_avx2.cpp.
+//   kLayoutQ2_KX8   Q2_K (672 bytes) and kLayoutQ3_KX8 Q3_K (912 bytes): see cpu_matmul_x8k_avx2.cpp.
+//   kLayoutQ4_1X8, kLayoutQ5_0X8, kLayoutQ5_1X8: as Q4_0X8 with the rows' f16 mins after the
+//                   scales (Q4_1, Q5_1) and a fifth-bit vector after the nibbles (Q5_0, Q5_1):
+//                   see cpu_matmul_x8_avx2.cpp. They take ActQ8 activations like Q4_0X8.
+// K-quant X8 kernels take Q8_K activations.
 // Every output is one accumulator summed over the columns in order, whatever the thread count
 // or token tiling, so results are bitwise repeatable.
 #pragma once
@@ -20,7 +31,10 @@
 
 namespace strata {
 
-enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0X8 = 3 };
+enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0X8 = 3, kLayoutQ4_KX8 = 4,
+             kLayoutQ5_KX8 = 5, kLayoutQ6_KX8 = 6, kLayoutQ2_KX8 = 7, kLayoutQ3_KX8 = 8,
+             kLayoutQ4_1X8 = 9, kLayoutQ5_0X8 = 10, kLayoutQ5_1X8 = 11 };
+inline bool is_k_quant_x8(int layout) { return layout >= kLayoutQ4_KX8 && layout <= kLayoutQ3_KX8; }
 
 struct CpuWeightAccess {
     static void set(CpuWeight& w, TensorType type, const void* data, int64_t n_rows, int64_t n_cols, int layout,
@@ -55,12 +69,18 @@ void quantize_act_q8(const float* x, int64_t n_cols, ActQ8* out, CpuIsa isa);
 // ---- X8 kernels: one group of 8 rows × n_tok tokens (n_tok <= kMaxTileTokens) ---------------
 // out (n_tok, 8): written densely, row-group-local.
 constexpr int kMaxTileTokens = 6;
+// Token t's activation at column k is x[t * x_tok_stride + k * x_col_stride].
 using FloatX8Kernel = void (*)(const uint8_t* const* groups, int n_groups, int64_t n_cols, const float* x,
-                               int64_t x_stride, int n_tok, float* out);
-using QuantX8Kernel = void (*)(const uint8_t* group, int64_t n_blocks, const ActQ8* act, int64_t act_stride,
+                               int64_t x_tok_stride, int64_t x_col_stride, int n_tok, float* out);
+// act: token rows of activation blocks (ActQ8 for Q4_0X8/Q8_0X8, quant Q8_K for Q4_KX8),
+// act_row_bytes apart.
+using QuantX8Kernel = void (*)(const uint8_t* group, int64_t n_blocks, const void* act, size_t act_row_bytes,
                                int n_tok, float* out);
 // n_groups <= kFloatMaxGroups groups (same n_cols) × n_tok tokens; out (n_tok, 8 * n_groups).
 constexpr int kFloatMaxGroups = 8;
+// Prefill tile of the float kernels: kFloatTileGroups groups × up to kMaxTileTokens tokens
+// (R·T accumulators + R weight vectors + 1 broadcast within the 16 vector registers).
+constexpr int kFloatTileGroups = 2;
 FloatX8Kernel float_x8_kernel(TensorType type, CpuIsa isa);
 QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa);
 // Token tile the kernels are fastest at (for prefill) per layout.

@@ -30,28 +30,6 @@ TensorType kv_tensor_type(KvCacheType t) {
     return TensorType::F32;
 }
 
-// Reads values [begin, begin + n) of cache row `pos` as floats. For Q8_0, begin and n are
-// multiples of 32 (head dims are), so whole blocks are read.
-void read_kv_slice(const void* cache, KvCacheType type, int64_t n_embd_kv, int64_t pos, int64_t begin,
-                   int64_t n, float* dst) {
-    const TensorType tt = kv_tensor_type(type);
-    const size_t row_bytes = tensor_row_bytes(tt, n_embd_kv);
-    const uint8_t* row = static_cast<const uint8_t*>(cache) + static_cast<size_t>(pos) * row_bytes;
-    switch (type) {
-        case KvCacheType::f32:
-            std::memcpy(dst, reinterpret_cast<const float*>(row) + begin, static_cast<size_t>(n) * 4);
-            break;
-        case KvCacheType::f16: {
-            const uint16_t* h = reinterpret_cast<const uint16_t*>(row) + begin;
-            for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(h[i]);
-            break;
-        }
-        case KvCacheType::q8_0:
-            quant::dequantize_row(tt, row + tensor_row_bytes(tt, begin), dst, n);
-            break;
-    }
-}
-
 void write_kv_row(void* cache, KvCacheType type, int64_t n_embd_kv, int64_t pos, const float* src) {
     const TensorType tt = kv_tensor_type(type);
     const size_t row_bytes = tensor_row_bytes(tt, n_embd_kv);
@@ -159,39 +137,58 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
     STRATA_RETURN_IF_ERROR(device_.begin_op("attention"));
     const int64_t group = n_head / n_head_kv;
     const int64_t n_ctx = kv.n_ctx;
-    device_.pool().parallel_for(n_tok * n_head, [&](int64_t task, int thread) {
-        const int64_t t = task / n_head, h = task % n_head;
-        const int64_t kvh = h / group;
+    const TensorType tt = kv_tensor_type(kv.type);
+    const size_t row_bytes = tensor_row_bytes(tt, kv.n_embd_kv);
+    const size_t head_offset = tensor_row_bytes(tt, head_dim);  // bytes of one head's slice
+    // One task per (token, KV head): the group of query heads sharing that KV head reads each
+    // K/V row once. Each task writes only its own outputs, so the result does not depend on
+    // how tasks land on threads.
+    device_.pool().parallel_for(n_tok * n_head_kv, [&](int64_t task, int thread) {
+        const int64_t t = task / n_head_kv, kvh = task % n_head_kv;
         const int64_t n_pos = pos0 + t + 1;  // causal: positions 0 .. pos0 + t
-        float* scores = scratch + static_cast<int64_t>(thread) * n_ctx;
-        const float* qh = q + (t * n_head + h) * head_dim;
-        float row[512];
-        std::vector<float> big_row;
-        float* kr = row;
+        float* scores = scratch + static_cast<int64_t>(thread) * group * n_ctx;  // (group, n_ctx)
+        float row_buf[512];
+        std::vector<float> big;
+        float* row = row_buf;  // one dequantized K or V slice (head_dim)
         if (head_dim > 512) {
-            big_row.resize(static_cast<size_t>(head_dim));
-            kr = big_row.data();
+            big.resize(static_cast<size_t>(head_dim));
+            row = big.data();
         }
-        float max_score = -INFINITY;
+        const uint8_t* k_base = static_cast<const uint8_t*>(kv.k) + static_cast<size_t>(kvh) * head_offset;
+        const uint8_t* v_base = static_cast<const uint8_t*>(kv.v) + static_cast<size_t>(kvh) * head_offset;
+        const float* q0 = q + (t * n_head + kvh * group) * head_dim;
         for (int64_t j = 0; j < n_pos; ++j) {
-            read_kv_slice(kv.k, kv.type, kv.n_embd_kv, j, kvh * head_dim, head_dim, kr);
-            float dot = 0.0f;
-            for (int64_t d = 0; d < head_dim; ++d) dot += qh[d] * kr[d];
-            scores[j] = dot * scale;
-            max_score = std::max(max_score, scores[j]);
+            const uint8_t* k_row = k_base + static_cast<size_t>(j) * row_bytes;
+            const void* k_vals = k_row;
+            TensorType k_type = tt;
+            if (tt == TensorType::Q8_0) {  // dot products want float or F16 rows
+                quant::dequantize_row(tt, k_row, row, head_dim);
+                k_vals = row;
+                k_type = TensorType::F32;
+            }
+            for (int64_t g = 0; g < group; ++g)
+                scores[g * n_ctx + j] = quant::vec_dot(k_type, head_dim, k_vals, q0 + g * head_dim) * scale;
         }
-        float sum = 0.0f;
-        for (int64_t j = 0; j < n_pos; ++j) {
-            scores[j] = std::exp(scores[j] - max_score);
-            sum += scores[j];
+        for (int64_t g = 0; g < group; ++g) {
+            float* sg = scores + g * n_ctx;
+            const float max_score = *std::max_element(sg, sg + n_pos);
+            float sum = 0.0f;
+            for (int64_t j = 0; j < n_pos; ++j) {
+                sg[j] = std::exp(sg[j] - max_score);
+                sum += sg[j];
+            }
+            const float inv_sum = 1.0f / sum;
+            for (int64_t j = 0; j < n_pos; ++j) sg[j] *= inv_sum;
+            float* oh = out + (t * n_head + kvh * group + g) * head_dim;
+            std::fill(oh, oh + head_dim, 0.0f);
         }
-        const float inv_sum = 1.0f / sum;
-        float* oh = out + (t * n_head + h) * head_dim;
-        std::fill(oh, oh + head_dim, 0.0f);
         for (int64_t j = 0; j < n_pos; ++j) {
-            read_kv_slice(kv.v, kv.type, kv.n_embd_kv, j, kvh * head_dim, head_dim, kr);
-            const float p = scores[j] * inv_sum;
-            for (int64_t d = 0; d < head_dim; ++d) oh[d] += p * kr[d];
+            quant::dequantize_row(tt, v_base + static_cast<size_t>(j) * row_bytes, row, head_dim);
+            for (int64_t g = 0; g < group; ++g) {
+                const float p = scores[g * n_ctx + j];
+                float* oh = out + (t * n_head + kvh * group + g) * head_dim;
+                for (int64_t d = 0; d < head_dim; ++d) oh[d] += p * row[d];
+            }
         }
     });
     return {};

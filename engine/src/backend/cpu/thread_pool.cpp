@@ -17,11 +17,18 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
     for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
 }
 
+namespace {
+constexpr uint64_t kClosed = uint64_t(1) << 31;
+constexpr uint64_t kCountMask = kClosed - 1;
+inline uint64_t generation_of(uint64_t state) { return state >> 32; }
+}  // namespace
+
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stopping_.store(true, std::memory_order_relaxed);
-        generation_.fetch_add(1, std::memory_order_release);
+        const uint64_t gen = generation_of(state_.load(std::memory_order_relaxed)) + 1;
+        state_.store((gen << 32) | kClosed, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
@@ -42,29 +49,38 @@ void ThreadPool::run_tasks(int thread) {
 }
 
 void ThreadPool::worker_loop(int thread) {
-    uint64_t seen = 0;
+    uint64_t seen = 0;  // generation last handled
     for (;;) {
-        uint64_t gen = generation_.load(std::memory_order_acquire);
-        if (gen == seen) {
+        uint64_t s = state_.load(std::memory_order_acquire);
+        if (generation_of(s) == seen) {
             // Spin a little: the next job usually follows within microseconds during decode.
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
-            for (int i = 0; gen == seen; ++i) {
+            for (int i = 0; generation_of(s) == seen; ++i) {
                 STRATA_CPU_RELAX();
-                gen = generation_.load(std::memory_order_acquire);
+                s = state_.load(std::memory_order_acquire);
                 if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) break;
             }
         }
-        if (gen == seen) {
+        if (generation_of(s) == seen) {
             std::unique_lock<std::mutex> lock(mutex_);
             ++sleepers_;
-            wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+            wake_.wait(lock, [&] { return generation_of(state_.load(std::memory_order_acquire)) != seen; });
             --sleepers_;
-            gen = generation_.load(std::memory_order_acquire);
+            s = state_.load(std::memory_order_acquire);
         }
         if (stopping_.load(std::memory_order_relaxed)) return;
-        seen = gen;
+        seen = generation_of(s);
+        // Join unless the owner already closed the job (it ran every task itself).
+        bool joined = false;
+        while (!(s & kClosed) && generation_of(s) == seen) {
+            if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+                joined = true;
+                break;
+            }
+        }
+        if (!joined) continue;
         run_tasks(thread);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+        finished_.fetch_add(1, std::memory_order_release);
     }
 }
 
@@ -77,18 +93,21 @@ void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t,
     job_ = &fn;
     n_tasks_ = n_tasks;
     next_task_.store(0, std::memory_order_relaxed);
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    finished_.store(0, std::memory_order_relaxed);
     bool notify;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        generation_.fetch_add(1, std::memory_order_release);
+        const uint64_t gen = generation_of(state_.load(std::memory_order_relaxed)) + 1;
+        state_.store(gen << 32, std::memory_order_release);
         notify = sleepers_ > 0;
     }
     if (notify) wake_.notify_all();
     run_tasks(0);
-    for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+    // No task is left to claim: close the job and wait for the workers that joined it.
+    const auto joined = static_cast<int>(state_.fetch_or(kClosed, std::memory_order_acq_rel) & kCountMask);
+    for (int i = 0; finished_.load(std::memory_order_acquire) != joined; ++i) {
         if (i < 4096) STRATA_CPU_RELAX();
-        else std::this_thread::yield();  // a worker was descheduled; do not burn its core
+        else std::this_thread::yield();  // a joined worker was descheduled mid-task
     }
     job_ = nullptr;
 }

@@ -7,9 +7,11 @@
 //
 // A decode step issues ~150 short parallel_for calls per token, so waking sleeping threads
 // through a condition variable each time (tens of microseconds) would cost more than some of
-// the matmuls. Workers therefore spin on an atomic generation counter for a short while
-// (kSpinMicros) after each job before they sleep, and the owner spins while waiting for the
-// last workers to finish.
+// the matmuls. Workers therefore spin on an atomic job word for a short while (kSpinMicros)
+// after each job before they sleep. Tasks are claimed from a shared counter, and a worker must
+// join a job before it claims any: once the owner has run out of tasks it closes the job and
+// waits only for the workers that joined, never for one that is descheduled or still asleep
+// (which matters when the machine's cores are shared with other programs).
 #pragma once
 
 #include <atomic>
@@ -53,10 +55,12 @@ private:
     const std::function<void(int64_t, int)>* job_ = nullptr;
     int64_t n_tasks_ = 0;
     std::atomic<int64_t> next_task_{0};
-    std::atomic<int> pending_{0};        // workers that have not finished the current job
-    std::atomic<uint64_t> generation_{0};  // bumped (under mutex_) for each job
+    // Job word: generation (bits 32..63, bumped under mutex_ for each job), closed flag (bit 31),
+    // number of workers that joined the job (bits 0..30).
+    std::atomic<uint64_t> state_{0};
+    std::atomic<int> finished_{0};  // joined workers that are done with the current job
     std::atomic<bool> stopping_{false};
-    int sleepers_ = 0;                   // guarded by mutex_
+    int sleepers_ = 0;              // guarded by mutex_
 };
 
 }  // namespace strata
