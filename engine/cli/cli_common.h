@@ -44,5 +44,7 @@ int cmd_tokenize(Args& args);
 int cmd_bench(Args& args);
 int cmd_plan(Args& args);
 int cmd_gen_model(Args& args);
+int cmd_selftest(Args& args);
+int cmd_quantize(Args& args);
 
 }  // namespace strata::cli

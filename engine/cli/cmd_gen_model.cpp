@@ -6,6 +6,8 @@
 
 #include "cli_common.h"
 #include "model/random_model.h"
+#include "quant/quant.h"
+#include "quant/quant_mix.h"
 
 namespace strata::cli {
 
@@ -33,12 +35,18 @@ int cmd_gen_model(Args& args) {
         if (!Args::to_int(*v, "--seed", n)) return 2;
         c.seed = static_cast<uint64_t>(n);
     }
+    // A mix name (Q4_K_M, and also Q8_0, Q4_0, F16 ...) gives the per-tensor types the quantizer
+    // would choose, so the file looks like a downloaded one (output.weight at Q6_K in Q4_0, ...).
+    // A plain type without a mix of that name (Q4_K, Q5_K, Q3_K) applies to every matrix.
     if (auto v = args.value({"--type"})) {
-        auto t = parse_tensor_type(*v);
-        if (t) {
+        if (auto mix = quant::find_quant_mix(*v)) {
+            c.mix = mix->name;
+        } else if (auto t = parse_tensor_type(*v); t && quant::can_quantize(*t)) {
             c.weight_type = *t;
         } else {
-            c.mix = *v;  // e.g. Q4_K_M
+            std::fprintf(stderr, "error: unknown --type '%s' (a mix such as Q4_K_M, or a tensor type such as Q4_K)\n",
+                         v->c_str());
+            return 2;
         }
     }
     c.tied_output = args.flag({"--tied"});

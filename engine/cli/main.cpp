@@ -19,6 +19,8 @@ const std::vector<Command>& commands() {
         {"plan", "show how a model would be split across devices, before loading", strata::cli::cmd_plan},
         {"bench", "measure prompt and decode speed", strata::cli::cmd_bench},
         {"gen-model", "write a random-weight model of a real shape (tests, benchmarks)", strata::cli::cmd_gen_model},
+        {"selftest", "check every op and model path on every device (GPUs against the CPU)", strata::cli::cmd_selftest},
+        {"quantize", "rewrite a model at a quantization type such as Q4_K_M or Q8_0", strata::cli::cmd_quantize},
     };
     return table;
 }

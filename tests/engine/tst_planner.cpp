@@ -61,7 +61,8 @@ private slots:
             {"7b", "-h100,4090", "0,1", 1},
             {"70b", "4090", "1", 0},
             {"70b", "h100", "1", 1},
-            {"70b", "4090,4090", "1,1", 0},
+            {"70b", "4090,4060ti", "1,1", 0},
+            {"70b", "4090,4090", "1,1", 1},
             {"70b", "4090,4090,4090", "1,1,1", 1},
             {"70b", "4090,6000", "1,2", 1},
             {"70b", "3090,cpu", "1,3", 1},
@@ -129,7 +130,7 @@ private slots:
         const Plan pb = make_plan(big);
         check_invariants(big, pb);
         QVERIFY(pb.fits);
-        QCOMPARE(pb.devices.size(), size_t(3));  // 3 full cards hold it; the 4th stays free
+        QCOMPARE(pb.devices.size(), size_t(2));  // 2 full cards hold it; the others stay free
     }
 
     // even: layers in proportion to usable memory; every card roughly equally full.
@@ -222,14 +223,14 @@ private slots:
 
     // Ratios that overfill a card are kept as given and reported, with ratios that would fit.
     void ratiosOverfillReported() {
-        const PlanRequest r = request("70b", "4090,h100", SplitMode::ratios, "1,1");
+        const PlanRequest r = request("70b", "4060ti,h100", SplitMode::ratios, "1,1");
         const Plan p = make_plan(r);
         check_invariants(r, p);
         if (QTest::currentTestFailed()) return;
         QVERIFY(!p.fits);
         QCOMPARE(layer_counts(r, p), (std::vector<int>{40, 40}));
         QCOMPARE(p.shortfalls.size(), size_t(1));
-        QVERIFY(QString::fromStdString(p.shortfalls[0]).startsWith("cuda0 (RTX 4090): needs "));
+        QVERIFY(QString::fromStdString(p.shortfalls[0]).startsWith("cuda0 (RTX 4060 Ti): needs "));
         bool split = false, fewest = false;
         for (const auto& s : plan_detail::suggest_fixes(r, p)) {
             split = split || s.text.find("--split") != std::string::npos;

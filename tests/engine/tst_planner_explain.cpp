@@ -36,21 +36,22 @@ class TestPlannerExplain : public QObject {
     Q_OBJECT
 private slots:
     void shortfallSaysWhatIsShortWhere() {
-        const PlanRequest r = request("70b", "4090,4090");
+        const PlanRequest r = request("70b", "4090,4060ti");
         const Plan p = make_plan(r);
         check_invariants(r, p);
         if (QTest::currentTestFailed()) return;
         QVERIFY(!p.fits);
         static const QRegularExpression re(
-            R"(^cuda1 \(RTX 4090\): needs ([0-9.]+) GiB \(weights ([0-9.]+) GiB, KV cache ([0-9.]+) MiB, )"
-            R"(scratch ([0-9.]+) GiB\), has ([0-9.]+) GiB usable: ([0-9.]+) GiB short$)");
+            R"(^cuda1 \(RTX 4060 Ti\): needs ([0-9.]+) GiB \(weights ([0-9.]+) GiB, KV cache ([0-9.]+) MiB, )"
+            R"(scratch ([0-9.]+) (MiB|GiB)\), has ([0-9.]+) GiB usable: ([0-9.]+) GiB short$)");
         const auto m = re.match(QString::fromStdString(p.shortfalls.at(0)));
         QVERIFY2(m.hasMatch(), p.shortfalls.at(0).c_str());
-        const double needs = m.captured(1).toDouble(), has = m.captured(5).toDouble(), short_ = m.captured(6).toDouble();
+        const double needs = m.captured(1).toDouble(), has = m.captured(6).toDouble(), short_ = m.captured(7).toDouble();
         QVERIFY(std::abs(needs - has - short_) <= 0.11);
-        const double parts = m.captured(2).toDouble() + m.captured(3).toDouble() / 1024 + m.captured(4).toDouble();
+        const double scratch_gib = m.captured(4).toDouble() / (m.captured(5) == "MiB" ? 1024 : 1);
+        const double parts = m.captured(2).toDouble() + m.captured(3).toDouble() / 1024 + scratch_gib;
         QVERIFY(std::abs(parts - needs) <= 0.16);
-        QCOMPARE(has, 22.6);
+        QCOMPARE(has, 14.6);
     }
 
     void shortfallInAll() {
@@ -71,16 +72,17 @@ private slots:
         QTest::addColumn<int>("pin");
         QTest::addColumn<QString>("expected");
         QTest::newRow("shorter context") << "8b" << "3090" << 0 << qint64(262144) << 1 << -1 << "--ctx ";
-        QTest::newRow("q8_0 with shorter context") << "8b" << "3090" << 0 << qint64(262144) << 1 << -1 << "KV cache q8_0 with a context of";
+        QTest::newRow("q8_0 with shorter context") << "8b" << "3090" << 0 << qint64(524288) << 1 << -1 << "KV cache q8_0 with a context of";
         QTest::newRow("q8_0") << "8b" << "4090" << 0 << qint64(163840) << 1 << -1 << "KV cache q8_0 instead of f16 fits";
         QTest::newRow("fewer sequences") << "8b" << "4090" << 0 << qint64(32768) << 8 << -1 << "parallel sequences at once instead of 8 fits";
         QTest::newRow("enable a device") << "70b" << "-h100,4090" << 0 << qint64(4096) << 1 << -1 << "enable cuda0 (H100 80GB HBM3): fits";
         QTest::newRow("enable the cpu") << "70b" << "4090,-cpu" << 0 << qint64(4096) << 1 << -1 << "enable cpu (host CPU): fits";
         QTest::newRow("offload to the cpu") << "70b" << "4090,-cpu" << 0 << qint64(4096) << 1 << -1 << "offload what does not fit on the GPUs to the CPU (layers ";
-        QTest::newRow("offload: cpu first in ratios") << "70b" << "cpu,4090" << 2 << qint64(4096) << 1 << -1 << "offload what does not fit";
-        QTest::newRow("smaller batch") << "70b" << "4090,4090" << 0 << qint64(4096) << 1 << -1 << "a batch of 256 tokens instead of 512 fits";
-        QTest::newRow("another mode") << "70b" << "4090,h100" << 2 << qint64(4096) << 1 << -1 << "split mode fewest fits";
-        QTest::newRow("ratios that fit") << "70b" << "4090,h100" << 2 << qint64(4096) << 1 << -1 << "--split ";
+        QTest::newRow("offload: cpu first in ratios") << "70b" << "cpu,4060ti" << 2 << qint64(4096) << 1 << -1 << "offload what does not fit";
+        // ctx 0: the test picks the longest context that fits with a batch of 256, where 512 does not.
+        QTest::newRow("smaller batch") << "70b" << "4090,4090" << 0 << qint64(0) << 1 << -1 << "a batch of 256 tokens instead of 512 fits";
+        QTest::newRow("another mode") << "70b" << "4060ti,h100" << 2 << qint64(4096) << 1 << -1 << "split mode fewest fits";
+        QTest::newRow("ratios that fit") << "70b" << "4060ti,h100" << 2 << qint64(4096) << 1 << -1 << "--split ";
         QTest::newRow("unpin") << "7b" << "4090,-cpu" << 0 << qint64(4096) << 1 << 1 << "unpin the token embedding";
         QTest::newRow("all together") << "70b" << "4090,-4090" << 0 << qint64(131072) << 2 << -1 << "all of these together fit";
         QTest::newRow("nothing fits") << "70b" << "3090" << 0 << qint64(4096) << 1 << -1 << "nothing fits on these devices";
@@ -93,6 +95,12 @@ private slots:
         QFETCH(int, seqs);
         QFETCH(int, pin);
         QFETCH(QString, expected);
+        if (ctx == 0) {  // the longest context a batch of 256 allows: batch 512 needs more scratch
+            PlanRequest small = request(model, devices, static_cast<SplitMode>(mode), 4096, seqs);
+            small.n_batch = 256;
+            ctx = make_plan(small).max_ctx_that_fits;
+            QVERIFY(ctx > 0);
+        }
         PlanRequest r = request(model, devices, static_cast<SplitMode>(mode), ctx, seqs);
         if (mode == 2)
             for (PlanDevice& d : r.devices) d.ratio = 1;
@@ -260,7 +268,7 @@ private slots:
     }
 
     void formatIsATable() {
-        PlanRequest r = request("70b", "4090,4090");
+        PlanRequest r = request("70b", "4090,4060ti");
         r.devices[1].info.name = "A very long device name that does not fit in its column";
         const Plan p = make_plan(r);
         const QStringList lines = QString::fromStdString(format_plan(r, p)).split('\n');

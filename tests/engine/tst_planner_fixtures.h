@@ -160,6 +160,7 @@ inline std::vector<PlanDevice> devices_by_spec(const QString& spec, double reser
         PlanDevice d;
         if (item == "3090") d = gpu(n_gpu++, "RTX 3090", 24, 936, 71);
         else if (item == "4090") d = gpu(n_gpu++, "RTX 4090", 24, 1008, 165);
+        else if (item == "4060ti") d = gpu(n_gpu++, "RTX 4060 Ti", 16, 288, 44);
         else if (item == "6000") d = gpu(n_gpu++, "RTX 6000 Ada", 48, 960, 182);
         else if (item == "a100") d = gpu(n_gpu++, "A100 80GB", 80, 2039, 312);
         else if (item == "h100") d = gpu(n_gpu++, "H100 80GB HBM3", 80, 3350, 989);

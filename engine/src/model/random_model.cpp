@@ -4,11 +4,13 @@
 #include <atomic>
 #include <cstdio>
 #include <cmath>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "gguf/gguf_writer.h"
 #include "quant/quant.h"
+#include "quant/quant_mix.h"
 
 namespace strata {
 
@@ -43,15 +45,6 @@ void gaussian_rows(uint64_t tensor_seed, int64_t r0, int64_t r1, int64_t n_cols,
             if (i + 1 < n_cols) row[i + 1] = offset + scale * static_cast<float>(rad * std::sin(6.283185307179586 * u2));
         }
     }
-}
-
-// A type whose block size divides the row, falling back from `want` (K-quants → Q8_0 → F16).
-TensorType fitting_type(TensorType want, int64_t n_cols) {
-    if (n_cols % tensor_type_traits(want).block_size == 0) return want;
-    if (n_cols % 32 == 0 && tensor_type_traits(want).block_size == 256) {
-        return want == TensorType::Q6_K || want == TensorType::Q5_K ? TensorType::Q8_0 : TensorType::Q4_0;
-    }
-    return TensorType::F16;
 }
 
 std::vector<std::string> synthetic_vocab(int64_t n_vocab, std::vector<float>& scores, std::vector<int32_t>& types) {
@@ -140,11 +133,37 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
     w.set_u32("tokenizer.ggml.bos_token_id", 1);
     w.set_u32("tokenizer.ggml.eos_token_id", 2);
 
+    // A mix chooses per tensor (quant/quant_mix.h); a plain weight_type applies to every matrix.
+    // Either way a type whose block does not divide the row falls back by the shared rule.
+    std::optional<quant::QuantMix> mix;
+    if (!c.mix.empty()) {
+        mix = quant::find_quant_mix(c.mix);
+        if (!mix) return Status(ErrorCode::invalid_argument, "unknown quantization mix '" + c.mix + "'");
+    } else {
+        mix = quant::find_quant_mix(tensor_type_name(c.weight_type));  // only for general.file_type
+    }
+    if (mix) {
+        w.set_u32("general.file_type", mix->file_type);
+        w.set_u32("general.quantization_version", 2);
+    }
     std::string fallbacks;
     auto add = [&](const std::string& name, int64_t n_cols, int64_t n_rows, float scale, float offset,
                    bool matrix) -> Status {
-        TensorType type = matrix ? fitting_type(c.weight_type, n_cols) : TensorType::F32;
-        if (matrix && type != c.weight_type) fallbacks += " " + name;
+        quant::TypeChoice choice{TensorType::F32, TensorType::F32};
+        if (!c.mix.empty()) {
+            quant::TensorSite site;
+            site.name = name;
+            site.n_dims = matrix ? 2 : 1;
+            site.row_length = n_cols;
+            site.n_layer = c.n_layer;
+            site.n_gqa = c.n_head / c.n_head_kv;
+            site.has_output = !c.tied_output;
+            choice = quant::choose_tensor_type(*mix, site);
+        } else if (matrix) {
+            choice = quant::TypeChoice{quant::fallback_type(c.weight_type, n_cols), c.weight_type};
+        }
+        const TensorType type = choice.type;
+        if (choice.fell_back()) fallbacks += " " + name;
         std::vector<int64_t> ne = n_rows > 1 || matrix ? std::vector<int64_t>{n_cols, n_rows} : std::vector<int64_t>{n_cols};
         const uint64_t tensor_seed = hash_name(c.seed, name);
         const size_t row_bytes = tensor_row_bytes(type, n_cols);

@@ -27,7 +27,9 @@ struct RandomModelConfig {
     float rms_eps = 1e-5f;
     bool tied_output = false;     // no output.weight: the head reuses token_embd
     TensorType weight_type = TensorType::F32;  // for 2-D weights (norms and biases stay F32)
-    std::string mix;              // a quantization mix ("Q4_K_M"); overrides weight_type
+    // A quantization mix ("Q4_K_M", quant/quant_mix.h): per-tensor types chosen as the quantizer
+    // does, general.file_type set. Overrides weight_type when not empty.
+    std::string mix;
     uint64_t seed = 1;
     int n_threads = 0;            // for generating large models (0 = all cores)
 };
@@ -37,7 +39,8 @@ struct RandomModelConfig {
 bool random_model_preset(const std::string& name, RandomModelConfig& config);
 
 // Writes the model; `progress` gets (tensors written, total). Types whose block size does not
-// divide a row fall back to a type that does (reported in the file's general.description).
+// divide a row fall back to a type that does, by quant::fallback_type (the tensors that did are
+// listed in the file's general.description). An unknown mix is invalid_argument.
 Status write_random_model(const RandomModelConfig& config, const std::string& path,
                           const std::function<void(size_t, size_t)>& progress = {});
 

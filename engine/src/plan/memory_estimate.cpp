@@ -67,14 +67,19 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
         s.act_quant = pl.place(nb * widest * 5 / 4 + 4096);
         s.device_extra_bytes = 0;
     } else {
-        // Split-K attention partials: per head and token, up to 256 chunks of (max, sum, head_dim).
-        s.attn_scores = pl.place(static_cast<uint64_t>(m.n_head) * nb * 256 * (2 + head_dim) * f);
+        // Split-K attention partials: per head, up to 256 chunks of (max, sum, head_dim) for a
+        // group of at most 8 tokens — longer batches run in groups of 8 or use the tiled
+        // prefill kernel, which needs no partials (backend/cuda/cuda_exec.cpp).
+        const uint64_t split_tokens = std::min<uint64_t>(nb, 8);
+        s.attn_scores = pl.place(static_cast<uint64_t>(m.n_head) * split_tokens * 256 * (2 + head_dim) * f);
         s.act_quant = pl.place(nb * widest * 5 / 4 + 4096);
-        // cuBLAS workspace (32 MiB) + a dequantized F16 weight tile of up to 4096 rows of the
-        // widest matrix row + the F16 copy of the activations for cublasGemmEx.
-        const uint64_t widest_cols = std::max(widest, static_cast<uint64_t>(m.n_embd));
+        // The matmul workspace, the LAST region (the CUDA device takes it from the end of the
+        // scratch buffer a matmul writes into; backend/cuda/cuda_gemm_plan.h): cuBLAS workspace
+        // (32 MiB) + F16 weight tiles (two buffers of half of 4096 rows of the widest matrix
+        // row) + the F16 copy of the activations for cublasGemmEx.
+        const uint64_t widest_cols = std::max(widest, n_embd_q);
         s.device_extra_bytes = align_up(32ull << 20) + align_up(4096ull * widest_cols * 2) +
-                               align_up(nb * widest * 2);
+                               align_up(nb * widest_cols * 2);
     }
     s.device_extra = pl.place(s.device_extra_bytes);
     s.total = pl.offset;

@@ -41,7 +41,9 @@ struct ScratchLayout {
     uint64_t logits = 0;      // (n_vocab)                 last stage only: last token's logits
     uint64_t attn_scores = 0; // CPU: (n_threads, n_head/n_head_kv, n_ctx); CUDA: split-K partials
     uint64_t act_quant = 0;   // quantized activations for the matmul kernels: n_batch × max(n_embd, n_ff) × 1.25 B
-    uint64_t device_extra = 0;// CUDA: cuBLAS workspace + F16 weight tile + F16 activations
+    uint64_t device_extra = 0;// CUDA: cuBLAS workspace + F16 weight tiles + F16 activations. The LAST
+                              // region: the CUDA device finds its matmul workspace as the end of the
+                              // scratch buffer a matmul writes into.
     uint64_t total = 0;
 
     uint64_t device_extra_bytes = 0;

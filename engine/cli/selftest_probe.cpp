@@ -1,0 +1,83 @@
+// selftest --probe: loads the CUDA module the way the registry does and calls its exported
+// probe (strata-cli itself never links CUDA). Prints a readable line and a machine-readable
+// "PROBE" line per GPU (tests/gpu/device_check.sh parses the latter).
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/cuda_probe_abi.h"
+#include "selftest_common.h"
+
+namespace strata::cli::selftest {
+
+namespace {
+
+// The registry's search order (backend/registry.cpp).
+void* open_module(std::string& tried) {
+    std::vector<std::string> c;
+    if (const char* env = std::getenv("STRATA_CUDA_MODULE"); env && *env) c.emplace_back(env);
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const std::string dir = exe.parent_path().string();
+        c.push_back(dir + "/libstrata_cuda.so");
+        c.push_back(dir + "/../engine/src/backend/cuda/libstrata_cuda.so");
+        c.push_back(dir + "/../lib/strata/libstrata_cuda.so");
+    }
+    for (const std::string& path : c) {
+        if (!std::filesystem::exists(path)) continue;
+        if (void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
+        const char* e = dlerror();
+        tried = path + ": " + (e ? e : "dlopen failed");
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+int run_probe(int n_cuda_devices) {
+    std::string tried;
+    void* h = open_module(tried);
+    if (!h) {
+        std::printf("cannot load the CUDA module%s%s\n", tried.empty() ? "" : ": ", tried.c_str());
+        return 1;
+    }
+    auto probe = reinterpret_cast<StrataCudaProbeFn>(dlsym(h, STRATA_CUDA_PROBE_ENTRY));
+    if (!probe) {
+        std::printf("the CUDA module has no %s\n", STRATA_CUDA_PROBE_ENTRY);
+        return 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n_cuda_devices; ++i) {
+        StrataCudaProbe p{};
+        char err[512] = {};
+        if (probe(i, &p, err, sizeof err) != 0) {
+            std::printf("cuda%d: probe failed: %s\n", i, err);
+            rc = 1;
+            continue;
+        }
+        std::printf("cuda%d %s: device-to-device copy %.0f GB/s (read + write), streaming read %.0f GB/s, "
+                    "cuBLAS F16 GEMM (F32 accumulate) %.1f TFLOP/s; nominal %.0f GB/s, %.0f TFLOP/s\n",
+                    i, p.name, p.copy_gbs, p.read_gbs, p.gemm_f16_tflops, p.nominal_gbs, p.nominal_tflops);
+        std::printf("PROBE cuda%d copy_gbs=%.1f read_gbs=%.1f gemm_tflops=%.2f nominal_gbs=%.1f nominal_tflops=%.1f\n", i,
+                    p.copy_gbs, p.read_gbs, p.gemm_f16_tflops, p.nominal_gbs, p.nominal_tflops);
+        // This backend's kernels on 7B-sized matrices, against those ceilings.
+        const double bw = std::max(p.copy_gbs, p.read_gbs);
+        for (int k = 0; k < p.n_kernels && k < 24; ++k) {
+            const StrataCudaKernelTiming& t = p.kernels[k];
+            const bool decode = std::strstr(t.what, "n_tok=1") != nullptr;
+            std::printf("  %-36s %9.1f us %8.0f GB/s %8.1f TFLOP/s  (%.0f%% of %s)\n", t.what, t.us, t.gbs, t.tflops,
+                        decode ? (bw > 0 ? 100 * t.gbs / bw : 0) : (p.gemm_f16_tflops > 0 ? 100 * t.tflops / p.gemm_f16_tflops : 0),
+                        decode ? "memory bandwidth" : "the cuBLAS F16 peak");
+        }
+    }
+    return rc;  // the module stays loaded (as in the registry)
+}
+
+}  // namespace strata::cli::selftest

@@ -1,0 +1,335 @@
+// The CUDA backend's host-side planning, which needs no GPU: which recorded ops are fused into
+// one launch (and which must not be), the prefill GEMM's workspace against the memory layout the
+// planner predicts, split-K attention geometry, and the weight layouts streamed to the device.
+// The module's plain-C++ sources are compiled into this test directly.
+#include <QtTest>
+
+#include <cstring>
+#include <random>
+
+#include "backend/cuda/cuda_fusion.cpp"
+#include "backend/cuda/cuda_gemm_plan.h"
+#include "backend/cuda/cuda_weight_layout.cpp"
+#include "plan/memory_estimate.h"
+#include "quant/quant.h"
+
+using namespace strata;
+using namespace strata::cuda;
+
+namespace {
+
+// Fake device addresses: regions of a pretend scratch buffer, far apart.
+float* region(int i) { return reinterpret_cast<float*>(uintptr_t{0x100000000ull} + static_cast<uintptr_t>(i) * 0x1000000ull); }
+
+OpWeight weight(int id, int type, int64_t rows, int64_t cols) {
+    OpWeight w;
+    w.handle = reinterpret_cast<const void*>(uintptr_t{0x1000} * static_cast<uintptr_t>(id + 1));
+    w.data = w.handle;
+    w.type = type;
+    w.n_rows = rows;
+    w.n_cols = cols;
+    w.quantized = type >= 3;
+    return w;
+}
+
+Op mm(const OpWeight& w, const float* x, float* out, int64_t n_tok, void* act) {
+    Op o;
+    o.kind = OpKind::matmul;
+    o.w = w;
+    o.x = x;
+    o.out = out;
+    o.n_tok = n_tok;
+    o.act = act;
+    return o;
+}
+
+// The ops llama_layer_forward records for one layer (n_embd 256, 4 heads of 64, 2 KV heads).
+std::vector<Op> layer_ops(int64_t n_tok, int type_qk, int type_v, bool bias = false) {
+    const int64_t n_embd = 256, n_kv = 128, n_ff = 512, hd = 64;
+    float *x = region(0), *cur = region(1), *q = region(2), *k = region(3), *v = region(4), *attn = region(5),
+          *gate = region(6), *up = region(7), *scores = region(8);
+    void* act = region(20);  // workspace at the buffer's end
+    std::vector<Op> ops;
+    Op norm;
+    norm.kind = OpKind::rms_norm;
+    norm.x = x;
+    norm.out = cur;
+    norm.n_tok = n_tok;
+    norm.n = n_embd;
+    norm.w = weight(90, 0, 1, n_embd);
+    ops.push_back(norm);
+    ops.push_back(mm(weight(1, type_qk, n_embd, n_embd), cur, q, n_tok, act));
+    ops.push_back(mm(weight(2, type_qk, n_kv, n_embd), cur, k, n_tok, act));
+    ops.push_back(mm(weight(3, type_v, n_kv, n_embd), cur, v, n_tok, act));
+    if (bias) {
+        for (float* p : {q, k, v}) {
+            Op b;
+            b.kind = OpKind::add_bias;
+            b.x = p;
+            b.n_tok = n_tok;
+            b.n = p == q ? n_embd : n_kv;
+            ops.push_back(b);
+        }
+    }
+    Op rq;
+    rq.kind = OpKind::rope;
+    rq.x = q;
+    rq.n_tok = n_tok;
+    rq.n_head = 4;
+    rq.head_dim = hd;
+    rq.rope.n_rot = 64;
+    Op rk = rq;
+    rk.x = k;
+    rk.n_head = 2;
+    Op st;
+    st.kind = OpKind::store_kv;
+    st.x = k;
+    st.y = v;
+    st.n_tok = n_tok;
+    st.kv.n_embd_kv = n_kv;
+    st.kv.n_ctx = 256;
+    ops.push_back(rq);
+    ops.push_back(rk);
+    ops.push_back(st);
+    Op at;
+    at.kind = OpKind::attention;
+    at.x = q;
+    at.out = attn;
+    at.n_tok = n_tok;
+    at.n_head = 4;
+    at.n_head_kv = 2;
+    at.head_dim = hd;
+    at.scratch = scores;
+    at.n_chunks = 4;
+    ops.push_back(at);
+    ops.push_back(mm(weight(4, type_qk, n_embd, n_embd), attn, cur, n_tok, act));
+    Op add;
+    add.kind = OpKind::add;
+    add.x = x;
+    add.y = cur;
+    add.n = n_tok * n_embd;
+    ops.push_back(add);
+    Op norm2 = norm;
+    ops.push_back(norm2);
+    ops.push_back(mm(weight(5, type_qk, n_ff, n_embd), cur, gate, n_tok, act));
+    ops.push_back(mm(weight(6, type_qk, n_ff, n_embd), cur, up, n_tok, act));
+    Op sw;
+    sw.kind = OpKind::swiglu;
+    sw.x = gate;
+    sw.y = up;
+    sw.out = gate;
+    sw.n = n_tok * n_ff;
+    ops.push_back(sw);
+    ops.push_back(mm(weight(7, type_v, n_embd, n_ff), gate, cur, n_tok, act));
+    ops.push_back(add);
+    return ops;
+}
+
+std::string kinds(const std::vector<Item>& items) {
+    std::string s;
+    for (const Item& it : items) {
+        s += item_kind_name(it.kind);
+        if (it.kind == ItemKind::matvec) s += std::to_string(it.n_mat) + (it.epilogue == 1 ? "+add" : it.epilogue == 2 ? "+swiglu" : "");
+        if (it.kind == ItemKind::attention && it.act) s += "+quant";
+        s += " ";
+    }
+    return s;
+}
+
+}  // namespace
+
+class TestCudaPlan : public QObject {
+    Q_OBJECT
+
+private slots:
+    void decodeLayerFuses() {
+        const auto ops = layer_ops(1, 5, 5);  // Q4_K
+        const auto items = plan_launches(ops, PlanOptions{});
+        QCOMPARE(kinds(items), std::string("norm_quant matvec3 rope_store attention+quant matvec1+add norm_quant "
+                                           "matvec2+swiglu quant matvec1+add "));
+        int consumed = 0;
+        for (const Item& it : items) consumed += it.count;
+        QCOMPARE(consumed, static_cast<int>(ops.size()));
+        QVERIFY(graphable(ops, items));
+    }
+
+    void fusionOffLaunchesEveryOp() {
+        const auto ops = layer_ops(3, 3, 3);  // Q4_0, 3 tokens
+        const auto items = plan_launches(ops, PlanOptions{false});
+        QCOMPARE(kinds(items), std::string("op quant matvec1 quant matvec1 quant matvec1 op op op attention quant matvec1 "
+                                           "op op quant matvec1 quant matvec1 op quant matvec1 op "));
+    }
+
+    void mixedTypesShareActivations() {
+        const auto ops = layer_ops(1, 5, 7);  // Q4_K q/k, Q6_K v and down (as in Q4_K_M)
+        const auto items = plan_launches(ops, PlanOptions{});
+        QCOMPARE(kinds(items).substr(0, 32), std::string("norm_quant matvec2 matvec1 rope_"));
+    }
+
+    void biasesBreakNothing() {
+        const auto ops = layer_ops(1, 1, 1, true);  // F16 weights, qwen2 biases
+        const auto items = plan_launches(ops, PlanOptions{});
+        QCOMPARE(kinds(items).substr(0, 40), std::string("op matvec3 op op op rope_store attention"));
+    }
+
+    void prefillUsesGemm() {
+        const auto ops = layer_ops(64, 5, 5);
+        const auto items = plan_launches(ops, PlanOptions{});
+        QVERIFY(!graphable(ops, items));
+        int gemms = 0, converts = 0;
+        for (const Item& it : items) {
+            gemms += it.kind == ItemKind::gemm;
+            converts += it.kind == ItemKind::gemm && it.convert_x;
+        }
+        QCOMPARE(gemms, 7);
+        QCOMPARE(converts, 4);  // q/k/v share one conversion, gate/up another
+    }
+
+    void overlappingResidualIsNotFused() {
+        auto ops = layer_ops(1, 5, 5);
+        // Make the residual add's target overlap the matmul output.
+        for (Op& o : ops)
+            if (o.kind == OpKind::add) o.x = o.y + 8;
+        const auto items = plan_launches(ops, PlanOptions{});
+        for (const Item& it : items) QVERIFY(it.epilogue != 1);
+    }
+
+    void gemmWorkspaceFitsTheLayout_data() {
+        QTest::addColumn<int>("embd");
+        QTest::addColumn<int>("ff");
+        QTest::addColumn<int>("heads");
+        QTest::addColumn<int>("kv_heads");
+        QTest::addColumn<int>("head_dim");
+        QTest::newRow("llama2-7b") << 4096 << 11008 << 32 << 32 << 128;
+        QTest::newRow("tinyllama") << 2048 << 5632 << 32 << 4 << 64;
+        QTest::newRow("qwen3-4b") << 2560 << 9728 << 32 << 8 << 128;
+        QTest::newRow("wide q") << 1024 << 1024 << 16 << 4 << 256;
+        QTest::newRow("tiny") << 64 << 128 << 4 << 2 << 16;
+    }
+    void gemmWorkspaceFitsTheLayout() {
+        QFETCH(int, embd);
+        QFETCH(int, ff);
+        QFETCH(int, heads);
+        QFETCH(int, kv_heads);
+        QFETCH(int, head_dim);
+        ModelFootprint m;
+        m.n_embd = embd;
+        m.n_ff = ff;
+        m.n_head = heads;
+        m.n_head_kv = kv_heads;
+        m.head_dim = head_dim;
+        m.n_embd_kv = kv_heads * head_dim;
+        m.n_vocab = 32000;
+        for (int64_t nb : {1, 7, 64, 512}) {
+            ScratchParams p;
+            p.n_batch = nb;
+            p.device_type = DeviceType::cuda;
+            p.last_stage = true;
+            const ScratchLayout s = make_scratch_layout(m, p);
+            QCOMPARE(s.device_extra + s.device_extra_bytes, s.total);  // the workspace is the tail
+            const int64_t nq = int64_t{heads} * head_dim, nkv = int64_t{kv_heads} * head_dim;
+            const int64_t shapes[][2] = {{nq, embd}, {nkv, embd}, {embd, nq}, {ff, embd}, {embd, ff}, {32000, embd}};
+            for (const auto& sh : shapes)
+                for (int type = 0; type < 8; ++type) {
+                    if (type >= 5 && sh[1] % 256 != 0) continue;
+                    if (type >= 3 && sh[1] % 32 != 0) continue;
+                    const GemmPlan g = plan_gemm(type, sh[0], sh[1], nb);
+                    // A multiple of 256 below an aligned end: placed exactly at the region's start at most.
+                    QCOMPARE(g.ws_bytes % 256, size_t(0));
+                    QVERIFY(g.ws_bytes <= s.device_extra_bytes);
+                    QVERIFY(act_q8_size(std::min<int64_t>(nb, 8), sh[1]) + 255 <= s.device_extra_bytes);
+                    if (g.direct) continue;
+                    QVERIFY(g.n_row_tiles * g.tile_rows >= sh[0]);
+                    QVERIFY(g.n_col_chunks * g.tile_cols >= sh[1]);
+                    QVERIFY(static_cast<size_t>(g.tile_rows * g.tile_cols * 2) <= g.tile_bytes);
+                    QVERIFY(2 * g.tile_bytes <= static_cast<size_t>(kMaxTileRows * sh[1] * 2));  // the layout's tile term
+                    QVERIFY(g.tile_rows <= kMaxTileRows);
+                    const int64_t block = type >= 5 ? 256 : type >= 3 ? 32 : 1;
+                    QCOMPARE(g.tile_cols % block, int64_t{0});
+                }
+            // Split-K partials of up to 8 tokens fit the attention region.
+            const uint64_t attn_region = s.act_quant - s.attn_scores;
+            for (int64_t ctx : {64, 4096, 100000, 1 << 22}) {
+                const SplitK k = split_k_geometry(ctx, ctx);
+                QVERIFY(k.n_chunks <= 256 && k.n_chunks * k.chunk_len >= ctx);
+                const uint64_t need = uint64_t(heads) * std::min<int64_t>(nb, 8) * k.n_chunks * (2 + head_dim) * 4;
+                QVERIFY(need <= attn_region);
+            }
+        }
+    }
+
+    void splitKGrowsByDoubling() {
+        int64_t last = 0, changes = 0;
+        for (int64_t pos = 1; pos <= 4096; ++pos) {
+            const SplitK k = split_k_geometry(4096, pos);
+            QVERIFY(k.n_chunks * k.chunk_len >= pos);
+            if (k.n_chunks != last) ++changes;
+            last = k.n_chunks;
+        }
+        QVERIFY(changes <= 9);  // few distinct decode graphs over a whole context (1, 2, 4 .. 256 chunks)
+    }
+
+    void splitLayoutsKeepEveryByte_data() {
+        QTest::addColumn<int>("type");
+        QTest::newRow("Q4_0") << int(TensorType::Q4_0);
+        QTest::newRow("Q8_0") << int(TensorType::Q8_0);
+        QTest::newRow("Q6_K") << int(TensorType::Q6_K);
+        QTest::newRow("Q4_K") << int(TensorType::Q4_K);
+        QTest::newRow("F16") << int(TensorType::F16);
+    }
+    void splitLayoutsKeepEveryByte() {
+        QFETCH(int, type);
+        const auto t = static_cast<TensorType>(type);
+        const int64_t rows = 5, cols = 512;
+        std::mt19937 rng(7);
+        std::normal_distribution<float> nd;
+        const size_t rb = tensor_row_bytes(t, cols);
+        std::vector<uint8_t> bytes(rb * rows);
+        std::vector<float> v(cols);
+        for (int64_t r = 0; r < rows; ++r) {
+            for (auto& x : v) x = nd(rng);
+            quant::quantize_row_ref(t, v.data(), bytes.data() + r * rb, cols);
+        }
+        HostTensor h{"w", WeightRole::matrix, t, cols, rows, bytes.data(), bytes.size()};
+        auto L = plan_weight_layout(h);
+        QVERIFY(L.ok());
+        QCOMPARE(L->split, t == TensorType::Q4_0 || t == TensorType::Q8_0 || t == TensorType::Q6_K);
+        QCOMPARE(L->row_bytes % 16, int64_t{0});
+        std::vector<uint8_t> main(L->main_bytes);
+        std::vector<uint16_t> d(static_cast<size_t>(rows * std::max<int64_t>(L->d_per_row, 1)));
+        std::vector<float> tmp;
+        std::vector<uint8_t> tmpb;
+        pack_weight_rows(*L, h, 0, 2, main.data(), d.data(), tmp, tmpb);  // two calls: chunking
+        pack_weight_rows(*L, h, 2, rows, main.data() + 2 * L->row_bytes, d.data() + 2 * L->d_per_row, tmp, tmpb);
+        if (!L->split) {
+            QVERIFY(std::memcmp(main.data(), bytes.data(), bytes.size()) == 0);
+            return;
+        }
+        const int64_t bb = tensor_type_traits(t).block_bytes, mb = L->row_bytes / L->d_per_row;
+        const int64_t d_at = t == TensorType::Q6_K ? 208 : 0;
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t b = 0; b < L->d_per_row; ++b) {
+                const uint8_t* blk = bytes.data() + r * rb + b * bb;
+                QVERIFY(std::memcmp(&d[static_cast<size_t>(r * L->d_per_row + b)], blk + d_at, 2) == 0);
+                QVERIFY(std::memcmp(main.data() + r * L->row_bytes + b * mb, blk + (d_at == 0 ? 2 : 0), static_cast<size_t>(mb)) == 0);
+            }
+    }
+
+    void vectorsBecomeF32() {
+        std::vector<uint16_t> h = {0x3c00, 0xc000, 0x3555};  // 1, -2, 0.333
+        HostTensor t{"norm", WeightRole::vector, TensorType::F16, 3, 1, h.data(), 6};
+        auto L = plan_weight_layout(t);
+        QVERIFY(L.ok());
+        QCOMPARE(L->stored, TensorType::F32);
+        std::vector<float> out(3);
+        std::vector<float> tmp;
+        std::vector<uint8_t> tmpb;
+        pack_weight_rows(*L, t, 0, 1, reinterpret_cast<uint8_t*>(out.data()), nullptr, tmp, tmpb);
+        QCOMPARE(out[0], 1.0f);
+        QCOMPARE(out[1], -2.0f);
+        QVERIFY(std::fabs(out[2] - 0.333f) < 1e-3f);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCudaPlan)
+#include "tst_cuda_plan.moc"

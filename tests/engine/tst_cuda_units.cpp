@@ -1,0 +1,209 @@
+// The CUDA kernels' quantized-weight decoders (backend/cuda/quant_units.cuh), compiled for the
+// CPU with stand-ins for the few CUDA built-ins they use, against the scalar reference
+// dequantizers: every 32-weight unit of every format maps to the right elements with the right
+// scales, every element exactly once; the embedding decoder reads native rows exactly; and the
+// int8 dot product of the matvec kernel (dp4a emulated) equals the reference dot product of
+// the same dequantized weights and activations.
+#include <QtTest>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "util/fp16.h"
+
+// ---- stand-ins for CUDA built-ins (host versions with the same results) ----
+#define STRATA_CUDA_HOST_TEST 1
+#define __device__
+#define __forceinline__ inline
+struct uint4 { uint32_t x, y, z, w; };
+struct int4 { int x, y, z, w; };
+struct float2 { float x, y; };
+template <class T> T __ldg(const T* p) { return *p; }
+inline uint32_t __vsub4(uint32_t a, uint32_t b) {  // per-byte a - b, wrapping
+    uint32_t r = 0;
+    for (int i = 0; i < 4; ++i) r |= ((((a >> (8 * i)) & 0xffu) - ((b >> (8 * i)) & 0xffu)) & 0xffu) << (8 * i);
+    return r;
+}
+inline int __dp4a(int a, int b, int c) {  // Σ signed byte products + c
+    for (int i = 0; i < 4; ++i) c += static_cast<int8_t>(a >> (8 * i)) * static_cast<int8_t>(b >> (8 * i));
+    return c;
+}
+namespace strata::cuk {
+inline float h2f(uint16_t h) { return strata::fp16_to_fp32(h); }
+inline float bf2f(uint16_t b) { return strata::bf16_to_fp32(b); }
+}  // namespace strata::cuk
+
+#include "backend/cuda/quant_units.cuh"
+#include "backend/cuda/cuda_weight_layout.cpp"
+#include "quant/quant.h"
+
+using namespace strata;
+
+namespace {
+
+struct Packed {
+    cuda::WeightLayout layout;
+    std::vector<uint8_t> file;   // GGUF rows
+    std::vector<uint8_t> main;   // device layout
+    std::vector<uint16_t> d;
+    cuk::WeightView view;
+};
+
+Packed pack(TensorType t, int64_t rows, int64_t cols, WeightRole role, uint64_t seed) {
+    Packed p;
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::normal_distribution<float> nd;
+    const size_t rb = tensor_row_bytes(t, cols);
+    p.file.resize(rb * static_cast<size_t>(rows));
+    std::vector<float> v(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        for (auto& x : v) x = nd(rng);
+        quant::quantize_row_ref(t, v.data(), p.file.data() + r * rb, cols);
+    }
+    HostTensor h{"w", role, t, cols, rows, p.file.data(), p.file.size()};
+    p.layout = *cuda::plan_weight_layout(h);
+    p.main.resize(p.layout.main_bytes + 16);
+    p.d.resize(static_cast<size_t>(rows * std::max<int64_t>(1, p.layout.d_per_row)));
+    std::vector<float> tmp;
+    std::vector<uint8_t> tmpb;
+    cuda::pack_weight_rows(p.layout, h, 0, rows, p.main.data(), p.d.data(), tmp, tmpb);
+    p.view.main = p.main.data();
+    p.view.d = p.layout.split ? p.d.data() : nullptr;
+    p.view.n_rows = rows;
+    p.view.n_cols = cols;
+    p.view.row_bytes = p.layout.row_bytes;
+    p.view.d_per_row = p.layout.d_per_row;
+    p.view.type = p.layout.dev_type;
+    return p;
+}
+
+template <int T> cuk::Unit unit(const cuk::WeightView& w, int64_t r, int64_t u) { return cuk::load_unit<T>(w, r, u); }
+
+cuk::Unit load(int type, const cuk::WeightView& w, int64_t r, int64_t u) {
+    switch (type) {
+        case cuk::kQ4_0: return unit<cuk::kQ4_0>(w, r, u);
+        case cuk::kQ8_0: return unit<cuk::kQ8_0>(w, r, u);
+        case cuk::kQ4_K: return unit<cuk::kQ4_K>(w, r, u);
+        case cuk::kQ5_K: return unit<cuk::kQ5_K>(w, r, u);
+        default: return unit<cuk::kQ6_K>(w, r, u);
+    }
+}
+
+float byte_of(const uint32_t (&q)[4], int i) { return static_cast<float>(static_cast<int8_t>(q[i / 4] >> (8 * (i % 4)))); }
+
+}  // namespace
+
+class TestCudaUnits : public QObject {
+    Q_OBJECT
+
+private slots:
+    void unitsCoverRowsExactly_data() {
+        QTest::addColumn<int>("type");
+        for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K})
+            QTest::newRow(tensor_type_name(t)) << static_cast<int>(t);
+    }
+    void unitsCoverRowsExactly() {
+        QFETCH(int, type);
+        const auto t = static_cast<TensorType>(type);
+        const int64_t rows = 3, cols = 768;
+        const Packed p = pack(t, rows, cols, WeightRole::matrix, 11);
+        std::vector<float> ref(static_cast<size_t>(cols));
+        for (int64_t r = 0; r < rows; ++r) {
+            quant::dequantize_row_ref(t, p.file.data() + r * tensor_row_bytes(t, cols), ref.data(), cols);
+            std::vector<int> seen(static_cast<size_t>(cols), 0);
+            for (int64_t u = 0; u < cols / 32; ++u) {
+                const cuk::Unit q = load(p.view.type, p.view, r, u);
+                QVERIFY(q.e0 % 16 == 0 && q.e1 % 16 == 0 && q.e1 + 16 <= cols);
+                for (int i = 0; i < 16; ++i) {
+                    const float w0 = q.s0 * byte_of(q.q0, i) - q.m0, w1 = q.s1 * byte_of(q.q1, i) - q.m1;
+                    ++seen[static_cast<size_t>(q.e0 + i)];
+                    ++seen[static_cast<size_t>(q.e1 + i)];
+                    if (std::fabs(w0 - ref[static_cast<size_t>(q.e0 + i)]) > 1e-6f * (1 + std::fabs(w0)) ||
+                        std::fabs(w1 - ref[static_cast<size_t>(q.e1 + i)]) > 1e-6f * (1 + std::fabs(w1)))
+                        QFAIL(qPrintable(QString("row %1 unit %2 element %3: %4 / %5 vs %6 / %7")
+                                             .arg(r).arg(u).arg(i).arg(w0).arg(w1)
+                                             .arg(ref[static_cast<size_t>(q.e0 + i)]).arg(ref[static_cast<size_t>(q.e1 + i)])));
+                }
+            }
+            for (int64_t i = 0; i < cols; ++i) QCOMPARE(seen[static_cast<size_t>(i)], 1);
+        }
+    }
+
+    void embeddingRowsDecode_data() {
+        QTest::addColumn<int>("type");
+        for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q4_0, TensorType::Q8_0,
+                             TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K})
+            QTest::newRow(tensor_type_name(t)) << static_cast<int>(t);
+    }
+    void embeddingRowsDecode() {
+        QFETCH(int, type);
+        const auto t = static_cast<TensorType>(type);
+        const int64_t rows = 4, cols = 512;
+        const Packed p = pack(t, rows, cols, WeightRole::embedding, 5);
+        QVERIFY(!p.layout.split);
+        std::vector<float> ref(static_cast<size_t>(cols));
+        for (int64_t r = 0; r < rows; ++r) {
+            quant::dequantize_row_ref(t, p.file.data() + r * tensor_row_bytes(t, cols), ref.data(), cols);
+            for (int64_t i = 0; i < cols; ++i) {
+                const float v = cuk::dequant_native(p.view.type, p.view.main + r * p.view.row_bytes, i);
+                QVERIFY2(std::fabs(v - ref[static_cast<size_t>(i)]) <= 1e-6f * (1 + std::fabs(v)),
+                         qPrintable(QString("row %1 element %2: %3 vs %4").arg(r).arg(i).arg(v).arg(ref[static_cast<size_t>(i)])));
+            }
+        }
+    }
+
+    void int8DotMatchesReference_data() { unitsCoverRowsExactly_data(); }
+    void int8DotMatchesReference() {
+        QFETCH(int, type);
+        const auto t = static_cast<TensorType>(type);
+        constexpr int NT = 3;
+        const int64_t rows = 2, cols = 512;
+        const Packed p = pack(t, rows, cols, WeightRole::matrix, 23);
+        // Activations as the kernels quantize them: blocks of 32, d = amax / 127 rounded to fp16.
+        std::mt19937 rng(3);
+        std::normal_distribution<float> nd;
+        std::vector<int8_t> qs(static_cast<size_t>(NT * cols));
+        std::vector<float> ds(static_cast<size_t>(NT * cols / 32 * 2)), xq(qs.size());
+        for (int64_t b = 0; b < NT * cols / 32; ++b) {
+            float x[32], amax = 0;
+            for (float& v : x) amax = std::max(amax, std::fabs(v = nd(rng)));
+            const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f, dh = fp16_to_fp32(fp32_to_fp16(d));
+            int sum = 0;
+            for (int i = 0; i < 32; ++i) {
+                const int q = static_cast<int>(std::nearbyint(x[i] * id));
+                qs[static_cast<size_t>(b * 32 + i)] = static_cast<int8_t>(q);
+                xq[static_cast<size_t>(b * 32 + i)] = dh * static_cast<float>(q);
+                sum += q;
+            }
+            ds[static_cast<size_t>(2 * b)] = dh;
+            ds[static_cast<size_t>(2 * b + 1)] = dh * static_cast<float>(sum);
+        }
+        cuk::ActQ8 act{qs.data(), ds.data()};
+        std::vector<float> w(static_cast<size_t>(cols));
+        for (int64_t r = 0; r < rows; ++r) {
+            float acc[NT] = {};
+            for (int64_t u = 0; u < cols / 32; ++u) {
+                const cuk::Unit q = load(p.view.type, p.view, r, u);
+                switch (p.view.type) {
+                    case cuk::kQ4_K: cuk::accumulate_unit<cuk::kQ4_K, NT>(q, act, cols, acc); break;
+                    case cuk::kQ5_K: cuk::accumulate_unit<cuk::kQ5_K, NT>(q, act, cols, acc); break;
+                    default: cuk::accumulate_unit<cuk::kQ4_0, NT>(q, act, cols, acc); break;  // no min term
+                }
+            }
+            quant::dequantize_row_ref(t, p.file.data() + r * tensor_row_bytes(t, cols), w.data(), cols);
+            for (int tk = 0; tk < NT; ++tk) {
+                double ref = 0, mag = 0;
+                for (int64_t i = 0; i < cols; ++i) {
+                    ref += static_cast<double>(w[static_cast<size_t>(i)]) * xq[static_cast<size_t>(tk * cols + i)];
+                    mag += std::fabs(static_cast<double>(w[static_cast<size_t>(i)]) * xq[static_cast<size_t>(tk * cols + i)]);
+                }
+                QVERIFY2(std::fabs(acc[tk] - ref) <= 1e-5 * mag,
+                         qPrintable(QString("row %1 token %2: %3 vs %4").arg(r).arg(tk).arg(acc[tk]).arg(ref)));
+            }
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCudaUnits)
+#include "tst_cuda_units.moc"
