@@ -66,6 +66,11 @@ struct PlanReport {
     Plan plan;
 };
 
+// What the planner needs to know about a model file (layer sizes, hyperparameters), read from
+// its header without loading weights or touching any device. Thread-safe; for callers that
+// plan on their own thread with make_plan() (the app's live fit preview).
+Result<ModelFootprint> read_model_footprint(const std::string& path);
+
 class Engine {
 public:
     Engine();
@@ -75,6 +80,10 @@ public:
 
     std::vector<DeviceInfo> available_devices() const;
     const std::string& gpu_status() const;  // "1 CUDA device" / "no CUDA devices found: <why>"
+
+    // What the devices `specs` name would be (ids, names, memory; "cpu", "cpu1", ... for
+    // repeated CPU items), without creating them. Empty specs: the default devices.
+    Result<std::vector<DeviceInfo>> describe_devices(const std::vector<DeviceSpec>& specs, int n_threads = 0) const;
 
     // Plans `path` on the devices `options` names, reading only the file's header.
     Result<PlanReport> plan(const std::string& path, const LoadOptions& options);

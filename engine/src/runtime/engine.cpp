@@ -39,11 +39,31 @@ std::string explain_no_fit(const Plan& plan) {
 
 }  // namespace
 
+Result<ModelFootprint> read_model_footprint(const std::string& path) {
+    try {
+        auto file = gguf::GgufFile::open(path);
+        if (!file.ok()) return file.status();
+        return model_footprint(**file);
+    } catch (const std::bad_alloc&) {
+        return Status(ErrorCode::out_of_memory, "out of host memory while reading " + path);
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, path + ": " + e.what());
+    }
+}
+
 Engine::Engine() : registry_(std::make_unique<DeviceRegistry>()) {}
 Engine::~Engine() = default;
 
 std::vector<DeviceInfo> Engine::available_devices() const { return registry_->available(); }
 const std::string& Engine::gpu_status() const { return registry_->gpu_status(); }
+
+Result<std::vector<DeviceInfo>> Engine::describe_devices(const std::vector<DeviceSpec>& specs, int n_threads) const {
+    try {
+        return registry_->describe(specs.empty() ? registry_->default_specs() : specs, n_threads);
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, std::string("describing devices failed: ") + e.what());
+    }
+}
 
 Result<PlanReport> Engine::plan(const std::string& path, const LoadOptions& options) {
     try {

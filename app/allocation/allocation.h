@@ -1,0 +1,72 @@
+// Allocation settings: how the user wants a model spread over the devices (order, which are on,
+// split mode and ratios, reserves, context, KV cache type, batch), and the two things made from
+// them — the planner request for the live fit preview and the LoadOptions for loading. Both are
+// built from the same settings by the same rules, so the preview shows what Apply will do.
+// Pure functions of value types; thread-safe.
+#pragma once
+
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+#include <optional>
+
+#include "strata/device_info.h"
+#include "strata/engine.h"
+#include "strata/plan.h"
+
+namespace strata::app {
+
+// A device the app can use: the spec it was named by (from --devices, or made for a device the
+// engine found) and what the engine says it is. `info.id` is the device's key in settings.
+struct AppDevice {
+    strata::DeviceSpec spec;
+    strata::DeviceInfo info;
+};
+using AppDevices = QList<AppDevice>;
+
+// Specs for the devices the engine found (every GPU, then the CPU), when no --devices was given.
+AppDevices devicesFromInfos(const QList<strata::DeviceInfo>& infos);
+// Pairs specs with their descriptions (same order, as Engine::describe_devices returns them).
+AppDevices devicesFromSpecs(const QList<strata::DeviceSpec>& specs, const QList<strata::DeviceInfo>& infos);
+
+// The ids the engine gives devices made from `specs` in this order ("cpu", "cpu1", ... for
+// repeated CPU items, "cudaN"), as Engine::describe_devices documents.
+QStringList engineDeviceIds(const QList<strata::DeviceSpec>& specs);
+
+struct DeviceAllocation {
+    QString key;                     // AppDevice::info.id
+    bool enabled = true;
+    std::optional<quint64> reserve;  // bytes kept free; unset = the engine's default for the type
+    double ratio = 1.0;              // manual split weight (SplitMode::ratios)
+    bool operator==(const DeviceAllocation&) const = default;
+};
+
+struct AllocationSettings {
+    QList<DeviceAllocation> devices;  // priority order (first = preferred)
+    strata::SplitMode mode = strata::SplitMode::fewest;
+    qint64 nCtx = 0;                  // 0: the model's trained context, at most 4096
+    strata::KvCacheType kvType = strata::KvCacheType::f16;
+    qint64 nBatch = 512;
+
+    bool operator==(const AllocationSettings&) const = default;
+    QJsonObject toJson() const;
+    static AllocationSettings fromJson(const QJsonObject& o);
+};
+
+// Every device in `devices` exactly once: known keys keep their place and values, new devices
+// are appended enabled, keys of devices that are gone are dropped.
+AllocationSettings normalized(const AllocationSettings& settings, const AppDevices& devices);
+
+// The engine's default reserve for a device of this type (LoadOptions::gpu_reserve / cpu_reserve).
+quint64 defaultReserve(const strata::DeviceInfo& info);
+// The context the settings ask for, for a model trained on nCtxTrain tokens (0 = unknown).
+qint64 effectiveContext(const AllocationSettings& s, qint64 nCtxTrain);
+
+// The devices in the settings' order (each AppDevice once).
+AppDevices orderedDevices(const AllocationSettings& s, const AppDevices& devices);
+
+strata::PlanRequest buildPlanRequest(const strata::ModelFootprint& model, const AppDevices& devices,
+                                     const AllocationSettings& settings);
+strata::LoadOptions buildLoadOptions(const AppDevices& devices, const AllocationSettings& settings, qint64 nCtxTrain);
+
+}  // namespace strata::app

@@ -1,0 +1,91 @@
+#include "allocation/fit_service.h"
+
+#include <QFutureWatcher>
+#include <QLocale>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace strata::app {
+
+namespace {
+
+struct FootprintResult {  // QFuture needs a default-constructible result
+    strata::Status status;
+    strata::ModelFootprint footprint;
+};
+using FootprintWatcher = QFutureWatcher<FootprintResult>;
+
+QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
+
+}  // namespace
+
+FitStatus describeFit(const strata::PlanRequest& request, const strata::Plan& plan) {
+    FitStatus f;
+    QStringList lines;
+    if (plan.fits) {
+        f.state = FitState::fits;
+        QStringList where;
+        for (const strata::DeviceUse& d : plan.devices)
+            if (d.total() > 0) where.append(QString::fromStdString(d.device_id));
+        f.summary = QObject::tr("Fits") + (where.isEmpty() ? QString() : QStringLiteral(" · ") + where.join(QStringLiteral(" + ")));
+    } else {
+        f.state = FitState::doesNotFit;
+        quint64 shortBy = 0;
+        for (const strata::DeviceUse& d : plan.devices)
+            if (!d.fits()) shortBy += d.total() - d.capacity;
+        f.summary = shortBy ? QObject::tr("Too big · %1 short").arg(bytes(shortBy)) : QObject::tr("Does not fit");
+    }
+    lines.append(QObject::tr("Context %1 tokens, KV cache %2").arg(request.n_ctx).arg(QString::fromLatin1(strata::kv_cache_type_name(request.kv_type))));
+    for (const std::string& s : plan.decisions) lines.append(QString::fromStdString(s));
+    for (const std::string& s : plan.shortfalls) lines.append(QStringLiteral("✗ ") + QString::fromStdString(s));
+    for (const std::string& s : plan.suggestions) lines.append(QStringLiteral("→ ") + QString::fromStdString(s));
+    f.detail = lines.join(QLatin1Char('\n'));
+    return f;
+}
+
+FitService::FitService(FootprintReader reader, Planner planner, QObject* parent)
+    : QObject(parent), m_reader(std::move(reader)), m_planner(std::move(planner)) {}
+
+FitService::~FitService() { waitForIdle(); }
+
+void FitService::setDevices(const AppDevices& devices) {
+    m_devices = devices;
+    emit devicesChanged();
+}
+
+void FitService::request(const QString& path) {
+    if (m_footprints.contains(path) || m_pending.contains(path)) return;
+    m_pending.insert(path);
+    auto* watcher = new FootprintWatcher(this);
+    m_watchers.append(watcher);
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, path] {
+        m_watchers.removeOne(watcher);
+        watcher->deleteLater();
+        m_pending.remove(path);
+        const FootprintResult r = watcher->result();
+        if (r.status.ok()) {
+            m_footprints.insert(path, r.footprint);
+            m_failures.remove(path);
+            emit footprintReady(path);
+        } else {
+            m_failures.insert(path, QString::fromStdString(r.status.message()));
+            emit footprintFailed(path, m_failures.value(path));
+        }
+    });
+    watcher->setFuture(QtConcurrent::run([reader = m_reader, p = path.toStdString()] {
+        FootprintResult out;
+        auto r = reader(p);
+        if (r.ok()) out.footprint = std::move(r).value();
+        else out.status = r.status();
+        return out;
+    }));
+}
+
+strata::PlanRequest FitService::planRequest(const QString& path, const AllocationSettings& settings) const {
+    return buildPlanRequest(m_footprints.value(path), m_devices, settings);
+}
+
+void FitService::waitForIdle() {
+    for (QObject* o : m_watchers) static_cast<FootprintWatcher*>(o)->waitForFinished();
+}
+
+}  // namespace strata::app

@@ -1,0 +1,57 @@
+// FitService: what each library model needs (its footprint, read from the file's header off the
+// GUI thread) and whether it fits the current devices under its allocation settings — computed
+// on the GUI thread with the pure planner, cheap enough for every slider move.
+#pragma once
+
+#include <QHash>
+#include <QObject>
+#include <QSet>
+#include <functional>
+
+#include "allocation/allocation.h"
+#include "library/model_catalog.h"
+
+namespace strata::app {
+
+using FootprintReader = std::function<strata::Result<strata::ModelFootprint>(const std::string& path)>;
+using Planner = std::function<strata::Plan(const strata::PlanRequest&)>;
+
+// One-line and detailed description of a plan for the library's Fit column.
+FitStatus describeFit(const strata::PlanRequest& request, const strata::Plan& plan);
+
+class FitService : public QObject {
+    Q_OBJECT
+public:
+    FitService(FootprintReader reader, Planner planner, QObject* parent = nullptr);
+    ~FitService() override;
+
+    void setDevices(const AppDevices& devices);
+    const AppDevices& devices() const { return m_devices; }
+
+    // Starts reading the footprint (once per path); footprintReady / footprintFailed follow.
+    void request(const QString& path);
+    bool hasFootprint(const QString& path) const { return m_footprints.contains(path); }
+    strata::ModelFootprint footprint(const QString& path) const { return m_footprints.value(path); }
+    QString failure(const QString& path) const { return m_failures.value(path); }
+
+    strata::PlanRequest planRequest(const QString& path, const AllocationSettings& settings) const;
+    strata::Plan plan(const strata::PlanRequest& request) const { return m_planner(request); }
+
+    void waitForIdle();
+
+signals:
+    void footprintReady(const QString& path);
+    void footprintFailed(const QString& path, const QString& message);
+    void devicesChanged();
+
+private:
+    FootprintReader m_reader;
+    Planner m_planner;
+    AppDevices m_devices;
+    QHash<QString, strata::ModelFootprint> m_footprints;
+    QHash<QString, QString> m_failures;
+    QSet<QString> m_pending;
+    QList<QObject*> m_watchers;
+};
+
+}  // namespace strata::app

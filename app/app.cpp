@@ -1,0 +1,160 @@
+#include "app.h"
+
+#include <QCoreApplication>
+#include <QDir>
+
+#include "allocation/allocation_store.h"
+#include "chat/chat_controller.h"
+#include "chat/conversation_list_model.h"
+#include "devices/device_monitor.h"
+#include "engine/engine_backend.h"
+#include "engine/engine_worker.h"
+#include "library/model_catalog.h"
+#include "settings.h"
+#include "storage/chat_store.h"
+#include "storage/database.h"
+
+namespace strata::app {
+
+App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::move(options)) {
+    registerWorkerMetaTypes();
+    if (!m_options.makeBackend) m_options.makeBackend = makeStrataBackend;
+    if (!m_options.inspect) m_options.inspect = strata::inspect_model;
+    if (!m_options.readFootprint) m_options.readFootprint = strata::read_model_footprint;
+    if (!m_options.planner) m_options.planner = strata::make_plan;
+    if (m_options.dataDir.isEmpty()) m_options.dataDir = defaultDataDir();
+
+    m_db = std::make_unique<Database>();
+    m_chatStore = std::make_unique<ChatStore>(*m_db);
+    m_allocations = std::make_unique<AllocationStore>(*m_db);
+    m_settings = std::make_unique<Settings>(QDir(m_options.dataDir).filePath(QStringLiteral("strata.ini")));
+    m_catalog = std::make_unique<ModelCatalog>(*m_db);
+    m_importer = std::make_unique<ModelImporter>(*m_catalog, m_options.inspect);
+    m_fits = std::make_unique<FitService>(m_options.readFootprint, m_options.planner);
+    m_worker = std::make_unique<EngineWorker>(m_options.makeBackend());
+    m_thread.setObjectName(QStringLiteral("strata-engine"));
+    m_worker->moveToThread(&m_thread);
+    m_monitor = std::make_unique<DeviceMonitor>(m_worker.get());
+    m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker);
+
+    EngineWorker* w = m_worker.get();
+    connect(w, &EngineWorker::devicesDescribed, this,
+            [this](const DeviceSpecList& specs, const DeviceInfoList& infos, const QString& gpuStatus) {
+                const AppDevices devices = specs.isEmpty() ? devicesFromInfos(infos) : devicesFromSpecs(specs, infos);
+                m_monitor->setDevices(devices, gpuStatus);
+                m_fits->setDevices(devices);
+                updateAllFits();
+            });
+    connect(w, &EngineWorker::failed, this, [this](const QString& what, const QString& message) {
+        if (what == QLatin1String("devices")) emit devicesFailed(message);
+        if (what == QLatin1String("load")) {
+            const QString path = m_loadingPath;
+            m_loadingPath.clear();
+            emit loadingChanged({});
+            emit loadFailed(path, message);
+        }
+    });
+    connect(w, &EngineWorker::loaded, this, [this](const LoadedModel& m) {
+        m_loadingPath.clear();
+        m_loadedPath = m.path;
+        m_settings->setLastModel(m.path);
+        emit loadingChanged({});
+        emit modelLoaded(m.path);
+    });
+    connect(w, &EngineWorker::unloaded, this, [this] {
+        m_loadedPath.clear();
+        emit modelUnloaded();
+    });
+    connect(m_chat.get(), &ChatController::modelNeeded, this, [this](const QString& path) {
+        if (path != m_loadingPath) loadModel(path);
+    });
+    connect(m_importer.get(), &ModelImporter::imported, m_fits.get(), &FitService::request);
+    connect(m_fits.get(), &FitService::footprintReady, this, &App::updateFit);
+    connect(m_fits.get(), &FitService::footprintFailed, this, [this](const QString& path, const QString& message) {
+        m_catalog->setFitStatus(path, {FitState::error, tr("Unknown"), message});
+    });
+}
+
+App::~App() {
+    shutdown();
+    m_chat.reset();  // before the store it writes to
+}
+
+bool App::start() {
+    if (m_started) return true;
+    const QString file = QDir(m_options.dataDir).filePath(QStringLiteral("strata.sqlite3"));
+    if (!m_db->open(file)) {
+        m_error = m_db->lastError();
+        return false;
+    }
+    m_chatStore->purgeDeleted();          // deletions whose Undo window ended with the last run
+    m_chatStore->markInterruptedAnswers();
+    m_catalog->reload();
+    m_conversations = std::make_unique<ConversationListModel>(*m_chatStore);
+    connect(m_chat.get(), &ChatController::conversationsChanged, m_conversations.get(),
+            &ConversationListModel::refresh);
+    m_thread.start();
+    m_started = true;
+    QMetaObject::invokeMethod(m_worker.get(), "describeDevices", Qt::QueuedConnection,
+                              Q_ARG(strata::app::DeviceSpecList, m_options.deviceSpecs));
+    for (const CatalogEntry& e : m_catalog->entries()) m_fits->request(e.path);
+    m_chat->setDefaultModel(m_settings->lastModel());
+    return true;
+}
+
+void App::shutdown() {
+    if (!m_started) return;
+    m_started = false;
+    m_worker->cancelAll();
+    // The worker returns from its slot within a token; then its thread's loop ends.
+    m_thread.quit();
+    m_thread.wait();
+    // Deliver what the worker sent before it stopped (the last tokens, generationFinished), so
+    // the partial answer is complete and saved.
+    QCoreApplication::sendPostedEvents(this);
+    QCoreApplication::sendPostedEvents(m_chat.get());
+    QCoreApplication::sendPostedEvents(m_monitor.get());
+    m_chat->abandonAnswer();
+    m_importer->waitForIdle();
+    m_fits->waitForIdle();
+    m_settings->sync();
+}
+
+AllocationSettings App::allocationFor(const QString& modelPath) const {
+    AllocationSettings s = m_allocations->load(modelPath).value_or(AllocationSettings{});
+    return normalized(s, m_fits->devices());
+}
+
+void App::saveAllocation(const QString& modelPath, const AllocationSettings& settings) {
+    m_allocations->save(modelPath, settings);
+    updateFit(modelPath);
+}
+
+void App::loadModel(const QString& path) {
+    const int row = m_catalog->rowOfPath(path);
+    const qint64 nCtxTrain = row >= 0 ? m_catalog->entryAt(row).contextLength : 0;
+    const strata::LoadOptions options = buildLoadOptions(m_fits->devices(), allocationFor(path), nCtxTrain);
+    m_loadRequest = m_worker->newRequestId();
+    m_loadingPath = path;
+    emit loadingChanged(path);
+    QMetaObject::invokeMethod(m_worker.get(), "loadModel", Qt::QueuedConnection, Q_ARG(quint64, m_loadRequest),
+                              Q_ARG(QString, path), Q_ARG(strata::LoadOptions, options));
+}
+
+void App::cancelLoad() {
+    if (m_loadRequest) m_worker->requestCancel(m_loadRequest);
+}
+
+void App::unloadModel() { QMetaObject::invokeMethod(m_worker.get(), "unloadModel", Qt::QueuedConnection); }
+
+void App::updateFit(const QString& path) {
+    if (!m_fits->hasFootprint(path) || m_fits->devices().isEmpty()) return;
+    const strata::PlanRequest req = m_fits->planRequest(path, allocationFor(path));
+    m_catalog->setFitStatus(path, describeFit(req, m_fits->plan(req)));
+}
+
+void App::updateAllFits() {
+    for (const CatalogEntry& e : m_catalog->entries()) updateFit(e.path);
+}
+
+}  // namespace strata::app

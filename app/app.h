@@ -1,0 +1,106 @@
+// App: builds and owns the application's objects (no singletons) — the data file and its
+// stores, the engine worker and the thread it runs on, the chat controller, the model library
+// and its importer, the fit service and the device monitor — and wires them together.
+// main.cpp makes one; tests make their own with a fake backend or inspector.
+#pragma once
+
+#include <QObject>
+#include <QThread>
+#include <functional>
+#include <memory>
+
+#include "allocation/allocation.h"
+#include "allocation/fit_service.h"
+#include "library/model_importer.h"
+
+namespace strata::app {
+
+class AllocationStore;
+class ChatController;
+class ChatStore;
+class ConversationListModel;
+class Database;
+class DeviceMonitor;
+class EngineBackend;
+class EngineWorker;
+class ModelCatalog;
+class Settings;
+struct LoadedModel;
+
+struct AppOptions {
+    QString dataDir;                          // where strata.sqlite3 and strata.ini live
+    QList<strata::DeviceSpec> deviceSpecs;    // --devices; empty: every device the engine finds
+    std::function<std::unique_ptr<EngineBackend>()> makeBackend;  // default: the real engine
+    ModelInspector inspect;                   // default: strata::inspect_model
+    FootprintReader readFootprint;            // default: strata::read_model_footprint
+    Planner planner;                          // default: strata::make_plan
+};
+
+class App : public QObject {
+    Q_OBJECT
+public:
+    explicit App(AppOptions options, QObject* parent = nullptr);
+    ~App() override;
+
+    // Opens the data file and starts the worker thread. False with errorString() set when the
+    // data file cannot be opened.
+    bool start();
+    // Stops a running answer (saving what streamed), stops the worker thread. Idempotent.
+    void shutdown();
+    QString errorString() const { return m_error; }
+
+    Database& database() { return *m_db; }
+    ChatStore& chatStore() { return *m_chatStore; }
+    ModelCatalog& catalog() { return *m_catalog; }
+    ModelImporter& importer() { return *m_importer; }
+    AllocationStore& allocationStore() { return *m_allocations; }
+    Settings& settings() { return *m_settings; }
+    EngineWorker& worker() { return *m_worker; }
+    ChatController& chat() { return *m_chat; }
+    ConversationListModel& conversations() { return *m_conversations; }
+    DeviceMonitor& monitor() { return *m_monitor; }
+    FitService& fits() { return *m_fits; }
+
+    // Allocation settings for a model (stored, or defaults for the current devices).
+    AllocationSettings allocationFor(const QString& modelPath) const;
+    void saveAllocation(const QString& modelPath, const AllocationSettings& settings);
+
+    // Loads a library model with its allocation settings (replacing the loaded one).
+    void loadModel(const QString& path);
+    void cancelLoad();
+    void unloadModel();
+    QString loadingPath() const { return m_loadingPath; }
+    QString loadedPath() const { return m_loadedPath; }
+
+signals:
+    void loadingChanged(const QString& path);        // "" when no load is running
+    void loadFailed(const QString& path, const QString& message);
+    void modelLoaded(const QString& path);
+    void modelUnloaded();
+    void devicesFailed(const QString& message);
+
+private:
+    void updateFit(const QString& path);
+    void updateAllFits();
+
+    AppOptions m_options;
+    QString m_error;
+    std::unique_ptr<Database> m_db;
+    std::unique_ptr<ChatStore> m_chatStore;
+    std::unique_ptr<AllocationStore> m_allocations;
+    std::unique_ptr<Settings> m_settings;
+    std::unique_ptr<ModelCatalog> m_catalog;
+    std::unique_ptr<ModelImporter> m_importer;
+    std::unique_ptr<FitService> m_fits;
+    QThread m_thread;
+    std::unique_ptr<EngineWorker> m_worker;   // lives on m_thread; destroyed after it stops
+    std::unique_ptr<DeviceMonitor> m_monitor;
+    std::unique_ptr<ChatController> m_chat;
+    std::unique_ptr<ConversationListModel> m_conversations;
+    QString m_loadingPath;
+    QString m_loadedPath;
+    quint64 m_loadRequest = 0;
+    bool m_started = false;
+};
+
+}  // namespace strata::app

@@ -1,0 +1,236 @@
+#include "chat/chat_controller.h"
+
+#include <QRandomGenerator>
+
+#include "engine/engine_worker.h"
+#include "storage/chat_store.h"
+
+namespace strata::app {
+
+namespace {
+
+QString titleFrom(const QString& text) {
+    QString t = text.simplified();
+    if (t.size() > 48) t = t.left(47).trimmed() + QChar(0x2026);
+    return t.isEmpty() ? QObject::tr("New chat") : t;
+}
+
+AnswerStats toAnswerStats(const strata::GenerateStats& s) {
+    AnswerStats a;
+    a.nTokens = s.n_generated;
+    a.timeToFirstTokenMs = s.time_to_first_token * 1000.0;
+    a.tokensPerSecond = s.generate_tps();
+    return a;
+}
+
+}  // namespace
+
+ChatController::ChatController(ChatStore& store, EngineWorker& worker, QObject* parent)
+    : QObject(parent), m_store(store), m_worker(worker) {
+    m_saveTimer.setInterval(kSaveIntervalMs);
+    connect(&m_saveTimer, &QTimer::timeout, this, [this] {
+        if (m_dirty) save(MessageState::streaming, {});
+    });
+    connect(&worker, &EngineWorker::tokenReceived, this, &ChatController::onToken);
+    connect(&worker, &EngineWorker::generationFinished, this, &ChatController::onFinished);
+    connect(&worker, &EngineWorker::loaded, this, &ChatController::onLoaded);
+    connect(&worker, &EngineWorker::unloaded, this, [this] { m_loadedModel.clear(); });
+}
+
+ChatController::~ChatController() { abandonAnswer(); }
+
+qint64 ChatController::newConversation(const QString& title) {
+    Conversation c;
+    c.title = title.isEmpty() ? tr("New chat") : title;
+    c.modelPath = m_loadedModel.isEmpty() ? m_defaultModel : m_loadedModel;
+    if (auto prev = current()) {  // a new chat inherits the current one's settings
+        c.systemPrompt = prev->systemPrompt;
+        c.sampling = prev->sampling;
+    }
+    const auto id = m_store.createConversation(c);
+    if (!id) {
+        emit errorOccurred(tr("Could not create a conversation: %1").arg(m_store.lastError()));
+        return 0;
+    }
+    emit conversationsChanged();
+    selectConversation(*id);
+    return *id;
+}
+
+bool ChatController::selectConversation(qint64 id) {
+    if (id == 0) {
+        m_current = 0;
+        m_messages.clear();
+        emit conversationOpened(0);
+        return true;
+    }
+    if (!m_store.conversation(id)) return false;
+    m_current = id;
+    m_messages = m_store.messages(id);
+    if (m_answerId != 0 && m_answerConversation == id) {
+        for (Message& m : m_messages)
+            if (m.id == m_answerId) m.content = m_answerText, m.state = MessageState::streaming;
+    }
+    emit conversationOpened(id);
+    return true;
+}
+
+std::optional<Conversation> ChatController::current() const {
+    return m_current ? m_store.conversation(m_current) : std::nullopt;
+}
+
+bool ChatController::setConversationSettings(const QString& modelPath, const QString& systemPrompt,
+                                             const SamplingSettings& sampling) {
+    if (!m_current) return false;
+    return m_store.setConversationSettings(m_current, modelPath, systemPrompt, sampling);
+}
+
+bool ChatController::send(const QString& text) {
+    if (text.trimmed().isEmpty() || isGenerating()) return false;
+    if (!m_current && !newConversation()) return false;
+    const bool first = m_messages.isEmpty();
+    const auto id = m_store.appendMessage(m_current, Role::user, text);
+    if (!id) {
+        emit errorOccurred(tr("Could not save the message: %1").arg(m_store.lastError()));
+        return false;
+    }
+    if (first) m_store.renameConversation(m_current, titleFrom(text));
+    m_messages.append(*m_store.message(*id));
+    emit messageAdded(m_messages.last());
+    emit conversationsChanged();
+    return startAnswer();
+}
+
+bool ChatController::regenerate() {
+    if (isGenerating() || m_messages.isEmpty() || m_messages.last().role != Role::assistant) return false;
+    const qint64 from = m_messages.last().id;
+    if (!m_store.deleteMessagesFrom(m_current, from)) return false;
+    m_messages.removeLast();
+    emit messagesRemovedFrom(from);
+    return startAnswer();
+}
+
+bool ChatController::editAndResend(qint64 messageId, const QString& text) {
+    if (isGenerating() || text.trimmed().isEmpty()) return false;
+    int at = -1;
+    for (int i = 0; i < m_messages.size(); ++i)
+        if (m_messages[i].id == messageId && m_messages[i].role == Role::user) at = i;
+    if (at < 0 || !m_store.deleteMessagesFrom(m_current, messageId)) return false;
+    m_messages.resize(at);
+    emit messagesRemovedFrom(messageId);
+    return send(text);
+}
+
+ChatTurns ChatController::history() const {
+    ChatTurns turns;
+    if (auto c = current(); c && !c->systemPrompt.trimmed().isEmpty()) turns.append({Role::system, c->systemPrompt});
+    for (const Message& m : m_messages) {
+        if (m.id == m_answerId) continue;
+        if (m.role == Role::assistant && m.content.isEmpty()) continue;
+        turns.append({m.role, m.content});
+    }
+    return turns;
+}
+
+bool ChatController::startAnswer() {
+    const auto conv = current();
+    if (!conv) return false;
+    const auto id = m_store.appendMessage(m_current, Role::assistant, QString(), MessageState::streaming);
+    if (!id) {
+        emit errorOccurred(tr("Could not save the answer: %1").arg(m_store.lastError()));
+        return false;
+    }
+    const ChatTurns turns = history();
+    m_answerId = *id;
+    m_answerConversation = m_current;
+    m_answerText.clear();
+    m_answerTokens = 0;
+    m_firstTokenMs = -1;
+    m_dirty = false;
+    m_answerClock.start();
+    m_messages.append(*m_store.message(*id));
+    emit messageAdded(m_messages.last());
+    emit generatingChanged(true);
+
+    // The conversation keeps its model: ask for it to be loaded when another one is (the
+    // worker runs requests in order, so the answer follows the load).
+    if (!conv->modelPath.isEmpty() && conv->modelPath != m_loadedModel) emit modelNeeded(conv->modelPath);
+    else if (conv->modelPath.isEmpty() && !m_loadedModel.isEmpty())
+        m_store.setConversationSettings(m_current, m_loadedModel, conv->systemPrompt, conv->sampling);
+
+    m_requestId = m_worker.newRequestId();
+    const strata::GenerateParams params = conv->sampling.toGenerateParams(QRandomGenerator::global()->generate64());
+    QMetaObject::invokeMethod(&m_worker, "generate", Qt::QueuedConnection, Q_ARG(quint64, m_requestId),
+                              Q_ARG(qint64, m_answerConversation), Q_ARG(strata::app::ChatTurns, turns),
+                              Q_ARG(strata::GenerateParams, params));
+    m_saveTimer.start();
+    return true;
+}
+
+void ChatController::onToken(qint64 conversationId, const QString& text) {
+    if (m_answerId == 0 || conversationId != m_answerConversation) return;
+    if (m_firstTokenMs < 0) m_firstTokenMs = m_answerClock.elapsed();
+    m_answerText += text;
+    ++m_answerTokens;
+    m_dirty = true;
+    const double secs = (m_answerClock.elapsed() - m_firstTokenMs) / 1000.0;
+    const double tps = secs > 0.05 && m_answerTokens > 1 ? (m_answerTokens - 1) / secs : 0.0;
+    emit answerTextChanged(m_answerId, m_answerText, m_answerTokens, tps);
+}
+
+void ChatController::onFinished(qint64 conversationId, const strata::GenerateStats& stats) {
+    if (m_answerId == 0 || conversationId != m_answerConversation) return;
+    MessageState state = MessageState::complete;
+    if (stats.stop == strata::StopReason::cancelled) state = MessageState::stopped;
+    else if (stats.stop == strata::StopReason::error) state = MessageState::error;
+    AnswerStats a = toAnswerStats(stats);
+    if (a.nTokens == 0) a.nTokens = m_answerTokens;
+    finishAnswer(state, a);
+}
+
+void ChatController::onLoaded(const LoadedModel& model) {
+    m_loadedModel = model.path;
+    m_defaultModel = model.path;
+}
+
+void ChatController::stop() {
+    if (m_answerId == 0) return;
+    m_worker.requestCancel(m_requestId);
+    flush();  // what has streamed so far is on disk even before the worker answers
+}
+
+void ChatController::flush() {
+    if (m_answerId != 0 && m_dirty) save(MessageState::streaming, {});
+}
+
+void ChatController::abandonAnswer() {
+    if (m_answerId == 0) return;
+    AnswerStats a;
+    a.nTokens = m_answerTokens;
+    finishAnswer(MessageState::stopped, a);
+}
+
+void ChatController::save(MessageState state, const AnswerStats& stats) {
+    if (!m_store.updateMessage(m_answerId, m_answerText, state, stats))
+        emit errorOccurred(tr("Could not save the answer: %1").arg(m_store.lastError()));
+    m_dirty = false;
+}
+
+void ChatController::finishAnswer(MessageState state, const AnswerStats& stats) {
+    m_saveTimer.stop();
+    save(state, stats);
+    const qint64 id = m_answerId;
+    const qint64 conv = m_answerConversation;
+    m_answerId = 0;
+    m_answerConversation = 0;
+    Message done;
+    if (auto m = m_store.message(id)) done = *m;
+    if (conv == m_current) {
+        for (Message& m : m_messages)
+            if (m.id == id) m = done;
+    }
+    emit generatingChanged(false);
+    if (done.id != 0) emit answerFinished(done);
+}
+
+}  // namespace strata::app

@@ -1,0 +1,94 @@
+// ChatController: one chat session's logic on the GUI thread — stores messages, asks the worker
+// for answers, streams them into the store (saved at least every second and on stop), and tells
+// the chat view what changed. Knows nothing about widgets.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QTimer>
+
+#include "chat/chat_types.h"
+#include "strata/sampling.h"
+
+namespace strata::app {
+
+class ChatStore;
+class EngineWorker;
+struct LoadedModel;
+
+class ChatController : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kSaveIntervalMs = 750;
+
+    ChatController(ChatStore& store, EngineWorker& worker, QObject* parent = nullptr);
+    ~ChatController() override;
+
+    // ---- conversations
+    qint64 newConversation(const QString& title = {});
+    bool selectConversation(qint64 id);
+    qint64 currentConversation() const { return m_current; }
+    const QList<Message>& messages() const { return m_messages; }
+    std::optional<Conversation> current() const;
+    bool setConversationSettings(const QString& modelPath, const QString& systemPrompt,
+                                 const SamplingSettings& sampling);
+    void setDefaultModel(const QString& path) { m_defaultModel = path; }
+
+    // ---- turns
+    bool send(const QString& text);
+    bool regenerate();
+    bool editAndResend(qint64 messageId, const QString& text);
+    void stop();
+    bool isGenerating() const { return m_answerId != 0; }
+    qint64 streamingMessageId() const { return m_answerId; }
+    qint64 streamingConversation() const { return m_answerConversation; }
+    QString streamingText() const { return m_answerText; }
+    // Saves the streaming answer now (shutdown, tests).
+    void flush();
+    // Ends a streaming answer that will get no more tokens (the worker is gone): saves it as
+    // stopped.
+    void abandonAnswer();
+
+    QString loadedModelPath() const { return m_loadedModel; }
+
+signals:
+    void conversationOpened(qint64 conversationId);   // messages() now holds it
+    void conversationsChanged();                      // titles or order changed
+    void messageAdded(const strata::app::Message& message);
+    void messagesRemovedFrom(qint64 messageId);       // that message and later ones are gone
+    void answerTextChanged(qint64 messageId, const QString& text, int nTokens, double tokensPerSecond);
+    void answerFinished(const strata::app::Message& message);
+    void generatingChanged(bool generating);
+    void errorOccurred(const QString& message);
+    // The conversation's model is not loaded: the app should load it (then answers follow).
+    void modelNeeded(const QString& modelPath);
+
+private:
+    void onToken(qint64 conversationId, const QString& text);
+    void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
+    void onLoaded(const LoadedModel& model);
+    bool startAnswer();
+    ChatTurns history() const;
+    void save(MessageState state, const AnswerStats& stats);
+    void finishAnswer(MessageState state, const AnswerStats& stats);
+
+    ChatStore& m_store;
+    EngineWorker& m_worker;
+    qint64 m_current = 0;
+    QList<Message> m_messages;  // of m_current
+    QString m_defaultModel;
+    QString m_loadedModel;
+
+    // The answer being streamed (it may belong to a conversation no longer shown).
+    qint64 m_answerId = 0;
+    qint64 m_answerConversation = 0;
+    quint64 m_requestId = 0;
+    QString m_answerText;
+    int m_answerTokens = 0;
+    QElapsedTimer m_answerClock;
+    qint64 m_firstTokenMs = -1;
+    bool m_dirty = false;
+    QTimer m_saveTimer;
+};
+
+}  // namespace strata::app

@@ -1,0 +1,185 @@
+#include "engine/engine_worker.h"
+
+#include <QElapsedTimer>
+#include <exception>
+
+#include "engine/engine_backend.h"
+
+namespace strata::app {
+
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+template <class T>
+QList<T> toQList(const std::vector<T>& v) {
+    return QList<T>(v.begin(), v.end());
+}
+
+strata::GenerateStats cancelledStats() {
+    strata::GenerateStats s;
+    s.stop = strata::StopReason::cancelled;
+    return s;
+}
+
+constexpr qint64 kStatsIntervalMs = 500;
+
+}  // namespace
+
+EngineWorker::EngineWorker(std::unique_ptr<EngineBackend> backend, QObject* parent)
+    : QObject(parent), m_backend(std::move(backend)) {
+    m_statsClock.start();
+}
+
+EngineWorker::~EngineWorker() = default;
+
+quint64 EngineWorker::newRequestId() { return m_nextRequestId.fetch_add(1); }
+
+void EngineWorker::requestCancel(quint64 requestId) {
+    std::lock_guard lock(m_cancelMutex);
+    if (m_running == requestId) m_cancel.store(true);
+    else m_cancelled.insert(requestId);  // not started yet (or already done: then never used)
+}
+
+void EngineWorker::cancelAll() {
+    std::lock_guard lock(m_cancelMutex);
+    m_cancelledUpTo = m_nextRequestId.load() - 1;
+    if (m_running != 0) m_cancel.store(true);
+}
+
+bool EngineWorker::begin(quint64 requestId) {
+    std::lock_guard lock(m_cancelMutex);
+    m_running = requestId;
+    const bool cancelled = requestId <= m_cancelledUpTo || m_cancelled.erase(requestId) > 0;
+    m_cancel.store(cancelled);
+    m_busy.store(true);
+    return cancelled;
+}
+
+void EngineWorker::end() {
+    std::lock_guard lock(m_cancelMutex);
+    m_running = 0;
+    m_busy.store(false);
+}
+
+void EngineWorker::describeDevices(const DeviceSpecList& specs) {
+    try {
+        std::vector<strata::DeviceInfo> devices;
+        if (specs.isEmpty()) {
+            devices = m_backend->availableDevices();
+        } else {
+            auto d = m_backend->describeDevices(std::vector<strata::DeviceSpec>(specs.begin(), specs.end()));
+            if (!d.ok()) {
+                emit failed(QStringLiteral("devices"), qs(d.status().message()));
+                return;
+            }
+            devices = std::move(d).value();
+        }
+        emit devicesDescribed(specs, toQList(devices), qs(m_backend->gpuStatus()));
+    } catch (const std::exception& e) {
+        emit failed(QStringLiteral("devices"), QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::planModel(const QString& path, const strata::LoadOptions& options) {
+    try {
+        auto r = m_backend->plan(path.toStdString(), options);
+        if (r.ok()) emit planned(path, *r);
+        else emit planFailed(path, qs(r.status().message()));
+    } catch (const std::exception& e) {
+        emit planFailed(path, QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::loadModel(quint64 requestId, const QString& path, const strata::LoadOptions& options) {
+    if (begin(requestId)) {
+        end();
+        emit failed(QStringLiteral("load"), tr("Loading %1 was cancelled.").arg(path));
+        return;
+    }
+    emit loadStarted(path);
+    QElapsedTimer clock;
+    clock.start();
+    try {
+        auto progress = [this](const strata::LoadProgress& p) {
+            emit loadProgress(qs(p.device_id), p.bytes_done, p.bytes_total);
+        };
+        auto r = m_backend->load(path.toStdString(), options, progress, &m_cancel);
+        end();
+        if (!r.ok()) {
+            emit failed(QStringLiteral("load"), qs(r.status().message()));
+            return;
+        }
+        LoadedModel m;
+        m.path = path;
+        m.info = r->info;
+        m.request = r->request;
+        m.plan = r->plan;
+        m.nCtx = r->n_ctx;
+        m.chatFormat = qs(r->chat_format);
+        m.loadSeconds = clock.elapsed() / 1000.0;
+        emit loaded(m);
+        emitStats();
+    } catch (const std::exception& e) {
+        end();
+        emit failed(QStringLiteral("load"), QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::unloadModel() {
+    m_backend->unload();
+    emit unloaded();
+    emit statsUpdated({});
+}
+
+void EngineWorker::generate(quint64 requestId, qint64 conversationId, const ChatTurns& messages,
+                            const strata::GenerateParams& params) {
+    if (begin(requestId)) {
+        end();
+        emit generationFinished(conversationId, cancelledStats());
+        return;
+    }
+    emit generationStarted(requestId, conversationId);
+    try {
+        std::vector<strata::ChatMessage> turns;
+        turns.reserve(size_t(messages.size()));
+        for (const ChatTurn& t : messages) turns.push_back({roleName(t.role).toStdString(), t.content.toStdString()});
+        auto onText = [&](std::string_view text) {
+            emit tokenReceived(conversationId, QString::fromUtf8(text.data(), qsizetype(text.size())));
+            if (m_statsClock.elapsed() >= kStatsIntervalMs) emitStats();
+        };
+        auto r = m_backend->generate(turns, params, onText, &m_cancel);
+        end();
+        if (!r.ok()) {
+            if (r.status().code() == strata::ErrorCode::cancelled) {
+                emit generationFinished(conversationId, cancelledStats());
+                return;
+            }
+            strata::GenerateStats s;
+            s.stop = strata::StopReason::error;
+            emit failed(QStringLiteral("generate"), qs(r.status().message()));
+            emit generationFinished(conversationId, s);
+            return;
+        }
+        emit generationFinished(conversationId, *r);
+        emitStats();
+    } catch (const std::exception& e) {
+        end();
+        strata::GenerateStats s;
+        s.stop = strata::StopReason::error;
+        emit failed(QStringLiteral("generate"), QString::fromUtf8(e.what()));
+        emit generationFinished(conversationId, s);
+    }
+}
+
+void EngineWorker::pollStats() { emitStats(); }
+
+void EngineWorker::emitStats() {
+    m_statsClock.restart();
+    EngineStats s;
+    s.memory = toQList(m_backend->memory());
+    s.timings = toQList(m_backend->stageTimings());
+    emit statsUpdated(s);
+}
+
+}  // namespace strata::app

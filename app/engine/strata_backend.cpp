@@ -1,0 +1,110 @@
+// StrataBackend: EngineBackend on the real engine.
+#include <algorithm>
+
+#include "engine/engine_backend.h"
+
+namespace strata::app {
+
+namespace {
+
+class StrataBackend final : public EngineBackend {
+public:
+    ~StrataBackend() override { unload(); }
+
+    std::vector<strata::DeviceInfo> availableDevices() override { return m_engine.available_devices(); }
+
+    strata::Result<std::vector<strata::DeviceInfo>> describeDevices(
+        const std::vector<strata::DeviceSpec>& specs) override {
+        return m_engine.describe_devices(specs);
+    }
+
+    std::string gpuStatus() override { return m_engine.gpu_status(); }
+
+    strata::Result<strata::PlanReport> plan(const std::string& path, const strata::LoadOptions& options) override {
+        return m_engine.plan(path, options);
+    }
+
+    strata::Result<BackendModel> load(const std::string& path, const strata::LoadOptions& options,
+                                      const strata::LoadProgressFn& progress,
+                                      const std::atomic<bool>* cancel) override {
+        unload();
+        auto model = m_engine.load(path, options, progress, cancel);
+        if (!model.ok()) return model.status();
+        m_model = std::move(model).value();
+        m_format = strata::detect_chat_format(m_model->info().chat_template);
+        BackendModel out;
+        out.info = m_model->info();
+        out.request = m_model->plan_request();
+        out.plan = m_model->plan();
+        out.n_ctx = m_model->n_ctx();
+        out.chat_format = strata::chat_format_name(m_format);
+        return out;
+    }
+
+    void unload() override {
+        m_sequence.reset();  // a Sequence must go before its Model
+        m_model.reset();
+    }
+
+    bool hasModel() const override { return m_model != nullptr; }
+
+    strata::Result<strata::GenerateStats> generate(const std::vector<strata::ChatMessage>& messages,
+                                                   const strata::GenerateParams& params,
+                                                   const strata::TextCallback& onText,
+                                                   const std::atomic<bool>* cancel) override {
+        if (!m_model) return strata::Status(strata::ErrorCode::invalid_argument,
+                                                "no model is loaded: load one from the library, or choose one in the "
+                                                "conversation settings");
+        if (!m_sequence) {
+            auto seq = m_model->create_sequence();
+            if (!seq.ok()) return seq.status();
+            m_sequence = std::move(seq).value();
+        }
+        strata::GenerateParams p = params;
+        for (const std::string& s : strata::chat_stop_strings(m_format)) p.stop_strings.push_back(s);
+        const std::vector<int32_t> prompt = fitPrompt(messages, p.max_tokens);
+        if (prompt.empty())
+            return strata::Status(strata::ErrorCode::invalid_argument,
+                                  "the message is longer than the model's context (" +
+                                      std::to_string(m_model->n_ctx()) + " tokens)");
+        return m_sequence->generate(prompt, p, onText, cancel);
+    }
+
+    std::vector<strata::DeviceMemory> memory() const override {
+        return m_model ? m_model->memory() : std::vector<strata::DeviceMemory>{};
+    }
+
+    std::vector<strata::StageTiming> stageTimings() const override {
+        return m_model ? m_model->stage_timings() : std::vector<strata::StageTiming>{};
+    }
+
+private:
+    // Renders and tokenizes the conversation; when it is too long for the context (leaving room
+    // for an answer), drops the oldest turns after the system prompt until it fits.
+    std::vector<int32_t> fitPrompt(std::vector<strata::ChatMessage> messages, int maxTokens) const {
+        const int64_t n_ctx = m_model->n_ctx();
+        const int64_t room = std::min<int64_t>(std::max(maxTokens, 1), std::max<int64_t>(n_ctx / 4, 1));
+        const size_t first = !messages.empty() && messages.front().role == "system" ? 1 : 0;
+        for (;;) {
+            const std::string text = strata::render_chat(m_format, messages, true);
+            std::vector<int32_t> tokens = m_model->tokenize(text, true, true);
+            if (static_cast<int64_t>(tokens.size()) + room <= n_ctx) return tokens;
+            if (messages.size() <= first + 1) {
+                if (static_cast<int64_t>(tokens.size()) < n_ctx) return tokens;
+                return {};
+            }
+            messages.erase(messages.begin() + static_cast<std::ptrdiff_t>(first));
+        }
+    }
+
+    strata::Engine m_engine;
+    std::unique_ptr<strata::Model> m_model;
+    std::unique_ptr<strata::Sequence> m_sequence;
+    strata::ChatFormat m_format = strata::ChatFormat::plain;
+};
+
+}  // namespace
+
+std::unique_ptr<EngineBackend> makeStrataBackend() { return std::make_unique<StrataBackend>(); }
+
+}  // namespace strata::app

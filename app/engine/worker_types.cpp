@@ -1,0 +1,25 @@
+#include "engine/worker_types.h"
+
+namespace strata::app {
+
+void registerWorkerMetaTypes() {
+    qRegisterMetaType<strata::LoadOptions>();
+    qRegisterMetaType<strata::GenerateParams>();
+    qRegisterMetaType<strata::GenerateStats>();
+    qRegisterMetaType<strata::PlanReport>();
+    qRegisterMetaType<strata::DeviceInfo>();
+    qRegisterMetaType<strata::DeviceSpec>();
+    qRegisterMetaType<strata::DeviceMemory>();
+    qRegisterMetaType<strata::StageTiming>();
+    qRegisterMetaType<LoadedModel>();
+    qRegisterMetaType<EngineStats>();
+    // Typedefs used in signatures must also be known by the name written there.
+    qRegisterMetaType<DeviceInfoList>("strata::app::DeviceInfoList");
+    qRegisterMetaType<DeviceSpecList>("strata::app::DeviceSpecList");
+    qRegisterMetaType<ChatTurn>();
+    qRegisterMetaType<ChatTurns>("strata::app::ChatTurns");
+    qRegisterMetaType<SamplingSettings>();
+    qRegisterMetaType<AnswerStats>();
+}
+
+}  // namespace strata::app

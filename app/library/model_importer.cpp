@@ -1,0 +1,138 @@
+#include "library/model_importer.h"
+
+#include <QDirIterator>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "library/model_catalog.h"
+
+namespace strata::app {
+
+namespace {
+
+QString canonical(const QString& path) {
+    const QFileInfo fi(path);
+    const QString c = fi.canonicalFilePath();
+    return c.isEmpty() ? fi.absoluteFilePath() : c;
+}
+
+// The engine's message starts with the full path; the user already sees the file name.
+QString reasonWithoutPath(const QString& path, const strata::Status& status) {
+    QString m = QString::fromStdString(status.message());
+    for (const QString& prefix : {path + QStringLiteral(": "), QFileInfo(path).absoluteFilePath() + QStringLiteral(": ")})
+        if (m.startsWith(prefix)) return m.mid(prefix.size());
+    return m;
+}
+
+// QFuture results must be default-constructible; strata::Result is not.
+struct Inspection {
+    strata::Status status;
+    strata::ModelInfo info;
+};
+using InspectionWatcher = QFutureWatcher<Inspection>;
+
+}  // namespace
+
+QString describeRejection(const QString& path, const strata::Status& status) {
+    const QString name = QFileInfo(path).fileName();
+    const QString reason = reasonWithoutPath(path, status);
+    if (status.code() == strata::ErrorCode::not_found || !QFileInfo::exists(path))
+        return QObject::tr("%1 could not be opened (%2)").arg(name, reason);
+    if (reason.startsWith(QLatin1String("magic at offset 0"))) {
+        // "magic at offset 0: not a GGUF file (starts with 'hell', expected 'GGUF')"
+        const int at = reason.indexOf(QLatin1String("starts with"));
+        QString detail = QObject::tr("no GGUF magic");
+        if (at >= 0) {
+            const int end = reason.indexOf(QLatin1Char(','), at);
+            detail += QStringLiteral(": it ") + reason.mid(at, end > at ? end - at : -1);
+        } else if (reason.contains(QLatin1String("bytes long"))) {
+            detail += QStringLiteral(": ") + reason.mid(reason.indexOf(QLatin1String("only")));
+            if (detail.endsWith(QLatin1Char(')'))) detail.chop(1);
+        }
+        if (status.code() == strata::ErrorCode::unsupported)
+            return QObject::tr("%1 is a GGUF file Strata cannot read (%2)").arg(name, reason.section(QStringLiteral(": "), 1));
+        return QObject::tr("%1 is not a GGUF model file (%2)").arg(name, detail);
+    }
+    // A file cut short (an interrupted download) shows up as data that cannot fit in what is left.
+    if (reason.contains(QLatin1String("truncated")) || reason.contains(QLatin1String("cannot fit in the")) ||
+        reason.contains(QLatin1String("bytes left in the file")) || reason.contains(QLatin1String("past the end")))
+        return QObject::tr("%1 is truncated: the download may be incomplete (%2)").arg(name, reason);
+    if (status.code() == strata::ErrorCode::unsupported)
+        return QObject::tr("%1 cannot be run by Strata (%2)").arg(name, reason);
+    return QObject::tr("%1 is not a usable GGUF model (%2)").arg(name, reason);
+}
+
+QString describeUnsupported(const QString& path, const strata::ModelInfo& info) {
+    return QObject::tr("%1 uses the “%2” architecture, which Strata cannot run yet")
+        .arg(QFileInfo(path).fileName(), QString::fromStdString(info.architecture));
+}
+
+ModelImporter::ModelImporter(ModelCatalog& catalog, ModelInspector inspect, QObject* parent)
+    : QObject(parent), m_catalog(catalog), m_inspect(std::move(inspect)) {}
+
+ModelImporter::~ModelImporter() { waitForIdle(); }
+
+void ModelImporter::importPaths(const QStringList& paths) {
+    for (const QString& p : paths) {
+        const QFileInfo fi(p);
+        if (fi.isDir()) {
+            int n = 0;
+            QDirIterator it(fi.absoluteFilePath(), {QStringLiteral("*.gguf"), QStringLiteral("*.GGUF")}, QDir::Files,
+                            QDirIterator::Subdirectories | QDirIterator::FollowSymlinks);
+            while (it.hasNext()) {
+                validate(it.next());
+                ++n;
+            }
+            emit folderScanned(fi.absoluteFilePath(), n);
+        } else {
+            validate(p);
+        }
+    }
+    if (m_inFlight.isEmpty()) emit idle();
+}
+
+void ModelImporter::validate(const QString& rawPath) {
+    const QString path = canonical(rawPath);
+    if (m_catalog.rowOfPath(path) >= 0) {
+        emit duplicate(path);
+        return;
+    }
+    if (m_inFlight.contains(path)) return;
+    m_inFlight.insert(path);
+    auto* watcher = new InspectionWatcher(this);
+    m_watchers.append(watcher);
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, path] {
+        m_watchers.removeOne(watcher);
+        watcher->deleteLater();
+        m_inFlight.remove(path);
+        const Inspection r = watcher->result();
+        if (!r.status.ok()) {
+            emit rejected(path, describeRejection(path, r.status));
+        } else if (!r.info.architecture_supported) {
+            emit rejected(path, describeUnsupported(path, r.info));
+        } else {
+            CatalogEntry e = CatalogEntry::fromModelInfo(r.info);
+            e.path = path;
+            const bool existed = m_catalog.rowOfPath(path) >= 0;
+            if (m_catalog.add(e) < 0) emit rejected(path, m_catalog.lastError());
+            else if (existed) emit duplicate(path);
+            else emit imported(path);
+        }
+        if (m_inFlight.isEmpty()) emit idle();
+    });
+    const std::string p = path.toStdString();
+    watcher->setFuture(QtConcurrent::run([inspect = m_inspect, p] {
+        Inspection out;
+        auto r = inspect(p);
+        if (r.ok()) out.info = std::move(r).value();
+        else out.status = r.status();
+        return out;
+    }));
+}
+
+void ModelImporter::waitForIdle() {
+    for (QObject* o : m_watchers) static_cast<InspectionWatcher*>(o)->waitForFinished();
+}
+
+}  // namespace strata::app

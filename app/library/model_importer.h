@@ -1,0 +1,58 @@
+// ModelImporter: validates files the user adds to the library (drop, Open…, Add Folder…) off the
+// GUI thread and adds the good ones to the catalog.
+//
+// Each file is read with strata::inspect_model on the global thread pool; results come back to
+// the GUI thread, where the catalog is changed. A file already in the library is not read again:
+// `duplicate` asks the view to select it. A bad file (not GGUF, truncated, an architecture
+// Strata cannot run) is `rejected` with a message naming the file and the reason.
+#pragma once
+
+#include <QHash>
+#include <QObject>
+#include <QSet>
+#include <QStringList>
+#include <functional>
+
+#include "strata/model_info.h"
+
+namespace strata::app {
+
+class ModelCatalog;
+
+// What a footprint or inspection function returns for one path (thread-safe, pure).
+using ModelInspector = std::function<strata::Result<strata::ModelInfo>(const std::string& path)>;
+
+// The message shown for a file that cannot be added, e.g.
+// "notes.txt is not a GGUF model file (no GGUF magic: it starts with 'hell')".
+QString describeRejection(const QString& fileName, const strata::Status& status);
+QString describeUnsupported(const QString& fileName, const strata::ModelInfo& info);
+
+class ModelImporter : public QObject {
+    Q_OBJECT
+public:
+    ModelImporter(ModelCatalog& catalog, ModelInspector inspect, QObject* parent = nullptr);
+    ~ModelImporter() override;
+
+    // Files are validated; folders are scanned (recursively) for *.gguf files.
+    void importPaths(const QStringList& paths);
+    int pending() const { return int(m_inFlight.size()); }
+    // Blocks until every validation started so far has finished (tests, shutdown).
+    void waitForIdle();
+
+signals:
+    void imported(const QString& path);
+    void duplicate(const QString& path);
+    void rejected(const QString& path, const QString& message);
+    void folderScanned(const QString& folder, int nFound);
+    void idle();
+
+private:
+    void validate(const QString& path);
+
+    ModelCatalog& m_catalog;
+    ModelInspector m_inspect;
+    QSet<QString> m_inFlight;
+    QList<QObject*> m_watchers;
+};
+
+}  // namespace strata::app

@@ -1,0 +1,118 @@
+// strata: the desktop application. Builds the App (data file, engine worker thread, stores),
+// applies the theme and shows the main window; or, with --screenshot, renders each view to PNG.
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QMessageBox>
+#include <cstdio>
+#include <cstring>
+
+#include "app.h"
+#include "common/theme.h"
+#include "main_window.h"
+#include "screenshot/screenshot_runner.h"
+#include "settings.h"
+#include "strata/device_info.h"
+
+namespace {
+
+bool hasArg(int argc, char** argv, const char* name) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], name) == 0 || std::strncmp(argv[i], name, std::strlen(name)) == 0) return true;
+    return false;
+}
+
+// Without a display Qt would abort; say what to do instead.
+bool haveDisplay() {
+    return !qEnvironmentVariableIsEmpty("DISPLAY") || !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY") ||
+           !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const bool screenshot = hasArg(argc, argv, "--screenshot");
+    const bool help = hasArg(argc, argv, "--help") || hasArg(argc, argv, "-h") || hasArg(argc, argv, "--version");
+    if (screenshot && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+    if (!screenshot && !help && !haveDisplay()) {
+        std::fprintf(stderr,
+                     "strata: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open.\n"
+                     "For a chat in this terminal, use the command-line tool:\n"
+                     "    strata-cli chat -m MODEL.gguf\n"
+                     "(strata-cli --help lists its other commands; QT_QPA_PLATFORM=offscreen forces a hidden window.)\n");
+        return 2;
+    }
+
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("strata"));
+    QApplication::setApplicationDisplayName(QStringLiteral("Strata"));
+    QApplication::setApplicationVersion(QStringLiteral(STRATA_VERSION));
+    QApplication::setDesktopFileName(QStringLiteral("strata"));
+    const strata::ui::ThemeKind systemTheme = strata::ui::Theme::detectSystem(QApplication::palette());
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Run large language models across the GPUs and CPU of this machine."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("GGUF model files to add to the library"), QStringLiteral("[files...]"));
+    const QCommandLineOption devices(QStringLiteral("devices"),
+                                     QStringLiteral("Devices in priority order, as for strata-cli: cuda0,cuda1,cpu or virtual "
+                                                    "CPU devices such as cpu:4GiB,cpu:2GiB"),
+                                     QStringLiteral("list"));
+    const QCommandLineOption dataDir(QStringLiteral("data-dir"), QStringLiteral("Folder for the library and chats (default: %1)")
+                                                                     .arg(strata::app::defaultDataDir()),
+                                     QStringLiteral("dir"));
+    const QCommandLineOption shots(QStringLiteral("screenshot"), QStringLiteral("Render each view with sample data to DIR/*.png and exit"),
+                                   QStringLiteral("dir"));
+    const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size for --screenshot (default 1280x800)"),
+                                  QStringLiteral("WxH"));
+    const QCommandLineOption theme(QStringLiteral("theme"), QStringLiteral("light or dark (default: the saved choice, or the system's)"),
+                                   QStringLiteral("theme"));
+    parser.addOptions({devices, dataDir, shots, size, theme});
+    parser.process(app);
+
+    if (parser.isSet(theme) && parser.value(theme) != QLatin1String("light") && parser.value(theme) != QLatin1String("dark")) {
+        std::fprintf(stderr, "strata: --theme must be light or dark\n");
+        return 2;
+    }
+    if (parser.isSet(shots)) {
+        strata::ui::ScreenshotOptions o;
+        o.dir = parser.value(shots);
+        if (parser.isSet(size)) {
+            const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+            if (wh.size() != 2 || wh[0].toInt() < 640 || wh[1].toInt() < 480) {
+                std::fprintf(stderr, "strata: --size must be WxH, at least 640x480 (e.g. 1920x1080)\n");
+                return 2;
+            }
+            o.size = QSize(wh[0].toInt(), wh[1].toInt());
+        }
+        if (parser.isSet(theme)) o.themes = {parser.value(theme)};
+        return strata::ui::runScreenshots(app, o);
+    }
+
+    strata::app::AppOptions options;
+    options.dataDir = parser.value(dataDir);
+    if (parser.isSet(devices)) {
+        std::vector<strata::DeviceSpec> specs;
+        std::string error;
+        if (!strata::parse_device_specs(parser.value(devices).toStdString(), specs, error)) {
+            std::fprintf(stderr, "strata: --devices: %s\n", error.c_str());
+            return 2;
+        }
+        options.deviceSpecs = QList<strata::DeviceSpec>(specs.begin(), specs.end());
+    }
+    strata::app::App core(options);
+    if (!core.start()) {
+        QMessageBox::critical(nullptr, QStringLiteral("Strata"),
+                              QStringLiteral("Strata could not open its data file.\n\n%1").arg(core.errorString()));
+        return 1;
+    }
+    const strata::app::ThemeChoice choice = parser.isSet(theme) ? strata::app::parseThemeChoice(parser.value(theme))
+                                                                : core.settings().theme();
+    strata::ui::Theme::apply(app, strata::ui::Theme::resolve(choice, systemTheme));
+    strata::ui::MainWindow window(core, systemTheme);
+    window.show();
+    window.addModelPaths(parser.positionalArguments());
+    const int rc = app.exec();
+    core.shutdown();
+    return rc;
+}

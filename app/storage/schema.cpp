@@ -1,0 +1,72 @@
+#include "storage/schema.h"
+
+namespace strata::app::schema {
+
+namespace {
+
+// ---- v1 ---------------------------------------------------------------------------------------
+constexpr const char* kV1Conversations =
+    "CREATE TABLE conversations ("
+    " id INTEGER PRIMARY KEY,"
+    " title TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"   // ms since the Unix epoch (UTC)
+    " updated_at INTEGER NOT NULL)";
+constexpr const char* kV1Messages =
+    "CREATE TABLE messages ("
+    " id INTEGER PRIMARY KEY,"
+    " conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+    " role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),"
+    " content TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL)";
+constexpr const char* kV1MessagesIndex =
+    "CREATE INDEX messages_by_conversation ON messages (conversation_id, id)";
+constexpr const char* kV1Models =
+    "CREATE TABLE models ("
+    " id INTEGER PRIMARY KEY,"
+    " path TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL,"
+    " file_size INTEGER NOT NULL,"
+    " architecture TEXT NOT NULL,"
+    " n_params INTEGER NOT NULL,"
+    " quantization TEXT NOT NULL,"
+    " context_length INTEGER NOT NULL,"
+    " n_layer INTEGER NOT NULL,"
+    " added_at INTEGER NOT NULL)";
+
+// ---- v2 ---------------------------------------------------------------------------------------
+constexpr const char* kV2ConversationModel =
+    "ALTER TABLE conversations ADD COLUMN model_path TEXT NOT NULL DEFAULT ''";
+constexpr const char* kV2ConversationSystemPrompt =
+    "ALTER TABLE conversations ADD COLUMN system_prompt TEXT NOT NULL DEFAULT ''";
+constexpr const char* kV2ConversationSampling =
+    "ALTER TABLE conversations ADD COLUMN sampling_json TEXT NOT NULL DEFAULT '{}'";
+constexpr const char* kV2ConversationDeleted =
+    "ALTER TABLE conversations ADD COLUMN deleted_at INTEGER";  // NULL = live; set = undo pending
+// streaming: an answer being written (a crash leaves it so; shown as interrupted on reopen).
+constexpr const char* kV2MessageState =
+    "ALTER TABLE messages ADD COLUMN state TEXT NOT NULL DEFAULT 'complete'"
+    " CHECK (state IN ('complete', 'streaming', 'stopped', 'error'))";
+constexpr const char* kV2MessageTokens = "ALTER TABLE messages ADD COLUMN n_tokens INTEGER NOT NULL DEFAULT 0";
+constexpr const char* kV2MessageTtft = "ALTER TABLE messages ADD COLUMN ttft_ms REAL NOT NULL DEFAULT 0";
+constexpr const char* kV2MessageTps = "ALTER TABLE messages ADD COLUMN tokens_per_second REAL NOT NULL DEFAULT 0";
+constexpr const char* kV2ConversationsIndex =
+    "CREATE INDEX conversations_by_update ON conversations (updated_at DESC)";
+constexpr const char* kV2Allocation =
+    "CREATE TABLE allocation_settings ("
+    " model_path TEXT PRIMARY KEY,"
+    " settings_json TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL)";
+
+}  // namespace
+
+const QList<Migration>& migrations() {
+    static const QList<Migration> all = {
+        {1, {kV1Conversations, kV1Messages, kV1MessagesIndex, kV1Models}},
+        {2,
+         {kV2ConversationModel, kV2ConversationSystemPrompt, kV2ConversationSampling, kV2ConversationDeleted,
+          kV2MessageState, kV2MessageTokens, kV2MessageTtft, kV2MessageTps, kV2ConversationsIndex, kV2Allocation}},
+    };
+    return all;
+}
+
+}  // namespace strata::app::schema

@@ -1,0 +1,203 @@
+// ChatController with a worker thread and a scripted backend: a turn stores the question and
+// the answer with its figures; the answer is on disk while it streams and when stopped;
+// regenerate and edit-and-resend rewrite the history; a conversation keeps its model, system
+// prompt and sampling; shutting down mid-answer keeps every token that arrived.
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "chat/chat_controller.h"
+#include "storage/chat_store.h"
+#include "storage/database.h"
+#include "worker_fixture.h"
+
+using namespace strata;
+using namespace strata::app;
+using strata::test::FakeScript;
+using strata::test::WorkerFixture;
+
+namespace {
+FakeScript slowScript(int n, int delayMs) {
+    FakeScript s;
+    s.pieces.clear();
+    for (int i = 0; i < n; ++i) s.pieces.push_back("w" + std::to_string(i) + " ");
+    s.pieceDelayMs = delayMs;
+    return s;
+}
+}  // namespace
+
+class TestChatController : public QObject {
+    Q_OBJECT
+private slots:
+    void init() {
+        QVERIFY(m_dir.isValid());
+        m_path = m_dir.filePath(QStringLiteral("chat%1.sqlite3").arg(m_n++));
+        m_db = std::make_unique<Database>();
+        QVERIFY(m_db->open(m_path));
+        m_store = std::make_unique<ChatStore>(*m_db);
+    }
+    void cleanup() {
+        m_store.reset();
+        m_db.reset();
+    }
+
+    void turnStoresQuestionAndAnswer() {
+        WorkerFixture f;
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QVERIFY(chat.send(QStringLiteral("What is a GGUF file?")));
+        QVERIFY(chat.isGenerating());
+        QVERIFY(!chat.send(QStringLiteral("second while busy")));
+        QTRY_COMPARE(finished.size(), 1);
+        QVERIFY(!chat.isGenerating());
+        const QList<Message> m = m_store->messages(chat.currentConversation());
+        QCOMPARE(m.size(), 2);
+        QCOMPARE(m[0].role, Role::user);
+        QCOMPARE(m[1].content, QStringLiteral("Hello, world!"));
+        QCOMPARE(m[1].state, MessageState::complete);
+        QCOMPARE(m[1].stats.nTokens, 4);
+        QCOMPARE(m_store->conversation(chat.currentConversation())->title, QStringLiteral("What is a GGUF file?"));
+        QCOMPARE(chat.messages().last().content, QStringLiteral("Hello, world!"));
+    }
+
+    void answerIsSavedWhileStreaming() {
+        WorkerFixture f(slowScript(60, 40));  // 2.4 s of streaming
+        ChatController chat(*m_store, *f.worker);
+        QVERIFY(chat.send(QStringLiteral("stream please")));
+        const qint64 id = chat.streamingMessageId();
+        QTest::qWait(ChatController::kSaveIntervalMs * 2 + 100);
+        QVERIFY(chat.isGenerating());
+        // Another connection (like a process after a crash) sees what streamed so far.
+        Database other;
+        QVERIFY(other.open(m_path));
+        const auto saved = ChatStore(other).message(id);
+        QVERIFY(saved);
+        QCOMPARE(saved->state, MessageState::streaming);
+        QVERIFY2(saved->content.size() > 10, qPrintable(saved->content));
+        QVERIFY(chat.streamingText().startsWith(saved->content));
+        // At most one save interval (plus a token) behind what the view has.
+        const int behind = int(chat.streamingText().split(QLatin1Char(' '), Qt::SkipEmptyParts).size() -
+                               saved->content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size());
+        QVERIFY2(behind <= ChatController::kSaveIntervalMs / 40 + 3, qPrintable(QString::number(behind)));
+        chat.stop();
+        QTRY_VERIFY(!chat.isGenerating());
+    }
+
+    void stopSavesThePartialAnswer() {
+        WorkerFixture f(slowScript(200, 10));
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy changed(&chat, &ChatController::answerTextChanged);
+        QVERIFY(chat.send(QStringLiteral("long answer")));
+        const qint64 id = chat.streamingMessageId();
+        QTRY_VERIFY(changed.size() >= 5);
+        chat.stop();
+        QTRY_VERIFY(!chat.isGenerating());
+        const auto m = m_store->message(id);
+        QCOMPARE(m->state, MessageState::stopped);
+        const QString shown = changed.last()[1].toString();
+        QCOMPARE(m->content, shown);  // every token that reached the view is stored
+        QVERIFY(m->content.size() < 200 * 3);
+        QVERIFY(m->stats.nTokens > 0);
+    }
+
+    void regenerateReplacesTheLastAnswer() {
+        WorkerFixture f;
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QVERIFY(chat.send(QStringLiteral("q1")));
+        QTRY_COMPARE(finished.size(), 1);
+        const qint64 first = chat.messages().last().id;
+        QSignalSpy removed(&chat, &ChatController::messagesRemovedFrom);
+        QVERIFY(chat.regenerate());
+        QCOMPARE(removed.size(), 1);
+        QCOMPARE(removed[0][0].toLongLong(), first);
+        QTRY_COMPARE(finished.size(), 2);
+        const QList<Message> m = m_store->messages(chat.currentConversation());
+        QCOMPARE(m.size(), 2);  // the old answer was replaced, not kept beside the new one
+        QCOMPARE(m[1].state, MessageState::complete);
+        std::lock_guard lock(f.record->mutex);
+        QCOMPARE(f.record->prompts.size(), size_t(2));
+        QCOMPARE(f.record->prompts[1].size(), size_t(1));  // the same history: just the question
+    }
+
+    void editAndResendDropsLaterMessages() {
+        WorkerFixture f;
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QVERIFY(chat.send(QStringLiteral("first question")));
+        QTRY_COMPARE(finished.size(), 1);
+        QVERIFY(chat.send(QStringLiteral("second question")));
+        QTRY_COMPARE(finished.size(), 2);
+        const qint64 firstQuestion = chat.messages().first().id;
+        QVERIFY(chat.editAndResend(firstQuestion, QStringLiteral("first question, edited")));
+        QTRY_COMPARE(finished.size(), 3);
+        const QList<Message> m = m_store->messages(chat.currentConversation());
+        QCOMPARE(m.size(), 2);
+        QCOMPARE(m[0].content, QStringLiteral("first question, edited"));
+        std::lock_guard lock(f.record->mutex);
+        QCOMPARE(f.record->prompts.back().size(), size_t(1));
+        QCOMPARE(f.record->prompts.back()[0].content, std::string("first question, edited"));
+    }
+
+    void conversationKeepsModelPromptAndSampling() {
+        WorkerFixture f;
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QSignalSpy needed(&chat, &ChatController::modelNeeded);
+        const qint64 id = chat.newConversation();
+        SamplingSettings s;
+        s.temperature = 0.125;
+        s.topK = 7;
+        s.maxTokens = 33;
+        s.seed = 99;
+        QVERIFY(chat.setConversationSettings(QStringLiteral("/m/chosen.gguf"), QStringLiteral("Answer in French."), s));
+        chat.selectConversation(0);
+        chat.selectConversation(id);  // reopened from the store
+        QVERIFY(chat.send(QStringLiteral("hello")));
+        QCOMPARE(needed.size(), 1);
+        QCOMPARE(needed[0][0].toString(), QStringLiteral("/m/chosen.gguf"));
+        QTRY_COMPARE(finished.size(), 1);
+        std::lock_guard lock(f.record->mutex);
+        const GenerateParams& p = f.record->params.back();
+        QCOMPARE(p.sampler.temperature, 0.125f);
+        QCOMPARE(p.sampler.top_k, 7);
+        QCOMPARE(p.max_tokens, 33);
+        QCOMPARE(p.sampler.seed, quint64(99));
+        QCOMPARE(f.record->prompts.back()[0].role, std::string("system"));
+        QCOMPARE(f.record->prompts.back()[0].content, std::string("Answer in French."));
+    }
+
+    // What App::shutdown does when the window closes mid-answer.
+    void shutdownMidAnswerKeepsEveryArrivedToken() {
+        WorkerFixture f(slowScript(300, 5));
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy changed(&chat, &ChatController::answerTextChanged);
+        QVERIFY(chat.send(QStringLiteral("go")));
+        const qint64 id = chat.streamingMessageId();
+        QTRY_VERIFY(changed.size() >= 10);
+        f.worker->cancelAll();
+        f.thread.quit();
+        f.thread.wait();
+        QCoreApplication::sendPostedEvents(&chat);  // tokens and the finish the worker sent
+        chat.abandonAnswer();
+        QVERIFY(!chat.isGenerating());
+        const auto m = m_store->message(id);
+        QCOMPARE(m->state, MessageState::stopped);
+        int sent = 0;
+        {
+            std::lock_guard lock(f.record->mutex);
+            sent = f.record->generated;
+        }
+        QCOMPARE(m->content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size(), sent);
+    }
+
+private:
+    QTemporaryDir m_dir;
+    QString m_path;
+    int m_n = 0;
+    std::unique_ptr<Database> m_db;
+    std::unique_ptr<ChatStore> m_store;
+};
+
+QTEST_GUILESS_MAIN(TestChatController)
+#include "tst_chat_controller.moc"

@@ -1,0 +1,203 @@
+// ModelCatalog (checked by QAbstractItemModelTester) and ModelImporter: good files are added
+// once and persist, duplicates select, bad files are rejected with a message naming the file
+// and the reason — with a scripted inspector, and with the engine's inspect_model on real files
+// (a random model, a text file, a truncated GGUF, a folder).
+#include <QAbstractItemModelTester>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "library/model_catalog.h"
+#include "library/model_importer.h"
+#include "storage/database.h"
+#include "test_models.h"
+
+using namespace strata;
+using namespace strata::app;
+
+namespace {
+
+ModelInfo info(const std::string& path, const std::string& arch = "llama") {
+    ModelInfo i;
+    i.path = path;
+    i.name = "Model " + path.substr(path.rfind('/') + 1);
+    i.architecture = arch;
+    i.architecture_supported = arch == "llama";
+    i.file_size = 1234567;
+    i.n_params = 260000;
+    i.quantization = "Q8_0";
+    i.context_length = 512;
+    i.n_layer = 5;
+    return i;
+}
+
+// Scripted: files whose name contains "bad" are not GGUF, "gpt" is another architecture.
+Result<ModelInfo> scripted(const std::string& path) {
+    if (path.find("bad") != std::string::npos)
+        return Status(ErrorCode::corrupt, path + ": magic at offset 0: not a GGUF file (starts with 'hell', expected 'GGUF')");
+    return info(path, path.find("gpt") != std::string::npos ? "gpt2" : "llama");
+}
+
+void touch(const QString& path, const QByteArray& data = "x") {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(data);
+}
+
+}  // namespace
+
+class TestModelCatalog : public QObject {
+    Q_OBJECT
+private slots:
+    void init() {
+        QVERIFY(m_dir.isValid());
+        m_db = std::make_unique<Database>();
+        QVERIFY(m_db->open(m_dir.filePath(QStringLiteral("lib%1.sqlite3").arg(m_n++))));
+    }
+    void cleanup() { m_db.reset(); }
+
+    void catalogModelAndPersistence() {
+        {
+            ModelCatalog catalog(*m_db);
+            QAbstractItemModelTester tester(&catalog, QAbstractItemModelTester::FailureReportingMode::QtTest);
+            QVERIFY(catalog.reload());
+            QCOMPARE(catalog.rowCount(), 0);
+            for (int i = 0; i < 3; ++i) {
+                CatalogEntry e = CatalogEntry::fromModelInfo(info("/m/model" + std::to_string(i) + ".gguf"));
+                e.path = QStringLiteral("/m/model%1.gguf").arg(i);
+                e.addedAt = QDateTime::currentDateTime().addSecs(i);
+                QCOMPARE(catalog.add(e), 0);  // newest at the top
+            }
+            QCOMPARE(catalog.add(catalog.entryAt(1)), 1);  // the same path: not added again
+            QCOMPARE(catalog.rowCount(), 3);
+            catalog.setFitStatus(QStringLiteral("/m/model1.gguf"), {FitState::doesNotFit, QStringLiteral("Too big"), QStringLiteral("why")});
+            const int row = catalog.rowOfPath(QStringLiteral("/m/model1.gguf"));
+            QCOMPARE(catalog.data(catalog.index(row, ModelCatalog::FitColumn)).toString(), QStringLiteral("Too big"));
+            QCOMPARE(catalog.data(catalog.index(row, ModelCatalog::FitColumn), Qt::ToolTipRole).toString(), QStringLiteral("why"));
+            QCOMPARE(catalog.data(catalog.index(row, ModelCatalog::QuantColumn)).toString(), QStringLiteral("Q8_0"));
+            QVERIFY(catalog.removeAt(catalog.rowOfPath(QStringLiteral("/m/model0.gguf"))));
+            for (int c = 0; c < catalog.columnCount(); ++c) QVERIFY(!catalog.headerData(c, Qt::Horizontal).toString().isEmpty());
+        }
+        ModelCatalog again(*m_db);
+        QAbstractItemModelTester tester(&again, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QVERIFY(again.reload());
+        QCOMPARE(again.rowCount(), 2);
+        QCOMPARE(again.entryAt(0).path, QStringLiteral("/m/model2.gguf"));
+        QCOMPARE(again.entryAt(0).nLayer, 5u);
+        QCOMPARE(again.entryAt(0).contextLength, 512u);
+        QCOMPARE(again.entryAt(0).fileSize, 1234567ull);
+    }
+
+    void importerWithScriptedInspector() {
+        ModelCatalog catalog(*m_db);
+        QAbstractItemModelTester tester(&catalog, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        ModelImporter importer(catalog, scripted);
+        QSignalSpy imported(&importer, &ModelImporter::imported);
+        QSignalSpy rejected(&importer, &ModelImporter::rejected);
+        QSignalSpy duplicate(&importer, &ModelImporter::duplicate);
+        QSignalSpy idle(&importer, &ModelImporter::idle);
+        const QString good = m_dir.filePath(QStringLiteral("good.gguf"));
+        const QString bad = m_dir.filePath(QStringLiteral("bad notes.txt"));
+        const QString gpt = m_dir.filePath(QStringLiteral("gpt.gguf"));
+        touch(good), touch(bad), touch(gpt);
+        importer.importPaths({good, bad, gpt, good});  // the second `good` is in flight: ignored
+        QTRY_VERIFY(idle.size() >= 1 && importer.pending() == 0);
+        QCOMPARE(imported.size(), 1);
+        QCOMPARE(catalog.rowCount(), 1);
+        QCOMPARE(rejected.size(), 2);
+        QStringList messages;
+        for (const auto& r : rejected) messages << r[1].toString();
+        messages.sort();
+        QCOMPARE(messages[0], QStringLiteral("bad notes.txt is not a GGUF model file (no GGUF magic: it starts with 'hell')"));
+        QCOMPARE(messages[1], QStringLiteral("gpt.gguf uses the “gpt2” architecture, which Strata cannot run yet"));
+        importer.importPaths({good});
+        QCOMPARE(duplicate.size(), 1);  // known at once, not read again
+        QCOMPARE(catalog.rowCount(), 1);
+    }
+
+    void importerScansFolders() {
+        ModelCatalog catalog(*m_db);
+        ModelImporter importer(catalog, scripted);
+        QSignalSpy scanned(&importer, &ModelImporter::folderScanned);
+        const QString folder = m_dir.filePath(QStringLiteral("models"));
+        QVERIFY(QDir().mkpath(folder + QStringLiteral("/sub")));
+        touch(folder + QStringLiteral("/a.gguf"));
+        touch(folder + QStringLiteral("/sub/b.GGUF"));
+        touch(folder + QStringLiteral("/readme.md"));
+        importer.importPaths({folder});
+        QCOMPARE(scanned.size(), 1);
+        QCOMPARE(scanned[0][1].toInt(), 2);
+        QTRY_COMPARE(catalog.rowCount(), 2);
+    }
+
+    void describesEngineErrors_data() {
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("message");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("tiny file") << int(ErrorCode::corrupt)
+                                   << QStringLiteral("/d/x.gguf: magic at offset 0: not a GGUF file (only 2 bytes long)")
+                                   << QStringLiteral("x.gguf is not a GGUF model file (no GGUF magic: only 2 bytes long)");
+        QTest::newRow("truncated") << int(ErrorCode::corrupt)
+                                   << QStringLiteral("/d/x.gguf: tensor count at offset 8: truncated: a 8-byte value needs 8 bytes but only 3 remain in the 11-byte file")
+                                   << QStringLiteral("x.gguf is truncated: the download may be incomplete (tensor count at offset 8: truncated: a 8-byte value needs 8 bytes but only 3 remain in the 11-byte file)");
+        QTest::newRow("counts past the end") << int(ErrorCode::corrupt)
+                                             << QStringLiteral("/d/x.gguf: tensor count at offset 8: 21 tensors cannot fit in the 16 bytes that follow the header")
+                                             << QStringLiteral("x.gguf is truncated: the download may be incomplete (tensor count at offset 8: 21 tensors cannot fit in the 16 bytes that follow the header)");
+        QTest::newRow("big endian") << int(ErrorCode::unsupported)
+                                    << QStringLiteral("/d/x.gguf: magic at offset 0: big-endian GGUF file; only little-endian GGUF files are supported")
+                                    << QStringLiteral("x.gguf is a GGUF file Strata cannot read (big-endian GGUF file; only little-endian GGUF files are supported)");
+        QTest::newRow("other") << int(ErrorCode::corrupt) << QStringLiteral("/d/x.gguf: missing required key 'general.architecture'")
+                               << QStringLiteral("x.gguf is not a usable GGUF model (missing required key 'general.architecture')");
+    }
+
+    void describesEngineErrors() {
+        QFETCH(int, code);
+        QFETCH(QString, message);
+        QFETCH(QString, expected);
+        touch(m_dir.filePath(QStringLiteral("x.gguf")));
+        // The message names the file as the engine did: replace its folder with ours.
+        const QString path = m_dir.filePath(QStringLiteral("x.gguf"));
+        const QString engineMessage = QString(message).replace(QStringLiteral("/d/x.gguf"), path);
+        QCOMPARE(describeRejection(path, Status(ErrorCode(code), engineMessage.toStdString())), expected);
+    }
+
+    // The real inspect_model on real files.
+    void importerWithTheEngine() {
+        ModelCatalog catalog(*m_db);
+        ModelImporter importer(catalog, strata::inspect_model);
+        QSignalSpy rejected(&importer, &ModelImporter::rejected);
+        RandomModelConfig cfg;
+        QString error;
+        const QString good = strata::test::writeRandomModel(m_dir, QStringLiteral("tiny"), cfg, &error);
+        QVERIFY2(!good.isEmpty(), qPrintable(error));
+        const QString text = m_dir.filePath(QStringLiteral("notes.txt"));
+        touch(text, "hello, these are notes\n");
+        QFile g(good);
+        QVERIFY(g.open(QIODevice::ReadOnly));
+        const QByteArray bytes = g.readAll();
+        const QString truncated = m_dir.filePath(QStringLiteral("truncated.gguf"));
+        touch(truncated, bytes.left(40));                 // cut in the header
+        const QString cut = m_dir.filePath(QStringLiteral("cut.gguf"));
+        touch(cut, bytes.left(bytes.size() - 64));        // cut in the tensor data
+        importer.importPaths({good, text, truncated, cut});
+        QTRY_COMPARE(catalog.rowCount() + rejected.size(), 4);
+        QCOMPARE(catalog.rowCount(), 1);
+        QCOMPARE(catalog.entryAt(0).nLayer, quint32(cfg.n_layer));
+        QStringList messages;
+        for (const auto& r : rejected) messages << r[1].toString();
+        messages.sort();
+        QCOMPARE(messages.size(), 3);
+        QVERIFY2(messages[0].startsWith(QLatin1String("cut.gguf is truncated")), qPrintable(messages[0]));
+        QVERIFY2(messages[1].startsWith(QLatin1String("notes.txt is not a GGUF model file (no GGUF magic")), qPrintable(messages[1]));
+        QVERIFY2(messages[2].startsWith(QLatin1String("truncated.gguf is truncated")), qPrintable(messages[2]));
+    }
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<Database> m_db;
+    int m_n = 0;
+};
+
+QTEST_GUILESS_MAIN(TestModelCatalog)
+#include "tst_model_catalog.moc"

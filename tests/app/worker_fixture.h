@@ -1,0 +1,38 @@
+// A worker on its own thread around a FakeBackend, for the worker and controller tests.
+#pragma once
+
+#include <QThread>
+#include <memory>
+
+#include "engine/engine_worker.h"
+#include "fake_backend.h"
+
+namespace strata::test {
+
+struct WorkerFixture {
+    explicit WorkerFixture(FakeScript script = {}) : record(std::make_shared<FakeRecord>()) {
+        app::registerWorkerMetaTypes();
+        worker = std::make_unique<app::EngineWorker>(std::make_unique<FakeBackend>(std::move(script), record));
+        worker->moveToThread(&thread);
+        thread.start();
+    }
+    explicit WorkerFixture(std::unique_ptr<app::EngineBackend> backend) : record(std::make_shared<FakeRecord>()) {
+        app::registerWorkerMetaTypes();
+        worker = std::make_unique<app::EngineWorker>(std::move(backend));
+        worker->moveToThread(&thread);
+        thread.start();
+    }
+    ~WorkerFixture() { stop(); }
+    void stop() {
+        if (!thread.isRunning()) return;
+        worker->cancelAll();
+        thread.quit();
+        thread.wait();
+    }
+
+    std::shared_ptr<FakeRecord> record;
+    QThread thread;
+    std::unique_ptr<app::EngineWorker> worker;
+};
+
+}  // namespace strata::test

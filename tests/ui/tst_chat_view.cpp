@@ -1,0 +1,269 @@
+// The chat page end to end: typing and Enter send through the worker thread, streamed tokens
+// reach the transcript and the stored answer; Shift+Enter adds a line; Stop, Regenerate and
+// edit-and-resend from the widgets; code blocks with a working Copy button; delete with Undo;
+// closing the window mid-answer saves the partial answer; a real turn on stories260K.
+#include <QClipboard>
+#include <QLineEdit>
+#include <QTextFrame>
+#include <QListView>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QToolButton>
+#include <QtTest>
+
+#include "chat/chat_controller.h"
+#include "chat/chat_view.h"
+#include "chat/code_block.h"
+#include "chat/composer.h"
+#include "chat/conversation_sidebar.h"
+#include "chat/markdown_view.h"
+#include "chat/message_widget.h"
+#include "chat/transcript_view.h"
+#include "engine/engine_backend.h"
+#include "engine/engine_worker.h"
+#include "library/model_catalog.h"
+#include "storage/chat_store.h"
+#include "test_paths.h"
+#include "window_fixture.h"
+
+using namespace strata;
+using namespace strata::app;
+using namespace strata::ui;
+using strata::test::FakeScript;
+using strata::test::UiFixture;
+
+namespace {
+
+void typeAndSend(ChatView* view, const QString& text) {
+    PromptEdit* edit = view->composer()->editor();
+    edit->setFocus();
+    QTest::keyClicks(edit, text);
+    QTest::keyClick(edit, Qt::Key_Return);
+}
+
+MessageWidget* lastAnswer(ChatView* view) {
+    const QList<MessageWidget*> all = view->transcript()->messageWidgets();
+    for (int i = int(all.size()) - 1; i >= 0; --i)
+        if (all[i]->role() == Role::assistant) return all[i];
+    return nullptr;
+}
+
+QString renderedText(MessageWidget* w) {
+    QStringList parts;
+    for (QWidget* b : w->blockWidgets()) {
+        if (auto* md = qobject_cast<MarkdownView*>(b)) parts << md->markdownText();
+        if (auto* code = qobject_cast<CodeBlock*>(b)) parts << code->code();
+    }
+    return parts.join(QLatin1Char('\n'));
+}
+
+FakeScript slow(int n, int delayMs) {
+    FakeScript s;
+    s.pieces.clear();
+    for (int i = 0; i < n; ++i) s.pieces.push_back("w" + std::to_string(i) + " ");
+    s.pieceDelayMs = delayMs;
+    return s;
+}
+
+}  // namespace
+
+class TestChatView : public QObject {
+    Q_OBJECT
+private slots:
+    void enterSendsAndTokensReachTheView() {
+        FakeScript script;
+        script.pieces = {"Sure", ":", " here", " you", " go", "."};
+        script.pieceDelayMs = 20;
+        UiFixture f(script);
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("Say something"));
+        QVERIFY(view->composer()->editor()->toPlainText().isEmpty());
+        QVERIFY(view->composer()->isGenerating());
+        QTRY_VERIFY(lastAnswer(view) && renderedText(lastAnswer(view)).startsWith(QLatin1String("Sure")));
+        QTRY_COMPARE(finished.size(), 1);
+        MessageWidget* answer = lastAnswer(view);
+        QCOMPARE(renderedText(answer), QStringLiteral("Sure: here you go."));
+        QVERIFY2(answer->statsText().contains(QLatin1String("6 tokens")), qPrintable(answer->statsText()));
+        QVERIFY(answer->statsText().contains(QLatin1String("tok/s")));
+        QVERIFY(answer->statsText().contains(QLatin1String("to first token")));
+        QVERIFY(!view->composer()->isGenerating());
+        const QList<Message> stored = f.app->chatStore().messages(f.app->chat().currentConversation());
+        QCOMPARE(stored.size(), 2);
+        QCOMPARE(stored[0].content, QStringLiteral("Say something"));
+        QCOMPARE(stored[1].content, renderedText(answer));
+        QCOMPARE(view->sidebar()->listView()->model()->rowCount(), 1);
+    }
+
+    void shiftEnterAddsALine() {
+        UiFixture f;
+        f.window->showPage(MainWindow::ChatPage);
+        PromptEdit* edit = f.window->chatView()->composer()->editor();
+        QSignalSpy sent(f.window->chatView()->composer(), &Composer::sendRequested);
+        edit->setFocus();
+        QTest::keyClicks(edit, QStringLiteral("line one"));
+        QTest::keyClick(edit, Qt::Key_Return, Qt::ShiftModifier);
+        QTest::keyClicks(edit, QStringLiteral("line two"));
+        QCOMPARE(sent.size(), 0);
+        QCOMPARE(edit->toPlainText(), QStringLiteral("line one\nline two"));
+        const int oneLine = edit->minimumSizeHint().height();
+        QVERIFY(edit->sizeHint().height() > oneLine);  // the box grew
+        QTest::keyClick(edit, Qt::Key_Return);
+        QCOMPARE(sent.size(), 1);
+        QCOMPARE(sent[0][0].toString(), QStringLiteral("line one\nline two"));
+    }
+
+    void stopButtonStopsAndKeepsThePartialAnswer() {
+        UiFixture f(slow(500, 8));
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        typeAndSend(view, QStringLiteral("long"));
+        QTRY_VERIFY(lastAnswer(view) && renderedText(lastAnswer(view)).size() > 20);
+        QTest::mouseClick(view->composer()->sendButton(), Qt::LeftButton);  // now a Stop button
+        QTRY_VERIFY(!f.app->chat().isGenerating());
+        const Message m = f.app->chatStore().messages(f.app->chat().currentConversation()).last();
+        QCOMPARE(m.state, MessageState::stopped);
+        QCOMPARE(renderedText(lastAnswer(view)), m.content);
+        QVERIFY(lastAnswer(view)->statsText().contains(QLatin1String("stopped")));
+    }
+
+    void regenerateAndEditFromTheWidgets() {
+        UiFixture f;
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("first"));
+        QTRY_COMPARE(finished.size(), 1);
+        QToolButton* regenerate = nullptr;
+        for (QToolButton* b : lastAnswer(view)->findChildren<QToolButton*>())
+            if (b->text() == QLatin1String("Regenerate")) regenerate = b;
+        QVERIFY(regenerate && regenerate->isVisible());
+        regenerate->click();
+        QTRY_COMPARE(finished.size(), 2);
+        QCOMPARE(view->transcript()->messageWidgets().size(), 2);
+
+        MessageWidget* question = view->transcript()->messageWidgets().first();
+        for (QToolButton* b : question->findChildren<QToolButton*>())
+            if (b->text() == QLatin1String("Edit")) b->click();
+        auto* editor = question->findChild<QPlainTextEdit*>();
+        QVERIFY(editor && editor->isVisible());
+        editor->setPlainText(QStringLiteral("first, edited"));
+        for (QPushButton* b : question->findChildren<QPushButton*>())
+            if (b->text() == QLatin1String("Send")) b->click();
+        QTRY_COMPARE(finished.size(), 3);
+        const QList<Message> stored = f.app->chatStore().messages(f.app->chat().currentConversation());
+        QCOMPARE(stored.size(), 2);
+        QCOMPARE(stored[0].content, QStringLiteral("first, edited"));
+        QCOMPARE(view->transcript()->messageWidgets().size(), 2);
+        std::lock_guard lock(f.record->mutex);
+        QCOMPARE(f.record->prompts.back().back().content, std::string("first, edited"));
+    }
+
+    void markdownRendersCodeBlocksWithCopy() {
+        FakeScript script;
+        script.pieces = {"Use this:\n\n", "```python\n", "print('hi')\n", "```\n\n", "| a | b |\n|---|---|\n| 1 | 2 |\n"};
+        UiFixture f(script);
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("code please"));
+        QTRY_COMPARE(finished.size(), 1);
+        QTRY_COMPARE(lastAnswer(view)->blockWidgets().size(), 3);
+        auto* code = qobject_cast<CodeBlock*>(lastAnswer(view)->blockWidgets()[1]);
+        QVERIFY(code);
+        QCOMPARE(code->code(), QStringLiteral("print('hi')"));
+        code->copyButton()->click();
+        QCOMPARE(QApplication::clipboard()->text(), QStringLiteral("print('hi')"));
+        auto* table = qobject_cast<MarkdownView*>(lastAnswer(view)->blockWidgets()[2]);
+        QVERIFY(table);
+        QVERIFY(table->document()->rootFrame()->childFrames().size() == 1);  // a real table
+        QVERIFY(table->height() > table->fontMetrics().height() * 2);      // not clipped to a line
+    }
+
+    void deleteWithUndo() {
+        UiFixture f;
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("keep me"));
+        QTRY_COMPARE(finished.size(), 1);
+        const qint64 id = f.app->chat().currentConversation();
+        view->sidebar()->deleteConversation(id);
+        QCOMPARE(view->sidebar()->listView()->model()->rowCount(), 0);
+        QVERIFY(view->sidebar()->undoVisible());
+        QCOMPARE(f.app->chat().currentConversation(), 0);
+        view->sidebar()->undoDelete();
+        QCOMPARE(view->sidebar()->listView()->model()->rowCount(), 1);
+        QCOMPARE(f.app->chat().currentConversation(), id);
+        QCOMPARE(f.app->chatStore().messages(id).size(), 2);
+        view->sidebar()->searchField()->setText(QStringLiteral("no such text"));
+        QCOMPARE(view->sidebar()->listView()->model()->rowCount(), 0);
+        view->sidebar()->searchField()->setText(QStringLiteral("KEEP"));
+        QCOMPARE(view->sidebar()->listView()->model()->rowCount(), 1);
+    }
+
+    void closingMidAnswerSavesWhatStreamed() {
+        UiFixture f(slow(2000, 5));
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        typeAndSend(view, QStringLiteral("never-ending"));
+        QTRY_VERIFY(lastAnswer(view) && renderedText(lastAnswer(view)).size() > 30);
+        const qint64 conversation = f.app->chat().currentConversation();
+        QVERIFY(f.window->close());
+        QVERIFY(!f.app->chat().isGenerating());
+        int sent = 0;
+        {
+            std::lock_guard lock(f.record->mutex);
+            sent = f.record->generated;
+        }
+        QVERIFY(sent < 2000);
+        const Message m = f.app->chatStore().messages(conversation).last();
+        QCOMPARE(m.state, MessageState::stopped);
+        // Every token the worker produced before it stopped is in the stored answer.
+        QCOMPARE(m.content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size(), sent);
+    }
+
+    void realTurnOnStories260K() {
+        const QString path = strata::test::stories260kPath();
+        if (path.isEmpty()) QSKIP("stories260K.gguf not found (../shared/models)");
+        UiFixture f(app::makeStrataBackend);
+        QTRY_VERIFY(!f.app->fits().devices().isEmpty());
+        CatalogEntry e;
+        e.path = path;
+        e.name = QStringLiteral("stories260K");
+        e.nLayer = 5;
+        e.contextLength = 512;
+        e.addedAt = QDateTime::currentDateTime();
+        QVERIFY(f.app->catalog().add(e) >= 0);
+        AllocationSettings s = f.app->allocationFor(path);
+        s.nCtx = 256;
+        f.app->saveAllocation(path, s);
+        QSignalSpy loaded(&f.app->worker(), &EngineWorker::loaded);
+        f.app->loadModel(path);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.size(), 1, 20000);
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        SamplingSettings sampling;
+        sampling.temperature = 0;
+        sampling.maxTokens = 48;
+        f.app->chat().newConversation();
+        QVERIFY(f.app->chat().setConversationSettings(path, QString(), sampling));
+        int tokensSeen = 0;
+        connect(&f.app->chat(), &ChatController::answerTextChanged, this, [&] { ++tokensSeen; });
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("Once upon a time"));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 30000);
+        QVERIFY(tokensSeen > 1);  // streamed, not delivered at once
+        const Message stored = f.app->chatStore().messages(f.app->chat().currentConversation()).last();
+        QCOMPARE(stored.state, MessageState::complete);
+        QVERIFY2(stored.content.trimmed().size() > 5, qPrintable(stored.content));
+        QCOMPARE(lastAnswer(view)->message().content, stored.content);
+        QCOMPARE(renderedText(lastAnswer(view)).trimmed(), stored.content.trimmed());  // what the view shows
+        QVERIFY(stored.stats.nTokens > 0);
+        QVERIFY(lastAnswer(view)->statsText().contains(QLatin1String("tokens")));
+    }
+};
+
+QTEST_MAIN(TestChatView)
+#include "tst_chat_view.moc"

@@ -1,0 +1,191 @@
+// The other views and the binary: the topology view shows where each layer lives and per-stage
+// figures; the theme follows the choice; `strata --screenshot` writes a PNG per view; `strata`
+// without a display says to use strata-cli instead of crashing.
+#include <QDirIterator>
+#include <QImage>
+#include <QLabel>
+#include <QProcess>
+#include <QtTest>
+
+#include "common/message_banner.h"
+#include "common/theme.h"
+#include "devices/device_monitor.h"
+#include "settings.h"
+#include "topology/device_card.h"
+#include "topology/layer_strip.h"
+#include "topology/stage_activity.h"
+#include "topology/topology_view.h"
+#include "window_fixture.h"
+
+using namespace strata;
+using namespace strata::app;
+using namespace strata::ui;
+using strata::test::UiFixture;
+
+namespace {
+
+AppDevices devices() {
+    AppDevices out;
+    for (const char* id : {"cpu", "cpu1", "cpu2"}) {
+        AppDevice d;
+        d.spec.kind = "cpu";
+        d.info.id = id;
+        d.info.name = std::string("Virtual ") + id;
+        d.info.total_memory = d.info.free_memory = 1ull << 30;
+        out.append(d);
+    }
+    return out;
+}
+
+LoadedModel model() {
+    LoadedModel m;
+    m.path = QStringLiteral("/m/x.gguf");
+    m.info.name = "x";
+    m.info.n_layer = 10;
+    m.nCtx = 512;
+    StagePlan a, b;
+    a.device = 0, a.device_id = "cpu1", a.layer_begin = 0, a.layer_end = 6, a.has_embedding = true;
+    b.device = 1, b.device_id = "cpu2", b.layer_begin = 6, b.layer_end = 10, b.has_output = true;
+    m.plan.fits = true;
+    m.plan.stages = {a, b};
+    m.plan.transfer_bytes_per_token = 2048;
+    DeviceUse ua, ub;
+    ua.device_id = "cpu1", ua.weight_bytes = 600, ua.capacity = 1000;
+    ub.device_id = "cpu2", ub.weight_bytes = 400, ub.capacity = 1000;
+    m.plan.devices = {ua, ub};
+    return m;
+}
+
+}  // namespace
+
+class TestViews : public QObject {
+    Q_OBJECT
+private slots:
+    void topologyShowsStagesAndTimings() {
+        DeviceMonitor monitor(nullptr);
+        TopologyView view(monitor);
+        view.resize(1280, 800);
+        monitor.setDevices(devices(), QStringLiteral("no CUDA devices found: test"));
+        QCOMPARE(view.cards().size(), 3);
+        for (DeviceCard* c : view.cards()) QCOMPARE(c->layersText(), QStringLiteral("No model loaded"));
+
+        monitor.setModel(model());
+        QCOMPARE(view.cards().size(), 3);
+        QCOMPARE(view.cards()[0]->deviceId(), QStringLiteral("cpu1"));  // pipeline order first
+        QCOMPARE(view.cards()[1]->deviceId(), QStringLiteral("cpu2"));
+        QCOMPARE(view.cards()[2]->deviceId(), QStringLiteral("cpu"));
+        QVERIFY(view.cards()[0]->layersText().contains(QStringLiteral("layers 0–5 + embedding")));
+        QVERIFY(view.cards()[1]->layersText().contains(QStringLiteral("layers 6–9 + output head")));
+        QCOMPARE(view.cards()[2]->layersText(), QStringLiteral("Not used by this model"));
+        QCOMPARE(view.layerStrip()->deviceOfLayer(0), QStringLiteral("cpu1"));
+        QCOMPARE(view.layerStrip()->deviceOfLayer(5), QStringLiteral("cpu1"));
+        QCOMPARE(view.layerStrip()->deviceOfLayer(6), QStringLiteral("cpu2"));
+        QVERIFY(view.linkTexts().first().contains(QLatin1String("2.0 KiB/token")));
+
+        EngineStats stats;
+        StageTiming t;
+        t.device_id = "cpu1", t.layer_begin = 0, t.layer_end = 6, t.busy_seconds = 1.5, t.idle_seconds = 0.5, t.tokens = 42;
+        stats.timings = {t};
+        DeviceMemory mem;
+        mem.device_id = "cpu1", mem.weights = 600, mem.capacity = 1000;
+        stats.memory = {mem};
+        monitor.setStats(stats);
+        QVERIFY2(view.cards()[0]->busyText().contains(QLatin1String("1.50")), qPrintable(view.cards()[0]->busyText()));
+        QCOMPARE(view.activity()->rows(), 1);
+        monitor.setModel(std::nullopt);
+        QCOMPARE(view.cards()[0]->layersText(), QStringLiteral("No model loaded"));
+    }
+
+    void themesAreDistinctAndReadable_data() {
+        QTest::addColumn<int>("kind");
+        QTest::newRow("light") << int(ThemeKind::light);
+        QTest::newRow("dark") << int(ThemeKind::dark);
+    }
+
+    void themesAreDistinctAndReadable() {
+        QFETCH(int, kind);
+        const QPalette p = Theme::palette(ThemeKind(kind));
+        QCOMPARE(isDark(p), ThemeKind(kind) == ThemeKind::dark);
+        // WCAG contrast of body text on its background: at least 7:1.
+        auto luminance = [](const QColor& c) {
+            auto ch = [](double v) { return v <= 0.03928 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4); };
+            return 0.2126 * ch(c.redF()) + 0.7152 * ch(c.greenF()) + 0.0722 * ch(c.blueF());
+        };
+        auto contrast = [&](const QColor& a, const QColor& b) {
+            const double la = luminance(a), lb = luminance(b);
+            return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
+        };
+        QVERIFY(contrast(p.color(QPalette::Text), p.color(QPalette::Base)) >= 7.0);
+        QVERIFY(contrast(p.color(QPalette::WindowText), p.color(QPalette::Window)) >= 7.0);
+        const ThemeColors& c = Theme::colors(ThemeKind(kind));
+        QVERIFY(contrast(c.mutedText, c.surface) >= 4.5);
+        QCOMPARE(Theme::resolve(ThemeChoice::system, ThemeKind(kind)), ThemeKind(kind));
+        QCOMPARE(Theme::resolve(ThemeChoice::dark, ThemeKind::light), ThemeKind::dark);
+    }
+
+    void themeMenuSwitchesAndPersists() {
+        UiFixture f;
+        f.window->applyTheme(ThemeChoice::dark);
+        QVERIFY(isDark(QApplication::palette()));
+        QCOMPARE(f.app->settings().theme(), ThemeChoice::dark);
+        f.window->applyTheme(ThemeChoice::light);
+        QVERIFY(!isDark(QApplication::palette()));
+    }
+
+    // Validation results arrive in any order: an "added" note must not wipe a file's error.
+    void bannerKeepsErrorsWhenInformationFollows() {
+        QWidget host;
+        MessageBanner banner(&host);
+        host.show();
+        banner.show(MessageBanner::Kind::error, QStringLiteral("a.txt is not a GGUF model file"));
+        banner.show(MessageBanner::Kind::info, QStringLiteral("Added b.gguf to the library."));
+        QCOMPARE(banner.kind(), MessageBanner::Kind::error);
+        QVERIFY(banner.text().contains(QLatin1String("a.txt")));
+        QVERIFY(banner.text().contains(QLatin1String("b.gguf")));
+        banner.dismiss();
+        banner.show(MessageBanner::Kind::info, QStringLiteral("one"));
+        banner.show(MessageBanner::Kind::error, QStringLiteral("two"));
+        QCOMPARE(banner.text(), QStringLiteral("two"));
+    }
+
+    void screenshotsAreWritten() {
+        QTemporaryDir out;
+        QProcess p;
+        p.start(QStringLiteral(STRATA_APP_BINARY),
+                {QStringLiteral("--screenshot"), out.path(), QStringLiteral("--theme"), QStringLiteral("dark"),
+                 QStringLiteral("--size"), QStringLiteral("1280x800")});
+        QVERIFY(p.waitForFinished(60000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        QStringList names;
+        for (QDirIterator it(out.path(), {QStringLiteral("*.png")}); it.hasNext();) {
+            const QString file = it.next();
+            names << QFileInfo(file).fileName();
+            const QImage image(file);
+            QCOMPARE(image.size(), QSize(1280, 800));
+            double lightness = 0;  // mostly dark: the dark theme
+            for (int y = 0; y < image.height(); y += 20)
+                for (int x = 0; x < image.width(); x += 20) lightness += image.pixelColor(x, y).lightnessF();
+            QVERIFY2(lightness / ((image.height() / 20) * (image.width() / 20)) < 0.35, qPrintable(file));
+        }
+        names.sort();
+        QCOMPARE(names, (QStringList{"allocation-fits-dark.png", "allocation-too-big-dark.png", "chat-dark.png",
+                                     "library-dark.png", "library-empty-dark.png", "topology-dark.png"}));
+    }
+
+    void noDisplayPointsToTheCli() {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove(QStringLiteral("DISPLAY"));
+        env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+        env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(STRATA_APP_BINARY), {});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 2);
+        QVERIFY(p.readAllStandardError().contains("strata-cli chat"));
+    }
+};
+
+QTEST_MAIN(TestViews)
+#include "tst_views.moc"

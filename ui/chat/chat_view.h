@@ -1,0 +1,63 @@
+// ChatView: the chat page — conversation sidebar, the open conversation's header, transcript
+// and composer, and the conversation settings panel. Talks to the ChatController only.
+#pragma once
+
+#include <QTimer>
+#include <QWidget>
+
+class QLabel;
+class QToolButton;
+
+namespace strata::app {
+class ChatController;
+class ChatStore;
+class ConversationListModel;
+class ModelCatalog;
+struct Message;
+}  // namespace strata::app
+
+namespace strata::ui {
+
+class Composer;
+class ConversationSettings;
+class ConversationSidebar;
+class TranscriptView;
+
+class ChatView : public QWidget {
+    Q_OBJECT
+public:
+    ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ChatStore& store,
+             app::ModelCatalog& catalog, QWidget* parent = nullptr);
+
+    ConversationSidebar* sidebar() const { return m_sidebar; }
+    TranscriptView* transcript() const { return m_transcript; }
+    Composer* composer() const { return m_composer; }
+    ConversationSettings* settingsPanel() const { return m_settings; }
+    void setSettingsVisible(bool visible);
+    void setModelStatus(const QString& text);
+
+private:
+    void openConversation(qint64 id);
+    void copyMessage(qint64 id);
+    void flushStreaming();
+    QString modelName(const QString& path) const;
+
+    app::ChatController& m_chat;
+    app::ChatStore& m_store;
+    app::ModelCatalog& m_catalog;
+    ConversationSidebar* m_sidebar;
+    TranscriptView* m_transcript;
+    Composer* m_composer;
+    ConversationSettings* m_settings;
+    QLabel* m_title;
+    QLabel* m_model;
+    QToolButton* m_settingsButton;
+    // Streaming text is shown at most ~30 times a second (Markdown layout is not free).
+    QTimer m_renderTimer;
+    qint64 m_pendingId = 0;
+    QString m_pendingText;
+    int m_pendingTokens = 0;
+    double m_pendingTps = 0;
+};
+
+}  // namespace strata::ui

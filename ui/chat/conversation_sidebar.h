@@ -1,0 +1,58 @@
+// ConversationSidebar: New chat, search (titles and message text), the conversation list
+// (newest first; rename by double-click or F2, delete with the Delete key or the context menu),
+// and an Undo bar after a delete.
+#pragma once
+
+#include <QFrame>
+#include <QTimer>
+
+class QLabel;
+class QLineEdit;
+class QListView;
+class QPushButton;
+
+namespace strata::app {
+class ChatStore;
+class ConversationListModel;
+}  // namespace strata::app
+
+namespace strata::ui {
+
+class ConversationSidebar : public QFrame {
+    Q_OBJECT
+public:
+    static constexpr int kUndoMs = 10000;
+
+    ConversationSidebar(app::ConversationListModel& model, app::ChatStore& store, QWidget* parent = nullptr);
+
+    void selectConversation(qint64 id);
+    qint64 selectedConversation() const;
+    QListView* listView() const { return m_list; }
+    QLineEdit* searchField() const { return m_search; }
+
+    // Deletes (softly) and offers Undo; the deletion becomes final when the bar times out.
+    void deleteConversation(qint64 id);
+    void undoDelete();
+    bool undoVisible() const;
+
+signals:
+    void newChatRequested();
+    void conversationActivated(qint64 id);
+    void conversationDeleted(qint64 id);
+    void conversationRestored(qint64 id);
+
+private:
+    void showContextMenu(const QPoint& pos);
+    void finishDelete();
+
+    app::ConversationListModel& m_model;
+    app::ChatStore& m_store;
+    QLineEdit* m_search;
+    QListView* m_list;
+    QFrame* m_undoBar;
+    QLabel* m_undoLabel;
+    QTimer m_undoTimer;
+    qint64 m_deletedId = 0;
+};
+
+}  // namespace strata::ui

@@ -1,0 +1,261 @@
+#include "chat/message_widget.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "chat/code_block.h"
+#include "chat/markdown_blocks.h"
+#include "chat/markdown_view.h"
+#include "common/icons.h"
+#include "common/theme.h"
+
+namespace strata::ui {
+
+namespace {
+
+QToolButton* actionButton(const QString& iconName, const QString& text, QWidget* parent) {
+    auto* b = new QToolButton(parent);
+    b->setText(text);
+    b->setToolTip(text);
+    b->setProperty("iconName", iconName);
+    b->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    b->setCursor(Qt::PointingHandCursor);
+    b->setIconSize({15, 15});
+    return b;
+}
+
+}  // namespace
+
+MessageWidget::MessageWidget(const app::Message& message, QWidget* parent) : QFrame(parent), m_message(message) {
+    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
+    if (message.role == app::Role::user) buildUser();
+    else buildAssistant();
+    restyle();
+}
+
+void MessageWidget::buildUser() {
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 4, 0, 4);
+    outer->setSpacing(2);
+    auto* row = new QHBoxLayout();
+    row->addStretch(1);
+    m_bubble = new QFrame(this);
+    m_bubble->setObjectName(QStringLiteral("userBubble"));
+    m_bubble->setSizePolicy(QSizePolicy::Maximum, QSizePolicy::Minimum);
+    auto* bl = new QVBoxLayout(m_bubble);
+    bl->setContentsMargins(14, 9, 14, 9);
+    m_userText = new QLabel(m_bubble);
+    m_userText->setWordWrap(true);
+    m_userText->setTextFormat(Qt::PlainText);
+    m_userText->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_userText->setText(m_message.content);
+    bl->addWidget(m_userText);
+    m_editor = new QPlainTextEdit(m_bubble);
+    m_editor->setVisible(false);
+    m_editor->setMinimumWidth(420);
+    bl->addWidget(m_editor);
+    m_editBar = new QWidget(m_bubble);
+    auto* eb = new QHBoxLayout(m_editBar);
+    eb->setContentsMargins(0, 4, 0, 0);
+    eb->addStretch();
+    auto* cancel = new QPushButton(tr("Cancel"), m_editBar);
+    auto* resend = new QPushButton(tr("Send"), m_editBar);
+    resend->setProperty("primary", true);
+    eb->addWidget(cancel);
+    eb->addWidget(resend);
+    m_editBar->setVisible(false);
+    bl->addWidget(m_editBar);
+    row->addWidget(m_bubble, 0);
+    outer->addLayout(row);
+
+    auto* actions = new QHBoxLayout();
+    actions->setSpacing(2);
+    actions->addStretch(1);
+    m_edit = actionButton(QStringLiteral("edit"), tr("Edit"), this);
+    m_copy = actionButton(QStringLiteral("copy"), tr("Copy"), this);
+    actions->addWidget(m_edit);
+    actions->addWidget(m_copy);
+    outer->addLayout(actions);
+
+    connect(m_copy, &QToolButton::clicked, this, [this] { emit copyRequested(m_message.id); });
+    connect(m_edit, &QToolButton::clicked, this, &MessageWidget::startEdit);
+    connect(cancel, &QPushButton::clicked, this, &MessageWidget::endEdit);
+    connect(resend, &QPushButton::clicked, this, [this] {
+        const QString text = m_editor->toPlainText();
+        endEdit();
+        emit editSubmitted(m_message.id, text);
+    });
+}
+
+void MessageWidget::buildAssistant() {
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 6, 0, 6);
+    outer->setSpacing(6);
+    m_header = new QLabel(this);
+    m_header->setProperty("subheading", true);
+    outer->addWidget(m_header);
+    m_blocks = new QVBoxLayout();
+    m_blocks->setSpacing(8);
+    outer->addLayout(m_blocks);
+    auto* footer = new QHBoxLayout();
+    footer->setSpacing(2);
+    m_stats = new QLabel(this);
+    m_stats->setProperty("muted", true);
+    m_stats->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_copy = actionButton(QStringLiteral("copy"), tr("Copy"), this);
+    m_regenerate = actionButton(QStringLiteral("regenerate"), tr("Regenerate"), this);
+    m_regenerate->setVisible(false);
+    footer->addWidget(m_copy);
+    footer->addWidget(m_regenerate);
+    footer->addSpacing(8);
+    footer->addWidget(m_stats, 1);
+    outer->addLayout(footer);
+    connect(m_copy, &QToolButton::clicked, this, [this] { emit copyRequested(m_message.id); });
+    connect(m_regenerate, &QToolButton::clicked, this, &MessageWidget::regenerateRequested);
+    setAssistantName(QString());
+    renderContent();
+    updateFooter(m_message.stats.nTokens, m_message.stats.tokensPerSecond);
+}
+
+void MessageWidget::setAssistantName(const QString& name) {
+    m_assistantName = name;
+    if (m_header) m_header->setText(name.isEmpty() ? tr("Assistant") : name);
+}
+
+void MessageWidget::setMessage(const app::Message& message) {
+    m_message = message;
+    if (m_userText) {
+        m_userText->setText(message.content);
+        fitBubble();
+        return;
+    }
+    renderContent();
+    updateFooter(message.stats.nTokens, message.stats.tokensPerSecond);
+}
+
+void MessageWidget::setStreamingText(const QString& text, int nTokens, double tokensPerSecond) {
+    m_message.content = text;
+    m_message.state = app::MessageState::streaming;
+    renderContent();
+    updateFooter(nTokens, tokensPerSecond);
+}
+
+// Re-renders the answer, reusing block widgets whose kind did not change (streaming appends to
+// the last block, so only it changes).
+void MessageWidget::renderContent() {
+    if (!m_blocks) return;
+    QList<app::MarkdownBlock> blocks = app::splitMarkdown(m_message.content);
+    if (blocks.isEmpty() && m_message.state == app::MessageState::streaming)
+        blocks.append({app::MarkdownBlock::prose, QStringLiteral("…"), {}, true});
+    for (int i = 0; i < blocks.size(); ++i) {
+        const app::MarkdownBlock& b = blocks[i];
+        QWidget* w = i < m_blocks->count() ? m_blocks->itemAt(i)->widget() : nullptr;
+        const bool isCode = b.kind == app::MarkdownBlock::code;
+        if (w && (qobject_cast<CodeBlock*>(w) != nullptr) != isCode) {
+            while (m_blocks->count() > i) delete m_blocks->takeAt(i)->widget();
+            w = nullptr;
+        }
+        if (!w) {
+            w = isCode ? static_cast<QWidget*>(new CodeBlock(this)) : static_cast<QWidget*>(new MarkdownView(this));
+            m_blocks->addWidget(w);
+        }
+        if (isCode) static_cast<CodeBlock*>(w)->setCode(b.text, b.language);
+        else static_cast<MarkdownView*>(w)->setMarkdownText(b.text);
+    }
+    while (m_blocks->count() > blocks.size()) delete m_blocks->takeAt(int(blocks.size()))->widget();
+}
+
+void MessageWidget::updateFooter(int nTokens, double tokensPerSecond) {
+    if (!m_stats) return;
+    QStringList parts;
+    const QLocale loc;
+    if (nTokens > 0) parts.append(tr("%n tokens", nullptr, nTokens));
+    if (m_message.stats.timeToFirstTokenMs > 0 && m_message.state != app::MessageState::streaming)
+        parts.append(tr("%1 s to first token").arg(loc.toString(m_message.stats.timeToFirstTokenMs / 1000.0, 'f', 2)));
+    if (tokensPerSecond > 0) parts.append(tr("%1 tok/s").arg(loc.toString(tokensPerSecond, 'f', 1)));
+    switch (m_message.state) {
+        case app::MessageState::streaming: parts.prepend(tr("Generating…")); break;
+        case app::MessageState::stopped: parts.append(tr("stopped")); break;
+        case app::MessageState::error: parts.append(tr("failed")); break;
+        case app::MessageState::complete: break;
+    }
+    m_stats->setText(parts.join(QStringLiteral("  ·  ")));
+    const bool done = m_message.state != app::MessageState::streaming;
+    m_copy->setVisible(done);
+}
+
+void MessageWidget::setCanRegenerate(bool can) {
+    if (m_regenerate) m_regenerate->setVisible(can);
+}
+
+void MessageWidget::setActionsEnabled(bool enabled) {
+    for (QToolButton* b : {m_regenerate, m_edit})
+        if (b) b->setEnabled(enabled);
+}
+
+QList<QWidget*> MessageWidget::blockWidgets() const {
+    QList<QWidget*> out;
+    if (m_blocks)
+        for (int i = 0; i < m_blocks->count(); ++i) out.append(m_blocks->itemAt(i)->widget());
+    return out;
+}
+
+QString MessageWidget::statsText() const { return m_stats ? m_stats->text() : QString(); }
+
+void MessageWidget::startEdit() {
+    m_editor->setPlainText(m_message.content);
+    m_userText->setVisible(false);
+    m_editor->setVisible(true);
+    m_editBar->setVisible(true);
+    m_editor->setFocus();
+}
+
+void MessageWidget::endEdit() {
+    m_userText->setVisible(true);
+    m_editor->setVisible(false);
+    m_editBar->setVisible(false);
+}
+
+void MessageWidget::restyle() {
+    const ThemeColors& c = currentColors();
+    if (m_bubble)
+        m_bubble->setStyleSheet(QStringLiteral("#userBubble { background: %1; border-radius: 14px; }").arg(c.userBubble.name()));
+    for (QToolButton* b : {m_copy, m_regenerate, m_edit}) {
+        if (!b) continue;
+        b->setIcon(icon(b->property("iconName").toString(), c.mutedText));
+        b->setStyleSheet(QStringLiteral("QToolButton { color: %1; font-size: 12px; padding: 2px 6px; }").arg(c.mutedText.name()));
+    }
+}
+
+// A word-wrapped label picks a narrow width of its own; give the bubble the text's natural
+// width, up to three quarters of the column.
+void MessageWidget::fitBubble() {
+    if (!m_bubble || width() <= 0) return;
+    const int avail = width() * 3 / 4;
+    int natural = 0;
+    const QFontMetrics fm(m_userText->font());
+    for (const QString& line : m_message.content.split(QLatin1Char('\n'))) natural = qMax(natural, fm.horizontalAdvance(line));
+    m_bubble->setMaximumWidth(avail);
+    m_userText->setMinimumWidth(qMin(natural + 4, avail - 28));
+}
+
+void MessageWidget::resizeEvent(QResizeEvent* e) {
+    QFrame::resizeEvent(e);
+    fitBubble();
+}
+
+void MessageWidget::changeEvent(QEvent* e) {
+    QFrame::changeEvent(e);
+    if (e->type() == QEvent::PaletteChange && !m_restyling) {
+        m_restyling = true;
+        restyle();
+        m_restyling = false;
+    }
+}
+
+}  // namespace strata::ui

@@ -1,0 +1,72 @@
+// MessageWidget: one message of the transcript. A user message is a bubble on the right (with
+// Edit and Copy); an answer is full-width Markdown with code blocks, a line of figures (tokens,
+// time to first token, tokens/s) and Copy / Regenerate.
+#pragma once
+
+#include <QFrame>
+
+#include "chat/chat_types.h"
+
+class QLabel;
+class QPlainTextEdit;
+class QToolButton;
+class QVBoxLayout;
+
+namespace strata::ui {
+
+class MessageWidget : public QFrame {
+    Q_OBJECT
+public:
+    explicit MessageWidget(const app::Message& message, QWidget* parent = nullptr);
+
+    qint64 messageId() const { return m_message.id; }
+    app::Role role() const { return m_message.role; }
+    const app::Message& message() const { return m_message; }
+    QString text() const { return m_message.content; }
+
+    void setMessage(const app::Message& message);
+    // While streaming: new text and live figures.
+    void setStreamingText(const QString& text, int nTokens, double tokensPerSecond);
+    void setCanRegenerate(bool can);
+    void setAssistantName(const QString& name);
+    void setActionsEnabled(bool enabled);
+
+    // The rendered blocks (for tests): prose Markdown views and code blocks in order.
+    QList<QWidget*> blockWidgets() const;
+    QString statsText() const;
+
+signals:
+    void copyRequested(qint64 messageId);
+    void regenerateRequested();
+    void editSubmitted(qint64 messageId, const QString& text);
+
+protected:
+    void changeEvent(QEvent* e) override;
+    void resizeEvent(QResizeEvent* e) override;
+
+private:
+    void buildUser();
+    void buildAssistant();
+    void renderContent();
+    void updateFooter(int nTokens, double tokensPerSecond);
+    void startEdit();
+    void endEdit();
+    void restyle();
+    void fitBubble();
+
+    app::Message m_message;
+    QString m_assistantName;
+    QVBoxLayout* m_blocks = nullptr;      // assistant: prose / code widgets
+    QLabel* m_userText = nullptr;         // user: the bubble's text
+    QFrame* m_bubble = nullptr;
+    QPlainTextEdit* m_editor = nullptr;   // user: edit-and-resend
+    QWidget* m_editBar = nullptr;
+    QLabel* m_header = nullptr;
+    QLabel* m_stats = nullptr;
+    QToolButton* m_copy = nullptr;
+    QToolButton* m_regenerate = nullptr;
+    QToolButton* m_edit = nullptr;
+    bool m_restyling = false;
+};
+
+}  // namespace strata::ui

@@ -1,0 +1,358 @@
+#include "main_window.h"
+
+#include <QActionGroup>
+#include <QApplication>
+#include <QButtonGroup>
+#include <QCloseEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include "allocation/allocation_panel.h"
+#include "app.h"
+#include "chat/chat_controller.h"
+#include "chat/chat_view.h"
+#include "common/icons.h"
+#include "common/message_banner.h"
+#include "devices/device_monitor.h"
+#include "engine/engine_worker.h"
+#include "library/drop_zone.h"
+#include "library/library_view.h"
+#include "library/model_catalog.h"
+#include "library/model_details.h"
+#include "model_bar.h"
+#include "settings.h"
+#include "topology/topology_view.h"
+
+namespace strata::ui {
+
+namespace {
+
+struct NavItem {
+    const char* icon;
+    const char* text;
+    const char* tip;
+};
+const NavItem kNav[] = {
+    {"chat", QT_TRANSLATE_NOOP("MainWindow", "Chat"), QT_TRANSLATE_NOOP("MainWindow", "Chat (Ctrl+1)")},
+    {"library", QT_TRANSLATE_NOOP("MainWindow", "Library"), QT_TRANSLATE_NOOP("MainWindow", "Model library (Ctrl+2)")},
+    {"allocation", QT_TRANSLATE_NOOP("MainWindow", "Allocate"), QT_TRANSLATE_NOOP("MainWindow", "GPU allocation (Ctrl+3)")},
+    {"topology", QT_TRANSLATE_NOOP("MainWindow", "Topology"), QT_TRANSLATE_NOOP("MainWindow", "Devices and stages (Ctrl+4)")},
+};
+
+// Local files among dropped URLs (any extension: bad ones get a message).
+QStringList localFiles(const QMimeData* mime) {
+    QStringList out;
+    if (!mime || !mime->hasUrls()) return out;
+    for (const QUrl& u : mime->urls())
+        if (u.isLocalFile()) out.append(u.toLocalFile());
+    return out;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
+    : QMainWindow(parent), m_app(app), m_systemTheme(systemTheme) {
+    setWindowTitle(QStringLiteral("Strata"));
+    setWindowIcon(QIcon(logoPixmap(64, 2.0)));
+    setAcceptDrops(true);
+    setMinimumSize(980, 640);
+
+    auto* central = new QWidget(this);
+    auto* h = new QHBoxLayout(central);
+    h->setContentsMargins(0, 0, 0, 0);
+    h->setSpacing(0);
+    h->addWidget(buildRail());
+    auto* right = new QWidget(central);
+    auto* v = new QVBoxLayout(right);
+    v->setContentsMargins(0, 0, 0, 0);
+    v->setSpacing(0);
+    m_modelBar = new ModelBar(app.catalog(), right);
+    m_banner = new MessageBanner(right);
+    m_pages = new QStackedWidget(right);
+    m_chat = new ChatView(app.chat(), app.conversations(), app.chatStore(), app.catalog(), m_pages);
+    m_library = new LibraryView(app.catalog(), m_pages);
+    m_allocation = new AllocationPanel(app.fits(), app.catalog(), m_pages);
+    m_topology = new TopologyView(app.monitor(), m_pages);
+    m_pages->addWidget(m_chat);
+    m_pages->addWidget(m_library);
+    m_pages->addWidget(m_allocation);
+    m_pages->addWidget(m_topology);
+    v->addWidget(m_modelBar);
+    v->addWidget(m_banner);
+    v->addWidget(m_pages, 1);
+    h->addWidget(right, 1);
+    setCentralWidget(central);
+    buildMenus();
+    statusBar()->setSizeGripEnabled(false);
+    connectApp();
+    qApp->installEventFilter(this);
+
+    const QByteArray geometry = app.settings().windowGeometry();
+    if (geometry.isEmpty() || !restoreGeometry(geometry)) resize(1280, 800);
+    showPage(app.catalog().rowCount() == 0 ? LibraryPage : ChatPage);
+}
+
+MainWindow::~MainWindow() { qApp->removeEventFilter(this); }
+
+QWidget* MainWindow::buildRail() {
+    auto* rail = new QFrame(this);
+    rail->setProperty("rail", true);
+    rail->setFixedWidth(84);
+    auto* l = new QVBoxLayout(rail);
+    l->setContentsMargins(8, 14, 8, 14);
+    l->setSpacing(6);
+    auto* logo = new QLabel(rail);
+    logo->setPixmap(logoPixmap(36, devicePixelRatioF()));
+    logo->setAlignment(Qt::AlignHCenter);
+    logo->setToolTip(QStringLiteral("Strata"));
+    l->addWidget(logo);
+    l->addSpacing(14);
+    m_nav = new QButtonGroup(this);
+    m_nav->setExclusive(true);
+    int id = 0;
+    for (const NavItem& item : kNav) {
+        auto* b = new QToolButton(rail);
+        b->setProperty("nav", true);
+        b->setProperty("iconName", QString::fromLatin1(item.icon));
+        b->setText(tr(item.text));
+        b->setToolTip(tr(item.tip));
+        b->setCheckable(true);
+        b->setToolButtonStyle(Qt::ToolButtonTextUnderIcon);
+        b->setIconSize({24, 24});
+        b->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+        b->setMinimumHeight(58);
+        b->setCursor(Qt::PointingHandCursor);
+        b->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + id)));
+        m_nav->addButton(b, id++);
+        m_navButtons.append(b);
+        l->addWidget(b);
+    }
+    l->addStretch(1);
+    connect(m_nav, &QButtonGroup::idClicked, this, [this](int page) { showPage(Page(page)); });
+    updateRailIcons();
+    return rail;
+}
+
+void MainWindow::updateRailIcons() {
+    const ThemeColors& c = currentColors();
+    for (QToolButton* b : m_navButtons) b->setIcon(checkableIcon(b->property("iconName").toString(), c.mutedText, c.accent));
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(icon(QStringLiteral("plus")), tr("&New chat"), QKeySequence::New, this, [this] {
+        showPage(ChatPage);
+        m_app.chat().newConversation();
+    });
+    file->addSeparator();
+    file->addAction(icon(QStringLiteral("open")), tr("&Open model…"), QKeySequence::Open, this, &MainWindow::openFiles);
+    file->addAction(icon(QStringLiteral("folder")), tr("Add &folder…"), this, &MainWindow::addFolder);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (int i = 0; i < 4; ++i) view->addAction(tr(kNav[i].text), this, [this, i] { showPage(Page(i)); });
+    view->addSeparator();
+    QMenu* theme = view->addMenu(tr("&Theme"));
+    m_themeGroup = new QActionGroup(this);
+    const std::pair<app::ThemeChoice, QString> choices[] = {
+        {app::ThemeChoice::system, tr("Follow the &system")}, {app::ThemeChoice::light, tr("&Light")}, {app::ThemeChoice::dark, tr("&Dark")}};
+    for (const auto& [choice, text] : choices) {
+        QAction* a = theme->addAction(text);
+        a->setCheckable(true);
+        a->setChecked(m_app.settings().theme() == choice);
+        m_themeGroup->addAction(a);
+        connect(a, &QAction::triggered, this, [this, c = choice] { applyTheme(c); });
+    }
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Strata"), this, [this] {
+        QMessageBox::about(this, tr("About Strata"),
+                           tr("<h3>Strata</h3><p>Runs large language models split layer-wise across the GPUs and "
+                              "CPU of one machine.</p><p>Models: GGUF files (Llama-family). Terminal chat: "
+                              "<code>strata-cli chat -m MODEL.gguf</code></p>"));
+    });
+}
+
+void MainWindow::connectApp() {
+    app::App& a = m_app;
+    app::EngineWorker& w = a.worker();
+    // ---- library
+    connect(m_library, &LibraryView::openRequested, this, &MainWindow::openFiles);
+    connect(m_library, &LibraryView::addFolderRequested, this, &MainWindow::addFolder);
+    ModelDetails* details = m_library->details();
+    connect(details, &ModelDetails::loadRequested, &a, &app::App::loadModel);
+    connect(details, &ModelDetails::unloadRequested, &a, &app::App::unloadModel);
+    connect(details, &ModelDetails::cancelLoadRequested, &a, &app::App::cancelLoad);
+    connect(details, &ModelDetails::allocateRequested, this, [this](const QString& path) {
+        m_allocation->selectModel(path);
+        showPage(AllocationPage);
+    });
+    connect(details, &ModelDetails::removeRequested, this, [this](const QString& path) {
+        const int row = m_app.catalog().rowOfPath(path);
+        if (row >= 0 && m_app.catalog().removeAt(row))
+            m_banner->show(MessageBanner::Kind::info, tr("Removed %1 from the library (the file is still on disk).").arg(QFileInfo(path).fileName()));
+    });
+    app::ModelImporter& importer = a.importer();
+    connect(&importer, &app::ModelImporter::imported, this, [this](const QString& path) {
+        m_library->selectPath(path);
+        m_banner->show(MessageBanner::Kind::info, tr("Added %1 to the library.").arg(QFileInfo(path).fileName()));
+    });
+    connect(&importer, &app::ModelImporter::duplicate, this, [this](const QString& path) {
+        showPage(LibraryPage);
+        m_library->selectPath(path);
+        m_banner->show(MessageBanner::Kind::info, tr("%1 is already in the library.").arg(QFileInfo(path).fileName()));
+    });
+    connect(&importer, &app::ModelImporter::rejected, this, [this](const QString&, const QString& message) {
+        m_banner->show(MessageBanner::Kind::error, message);
+    });
+    connect(&importer, &app::ModelImporter::folderScanned, this, [this](const QString& folder, int n) {
+        if (n == 0) m_banner->show(MessageBanner::Kind::error, tr("No .gguf files found in %1.").arg(folder));
+    });
+
+    // ---- loading
+    auto loadState = [this] {
+        m_library->details()->setLoadState(m_app.loadingPath(), m_app.loadedPath());
+        m_allocation->setLoadedModel(m_app.loadedPath());
+    };
+    connect(&a, &app::App::loadingChanged, this, [this, loadState](const QString& path) {
+        m_modelBar->setLoading(path);
+        if (!path.isEmpty()) m_library->details()->clearProgress();
+        loadState();
+    });
+    connect(&w, &app::EngineWorker::loadProgress, this, [this](const QString& dev, quint64 done, quint64 total) {
+        m_modelBar->setProgress(dev, done, total);
+        m_library->details()->setProgress(dev, done, total);
+    });
+    connect(&w, &app::EngineWorker::loaded, this, [this, loadState](const app::LoadedModel& m) {
+        m_modelBar->setLoaded(&m);
+        m_chat->setModelStatus(QString());
+        loadState();
+        statusBar()->showMessage(tr("Loaded %1 in %2 s").arg(QString::fromStdString(m.info.name)).arg(m.loadSeconds, 0, 'f', 1), 8000);
+    });
+    connect(&a, &app::App::modelUnloaded, this, [this, loadState] {
+        m_modelBar->setLoaded(nullptr);
+        loadState();
+    });
+    connect(&a, &app::App::loadFailed, this, [this, loadState](const QString& path, const QString& message) {
+        m_banner->show(MessageBanner::Kind::error, tr("Could not load %1: %2").arg(QFileInfo(path).fileName(), message));
+        loadState();
+    });
+    connect(&a, &app::App::devicesFailed, this, [this](const QString& message) {
+        m_banner->show(MessageBanner::Kind::error, tr("Devices: %1").arg(message));
+    });
+    connect(m_modelBar, &ModelBar::loadRequested, &a, &app::App::loadModel);
+    connect(m_modelBar, &ModelBar::ejectRequested, &a, &app::App::unloadModel);
+    connect(m_modelBar, &ModelBar::cancelRequested, &a, &app::App::cancelLoad);
+
+    // ---- allocation
+    connect(m_allocation, &AllocationPanel::modelSelected, this,
+            [this](const QString& path) { m_allocation->setSettings(path, m_app.allocationFor(path)); });
+    connect(m_allocation, &AllocationPanel::settingsChanged, &a, &app::App::saveAllocation);
+    connect(m_allocation, &AllocationPanel::applyRequested, this,
+            [this](const QString& path, const app::AllocationSettings&) { m_app.loadModel(path); });
+    if (!m_allocation->modelPath().isEmpty())
+        m_allocation->setSettings(m_allocation->modelPath(), a.allocationFor(m_allocation->modelPath()));
+
+    // ---- chat
+    connect(&a.chat(), &app::ChatController::errorOccurred, this,
+            [this](const QString& message) { m_banner->show(MessageBanner::Kind::error, message); });
+    connect(&w, &app::EngineWorker::failed, this, [this](const QString& what, const QString& message) {
+        if (what == QLatin1String("generate")) m_banner->show(MessageBanner::Kind::error, tr("The answer failed: %1").arg(message));
+    });
+    connect(&a.monitor(), &app::DeviceMonitor::devicesChanged, this, [this] {
+        QStringList names;
+        for (const app::AppDevice& d : m_app.monitor().devices()) names.append(QString::fromStdString(d.info.id));
+        statusBar()->showMessage(tr("Devices: %1 · %2").arg(names.join(QStringLiteral(", ")), m_app.monitor().gpuStatus()));
+    });
+}
+
+void MainWindow::showPage(Page page) {
+    m_pages->setCurrentIndex(page);
+    if (QAbstractButton* b = m_nav->button(page)) b->setChecked(true);
+}
+
+MainWindow::Page MainWindow::currentPage() const { return Page(m_pages->currentIndex()); }
+
+void MainWindow::addModelPaths(const QStringList& paths) {
+    if (paths.isEmpty()) return;
+    showPage(LibraryPage);
+    m_app.importer().importPaths(paths);
+}
+
+void MainWindow::openFiles() {
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add model files"), QString(),
+                                                            tr("GGUF models (*.gguf);;All files (*)"));
+    addModelPaths(files);
+}
+
+void MainWindow::addFolder() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Add every model in a folder"));
+    if (!dir.isEmpty()) addModelPaths({dir});
+}
+
+void MainWindow::applyTheme(app::ThemeChoice choice) {
+    m_app.settings().setTheme(choice);
+    Theme::apply(*qApp, Theme::resolve(choice, m_systemTheme));
+    updateRailIcons();
+    m_topology->refresh();
+    m_allocation->refresh();
+    m_modelBar->refresh();
+    emit themeChanged();
+}
+
+void MainWindow::setDragActive(bool active) {
+    if (m_library) m_library->dropZone()->setDragActive(active);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
+    if (localFiles(e->mimeData()).isEmpty()) return;
+    e->acceptProposedAction();
+    setDragActive(true);
+}
+
+void MainWindow::dragMoveEvent(QDragMoveEvent* e) {
+    if (!localFiles(e->mimeData()).isEmpty()) e->acceptProposedAction();
+}
+
+void MainWindow::dragLeaveEvent(QDragLeaveEvent*) { setDragActive(false); }
+
+void MainWindow::dropEvent(QDropEvent* e) {
+    setDragActive(false);
+    const QStringList files = localFiles(e->mimeData());
+    if (files.isEmpty()) return;
+    e->acceptProposedAction();
+    addModelPaths(files);
+}
+
+// Files dropped on a child that would take them as text (the message box, search fields) are
+// models for the library, not text: catch them before the child does.
+bool MainWindow::eventFilter(QObject* watched, QEvent* e) {
+    const QEvent::Type t = e->type();
+    if (t != QEvent::DragEnter && t != QEvent::DragMove && t != QEvent::Drop) return QMainWindow::eventFilter(watched, e);
+    auto* w = qobject_cast<QWidget*>(watched);
+    if (!w || w == this || w->window() != this) return QMainWindow::eventFilter(watched, e);
+    auto* drop = static_cast<QDropEvent*>(e);
+    if (localFiles(drop->mimeData()).isEmpty()) return QMainWindow::eventFilter(watched, e);
+    if (t == QEvent::DragEnter) dragEnterEvent(static_cast<QDragEnterEvent*>(e));
+    else if (t == QEvent::DragMove) dragMoveEvent(static_cast<QDragMoveEvent*>(e));
+    else dropEvent(drop);
+    return true;
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    m_app.settings().setWindowGeometry(saveGeometry());
+    m_app.shutdown();  // stops a streaming answer, saving what it had
+    e->accept();
+}
+
+}  // namespace strata::ui

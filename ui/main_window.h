@@ -1,0 +1,84 @@
+// MainWindow: the navigation rail (Chat, Library, Allocation, Topology), the model bar, the
+// message banner and the pages. Accepts .gguf files dropped anywhere on it. Closing it while an
+// answer streams stops the answer, saves what streamed, and stops the engine thread.
+#pragma once
+
+#include <QMainWindow>
+
+#include "common/theme.h"
+
+class QActionGroup;
+class QButtonGroup;
+class QStackedWidget;
+class QToolButton;
+
+namespace strata::app {
+class App;
+}
+
+namespace strata::ui {
+
+class AllocationPanel;
+class ChatView;
+class LibraryView;
+class MessageBanner;
+class ModelBar;
+class TopologyView;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage };
+
+    MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    void showPage(Page page);
+    Page currentPage() const;
+
+    ChatView* chatView() const { return m_chat; }
+    LibraryView* libraryView() const { return m_library; }
+    AllocationPanel* allocationPanel() const { return m_allocation; }
+    TopologyView* topologyView() const { return m_topology; }
+    MessageBanner* banner() const { return m_banner; }
+    ModelBar* modelBar() const { return m_modelBar; }
+
+    // Adds files and folders to the library (what a drop, Open… and Add folder… do).
+    void addModelPaths(const QStringList& paths);
+    void applyTheme(app::ThemeChoice choice);
+
+signals:
+    void themeChanged();
+
+protected:
+    void closeEvent(QCloseEvent* e) override;
+    void dragEnterEvent(QDragEnterEvent* e) override;
+    void dragMoveEvent(QDragMoveEvent* e) override;
+    void dragLeaveEvent(QDragLeaveEvent* e) override;
+    void dropEvent(QDropEvent* e) override;
+    bool eventFilter(QObject* watched, QEvent* e) override;
+
+private:
+    QWidget* buildRail();
+    void buildMenus();
+    void connectApp();
+    void openFiles();
+    void addFolder();
+    void updateRailIcons();
+    void setDragActive(bool active);
+
+    app::App& m_app;
+    ThemeKind m_systemTheme;
+    QStackedWidget* m_pages = nullptr;
+    QButtonGroup* m_nav = nullptr;
+    QList<QToolButton*> m_navButtons;
+    ModelBar* m_modelBar = nullptr;
+    MessageBanner* m_banner = nullptr;
+    ChatView* m_chat = nullptr;
+    LibraryView* m_library = nullptr;
+    AllocationPanel* m_allocation = nullptr;
+    TopologyView* m_topology = nullptr;
+    QActionGroup* m_themeGroup = nullptr;
+};
+
+}  // namespace strata::ui

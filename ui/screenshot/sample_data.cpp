@@ -1,0 +1,265 @@
+#include "screenshot/sample_data.h"
+
+#include <QDateTime>
+
+#include "storage/chat_store.h"
+
+namespace strata::ui::sample {
+
+namespace {
+
+constexpr uint64_t kGiB = 1ull << 30;
+
+struct Shape {
+    const char* file;
+    const char* name;
+    const char* arch;
+    const char* quant;
+    int nLayer;
+    int64_t nEmbd, nHead, nHeadKv, nFf, nVocab, nCtxTrain;
+    double bitsPerWeight;
+};
+
+const Shape kShapes[] = {
+    {"Llama-3.3-70B-Instruct-Q4_K_M.gguf", "Llama 3.3 70B Instruct", "llama", "Q4_K_M", 80, 8192, 64, 8, 28672, 128256, 131072, 4.85},
+    {"Qwen2.5-14B-Instruct-Q4_K_M.gguf", "Qwen2.5 14B Instruct", "qwen2", "Q4_K_M", 48, 5120, 40, 8, 13824, 152064, 32768, 4.85},
+    {"Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", "Meta Llama 3.1 8B Instruct", "llama", "Q4_K_M", 32, 4096, 32, 8, 14336, 128256, 131072, 4.85},
+    {"Mistral-7B-Instruct-v0.3-Q5_K_M.gguf", "Mistral 7B Instruct v0.3", "llama", "Q5_K_M", 32, 4096, 32, 8, 14336, 32768, 32768, 5.69},
+    {"Qwen2.5-0.5B-Instruct-Q8_0.gguf", "Qwen2.5 0.5B Instruct", "qwen2", "Q8_0", 24, 896, 14, 2, 4864, 151936, 32768, 8.5},
+};
+
+QString pathOf(const Shape& s) { return QStringLiteral("/home/ada/models/%1").arg(QString::fromLatin1(s.file)); }
+
+strata::ModelFootprint footprintOf(const Shape& s) {
+    strata::ModelFootprint f;
+    f.architecture = s.arch;
+    f.n_layer = s.nLayer;
+    f.n_embd = s.nEmbd;
+    f.n_head = s.nHead;
+    f.n_head_kv = s.nHeadKv;
+    f.head_dim = s.nEmbd / s.nHead;
+    f.n_embd_kv = s.nHeadKv * f.head_dim;
+    f.n_ff = s.nFf;
+    f.n_vocab = s.nVocab;
+    f.n_ctx_train = s.nCtxTrain;
+    const double perLayer = double(s.nEmbd) * double(2 * s.nEmbd + 2 * f.n_embd_kv) + 3.0 * double(s.nEmbd) * double(s.nFf);
+    f.layer_bytes.assign(size_t(s.nLayer), uint64_t(perLayer * s.bitsPerWeight / 8.0));
+    f.embedding_bytes = uint64_t(double(s.nVocab) * double(s.nEmbd) * s.bitsPerWeight / 8.0);
+    f.output_bytes = uint64_t(double(s.nVocab) * double(s.nEmbd) * 6.56 / 8.0);  // Q6_K head
+    f.output_norm_bytes = uint64_t(s.nEmbd) * 4;
+    f.layer_flops_per_token = uint64_t(2.0 * perLayer);
+    return f;
+}
+
+uint64_t paramsOf(const Shape& s) {
+    const strata::ModelFootprint f = footprintOf(s);
+    const double perLayer = double(s.nEmbd) * double(2 * s.nEmbd + 2 * f.n_embd_kv) + 3.0 * double(s.nEmbd) * double(s.nFf);
+    return uint64_t(perLayer * s.nLayer + 2.0 * double(s.nVocab) * double(s.nEmbd));
+}
+
+class SampleBackend final : public app::EngineBackend {
+public:
+    std::vector<strata::DeviceInfo> availableDevices() override {
+        const QList<strata::DeviceInfo> d = devices();
+        return {d.begin(), d.end()};
+    }
+    strata::Result<std::vector<strata::DeviceInfo>> describeDevices(const std::vector<strata::DeviceSpec>&) override {
+        return availableDevices();
+    }
+    std::string gpuStatus() override { return "2 CUDA devices"; }
+    strata::Result<strata::PlanReport> plan(const std::string&, const strata::LoadOptions&) override { return unavailable(); }
+    strata::Result<app::BackendModel> load(const std::string&, const strata::LoadOptions&, const strata::LoadProgressFn&,
+                                           const std::atomic<bool>*) override {
+        return unavailable();
+    }
+    void unload() override {}
+    bool hasModel() const override { return false; }
+    strata::Result<strata::GenerateStats> generate(const std::vector<strata::ChatMessage>&, const strata::GenerateParams&,
+                                                   const strata::TextCallback&, const std::atomic<bool>*) override {
+        return unavailable();
+    }
+    std::vector<strata::DeviceMemory> memory() const override { return {}; }
+    std::vector<strata::StageTiming> stageTimings() const override { return {}; }
+
+private:
+    static strata::Status unavailable() {
+        return strata::Status(strata::ErrorCode::unsupported, "screenshot mode shows sample data only");
+    }
+};
+
+}  // namespace
+
+QList<strata::DeviceInfo> devices() {
+    strata::DeviceInfo g0;
+    g0.id = "cuda0";
+    g0.name = "NVIDIA GeForce RTX 4090";
+    g0.type = strata::DeviceType::cuda;
+    g0.total_memory = 24 * kGiB;
+    g0.free_memory = 23 * kGiB + 300 * (kGiB >> 10);
+    g0.memory_bandwidth_gbs = 1008;
+    g0.matmul_tflops = 82;
+    g0.note = "compute capability 8.9";
+    strata::DeviceInfo g1 = g0;
+    g1.id = "cuda1";
+    g1.name = "NVIDIA GeForce RTX 3090";
+    g1.free_memory = 23 * kGiB + 550 * (kGiB >> 10);
+    g1.memory_bandwidth_gbs = 936;
+    g1.matmul_tflops = 35;
+    g1.note = "compute capability 8.6";
+    strata::DeviceInfo cpu;
+    cpu.id = "cpu";
+    cpu.name = "AMD Ryzen 9 7950X 16-Core Processor (32 threads)";
+    cpu.type = strata::DeviceType::cpu;
+    cpu.total_memory = 64 * kGiB;
+    cpu.free_memory = 51 * kGiB;
+    cpu.memory_bandwidth_gbs = 64;
+    cpu.matmul_tflops = 1.2;
+    cpu.n_threads = 32;
+    return {g0, g1, cpu};
+}
+
+std::unique_ptr<app::EngineBackend> makeBackend() { return std::make_unique<SampleBackend>(); }
+
+QList<app::CatalogEntry> catalogEntries() {
+    QList<app::CatalogEntry> out;
+    const QDateTime now = QDateTime::currentDateTime();
+    int i = 0;
+    for (const Shape& s : kShapes) {
+        app::CatalogEntry e;
+        e.path = pathOf(s);
+        e.name = QString::fromLatin1(s.name);
+        e.architecture = QString::fromLatin1(s.arch);
+        e.quantization = QString::fromLatin1(s.quant);
+        e.nLayer = quint32(s.nLayer);
+        e.contextLength = quint32(s.nCtxTrain);
+        e.nParams = paramsOf(s);
+        const strata::ModelFootprint f = footprintOf(s);
+        e.fileSize = f.embedding_bytes + f.output_bytes + f.layer_bytes.front() * f.layer_bytes.size() + 8 * 1024 * 1024;
+        e.addedAt = now.addDays(-(i * 3 + 1)).addSecs(-3600 * i);
+        out.append(e);
+        ++i;
+    }
+    return out;
+}
+
+strata::Result<strata::ModelFootprint> footprint(const std::string& path) {
+    for (const Shape& s : kShapes)
+        if (pathOf(s).toStdString() == path) return footprintOf(s);
+    return strata::Status(strata::ErrorCode::not_found, path + ": not a sample model");
+}
+
+QString path70b() { return pathOf(kShapes[0]); }
+QString path8b() { return pathOf(kShapes[2]); }
+
+qint64 addConversations(app::ChatStore& store) {
+    const char* older[] = {"Haiku about memory bandwidth", "Explain Rust lifetimes with an example",
+                           "Summarise the Q3 planning notes", "SQL window functions: running totals"};
+    for (const char* title : older) {
+        app::Conversation c;
+        c.title = QString::fromLatin1(title);
+        c.modelPath = path8b();
+        if (auto id = store.createConversation(c)) {
+            store.appendMessage(*id, app::Role::user, QStringLiteral("…"));
+            store.appendMessage(*id, app::Role::assistant, QStringLiteral("…"));
+        }
+    }
+    app::Conversation c;
+    c.title = QStringLiteral("Running a 70B model on two GPUs");
+    c.modelPath = path70b();
+    const auto id = store.createConversation(c);
+    if (!id) return 0;
+    store.appendMessage(*id, app::Role::user,
+                        QStringLiteral("I have an RTX 4090 and an RTX 3090. Can I run Llama 3.3 70B at Q4_K_M, "
+                                       "and how should the layers be split?"));
+    const QString answer = QStringLiteral(
+        "Yes. The Q4_K_M file holds about **40 GiB** of weights and the two cards have about "
+        "**46 GiB** free, so almost all of it fits on the GPUs; the last few layers go to the CPU.\n\n"
+        "A good starting point:\n\n"
+        "1. Put the **first layers on the 4090** (it is faster) and the next ones on the 3090.\n"
+        "2. Use a **q8_0 KV cache**: it halves the cache's memory with almost no quality loss.\n"
+        "3. Keep the context at **8192** tokens until you see how much room is left.\n\n"
+        "| Device | Layers | Weights | KV cache |\n"
+        "|---|---|---|---|\n"
+        "| cuda0 (4090) | 0–34 | 17.5 GiB | 0.6 GiB |\n"
+        "| cuda1 (3090) | 35–71 | 17.9 GiB | 0.6 GiB |\n"
+        "| cpu | 72–79 | 4.7 GiB | 0.1 GiB |\n\n"
+        "From a terminal, the same split is:\n\n"
+        "```bash\n"
+        "strata-cli run -m Llama-3.3-70B-Instruct-Q4_K_M.gguf \\\n"
+        "    --devices cuda0,cuda1,cpu --kv-type q8_0 --ctx 8192 -p \"Hello\"\n"
+        "```\n\n"
+        "Decoding reads every weight once per token, so the CPU's share sets the pace: expect "
+        "*8–10 tokens/s*. Freeing a little GPU memory (a smaller batch) moves those layers back.");
+    if (auto a = store.appendMessage(*id, app::Role::assistant, answer)) {
+        app::AnswerStats s;
+        s.nTokens = 298;
+        s.timeToFirstTokenMs = 612;
+        s.tokensPerSecond = 8.7;
+        store.updateMessage(*a, answer, app::MessageState::complete, s);
+    }
+    store.appendMessage(*id, app::Role::user, QStringLiteral("And with 32K context?"));
+    const QString second = QStringLiteral(
+        "At 32K the f16 KV cache alone is about 10 GiB, which no longer fits next to the weights "
+        "on the two cards. Either let more layers run on the CPU, or use **q8_0** (≈5 GiB). "
+        "The *Allocate* page shows both options live, with what is short where.");
+    if (auto a = store.appendMessage(*id, app::Role::assistant, second)) {
+        app::AnswerStats s;
+        s.nTokens = 64;
+        s.timeToFirstTokenMs = 395;
+        s.tokensPerSecond = 8.9;
+        store.updateMessage(*a, second, app::MessageState::complete, s);
+    }
+    return *id;
+}
+
+app::LoadedModel loadedModel(const QString& path, const strata::PlanRequest& request, const strata::Plan& plan) {
+    app::LoadedModel m;
+    m.path = path;
+    for (const app::CatalogEntry& e : catalogEntries()) {
+        if (e.path != path) continue;
+        m.info.name = e.name.toStdString();
+        m.info.architecture = e.architecture.toStdString();
+        m.info.n_params = e.nParams;
+        m.info.quantization = e.quantization.toStdString();
+        m.info.n_layer = e.nLayer;
+        m.info.context_length = e.contextLength;
+    }
+    m.request = request;
+    m.plan = plan;
+    m.nCtx = request.n_ctx;
+    m.chatFormat = QStringLiteral("Llama 3");
+    return m;
+}
+
+app::EngineStats stats(const app::LoadedModel& model) {
+    app::EngineStats s;
+    for (const strata::DeviceUse& u : model.plan.devices) {
+        strata::DeviceMemory m;
+        m.device_id = u.device_id;
+        m.weights = u.weight_bytes;
+        m.kv_cache = u.kv_bytes;
+        m.scratch = u.scratch_bytes;
+        m.capacity = u.capacity;
+        s.memory.append(m);
+    }
+    for (const strata::StagePlan& st : model.plan.stages) {
+        // A CPU stage is the slow one: it sets the pace, the GPUs wait for it.
+        const bool gpu = st.device_id.rfind("cuda", 0) == 0;
+        const double busy = gpu ? 0.16 * (st.layer_end - st.layer_begin) : 5.9 * (st.layer_end - st.layer_begin);
+        strata::StageTiming t;
+        t.device_id = st.device_id;
+        t.layer_begin = st.layer_begin;
+        t.layer_end = st.layer_end;
+        t.busy_seconds = busy;
+        t.idle_seconds = 60.0 - busy;
+        t.tokens = 1044;
+        t.batches = 962;
+        t.transfer_bytes = 1044ull * uint64_t(model.request.model.n_embd) * 4;
+        t.transfer_seconds = double(t.transfer_bytes) / 12e9;  // PCIe 4.0 x16, roughly
+        t.transport = gpu ? "peer copy" : "host copy";
+        s.timings.append(t);
+    }
+    return s;
+}
+
+}  // namespace strata::ui::sample

@@ -1,0 +1,34 @@
+// Sample data for `strata --screenshot`: a two-GPU machine, a library of well-known models
+// (facts and footprints computed from their published shapes), and a few conversations. Only
+// for rendering the README's pictures; nothing here touches a real model.
+#pragma once
+
+#include <memory>
+
+#include "allocation/allocation.h"
+#include "engine/engine_backend.h"
+#include "engine/worker_types.h"
+#include "library/model_catalog.h"
+
+namespace strata::app {
+class ChatStore;
+}
+
+namespace strata::ui::sample {
+
+QList<strata::DeviceInfo> devices();
+std::unique_ptr<app::EngineBackend> makeBackend();
+
+QList<app::CatalogEntry> catalogEntries();
+strata::Result<strata::ModelFootprint> footprint(const std::string& path);
+QString path70b();
+QString path8b();
+
+// Fills the store with a few conversations; returns the id of the one to show.
+qint64 addConversations(app::ChatStore& store);
+
+// A loaded model (its plan computed by the planner) and figures as the worker would report them.
+app::LoadedModel loadedModel(const QString& path, const strata::PlanRequest& request, const strata::Plan& plan);
+app::EngineStats stats(const app::LoadedModel& model);
+
+}  // namespace strata::ui::sample

@@ -1,0 +1,163 @@
+#include "screenshot/screenshot_runner.h"
+
+#include <QApplication>
+#include <QDeadlineTimer>
+#include <QDir>
+#include <QScrollBar>
+#include <QTemporaryDir>
+#include <QThread>
+#include <cstdio>
+
+#include "allocation/allocation_panel.h"
+#include "app.h"
+#include "chat/chat_controller.h"
+#include "chat/chat_view.h"
+#include "chat/transcript_view.h"
+#include "chat/conversation_list_model.h"
+#include "common/message_banner.h"
+#include "common/theme.h"
+#include "devices/device_monitor.h"
+#include "library/library_view.h"
+#include "main_window.h"
+#include "model_bar.h"
+#include "screenshot/sample_data.h"
+#include "storage/chat_store.h"
+
+namespace strata::ui {
+
+namespace {
+
+// Lets layouts, timers and queued signals settle.
+void settle(int ms = 150) {
+    QDeadlineTimer deadline(ms);
+    while (!deadline.hasExpired()) {
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+        QThread::msleep(5);
+    }
+}
+
+template <class Pred>
+bool waitFor(Pred pred, int ms = 5000) {
+    QDeadlineTimer deadline(ms);
+    while (!pred() && !deadline.hasExpired()) {
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+        QThread::msleep(5);
+    }
+    return pred();
+}
+
+bool save(QWidget& w, const QString& dir, const QString& name, const QString& theme) {
+    settle();
+    const QString file = QDir(dir).filePath(QStringLiteral("%1-%2.png").arg(name, theme));
+    if (!w.grab().save(file, "PNG")) {
+        std::fprintf(stderr, "strata: could not write %s\n", qPrintable(file));
+        return false;
+    }
+    std::printf("%s\n", qPrintable(file));
+    return true;
+}
+
+app::AllocationSettings fitting(const app::AppDevices& devices) {
+    app::AllocationSettings s = app::normalized({}, devices);
+    s.nCtx = 8192;
+    s.kvType = strata::KvCacheType::q8_0;
+    return s;
+}
+
+app::AllocationSettings notFitting(const app::AppDevices& devices) {
+    app::AllocationSettings s = app::normalized({}, devices);
+    s.nCtx = 32768;
+    s.kvType = strata::KvCacheType::f16;
+    for (app::DeviceAllocation& d : s.devices)
+        if (d.key == QLatin1String("cpu")) d.enabled = false;
+    return s;
+}
+
+int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& themeName) {
+    const ThemeKind kind = themeName == QLatin1String("dark") ? ThemeKind::dark : ThemeKind::light;
+    Theme::apply(qapp, kind);
+    QTemporaryDir data;
+    app::AppOptions options;
+    options.dataDir = data.path();
+    options.makeBackend = sample::makeBackend;
+    options.inspect = [](const std::string& p) -> strata::Result<strata::ModelInfo> {
+        return strata::Status(strata::ErrorCode::unsupported, p + ": screenshot mode");
+    };
+    options.readFootprint = sample::footprint;
+    app::App core(options);
+    if (!core.start()) {
+        std::fprintf(stderr, "strata: %s\n", qPrintable(core.errorString()));
+        return 1;
+    }
+    if (!waitFor([&] { return !core.fits().devices().isEmpty(); })) {
+        std::fprintf(stderr, "strata: the sample devices did not arrive\n");
+        return 1;
+    }
+    core.settings().setTheme(kind == ThemeKind::dark ? app::ThemeChoice::dark : app::ThemeChoice::light);
+    MainWindow w(core, kind);
+    w.resize(o.size);
+    w.show();
+    bool ok = true;
+
+    w.showPage(MainWindow::LibraryPage);
+    ok &= save(w, o.dir, QStringLiteral("library-empty"), themeName);
+
+    // The library, with fits computed by the planner for the sample machine.
+    for (const app::CatalogEntry& e : sample::catalogEntries()) {
+        core.catalog().add(e);
+        core.fits().request(e.path);
+    }
+    const QString big = sample::path70b();
+    core.saveAllocation(big, fitting(core.fits().devices()));
+    waitFor([&] {
+        for (const app::CatalogEntry& e : core.catalog().entries())
+            if (core.catalog().fitStatus(e.path).state == app::FitState::unknown) return false;
+        return true;
+    });
+    w.banner()->dismiss();
+    w.libraryView()->selectPath(big);
+    ok &= save(w, o.dir, QStringLiteral("library"), themeName);
+
+    // A loaded model (the 70B on both GPUs) and a conversation.
+    const app::AllocationSettings fit = fitting(core.fits().devices());
+    const strata::PlanRequest request = core.fits().planRequest(big, fit);
+    const app::LoadedModel loaded = sample::loadedModel(big, request, core.fits().plan(request));
+    w.modelBar()->setLoaded(&loaded);
+    core.monitor().setModel(loaded);
+    core.monitor().setStats(sample::stats(loaded));
+    const qint64 conversation = sample::addConversations(core.chatStore());
+    core.conversations().refresh();
+    core.chat().selectConversation(conversation);
+    w.showPage(MainWindow::ChatPage);
+    settle();
+    w.chatView()->transcript()->verticalScrollBar()->setValue(0);  // from the question on
+    ok &= save(w, o.dir, QStringLiteral("chat"), themeName);
+
+    w.showPage(MainWindow::AllocationPage);
+    w.allocationPanel()->selectModel(big);
+    w.allocationPanel()->setSettings(big, fit);
+    ok &= save(w, o.dir, QStringLiteral("allocation-fits"), themeName);
+    w.allocationPanel()->setSettings(big, notFitting(core.fits().devices()));
+    ok &= save(w, o.dir, QStringLiteral("allocation-too-big"), themeName);
+    core.saveAllocation(big, fit);
+
+    w.showPage(MainWindow::TopologyPage);
+    ok &= save(w, o.dir, QStringLiteral("topology"), themeName);
+    w.hide();
+    core.shutdown();
+    return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int runScreenshots(QApplication& app, const ScreenshotOptions& options) {
+    if (!QDir().mkpath(options.dir)) {
+        std::fprintf(stderr, "strata: cannot create %s\n", qPrintable(options.dir));
+        return 1;
+    }
+    int rc = 0;
+    for (const QString& theme : options.themes) rc |= renderTheme(app, options, theme);
+    return rc;
+}
+
+}  // namespace strata::ui

@@ -1,0 +1,199 @@
+#include "topology/topology_view.h"
+
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QScrollArea>
+#include <QVBoxLayout>
+
+#include "common/theme.h"
+#include "devices/device_monitor.h"
+#include "topology/device_card.h"
+#include "topology/layer_strip.h"
+#include "topology/stage_activity.h"
+
+namespace strata::ui {
+
+namespace {
+QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
+}  // namespace
+
+TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidget(parent), m_monitor(monitor) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(24, 20, 24, 20);
+    layout->setSpacing(14);
+    auto* title = new QLabel(tr("Topology"), this);
+    title->setProperty("heading", true);
+    m_summary = new QLabel(this);
+    m_summary->setProperty("muted", true);
+    m_summary->setWordWrap(true);
+    layout->addWidget(title);
+    layout->addWidget(m_summary);
+
+    auto* stripCard = new QFrame(this);
+    stripCard->setProperty("card", true);
+    auto* sl = new QVBoxLayout(stripCard);
+    sl->setContentsMargins(16, 14, 16, 12);
+    auto* stripTitle = new QLabel(tr("Where the layers live"), stripCard);
+    stripTitle->setProperty("subheading", true);
+    m_strip = new LayerStrip(stripCard);
+    m_stripLegend = new QLabel(stripCard);
+    m_stripLegend->setTextFormat(Qt::RichText);
+    sl->addWidget(stripTitle);
+    sl->addWidget(m_strip);
+    sl->addWidget(m_stripLegend);
+    m_stripCard = stripCard;
+    layout->addWidget(stripCard);
+
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setVerticalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    auto* page = new QWidget(scroll);
+    auto* pl = new QVBoxLayout(page);
+    pl->setContentsMargins(0, 0, 0, 0);
+    pl->setSpacing(14);
+    m_cardRow = new QHBoxLayout();
+    m_cardRow->setContentsMargins(0, 0, 0, 0);
+    m_cardRow->setSpacing(8);
+    m_cardRow->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    pl->addLayout(m_cardRow);
+    m_activity = new StageActivity(page);
+    pl->addWidget(m_activity);
+    m_hint = new QLabel(page);
+    m_hint->setProperty("muted", true);
+    m_hint->setWordWrap(true);
+    pl->addWidget(m_hint);
+    pl->addStretch(1);
+    scroll->setWidget(page);
+    layout->addWidget(scroll, 1);
+
+    connect(&m_monitor, &app::DeviceMonitor::devicesChanged, this, &TopologyView::rebuild);
+    connect(&m_monitor, &app::DeviceMonitor::modelChanged, this, &TopologyView::rebuild);
+    connect(&m_monitor, &app::DeviceMonitor::statsChanged, this, &TopologyView::refreshStats);
+    rebuild();
+}
+
+void TopologyView::rebuild() {
+    for (DeviceCard* c : m_cards) delete c;
+    for (QLabel* l : m_links) delete l;
+    m_cards.clear();
+    m_links.clear();
+    while (QLayoutItem* item = m_cardRow->takeAt(0)) delete item;
+
+    const auto& model = m_monitor.model();
+    const app::AppDevices& devices = m_monitor.devices();
+    const QList<QColor>& palette = currentColors().devicePalette;
+    QHash<QString, QColor> colorOf;
+    for (int i = 0; i < devices.size(); ++i)
+        colorOf.insert(QString::fromStdString(devices[i].info.id), palette[i % palette.size()]);
+
+    // Devices in pipeline order, then the unused ones.
+    QStringList order;
+    if (model)
+        for (const strata::StagePlan& s : model->plan.stages)
+            if (!order.contains(QString::fromStdString(s.device_id))) order.append(QString::fromStdString(s.device_id));
+    for (const app::AppDevice& d : devices)
+        if (!order.contains(QString::fromStdString(d.info.id))) order.append(QString::fromStdString(d.info.id));
+
+    const int nUsed = model ? int(std::count_if(order.begin(), order.end(), [&](const QString& id) {
+        for (const strata::StagePlan& s : model->plan.stages)
+            if (QString::fromStdString(s.device_id) == id) return true;
+        return false;
+    })) : 0;
+    for (int i = 0; i < order.size(); ++i) {
+        app::AppDevice device;
+        bool found = false;
+        for (const app::AppDevice& d : devices)
+            if (QString::fromStdString(d.info.id) == order[i]) device = d, found = true;
+        if (!found && model) {  // a device of the plan the monitor does not list (ids from --devices order)
+            for (const strata::PlanDevice& pd : model->request.devices)
+                if (QString::fromStdString(pd.info.id) == order[i]) device.info = pd.info, found = true;
+        }
+        if (!found) continue;
+        if (!colorOf.contains(order[i])) colorOf.insert(order[i], palette[i % palette.size()]);
+        auto* card = new DeviceCard(device, colorOf.value(order[i]), this);
+        if (i > 0) {
+            auto* link = new QLabel(this);
+            link->setAlignment(Qt::AlignCenter);
+            link->setWordWrap(true);
+            link->setFixedWidth(96);
+            link->setProperty("muted", true);
+            if (i < nUsed) {
+                const quint64 perToken = model->plan.transfer_bytes_per_token / quint64(qMax(1, nUsed - 1));
+                QString transport;
+                for (const strata::StageTiming& t : m_monitor.stats().timings)
+                    if (QString::fromStdString(t.device_id) == order[i] && !t.transport.empty()) transport = QString::fromStdString(t.transport);
+                link->setText(QStringLiteral("<span style=\"font-size:20px\">→</span><br>%1<br>%2/token")
+                                  .arg(transport.isEmpty() ? tr("hidden state") : transport, bytes(perToken)));
+            } else {
+                link->setText(QStringLiteral(" "));
+                link->setFixedWidth(16);
+            }
+            m_cardRow->addWidget(link, 0, Qt::AlignVCenter);
+            m_links.append(link);
+        }
+        m_cardRow->addWidget(card, 0, Qt::AlignTop);
+        m_cards.append(card);
+    }
+    m_cardRow->addStretch(1);
+
+    if (model) {
+        m_strip->setPlan(int(model->info.n_layer), model->plan.stages, colorOf);
+        QStringList legend;
+        for (const QString& id : order.mid(0, nUsed))
+            legend.append(QStringLiteral("<span style=\"color:%1\">■</span>&nbsp;%2").arg(colorOf.value(id).name(), id));
+        m_stripLegend->setText(legend.join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+        m_summary->setText(tr("%1 · %2 layers in %3 stage(s) on %4 · context %5 tokens · chat format %6")
+                               .arg(QString::fromStdString(model->info.name))
+                               .arg(model->info.n_layer)
+                               .arg(model->plan.stages.size())
+                               .arg(order.mid(0, nUsed).join(QStringLiteral(" → ")))
+                               .arg(QLocale().toString(model->nCtx))
+                               .arg(model->chatFormat));
+        m_hint->setText(tr("Tokens flow left to right: each stage runs its layers, then hands the hidden state "
+                           "to the next device."));
+    } else {
+        m_strip->setPlan(0, {}, {});
+        m_stripLegend->clear();
+        m_summary->setText(m_monitor.gpuStatus().isEmpty() ? tr("No model loaded.")
+                                                           : tr("No model loaded · %1").arg(m_monitor.gpuStatus()));
+        m_hint->setText(tr("Load a model from the library to see which device runs which layers."));
+    }
+    m_stripCard->setVisible(model.has_value());
+    m_activity->setVisible(model.has_value());
+    m_colors = colorOf;
+    refreshStats();
+}
+
+void TopologyView::refreshStats() {
+    const auto& model = m_monitor.model();
+    const QList<strata::StageTiming>& all = m_monitor.stats().timings;
+    m_activity->setTimings(std::vector<strata::StageTiming>(all.begin(), all.end()), m_colors);
+    for (DeviceCard* card : m_cards) {
+        const std::string id = card->deviceId().toStdString();
+        std::vector<strata::StagePlan> stages;
+        std::vector<strata::StageTiming> timings;
+        const strata::DeviceMemory* memory = nullptr;
+        const strata::DeviceUse* planned = nullptr;
+        if (model) {
+            for (const strata::StagePlan& s : model->plan.stages)
+                if (s.device_id == id) stages.push_back(s);
+            for (const strata::DeviceUse& u : model->plan.devices)
+                if (u.device_id == id) planned = &u;
+        }
+        for (const strata::DeviceMemory& m : m_monitor.stats().memory)
+            if (m.device_id == id) memory = &m;
+        for (const strata::StageTiming& t : m_monitor.stats().timings)
+            if (t.device_id == id) timings.push_back(t);
+        card->setUse(stages, memory, planned, timings, m_monitor.utilisation(card->deviceId()), model.has_value());
+    }
+}
+
+QStringList TopologyView::linkTexts() const {
+    QStringList out;
+    for (QLabel* l : m_links) out.append(l->text());
+    return out;
+}
+
+}  // namespace strata::ui

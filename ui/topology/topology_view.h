@@ -1,0 +1,52 @@
+// TopologyView: the machine as the loaded model sees it — the layer strip (which device runs
+// which layers), device cards in pipeline order with the links between stages (transport,
+// bytes per token), memory in use, utilisation and per-stage busy time. Fed by DeviceMonitor.
+#pragma once
+
+#include <QColor>
+#include <QHash>
+#include <QWidget>
+
+class QHBoxLayout;
+class QLabel;
+
+namespace strata::app {
+class DeviceMonitor;
+}
+
+namespace strata::ui {
+
+class DeviceCard;
+class LayerStrip;
+class StageActivity;
+
+class TopologyView : public QWidget {
+    Q_OBJECT
+public:
+    explicit TopologyView(app::DeviceMonitor& monitor, QWidget* parent = nullptr);
+
+    QList<DeviceCard*> cards() const { return m_cards; }
+    LayerStrip* layerStrip() const { return m_strip; }
+    StageActivity* activity() const { return m_activity; }
+    QStringList linkTexts() const;
+    // Rebuilds the cards (after a theme change: they are styled with the theme's colours).
+    void refresh() { rebuild(); }
+
+private:
+    void rebuild();
+    void refreshStats();
+
+    app::DeviceMonitor& m_monitor;
+    QLabel* m_summary;
+    QWidget* m_stripCard;
+    LayerStrip* m_strip;
+    QLabel* m_stripLegend;
+    QHBoxLayout* m_cardRow;
+    StageActivity* m_activity;
+    QHash<QString, QColor> m_colors;
+    QList<DeviceCard*> m_cards;
+    QList<QLabel*> m_links;
+    QLabel* m_hint;
+};
+
+}  // namespace strata::ui
