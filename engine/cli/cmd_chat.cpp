@@ -33,10 +33,10 @@ int cmd_chat(Args& args) {
     }
     ModelOptions mo;
     GenerateParams gp;
+    gp.max_tokens = 1024;  // per answer
     if (!parse_model_options(args, mo) || !parse_generate_options(args, gp)) return 2;
     const std::string system = args.value({"--system"}).value_or("");
     if (!finish_model_args(args, mo, "chat")) return 2;
-    if (!args.value({"-n", "--n-predict"})) gp.max_tokens = 1024;
 
     Engine engine;
     std::fprintf(stderr, "devices: %s\n", engine.gpu_status().c_str());

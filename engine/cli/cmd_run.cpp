@@ -22,6 +22,7 @@ int cmd_run(Args& args) {
     }
     ModelOptions mo;
     GenerateParams gp;
+    gp.max_tokens = 256;
     if (!parse_model_options(args, mo) || !parse_generate_options(args, gp)) return 2;
     const std::string prompt = args.value({"-p", "--prompt"}).value_or("");
     const std::string logits_path = args.value({"--logits-out"}).value_or("");

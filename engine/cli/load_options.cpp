@@ -95,7 +95,7 @@ bool parse_model_options(Args& args, ModelOptions& out) {
 }
 
 const char* generate_options_help() {
-    return "  -n, --n-predict N       tokens to generate (default 256)\n"
+    return "  -n, --n-predict N       tokens to generate (run: 256, chat: 1024 per answer)\n"
            "  --temp T                temperature; 0 = greedy (default 0.8)\n"
            "  --top-k K               (default 40; 0 = off)\n"
            "  --top-p P               (default 0.95; 1 = off)\n"
@@ -108,7 +108,6 @@ const char* generate_options_help() {
 }
 
 bool parse_generate_options(Args& args, GenerateParams& g) {
-    g.max_tokens = 256;
     long long n = 0;
     double f = 0;
     if (auto v = args.value({"-n", "--n-predict"})) {

@@ -19,7 +19,7 @@ struct ModelOptions {
 bool parse_model_options(Args& args, ModelOptions& out);
 
 // Sampling options: -n/--n-predict, --temp, --top-k, --top-p, --min-p, --repeat-penalty,
-// --repeat-last-n, --seed, --stop TEXT, --ignore-eos.
+// --repeat-last-n, --seed, --stop TEXT, --ignore-eos. Fields not given keep the caller's values.
 bool parse_generate_options(Args& args, GenerateParams& out);
 const char* generate_options_help();
 

@@ -124,7 +124,12 @@ std::string format_plan(const PlanRequest& request, const Plan& plan) {
         size_t width;
         bool right;
     };
-    const Col cols[] = {{"device", 8, false}, {"name", 22, false}, {"layers", 11, false},
+    // The name column grows to the longest device name (CPU brand strings run long), capped so
+    // that a row still fits a wide terminal.
+    size_t name_width = 22;
+    for (const DeviceUse& u : plan.devices)
+        name_width = std::max(name_width, std::min<size_t>(44, request.devices[static_cast<size_t>(u.device)].info.name.size()));
+    const Col cols[] = {{"device", 8, false}, {"name", name_width, false}, {"layers", 11, false},
                         {"hosts", 7, false},  {"weights", 10, true}, {"KV", 10, true},
                         {"scratch", 10, true}, {"total", 10, true}, {"usable", 10, true},
                         {"fits", 4, false}};

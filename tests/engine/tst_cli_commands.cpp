@@ -1,0 +1,118 @@
+// strata-cli's generation and planning commands end to end: run (stdout carries the text and
+// nothing else), chat (honours -n, exits on /quit), plan (exit code 3 when the model does not
+// fit), bench (prints its pp/tg rows) and gen-model. Runs the built strata-cli named by
+// $STRATA_CLI (set by CTest); skips without it. stories260K cases skip without ../shared.
+#include <QtTest>
+
+#include "test_paths.h"
+
+class TestCliCommands : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+    QString cli_;
+    QString tiny_;  // a random-weight model written by gen-model in initTestCase
+
+    struct Run {
+        int code = -1;
+        QString out, err;
+    };
+    Run run(const QStringList& args, const QByteArray& stdinData = {}) {
+        QProcess p;
+        p.start(cli_, args);
+        if (!p.waitForStarted(10000)) return {};
+        if (!stdinData.isEmpty()) p.write(stdinData);
+        p.closeWriteChannel();
+        Run r;
+        if (!p.waitForFinished(60000)) {
+            p.kill();
+            p.waitForFinished();
+            return r;
+        }
+        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        r.out = QString::fromUtf8(p.readAllStandardOutput());
+        r.err = QString::fromUtf8(p.readAllStandardError());
+        return r;
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(dir_.isValid());
+        cli_ = qEnvironmentVariable("STRATA_CLI");
+        if (cli_.isEmpty() || !QFileInfo(cli_).isExecutable()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
+        tiny_ = dir_.filePath("tiny.gguf");
+        const Run g = run({"gen-model", "--vocab", "300", "--embd", "64", "--layers", "3", "--heads", "4",
+                           "--kv-heads", "2", "--ff", "128", "--seed", "7", tiny_});
+        QVERIFY2(g.code == 0, qPrintable(g.err));
+        QVERIFY(QFileInfo(tiny_).size() > 64 * 300 * 2);
+    }
+
+    // Greedy generation from BOS: stdout is exactly the model's text, the speed line goes to stderr.
+    void runStoriesGreedy() {
+        const QString model = strata::test::stories260kPath();
+        if (model.isEmpty()) QSKIP("../shared/models/stories260K.gguf is absent");
+        const Run r = run({"run", "-m", model, "-p", "", "--temp", "0", "-n", "20"});
+        QCOMPARE(r.code, 0);
+        QCOMPARE(r.out, QString("Once upon a time, there was a little girl named Lily. She loved to play"));
+        QVERIFY2(r.err.contains("tok/s"), qPrintable(r.err));
+    }
+
+    // The same text whatever the split: the devices change where layers run, not what comes out.
+    void runTextIndependentOfSplit() {
+        const QStringList base = {"run", "-m", tiny_, "-p", "hello", "--temp", "0", "-n", "12"};
+        const Run one = run(base);
+        QCOMPARE(one.code, 0);
+        QVERIFY(!one.out.isEmpty());
+        const Run three = run(base + QStringList{"--devices", "cpu:1GiB,cpu:1GiB,cpu:1GiB", "--split", "1,1,1"});
+        QCOMPARE(three.code, 0);
+        QCOMPARE(three.out, one.out);
+    }
+
+    // chat stops each answer after -n tokens and leaves on /quit with exit code 0.
+    void chatHonoursTokenLimit() {
+        const Run r = run({"chat", "-m", tiny_, "-n", "5", "--temp", "0"}, "hi\nagain\n/quit\n");
+        QCOMPARE(r.code, 0);
+        const QRegularExpression stats("\\[(\\d+) tokens,");
+        auto it = stats.globalMatch(r.err);
+        int answers = 0;
+        while (it.hasNext()) {
+            const int n = it.next().captured(1).toInt();
+            QVERIFY2(n >= 1 && n <= 5, qPrintable(r.err));
+            ++answers;
+        }
+        QCOMPARE(answers, 2);
+    }
+
+    void planFitsAndDoesNotFit() {
+        const Run fits = run({"plan", "-m", tiny_, "--devices", "cpu:1GiB,cpu:1GiB", "--ctx", "256"});
+        QCOMPARE(fits.code, 0);
+        QVERIFY2(fits.out.contains("cpu0") || fits.out.contains("cpu:0") || fits.out.contains("cpu"), qPrintable(fits.out));
+        // 64 KiB cannot hold even the token embedding (300 x 64 F16 = 38 KiB) plus the layers.
+        const Run tight = run({"plan", "-m", tiny_, "--devices", "cpu:64KiB", "--ctx", "256"});
+        QCOMPARE(tight.code, 3);
+        QVERIFY2((tight.out + tight.err).contains("does not fit", Qt::CaseInsensitive),
+                 qPrintable(tight.out + tight.err));
+        // A model that does not fit is refused by run before anything is generated.
+        const Run refused = run({"run", "-m", tiny_, "-p", "hi", "-n", "4", "--devices", "cpu:64KiB"});
+        QVERIFY(refused.code != 0);
+        QVERIFY(refused.out.isEmpty());
+    }
+
+    void benchPrintsRows() {
+        const Run r = run({"bench", "-m", tiny_, "--pp", "8", "--tg", "4", "--repeats", "1", "--no-probe"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QString all = r.out + r.err;
+        QVERIFY2(all.contains("pp8"), qPrintable(all));
+        QVERIFY2(all.contains("tg4"), qPrintable(all));
+    }
+
+    void missingModelIsAOneLineError() {
+        const Run r = run({"run", "-m", dir_.filePath("nope.gguf"), "-p", "hi"});
+        QCOMPARE(r.code, 1);
+        QVERIFY(r.out.isEmpty());
+        QVERIFY2(r.err.contains("nope.gguf"), qPrintable(r.err));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliCommands)
+#include "tst_cli_commands.moc"
