@@ -17,7 +17,10 @@
 #   BENCH_MODELS (folder for the models and results.txt, kept; default a temp folder removed at
 #   exit), BENCH_JOBS (build jobs, default 2), BENCH_PRESET (gen-model preset, default
 #   tinyllama; "tiny" for a quick check of the script itself), BENCH_TABLE_ONLY=1 (print the
-#   table again from BENCH_MODELS/results.txt without measuring).
+#   table again from BENCH_MODELS/results.txt without measuring), LLAMA_BENCH (path of a
+#   llama.cpp llama-bench binary: when set, it runs right after Strata on every format and test
+#   with the same threads and repeats, and the table gains llama.cpp's numbers and the ratio;
+#   docs/benchmarks.md says how to build one without network access).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +62,7 @@ measure() {
     echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
     echo "# load_before $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# rounds $rounds"
+    [[ -n "${LLAMA_BENCH:-}" ]] && echo "# reference llama.cpp $({ "$LLAMA_BENCH" --version 2>&1 || true; } | grep -m1 -o 'version: .*')"
   } >"$results"
   local n=${#formats[@]} r k f test out size_args
   for ((r = 0; r < rounds; ++r)); do
@@ -75,10 +79,30 @@ measure() {
         echo "$out" | awk -v r=$((r + 1)) -v f="$f" -v t="$test" '
           $1 == t {print r, f, t, $2; if (t ~ /^tg/) print r, f, "gbs", $4}
           /^measured streaming-read bandwidth:/ {print r, f, "peak", $4}' >>"$results"
+        [[ -n "${LLAMA_BENCH:-}" ]] && reference "$r" "$f" "$test"
       done
     done
   done
   echo "# load_after $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results"
+}
+
+# llama.cpp's llama-bench on the same model and test; records the median of its samples as
+# "round format ref-<test> tok/s".
+reference() {
+  local r=$1 f=$2 test=$3 args
+  case $test in
+    pp*) args=(-p "${test#pp}" -n 0) ;;
+    tg*) args=(-p 0 -n "${test#tg}") ;;
+  esac
+  echo "== round $((r + 1))/$rounds $test $f (llama.cpp)" >&2
+  "$LLAMA_BENCH" -m "$models/$preset-$f.gguf" -t "${BENCH_THREADS:-$(nproc)}" "${args[@]}" -r "$repeats" -o jsonl \
+      2>/dev/null | python3 -c '
+import json, statistics, sys
+for line in sys.stdin:
+    line = line.strip()
+    if line.startswith("{"):
+        print(sys.argv[1], sys.argv[2], "ref-" + sys.argv[3], "%.2f" % statistics.median(json.loads(line)["samples_ts"]))
+' "$((r + 1))" "$f" "$test" >>"$results"
 }
 
 note() { awk -v k="$1" '$1 == "#" && $2 == k {$1 = $2 = ""; sub(/^  /, ""); print}' "$results"; }
@@ -95,7 +119,7 @@ echo "CPU benchmark, $(note date), commit $(note commit)"
 echo
 echo "- CPU: $cpu ($family; ${simd% }), $(nproc) hardware threads; bench threads: ${BENCH_THREADS:-all}"
 echo "- load average (1, 5, 15 min) before: $(note load_before); after: $(note load_after)"
-echo "- gen-model preset $preset, random weights; tok/s: best of $(note rounds) interleaved rounds, each the median of $repeats runs"
+echo "- gen-model preset $preset, random weights; tok/s: best of $(note rounds) interleaved rounds, each the median of $repeats run$( ((repeats > 1)) && echo s)"
 echo
 echo "| format | size | pp128 | pp512 | tg64 | GB/s (decode) | % of measured bandwidth |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -110,6 +134,21 @@ for f in "${formats[@]}"; do
     "$(value "$(best_round "$f" pp128)" "$f" pp128)" "$(value "$(best_round "$f" pp512)" "$f" pp512)" \
     "$(value "$r_tg" "$f" tg64)" "$gbs" "$pct" "$peak"
 done
+if grep -q ' ref-' "$results"; then
+  echo
+  echo "Against llama.cpp ($(note reference)), same models, threads and rounds, each engine's best round:"
+  echo
+  echo "| format | test | Strata tok/s | llama.cpp tok/s | Strata ÷ llama.cpp |"
+  echo "|---|---|---:|---:|---:|"
+  for f in "${formats[@]}"; do
+    for t in pp128 pp512 tg64; do
+      ours=$(value "$(best_round "$f" "$t")" "$f" "$t")
+      ref=$(value "$(best_round "$f" "ref-$t")" "$f" "ref-$t")
+      awk -v f="$f" -v t="$t" -v a="$ours" -v b="$ref" \
+        'BEGIN {printf "| %s | %s | %.2f | %.2f | %s |\n", f, t, a, b, (b > 0 ? sprintf("%.2f×", a / b) : "–")}'
+    done
+  done
+fi
 echo
 echo "Every round (pp128 / pp512 / tg64 tok/s, bandwidth probe GB/s):"
 echo
@@ -119,3 +158,14 @@ for f in "${formats[@]}"; do
            line = line sprintf(" round %d: %s / %s / %s, probe %s;", r, v[r " pp128"], v[r " pp512"], v[r " tg64"], v[r " peak"]);
          sub(/;$/, "", line); print line}' "$results"
 done
+if grep -q ' ref-' "$results"; then
+  echo
+  echo "Every round, llama.cpp (pp128 / pp512 / tg64 tok/s):"
+  echo
+  for f in "${formats[@]}"; do
+    awk -v f="$f" '$2 == f {v[$1 " " $3] = $4; if ($1 > n) n = $1}
+      END {line = "- " f ":"; for (r = 1; r <= n; ++r)
+             line = line sprintf(" round %d: %s / %s / %s;", r, v[r " ref-pp128"], v[r " ref-pp512"], v[r " ref-tg64"]);
+           sub(/;$/, "", line); print line}' "$results"
+  done
+fi
