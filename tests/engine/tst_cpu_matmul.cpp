@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_matmul.h"
+#include "backend/cpu/cpu_matmul_internal.h"
 #include "backend/cpu/thread_pool.h"
 #include "quant/quant.h"
 #include "quant/quant_blocks.h"
@@ -38,10 +39,11 @@ std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 1.0f, float m
     return v;
 }
 
+// "best": whatever the machine supports; otherwise the STRATA_CPU_ISA cap ("scalar", "avx2").
 struct IsaScope {
     explicit IsaScope(const QString& isa) {
-        if (isa == "scalar") setenv("STRATA_CPU_ISA", "scalar", 1);
-        else unsetenv("STRATA_CPU_ISA");
+        if (isa == "best") unsetenv("STRATA_CPU_ISA");
+        else setenv("STRATA_CPU_ISA", isa.toLatin1().constData(), 1);
         cpu_isa_refresh();
     }
     ~IsaScope() {
@@ -130,6 +132,7 @@ private slots:
         QTest::addColumn<QString>("isa");
         QStringList isas{"scalar"};
         if (cpu_isa_supported() != CpuIsa::scalar) isas << "best";
+        if (cpu_isa_supported() > CpuIsa::avx2) isas << "avx2";  // below the best path too
         for (TensorType t : kTypes) {
             const bool k = tensor_type_traits(t).block_size == 256;
             for (const QString& isa : isas) {
@@ -196,6 +199,70 @@ private slots:
         // A token's result does not depend on how many tokens share the call (tiling is fixed
         // per output), so decode and prefill agree bitwise too.
         QVERIFY(std::memcmp(outs[0].data(), outs[1].data(), n_rows * sizeof(float)) == 0);
+    }
+
+    // The VNNI kernels against the AVX2 ones, bitwise (their integer sums are exact in both),
+    // and through cpu_matmul's truth check: the emulated form on any AVX2 machine, the real
+    // instructions where the CPU has them.
+    void vnniKernelsMatchAvx2_data() {
+        QTest::addColumn<int>("type");
+        QTest::addColumn<int>("form");
+        QTest::addColumn<int>("nCols");
+        const CpuFeatures& f = cpu_features();
+        QList<std::pair<VnniForm, QString>> forms{{VnniForm::emulated, "emulated"}};
+        if (cpu_isa_supported() >= CpuIsa::avx2_vnni && f.avx_vnni) forms.append({VnniForm::avx_vnni, "avx-vnni"});
+        if (cpu_isa_supported() >= CpuIsa::avx2_vnni && f.avx512vnni && f.avx512vl && f.os_avx512)
+            forms.append({VnniForm::avx512_vnni, "avx512-vnni"});
+        for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+            const bool k = tensor_type_traits(t).block_size == 256;
+            for (const auto& [form, name] : forms) {
+                for (int n_cols : k ? QList<int>{256, 1280} : QList<int>{96, 544}) {
+                    QTest::newRow(qPrintable(QString("%1/%2/%3").arg(tensor_type_name(t)).arg(name).arg(n_cols)))
+                        << int(t) << int(form) << n_cols;
+                }
+            }
+        }
+    }
+    void vnniKernelsMatchAvx2() {
+        QFETCH(int, type);
+        QFETCH(int, form);
+        QFETCH(int, nCols);
+        if (cpu_isa_supported() < CpuIsa::avx2) QSKIP("this CPU has no AVX2: neither kernel can run here");
+        const auto t = static_cast<TensorType>(type);
+        const int64_t n_rows = 29, n_tok = 9;  // odd: the last row group is padded
+        const Problem p = make_problem(t, n_rows, nCols, n_tok, 900u + type * 7u + nCols);
+        auto w = CpuWeight::prepare(t, p.w.data(), n_rows, nCols, true);
+        QVERIFY2(w.ok(), w.status().message().c_str());
+        const int layout = w->layout();
+        const QuantX8Kernel avx2 = quant_x8_kernel(layout, CpuIsa::avx2);
+        const QuantX8Kernel vnni = quant_x8_kernel_vnni(layout, static_cast<VnniForm>(form));
+        QVERIFY(avx2 && vnni);
+        // Activations as cpu_matmul makes them.
+        const bool k_quant = is_k_quant_x8(layout);
+        const int64_t nb = nCols / (k_quant ? 256 : 32);
+        const size_t arb = k_quant ? tensor_row_bytes(TensorType::Q8_K, nCols) : size_t(nb) * sizeof(ActQ8);
+        std::vector<uint8_t> act(arb * n_tok);
+        for (int64_t i = 0; i < n_tok; ++i) {
+            if (k_quant) quantize_row_ref(TensorType::Q8_K, p.x.data() + i * nCols, act.data() + i * arb, nCols);
+            else quantize_act_q8(p.x.data() + i * nCols, nCols, reinterpret_cast<ActQ8*>(act.data() + i * arb), CpuIsa::avx2);
+        }
+        const size_t group_bytes = x8_group_bytes(layout, t, nCols);
+        const auto* data = static_cast<const uint8_t*>(w->data());
+        std::vector<float> out(size_t(n_tok * n_rows), NAN);
+        for (int64_t g = 0; g < (n_rows + 7) / 8; ++g) {
+            for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+                const int n_t = int(std::min<int64_t>(4, n_tok - t0));
+                alignas(32) float a[4 * 8], b[4 * 8];
+                avx2(data + g * group_bytes, nb, act.data() + t0 * arb, arb, n_t, a);
+                vnni(data + g * group_bytes, nb, act.data() + t0 * arb, arb, n_t, b);
+                QVERIFY2(std::memcmp(a, b, sizeof(float) * 8 * n_t) == 0,
+                         qPrintable(QString("group %1, tokens %2..%3 differ: %4 vs %5")
+                                        .arg(g).arg(t0).arg(t0 + n_t - 1).arg(a[0], 0, 'g', 9).arg(b[0], 0, 'g', 9)));
+                for (int i = 0; i < n_t; ++i)
+                    for (int r = 0; r < 8 && g * 8 + r < n_rows; ++r) out[size_t((t0 + i) * n_rows + g * 8 + r)] = b[i * 8 + r];
+            }
+        }
+        check_against_truth(p, out);
     }
 
     // The pool runs every task exactly once per call, across bursts (workers spinning) and pauses

@@ -140,7 +140,7 @@ void DeviceRegistry::fill_cpu_speed(DeviceInfo& info) const {
     const double share = std::min(1.0, static_cast<double>(std::max(1, info.n_threads)) / hw);
     info.memory_bandwidth_gbs = cpu_bandwidth_gbs_ * share;
     // Dense matrix rate per thread: ~16 FLOP/cycle with AVX2+FMA at ~2.5 GHz, ~4 without.
-    const double per_thread_tflops = cpu_isa() == CpuIsa::avx2 ? 0.040 : 0.010;
+    const double per_thread_tflops = cpu_isa() >= CpuIsa::avx2 ? 0.040 : 0.010;
     info.matmul_tflops = per_thread_tflops * std::max(1, info.n_threads);
 }
 

@@ -100,7 +100,7 @@ TensorType vec_dot_type(TensorType w) {
 }
 
 VecDotFn vec_dot_fn(TensorType w, CpuIsa isa) {
-    const bool avx2 = isa == CpuIsa::avx2;
+    const bool avx2 = isa >= CpuIsa::avx2;
     switch (w) {
         case TensorType::F32: return avx2 ? vec_dot_f32_f32_avx2 : vec_dot_f32_f32_scalar;
         case TensorType::F16: return avx2 ? vec_dot_f16_f32_avx2 : vec_dot_f16_f32_scalar;
@@ -121,7 +121,7 @@ VecDotFn vec_dot_fn(TensorType w, CpuIsa isa) {
 }
 
 QuantizeRowFn quantize_row_fn(TensorType t, CpuIsa isa) {
-    const bool avx2 = isa == CpuIsa::avx2;
+    const bool avx2 = isa >= CpuIsa::avx2;
     switch (t) {
         case TensorType::F32: return f32_to_f32_row;
         case TensorType::F16: return f32_to_f16_row;
@@ -138,7 +138,7 @@ QuantizeRowFn quantize_row_fn(TensorType t, CpuIsa isa) {
 }
 
 DequantizeRowFn dequantize_row_fn(TensorType t, CpuIsa isa) {
-    if (t == TensorType::F16 && isa == CpuIsa::avx2) return dequantize_row_f16_avx2;
+    if (t == TensorType::F16 && isa >= CpuIsa::avx2) return dequantize_row_f16_avx2;
     return dequantize_ref_fn(t);
 }
 

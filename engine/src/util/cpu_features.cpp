@@ -71,6 +71,7 @@ CpuIsa read_isa() {
         CpuIsa cap = best;
         if (std::strcmp(env, "scalar") == 0) cap = CpuIsa::scalar;
         else if (std::strcmp(env, "avx2") == 0) cap = CpuIsa::avx2;
+        else if (std::strcmp(env, "avx2_vnni") == 0) cap = CpuIsa::avx2_vnni;
         if (static_cast<int>(cap) < static_cast<int>(best)) best = cap;
     }
     return best;
@@ -90,9 +91,12 @@ const CpuFeatures& cpu_features() {
 
 CpuIsa cpu_isa_supported() {
     const CpuFeatures& f = cpu_features();
-    if (f.avx2 && f.fma && f.f16c && f.os_avx) return CpuIsa::avx2;
-    return CpuIsa::scalar;
+    if (!(f.avx2 && f.fma && f.f16c && f.os_avx)) return CpuIsa::scalar;
+    if (f.avx_vnni || (f.avx512vnni && f.avx512vl && f.os_avx512)) return CpuIsa::avx2_vnni;
+    return CpuIsa::avx2;
 }
+
+bool cpu_has_avx_vnni() { return cpu_features().avx_vnni; }
 
 CpuIsa cpu_isa() { return static_cast<CpuIsa>(isa_slot().load(std::memory_order_relaxed)); }
 
@@ -101,6 +105,7 @@ void cpu_isa_refresh() { isa_slot().store(static_cast<int>(read_isa()), std::mem
 const char* cpu_isa_name(CpuIsa isa) {
     switch (isa) {
         case CpuIsa::avx2: return "avx2+fma+f16c";
+        case CpuIsa::avx2_vnni: return cpu_has_avx_vnni() ? "avx2+fma+f16c+avx-vnni" : "avx2+fma+f16c+avx512-vnni";
         case CpuIsa::scalar: return "scalar";
     }
     return "?";

@@ -2,7 +2,8 @@
 //
 // Detection runs once (thread-safe static) and is pure afterwards. The environment variable
 // STRATA_CPU_ISA caps the level the kernels use: "scalar" forces the portable C++ path,
-// "avx2" forbids anything above AVX2 (for tests and benchmark comparisons).
+// "avx2" forbids anything above AVX2 (no VNNI dot products), "avx2_vnni" allows them (for tests
+// and benchmark comparisons).
 #pragma once
 
 #include <string>
@@ -18,11 +19,14 @@ struct CpuFeatures {
 };
 
 // Kernel levels, ordered: a higher level implies every lower one can run.
-enum class CpuIsa { scalar = 0, avx2 = 1 };
+// avx2_vnni: AVX2 plus 256-bit VNNI dot products (vpdpbusd), from AVX-VNNI (Alder Lake and
+// later) or from AVX512-VNNI with AVX512VL (Ice Lake / Sapphire Rapids, Zen 4 and later).
+enum class CpuIsa { scalar = 0, avx2 = 1, avx2_vnni = 2 };
 
 // Features the CPU and OS report (independent of STRATA_CPU_ISA).
 const CpuFeatures& cpu_features();
-// Best level this machine can run: avx2 needs AVX2 + FMA + F16C with OS YMM support.
+// Best level this machine can run: avx2 needs AVX2 + FMA + F16C with OS YMM support;
+// avx2_vnni also AVX-VNNI, or AVX512-VNNI + AVX512VL with OS ZMM support.
 CpuIsa cpu_isa_supported();
 // Level the kernels use: cpu_isa_supported() capped by STRATA_CPU_ISA (read once at start-up,
 // or after cpu_isa_refresh()).
@@ -31,6 +35,8 @@ CpuIsa cpu_isa();
 // against concurrent kernel calls.
 void cpu_isa_refresh();
 const char* cpu_isa_name(CpuIsa isa);
+// True when the CPU has the VEX-encoded AVX-VNNI form (else, at avx2_vnni, the EVEX form).
+bool cpu_has_avx_vnni();
 // "avx2 fma f16c ..." for logs.
 std::string cpu_features_string();
 

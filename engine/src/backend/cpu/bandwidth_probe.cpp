@@ -57,7 +57,7 @@ double measure_read_bandwidth_gbs(int n_threads, size_t bytes, int passes) {
     if (!buf) return 0.0;
     for (size_t i = 0; i < n_words; ++i) buf[i] = i * 0x9E3779B97F4A7C15ULL;  // touch every page
 
-    const bool avx2 = cpu_isa() == CpuIsa::avx2;
+    const bool avx2 = cpu_isa() >= CpuIsa::avx2;
     const size_t per_thread = n_words / static_cast<size_t>(n_threads) / 64 * 64;
     std::vector<double> gbs;
     std::vector<uint64_t> sinks(static_cast<size_t>(n_threads));

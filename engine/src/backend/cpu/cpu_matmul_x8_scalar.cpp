@@ -1,5 +1,5 @@
 // Portable kernels of the 8-row interleaved layouts (the scalar path), and the choice between
-// them and the AVX2 ones.
+// them, the AVX2 ones and the VNNI ones.
 #include <cstring>
 
 #include "backend/cpu/cpu_matmul_internal.h"
@@ -253,7 +253,7 @@ void q23_k_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, i
 }  // namespace
 
 FloatX8Kernel float_x8_kernel(TensorType type, CpuIsa isa) {
-    if (isa == CpuIsa::avx2) return float_x8_kernel_avx2(type);
+    if (isa >= CpuIsa::avx2) return float_x8_kernel_avx2(type);
     switch (type) {
         case TensorType::F32: return float_x8_scalar<TensorType::F32>;
         case TensorType::F16: return float_x8_scalar<TensorType::F16>;
@@ -263,7 +263,11 @@ FloatX8Kernel float_x8_kernel(TensorType type, CpuIsa isa) {
 }
 
 QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa) {
-    if (isa == CpuIsa::avx2) return quant_x8_kernel_avx2(layout);
+    if (isa >= CpuIsa::avx2_vnni) {
+        const VnniForm form = cpu_has_avx_vnni() ? VnniForm::avx_vnni : VnniForm::avx512_vnni;
+        if (QuantX8Kernel k = quant_x8_kernel_vnni(layout, form)) return k;
+    }
+    if (isa >= CpuIsa::avx2) return quant_x8_kernel_avx2(layout);
     switch (layout) {
         case kLayoutQ4_0X8: return q4_0_x8_scalar;
         case kLayoutQ8_0X8: return q8_0_x8_scalar;
