@@ -74,7 +74,12 @@ inline int k3_scale(const uint8_t* s, int i) {
 
 inline float h2f(uint16_t h) { return fp16_to_fp32(h); }
 inline uint16_t f2h(float f) { return fp32_to_fp16(f); }
-// Round half away from zero, as lroundf, without errno/locale costs.
-inline int nearest_int(float x) { return static_cast<int>(std::lround(x)); }
+// Round half away from zero, exactly as lroundf for |x| < 2^31, but inline (lroundf is a libm
+// call, 15% of a K-quant quantization's time): a float plus 0.5 is exact in double, and the
+// conversion truncates toward zero.
+inline int nearest_int(float x) {
+    const double d = x;
+    return static_cast<int>(d >= 0.0 ? d + 0.5 : d - 0.5);
+}
 
 }  // namespace strata::quant
