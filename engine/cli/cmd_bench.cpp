@@ -43,7 +43,9 @@ std::vector<int32_t> random_tokens(int n, int64_t n_vocab, uint64_t seed) {
 
 int cmd_bench(Args& args) {
     if (args.flag({"-h", "--help"})) {
-        std::fprintf(stderr, "usage: strata-cli bench -m MODEL [--pp 128,512] [--tg 64] [--repeats 3] [options]\n\n%s"
+        std::fprintf(stderr, "usage: strata-cli bench -m MODEL [--pp 128,512] [--tg 64] [--repeats 3] [--depth N] [options]\n\n%s"
+                             "  --depth N               run every test after N tokens already in the KV cache\n"
+                             "                          (decode and prefill speed deep into a conversation)\n"
                              "  --no-probe              skip the memory bandwidth probe\n",
                      model_options_help());
         return 0;
@@ -54,12 +56,23 @@ int cmd_bench(Args& args) {
     std::vector<int> tg = parse_sizes(args.value({"--tg"}).value_or("64"));
     long long repeats = 3;
     if (auto v = args.value({"--repeats", "-r"}); v && !Args::to_int(*v, "--repeats", repeats)) return 2;
+    long long depth = 0;
+    if (auto v = args.value({"--depth", "-d"}); v && (!Args::to_int(*v, "--depth", depth) || depth < 0)) {
+        if (depth < 0) std::fprintf(stderr, "error: --depth must be 0 or more\n");
+        return 2;
+    }
     const bool probe = !args.flag({"--no-probe"});
     if (!finish_model_args(args, mo, "bench")) return 2;
-    int need_ctx = 1;
-    for (int n : pp) need_ctx = std::max(need_ctx, n + 1);
-    for (int n : tg) need_ctx = std::max(need_ctx, n + 2);
-    if (mo.load.n_ctx == 0) mo.load.n_ctx = need_ctx;
+    long long need_ctx = 1;
+    for (int n : pp) need_ctx = std::max<long long>(need_ctx, depth + n + 1);
+    for (int n : tg) need_ctx = std::max<long long>(need_ctx, depth + n + 2);
+    if (mo.load.n_ctx == 0) {
+        mo.load.n_ctx = static_cast<int>(std::min<long long>(need_ctx, 1 << 30));
+    } else if (mo.load.n_ctx < need_ctx) {
+        std::fprintf(stderr, "error: --ctx %d is too short for these tests: they need %lld positions (depth + tokens)\n",
+                     static_cast<int>(mo.load.n_ctx), need_ctx);
+        return 2;
+    }
 
     Engine engine;
     auto loaded = engine.load(mo.model_path, mo.load, print_load_progress);
@@ -88,7 +101,30 @@ int cmd_bench(Args& args) {
     std::printf("devices:");
     for (const auto& st : plan.stages)
         std::printf(" %s[layers %d-%d]", st.device_id.c_str(), st.layer_begin, st.layer_end - 1);
-    std::printf("\nrepeats: %lld (median reported)\n\n", repeats);
+    std::printf("\nrepeats: %lld (median reported)\n", repeats);
+    if (depth > 0) std::printf("depth: every test runs after %lld tokens already in the KV cache (not timed)\n", depth);
+    std::printf("\n");
+    // Puts the sequence at `depth` tokens of context (BOS first), untimed: the first call fills
+    // the cache, later calls drop what the previous test added. With no depth, decode starts
+    // from BOS alone (`bos`), prompt processing from an empty cache.
+    bool filled = false;
+    auto fill = [&](bool bos, std::vector<float>* logits_out) -> Status {
+        if (depth == 0) {
+            seq.truncate(0);
+            return bos ? seq.eval({m.bos_token() >= 0 ? m.bos_token() : 1}, logits_out) : Status{};
+        }
+        if (filled) {
+            seq.truncate(static_cast<size_t>(depth));
+            return {};
+        }
+        auto ctx = random_tokens(static_cast<int>(depth), m.n_vocab(), 99);
+        ctx[0] = m.bos_token() >= 0 ? m.bos_token() : 1;
+        seq.truncate(0);
+        Status st = seq.eval(ctx, logits_out);
+        filled = st.ok();
+        return st;
+    };
+    const std::string at = depth > 0 ? "@d" + std::to_string(depth) : "";
     std::printf("%-8s %12s %12s %16s %12s\n", "test", "tok/s", "ms/token", "GB/s (decode)", "GFLOP/s");
 
     std::vector<float> logits;
@@ -96,9 +132,9 @@ int cmd_bench(Args& args) {
         std::vector<double> times;
         const auto toks = random_tokens(n, m.n_vocab(), 42);
         for (long long r = 0; r < repeats + 1; ++r) {  // first run warms up
-            seq.truncate(0);
+            Status st = fill(false, &logits);
             const auto t0 = Clock::now();
-            Status st = seq.eval(toks, &logits);
+            if (st.ok()) st = seq.eval(toks, &logits);
             const double s = std::chrono::duration<double>(Clock::now() - t0).count();
             if (!st.ok()) {
                 std::fprintf(stderr, "error: %s\n", st.message().c_str());
@@ -107,15 +143,15 @@ int cmd_bench(Args& args) {
             if (r > 0) times.push_back(s);
         }
         const double t = median(times);
-        std::printf("pp%-6d %12.2f %12.3f %16s %12.1f\n", n, n / t, 1000.0 * t / n, "-", flops_per_token * n / t / 1e9);
+        std::printf("%-8s %12.2f %12.3f %16s %12.1f\n", ("pp" + std::to_string(n) + at).c_str(), n / t, 1000.0 * t / n, "-",
+                    flops_per_token * n / t / 1e9);
     }
     for (int n : tg) {
         std::vector<double> times;
         const auto toks = random_tokens(n, m.n_vocab(), 7);
         m.reset_timings();
         for (long long r = 0; r < repeats + 1; ++r) {
-            seq.truncate(0);
-            Status st = seq.eval({m.bos_token() >= 0 ? m.bos_token() : 1}, &logits);
+            Status st = fill(true, &logits);
             const auto t0 = Clock::now();
             for (int i = 0; i < n && st.ok(); ++i) st = seq.eval({toks[static_cast<size_t>(i)]}, &logits);
             const double s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -126,7 +162,7 @@ int cmd_bench(Args& args) {
             if (r > 0) times.push_back(s);
         }
         const double t = median(times) / n;
-        std::printf("tg%-6d %12.2f %12.3f %16.2f %12s\n", n, 1.0 / t, 1000.0 * t,
+        std::printf("%-8s %12.2f %12.3f %16.2f %12s\n", ("tg" + std::to_string(n) + at).c_str(), 1.0 / t, 1000.0 * t,
                     static_cast<double>(decode_bytes) / t / 1e9, "-");
         if (n == tg.back()) {
             const double bw = static_cast<double>(decode_bytes) / t / 1e9;

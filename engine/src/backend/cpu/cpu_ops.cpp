@@ -5,9 +5,11 @@
 #include <cstring>
 #include <vector>
 
+#include "backend/cpu/cpu_attention.h"
 #include "backend/cpu/cpu_device.h"
 #include "backend/cpu/cpu_matmul.h"
 #include "quant/quant.h"
+#include "util/cpu_features.h"
 #include "util/fp16.h"
 
 namespace strata {
@@ -140,13 +142,22 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
     const TensorType tt = kv_tensor_type(kv.type);
     const size_t row_bytes = tensor_row_bytes(tt, kv.n_embd_kv);
     const size_t head_offset = tensor_row_bytes(tt, head_dim);  // bytes of one head's slice
-    // One task per (token, KV head): the group of query heads sharing that KV head reads each
-    // K/V row once. Each task writes only its own outputs, so the result does not depend on
-    // how tasks land on threads.
+    const bool vectorised = attention_task_vectorised(kv.type, head_dim, cpu_isa());
+    // One task per (token, KV head): the group of query heads sharing that KV head. Each task
+    // writes only its own outputs, so the result does not depend on how tasks land on threads.
     device_.pool().parallel_for(n_tok * n_head_kv, [&](int64_t task, int thread) {
         const int64_t t = task / n_head_kv, kvh = task % n_head_kv;
         const int64_t n_pos = pos0 + t + 1;  // causal: positions 0 .. pos0 + t
         float* scores = scratch + static_cast<int64_t>(thread) * group * n_ctx;  // (group, n_ctx)
+        if (vectorised) {
+            const AttentionTask a{q + (t * n_head + kvh * group) * head_dim,
+                                  static_cast<const uint8_t*>(kv.k) + static_cast<size_t>(kvh) * head_offset,
+                                  static_cast<const uint8_t*>(kv.v) + static_cast<size_t>(kvh) * head_offset,
+                                  row_bytes, kv.type, n_pos, group, head_dim, scale, scores, n_ctx,
+                                  out + (t * n_head + kvh * group) * head_dim};
+            attention_task_avx2(a);
+            return;
+        }
         float row_buf[512];
         std::vector<float> big;
         float* row = row_buf;  // one dequantized K or V slice (head_dim)

@@ -1,0 +1,32 @@
+// One attention task of the CPU backend: the group of query heads that share one KV head, for
+// one token, over cache positions 0 .. n_pos-1. Pure function of its inputs (no threads).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "backend/device.h"
+#include "util/cpu_features.h"
+
+namespace strata {
+
+struct AttentionTask {
+    const float* q;          // (group, head_dim): the group's query heads, consecutive
+    const uint8_t* k_base;   // this KV head's slice of cache row 0
+    const uint8_t* v_base;
+    size_t row_bytes;        // bytes between cache rows
+    KvCacheType type;
+    int64_t n_pos, group, head_dim;
+    float scale;
+    float* scores;           // scratch (group, n_ctx_stride)
+    int64_t scores_stride;
+    float* out;              // (group, head_dim)
+};
+
+// True when the vectorised path handles this cache type and head size (F16/F32 cache, head_dim a
+// multiple of 8, AVX2 available at `isa`).
+bool attention_task_vectorised(KvCacheType type, int64_t head_dim, CpuIsa isa);
+// The AVX2+FMA+F16C path; only call when attention_task_vectorised() says so.
+void attention_task_avx2(const AttentionTask& t);
+
+}  // namespace strata

@@ -1,0 +1,181 @@
+// CpuOps::attention against a double-precision reference written here: causal grouped-query
+// attention over a KV cache in f32, f16 and q8_0, for decode (one token) and prefill (several),
+// head sizes the AVX2 path takes (multiples of 8) and ones it leaves to the portable code, group
+// sizes 1, 4 and 8, on every dispatch path this machine can run; and bitwise-identical outputs
+// for 1 and 3 threads.
+//
+// Truth: the cache rows as stored (dequantized by the reference dequantizer), scores and softmax
+// in double. Tolerance per output 3e-6 · (1 + max |v|) · (1 + |score range|): float dot products
+// over at most 128 dimensions and a float softmax over at most 70 positions.
+#include <QtTest>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "backend/cpu/cpu_device.h"
+#include "quant/quant.h"
+#include "util/cpu_features.h"
+#include "util/fp16.h"
+
+using namespace strata;
+
+namespace {
+
+struct IsaScope {
+    explicit IsaScope(const QString& isa) {
+        if (isa == "best") unsetenv("STRATA_CPU_ISA");
+        else setenv("STRATA_CPU_ISA", isa.toLatin1().constData(), 1);
+        cpu_isa_refresh();
+    }
+    ~IsaScope() {
+        unsetenv("STRATA_CPU_ISA");
+        cpu_isa_refresh();
+    }
+};
+
+TensorType tensor_type_of(KvCacheType t) {
+    return t == KvCacheType::f32 ? TensorType::F32 : t == KvCacheType::f16 ? TensorType::F16 : TensorType::Q8_0;
+}
+
+struct Case {
+    int64_t n_ctx = 70, pos0 = 0, n_tok = 1, n_head = 8, n_head_kv = 2, head_dim = 64;
+    KvCacheType type = KvCacheType::f16;
+    std::vector<float> q;            // (n_tok, n_head, head_dim)
+    std::vector<uint8_t> k, v;       // cache rows in `type`
+    std::vector<float> kf, vf;       // the same rows dequantized (the truth's view)
+};
+
+Case make_case(int64_t head_dim, int64_t n_head, int64_t n_head_kv, int64_t n_tok, KvCacheType type, uint32_t seed) {
+    Case c;
+    c.head_dim = head_dim, c.n_head = n_head, c.n_head_kv = n_head_kv, c.n_tok = n_tok, c.type = type;
+    c.pos0 = c.n_ctx - n_tok - 3;  // a few positions left unused: they must not be read
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    c.q.resize(static_cast<size_t>(n_tok * n_head * head_dim));
+    for (auto& x : c.q) x = dist(rng);
+    const int64_t n_embd_kv = n_head_kv * head_dim;
+    const TensorType tt = tensor_type_of(type);
+    const size_t row_bytes = tensor_row_bytes(tt, n_embd_kv);
+    c.k.assign(row_bytes * static_cast<size_t>(c.n_ctx), 0);
+    c.v.assign(row_bytes * static_cast<size_t>(c.n_ctx), 0);
+    c.kf.resize(static_cast<size_t>(c.n_ctx * n_embd_kv));
+    c.vf.resize(c.kf.size());
+    std::vector<float> row(static_cast<size_t>(n_embd_kv));
+    for (int64_t p = 0; p < c.n_ctx; ++p) {
+        for (auto* dst : {&c.k, &c.v}) {
+            for (auto& x : row) x = dist(rng) * 1.5f + 0.25f;
+            if (p >= c.pos0 + n_tok) std::fill(row.begin(), row.end(), NAN);  // beyond the causal window
+            uint8_t* r = dst->data() + static_cast<size_t>(p) * row_bytes;
+            if (type == KvCacheType::f32) std::memcpy(r, row.data(), row_bytes);
+            else if (type == KvCacheType::f16)
+                for (int64_t i = 0; i < n_embd_kv; ++i) reinterpret_cast<uint16_t*>(r)[i] = fp32_to_fp16(row[size_t(i)]);
+            else if (p < c.pos0 + n_tok) quant::quantize_row_ref(tt, row.data(), r, n_embd_kv);
+            else std::memset(r, 0xFF, row_bytes);  // q8_0 scale NaN
+            auto& f = dst == &c.k ? c.kf : c.vf;
+            quant::dequantize_row_ref(tt, r, f.data() + p * n_embd_kv, n_embd_kv);
+        }
+    }
+    return c;
+}
+
+std::vector<float> run(const Case& c, int n_threads) {
+    CpuDevice dev("cpu", 0, n_threads);
+    KvView kv;
+    kv.k = const_cast<uint8_t*>(c.k.data());
+    kv.v = const_cast<uint8_t*>(c.v.data());
+    kv.type = c.type;
+    kv.n_ctx = c.n_ctx;
+    kv.n_embd_kv = c.n_head_kv * c.head_dim;
+    std::vector<float> scratch(static_cast<size_t>(n_threads * (c.n_head / c.n_head_kv) * c.n_ctx));
+    std::vector<float> out(c.q.size(), NAN);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    const Status st = dev.ops().attention(c.q.data(), kv, c.pos0, c.n_tok, c.n_head, c.n_head_kv, c.head_dim, scale,
+                                          scratch.data(), out.data());
+    if (!st.ok()) qWarning("attention failed: %s", st.message().c_str());
+    return out;
+}
+
+}  // namespace
+
+class TestCpuAttention : public QObject {
+    Q_OBJECT
+private slots:
+    void matchesReference_data() {
+        QTest::addColumn<int>("headDim");
+        QTest::addColumn<int>("group");
+        QTest::addColumn<int>("nTok");
+        QTest::addColumn<int>("kvType");
+        QTest::addColumn<QString>("isa");
+        QStringList isas{"scalar"};
+        if (cpu_isa_supported() >= CpuIsa::avx2) isas << "best";
+        for (const QString& isa : isas)
+            for (int hd : {64, 128, 80, 40, 12})
+                for (int group : {1, 4, 8})
+                    for (int n_tok : {1, 5})
+                        for (KvCacheType t : {KvCacheType::f16, KvCacheType::f32, KvCacheType::q8_0}) {
+                            if (t == KvCacheType::q8_0 && hd % 32 != 0) continue;  // q8_0 rows are whole blocks
+                            QTest::newRow(qPrintable(QString("hd%1/g%2/tok%3/%4/%5").arg(hd).arg(group).arg(n_tok)
+                                                         .arg(kv_cache_type_name(t)).arg(isa)))
+                                << hd << group << n_tok << int(t) << isa;
+                        }
+    }
+    void matchesReference() {
+        QFETCH(int, headDim);
+        QFETCH(int, group);
+        QFETCH(int, nTok);
+        QFETCH(int, kvType);
+        QFETCH(QString, isa);
+        IsaScope scope(isa);
+        const int64_t n_head_kv = 2, n_head = n_head_kv * group;
+        const Case c = make_case(headDim, n_head, n_head_kv, nTok, static_cast<KvCacheType>(kvType),
+                                 uint32_t(headDim * 131 + group * 17 + nTok * 7 + kvType));
+        const std::vector<float> out = run(c, 2);
+        const int64_t n_embd_kv = n_head_kv * headDim;
+        const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
+        for (int64_t t = 0; t < nTok; ++t) {
+            const int64_t n_pos = c.pos0 + t + 1;
+            for (int64_t h = 0; h < n_head; ++h) {
+                const int64_t kvh = h / group;
+                const float* qh = c.q.data() + (t * n_head + h) * headDim;
+                std::vector<double> s(static_cast<size_t>(n_pos));
+                double mx = -INFINITY, mn = INFINITY, vmax = 0;
+                for (int64_t j = 0; j < n_pos; ++j) {
+                    double d = 0;
+                    for (int64_t i = 0; i < headDim; ++i)
+                        d += double(qh[i]) * c.kf[size_t(j * n_embd_kv + kvh * headDim + i)];
+                    s[size_t(j)] = d * scale;
+                    mx = std::max(mx, s[size_t(j)]);
+                    mn = std::min(mn, s[size_t(j)]);
+                    for (int64_t i = 0; i < headDim; ++i)
+                        vmax = std::max(vmax, std::fabs(double(c.vf[size_t(j * n_embd_kv + kvh * headDim + i)])));
+                }
+                double sum = 0;
+                for (auto& x : s) sum += (x = std::exp(x - mx));
+                const double tol = 3e-6 * (1 + vmax) * (1 + (mx - mn));
+                for (int64_t i = 0; i < headDim; ++i) {
+                    double truth = 0;
+                    for (int64_t j = 0; j < n_pos; ++j)
+                        truth += s[size_t(j)] / sum * c.vf[size_t(j * n_embd_kv + kvh * headDim + i)];
+                    const float got = out[size_t((t * n_head + h) * headDim + i)];
+                    if (!(std::fabs(got - truth) <= tol))
+                        QFAIL(qPrintable(QString("token %1 head %2 dim %3: got %4, truth %5 (tol %6)")
+                                             .arg(t).arg(h).arg(i).arg(got, 0, 'g', 9).arg(truth, 0, 'g', 9).arg(tol)));
+                }
+            }
+        }
+    }
+
+    void bitwiseAcrossThreadCounts() {
+        for (KvCacheType t : {KvCacheType::f16, KvCacheType::f32, KvCacheType::q8_0}) {
+            const Case c = make_case(64, 16, 2, 6, t, 5u + int(t));
+            const auto one = run(c, 1), three = run(c, 3);
+            QVERIFY(std::memcmp(one.data(), three.data(), one.size() * sizeof(float)) == 0);
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCpuAttention)
+#include "tst_cpu_attention.moc"
