@@ -23,8 +23,8 @@ struct AttentionTask {
     float* out;              // (group, head_dim)
 };
 
-// True when the vectorised path handles this cache type and head size (F16/F32 cache, head_dim a
-// multiple of 8, AVX2 available at `isa`).
+// True when the vectorised path handles this cache type and head size (AVX2 available at `isa`;
+// head_dim a multiple of 8 for f16/f32 caches, of 32 for q8_0).
 bool attention_task_vectorised(KvCacheType type, int64_t head_dim, CpuIsa isa);
 // The AVX2+FMA+F16C path; only call when attention_task_vectorised() says so.
 void attention_task_avx2(const AttentionTask& t);

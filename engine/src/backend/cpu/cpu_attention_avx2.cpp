@@ -1,4 +1,4 @@
-// AVX2 attention over an F16 or F32 KV cache (the default cache types): for each query head of
+// AVX2 attention over an f16, f32 or q8_0 KV cache: for each query head of
 // the group, scores against every cached key (8-wide FMAs over head_dim, one horizontal sum per
 // position), a softmax, then the value rows weighted into head_dim accumulators held in
 // registers, 64 dimensions at a time. Keys and values stream from the cache once per query head;
@@ -11,22 +11,28 @@
 
 #include "backend/cpu/cpu_attention.h"
 #include "quant/avx2_util.h"
+#include "quant/quant_blocks.h"
 
 namespace strata {
 namespace {
 
 #define AVX2 STRATA_AVX2
 
-template <bool kF16>
+// Values d .. d+7 of a cache row slice as floats (d a multiple of 8).
+template <KvCacheType kType>
 AVX2 inline __m256 load8(const uint8_t* row, int64_t d) {
-    if constexpr (kF16) {
+    if constexpr (kType == KvCacheType::f16) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * d)));
-    } else {
+    } else if constexpr (kType == KvCacheType::f32) {
         return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + d);
+    } else {  // q8_0: blocks of an f16 scale and 32 int8 values, as the reference dequantizer
+        const auto& b = reinterpret_cast<const quant::BlockQ8_0*>(row)[d / 32];
+        const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + d % 32)));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(quant::h2f(b.d)));
     }
 }
 
-template <bool kF16>
+template <KvCacheType kType>
 AVX2 void task(const AttentionTask& a) {
     const int64_t hd = a.head_dim;
     for (int64_t g = 0; g < a.group; ++g) {
@@ -39,10 +45,10 @@ AVX2 void task(const AttentionTask& a) {
             __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
             int64_t d = 0;
             for (; d + 16 <= hd; d += 16) {
-                s0 = _mm256_fmadd_ps(load8<kF16>(k, d), _mm256_loadu_ps(qg + d), s0);
-                s1 = _mm256_fmadd_ps(load8<kF16>(k, d + 8), _mm256_loadu_ps(qg + d + 8), s1);
+                s0 = _mm256_fmadd_ps(load8<kType>(k, d), _mm256_loadu_ps(qg + d), s0);
+                s1 = _mm256_fmadd_ps(load8<kType>(k, d + 8), _mm256_loadu_ps(qg + d + 8), s1);
             }
-            if (d < hd) s0 = _mm256_fmadd_ps(load8<kF16>(k, d), _mm256_loadu_ps(qg + d), s0);
+            if (d < hd) s0 = _mm256_fmadd_ps(load8<kType>(k, d), _mm256_loadu_ps(qg + d), s0);
             const float s = quant::avx2::hsum(_mm256_add_ps(s0, s1)) * a.scale;
             sg[j] = s;
             max_score = std::max(max_score, s);
@@ -64,9 +70,9 @@ AVX2 void task(const AttentionTask& a) {
                 const __m256 p = _mm256_set1_ps(sg[j]);
                 if (n_vec == 8) {
 #pragma GCC unroll 8
-                    for (int i = 0; i < 8; ++i) acc[i] = _mm256_fmadd_ps(p, load8<kF16>(v, d0 + 8 * i), acc[i]);
+                    for (int i = 0; i < 8; ++i) acc[i] = _mm256_fmadd_ps(p, load8<kType>(v, d0 + 8 * i), acc[i]);
                 } else {
-                    for (int i = 0; i < n_vec; ++i) acc[i] = _mm256_fmadd_ps(p, load8<kF16>(v, d0 + 8 * i), acc[i]);
+                    for (int i = 0; i < n_vec; ++i) acc[i] = _mm256_fmadd_ps(p, load8<kType>(v, d0 + 8 * i), acc[i]);
                 }
             }
             const __m256 scale = _mm256_set1_ps(inv_sum);
@@ -78,12 +84,17 @@ AVX2 void task(const AttentionTask& a) {
 }  // namespace
 
 bool attention_task_vectorised(KvCacheType type, int64_t head_dim, CpuIsa isa) {
-    return isa >= CpuIsa::avx2 && head_dim % 8 == 0 && (type == KvCacheType::f16 || type == KvCacheType::f32);
+    if (isa < CpuIsa::avx2) return false;
+    // A q8_0 head slice must be whole blocks (it is whenever the cache itself is q8_0-sized per head).
+    return type == KvCacheType::q8_0 ? head_dim % 32 == 0 : head_dim % 8 == 0;
 }
 
 void attention_task_avx2(const AttentionTask& t) {
-    if (t.type == KvCacheType::f16) task<true>(t);
-    else task<false>(t);
+    switch (t.type) {
+        case KvCacheType::f16: return task<KvCacheType::f16>(t);
+        case KvCacheType::f32: return task<KvCacheType::f32>(t);
+        case KvCacheType::q8_0: return task<KvCacheType::q8_0>(t);
+    }
 }
 
 }  // namespace strata
