@@ -213,7 +213,8 @@ private slots:
         if (cpu_isa_supported() >= CpuIsa::avx2_vnni && f.avx_vnni) forms.append({VnniForm::avx_vnni, "avx-vnni"});
         if (cpu_isa_supported() >= CpuIsa::avx2_vnni && f.avx512vnni && f.avx512vl && f.os_avx512)
             forms.append({VnniForm::avx512_vnni, "avx512-vnni"});
-        for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+        for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
+                             TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
             const bool k = tensor_type_traits(t).block_size == 256;
             for (const auto& [form, name] : forms) {
                 for (int n_cols : k ? QList<int>{256, 1280} : QList<int>{96, 544}) {

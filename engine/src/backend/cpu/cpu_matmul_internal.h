@@ -84,9 +84,10 @@ constexpr int kFloatTileGroups = 2;
 FloatX8Kernel float_x8_kernel(TensorType type, CpuIsa isa);
 QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa);
 
-// VNNI kernels (cpu_matmul_x8_vnni.cpp) for Q4_0X8, Q8_0X8, Q4_KX8, Q5_KX8 and Q6_KX8: the AVX2
-// kernels with vpdpbusd in place of vpmaddubsw + vpmaddwd. Their integer sums are exact in both
-// (neither saturates on these formats), so they return bitwise what the AVX2 kernels return.
+// VNNI kernels (cpu_matmul_x8_vnni.cpp) for every integer X8 layout (Q4_0, Q4_1, Q5_0, Q5_1,
+// Q8_0, Q2_K..Q6_K): the AVX2 kernels with vpdpbusd in place of vpmaddubsw + vpmaddwd. Their
+// integer sums are exact in both (neither saturates on these formats), so they return bitwise
+// what the AVX2 kernels return.
 // `emulated` builds the same kernels on an exact AVX2 emulation of vpdpbusd, so machines without
 // VNNI (CI's) test everything but the one instruction. nullptr for other layouts.
 enum class VnniForm { avx_vnni, avx512_vnni, emulated };
