@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription(QStringLiteral("Run large language models across the GPUs and CPU of this machine."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("GGUF model files to add to the library"), QStringLiteral("[files...]"));
+    parser.addPositionalArgument(QStringLiteral("files"), QStringLiteral("GGUF model files to add to the library (one file: also load it and open the chat)"), QStringLiteral("[files...]"));
     const QCommandLineOption devices(QStringLiteral("devices"),
                                      QStringLiteral("Devices in priority order, as for strata-cli: cuda0,cuda1,cpu or virtual "
                                                     "CPU devices such as cpu:4GiB,cpu:2GiB"),
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     strata::ui::Theme::apply(app, strata::ui::Theme::resolve(choice, systemTheme));
     strata::ui::MainWindow window(core, systemTheme);
     window.show();
-    window.addModelPaths(parser.positionalArguments());
+    window.openFromCommandLine(parser.positionalArguments());
     const int rc = app.exec();
     core.shutdown();
     return rc;

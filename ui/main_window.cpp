@@ -20,6 +20,7 @@
 #include "app.h"
 #include "chat/chat_controller.h"
 #include "chat/chat_view.h"
+#include "chat/composer.h"
 #include "common/icons.h"
 #include "common/message_banner.h"
 #include "devices/device_monitor.h"
@@ -203,14 +204,27 @@ void MainWindow::connectApp() {
             m_banner->show(MessageBanner::Kind::info, tr("Removed %1 from the library (the file is still on disk).").arg(QFileInfo(path).fileName()));
     });
     app::ModelImporter& importer = a.importer();
-    connect(&importer, &app::ModelImporter::imported, this, [this](const QString& path) {
+    // The model named on the command line, once it is in the library: load it and open the chat.
+    auto loadIfRequested = [this](const QString& path) {
+        if (m_loadWhenAdded.isEmpty() || QFileInfo(path).canonicalFilePath() != m_loadWhenAdded) return;
+        m_loadWhenAdded.clear();
+        if (!m_app.loadedPath().isEmpty() || !m_app.loadingPath().isEmpty()) return;
+        m_app.loadModel(path);
+        showPage(ChatPage);
+    };
+    connect(&importer, &app::ModelImporter::imported, this, [this, loadIfRequested](const QString& path) {
         m_library->selectPath(path);
         m_banner->show(MessageBanner::Kind::info, tr("Added %1 to the library.").arg(QFileInfo(path).fileName()));
+        loadIfRequested(path);
     });
-    connect(&importer, &app::ModelImporter::duplicate, this, [this](const QString& path) {
+    connect(&importer, &app::ModelImporter::duplicate, this, [this, loadIfRequested](const QString& path) {
         showPage(LibraryPage);
         m_library->selectPath(path);
         m_banner->show(MessageBanner::Kind::info, tr("%1 is already in the library.").arg(QFileInfo(path).fileName()));
+        loadIfRequested(path);
+    });
+    connect(&importer, &app::ModelImporter::rejected, this, [this](const QString& path, const QString&) {
+        if (QFileInfo(path).canonicalFilePath() == m_loadWhenAdded) m_loadWhenAdded.clear();
     });
     connect(&importer, &app::ModelImporter::rejected, this, [this](const QString&, const QString& message) {
         m_banner->show(MessageBanner::Kind::error, message);
@@ -279,6 +293,8 @@ void MainWindow::connectApp() {
 void MainWindow::showPage(Page page) {
     m_pages->setCurrentIndex(page);
     if (QAbstractButton* b = m_nav->button(page)) b->setChecked(true);
+    // Arriving at the chat, typing goes to the message box.
+    if (page == ChatPage && m_chat) m_chat->composer()->editor()->setFocus(Qt::OtherFocusReason);
 }
 
 MainWindow::Page MainWindow::currentPage() const { return Page(m_pages->currentIndex()); }
@@ -287,6 +303,12 @@ void MainWindow::addModelPaths(const QStringList& paths) {
     if (paths.isEmpty()) return;
     showPage(LibraryPage);
     m_app.importer().importPaths(paths);
+}
+
+void MainWindow::openFromCommandLine(const QStringList& paths) {
+    const QFileInfo one(paths.size() == 1 ? paths.first() : QString());
+    if (one.isFile()) m_loadWhenAdded = one.canonicalFilePath();
+    addModelPaths(paths);
 }
 
 void MainWindow::openFiles() {

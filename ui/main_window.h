@@ -45,6 +45,10 @@ public:
 
     // Adds files and folders to the library (what a drop, Open… and Add folder… do).
     void addModelPaths(const QStringList& paths);
+    // The files named on the command line: added like a drop, and when exactly one model file is
+    // named and nothing is loaded yet, it is loaded and the chat opens (`strata model.gguf` is
+    // how people expect to start chatting with a file).
+    void openFromCommandLine(const QStringList& paths);
     void applyTheme(app::ThemeChoice choice);
 
 signals:
@@ -79,6 +83,7 @@ private:
     AllocationPanel* m_allocation = nullptr;
     TopologyView* m_topology = nullptr;
     QActionGroup* m_themeGroup = nullptr;
+    QString m_loadWhenAdded;  // canonical path of the command-line model to load once it is in the library
 };
 
 }  // namespace strata::ui

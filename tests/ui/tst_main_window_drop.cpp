@@ -7,6 +7,8 @@
 #include <QSignalSpy>
 #include <QtTest>
 
+#include <mutex>
+
 #include "chat/chat_view.h"
 #include "chat/composer.h"
 #include "common/message_banner.h"
@@ -108,6 +110,37 @@ private slots:
         App again(o);
         QVERIFY(again.start());
         QCOMPARE(again.catalog().rowCount(), 1);
+    }
+
+    // `strata model.gguf`: the one file named is added, loaded, and the chat opens; several
+    // files, or a bad one, are only added (or reported), nothing is loaded.
+    void commandLineModelLoadsAndOpensChat() {
+        UiFixture f;
+        f.window->openFromCommandLine({m_good});
+        QTRY_COMPARE(f.app->loadedPath(), QFileInfo(m_good).canonicalFilePath());
+        QCOMPARE(f.window->currentPage(), MainWindow::ChatPage);
+        {
+            std::lock_guard<std::mutex> lock(f.record->mutex);
+            QCOMPARE(int(f.record->loads.size()), 1);
+        }
+        // Named again while loaded (a second launch would pass it too): selected, not reloaded.
+        f.window->openFromCommandLine({m_good});
+        QTRY_VERIFY(f.window->banner()->text().contains(QLatin1String("already in the library")));
+        std::lock_guard<std::mutex> lock(f.record->mutex);
+        QCOMPARE(int(f.record->loads.size()), 1);
+    }
+    void commandLineSeveralOrBadFilesLoadNothing() {
+        UiFixture f;
+        QSignalSpy idle(&f.app->importer(), &ModelImporter::idle);
+        f.window->openFromCommandLine({m_truncated});
+        QTRY_VERIFY(!idle.isEmpty() && f.app->importer().pending() == 0);
+        QTRY_VERIFY(f.window->banner()->text().contains(QLatin1String("half-download.gguf is truncated")));
+        f.window->openFromCommandLine({m_good, m_text});
+        QTRY_COMPARE(f.app->catalog().rowCount(), 1);
+        QTRY_VERIFY(f.app->importer().pending() == 0);
+        QTest::qWait(200);  // a load would have started by now
+        QVERIFY(f.app->loadedPath().isEmpty() && f.app->loadingPath().isEmpty());
+        QCOMPARE(f.window->currentPage(), MainWindow::LibraryPage);
     }
 
     void dropOnATextFieldGoesToTheLibrary() {
