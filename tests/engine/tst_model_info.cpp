@@ -42,6 +42,8 @@ private slots:
         QCOMPARE(m.tokenizer_model, std::string("llama"));
         QVERIFY(!m.has_chat_template);
         QCOMPARE(m.file_size, uint64_t(QFileInfo(p).size()));
+        // Its general.name is just "llama": the file name says more.
+        QCOMPARE(m.name, std::string("stories260K"));
         // Parameters from the shapes: embeddings and output (2 × 64 × 512), final norm, and per
         // layer q, o (64 × 64), k, v (64 × 32), three FFN matrices (64 × 172) and two norms.
         const uint64_t per_layer = 2 * 64 * 64 + 2 * 64 * 32 + 3 * 64 * 172 + 2 * 64;

@@ -23,7 +23,8 @@ struct ModelInfo {
     uint64_t file_size = 0;
     uint32_t gguf_version = 0;
 
-    std::string name;           // general.name, or the file's base name
+    std::string name;           // general.name, or the file's base name when that is absent or
+                                // only the architecture's name
     std::string architecture;   // general.architecture: "llama", "qwen2", ...
     bool architecture_supported = false;  // Strata can run it
     uint64_t n_params = 0;      // sum of all tensors' element counts

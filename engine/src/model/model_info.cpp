@@ -196,7 +196,10 @@ Result<ModelInfo> inspect(const std::string& path) {
     info.architecture = *arch;
     info.architecture_supported = is_supported_architecture(info.architecture);
     auto name = f.get_string("general.name");
-    info.name = name.ok() && name->has_value() && !(*name)->empty() ? **name : base_name(path);
+    // A name that is only the architecture ("llama", as some converters write) tells people
+    // less than the file name does.
+    const bool useful_name = name.ok() && name->has_value() && !(*name)->empty() && **name != info.architecture;
+    info.name = useful_name ? **name : base_name(path);
 
     STRATA_RETURN_IF_ERROR(fill_hparams(f, info));
     STRATA_RETURN_IF_ERROR(fill_tokenizer(f, info));
