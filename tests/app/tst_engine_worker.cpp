@@ -51,7 +51,8 @@ private slots:
         QSignalSpy finished(f.worker.get(), &EngineWorker::generationFinished);
         generate(*f.worker, f.worker->newRequestId(), 7, turns({{Role::system, "sys"}, {Role::user, "hi"}}));
         QTRY_COMPARE(finished.size(), 1);
-        QCOMPARE(text, QStringLiteral("Héllo, wörld ✓"));
+        // The spy records in the worker thread; the pieces come through queued calls here.
+        QTRY_COMPARE(text, QStringLiteral("Héllo, wörld ✓"));
         QVERIFY(onGuiThread);
         const auto stats = finished[0][1].value<GenerateStats>();
         QCOMPARE(stats.n_generated, 4);
@@ -216,7 +217,9 @@ private slots:
         QCOMPARE(loaded[0][0].value<LoadedModel>().chatFormat, QStringLiteral("plain"));
         const auto stats = finished[0][1].value<GenerateStats>();
         QVERIFY(stats.n_generated > 0);
-        QVERIFY2(text.size() > 10, qPrintable(text));
+        // The spy records generationFinished in the worker thread, while the tokens reach `text`
+        // through queued calls on this thread: let those arrive.
+        QTRY_VERIFY2(text.size() > 10, qPrintable(QString("[%1] n_generated %2").arg(text).arg(stats.n_generated)));
         QVERIFY(stats.time_to_first_token > 0);
     }
 };
