@@ -74,8 +74,8 @@ private slots:
         QCOMPARE(view.cards()[0]->deviceId(), QStringLiteral("cpu1"));  // pipeline order first
         QCOMPARE(view.cards()[1]->deviceId(), QStringLiteral("cpu2"));
         QCOMPARE(view.cards()[2]->deviceId(), QStringLiteral("cpu"));
-        QVERIFY(view.cards()[0]->layersText().contains(QStringLiteral("layers 0–5 + embedding")));
-        QVERIFY(view.cards()[1]->layersText().contains(QStringLiteral("layers 6–9 + output head")));
+        QVERIFY(view.cards()[0]->layersText().startsWith(QStringLiteral("layers 0–5\n+ token embedding")));
+        QVERIFY(view.cards()[1]->layersText().startsWith(QStringLiteral("layers 6–9\n+ output head")));
         QCOMPARE(view.cards()[2]->layersText(), QStringLiteral("Not used by this model"));
         QCOMPARE(view.layerStrip()->deviceOfLayer(0), QStringLiteral("cpu1"));
         QCOMPARE(view.layerStrip()->deviceOfLayer(5), QStringLiteral("cpu1"));

@@ -77,12 +77,16 @@ void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const stra
     for (const strata::StagePlan& s : stages) {
         QString t = s.layer_end - s.layer_begin == 1 ? tr("layer %1").arg(s.layer_begin)
                                                      : tr("layers %1–%2").arg(s.layer_begin).arg(s.layer_end - 1);
-        if (s.has_embedding) t += tr(" + embedding");
-        if (s.has_output) t += tr(" + output head");
+        t = QStringLiteral("<b>%1</b>").arg(t);
+        // The roles on their own line: "layers 0–79 + embedding + output head" outgrows a card.
+        QStringList roles;
+        if (s.has_embedding) roles << tr("token embedding");
+        if (s.has_output) roles << tr("output head");
+        if (!roles.isEmpty()) t += QStringLiteral("<br>+ ") + roles.join(QStringLiteral(", "));
         parts.append(t);
     }
     if (parts.isEmpty()) m_layers->setText(modelLoaded ? tr("Not used by this model") : tr("No model loaded"));
-    else m_layers->setText(QStringLiteral("<b>%1</b>").arg(parts.join(QStringLiteral(", "))));
+    else m_layers->setText(parts.join(QStringLiteral("<br>")));
     m_layers->setProperty("muted", parts.isEmpty());
     if (utilisation) {
         m_util->setText(tr("Utilisation %1%").arg(qRound(*utilisation * 100)));
@@ -103,7 +107,12 @@ void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const stra
     m_busy->setVisible(!timings.empty());
 }
 
-QString DeviceCard::layersText() const { return m_layers->text(); }
+QString DeviceCard::layersText() const {
+    QString t = m_layers->text();
+    t.replace(QStringLiteral("<br>"), QStringLiteral("\n"));
+    t.remove(QStringLiteral("<b>")).remove(QStringLiteral("</b>"));
+    return t;
+}
 QString DeviceCard::busyText() const { return m_busy->text(); }
 
 }  // namespace strata::ui

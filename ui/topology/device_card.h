@@ -25,7 +25,7 @@ public:
     void setUse(const std::vector<strata::StagePlan>& stages, const strata::DeviceMemory* memory,
                 const strata::DeviceUse* planned, const std::vector<strata::StageTiming>& timings,
                 std::optional<double> utilisation, bool modelLoaded);
-    QString layersText() const;
+    QString layersText() const;  // plain text, one line per stage plus its roles
     QString busyText() const;
 
 private:
