@@ -33,7 +33,10 @@ std::string mib(uint64_t bytes) {
 
 std::string shape(const std::vector<int64_t>& ne) {
     std::string s;
-    for (int64_t d : ne) s += (s.empty() ? "" : "x") + std::to_string(d);
+    for (int64_t d : ne) {
+        if (!s.empty()) s += 'x';
+        s += std::to_string(d);
+    }
     return s;
 }
 
