@@ -263,8 +263,8 @@ void explain_plan(const PlanRequest& r, const CoreResult& core, Plan& plan) {
     }
     if (r.model.n_ctx_train > 0 && plan.max_ctx_that_fits > r.model.n_ctx_train)
         plan.decisions.push_back("memory allows a context of " +
-                                 std::to_string(plan.max_ctx_that_fits) + " tokens, beyond the " +
-                                 std::to_string(r.model.n_ctx_train) + " the model was trained on");
+                                 format_count(plan.max_ctx_that_fits) + " tokens, beyond the " +
+                                 format_count(r.model.n_ctx_train) + " the model was trained on");
     if (plan.fits) note_single_device(r, plan);
 }
 

@@ -36,6 +36,15 @@ const char* split_mode_name(SplitMode m) {
 
 namespace plan_detail {
 
+std::string format_count(uint64_t n) {
+    std::string digits = std::to_string(n), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
 std::string format_bytes(uint64_t bytes) {
     static const char* const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
     if (bytes < 1024) return std::to_string(bytes) + " B";
@@ -119,6 +128,7 @@ std::string tps(double v) {
 
 std::string format_plan(const PlanRequest& request, const Plan& plan) {
     using plan_detail::format_bytes;
+    using plan_detail::format_count;
     struct Col {
         const char* title;
         size_t width;
@@ -188,7 +198,7 @@ std::string format_plan(const PlanRequest& request, const Plan& plan) {
     predictions.push_back(format_bytes(plan.transfer_bytes_per_token) +
                           " of hidden state cross devices per token");
     predictions.push_back(plan.max_ctx_that_fits > 0
-                              ? "longest context that fits: " + std::to_string(plan.max_ctx_that_fits) +
+                              ? "longest context that fits: " + format_count(plan.max_ctx_that_fits) +
                                     " tokens"
                               : "longest context that fits: none (not even 256 tokens)");
     section("predictions", predictions);

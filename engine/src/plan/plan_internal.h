@@ -102,6 +102,7 @@ std::vector<PlanSuggestion> suggest_fixes(const PlanRequest& request, const Plan
 
 // ---- text (plan_format.cpp) ----
 std::string format_bytes(uint64_t bytes);   // "21.3 GiB", "512.0 MiB", "181.5 KiB", "100 B"
+std::string format_count(uint64_t n);       // "4,060,928" (for people; flags keep plain digits)
 std::string device_label(const PlanRequest& request, int device);  // "cuda1 (RTX 4090)"
 std::string layer_range_text(int begin, int end);                   // "layers 0–21", "layer 5"
 
