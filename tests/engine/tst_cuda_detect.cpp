@@ -15,7 +15,7 @@
 using namespace strata;
 
 namespace {
-std::string module_path() {
+[[maybe_unused]] std::string module_path() {  // unused in builds without the CUDA module
     std::error_code ec;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     return (exe.parent_path() / "../engine/src/backend/cuda/libstrata_cuda.so").lexically_normal().string();
