@@ -10,7 +10,7 @@ if [[ -z "$model" && -f ../shared/models/stories260K.gguf ]]; then
 fi
 if [[ -n "${DISPLAY:-}" || -n "${WAYLAND_DISPLAY:-}" ]]; then
   scripts/install-deps.sh
-  scripts/build.sh
+  scripts/build.sh -DSTRATA_QT=ON  # explicit: a headless run before may have cached OFF
   exec build/app/strata ${model:+"$model"}
 fi
 scripts/install-deps.sh --headless
