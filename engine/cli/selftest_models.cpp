@@ -123,26 +123,9 @@ LoadOptions load_options(const std::string& devices, KvCacheType kv, const std::
 // Loads with an explicit list of stages (plans the planner would not make: two stages on one GPU).
 Result<std::unique_ptr<Model>> load_stages(DeviceRegistry& reg, const std::string& path, const std::string& devices,
                                            const std::vector<StagePlan>& stages, KvCacheType kv) {
-    LoadInputs in;
-    auto file = gguf::GgufFile::open(path);
-    if (!file.ok()) return file.status();
-    in.file = std::move(file).value();
-    auto info = inspect_model(path);
-    if (!info.ok()) return info.status();
-    in.info = std::move(info).value();
-    auto hp = read_hparams(*in.file);
-    if (!hp.ok()) return hp.status();
-    in.hp = std::move(hp).value();
-    auto tensors = collect_model_tensors(*in.file, in.hp);
-    if (!tensors.ok()) return tensors.status();
-    in.tensors = std::move(tensors).value();
-    in.hp.n_vocab = in.tensors.token_embd.n_rows;
-    auto vocab = load_vocab(*in.file);
-    if (!vocab.ok()) return vocab.status();
-    in.vocab = std::move(vocab).value();
-    auto fp = model_footprint(*in.file);
-    if (!fp.ok()) return fp.status();
-    in.footprint = std::move(fp).value();
+    auto inputs = read_load_inputs(path);
+    if (!inputs.ok()) return inputs.status();
+    LoadInputs in = std::move(inputs).value();
     const LoadOptions lo = load_options(devices, kv);
     auto described = reg.describe(lo.devices);
     if (!described.ok()) return described.status();

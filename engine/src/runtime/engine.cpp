@@ -93,30 +93,9 @@ Result<std::unique_ptr<Model>> Engine::load(const std::string& path, const LoadO
                                             const LoadProgressFn& progress, const std::atomic<bool>* cancel) {
     try {
         STRATA_RETURN_IF_ERROR(check_options(options));
-        LoadInputs in;
-        auto file = gguf::GgufFile::open(path);
-        if (!file.ok()) return file.status();
-        in.file = std::move(file).value();
-        auto info = inspect_model(path);
-        if (!info.ok()) return info.status();
-        in.info = std::move(info).value();
-        auto hp = read_hparams(*in.file);
-        if (!hp.ok()) return hp.status();
-        in.hp = std::move(hp).value();
-        auto tensors = collect_model_tensors(*in.file, in.hp);
-        if (!tensors.ok()) return tensors.status();
-        in.tensors = std::move(tensors).value();
-        in.hp.n_vocab = in.tensors.token_embd.n_rows;
-        auto vocab = load_vocab(*in.file);
-        if (!vocab.ok()) return vocab.status();
-        in.vocab = std::move(vocab).value();
-        if (in.vocab->n_tokens() != in.hp.n_vocab) {
-            return Status(ErrorCode::corrupt, path + ": the vocabulary has " + std::to_string(in.vocab->n_tokens()) +
-                                                  " tokens but token_embd.weight has " + std::to_string(in.hp.n_vocab) + " rows");
-        }
-        auto footprint = model_footprint(*in.file);
-        if (!footprint.ok()) return footprint.status();
-        in.footprint = std::move(footprint).value();
+        auto inputs = read_load_inputs(path);
+        if (!inputs.ok()) return inputs.status();
+        LoadInputs in = std::move(inputs).value();
 
         // Plan on the devices' descriptions first: a plan that cannot fit is refused before
         // any device is created or any byte allocated.

@@ -2,9 +2,40 @@
 
 #include <algorithm>
 
+#include "plan/model_footprint.h"
 #include "runtime/sequence_impl.h"
+#include "strata/model_info.h"
+#include "tokenizer/vocab_loader.h"
 
 namespace strata {
+
+Result<LoadInputs> read_load_inputs(const std::string& path) {
+    LoadInputs in;
+    auto file = gguf::GgufFile::open(path);
+    if (!file.ok()) return file.status();
+    in.file = std::move(file).value();
+    auto info = inspect_model(path);
+    if (!info.ok()) return info.status();
+    in.info = std::move(info).value();
+    auto hp = read_hparams(*in.file);
+    if (!hp.ok()) return hp.status();
+    in.hp = std::move(hp).value();
+    auto tensors = collect_model_tensors(*in.file, in.hp);
+    if (!tensors.ok()) return tensors.status();
+    in.tensors = std::move(tensors).value();
+    in.hp.n_vocab = in.tensors.token_embd.n_rows;
+    auto vocab = load_vocab(*in.file);
+    if (!vocab.ok()) return vocab.status();
+    in.vocab = std::move(vocab).value();
+    if (in.vocab->n_tokens() != in.hp.n_vocab) {
+        return Status(ErrorCode::corrupt, path + ": the vocabulary has " + std::to_string(in.vocab->n_tokens()) +
+                                              " tokens but token_embd.weight has " + std::to_string(in.hp.n_vocab) + " rows");
+    }
+    auto footprint = model_footprint(*in.file);
+    if (!footprint.ok()) return footprint.status();
+    in.footprint = std::move(footprint).value();
+    return in;
+}
 
 Result<PlanRequest> make_plan_request(const ModelFootprint& footprint, const std::vector<DeviceInfo>& devices,
                                       const LoadOptions& options, int64_t n_ctx) {

@@ -27,6 +27,11 @@ struct LoadInputs {
     std::shared_ptr<const Vocab> vocab;
 };
 
+// Opens and reads everything a load needs from the file at `path` (mapping, info, hparams,
+// tensor directory, vocabulary, footprint) and checks that the vocabulary and the token
+// embedding agree. Errors name the file.
+Result<LoadInputs> read_load_inputs(const std::string& path);
+
 class LoadedModel final : public Model {
 public:
     LoadedModel(LoadInputs inputs, DeviceRegistry& registry, std::vector<std::unique_ptr<Device>> devices,
