@@ -17,24 +17,14 @@
 
 #include "backend/cpu/cpu_device.h"
 #include "quant/quant.h"
+#include "isa_scope.h"
 #include "util/cpu_features.h"
 #include "util/fp16.h"
 
 using namespace strata;
+using strata::test::IsaScope;
 
 namespace {
-
-struct IsaScope {
-    explicit IsaScope(const QString& isa) {
-        if (isa == "best") unsetenv("STRATA_CPU_ISA");
-        else setenv("STRATA_CPU_ISA", isa.toLatin1().constData(), 1);
-        cpu_isa_refresh();
-    }
-    ~IsaScope() {
-        unsetenv("STRATA_CPU_ISA");
-        cpu_isa_refresh();
-    }
-};
 
 TensorType tensor_type_of(KvCacheType t) {
     return t == KvCacheType::f32 ? TensorType::F32 : t == KvCacheType::f16 ? TensorType::F16 : TensorType::Q8_0;

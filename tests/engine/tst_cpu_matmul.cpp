@@ -24,9 +24,11 @@
 #include "backend/cpu/thread_pool.h"
 #include "quant/quant.h"
 #include "quant/quant_blocks.h"
+#include "isa_scope.h"
 #include "util/cpu_features.h"
 
 using namespace strata;
+using strata::test::IsaScope;
 using namespace strata::quant;
 
 namespace {
@@ -38,19 +40,6 @@ std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 1.0f, float m
     for (auto& x : v) x = dist(rng);
     return v;
 }
-
-// "best": whatever the machine supports; otherwise the STRATA_CPU_ISA cap ("scalar", "avx2").
-struct IsaScope {
-    explicit IsaScope(const QString& isa) {
-        if (isa == "best") unsetenv("STRATA_CPU_ISA");
-        else setenv("STRATA_CPU_ISA", isa.toLatin1().constData(), 1);
-        cpu_isa_refresh();
-    }
-    ~IsaScope() {
-        unsetenv("STRATA_CPU_ISA");
-        cpu_isa_refresh();
-    }
-};
 
 struct Problem {
     TensorType type;

@@ -20,9 +20,11 @@
 #include "quant/quant.h"
 #include "quant/quant_blocks.h"
 #include "quant/quant_dispatch.h"
+#include "isa_scope.h"
 #include "util/cpu_features.h"
 
 using namespace strata;
+using strata::test::IsaScope;
 using namespace strata::quant;
 
 namespace {
@@ -34,19 +36,6 @@ std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 1.0f, float m
     for (auto& x : v) x = dist(rng);
     return v;
 }
-
-// Runs the rest of the test with the given dispatch level (restored by the destructor).
-struct IsaScope {
-    explicit IsaScope(const QString& isa) {
-        if (isa == "scalar") setenv("STRATA_CPU_ISA", "scalar", 1);
-        else unsetenv("STRATA_CPU_ISA");
-        cpu_isa_refresh();
-    }
-    ~IsaScope() {
-        unsetenv("STRATA_CPU_ISA");
-        cpu_isa_refresh();
-    }
-};
 
 void add_isa_rows(const char* name, int type, const std::vector<int>& sizes) {
     QStringList isas{"scalar"};
