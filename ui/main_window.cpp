@@ -224,7 +224,7 @@ void MainWindow::connectApp() {
         loadIfRequested(path);
     });
     connect(&importer, &app::ModelImporter::rejected, this, [this](const QString& path, const QString&) {
-        if (QFileInfo(path).canonicalFilePath() == m_loadWhenAdded) m_loadWhenAdded.clear();
+        if (!m_loadWhenAdded.isEmpty() && QFileInfo(path).canonicalFilePath() == m_loadWhenAdded) m_loadWhenAdded.clear();
     });
     connect(&importer, &app::ModelImporter::rejected, this, [this](const QString&, const QString& message) {
         m_banner->show(MessageBanner::Kind::error, message);
