@@ -153,6 +153,22 @@ private slots:
         QVERIFY(graphable(ops, items));
     }
 
+    // The launch profile's rows are keyed by these labels: kind, weight type, shape and tokens.
+    void itemLabelsNameTheLaunch() {
+        const auto ops = layer_ops(1, 3, 5);  // q, k Q4_0; v Q4_K (not fused with q, k)
+        const auto items = plan_launches(ops, PlanOptions{});
+        std::string all;
+        for (const Item& it : items) all += item_label(it, ops) + "; ";
+        QCOMPARE(QString::fromStdString(all), QString("rms_norm+quantize 256 t1; matvec Q4_0 (256+128)x256 t1; matvec Q4_K 128x256 t1; "
+                                  "rope q,k+store_kv hd64 t1; attention split-K 4x64 chunks 4 t1 +quantize; "
+                                  "matvec Q4_0 256x256 t1 +residual; rms_norm+quantize 256 t1; "
+                                  "matvec Q4_0 (512+512)x256 t1 +swiglu; quantize activations 512 t1; "
+                                  "matvec Q4_K 256x512 t1 +residual; "));
+        const auto prefill = layer_ops(40, 3, 3);
+        const auto pitems = plan_launches(prefill, PlanOptions{});
+        QCOMPARE(QString::fromStdString(item_label(pitems[1], prefill)), QString("gemm Q4_0 256x256 t40"));
+    }
+
     void fusionOffLaunchesEveryOp() {
         const auto ops = layer_ops(3, 3, 3);  // Q4_0, 3 tokens
         const auto items = plan_launches(ops, PlanOptions{false});

@@ -5,7 +5,9 @@
 # ceilings (`selftest --probe`: device-to-device copy bandwidth, cuBLAS F16 GEMM peak), then
 # benchmarks random-weight models of TinyLlama-1.1B and Llama-2-7B shape generated on the spot:
 # pp512 and tg128, decode bandwidth as % of the measured HBM bandwidth, prefill TFLOP/s as % of
-# the measured GEMM peak. Ends with a markdown table (the last thing printed).
+# the measured GEMM peak; then 7B Q4_0 decode with CUDA graphs, fusion and programmatic dependent
+# launch each switched off, and a launch profile (every kernel timed alone) of the 7B Q4_0 and
+# Q4_K_M models. Ends with a markdown table (the last thing printed).
 #
 #   OUT=/somewhere bash tests/gpu/device_check.sh
 #
@@ -156,14 +158,29 @@ for m in "${MODEL_LIST[@]}"; do bench $m; done
 # What CUDA graphs and fusion gain: 7B Q4_0 decode with each switched off.
 GAIN=""
 if [ -f "$MODELS/llama2-7b-Q4_0.gguf" ] && [ "$(elapsed)" -lt $((BUDGET + 30)) ]; then
-    phase "decode with CUDA graphs off / fusion off (7B Q4_0)"
-    for sw in STRATA_CUDA_GRAPHS STRATA_CUDA_FUSE; do
+    phase "decode with CUDA graphs / fusion / programmatic dependent launch off (7B Q4_0)"
+    for sw in STRATA_CUDA_GRAPHS STRATA_CUDA_FUSE STRATA_CUDA_PDL; do
         env $sw=0 "$CLI" bench -m "$MODELS/llama2-7b-Q4_0.gguf" --devices cuda0 --pp 1 --tg 128 --repeats 2 --no-probe \
             > "$LOGS/bench-7b-q4_0-$sw-off.log" 2>&1
         GAIN+="$sw=0: $(awk '$1=="tg128"{print $2}' "$LOGS/bench-7b-q4_0-$sw-off.log") tok/s; "
     done
     echo "$GAIN"
 fi
+
+# Where a step's time goes: every launch timed on its own (STRATA_CUDA_PROFILE=1, eager, the
+# GPU held until a segment is enqueued so CPU launch time stays out). Decode rows end in t1,
+# prefill rows in t512.
+PROFILES=""
+for m in "llama2-7b Q4_0" "llama2-7b $MIX"; do
+    set -- $m
+    f="$MODELS/$1-$2.gguf"
+    [ -f "$f" ] && [ "$(elapsed)" -lt $((BUDGET + 45)) ] || continue
+    phase "launch profile $1 $2 (pp512, tg32)"
+    log="$LOGS/profile-$1-$2.log"
+    STRATA_CUDA_PROFILE=1 "$CLI" bench -m "$f" --devices cuda0 --pp 512 --tg 32 --repeats 1 --no-probe > "$log" 2>&1
+    sed -n '/launch profile/,$p' "$log" | head -32
+    PROFILES+="$1 $2 (pp512 + tg32, launch profile, top rows):"$'\n'"$(sed -n '/launch profile/,$p' "$log" | head -20)"$'\n'
+done
 
 [ "${KEEP_MODELS:-0}" = 1 ] || rm -rf "$MODELS"
 
@@ -187,6 +204,7 @@ phase "done in $(elapsed) s"
     echo "measured: device-to-device copy ${COPY_GBS} GB/s (read + write), streaming read ${READ_GBS} GB/s, cuBLAS F16 GEMM ${GEMM_TF} TFLOP/s"
     [ -n "$GAIN" ] && echo "7B Q4_0 tg128 with $GAIN(table row: both on)"
     cat "$SUMMARY"
+    [ -n "$PROFILES" ] && printf '%s' "$PROFILES"
     echo "kernels alone (selftest --probe):"
     grep -E "^  (matvec|matmul) " "$LOGS/probe.log" | sed 's/^  /    /' 
     echo

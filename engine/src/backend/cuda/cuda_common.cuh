@@ -78,6 +78,50 @@ __device__ __forceinline__ void warp_quantize_block(float x, ActQ8 act, int64_t 
     }
 }
 
+// Programmatic dependent launch, device side. pdl_enter() waits until the previous kernel of
+// the stream has finished and its writes are visible (a no-op when the launch did not ask for
+// the overlap, or before sm_90), then lets the next kernel be scheduled. Every kernel calls it
+// before its first access to activations, caches or outputs, and before any early return: a
+// kernel whose blocks all returned without waiting could complete before its predecessor, and
+// the kernel after it would then wait on the wrong grid.
+__device__ __forceinline__ void pdl_enter() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Prefetches bytes [p, p + n) into L2, one 128-byte line per lane of the calling warp at a time
+// (used on read-only weights before pdl_enter(), while the previous kernel finishes).
+__device__ __forceinline__ void prefetch_l2(const void* p, int64_t n, int lane) {
+#if defined(__CUDA_ARCH__)
+    const char* c = static_cast<const char*>(p);
+    for (int64_t o = 128 * static_cast<int64_t>(lane); o < n; o += 128 * 32)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(c + o));
+#else
+    (void)p;
+    (void)n;
+    (void)lane;
+#endif
+}
+
+// Enqueues kernel<<<grid, block, smem, on.stream>>>(args...), with the programmatic-serialization
+// attribute when on.pdl. A launch error is left for cudaGetLastError(), as with <<< >>>.
+template <typename... Params, typename... Args>
+inline void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, LaunchOn on, Args... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = on.stream;
+    cudaLaunchAttribute attr[1] = {};
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = on.pdl ? 1 : 0;
+    static_cast<void>(cudaLaunchKernelEx(&cfg, kernel, static_cast<Params>(args)...));
+}
+
 inline unsigned grid_1d(int64_t n, int threads) {
     return static_cast<unsigned>((n + threads - 1) / threads);
 }

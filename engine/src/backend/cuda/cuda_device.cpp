@@ -66,6 +66,9 @@ CudaDeviceOptions device_options_from_env() {
     o.fuse = !env_off("STRATA_CUDA_FUSE");
     const char* attn = std::getenv("STRATA_CUDA_ATTN");
     o.generic_attention = attn && std::strcmp(attn, "generic") == 0;
+    o.pdl = !env_off("STRATA_CUDA_PDL");
+    const char* prof = std::getenv("STRATA_CUDA_PROFILE");
+    o.profile = prof && *prof && std::strcmp(prof, "0") != 0;
     return o;
 }
 
@@ -120,6 +123,14 @@ Status CudaDevice::init(uint64_t memory_cap) {
     if (!options_.graphs) info_.note += ", CUDA graphs off";
     if (!options_.fuse) info_.note += ", fusion off";
     if (options_.generic_attention) info_.note += ", generic prefill attention";
+    int cc_major = 0;
+    if (cudaDeviceGetAttribute(&cc_major, cudaDevAttrComputeCapabilityMajor, ordinal_) != cudaSuccess) cudaGetLastError();
+    pdl_ = options_.pdl && cc_major >= 9;
+    if (cc_major >= 9 && !options_.pdl) info_.note += ", programmatic dependent launch off";
+    if (options_.profile) {
+        profile_ = std::make_unique<LaunchProfile>();
+        info_.note += ", launch profiling (no CUDA graphs)";
+    }
 
     if ((e = cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)) != cudaSuccess) return fail_init(e, "creating a stream");
     if ((e = cudaStreamCreateWithFlags(&stream_b_, cudaStreamNonBlocking)) != cudaSuccess) return fail_init(e, "creating a stream");
@@ -156,6 +167,7 @@ CudaDevice::~CudaDevice() {
             std::fprintf(stderr, "%s: %llu flushes eager, %llu graph captures, %llu graph replays\n", info_.id.c_str(),
                          static_cast<unsigned long long>(graphs_.eager), static_cast<unsigned long long>(graphs_.captures),
                          static_cast<unsigned long long>(graphs_.replays));
+        if (profile_) std::fprintf(stderr, "%s %s", info_.id.c_str(), profile_->report().c_str());
         graphs_.clear();
     }
     if (cublas_) destroy_cublas(cublas_);
@@ -349,7 +361,7 @@ Status CudaDevice::launch_segment_locked() {
     std::string what;
     cudaError_t err = cudaSuccess;
     bool launched = false;
-    if (options_.graphs && graphable(pending_, items)) {
+    if (options_.graphs && !profile_ && graphable(pending_, items)) {
         std::vector<uint64_t> sig;
         sig.reserve(pending_.size() * 36 + 2);
         sig.push_back(static_cast<uint64_t>(segment_pos_));
@@ -387,7 +399,17 @@ Status CudaDevice::launch_segment_locked() {
             ++graphs_.replays;
         }
     }
-    if (!launched) {
+    if (!launched && profile_) {
+        err = profile_->begin(stream_);
+        if (err == cudaSuccess) err = run_items(items, what);
+        else what = "starting the launch profile";
+        const cudaError_t collected = profile_->collect(stream_);  // always: opens the gate
+        if (err == cudaSuccess && collected != cudaSuccess) {
+            err = collected;
+            what = "timing launches";
+        }
+        ++graphs_.eager;
+    } else if (!launched) {
         err = run_items(items, what);
         ++graphs_.eager;
     }

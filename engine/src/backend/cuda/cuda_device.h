@@ -24,6 +24,7 @@
 
 #include "backend/cuda/cuda_fusion.h"
 #include "backend/cuda/cuda_graph.h"
+#include "backend/cuda/cuda_profile.h"
 #include "backend/cuda/cuda_weight_layout.h"
 #include "backend/cuda/kernels.h"
 #include "backend/device.h"
@@ -38,6 +39,8 @@ struct CudaDeviceOptions {
     bool graphs = true;  // STRATA_CUDA_GRAPHS
     bool fuse = true;    // STRATA_CUDA_FUSE
     bool generic_attention = false;  // STRATA_CUDA_ATTN=generic: no head-size-specific prefill kernel
+    bool pdl = true;     // STRATA_CUDA_PDL: programmatic dependent launch (compute capability ≥ 9.0 only)
+    bool profile = false;  // STRATA_CUDA_PROFILE=1: time every launch (no graphs); table on stderr at exit
 };
 CudaDeviceOptions device_options_from_env();
 void destroy_cublas(cublasHandle_t handle);  // cuda_gemm.cpp
@@ -125,6 +128,7 @@ private:
 
     int index_, ordinal_;
     CudaDeviceOptions options_;
+    bool pdl_ = false;  // options_.pdl on a GPU that has it
     DeviceInfo info_;
     uint64_t capacity_ = 0;
     std::atomic<uint64_t> allocated_[kMemoryUseCount] = {};
@@ -154,6 +158,7 @@ private:
     std::map<uintptr_t, size_t> scratch_buffers_;  // base → size
     std::vector<Op> pending_;
     GraphCache graphs_;
+    std::unique_ptr<LaunchProfile> profile_;  // options_.profile
 };
 
 }  // namespace strata::cuda

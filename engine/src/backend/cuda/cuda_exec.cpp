@@ -41,13 +41,15 @@ cuk::RopeStoreArgs rope_base(const Op& op) {
 cudaError_t CudaDevice::run_items(const std::vector<Item>& items, std::string& what) {
     if (n_pos_ > segment_pos_) {  // this segment's position slots
         what = "copying token positions";
-        const cudaError_t e = cudaMemcpyAsync(pos_dev_ + segment_pos_, pos_host_ + segment_pos_,
+        cudaError_t e = cudaMemcpyAsync(pos_dev_ + segment_pos_, pos_host_ + segment_pos_,
                                               static_cast<size_t>(n_pos_ - segment_pos_) * sizeof(int32_t),
                                               cudaMemcpyHostToDevice, stream_);
         if (e != cudaSuccess) return e;
+        if (profile_ && (e = profile_->mark(stream_, "copy positions")) != cudaSuccess) return e;
     }
     for (const Item& it : items) {
-        const cudaError_t e = run_item(it, what);
+        cudaError_t e = run_item(it, what);
+        if (e == cudaSuccess && profile_) e = profile_->mark(stream_, item_label(it, pending_));
         if (e != cudaSuccess) return e;
     }
     return cudaSuccess;
@@ -56,7 +58,7 @@ cudaError_t CudaDevice::run_items(const std::vector<Item>& items, std::string& w
 cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
     const Op& op = pending_[static_cast<size_t>(it.first)];
     what = std::string(item_kind_name(it.kind)) + " (" + op_kind_name(op.kind) + ")";
-    cudaStream_t s = stream_;
+    const cuk::LaunchOn s(stream_, pdl_);
     switch (it.kind) {
         case ItemKind::quant:
             return cuk::launch_quantize_act(it.act_x, it.act_rows, it.act_cols,
@@ -146,9 +148,9 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
         case ItemKind::op: break;
     }
     switch (op.kind) {
-        case OpKind::copy_h2d: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyHostToDevice, s);
-        case OpKind::copy_d2h: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyDeviceToHost, s);
-        case OpKind::copy_d2d: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyDeviceToDevice, s);
+        case OpKind::copy_h2d: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyHostToDevice, stream_);
+        case OpKind::copy_d2h: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyDeviceToHost, stream_);
+        case OpKind::copy_d2d: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyDeviceToDevice, stream_);
         case OpKind::embed: return cuk::launch_embed(view_of(op.w), op.tokens, op.n_tok, op.out, bad_token_dev_, s);
         case OpKind::rms_norm:
             return cuk::launch_rms_norm(op.x, vector_of(op.w), op.eps, op.n_tok, op.n, op.out, cuk::ActQ8{}, s);

@@ -1,5 +1,6 @@
 #include "backend/cuda/cuda_fusion.h"
 
+#include <cstdio>
 #include <cstring>
 
 namespace strata::cuda {
@@ -243,6 +244,60 @@ bool graphable(const std::vector<Op>& ops, const std::vector<Item>& items) {
         if (it.kind == ItemKind::attention && !attention_uses_split_k(op.n_tok, op.head_dim)) return false;
     }
     return true;
+}
+
+namespace {
+
+const char* type_name(int t) {
+    static const char* const names[] = {"F32", "F16", "BF16", "Q4_0", "Q8_0", "Q4_K", "Q5_K", "Q6_K"};
+    return t >= 0 && t < 8 ? names[t] : "?";
+}
+
+long long ll(int64_t v) { return static_cast<long long>(v); }
+
+}  // namespace
+
+std::string item_label(const Item& it, const std::vector<Op>& ops) {
+    const Op& op = ops[static_cast<size_t>(it.first)];
+    char buf[200];
+    switch (it.kind) {
+        case ItemKind::quant:
+            std::snprintf(buf, sizeof buf, "quantize activations %lld t%lld", ll(it.act_cols), ll(it.act_rows));
+            return buf;
+        case ItemKind::norm_quant:
+            std::snprintf(buf, sizeof buf, "rms_norm+quantize %lld t%lld", ll(op.n), ll(op.n_tok));
+            return buf;
+        case ItemKind::matvec: {
+            std::string rows;
+            for (int m = 0; m < it.n_mat; ++m) {
+                if (m) rows += '+';
+                rows += std::to_string(ops[static_cast<size_t>(it.first + m)].w.n_rows);
+            }
+            const char* epi = it.epilogue == 1 ? " +residual" : it.epilogue == 2 ? " +swiglu" : "";
+            std::snprintf(buf, sizeof buf, "matvec %s %s%s%sx%lld t%lld%s", type_name(op.w.type), it.n_mat > 1 ? "(" : "",
+                          rows.c_str(), it.n_mat > 1 ? ")" : "", ll(op.w.n_cols), ll(op.n_tok), epi);
+            return buf;
+        }
+        case ItemKind::gemm:
+            std::snprintf(buf, sizeof buf, "gemm %s %lldx%lld t%lld", type_name(op.w.type), ll(op.w.n_rows),
+                          ll(op.w.n_cols), ll(op.n_tok));
+            return buf;
+        case ItemKind::rope_store:
+            std::snprintf(buf, sizeof buf, "rope q,k+store_kv hd%lld t%lld", ll(op.head_dim), ll(op.n_tok));
+            return buf;
+        case ItemKind::attention:
+            if (attention_uses_split_k(op.n_tok, op.head_dim)) {
+                std::snprintf(buf, sizeof buf, "attention split-K %lldx%lld chunks %lld t%lld%s", ll(op.n_head),
+                              ll(op.head_dim), ll(op.n_chunks), ll(op.n_tok), it.act ? " +quantize" : "");
+            } else {
+                std::snprintf(buf, sizeof buf, "attention prefill %lldx%lld t%lld", ll(op.n_head), ll(op.head_dim),
+                              ll(op.n_tok));
+            }
+            return buf;
+        case ItemKind::op: break;
+    }
+    std::snprintf(buf, sizeof buf, "%s %lld t%lld", op_kind_name(op.kind), ll(op.n), ll(op.n_tok));
+    return buf;
 }
 
 }  // namespace strata::cuda

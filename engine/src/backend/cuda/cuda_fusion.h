@@ -11,6 +11,7 @@
 // memory holds after a flush does not depend on fusion. Pure function; no CUDA.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "backend/cuda/cuda_op.h"
@@ -45,6 +46,11 @@ struct PlanOptions {
 };
 
 std::vector<Item> plan_launches(const std::vector<Op>& ops, const PlanOptions& options);
+
+// What an item launches, for the launch profile: "matvec Q4_0 (4096+1024+1024)x4096 t1",
+// "matvec Q4_K 4096x11008 t1 +residual", "gemm Q4_K 11008x4096 t512", "attention split-K
+// 32x128 chunks 64 t1 +quantize", ...
+std::string item_label(const Item& item, const std::vector<Op>& ops);
 
 // True when every item may be captured in a CUDA graph (no cuBLAS, no prefill attention).
 bool graphable(const std::vector<Op>& ops, const std::vector<Item>& items);

@@ -57,7 +57,7 @@ cudaError_t CudaDevice::run_gemm(const Op& op, bool convert_x, std::string& what
         return e;
     if (!g.f32 && convert_x) {
         what = "converting activations to F16";
-        if ((e = cuk::launch_f32_to_f16(op.x, n_tok * n_cols, act16, stream_)) != cudaSuccess) return e;
+        if ((e = cuk::launch_f32_to_f16(op.x, n_tok * n_cols, act16, cuk::LaunchOn(stream_, pdl_))) != cudaSuccess) return e;
     }
     if (g.f32) {
         return blas(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n_rows), static_cast<int>(n_tok),

@@ -48,6 +48,7 @@ __device__ __forceinline__ float score(const AttnArgs& a, const float* qs, int64
 }
 
 __global__ void __launch_bounds__(kThreads) attention_partial_kernel(const AttnArgs a) {
+    pdl_enter();
     extern __shared__ float smem[];
     float* qs = smem;               // (head_dim)
     float* sc = smem + a.head_dim;  // (kTile)
@@ -105,14 +106,14 @@ __global__ void __launch_bounds__(kThreads) attention_partial_kernel(const AttnA
 
 }  // namespace
 
-cudaError_t launch_attention_partial(const AttnArgs& a, cudaStream_t stream) {
+cudaError_t launch_attention_partial(const AttnArgs& a, LaunchOn stream) {
     if (a.n_tok <= 0) return cudaSuccess;
     if (a.head_dim <= 0 || a.head_dim > kThreads * kMaxPer || a.n_tok > 65535 || a.n_head > 65535 ||
         a.n_chunks <= 0 || a.chunk_len <= 0)
         return cudaErrorInvalidValue;
     const dim3 grid(static_cast<unsigned>(a.n_chunks), static_cast<unsigned>(a.n_head), static_cast<unsigned>(a.n_tok));
     const size_t smem = static_cast<size_t>(a.head_dim + kTile) * sizeof(float);
-    attention_partial_kernel<<<grid, kThreads, smem, stream>>>(a);
+    launch_kernel(attention_partial_kernel, grid, kThreads, smem, stream, a);
     return cudaGetLastError();
 }
 

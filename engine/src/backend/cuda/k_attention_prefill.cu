@@ -20,6 +20,7 @@ size_t smem_bytes(int bq, int64_t hd) {
 
 template <int HDMAX>
 __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(const AttnArgs a) {
+    pdl_enter();
     constexpr int BQ = Cfg<HDMAX>::BQ;
     constexpr int kAcc = BQ * HDMAX / kThreads;   // output elements per thread
     constexpr int kPairs = BQ * kBK / kThreads;   // scores per thread
@@ -110,7 +111,7 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(const AttnA
 }
 
 template <int HDMAX>
-cudaError_t launch_cfg(const AttnArgs& a, cudaStream_t stream) {
+cudaError_t launch_cfg(const AttnArgs& a, LaunchOn stream) {
     constexpr int BQ = Cfg<HDMAX>::BQ;
     const size_t smem = smem_bytes(BQ, a.head_dim);
     if (smem > 48 * 1024) {
@@ -119,7 +120,7 @@ cudaError_t launch_cfg(const AttnArgs& a, cudaStream_t stream) {
         if (e != cudaSuccess) return e;
     }
     const dim3 grid(static_cast<unsigned>((a.n_tok + BQ - 1) / BQ), static_cast<unsigned>(a.n_head));
-    attention_prefill_kernel<HDMAX><<<grid, kThreads, smem, stream>>>(a);
+    launch_kernel(attention_prefill_kernel<HDMAX>, grid, kThreads, smem, stream, a);
     return cudaGetLastError();
 }
 
@@ -127,7 +128,7 @@ cudaError_t launch_cfg(const AttnArgs& a, cudaStream_t stream) {
 
 bool attention_prefill_supported(int64_t head_dim) { return head_dim > 0 && head_dim <= 256; }
 
-cudaError_t launch_attention_prefill(const AttnArgs& a, cudaStream_t stream) {
+cudaError_t launch_attention_prefill(const AttnArgs& a, LaunchOn stream) {
     if (a.n_tok <= 0) return cudaSuccess;
     if (!attention_prefill_supported(a.head_dim) || a.n_head > 65535) return cudaErrorInvalidValue;
     if (a.head_dim <= 64) return launch_cfg<64>(a, stream);

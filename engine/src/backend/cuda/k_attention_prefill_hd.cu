@@ -56,6 +56,7 @@ __device__ __forceinline__ void load_rows(const AttnArgs& a, const void* cache, 
 
 template <int HD>
 __global__ void __launch_bounds__(kThreads) attention_prefill_hd_kernel(const AttnArgs a) {
+    pdl_enter();
     constexpr int kStride = HD + 4;
     constexpr int DV = HD / 16;
     extern __shared__ float4 smem4[];
@@ -171,7 +172,7 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_hd_kernel(const At
 }
 
 template <int HD>
-cudaError_t launch_hd(const AttnArgs& a, cudaStream_t stream) {
+cudaError_t launch_hd(const AttnArgs& a, LaunchOn stream) {
     const size_t smem = smem_floats<HD>() * sizeof(float);
     if (smem > 48 * 1024) {
         const cudaError_t e = cudaFuncSetAttribute(attention_prefill_hd_kernel<HD>,
@@ -179,7 +180,7 @@ cudaError_t launch_hd(const AttnArgs& a, cudaStream_t stream) {
         if (e != cudaSuccess) return e;
     }
     const dim3 grid(static_cast<unsigned>((a.n_tok + kBQ - 1) / kBQ), static_cast<unsigned>(a.n_head));
-    attention_prefill_hd_kernel<HD><<<grid, kThreads, smem, stream>>>(a);
+    launch_kernel(attention_prefill_hd_kernel<HD>, grid, kThreads, smem, stream, a);
     return cudaGetLastError();
 }
 
@@ -187,7 +188,7 @@ cudaError_t launch_hd(const AttnArgs& a, cudaStream_t stream) {
 
 bool attention_prefill_hd_supported(int64_t head_dim) { return head_dim == 64 || head_dim == 128; }
 
-cudaError_t launch_attention_prefill_hd(const AttnArgs& a, cudaStream_t stream) {
+cudaError_t launch_attention_prefill_hd(const AttnArgs& a, LaunchOn stream) {
     if (a.n_tok <= 0) return cudaSuccess;
     if (a.n_head > 65535) return cudaErrorInvalidValue;
     if (a.head_dim == 64) return launch_hd<64>(a, stream);

@@ -27,6 +27,7 @@ __device__ __forceinline__ void store_run(uint16_t* dst, const uint32_t (&q)[4],
 template <int T>
 __global__ void dequant_tile_q_kernel(WeightView w, int64_t r0, int64_t n_rows, int64_t c0, int64_t n_cols,
                                       uint16_t* tile) {
+    pdl_enter();
     const int64_t units = n_cols / 32;
     const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (idx >= units * n_rows) return;
@@ -40,6 +41,7 @@ __global__ void dequant_tile_q_kernel(WeightView w, int64_t r0, int64_t n_rows, 
 template <int T>
 __global__ void dequant_tile_f_kernel(WeightView w, int64_t r0, int64_t n_rows, int64_t c0, int64_t n_cols,
                                       uint16_t* tile) {
+    pdl_enter();
     const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (idx >= n_cols * n_rows) return;
     const int64_t r = idx / n_cols, c = idx % n_cols;
@@ -55,27 +57,27 @@ __global__ void dequant_tile_f_kernel(WeightView w, int64_t r0, int64_t n_rows, 
 
 template <int T>
 cudaError_t launch_q(const WeightView& w, int64_t r0, int64_t n_rows, int64_t c0, int64_t n_cols, void* tile,
-                     cudaStream_t stream) {
+                     LaunchOn stream) {
     constexpr int kThreads = 256;
     const int64_t n = n_rows * (n_cols / 32);
-    dequant_tile_q_kernel<T><<<grid_1d(n, kThreads), kThreads, 0, stream>>>(w, r0, n_rows, c0, n_cols,
-                                                                             static_cast<uint16_t*>(tile));
+    launch_kernel(dequant_tile_q_kernel<T>, grid_1d(n, kThreads), kThreads, 0, stream, w, r0, n_rows, c0, n_cols,
+                  static_cast<uint16_t*>(tile));
     return cudaGetLastError();
 }
 
 template <int T>
 cudaError_t launch_f(const WeightView& w, int64_t r0, int64_t n_rows, int64_t c0, int64_t n_cols, void* tile,
-                     cudaStream_t stream) {
+                     LaunchOn stream) {
     constexpr int kThreads = 256;
-    dequant_tile_f_kernel<T><<<grid_1d(n_rows * n_cols, kThreads), kThreads, 0, stream>>>(
-        w, r0, n_rows, c0, n_cols, static_cast<uint16_t*>(tile));
+    launch_kernel(dequant_tile_f_kernel<T>, grid_1d(n_rows * n_cols, kThreads), kThreads, 0, stream, w, r0, n_rows, c0,
+                  n_cols, static_cast<uint16_t*>(tile));
     return cudaGetLastError();
 }
 
 }  // namespace
 
 cudaError_t launch_dequant_tile(const WeightView& w, int64_t r0, int64_t n_rows, int64_t c0, int64_t n_cols,
-                                void* tile, cudaStream_t stream) {
+                                void* tile, LaunchOn stream) {
     if (n_rows <= 0 || n_cols <= 0) return cudaSuccess;
     const bool k_quant = w.type == kQ4_K || w.type == kQ5_K || w.type == kQ6_K;
     const int64_t block = k_quant ? 256 : (w.type == kQ4_0 || w.type == kQ8_0) ? 32 : 1;

@@ -9,6 +9,7 @@ namespace {
 
 __global__ void embed_kernel(WeightView table, const int32_t* __restrict__ tokens, int64_t n_tok, float* out,
                              int* bad_token_flag) {
+    pdl_enter();
     const int64_t t = blockIdx.y;
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (t >= n_tok || i >= table.n_cols) return;
@@ -26,12 +27,12 @@ __global__ void embed_kernel(WeightView table, const int32_t* __restrict__ token
 }  // namespace
 
 cudaError_t launch_embed(const WeightView& table, const int32_t* tokens, int64_t n_tok, float* out,
-                         int* bad_token_flag, cudaStream_t stream) {
+                         int* bad_token_flag, LaunchOn stream) {
     if (n_tok <= 0 || table.n_cols <= 0) return cudaSuccess;
     if (n_tok > 65535) return cudaErrorInvalidValue;
     constexpr int kThreads = 256;
     const dim3 grid(grid_1d(table.n_cols, kThreads), static_cast<unsigned>(n_tok));
-    embed_kernel<<<grid, kThreads, 0, stream>>>(table, tokens, n_tok, out, bad_token_flag);
+    launch_kernel(embed_kernel, grid, kThreads, 0, stream, table, tokens, n_tok, out, bad_token_flag);
     return cudaGetLastError();
 }
 

@@ -39,6 +39,7 @@ __device__ __forceinline__ float load1(const uint8_t* row, int64_t e) {
 
 template <int T, int NT, int EPI, bool VEC>
 __global__ void __launch_bounds__(kRowsPerBlock * 32) matvec_f_kernel(const MatvecArgs a) {
+    pdl_enter();
     const int lane = threadIdx.x % 32;
     const int64_t slot = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
     if (slot >= a.row_begin[a.n_mat]) return;
@@ -107,24 +108,24 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32) matvec_f_kernel(const Matv
 }
 
 template <int T, int NT, bool VEC>
-cudaError_t launch_epi(const MatvecArgs& a, cudaStream_t stream) {
+cudaError_t launch_epi(const MatvecArgs& a, LaunchOn stream) {
     const int64_t slots = a.epilogue == kEpiSwiglu ? a.row_begin[1] : a.row_begin[a.n_mat];
     if (slots <= 0) return cudaSuccess;
     const dim3 grid(grid_1d(slots, kRowsPerBlock)), block(kRowsPerBlock * 32);
     if (a.epilogue == kEpiSwiglu) {
         MatvecArgs b = a;
         b.n_mat = 1;
-        matvec_f_kernel<T, NT, kEpiSwiglu, VEC><<<grid, block, 0, stream>>>(b);
+        launch_kernel(matvec_f_kernel<T, NT, kEpiSwiglu, VEC>, grid, block, 0, stream, b);
     } else if (a.epilogue == kEpiResidual) {
-        matvec_f_kernel<T, NT, kEpiResidual, VEC><<<grid, block, 0, stream>>>(a);
+        launch_kernel(matvec_f_kernel<T, NT, kEpiResidual, VEC>, grid, block, 0, stream, a);
     } else {
-        matvec_f_kernel<T, NT, kEpiNone, VEC><<<grid, block, 0, stream>>>(a);
+        launch_kernel(matvec_f_kernel<T, NT, kEpiNone, VEC>, grid, block, 0, stream, a);
     }
     return cudaGetLastError();
 }
 
 template <int T, bool VEC>
-cudaError_t launch_tok(const MatvecArgs& a, cudaStream_t stream) {
+cudaError_t launch_tok(const MatvecArgs& a, LaunchOn stream) {
     switch (a.n_tok) {
         case 1: return launch_epi<T, 1, VEC>(a, stream);
         case 2: return launch_epi<T, 2, VEC>(a, stream);
@@ -139,7 +140,7 @@ cudaError_t launch_tok(const MatvecArgs& a, cudaStream_t stream) {
 }
 
 template <int T>
-cudaError_t launch_type(const MatvecArgs& a, cudaStream_t stream) {
+cudaError_t launch_type(const MatvecArgs& a, LaunchOn stream) {
     // Vector loads need rows of whole 16-byte steps and 16-byte aligned rows of x.
     bool vec = a.n_cols % 8 == 0 && reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
     for (int m = 0; m < a.n_mat; ++m) vec = vec && reinterpret_cast<uintptr_t>(a.w[m].main) % 16 == 0;
@@ -148,7 +149,7 @@ cudaError_t launch_type(const MatvecArgs& a, cudaStream_t stream) {
 
 }  // namespace
 
-cudaError_t launch_matvec_f(const MatvecArgs& a, cudaStream_t stream) {
+cudaError_t launch_matvec_f(const MatvecArgs& a, LaunchOn stream) {
     switch (a.w[0].type) {
         case kF32: return launch_type<kF32>(a, stream);
         case kF16: return launch_type<kF16>(a, stream);

@@ -18,10 +18,20 @@ template <int T, int NT, int EPI>
 __global__ void __launch_bounds__(kRowsPerBlock * 32) matvec_q_kernel(const MatvecArgs a) {
     const int lane = threadIdx.x % 32;
     const int64_t slot = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
-    if (slot >= a.row_begin[a.n_mat]) return;  // whole warp leaves together
+    const bool live = slot < a.row_begin[a.n_mat];
     const int m = slot < a.row_begin[1] ? 0 : slot < a.row_begin[2] ? 1 : 2;
     const WeightView w = m == 0 ? a.w[0] : m == 1 ? a.w[1] : a.w[2];
     const int64_t r = slot - (m == 0 ? 0 : m == 1 ? a.row_begin[1] : a.row_begin[2]);
+    if (live) {  // the weights do not depend on earlier launches: fetch them while those finish
+        prefetch_l2(w.main + r * w.row_bytes, w.row_bytes, lane);
+        if (w.d) prefetch_l2(w.d + r * w.d_per_row, 2 * w.d_per_row, lane);
+        if constexpr (EPI == kEpiSwiglu) {
+            prefetch_l2(a.w[1].main + r * a.w[1].row_bytes, a.w[1].row_bytes, lane);
+            if (a.w[1].d) prefetch_l2(a.w[1].d + r * a.w[1].d_per_row, 2 * a.w[1].d_per_row, lane);
+        }
+    }
+    pdl_enter();
+    if (!live) return;  // whole warp leaves together
     const int64_t n_units = a.n_cols / 32;
 
     float acc[NT], acc2[NT];
@@ -64,7 +74,7 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32) matvec_q_kernel(const Matv
 }
 
 template <int T, int NT>
-cudaError_t launch_epi(const MatvecArgs& a, cudaStream_t stream) {
+cudaError_t launch_epi(const MatvecArgs& a, LaunchOn stream) {
     // The SwiGLU pair computes both matrices per row slot: slots = rows of the first.
     const int64_t slots = a.epilogue == kEpiSwiglu ? a.row_begin[1] : a.row_begin[a.n_mat];
     if (slots <= 0) return cudaSuccess;
@@ -72,17 +82,17 @@ cudaError_t launch_epi(const MatvecArgs& a, cudaStream_t stream) {
     if (a.epilogue == kEpiSwiglu) {
         MatvecArgs b = a;
         b.n_mat = 1;  // slot → row mapping uses matrix 0 only
-        matvec_q_kernel<T, NT, kEpiSwiglu><<<grid, block, 0, stream>>>(b);
+        launch_kernel(matvec_q_kernel<T, NT, kEpiSwiglu>, grid, block, 0, stream, b);
     } else if (a.epilogue == kEpiResidual) {
-        matvec_q_kernel<T, NT, kEpiResidual><<<grid, block, 0, stream>>>(a);
+        launch_kernel(matvec_q_kernel<T, NT, kEpiResidual>, grid, block, 0, stream, a);
     } else {
-        matvec_q_kernel<T, NT, kEpiNone><<<grid, block, 0, stream>>>(a);
+        launch_kernel(matvec_q_kernel<T, NT, kEpiNone>, grid, block, 0, stream, a);
     }
     return cudaGetLastError();
 }
 
 template <int T>
-cudaError_t launch_type(const MatvecArgs& a, cudaStream_t stream) {
+cudaError_t launch_type(const MatvecArgs& a, LaunchOn stream) {
     switch (a.n_tok) {
         case 1: return launch_epi<T, 1>(a, stream);
         case 2: return launch_epi<T, 2>(a, stream);
@@ -98,7 +108,7 @@ cudaError_t launch_type(const MatvecArgs& a, cudaStream_t stream) {
 
 }  // namespace
 
-cudaError_t launch_matvec_q(const MatvecArgs& a, cudaStream_t stream) {
+cudaError_t launch_matvec_q(const MatvecArgs& a, LaunchOn stream) {
     switch (a.w[0].type) {
         case kQ4_0: return launch_type<kQ4_0>(a, stream);
         case kQ8_0: return launch_type<kQ8_0>(a, stream);

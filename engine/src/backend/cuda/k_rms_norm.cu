@@ -10,6 +10,7 @@ namespace {
 template <bool QUANT>
 __global__ void rms_norm_kernel(const float* x, const float* __restrict__ w, float eps, int64_t n, float* out,
                                 ActQ8 act) {
+    pdl_enter();
     __shared__ float red[32];
     const int64_t row = blockIdx.x;
     const float* xr = x + row * n;
@@ -37,14 +38,16 @@ __global__ void rms_norm_kernel(const float* x, const float* __restrict__ w, flo
 }  // namespace
 
 cudaError_t launch_rms_norm(const float* x, const float* w, float eps, int64_t n_rows, int64_t n, float* out,
-                            ActQ8 act, cudaStream_t stream) {
+                            ActQ8 act, LaunchOn stream) {
     if (n_rows <= 0 || n <= 0) return cudaSuccess;
-    const int threads = n >= 1024 ? 256 : n >= 256 ? 128 : 32;
+    // Few rows (decode): one block per row is all the parallelism there is, so give each row
+    // more threads (fewer serial steps per thread); many rows fill the GPU with 256.
+    const int threads = n >= 4096 && n_rows <= 64 ? 1024 : n >= 1024 ? 256 : n >= 256 ? 128 : 32;
     if (act.qs) {
         if (n % 32 != 0) return cudaErrorInvalidValue;
-        rms_norm_kernel<true><<<static_cast<unsigned>(n_rows), threads, 0, stream>>>(x, w, eps, n, out, act);
+        launch_kernel(rms_norm_kernel<true>, static_cast<unsigned>(n_rows), threads, 0, stream, x, w, eps, n, out, act);
     } else {
-        rms_norm_kernel<false><<<static_cast<unsigned>(n_rows), threads, 0, stream>>>(x, w, eps, n, out, act);
+        launch_kernel(rms_norm_kernel<false>, static_cast<unsigned>(n_rows), threads, 0, stream, x, w, eps, n, out, act);
     }
     return cudaGetLastError();
 }

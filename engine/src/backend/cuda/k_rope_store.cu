@@ -61,6 +61,7 @@ __device__ __forceinline__ void store_cache(void* cache, int kv_type, int64_t n_
 }
 
 __global__ void __launch_bounds__(kMaxThreads) rope_store_kernel(const RopeStoreArgs a) {
+    pdl_enter();
     const int64_t hd = a.head_dim;
     const int64_t rows_a = a.n_tok * a.n_head_a;
     const bool part_b = blockIdx.x >= rows_a;
@@ -99,7 +100,7 @@ __global__ void __launch_bounds__(kMaxThreads) rope_store_kernel(const RopeStore
 
 }  // namespace
 
-cudaError_t launch_rope_store(const RopeStoreArgs& a, cudaStream_t stream) {
+cudaError_t launch_rope_store(const RopeStoreArgs& a, LaunchOn stream) {
     if (a.head_dim <= 0 || a.head_dim > kMaxThreads * kPerThread) return cudaErrorInvalidValue;
     if (a.kv_type == kKvQ8_0 && a.store && a.head_dim % 32 != 0) return cudaErrorInvalidValue;
     const int64_t rows = a.n_tok * (a.n_head_a + a.n_head_b);
@@ -107,7 +108,7 @@ cudaError_t launch_rope_store(const RopeStoreArgs& a, cudaStream_t stream) {
     if (rows > 0x7fffffff) return cudaErrorInvalidValue;
     // One thread per value for heads up to 256 (whole warps: q8_0 blocks need all 32 lanes).
     const int threads = static_cast<int>(a.head_dim >= kMaxThreads ? kMaxThreads : (a.head_dim + 31) / 32 * 32);
-    rope_store_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(a);
+    launch_kernel(rope_store_kernel, static_cast<unsigned>(rows), threads, 0, stream, a);
     return cudaGetLastError();
 }
 

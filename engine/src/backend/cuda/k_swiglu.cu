@@ -5,6 +5,7 @@ namespace strata::cuk {
 
 namespace {
 __global__ void swiglu_kernel(const float* gate, const float* up, int64_t n, float* out) {
+    pdl_enter();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) {
         const float g = gate[i];
@@ -13,10 +14,10 @@ __global__ void swiglu_kernel(const float* gate, const float* up, int64_t n, flo
 }
 }  // namespace
 
-cudaError_t launch_swiglu(const float* gate, const float* up, int64_t n, float* out, cudaStream_t stream) {
+cudaError_t launch_swiglu(const float* gate, const float* up, int64_t n, float* out, LaunchOn stream) {
     if (n <= 0) return cudaSuccess;
     constexpr int kThreads = 256;
-    swiglu_kernel<<<grid_1d(n, kThreads), kThreads, 0, stream>>>(gate, up, n, out);
+    launch_kernel(swiglu_kernel, grid_1d(n, kThreads), kThreads, 0, stream, gate, up, n, out);
     return cudaGetLastError();
 }
 
