@@ -420,7 +420,7 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
                         if (!q) attn.push_back({kt, s[0], s[1], s[2], ctx, n_tok, ctx / 3});
                     }
                 }
-                for (int64_t n_tok : q ? std::vector<int64_t>{17} : std::vector<int64_t>{17, 64}) {
+                for (int64_t n_tok : q ? std::vector<int64_t>{17} : std::vector<int64_t>{17, 64, 150}) {
                     attn.push_back({kt, s[0], s[1], s[2], 300, n_tok, 0});
                     if (!q) attn.push_back({kt, s[0], s[1], s[2], 1500, n_tok, 1100});
                 }

@@ -6,8 +6,9 @@
 # benchmarks random-weight models of TinyLlama-1.1B and Llama-2-7B shape generated on the spot:
 # pp512 and tg128, decode bandwidth as % of the measured HBM bandwidth, prefill TFLOP/s as % of
 # the measured GEMM peak; then 7B Q4_0 decode with CUDA graphs, fusion and programmatic dependent
-# launch each switched off, and a launch profile (every kernel timed alone) of the 7B Q4_0 and
-# Q4_K_M models. Ends with a markdown table (the last thing printed).
+# launch each switched off, the opt-in tensor-core prefill attention (checked, then timed against
+# the default), and a launch profile (every kernel timed alone) of the 7B Q4_0 model. Ends with a
+# markdown table (the last thing printed).
 #
 #   OUT=/somewhere bash tests/gpu/device_check.sh
 #
@@ -167,11 +168,36 @@ if [ -f "$MODELS/llama2-7b-Q4_0.gguf" ] && [ "$(elapsed)" -lt $((BUDGET + 30)) ]
     echo "$GAIN"
 fi
 
+# The tensor-core prefill attention (opt-in, STRATA_CUDA_ATTN=mma, until a run here has checked
+# it): its selftest cases, then pp512 and pp2048 of the 7B F16 model (where attention is the
+# largest share of prefill) with the default kernel (hd) and with it.
+MMA=""
+if [ "$(elapsed)" -lt $((BUDGET + 40)) ]; then
+    phase "tensor-core prefill attention (STRATA_CUDA_ATTN=mma)"
+    log="$LOGS/selftest-attention-mma.log"
+    STRATA_CUDA_ATTN=mma "$CLI" selftest --only attention > "$log" 2>&1
+    line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+    grep -E "^  FAIL" "$log" | head -10
+    MMA="attention selftest with STRATA_CUDA_ATTN=mma: ${line:-did not finish (see selftest-attention-mma.log)}"$'\n'
+    for m in "llama2-7b F16"; do
+        set -- $m
+        f="$MODELS/$1-$2.gguf"
+        [ -f "$f" ] || continue
+        for mode in hd mma; do
+            blog="$LOGS/bench-$1-$2-attn-$mode.log"
+            STRATA_CUDA_ATTN=$mode "$CLI" bench -m "$f" --devices cuda0 --pp 512,2048 --tg 0 --repeats 2 --no-probe \
+                > "$blog" 2>&1
+            MMA+="  $1 $2 attention=$mode: pp512 $(awk '$1=="pp512"{print $2}' "$blog"), pp2048 $(awk '$1=="pp2048"{print $2}' "$blog") tok/s"$'\n'
+        done
+    done
+    printf '%s' "$MMA"
+fi
+
 # Where a step's time goes: every launch timed on its own (STRATA_CUDA_PROFILE=1, eager, the
 # GPU held until a segment is enqueued so CPU launch time stays out). Decode rows end in t1,
 # prefill rows in t512.
 PROFILES=""
-for m in "llama2-7b Q4_0" "llama2-7b $MIX"; do
+for m in "llama2-7b Q4_0"; do
     set -- $m
     f="$MODELS/$1-$2.gguf"
     [ -f "$f" ] && [ "$(elapsed)" -lt $((BUDGET + 45)) ] || continue
@@ -204,6 +230,7 @@ phase "done in $(elapsed) s"
     echo "measured: device-to-device copy ${COPY_GBS} GB/s (read + write), streaming read ${READ_GBS} GB/s, cuBLAS F16 GEMM ${GEMM_TF} TFLOP/s"
     [ -n "$GAIN" ] && echo "7B Q4_0 tg128 with $GAIN(table row: both on)"
     cat "$SUMMARY"
+    [ -n "$MMA" ] && printf '%s' "$MMA"
     [ -n "$PROFILES" ] && printf '%s' "$PROFILES"
     echo "kernels alone (selftest --probe):"
     grep -E "^  (matvec|matmul) " "$LOGS/probe.log" | sed 's/^  /    /' 

@@ -66,6 +66,7 @@ CudaDeviceOptions device_options_from_env() {
     o.fuse = !env_off("STRATA_CUDA_FUSE");
     const char* attn = std::getenv("STRATA_CUDA_ATTN");
     o.generic_attention = attn && std::strcmp(attn, "generic") == 0;
+    o.mma_attention = attn && std::strcmp(attn, "mma") == 0;
     o.pdl = !env_off("STRATA_CUDA_PDL");
     const char* prof = std::getenv("STRATA_CUDA_PROFILE");
     o.profile = prof && *prof && std::strcmp(prof, "0") != 0;
@@ -123,6 +124,7 @@ Status CudaDevice::init(uint64_t memory_cap) {
     if (!options_.graphs) info_.note += ", CUDA graphs off";
     if (!options_.fuse) info_.note += ", fusion off";
     if (options_.generic_attention) info_.note += ", generic prefill attention";
+    if (options_.mma_attention) info_.note += ", tensor-core prefill attention";
     int cc_major = 0;
     if (cudaDeviceGetAttribute(&cc_major, cudaDevAttrComputeCapabilityMajor, ordinal_) != cudaSuccess) cudaGetLastError();
     pdl_ = options_.pdl && cc_major >= 9;

@@ -39,6 +39,7 @@ struct CudaDeviceOptions {
     bool graphs = true;  // STRATA_CUDA_GRAPHS
     bool fuse = true;    // STRATA_CUDA_FUSE
     bool generic_attention = false;  // STRATA_CUDA_ATTN=generic: no head-size-specific prefill kernel
+    bool mma_attention = false;      // STRATA_CUDA_ATTN=mma: tensor-core prefill attention (f16 cache)
     bool pdl = true;     // STRATA_CUDA_PDL: programmatic dependent launch (compute capability ≥ 9.0 only)
     bool profile = false;  // STRATA_CUDA_PROFILE=1: time every launch (no graphs); table on stderr at exit
 };
