@@ -44,26 +44,24 @@ template <> struct UnitTraits<kQ5_K> { static constexpr bool has_min = true; };
 __device__ __forceinline__ uint32_t u4_word(const uint4& v, int k) {
     return k == 0 ? v.x : k == 1 ? v.y : k == 2 ? v.z : v.w;
 }
-// Byte i (0..15) of a 16-byte vector, without indexing a register array at run time.
-__device__ __forceinline__ uint32_t u4_byte(const uint4& v, int i) {
-    const uint32_t w = i < 8 ? (i < 4 ? v.x : v.y) : (i < 12 ? v.z : v.w);
-    return (w >> (8 * (i & 3))) & 0xffu;
-}
 
-// Q4_K / Q5_K: 6-bit scale and min of group j from the 12 packed bytes, which sit in bytes
-// 4..15 of the block header (header = d, dmin, scales[12]).
-__device__ __forceinline__ void k4_scale_min(const uint4& hdr, int j, float& sc, float& mn) {
-    auto s = [&](int i) { return u4_byte(hdr, 4 + i); };
-    uint32_t a, b;
-    if (j < 4) {
-        a = s(j) & 63u;
-        b = s(j + 4) & 63u;
-    } else {
-        a = (s(j + 4) & 0xFu) | ((s(j - 4) >> 6) << 4);
-        b = (s(j + 4) >> 4) | ((s(j) >> 6) << 4);
-    }
-    sc = static_cast<float>(a);
-    mn = static_cast<float>(b);
+// Q4_K / Q5_K: the 6-bit scales and mins of groups 2c and 2c + 1 from the 12 packed bytes in
+// header bytes 4..15 (header = d, dmin, scales[12]; words hdr.y, hdr.z, hdr.w). Word-wide, for
+// all four groups of a half at once: groups 0..3 have their scales in the low 6 bits of hdr.y's
+// bytes and their mins in hdr.z's; groups 4..7 take 4 low bits from hdr.w's nibbles and the top
+// 2 from the top bits of hdr.y (scales) / hdr.z (mins). Selects, not branches: c differs
+// between the lanes of a warp.
+__device__ __forceinline__ void k4_scale_min_pair(const uint4& hdr, int c, float& sc0, float& mn0, float& sc1,
+                                                  float& mn1) {
+    const uint32_t sc_lo = hdr.y & 0x3f3f3f3fu, mn_lo = hdr.z & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (hdr.w & 0x0f0f0f0fu) | ((hdr.y >> 2) & 0x30303030u);
+    const uint32_t mn_hi = ((hdr.w >> 4) & 0x0f0f0f0fu) | ((hdr.z >> 2) & 0x30303030u);
+    const int sh = 16 * (c & 1);
+    const uint32_t sc = (c < 2 ? sc_lo : sc_hi) >> sh, mn = (c < 2 ? mn_lo : mn_hi) >> sh;
+    sc0 = static_cast<float>(sc & 0xffu);
+    sc1 = static_cast<float>((sc >> 8) & 0xffu);
+    mn0 = static_cast<float>(mn & 0xffu);
+    mn1 = static_cast<float>((mn >> 8) & 0xffu);
 }
 
 template <int T> __device__ __forceinline__ Unit load_unit(const WeightView& w, int64_t row, int64_t u);
@@ -112,8 +110,7 @@ template <> __device__ __forceinline__ Unit load_unit<kQ4_K>(const WeightView& w
     const uint4 qs = __ldg(reinterpret_cast<const uint4*>(blk + 16 + 32 * c + 16 * h));
     const float d = h2f(static_cast<uint16_t>(hdr.x & 0xffffu)), dmin = h2f(static_cast<uint16_t>(hdr.x >> 16));
     float sc0, mn0, sc1, mn1;
-    k4_scale_min(hdr, 2 * c, sc0, mn0);
-    k4_scale_min(hdr, 2 * c + 1, sc1, mn1);
+    k4_scale_min_pair(hdr, c, sc0, mn0, sc1, mn1);
     Unit r;
 STRATA_UNROLL
     for (int i = 0; i < 4; ++i) {
@@ -139,8 +136,7 @@ template <> __device__ __forceinline__ Unit load_unit<kQ5_K>(const WeightView& w
     const uint4 qs = __ldg(reinterpret_cast<const uint4*>(blk + 48 + 32 * c + 16 * h));
     const float d = h2f(static_cast<uint16_t>(hdr.x & 0xffffu)), dmin = h2f(static_cast<uint16_t>(hdr.x >> 16));
     float sc0, mn0, sc1, mn1;
-    k4_scale_min(hdr, 2 * c, sc0, mn0);
-    k4_scale_min(hdr, 2 * c + 1, sc1, mn1);
+    k4_scale_min_pair(hdr, c, sc0, mn0, sc1, mn1);
     Unit r;
 STRATA_UNROLL
     for (int i = 0; i < 4; ++i) {
@@ -165,9 +161,10 @@ template <> __device__ __forceinline__ Unit load_unit<kQ6_K>(const WeightView& w
     const uint4 qh = __ldg(reinterpret_cast<const uint4*>(blk + 128 + 32 * hf + 16 * g));
     const uint4 scv = __ldg(reinterpret_cast<const uint4*>(blk + 192));
     const float d = h2f(__ldg(w.d + row * w.d_per_row + sb));
-    const int ga = 8 * hf + 2 * j + g;
-    const float sa = static_cast<float>(static_cast<int8_t>(u4_byte(scv, ga)));
-    const float sb_ = static_cast<float>(static_cast<int8_t>(u4_byte(scv, ga + 4)));
+    // Scales 8hf + 2j + g (word x or z, byte 2j + g) and the same + 4 (word y or w).
+    const int sh = 8 * (2 * j + g);
+    const float sa = static_cast<float>(static_cast<int8_t>(((hf ? scv.z : scv.x) >> sh) & 0xffu));
+    const float sb_ = static_cast<float>(static_cast<int8_t>(((hf ? scv.w : scv.y) >> sh) & 0xffu));
     Unit r;
 STRATA_UNROLL
     for (int i = 0; i < 4; ++i) {
