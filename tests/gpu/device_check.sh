@@ -233,7 +233,7 @@ phase "done in $(elapsed) s"
     [ -n "$MMA" ] && printf '%s' "$MMA"
     [ -n "$PROFILES" ] && printf '%s' "$PROFILES"
     echo "kernels alone (selftest --probe):"
-    grep -E "^  (matvec|matmul) " "$LOGS/probe.log" | sed 's/^  /    /' 
+    grep -E "^  (matvec|matmul|dequant) " "$LOGS/probe.log" | sed 's/^  /    /' 
     echo
     echo "| model | type | weights/token | pp512 tok/s | prefill TFLOP/s | % GEMM peak | tg128 tok/s | decode GB/s | % HBM (copy / read) |"
     echo "|---|---|---|---|---|---|---|---|---|"

@@ -2,7 +2,7 @@
 // benchmark's decode and prefill figures can be split into "kernel" and "everything around it".
 //  - matvec (n_tok = 1): 100 back-to-back launches of the kernel itself, timed with CUDA events;
 //  - prefill matmul (n_tok = 512): through the device's ops (F16 conversion, tile dequantization
-//    overlapped with cublasGemmEx), 5 calls per synchronize.
+//    overlapped with cublasGemmEx), 5 calls per synchronize; and the tile dequantization alone.
 // Weights are random bytes (their values do not change the work done).
 #include <cuda_runtime.h>
 
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/cuda/cuda_device.h"
+#include "backend/cuda/cuda_gemm_plan.h"
 #include "backend/cuda/cuda_probe_abi.h"
 #include "backend/cuda/kernels.h"
 
@@ -116,6 +117,32 @@ void probe_kernels(int index, int ordinal, StrataCudaProbe* out) {
             if (cudaGetLastError() == cudaSuccess)
                 add_timing(out, std::string("matvec ") + tensor_type_name(t) + " " + shape + " n_tok=1", median(batches),
                            static_cast<double>(cw.layout().total_bytes), 2.0 * rows * cols);
+            // The prefill path's tile dequantization alone (every tile of the GEMM plan, one
+            // stream, nothing overlapped): with the matmul below, it says how much of a quantized
+            // prefill matmul is dequantization.
+            if (rows == 11008 && q) {
+                const GemmPlan g = plan_gemm(cw.layout().dev_type, rows, cols, max_tok);
+                void* tile = static_cast<char*>((*outb)->data()) + static_cast<size_t>(max_tok * 11008) * 4;
+                batches.clear();
+                for (int b = 0; b < 4; ++b) {
+                    cudaEventRecord(e0, s);
+                    for (int64_t rt = 0; rt < g.n_row_tiles; ++rt) {
+                        const int64_t r0 = rt * g.tile_rows, nr = std::min(g.tile_rows, rows - r0);
+                        for (int64_t cc = 0; cc < g.n_col_chunks; ++cc) {
+                            const int64_t c0 = cc * g.tile_cols, nc = std::min(g.tile_cols, cols - c0);
+                            cuk::launch_dequant_tile(cw.view(), r0, nr, c0, nc, tile, s);
+                        }
+                    }
+                    cudaEventRecord(e1, s);
+                    cudaEventSynchronize(e1);
+                    float ms = 0;
+                    cudaEventElapsedTime(&ms, e0, e1);
+                    if (b > 0) batches.push_back(ms * 1e3);
+                }
+                if (cudaGetLastError() == cudaSuccess)
+                    add_timing(out, std::string("dequant ") + tensor_type_name(t) + " " + shape + " to F16 tiles",
+                               median(batches), static_cast<double>(cw.layout().total_bytes) + 2.0 * rows * cols, 0);
+            }
             // Prefill matmul through the device (conversion, dequantization, cuBLAS).
             if (rows == 11008 || t == TensorType::F16) {
                 batches.clear();
