@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "backend/cpu/cpu_attention.h"
 #include "backend/cpu/cpu_device.h"
 #include "quant/quant.h"
 #include "isa_scope.h"
@@ -38,8 +39,10 @@ struct Case {
     std::vector<float> kf, vf;       // the same rows dequantized (the truth's view)
 };
 
-Case make_case(int64_t head_dim, int64_t n_head, int64_t n_head_kv, int64_t n_tok, KvCacheType type, uint32_t seed) {
+Case make_case(int64_t head_dim, int64_t n_head, int64_t n_head_kv, int64_t n_tok, KvCacheType type, uint32_t seed,
+               int64_t n_ctx = 70) {
     Case c;
+    c.n_ctx = n_ctx;
     c.head_dim = head_dim, c.n_head = n_head, c.n_head_kv = n_head_kv, c.n_tok = n_tok, c.type = type;
     c.pos0 = c.n_ctx - n_tok - 3;  // a few positions left unused: they must not be read
     std::mt19937 rng(seed);
@@ -99,6 +102,7 @@ private slots:
         QTest::addColumn<int>("nTok");
         QTest::addColumn<int>("kvType");
         QTest::addColumn<QString>("isa");
+        QTest::addColumn<int>("ctx");
         QStringList isas{"scalar"};
         if (cpu_isa_supported() >= CpuIsa::avx2) isas << "best";
         for (const QString& isa : isas)
@@ -109,8 +113,15 @@ private slots:
                             if (t == KvCacheType::q8_0 && hd % 32 != 0) continue;  // q8_0 rows are whole blocks
                             QTest::newRow(qPrintable(QString("hd%1/g%2/tok%3/%4/%5").arg(hd).arg(group).arg(n_tok)
                                                          .arg(kv_cache_type_name(t)).arg(isa)))
-                                << hd << group << n_tok << int(t) << isa;
+                                << hd << group << n_tok << int(t) << isa << 70;
                         }
+        // Short contexts for the vector path's 8-position blocks: fewer than 8 positions, then
+        // exactly one and two whole blocks with no remainder (positions 1; 4..8; 13..17).
+        if (cpu_isa_supported() >= CpuIsa::avx2)
+            for (auto [ctx, n_tok] : {std::pair{4, 1}, std::pair{11, 5}, std::pair{20, 5}})
+                for (KvCacheType t : {KvCacheType::f16, KvCacheType::f32, KvCacheType::q8_0})
+                    QTest::newRow(qPrintable(QString("hd64/g4/tok%1/%2/best/ctx%3").arg(n_tok).arg(kv_cache_type_name(t)).arg(ctx)))
+                        << 64 << 4 << n_tok << int(t) << QString("best") << ctx;
     }
     void matchesReference() {
         QFETCH(int, headDim);
@@ -118,10 +129,11 @@ private slots:
         QFETCH(int, nTok);
         QFETCH(int, kvType);
         QFETCH(QString, isa);
+        QFETCH(int, ctx);
         IsaScope scope(isa);
         const int64_t n_head_kv = 2, n_head = n_head_kv * group;
         const Case c = make_case(headDim, n_head, n_head_kv, nTok, static_cast<KvCacheType>(kvType),
-                                 uint32_t(headDim * 131 + group * 17 + nTok * 7 + kvType));
+                                 uint32_t(headDim * 131 + group * 17 + nTok * 7 + kvType + ctx), ctx);
         const std::vector<float> out = run(c, 2);
         const int64_t n_embd_kv = n_head_kv * headDim;
         const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
@@ -156,6 +168,31 @@ private slots:
                 }
             }
         }
+    }
+
+    // The vector path's softmax exp against exp in double: ≤ 2 ulp-ish (2.5e-7 relative) from 0
+    // down to -87, and tiny (≤ 2e-38, the clamp) below; NaN stays NaN.
+    void vectorExpIsAccurate() {
+        if (cpu_isa_supported() < CpuIsa::avx2) QSKIP("this CPU has no AVX2: the vector exp is not used here");
+        std::mt19937 rng(11);
+        std::uniform_real_distribution<float> wide(-87.0f, 0.0f), near0(-1.0f, 0.0f);
+        std::vector<float> x;
+        for (int i = 0; i < 4000; ++i) x.push_back(i % 2 ? wide(rng) : near0(rng));
+        for (float e : {0.0f, -0.0f, -1e-30f, -0.34657359f, -0.34657362f, -86.9f, -87.0f, -87.5f, -100.0f, -1e30f})
+            x.push_back(e);
+        std::vector<float> out(x.size());
+        exp_nonpositive_avx2(x.data(), out.data(), static_cast<int64_t>(x.size()));
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double truth = std::exp(static_cast<double>(x[i]));
+            const bool ok = x[i] >= -87.0f ? std::fabs(out[i] - truth) <= 2.5e-7 * truth
+                                           : out[i] >= 0.0f && out[i] <= 2e-38f;
+            if (!ok) QFAIL(qPrintable(QString("exp(%1) = %2, truth %3").arg(x[i], 0, 'g', 9).arg(out[i], 0, 'g', 9).arg(truth, 0, 'g', 9)));
+        }
+        const float nan_in[3] = {NAN, -1.0f, NAN};
+        float nan_out[3];
+        exp_nonpositive_avx2(nan_in, nan_out, 3);
+        QVERIFY(std::isnan(nan_out[0]) && std::isnan(nan_out[2]));
+        QVERIFY(std::fabs(nan_out[1] - std::exp(-1.0)) <= 2.5e-7 * std::exp(-1.0));
     }
 
     void bitwiseAcrossThreadCounts() {

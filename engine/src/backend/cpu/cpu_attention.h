@@ -28,5 +28,8 @@ struct AttentionTask {
 bool attention_task_vectorised(KvCacheType type, int64_t head_dim, CpuIsa isa);
 // The AVX2+FMA+F16C path; only call when attention_task_vectorised() says so.
 void attention_task_avx2(const AttentionTask& t);
+// out[i] = e^x[i] for x[i] ≤ 0 as the AVX2 path's softmax computes it (exposed for its test).
+// Needs AVX2; n any length.
+void exp_nonpositive_avx2(const float* x, float* out, int64_t n);
 
 }  // namespace strata

@@ -1,8 +1,12 @@
 // AVX2 attention over an f16, f32 or q8_0 KV cache: for each query head of
-// the group, scores against every cached key (8-wide FMAs over head_dim, one horizontal sum per
-// position), a softmax, then the value rows weighted into head_dim accumulators held in
-// registers, 64 dimensions at a time. Keys and values stream from the cache once per query head;
-// a KV head's slice is small enough (n_pos × head_dim × 2 bytes) to stay in L2 across the group.
+// the group, scores against every cached key (8-wide FMAs over head_dim; eight positions' sums
+// reduced together by one transpose-add), a softmax with an 8-wide exp, then the value rows
+// weighted into head_dim accumulators held in registers, 64 dimensions at a time. Keys and
+// values stream from the cache once per query head; a KV head's slice is small enough
+// (n_pos × head_dim × 2 bytes) to stay in L2 across the group.
+//
+// Deep in a context the scalar parts dominated: at 1024 positions a TinyLlama token computed
+// 720K scalar expf and as many horizontal sums.
 //
 // Every output is computed by the same sequence of operations whatever the thread count, token
 // tiling or split, so results stay bitwise repeatable.
@@ -32,31 +36,93 @@ AVX2 inline __m256 load8(const uint8_t* row, int64_t d) {
     }
 }
 
+// e^x for x ≤ 0 (scores minus their maximum), 8 at a time: x = n·ln2 + r with n an integer
+// and |r| ≤ ln2/2 (ln2 in two parts so r stays exact for large |x|), e^r by its Taylor series to
+// degree 7 (truncation error < 6e-9), 2^n put straight into the exponent bits. Below -87 the
+// result is clamped at about e^-87 ≈ 1.6e-38 (0 for a softmax sum's purposes); NaN stays NaN.
+AVX2 inline __m256 exp_nonpositive(__m256 x) {
+    x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);  // NaN in x is returned as is (second operand)
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);  // ln2 high part: exact product
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);      // ln2 - high part
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+// The eight horizontal sums of v[0..7] as one vector (element i = Σ v[i]).
+AVX2 inline __m256 hsum8(const __m256 (&v)[8]) {
+    const __m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
+    const __m256 t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
+    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);  // [0..3 low | 0..3 high], [4..7 ...]
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// q · K row (two accumulators break the FMA chain for head_dim 64+), not yet summed.
+template <KvCacheType kType>
+AVX2 inline __m256 dot_lanes(const float* q, const uint8_t* k, int64_t hd) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t d = 0;
+    for (; d + 16 <= hd; d += 16) {
+        s0 = _mm256_fmadd_ps(load8<kType>(k, d), _mm256_loadu_ps(q + d), s0);
+        s1 = _mm256_fmadd_ps(load8<kType>(k, d + 8), _mm256_loadu_ps(q + d + 8), s1);
+    }
+    if (d < hd) s0 = _mm256_fmadd_ps(load8<kType>(k, d), _mm256_loadu_ps(q + d), s0);
+    return _mm256_add_ps(s0, s1);
+}
+
 template <KvCacheType kType>
 AVX2 void task(const AttentionTask& a) {
     const int64_t hd = a.head_dim;
     for (int64_t g = 0; g < a.group; ++g) {
         const float* qg = a.q + g * hd;
         float* sg = a.scores + g * a.scores_stride;
-        // Scores: two accumulators per position break the FMA dependency chain for head_dim 64+.
-        float max_score = -INFINITY;
-        for (int64_t j = 0; j < a.n_pos; ++j) {
-            const uint8_t* k = a.k_base + static_cast<size_t>(j) * a.row_bytes;
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-            int64_t d = 0;
-            for (; d + 16 <= hd; d += 16) {
-                s0 = _mm256_fmadd_ps(load8<kType>(k, d), _mm256_loadu_ps(qg + d), s0);
-                s1 = _mm256_fmadd_ps(load8<kType>(k, d + 8), _mm256_loadu_ps(qg + d + 8), s1);
-            }
-            if (d < hd) s0 = _mm256_fmadd_ps(load8<kType>(k, d), _mm256_loadu_ps(qg + d), s0);
-            const float s = quant::avx2::hsum(_mm256_add_ps(s0, s1)) * a.scale;
-            sg[j] = s;
-            max_score = std::max(max_score, s);
+        // Scores, eight positions at a time, then the rest one by one.
+        const __m256 scale = _mm256_set1_ps(a.scale);
+        __m256 vmax = _mm256_set1_ps(-INFINITY);
+        int64_t j = 0;
+        for (; j + 8 <= a.n_pos; j += 8) {
+            __m256 dots[8];
+            for (int i = 0; i < 8; ++i)
+                dots[i] = dot_lanes<kType>(qg, a.k_base + static_cast<size_t>(j + i) * a.row_bytes, hd);
+            const __m256 s8 = _mm256_mul_ps(hsum8(dots), scale);
+            _mm256_storeu_ps(sg + j, s8);
+            vmax = _mm256_max_ps(vmax, s8);
         }
-        float sum = 0.0f;
-        for (int64_t j = 0; j < a.n_pos; ++j) {
-            sg[j] = std::exp(sg[j] - max_score);
-            sum += sg[j];
+        float max_score = quant::avx2::hmax(vmax);
+        for (; j < a.n_pos; ++j) {
+            const __m256 d = dot_lanes<kType>(qg, a.k_base + static_cast<size_t>(j) * a.row_bytes, hd);
+            sg[j] = quant::avx2::hsum(d) * a.scale;
+            max_score = std::max(max_score, sg[j]);
+        }
+        // Softmax weights: the tail goes through the same 8-wide exp (padded), so every weight
+        // is computed one way.
+        const __m256 vm = _mm256_set1_ps(max_score);
+        __m256 vsum = _mm256_setzero_ps();
+        j = 0;
+        for (; j + 8 <= a.n_pos; j += 8) {
+            const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(sg + j), vm));
+            _mm256_storeu_ps(sg + j, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        float sum = quant::avx2::hsum(vsum);
+        if (j < a.n_pos) {
+            alignas(32) float tail[8];
+            const int n_tail = static_cast<int>(a.n_pos - j);
+            for (int i = 0; i < 8; ++i) tail[i] = i < n_tail ? sg[j + i] - max_score : -INFINITY;
+            _mm256_store_ps(tail, exp_nonpositive(_mm256_load_ps(tail)));
+            for (int i = 0; i < n_tail; ++i) {
+                sg[j + i] = tail[i];
+                sum += tail[i];
+            }
         }
         const float inv_sum = 1.0f / sum;
         // Weighted values, 64 dimensions (8 registers) per pass over the positions.
@@ -65,9 +131,9 @@ AVX2 void task(const AttentionTask& a) {
             const int n_vec = static_cast<int>(std::min<int64_t>(64, hd - d0) / 8);
             __m256 acc[8];
             for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
-            for (int64_t j = 0; j < a.n_pos; ++j) {
-                const uint8_t* v = a.v_base + static_cast<size_t>(j) * a.row_bytes;
-                const __m256 p = _mm256_set1_ps(sg[j]);
+            for (int64_t jv = 0; jv < a.n_pos; ++jv) {
+                const uint8_t* v = a.v_base + static_cast<size_t>(jv) * a.row_bytes;
+                const __m256 p = _mm256_set1_ps(sg[jv]);
                 if (n_vec == 8) {
 #pragma GCC unroll 8
                     for (int i = 0; i < 8; ++i) acc[i] = _mm256_fmadd_ps(p, load8<kType>(v, d0 + 8 * i), acc[i]);
@@ -75,8 +141,8 @@ AVX2 void task(const AttentionTask& a) {
                     for (int i = 0; i < n_vec; ++i) acc[i] = _mm256_fmadd_ps(p, load8<kType>(v, d0 + 8 * i), acc[i]);
                 }
             }
-            const __m256 scale = _mm256_set1_ps(inv_sum);
-            for (int i = 0; i < n_vec; ++i) _mm256_storeu_ps(og + d0 + 8 * i, _mm256_mul_ps(acc[i], scale));
+            const __m256 norm = _mm256_set1_ps(inv_sum);
+            for (int i = 0; i < n_vec; ++i) _mm256_storeu_ps(og + d0 + 8 * i, _mm256_mul_ps(acc[i], norm));
         }
     }
 }
@@ -87,6 +153,17 @@ bool attention_task_vectorised(KvCacheType type, int64_t head_dim, CpuIsa isa) {
     if (isa < CpuIsa::avx2) return false;
     // A q8_0 head slice must be whole blocks (it is whenever the cache itself is q8_0-sized per head).
     return type == KvCacheType::q8_0 ? head_dim % 32 == 0 : head_dim % 8 == 0;
+}
+
+AVX2 void exp_nonpositive_avx2(const float* x, float* out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, exp_nonpositive(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        alignas(32) float tail[8];
+        for (int k = 0; k < 8; ++k) tail[k] = i + k < n ? x[i + k] : 0.0f;
+        _mm256_store_ps(tail, exp_nonpositive(_mm256_load_ps(tail)));
+        for (int k = 0; i + k < n; ++k) out[i + k] = tail[k];
+    }
 }
 
 void attention_task_avx2(const AttentionTask& t) {
