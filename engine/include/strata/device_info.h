@@ -20,6 +20,7 @@ struct DeviceInfo {
     double matmul_tflops = 0;         // dense F16/F32 matrix throughput estimate (0 = unknown)
     int n_threads = 0;          // CPU devices: worker threads (sizes per-thread scratch)
     bool is_virtual = false;    // a CPU device carved out by --devices cpu:4GiB,...
+    std::string pci_bus_id;     // GPUs: "0000:3b:00.0" (domain:bus:device.function, hex); "" = unknown
     std::string note;           // e.g. compute capability, driver version, why something is off
 };
 

@@ -61,6 +61,9 @@ bool describe_gpu(int index, int ordinal, DeviceInfo& info, std::string& error) 
     cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, ordinal);
     cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, ordinal);
     cudaDriverGetVersion(&driver);
+    // The GPU's PCI address: what NVML (live telemetry) knows it by, whatever CUDA's ordering.
+    char bus_id[32] = {};
+    if (cudaDeviceGetPCIBusId(bus_id, static_cast<int>(sizeof bus_id), ordinal) == cudaSuccess) info.pci_bus_id = bus_id;
     cudaGetLastError();
     info.name = prop.name;
     info.total_memory = total_b;
