@@ -1,0 +1,214 @@
+// A stand-in libnvidia-ml for the telemetry tests: the NVML entry points GpuTelemetryReader
+// uses, answering with canned, seeded, non-zero figures, plus a few fake_nvml_* functions a
+// test reaches through dlopen/dlsym of the same file to reset the figures, make calls fail and
+// make a GPU vanish. State is process-wide (like the real library's); tests reset it per case.
+#include <cstdio>
+#include <cstring>
+
+#include "fake_nvml.h"
+#include "telemetry/nvml_api.h"
+
+namespace {
+
+namespace nvml = strata::nvml;
+
+constexpr int kMaxDevices = 4;
+constexpr const char* kFunctions[] = {"nvmlInit_v2", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2",
+                                      "nvmlDeviceGetHandleByPciBusId_v2", "nvmlDeviceGetUtilizationRates",
+                                      "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage"};
+constexpr int kNFunctions = int(sizeof kFunctions / sizeof kFunctions[0]);
+
+struct Device {
+    FakeNvmlValues values;
+    bool present = true;
+};
+
+struct State {
+    Device devices[kMaxDevices];
+    int n_devices = 0;
+    int refs = 0;  // nvmlInit_v2 minus nvmlShutdown
+    int inits = 0, shutdowns = 0;
+    nvml::Return fail[kNFunctions][kMaxDevices] = {};  // per function and device: the code to return
+};
+State g;
+
+int function_index(const char* name) {
+    for (int i = 0; i < kNFunctions; ++i)
+        if (std::strcmp(kFunctions[i], name) == 0) return i;
+    return -1;
+}
+
+// The configured failure of function `f` for device `d` (init and count: any device).
+nvml::Return failure(const char* f, int d = 0) {
+    const int i = function_index(f);
+    return i < 0 ? nvml::kSuccess : g.fail[i][d];
+}
+
+Device* device_of(nvml::Device h) {
+    for (Device& d : g.devices)
+        if (reinterpret_cast<nvml::Device>(&d) == h) return &d;
+    return nullptr;
+}
+
+int index_of(const Device* d) { return int(d - g.devices); }
+
+// Parses "domain:bus:device.function" or "bus:device.function" (hex) as NVML does.
+bool parse_bus_id(const char* text, unsigned out[4]) {
+    char tail = 0;
+    if (std::sscanf(text, "%x:%x:%x.%x%c", &out[0], &out[1], &out[2], &out[3], &tail) == 4) return true;
+    out[0] = 0;
+    return std::sscanf(text, "%x:%x.%x%c", &out[1], &out[2], &out[3], &tail) == 3;
+}
+
+// Common checks of a device call: initialised, a known handle, present, no injected failure.
+nvml::Return check(const char* f, nvml::Device h, Device*& d) {
+    if (g.refs <= 0) return nvml::kErrorUninitialized;
+    d = device_of(h);
+    if (!d || index_of(d) >= g.n_devices) return nvml::kErrorInvalidArgument;
+    if (!d->present) return nvml::kErrorGpuIsLost;
+    return failure(f, index_of(d));
+}
+
+}  // namespace
+
+extern "C" {
+
+// ---- test controls ---------------------------------------------------------------------------
+
+FAKE_NVML_EXPORT void fake_nvml_reset(unsigned seed, int n_devices) {
+    g = State{};
+    g.n_devices = n_devices < 0 ? 0 : n_devices > kMaxDevices ? kMaxDevices : n_devices;
+    static const unsigned kBus[kMaxDevices] = {0x18, 0x3b, 0x86, 0xaf};
+    unsigned x = seed * 2654435761u + 12345u;
+    auto next = [&x] {
+        x = x * 1664525u + 1013904223u;
+        return x >> 8;
+    };
+    for (int i = 0; i < kMaxDevices; ++i) {
+        FakeNvmlValues& v = g.devices[i].values;
+        v.utilisation = 1 + next() % 99;                                        // 1..99 %
+        v.memory_total = (16ull + next() % 65) << 30;                             // 16..80 GiB
+        v.memory_used = 1 + (next() * 4099ull) % (v.memory_total - 1);           // not page-aligned
+        v.temperature = 30 + next() % 55;                                         // 30..84 °C
+        v.power_mw = 20000 + (next() % 400) * 1000 + 1 + next() % 999;           // never whole watts
+        std::snprintf(v.bus_id, sizeof v.bus_id, "00000000:%02X:00.0", kBus[i]);  // NVML's own spelling
+    }
+}
+
+FAKE_NVML_EXPORT int fake_nvml_values(int device, FakeNvmlValues* out) {
+    if (device < 0 || device >= kMaxDevices || !out) return 0;
+    *out = g.devices[device].values;
+    return 1;
+}
+
+FAKE_NVML_EXPORT void fake_nvml_fail(const char* function, int device, int code) {
+    const int f = function_index(function);
+    if (f < 0) return;
+    for (int d = 0; d < kMaxDevices; ++d)
+        if (device < 0 || d == device) g.fail[f][d] = code;
+}
+
+FAKE_NVML_EXPORT void fake_nvml_remove(int device) {
+    if (device >= 0 && device < kMaxDevices) g.devices[device].present = false;
+}
+
+FAKE_NVML_EXPORT void fake_nvml_calls(int* inits, int* shutdowns) {
+    *inits = g.inits;
+    *shutdowns = g.shutdowns;
+}
+
+// ---- the NVML entry points -------------------------------------------------------------------
+
+FAKE_NVML_EXPORT nvml::Return nvmlInit_v2() {
+    if (const nvml::Return r = failure("nvmlInit_v2")) return r;
+    ++g.refs;
+    ++g.inits;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlShutdown() {
+    if (g.refs <= 0) return nvml::kErrorUninitialized;
+    --g.refs;
+    ++g.shutdowns;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT const char* nvmlErrorString(nvml::Return r) {
+    switch (r) {
+        case nvml::kSuccess: return "Success";
+        case nvml::kErrorUninitialized: return "Uninitialized";
+        case nvml::kErrorInvalidArgument: return "Invalid Argument";
+        case nvml::kErrorNotSupported: return "Not Supported";
+        case nvml::kErrorNoPermission: return "Insufficient Permissions";
+        case nvml::kErrorNotFound: return "Not Found";
+        case nvml::kErrorDriverNotLoaded: return "Driver Not Loaded";
+        case nvml::kErrorGpuIsLost: return "GPU is lost";
+        default: return "Unknown Error";
+    }
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCount_v2(unsigned int* count) {
+    if (g.refs <= 0) return nvml::kErrorUninitialized;
+    if (!count) return nvml::kErrorInvalidArgument;
+    if (const nvml::Return r = failure("nvmlDeviceGetCount_v2")) return r;
+    *count = unsigned(g.n_devices);
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvml::Device* out) {
+    if (g.refs <= 0) return nvml::kErrorUninitialized;
+    if (!out || index >= unsigned(g.n_devices)) return nvml::kErrorInvalidArgument;
+    if (!g.devices[index].present) return nvml::kErrorGpuIsLost;
+    if (const nvml::Return r = failure("nvmlDeviceGetHandleByIndex_v2", int(index))) return r;
+    *out = reinterpret_cast<nvml::Device>(&g.devices[index]);
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetHandleByPciBusId_v2(const char* bus_id, nvml::Device* out) {
+    if (g.refs <= 0) return nvml::kErrorUninitialized;
+    unsigned want[4];
+    if (!bus_id || !out || !parse_bus_id(bus_id, want)) return nvml::kErrorInvalidArgument;
+    for (int i = 0; i < g.n_devices; ++i) {
+        unsigned have[4];
+        if (!parse_bus_id(g.devices[i].values.bus_id, have) || std::memcmp(want, have, sizeof want) != 0) continue;
+        if (!g.devices[i].present) return nvml::kErrorNotFound;
+        if (const nvml::Return r = failure("nvmlDeviceGetHandleByPciBusId_v2", i)) return r;
+        *out = reinterpret_cast<nvml::Device>(&g.devices[i]);
+        return nvml::kSuccess;
+    }
+    return nvml::kErrorNotFound;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetUtilizationRates(nvml::Device h, nvml::Utilization* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetUtilizationRates", h, d)) return r;
+    out->gpu = d->values.utilisation;
+    out->memory = d->values.utilisation / 2 + 1;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetMemoryInfo(nvml::Device h, nvml::Memory* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetMemoryInfo", h, d)) return r;
+    out->total = d->values.memory_total;
+    out->used = d->values.memory_used;
+    out->free = d->values.memory_total - d->values.memory_used;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTemperature(nvml::Device h, int sensor, unsigned int* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetTemperature", h, d)) return r;
+    if (sensor != nvml::kTemperatureGpu) return nvml::kErrorInvalidArgument;
+    *out = d->values.temperature;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetPowerUsage(nvml::Device h, unsigned int* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetPowerUsage", h, d)) return r;
+    *out = d->values.power_mw;
+    return nvml::kSuccess;
+}
+
+}  // extern "C"

@@ -1,0 +1,30 @@
+// The test controls of the fake libnvidia-ml (fake_nvml.cpp), for tests that dlopen() it.
+#pragma once
+
+#define FAKE_NVML_EXPORT __attribute__((visibility("default")))
+
+extern "C" {
+
+// One fake GPU's canned figures.
+struct FakeNvmlValues {
+    unsigned utilisation;             // %
+    unsigned long long memory_used;   // bytes
+    unsigned long long memory_total;  // bytes
+    unsigned temperature;             // °C
+    unsigned power_mw;                // milliwatts
+    char bus_id[32];                  // as NVML spells it: "00000000:3B:00.0"
+};
+
+// Forgets failures and counts; n_devices GPUs (at most 4) with figures drawn from `seed`.
+using FakeNvmlReset = void (*)(unsigned seed, int n_devices);
+// Copies device `device`'s figures; 0 for a bad index.
+using FakeNvmlGetValues = int (*)(int device, FakeNvmlValues* out);
+// From now on `function` ("nvmlDeviceGetPowerUsage", "nvmlInit_v2", ...) returns `code` for
+// `device` (-1: every device; 0 = succeed again).
+using FakeNvmlFail = void (*)(const char* function, int device, int code);
+// Device `device` falls off the bus: its handle's calls return NVML_ERROR_GPU_IS_LOST.
+using FakeNvmlRemove = void (*)(int device);
+// How often nvmlInit_v2 succeeded and nvmlShutdown was called since the last reset.
+using FakeNvmlCalls = void (*)(int* inits, int* shutdowns);
+
+}
