@@ -46,5 +46,6 @@ int cmd_plan(Args& args);
 int cmd_gen_model(Args& args);
 int cmd_selftest(Args& args);
 int cmd_quantize(Args& args);
+int cmd_devices(Args& args);
 
 }  // namespace strata::cli

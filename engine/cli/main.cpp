@@ -17,6 +17,7 @@ const std::vector<Command>& commands() {
         {"chat", "chat with a model in the terminal", strata::cli::cmd_chat},
         {"tokenize", "print the token ids of a text", strata::cli::cmd_tokenize},
         {"plan", "show how a model would be split across devices, before loading", strata::cli::cmd_plan},
+        {"devices", "list the devices, with each NVIDIA GPU's load, memory, temperature and power now", strata::cli::cmd_devices},
         {"bench", "measure prompt and decode speed", strata::cli::cmd_bench},
         {"gen-model", "write a random-weight model of a real shape (tests, benchmarks)", strata::cli::cmd_gen_model},
         {"selftest", "check every op and model path on every device (GPUs against the CPU)", strata::cli::cmd_selftest},
