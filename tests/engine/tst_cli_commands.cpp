@@ -1,6 +1,6 @@
 // strata-cli's generation and planning commands end to end: run (stdout carries the text and
 // nothing else), chat (honours -n, exits on /quit), plan (exit code 3 when the model does not
-// fit), bench (prints its pp/tg rows) and gen-model. Runs the built strata-cli named by
+// fit), bench (prints its pp/tg rows), gen-model and devices. Runs the built strata-cli named by
 // $STRATA_CLI (set by CTest); skips without it. stories260K cases skip without ../shared.
 #include <QtTest>
 
@@ -111,6 +111,24 @@ private slots:
         QCOMPARE(r.code, 1);
         QVERIFY(r.out.isEmpty());
         QVERIFY2(r.err.contains("nope.gguf"), qPrintable(r.err));
+    }
+
+    // devices: without a GPU, one line says why and the exit status is 0; with GPUs, a table
+    // (whose figures need NVML: a missing library is one more line, not a failure).
+    void devicesListsGpusOrSaysWhyNot() {
+        const Run r = run({"devices"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+        QVERIFY2(!lines.isEmpty(), qPrintable(r.err));
+        if (lines[0].startsWith("no NVIDIA GPU: ")) {
+            QCOMPARE(lines.filter("GPU").size(), 1);
+            QVERIFY2(lines.filter(QRegularExpression("^cpu: .* free of ")).size() == 1, qPrintable(r.out));
+        } else {
+            QVERIFY2(lines[0].startsWith("GPU") && lines[0].contains("memory used (all processes)"), qPrintable(r.out));
+            QVERIFY2(lines.size() >= 2 && lines[1].startsWith("cuda0"), qPrintable(r.out));
+        }
+        QCOMPARE(run({"devices", "--watch", "0"}).code, 2);
+        QCOMPARE(run({"devices", "extra"}).code, 2);
     }
 };
 
