@@ -1,12 +1,25 @@
 #include "devices/device_monitor.h"
 
+#include <algorithm>
+
 #include "engine/engine_worker.h"
+
+namespace {
+std::unique_ptr<strata::GpuTelemetryReader> defaultReader() {
+    const QByteArray library = qgetenv("STRATA_NVML_LIBRARY");
+    return std::make_unique<strata::GpuTelemetryReader>(library.isEmpty() ? strata::GpuTelemetryReader::kDefaultLibrary
+                                                                          : library.toStdString());
+}
+}  // namespace
 
 namespace strata::app {
 
 DeviceMonitor::DeviceMonitor(EngineWorker* worker, QObject* parent) : QObject(parent), m_worker(worker) {
     m_pollTimer.setInterval(1000);
     connect(&m_pollTimer, &QTimer::timeout, this, &DeviceMonitor::poll);
+    m_reader = defaultReader();
+    m_telemetryTimer.setInterval(1000);
+    connect(&m_telemetryTimer, &QTimer::timeout, this, &DeviceMonitor::pollTelemetry);
     if (!worker) return;
     connect(worker, &EngineWorker::loaded, this, [this](const LoadedModel& m) {
         setModel(m);
@@ -29,10 +42,57 @@ std::optional<double> DeviceMonitor::utilisation(const QString& deviceId) const 
     return *it;
 }
 
+std::optional<strata::GpuTelemetry> DeviceMonitor::telemetry(const QString& deviceId) const {
+    auto it = m_telemetry.constFind(deviceId);
+    if (it == m_telemetry.constEnd()) return std::nullopt;
+    return *it;
+}
+
 void DeviceMonitor::setDevices(const AppDevices& devices, const QString& gpuStatus) {
     m_devices = devices;
     m_gpuStatus = gpuStatus;
     emit devicesChanged();
+    updateTelemetryPolling();
+}
+
+void DeviceMonitor::setTelemetryReader(std::unique_ptr<strata::GpuTelemetryReader> reader) {
+    m_reader = std::move(reader);
+    m_telemetryStatus.clear();
+    updateTelemetryPolling();
+}
+
+void DeviceMonitor::setTelemetry(const QList<strata::GpuTelemetry>& telemetry) {
+    m_telemetry.clear();
+    for (const strata::GpuTelemetry& t : telemetry) m_telemetry.insert(QString::fromStdString(t.device_id), t);
+    emit telemetryChanged();
+}
+
+void DeviceMonitor::updateTelemetryPolling() {
+    const bool anyGpu = std::any_of(m_devices.cbegin(), m_devices.cend(),
+                                    [](const AppDevice& d) { return d.info.type == strata::DeviceType::cuda; });
+    if (!anyGpu && !m_telemetry.isEmpty()) setTelemetry({});
+    if (!m_reader || !anyGpu) {
+        m_telemetryTimer.stop();
+        return;
+    }
+    pollTelemetry();  // figures at once, not a second later
+}
+
+void DeviceMonitor::pollTelemetry() {
+    if (!m_reader) return;
+    std::vector<strata::DeviceInfo> gpus;
+    for (const AppDevice& d : m_devices)
+        if (d.info.type == strata::DeviceType::cuda) gpus.push_back(d.info);
+    const std::vector<strata::GpuTelemetry> read = m_reader->read(gpus);
+    const strata::Status opened = m_reader->open();  // tried once by read(); this only recalls it
+    if (!opened.ok()) {
+        // No NVML (no driver, or one too old): it will not appear while we run.
+        m_telemetryTimer.stop();
+        m_telemetryStatus = QString::fromStdString(opened.message());
+    } else if (!gpus.empty() && !m_telemetryTimer.isActive()) {
+        m_telemetryTimer.start();
+    }
+    setTelemetry(QList<strata::GpuTelemetry>(read.begin(), read.end()));
 }
 
 void DeviceMonitor::setModel(const std::optional<LoadedModel>& model) {
