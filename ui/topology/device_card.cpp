@@ -1,17 +1,30 @@
 #include "topology/device_card.h"
 
+#include <QGridLayout>
 #include <QLabel>
 #include <QLocale>
+#include <QRegularExpression>
 #include <QVBoxLayout>
 
 #include "allocation/fit_bar.h"
 #include "common/icons.h"
 #include "common/theme.h"
+#include "topology/meter_bar.h"
 
 namespace strata::ui {
 
 namespace {
 QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
+QString gib(quint64 n) { return QLocale().toString(double(n) / double(1ull << 30), 'f', 1); }
+
+QLabel* figureLabel(QWidget* parent) {
+    auto* l = new QLabel(parent);
+    l->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    QFont f = l->font();
+    f.setWeight(QFont::DemiBold);
+    l->setFont(f);
+    return l;
+}
 }  // namespace
 
 DeviceCard::DeviceCard(const app::AppDevice& device, const QColor& color, QWidget* parent)
@@ -58,7 +71,93 @@ DeviceCard::DeviceCard(const app::AppDevice& device, const QColor& color, QWidge
     l->addWidget(m_util);
     l->addWidget(m_busy);
     m_memory->setValues({0, 0, 0, device.info.free_memory});
-    m_memoryText->setText(tr("%1 free of %2").arg(bytes(device.info.free_memory), bytes(device.info.total_memory)));
+    m_memoryText->setText(tr("%1 free of %2 at start").arg(bytes(device.info.free_memory), bytes(device.info.total_memory)));
+    m_util->setToolTip(tr("Share of the last second this device's Strata stage was working (Strata's own measure)."));
+
+    // Live: the whole GPU now, every process included (NVML), apart from Strata's figures above.
+    m_live = new QFrame(this);
+    m_live->setObjectName(QStringLiteral("liveSection"));
+    m_live->setStyleSheet(QStringLiteral("#liveSection { border: none; border-top: 1px solid %1; }").arg(c.border.name()));
+    auto* ll = new QGridLayout(m_live);
+    ll->setContentsMargins(0, 10, 0, 0);
+    ll->setHorizontalSpacing(10);
+    ll->setVerticalSpacing(6);
+    ll->setColumnStretch(1, 1);
+    m_liveCaption = new QLabel(m_live);
+    m_liveCaption->setTextFormat(Qt::RichText);
+    m_liveCaption->setText(QStringLiteral("<span style=\"color:%1\">●</span>&nbsp; <span style=\"color:%2; font-size:11px; "
+                                          "font-weight:600; letter-spacing:0.6px\">%3</span>")
+                               .arg(c.good.name(), c.mutedText.name(), tr("LIVE · WHOLE GPU, ALL PROCESSES")));
+    ll->addWidget(m_liveCaption, 0, 0, 1, 3);
+    m_loadName = new QLabel(tr("GPU load"), m_live);
+    m_loadName->setProperty("muted", true);
+    m_loadName->setToolTip(tr("Share of the last sample period in which a kernel ran on this GPU, for any process."));
+    m_loadBar = new MeterBar(color, m_live);
+    m_loadValue = figureLabel(m_live);
+    m_vramName = new QLabel(tr("Memory"), m_live);
+    m_vramName->setProperty("muted", true);
+    m_vramName->setToolTip(tr("Memory in use on this GPU by every process and the driver — not only Strata's."));
+    m_vramBar = new MeterBar(color, m_live);
+    m_vramValue = figureLabel(m_live);
+    m_sensors = new QLabel(m_live);
+    m_sensors->setTextFormat(Qt::RichText);
+    ll->addWidget(m_loadName, 1, 0);
+    ll->addWidget(m_loadBar, 1, 1);
+    ll->addWidget(m_loadValue, 1, 2);
+    ll->addWidget(m_vramName, 2, 0);
+    ll->addWidget(m_vramBar, 2, 1);
+    ll->addWidget(m_vramValue, 2, 2);
+    ll->addWidget(m_sensors, 3, 0, 1, 3);
+    l->addSpacing(2);
+    l->addWidget(m_live);
+    m_live->setVisible(false);
+}
+
+void DeviceCard::setTelemetry(const strata::GpuTelemetry* t) {
+    const bool any = t && t->ok() &&
+                     (t->utilisation_percent || t->memory_used_bytes || t->temperature_c || t->power_watts);
+    m_live->setVisible(any);
+    if (!any) {
+        // Only a GPU has live figures; a GPU without them says why on hover.
+        QString why;
+        if (t && !t->ok()) why = QString::fromStdString(t->error).remove(QStringLiteral("telemetry unavailable: "));
+        else if (t) why = tr("NVML reports none of load, memory, temperature or power for this GPU");
+        setToolTip(why.isEmpty() ? QString() : tr("No live telemetry: %1").arg(why));
+        return;
+    }
+    setToolTip(QString());
+    const ThemeColors& c = currentColors();
+    const QLocale loc;
+    const bool load = t->utilisation_percent.has_value();
+    m_loadName->setVisible(load);
+    m_loadBar->setVisible(load);
+    m_loadValue->setVisible(load);
+    if (load) {
+        m_loadBar->setShare(*t->utilisation_percent / 100.0);
+        m_loadValue->setText(QStringLiteral("%1%").arg(*t->utilisation_percent));
+    }
+    const bool vram = t->memory_used_bytes && t->memory_total_bytes && *t->memory_total_bytes > 0;
+    m_vramName->setVisible(vram);
+    m_vramBar->setVisible(vram);
+    m_vramValue->setVisible(vram);
+    if (vram) {
+        const double share = double(*t->memory_used_bytes) / double(*t->memory_total_bytes);
+        m_vramBar->setShare(share);
+        m_vramBar->setColor(share > 0.97 ? c.warning : m_color);
+        m_vramValue->setText(tr("%1 / %2 GiB").arg(gib(*t->memory_used_bytes), gib(*t->memory_total_bytes)));
+    }
+    QStringList sensors;
+    const QString item = QStringLiteral("<span style=\"color:%1\">%2</span>&nbsp;<b style=\"color:%3\">%4</b>");
+    if (t->temperature_c)
+        sensors << item.arg(c.mutedText.name(), tr("Temperature"), (*t->temperature_c >= 85 ? c.warning : c.text).name(),
+                            tr("%1 °C").arg(*t->temperature_c));
+    if (t->power_watts)
+        sensors << item.arg(c.mutedText.name(), tr("Power"), c.text.name(), tr("%1 W").arg(loc.toString(*t->power_watts, 'f', 0)));
+    m_sensors->setText(sensors.join(QStringLiteral("&nbsp;&nbsp;&nbsp;&nbsp;")));
+    m_sensors->setVisible(!sensors.isEmpty());
+    QString tip = tr("Read through NVML, matched by %1.").arg(QString::fromStdString(t->matched_by));
+    for (const std::string& m : t->missing) tip += QStringLiteral("\n") + tr("Not reported: %1").arg(QString::fromStdString(m));
+    m_live->setToolTip(tip);
 }
 
 void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const strata::DeviceMemory* memory,
@@ -66,12 +165,12 @@ void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const stra
                         std::optional<double> utilisation, bool modelLoaded) {
     if (memory && memory->capacity > 0) {
         m_memory->setValues({memory->weights, memory->kv_cache, memory->scratch, memory->capacity});
-        m_memoryText->setText(tr("%1 used of %2\n%3 weights · %4 KV cache")
+        m_memoryText->setText(tr("Strata uses %1 of %2\n%3 weights · %4 KV cache")
                                   .arg(bytes(memory->weights + memory->kv_cache + memory->scratch), bytes(memory->capacity),
                                        bytes(memory->weights), bytes(memory->kv_cache)));
     } else if (planned) {
         m_memory->setValues({planned->weight_bytes, planned->kv_bytes, planned->scratch_bytes, planned->capacity});
-        m_memoryText->setText(tr("%1 planned of %2").arg(bytes(planned->total()), bytes(planned->capacity)));
+        m_memoryText->setText(tr("Strata plans %1 of %2").arg(bytes(planned->total()), bytes(planned->capacity)));
     }
     QStringList parts;
     for (const strata::StagePlan& s : stages) {
@@ -89,7 +188,7 @@ void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const stra
     else m_layers->setText(parts.join(QStringLiteral("<br>")));
     m_layers->setProperty("muted", parts.isEmpty());
     if (utilisation) {
-        m_util->setText(tr("Utilisation %1%").arg(qRound(*utilisation * 100)));
+        m_util->setText(tr("Stage busy now %1%").arg(qRound(*utilisation * 100)));
         m_util->setVisible(true);
     } else {
         m_util->setVisible(false);
@@ -114,5 +213,22 @@ QString DeviceCard::layersText() const {
     return t;
 }
 QString DeviceCard::busyText() const { return m_busy->text(); }
+QString DeviceCard::memoryText() const { return m_memoryText->text(); }
+QString DeviceCard::utilisationText() const { return m_util->isVisibleTo(this) ? m_util->text() : QString(); }
+bool DeviceCard::hasLiveFigures() const { return m_live->isVisibleTo(this); }
+
+QString DeviceCard::liveText() const {
+    if (!hasLiveFigures()) return {};
+    QStringList lines;
+    if (m_loadValue->isVisibleTo(this)) lines << m_loadName->text() + QLatin1Char(' ') + m_loadValue->text();
+    if (m_vramValue->isVisibleTo(this)) lines << m_vramName->text() + QLatin1Char(' ') + m_vramValue->text();
+    if (m_sensors->isVisibleTo(this)) {
+        QString s = m_sensors->text();
+        s.replace(QStringLiteral("&nbsp;&nbsp;&nbsp;&nbsp;"), QStringLiteral(" · ")).replace(QStringLiteral("&nbsp;"), QStringLiteral(" "));
+        s.remove(QRegularExpression(QStringLiteral("<[^>]*>")));
+        lines << s;
+    }
+    return lines.join(QLatin1Char('\n'));
+}
 
 }  // namespace strata::ui

@@ -1,6 +1,7 @@
-// DeviceCard: one device in the topology view — name, memory in use (weights / KV cache /
-// scratch of what it has), utilisation when known, which layers run there and how long its
-// stage has been busy.
+// DeviceCard: one device in the topology view — name, Strata's memory on it (weights / KV cache /
+// scratch of what it may use), which layers run there and how busy its stage is; and for a GPU
+// with live telemetry, a "Live" section with what the whole card is doing now, every process
+// included: load, memory in use, temperature, power.
 #pragma once
 
 #include <QFrame>
@@ -8,12 +9,15 @@
 
 #include "allocation/allocation.h"
 #include "engine/worker_types.h"
+#include "strata/gpu_telemetry.h"
 
+class QFrame;
 class QLabel;
 
 namespace strata::ui {
 
 class FitBar;
+class MeterBar;
 
 class DeviceCard : public QFrame {
     Q_OBJECT
@@ -25,8 +29,15 @@ public:
     void setUse(const std::vector<strata::StagePlan>& stages, const strata::DeviceMemory* memory,
                 const strata::DeviceUse* planned, const std::vector<strata::StageTiming>& timings,
                 std::optional<double> utilisation, bool modelLoaded);
+    // The GPU's live figures; nullptr or a reading with an error hides the Live section (the
+    // card's tooltip then says why there are none).
+    void setTelemetry(const strata::GpuTelemetry* telemetry);
     QString layersText() const;  // plain text, one line per stage plus its roles
     QString busyText() const;
+    QString memoryText() const;       // Strata's own allocation
+    QString utilisationText() const;  // Strata's stage busy share ("" when hidden)
+    bool hasLiveFigures() const;
+    QString liveText() const;         // plain text of the Live section, one line per figure
 
 private:
     QString m_id;
@@ -36,6 +47,15 @@ private:
     QLabel* m_layers;
     QLabel* m_util;
     QLabel* m_busy;
+    QFrame* m_live;
+    QLabel* m_liveCaption;
+    QLabel* m_loadName;
+    MeterBar* m_loadBar;
+    QLabel* m_loadValue;
+    QLabel* m_vramName;
+    MeterBar* m_vramBar;
+    QLabel* m_vramValue;
+    QLabel* m_sensors;
 };
 
 }  // namespace strata::ui

@@ -71,6 +71,7 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
     connect(&m_monitor, &app::DeviceMonitor::devicesChanged, this, &TopologyView::rebuild);
     connect(&m_monitor, &app::DeviceMonitor::modelChanged, this, &TopologyView::rebuild);
     connect(&m_monitor, &app::DeviceMonitor::statsChanged, this, &TopologyView::refreshStats);
+    connect(&m_monitor, &app::DeviceMonitor::telemetryChanged, this, &TopologyView::refreshTelemetry);
     rebuild();
 }
 
@@ -164,6 +165,14 @@ void TopologyView::rebuild() {
     m_activity->setVisible(model.has_value());
     m_colors = colorOf;
     refreshStats();
+    refreshTelemetry();
+}
+
+void TopologyView::refreshTelemetry() {
+    for (DeviceCard* card : m_cards) {
+        const std::optional<strata::GpuTelemetry> t = m_monitor.telemetry(card->deviceId());
+        card->setTelemetry(t ? &*t : nullptr);
+    }
 }
 
 void TopologyView::refreshStats() {

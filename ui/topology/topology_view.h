@@ -1,6 +1,7 @@
 // TopologyView: the machine as the loaded model sees it — the layer strip (which device runs
 // which layers), device cards in pipeline order with the links between stages (transport,
-// bytes per token), memory in use, utilisation and per-stage busy time. Fed by DeviceMonitor.
+// bytes per token), memory in use, utilisation and per-stage busy time, and each GPU's live
+// figures (load, memory of all processes, temperature, power). Fed by DeviceMonitor.
 #pragma once
 
 #include <QColor>
@@ -35,6 +36,7 @@ public:
 private:
     void rebuild();
     void refreshStats();
+    void refreshTelemetry();
 
     app::DeviceMonitor& m_monitor;
     QLabel* m_summary;
