@@ -262,4 +262,19 @@ app::EngineStats stats(const app::LoadedModel& model) {
     return s;
 }
 
+QList<strata::GpuTelemetry> telemetry() {
+    auto gpu = [](const char* id, unsigned load, double usedGiB, int celsius, double watts) {
+        strata::GpuTelemetry t;
+        t.device_id = id;
+        t.matched_by = "NVML index (sample data)";
+        t.utilisation_percent = load;
+        t.memory_used_bytes = uint64_t(usedGiB * double(kGiB));
+        t.memory_total_bytes = 24 * kGiB;
+        t.temperature_c = celsius;
+        t.power_watts = watts;
+        return t;
+    };
+    return {gpu("cuda0", 91, 23.2, 66, 371.4), gpu("cuda1", 84, 20.3, 71, 318.9)};
+}
+
 }  // namespace strata::ui::sample

@@ -9,6 +9,7 @@
 #include "engine/engine_backend.h"
 #include "engine/worker_types.h"
 #include "library/model_catalog.h"
+#include "strata/gpu_telemetry.h"
 
 namespace strata::app {
 class ChatStore;
@@ -30,5 +31,8 @@ qint64 addConversations(app::ChatStore& store);
 // A loaded model (its plan computed by the planner) and figures as the worker would report them.
 app::LoadedModel loadedModel(const QString& path, const strata::PlanRequest& request, const strata::Plan& plan);
 app::EngineStats stats(const app::LoadedModel& model);
+// Live figures of the two sample GPUs while that model generates (all processes: a desktop
+// session holds a little memory on the first card too).
+QList<strata::GpuTelemetry> telemetry();
 
 }  // namespace strata::ui::sample

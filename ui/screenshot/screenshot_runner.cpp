@@ -141,6 +141,9 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     ok &= save(w, o.dir, QStringLiteral("allocation-too-big"), themeName);
     core.saveAllocation(big, fit);
 
+    // Live GPU figures as NVML would report them mid-answer (not this machine's).
+    core.monitor().setTelemetryReader(nullptr);
+    core.monitor().setTelemetry(sample::telemetry());
     w.showPage(MainWindow::TopologyPage);
     ok &= save(w, o.dir, QStringLiteral("topology"), themeName);
     w.hide();
