@@ -67,6 +67,8 @@ if ! cmake -S "$ROOT" -B "$BUILD" ${GEN[@]+"${GEN[@]}"} -DSTRATA_QT=OFF -DSTRATA
 fi
 grep -c -i "warning" "$LOGS/build.log" | xargs -I{} echo "build warnings: {}"
 ls -la "$BUILD/engine/cli/strata-cli" "$BUILD/engine/cli/libstrata_cuda.so"
+# Live telemetry through NVML (first run on real hardware: compare with nvidia-smi above).
+"$CLI" devices 2>&1 | tee "$LOGS/devices.log"
 
 # ---- 3. models: generated in the background while the GPU checks run ----------------------------------
 phase "model generation (background)"
