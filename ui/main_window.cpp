@@ -280,9 +280,6 @@ void MainWindow::connectApp() {
     // ---- chat
     connect(&a.chat(), &app::ChatController::errorOccurred, this,
             [this](const QString& message) { m_banner->show(MessageBanner::Kind::error, message); });
-    connect(&w, &app::EngineWorker::failed, this, [this](const QString& what, const QString& message) {
-        if (what == QLatin1String("generate")) m_banner->show(MessageBanner::Kind::error, tr("The answer failed: %1").arg(message));
-    });
     connect(&a.monitor(), &app::DeviceMonitor::devicesChanged, this, [this] {
         QStringList names;
         for (const app::AppDevice& d : m_app.monitor().devices()) names.append(QString::fromStdString(d.info.id));

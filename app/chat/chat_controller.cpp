@@ -33,6 +33,9 @@ ChatController::ChatController(ChatStore& store, EngineWorker& worker, QObject* 
     });
     connect(&worker, &EngineWorker::tokenReceived, this, &ChatController::onToken);
     connect(&worker, &EngineWorker::generationFinished, this, &ChatController::onFinished);
+    connect(&worker, &EngineWorker::generationFailed, this, [this](qint64 conversationId, const QString& message) {
+        if (m_answerId != 0 && conversationId == m_answerConversation) emit errorOccurred(tr("The answer failed: %1").arg(message));
+    });
     connect(&worker, &EngineWorker::loaded, this, &ChatController::onLoaded);
     connect(&worker, &EngineWorker::unloaded, this, [this] { m_loadedModel.clear(); });
 }

@@ -47,6 +47,11 @@ public:
                                                            const strata::GenerateParams& params,
                                                            const strata::TextCallback& onText,
                                                            const std::atomic<bool>* cancel) = 0;
+    // Continues `prompt` as it is (no chat template, no chat stop strings), also reusing the
+    // KV cache of a common prefix.
+    virtual strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
+                                                           const strata::TextCallback& onText,
+                                                           const std::atomic<bool>* cancel) = 0;
 
     virtual std::vector<strata::DeviceMemory> memory() const = 0;
     virtual std::vector<strata::StageTiming> stageTimings() const = 0;

@@ -134,41 +134,54 @@ void EngineWorker::unloadModel() {
 
 void EngineWorker::generate(quint64 requestId, qint64 conversationId, const ChatTurns& messages,
                             const strata::GenerateParams& params) {
+    runGeneration(requestId, conversationId, [&](const strata::TextCallback& onText) {
+        std::vector<strata::ChatMessage> turns;
+        turns.reserve(size_t(messages.size()));
+        for (const ChatTurn& t : messages) turns.push_back({roleName(t.role).toStdString(), t.content.toStdString()});
+        return m_backend->generate(turns, params, onText, &m_cancel);
+    });
+}
+
+void EngineWorker::complete(quint64 requestId, qint64 conversationId, const QString& prompt,
+                            const strata::GenerateParams& params) {
+    runGeneration(requestId, conversationId, [&](const strata::TextCallback& onText) {
+        return m_backend->complete(prompt.toStdString(), params, onText, &m_cancel);
+    });
+}
+
+void EngineWorker::runGeneration(quint64 requestId, qint64 conversationId, const RunFn& run) {
     if (begin(requestId)) {
         end();
         emit generationFinished(conversationId, cancelledStats());
         return;
     }
     emit generationStarted(requestId, conversationId);
+    auto fail = [&](const QString& message) {
+        strata::GenerateStats s;
+        s.stop = strata::StopReason::error;
+        emit generationFailed(conversationId, message);
+        emit generationFinished(conversationId, s);
+    };
     try {
-        std::vector<strata::ChatMessage> turns;
-        turns.reserve(size_t(messages.size()));
-        for (const ChatTurn& t : messages) turns.push_back({roleName(t.role).toStdString(), t.content.toStdString()});
         auto onText = [&](std::string_view text) {
             emit tokenReceived(conversationId, QString::fromUtf8(text.data(), qsizetype(text.size())));
             if (m_statsClock.elapsed() >= kStatsIntervalMs) emitStats();
         };
-        auto r = m_backend->generate(turns, params, onText, &m_cancel);
+        auto r = run(onText);
         end();
         if (!r.ok()) {
             if (r.status().code() == strata::ErrorCode::cancelled) {
                 emit generationFinished(conversationId, cancelledStats());
                 return;
             }
-            strata::GenerateStats s;
-            s.stop = strata::StopReason::error;
-            emit failed(QStringLiteral("generate"), qs(r.status().message()));
-            emit generationFinished(conversationId, s);
+            fail(qs(r.status().message()));
             return;
         }
         emit generationFinished(conversationId, *r);
         emitStats();
     } catch (const std::exception& e) {
         end();
-        strata::GenerateStats s;
-        s.stop = strata::StopReason::error;
-        emit failed(QStringLiteral("generate"), QString::fromUtf8(e.what()));
-        emit generationFinished(conversationId, s);
+        fail(QString::fromUtf8(e.what()));
     }
 }
 

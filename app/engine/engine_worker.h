@@ -6,11 +6,16 @@
 // requestCancel(id) (that request only) and cancelAll() (everything issued so far) may be called
 // directly from any thread — they only touch atomics and a mutex — so Stop works while the
 // worker is busy. A cancelled request that has not started yet finishes at once as cancelled.
+//
+// Answers are tagged with the conversation id the caller passed to generate() / complete(),
+// so several callers share one worker and each keeps only its own tokens: the chat uses its
+// conversations' ids (> 0), the API server negative ones (see ApiServer).
 #pragma once
 
 #include <QElapsedTimer>
 #include <QObject>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -40,6 +45,8 @@ public slots:
     void unloadModel();
     void generate(quint64 requestId, qint64 conversationId, const strata::app::ChatTurns& messages,
                   const strata::GenerateParams& params);
+    // Continues `prompt` as plain text (no chat template): the API's /v1/completions.
+    void complete(quint64 requestId, qint64 conversationId, const QString& prompt, const strata::GenerateParams& params);
     // Queued form of cancelAll() (for connecting to a signal).
     void cancel() { cancelAll(); }
     void pollStats();
@@ -57,9 +64,12 @@ signals:
 
     void generationStarted(quint64 requestId, qint64 conversationId);
     void tokenReceived(qint64 conversationId, const QString& text);
+    // Why an answer failed; generationFinished (stop == error) follows for the same conversation.
+    void generationFailed(qint64 conversationId, const QString& message);
     void generationFinished(qint64 conversationId, const strata::GenerateStats& stats);
 
-    // what: "devices", "load", "generate"; message: for the user, names file/device/size.
+    // what: "devices", "load"; message: for the user, names file/device/size. (A failed answer
+    // is generationFailed: only its conversation's owner should show it.)
     void failed(const QString& what, const QString& message);
     void statsUpdated(const strata::app::EngineStats& stats);
 
@@ -68,6 +78,9 @@ private:
     bool begin(quint64 requestId);
     void end();
     void emitStats();
+    // The body of generate() and complete(): `run` calls the backend with the text callback.
+    using RunFn = std::function<strata::Result<strata::GenerateStats>(const strata::TextCallback&)>;
+    void runGeneration(quint64 requestId, qint64 conversationId, const RunFn& run);
 
     std::unique_ptr<EngineBackend> m_backend;
     std::atomic<bool> m_cancel{false};

@@ -52,14 +52,7 @@ public:
                                                    const strata::GenerateParams& params,
                                                    const strata::TextCallback& onText,
                                                    const std::atomic<bool>* cancel) override {
-        if (!m_model) return strata::Status(strata::ErrorCode::invalid_argument,
-                                                "no model is loaded: load one from the library, or choose one in the "
-                                                "conversation settings");
-        if (!m_sequence) {
-            auto seq = m_model->create_sequence();
-            if (!seq.ok()) return seq.status();
-            m_sequence = std::move(seq).value();
-        }
+        if (auto st = ensureSequence(); !st.ok()) return st;
         strata::GenerateParams p = params;
         for (const std::string& s : strata::chat_stop_strings(m_format)) p.stop_strings.push_back(s);
         const std::vector<int32_t> prompt = fitPrompt(messages, p.max_tokens);
@@ -68,6 +61,20 @@ public:
                                   "the message is longer than the model's context (" +
                                       std::to_string(m_model->n_ctx()) + " tokens)");
         return m_sequence->generate(prompt, p, onText, cancel);
+    }
+
+    strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
+                                                   const strata::TextCallback& onText,
+                                                   const std::atomic<bool>* cancel) override {
+        if (auto st = ensureSequence(); !st.ok()) return st;
+        // Special-token text ("<|im_start|>") is read as those tokens, as llama-server does, so
+        // a client can write a chat template of its own.
+        const std::vector<int32_t> tokens = m_model->tokenize(prompt, true, true);
+        if (static_cast<int64_t>(tokens.size()) >= m_model->n_ctx())
+            return strata::Status(strata::ErrorCode::invalid_argument,
+                                  "the prompt is " + std::to_string(tokens.size()) + " tokens; the model's context is " +
+                                      std::to_string(m_model->n_ctx()));
+        return m_sequence->generate(tokens, params, onText, cancel);
     }
 
     std::vector<strata::DeviceMemory> memory() const override {
@@ -79,6 +86,18 @@ public:
     }
 
 private:
+    strata::Status ensureSequence() {
+        if (!m_model) return strata::Status(strata::ErrorCode::invalid_argument,
+                                                "no model is loaded: load one from the library, or choose one in the "
+                                                "conversation settings");
+        if (!m_sequence) {
+            auto seq = m_model->create_sequence();
+            if (!seq.ok()) return seq.status();
+            m_sequence = std::move(seq).value();
+        }
+        return {};
+    }
+
     // Renders and tokenizes the conversation; when it is too long for the context (leaving room
     // for an answer), drops the oldest turns after the system prompt until it fits.
     std::vector<int32_t> fitPrompt(std::vector<strata::ChatMessage> messages, int maxTokens) const {

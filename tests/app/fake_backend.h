@@ -25,6 +25,7 @@ struct FakeScript {
 struct FakeRecord {
     std::mutex mutex;
     std::vector<std::vector<strata::ChatMessage>> prompts;
+    std::vector<std::string> rawPrompts;  // complete() calls
     std::vector<strata::GenerateParams> params;
     std::vector<strata::LoadOptions> loads;
     int generated = 0;  // pieces sent in total
@@ -98,10 +99,37 @@ public:
             m_record->prompts.push_back(messages);
             m_record->params.push_back(params);
         }
+        size_t promptBytes = 0;
+        for (const strata::ChatMessage& m : messages) promptBytes += m.content.size();
+        return stream(params, int(promptBytes), onText, cancel);
+    }
+    strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
+                                                   const strata::TextCallback& onText, const std::atomic<bool>* cancel) override {
+        {
+            std::lock_guard lock(m_record->mutex);
+            m_record->rawPrompts.push_back(prompt);
+            m_record->params.push_back(params);
+        }
+        return stream(params, int(prompt.size()), onText, cancel);
+    }
+    std::vector<strata::DeviceMemory> memory() const override { return {}; }
+    std::vector<strata::StageTiming> stageTimings() const override { return {}; }
+
+private:
+    // Streams the script's pieces, one "token" each, up to params.max_tokens; the prompt counts
+    // one token per byte of its text.
+    strata::Result<strata::GenerateStats> stream(const strata::GenerateParams& params, int promptTokens,
+                                                 const strata::TextCallback& onText, const std::atomic<bool>* cancel) {
         if (!m_script.failGenerate.empty()) return strata::Status(strata::ErrorCode::device_failure, m_script.failGenerate);
         strata::GenerateStats s;
+        s.n_prompt = promptTokens;
+        s.stop = strata::StopReason::eos;
         const auto t0 = std::chrono::steady_clock::now();
         for (const std::string& piece : m_script.pieces) {
+            if (s.n_generated >= params.max_tokens) {
+                s.stop = strata::StopReason::max_tokens;
+                break;
+            }
             if (cancel && cancel->load()) {
                 s.stop = strata::StopReason::cancelled;
                 return s;
@@ -115,13 +143,9 @@ public:
             ++m_record->generated;
         }
         s.generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        s.stop = strata::StopReason::eos;
         return s;
     }
-    std::vector<strata::DeviceMemory> memory() const override { return {}; }
-    std::vector<strata::StageTiming> stageTimings() const override { return {}; }
 
-private:
     FakeScript m_script;
     std::shared_ptr<FakeRecord> m_record;
     bool m_loaded = false;

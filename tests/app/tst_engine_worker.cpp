@@ -1,6 +1,7 @@
 // EngineWorker on its own thread: tokens reach the GUI thread in order, the GUI thread is never
-// blocked, Stop cancels a running request and one still queued, loads report progress per
-// device, failures come back as signals; and a real chat turn on stories260K.
+// blocked, a raw prompt goes through complete(), Stop cancels a running request and one still
+// queued, loads report progress per device, failures come back as signals (a failed answer
+// with its conversation); and a real chat turn on stories260K.
 #include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QtTest>
@@ -62,6 +63,28 @@ private slots:
         QCOMPARE(f.record->prompts[0].size(), size_t(2));
         QCOMPARE(f.record->prompts[0][0].role, std::string("system"));
         QCOMPARE(f.record->prompts[0][1].content, std::string("hi"));
+    }
+
+    // complete(): the prompt goes to the backend as it is, with no chat turns around it.
+    void completeContinuesARawPrompt() {
+        WorkerFixture f;
+        QString text;
+        connect(f.worker.get(), &EngineWorker::tokenReceived, this, [&](qint64 conv, const QString& t) {
+            if (conv == -4) text += t;
+        });
+        QSignalSpy finished(f.worker.get(), &EngineWorker::generationFinished);
+        GenerateParams p;
+        p.max_tokens = 3;
+        QMetaObject::invokeMethod(f.worker.get(), "complete", Qt::QueuedConnection, Q_ARG(quint64, f.worker->newRequestId()),
+                                  Q_ARG(qint64, -4), Q_ARG(QString, QStringLiteral("Once upon")), Q_ARG(strata::GenerateParams, p));
+        QTRY_COMPARE(finished.size(), 1);
+        QCOMPARE(finished[0][0].toLongLong(), -4);
+        QCOMPARE(int(finished[0][1].value<GenerateStats>().stop), int(StopReason::max_tokens));
+        QTRY_COMPARE(text, QStringLiteral("Hello, world"));
+        std::lock_guard lock(f.record->mutex);
+        QCOMPARE(f.record->rawPrompts, std::vector<std::string>{"Once upon"});
+        QVERIFY(f.record->prompts.empty());
+        QCOMPARE(f.record->params[0].max_tokens, 3);
     }
 
     void guiThreadStaysResponsive() {
@@ -166,13 +189,19 @@ private slots:
         script.failGenerate = "cuda0 failed";
         WorkerFixture f(script);
         QSignalSpy failed(f.worker.get(), &EngineWorker::failed);
+        QSignalSpy answerFailed(f.worker.get(), &EngineWorker::generationFailed);
         QSignalSpy finished(f.worker.get(), &EngineWorker::generationFinished);
         load(*f.worker, f.worker->newRequestId(), QStringLiteral("/m/x.gguf"));
         generate(*f.worker, f.worker->newRequestId(), 3, turns({{Role::user, "x"}}));
-        QTRY_COMPARE(failed.size(), 2);
-        QCOMPARE(failed[0][1].toString(), QStringLiteral("cuda1: 1.2 GiB short"));
-        QCOMPARE(failed[1][0].toString(), QStringLiteral("generate"));
         QTRY_COMPARE(finished.size(), 1);
+        QCOMPARE(failed.size(), 1);
+        QCOMPARE(failed[0][0].toString(), QStringLiteral("load"));
+        QCOMPARE(failed[0][1].toString(), QStringLiteral("cuda1: 1.2 GiB short"));
+        // A failed answer names its conversation, so only that conversation's owner reports it.
+        QCOMPARE(answerFailed.size(), 1);
+        QCOMPARE(answerFailed[0][0].toLongLong(), 3);
+        QCOMPARE(answerFailed[0][1].toString(), QStringLiteral("cuda0 failed"));
+        QCOMPARE(finished[0][0].toLongLong(), 3);
         QCOMPARE(int(finished[0][1].value<GenerateStats>().stop), int(StopReason::error));
     }
 
@@ -200,6 +229,7 @@ private slots:
         WorkerFixture f(makeStrataBackend());
         QSignalSpy loaded(f.worker.get(), &EngineWorker::loaded);
         QSignalSpy failed(f.worker.get(), &EngineWorker::failed);
+        QSignalSpy answerFailed(f.worker.get(), &EngineWorker::generationFailed);
         QSignalSpy finished(f.worker.get(), &EngineWorker::generationFinished);
         QString text;
         connect(f.worker.get(), &EngineWorker::tokenReceived, this, [&](qint64, const QString& t) { text += t; });
@@ -213,6 +243,7 @@ private slots:
         generate(*f.worker, f.worker->newRequestId(), 5, turns({{Role::user, "Once upon a time"}}), p);
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 20000);
         QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][1].toString()));
+        QVERIFY2(answerFailed.isEmpty(), answerFailed.isEmpty() ? "" : qPrintable(answerFailed[0][1].toString()));
         QCOMPARE(loaded.size(), 1);
         QCOMPARE(loaded[0][0].value<LoadedModel>().chatFormat, QStringLiteral("plain"));
         const auto stats = finished[0][1].value<GenerateStats>();

@@ -78,6 +78,10 @@ public:
                                                    const strata::TextCallback&, const std::atomic<bool>*) override {
         return unavailable();
     }
+    strata::Result<strata::GenerateStats> complete(const std::string&, const strata::GenerateParams&,
+                                                   const strata::TextCallback&, const std::atomic<bool>*) override {
+        return unavailable();
+    }
     std::vector<strata::DeviceMemory> memory() const override { return {}; }
     std::vector<strata::StageTiming> stageTimings() const override { return {}; }
 
