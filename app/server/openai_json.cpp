@@ -1,0 +1,315 @@
+#include "server/openai_json.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRandomGenerator>
+#include <cmath>
+#include <limits>
+
+namespace strata::app {
+
+namespace {
+
+constexpr int kMaxStopStrings = 16;
+
+ApiError bad(const QString& param, const QString& message) { return ApiError{400, message, param}; }
+
+QString typeName(const QJsonValue& v) {
+    switch (v.type()) {
+        case QJsonValue::Null: return QStringLiteral("null");
+        case QJsonValue::Bool: return QStringLiteral("a boolean");
+        case QJsonValue::Double: return QStringLiteral("a number");
+        case QJsonValue::String: return QStringLiteral("a string");
+        case QJsonValue::Array: return QStringLiteral("an array");
+        case QJsonValue::Object: return QStringLiteral("an object");
+        case QJsonValue::Undefined: break;
+    }
+    return QStringLiteral("missing");
+}
+
+// Each reader leaves `out` alone when the field is absent or null (clients send null for
+// "default"), and says what is wrong otherwise.
+std::optional<ApiError> readNumber(const QJsonObject& o, const QString& key, double lo, double hi, double& out,
+                                   bool* given = nullptr) {
+    const QJsonValue v = o.value(key);
+    if (v.isUndefined() || v.isNull()) return std::nullopt;
+    if (!v.isDouble()) return bad(key, QStringLiteral("'%1' must be a number, not %2").arg(key, typeName(v)));
+    const double d = v.toDouble();
+    if (!std::isfinite(d) || d < lo || d > hi)
+        return bad(key, QStringLiteral("'%1' must be between %2 and %3").arg(key).arg(lo).arg(hi));
+    out = d;
+    if (given) *given = true;
+    return std::nullopt;
+}
+
+std::optional<ApiError> readInteger(const QJsonObject& o, const QString& key, double lo, double hi, double& out,
+                                    bool* given = nullptr) {
+    double d = out;
+    bool g = false;
+    if (auto e = readNumber(o, key, lo, hi, d, &g)) return e;
+    if (!g) return std::nullopt;
+    if (d != std::floor(d)) return bad(key, QStringLiteral("'%1' must be a whole number").arg(key));
+    out = d;
+    if (given) *given = true;
+    return std::nullopt;
+}
+
+std::optional<ApiError> readBool(const QJsonObject& o, const QString& key, bool& out) {
+    const QJsonValue v = o.value(key);
+    if (v.isUndefined() || v.isNull()) return std::nullopt;
+    if (!v.isBool()) return bad(key, QStringLiteral("'%1' must be true or false, not %2").arg(key, typeName(v)));
+    out = v.toBool();
+    return std::nullopt;
+}
+
+// The fields /v1/chat/completions and /v1/completions share.
+std::optional<ApiError> readCommon(const QJsonObject& o, CompletionRequest& out) {
+    const QJsonValue model = o.value(QStringLiteral("model"));
+    if (model.isString()) out.model = model.toString();
+    else if (!model.isUndefined() && !model.isNull())
+        return bad(QStringLiteral("model"), QStringLiteral("'model' must be a string, not %1").arg(typeName(model)));
+
+    strata::SamplerParams& s = out.params.sampler;
+    double temperature = s.temperature, topP = s.top_p, minP = s.min_p, topK = s.top_k,
+           repeatPenalty = s.repeat_penalty, seed = 0, n = 1;
+    // OpenAI renamed max_tokens to max_completion_tokens; clients send either.
+    double maxTokens = out.params.max_tokens;
+    constexpr double kIntMax = std::numeric_limits<int>::max();
+    if (auto e = readNumber(o, QStringLiteral("temperature"), 0, 100, temperature)) return e;
+    if (auto e = readNumber(o, QStringLiteral("top_p"), 0, 1, topP)) return e;
+    if (auto e = readNumber(o, QStringLiteral("min_p"), 0, 1, minP)) return e;
+    if (auto e = readInteger(o, QStringLiteral("top_k"), 0, kIntMax, topK)) return e;
+    if (auto e = readNumber(o, QStringLiteral("repeat_penalty"), 0.01, 100, repeatPenalty)) return e;
+    if (auto e = readInteger(o, QStringLiteral("seed"), -9007199254740992.0, 9007199254740992.0, seed, &out.hasSeed))
+        return e;
+    if (auto e = readInteger(o, QStringLiteral("max_tokens"), 1, kIntMax, maxTokens, &out.hasMaxTokens)) return e;
+    if (auto e = readInteger(o, QStringLiteral("max_completion_tokens"), 1, kIntMax, maxTokens, &out.hasMaxTokens))
+        return e;
+    if (auto e = readInteger(o, QStringLiteral("n"), 1, kIntMax, n)) return e;
+    if (n != 1) return bad(QStringLiteral("n"), QStringLiteral("only n = 1 is supported (one answer per request)"));
+    s.temperature = float(temperature);
+    s.top_p = float(topP);
+    s.min_p = float(minP);
+    s.top_k = int(topK);
+    s.repeat_penalty = float(repeatPenalty);
+    s.seed = quint64(qint64(seed));
+    out.params.max_tokens = int(maxTokens);
+
+    const QJsonValue stop = o.value(QStringLiteral("stop"));
+    QJsonArray stops;
+    if (stop.isString()) stops.append(stop);
+    else if (stop.isArray()) stops = stop.toArray();
+    else if (!stop.isUndefined() && !stop.isNull())
+        return bad(QStringLiteral("stop"), QStringLiteral("'stop' must be a string or an array of strings"));
+    if (stops.size() > kMaxStopStrings)
+        return bad(QStringLiteral("stop"), QStringLiteral("at most %1 stop strings").arg(kMaxStopStrings));
+    for (const QJsonValue& v : stops) {
+        if (!v.isString() || v.toString().isEmpty())
+            return bad(QStringLiteral("stop"), QStringLiteral("each stop string must be a non-empty string"));
+        out.params.stop_strings.push_back(v.toString().toStdString());
+    }
+
+    if (auto e = readBool(o, QStringLiteral("stream"), out.stream)) return e;
+    const QJsonValue so = o.value(QStringLiteral("stream_options"));
+    if (so.isObject()) {
+        if (auto e = readBool(so.toObject(), QStringLiteral("include_usage"), out.includeUsage)) {
+            e->param = QStringLiteral("stream_options.include_usage");
+            return e;
+        }
+    } else if (!so.isUndefined() && !so.isNull()) {
+        return bad(QStringLiteral("stream_options"), QStringLiteral("'stream_options' must be an object"));
+    }
+    return std::nullopt;
+}
+
+std::optional<ApiError> parseObject(const QByteArray& body, QJsonObject& out) {
+    QJsonParseError err{};
+    const QJsonDocument doc = QJsonDocument::fromJson(body, &err);
+    if (err.error != QJsonParseError::NoError)
+        return bad({}, QStringLiteral("the body is not valid JSON: %1 at byte %2").arg(err.errorString()).arg(err.offset));
+    if (!doc.isObject()) return bad({}, QStringLiteral("the body must be a JSON object"));
+    out = doc.object();
+    return std::nullopt;
+}
+
+// A message's content: a string, or an array of {"type":"text","text":...} parts (joined by
+// newlines). Assistant turns that only called tools have null content.
+std::optional<ApiError> readContent(const QJsonValue& v, const QString& param, QString& out) {
+    if (v.isString()) {
+        out = v.toString();
+        return std::nullopt;
+    }
+    if (v.isNull()) return std::nullopt;
+    if (!v.isArray()) return bad(param, QStringLiteral("'%1' must be a string or an array of text parts").arg(param));
+    QStringList parts;
+    for (const QJsonValue& p : v.toArray()) {
+        const QJsonObject part = p.toObject();
+        if (part.value(QStringLiteral("type")).toString() != QLatin1String("text") ||
+            !part.value(QStringLiteral("text")).isString())
+            return bad(param, QStringLiteral("only text content parts are supported (no images or audio)"));
+        parts.append(part.value(QStringLiteral("text")).toString());
+    }
+    out = parts.join(QLatin1Char('\n'));
+    return std::nullopt;
+}
+
+QString errorType(int status) {
+    switch (status) {
+        case 401: return QStringLiteral("authentication_error");
+        case 403: return QStringLiteral("permission_error");
+        case 404: return QStringLiteral("not_found_error");
+        case 501: return QStringLiteral("not_supported_error");
+        case 503: return QStringLiteral("unavailable_error");
+        default: return status >= 500 ? QStringLiteral("server_error") : QStringLiteral("invalid_request_error");
+    }
+}
+
+QByteArray compact(const QJsonObject& o) { return QJsonDocument(o).toJson(QJsonDocument::Compact); }
+
+QJsonObject usage(const strata::GenerateStats& s) {
+    const int prompt = s.n_prompt + s.n_reused;  // a reused prefix is still part of the prompt
+    return QJsonObject{{QStringLiteral("prompt_tokens"), prompt},
+                       {QStringLiteral("completion_tokens"), s.n_generated},
+                       {QStringLiteral("total_tokens"), prompt + s.n_generated}};
+}
+
+QJsonObject head(const ResponseMeta& m, bool chunk) {
+    const QString object = m.chat ? (chunk ? QStringLiteral("chat.completion.chunk") : QStringLiteral("chat.completion"))
+                                  : QStringLiteral("text_completion");
+    return QJsonObject{{QStringLiteral("id"), m.id},
+                       {QStringLiteral("object"), object},
+                       {QStringLiteral("created"), m.created},
+                       {QStringLiteral("model"), m.model}};
+}
+
+}  // namespace
+
+std::optional<ApiError> parseChatRequest(const QByteArray& body, CompletionRequest& out) {
+    QJsonObject o;
+    if (auto e = parseObject(body, o)) return e;
+    const QJsonValue messages = o.value(QStringLiteral("messages"));
+    if (!messages.isArray() || messages.toArray().isEmpty())
+        return bad(QStringLiteral("messages"), QStringLiteral("'messages' must be a non-empty array"));
+    const QJsonArray list = messages.toArray();
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        const QString at = QStringLiteral("messages[%1]").arg(i);
+        if (!list[i].isObject()) return bad(at, QStringLiteral("'%1' must be an object").arg(at));
+        const QJsonObject m = list[i].toObject();
+        const QString roleText = m.value(QStringLiteral("role")).toString();
+        ChatTurn turn;
+        // "developer" is OpenAI's newer name for the system role.
+        if (roleText == QLatin1String("developer")) turn.role = Role::system;
+        else if (!parseRole(roleText, turn.role))
+            return bad(at + QStringLiteral(".role"),
+                       QStringLiteral("'%1.role' must be system, user or assistant (tool calls are not supported)").arg(at));
+        if (auto e = readContent(m.value(QStringLiteral("content")), at + QStringLiteral(".content"), turn.content))
+            return e;
+        out.messages.append(turn);
+    }
+    const QJsonValue logprobs = o.value(QStringLiteral("logprobs"));
+    if (logprobs.isBool() && logprobs.toBool())
+        return bad(QStringLiteral("logprobs"), QStringLiteral("logprobs are not supported"));
+    return readCommon(o, out);
+}
+
+std::optional<ApiError> parseCompletionRequest(const QByteArray& body, CompletionRequest& out) {
+    QJsonObject o;
+    if (auto e = parseObject(body, o)) return e;
+    const QJsonValue prompt = o.value(QStringLiteral("prompt"));
+    if (prompt.isString()) out.prompt = prompt.toString();
+    else if (prompt.isArray() && prompt.toArray().size() == 1 && prompt.toArray().first().isString())
+        out.prompt = prompt.toArray().first().toString();
+    else
+        return bad(QStringLiteral("prompt"), QStringLiteral("'prompt' must be a string (or an array of one string)"));
+    bool echo = false;
+    if (auto e = readBool(o, QStringLiteral("echo"), echo)) return e;
+    if (echo) return bad(QStringLiteral("echo"), QStringLiteral("echo is not supported"));
+    const QJsonValue logprobs = o.value(QStringLiteral("logprobs"));
+    if (!logprobs.isUndefined() && !logprobs.isNull() && logprobs.toInt(0) != 0)
+        return bad(QStringLiteral("logprobs"), QStringLiteral("logprobs are not supported"));
+    return readCommon(o, out);
+}
+
+QByteArray errorJson(const ApiError& e) {
+    const QJsonValue param = e.param.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(e.param);
+    return compact(QJsonObject{{QStringLiteral("error"), QJsonObject{{QStringLiteral("message"), e.message},
+                                                                     {QStringLiteral("type"), errorType(e.status)},
+                                                                     {QStringLiteral("param"), param},
+                                                                     {QStringLiteral("code"), e.status}}}});
+}
+
+QByteArray errorJson(int status, const QString& message) { return errorJson(ApiError{status, message, {}}); }
+
+QString finishReason(strata::StopReason reason) {
+    switch (reason) {
+        case strata::StopReason::max_tokens:
+        case strata::StopReason::context_full: return QStringLiteral("length");
+        default: return QStringLiteral("stop");
+    }
+}
+
+ResponseMeta newResponseMeta(bool chat, const QString& model) {
+    ResponseMeta m;
+    m.chat = chat;
+    QRandomGenerator* rng = QRandomGenerator::global();
+    const QString hex = QString::number(rng->generate64(), 16).rightJustified(16, QLatin1Char('0')) +
+                        QString::number(rng->generate(), 16).rightJustified(8, QLatin1Char('0'));
+    m.id = (chat ? QStringLiteral("chatcmpl-") : QStringLiteral("cmpl-")) + hex;
+    m.created = QDateTime::currentSecsSinceEpoch();
+    m.model = model;
+    return m;
+}
+
+QByteArray modelsJson(const QString& modelId, qint64 created) {
+    QJsonArray data;
+    if (!modelId.isEmpty())
+        data.append(QJsonObject{{QStringLiteral("id"), modelId},
+                                {QStringLiteral("object"), QStringLiteral("model")},
+                                {QStringLiteral("created"), created},
+                                {QStringLiteral("owned_by"), QStringLiteral("strata")}});
+    return compact(QJsonObject{{QStringLiteral("object"), QStringLiteral("list")}, {QStringLiteral("data"), data}});
+}
+
+QByteArray completionJson(const ResponseMeta& meta, const QString& text, const strata::GenerateStats& stats) {
+    QJsonObject choice{{QStringLiteral("index"), 0},
+                       {QStringLiteral("finish_reason"), finishReason(stats.stop)},
+                       {QStringLiteral("logprobs"), QJsonValue(QJsonValue::Null)}};
+    if (meta.chat)
+        choice.insert(QStringLiteral("message"),
+                      QJsonObject{{QStringLiteral("role"), QStringLiteral("assistant")}, {QStringLiteral("content"), text}});
+    else
+        choice.insert(QStringLiteral("text"), text);
+    QJsonObject o = head(meta, false);
+    o.insert(QStringLiteral("choices"), QJsonArray{choice});
+    o.insert(QStringLiteral("usage"), usage(stats));
+    return compact(o);
+}
+
+QByteArray chunkJson(const ResponseMeta& meta, const QString& text, bool first, const QString& finishReason) {
+    QJsonObject choice{{QStringLiteral("index"), 0},
+                       {QStringLiteral("finish_reason"),
+                        finishReason.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(finishReason)},
+                       {QStringLiteral("logprobs"), QJsonValue(QJsonValue::Null)}};
+    if (meta.chat) {
+        QJsonObject delta;
+        if (first) delta.insert(QStringLiteral("role"), QStringLiteral("assistant"));
+        if (first || !text.isEmpty()) delta.insert(QStringLiteral("content"), text);
+        choice.insert(QStringLiteral("delta"), delta);
+    } else {
+        choice.insert(QStringLiteral("text"), text);
+    }
+    QJsonObject o = head(meta, true);
+    o.insert(QStringLiteral("choices"), QJsonArray{choice});
+    return compact(o);
+}
+
+QByteArray usageChunkJson(const ResponseMeta& meta, const strata::GenerateStats& stats) {
+    QJsonObject o = head(meta, true);
+    o.insert(QStringLiteral("choices"), QJsonArray{});
+    o.insert(QStringLiteral("usage"), usage(stats));
+    return compact(o);
+}
+
+}  // namespace strata::app

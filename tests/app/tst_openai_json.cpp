@@ -1,0 +1,175 @@
+// The OpenAI wire format alone: every request field a client sends lands in GenerateParams and
+// ChatTurns; left-out fields keep the engine's defaults; a wrong field is a 400 that names it;
+// responses, chunks and errors have OpenAI's shape and finish reasons.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QtTest>
+
+#include "server/openai_json.h"
+
+using namespace strata;
+using namespace strata::app;
+
+class TestOpenAiJson : public QObject {
+    Q_OBJECT
+private slots:
+    void chatRequestMapsEveryField() {
+        const QByteArray body = R"({"model":"m","temperature":0,"top_p":0.5,"top_k":7,"min_p":0.1,"seed":42,
+            "max_tokens":9,"stop":["x","yz"],"stream":true,"stream_options":{"include_usage":true},
+            "presence_penalty":0,"messages":[{"role":"developer","content":"sys"},
+            {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},
+            {"role":"assistant","content":null},{"role":"user","content":"c"}]})";
+        CompletionRequest r;
+        const auto error = parseChatRequest(body, r);
+        QVERIFY2(!error, error ? qPrintable(error->message) : "");
+        QCOMPARE(r.model, QStringLiteral("m"));
+        QCOMPARE(r.messages.size(), 4);
+        QCOMPARE(r.messages[0].role, Role::system);
+        QCOMPARE(r.messages[1].content, QStringLiteral("a\nb"));
+        QCOMPARE(r.messages[2].role, Role::assistant);
+        QCOMPARE(r.messages[2].content, QString());
+        QCOMPARE(r.params.sampler.temperature, 0.0f);
+        QCOMPARE(r.params.sampler.top_p, 0.5f);
+        QCOMPARE(r.params.sampler.top_k, 7);
+        QCOMPARE(r.params.sampler.min_p, 0.1f);
+        QCOMPARE(r.params.sampler.seed, quint64(42));
+        QVERIFY(r.hasSeed && r.hasMaxTokens && r.stream && r.includeUsage);
+        QCOMPARE(r.params.max_tokens, 9);
+        QCOMPARE(r.params.stop_strings, (std::vector<std::string>{"x", "yz"}));
+
+        CompletionRequest d;  // left out: the engine's defaults, no seed, no limit chosen
+        QVERIFY(!parseChatRequest(R"({"messages":[{"role":"user","content":"hi"}],"stop":"END"})", d));
+        QCOMPARE(d.params.sampler.temperature, SamplerParams{}.temperature);
+        QCOMPARE(d.params.sampler.top_k, SamplerParams{}.top_k);
+        QVERIFY(!d.hasSeed && !d.hasMaxTokens && !d.stream);
+        QCOMPARE(d.params.stop_strings, std::vector<std::string>{"END"});
+    }
+
+    void badRequestsNameTheField_data() {
+        QTest::addColumn<bool>("chat");
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<QString>("param");
+        const QByteArray m = R"("messages":[{"role":"user","content":"hi"}])";
+        QTest::newRow("not JSON") << true << QByteArray("{\"messages\":") << QString();
+        QTest::newRow("not an object") << true << QByteArray("[1,2]") << QString();
+        QTest::newRow("no messages") << true << QByteArray("{}") << "messages";
+        QTest::newRow("empty messages") << true << QByteArray(R"({"messages":[]})") << "messages";
+        QTest::newRow("message not an object") << true << QByteArray(R"({"messages":["hi"]})") << "messages[0]";
+        QTest::newRow("tool role") << true << QByteArray(R"({"messages":[{"role":"tool","content":"x"}]})") << "messages[0].role";
+        QTest::newRow("content a number") << true << QByteArray(R"({"messages":[{"role":"user","content":5}]})") << "messages[0].content";
+        QTest::newRow("image part") << true
+                                    << QByteArray(R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})")
+                                    << "messages[0].content";
+        QTest::newRow("temperature a string") << true << "{" + m + R"(,"temperature":"hot"})" << "temperature";
+        QTest::newRow("temperature negative") << true << "{" + m + R"(,"temperature":-1})" << "temperature";
+        QTest::newRow("top_p above 1") << true << "{" + m + R"(,"top_p":1.5})" << "top_p";
+        QTest::newRow("max_tokens 0") << true << "{" + m + R"(,"max_tokens":0})" << "max_tokens";
+        QTest::newRow("max_tokens fractional") << true << "{" + m + R"(,"max_tokens":1.5})" << "max_tokens";
+        QTest::newRow("max_tokens huge") << true << "{" + m + R"(,"max_tokens":1e30})" << "max_tokens";
+        QTest::newRow("n = 2") << true << "{" + m + R"(,"n":2})" << "n";
+        QTest::newRow("stop a number") << true << "{" + m + R"(,"stop":5})" << "stop";
+        QTest::newRow("empty stop string") << true << "{" + m + R"(,"stop":[""]})" << "stop";
+        QTest::newRow("stream a string") << true << "{" + m + R"(,"stream":"yes"})" << "stream";
+        QTest::newRow("stream_options a number") << true << "{" + m + R"(,"stream_options":1})" << "stream_options";
+        QTest::newRow("model a number") << true << "{" + m + R"(,"model":1})" << "model";
+        QTest::newRow("logprobs") << true << "{" + m + R"(,"logprobs":true})" << "logprobs";
+        QTest::newRow("no prompt") << false << QByteArray("{}") << "prompt";
+        QTest::newRow("prompt of tokens") << false << QByteArray(R"({"prompt":[1,2]})") << "prompt";
+        QTest::newRow("echo") << false << QByteArray(R"({"prompt":"a","echo":true})") << "echo";
+    }
+    void badRequestsNameTheField() {
+        QFETCH(bool, chat);
+        QFETCH(QByteArray, body);
+        QFETCH(QString, param);
+        CompletionRequest r;
+        const auto e = chat ? parseChatRequest(body, r) : parseCompletionRequest(body, r);
+        QVERIFY(e.has_value());
+        QCOMPARE(e->status, 400);
+        QCOMPARE(e->param, param);
+        QVERIFY(!e->message.isEmpty());
+        const QJsonObject err = QJsonDocument::fromJson(errorJson(*e)).object().value("error").toObject();
+        QCOMPARE(err.value("type").toString(), QStringLiteral("invalid_request_error"));
+        QCOMPARE(err.value("message").toString(), e->message);
+    }
+
+    void responsesHaveOpenAiShape() {
+        GenerateStats stats;
+        stats.n_prompt = 3;
+        stats.n_reused = 7;  // a reused prefix still counts as prompt
+        stats.n_generated = 5;
+        stats.stop = StopReason::max_tokens;
+        const ResponseMeta chat = newResponseMeta(true, QStringLiteral("m"));
+        const QJsonObject whole = QJsonDocument::fromJson(completionJson(chat, QStringLiteral("hi"), stats)).object();
+        QCOMPARE(whole.value("object").toString(), QStringLiteral("chat.completion"));
+        QCOMPARE(whole.value("id").toString(), chat.id);
+        QCOMPARE(whole.value("usage").toObject().value("prompt_tokens").toInt(), 10);
+        QCOMPARE(whole.value("usage").toObject().value("total_tokens").toInt(), 15);
+        const QJsonObject choice = whole.value("choices").toArray().first().toObject();
+        QCOMPARE(choice.value("finish_reason").toString(), QStringLiteral("length"));
+        QCOMPARE(choice.value("message").toObject().value("content").toString(), QStringLiteral("hi"));
+
+        const QJsonObject first = QJsonDocument::fromJson(chunkJson(chat, {}, true, {})).object();
+        const QJsonObject delta = first.value("choices").toArray().first().toObject().value("delta").toObject();
+        QCOMPARE(delta.value("role").toString(), QStringLiteral("assistant"));
+        QVERIFY(first.value("choices").toArray().first().toObject().value("finish_reason").isNull());
+        const QJsonObject last = QJsonDocument::fromJson(chunkJson(chat, {}, false, QStringLiteral("stop"))).object();
+        QVERIFY(last.value("choices").toArray().first().toObject().value("delta").toObject().isEmpty());
+
+        const ResponseMeta text = newResponseMeta(false, QStringLiteral("m"));
+        QVERIFY(text.id.startsWith(QLatin1String("cmpl-")));
+        QVERIFY(text.id != newResponseMeta(false, QStringLiteral("m")).id);
+        const QJsonObject chunk = QJsonDocument::fromJson(chunkJson(text, QStringLiteral("x"), true, {})).object();
+        QCOMPARE(chunk.value("object").toString(), QStringLiteral("text_completion"));
+        QCOMPARE(chunk.value("choices").toArray().first().toObject().value("text").toString(), QStringLiteral("x"));
+        const QJsonObject usage = QJsonDocument::fromJson(usageChunkJson(text, stats)).object();
+        QVERIFY(usage.value("choices").toArray().isEmpty());
+        QCOMPARE(usage.value("usage").toObject().value("completion_tokens").toInt(), 5);
+    }
+
+    void finishReasons_data() {
+        QTest::addColumn<int>("reason");
+        QTest::addColumn<QString>("name");
+        QTest::newRow("eos") << int(StopReason::eos) << "stop";
+        QTest::newRow("stop string") << int(StopReason::stop_string) << "stop";
+        QTest::newRow("max tokens") << int(StopReason::max_tokens) << "length";
+        QTest::newRow("context full") << int(StopReason::context_full) << "length";
+    }
+    void finishReasons() {
+        QFETCH(int, reason);
+        QFETCH(QString, name);
+        QCOMPARE(finishReason(StopReason(reason)), name);
+    }
+
+    void errorsHaveOpenAiShape_data() {
+        QTest::addColumn<int>("status");
+        QTest::addColumn<QString>("type");
+        QTest::newRow("400") << 400 << "invalid_request_error";
+        QTest::newRow("404") << 404 << "not_found_error";
+        QTest::newRow("408") << 408 << "invalid_request_error";
+        QTest::newRow("500") << 500 << "server_error";
+        QTest::newRow("503") << 503 << "unavailable_error";
+    }
+    void errorsHaveOpenAiShape() {
+        QFETCH(int, status);
+        QFETCH(QString, type);
+        const QJsonObject e = QJsonDocument::fromJson(errorJson(status, QStringLiteral("why"))).object().value("error").toObject();
+        QCOMPARE(e.value("message").toString(), QStringLiteral("why"));
+        QCOMPARE(e.value("type").toString(), type);
+        QCOMPARE(e.value("code").toInt(), status);
+        QVERIFY(e.value("param").isNull());
+    }
+
+    void modelList() {
+        const QJsonObject none = QJsonDocument::fromJson(modelsJson({}, 0)).object();
+        QCOMPARE(none.value("object").toString(), QStringLiteral("list"));
+        QVERIFY(none.value("data").toArray().isEmpty());
+        const QJsonArray one = QJsonDocument::fromJson(modelsJson(QStringLiteral("qwen"), 17)).object().value("data").toArray();
+        QCOMPARE(one.size(), 1);
+        QCOMPARE(one[0].toObject().value("id").toString(), QStringLiteral("qwen"));
+        QCOMPARE(one[0].toObject().value("created").toInt(), 17);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestOpenAiJson)
+#include "tst_openai_json.moc"
