@@ -1,0 +1,288 @@
+#include "server/api_server.h"
+
+#include <QDateTime>
+#include <QFileInfo>
+#include <QRandomGenerator>
+#include <QTcpSocket>
+#include <algorithm>
+#include <limits>
+
+#include "engine/engine_worker.h"
+
+namespace strata::app {
+
+namespace {
+
+struct Route {
+    const char* path;
+    const char* method;
+};
+
+constexpr Route kRoutes[] = {
+    {"/health", "GET"},
+    {"/v1/models", "GET"},
+    {"/v1/chat/completions", "POST"},
+    {"/v1/completions", "POST"},
+};
+
+QByteArray sse(const QByteArray& json) { return "data: " + json + "\n\n"; }
+
+}  // namespace
+
+ApiServer::ApiServer(EngineWorker& worker, QObject* parent) : QObject(parent), m_worker(worker) {
+    connect(&m_tcp, &QTcpServer::newConnection, this, &ApiServer::onNewConnection);
+    connect(&worker, &EngineWorker::tokenReceived, this, &ApiServer::onToken);
+    connect(&worker, &EngineWorker::generationFailed, this, &ApiServer::onFailed);
+    connect(&worker, &EngineWorker::generationFinished, this, &ApiServer::onFinished);
+    connect(&worker, &EngineWorker::loaded, this, &ApiServer::onLoaded);
+    // A load replaces the model: from its start until it ends there is none to answer with.
+    connect(&worker, &EngineWorker::loadStarted, this, [this](const QString& path) {
+        m_loadingPath = path;
+        m_modelId.clear();
+    });
+    connect(&worker, &EngineWorker::unloaded, this, [this] { m_modelId.clear(); });
+    connect(&worker, &EngineWorker::failed, this, [this](const QString& what, const QString&) {
+        if (what == QLatin1String("load")) m_loadingPath.clear();
+    });
+}
+
+ApiServer::~ApiServer() { close(); }
+
+bool ApiServer::listen(const ApiServerOptions& options) {
+    close();
+    m_options = options;
+    m_error.clear();
+    if (!m_tcp.listen(options.address, options.port)) {
+        const QString where = QStringLiteral("%1:%2").arg(options.address.toString()).arg(options.port);
+        if (m_tcp.serverError() == QAbstractSocket::AddressInUseError)
+            m_error = tr("Port %1 is already in use on %2 (another program, perhaps another Strata, LM Studio or "
+                         "llama-server, is listening there). Choose another port: strata --serve PORT, or "
+                         "server/port in strata.ini.")
+                          .arg(options.port)
+                          .arg(options.address.toString());
+        else
+            m_error = tr("Could not listen on %1: %2").arg(where, m_tcp.errorString());
+        return false;
+    }
+    emit listeningChanged(true);
+    return true;
+}
+
+void ApiServer::close() {
+    const bool was = m_tcp.isListening();
+    m_tcp.close();
+    // Aborting a connection cancels its request (onConnectionClosed).
+    const QList<HttpConnection*> open = m_connections;
+    for (HttpConnection* c : open) c->abort();
+    if (was) emit listeningChanged(false);
+}
+
+QString ApiServer::url() const {
+    const QHostAddress a = m_tcp.serverAddress();
+    const QString host = a.protocol() == QAbstractSocket::IPv6Protocol ? QStringLiteral("[%1]").arg(a.toString()) : a.toString();
+    return QStringLiteral("http://%1:%2").arg(host).arg(m_tcp.serverPort());
+}
+
+void ApiServer::onNewConnection() {
+    while (QTcpSocket* socket = m_tcp.nextPendingConnection()) {
+        if (m_connections.size() >= m_options.maxConnections) {
+            const QByteArray body = errorJson(503, tr("too many connections (%1)").arg(m_options.maxConnections));
+            socket->write("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " +
+                          QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+            socket->disconnectFromHost();
+            connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+            continue;
+        }
+        auto* c = new HttpConnection(socket, m_options.limits, m_options.timeouts, this);
+        m_connections.append(c);
+        connect(c, &HttpConnection::requestReceived, this, &ApiServer::onRequest);
+        connect(c, &HttpConnection::closed, this, &ApiServer::onConnectionClosed);
+    }
+}
+
+void ApiServer::onConnectionClosed(HttpConnection* connection) {
+    m_connections.removeOne(connection);
+    // Its requests are cancelled; their entries stay until the worker finishes them, so their
+    // last tokens are recognised and dropped.
+    for (auto& [id, job] : m_jobs)
+        if (job.connection == connection) {
+            m_worker.requestCancel(job.requestId);
+            job.connection = nullptr;
+        }
+}
+
+bool ApiServer::hostAllowed(const HttpRequest& request) const {
+    if (!m_options.address.isLoopback()) return true;
+    const QByteArray host = request.header("host");
+    if (host.isNull()) return true;  // HTTP/1.0 without Host: not a browser
+    QByteArray name = host.toLower();
+    if (name.startsWith('[')) name = name.mid(1, name.indexOf(']') - 1);
+    else if (const qsizetype colon = name.indexOf(':'); colon >= 0) name.truncate(colon);
+    return name == "127.0.0.1" || name == "localhost" || name == "::1";
+}
+
+void ApiServer::sendError(HttpConnection* connection, int status, const QString& message) {
+    connection->respond(status, errorJson(status, message));
+}
+
+void ApiServer::sendModelUnavailable(HttpConnection* connection) {
+    if (!m_loadingPath.isEmpty())
+        sendError(connection, 503, tr("the model %1 is loading; try again shortly").arg(QFileInfo(m_loadingPath).fileName()));
+    else
+        sendError(connection, 503, tr("no model is loaded: load one in Strata's library, or start Strata with "
+                                      "`strata --serve MODEL.gguf`"));
+}
+
+void ApiServer::onRequest(HttpConnection* connection, const HttpRequest& request) {
+    QByteArray path = request.path;
+    if (path.size() > 1 && path.endsWith('/')) path.chop(1);
+
+    if (request.method == "OPTIONS") {
+        // CORS preflight: allow what a browser front-end sends (JSON bodies, an API key).
+        QByteArray asked = request.header("access-control-request-headers");
+        if (asked.isEmpty()) asked = "Content-Type, Authorization";
+        connection->respond(204, {}, {},
+                            {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                             {"Access-Control-Allow-Headers", asked},
+                             {"Access-Control-Max-Age", "86400"}});
+        return;
+    }
+    if (!hostAllowed(request)) {
+        sendError(connection, 403, tr("the Host header must name this machine (127.0.0.1 or localhost)"));
+        return;
+    }
+    const Route* route = nullptr;
+    for (const Route& r : kRoutes)
+        if (path == r.path) route = &r;
+    if (!route) {
+        sendError(connection, 404,
+                  tr("no such endpoint: %1 (this server has GET /v1/models, POST /v1/chat/completions, "
+                     "POST /v1/completions and GET /health)")
+                      .arg(QString::fromUtf8(path)));
+        return;
+    }
+    if (request.method != route->method) {
+        connection->respond(405,
+                            errorJson(405, tr("%1 takes %2, not %3")
+                                               .arg(QString::fromUtf8(path), QLatin1String(route->method),
+                                                    QString::fromLatin1(request.method))),
+                            "application/json", {{"Allow", QByteArray(route->method) + ", OPTIONS"}});
+        return;
+    }
+
+    if (path == "/health") {
+        if (m_modelId.isEmpty()) sendModelUnavailable(connection);
+        else connection->respond(200, R"({"status":"ok"})");
+    } else if (path == "/v1/models") {
+        connection->respond(200, modelsJson(m_modelId, m_modelCreated));
+    } else {
+        startCompletion(connection, request, path == "/v1/chat/completions");
+    }
+}
+
+void ApiServer::startCompletion(HttpConnection* connection, const HttpRequest& request, bool chat) {
+    Job job;
+    if (auto e = chat ? parseChatRequest(request.body, job.request) : parseCompletionRequest(request.body, job.request)) {
+        connection->respond(e->status, errorJson(*e));
+        return;
+    }
+    if (m_modelId.isEmpty()) {
+        sendModelUnavailable(connection);
+        return;
+    }
+    strata::GenerateParams& params = job.request.params;
+    // Unbounded by default, as with OpenAI: the answer runs until it ends or the context is full.
+    if (!job.request.hasMaxTokens) params.max_tokens = int(std::clamp<qint64>(m_nCtx, 1, std::numeric_limits<int>::max()));
+    if (!job.request.hasSeed) params.sampler.seed = QRandomGenerator::global()->generate64();
+
+    job.connection = connection;
+    job.requestId = m_worker.newRequestId();
+    job.meta = newResponseMeta(chat, m_modelId);
+    const qint64 conversationId = m_nextConversation--;
+    const quint64 requestId = job.requestId;
+    const CompletionRequest& r = m_jobs.emplace(conversationId, std::move(job)).first->second.request;
+    if (chat)
+        QMetaObject::invokeMethod(&m_worker, "generate", Qt::QueuedConnection, Q_ARG(quint64, requestId),
+                                  Q_ARG(qint64, conversationId), Q_ARG(strata::app::ChatTurns, r.messages),
+                                  Q_ARG(strata::GenerateParams, r.params));
+    else
+        QMetaObject::invokeMethod(&m_worker, "complete", Qt::QueuedConnection, Q_ARG(quint64, requestId),
+                                  Q_ARG(qint64, conversationId), Q_ARG(QString, r.prompt),
+                                  Q_ARG(strata::GenerateParams, r.params));
+}
+
+void ApiServer::startStream(Job& job) {
+    // The status line goes out with the first token, not when the request is queued: until
+    // then a failure (a prompt longer than the context) can still be a proper error status.
+    job.streamStarted = true;
+    job.connection->beginStream(200, "text/event-stream");
+    if (job.meta.chat) job.connection->writeStream(sse(chunkJson(job.meta, {}, true, {})));
+}
+
+void ApiServer::onToken(qint64 conversationId, const QString& text) {
+    const auto it = m_jobs.find(conversationId);
+    if (it == m_jobs.end()) return;  // the chat's, or a request whose client left
+    Job& job = it->second;
+    if (!job.request.stream) {
+        job.text += text;
+        return;
+    }
+    if (!job.connection) return;
+    if (!job.streamStarted) startStream(job);
+    job.connection->writeStream(sse(chunkJson(job.meta, text, false, {})));
+}
+
+void ApiServer::onFailed(qint64 conversationId, const QString& message) {
+    const auto it = m_jobs.find(conversationId);
+    if (it != m_jobs.end()) it->second.error = message;
+}
+
+void ApiServer::onFinished(qint64 conversationId, const strata::GenerateStats& stats) {
+    const auto it = m_jobs.find(conversationId);
+    if (it == m_jobs.end()) return;
+    Job job = std::move(it->second);
+    m_jobs.erase(it);
+    HttpConnection* c = job.connection;
+    if (!c || !c->isOpen()) return;
+
+    if (stats.stop == strata::StopReason::error || stats.stop == strata::StopReason::cancelled) {
+        // Not this client's cancel (it would be gone): the app is shutting down or replacing the
+        // model, or the engine failed.
+        int status = 500;
+        QString message = job.error.isEmpty() ? tr("the answer failed") : job.error;
+        if (stats.stop == strata::StopReason::cancelled) {
+            status = 503;
+            message = tr("the request was cancelled (Strata is closing, or the model was unloaded)");
+        } else if (m_modelId.isEmpty()) {
+            status = 503;
+        }
+        if (job.streamStarted) {
+            c->writeStream(sse(errorJson(status, message)));
+            c->endStream(true);
+        } else {
+            sendError(c, status, message);
+        }
+        return;
+    }
+
+    if (!job.request.stream) {
+        c->respond(200, completionJson(job.meta, job.text, stats));
+        return;
+    }
+    if (!job.streamStarted) startStream(job);
+    c->writeStream(sse(chunkJson(job.meta, {}, false, finishReason(stats.stop))));
+    if (job.request.includeUsage) c->writeStream(sse(usageChunkJson(job.meta, stats)));
+    c->writeStream("data: [DONE]\n\n");
+    c->endStream();
+}
+
+void ApiServer::onLoaded(const LoadedModel& model) {
+    m_loadingPath.clear();
+    QString id = QFileInfo(model.path).fileName();
+    if (id.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive)) id.chop(5);
+    m_modelId = id;
+    m_modelCreated = QDateTime::currentSecsSinceEpoch();
+    m_nCtx = model.nCtx;
+}
+
+}  // namespace strata::app

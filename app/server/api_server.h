@@ -1,0 +1,110 @@
+// ApiServer: Strata's local OpenAI-compatible HTTP API, for the tools that speak to LM Studio or
+// llama-server. Routes:
+//   GET  /health                200 {"status":"ok"} with a model loaded; 503 while none is
+//   GET  /v1/models             the loaded model (an empty list when none is)
+//   POST /v1/chat/completions   messages → answer, whole or streamed (server-sent events)
+//   POST /v1/completions        prompt → continuation, whole or streamed
+//   OPTIONS *                   CORS preflight (every answer allows any origin)
+// Errors are OpenAI-style JSON ({"error":{"message","type",...}}) with a 4xx/5xx status.
+//
+// It reaches the engine only through the EngineWorker's queued slots and signals, as the chat
+// does: the worker runs one answer at a time, so API requests queue behind each other and behind
+// the chat's. Each request gets its own negative conversation id (the chat's are positive
+// database ids), so each side ignores the other's tokens. A client that disconnects cancels its
+// request (running or queued). The server never loads models: with none loaded it answers 503.
+//
+// Listens on 127.0.0.1 by default and then accepts only Host headers that name this machine, so
+// a web page cannot reach it through DNS rebinding. No API key: any program on this machine can
+// use it (as with LM Studio's and llama-server's defaults).
+//
+// Lives on the thread that creates it (the GUI thread) and must be used from there; `worker`
+// (on its own thread) must outlive it. Owns its connections.
+#pragma once
+
+#include <QHostAddress>
+#include <QObject>
+#include <QPointer>
+#include <QTcpServer>
+#include <map>
+
+#include "server/http_connection.h"
+#include "server/openai_json.h"
+
+namespace strata::app {
+
+class EngineWorker;
+struct LoadedModel;
+
+// 8313: free of the ports local LLM tools already take — llama-server and many dev servers
+// (8080), LM Studio (1234), Jan (1337), Ollama (11434), GPT4All (4891), KoboldCpp (5001),
+// vLLM and python -m http.server (8000) — so Strata can serve beside them.
+constexpr quint16 kDefaultApiPort = 8313;
+
+struct ApiServerOptions {
+    QHostAddress address = QHostAddress(QHostAddress::LocalHost);
+    quint16 port = kDefaultApiPort;  // 0: any free port (tests)
+    HttpLimits limits;
+    HttpTimeouts timeouts;
+    int maxConnections = 64;
+};
+
+class ApiServer : public QObject {
+    Q_OBJECT
+public:
+    explicit ApiServer(EngineWorker& worker, QObject* parent = nullptr);
+    ~ApiServer() override;
+
+    // Starts listening (closing a previous listener first). False with errorString() set when
+    // the port is taken or the address cannot be bound.
+    bool listen(const ApiServerOptions& options);
+    // Stops listening and drops every connection; their requests are cancelled.
+    void close();
+    bool isListening() const { return m_tcp.isListening(); }
+    quint16 port() const { return m_tcp.serverPort(); }
+    QString url() const;  // "http://127.0.0.1:8313"
+    QString errorString() const { return m_error; }
+    // The id /v1/models reports: the loaded model's file name without .gguf ("" when none).
+    QString modelId() const { return m_modelId; }
+
+signals:
+    void listeningChanged(bool listening);
+
+private:
+    struct Job {
+        QPointer<HttpConnection> connection;
+        quint64 requestId = 0;
+        CompletionRequest request;
+        ResponseMeta meta;
+        QString text;       // the answer so far (not streamed)
+        QString error;      // from generationFailed
+        bool streamStarted = false;
+    };
+
+    void onNewConnection();
+    void onRequest(HttpConnection* connection, const HttpRequest& request);
+    void onConnectionClosed(HttpConnection* connection);
+    void startCompletion(HttpConnection* connection, const HttpRequest& request, bool chat);
+    bool hostAllowed(const HttpRequest& request) const;
+    void sendError(HttpConnection* connection, int status, const QString& message);
+    void sendModelUnavailable(HttpConnection* connection);
+
+    void onToken(qint64 conversationId, const QString& text);
+    void onFailed(qint64 conversationId, const QString& message);
+    void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
+    void onLoaded(const LoadedModel& model);
+    void startStream(Job& job);
+
+    EngineWorker& m_worker;
+    QTcpServer m_tcp;
+    ApiServerOptions m_options;
+    QString m_error;
+    QList<HttpConnection*> m_connections;  // children of this object
+    std::map<qint64, Job> m_jobs;          // by conversation id
+    qint64 m_nextConversation = -1;        // counts down: server ids never meet the chat's
+    QString m_modelId;
+    qint64 m_modelCreated = 0;
+    qint64 m_nCtx = 0;
+    QString m_loadingPath;                 // a load the worker started and has not finished
+};
+
+}  // namespace strata::app
