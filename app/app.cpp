@@ -10,6 +10,7 @@
 #include "engine/engine_backend.h"
 #include "engine/engine_worker.h"
 #include "library/model_catalog.h"
+#include "server/api_server.h"
 #include "settings.h"
 #include "storage/chat_store.h"
 #include "storage/database.h"
@@ -36,6 +37,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_worker->moveToThread(&m_thread);
     m_monitor = std::make_unique<DeviceMonitor>(m_worker.get());
     m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker);
+    m_apiServer = std::make_unique<ApiServer>(*m_worker);
 
     EngineWorker* w = m_worker.get();
     connect(w, &EngineWorker::devicesDescribed, this,
@@ -77,6 +79,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
 
 App::~App() {
     shutdown();
+    m_apiServer.reset();
     m_chat.reset();  // before the store it writes to
 }
 
@@ -99,12 +102,25 @@ bool App::start() {
                               Q_ARG(strata::app::DeviceSpecList, m_options.deviceSpecs));
     for (const CatalogEntry& e : m_catalog->entries()) m_fits->request(e.path);
     m_chat->setDefaultModel(m_settings->lastModel());
+    // A taken port is no reason not to start: apiServer().errorString() says why it is off.
+    if (m_settings->apiServerEnabled()) startApiServer();
     return true;
 }
+
+bool App::startApiServer(quint16 port) {
+    if (port == 0) port = m_settings->apiServerPort();
+    if (m_apiServer->isListening() && m_apiServer->port() == port) return true;
+    ApiServerOptions options;
+    options.port = port;
+    return m_apiServer->listen(options);
+}
+
+void App::stopApiServer() { m_apiServer->close(); }
 
 void App::shutdown() {
     if (!m_started) return;
     m_started = false;
+    m_apiServer->close();  // its clients get no more answers; their requests are cancelled
     m_worker->cancelAll();
     // The worker returns from its slot within a token; then its thread's loop ends.
     m_thread.quit();

@@ -1,6 +1,7 @@
 // App: builds and owns the application's objects (no singletons) — the data file and its
 // stores, the engine worker and the thread it runs on, the chat controller, the model library
-// and its importer, the fit service and the device monitor — and wires them together.
+// and its importer, the fit service, the device monitor and the local API server — and wires
+// them together.
 // main.cpp makes one; tests make their own with a fake backend or inspector.
 #pragma once
 
@@ -16,6 +17,7 @@
 namespace strata::app {
 
 class AllocationStore;
+class ApiServer;
 class ChatController;
 class ChatStore;
 class ConversationListModel;
@@ -60,6 +62,13 @@ public:
     ConversationListModel& conversations() { return *m_conversations; }
     DeviceMonitor& monitor() { return *m_monitor; }
     FitService& fits() { return *m_fits; }
+    ApiServer& apiServer() { return *m_apiServer; }
+
+    // Starts the local API server on 127.0.0.1:`port` (0: the port in the settings), or keeps it
+    // if it already listens there. False with apiServer().errorString() set (port in use).
+    // start() calls it when the settings enable the server; this does not change the settings.
+    bool startApiServer(quint16 port = 0);
+    void stopApiServer();
 
     // Allocation settings for a model (stored, or defaults for the current devices).
     AllocationSettings allocationFor(const QString& modelPath) const;
@@ -97,6 +106,7 @@ private:
     std::unique_ptr<DeviceMonitor> m_monitor;
     std::unique_ptr<ChatController> m_chat;
     std::unique_ptr<ConversationListModel> m_conversations;
+    std::unique_ptr<ApiServer> m_apiServer;   // after the worker: goes first
     QString m_loadingPath;
     QString m_loadedPath;
     quint64 m_loadRequest = 0;

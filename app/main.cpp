@@ -1,5 +1,7 @@
 // strata: the desktop application. Builds the App (data file, engine worker thread, stores),
 // applies the theme and shows the main window; or, with --screenshot, renders each view to PNG.
+// --serve [PORT] also starts the local OpenAI-compatible API server; without a display it runs
+// with a hidden window, so `strata --serve MODEL.gguf` works on a headless machine.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QMessageBox>
@@ -10,6 +12,7 @@
 #include "common/theme.h"
 #include "main_window.h"
 #include "screenshot/screenshot_runner.h"
+#include "server/api_server.h"
 #include "settings.h"
 #include "strata/device_info.h"
 
@@ -19,6 +22,24 @@ bool hasArg(int argc, char** argv, const char* name) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], name) == 0 || std::strncmp(argv[i], name, std::strlen(name)) == 0) return true;
     return false;
+}
+
+// QCommandLineParser has no options with optional values: `--serve` alone becomes
+// `--serve=0` (0: the saved port) and `--serve 8000` becomes `--serve=8000`, so the number is
+// not taken for a model file.
+QStringList normalizeServeArgument(QStringList args) {
+    for (qsizetype i = 1; i < args.size(); ++i) {
+        if (args[i] != QLatin1String("--serve")) continue;
+        bool isPort = false;
+        if (i + 1 < args.size()) args[i + 1].toUShort(&isPort);
+        if (isPort) {
+            args[i] += QLatin1Char('=') + args[i + 1];
+            args.removeAt(i + 1);
+        } else {
+            args[i] += QLatin1String("=0");
+        }
+    }
+    return args;
 }
 
 // Without a display Qt would abort; say what to do instead.
@@ -31,14 +52,18 @@ bool haveDisplay() {
 
 int main(int argc, char** argv) {
     const bool screenshot = hasArg(argc, argv, "--screenshot");
+    const bool serve = hasArg(argc, argv, "--serve");
     const bool help = hasArg(argc, argv, "--help") || hasArg(argc, argv, "-h") || hasArg(argc, argv, "--version");
-    if (screenshot && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+    // A server needs no screen: run with a hidden window where there is none.
+    if ((screenshot || (serve && !haveDisplay())) && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
     if (!screenshot && !help && !haveDisplay()) {
         std::fprintf(stderr,
                      "strata: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open.\n"
                      "For a chat in this terminal, use the command-line tool:\n"
                      "    strata-cli chat -m MODEL.gguf\n"
-                     "(strata-cli --help lists its other commands; QT_QPA_PLATFORM=offscreen forces a hidden window.)\n");
+                     "(strata-cli --help lists its other commands; QT_QPA_PLATFORM=offscreen forces a hidden window;\n"
+                     "strata --serve MODEL.gguf serves the model's OpenAI-compatible API without a window.)\n");
         return 2;
     }
 
@@ -67,8 +92,14 @@ int main(int argc, char** argv) {
                                   QStringLiteral("WxH"));
     const QCommandLineOption theme(QStringLiteral("theme"), QStringLiteral("light or dark (default: the saved choice, or the system's)"),
                                    QStringLiteral("theme"));
-    parser.addOptions({devices, dataDir, shots, size, theme});
-    parser.process(app);
+    const QCommandLineOption serveOption(
+        QStringLiteral("serve"),
+        QStringLiteral("Also serve the OpenAI-compatible API on http://127.0.0.1:PORT/v1 (PORT may be left out: the "
+                       "saved port, default %1)")
+            .arg(strata::app::kDefaultApiPort),
+        QStringLiteral("port"));
+    parser.addOptions({devices, dataDir, shots, size, theme, serveOption});
+    parser.process(normalizeServeArgument(QCoreApplication::arguments()));
 
     if (parser.isSet(theme) && parser.value(theme) != QLatin1String("light") && parser.value(theme) != QLatin1String("dark")) {
         std::fprintf(stderr, "strata: --theme must be light or dark\n");
@@ -109,6 +140,26 @@ int main(int argc, char** argv) {
     const strata::app::ThemeChoice choice = parser.isSet(theme) ? strata::app::parseThemeChoice(parser.value(theme))
                                                                 : core.settings().theme();
     strata::ui::Theme::apply(app, strata::ui::Theme::resolve(choice, systemTheme));
+    if (parser.isSet(serveOption)) {
+        bool ok = false;
+        const quint16 port = parser.value(serveOption).toUShort(&ok);
+        if (!ok) {
+            std::fprintf(stderr, "strata: --serve takes a port number (1-65535)\n");
+            return 2;
+        }
+        if (!core.startApiServer(port)) {
+            std::fprintf(stderr, "strata: %s\n", qPrintable(core.apiServer().errorString()));
+            return 1;
+        }
+        std::fprintf(stderr, "strata: serving the OpenAI-compatible API on %s/v1\n", qPrintable(core.apiServer().url()));
+        // Headless, the terminal is the only place to say whether the model is ready.
+        QObject::connect(&core, &strata::app::App::modelLoaded, [](const QString& path) {
+            std::fprintf(stderr, "strata: loaded %s\n", qPrintable(path));
+        });
+        QObject::connect(&core, &strata::app::App::loadFailed, [](const QString& path, const QString& message) {
+            std::fprintf(stderr, "strata: could not load %s: %s\n", qPrintable(path), qPrintable(message));
+        });
+    }
     strata::ui::MainWindow window(core, systemTheme);
     window.show();
     window.openFromCommandLine(parser.positionalArguments());

@@ -2,6 +2,8 @@
 
 #include <QStandardPaths>
 
+#include "server/api_server.h"
+
 namespace strata::app {
 
 QString themeChoiceName(ThemeChoice t) {
@@ -26,6 +28,16 @@ void Settings::setTheme(ThemeChoice t) { m_settings.setValue(QStringLiteral("ui/
 
 QString Settings::lastModel() const { return m_settings.value(QStringLiteral("library/last_model")).toString(); }
 void Settings::setLastModel(const QString& path) { m_settings.setValue(QStringLiteral("library/last_model"), path); }
+
+bool Settings::apiServerEnabled() const { return m_settings.value(QStringLiteral("server/enabled"), false).toBool(); }
+void Settings::setApiServerEnabled(bool enabled) { m_settings.setValue(QStringLiteral("server/enabled"), enabled); }
+
+quint16 Settings::apiServerPort() const {
+    bool ok = false;
+    const int port = m_settings.value(QStringLiteral("server/port")).toInt(&ok);
+    return ok && port > 0 && port <= 65535 ? quint16(port) : kDefaultApiPort;  // a hand-edited file may hold anything
+}
+void Settings::setApiServerPort(quint16 port) { m_settings.setValue(QStringLiteral("server/port"), port); }
 
 QByteArray Settings::windowGeometry() const { return m_settings.value(QStringLiteral("ui/geometry")).toByteArray(); }
 void Settings::setWindowGeometry(const QByteArray& g) { m_settings.setValue(QStringLiteral("ui/geometry"), g); }

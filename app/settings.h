@@ -22,6 +22,13 @@ public:
     QString lastModel() const;
     void setLastModel(const QString& path);
 
+    // The local API server (ApiServer): started with the app when enabled (default off), on
+    // apiServerPort (default kDefaultApiPort, 8313).
+    bool apiServerEnabled() const;
+    void setApiServerEnabled(bool enabled);
+    quint16 apiServerPort() const;
+    void setApiServerPort(quint16 port);
+
     QByteArray windowGeometry() const;
     void setWindowGeometry(const QByteArray& g);
     QByteArray windowState() const;

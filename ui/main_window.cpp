@@ -30,6 +30,7 @@
 #include "library/model_catalog.h"
 #include "library/model_details.h"
 #include "model_bar.h"
+#include "server/api_server.h"
 #include "settings.h"
 #include "topology/topology_view.h"
 
@@ -94,6 +95,8 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     setCentralWidget(central);
     buildMenus();
     statusBar()->setSizeGripEnabled(false);
+    m_serverLabel = new QLabel(this);
+    statusBar()->addPermanentWidget(m_serverLabel);
     connectApp();
     qApp->installEventFilter(this);
 
@@ -157,6 +160,10 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     file->addAction(icon(QStringLiteral("open")), tr("&Open model…"), QKeySequence::Open, this, &MainWindow::openFiles);
     file->addAction(icon(QStringLiteral("folder")), tr("Add &folder…"), this, &MainWindow::addFolder);
+    file->addSeparator();
+    m_serveAction = file->addAction(tr("Serve local &API"));
+    m_serveAction->setCheckable(true);
+    connect(m_serveAction, &QAction::triggered, this, &MainWindow::setServing);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -280,11 +287,34 @@ void MainWindow::connectApp() {
     // ---- chat
     connect(&a.chat(), &app::ChatController::errorOccurred, this,
             [this](const QString& message) { m_banner->show(MessageBanner::Kind::error, message); });
+    // ---- API server
+    connect(&a.apiServer(), &app::ApiServer::listeningChanged, this, &MainWindow::updateServerStatus);
+    updateServerStatus();
+    if (a.settings().apiServerEnabled() && !a.apiServer().isListening() && !a.apiServer().errorString().isEmpty())
+        m_banner->show(MessageBanner::Kind::error, tr("The local API is off: %1").arg(a.apiServer().errorString()));
+
     connect(&a.monitor(), &app::DeviceMonitor::devicesChanged, this, [this] {
         QStringList names;
         for (const app::AppDevice& d : m_app.monitor().devices()) names.append(QString::fromStdString(d.info.id));
         statusBar()->showMessage(tr("Devices: %1 · %2").arg(names.join(QStringLiteral(", ")), m_app.monitor().gpuStatus()));
     });
+}
+
+void MainWindow::setServing(bool on) {
+    if (on && !m_app.startApiServer()) {
+        m_banner->show(MessageBanner::Kind::error, tr("Could not start the local API: %1").arg(m_app.apiServer().errorString()));
+    } else {
+        if (!on) m_app.stopApiServer();
+        m_app.settings().setApiServerEnabled(on);
+    }
+    updateServerStatus();
+}
+
+void MainWindow::updateServerStatus() {
+    const app::ApiServer& server = m_app.apiServer();
+    m_serveAction->setChecked(server.isListening());
+    m_serverLabel->setVisible(server.isListening());
+    if (server.isListening()) m_serverLabel->setText(tr("Serving on %1").arg(server.url()));
 }
 
 void MainWindow::showPage(Page page) {

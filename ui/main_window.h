@@ -1,14 +1,17 @@
 // MainWindow: the navigation rail (Chat, Library, Allocation, Topology), the model bar, the
 // message banner and the pages. Accepts .gguf files dropped anywhere on it. Closing it while an
-// answer streams stops the answer, saves what streamed, and stops the engine thread.
+// answer streams stops the answer, saves what streamed, and stops the engine thread. File ▸
+// Serve local API turns the API server on and off; the status bar shows where it serves.
 #pragma once
 
 #include <QMainWindow>
 
 #include "common/theme.h"
 
+class QAction;
 class QActionGroup;
 class QButtonGroup;
+class QLabel;
 class QStackedWidget;
 class QToolButton;
 
@@ -70,6 +73,9 @@ private:
     void addFolder();
     void updateRailIcons();
     void setDragActive(bool active);
+    // File ▸ Serve local API: starts or stops the API server and remembers the choice.
+    void setServing(bool on);
+    void updateServerStatus();
 
     app::App& m_app;
     ThemeKind m_systemTheme;
@@ -83,6 +89,8 @@ private:
     AllocationPanel* m_allocation = nullptr;
     TopologyView* m_topology = nullptr;
     QActionGroup* m_themeGroup = nullptr;
+    QAction* m_serveAction = nullptr;
+    QLabel* m_serverLabel = nullptr;  // permanent in the status bar: "Serving on http://…"
     QString m_loadWhenAdded;  // canonical path of the command-line model to load once it is in the library
 };
 

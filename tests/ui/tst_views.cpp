@@ -1,16 +1,27 @@
 // The other views and the binary: the topology view shows where each layer lives and per-stage
 // figures; the theme follows the choice; `strata --screenshot` writes a PNG per view; `strata`
-// without a display says to use strata-cli instead of crashing.
+// without a display says to use strata-cli instead of crashing; File ▸ Serve local API and
+// `strata --serve` (headless, and with its port taken).
 #include <QDirIterator>
 #include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
+#include <QMenu>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QProcess>
+#include <QStatusBar>
+#include <QTcpServer>
 #include <QtTest>
 
 #include "common/message_banner.h"
 #include "common/theme.h"
 #include "devices/device_monitor.h"
+#include "server/api_server.h"
 #include "settings.h"
+#include "test_models.h"
 #include "topology/device_card.h"
 #include "topology/layer_strip.h"
 #include "topology/stage_activity.h"
@@ -54,6 +65,39 @@ LoadedModel model() {
     ub.device_id = "cpu2", ub.weight_bytes = 400, ub.capacity = 1000;
     m.plan.devices = {ua, ub};
     return m;
+}
+
+// A port nothing listens on right now.
+quint16 freePort() {
+    QTcpServer probe;
+    probe.listen(QHostAddress::LocalHost, 0);
+    return probe.serverPort();
+}
+
+QAction* findAction(QWidget* window, const QString& text) {
+    for (QAction* a : window->findChildren<QAction*>())
+        if (a->text() == text) return a;
+    return nullptr;
+}
+
+// GET or POST on 127.0.0.1:port; (status, body), status 0 when nothing answered.
+std::pair<int, QByteArray> http(QNetworkAccessManager& nam, quint16 port, const QString& path, const QByteArray& body = {}) {
+    QNetworkRequest req(QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port).arg(path)));
+    req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArray("application/json"));
+    QNetworkReply* r = body.isEmpty() ? nam.get(req) : nam.post(req, body);
+    QSignalSpy done(r, &QNetworkReply::finished);
+    if (!r->isFinished()) done.wait(10000);
+    const std::pair<int, QByteArray> out{r->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), r->readAll()};
+    r->deleteLater();
+    return out;
+}
+
+QProcessEnvironment headlessEnvironment() {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("DISPLAY"));
+    env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+    env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+    return env;
 }
 
 }  // namespace
@@ -170,6 +214,85 @@ private slots:
         names.sort();
         QCOMPARE(names, (QStringList{"allocation-fits-dark.png", "allocation-too-big-dark.png", "chat-dark.png",
                                      "library-dark.png", "library-empty-dark.png", "topology-dark.png"}));
+    }
+
+    void serveMenuStartsTheServerAndRemembersIt() {
+        UiFixture f;
+        const quint16 port = freePort();
+        f.app->settings().setApiServerPort(port);
+        QAction* serve = findAction(f.window.get(), QStringLiteral("Serve local &API"));
+        QVERIFY(serve && serve->isCheckable() && !serve->isChecked());
+        serve->trigger();
+        QVERIFY(f.app->apiServer().isListening());
+        QCOMPARE(f.app->apiServer().port(), port);
+        QVERIFY(serve->isChecked());
+        QVERIFY(f.app->settings().apiServerEnabled());
+        bool shown = false;
+        for (QLabel* l : f.window->statusBar()->findChildren<QLabel*>())
+            shown = shown || (l->isVisible() && l->text() == QStringLiteral("Serving on http://127.0.0.1:%1").arg(port));
+        QVERIFY(shown);
+        serve->trigger();
+        QVERIFY(!f.app->apiServer().isListening());
+        QVERIFY(!serve->isChecked());
+        QVERIFY(!f.app->settings().apiServerEnabled());
+
+        // A taken port: the menu stays off and the banner says why.
+        QTcpServer squatter;
+        QVERIFY(squatter.listen(QHostAddress::LocalHost, port));
+        serve->trigger();
+        QVERIFY(!f.app->apiServer().isListening());
+        QVERIFY(!serve->isChecked());
+        QVERIFY(!f.app->settings().apiServerEnabled());
+        QVERIFY2(f.window->banner()->text().contains(QStringLiteral("%1 is already in use").arg(port)),
+                 qPrintable(f.window->banner()->text()));
+    }
+
+    // `strata --serve PORT model.gguf` on a machine without a display: the model loads and
+    // answers over HTTP.
+    void serveRunsHeadless() {
+        QTemporaryDir dir;
+        RandomModelConfig config;
+        QString error;
+        const QString model = strata::test::writeRandomModel(dir, QStringLiteral("served"), config, &error);
+        QVERIFY2(!model.isEmpty(), qPrintable(error));
+        const quint16 port = freePort();
+        QProcess p;
+        p.setProcessEnvironment(headlessEnvironment());
+        p.start(QStringLiteral(STRATA_APP_BINARY), {QStringLiteral("--data-dir"), dir.filePath(QStringLiteral("data")),
+                                                    QStringLiteral("--serve"), QString::number(port), model});
+        QVERIFY(p.waitForStarted());
+        QNetworkAccessManager nam;
+        int health = 0;
+        for (int i = 0; i < 200 && health != 200 && p.state() == QProcess::Running; ++i) {
+            health = http(nam, port, QStringLiteral("/health")).first;
+            if (health != 200) QTest::qWait(50);
+        }
+        if (health != 200) QFAIL(p.readAllStandardError().constData());
+        const auto [status, body] = http(nam, port, QStringLiteral("/v1/chat/completions"),
+                                         R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":5,"temperature":0})");
+        QCOMPARE(status, 200);
+        const QJsonObject o = QJsonDocument::fromJson(body).object();
+        QCOMPARE(o.value("model").toString(), QStringLiteral("served"));
+        QCOMPARE(o.value("usage").toObject().value("completion_tokens").toInt(), 5);
+        p.terminate();
+        QVERIFY(p.waitForFinished(10000));
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains(QStringLiteral("serving the OpenAI-compatible API on http://127.0.0.1:%1/v1").arg(port).toUtf8()),
+                 err.constData());
+    }
+
+    void serveOnATakenPortSaysSo() {
+        QTemporaryDir dir;
+        QTcpServer squatter;
+        QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+        QProcess p;
+        p.setProcessEnvironment(headlessEnvironment());
+        p.start(QStringLiteral(STRATA_APP_BINARY),
+                {QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--serve"), QString::number(squatter.serverPort())});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY(p.readAllStandardError().contains("is already in use"));
     }
 
     void noDisplayPointsToTheCli() {
