@@ -4,16 +4,21 @@
 // must join to the whole answer and the usage must agree; stories260K continuing its published
 // story); 503 without a model; 404/405/403/408/413/431/501 and the connection afterwards; split
 // and pipelined requests; a client that leaves cancels its request, running or queued; API
-// requests queue behind the chat's without mixing tokens or failures; a taken port.
+// requests queue behind the chat's without mixing tokens or failures; a taken port; the
+// settings, and the App starting the server when they enable it.
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "app.h"
 #include "chat/chat_controller.h"
 #include "http_test_client.h"
 #include "server/api_server.h"
+#include "settings.h"
 #include "storage/chat_store.h"
 #include "storage/database.h"
 #include "test_models.h"
@@ -547,6 +552,54 @@ private slots:
         QVERIFY(r);
         QCOMPARE(r->status, 200);
         QVERIFY(a.server.url().startsWith("http://127.0.0.1:"));
+    }
+
+    void settingsKeepPortAndSwitch() {
+        QTemporaryDir dir;
+        const QString ini = dir.filePath("strata.ini");
+        {
+            Settings s(ini);
+            QVERIFY(!s.apiServerEnabled());  // off unless asked for
+            QCOMPARE(s.apiServerPort(), kDefaultApiPort);
+            s.setApiServerPort(4321);
+            s.setApiServerEnabled(true);
+        }
+        Settings s(ini);
+        QVERIFY(s.apiServerEnabled());
+        QCOMPARE(s.apiServerPort(), quint16(4321));
+        QSettings(ini, QSettings::IniFormat).setValue("server/port", 70000);  // edited by hand
+        QCOMPARE(Settings(ini).apiServerPort(), kDefaultApiPort);
+    }
+
+    // The App starts the server with itself when the settings say so, and stops it first on
+    // shutdown.
+    void appStartsTheServerWhenEnabled() {
+        QTemporaryDir dir;
+        QTcpServer probe;  // a port free right now
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        const quint16 port = probe.serverPort();
+        probe.close();
+        {
+            Settings s(dir.filePath("strata.ini"));
+            s.setApiServerEnabled(true);
+            s.setApiServerPort(port);
+        }
+        AppOptions o;
+        o.dataDir = dir.path();
+        o.makeBackend = [] { return std::make_unique<strata::test::FakeBackend>(FakeScript{}, std::make_shared<strata::test::FakeRecord>()); };
+        App app(o);
+        QVERIFY(!app.apiServer().isListening());
+        QVERIFY(app.start());
+        QVERIFY(app.apiServer().isListening());
+        QCOMPARE(app.apiServer().port(), port);
+        RawClient c(port);
+        c.send(httpRequest("GET", "/v1/models"));
+        const auto r = c.read();
+        QVERIFY(r);
+        QCOMPARE(r->status, 200);
+        app.shutdown();
+        QVERIFY(!app.apiServer().isListening());
+        QVERIFY(c.waitClosed());
     }
 
     // ---- the real engine on a random-weight model
