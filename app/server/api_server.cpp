@@ -211,12 +211,12 @@ void ApiServer::startCompletion(HttpConnection* connection, const HttpRequest& r
                                   Q_ARG(strata::GenerateParams, r.params));
 }
 
-void ApiServer::startStream(Job& job) {
+void ApiServer::startStream(Job& job, HttpConnection* connection) {
     // The status line goes out with the first token, not when the request is queued: until
     // then a failure (a prompt longer than the context) can still be a proper error status.
     job.streamStarted = true;
-    job.connection->beginStream(200, "text/event-stream");
-    if (job.meta.chat) job.connection->writeStream(sse(chunkJson(job.meta, {}, true, {})));
+    connection->beginStream(200, "text/event-stream");
+    if (job.meta.chat) connection->writeStream(sse(chunkJson(job.meta, {}, true, {})));
 }
 
 void ApiServer::onToken(qint64 conversationId, const QString& text) {
@@ -227,9 +227,12 @@ void ApiServer::onToken(qint64 conversationId, const QString& text) {
         job.text += text;
         return;
     }
-    if (!job.connection) return;
-    if (!job.streamStarted) startStream(job);
-    job.connection->writeStream(sse(chunkJson(job.meta, text, false, {})));
+    // A write that finds the client gone closes the connection at once (job.connection is then
+    // cleared), but the object lives until the event loop runs: keep a plain pointer.
+    HttpConnection* c = job.connection;
+    if (!c) return;
+    if (!job.streamStarted) startStream(job, c);
+    c->writeStream(sse(chunkJson(job.meta, text, false, {})));
 }
 
 void ApiServer::onFailed(qint64 conversationId, const QString& message) {
@@ -269,7 +272,7 @@ void ApiServer::onFinished(qint64 conversationId, const strata::GenerateStats& s
         c->respond(200, completionJson(job.meta, job.text, stats));
         return;
     }
-    if (!job.streamStarted) startStream(job);
+    if (!job.streamStarted) startStream(job, c);
     c->writeStream(sse(chunkJson(job.meta, {}, false, finishReason(stats.stop))));
     if (job.request.includeUsage) c->writeStream(sse(usageChunkJson(job.meta, stats)));
     c->writeStream("data: [DONE]\n\n");

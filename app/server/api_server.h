@@ -92,7 +92,7 @@ private:
     void onFailed(qint64 conversationId, const QString& message);
     void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
     void onLoaded(const LoadedModel& model);
-    void startStream(Job& job);
+    void startStream(Job& job, HttpConnection* connection);
 
     EngineWorker& m_worker;
     QTcpServer m_tcp;

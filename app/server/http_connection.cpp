@@ -21,7 +21,9 @@ HttpConnection::HttpConnection(QTcpSocket* socket, HttpLimits limits, HttpTimeou
     connect(&m_timer, &QTimer::timeout, this, &HttpConnection::onTimeout);
     connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, &HttpConnection::finish);
-    // Any socket error (the peer reset the connection, a write failed) ends the conversation.
+    // Any socket error ends the conversation: a reset, a failed write, or the client closing its
+    // side. (A client that only half-closes after sending counts as gone too: TCP cannot tell
+    // the two apart, and Qt cannot write once it has read the end of the stream.)
     connect(m_socket, &QTcpSocket::errorOccurred, this, &HttpConnection::finish);
     m_timerKind = Timer::idle;
     m_timer.start(m_timeouts.idleMs);
@@ -85,7 +87,7 @@ void HttpConnection::processBuffer() {
         case HttpRequestParser::Result::incomplete:
             break;
     }
-    if (m_parser.consumeExpectContinue()) m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+    if (m_parser.consumeExpectContinue()) send("HTTP/1.1 100 Continue\r\n\r\n");
     // The request deadline runs from a request's first byte and is not renewed by later
     // bytes; that is what stops a client that sends one byte every few seconds.
     if (m_parser.buffered() > 0) {
@@ -126,7 +128,7 @@ QByteArray HttpConnection::responseHead(int status, const QByteArray& contentTyp
 
 void HttpConnection::respond(int status, const QByteArray& body, const QByteArray& contentType, const Headers& extraHeaders) {
     if (!m_open || !m_busy || m_streaming) return;
-    m_socket->write(responseHead(status, contentType, extraHeaders, body.size()) + body);
+    send(responseHead(status, contentType, extraHeaders, body.size()) + body);
     answered();
 }
 
@@ -136,26 +138,34 @@ void HttpConnection::beginStream(int status, const QByteArray& contentType) {
     // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
     m_chunked = m_minorVersion >= 1;
     if (!m_chunked) m_keepAlive = false;
-    m_socket->write(responseHead(status, contentType, {{"Cache-Control", "no-cache"}}, -1));
+    send(responseHead(status, contentType, {{"Cache-Control", "no-cache"}}, -1));
 }
 
 void HttpConnection::writeStream(const QByteArray& data) {
     if (!m_open || !m_streaming || data.isEmpty()) return;  // an empty chunk would end the body
-    if (m_chunked) m_socket->write(QByteArray::number(data.size(), 16) + "\r\n" + data + "\r\n");
-    else m_socket->write(data);
+    send(m_chunked ? QByteArray::number(data.size(), 16) + "\r\n" + data + "\r\n" : data);
 }
 
 void HttpConnection::endStream(bool closeConnection) {
     if (!m_open || !m_streaming) return;
-    if (m_chunked) m_socket->write("0\r\n\r\n");
+    if (m_chunked) send("0\r\n\r\n");
     m_streaming = false;
     m_chunked = false;
     if (closeConnection) m_keepAlive = false;
     answered();
 }
 
+void HttpConnection::send(const QByteArray& bytes) {
+    m_socket->write(bytes);
+    // Hand the bytes to the system now, not when the event loop next runs: a token should leave
+    // at once, and an answer written before the client's end-of-stream is read still gets out
+    // (Qt drops unsent data once it has seen the peer close).
+    m_socket->flush();
+}
+
 void HttpConnection::answered() {
     m_busy = false;
+    if (!m_open) return;  // the last write found the client gone
     if (!m_keepAlive) {
         closeAfterWrite();
         return;
@@ -167,11 +177,12 @@ void HttpConnection::answered() {
 void HttpConnection::sendError(int status, const QString& message) {
     m_keepAlive = false;  // after a framing error the next request's start is unknown
     const QByteArray body = errorJson(status, message);
-    m_socket->write(responseHead(status, "application/json", {}, body.size()) + body);
+    send(responseHead(status, "application/json", {}, body.size()) + body);
     closeAfterWrite();
 }
 
 void HttpConnection::closeAfterWrite() {
+    if (!m_open) return;
     m_closing = true;
     m_timerKind = Timer::closing;
     m_timer.start(kLingerMs);

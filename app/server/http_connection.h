@@ -64,6 +64,7 @@ private:
     void finish();
     void closeAfterWrite();
     void sendError(int status, const QString& message);
+    void send(const QByteArray& bytes);
     QByteArray responseHead(int status, const QByteArray& contentType, const Headers& extra, qint64 length);
     void answered();
 
