@@ -58,6 +58,31 @@ AVX2 inline __m256 exp_nonpositive(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
+// s[i] = e^(s[i] - shift) in place (every s[i] ≤ shift); returns their sum. The tail goes
+// through the same 8-wide exp (padded), so every weight is computed one way.
+AVX2 float exp_shifted_in_place(float* s, int64_t n, float shift) {
+    const __m256 vshift = _mm256_set1_ps(shift);
+    __m256 vsum = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(s + j), vshift));
+        _mm256_storeu_ps(s + j, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = quant::avx2::hsum(vsum);
+    if (j < n) {
+        alignas(32) float tail[8];
+        const int n_tail = static_cast<int>(n - j);
+        for (int i = 0; i < 8; ++i) tail[i] = i < n_tail ? s[j + i] - shift : -INFINITY;
+        _mm256_store_ps(tail, exp_nonpositive(_mm256_load_ps(tail)));
+        for (int i = 0; i < n_tail; ++i) {
+            s[j + i] = tail[i];
+            sum += tail[i];
+        }
+    }
+    return sum;
+}
+
 // The eight horizontal sums of v[0..7] as one vector (element i = Σ v[i]).
 AVX2 inline __m256 hsum8(const __m256 (&v)[8]) {
     const __m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
@@ -103,27 +128,7 @@ AVX2 void task(const AttentionTask& a) {
             sg[j] = quant::avx2::hsum(d) * a.scale;
             max_score = std::max(max_score, sg[j]);
         }
-        // Softmax weights: the tail goes through the same 8-wide exp (padded), so every weight
-        // is computed one way.
-        const __m256 vm = _mm256_set1_ps(max_score);
-        __m256 vsum = _mm256_setzero_ps();
-        j = 0;
-        for (; j + 8 <= a.n_pos; j += 8) {
-            const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(sg + j), vm));
-            _mm256_storeu_ps(sg + j, e);
-            vsum = _mm256_add_ps(vsum, e);
-        }
-        float sum = quant::avx2::hsum(vsum);
-        if (j < a.n_pos) {
-            alignas(32) float tail[8];
-            const int n_tail = static_cast<int>(a.n_pos - j);
-            for (int i = 0; i < 8; ++i) tail[i] = i < n_tail ? sg[j + i] - max_score : -INFINITY;
-            _mm256_store_ps(tail, exp_nonpositive(_mm256_load_ps(tail)));
-            for (int i = 0; i < n_tail; ++i) {
-                sg[j + i] = tail[i];
-                sum += tail[i];
-            }
-        }
+        const float sum = exp_shifted_in_place(sg, a.n_pos, max_score);
         const float inv_sum = 1.0f / sum;
         // Weighted values, 64 dimensions (8 registers) per pass over the positions.
         float* og = a.out + g * hd;
@@ -156,14 +161,8 @@ bool attention_task_vectorised(KvCacheType type, int64_t head_dim, CpuIsa isa) {
 }
 
 AVX2 void exp_nonpositive_avx2(const float* x, float* out, int64_t n) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, exp_nonpositive(_mm256_loadu_ps(x + i)));
-    if (i < n) {
-        alignas(32) float tail[8];
-        for (int k = 0; k < 8; ++k) tail[k] = i + k < n ? x[i + k] : 0.0f;
-        _mm256_store_ps(tail, exp_nonpositive(_mm256_load_ps(tail)));
-        for (int k = 0; i + k < n; ++k) out[i + k] = tail[k];
-    }
+    std::copy(x, x + n, out);
+    exp_shifted_in_place(out, n, 0.0f);
 }
 
 void attention_task_avx2(const AttentionTask& t) {
