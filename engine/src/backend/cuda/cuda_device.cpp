@@ -125,10 +125,9 @@ Status CudaDevice::init(uint64_t memory_cap) {
     if (!options_.fuse) info_.note += ", fusion off";
     if (options_.generic_attention) info_.note += ", generic prefill attention";
     if (options_.mma_attention) info_.note += ", tensor-core prefill attention";
-    int cc_major = 0;
-    if (cudaDeviceGetAttribute(&cc_major, cudaDevAttrComputeCapabilityMajor, ordinal_) != cudaSuccess) cudaGetLastError();
-    pdl_ = options_.pdl && cc_major >= 9;
-    if (cc_major >= 9 && !options_.pdl) info_.note += ", programmatic dependent launch off";
+    if (cudaDeviceGetAttribute(&cc_major_, cudaDevAttrComputeCapabilityMajor, ordinal_) != cudaSuccess) cudaGetLastError();
+    pdl_ = options_.pdl && cc_major_ >= 9;
+    if (cc_major_ >= 9 && !options_.pdl) info_.note += ", programmatic dependent launch off";
     if (options_.profile) {
         profile_ = std::make_unique<LaunchProfile>();
         info_.note += ", launch profiling (no CUDA graphs)";

@@ -129,6 +129,7 @@ private:
 
     int index_, ordinal_;
     CudaDeviceOptions options_;
+    int cc_major_ = 0;  // compute capability
     bool pdl_ = false;  // options_.pdl on a GPU that has it
     DeviceInfo info_;
     uint64_t capacity_ = 0;

@@ -127,7 +127,7 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
                 a.out = op.out;
                 a.n_tok = op.n_tok;
                 a.pos = pos_dev_ + op.pos_slot;
-                if (options_.mma_attention && cuk::attention_prefill_mma_supported(op.head_dim, a.kv_type))
+                if (options_.mma_attention && cc_major_ >= 8 && cuk::attention_prefill_mma_supported(op.head_dim, a.kv_type))
                     return cuk::launch_attention_prefill_mma(a, s);
                 if (cuk::attention_prefill_hd_supported(op.head_dim) && !options_.generic_attention)
                     return cuk::launch_attention_prefill_hd(a, s);

@@ -48,7 +48,8 @@ bool attention_prefill_supported(int64_t head_dim);  // head_dim ≤ 256
 // The register-blocked prefill attention for head sizes 64 and 128.
 cudaError_t launch_attention_prefill_hd(const AttnArgs& a, LaunchOn stream);
 bool attention_prefill_hd_supported(int64_t head_dim);
-// The tensor-core prefill attention (sm_80 and later) for an f16 cache and head sizes 64, 128.
+// The tensor-core prefill attention for an f16 cache and head sizes 64, 128. Compute capability
+// 8.0 or later only: the caller checks (the device knows it; no query per launch).
 cudaError_t launch_attention_prefill_mma(const AttnArgs& a, LaunchOn stream);
 bool attention_prefill_mma_supported(int64_t head_dim, int kv_type);
 cudaError_t launch_swiglu(const float* gate, const float* up, int64_t n, float* out, LaunchOn stream);
