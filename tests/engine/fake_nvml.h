@@ -1,6 +1,10 @@
 // The test controls of the fake libnvidia-ml (fake_nvml.cpp), for tests that dlopen() it.
 #pragma once
 
+#include <dlfcn.h>
+
+#include <string>
+
 #define FAKE_NVML_EXPORT __attribute__((visibility("default")))
 
 extern "C" {
@@ -28,3 +32,34 @@ using FakeNvmlRemove = void (*)(int device);
 using FakeNvmlCalls = void (*)(int* inits, int* shutdowns);
 
 }
+
+// The fake's controls in a test: the library dlopen()ed and every control looked up (closed
+// again on destruction). `error` is empty when all were found.
+struct FakeNvmlControls {
+    void* lib = nullptr;
+    FakeNvmlReset reset = nullptr;
+    FakeNvmlGetValues values = nullptr;
+    FakeNvmlFail fail = nullptr;
+    FakeNvmlRemove remove = nullptr;
+    FakeNvmlCalls calls = nullptr;
+    std::string error;
+
+    explicit FakeNvmlControls(const char* path) {
+        lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!lib) {
+            error = dlerror();
+            return;
+        }
+        reset = reinterpret_cast<FakeNvmlReset>(dlsym(lib, "fake_nvml_reset"));
+        values = reinterpret_cast<FakeNvmlGetValues>(dlsym(lib, "fake_nvml_values"));
+        fail = reinterpret_cast<FakeNvmlFail>(dlsym(lib, "fake_nvml_fail"));
+        remove = reinterpret_cast<FakeNvmlRemove>(dlsym(lib, "fake_nvml_remove"));
+        calls = reinterpret_cast<FakeNvmlCalls>(dlsym(lib, "fake_nvml_calls"));
+        if (!reset || !values || !fail || !remove || !calls) error = std::string(path) + " lacks a fake_nvml_* control";
+    }
+    ~FakeNvmlControls() {
+        if (lib) dlclose(lib);
+    }
+    FakeNvmlControls(const FakeNvmlControls&) = delete;
+    FakeNvmlControls& operator=(const FakeNvmlControls&) = delete;
+};

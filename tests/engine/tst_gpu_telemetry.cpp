@@ -3,7 +3,7 @@
 // when CUDA numbers them differently, by index without one, and every failure — no library, a
 // library that is not NVML, nvmlInit failing, one call failing, a GPU falling off the bus —
 // becomes "telemetry unavailable: <why>" without a crash; nvmlInit and nvmlShutdown pair up.
-#include <dlfcn.h>
+#include <memory>
 
 #include <QtTest>
 
@@ -46,7 +46,7 @@ const char* kBus1 = "0000:3b:00.0";
 class TestGpuTelemetry : public QObject {
     Q_OBJECT
 
-    void* fake_ = nullptr;
+    std::unique_ptr<FakeNvmlControls> fake_;
     FakeNvmlReset reset_ = nullptr;
     FakeNvmlGetValues values_ = nullptr;
     FakeNvmlFail fail_ = nullptr;
@@ -73,18 +73,15 @@ class TestGpuTelemetry : public QObject {
 
 private slots:
     void initTestCase() {
-        fake_ = dlopen(STRATA_FAKE_NVML, RTLD_NOW | RTLD_LOCAL);
-        QVERIFY2(fake_, dlerror());
-        reset_ = reinterpret_cast<FakeNvmlReset>(dlsym(fake_, "fake_nvml_reset"));
-        values_ = reinterpret_cast<FakeNvmlGetValues>(dlsym(fake_, "fake_nvml_values"));
-        fail_ = reinterpret_cast<FakeNvmlFail>(dlsym(fake_, "fake_nvml_fail"));
-        remove_ = reinterpret_cast<FakeNvmlRemove>(dlsym(fake_, "fake_nvml_remove"));
-        calls_ = reinterpret_cast<FakeNvmlCalls>(dlsym(fake_, "fake_nvml_calls"));
-        QVERIFY(reset_ && values_ && fail_ && remove_ && calls_);
+        fake_ = std::make_unique<FakeNvmlControls>(STRATA_FAKE_NVML);
+        QVERIFY2(fake_->error.empty(), fake_->error.c_str());
+        reset_ = fake_->reset;
+        values_ = fake_->values;
+        fail_ = fake_->fail;
+        remove_ = fake_->remove;
+        calls_ = fake_->calls;
     }
-    void cleanupTestCase() {
-        if (fake_) dlclose(fake_);
-    }
+    void cleanupTestCase() { fake_.reset(); }
     void init() { reset_(7, 2); }
 
     // CUDA's cuda0 is NVML's device 1 and the other way round: the bus id decides, not the

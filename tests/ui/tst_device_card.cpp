@@ -2,7 +2,7 @@
 // of all processes, temperature and power when given figures — apart from Strata's own memory
 // and stage-busy share — hides them when there are none and says why on hover; DeviceMonitor
 // reads a fake libnvidia-ml once at once and then each second, and stops when NVML is missing.
-#include <dlfcn.h>
+#include <memory>
 
 #include <QtTest>
 
@@ -68,7 +68,7 @@ DeviceCard* cardOf(TopologyView& view, const QString& id) {
 class TestDeviceCard : public QObject {
     Q_OBJECT
 
-    void* fake_ = nullptr;
+    std::unique_ptr<FakeNvmlControls> fake_;
     FakeNvmlReset reset_ = nullptr;
     FakeNvmlGetValues values_ = nullptr;
     FakeNvmlRemove remove_ = nullptr;
@@ -76,16 +76,13 @@ class TestDeviceCard : public QObject {
 private slots:
     void initTestCase() {
         Theme::apply(*qApp, ThemeKind::light);
-        fake_ = dlopen(STRATA_FAKE_NVML, RTLD_NOW | RTLD_LOCAL);
-        QVERIFY2(fake_, dlerror());
-        reset_ = reinterpret_cast<FakeNvmlReset>(dlsym(fake_, "fake_nvml_reset"));
-        values_ = reinterpret_cast<FakeNvmlGetValues>(dlsym(fake_, "fake_nvml_values"));
-        remove_ = reinterpret_cast<FakeNvmlRemove>(dlsym(fake_, "fake_nvml_remove"));
-        QVERIFY(reset_ && values_ && remove_);
+        fake_ = std::make_unique<FakeNvmlControls>(STRATA_FAKE_NVML);
+        QVERIFY2(fake_->error.empty(), fake_->error.c_str());
+        reset_ = fake_->reset;
+        values_ = fake_->values;
+        remove_ = fake_->remove;
     }
-    void cleanupTestCase() {
-        if (fake_) dlclose(fake_);
-    }
+    void cleanupTestCase() { fake_.reset(); }
 
     // Figures given: the Live section shows each, and Strata's own figures keep their labels.
     void showsLiveFigures() {
