@@ -4,20 +4,12 @@
 
 #include "engine/engine_worker.h"
 
-namespace {
-std::unique_ptr<strata::GpuTelemetryReader> defaultReader() {
-    const QByteArray library = qgetenv("STRATA_NVML_LIBRARY");
-    return std::make_unique<strata::GpuTelemetryReader>(library.isEmpty() ? strata::GpuTelemetryReader::kDefaultLibrary
-                                                                          : library.toStdString());
-}
-}  // namespace
-
 namespace strata::app {
 
 DeviceMonitor::DeviceMonitor(EngineWorker* worker, QObject* parent) : QObject(parent), m_worker(worker) {
     m_pollTimer.setInterval(1000);
     connect(&m_pollTimer, &QTimer::timeout, this, &DeviceMonitor::poll);
-    m_reader = defaultReader();
+    m_reader = std::make_unique<strata::GpuTelemetryReader>();  // honours $STRATA_NVML_LIBRARY
     m_telemetryTimer.setInterval(1000);
     connect(&m_telemetryTimer, &QTimer::timeout, this, &DeviceMonitor::pollTelemetry);
     if (!worker) return;

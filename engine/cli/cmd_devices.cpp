@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <thread>
 
@@ -108,8 +107,7 @@ int cmd_devices(Args& args) {
     if (gpus.empty()) {
         std::printf("no NVIDIA GPU: %s\n", engine.gpu_status().c_str());
     } else {
-        const char* env = std::getenv("STRATA_NVML_LIBRARY");
-        GpuTelemetryReader reader(env && *env ? env : GpuTelemetryReader::kDefaultLibrary);
+        GpuTelemetryReader reader;  // honours $STRATA_NVML_LIBRARY
         for (long long i = 0;; ++i) {
             if (watch) {
                 const std::time_t now = std::time(nullptr);

@@ -53,10 +53,12 @@ struct GpuTelemetry {
 class GpuTelemetryReader {
 public:
     static constexpr const char* kDefaultLibrary = "libnvidia-ml.so.1";
+    // $STRATA_NVML_LIBRARY when set (another NVML, or a fake), else kDefaultLibrary.
+    static std::string default_library();
 
     // `library`: the NVML shared library to dlopen (a file name searched the usual way, or a
     // path; tests pass a fake). Loads nothing until open() or read().
-    explicit GpuTelemetryReader(std::string library = kDefaultLibrary);
+    explicit GpuTelemetryReader(std::string library = default_library());
     ~GpuTelemetryReader();  // nvmlShutdown (when nvmlInit succeeded), then dlclose
     GpuTelemetryReader(const GpuTelemetryReader&) = delete;
     GpuTelemetryReader& operator=(const GpuTelemetryReader&) = delete;

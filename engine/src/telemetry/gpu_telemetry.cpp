@@ -1,5 +1,6 @@
 #include "strata/gpu_telemetry.h"
 
+#include <cstdlib>
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -231,6 +232,11 @@ struct GpuTelemetryReader::Impl {
         return t;
     }
 };
+
+std::string GpuTelemetryReader::default_library() {
+    const char* env = std::getenv("STRATA_NVML_LIBRARY");
+    return env && *env ? env : kDefaultLibrary;
+}
 
 GpuTelemetryReader::GpuTelemetryReader(std::string library) : impl_(std::make_unique<Impl>()) {
     impl_->library = std::move(library);
