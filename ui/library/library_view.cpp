@@ -160,7 +160,7 @@ void LibraryView::updateSummary() {
     for (const app::CatalogEntry& e : m_catalog.entries()) bytes += e.fileSize;
     const int n = m_catalog.rowCount();
     m_summary->setText(n == 0 ? tr("No models yet")
-                              : tr("%n model(s) · %1 on disk", nullptr, n)
+                              : (n == 1 ? tr("1 model · %1 on disk") : tr("%1 models · %2 on disk").arg(n))
                                     .arg(QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeIecFormat)));
 }
 

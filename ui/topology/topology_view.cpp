@@ -145,10 +145,11 @@ void TopologyView::rebuild() {
         for (const QString& id : order.mid(0, nUsed))
             legend.append(QStringLiteral("<span style=\"color:%1\">■</span>&nbsp;%2").arg(colorOf.value(id).name(), id));
         m_stripLegend->setText(legend.join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
-        m_summary->setText(tr("%1 · %2 layers in %3 stage(s) on %4 · context %5 tokens · chat format %6")
+        m_summary->setText(tr("%1 · %2 layers in %3 on %4 · context %5 tokens · chat format %6")
                                .arg(QString::fromStdString(model->info.name))
                                .arg(model->info.n_layer)
-                               .arg(model->plan.stages.size())
+                               .arg(model->plan.stages.size() == 1 ? tr("1 stage")
+                                                                   : tr("%1 stages").arg(model->plan.stages.size()))
                                .arg(order.mid(0, nUsed).join(QStringLiteral(" → ")))
                                .arg(QLocale().toString(model->nCtx))
                                .arg(model->chatFormat));
