@@ -69,11 +69,11 @@ int run_probe(int n_cuda_devices) {
                     p.copy_gbs, p.read_gbs, p.gemm_f16_tflops, p.nominal_gbs, p.nominal_tflops);
         // This backend's kernels on 7B-sized matrices, against those ceilings.
         const double bw = std::max(p.copy_gbs, p.read_gbs);
-        for (int k = 0; k < p.n_kernels && k < 24; ++k) {
+        for (int k = 0; k < p.n_kernels && k < static_cast<int>(sizeof p.kernels / sizeof p.kernels[0]); ++k) {
             const StrataCudaKernelTiming& t = p.kernels[k];
             // Matvecs and the tile dequantization are memory-bound; the prefill matmuls are not.
             const bool decode = std::strstr(t.what, "n_tok=1") != nullptr || std::strncmp(t.what, "dequant", 7) == 0;
-            std::printf("  %-38s %9.1f us %8.0f GB/s %8.1f TFLOP/s  (%.0f%% of %s)\n", t.what, t.us, t.gbs, t.tflops,
+            std::printf("  %-46s %9.1f us %8.0f GB/s %8.1f TFLOP/s  (%.0f%% of %s)\n", t.what, t.us, t.gbs, t.tflops,
                         decode ? (bw > 0 ? 100 * t.gbs / bw : 0) : (p.gemm_f16_tflops > 0 ? 100 * t.tflops / p.gemm_f16_tflops : 0),
                         decode ? "memory bandwidth" : "the cuBLAS F16 peak");
         }

@@ -9,7 +9,7 @@ extern "C" {
 
 // One timed kernel configuration of this backend (matvec or prefill matmul on one weight shape).
 struct StrataCudaKernelTiming {
-    char what[64];    // "matvec Q4_K 11008x4096 n_tok=1"
+    char what[64];    // "matvec Q4_K 11008x4096 n_tok=1" (weights from memory; "... L2-warm": one copy)
     double us;        // per call, median of batches (launch gaps included)
     double gbs;       // weight bytes read per second
     double tflops;    // 2 * rows * cols * n_tok per second
@@ -23,7 +23,7 @@ struct StrataCudaProbe {
     double nominal_gbs;      // from memory clock × bus width
     double nominal_tflops;   // from SM clock × SMs × tensor-core rate
     int n_kernels;
-    struct StrataCudaKernelTiming kernels[24];
+    struct StrataCudaKernelTiming kernels[40];
 };
 
 // index: the N of cudaN. Returns 0 on success; else writes a message to error.

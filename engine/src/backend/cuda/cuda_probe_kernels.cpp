@@ -1,6 +1,9 @@
 // Part of strata_cuda_probe: this backend's own kernels on Llama-2-7B-sized matrices, so a
 // benchmark's decode and prefill figures can be split into "kernel" and "everything around it".
-//  - matvec (n_tok = 1): 100 back-to-back launches of the kernel itself, timed with CUDA events;
+//  - matvec (n_tok = 1): 100 back-to-back launches of the kernel itself, timed with CUDA events,
+//    rotating through copies of the matrix that together are 4× the L2 cache, so every launch
+//    reads its weights from memory as a decode step does; and the same on one copy ("L2-warm"):
+//    an H100's 50 MB L2 holds a whole 7B matrix between launches, which flattered the figure;
 //  - prefill matmul (n_tok = 512): through the device's ops (F16 conversion, tile dequantization
 //    overlapped with cublasGemmEx), 5 calls per synchronize; and the tile dequantization alone.
 // Weights are random bytes (their values do not change the work done).
@@ -10,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -49,6 +53,9 @@ void probe_kernels(int index, int ordinal, StrataCudaProbe* out) {
         cudaGetLastError();
         return;
     }
+    int l2 = 0;
+    if (cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, ordinal) != cudaSuccess) l2 = 0;
+    const size_t l2_bytes = static_cast<size_t>(std::max(l2, 0));
     std::mt19937_64 rng(7);
     const int64_t cols = 4096;
     const int64_t max_tok = 512;
@@ -83,14 +90,20 @@ void probe_kernels(int index, int ordinal, StrataCudaProbe* out) {
             h.n_rows = rows;
             h.data = bytes.data();
             h.n_bytes = bytes.size();
-            auto w = dev.upload_weight(h);
-            if (!w.ok()) continue;
-            const auto& cw = static_cast<const CudaWeight&>(**w);
+            // Copies enough to be 4× the L2 together (at most 32); fewer if memory runs short.
+            std::vector<std::unique_ptr<DeviceWeight>> copies;
+            const size_t want = std::clamp<size_t>(4 * l2_bytes / bytes.size() + 1, 1, 32);
+            while (copies.size() < want) {
+                auto w = dev.upload_weight(h);
+                if (!w.ok()) break;
+                copies.push_back(std::move(*w));
+            }
+            if (copies.empty()) continue;
+            const auto& cw = static_cast<const CudaWeight&>(*copies[0]);
             const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
             // matvec: the kernel alone.
             cuk::MatvecArgs m;
             m.n_mat = 1;
-            m.w[0] = cw.view();
             m.out[0] = (*outb)->as<float>();
             m.row_begin[1] = m.row_begin[2] = m.row_begin[3] = rows;
             m.n_cols = cols;
@@ -99,24 +112,31 @@ void probe_kernels(int index, int ordinal, StrataCudaProbe* out) {
             m.act = a8;
             const bool q = cw.layout().quantized();
             std::vector<double> batches;
-            for (int b = 0; b < 4; ++b) {
-                cudaEventRecord(e0, s);
-                for (int i = 0; i < 100; ++i) {
-                    if (q) {
-                        cuk::launch_matvec_q(m, s);
-                    } else {
-                        cuk::launch_matvec_f(m, s);
+            auto time_matvecs = [&](size_t n_copies) {
+                batches.clear();
+                for (int b = 0; b < 4; ++b) {
+                    cudaEventRecord(e0, s);
+                    for (int i = 0; i < 100; ++i) {
+                        m.w[0] = static_cast<const CudaWeight&>(*copies[static_cast<size_t>(i) % n_copies]).view();
+                        if (q) {
+                            cuk::launch_matvec_q(m, s);
+                        } else {
+                            cuk::launch_matvec_f(m, s);
+                        }
                     }
+                    cudaEventRecord(e1, s);
+                    cudaEventSynchronize(e1);
+                    float ms = 0;
+                    cudaEventElapsedTime(&ms, e0, e1);
+                    if (b > 0) batches.push_back(ms * 1e3 / 100);  // the first batch warms up
                 }
-                cudaEventRecord(e1, s);
-                cudaEventSynchronize(e1);
-                float ms = 0;
-                cudaEventElapsedTime(&ms, e0, e1);
-                if (b > 0) batches.push_back(ms * 1e3 / 100);  // the first batch warms up
-            }
-            if (cudaGetLastError() == cudaSuccess)
-                add_timing(out, std::string("matvec ") + tensor_type_name(t) + " " + shape + " n_tok=1", median(batches),
-                           static_cast<double>(cw.layout().total_bytes), 2.0 * rows * cols);
+                return cudaGetLastError() == cudaSuccess;
+            };
+            const std::string mv = std::string("matvec ") + tensor_type_name(t) + " " + shape + " n_tok=1";
+            const double w_bytes = static_cast<double>(cw.layout().total_bytes), flops = 2.0 * rows * cols;
+            if (copies.size() > 1 && time_matvecs(copies.size())) add_timing(out, mv, median(batches), w_bytes, flops);
+            if (time_matvecs(1)) add_timing(out, mv + " L2-warm", median(batches), w_bytes, flops);
+            const DeviceWeight& w0 = *copies[0];
             // The prefill path's tile dequantization alone (every tile of the GEMM plan, one
             // stream, nothing overlapped): with the matmul below, it says how much of a quantized
             // prefill matmul is dequantization.
@@ -150,7 +170,7 @@ void probe_kernels(int index, int ordinal, StrataCudaProbe* out) {
                     const auto t0 = std::chrono::steady_clock::now();
                     Status st;
                     for (int i = 0; i < 5 && st.ok(); ++i)
-                        st = dev.ops().matmul(**w, (*x)->as<float>(), max_tok, (*outb)->as<float>());
+                        st = dev.ops().matmul(w0, (*x)->as<float>(), max_tok, (*outb)->as<float>());
                     if (st.ok()) st = dev.synchronize();
                     if (!st.ok()) break;
                     const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / 5;
