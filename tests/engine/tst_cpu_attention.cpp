@@ -1,18 +1,19 @@
 // CpuOps::attention against a double-precision reference written here: causal grouped-query
 // attention over a KV cache in f32, f16 and q8_0, for decode (one token) and prefill (several),
 // head sizes the AVX2 path takes (multiples of 8) and ones it leaves to the portable code, group
-// sizes 1, 4 and 8, on every dispatch path this machine can run; and bitwise-identical outputs
-// for 1 and 3 threads.
+// sizes 1 to 9 and 12, on every dispatch path this machine can run; and bitwise-identical
+// outputs for 1 and 3 threads.
 //
 // Truth: the cache rows as stored (dequantized by the reference dequantizer), scores and softmax
 // in double. Tolerance per output 3e-6 · (1 + max |v|) · (1 + |score range|): float dot products
-// over at most 128 dimensions and a float softmax over at most 70 positions.
+// over at most 256 dimensions and a float softmax over at most 200 positions.
 #include <QtTest>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "backend/cpu/cpu_attention.h"
@@ -115,13 +116,27 @@ private slots:
                                                          .arg(kv_cache_type_name(t)).arg(isa)))
                                 << hd << group << n_tok << int(t) << isa << 70;
                         }
-        // Short contexts for the vector path's 8-position blocks: fewer than 8 positions, then
-        // exactly one and two whole blocks with no remainder (positions 1; 4..8; 13..17).
-        if (cpu_isa_supported() >= CpuIsa::avx2)
+        if (cpu_isa_supported() < CpuIsa::avx2) return;
+        // Short contexts for the one-head path's 8-position blocks (group 1) and the grouped
+        // path (group 4): fewer than 8 positions, then exactly one and two whole blocks with no
+        // remainder (positions 1; 4..8; 13..17).
+        for (int group : {1, 4})
             for (auto [ctx, n_tok] : {std::pair{4, 1}, std::pair{11, 5}, std::pair{20, 5}})
                 for (KvCacheType t : {KvCacheType::f16, KvCacheType::f32, KvCacheType::q8_0})
-                    QTest::newRow(qPrintable(QString("hd64/g4/tok%1/%2/best/ctx%3").arg(n_tok).arg(kv_cache_type_name(t)).arg(ctx)))
-                        << 64 << 4 << n_tok << int(t) << QString("best") << ctx;
+                    QTest::newRow(qPrintable(QString("hd64/g%1/tok%2/%3/best/ctx%4").arg(group).arg(n_tok)
+                                                 .arg(kv_cache_type_name(t)).arg(ctx)))
+                        << 64 << group << n_tok << int(t) << QString("best") << ctx;
+        // The grouped path: every group size up to 8 and groups it splits (9 = 8 + 1, 12 = 8 + 4),
+        // and contexts of several 64-key blocks, where the running maximum moves between blocks
+        // (positions up to 197; exactly 128 = two whole blocks).
+        for (int group : {2, 3, 5, 6, 7, 9, 12})
+            for (KvCacheType t : {KvCacheType::f16, KvCacheType::q8_0})
+                QTest::newRow(qPrintable(QString("hd64/g%1/tok5/%2/best/ctx200").arg(group).arg(kv_cache_type_name(t))))
+                    << 64 << group << 5 << int(t) << QString("best") << 200;
+        for (auto [hd, n_tok, ctx] : {std::tuple{128, 5, 200}, std::tuple{256, 1, 131}, std::tuple{40, 5, 200}})
+            for (KvCacheType t : {KvCacheType::f16, KvCacheType::f32})
+                QTest::newRow(qPrintable(QString("hd%1/g8/tok%2/%3/best/ctx%4").arg(hd).arg(n_tok).arg(kv_cache_type_name(t)).arg(ctx)))
+                    << hd << 8 << n_tok << int(t) << QString("best") << ctx;
     }
     void matchesReference() {
         QFETCH(int, headDim);

@@ -18,7 +18,7 @@ struct AttentionTask {
     KvCacheType type;
     int64_t n_pos, group, head_dim;
     float scale;
-    float* scores;           // scratch (group, n_ctx_stride)
+    float* scores;           // scratch (group, n_ctx_stride); the grouped AVX2 path needs none
     int64_t scores_stride;
     float* out;              // (group, head_dim)
 };

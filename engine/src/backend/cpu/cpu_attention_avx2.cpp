@@ -1,9 +1,18 @@
-// AVX2 attention over an f16, f32 or q8_0 KV cache: for each query head of
-// the group, scores against every cached key (8-wide FMAs over head_dim; eight positions' sums
-// reduced together by one transpose-add), a softmax with an 8-wide exp, then the value rows
-// weighted into head_dim accumulators held in registers, 64 dimensions at a time. Keys and
-// values stream from the cache once per query head; a KV head's slice is small enough
-// (n_pos × head_dim × 2 bytes) to stay in L2 across the group.
+// AVX2 attention over an f16, f32 or q8_0 KV cache.
+//
+// A group of query heads sharing one KV head (grouped-query attention; head_dim ≤ 256) is done
+// together: each key row is loaded and converted once and scored against every head of the
+// group, the group's eight heads' sums reduced by one transpose-add into a [key][head] vector, a
+// softmax with an 8-wide exp per head lane, then each value row weighted into all heads'
+// accumulators. Keys go in blocks of 64 with a running maximum (the accumulators are rescaled
+// when it moves), so a block's V rows stay in L1 across the head_dim passes and no scores
+// buffer the size of the context is needed. Before, each head of the group re-read and
+// re-converted the whole K and V slice: an eight-head group read it eight times.
+//
+// One query head alone (multi-head attention, or head_dim > 256): scores against every cached
+// key (8-wide FMAs over head_dim; eight positions' sums reduced together by one transpose-add),
+// a softmax with the same exp, then the value rows weighted into head_dim accumulators held in
+// registers, 64 dimensions at a time.
 //
 // Deep in a context the scalar parts dominated: at 1024 positions a TinyLlama token computed
 // 720K scalar expf and as many horizontal sums.
@@ -152,6 +161,95 @@ AVX2 void task(const AttentionTask& a) {
     }
 }
 
+// Grouped path limits: accumulators for 8 heads × 256 dimensions (8 KiB), keys per block.
+constexpr int64_t kGroupMaxHeadDim = 256;
+constexpr int kGroupBlock = 64;
+
+// The G (≤ 8) query heads at q (G × head_dim) against the task's KV head, into out.
+template <KvCacheType kType, int G>
+AVX2 void grouped_heads(const AttentionTask& a, const float* q, float* out) {
+    const int64_t hd = a.head_dim;
+    const int n_vec = static_cast<int>(hd / 8);
+    alignas(32) float acc[G][kGroupMaxHeadDim];  // Σ weight · V per head, at the running max
+    alignas(32) float w[kGroupBlock * 8];       // [key][head] scores, then weights; lanes ≥ G unused
+    for (int g = 0; g < G; ++g) std::fill(acc[g], acc[g] + hd, 0.0f);
+    const __m256 scale = _mm256_set1_ps(a.scale);
+    __m256 run_max = _mm256_set1_ps(-INFINITY), run_sum = _mm256_setzero_ps();
+    for (int64_t j0 = 0; j0 < a.n_pos; j0 += kGroupBlock) {
+        const int nb = static_cast<int>(std::min<int64_t>(kGroupBlock, a.n_pos - j0));
+        // Scores: each key row converted once for the whole group.
+        __m256 block_max = _mm256_set1_ps(-INFINITY);
+        for (int j = 0; j < nb; ++j) {
+            const uint8_t* k = a.k_base + static_cast<size_t>(j0 + j) * a.row_bytes;
+            __m256 dots[8];
+            for (int g = 0; g < 8; ++g) dots[g] = _mm256_setzero_ps();
+            for (int64_t d = 0; d < hd; d += 8) {
+                const __m256 kv = load8<kType>(k, d);
+                for (int g = 0; g < G; ++g) dots[g] = _mm256_fmadd_ps(kv, _mm256_loadu_ps(q + g * hd + d), dots[g]);
+            }
+            const __m256 s8 = _mm256_mul_ps(hsum8(dots), scale);
+            _mm256_store_ps(w + 8 * j, s8);
+            block_max = _mm256_max_ps(block_max, s8);
+        }
+        // Weights at the new running max; what was summed so far is rescaled to it (by e^-87,
+        // about 0, on the first block, where the sums are still 0).
+        const __m256 new_max = _mm256_max_ps(run_max, block_max);
+        const __m256 corr = exp_nonpositive(_mm256_sub_ps(run_max, new_max));
+        __m256 sum = _mm256_setzero_ps();
+        for (int j = 0; j < nb; ++j) {
+            const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_load_ps(w + 8 * j), new_max));
+            _mm256_store_ps(w + 8 * j, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        run_sum = _mm256_fmadd_ps(run_sum, corr, sum);
+        run_max = new_max;
+        alignas(32) float c[8];
+        _mm256_store_ps(c, corr);
+        // Values: 8 dimensions of every head per pass over the block's rows.
+        for (int v0 = 0; v0 < n_vec; ++v0) {
+            __m256 av[G];
+            for (int g = 0; g < G; ++g) av[g] = _mm256_mul_ps(_mm256_load_ps(acc[g] + 8 * v0), _mm256_set1_ps(c[g]));
+            for (int j = 0; j < nb; ++j) {
+                const __m256 v = load8<kType>(a.v_base + static_cast<size_t>(j0 + j) * a.row_bytes, 8 * v0);
+                for (int g = 0; g < G; ++g) av[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 8 * j + g), v, av[g]);
+            }
+            for (int g = 0; g < G; ++g) _mm256_store_ps(acc[g] + 8 * v0, av[g]);
+        }
+    }
+    alignas(32) float total[8];
+    _mm256_store_ps(total, run_sum);
+    for (int g = 0; g < G; ++g) {
+        const __m256 norm = _mm256_set1_ps(1.0f / total[g]);
+        for (int v0 = 0; v0 < n_vec; ++v0)
+            _mm256_storeu_ps(out + g * hd + 8 * v0, _mm256_mul_ps(_mm256_load_ps(acc[g] + 8 * v0), norm));
+    }
+}
+
+template <KvCacheType kType>
+AVX2 void grouped_task(const AttentionTask& a) {
+    const int64_t hd = a.head_dim;
+    for (int64_t g0 = 0; g0 < a.group; g0 += 8) {  // groups over 8 heads go 8 at a time
+        const float* q = a.q + g0 * hd;
+        float* out = a.out + g0 * hd;
+        switch (std::min<int64_t>(8, a.group - g0)) {
+            case 1: grouped_heads<kType, 1>(a, q, out); break;
+            case 2: grouped_heads<kType, 2>(a, q, out); break;
+            case 3: grouped_heads<kType, 3>(a, q, out); break;
+            case 4: grouped_heads<kType, 4>(a, q, out); break;
+            case 5: grouped_heads<kType, 5>(a, q, out); break;
+            case 6: grouped_heads<kType, 6>(a, q, out); break;
+            case 7: grouped_heads<kType, 7>(a, q, out); break;
+            default: grouped_heads<kType, 8>(a, q, out); break;
+        }
+    }
+}
+
+template <KvCacheType kType>
+AVX2 void any_task(const AttentionTask& a) {
+    if (a.group >= 2 && a.head_dim <= kGroupMaxHeadDim) return grouped_task<kType>(a);
+    task<kType>(a);
+}
+
 }  // namespace
 
 bool attention_task_vectorised(KvCacheType type, int64_t head_dim, CpuIsa isa) {
@@ -167,9 +265,9 @@ AVX2 void exp_nonpositive_avx2(const float* x, float* out, int64_t n) {
 
 void attention_task_avx2(const AttentionTask& t) {
     switch (t.type) {
-        case KvCacheType::f16: return task<KvCacheType::f16>(t);
-        case KvCacheType::f32: return task<KvCacheType::f32>(t);
-        case KvCacheType::q8_0: return task<KvCacheType::q8_0>(t);
+        case KvCacheType::f16: return any_task<KvCacheType::f16>(t);
+        case KvCacheType::f32: return any_task<KvCacheType::f32>(t);
+        case KvCacheType::q8_0: return any_task<KvCacheType::q8_0>(t);
     }
 }
 
