@@ -4,6 +4,7 @@
 #include <QApplication>
 #include <QButtonGroup>
 #include <QCloseEvent>
+#include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -12,6 +13,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QStackedWidget>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -19,6 +21,7 @@
 #include "allocation/allocation_panel.h"
 #include "app.h"
 #include "chat/chat_controller.h"
+#include "chat/chat_export.h"
 #include "chat/chat_view.h"
 #include "chat/composer.h"
 #include "common/icons.h"
@@ -31,6 +34,7 @@
 #include "library/model_details.h"
 #include "model_bar.h"
 #include "server/api_server.h"
+#include "storage/chat_store.h"
 #include "settings.h"
 #include "topology/topology_view.h"
 
@@ -81,6 +85,7 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     m_banner = new MessageBanner(right);
     m_pages = new QStackedWidget(right);
     m_chat = new ChatView(app.chat(), app.conversations(), app.chatStore(), app.catalog(), m_pages);
+    connect(m_chat, &ChatView::exportRequested, this, &MainWindow::exportChat);
     m_library = new LibraryView(app.catalog(), m_pages);
     m_allocation = new AllocationPanel(app.fits(), app.catalog(), m_pages);
     m_topology = new TopologyView(app.monitor(), m_pages);
@@ -160,6 +165,8 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     file->addAction(icon(QStringLiteral("open")), tr("&Open model…"), QKeySequence::Open, this, &MainWindow::openFiles);
     file->addAction(icon(QStringLiteral("folder")), tr("Add &folder…"), this, &MainWindow::addFolder);
+    file->addAction(tr("&Export chat…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), this,
+                    [this] { exportChat(m_app.chat().currentConversation()); });
     file->addSeparator();
     m_serveAction = file->addAction(tr("Serve local &API"));
     m_serveAction->setCheckable(true);
@@ -189,6 +196,33 @@ void MainWindow::buildMenus() {
                               "CPU of one machine.</p><p>Models: GGUF files (Llama-family). Terminal chat: "
                               "<code>strata-cli chat -m MODEL.gguf</code></p>"));
     });
+}
+
+void MainWindow::exportChat(qint64 id) {
+    const auto c = id > 0 ? m_app.chatStore().conversation(id) : std::nullopt;
+    if (!c) {
+        m_banner->show(MessageBanner::Kind::info, tr("Open a conversation to export it."));
+        return;
+    }
+    const QString markdown = tr("Markdown (*.md)"), json = tr("JSON (*.json)");
+    QString filter = markdown;
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    QString path = QFileDialog::getSaveFileName(this, tr("Export chat"),
+                                                QDir(dir).filePath(app::exportFileName(c->title, app::ExportFormat::markdown)),
+                                                markdown + QStringLiteral(";;") + json, &filter);
+    if (path.isEmpty()) return;
+    if (QFileInfo(path).suffix().isEmpty()) path += filter == json ? QStringLiteral(".json") : QStringLiteral(".md");
+    exportConversation(id, path);
+}
+
+bool MainWindow::exportConversation(qint64 id, const QString& path) {
+    const QString error = app::exportConversation(m_app.chatStore(), id, path);
+    if (!error.isEmpty()) {
+        m_banner->show(MessageBanner::Kind::error, error);
+        return false;
+    }
+    m_banner->show(MessageBanner::Kind::info, tr("Exported the chat to %1.").arg(QDir::toNativeSeparators(path)));
+    return true;
 }
 
 void MainWindow::connectApp() {

@@ -53,6 +53,10 @@ public:
     // how people expect to start chatting with a file).
     void openFromCommandLine(const QStringList& paths);
     void applyTheme(app::ThemeChoice choice);
+    // Writes conversation `id` to `path` (.json: JSON, else Markdown) and says how it went in
+    // the banner; false on failure. exportChat() asks for the path first.
+    bool exportConversation(qint64 id, const QString& path);
+    void exportChat(qint64 id);
 
 signals:
     void themeChanged();

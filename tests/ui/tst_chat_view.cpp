@@ -1,7 +1,8 @@
 // The chat page end to end: typing and Enter send through the worker thread, streamed tokens
 // reach the transcript and the stored answer; Shift+Enter adds a line; Stop, Regenerate and
 // edit-and-resend from the widgets; code blocks with a working Copy button; delete with Undo;
-// closing the window mid-answer saves the partial answer; a real turn on stories260K.
+// closing the window mid-answer saves the partial answer; export to a file; a real turn on
+// stories260K.
 #include <QClipboard>
 #include <QLineEdit>
 #include <QTextFrame>
@@ -19,6 +20,7 @@
 #include "chat/markdown_view.h"
 #include "chat/message_widget.h"
 #include "chat/transcript_view.h"
+#include "common/message_banner.h"
 #include "engine/engine_backend.h"
 #include "engine/engine_worker.h"
 #include "library/model_catalog.h"
@@ -201,6 +203,29 @@ private slots:
         QCOMPARE(view->sidebar()->listView()->model()->rowCount(), 0);
         view->sidebar()->searchField()->setText(QStringLiteral("KEEP"));
         QCOMPARE(view->sidebar()->listView()->model()->rowCount(), 1);
+    }
+
+    // Export from the window: the file holds the turns and the banner says where it went; a
+    // path that cannot be written says why in the banner.
+    void exportWritesTheFileAndSaysWhere() {
+        UiFixture f;
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("export me"));
+        QTRY_COMPARE(finished.size(), 1);
+        const qint64 id = f.app->chat().currentConversation();
+        const QString path = f.dir.filePath(QStringLiteral("out.md"));
+        QVERIFY(f.window->exportConversation(id, path));
+        QCOMPARE(f.window->banner()->kind(), MessageBanner::Kind::info);
+        QVERIFY2(f.window->banner()->text().contains(QLatin1String("out.md")), qPrintable(f.window->banner()->text()));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QString md = QString::fromUtf8(file.readAll());
+        QVERIFY2(md.contains(QLatin1String("## You\n\nexport me")) && md.contains(QLatin1String("## Assistant")), qPrintable(md));
+        QVERIFY(!f.window->exportConversation(id, path + QStringLiteral("/below-a-file.md")));
+        QCOMPARE(f.window->banner()->kind(), MessageBanner::Kind::error);
+        QVERIFY(f.window->banner()->text().startsWith(QLatin1String("Could not export to below-a-file.md")));
     }
 
     void closingMidAnswerSavesWhatStreamed() {

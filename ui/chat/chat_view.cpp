@@ -90,6 +90,7 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     connect(&conversations, &QAbstractItemModel::dataChanged, this, [this] {  // renamed in the sidebar
         if (auto c = m_chat.current()) m_title->setText(c->title);
     });
+    connect(m_sidebar, &ConversationSidebar::exportRequested, this, &ChatView::exportRequested);
     connect(m_sidebar, &ConversationSidebar::conversationRestored, this, [this](qint64 id) { m_chat.selectConversation(id); });
     connect(m_composer, &Composer::sendRequested, this, [this](const QString& text) { m_chat.send(text); });
     connect(m_composer, &Composer::stopRequested, &m_chat, &app::ChatController::stop);

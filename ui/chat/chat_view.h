@@ -36,6 +36,9 @@ public:
     void setSettingsVisible(bool visible);
     void setModelStatus(const QString& text);
 
+signals:
+    void exportRequested(qint64 id);  // from the sidebar's context menu; the window asks where
+
 private:
     void openConversation(qint64 id);
     void copyMessage(qint64 id);

@@ -148,6 +148,8 @@ void ConversationSidebar::showContextMenu(const QPoint& pos) {
     const qint64 id = m_model.idAt(index.row());
     QMenu menu(this);
     menu.addAction(icon(QStringLiteral("edit")), tr("Rename"), this, [this, index] { m_list->edit(index); });
+    menu.addAction(tr("Export…"), this, [this, id] { emit exportRequested(id); });
+    menu.addSeparator();
     menu.addAction(icon(QStringLiteral("trash")), tr("Delete"), this, [this, id] { deleteConversation(id); });
     menu.exec(m_list->viewport()->mapToGlobal(pos));
 }

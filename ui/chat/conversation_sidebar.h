@@ -1,6 +1,6 @@
 // ConversationSidebar: New chat, search (titles and message text), the conversation list
-// (newest first; rename by double-click or F2, delete with the Delete key or the context menu),
-// and an Undo bar after a delete.
+// (newest first; rename by double-click or F2, delete with the Delete key or the context menu,
+// export from the context menu), and an Undo bar after a delete.
 #pragma once
 
 #include <QFrame>
@@ -40,6 +40,7 @@ signals:
     void conversationActivated(qint64 id);
     void conversationDeleted(qint64 id);
     void conversationRestored(qint64 id);
+    void exportRequested(qint64 id);  // the context menu's Export…
 
 private:
     void showContextMenu(const QPoint& pos);
