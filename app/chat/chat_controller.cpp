@@ -95,6 +95,7 @@ bool ChatController::send(const QString& text) {
     const auto id = m_store.appendMessage(m_current, Role::user, text);
     if (!id) {
         emit errorOccurred(tr("Could not save the message: %1").arg(m_store.lastError()));
+        emit messageNotSaved(text);
         return false;
     }
     if (first) m_store.renameConversation(m_current, titleFrom(text));

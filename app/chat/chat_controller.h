@@ -60,6 +60,9 @@ signals:
     void answerFinished(const strata::app::Message& message);
     void generatingChanged(bool generating);
     void errorOccurred(const QString& message);
+    // The user's text could not be stored (a full disk, a broken file): nothing was sent, and
+    // the text comes back so the view can put it back in the composer.
+    void messageNotSaved(const QString& text);
     // The conversation's model is not loaded: the app should load it (then answers follow).
     void modelNeeded(const QString& modelPath);
 

@@ -1,8 +1,10 @@
 // ChatController with a worker thread and a scripted backend: a turn stores the question and
 // the answer with its figures; the answer is on disk while it streams and when stopped;
 // regenerate and edit-and-resend rewrite the history; a conversation keeps its model, system
-// prompt and sampling; shutting down mid-answer keeps every token that arrived.
+// prompt and sampling; shutting down mid-answer keeps every token that arrived; a question the
+// store refuses is not sent and comes back.
 #include <QSignalSpy>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -189,6 +191,30 @@ private slots:
             sent = f.record->generated;
         }
         QCOMPARE(m->content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size(), sent);
+    }
+
+    // A question the store cannot take (here a trigger refuses it as a full disk would) is not
+    // sent, says why, and comes back through messageNotSaved; once writes work again it goes.
+    void unsavedQuestionComesBack() {
+        WorkerFixture f;
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy errors(&chat, &ChatController::errorOccurred);
+        QSignalSpy back(&chat, &ChatController::messageNotSaved);
+        QSqlQuery q(m_db->connection());
+        QVERIFY(q.exec(QStringLiteral("CREATE TRIGGER full BEFORE INSERT ON messages "
+                                      "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")));
+        QVERIFY(!chat.send(QStringLiteral("a long question I typed")));
+        QVERIFY(!chat.isGenerating());
+        QCOMPARE(back.size(), 1);
+        QCOMPARE(back[0][0].toString(), QStringLiteral("a long question I typed"));
+        QCOMPARE(errors.size(), 1);
+        QVERIFY2(errors[0][0].toString().contains(QLatin1String("disk is full")), qPrintable(errors[0][0].toString()));
+        QVERIFY(chat.messages().isEmpty());
+        QVERIFY(q.exec(QStringLiteral("DROP TRIGGER full")));
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QVERIFY(chat.send(QStringLiteral("a long question I typed")));
+        QTRY_COMPARE(finished.size(), 1);
+        QCOMPARE(m_store->messages(chat.currentConversation()).size(), 2);
     }
 
 private:

@@ -1,14 +1,15 @@
 // The chat page end to end: typing and Enter send through the worker thread, streamed tokens
 // reach the transcript and the stored answer; Shift+Enter adds a line; Stop, Regenerate and
 // edit-and-resend from the widgets; code blocks with a working Copy button; delete with Undo;
-// closing the window mid-answer saves the partial answer; export to a file; a real turn on
-// stories260K.
+// closing the window mid-answer saves the partial answer; a question that cannot be stored
+// returns to the composer; export to a file; a real turn on stories260K.
 #include <QClipboard>
 #include <QLineEdit>
 #include <QTextFrame>
 #include <QListView>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSqlQuery>
 #include <QToolButton>
 #include <QtTest>
 
@@ -25,6 +26,7 @@
 #include "engine/engine_worker.h"
 #include "library/model_catalog.h"
 #include "storage/chat_store.h"
+#include "storage/database.h"
 #include "test_paths.h"
 #include "window_fixture.h"
 
@@ -226,6 +228,21 @@ private slots:
         QVERIFY(!f.window->exportConversation(id, path + QStringLiteral("/below-a-file.md")));
         QCOMPARE(f.window->banner()->kind(), MessageBanner::Kind::error);
         QVERIFY(f.window->banner()->text().startsWith(QLatin1String("Could not export to below-a-file.md")));
+    }
+
+    // A question that cannot be stored goes back into the composer, and the banner says why.
+    void unsavedQuestionReturnsToTheComposer() {
+        UiFixture f;
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSqlQuery q(f.app->database().connection());
+        QVERIFY(q.exec(QStringLiteral("CREATE TRIGGER full BEFORE INSERT ON messages "
+                                      "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")));
+        typeAndSend(view, QStringLiteral("do not lose me"));
+        QCOMPARE(view->composer()->editor()->toPlainText(), QStringLiteral("do not lose me"));
+        QCOMPARE(f.window->banner()->kind(), MessageBanner::Kind::error);
+        QVERIFY2(f.window->banner()->text().contains(QLatin1String("disk is full")), qPrintable(f.window->banner()->text()));
+        QVERIFY(!f.app->chat().isGenerating());
     }
 
     void closingMidAnswerSavesWhatStreamed() {

@@ -94,6 +94,7 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     connect(m_sidebar, &ConversationSidebar::conversationRestored, this, [this](qint64 id) { m_chat.selectConversation(id); });
     connect(m_composer, &Composer::sendRequested, this, [this](const QString& text) { m_chat.send(text); });
     connect(m_composer, &Composer::stopRequested, &m_chat, &app::ChatController::stop);
+    connect(&m_chat, &app::ChatController::messageNotSaved, m_composer, &Composer::restoreDraft);
     connect(m_transcript, &TranscriptView::regenerateRequested, &m_chat, &app::ChatController::regenerate);
     connect(m_transcript, &TranscriptView::editSubmitted, &m_chat, &app::ChatController::editAndResend);
     connect(m_transcript, &TranscriptView::copyRequested, this, &ChatView::copyMessage);

@@ -95,6 +95,13 @@ void Composer::submit() {
     emit sendRequested(text);
 }
 
+void Composer::restoreDraft(const QString& text) {
+    const QString typed = m_edit->toPlainText();
+    m_edit->setPlainText(typed.trimmed().isEmpty() ? text : text + QStringLiteral("\n\n") + typed);
+    m_edit->moveCursor(QTextCursor::End);
+    m_edit->setFocus();
+}
+
 void Composer::setGenerating(bool generating) {
     m_generating = generating;
     m_send->setToolTip(generating ? tr("Stop (Esc)") : tr("Send (Enter)"));

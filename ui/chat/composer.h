@@ -37,6 +37,8 @@ public:
     void setGenerating(bool generating);
     bool isGenerating() const { return m_generating; }
     void setHint(const QString& hint);
+    // Puts text that could not be sent back in front of what was typed since (if anything).
+    void restoreDraft(const QString& text);
 
 signals:
     void sendRequested(const QString& text);
