@@ -73,7 +73,8 @@ std::optional<ApiError> readCommon(const QJsonObject& o, CompletionRequest& out)
 
     strata::SamplerParams& s = out.params.sampler;
     double temperature = s.temperature, topP = s.top_p, minP = s.min_p, topK = s.top_k,
-           repeatPenalty = s.repeat_penalty, seed = 0, n = 1;
+           repeatPenalty = s.repeat_penalty, frequencyPenalty = s.frequency_penalty,
+           presencePenalty = s.presence_penalty, seed = 0, n = 1;
     // OpenAI renamed max_tokens to max_completion_tokens; clients send either.
     double maxTokens = out.params.max_tokens;
     constexpr double kIntMax = std::numeric_limits<int>::max();
@@ -82,6 +83,8 @@ std::optional<ApiError> readCommon(const QJsonObject& o, CompletionRequest& out)
     if (auto e = readNumber(o, QStringLiteral("min_p"), 0, 1, minP)) return e;
     if (auto e = readInteger(o, QStringLiteral("top_k"), 0, kIntMax, topK)) return e;
     if (auto e = readNumber(o, QStringLiteral("repeat_penalty"), 0.01, 100, repeatPenalty)) return e;
+    if (auto e = readNumber(o, QStringLiteral("frequency_penalty"), -2, 2, frequencyPenalty)) return e;
+    if (auto e = readNumber(o, QStringLiteral("presence_penalty"), -2, 2, presencePenalty)) return e;
     if (auto e = readInteger(o, QStringLiteral("seed"), -9007199254740992.0, 9007199254740992.0, seed, &out.hasSeed))
         return e;
     if (auto e = readInteger(o, QStringLiteral("max_tokens"), 1, kIntMax, maxTokens, &out.hasMaxTokens)) return e;
@@ -94,6 +97,8 @@ std::optional<ApiError> readCommon(const QJsonObject& o, CompletionRequest& out)
     s.min_p = float(minP);
     s.top_k = int(topK);
     s.repeat_penalty = float(repeatPenalty);
+    s.frequency_penalty = float(frequencyPenalty);
+    s.presence_penalty = float(presencePenalty);
     s.seed = quint64(qint64(seed));
     out.params.max_tokens = int(maxTokens);
 

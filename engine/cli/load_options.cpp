@@ -101,7 +101,9 @@ const char* generate_options_help() {
            "  --top-p P               (default 0.95; 1 = off)\n"
            "  --min-p P               (default 0.05; 0 = off)\n"
            "  --repeat-penalty R      e.g. 1.1 (default 1 = off)\n"
-           "  --repeat-last-n N       tokens the penalty looks back over (default 64)\n"
+           "  --repeat-last-n N       tokens the penalties look back over (default 64)\n"
+           "  --frequency-penalty F   subtract F per earlier use from a token's logit (default 0)\n"
+           "  --presence-penalty F    subtract F once from any token used before (default 0)\n"
            "  --seed S                random seed (default 0)\n"
            "  --stop TEXT             stop when this text appears (not printed)\n"
            "  --ignore-eos            keep generating past end-of-text\n";
@@ -139,6 +141,16 @@ bool parse_generate_options(Args& args, GenerateParams& g) {
     if (auto v = args.value({"--repeat-last-n"})) {
         if (!Args::to_int(*v, "--repeat-last-n", n)) return false;
         g.sampler.repeat_last_n = static_cast<int>(n);
+    }
+    if (auto v = args.value({"--frequency-penalty"})) {
+        if (!Args::to_float(*v, "--frequency-penalty", f)) return false;
+        if (f < -2 || f > 2) return fail("--frequency-penalty must be between -2 and 2");
+        g.sampler.frequency_penalty = static_cast<float>(f);
+    }
+    if (auto v = args.value({"--presence-penalty"})) {
+        if (!Args::to_float(*v, "--presence-penalty", f)) return false;
+        if (f < -2 || f > 2) return fail("--presence-penalty must be between -2 and 2");
+        g.sampler.presence_penalty = static_cast<float>(f);
     }
     if (auto v = args.value({"--seed", "-s"})) {
         if (!Args::to_int(*v, "--seed", n)) return false;

@@ -17,7 +17,7 @@ private slots:
     void chatRequestMapsEveryField() {
         const QByteArray body = R"({"model":"m","temperature":0,"top_p":0.5,"top_k":7,"min_p":0.1,"seed":42,
             "max_tokens":9,"stop":["x","yz"],"stream":true,"stream_options":{"include_usage":true},
-            "presence_penalty":0,"messages":[{"role":"developer","content":"sys"},
+            "presence_penalty":0.5,"frequency_penalty":-0.25,"messages":[{"role":"developer","content":"sys"},
             {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},
             {"role":"assistant","content":null},{"role":"user","content":"c"}]})";
         CompletionRequest r;
@@ -34,6 +34,8 @@ private slots:
         QCOMPARE(r.params.sampler.top_k, 7);
         QCOMPARE(r.params.sampler.min_p, 0.1f);
         QCOMPARE(r.params.sampler.seed, quint64(42));
+        QCOMPARE(r.params.sampler.presence_penalty, 0.5f);
+        QCOMPARE(r.params.sampler.frequency_penalty, -0.25f);
         QVERIFY(r.hasSeed && r.hasMaxTokens && r.stream && r.includeUsage);
         QCOMPARE(r.params.max_tokens, 9);
         QCOMPARE(r.params.stop_strings, (std::vector<std::string>{"x", "yz"}));
@@ -64,6 +66,8 @@ private slots:
         QTest::newRow("temperature a string") << true << "{" + m + R"(,"temperature":"hot"})" << "temperature";
         QTest::newRow("temperature negative") << true << "{" + m + R"(,"temperature":-1})" << "temperature";
         QTest::newRow("top_p above 1") << true << "{" + m + R"(,"top_p":1.5})" << "top_p";
+        QTest::newRow("presence_penalty above 2") << true << "{" + m + R"(,"presence_penalty":2.5})" << "presence_penalty";
+        QTest::newRow("frequency_penalty a string") << true << "{" + m + R"(,"frequency_penalty":"1"})" << "frequency_penalty";
         QTest::newRow("max_tokens 0") << true << "{" + m + R"(,"max_tokens":0})" << "max_tokens";
         QTest::newRow("max_tokens fractional") << true << "{" + m + R"(,"max_tokens":1.5})" << "max_tokens";
         QTest::newRow("max_tokens huge") << true << "{" + m + R"(,"max_tokens":1e30})" << "max_tokens";

@@ -96,6 +96,29 @@ private slots:
         QCOMPARE(s.sample(l2.data(), 3, {0, 5, 6, 7, 8}), 0);  // token 0 is outside the last 4
     }
 
+    // OpenAI's penalties: c × frequency + presence off the logit of a token seen c times in
+    // the window; negative values favour repeats; tokens older than the window are free.
+    void frequencyAndPresencePenalties() {
+        const std::vector<int32_t> twice{0, 0};
+        auto greedy = [](float freq, float pres, const std::vector<int32_t>& history) {
+            SamplerParams p = no_filters(0.0f);
+            p.frequency_penalty = freq;
+            p.presence_penalty = pres;
+            p.repeat_last_n = 4;
+            Sampler s(p);
+            auto l = logits_from({5.0f, 4.5f, 1.0f});
+            return s.sample(l.data(), 3, history);
+        };
+        QCOMPARE(greedy(0.0f, 0.0f, twice), 0);
+        QCOMPARE(greedy(0.3f, 0.0f, twice), 1);   // 5 - 2 × 0.3 = 4.4 < 4.5
+        QCOMPARE(greedy(0.2f, 0.0f, twice), 0);   // 4.6
+        QCOMPARE(greedy(0.0f, 0.6f, twice), 1);   // 5 - 0.6, once however often
+        QCOMPARE(greedy(0.0f, 0.4f, twice), 0);   // 4.6
+        QCOMPARE(greedy(0.2f, 0.2f, twice), 1);   // 5 - 0.4 - 0.2 = 4.4
+        QCOMPARE(greedy(0.3f, 0.0f, {0, 0, 5, 6, 7, 8}), 0);  // both uses outside the last 4
+        QCOMPARE(greedy(-0.6f, 0.0f, {1}), 1);    // 4.5 + 0.6 = 5.1: a negative penalty favours a repeat
+    }
+
     void samplesFollowProbabilities() {
         SamplerParams p = no_filters(1.0f);
         p.seed = 7;

@@ -13,7 +13,12 @@ struct SamplerParams {
     float top_p = 0.95f;         // keep the smallest set with this much probability (≥ 1: all)
     float min_p = 0.05f;         // drop tokens below min_p × the top probability (≤ 0: off)
     float repeat_penalty = 1.0f; // divide positive / multiply negative logits of recent tokens (1: off)
-    int repeat_last_n = 64;      // how many recent tokens the penalty looks at
+    int repeat_last_n = 64;      // how many recent tokens the penalties look at
+    // OpenAI's penalties over the same recent tokens: a token seen c times there has
+    // c × frequency_penalty + (c > 0) × presence_penalty subtracted from its logit (0: off;
+    // negative values favour repeats).
+    float frequency_penalty = 0.0f;
+    float presence_penalty = 0.0f;
     uint64_t seed = 0;           // same seed + same settings + same model → same text
 };
 

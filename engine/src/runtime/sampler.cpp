@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace strata {
 
@@ -26,13 +26,17 @@ double Sampler::next_uniform() {
 }
 
 int32_t Sampler::sample(float* logits, int64_t n_vocab, const std::vector<int32_t>& history) {
-    if (params_.repeat_penalty != 1.0f && params_.repeat_last_n > 0) {
+    const bool penalise = params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
+                          params_.presence_penalty != 0.0f;
+    if (penalise && params_.repeat_last_n > 0) {
         const size_t n = std::min(history.size(), static_cast<size_t>(params_.repeat_last_n));
-        std::unordered_set<int32_t> seen(history.end() - static_cast<std::ptrdiff_t>(n), history.end());
-        for (int32_t id : seen) {
+        std::unordered_map<int32_t, int> seen;  // recent token → how often
+        for (auto it = history.end() - static_cast<std::ptrdiff_t>(n); it != history.end(); ++it) ++seen[*it];
+        for (const auto& [id, count] : seen) {
             if (id < 0 || id >= n_vocab) continue;
             float& l = logits[id];
             l = l > 0 ? l / params_.repeat_penalty : l * params_.repeat_penalty;
+            l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
         }
     }
     if (params_.temperature <= 0.0f) {

@@ -1,4 +1,5 @@
-// Sampler: picks the next token from logits (repetition penalty → top-k → temperature softmax →
+// Sampler: picks the next token from logits (repetition, frequency and presence penalties →
+// top-k → temperature softmax →
 // top-p → min-p → draw). One per sequence; not thread-safe. Deterministic for a given seed: the
 // random stream is a fixed generator (mt19937_64) and our own bits→[0,1) mapping, so results do
 // not depend on the standard library's distributions.
@@ -16,7 +17,7 @@ class Sampler {
 public:
     explicit Sampler(const SamplerParams& params);
 
-    // logits: (n_vocab), modified in place by the penalty. history: tokens so far (prompt and
+    // logits: (n_vocab), modified in place by the penalties. history: tokens so far (prompt and
     // generated); the last repeat_last_n are penalised.
     int32_t sample(float* logits, int64_t n_vocab, const std::vector<int32_t>& history);
 
