@@ -13,6 +13,7 @@ namespace strata::app {
 namespace {
 
 constexpr int kMaxStopStrings = 16;
+constexpr int kMaxLogitBias = 300;  // as OpenAI
 
 ApiError bad(const QString& param, const QString& message) { return ApiError{400, message, param}; }
 
@@ -115,6 +116,45 @@ std::optional<ApiError> readCommon(const QJsonObject& o, CompletionRequest& out)
             return bad(QStringLiteral("stop"), QStringLiteral("each stop string must be a non-empty string"));
         out.params.stop_strings.push_back(v.toString().toStdString());
     }
+
+    // logit_bias: {"token id": bias}, bias in [-100, 100] (ids beyond the vocabulary do nothing).
+    const QJsonValue bias = o.value(QStringLiteral("logit_bias"));
+    if (bias.isObject()) {
+        const QJsonObject b = bias.toObject();
+        if (b.size() > kMaxLogitBias)
+            return bad(QStringLiteral("logit_bias"), QStringLiteral("at most %1 logit_bias entries").arg(kMaxLogitBias));
+        for (auto it = b.begin(); it != b.end(); ++it) {
+            bool ok = false;
+            const int id = it.key().toInt(&ok);
+            if (!ok || id < 0)
+                return bad(QStringLiteral("logit_bias"),
+                           QStringLiteral("logit_bias keys must be token ids (whole numbers ≥ 0), not '%1'").arg(it.key()));
+            if (!it.value().isDouble() || it.value().toDouble() < -100 || it.value().toDouble() > 100)
+                return bad(QStringLiteral("logit_bias"),
+                           QStringLiteral("logit_bias values must be numbers from -100 to 100 (token %1)").arg(it.key()));
+            s.logit_bias.emplace_back(id, float(it.value().toDouble()));
+        }
+    } else if (!bias.isUndefined() && !bias.isNull()) {
+        return bad(QStringLiteral("logit_bias"), QStringLiteral("'logit_bias' must be an object, not %1").arg(typeName(bias)));
+    }
+
+    // response_format: "text" (the default) or "json_object" (JSON mode); a schema is refused
+    // rather than ignored, since the answer would not be held to it.
+    const QJsonValue format = o.value(QStringLiteral("response_format"));
+    if (!format.isUndefined() && !format.isNull()) {
+        const QString type = format.toObject().value(QStringLiteral("type")).toString();
+        if (type == QLatin1String("json_object")) out.params.json_object = true;
+        else if (type == QLatin1String("json_schema"))
+            return bad(QStringLiteral("response_format"),
+                       QStringLiteral("response_format json_schema is not supported; {\"type\": \"json_object\"} gives "
+                                      "JSON without a schema"));
+        else if (type != QLatin1String("text"))
+            return bad(QStringLiteral("response_format"),
+                       QStringLiteral("response_format must be {\"type\": \"text\"} or {\"type\": \"json_object\"}"));
+    }
+    const QJsonValue tools = o.value(QStringLiteral("tools"));
+    if (tools.isArray() && !tools.toArray().isEmpty())
+        return bad(QStringLiteral("tools"), QStringLiteral("tools (function calling) are not supported"));
 
     if (auto e = readBool(o, QStringLiteral("stream"), out.stream)) return e;
     const QJsonValue so = o.value(QStringLiteral("stream_options"));

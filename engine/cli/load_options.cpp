@@ -106,7 +106,8 @@ const char* generate_options_help() {
            "  --presence-penalty F    subtract F once from any token used before (default 0)\n"
            "  --seed S                random seed (default 0)\n"
            "  --stop TEXT             stop when this text appears (not printed)\n"
-           "  --ignore-eos            keep generating past end-of-text\n";
+           "  --ignore-eos            keep generating past end-of-text\n"
+           "  --json                  JSON mode: the answer is one JSON object (generation ends when it closes)\n";
 }
 
 bool parse_generate_options(Args& args, GenerateParams& g) {
@@ -158,6 +159,7 @@ bool parse_generate_options(Args& args, GenerateParams& g) {
     }
     if (auto v = args.value({"--stop"})) g.stop_strings.push_back(*v);
     if (args.flag({"--ignore-eos"})) g.stop_at_eos = false;
+    if (args.flag({"--json"})) g.json_object = true;
     return true;
 }
 

@@ -6,6 +6,8 @@
 #include <QJsonObject>
 #include <QtTest>
 
+#include <algorithm>
+
 #include "server/openai_json.h"
 
 using namespace strata;
@@ -17,7 +19,8 @@ private slots:
     void chatRequestMapsEveryField() {
         const QByteArray body = R"({"model":"m","temperature":0,"top_p":0.5,"top_k":7,"min_p":0.1,"seed":42,
             "max_tokens":9,"stop":["x","yz"],"stream":true,"stream_options":{"include_usage":true},
-            "presence_penalty":0.5,"frequency_penalty":-0.25,"messages":[{"role":"developer","content":"sys"},
+            "presence_penalty":0.5,"frequency_penalty":-0.25,"logit_bias":{"7":-100,"12":2.5},
+            "response_format":{"type":"json_object"},"tools":[],"messages":[{"role":"developer","content":"sys"},
             {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},
             {"role":"assistant","content":null},{"role":"user","content":"c"}]})";
         CompletionRequest r;
@@ -36,6 +39,10 @@ private slots:
         QCOMPARE(r.params.sampler.seed, quint64(42));
         QCOMPARE(r.params.sampler.presence_penalty, 0.5f);
         QCOMPARE(r.params.sampler.frequency_penalty, -0.25f);
+        auto bias = r.params.sampler.logit_bias;
+        std::sort(bias.begin(), bias.end());
+        QCOMPARE(bias, (std::vector<std::pair<int32_t, float>>{{7, -100.0f}, {12, 2.5f}}));
+        QVERIFY(r.params.json_object);
         QVERIFY(r.hasSeed && r.hasMaxTokens && r.stream && r.includeUsage);
         QCOMPARE(r.params.max_tokens, 9);
         QCOMPARE(r.params.stop_strings, (std::vector<std::string>{"x", "yz"}));
@@ -45,6 +52,7 @@ private slots:
         QCOMPARE(d.params.sampler.temperature, SamplerParams{}.temperature);
         QCOMPARE(d.params.sampler.top_k, SamplerParams{}.top_k);
         QVERIFY(!d.hasSeed && !d.hasMaxTokens && !d.stream);
+        QVERIFY(d.params.sampler.logit_bias.empty() && !d.params.json_object);
         QCOMPARE(d.params.stop_strings, std::vector<std::string>{"END"});
     }
 
@@ -66,6 +74,13 @@ private slots:
         QTest::newRow("temperature a string") << true << "{" + m + R"(,"temperature":"hot"})" << "temperature";
         QTest::newRow("temperature negative") << true << "{" + m + R"(,"temperature":-1})" << "temperature";
         QTest::newRow("top_p above 1") << true << "{" + m + R"(,"top_p":1.5})" << "top_p";
+        QTest::newRow("logit_bias key not an id") << true << "{" + m + R"(,"logit_bias":{"the":1}})" << "logit_bias";
+        QTest::newRow("logit_bias value too big") << true << "{" + m + R"(,"logit_bias":{"5":101}})" << "logit_bias";
+        QTest::newRow("logit_bias a list") << true << "{" + m + R"(,"logit_bias":[1]})" << "logit_bias";
+        QTest::newRow("json_schema") << true << "{" + m + R"(,"response_format":{"type":"json_schema","json_schema":{}}})"
+                                     << "response_format";
+        QTest::newRow("response_format unknown") << true << "{" + m + R"(,"response_format":{"type":"yaml"}})" << "response_format";
+        QTest::newRow("tools") << true << "{" + m + R"(,"tools":[{"type":"function"}]})" << "tools";
         QTest::newRow("presence_penalty above 2") << true << "{" + m + R"(,"presence_penalty":2.5})" << "presence_penalty";
         QTest::newRow("frequency_penalty a string") << true << "{" + m + R"(,"frequency_penalty":"1"})" << "frequency_penalty";
         QTest::newRow("max_tokens 0") << true << "{" + m + R"(,"max_tokens":0})" << "max_tokens";

@@ -119,6 +119,49 @@ private slots:
         QCOMPARE(greedy(-0.6f, 0.0f, {1}), 1);    // 4.5 + 0.6 = 5.1: a negative penalty favours a repeat
     }
 
+    void logitBiasComesFirst() {
+        SamplerParams p = no_filters(0.0f);
+        p.logit_bias = {{2, 4.5f}, {0, -100.0f}, {99, 50.0f}};  // id 99 is outside the vocab: ignored
+        Sampler s(p);
+        auto l = logits_from({5.0f, 4.5f, 1.0f});
+        QCOMPARE(s.sample(l.data(), 3, {}), 2);  // 1 + 4.5 = 5.5 beats 4.5; token 0 is all but banned
+        QCOMPARE(l[0], -95.0f);
+    }
+
+    // A filter (JSON mode): never returns a refused token; greedy takes the best allowed; draws
+    // are redone among the rest, in proportion; when top-k leaves nothing allowed, the best
+    // allowed of the whole vocab; -1 when nothing is allowed.
+    void filterRestrictsTheChoice() {
+        const Sampler::TokenFilter odd = [](int32_t id) { return id % 2 == 1; };
+        SamplerParams g = no_filters(0.0f);
+        Sampler greedy(g);
+        auto l = logits_from({3.0f, 1.0f, 2.0f, 1.5f});
+        QCOMPARE(greedy.sample(l.data(), 4, {}, odd), 3);
+        auto none = logits_from({3.0f, 1.0f});
+        QCOMPARE(greedy.sample(none.data(), 2, {}, [](int32_t) { return false; }), -1);
+
+        SamplerParams p = no_filters(1.0f);
+        p.seed = 3;
+        Sampler s(p);
+        const auto base = logits_from({std::log(0.6f), std::log(0.3f), std::log(0.05f), std::log(0.05f)});
+        int counts[4] = {0, 0, 0, 0};
+        const int n = 20000;
+        for (int i = 0; i < n; ++i) {
+            auto x = base;
+            const int32_t id = s.sample(x.data(), 4, {}, odd);
+            QVERIFY(id == 1 || id == 3);
+            ++counts[id];
+        }
+        // Among the allowed 0.3 and 0.05: 6/7 and 1/7 (±3 standard deviations ≈ 0.0074).
+        QVERIFY2(std::fabs(counts[1] / double(n) - 6.0 / 7.0) < 0.0074, qPrintable(QString::number(counts[1])));
+
+        SamplerParams k = no_filters(1.0f);
+        k.top_k = 1;  // keeps only token 0, which the filter refuses
+        Sampler topk(k);
+        auto y = base;
+        QCOMPARE(topk.sample(y.data(), 4, {}, odd), 1);
+    }
+
     void samplesFollowProbabilities() {
         SamplerParams p = no_filters(1.0f);
         p.seed = 7;

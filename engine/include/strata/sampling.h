@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace strata {
@@ -19,6 +20,9 @@ struct SamplerParams {
     // negative values favour repeats).
     float frequency_penalty = 0.0f;
     float presence_penalty = 0.0f;
+    // Added to the logits of these token ids before anything else (OpenAI's logit_bias:
+    // -100 all but bans a token, +100 all but forces it).
+    std::vector<std::pair<int32_t, float>> logit_bias;
     uint64_t seed = 0;           // same seed + same settings + same model → same text
 };
 
@@ -27,6 +31,9 @@ struct GenerateParams {
     int max_tokens = 512;                   // stop after this many generated tokens
     std::vector<std::string> stop_strings;  // stop when the text ends with one (not emitted)
     bool stop_at_eos = true;
+    // JSON mode (OpenAI's response_format json_object): only tokens that keep the text a prefix
+    // of one JSON object are sampled, and generation ends when the object closes.
+    bool json_object = false;
 };
 
 // Why generation ended.

@@ -25,7 +25,20 @@ double Sampler::next_uniform() {
     return static_cast<double>(rng_() >> 11) * (1.0 / 9007199254740992.0);
 }
 
-int32_t Sampler::sample(float* logits, int64_t n_vocab, const std::vector<int32_t>& history) {
+int32_t Sampler::best_allowed(const float* logits, int64_t n_vocab, const TokenFilter& allow) {
+    candidates_.resize(static_cast<size_t>(n_vocab));
+    for (int64_t i = 0; i < n_vocab; ++i) candidates_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
+    std::sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
+        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+    });
+    for (const Candidate& c : candidates_)
+        if (allow(c.id)) return c.id;
+    return -1;
+}
+
+int32_t Sampler::sample(float* logits, int64_t n_vocab, const std::vector<int32_t>& history, const TokenFilter& allow) {
+    for (const auto& [id, bias] : params_.logit_bias)
+        if (id >= 0 && id < n_vocab) logits[id] += bias;
     const bool penalise = params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
                           params_.presence_penalty != 0.0f;
     if (penalise && params_.repeat_last_n > 0) {
@@ -41,7 +54,8 @@ int32_t Sampler::sample(float* logits, int64_t n_vocab, const std::vector<int32_
     }
     if (params_.temperature <= 0.0f) {
         // Greedy; ties go to the lowest id, like a plain argmax.
-        return static_cast<int32_t>(std::max_element(logits, logits + n_vocab) - logits);
+        const auto best = static_cast<int32_t>(std::max_element(logits, logits + n_vocab) - logits);
+        return !allow || allow(best) ? best : best_allowed(logits, n_vocab, allow);
     }
 
     candidates_.resize(static_cast<size_t>(n_vocab));
@@ -83,14 +97,22 @@ int32_t Sampler::sample(float* logits, int64_t n_vocab, const std::vector<int32_
         while (keep < candidates_.size() && candidates_[keep].p >= floor) ++keep;
         candidates_.resize(keep);
     }
-    double total = 0;
-    for (const auto& c : candidates_) total += c.p;
-    double r = next_uniform() * total;
-    for (const auto& c : candidates_) {
-        r -= c.p;
-        if (r < 0) return c.id;
+    while (!candidates_.empty()) {
+        double total = 0;
+        for (const auto& c : candidates_) total += c.p;
+        double r = next_uniform() * total;
+        size_t pick = candidates_.size() - 1;
+        for (size_t i = 0; i < candidates_.size(); ++i) {
+            r -= candidates_[i].p;
+            if (r < 0) {
+                pick = i;
+                break;
+            }
+        }
+        if (!allow || allow(candidates_[pick].id)) return candidates_[pick].id;
+        candidates_.erase(candidates_.begin() + static_cast<std::ptrdiff_t>(pick));  // refused: draw again
     }
-    return candidates_.back().id;
+    return best_allowed(logits, n_vocab, allow);
 }
 
 }  // namespace strata

@@ -1,11 +1,12 @@
-// Sampler: picks the next token from logits (repetition, frequency and presence penalties →
-// top-k → temperature softmax →
+// Sampler: picks the next token from logits (logit bias → repetition, frequency and presence
+// penalties → top-k → temperature softmax →
 // top-p → min-p → draw). One per sequence; not thread-safe. Deterministic for a given seed: the
 // random stream is a fixed generator (mt19937_64) and our own bits→[0,1) mapping, so results do
 // not depend on the standard library's distributions.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -17,14 +18,22 @@ class Sampler {
 public:
     explicit Sampler(const SamplerParams& params);
 
-    // logits: (n_vocab), modified in place by the penalties. history: tokens so far (prompt and
-    // generated); the last repeat_last_n are penalised.
-    int32_t sample(float* logits, int64_t n_vocab, const std::vector<int32_t>& history);
+    // Which tokens may be picked (JSON mode); empty: any.
+    using TokenFilter = std::function<bool(int32_t)>;
+
+    // logits: (n_vocab), modified in place by the bias and penalties. history: tokens so far
+    // (prompt and generated); the last repeat_last_n are penalised. With `allow`, a drawn token
+    // it refuses is taken out and the draw repeated among the rest; when the filters (top-k,
+    // top-p, min-p) leave none it accepts, the most likely token it accepts is taken; -1 when it
+    // accepts no token at all.
+    int32_t sample(float* logits, int64_t n_vocab, const std::vector<int32_t>& history,
+                   const TokenFilter& allow = {});
 
     const SamplerParams& params() const { return params_; }
 
 private:
     double next_uniform();  // [0, 1)
+    int32_t best_allowed(const float* logits, int64_t n_vocab, const TokenFilter& allow);
 
     SamplerParams params_;
     std::mt19937_64 rng_;

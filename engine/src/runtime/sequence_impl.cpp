@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "runtime/json_prefix.h"
 #include "runtime/loaded_model.h"
 #include "runtime/sampler.h"
 #include "tokenizer/vocab.h"
@@ -133,6 +134,18 @@ Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt,
     Sampler sampler(params.sampler);
     StreamingDetokenizer detok(vocab, /*strip_leading_space=*/prompt.back() == vocab->bos());
     StopMatcher stops(params.stop_strings);
+    // JSON mode: a token is allowed when its bytes keep the text a prefix of one JSON object;
+    // end-of-generation only once the object has closed (generation stops there by itself).
+    JsonPrefix json;
+    Sampler::TokenFilter allow;
+    if (params.json_object) {
+        allow = [&](int32_t id) {
+            if (vocab->is_eog(id)) return json.complete();
+            if (vocab->is_control(id)) return false;
+            const std::string bytes = vocab->token_to_bytes(id);
+            return !bytes.empty() && json.accepts(bytes);
+        };
+    }
     const auto t_gen = Clock::now();
     auto emit = [&](const std::string& text) {
         if (!text.empty() && on_text) on_text(text);
@@ -148,7 +161,11 @@ Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt,
             break;
         }
         if (on_logits) on_logits(logits.data(), static_cast<int64_t>(logits.size()));
-        const int32_t next = sampler.sample(logits.data(), static_cast<int64_t>(logits.size()), tokens_);
+        const int32_t next = sampler.sample(logits.data(), static_cast<int64_t>(logits.size()), tokens_, allow);
+        if (next < 0) {
+            stats.generate_seconds = since(t_gen);
+            return Status(ErrorCode::unsupported, "JSON mode: no token of this model's vocabulary continues the JSON");
+        }
         ++stats.n_generated;
         if (stats.n_generated == 1) stats.time_to_first_token = since(t_start);
         if (params.stop_at_eos && vocab->is_eog(next)) {
@@ -156,10 +173,15 @@ Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt,
             break;
         }
         tokens_.push_back(next);
+        if (params.json_object) json.feed(vocab->token_to_bytes(next));  // allowed, so accepted
         bool stopped = false;
         emit(stops.push(detok.push(next), stopped));
         if (stopped) {
             stats.stop = StopReason::stop_string;
+            break;
+        }
+        if (params.json_object && json.complete()) {
+            stats.stop = StopReason::eos;  // the object is whole: as if the model had ended it
             break;
         }
         if (stats.n_generated >= params.max_tokens) break;  // the last token is evaluated next turn
