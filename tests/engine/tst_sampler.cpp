@@ -155,6 +155,15 @@ private slots:
         // Among the allowed 0.3 and 0.05: 6/7 and 1/7 (±3 standard deviations ≈ 0.0074).
         QVERIFY2(std::fabs(counts[1] / double(n) - 6.0 / 7.0) < 0.0074, qPrintable(QString::number(counts[1])));
 
+        // Nearly all the mass refused: after a few redraws the refused are dropped at once.
+        std::vector<float> flat(5000, 0.0f);
+        flat[4321] = -8.0f;
+        const Sampler::TokenFilter only = [](int32_t id) { return id == 4321; };
+        for (int i = 0; i < 50; ++i) {
+            auto x = flat;
+            QCOMPARE(s.sample(x.data(), int64_t(x.size()), {}, only), 4321);
+        }
+
         SamplerParams k = no_filters(1.0f);
         k.top_k = 1;  // keeps only token 0, which the filter refuses
         Sampler topk(k);

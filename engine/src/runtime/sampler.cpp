@@ -97,6 +97,7 @@ int32_t Sampler::sample(float* logits, int64_t n_vocab, const std::vector<int32_
         while (keep < candidates_.size() && candidates_[keep].p >= floor) ++keep;
         candidates_.resize(keep);
     }
+    int refused = 0;
     while (!candidates_.empty()) {
         double total = 0;
         for (const auto& c : candidates_) total += c.p;
@@ -111,6 +112,12 @@ int32_t Sampler::sample(float* logits, int64_t n_vocab, const std::vector<int32_
         }
         if (!allow || allow(candidates_[pick].id)) return candidates_[pick].id;
         candidates_.erase(candidates_.begin() + static_cast<std::ptrdiff_t>(pick));  // refused: draw again
+        // Most of the mass refused (each redraw costs a pass over the candidates): keep only
+        // the allowed ones, so the next draw settles it. Same distribution among them.
+        if (++refused == 8)
+            candidates_.erase(std::remove_if(candidates_.begin(), candidates_.end(),
+                                             [&](const Candidate& c) { return !allow(c.id); }),
+                              candidates_.end());
     }
     return best_allowed(logits, n_vocab, allow);
 }
