@@ -18,7 +18,9 @@
 #
 # Environment: BUILD_DIR (default /tmp/strata-gpu-build), MODELS_DIR (/tmp/strata-models,
 # removed at the end unless KEEP_MODELS=1), CUDA_ARCH (90), BUDGET_S (400: benchmarks that would
-# start later than this are skipped and listed as such).
+# start later than this are skipped and listed as such). When selftest parts fail on a GPU where
+# programmatic dependent launch is on, they run again with it off; if that mends them, the
+# benchmarks run with STRATA_CUDA_PDL=0 and the summary says so.
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -110,7 +112,7 @@ COPY_GBS=${COPY_GBS:-0}; READ_GBS=${READ_GBS:-0}; GEMM_TF=${GEMM_TF:-0}
 # The full selftest in four processes (each suite group on its own), so a GPU error that poisons
 # a CUDA context cannot hide the results of the other suites.
 phase "selftest (full, in four parts)"
-ST_PASS=0; ST_FAIL=0; ST_LINE=""
+ST_PASS=0; ST_FAIL=0; ST_LINE=""; FAILED_PARTS=()
 for part in matmul embed,rms_norm,elementwise,rope,store_kv attention model; do
     log="$LOGS/selftest-${part%%,*}.log"
     (cd "$ROOT" && "$CLI" selftest --only "$part") > "$log" 2>&1
@@ -122,13 +124,38 @@ for part in matmul embed,rms_norm,elementwise,rope,store_kv attention model; do
     if [ -n "$line" ]; then
         ST_PASS=$((ST_PASS + $(echo "$line" | cut -d' ' -f1)))
         ST_FAIL=$((ST_FAIL + $(echo "$line" | cut -d' ' -f3)))
+        [ "$(echo "$line" | cut -d' ' -f3)" = 0 ] || FAILED_PARTS+=("$part")
     else
-        ST_FAIL=$((ST_FAIL + 1)); ST_LINE+="($part did not finish) "
+        ST_FAIL=$((ST_FAIL + 1)); ST_LINE+="($part did not finish) "; FAILED_PARTS+=("$part")
         tail -5 "$log"
     fi
 done
 ST_LINE="$ST_PASS passed, $ST_FAIL failed $ST_LINE"
 echo "selftest total: $ST_LINE"
+
+# Programmatic dependent launch is on by default from compute capability 9.0 and has never run
+# before this check. When parts failed with it, run them again with it off: if they pass so, it
+# is the cause, and everything below runs with STRATA_CUDA_PDL=0, so this one run still measures
+# the rest instead of needing a second.
+CC_MAJOR=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | cut -d. -f1)
+if [ ${#FAILED_PARTS[@]} -gt 0 ] && [ "${STRATA_CUDA_PDL:-1}" != 0 ] && [ "${CC_MAJOR:-0}" -ge 9 ] 2>/dev/null; then
+    phase "selftest again with STRATA_CUDA_PDL=0 (the parts that failed: ${FAILED_PARTS[*]})"
+    PDL_CAUSE=1
+    for part in "${FAILED_PARTS[@]}"; do
+        log="$LOGS/selftest-${part%%,*}-pdl-off.log"
+        (cd "$ROOT" && STRATA_CUDA_PDL=0 "$CLI" selftest --only "$part") > "$log" 2>&1
+        line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+        echo "--- STRATA_CUDA_PDL=0 selftest --only $part: ${line:-did not finish}"
+        grep -E "^  FAIL" "$log" | head -10
+        [ -n "$line" ] && [ "$(echo "$line" | cut -d' ' -f3)" = 0 ] || PDL_CAUSE=0
+    done
+    if [ $PDL_CAUSE = 1 ]; then
+        export STRATA_CUDA_PDL=0
+        note "programmatic dependent launch broke the selftest (${FAILED_PARTS[*]}): with STRATA_CUDA_PDL=0 those parts pass, so every benchmark below ran with it off"
+    else
+        note "the selftest failures (${FAILED_PARTS[*]}) remain with STRATA_CUDA_PDL=0: not caused by programmatic dependent launch"
+    fi
+fi
 
 # ---- 6. benchmarks --------------------------------------------------------------------------------------
 phase "waiting for the models"
