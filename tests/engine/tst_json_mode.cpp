@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <random>
-#include <regex>
 #include <string>
 
 #include "runtime/json_prefix.h"
@@ -103,10 +102,29 @@ bool qtDiffersFromRfc(const std::string& text) {
     return false;
 }
 
+// RFC 8259's number grammar, written out: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+bool rfcNumber(std::string_view s) {
+    auto digits = [&](size_t& i) {
+        const size_t from = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+        return i > from;
+    };
+    size_t i = 0;
+    if (i < s.size() && s[i] == '-') ++i;
+    if (i < s.size() && s[i] == '0') ++i;
+    else if (!(i < s.size() && s[i] >= '1' && s[i] <= '9') || !digits(i)) return false;
+    if (i < s.size() && s[i] == '.' && !digits(++i)) return false;
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+        if (!digits(i)) return false;
+    }
+    return i == s.size();
+}
+
 // Qt's parser also takes numbers RFC 8259 does not ("0.e20", ".5"): every number outside
-// strings must match the RFC's grammar as well, checked here by a regular expression.
+// strings must match the RFC's grammar as well.
 bool numbersAreStrict(const std::string& text) {
-    static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
     bool in_string = false;
     for (size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
@@ -118,8 +136,7 @@ bool numbersAreStrict(const std::string& text) {
         } else if (std::string_view("-+.0123456789").find(c) != std::string_view::npos) {  // ".5", "+1": Qt takes them
             size_t j = i;
             while (j < text.size() && std::string_view("-+.0123456789eE").find(text[j]) != std::string_view::npos) ++j;
-            if (!std::regex_match(text.begin() + static_cast<std::ptrdiff_t>(i), text.begin() + static_cast<std::ptrdiff_t>(j), number))
-                return false;
+            if (!rfcNumber(std::string_view(text).substr(i, j - i))) return false;
             i = j - 1;
         }
     }
