@@ -20,6 +20,8 @@ AnswerStats toAnswerStats(const strata::GenerateStats& s) {
     a.nTokens = s.n_generated;
     a.timeToFirstTokenMs = s.time_to_first_token * 1000.0;
     a.tokensPerSecond = s.generate_tps();
+    if (s.stop == strata::StopReason::max_tokens) a.endReason = QStringLiteral("max_tokens");
+    else if (s.stop == strata::StopReason::context_full) a.endReason = QStringLiteral("context_full");
     return a;
 }
 

@@ -81,6 +81,8 @@ QString conversationToMarkdown(const Conversation& c, const QList<Message>& mess
             if (m.stats.tokensPerSecond > 0)
                 notes << QStringLiteral("%1 tok/s").arg(QString::number(m.stats.tokensPerSecond, 'f', 1));
         }
+        if (m.stats.endReason == QLatin1String("max_tokens")) notes << QStringLiteral("reached the token limit");
+        else if (m.stats.endReason == QLatin1String("context_full")) notes << QStringLiteral("the context was full");
         if (!notes.isEmpty()) out += QStringLiteral("\n*") + notes.join(QStringLiteral(" · ")) + QStringLiteral("*\n");
         out += QLatin1Char('\n');
     }
@@ -96,6 +98,7 @@ QJsonObject conversationToJson(const Conversation& c, const QList<Message>& mess
         QJsonObject o{{QStringLiteral("role"), roleName(m.role)}, {QStringLiteral("content"), m.content}};
         if (m.createdAt.isValid()) o.insert(QStringLiteral("created"), m.createdAt.toString(Qt::ISODateWithMs));
         if (m.state != MessageState::complete) o.insert(QStringLiteral("state"), messageStateName(m.state));
+        if (!m.stats.endReason.isEmpty()) o.insert(QStringLiteral("end_reason"), m.stats.endReason);
         if (m.role == Role::assistant && m.stats.nTokens > 0) {
             o.insert(QStringLiteral("tokens"), m.stats.nTokens);
             o.insert(QStringLiteral("tokens_per_second"), m.stats.tokensPerSecond);

@@ -52,6 +52,9 @@ struct AnswerStats {
     int nTokens = 0;
     double timeToFirstTokenMs = 0;
     double tokensPerSecond = 0;
+    // Why a complete answer ended before the model finished it: "max_tokens" (the conversation's
+    // token limit) or "context_full"; "" when the model ended it (or a stop string did).
+    QString endReason;
     bool operator==(const AnswerStats&) const = default;
 };
 

@@ -37,13 +37,14 @@ constexpr const char* kSearchConversations =
 constexpr const char* kInsertMessage =
     "INSERT INTO messages (conversation_id, role, content, created_at, state) VALUES (?, ?, ?, ?, ?)";
 constexpr const char* kUpdateMessage =
-    "UPDATE messages SET content = ?, state = ?, n_tokens = ?, ttft_ms = ?, tokens_per_second = ? WHERE id = ?";
+    "UPDATE messages SET content = ?, state = ?, n_tokens = ?, ttft_ms = ?, tokens_per_second = ?, end_reason = ?"
+    " WHERE id = ?";
 constexpr const char* kDeleteMessagesFrom = "DELETE FROM messages WHERE conversation_id = ? AND id >= ?";
 constexpr const char* kSelectMessage =
-    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second"
+    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason"
     " FROM messages WHERE id = ?";
 constexpr const char* kSelectMessages =
-    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second"
+    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason"
     " FROM messages WHERE conversation_id = ? ORDER BY id";
 constexpr const char* kMarkInterrupted = "UPDATE messages SET state = 'stopped' WHERE state = 'streaming'";
 
@@ -75,6 +76,7 @@ Message readMessage(const QSqlQuery& q) {
     m.stats.nTokens = q.value(6).toInt();
     m.stats.timeToFirstTokenMs = q.value(7).toDouble();
     m.stats.tokensPerSecond = q.value(8).toDouble();
+    m.stats.endReason = q.value(9).toString();
     return m;
 }
 
@@ -193,7 +195,8 @@ bool ChatStore::updateMessage(qint64 messageId, const QString& content, MessageS
     if (!tx.active()) return false;
     QSqlQuery q(m_db.connection());
     if (!run(q, kUpdateMessage, {text(content), QVariant(messageStateName(state)), QVariant(stats.nTokens),
-               QVariant(stats.timeToFirstTokenMs), QVariant(stats.tokensPerSecond), QVariant(messageId)})) return {};
+               QVariant(stats.timeToFirstTokenMs), QVariant(stats.tokensPerSecond), text(stats.endReason),
+               QVariant(messageId)})) return {};
     if (q.numRowsAffected() != 1) {
         m_error = QStringLiteral("message %1 does not exist").arg(messageId);
         return false;

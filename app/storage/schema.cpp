@@ -57,6 +57,10 @@ constexpr const char* kV2Allocation =
     " settings_json TEXT NOT NULL,"
     " updated_at INTEGER NOT NULL)";
 
+// ---- v3 ---------------------------------------------------------------------------------------
+// Why a complete answer ended early: 'max_tokens', 'context_full'; '' when it ended on its own.
+constexpr const char* kV3MessageEndReason = "ALTER TABLE messages ADD COLUMN end_reason TEXT NOT NULL DEFAULT ''";
+
 }  // namespace
 
 const QList<Migration>& migrations() {
@@ -65,6 +69,7 @@ const QList<Migration>& migrations() {
         {2,
          {kV2ConversationModel, kV2ConversationSystemPrompt, kV2ConversationSampling, kV2ConversationDeleted,
           kV2MessageState, kV2MessageTokens, kV2MessageTtft, kV2MessageTps, kV2ConversationsIndex, kV2Allocation}},
+        {3, {kV3MessageEndReason}},
     };
     return all;
 }

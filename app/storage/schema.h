@@ -14,7 +14,7 @@
 
 namespace strata::app::schema {
 
-inline constexpr int kCurrentVersion = 2;
+inline constexpr int kCurrentVersion = 3;
 
 // Applied on every connection (not persistent, except journal_mode).
 inline constexpr const char* kPragmaWal = "PRAGMA journal_mode = WAL";

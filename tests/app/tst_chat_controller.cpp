@@ -2,7 +2,7 @@
 // the answer with its figures; the answer is on disk while it streams and when stopped;
 // regenerate and edit-and-resend rewrite the history; a conversation keeps its model, system
 // prompt and sampling; shutting down mid-answer keeps every token that arrived; a question the
-// store refuses is not sent and comes back.
+// store refuses is not sent and comes back; an answer the token limit cut says so.
 #include <QSignalSpy>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -167,6 +167,30 @@ private slots:
         QCOMPARE(p.sampler.seed, quint64(99));
         QCOMPARE(f.record->prompts.back()[0].role, std::string("system"));
         QCOMPARE(f.record->prompts.back()[0].content, std::string("Answer in French."));
+    }
+
+    // An answer cut by the token limit is complete but says why it ended; one the model ended
+    // says nothing.
+    void tokenLimitIsRemembered() {
+        WorkerFixture f(slowScript(10, 0));
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        chat.newConversation();
+        SamplingSettings s;
+        s.maxTokens = 4;
+        QVERIFY(chat.setConversationSettings(QString(), QString(), s));
+        QVERIFY(chat.send(QStringLiteral("long, please")));
+        QTRY_COMPARE(finished.size(), 1);
+        Message m = m_store->messages(chat.currentConversation()).last();
+        QCOMPARE(m.state, MessageState::complete);
+        QCOMPARE(m.stats.endReason, QStringLiteral("max_tokens"));
+        QCOMPARE(finished[0][0].value<Message>().stats.endReason, QStringLiteral("max_tokens"));
+        s.maxTokens = 100;
+        QVERIFY(chat.setConversationSettings(QString(), QString(), s));
+        QVERIFY(chat.regenerate());
+        QTRY_COMPARE(finished.size(), 2);
+        m = m_store->messages(chat.currentConversation()).last();
+        QCOMPARE(m.stats.endReason, QString());
     }
 
     // What App::shutdown does when the window closes mid-answer.

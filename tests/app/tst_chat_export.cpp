@@ -38,6 +38,7 @@ private slots:
         st.nTokens = 42;
         st.tokensPerSecond = 21.75;
         st.timeToFirstTokenMs = 300;
+        st.endReason = QStringLiteral("max_tokens");
         QVERIFY(m_store->updateMessage(*a, QStringLiteral("Layers 0–42 on the 4090.\n\n```bash\nstrata-cli run\n```"),
                                        MessageState::complete, st));
         QVERIFY(m_store->appendMessage(m_id, Role::user, QStringLiteral("And 32K?")));
@@ -56,7 +57,7 @@ private slots:
         const qsizetype q2 = md.indexOf(QStringLiteral("## You\n\nAnd 32K?"));
         const qsizetype a2 = md.indexOf(QStringLiteral("## Assistant\n\nAt 32K the"));
         QVERIFY2(q1 > 0 && a1 > q1 && q2 > a1 && a2 > q2, qPrintable(md));
-        QVERIFY(md.contains(QStringLiteral("*42 tokens · 21.8 tok/s*")));
+        QVERIFY(md.contains(QStringLiteral("*42 tokens · 21.8 tok/s · reached the token limit*")));
         QVERIFY(md.mid(a2).contains(QStringLiteral("*stopped*")));  // an answer cut short says so
     }
 
@@ -70,6 +71,8 @@ private slots:
         for (int i = 0; i < 5; ++i) QCOMPARE(m[i].toObject().value(QStringLiteral("role")).toString(), QString::fromLatin1(roles[i]));
         QCOMPARE(m[0].toObject().value(QStringLiteral("content")).toString(), QStringLiteral("Be brief.\n\nAnswer in English."));
         QCOMPARE(m[2].toObject().value(QStringLiteral("tokens")).toInt(), 42);
+        QCOMPARE(m[2].toObject().value(QStringLiteral("end_reason")).toString(), QStringLiteral("max_tokens"));
+        QVERIFY(!m[4].toObject().contains(QStringLiteral("end_reason")));
         QVERIFY(!m[2].toObject().contains(QStringLiteral("state")));  // complete is the default
         QCOMPARE(m[4].toObject().value(QStringLiteral("state")).toString(), QStringLiteral("stopped"));
     }

@@ -84,7 +84,7 @@ private slots:
             QVERIFY(store.appendMessage(id, Role::user, QStringLiteral("line 1\nline 2 'quoted' \"double\"; DROP TABLE x;")));
             const auto answer = store.appendMessage(id, Role::assistant, QString(), MessageState::streaming);
             QVERIFY(answer);
-            AnswerStats stats{42, 123.5, 17.25};
+            AnswerStats stats{42, 123.5, 17.25, QStringLiteral("max_tokens")};
             QVERIFY(store.updateMessage(*answer, QStringLiteral("**done**"), MessageState::complete, stats));
         }
         Database db;  // reopened: everything came from the file
@@ -103,7 +103,7 @@ private slots:
         QCOMPARE(m[2].role, Role::assistant);
         QCOMPARE(m[2].content, QStringLiteral("**done**"));
         QCOMPARE(m[2].state, MessageState::complete);
-        QCOMPARE(m[2].stats, (AnswerStats{42, 123.5, 17.25}));
+        QCOMPARE(m[2].stats, (AnswerStats{42, 123.5, 17.25, QStringLiteral("max_tokens")}));
         QVERIFY(m[0].id < m[1].id && m[1].id < m[2].id);
     }
 
@@ -181,7 +181,7 @@ private slots:
 
         Database db;
         QVERIFY2(db.open(m_path), qPrintable(db.lastError()));
-        QCOMPARE(db.schemaVersion(), 2);
+        QCOMPARE(db.schemaVersion(), schema::kCurrentVersion);
         ChatStore store(db);
         const auto c = store.conversation(1);
         QVERIFY(c);
@@ -195,7 +195,8 @@ private slots:
         QCOMPARE(m[1].stats, AnswerStats{});
         // The new columns and table work on the migrated file.
         QVERIFY(store.setConversationSettings(1, QStringLiteral("/m/old.gguf"), QStringLiteral("sys"), {}));
-        QVERIFY(store.updateMessage(2, QStringLiteral("edited"), MessageState::stopped, {3, 1, 2}));
+        QVERIFY(store.updateMessage(2, QStringLiteral("edited"), MessageState::complete, {3, 1, 2, QStringLiteral("context_full")}));
+        QCOMPARE(store.message(2)->stats.endReason, QStringLiteral("context_full"));
         QVERIFY(store.deleteConversation(1));
         AllocationStore alloc(db);
         AllocationSettings s;
@@ -213,9 +214,14 @@ private slots:
             QVERIFY(db.open(m_path, 1));
             QCOMPARE(db.schemaVersion(), 1);
         }
+        {
+            Database db;
+            QVERIFY(db.open(m_path, 2));
+            QCOMPARE(db.schemaVersion(), 2);
+        }
         Database db;
         QVERIFY(db.open(m_path));
-        QCOMPARE(db.schemaVersion(), 2);
+        QCOMPARE(db.schemaVersion(), schema::kCurrentVersion);
     }
 
     void refusesNewerFile() {

@@ -230,6 +230,24 @@ private slots:
         QVERIFY(f.window->banner()->text().startsWith(QLatin1String("Could not export to below-a-file.md")));
     }
 
+    // The line under an answer: figures, and why it ended when the model did not end it.
+    void answerFooterSaysWhyItEnded() {
+        Message m;
+        m.id = 7;
+        m.role = Role::assistant;
+        m.content = QStringLiteral("cut");
+        m.stats = AnswerStats{1, 250, 0, QStringLiteral("max_tokens")};
+        MessageWidget cut(m);
+        QVERIFY2(cut.statsText().startsWith(QStringLiteral("1 token  ·  0.25 s to first token")), qPrintable(cut.statsText()));
+        QVERIFY2(cut.statsText().contains(QLatin1String("reached the token limit")), qPrintable(cut.statsText()));
+        m.stats = AnswerStats{1200, 0, 12.5, QStringLiteral("context_full")};
+        cut.setMessage(m);
+        QVERIFY2(cut.statsText().contains(QLatin1String("the context is full")), qPrintable(cut.statsText()));
+        m.stats = AnswerStats{1200, 0, 12.5, {}};
+        cut.setMessage(m);
+        QCOMPARE(cut.statsText(), QStringLiteral("%1 tokens  ·  %2 tok/s").arg(QLocale().toString(1200), QLocale().toString(12.5, 'f', 1)));
+    }
+
     // A question that cannot be stored goes back into the composer, and the banner says why.
     void unsavedQuestionReturnsToTheComposer() {
         UiFixture f;

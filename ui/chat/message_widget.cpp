@@ -174,7 +174,7 @@ void MessageWidget::updateFooter(int nTokens, double tokensPerSecond) {
     if (!m_stats) return;
     QStringList parts;
     const QLocale loc;
-    if (nTokens > 0) parts.append(tr("%n tokens", nullptr, nTokens));
+    if (nTokens > 0) parts.append(nTokens == 1 ? tr("1 token") : tr("%1 tokens").arg(loc.toString(nTokens)));
     if (m_message.stats.timeToFirstTokenMs > 0 && m_message.state != app::MessageState::streaming)
         parts.append(tr("%1 s to first token").arg(loc.toString(m_message.stats.timeToFirstTokenMs / 1000.0, 'f', 2)));
     if (tokensPerSecond > 0) parts.append(tr("%1 tok/s").arg(loc.toString(tokensPerSecond, 'f', 1)));
@@ -182,7 +182,13 @@ void MessageWidget::updateFooter(int nTokens, double tokensPerSecond) {
         case app::MessageState::streaming: parts.prepend(tr("Generating…")); break;
         case app::MessageState::stopped: parts.append(tr("stopped")); break;
         case app::MessageState::error: parts.append(tr("failed")); break;
-        case app::MessageState::complete: break;
+        case app::MessageState::complete:
+            // Cut short, not finished: say so, and what to change.
+            if (m_message.stats.endReason == QLatin1String("max_tokens"))
+                parts.append(tr("reached the token limit (Max tokens in the chat settings)"));
+            else if (m_message.stats.endReason == QLatin1String("context_full"))
+                parts.append(tr("the context is full"));
+            break;
     }
     m_stats->setText(parts.join(QStringLiteral("  ·  ")));
     const bool done = m_message.state != app::MessageState::streaming;
