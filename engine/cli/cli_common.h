@@ -47,5 +47,6 @@ int cmd_gen_model(Args& args);
 int cmd_selftest(Args& args);
 int cmd_quantize(Args& args);
 int cmd_devices(Args& args);
+int cmd_perplexity(Args& args);
 
 }  // namespace strata::cli

@@ -121,6 +121,10 @@ public:
 
     // Evaluates tokens appended to the sequence; fills `logits` with the last one's (n_vocab).
     virtual Status eval(const std::vector<int32_t>& tokens, std::vector<float>* logits) = 0;
+    // The same, filling `logits` with every one of these tokens' (tokens.size() × n_vocab, in
+    // order): what perplexity needs. The output head runs once per token, so this is slower
+    // than eval() by that much.
+    virtual Status eval_all(const std::vector<int32_t>& tokens, std::vector<float>* logits) = 0;
 
     // Drops everything after the first n tokens (edit / regenerate).
     virtual void truncate(size_t n) = 0;

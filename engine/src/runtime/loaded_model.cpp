@@ -145,9 +145,10 @@ void LoadedModel::release_slot(int slot) {
     slot_used_[static_cast<size_t>(slot)] = false;
 }
 
-Status LoadedModel::run_batch(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits) {
+Status LoadedModel::run_batch(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits,
+                              bool all_rows) {
     if (!pipeline_) return Status(ErrorCode::device_failure, "the model is not loaded on any device (recover() failed)");
-    return pipeline_->run(slot, tokens, n_tok, pos0, logits);
+    return pipeline_->run(slot, tokens, n_tok, pos0, logits, all_rows);
 }
 
 std::vector<DeviceMemory> LoadedModel::memory() const {

@@ -61,7 +61,7 @@ public:
     const std::shared_ptr<const Vocab>& vocab() const { return in_.vocab; }
     int64_t n_batch() const { return config_.n_batch; }
     uint64_t epoch() const { return epoch_; }
-    Status run_batch(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits);
+    Status run_batch(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows = false);
     void release_slot(int slot);
 
 private:

@@ -41,6 +41,7 @@ struct Pipeline::Job {
     int64_t n_tok;
     int64_t pos0;
     float* logits;
+    bool all_rows;
     std::promise<Status> done;
 };
 
@@ -83,7 +84,7 @@ Pipeline::~Pipeline() {
         for (auto& job : w->queue) job->done.set_value(Status(ErrorCode::cancelled, "the model was unloaded"));
 }
 
-Status Pipeline::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits) {
+Status Pipeline::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows) {
     if (stages_.empty()) return Status(ErrorCode::internal, "pipeline has no stages");
     auto job = std::make_shared<Job>();
     job->slot = slot;
@@ -91,6 +92,7 @@ Status Pipeline::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos
     job->n_tok = n_tok;
     job->pos0 = pos0;
     job->logits = logits;
+    job->all_rows = all_rows;
     auto result = job->done.get_future();
     {
         std::lock_guard<std::mutex> lock(workers_[0]->mutex);
@@ -116,7 +118,8 @@ void Pipeline::worker_loop(size_t index) {
         }
         const auto t0 = Clock::now();
         const bool last = index + 1 == stages_.size();
-        Status st = stage.run(job->slot, job->tokens, job->n_tok, job->pos0, last ? job->logits : nullptr);
+        Status st = stage.run(job->slot, job->tokens, job->n_tok, job->pos0, last ? job->logits : nullptr,
+                              job->all_rows);
         double transfer_s = 0;
         uint64_t transfer_bytes = 0;
         if (st.ok() && !last) {

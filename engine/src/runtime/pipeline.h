@@ -43,9 +43,10 @@ public:
     Pipeline& operator=(const Pipeline&) = delete;
 
     // Runs one micro-batch (n_tok ≤ n_batch tokens of the sequence in `slot`, at positions
-    // pos0..) through every stage; writes the last token's logits to `logits` when non-null.
-    // Blocks until done. A failing stage's error is returned with its device named.
-    Status run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits);
+    // pos0..) through every stage; writes the last token's logits to `logits` when non-null
+    // (every token's, n_tok × n_vocab, with all_rows). Blocks until done. A failing stage's
+    // error is returned with its device named.
+    Status run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows = false);
 
     std::vector<StageStats> stats() const;
     void reset_stats();

@@ -71,7 +71,7 @@ void SequenceImpl::truncate(size_t n) {
     n_cached_ = std::min(n_cached_, tokens_.size());
 }
 
-Status SequenceImpl::process_pending(std::vector<float>* logits) {
+Status SequenceImpl::process_pending(std::vector<float>* logits, bool all_rows) {
     check_epoch();
     const int64_t n_vocab = model_.n_vocab();
     for (int32_t id : tokens_) {
@@ -84,12 +84,15 @@ Status SequenceImpl::process_pending(std::vector<float>* logits) {
         return Status(ErrorCode::invalid_argument, "the sequence has " + std::to_string(tokens_.size()) +
                                                        " tokens but the context holds " + std::to_string(model_.n_ctx()));
     }
-    if (logits) logits->resize(static_cast<size_t>(n_vocab));
+    const size_t first = n_cached_;
+    if (logits) logits->resize(static_cast<size_t>(n_vocab) * (all_rows ? tokens_.size() - first : 1));
     while (n_cached_ < tokens_.size()) {
         const int64_t n = std::min<int64_t>(model_.n_batch(), static_cast<int64_t>(tokens_.size() - n_cached_));
         const bool last = n_cached_ + static_cast<size_t>(n) == tokens_.size();
-        Status st = model_.run_batch(slot_, tokens_.data() + n_cached_, n, static_cast<int64_t>(n_cached_),
-                                     last && logits ? logits->data() : nullptr);
+        float* out = nullptr;
+        if (logits && all_rows) out = logits->data() + (n_cached_ - first) * static_cast<size_t>(n_vocab);
+        else if (logits && last) out = logits->data();
+        Status st = model_.run_batch(slot_, tokens_.data() + n_cached_, n, static_cast<int64_t>(n_cached_), out, all_rows);
         if (!st.ok()) return st;
         n_cached_ += static_cast<size_t>(n);
     }
@@ -100,6 +103,21 @@ Status SequenceImpl::eval(const std::vector<int32_t>& tokens, std::vector<float>
     check_epoch();
     tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
     Status st = process_pending(logits);
+    if (!st.ok()) truncate(n_cached_);
+    return st;
+}
+
+Status SequenceImpl::eval_all(const std::vector<int32_t>& tokens, std::vector<float>* logits) {
+    check_epoch();
+    if (n_cached_ < tokens_.size()) {  // rows for exactly the given tokens: settle earlier ones first
+        Status st = process_pending(nullptr);
+        if (!st.ok()) {
+            truncate(n_cached_);
+            return st;
+        }
+    }
+    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+    Status st = process_pending(logits, /*all_rows=*/true);
     if (!st.ok()) truncate(n_cached_);
     return st;
 }

@@ -18,11 +18,13 @@ public:
                                    const TextCallback& on_text, const std::atomic<bool>* cancel,
                                    const LogitsCallback& on_logits) override;
     Status eval(const std::vector<int32_t>& tokens, std::vector<float>* logits) override;
+    Status eval_all(const std::vector<int32_t>& tokens, std::vector<float>* logits) override;
     void truncate(size_t n) override;
 
 private:
-    // Computes KV for tokens_[n_cached_ ..] in n_batch chunks; logits of the last into `logits`.
-    Status process_pending(std::vector<float>* logits);
+    // Computes KV for tokens_[n_cached_ ..] in n_batch chunks; logits of the last into `logits`
+    // (of each of them, in order, with all_rows).
+    Status process_pending(std::vector<float>* logits, bool all_rows = false);
     void check_epoch();
 
     LoadedModel& model_;

@@ -110,7 +110,7 @@ KvView Stage::kv_view(int local_layer, int slot) const {
     return v;
 }
 
-Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits) {
+Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows) {
     if (n_tok <= 0 || n_tok > config_.n_batch || slot < 0 || slot >= config_.n_seq) {
         return Status(ErrorCode::internal, "stage run with bad batch (" + std::to_string(n_tok) + " tokens, slot " +
                                                std::to_string(slot) + ")");
@@ -130,11 +130,15 @@ Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, 
         if (!st.ok()) return st.with_context("layer " + std::to_string(plan_.layer_begin + il) + " on " + device_.id());
     }
     if (plan_.has_output && logits) {
-        // Only the last token's logits are needed to pick the next token.
-        const float* last = x + (n_tok - 1) * hp_.n_embd;
-        STRATA_RETURN_IF_ERROR(ops.rms_norm(last, *output_norm_, hp_.rms_eps, 1, hp_.n_embd, ls.cur));
-        STRATA_RETURN_IF_ERROR(ops.matmul(*output_, ls.cur, 1, scratch_->as<float>(layout_.logits)));
-        STRATA_RETURN_IF_ERROR(device_.copy_to_host(logits, *scratch_, layout_.logits, static_cast<size_t>(n_vocab_) * 4));
+        // Only the last token's logits are needed to pick the next token (all of them for
+        // perplexity).
+        for (int64_t t = all_rows ? 0 : n_tok - 1; t < n_tok; ++t) {
+            const float* row = x + t * hp_.n_embd;
+            STRATA_RETURN_IF_ERROR(ops.rms_norm(row, *output_norm_, hp_.rms_eps, 1, hp_.n_embd, ls.cur));
+            STRATA_RETURN_IF_ERROR(ops.matmul(*output_, ls.cur, 1, scratch_->as<float>(layout_.logits)));
+            float* dst = logits + (all_rows ? t : 0) * n_vocab_;
+            STRATA_RETURN_IF_ERROR(device_.copy_to_host(dst, *scratch_, layout_.logits, static_cast<size_t>(n_vocab_) * 4));
+        }
     }
     return device_.synchronize();
 }

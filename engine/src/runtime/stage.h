@@ -45,7 +45,9 @@ public:
     // Runs this stage for n_tok tokens of the sequence in `slot` at positions pos0.. . The first
     // stage reads `tokens` (host); others read their hidden slot (filled by the transport). The
     // last stage writes the last token's logits to `logits` (host, n_vocab floats) if non-null.
-    Status run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits);
+    // With all_rows, every token's logits (n_tok × n_vocab), one output-head row at a time (the
+    // scratch holds one row of logits): for perplexity, not generation.
+    Status run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows = false);
 
     // The stage's input hidden state for a slot: (n_batch, n_embd) floats at this offset of scratch().
     const Buffer& scratch() const { return *scratch_; }
