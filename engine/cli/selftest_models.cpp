@@ -1,7 +1,8 @@
 // selftest: whole models on GPUs against the CPU. Random models (written with
 // write_random_model) of each architecture and weight type, and a real model when one is given:
-// a 20-token prompt (the batched prefill path) then 100 greedy tokens, the GPU run fed the
-// CPU's tokens so every step compares the same inputs.
+// a 20-token prompt (the batched prefill path, with every token's logits as perplexity asks
+// for them) then 100 greedy tokens, the GPU run fed the CPU's tokens so every step compares the
+// same inputs.
 //
 // Measure: max over steps of max |logit_gpu - logit_cpu| / rms(logits_cpu). Tolerance: F32
 // 2e-3; F16, BF16 0.02 (the GPU prefill rounds activations to F16); quantized 0.25: the CPU and
@@ -35,7 +36,7 @@ constexpr int kSteps = 100;
 
 struct Trace {
     std::vector<int32_t> tokens;              // the picks (greedy on the CPU)
-    std::vector<std::vector<float>> logits;   // prompt's last + one per step
+    std::vector<std::vector<float>> logits;   // every prompt token's, then one per step
 };
 
 int32_t argmax(const std::vector<float>& v) {
@@ -48,8 +49,12 @@ Result<Trace> run(Model& m, const std::vector<int32_t>& prompt, const std::vecto
     if (!seq.ok()) return seq.status();
     Trace tr;
     std::vector<float> logits;
-    STRATA_RETURN_IF_ERROR((*seq)->eval(prompt, &logits));
-    tr.logits.push_back(logits);
+    STRATA_RETURN_IF_ERROR((*seq)->eval_all(prompt, &logits));
+    const size_t n_vocab = logits.size() / prompt.size();
+    for (size_t t = 0; t < prompt.size(); ++t)
+        tr.logits.emplace_back(logits.begin() + static_cast<std::ptrdiff_t>(t * n_vocab),
+                               logits.begin() + static_cast<std::ptrdiff_t>((t + 1) * n_vocab));
+    logits = tr.logits.back();
     for (int i = 0; i < kSteps; ++i) {
         const int32_t next = forced ? (*forced)[static_cast<size_t>(i)] : argmax(logits);
         tr.tokens.push_back(next);
@@ -86,7 +91,7 @@ void compare(const Trace& cpu, const Trace& dev, const std::string& group, const
         }
     }
     char detail[128];
-    std::snprintf(detail, sizeof detail, "%zu steps: top-1 equal %d, near-ties %d, differ %d", cpu.logits.size(), same,
+    std::snprintf(detail, sizeof detail, "%zu rows: top-1 equal %d, near-ties %d, differ %d", cpu.logits.size(), same,
                   ties, hard);
     if (hard > 0) return rep.fail(group, device, detail, "top-1 differs beyond a near-tie");
     rep.add(group, device, detail, worst, tol);
