@@ -51,12 +51,17 @@ qint64 ChatController::newConversation(const QString& title) {
     if (auto prev = current()) {  // a new chat inherits the current one's settings
         c.systemPrompt = prev->systemPrompt;
         c.sampling = prev->sampling;
+    } else if (m_draft) {  // or those chosen before its first message
+        if (!m_draft->modelPath.isEmpty()) c.modelPath = m_draft->modelPath;
+        c.systemPrompt = m_draft->systemPrompt;
+        c.sampling = m_draft->sampling;
     }
     const auto id = m_store.createConversation(c);
     if (!id) {
         emit errorOccurred(tr("Could not create a conversation: %1").arg(m_store.lastError()));
         return 0;
     }
+    m_draft.reset();
     emit conversationsChanged();
     selectConversation(*id);
     return *id;
@@ -84,9 +89,23 @@ std::optional<Conversation> ChatController::current() const {
     return m_current ? m_store.conversation(m_current) : std::nullopt;
 }
 
+Conversation ChatController::draft() const {
+    if (m_draft) return *m_draft;
+    Conversation c;
+    c.modelPath = m_loadedModel.isEmpty() ? m_defaultModel : m_loadedModel;
+    return c;
+}
+
 bool ChatController::setConversationSettings(const QString& modelPath, const QString& systemPrompt,
                                              const SamplingSettings& sampling) {
-    if (!m_current) return false;
+    if (!m_current) {
+        Conversation d;
+        d.modelPath = modelPath;
+        d.systemPrompt = systemPrompt;
+        d.sampling = sampling;
+        m_draft = d;
+        return true;
+    }
     return m_store.setConversationSettings(m_current, modelPath, systemPrompt, sampling);
 }
 

@@ -30,8 +30,13 @@ public:
     qint64 currentConversation() const { return m_current; }
     const QList<Message>& messages() const { return m_messages; }
     std::optional<Conversation> current() const;
+    // With no conversation open (a new chat not yet sent), the settings are kept for the
+    // conversation the first message creates.
     bool setConversationSettings(const QString& modelPath, const QString& systemPrompt,
                                  const SamplingSettings& sampling);
+    // The settings the next new conversation gets (those set while none was open, else the
+    // defaults); what the settings panel shows when no conversation is open.
+    Conversation draft() const;
     void setDefaultModel(const QString& path) { m_defaultModel = path; }
 
     // ---- turns
@@ -78,6 +83,7 @@ private:
     ChatStore& m_store;
     EngineWorker& m_worker;
     qint64 m_current = 0;
+    std::optional<Conversation> m_draft;  // settings chosen while no conversation was open
     QList<Message> m_messages;  // of m_current
     QString m_defaultModel;
     QString m_loadedModel;

@@ -45,6 +45,7 @@ QJsonObject SamplingSettings::toJson() const {
         {QStringLiteral("repeat_penalty"), repeatPenalty},
         {QStringLiteral("max_tokens"), maxTokens},
         {QStringLiteral("seed"), QString::number(seed)},  // JSON numbers lose 64-bit precision
+        {QStringLiteral("json_mode"), jsonMode},
     };
 }
 
@@ -57,6 +58,7 @@ SamplingSettings SamplingSettings::fromJson(const QJsonObject& o) {
     s.repeatPenalty = o.value(QStringLiteral("repeat_penalty")).toDouble(s.repeatPenalty);
     s.maxTokens = o.value(QStringLiteral("max_tokens")).toInt(s.maxTokens);
     s.seed = o.value(QStringLiteral("seed")).toString().toULongLong();
+    s.jsonMode = o.value(QStringLiteral("json_mode")).toBool(false);
     return s;
 }
 
@@ -69,6 +71,7 @@ strata::GenerateParams SamplingSettings::toGenerateParams(quint64 seedForThisAns
     g.sampler.repeat_penalty = static_cast<float>(repeatPenalty);
     g.sampler.seed = seed != 0 ? seed : seedForThisAnswer;
     g.max_tokens = maxTokens;
+    g.json_object = jsonMode;
     return g;
 }
 

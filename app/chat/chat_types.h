@@ -30,6 +30,7 @@ struct SamplingSettings {
     double repeatPenalty = 1.1;
     int maxTokens = 1024;
     quint64 seed = 0;  // 0: a new seed per answer
+    bool jsonMode = false;  // answers are one JSON object (GenerateParams::json_object)
 
     QJsonObject toJson() const;
     static SamplingSettings fromJson(const QJsonObject& o);

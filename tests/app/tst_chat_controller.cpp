@@ -152,6 +152,7 @@ private slots:
         s.topK = 7;
         s.maxTokens = 33;
         s.seed = 99;
+        s.jsonMode = true;
         QVERIFY(chat.setConversationSettings(QStringLiteral("/m/chosen.gguf"), QStringLiteral("Answer in French."), s));
         chat.selectConversation(0);
         chat.selectConversation(id);  // reopened from the store
@@ -165,6 +166,7 @@ private slots:
         QCOMPARE(p.sampler.top_k, 7);
         QCOMPARE(p.max_tokens, 33);
         QCOMPARE(p.sampler.seed, quint64(99));
+        QVERIFY(p.json_object);
         QCOMPARE(f.record->prompts.back()[0].role, std::string("system"));
         QCOMPARE(f.record->prompts.back()[0].content, std::string("Answer in French."));
     }
@@ -191,6 +193,34 @@ private slots:
         QTRY_COMPARE(finished.size(), 2);
         m = m_store->messages(chat.currentConversation()).last();
         QCOMPARE(m.stats.endReason, QString());
+    }
+
+    // Settings chosen on the empty "New chat" page go to the conversation its first message
+    // creates, and only to that one.
+    void settingsBeforeTheFirstMessage() {
+        WorkerFixture f;
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QCOMPARE(chat.currentConversation(), 0);
+        QCOMPARE(chat.draft().sampling, SamplingSettings{});
+        SamplingSettings s;
+        s.temperature = 0.3;
+        s.jsonMode = true;
+        QVERIFY(chat.setConversationSettings(QString(), QStringLiteral("Be terse."), s));
+        QCOMPARE(chat.draft().sampling, s);
+        QVERIFY(chat.send(QStringLiteral("first")));
+        QTRY_COMPARE(finished.size(), 1);
+        const auto c = chat.current();
+        QVERIFY(c);
+        QCOMPARE(c->sampling, s);
+        QCOMPARE(c->systemPrompt, QStringLiteral("Be terse."));
+        {
+            std::lock_guard lock(f.record->mutex);
+            QCOMPARE(f.record->params.back().sampler.temperature, 0.3f);
+            QVERIFY(f.record->params.back().json_object);
+        }
+        chat.selectConversation(0);
+        QCOMPARE(chat.draft().sampling, SamplingSettings{});  // used up
     }
 
     // What App::shutdown does when the window closes mid-answer.

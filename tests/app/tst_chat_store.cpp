@@ -66,6 +66,7 @@ private slots:
         sampling.minP = 0.1;
         sampling.repeatPenalty = 1.3;
         sampling.maxTokens = 77;
+        sampling.jsonMode = true;
         sampling.seed = 0xfedcba9876543210ull;  // beyond a double's precision
         qint64 id = 0;
         {

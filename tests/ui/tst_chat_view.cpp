@@ -3,11 +3,13 @@
 // edit-and-resend from the widgets; code blocks with a working Copy button; delete with Undo;
 // closing the window mid-answer saves the partial answer; a question that cannot be stored
 // returns to the composer; export to a file; a real turn on stories260K.
+#include <QCheckBox>
 #include <QClipboard>
 #include <QLineEdit>
 #include <QTextFrame>
 #include <QListView>
 #include <QPushButton>
+#include <QSpinBox>
 #include <QSignalSpy>
 #include <QSqlQuery>
 #include <QToolButton>
@@ -17,6 +19,7 @@
 #include "chat/chat_view.h"
 #include "chat/code_block.h"
 #include "chat/composer.h"
+#include "chat/conversation_settings.h"
 #include "chat/conversation_sidebar.h"
 #include "chat/markdown_view.h"
 #include "chat/message_widget.h"
@@ -246,6 +249,29 @@ private slots:
         m.stats = AnswerStats{1200, 0, 12.5, {}};
         cut.setMessage(m);
         QCOMPARE(cut.statsText(), QStringLiteral("%1 tokens  ·  %2 tok/s").arg(QLocale().toString(1200), QLocale().toString(12.5, 'f', 1)));
+    }
+
+    // The settings panel edits the conversation's settings, JSON mode among them, and shows
+    // them again when the conversation is reopened.
+    void settingsPanelKeepsJsonMode() {
+        UiFixture f;
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        // No conversation yet: the panel shows what the first message's chat will get, not
+        // its spin boxes' minimums.
+        QCOMPARE(f.app->chat().currentConversation(), 0);
+        auto* maxTokens = view->settingsPanel()->findChild<QSpinBox*>(QStringLiteral("maxTokens"));
+        QVERIFY(maxTokens);
+        QCOMPARE(maxTokens->value(), SamplingSettings{}.maxTokens);
+        const qint64 id = f.app->chat().newConversation();
+        view->setSettingsVisible(true);
+        QCheckBox* json = view->settingsPanel()->findChild<QCheckBox*>();
+        QVERIFY(json && !json->isChecked());
+        json->setChecked(true);  // a user's click
+        QVERIFY(f.app->chatStore().conversation(id)->sampling.jsonMode);
+        f.app->chat().selectConversation(0);
+        f.app->chat().selectConversation(id);
+        QTRY_VERIFY(json->isChecked());
     }
 
     // A question that cannot be stored goes back into the composer, and the banner says why.

@@ -139,7 +139,7 @@ void ChatView::openConversation(qint64 id) {
     m_transcript->setMessages(m_chat.messages());
     const auto c = m_chat.current();
     m_title->setText(c ? c->title : tr("New chat"));
-    if (c) m_settings->setConversation(*c);
+    m_settings->setConversation(c ? *c : m_chat.draft());  // none open: what the next chat gets
     const QString name = modelName(c && !c->modelPath.isEmpty() ? c->modelPath : m_chat.loadedModelPath());
     m_model->setText(name);
     m_transcript->setAssistantName(name);

@@ -1,5 +1,6 @@
 #include "chat/conversation_settings.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileInfo>
@@ -61,6 +62,7 @@ ConversationSettings::ConversationSettings(app::ModelCatalog& catalog, QWidget* 
     m_topK->setRange(0, 1000);
     m_topK->setSpecialValueText(tr("off"));
     m_maxTokens = new QSpinBox(this);
+    m_maxTokens->setObjectName(QStringLiteral("maxTokens"));
     m_maxTokens->setRange(1, 32768);
     m_seed = new QSpinBox(this);
     m_seed->setRange(0, 999999999);
@@ -72,6 +74,10 @@ ConversationSettings::ConversationSettings(app::ModelCatalog& catalog, QWidget* 
     form->addRow(tr("Repeat penalty"), m_repeat);
     form->addRow(tr("Max tokens"), m_maxTokens);
     form->addRow(tr("Seed"), m_seed);
+    m_json = new QCheckBox(tr("Answer in JSON"), this);
+    m_json->setToolTip(tr("Each answer is one JSON object: only tokens that keep it valid JSON are chosen, and the "
+                          "answer ends when the object closes. Say in the prompt which fields you want."));
+    form->addRow(QString(), m_json);
     layout->addLayout(form);
     layout->addStretch(1);
 
@@ -83,6 +89,7 @@ ConversationSettings::ConversationSettings(app::ModelCatalog& catalog, QWidget* 
     for (QDoubleSpinBox* s : {m_temperature, m_topP, m_minP, m_repeat})
         connect(s, &QDoubleSpinBox::valueChanged, this, emitChanged);
     for (QSpinBox* s : {m_topK, m_maxTokens, m_seed}) connect(s, &QSpinBox::valueChanged, this, emitChanged);
+    connect(m_json, &QCheckBox::toggled, this, emitChanged);
     connect(&m_catalog, &QAbstractItemModel::rowsInserted, this, &ConversationSettings::reloadModels);
     connect(&m_catalog, &QAbstractItemModel::rowsRemoved, this, &ConversationSettings::reloadModels);
     connect(&m_catalog, &QAbstractItemModel::modelReset, this, &ConversationSettings::reloadModels);
@@ -117,6 +124,7 @@ void ConversationSettings::setConversation(const app::Conversation& c) {
     m_repeat->setValue(c.sampling.repeatPenalty);
     m_maxTokens->setValue(c.sampling.maxTokens);
     m_seed->setValue(int(qMin<quint64>(c.sampling.seed, 999999999)));
+    m_json->setChecked(c.sampling.jsonMode);
     m_loading = false;
 }
 
@@ -132,6 +140,7 @@ app::SamplingSettings ConversationSettings::sampling() const {
     s.repeatPenalty = m_repeat->value();
     s.maxTokens = m_maxTokens->value();
     s.seed = quint64(m_seed->value());
+    s.jsonMode = m_json->isChecked();
     return s;
 }
 

@@ -6,6 +6,7 @@
 
 #include "chat/chat_types.h"
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QPlainTextEdit;
@@ -43,6 +44,7 @@ private:
     QDoubleSpinBox* m_repeat;
     QSpinBox* m_maxTokens;
     QSpinBox* m_seed;
+    QCheckBox* m_json;
     bool m_loading = false;
 };
 
