@@ -281,7 +281,7 @@ void MainWindow::connectApp() {
     };
     connect(&a, &app::App::loadingChanged, this, [this, loadState](const QString& path) {
         m_modelBar->setLoading(path);
-        if (!path.isEmpty()) m_library->details()->clearProgress();
+        m_library->details()->clearProgress();  // a new load starts afresh; a finished one leaves no bar
         loadState();
     });
     connect(&w, &app::EngineWorker::loadProgress, this, [this](const QString& dev, quint64 done, quint64 total) {

@@ -12,9 +12,11 @@
 #include "chat/chat_view.h"
 #include "chat/composer.h"
 #include "common/message_banner.h"
+#include "engine/engine_worker.h"
 #include "library/drop_zone.h"
 #include "library/library_view.h"
 #include "library/model_catalog.h"
+#include "library/model_details.h"
 #include "library/model_importer.h"
 #include "test_models.h"
 #include "window_fixture.h"
@@ -116,9 +118,12 @@ private slots:
     // files, or a bad one, are only added (or reported), nothing is loaded.
     void commandLineModelLoadsAndOpensChat() {
         UiFixture f;
+        QSignalSpy progress(&f.app->worker(), &app::EngineWorker::loadProgress);
         f.window->openFromCommandLine({m_good});
         QTRY_COMPARE(f.app->loadedPath(), QFileInfo(m_good).canonicalFilePath());
         QCOMPARE(f.window->currentPage(), MainWindow::ChatPage);
+        QVERIFY(!progress.isEmpty());  // progress was shown while loading...
+        QCOMPARE(f.window->libraryView()->details()->progressBars(), 0);  // ...and is gone once loaded
         {
             std::lock_guard<std::mutex> lock(f.record->mutex);
             QCOMPARE(int(f.record->loads.size()), 1);

@@ -29,6 +29,7 @@ public:
     void setLoadState(const QString& loadingPath, const QString& loadedPath);
     void setProgress(const QString& deviceId, quint64 done, quint64 total);
     void clearProgress();
+    int progressBars() const { return int(m_bars.size()); }
     QString path() const { return m_path; }
     QProgressBar* progressBar(const QString& deviceId) const { return m_bars.value(deviceId); }
 
