@@ -235,7 +235,9 @@ private slots:
         JsonPrefix ws;
         QVERIFY(!ws.accepts(std::string(JsonPrefix::kMaxLeadingWhitespace + 1, ' ') + "{"));
         QVERIFY(ws.feed(" {"));
-        QVERIFY(ws.feed(std::string(JsonPrefix::kMaxWhitespace, '\n')));
+        QVERIFY(ws.feed(std::string(JsonPrefix::kMaxNewlines, '\n')));
+        QVERIFY(!ws.accepts("\n"));  // no run of blank lines
+        QVERIFY(ws.feed(std::string(JsonPrefix::kMaxWhitespace - JsonPrefix::kMaxNewlines, ' ')));
         QVERIFY(!ws.accepts(" "));
         QVERIFY(ws.feed("\"k\"" + std::string(JsonPrefix::kMaxWhitespace, ' ')));  // a token resets the run
         QVERIFY(ws.accepts(std::string(JsonPrefix::kMaxWhitespace + 40, ' ').insert(0, ":\"") ));  // strings are free

@@ -233,6 +233,23 @@ private slots:
         QVERIFY(f.window->banner()->text().startsWith(QLatin1String("Could not export to below-a-file.md")));
     }
 
+    // An answer that is a JSON object is one JSON code block, indentation and all.
+    void jsonAnswerShownAsJson() {
+        Message m;
+        m.id = 8;
+        m.role = Role::assistant;
+        m.content = QStringLiteral(" {\n    \"a_b\": \"*x*\"\n}");
+        MessageWidget w(m);
+        const QList<QWidget*> blocks = w.blockWidgets();
+        QCOMPARE(blocks.size(), 1);
+        auto* code = qobject_cast<CodeBlock*>(blocks[0]);
+        QVERIFY(code);
+        QCOMPARE(code->code(), QStringLiteral("{\n    \"a_b\": \"*x*\"\n}"));
+        m.content = QStringLiteral("Not JSON: {a}");
+        w.setMessage(m);
+        QVERIFY(qobject_cast<MarkdownView*>(w.blockWidgets().value(0)));
+    }
+
     // The line under an answer: figures, and why it ended when the model did not end it.
     void answerFooterSaysWhyItEnded() {
         Message m;
@@ -242,10 +259,13 @@ private slots:
         m.stats = AnswerStats{1, 250, 0, QStringLiteral("max_tokens")};
         MessageWidget cut(m);
         QVERIFY2(cut.statsText().startsWith(QStringLiteral("1 token  ·  0.25 s to first token")), qPrintable(cut.statsText()));
-        QVERIFY2(cut.statsText().contains(QLatin1String("reached the token limit")), qPrintable(cut.statsText()));
+        QVERIFY2(cut.statsText().contains(QLatin1String("cut at the token limit")), qPrintable(cut.statsText()));
         m.stats = AnswerStats{1200, 0, 12.5, QStringLiteral("context_full")};
         cut.setMessage(m);
         QVERIFY2(cut.statsText().contains(QLatin1String("the context is full")), qPrintable(cut.statsText()));
+        // However long the line, it wraps instead of widening the message.
+        cut.resize(300, cut.heightForWidth(300) > 0 ? cut.heightForWidth(300) : 200);
+        QVERIFY2(cut.minimumSizeHint().width() <= 300, qPrintable(QString::number(cut.minimumSizeHint().width())));
         m.stats = AnswerStats{1200, 0, 12.5, {}};
         cut.setMessage(m);
         QCOMPARE(cut.statsText(), QStringLiteral("%1 tokens  ·  %2 tok/s").arg(QLocale().toString(1200), QLocale().toString(12.5, 'f', 1)));

@@ -107,6 +107,10 @@ void MessageWidget::buildAssistant() {
     m_stats = new QLabel(this);
     m_stats->setProperty("muted", true);
     m_stats->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Wraps rather than widening the transcript: a long line here pushed the column past the
+    // viewport, and the user's right-aligned bubbles out of sight.
+    m_stats->setWordWrap(true);
+    m_stats->setMinimumWidth(1);
     m_copy = actionButton(QStringLiteral("copy"), tr("Copy"), this);
     m_regenerate = actionButton(QStringLiteral("regenerate"), tr("Regenerate"), this);
     m_regenerate->setVisible(false);
@@ -149,7 +153,14 @@ void MessageWidget::setStreamingText(const QString& text, int nTokens, double to
 // the last block, so only it changes).
 void MessageWidget::renderContent() {
     if (!m_blocks) return;
-    QList<app::MarkdownBlock> blocks = app::splitMarkdown(m_message.content);
+    // An answer that is a JSON object (JSON mode) is shown as JSON, not read as Markdown (its
+    // indentation would turn into code blocks, '*' and '_' into emphasis). Copy gives it as is.
+    const QString trimmed = m_message.content.trimmed();
+    QList<app::MarkdownBlock> blocks =
+        trimmed.startsWith(QLatin1Char('{'))
+            ? QList<app::MarkdownBlock>{{app::MarkdownBlock::code, trimmed, QStringLiteral("json"),
+                                         m_message.state != app::MessageState::streaming}}
+            : app::splitMarkdown(m_message.content);
     if (blocks.isEmpty() && m_message.state == app::MessageState::streaming)
         blocks.append({app::MarkdownBlock::prose, QStringLiteral("…"), {}, true});
     for (int i = 0; i < blocks.size(); ++i) {
@@ -184,12 +195,16 @@ void MessageWidget::updateFooter(int nTokens, double tokensPerSecond) {
         case app::MessageState::error: parts.append(tr("failed")); break;
         case app::MessageState::complete:
             // Cut short, not finished: say so, and what to change.
-            if (m_message.stats.endReason == QLatin1String("max_tokens"))
-                parts.append(tr("reached the token limit (Max tokens in the chat settings)"));
-            else if (m_message.stats.endReason == QLatin1String("context_full"))
-                parts.append(tr("the context is full"));
+            if (m_message.stats.endReason == QLatin1String("max_tokens")) parts.append(tr("cut at the token limit"));
+            else if (m_message.stats.endReason == QLatin1String("context_full")) parts.append(tr("cut: the context is full"));
             break;
     }
+    m_stats->setToolTip(m_message.stats.endReason == QLatin1String("max_tokens")
+                            ? tr("The answer reached Max tokens (conversation settings) before the model ended it")
+                        : m_message.stats.endReason == QLatin1String("context_full")
+                            ? tr("The conversation filled the model's context; a longer context (Allocate) or a new chat "
+                                 "gives room")
+                            : QString());
     m_stats->setText(parts.join(QStringLiteral("  ·  ")));
     const bool done = m_message.state != app::MessageState::streaming;
     m_copy->setVisible(done);

@@ -25,9 +25,11 @@ bool JsonPrefix::accepts(std::string_view bytes) const {
     return copy.feed(bytes);
 }
 
-bool JsonPrefix::whitespace(uint8_t) {
+bool JsonPrefix::whitespace(uint8_t c) {
     if (ws_run_ >= (mode_ == Mode::start ? kMaxLeadingWhitespace : kMaxWhitespace)) return false;
+    if (c == '\n' && nl_run_ >= kMaxNewlines) return false;
     ++ws_run_;
+    if (c == '\n') ++nl_run_;
     return true;
 }
 
@@ -72,6 +74,7 @@ bool JsonPrefix::step(uint8_t c) {
         mode_ != Mode::literal) {
         if (is_ws(c)) return whitespace(c);
         ws_run_ = 0;
+        nl_run_ = 0;
     }
     switch (mode_) {
         case Mode::start:

@@ -4,8 +4,9 @@
 // is always a prefix of a valid object, and complete() says when the object has closed.
 //
 // The state is a few dozen bytes, trivially copyable (trying a token copies it). Nesting is
-// limited to kMaxDepth and whitespace runs outside strings to kMaxWhitespace bytes (two before
-// the object), so a model cannot stall in endless indentation. Strings must be well-formed
+// limited to kMaxDepth and whitespace runs outside strings to kMaxWhitespace bytes with at most
+// kMaxNewlines newlines (two bytes before the object), so a model cannot stall in endless
+// indentation or blank lines. Strings must be well-formed
 // UTF-8 (a character may arrive over several tokens, as byte-fallback tokens spell it). Not
 // thread-safe; one per generation.
 #pragma once
@@ -21,6 +22,7 @@ public:
     static constexpr int kMaxDepth = 32;
     static constexpr int kMaxWhitespace = 24;       // bytes in a run between tokens (a newline and indentation)
     static constexpr int kMaxLeadingWhitespace = 2;  // before the top-level '{'
+    static constexpr int kMaxNewlines = 2;           // in one run (pretty-printing needs one)
 
 
     // Feeds bytes; on a byte that no JSON object could continue with, returns false and leaves
@@ -66,6 +68,7 @@ private:
     uint8_t lit_ = 0;      // which literal: 0 true, 1 false, 2 null
     uint8_t lit_pos_ = 0;  // bytes of it matched
     uint8_t ws_run_ = 0;
+    uint8_t nl_run_ = 0;  // newlines in the current whitespace run
     uint8_t utf8_left_ = 0;                    // continuation bytes the current character still needs
     uint8_t utf8_lo_ = 0x80, utf8_hi_ = 0xBF;  // range of the next one (narrower after E0, ED, F0, F4)
 };
