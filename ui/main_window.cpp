@@ -34,8 +34,8 @@
 #include "library/model_details.h"
 #include "model_bar.h"
 #include "server/api_server.h"
-#include "storage/chat_store.h"
 #include "settings.h"
+#include "storage/chat_store.h"
 #include "topology/topology_view.h"
 
 namespace strata::ui {
