@@ -52,7 +52,7 @@ int cmd_run(Args& args) {
     }
     const std::vector<int32_t> tokens = (*model)->tokenize(prompt, /*add_bos=*/true);
     if (tokens.empty()) {
-        std::fprintf(stderr, "error: the prompt tokenized to nothing and the model has no BOS token\n");
+        std::fprintf(stderr, "error: the prompt is empty and this model's tokenizer adds no BOS token: give a prompt (-p)\n");
         return 1;
     }
     LogitsCallback on_logits;

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <random>
 
+#include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
 #include "strata/engine.h"
 #include "test_paths.h"
 
@@ -82,6 +84,35 @@ private slots:
             }
             QVERIFY2(worst <= 1e-4f * scale, qPrintable(QString("token %1: differs by %2").arg(t).arg(worst)));
         }
+    }
+
+    // BOS is prepended only where the model's tokenizer adds one: stories260K as it is, and a
+    // copy whose metadata says add_bos_token = false (as Qwen's GGUFs do) gets none.
+    void bosOnlyWhereTheTokenizerAddsIt() {
+        const QString path = test::stories260kPath();
+        if (path.isEmpty()) QSKIP("../shared/models/stories260K.gguf is absent: the real-model checks need it");
+        QTemporaryDir dir;
+        const std::string copy = dir.filePath("no-bos.gguf").toStdString();
+        {
+            auto file = gguf::GgufFile::open(path.toStdString());
+            QVERIFY(file.ok());
+            gguf::GgufWriter w;
+            w.copy_metadata_from(**file);
+            w.set_bool("tokenizer.ggml.add_bos_token", false);
+            for (const gguf::TensorInfo& t : (*file)->tensors())
+                QVERIFY(w.add_tensor(t.name, t.type, t.ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes)).ok());
+            QVERIFY(w.write(copy).ok());
+        }
+        auto with = load(path, 64);
+        const std::vector<int32_t> a = with->tokenize("Once upon a time", true);
+        QVERIFY(!a.empty() && a.front() == with->bos_token());
+        Engine engine;
+        LoadOptions o;
+        o.n_ctx = 64;
+        auto without = engine.load(copy, o);
+        QVERIFY2(without.ok(), without.status().message().c_str());
+        const std::vector<int32_t> b = (*without)->tokenize("Once upon a time", true);
+        QCOMPARE(b, std::vector<int32_t>(a.begin() + 1, a.end()));
     }
 
     void cliPerplexity() {

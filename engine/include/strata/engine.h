@@ -155,6 +155,7 @@ public:
     virtual int64_t n_ctx() const = 0;
     virtual int64_t n_vocab() const = 0;
 
+    // add_bos: BOS first where the model's tokenizer adds one (its add_bos_token; Qwen's do not).
     virtual std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special = false) const = 0;
     virtual std::string detokenize(const std::vector<int32_t>& tokens) const = 0;
     virtual std::string token_text(int32_t token) const = 0;

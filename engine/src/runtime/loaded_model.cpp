@@ -118,7 +118,9 @@ Status LoadedModel::build(const LoadProgressFn& progress, const std::atomic<bool
 }
 
 std::vector<int32_t> LoadedModel::tokenize(std::string_view text, bool add_bos, bool parse_special) const {
-    return in_.vocab->encode(text, add_bos, parse_special);
+    // BOS only where the model's tokenizer adds one (add_bos_token): Qwen's GGUFs name a BOS
+    // (<|endoftext|>) but do not prepend it, as its own tokenizer and llama.cpp do not.
+    return in_.vocab->encode(text, add_bos && in_.vocab->add_bos(), parse_special);
 }
 
 std::string LoadedModel::detokenize(const std::vector<int32_t>& tokens) const { return in_.vocab->decode(tokens); }
