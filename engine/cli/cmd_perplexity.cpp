@@ -2,7 +2,7 @@
 // (a lower perplexity on the same text, context and tokenizer is closer to the original).
 //
 // The text is tokenized once and cut into chunks of the context length; each chunk is evaluated
-// from an empty cache (its first token replaced by BOS when the model has one) and the second
+// from an empty cache (its first token replaced by BOS where the model's tokenizer adds one) and the second
 // half of its positions is scored, so every scored token sees at least half a context before
 // it: perplexity = exp(mean of -log p(next token)). The same method as llama.cpp's perplexity
 // tool, so figures are comparable for the same text, context and chunks.
@@ -85,7 +85,9 @@ int cmd_perplexity(Args& args) {
         std::fprintf(stderr, "error: %s\n", seq.status().message().c_str());
         return 1;
     }
-    const int32_t bos = (*model)->bos_token();
+    // BOS first only where the tokenizer adds one (as llama.cpp's tool does).
+    const std::vector<int32_t> lead = (*model)->tokenize("", /*add_bos=*/true);
+    const int32_t bos = lead.empty() ? -1 : lead.front();
     std::fprintf(stderr, "%zu tokens: %lld chunks of %lld, scoring positions %lld..%lld of each\n", tokens.size(),
                  static_cast<long long>(n_chunks), static_cast<long long>(n_ctx), static_cast<long long>(n_ctx / 2),
                  static_cast<long long>(n_ctx - 2));
