@@ -25,12 +25,19 @@ double Sampler::next_uniform() {
     return static_cast<double>(rng_() >> 11) * (1.0 / 9007199254740992.0);
 }
 
-int32_t Sampler::best_allowed(const float* logits, int64_t n_vocab, const TokenFilter& allow) {
+// Most likely first; ties to the lower id.
+bool Sampler::by_logit(const Candidate& a, const Candidate& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+}
+
+void Sampler::load_candidates(const float* logits, int64_t n_vocab) {
     candidates_.resize(static_cast<size_t>(n_vocab));
     for (int64_t i = 0; i < n_vocab; ++i) candidates_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
-    std::sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
-        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-    });
+}
+
+int32_t Sampler::best_allowed(const float* logits, int64_t n_vocab, const TokenFilter& allow) {
+    load_candidates(logits, n_vocab);
+    std::sort(candidates_.begin(), candidates_.end(), by_logit);
     for (const Candidate& c : candidates_)
         if (allow(c.id)) return c.id;
     return -1;
@@ -58,11 +65,7 @@ int32_t Sampler::sample(float* logits, int64_t n_vocab, const std::vector<int32_
         return !allow || allow(best) ? best : best_allowed(logits, n_vocab, allow);
     }
 
-    candidates_.resize(static_cast<size_t>(n_vocab));
-    for (int64_t i = 0; i < n_vocab; ++i) candidates_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
-    auto by_logit = [](const Candidate& a, const Candidate& b) {
-        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-    };
+    load_candidates(logits, n_vocab);
     size_t n = candidates_.size();
     if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
         n = static_cast<size_t>(params_.top_k);

@@ -38,6 +38,8 @@ private:
     SamplerParams params_;
     std::mt19937_64 rng_;
     struct Candidate { int32_t id; float logit; float p; };
+    static bool by_logit(const Candidate& a, const Candidate& b);
+    void load_candidates(const float* logits, int64_t n_vocab);  // every token, unsorted
     std::vector<Candidate> candidates_;
 };
 
