@@ -20,8 +20,8 @@ AnswerStats toAnswerStats(const strata::GenerateStats& s) {
     a.nTokens = s.n_generated;
     a.timeToFirstTokenMs = s.time_to_first_token * 1000.0;
     a.tokensPerSecond = s.generate_tps();
-    if (s.stop == strata::StopReason::max_tokens) a.endReason = QStringLiteral("max_tokens");
-    else if (s.stop == strata::StopReason::context_full) a.endReason = QStringLiteral("context_full");
+    if (s.stop == strata::StopReason::max_tokens) a.endReason = kEndMaxTokens;
+    else if (s.stop == strata::StopReason::context_full) a.endReason = kEndContextFull;
     return a;
 }
 
@@ -46,16 +46,14 @@ ChatController::~ChatController() { abandonAnswer(); }
 
 qint64 ChatController::newConversation(const QString& title) {
     Conversation c;
-    c.title = title.isEmpty() ? tr("New chat") : title;
-    c.modelPath = m_loadedModel.isEmpty() ? m_defaultModel : m_loadedModel;
-    if (auto prev = current()) {  // a new chat inherits the current one's settings
+    if (auto prev = current()) {  // a new chat from an open one inherits that one's settings
         c.systemPrompt = prev->systemPrompt;
         c.sampling = prev->sampling;
-    } else if (m_draft) {  // or those chosen before its first message
-        if (!m_draft->modelPath.isEmpty()) c.modelPath = m_draft->modelPath;
-        c.systemPrompt = m_draft->systemPrompt;
-        c.sampling = m_draft->sampling;
+        c.modelPath = modelForNewChats();
+    } else {
+        c = draft();  // settings chosen before its first message, or the defaults
     }
+    c.title = title.isEmpty() ? tr("New chat") : title;
     const auto id = m_store.createConversation(c);
     if (!id) {
         emit errorOccurred(tr("Could not create a conversation: %1").arg(m_store.lastError()));
@@ -89,10 +87,11 @@ std::optional<Conversation> ChatController::current() const {
     return m_current ? m_store.conversation(m_current) : std::nullopt;
 }
 
+QString ChatController::modelForNewChats() const { return m_loadedModel.isEmpty() ? m_defaultModel : m_loadedModel; }
+
 Conversation ChatController::draft() const {
-    if (m_draft) return *m_draft;
-    Conversation c;
-    c.modelPath = m_loadedModel.isEmpty() ? m_defaultModel : m_loadedModel;
+    Conversation c = m_draft.value_or(Conversation{});
+    if (c.modelPath.isEmpty()) c.modelPath = modelForNewChats();
     return c;
 }
 

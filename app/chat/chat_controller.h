@@ -78,6 +78,7 @@ private:
     bool startAnswer();
     ChatTurns history() const;
     void save(MessageState state, const AnswerStats& stats);
+    QString modelForNewChats() const;  // the loaded model, else the last one
     void finishAnswer(MessageState state, const AnswerStats& stats);
 
     ChatStore& m_store;
