@@ -81,8 +81,8 @@ QString conversationToMarkdown(const Conversation& c, const QList<Message>& mess
             if (m.stats.tokensPerSecond > 0)
                 notes << QStringLiteral("%1 tok/s").arg(QString::number(m.stats.tokensPerSecond, 'f', 1));
         }
-        if (m.stats.endReason == QLatin1String("max_tokens")) notes << QStringLiteral("reached the token limit");
-        else if (m.stats.endReason == QLatin1String("context_full")) notes << QStringLiteral("the context was full");
+        if (m.stats.endReason == kEndMaxTokens) notes << QStringLiteral("reached the token limit");
+        else if (m.stats.endReason == kEndContextFull) notes << QStringLiteral("the context was full");
         if (!notes.isEmpty()) out += QStringLiteral("\n*") + notes.join(QStringLiteral(" · ")) + QStringLiteral("*\n");
         out += QLatin1Char('\n');
     }

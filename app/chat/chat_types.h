@@ -48,6 +48,10 @@ struct Conversation {
     SamplingSettings sampling;
 };
 
+// AnswerStats::endReason values (stored in messages.end_reason).
+inline constexpr QLatin1String kEndMaxTokens("max_tokens");
+inline constexpr QLatin1String kEndContextFull("context_full");
+
 // Figures shown under an answer.
 struct AnswerStats {
     int nTokens = 0;

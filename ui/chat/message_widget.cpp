@@ -195,13 +195,13 @@ void MessageWidget::updateFooter(int nTokens, double tokensPerSecond) {
         case app::MessageState::error: parts.append(tr("failed")); break;
         case app::MessageState::complete:
             // Cut short, not finished: say so, and what to change.
-            if (m_message.stats.endReason == QLatin1String("max_tokens")) parts.append(tr("cut at the token limit"));
-            else if (m_message.stats.endReason == QLatin1String("context_full")) parts.append(tr("cut: the context is full"));
+            if (m_message.stats.endReason == app::kEndMaxTokens) parts.append(tr("cut at the token limit"));
+            else if (m_message.stats.endReason == app::kEndContextFull) parts.append(tr("cut: the context is full"));
             break;
     }
-    m_stats->setToolTip(m_message.stats.endReason == QLatin1String("max_tokens")
+    m_stats->setToolTip(m_message.stats.endReason == app::kEndMaxTokens
                             ? tr("The answer reached Max tokens (conversation settings) before the model ended it")
-                        : m_message.stats.endReason == QLatin1String("context_full")
+                        : m_message.stats.endReason == app::kEndContextFull
                             ? tr("The conversation filled the model's context; a longer context (Allocate) or a new chat "
                                  "gives room")
                             : QString());
