@@ -112,12 +112,19 @@ COPY_GBS=${COPY_GBS:-0}; READ_GBS=${READ_GBS:-0}; GEMM_TF=${GEMM_TF:-0}
 # The full selftest in four processes (each suite group on its own), so a GPU error that poisons
 # a CUDA context cannot hide the results of the other suites.
 phase "selftest (full, in four parts)"
+# run_part PART LOG [VAR=value ...]: one selftest part into LOG; sets $line to its closing
+# "N passed, M failed" ("" when it did not finish) and $rc to its exit status.
+run_part() {
+    local part=$1 log=$2
+    shift 2
+    (cd "$ROOT" && env "$@" "$CLI" selftest --only "$part") > "$log" 2>&1
+    rc=$?
+    line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+}
 ST_PASS=0; ST_FAIL=0; ST_LINE=""; FAILED_PARTS=()
 for part in matmul embed,rms_norm,elementwise,rope,store_kv attention model; do
     log="$LOGS/selftest-${part%%,*}.log"
-    (cd "$ROOT" && "$CLI" selftest --only "$part") > "$log" 2>&1
-    rc=$?
-    line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+    run_part "$part" "$log"
     echo "--- selftest --only $part: ${line:-did not finish (exit $rc)} ($(tail -1 "$log"))"
     grep -E "^\| " "$log" | grep -v "|      0 |" | grep -v "^| check" | head -40
     grep -E "^  FAIL" "$log" | head -25
@@ -143,8 +150,7 @@ if [ ${#FAILED_PARTS[@]} -gt 0 ] && [ "${STRATA_CUDA_PDL:-1}" != 0 ] && [ "${CC_
     PDL_CAUSE=1
     for part in "${FAILED_PARTS[@]}"; do
         log="$LOGS/selftest-${part%%,*}-pdl-off.log"
-        (cd "$ROOT" && STRATA_CUDA_PDL=0 "$CLI" selftest --only "$part") > "$log" 2>&1
-        line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+        run_part "$part" "$log" STRATA_CUDA_PDL=0
         echo "--- STRATA_CUDA_PDL=0 selftest --only $part: ${line:-did not finish}"
         grep -E "^  FAIL" "$log" | head -10
         [ -n "$line" ] && [ "$(echo "$line" | cut -d' ' -f3)" = 0 ] || PDL_CAUSE=0
