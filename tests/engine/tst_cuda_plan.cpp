@@ -10,6 +10,7 @@
 #include "backend/cuda/cuda_fusion.cpp"
 #include "backend/cuda/cuda_gemm_plan.h"
 #include "backend/cuda/cuda_weight_layout.cpp"
+#include "backend/weight_storage.h"
 #include "plan/memory_estimate.h"
 #include "quant/quant.h"
 
@@ -329,6 +330,36 @@ private slots:
                 QVERIFY(std::memcmp(&d[static_cast<size_t>(r * L->d_per_row + b)], blk + d_at, 2) == 0);
                 QVERIFY(std::memcmp(main.data() + r * L->row_bytes + b * mb, blk + (d_at == 0 ? 2 : 0), static_cast<size_t>(mb)) == 0);
             }
+    }
+
+    // The planner budgets GPU weights with weight_storage.h; the device allocates what
+    // plan_weight_layout says. Both must agree for every computable type, role and shape, and
+    // the kernels' type list must be the one the rule assumes.
+    void plannerRuleIsTheLayout() {
+        int checked = 0;
+        for (uint32_t id = 0; id < 64; ++id) {
+            const TensorTypeTraits& tr = tensor_type_traits(id);
+            if (!tr.known || !tr.computable || !quant::can_dequantize(static_cast<TensorType>(id))) continue;
+            const auto t = static_cast<TensorType>(id);
+            QCOMPARE(cuda_reads_type(t), dev_type_of(t) >= 0);
+            for (WeightRole role : {WeightRole::matrix, WeightRole::embedding, WeightRole::vector}) {
+                for (int64_t cols : {int64_t{256}, int64_t{512 + 256}, int64_t{96}, int64_t{70}}) {
+                    if (cols % tr.block_size != 0) continue;
+                    const int64_t rows = role == WeightRole::vector ? 1 : 37;
+                    std::vector<uint8_t> bytes(tensor_row_bytes(t, cols) * static_cast<size_t>(rows));
+                    HostTensor h{"w", role, t, cols, rows, bytes.data(), bytes.size()};
+                    auto L = plan_weight_layout(h);
+                    QVERIFY2(L.ok(), L.status().message().c_str());
+                    const QByteArray what = QByteArray(tr.name) + " role " + QByteArray::number(int(role)) + " cols " +
+                                            QByteArray::number(qint64(cols));
+                    QVERIFY2(L->stored == cuda_storage_type(t, role, cols), what);
+                    QVERIFY2(L->split == cuda_split_layout(L->stored, role), what);
+                    QVERIFY2(L->total_bytes == cuda_weight_bytes(t, role, rows, cols), what);
+                    ++checked;
+                }
+            }
+        }
+        QVERIFY(checked > 30);
     }
 
     void vectorsBecomeF32() {

@@ -200,10 +200,14 @@ private slots:
         QTest::addColumn<int>("nSeq");
         QTest::addColumn<int>("kv");
         QTest::addColumn<int>("weightType");
-        QTest::newRow("1 dev f16") << "cpu:1GiB" << 128 << 32 << 1 << int(KvCacheType::f16) << int(TensorType::F16);
-        QTest::newRow("2 dev long ctx") << "cpu:1GiB,cpu:1GiB" << 2048 << 64 << 1 << int(KvCacheType::f32) << int(TensorType::F32);
-        QTest::newRow("3 dev 4 seq q8 kv") << "cpu:1GiB,cpu:1GiB,cpu:1GiB" << 256 << 16 << 4 << int(KvCacheType::q8_0) << int(TensorType::F16);
-        QTest::newRow("5 dev big batch") << "cpu:1GiB,cpu:1GiB,cpu:1GiB,cpu:1GiB,cpu:1GiB" << 512 << 256 << 2 << int(KvCacheType::f16) << int(TensorType::Q8_0);
+        QTest::addColumn<bool>("tied");
+        QTest::newRow("1 dev f16") << "cpu:1GiB" << 128 << 32 << 1 << int(KvCacheType::f16) << int(TensorType::F16) << false;
+        QTest::newRow("2 dev long ctx") << "cpu:1GiB,cpu:1GiB" << 2048 << 64 << 1 << int(KvCacheType::f32) << int(TensorType::F32) << false;
+        QTest::newRow("3 dev 4 seq q8 kv") << "cpu:1GiB,cpu:1GiB,cpu:1GiB" << 256 << 16 << 4 << int(KvCacheType::q8_0) << int(TensorType::F16) << false;
+        QTest::newRow("5 dev big batch") << "cpu:1GiB,cpu:1GiB,cpu:1GiB,cpu:1GiB,cpu:1GiB" << 512 << 256 << 2 << int(KvCacheType::f16) << int(TensorType::Q8_0) << false;
+        // A tied head on the embedding's device: the runtime holds the table twice.
+        QTest::newRow("1 dev tied") << "cpu:1GiB" << 64 << 16 << 1 << int(KvCacheType::f16) << int(TensorType::F16) << true;
+        QTest::newRow("2 dev tied") << "cpu:1GiB,cpu:1GiB" << 64 << 16 << 1 << int(KvCacheType::f16) << int(TensorType::Q8_0) << true;
     }
     void estimateMatchesAllocation() {
         QFETCH(QString, devices);
@@ -212,8 +216,11 @@ private slots:
         QFETCH(int, nSeq);
         QFETCH(int, kv);
         QFETCH(int, weightType);
+        QFETCH(bool, tied);
         QTemporaryDir dir;
-        const QString path = test::writeRandomModel(dir, "e", small_model(static_cast<TensorType>(weightType)));
+        RandomModelConfig config = small_model(static_cast<TensorType>(weightType));
+        config.tied_output = tied;
+        const QString path = test::writeRandomModel(dir, "e", config);
         LoadOptions o = options_for(devices.toStdString(), nSeq);
         o.n_ctx = ctx;
         o.n_batch = batch;

@@ -150,13 +150,44 @@ private slots:
         QCOMPARE(p.devices.size(), size_t(2));
         QCOMPARE(p.devices[1].weight_bytes, r.model.embedding_bytes + r.model.output_norm_bytes);
         QVERIFY(has_line(p.decisions, "holds its own copy of the table"));
-        // On one device the table is held once.
+        // On one device too the table is held twice: the lookup reads rows in the file's
+        // layout, the head's matmul its own layout (the runtime uploads both).
         const PlanRequest one = request("tied", "4090");
         const Plan p1 = make_plan(one);
         uint64_t layers = 0;
         for (uint64_t b : one.model.layer_bytes) layers += b;
-        QCOMPARE(p1.devices[0].weight_bytes, layers + one.model.embedding_bytes + one.model.output_norm_bytes);
-        QVERIFY(has_line(p1.decisions, "shares its table"));
+        QCOMPARE(p1.devices[0].weight_bytes,
+                 layers + 2 * one.model.embedding_bytes + one.model.output_norm_bytes);
+        QVERIFY(has_line(p1.decisions, "holds the table twice"));
+    }
+
+    // A model with a type GPUs convert to a larger one (Q3_K is stored as Q8_0): the GPU's
+    // budget counts the converted size, so it takes fewer layers than the file's sizes suggest,
+    // and the decisions say why. A CPU-only plan is unchanged and says nothing of it.
+    void gpuConversionIsBudgetedAndExplained() {
+        PlanRequest r = request("70b", "4090,cpu");
+        const Plan by_file = make_plan(r);
+        ModelFootprint& m = r.model;
+        for (uint64_t b : m.layer_bytes) m.cuda_layer_bytes.push_back(b * 5 / 2);
+        m.cuda_embedding_bytes = m.embedding_bytes;
+        m.cuda_output_bytes = m.output_bytes * 2;
+        m.cuda_conversions.push_back({TensorType::Q3_K, TensorType::Q8_0, 560, 30 * kGiB, 75 * kGiB});
+        const Plan p = make_plan(r);
+        check_invariants(r, p);
+        if (QTest::currentTestFailed()) return;
+        QCOMPARE(p.stages.front().device_id, std::string("cuda0"));
+        const int gpu_layers = p.stages.front().layer_end - p.stages.front().layer_begin;
+        const int file_layers = by_file.stages.front().layer_end - by_file.stages.front().layer_begin;
+        QVERIFY2(gpu_layers < file_layers && gpu_layers > 0, dump(r, p));
+        QVERIFY2(p.devices[0].weight_bytes > p.devices[0].capacity / 2, dump(r, p));
+        QVERIFY2(has_line(p.decisions, "560 Q3_K weights are stored as Q8_0 on GPUs, which have no Q3_K kernels "
+                                       "in this build (30.0 GiB in the file, 75.0 GiB on the GPU"), dump(r, p));
+
+        PlanRequest cpu_only = r;
+        cpu_only.devices = devices_by_spec("cpu");
+        const Plan c = make_plan(cpu_only);
+        check_invariants(cpu_only, c);
+        QVERIFY(!has_line(c.decisions, "stored as Q8_0"));
     }
 
     void pinToDisabledIsAnError() {

@@ -190,6 +190,14 @@ inline uint64_t expected_kv(const PlanRequest& r, int n_layers) {
            static_cast<uint64_t>(r.n_ctx) * row;
 }
 
+// Bytes of layer `il` as device `device` stores it: GPUs hold the cuda_* sizes when the model
+// lists them (types their kernels cannot read are converted).
+inline uint64_t layer_bytes_on(const PlanRequest& r, int device, int il) {
+    const bool cuda = r.devices[static_cast<size_t>(device)].info.type == DeviceType::cuda &&
+                      r.model.cuda_layer_bytes.size() == r.model.layer_bytes.size();
+    return (cuda ? r.model.cuda_layer_bytes : r.model.layer_bytes)[static_cast<size_t>(il)];
+}
+
 struct Held {
     int n_layers = 0;
     uint64_t layer_bytes = 0;
@@ -201,7 +209,7 @@ inline Held held_by(const PlanRequest& r, const Plan& p, int device) {
     for (const StagePlan& s : p.stages) {
         if (s.device != device) continue;
         h.n_layers += s.layer_end - s.layer_begin;
-        for (int il = s.layer_begin; il < s.layer_end; ++il) h.layer_bytes += r.model.layer_bytes[static_cast<size_t>(il)];
+        for (int il = s.layer_begin; il < s.layer_end; ++il) h.layer_bytes += layer_bytes_on(r, device, il);
         h.emb = h.emb || s.has_embedding;
         h.out = h.out || s.has_output;
     }
@@ -213,8 +221,13 @@ inline Held held_by(const PlanRequest& r, const Plan& p, int device) {
 inline uint64_t expected_total(const PlanRequest& r, int device, const Held& h, uint64_t* weights = nullptr,
                                uint64_t* kv = nullptr, uint64_t* scratch = nullptr) {
     const ModelFootprint& m = r.model;
-    uint64_t w = h.layer_bytes + (h.emb ? m.embedding_bytes : 0);
-    if (h.out) w += m.output_norm_bytes + (m.output_tied && h.emb ? 0 : m.output_bytes);
+    // A GPU holds converted types at their stored size; a tied head is held apart from the
+    // embedding table even on the same device (rows for the lookup, a matmul layout for the head).
+    const bool cuda = r.devices[static_cast<size_t>(device)].info.type == DeviceType::cuda;
+    const uint64_t emb = cuda && m.cuda_embedding_bytes ? m.cuda_embedding_bytes : m.embedding_bytes;
+    const uint64_t out = cuda && m.cuda_output_bytes ? m.cuda_output_bytes : m.output_bytes;
+    uint64_t w = h.layer_bytes + (h.emb ? emb : 0);
+    if (h.out) w += m.output_norm_bytes + out;
     const uint64_t k = expected_kv(r, h.n_layers);
     uint64_t s = 0;
     if (h.n_layers > 0 || h.emb || h.out) {
@@ -279,7 +292,7 @@ inline std::vector<Held> held_from_counts(const PlanRequest& r, const std::vecto
     int b = 0;
     for (size_t k = 0; k < counts.size(); ++k) {
         held[k].n_layers = counts[k];
-        for (int il = b; il < b + counts[k]; ++il) held[k].layer_bytes += r.model.layer_bytes[static_cast<size_t>(il)];
+        for (int il = b; il < b + counts[k]; ++il) held[k].layer_bytes += layer_bytes_on(r, static_cast<int>(k), il);
         b += counts[k];
         held[k].emb = emb == static_cast<int>(k);
         held[k].out = out == static_cast<int>(k);

@@ -99,7 +99,7 @@ inline void check_invariants(const PlanRequest& r, const Plan& p, bool deep = tr
                 Held h = held_by(r, p, d);
                 const int e = b + h.n_layers;  // would take layer e next
                 h.n_layers += 1;
-                h.layer_bytes += r.model.layer_bytes[static_cast<size_t>(e)];
+                h.layer_bytes += layer_bytes_on(r, d, e);
                 h.emb = h.emb || (emb_free && b == 0);
                 h.out = h.out || (out_free && e + 1 == n);
                 QVERIFY2(expected_total(r, d, h) > capacity_of(r.devices[static_cast<size_t>(d)]),
@@ -130,7 +130,7 @@ inline void check_invariants(const PlanRequest& r, const Plan& p, bool deep = tr
                 if (!dev.enabled) continue;
                 Held h = held_by(r, p, d);
                 h.n_layers += 1;
-                h.layer_bytes += r.model.layer_bytes[static_cast<size_t>(e)];
+                h.layer_bytes += layer_bytes_on(r, d, e);
                 h.emb = h.emb || (!pin_valid(r, r.embedding_device) && e == 0);
                 h.out = h.out || (!pin_valid(r, r.output_device) && e + 1 == n);
                 const uint64_t cap = capacity_of(dev);

@@ -73,6 +73,13 @@ ModelFootprint random_model(Rng& rng, uint64_t usable) {
     for (uint64_t& b : m.layer_bytes) b = static_cast<uint64_t>(static_cast<double>(b) * scale * rng.real(0.8, 1.2)) + 1;
     m.embedding_bytes = static_cast<uint64_t>(static_cast<double>(m.embedding_bytes) * scale) + 1;
     m.output_bytes = s.tied ? m.embedding_bytes : static_cast<uint64_t>(static_cast<double>(m.output_bytes) * scale) + 1;
+    // Some models hold a type GPUs convert to a larger one (as Q3_K files are stored as Q8_0).
+    if (rng.chance(0.3)) {
+        const double grow = rng.real(1.0, 2.5);
+        for (uint64_t b : m.layer_bytes) m.cuda_layer_bytes.push_back(static_cast<uint64_t>(static_cast<double>(b) * grow));
+        m.cuda_embedding_bytes = static_cast<uint64_t>(static_cast<double>(m.embedding_bytes) * grow);
+        m.cuda_output_bytes = static_cast<uint64_t>(static_cast<double>(m.output_bytes) * grow);
+    }
     return m;
 }
 
@@ -115,7 +122,7 @@ bool any_layout_fits(const PlanRequest& r) {
             for (size_t k = 0; k < r.devices.size(); ++k) {
                 Held h;
                 h.n_layers = counts[k];
-                for (int il = b; il < b + counts[k]; ++il) h.layer_bytes += r.model.layer_bytes[static_cast<size_t>(il)];
+                for (int il = b; il < b + counts[k]; ++il) h.layer_bytes += layer_bytes_on(r, static_cast<int>(k), il);
                 b += counts[k];
                 h.emb = emb == static_cast<int>(k);
                 h.out = out == static_cast<int>(k);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strata/device_info.h"
+#include "strata/tensor_type.h"
 
 namespace strata {
 
@@ -42,6 +43,19 @@ struct ModelFootprint {
     uint64_t output_norm_bytes = 0;
     bool output_tied = false;           // no output.weight: the head reuses token_embd
     uint64_t layer_flops_per_token = 0; // 2 × weight elements of one block (matmul work)
+
+    // The same bytes as a CUDA device stores them: types its kernels cannot read are converted
+    // on upload, usually to a larger type. Empty / 0 = as in the file (hand-made footprints).
+    std::vector<uint64_t> cuda_layer_bytes;
+    uint64_t cuda_embedding_bytes = 0;
+    uint64_t cuda_output_bytes = 0;     // the head as a matrix (a tied head: token_embd again)
+    // One entry per file type a CUDA device converts, for the plan's explanation.
+    struct CudaConversion {
+        TensorType from = TensorType::F32, to = TensorType::F32;
+        int tensors = 0;
+        uint64_t file_bytes = 0, cuda_bytes = 0;
+    };
+    std::vector<CudaConversion> cuda_conversions;
 };
 
 struct PlanDevice {

@@ -1,8 +1,11 @@
 #include "plan/model_footprint.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <optional>
+
+#include "backend/weight_storage.h"
 
 namespace strata {
 
@@ -86,6 +89,38 @@ std::optional<int64_t> block_index(const std::string& name) {
     return il;
 }
 
+// Fills the cuda_* fields: each tensor's bytes under the CUDA storage rule (weight_storage.h).
+// Roles as the loader gives them: 1-D tensors are vectors, token_embd is read as an embedding
+// table and, for a tied head, as a matrix too.
+void add_cuda_bytes(const std::vector<gguf::TensorInfo>& tensors, ModelFootprint& m) {
+    m.cuda_layer_bytes.assign(m.layer_bytes.size(), 0);
+    auto cuda_bytes = [&](const gguf::TensorInfo& t, WeightRole role) {
+        if (t.ne.size() < 2) role = WeightRole::vector;
+        const uint64_t b = cuda_weight_bytes(t.type, role, t.n_rows(), t.ne.empty() ? 0 : t.ne[0]);
+        if (b == 0) return t.n_bytes;  // not loadable anyway: the loader says why
+        const TensorType to = cuda_storage_type(t.type, role, t.ne[0]);
+        if (to != t.type && role != WeightRole::vector) {
+            auto it = std::find_if(m.cuda_conversions.begin(), m.cuda_conversions.end(),
+                                   [&](const ModelFootprint::CudaConversion& c) { return c.from == t.type && c.to == to; });
+            if (it == m.cuda_conversions.end()) it = m.cuda_conversions.insert(it, {t.type, to, 0, 0, 0});
+            ++it->tensors;
+            it->file_bytes += t.n_bytes;
+            it->cuda_bytes += b;
+        }
+        return b;
+    };
+    for (const gguf::TensorInfo& t : tensors) {
+        if (const auto il = block_index(t.name)) {
+            m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_bytes(t, WeightRole::matrix);
+        } else if (t.name == "token_embd.weight") {
+            m.cuda_embedding_bytes = cuda_bytes(t, WeightRole::embedding);
+            if (m.output_tied) m.cuda_output_bytes = cuda_bytes(t, WeightRole::matrix);
+        } else if (t.name == "output.weight") {
+            m.cuda_output_bytes = cuda_bytes(t, WeightRole::matrix);
+        }
+    }
+}
+
 }  // namespace
 
 Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metadata,
@@ -167,6 +202,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
     m.embedding_bytes = token_embd->n_bytes;
     m.output_tied = output == nullptr;
     m.output_bytes = output != nullptr ? output->n_bytes : m.embedding_bytes;
+    add_cuda_bytes(tensors, m);
     return m;
 }
 

@@ -34,8 +34,8 @@ bool is_gpu(const PlanRequest& r, int d) {
 // Weight bytes a stage reads per decoded token: its layers and, last, the head. (The embedding
 // lookup reads one row: negligible.)
 uint64_t stage_read_bytes(const PlanRequest& r, const PlanCosts& costs, const StagePlan& s) {
-    uint64_t bytes = costs.layer_bytes(s.layer_begin, s.layer_end - s.layer_begin);
-    if (s.has_output) bytes += r.model.output_bytes + r.model.output_norm_bytes;
+    uint64_t bytes = costs.layer_bytes(s.device, s.layer_begin, s.layer_end - s.layer_begin);
+    if (s.has_output) bytes += costs.output_bytes(s.device) + r.model.output_norm_bytes;
     return bytes;
 }
 
@@ -100,6 +100,23 @@ void note_mode(const PlanRequest& r, const CoreResult& core, Plan& plan) {
     }
 }
 
+// Weight types a GPU stage converts on upload (weight_storage.h), with what that costs: the
+// budget above already counts it, and this says why a GPU holds more than the file's size.
+void note_cuda_conversions(const PlanRequest& r, Plan& plan) {
+    bool gpu_holds_weights = false;
+    for (const DeviceUse& u : plan.devices)
+        if (u.weight_bytes > 0 && is_gpu(r, u.device)) gpu_holds_weights = true;
+    if (!gpu_holds_weights) return;
+    for (const ModelFootprint::CudaConversion& c : r.model.cuda_conversions) {
+        std::string text = std::to_string(c.tensors) + " " + tensor_type_name(c.from) + " weight" +
+                           (c.tensors == 1 ? " is" : "s are") + " stored as " + tensor_type_name(c.to) +
+                           " on GPUs, which have no " + tensor_type_name(c.from) + " kernels in this build (" +
+                           format_bytes(c.file_bytes) + " in the file, " + format_bytes(c.cuda_bytes) +
+                           " on the GPU; the budgets count the larger size)";
+        plan.decisions.push_back(std::move(text));
+    }
+}
+
 void note_devices(const PlanRequest& r, const CoreResult& core, Plan& plan) {
     const Assignment& a = core.assign;
     const PlanCosts costs(r);
@@ -123,15 +140,19 @@ void note_devices(const PlanRequest& r, const CoreResult& core, Plan& plan) {
         std::string text = "final norm and output head on " +
                            r.devices[static_cast<size_t>(a.out_device)].info.id +
                            (a.out_pinned ? " (pinned)" : " (with the last layers)");
-        if (r.model.output_tied)
+        if (r.model.output_tied) {
+            const std::string& id = r.devices[static_cast<size_t>(a.out_device)].info.id;
+            const std::string copy = format_bytes(costs.output_bytes(a.out_device));
             text += a.out_device == a.emb_device
-                        ? "; the head is tied to the token embedding and shares its table"
-                        : "; the head is tied to the token embedding, so " +
-                              r.devices[static_cast<size_t>(a.out_device)].info.id +
-                              " holds its own copy of the table (" +
-                              format_bytes(r.model.output_bytes) + ")";
+                        ? "; the head is tied to the token embedding, and " + id +
+                              " holds the table twice: as rows for the lookup and laid out for "
+                              "the head's matmul (" + copy + ")"
+                        : "; the head is tied to the token embedding, so " + id +
+                              " holds its own copy of the table (" + copy + ")";
+        }
         plan.decisions.push_back(std::move(text));
     }
+    note_cuda_conversions(r, plan);
     for (size_t d = 0; d < r.devices.size(); ++d) {
         const PlanDevice& dev = r.devices[d];
         const int di = static_cast<int>(d);
@@ -288,7 +309,7 @@ void describe_shortfalls(const PlanRequest& r, const CoreResult& core, Plan& pla
         ++n_enabled;
         usable += costs.capacity(d);
     }
-    const uint64_t weights = costs.weight_bytes(0, r.model.n_layer, true, true);
+    const uint64_t weights = costs.weight_bytes(-1, 0, r.model.n_layer, true, true);
     const uint64_t kv = costs.kv_bytes(r.model.n_layer);
     if (n_enabled > 1 && weights + kv > usable)
         plan.shortfalls.push_back("in all: weights " + format_bytes(weights) + " and KV cache " +

@@ -30,11 +30,15 @@ public:
     int n_device() const { return static_cast<int>(r_->devices.size()); }
     // free - reserve, 0 when the reserve exceeds what is free.
     uint64_t capacity(int device) const;
-    // Weight bytes of layers [begin, begin + count).
-    uint64_t layer_bytes(int begin, int count) const;
-    // Layers + token_embd (has_emb) + output norm and head (has_out; a tied head held on a
-    // device that also holds the embedding shares its table).
-    uint64_t weight_bytes(int begin, int count, bool has_emb, bool has_out) const;
+    // Weight bytes of layers [begin, begin + count) as `device` stores them (a CUDA device may
+    // convert types its kernels cannot read; weight_storage.h); device < 0: as in the file.
+    uint64_t layer_bytes(int device, int begin, int count) const;
+    // Layers + token_embd (has_emb) + output norm and head (has_out). A tied head is held
+    // apart from the embedding table even on the same device: the lookup reads rows in the
+    // file's layout, the head's matmul a layout of its own (repacked on a CPU, split on a GPU).
+    uint64_t weight_bytes(int device, int begin, int count, bool has_emb, bool has_out) const;
+    // The head's bytes on `device` (device < 0: in the file).
+    uint64_t output_bytes(int device) const;
     uint64_t kv_bytes(int count) const;
     // make_scratch_layout(...).total for this device's type and stage roles; 0 when the device
     // holds nothing (no layers, no roles).
@@ -43,7 +47,9 @@ public:
 
 private:
     const PlanRequest* r_;
-    std::vector<uint64_t> prefix_;  // (n_layer + 1) prefix sums of layer bytes
+    bool on_cuda(int device) const;
+    std::vector<uint64_t> prefix_;       // (n_layer + 1) prefix sums of layer bytes
+    std::vector<uint64_t> cuda_prefix_;  // the same as a CUDA device stores them
 };
 
 // Who holds what: a layer count per request device (layers are laid out contiguously in device

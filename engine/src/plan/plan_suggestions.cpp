@@ -291,7 +291,7 @@ std::vector<PlanSuggestion> suggest_fixes(const PlanRequest& request, const Plan
                        "cache q8_0, 1 sequence, a batch of " +
                            std::to_string(std::min<int64_t>(request.n_batch, 32)) +
                            " and a 256-token context: the weights alone are " +
-                           format_bytes(costs.weight_bytes(0, request.model.n_layer, true, true)) +
+                           format_bytes(costs.weight_bytes(-1, 0, request.model.n_layer, true, true)) +
                            " against " + format_bytes(usable) +
                            " usable on all devices; use a smaller quantization or more memory",
                        std::nullopt});

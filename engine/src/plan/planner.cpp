@@ -21,8 +21,14 @@ namespace plan_detail {
 
 PlanCosts::PlanCosts(const PlanRequest& request) : r_(&request) {
     const auto& lb = request.model.layer_bytes;
+    const auto& cb = request.model.cuda_layer_bytes;
+    const bool have_cuda = cb.size() == lb.size();
     prefix_.assign(lb.size() + 1, 0);
-    for (size_t i = 0; i < lb.size(); ++i) prefix_[i + 1] = prefix_[i] + lb[i];
+    cuda_prefix_.assign(lb.size() + 1, 0);
+    for (size_t i = 0; i < lb.size(); ++i) {
+        prefix_[i + 1] = prefix_[i] + lb[i];
+        cuda_prefix_[i + 1] = cuda_prefix_[i] + (have_cuda ? cb[i] : lb[i]);
+    }
 }
 
 uint64_t PlanCosts::capacity(int device) const {
@@ -30,19 +36,25 @@ uint64_t PlanCosts::capacity(int device) const {
     return d.info.free_memory > d.reserve_bytes ? d.info.free_memory - d.reserve_bytes : 0;
 }
 
-uint64_t PlanCosts::layer_bytes(int begin, int count) const {
-    return prefix_[static_cast<size_t>(begin + count)] - prefix_[static_cast<size_t>(begin)];
+bool PlanCosts::on_cuda(int device) const {
+    return device >= 0 && r_->devices[static_cast<size_t>(device)].info.type == DeviceType::cuda;
 }
 
-uint64_t PlanCosts::weight_bytes(int begin, int count, bool has_emb, bool has_out) const {
+uint64_t PlanCosts::layer_bytes(int device, int begin, int count) const {
+    const std::vector<uint64_t>& p = on_cuda(device) ? cuda_prefix_ : prefix_;
+    return p[static_cast<size_t>(begin + count)] - p[static_cast<size_t>(begin)];
+}
+
+uint64_t PlanCosts::output_bytes(int device) const {
     const ModelFootprint& m = r_->model;
-    uint64_t bytes = layer_bytes(begin, count);
-    if (has_emb) bytes += m.embedding_bytes;
-    if (has_out) {
-        bytes += m.output_norm_bytes;
-        // A tied head reads token_embd; where that table is already held, it is not held twice.
-        if (!(m.output_tied && has_emb)) bytes += m.output_bytes;
-    }
+    return on_cuda(device) && m.cuda_output_bytes ? m.cuda_output_bytes : m.output_bytes;
+}
+
+uint64_t PlanCosts::weight_bytes(int device, int begin, int count, bool has_emb, bool has_out) const {
+    const ModelFootprint& m = r_->model;
+    uint64_t bytes = layer_bytes(device, begin, count);
+    if (has_emb) bytes += on_cuda(device) && m.cuda_embedding_bytes ? m.cuda_embedding_bytes : m.embedding_bytes;
+    if (has_out) bytes += m.output_norm_bytes + output_bytes(device);
     return bytes;
 }
 
@@ -65,7 +77,7 @@ uint64_t PlanCosts::scratch_bytes(int device, int count, bool has_emb, bool has_
 }
 
 uint64_t PlanCosts::total(int device, int begin, int count, bool has_emb, bool has_out) const {
-    return weight_bytes(begin, count, has_emb, has_out) + kv_bytes(count) +
+    return weight_bytes(device, begin, count, has_emb, has_out) + kv_bytes(count) +
            scratch_bytes(device, count, has_emb, has_out);
 }
 
@@ -117,7 +129,7 @@ std::vector<DeviceBytes> device_bytes(const PlanCosts& costs, const Assignment& 
     for (size_t d = 0; d < a.counts.size(); ++d) {
         const int di = static_cast<int>(d);
         const bool emb = a.emb_device == di, outr = a.out_device == di;
-        out[d].weights = costs.weight_bytes(begins[d], a.counts[d], emb, outr);
+        out[d].weights = costs.weight_bytes(di, begins[d], a.counts[d], emb, outr);
         out[d].kv = costs.kv_bytes(a.counts[d]);
         out[d].scratch = costs.scratch_bytes(di, a.counts[d], emb, outr);
     }
@@ -165,7 +177,7 @@ int greedy_fill(const PlanCosts& costs, const std::vector<int>& order, const Bud
         auto fits = [&](int k) {
             const bool emb = a.emb_pinned ? a.emb_device == d : (b == 0 && k > 0);
             const bool out = a.out_pinned ? a.out_device == d : (b + k == n && k > 0);
-            return costs.layer_bytes(b, k) + costs.kv_bytes(k) <= budget.layers[ds] &&
+            return costs.layer_bytes(d, b, k) + costs.kv_bytes(k) <= budget.layers[ds] &&
                    costs.total(d, b, k, emb, out) <= budget.total[ds];
         };
         int best = 0;

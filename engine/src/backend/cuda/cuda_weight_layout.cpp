@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "backend/weight_storage.h"
 #include "quant/quant.h"
 
 namespace strata::cuda {
@@ -53,20 +54,15 @@ Result<WeightLayout> plan_weight_layout(const HostTensor& t) {
     if (!tr.known || t.n_cols % tr.block_size != 0)
         return Status(ErrorCode::unsupported, t.name + ": " + tr.name + " rows of " + std::to_string(t.n_cols) +
                                                   " values cannot be read");
-    if (t.role == WeightRole::vector) {
-        L.stored = TensorType::F32;
-    } else if (dev_type_of(t.type) >= 0) {
-        L.stored = t.type;
-    } else {
-        L.stored = t.n_cols % 32 == 0 ? TensorType::Q8_0 : TensorType::F16;
-    }
+    L.stored = cuda_storage_type(t.type, t.role, t.n_cols);
     L.converted = L.stored != t.type;
     if (L.converted && !quant::can_dequantize(t.type))
         return Status(ErrorCode::unsupported,
                       t.name + ": the CUDA backend cannot compute with " + std::string(tr.name) + " weights");
     L.dev_type = dev_type_of(L.stored);
     SplitInfo s{};
-    L.split = t.role == WeightRole::matrix && split_info(L.stored, s);
+    L.split = cuda_split_layout(L.stored, t.role);
+    split_info(L.stored, s);
     if (L.split) {
         L.d_per_row = t.n_cols / s.block_elems;
         L.row_bytes = L.d_per_row * s.main_bytes;

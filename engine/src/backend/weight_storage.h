@@ -1,0 +1,30 @@
+// What a CUDA device stores for a weight, from the file's type and shape alone. The planner
+// budgets GPU memory with it before anything is loaded, and the CUDA backend lays weights out
+// by the same rule (cuda/cuda_weight_layout.cpp), so the prediction is the allocation.
+//
+//  - vectors (norms, biases): F32;
+//  - types the GPU kernels read (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K): as in the file;
+//  - other computable types: converted on upload to Q8_0 (F16 when a row is not whole 32-blocks),
+//    which takes more memory than the file (Q3_K: 3.4 → 8.5 bits per weight);
+//  - matrices of Q4_0, Q8_0 and Q6_K are "split" (block scales in their own 256-byte aligned
+//    array), which costs at most 255 bytes of padding per tensor.
+// Pure functions; thread-safe. CPU devices store what the file holds (see CpuWeight).
+#pragma once
+
+#include <cstdint>
+
+#include "backend/device.h"
+
+namespace strata {
+
+// True for the types the CUDA kernels compute with as they are stored in the file.
+bool cuda_reads_type(TensorType t);
+// The type a weight is stored in on a CUDA device.
+TensorType cuda_storage_type(TensorType t, WeightRole role, int64_t n_cols);
+// True when the stored form keeps each block's fp16 scale in a separate array.
+bool cuda_split_layout(TensorType stored, WeightRole role);
+// Bytes the weight takes on a CUDA device; 0 when a row is not a whole number of the type's
+// blocks (loading refuses such a tensor).
+uint64_t cuda_weight_bytes(TensorType t, WeightRole role, int64_t n_rows, int64_t n_cols);
+
+}  // namespace strata
