@@ -15,6 +15,7 @@
 #include <array>
 #include <cstring>
 
+#include "backend/weight_storage.h"
 #include "quant/quant.h"
 #include "selftest_common.h"
 #include "util/fp16.h"
@@ -134,12 +135,10 @@ void check_embed(Device& d, TensorType type, int64_t cols, uint64_t seed, Report
     std::vector<float> out(ref.size());
     if (st.ok()) st = download(d, **ob, out.data(), out.size() * 4);
     if (!st.ok()) return rep.fail(group, d.id(), detail, st.message());
-    // A GPU stores the types its kernels do not read (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K) as Q8_0:
-    // re-quantizing costs up to half a step of the block maximum / 127 (≈ 0.015 of the RMS).
-    const bool native = type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16 ||
-                        type == TensorType::Q4_0 || type == TensorType::Q8_0 || type == TensorType::Q4_K ||
-                        type == TensorType::Q5_K || type == TensorType::Q6_K;
-    const double tol = d.info().type == DeviceType::cpu || native ? 1e-6 : 0.03;
+    // A GPU stores the types its kernels do not read (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, IQ4_NL,
+    // IQ4_XS) as Q8_0: re-quantizing costs up to half a step of the block maximum / 127
+    // (≈ 0.015 of the RMS).
+    const double tol = d.info().type == DeviceType::cpu || cuda_reads_type(type) ? 1e-6 : 0.03;
     rep.add(group, d.id(), detail, rel_max_err(out, ref), tol);
 
     // A token outside the table must be reported (at the op or at the next synchronize).
@@ -365,7 +364,8 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
     std::vector<TensorType> types = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
                                      TensorType::Q4_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
     if (!q) {
-        for (TensorType t : {TensorType::Q5_0, TensorType::Q4_1, TensorType::Q3_K})  // converted on GPUs
+        for (TensorType t : {TensorType::Q5_0, TensorType::Q4_1, TensorType::Q3_K, TensorType::IQ4_NL,
+                             TensorType::IQ4_XS})  // converted on GPUs
             if (quant::can_quantize(t) && quant::can_dequantize(t)) types.push_back(t);
     }
     for (Device* dp : devices) {

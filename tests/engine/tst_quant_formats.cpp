@@ -64,6 +64,9 @@ private slots:
         QTest::newRow("Q4_K") << int(TensorType::Q4_K) << 0.080;
         QTest::newRow("Q3_K") << int(TensorType::Q3_K) << 0.170;
         QTest::newRow("Q2_K") << int(TensorType::Q2_K) << 0.300;
+        // Non-linear 4-bit levels: below Q4_0's error at the same width.
+        QTest::newRow("IQ4_NL") << int(TensorType::IQ4_NL) << 0.088;
+        QTest::newRow("IQ4_XS") << int(TensorType::IQ4_XS) << 0.089;
     }
     void roundTripRmse() {
         QFETCH(int, type);
@@ -81,7 +84,8 @@ private slots:
     // every group of 16 by 100 and compare the error there with the unweighted quantization.
     void importanceSteersScales_data() {
         QTest::addColumn<int>("type");
-        for (TensorType t : {TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K})
+        for (TensorType t : {TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
+                             TensorType::IQ4_NL, TensorType::IQ4_XS})
             QTest::newRow(tensor_type_name(t)) << int(t);
     }
     void importanceSteersScales() {
@@ -123,6 +127,39 @@ private slots:
             dequantize_row_ref(TensorType::Q4_1, &b, y, 32);
             QCOMPARE(y[3], 3.0f);
             QCOMPARE(y[19], 8.0f);
+        }
+        {   // IQ4_NL: d × level[nibble], nibbles as in Q4_0; levels -127 -104 ... 89 113.
+            BlockIQ4_NL b{};
+            b.d = fp32_to_fp16(0.5f);
+            b.qs[3] = 0xF0;   // element 3: level 0 = -127; element 19: level 15 = 113
+            b.qs[7] = 0x89;   // element 7: level 9 = 13; element 23: level 8 = 1
+            float y[32];
+            dequantize_row_ref(TensorType::IQ4_NL, &b, y, 32);
+            QCOMPARE(y[3], -63.5f);
+            QCOMPARE(y[19], 56.5f);
+            QCOMPARE(y[7], 6.5f);
+            QCOMPARE(y[23], 0.5f);
+            QCOMPARE(y[0], -63.5f);  // all-zero nibbles are level 0, not zero
+        }
+        {   // IQ4_XS: group g's scale is (6 bits) - 32: low 4 bits in nibble g % 2 of
+            // scales_l[g / 2], high 2 bits at bits 2g of scales_h.
+            BlockIQ4_XS b{};
+            b.d = fp32_to_fp16(0.25f);
+            b.scales_l[0] = 0x3F;   // group 0: low 0xF; group 1: low 0x3
+            b.scales_h = 0x2 | (0x3 << 2) | (0x2 << 14);  // group 0 high 2 → 0x2F = 47; group 1 high 3 → 0x33 = 51;
+                                                         // group 7 high 2, low 0 → 0x20 = 32
+            b.qs[0] = 0xE9;         // group 0, element 0: level 9 = 13; element 16: level 14 = 89
+            b.qs[16 + 5] = 0x07;    // group 1, element 5: level 7 = -10; element 21: level 0 = -127
+            b.qs[16 * 7 + 2] = 0x5F;  // group 7: scale 0, so every value is 0
+            float y[256];
+            dequantize_row_ref(TensorType::IQ4_XS, &b, y, 256);
+            QCOMPARE(y[0], 0.25f * 15 * 13);
+            QCOMPARE(y[16], 0.25f * 15 * 89);
+            QCOMPARE(y[32 + 5], 0.25f * 19 * -10);
+            QCOMPARE(y[32 + 21], 0.25f * 19 * -127);
+            QCOMPARE(y[64], 0.25f * (0x0 - 32) * -127);  // group 2: scale bits 0 → -32
+            QCOMPARE(y[224 + 2], 0.0f);
+            QCOMPARE(y[224 + 18], 0.0f);
         }
         {   // Q5_0: fifth bit of element j is bit j of the little-endian qh.
             BlockQ5_0 b{};
@@ -219,7 +256,7 @@ private slots:
     void fastDequantizeMatchesReference_data() {
         QTest::addColumn<int>("type");
         for (TensorType t : {TensorType::F16, TensorType::BF16, TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K,
-                             TensorType::Q6_K})
+                             TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS})
             QTest::newRow(tensor_type_name(t)) << int(t);
     }
     void fastDequantizeMatchesReference() {

@@ -46,7 +46,8 @@ private slots:
             {"Q5_1", {9, TensorType::Q5_1}},   {"Q2_K", {10, TensorType::Q2_K}},  {"Q3_K_S", {11, TensorType::Q3_K}},
             {"Q3_K_M", {12, TensorType::Q3_K}}, {"Q3_K_L", {13, TensorType::Q3_K}}, {"Q4_K_S", {14, TensorType::Q4_K}},
             {"Q4_K_M", {15, TensorType::Q4_K}}, {"Q5_K_S", {16, TensorType::Q5_K}}, {"Q5_K_M", {17, TensorType::Q5_K}},
-            {"Q6_K", {18, TensorType::Q6_K}},  {"BF16", {32, TensorType::BF16}},
+            {"Q6_K", {18, TensorType::Q6_K}},  {"BF16", {32, TensorType::BF16}},  {"IQ4_NL", {25, TensorType::IQ4_NL}},
+            {"IQ4_XS", {30, TensorType::IQ4_XS}},
         };
         for (const auto& [name, v] : rows) QTest::newRow(name) << QString(name) << v.first << v.second;
     }
@@ -61,10 +62,10 @@ private slots:
         QCOMPARE(m->base, base);
     }
     void mixTableIsComplete() {
-        QCOMPARE(quant::quant_mixes().size(), size_t(17));
+        QCOMPARE(quant::quant_mixes().size(), size_t(19));
         std::set<std::string> names;
         for (const auto& m : quant::quant_mixes()) names.insert(m.name);
-        QCOMPARE(names.size(), size_t(17));
+        QCOMPARE(names.size(), size_t(19));
         QVERIFY(!quant::find_quant_mix("Q4_K_X"));
         QVERIFY(!quant::find_quant_mix(""));
         QVERIFY(!quant::find_quant_mix("Q4_K"));  // a tensor type, not a mix
@@ -206,6 +207,8 @@ private slots:
         QTest::newRow("Q4_K 160") << T::Q4_K << 160 << T::Q5_0;
         QTest::newRow("Q5_K 64") << T::Q5_K << 64 << T::Q5_1;
         QTest::newRow("Q6_K 96") << T::Q6_K << 96 << T::Q8_0;
+        QTest::newRow("IQ4_XS 96") << T::IQ4_XS << 96 << T::IQ4_NL;
+        QTest::newRow("IQ4_XS 172") << T::IQ4_XS << 172 << T::F16;
         QTest::newRow("Q4_K 172") << T::Q4_K << 172 << T::F16;
         QTest::newRow("Q6_K 172") << T::Q6_K << 172 << T::F16;
         QTest::newRow("Q8_0 172") << T::Q8_0 << 172 << T::F16;
@@ -309,7 +312,7 @@ private slots:
     }
 
     // plan_quantization: an unconvertible non-matrix tensor (I32) is kept as it is; a matrix
-    // of a type Strata cannot dequantize (IQ4_NL) is refused, naming it, before anything is
+    // of a type Strata cannot dequantize (IQ2_XXS) is refused, naming it, before anything is
     // written. F32 sources are not a requantization; Q8_0 ones are.
     void planKeepsOrRefuses() {
         QTemporaryDir dir;
@@ -318,10 +321,10 @@ private slots:
             w.set_string("general.architecture", "llama");
             w.set_u32("llama.block_count", 1);
             std::vector<uint8_t> ids(4 * 8, 1);
-            const size_t n_matrix = tensor_row_bytes(matrix_type, 64) * 4;
+            const size_t n_matrix = tensor_row_bytes(matrix_type, 256) * 4;
             std::vector<uint8_t> matrix(n_matrix, 0x11);
             if (!w.add_tensor("token_types", TensorType::I32, {8}, ids).ok() ||
-                !w.add_tensor("blk.0.attn_q.weight", matrix_type, {64, 4}, matrix).ok() ||
+                !w.add_tensor("blk.0.attn_q.weight", matrix_type, {256, 4}, matrix).ok() ||
                 !w.write(dir.filePath(name).toStdString()).ok())
                 qFatal("cannot write %s", qPrintable(name));
             return gguf::GgufFile::open(dir.filePath(name).toStdString());
@@ -342,11 +345,11 @@ private slots:
         plan = quant::plan_quantization(**q8, mix_named("Q8_0"));  // unchanged: copied, no warning
         QVERIFY(plan.ok() && plan->quantized_sources.empty());
 
-        auto iq = write("iq.gguf", TensorType::IQ4_NL);
+        auto iq = write("iq.gguf", TensorType::IQ2_XXS);
         plan = quant::plan_quantization(**iq, mix_named("Q4_K_M"));
         QVERIFY(!plan.ok());
         QCOMPARE(plan.status().code(), ErrorCode::unsupported);
-        QVERIFY2(QString::fromStdString(plan.status().message()).contains("'blk.0.attn_q.weight' has type IQ4_NL"),
+        QVERIFY2(QString::fromStdString(plan.status().message()).contains("'blk.0.attn_q.weight' has type IQ2_XXS"),
                  plan.status().message().c_str());
     }
 

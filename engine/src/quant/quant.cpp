@@ -47,6 +47,8 @@ DequantizeRowFn dequantize_ref_fn(TensorType t) {
         case TensorType::Q5_K: return dequantize_row_q5_k;
         case TensorType::Q6_K: return dequantize_row_q6_k;
         case TensorType::Q8_K: return dequantize_row_q8_k;
+        case TensorType::IQ4_NL: return dequantize_row_iq4_nl;
+        case TensorType::IQ4_XS: return dequantize_row_iq4_xs;
         default: return nullptr;
     }
 }
@@ -78,6 +80,8 @@ void quantize_row_ref(TensorType t, const float* src, void* dst, int64_t n, cons
         case TensorType::Q5_K: return quantize_row_q5_k(src, dst, n, importance);
         case TensorType::Q6_K: return quantize_row_q6_k(src, dst, n, importance);
         case TensorType::Q8_K: return quantize_row_q8_k(src, dst, n);
+        case TensorType::IQ4_NL: return quantize_row_iq4_nl(src, dst, n, importance);
+        case TensorType::IQ4_XS: return quantize_row_iq4_xs(src, dst, n, importance);
         default: return;
     }
 }
@@ -86,7 +90,8 @@ TensorType vec_dot_type(TensorType w) {
     switch (w) {
         case TensorType::Q4_0:
         case TensorType::Q5_0:
-        case TensorType::Q8_0: return TensorType::Q8_0;
+        case TensorType::Q8_0:
+        case TensorType::IQ4_NL: return TensorType::Q8_0;
         case TensorType::Q4_1:
         case TensorType::Q5_1: return TensorType::Q8_1;
         case TensorType::Q2_K:
@@ -94,7 +99,8 @@ TensorType vec_dot_type(TensorType w) {
         case TensorType::Q4_K:
         case TensorType::Q5_K:
         case TensorType::Q6_K:
-        case TensorType::Q8_K: return TensorType::Q8_K;
+        case TensorType::Q8_K:
+        case TensorType::IQ4_XS: return TensorType::Q8_K;
         default: return TensorType::F32;  // F32, F16, BF16 weights take float activations
     }
 }
@@ -116,6 +122,8 @@ VecDotFn vec_dot_fn(TensorType w, CpuIsa isa) {
         case TensorType::Q5_K: return avx2 ? vec_dot_q5_k_q8_k_avx2 : vec_dot_q5_k_q8_k_scalar;
         case TensorType::Q6_K: return avx2 ? vec_dot_q6_k_q8_k_avx2 : vec_dot_q6_k_q8_k_scalar;
         case TensorType::Q8_K: return avx2 ? vec_dot_q8_k_q8_k_avx2 : vec_dot_q8_k_q8_k_scalar;
+        case TensorType::IQ4_NL: return avx2 ? vec_dot_iq4_nl_q8_0_avx2 : vec_dot_iq4_nl_q8_0_scalar;
+        case TensorType::IQ4_XS: return avx2 ? vec_dot_iq4_xs_q8_k_avx2 : vec_dot_iq4_xs_q8_k_scalar;
         default: return nullptr;
     }
 }

@@ -14,7 +14,7 @@
 namespace strata::quant {
 
 // ---- reference (scalar) ------------------------------------------------------------------
-// True for types this build can dequantize (F32, F16, BF16, Q4_0 ... Q8_K).
+// True for types this build can dequantize (F32, F16, BF16, Q4_0 ... Q8_K, IQ4_NL, IQ4_XS).
 bool can_dequantize(TensorType t);
 // True for types this build can produce.
 bool can_quantize(TensorType t);
@@ -27,7 +27,8 @@ void quantize_row_ref(TensorType t, const float* src, void* dst, int64_t n,
 
 // ---- fast kernels (dispatched by CPU features at run time) -------------------------------
 // The format activations are converted to for dot products with weight type w: Q8_0 for
-// Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1 (its block sum serves the min term), Q8_K for K-quants,
+// Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1 (its block sum serves the min term), Q8_K for
+// K-quants and IQ4_XS,
 // F32 for the float weight types F32/F16/BF16.
 TensorType vec_dot_type(TensorType w);
 // Fast quantizer for activation formats (Q8_0, Q8_1, Q8_K: bit-identical to quantize_row_ref)

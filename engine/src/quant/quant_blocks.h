@@ -34,7 +34,23 @@ struct BlockQ6_K { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t 
 // Q8_K: the activation format of the K-quants; bsums[g] = Σ of qs in group g of 16.
 struct BlockQ8_K { float d; int8_t qs[256]; int16_t bsums[16]; };
 
+// IQ4_NL / IQ4_XS: 4-bit indices into a fixed non-linear table of int8 levels (kIq4Levels,
+// denser near zero, where weights cluster). IQ4_NL: blocks of 32 with one fp16 scale, nibbles
+// laid out as in Q4_0. IQ4_XS: super-blocks of 256 in 8 groups of 32, each with a 6-bit scale
+// (stored +32: low 4 bits in scales_l, nibble g % 2 of byte g / 2; high 2 bits in scales_h,
+// bits 2g..2g+1) times the fp16 d.
+struct BlockIQ4_NL { uint16_t d; uint8_t qs[16]; };
+struct BlockIQ4_XS { uint16_t d; uint16_t scales_h; uint8_t scales_l[4]; uint8_t qs[128]; };
+inline constexpr int8_t kIq4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                          1,    13,   25,  38,  53,  69,  89,  113};
+inline int iq4xs_scale(const BlockIQ4_XS& b, int g) {
+    const int lo = (b.scales_l[g / 2] >> (4 * (g % 2))) & 0xF;
+    const int hi = (b.scales_h >> (2 * g)) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20);
+static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockIQ4_XS) == 136);
 static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ8_1) == 36);
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110);

@@ -19,6 +19,8 @@ void dequantize_row_q4_k(const void* src, float* dst, int64_t n);
 void dequantize_row_q5_k(const void* src, float* dst, int64_t n);
 void dequantize_row_q6_k(const void* src, float* dst, int64_t n);
 void dequantize_row_q8_k(const void* src, float* dst, int64_t n);
+void dequantize_row_iq4_nl(const void* src, float* dst, int64_t n);
+void dequantize_row_iq4_xs(const void* src, float* dst, int64_t n);
 
 void quantize_row_q4_0(const float* src, void* dst, int64_t n);
 void quantize_row_q4_1(const float* src, void* dst, int64_t n);
@@ -34,6 +36,8 @@ void quantize_row_q3_k(const float* src, void* dst, int64_t n, const float* impo
 void quantize_row_q4_k(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_q5_k(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_q6_k(const float* src, void* dst, int64_t n, const float* importance);
+void quantize_row_iq4_nl(const float* src, void* dst, int64_t n, const float* importance);
+void quantize_row_iq4_xs(const float* src, void* dst, int64_t n, const float* importance);
 
 // ---- scale fitting (quant_k_fit.cpp) ----------------------------------------------------
 // x ≈ scale*q - min with q in [0, nmax], min >= 0; weights w (nullptr = uniform). Returns the
@@ -54,6 +58,8 @@ float vec_dot_q4_k_q8_k_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_q5_k_q8_k_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_q6_k_q8_k_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_q8_k_q8_k_scalar(int64_t n, const void* w, const void* a);
+float vec_dot_iq4_nl_q8_0_scalar(int64_t n, const void* w, const void* a);
+float vec_dot_iq4_xs_q8_k_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_f32_f32_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_f16_f32_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_bf16_f32_scalar(int64_t n, const void* w, const void* a);
@@ -70,6 +76,8 @@ float vec_dot_q4_k_q8_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_q5_k_q8_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_q6_k_q8_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_q8_k_q8_k_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_iq4_nl_q8_0_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_iq4_xs_q8_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_f32_f32_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_f16_f32_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_bf16_f32_avx2(int64_t n, const void* w, const void* a);

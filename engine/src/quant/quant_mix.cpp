@@ -75,7 +75,8 @@ const std::vector<QuantMix>& quant_mixes() {
         {"Q5_K_S", T::Q5_K, 16},  {"Q5_1", T::Q5_1, 9},     {"Q5_0", T::Q5_0, 8},
         {"Q4_K_M", T::Q4_K, 15},  {"Q4_K_S", T::Q4_K, 14},  {"Q4_1", T::Q4_1, 3},
         {"Q4_0", T::Q4_0, 2},     {"Q3_K_L", T::Q3_K, 13},  {"Q3_K_M", T::Q3_K, 12},
-        {"Q3_K_S", T::Q3_K, 11},  {"Q2_K", T::Q2_K, 10},
+        {"Q3_K_S", T::Q3_K, 11},  {"Q2_K", T::Q2_K, 10},    {"IQ4_XS", T::IQ4_XS, 30},
+        {"IQ4_NL", T::IQ4_NL, 25},
     };
     return mixes;
 }
@@ -131,6 +132,7 @@ TensorType fallback_type(TensorType want, int64_t row_length) {
         case T::Q4_K: next = T::Q5_0; break;
         case T::Q5_K: next = T::Q5_1; break;
         case T::Q6_K: next = T::Q8_0; break;
+        case T::IQ4_XS: next = T::IQ4_NL; break;
         default: break;
     }
     return fits(next) ? next : T::F16;

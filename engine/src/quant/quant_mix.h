@@ -19,10 +19,11 @@
 //     sixteenth of the layers and Q4_K after; attn_output and attn_qkv at Q4_K.
 //   - Q3_K_L: attn_v, ffn_down, attn_output and attn_qkv at Q5_K.
 //   - Q2_K: attn_v at Q3_K (Q4_K when n_head / n_head_kv >= 4), ffn_down and attn_output at Q3_K.
-//   - Q3_K_S, Q5_K_S, Q6_K, Q8_0 and the legacy Q4_0, Q4_1, Q5_0, Q5_1: the base type
-//     everywhere (besides the head rule above).
+//   - Q3_K_S, Q5_K_S, Q6_K, Q8_0, IQ4_XS, IQ4_NL and the legacy Q4_0, Q4_1, Q5_0, Q5_1: the
+//     base type everywhere (besides the head rule above).
 // Fallback: a type whose block does not divide the row length (ne[0]) is replaced by the
-// nearest type that fits: Q2_K, Q3_K → Q4_0; Q4_K → Q5_0; Q5_K → Q5_1; Q6_K → Q8_0; and a
+// nearest type that fits: Q2_K, Q3_K → Q4_0; Q4_K → Q5_0; Q5_K → Q5_1; Q6_K → Q8_0;
+// IQ4_XS → IQ4_NL; and a
 // 32-block type whose block does not divide the row → F16.
 //
 // Pure functions; thread-safe.

@@ -31,10 +31,10 @@ constexpr std::array<TensorTypeTraits, 40> make_table() {
     t[17] = {"IQ2_XS", 256, 74, true, false};
     t[18] = {"IQ3_XXS", 256, 98, true, false};
     t[19] = {"IQ1_S", 256, 50, true, false};
-    t[20] = {"IQ4_NL", 32, 18, true, false};
+    t[20] = {"IQ4_NL", 32, 18, true, true};
     t[21] = {"IQ3_S", 256, 110, true, false};
     t[22] = {"IQ2_S", 256, 82, true, false};
-    t[23] = {"IQ4_XS", 256, 136, true, false};
+    t[23] = {"IQ4_XS", 256, 136, true, true};
     t[24] = {"I8", 1, 1, true, false};
     t[25] = {"I16", 1, 2, true, false};
     t[26] = {"I32", 1, 4, true, false};
