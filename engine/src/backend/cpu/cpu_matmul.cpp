@@ -36,6 +36,8 @@ int choose_layout(TensorType type) {
         case TensorType::Q4_K: return kLayoutQ4_KX8;
         case TensorType::Q5_K: return kLayoutQ5_KX8;
         case TensorType::Q6_K: return kLayoutQ6_KX8;
+        case TensorType::IQ4_NL: return kLayoutIQ4_NLX8;
+        case TensorType::IQ4_XS: return kLayoutIQ4_XSX8;
         default: return kLayoutRows;
     }
 }
@@ -264,7 +266,9 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
         case kLayoutQ3_KX8:
         case kLayoutQ4_KX8:
         case kLayoutQ5_KX8:
-        case kLayoutQ6_KX8: {
+        case kLayoutQ6_KX8:
+        case kLayoutIQ4_NLX8:
+        case kLayoutIQ4_XSX8: {
             const bool k_quant = is_k_quant_x8(w.layout());
             const int64_t nb = n_cols / (k_quant ? 256 : 32);
             const size_t row_bytes = k_quant ? tensor_row_bytes(TensorType::Q8_K, n_cols) : nb * sizeof(ActQ8);

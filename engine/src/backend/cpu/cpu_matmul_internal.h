@@ -19,6 +19,9 @@
 //   kLayoutQ4_1X8, kLayoutQ5_0X8, kLayoutQ5_1X8: as Q4_0X8 with the rows' f16 mins after the
 //                   scales (Q4_1, Q5_1) and a fifth-bit vector after the nibbles (Q5_0, Q5_1):
 //                   see cpu_matmul_x8_avx2.cpp. They take ActQ8 activations like Q4_0X8.
+//   kLayoutIQ4_NLX8 IQ4_NL in the Q4_0X8 layout (the same block bytes); ActQ8 activations.
+//   kLayoutIQ4_XSX8 IQ4_XS (1104 bytes per super-block; Q8_K activations): see
+//                   cpu_matmul_x8_iq4.cpp.
 // K-quant X8 kernels take Q8_K activations.
 // Every output is one accumulator summed over the columns in order, whatever the thread count
 // or token tiling, so results are bitwise repeatable.
@@ -33,8 +36,12 @@ namespace strata {
 
 enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0X8 = 3, kLayoutQ4_KX8 = 4,
              kLayoutQ5_KX8 = 5, kLayoutQ6_KX8 = 6, kLayoutQ2_KX8 = 7, kLayoutQ3_KX8 = 8,
-             kLayoutQ4_1X8 = 9, kLayoutQ5_0X8 = 10, kLayoutQ5_1X8 = 11 };
-inline bool is_k_quant_x8(int layout) { return layout >= kLayoutQ4_KX8 && layout <= kLayoutQ3_KX8; }
+             kLayoutQ4_1X8 = 9, kLayoutQ5_0X8 = 10, kLayoutQ5_1X8 = 11, kLayoutIQ4_NLX8 = 12,
+             kLayoutIQ4_XSX8 = 13 };
+// Layouts whose kernels take Q8_K activations (256-column super-blocks).
+inline bool is_k_quant_x8(int layout) {
+    return (layout >= kLayoutQ4_KX8 && layout <= kLayoutQ3_KX8) || layout == kLayoutIQ4_XSX8;
+}
 
 struct CpuWeightAccess {
     static void set(CpuWeight& w, TensorType type, const void* data, int64_t n_rows, int64_t n_cols, int layout,
@@ -92,6 +99,11 @@ QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa);
 // VNNI (CI's) test everything but the one instruction. nullptr for other layouts.
 enum class VnniForm { avx_vnni, avx512_vnni, emulated };
 QuantX8Kernel quant_x8_kernel_vnni(int layout, VnniForm form);
+// IQ4_NL / IQ4_XS (cpu_matmul_x8_iq4.cpp): the IQ4_XS repack and group size (IQ4_NL uses the
+// Q4_0X8 ones), and their kernels (AVX2 or scalar; no VNNI form yet). nullptr for other layouts.
+void repack_iq4_xs_x8(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst);
+size_t iq4_xs_x8_group_bytes(int64_t n_cols);
+QuantX8Kernel iq4_x8_kernel(int layout, CpuIsa isa);
 // Token tile the kernels are fastest at (for prefill) per layout.
 int x8_token_tile(int layout);
 

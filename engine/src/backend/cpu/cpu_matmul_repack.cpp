@@ -1,6 +1,7 @@
 // Repacking of GGUF rows into the 8-row interleaved layouts (see cpu_matmul_internal.h) and
 // the activation quantizer of the integer X8 kernels.
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -13,11 +14,14 @@ namespace strata {
 
 using quant::BlockQ4_0;
 using quant::BlockQ8_0;
+static_assert(sizeof(quant::BlockIQ4_NL) == sizeof(BlockQ4_0) && offsetof(quant::BlockIQ4_NL, qs) == offsetof(BlockQ4_0, qs));
 
 size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols) {
     switch (layout) {
         case kLayoutFloatX8: return 8 * static_cast<size_t>(n_cols) * (type == TensorType::F32 ? 4 : 2);
-        case kLayoutQ4_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 128);
+        case kLayoutQ4_0X8:
+        case kLayoutIQ4_NLX8: return static_cast<size_t>(n_cols / 32) * (16 + 128);
+        case kLayoutIQ4_XSX8: return iq4_xs_x8_group_bytes(n_cols);
         case kLayoutQ8_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 256);
         case kLayoutQ4_1X8: return static_cast<size_t>(n_cols / 32) * 160;
         case kLayoutQ5_0X8: return static_cast<size_t>(n_cols / 32) * 176;
@@ -279,7 +283,9 @@ void repack_q23_k(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst)
 void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
     switch (layout) {
         case kLayoutFloatX8: return repack_float(type, src, n_rows, n_cols, dst);
-        case kLayoutQ4_0X8: return repack_q4_0(src, n_rows, n_cols, dst);
+        case kLayoutQ4_0X8:
+        case kLayoutIQ4_NLX8: return repack_q4_0(src, n_rows, n_cols, dst);  // same block bytes
+        case kLayoutIQ4_XSX8: return repack_iq4_xs_x8(src, n_rows, n_cols, dst);
         case kLayoutQ8_0X8: return repack_q8_0(src, n_rows, n_cols, dst);
         case kLayoutQ4_1X8: return repack_legacy<quant::BlockQ4_1, true, false>(src, n_rows, n_cols, dst);
         case kLayoutQ5_0X8: return repack_legacy<quant::BlockQ5_0, false, true>(src, n_rows, n_cols, dst);

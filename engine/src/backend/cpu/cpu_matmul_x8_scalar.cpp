@@ -263,6 +263,7 @@ FloatX8Kernel float_x8_kernel(TensorType type, CpuIsa isa) {
 }
 
 QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa) {
+    if (QuantX8Kernel k = iq4_x8_kernel(layout, isa)) return k;
     if (isa >= CpuIsa::avx2_vnni) {
         const VnniForm form = cpu_has_avx_vnni() ? VnniForm::avx_vnni : VnniForm::avx512_vnni;
         if (QuantX8Kernel k = quant_x8_kernel_vnni(layout, form)) return k;
