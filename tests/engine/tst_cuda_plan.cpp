@@ -362,6 +362,59 @@ private slots:
         QVERIFY(checked > 30);
     }
 
+    // A converted matrix packed for the GPU holds the file's values: Q3_K → Q6_K and IQ4_NL →
+    // Q8_0 level for level (exact), Q4_1 → Q8_0 through floats (half a step of block max / 127).
+    void convertedMatricesKeepValues_data() {
+        QTest::addColumn<int>("type");
+        QTest::addColumn<double>("tol");
+        QTest::newRow("Q3_K") << int(TensorType::Q3_K) << 0.0;
+        QTest::newRow("IQ4_NL") << int(TensorType::IQ4_NL) << 0.0;
+        QTest::newRow("Q4_1") << int(TensorType::Q4_1) << 0.5 / 127;
+    }
+    void convertedMatricesKeepValues() {
+        QFETCH(int, type);
+        QFETCH(double, tol);
+        const auto t = static_cast<TensorType>(type);
+        const int64_t rows = 3, cols = 512;
+        std::mt19937 rng(11);
+        std::normal_distribution<float> nd;
+        const size_t rb = tensor_row_bytes(t, cols);
+        std::vector<uint8_t> bytes(rb * rows);
+        std::vector<float> v(cols);
+        for (int64_t r = 0; r < rows; ++r) {
+            for (auto& x : v) x = nd(rng);
+            quant::quantize_row_ref(t, v.data(), bytes.data() + r * rb, cols);
+        }
+        HostTensor h{"w", WeightRole::matrix, t, cols, rows, bytes.data(), bytes.size()};
+        auto L = plan_weight_layout(h);
+        QVERIFY(L.ok());
+        QVERIFY(L->converted && L->split);
+        std::vector<uint8_t> main(L->main_bytes);
+        std::vector<uint16_t> d(static_cast<size_t>(rows * L->d_per_row));
+        std::vector<float> tmp;
+        std::vector<uint8_t> tmpb;
+        pack_weight_rows(*L, h, 0, rows, main.data(), d.data(), tmp, tmpb);
+        // Put the blocks back together in the stored type's file layout and dequantize.
+        const int64_t bb = tensor_type_traits(L->stored).block_bytes, mb = L->row_bytes / L->d_per_row;
+        const int64_t d_at = L->stored == TensorType::Q6_K ? 208 : 0;
+        std::vector<uint8_t> row(static_cast<size_t>(L->d_per_row * bb));
+        std::vector<float> want(cols), got(cols);
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t b = 0; b < L->d_per_row; ++b) {
+                uint8_t* blk = row.data() + b * bb;
+                std::memcpy(blk + d_at, &d[static_cast<size_t>(r * L->d_per_row + b)], 2);
+                std::memcpy(blk + (d_at == 0 ? 2 : 0), main.data() + r * L->row_bytes + b * mb, static_cast<size_t>(mb));
+            }
+            quant::dequantize_row_ref(t, bytes.data() + r * rb, want.data(), cols);
+            quant::dequantize_row_ref(L->stored, row.data(), got.data(), cols);
+            float amax = 0;
+            for (float x : want) amax = std::max(amax, std::fabs(x));
+            for (int64_t i = 0; i < cols; ++i)
+                QVERIFY2(std::fabs(got[i] - want[i]) <= tol * amax * 1.01,
+                         qPrintable(QString("row %1 col %2: %3 vs %4").arg(r).arg(i).arg(got[i]).arg(want[i])));
+        }
+    }
+
     void vectorsBecomeF32() {
         std::vector<uint16_t> h = {0x3c00, 0xc000, 0x3555};  // 1, -2, 0.333
         HostTensor t{"norm", WeightRole::vector, TensorType::F16, 3, 1, h.data(), 6};

@@ -70,8 +70,9 @@ private slots:
     }
 
     // cuda_* bytes: a type the GPU kernels read is stored as in the file (split Q4_0 matrices
-    // add at most 255 bytes of alignment each); Q3_K (110 bytes per 256) becomes Q8_0, 34 bytes
-    // per 32: 2.47× the file. A tied head counts token_embd a second time, as a matrix.
+    // add at most 255 bytes of alignment each); Q3_K (110 bytes per 256) becomes Q6_K (210 per
+    // 256: 1.9× the file), and Q2_K (84 per 256) Q8_0 (34 per 32: 3.2×). A tied head counts
+    // token_embd a second time, as a matrix.
     void cudaBytes_data() {
         QTest::addColumn<int>("type");
         QTest::addColumn<bool>("tied");
@@ -79,6 +80,7 @@ private slots:
         QTest::newRow("Q4_0 tied") << int(TensorType::Q4_0) << true;
         QTest::newRow("Q3_K") << int(TensorType::Q3_K) << false;
         QTest::newRow("Q3_K tied") << int(TensorType::Q3_K) << true;
+        QTest::newRow("Q2_K") << int(TensorType::Q2_K) << false;
     }
     void cudaBytes() {
         QFETCH(int, type);
@@ -111,7 +113,13 @@ private slots:
                 if (!matrix) return elems / 32 * 18;
                 return (elems / 2 + 255) / 256 * 256 + elems / 32 * 2;
             }
-            // Q3_K → Q8_0: split for matrices, whole 34-byte blocks for the embedding table.
+            // Q3_K → Q6_K: split (208 bytes + the 2-byte d) for matrices, whole 210-byte blocks
+            // for the embedding table.
+            if (t == TensorType::Q3_K) {
+                if (!matrix) return elems / 256 * 210;
+                return (elems / 256 * 208 + 255) / 256 * 256 + elems / 256 * 2;
+            }
+            // Q2_K → Q8_0: split for matrices, whole 34-byte blocks for the embedding table.
             if (!matrix) return elems / 32 * 34;
             return (elems + 255) / 256 * 256 + elems / 32 * 2;
         };
@@ -123,21 +131,21 @@ private slots:
         QCOMPARE(m.cuda_embedding_bytes, gpu(c.n_vocab, d, false));
         QCOMPARE(m.cuda_output_bytes, gpu(c.n_vocab, d, true));
         QCOMPARE(m.output_tied, tied);
-        if (t != TensorType::Q3_K) {
+        if (t != TensorType::Q3_K && t != TensorType::Q2_K) {
             QVERIFY(m.cuda_conversions.empty());
             return;
         }
         QCOMPARE(m.cuda_conversions.size(), size_t(1));
         const ModelFootprint::CudaConversion& cv = m.cuda_conversions[0];
-        QCOMPARE(cv.from, TensorType::Q3_K);
-        QCOMPARE(cv.to, TensorType::Q8_0);
+        QCOMPARE(cv.from, t);
+        QCOMPARE(cv.to, t == TensorType::Q3_K ? TensorType::Q6_K : TensorType::Q8_0);
         QCOMPARE(cv.tensors, 3 * 7 + 2);  // seven matrices a layer, the table, the head
         uint64_t file_bytes = 0;
         for (uint64_t b : m.layer_bytes) file_bytes += b - 2 * static_cast<uint64_t>(d) * 4;
         file_bytes += m.embedding_bytes + m.output_bytes;
         QCOMPARE(cv.file_bytes, file_bytes);
         QCOMPARE(cv.cuda_bytes, 3 * (layer - 2 * static_cast<uint64_t>(d) * 4) + m.cuda_embedding_bytes + m.cuda_output_bytes);
-        QVERIFY(cv.cuda_bytes > 2 * cv.file_bytes);
+        QVERIFY(cv.cuda_bytes > (t == TensorType::Q3_K ? 1.8 : 3.0) * double(cv.file_bytes));
     }
 };
 

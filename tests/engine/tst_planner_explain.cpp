@@ -161,7 +161,7 @@ private slots:
         QVERIFY(has_line(p1.decisions, "holds the table twice"));
     }
 
-    // A model with a type GPUs convert to a larger one (Q3_K is stored as Q8_0): the GPU's
+    // A model with a type GPUs convert to a larger one (Q2_K is stored as Q8_0): the GPU's
     // budget counts the converted size, so it takes fewer layers than the file's sizes suggest,
     // and the decisions say why. A CPU-only plan is unchanged and says nothing of it.
     void gpuConversionIsBudgetedAndExplained() {
@@ -171,7 +171,7 @@ private slots:
         for (uint64_t b : m.layer_bytes) m.cuda_layer_bytes.push_back(b * 5 / 2);
         m.cuda_embedding_bytes = m.embedding_bytes;
         m.cuda_output_bytes = m.output_bytes * 2;
-        m.cuda_conversions.push_back({TensorType::Q3_K, TensorType::Q8_0, 560, 30 * kGiB, 75 * kGiB});
+        m.cuda_conversions.push_back({TensorType::Q2_K, TensorType::Q8_0, 560, 30 * kGiB, 75 * kGiB});
         const Plan p = make_plan(r);
         check_invariants(r, p);
         if (QTest::currentTestFailed()) return;
@@ -180,7 +180,7 @@ private slots:
         const int file_layers = by_file.stages.front().layer_end - by_file.stages.front().layer_begin;
         QVERIFY2(gpu_layers < file_layers && gpu_layers > 0, dump(r, p));
         QVERIFY2(p.devices[0].weight_bytes > p.devices[0].capacity / 2, dump(r, p));
-        QVERIFY2(has_line(p.decisions, "560 Q3_K weights are stored as Q8_0 on GPUs, which have no Q3_K kernels "
+        QVERIFY2(has_line(p.decisions, "560 Q2_K weights are stored as Q8_0 on GPUs, which have no Q2_K kernels "
                                        "in this build (30.0 GiB in the file, 75.0 GiB on the GPU"), dump(r, p));
 
         PlanRequest cpu_only = r;

@@ -73,7 +73,7 @@ ModelFootprint random_model(Rng& rng, uint64_t usable) {
     for (uint64_t& b : m.layer_bytes) b = static_cast<uint64_t>(static_cast<double>(b) * scale * rng.real(0.8, 1.2)) + 1;
     m.embedding_bytes = static_cast<uint64_t>(static_cast<double>(m.embedding_bytes) * scale) + 1;
     m.output_bytes = s.tied ? m.embedding_bytes : static_cast<uint64_t>(static_cast<double>(m.output_bytes) * scale) + 1;
-    // Some models hold a type GPUs convert to a larger one (as Q3_K files are stored as Q8_0).
+    // Some models hold a type GPUs convert to a larger one (as Q2_K is stored as Q8_0).
     if (rng.chance(0.3)) {
         const double grow = rng.real(1.0, 2.5);
         for (uint64_t b : m.layer_bytes) m.cuda_layer_bytes.push_back(static_cast<uint64_t>(static_cast<double>(b) * grow));

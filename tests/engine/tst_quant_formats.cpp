@@ -252,6 +252,39 @@ private slots:
         }
     }
 
+    // transcode_row re-encodes level for level: the target dequantizes to exactly the source's
+    // values (IQ4_XS: each group's scale d·s rounded to fp16, so within 2^-11 of each value).
+    void transcodeKeepsValues_data() {
+        QTest::addColumn<int>("from");
+        QTest::addColumn<int>("to");
+        QTest::newRow("Q3_K->Q6_K") << int(TensorType::Q3_K) << int(TensorType::Q6_K);
+        QTest::newRow("Q5_0->Q8_0") << int(TensorType::Q5_0) << int(TensorType::Q8_0);
+        QTest::newRow("IQ4_NL->Q8_0") << int(TensorType::IQ4_NL) << int(TensorType::Q8_0);
+        QTest::newRow("IQ4_XS->Q8_0") << int(TensorType::IQ4_XS) << int(TensorType::Q8_0);
+    }
+    void transcodeKeepsValues() {
+        QFETCH(int, from);
+        QFETCH(int, to);
+        const auto f = static_cast<TensorType>(from), t = static_cast<TensorType>(to);
+        QVERIFY(can_transcode(f, t));
+        const int64_t n = 8 * 256;
+        const auto x = gaussian(n, 4321u + from);
+        std::vector<uint8_t> a(tensor_row_bytes(f, n)), b(tensor_row_bytes(t, n));
+        quantize_row_ref(f, x.data(), a.data(), n);
+        QVERIFY(transcode_row(f, t, a.data(), b.data(), n));
+        std::vector<float> va(n), vb(n);
+        dequantize_row_ref(f, a.data(), va.data(), n);
+        dequantize_row_ref(t, b.data(), vb.data(), n);
+        int differ = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            const double tol = f == TensorType::IQ4_XS ? std::ldexp(std::fabs(double(va[i])), -11) : 0.0;
+            if (std::fabs(double(va[i]) - vb[i]) > tol) ++differ;
+        }
+        QCOMPARE(differ, 0);
+        QVERIFY(!can_transcode(TensorType::Q2_K, TensorType::Q8_0));  // has a min: no level map
+        QVERIFY(!transcode_row(TensorType::Q4_1, TensorType::Q8_0, a.data(), b.data(), 32));
+    }
+
     // dequantize_row (dispatched) must equal dequantize_row_ref exactly on every path.
     void fastDequantizeMatchesReference_data() {
         QTest::addColumn<int>("type");

@@ -19,6 +19,9 @@ bool cuda_reads_type(TensorType t) {
 TensorType cuda_storage_type(TensorType t, WeightRole role, int64_t n_cols) {
     if (role == WeightRole::vector) return TensorType::F32;
     if (cuda_reads_type(t)) return t;
+    // Q3_K's levels and group scales are Q6_K's, exactly (quant::transcode_row): 6.6 bits per
+    // weight rather than Q8_0's 8.5.
+    if (t == TensorType::Q3_K) return TensorType::Q6_K;
     return n_cols % 32 == 0 ? TensorType::Q8_0 : TensorType::F16;
 }
 

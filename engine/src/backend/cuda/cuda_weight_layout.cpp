@@ -88,7 +88,11 @@ void pack_weight_rows(const WeightLayout& L, const HostTensor& t, int64_t r0, in
     for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* src = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(r) * src_row;
         uint8_t* main = main_out + (r - r0) * L.row_bytes;
-        if (L.converted) {
+        if (L.converted && quant::can_transcode(t.type, L.stored)) {
+            tmp_bytes.resize(stored_row);
+            quant::transcode_row(t.type, L.stored, src, tmp_bytes.data(), t.n_cols);
+            src = tmp_bytes.data();
+        } else if (L.converted) {
             tmp.resize(static_cast<size_t>(t.n_cols));
             quant::dequantize_row_ref(t.type, src, tmp.data(), t.n_cols);
             if (L.stored == TensorType::F32) {

@@ -1,10 +1,9 @@
 // How a weight is laid out on a CUDA device, and the host-side packing into that layout.
 // Plain C++ (no CUDA): the device streams packed rows through pinned staging memory.
 //
-//  - vectors (norms, biases): F32 (converted on the host when stored otherwise);
-//  - types the kernels read (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) stay as they are;
-//    other computable types are converted once on the host to Q8_0 (F16 when a row is not a
-//    whole number of 32-blocks) — a little more memory, no new kernels;
+//  - the stored type is backend/weight_storage.h's rule (the planner budgets with it): vectors
+//    F32; the types the kernels read as they are; others converted once on the host, level for
+//    level where quant::transcode_row can (Q3_K → Q6_K, ...), else through floats to Q8_0;
 //  - matrices of Q4_0, Q8_0 and Q6_K are "split": the fp16 block scale d moves to its own
 //    array so the rest of each block (16, 32, 208 bytes) is 16-byte aligned for vector loads.
 //    Embedding tables keep the file layout (the embed kernel reads single rows).
