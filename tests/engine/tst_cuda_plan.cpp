@@ -19,6 +19,20 @@ using namespace strata::cuda;
 
 namespace {
 
+// `rows` rows of `cols` Gaussian values quantized to `t`, in the file's layout.
+std::vector<uint8_t> random_matrix(TensorType t, int64_t rows, int64_t cols, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd;
+    const size_t rb = tensor_row_bytes(t, cols);
+    std::vector<uint8_t> bytes(rb * static_cast<size_t>(rows));
+    std::vector<float> v(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        for (auto& x : v) x = nd(rng);
+        quant::quantize_row_ref(t, v.data(), bytes.data() + r * rb, cols);
+    }
+    return bytes;
+}
+
 // Fake device addresses: regions of a pretend scratch buffer, far apart.
 float* region(int i) { return reinterpret_cast<float*>(uintptr_t{0x100000000ull} + static_cast<uintptr_t>(i) * 0x1000000ull); }
 
@@ -298,15 +312,8 @@ private slots:
         QFETCH(int, type);
         const auto t = static_cast<TensorType>(type);
         const int64_t rows = 5, cols = 512;
-        std::mt19937 rng(7);
-        std::normal_distribution<float> nd;
         const size_t rb = tensor_row_bytes(t, cols);
-        std::vector<uint8_t> bytes(rb * rows);
-        std::vector<float> v(cols);
-        for (int64_t r = 0; r < rows; ++r) {
-            for (auto& x : v) x = nd(rng);
-            quant::quantize_row_ref(t, v.data(), bytes.data() + r * rb, cols);
-        }
+        const std::vector<uint8_t> bytes = random_matrix(t, rows, cols, 7);
         HostTensor h{"w", WeightRole::matrix, t, cols, rows, bytes.data(), bytes.size()};
         auto L = plan_weight_layout(h);
         QVERIFY(L.ok());
@@ -353,7 +360,8 @@ private slots:
                     const QByteArray what = QByteArray(tr.name) + " role " + QByteArray::number(int(role)) + " cols " +
                                             QByteArray::number(qint64(cols));
                     QVERIFY2(L->stored == cuda_storage_type(t, role, cols), what);
-                    QVERIFY2(L->split == cuda_split_layout(L->stored, role), what);
+                    CudaSplit sp;
+                    QVERIFY2(L->split == cuda_split(L->stored, role, sp), what);
                     QVERIFY2(L->total_bytes == cuda_weight_bytes(t, role, rows, cols), what);
                     ++checked;
                 }
@@ -376,15 +384,8 @@ private slots:
         QFETCH(double, tol);
         const auto t = static_cast<TensorType>(type);
         const int64_t rows = 3, cols = 512;
-        std::mt19937 rng(11);
-        std::normal_distribution<float> nd;
         const size_t rb = tensor_row_bytes(t, cols);
-        std::vector<uint8_t> bytes(rb * rows);
-        std::vector<float> v(cols);
-        for (int64_t r = 0; r < rows; ++r) {
-            for (auto& x : v) x = nd(rng);
-            quant::quantize_row_ref(t, v.data(), bytes.data() + r * rb, cols);
-        }
+        const std::vector<uint8_t> bytes = random_matrix(t, rows, cols, 11);
         HostTensor h{"w", WeightRole::matrix, t, cols, rows, bytes.data(), bytes.size()};
         auto L = plan_weight_layout(h);
         QVERIFY(L.ok());
@@ -396,7 +397,9 @@ private slots:
         pack_weight_rows(*L, h, 0, rows, main.data(), d.data(), tmp, tmpb);
         // Put the blocks back together in the stored type's file layout and dequantize.
         const int64_t bb = tensor_type_traits(L->stored).block_bytes, mb = L->row_bytes / L->d_per_row;
-        const int64_t d_at = L->stored == TensorType::Q6_K ? 208 : 0;
+        CudaSplit sp;
+        QVERIFY(cuda_split(L->stored, WeightRole::matrix, sp));
+        const int64_t d_at = sp.d_at;
         std::vector<uint8_t> row(static_cast<size_t>(L->d_per_row * bb));
         std::vector<float> want(cols), got(cols);
         for (int64_t r = 0; r < rows; ++r) {

@@ -25,9 +25,14 @@ TensorType cuda_storage_type(TensorType t, WeightRole role, int64_t n_cols) {
     return n_cols % 32 == 0 ? TensorType::Q8_0 : TensorType::F16;
 }
 
-bool cuda_split_layout(TensorType stored, WeightRole role) {
-    return role == WeightRole::matrix &&
-           (stored == TensorType::Q4_0 || stored == TensorType::Q8_0 || stored == TensorType::Q6_K);
+bool cuda_split(TensorType stored, WeightRole role, CudaSplit& out) {
+    if (role != WeightRole::matrix) return false;
+    switch (stored) {
+        case TensorType::Q4_0: out = {32, 18, 0, 16}; return true;
+        case TensorType::Q8_0: out = {32, 34, 0, 32}; return true;
+        case TensorType::Q6_K: out = {256, 210, 208, 208}; return true;
+        default: return false;
+    }
 }
 
 uint64_t cuda_weight_bytes(TensorType t, WeightRole role, int64_t n_rows, int64_t n_cols) {
@@ -35,11 +40,11 @@ uint64_t cuda_weight_bytes(TensorType t, WeightRole role, int64_t n_rows, int64_
     const auto rows = static_cast<uint64_t>(n_rows);
     if (!tr.known || n_cols <= 0 || n_rows <= 0 || n_cols % tr.block_size != 0) return 0;
     const TensorType stored = cuda_storage_type(t, role, n_cols);
-    const uint64_t bytes = rows * tensor_row_bytes(stored, n_cols);
-    if (!cuda_split_layout(stored, role)) return bytes;
-    // Split: the blocks without their 2-byte scale, padded to 256 bytes, then the scales.
-    const uint64_t blocks = rows * static_cast<uint64_t>(n_cols / tensor_type_traits(stored).block_size);
-    const uint64_t main = bytes - 2 * blocks;
+    CudaSplit s;
+    if (!cuda_split(stored, role, s)) return rows * tensor_row_bytes(stored, n_cols);
+    // Split: the blocks without their scale, padded to 256 bytes, then the 2-byte scales.
+    const uint64_t blocks = rows * static_cast<uint64_t>(n_cols / s.block_elems);
+    const uint64_t main = blocks * static_cast<uint64_t>(s.main_bytes);
     return (main + 255) / 256 * 256 + 2 * blocks;
 }
 

@@ -23,8 +23,16 @@ namespace strata {
 bool cuda_reads_type(TensorType t);
 // The type a weight is stored in on a CUDA device.
 TensorType cuda_storage_type(TensorType t, WeightRole role, int64_t n_cols);
-// True when the stored form keeps each block's fp16 scale in a separate array.
-bool cuda_split_layout(TensorType stored, WeightRole role);
+// A "split" stored form: each block's fp16 scale d moves to a separate array, so the rest of
+// the block (main_bytes) is 16-byte aligned for vector loads.
+struct CudaSplit {
+    int64_t block_elems = 0;
+    int64_t block_bytes = 0;  // the block in the file layout
+    int64_t d_at = 0;         // byte offset of d in that block
+    int64_t main_bytes = 0;   // block_bytes - 2
+};
+// The split geometry of a weight stored as `stored` in `role`; false when it is kept whole.
+bool cuda_split(TensorType stored, WeightRole role, CudaSplit& out);
 // Bytes the weight takes on a CUDA device; 0 when a row is not a whole number of the type's
 // blocks (loading refuses such a tensor).
 uint64_t cuda_weight_bytes(TensorType t, WeightRole role, int64_t n_rows, int64_t n_cols);

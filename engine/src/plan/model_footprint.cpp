@@ -89,36 +89,22 @@ std::optional<int64_t> block_index(const std::string& name) {
     return il;
 }
 
-// Fills the cuda_* fields: each tensor's bytes under the CUDA storage rule (weight_storage.h).
-// Roles as the loader gives them: 1-D tensors are vectors, token_embd is read as an embedding
-// table and, for a tied head, as a matrix too.
-void add_cuda_bytes(const std::vector<gguf::TensorInfo>& tensors, ModelFootprint& m) {
-    m.cuda_layer_bytes.assign(m.layer_bytes.size(), 0);
-    auto cuda_bytes = [&](const gguf::TensorInfo& t, WeightRole role) {
-        if (t.ne.size() < 2) role = WeightRole::vector;
-        const uint64_t b = cuda_weight_bytes(t.type, role, t.n_rows(), t.ne.empty() ? 0 : t.ne[0]);
-        if (b == 0) return t.n_bytes;  // not loadable anyway: the loader says why
-        const TensorType to = cuda_storage_type(t.type, role, t.ne[0]);
-        if (to != t.type && role != WeightRole::vector) {
-            auto it = std::find_if(m.cuda_conversions.begin(), m.cuda_conversions.end(),
-                                   [&](const ModelFootprint::CudaConversion& c) { return c.from == t.type && c.to == to; });
-            if (it == m.cuda_conversions.end()) it = m.cuda_conversions.insert(it, {t.type, to, 0, 0, 0});
-            ++it->tensors;
-            it->file_bytes += t.n_bytes;
-            it->cuda_bytes += b;
-        }
-        return b;
-    };
-    for (const gguf::TensorInfo& t : tensors) {
-        if (const auto il = block_index(t.name)) {
-            m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_bytes(t, WeightRole::matrix);
-        } else if (t.name == "token_embd.weight") {
-            m.cuda_embedding_bytes = cuda_bytes(t, WeightRole::embedding);
-            if (m.output_tied) m.cuda_output_bytes = cuda_bytes(t, WeightRole::matrix);
-        } else if (t.name == "output.weight") {
-            m.cuda_output_bytes = cuda_bytes(t, WeightRole::matrix);
-        }
+// Bytes of one tensor on a CUDA device (weight_storage.h), counted into m.cuda_conversions
+// where the GPU stores another type. Roles as the loader gives them: 1-D tensors are vectors.
+uint64_t cuda_tensor_bytes(const gguf::TensorInfo& t, WeightRole role, ModelFootprint& m) {
+    if (t.ne.size() < 2) role = WeightRole::vector;
+    const uint64_t b = cuda_weight_bytes(t.type, role, t.n_rows(), t.ne.empty() ? 0 : t.ne[0]);
+    if (b == 0) return t.n_bytes;  // not loadable anyway: the loader says why
+    const TensorType to = cuda_storage_type(t.type, role, t.ne[0]);
+    if (to != t.type && role != WeightRole::vector) {
+        auto it = std::find_if(m.cuda_conversions.begin(), m.cuda_conversions.end(),
+                               [&](const ModelFootprint::CudaConversion& c) { return c.from == t.type && c.to == to; });
+        if (it == m.cuda_conversions.end()) it = m.cuda_conversions.insert(it, {t.type, to, 0, 0, 0});
+        ++it->tensors;
+        it->file_bytes += t.n_bytes;
+        it->cuda_bytes += b;
     }
+    return b;
 }
 
 }  // namespace
@@ -165,6 +151,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
 
     m.n_layer = static_cast<int>(n_layer);
     m.layer_bytes.assign(static_cast<size_t>(n_layer), 0);
+    m.cuda_layer_bytes.assign(static_cast<size_t>(n_layer), 0);
     std::vector<bool> seen(static_cast<size_t>(n_layer), false);
     const gguf::TensorInfo* token_embd = nullptr;
     const gguf::TensorInfo* output = nullptr;
@@ -177,6 +164,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
                                                           " but " + a + "block_count is " +
                                                           std::to_string(n_layer));
             m.layer_bytes[static_cast<size_t>(*il)] += t.n_bytes;
+            m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_tensor_bytes(t, WeightRole::matrix, m);
             seen[static_cast<size_t>(*il)] = true;
             if (*il == 0 && t.ne.size() >= 2)
                 m.layer_flops_per_token += 2 * static_cast<uint64_t>(elements(t));
@@ -202,7 +190,9 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
     m.embedding_bytes = token_embd->n_bytes;
     m.output_tied = output == nullptr;
     m.output_bytes = output != nullptr ? output->n_bytes : m.embedding_bytes;
-    add_cuda_bytes(tensors, m);
+    // token_embd is read as an embedding table and, for a tied head, as a matrix too.
+    m.cuda_embedding_bytes = cuda_tensor_bytes(*token_embd, WeightRole::embedding, m);
+    m.cuda_output_bytes = cuda_tensor_bytes(output != nullptr ? *output : *token_embd, WeightRole::matrix, m);
     return m;
 }
 

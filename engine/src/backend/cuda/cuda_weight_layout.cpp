@@ -11,23 +11,6 @@ namespace {
 
 size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 
-// Split layouts: bytes per block in the file, where d sits in the block, and the main bytes.
-struct SplitInfo {
-    int64_t block_elems;
-    int64_t block_bytes;
-    int64_t d_at;       // byte offset of the fp16 d in the file's block
-    int64_t main_bytes; // block bytes without d
-};
-
-bool split_info(TensorType t, SplitInfo& s) {
-    switch (t) {
-        case TensorType::Q4_0: s = {32, 18, 0, 16}; return true;
-        case TensorType::Q8_0: s = {32, 34, 0, 32}; return true;
-        case TensorType::Q6_K: s = {256, 210, 208, 208}; return true;
-        default: return false;
-    }
-}
-
 }  // namespace
 
 int dev_type_of(TensorType t) {
@@ -60,9 +43,8 @@ Result<WeightLayout> plan_weight_layout(const HostTensor& t) {
         return Status(ErrorCode::unsupported,
                       t.name + ": the CUDA backend cannot compute with " + std::string(tr.name) + " weights");
     L.dev_type = dev_type_of(L.stored);
-    SplitInfo s{};
-    L.split = cuda_split_layout(L.stored, t.role);
-    split_info(L.stored, s);
+    CudaSplit s;
+    L.split = cuda_split(L.stored, t.role, s);
     if (L.split) {
         L.d_per_row = t.n_cols / s.block_elems;
         L.row_bytes = L.d_per_row * s.main_bytes;
@@ -83,8 +65,8 @@ void pack_weight_rows(const WeightLayout& L, const HostTensor& t, int64_t r0, in
                       uint16_t* d_out, std::vector<float>& tmp, std::vector<uint8_t>& tmp_bytes) {
     const size_t src_row = tensor_row_bytes(t.type, t.n_cols);
     const size_t stored_row = tensor_row_bytes(L.stored, t.n_cols);
-    SplitInfo s{};
-    split_info(L.stored, s);
+    CudaSplit s;
+    cuda_split(L.stored, t.role, s);
     for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* src = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(r) * src_row;
         uint8_t* main = main_out + (r - r0) * L.row_bytes;
