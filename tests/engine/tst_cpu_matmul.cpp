@@ -228,7 +228,7 @@ private slots:
         const QuantX8Kernel vnni = quant_x8_kernel_vnni(layout, static_cast<VnniForm>(form));
         QVERIFY(avx2 && vnni);
         // Activations as cpu_matmul makes them.
-        const bool k_quant = is_k_quant_x8(layout);
+        const bool k_quant = x8_takes_q8_k(layout);
         const int64_t nb = nCols / (k_quant ? 256 : 32);
         const size_t arb = k_quant ? tensor_row_bytes(TensorType::Q8_K, nCols) : size_t(nb) * sizeof(ActQ8);
         std::vector<uint8_t> act(arb * n_tok);

@@ -34,6 +34,19 @@ STRATA_AVX2 inline int hsum_i32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+// The 4 bytes at p in every 32-bit lane.
+STRATA_AVX2 inline __m256i bcast32(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+// The 16 bytes at p in both 128-bit lanes (a table for _mm256_shuffle_epi8).
+STRATA_AVX2 inline __m256i bcast128(const void* p) {
+    const __m128i t = _mm_loadu_si128(static_cast<const __m128i*>(p));
+    return _mm256_set_m128i(t, t);
+}
+
 // 16 packed nibbles → 32 bytes: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
 STRATA_AVX2 inline __m256i unpack_nibbles16(const uint8_t* p) {
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));

@@ -10,11 +10,6 @@ using namespace avx2;
 
 namespace {
 
-STRATA_AVX2 inline __m256i level_table() {
-    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Levels));
-    return _mm256_set_m128i(t, t);
-}
-
 // 16 bytes of nibbles → the 32 levels they index, in element order.
 STRATA_AVX2 inline __m256i levels32(__m256i table, const uint8_t* qs) {
     return _mm256_shuffle_epi8(table, unpack_nibbles16(qs));
@@ -25,7 +20,7 @@ STRATA_AVX2 inline __m256i levels32(__m256i table, const uint8_t* qs) {
 STRATA_AVX2 float vec_dot_iq4_nl_q8_0_avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockIQ4_NL*>(w);
     const auto* y = static_cast<const BlockQ8_0*>(a);
-    const __m256i table = level_table();
+    const __m256i table = bcast128(kIq4Levels);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / kQK; ++i) {
         const __m256i wq = levels32(table, x[i].qs);
@@ -38,7 +33,7 @@ STRATA_AVX2 float vec_dot_iq4_nl_q8_0_avx2(int64_t n, const void* w, const void*
 STRATA_AVX2 float vec_dot_iq4_xs_q8_k_avx2(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const BlockIQ4_XS*>(w);
     const auto* y = static_cast<const BlockQ8_K*>(a);
-    const __m256i table = level_table();
+    const __m256i table = bcast128(kIq4Levels);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / kQKK; ++i) {
         // Per group: 8 int32 partial sums × its 6-bit scale; summed exactly in int32 (at most

@@ -269,7 +269,7 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
         case kLayoutQ6_KX8:
         case kLayoutIQ4_NLX8:
         case kLayoutIQ4_XSX8: {
-            const bool k_quant = is_k_quant_x8(w.layout());
+            const bool k_quant = x8_takes_q8_k(w.layout());
             const int64_t nb = n_cols / (k_quant ? 256 : 32);
             const size_t row_bytes = k_quant ? tensor_row_bytes(TensorType::Q8_K, n_cols) : nb * sizeof(ActQ8);
             const size_t need = static_cast<size_t>(n_tok) * row_bytes;

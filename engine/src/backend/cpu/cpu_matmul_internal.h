@@ -38,8 +38,8 @@ enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0
              kLayoutQ5_KX8 = 5, kLayoutQ6_KX8 = 6, kLayoutQ2_KX8 = 7, kLayoutQ3_KX8 = 8,
              kLayoutQ4_1X8 = 9, kLayoutQ5_0X8 = 10, kLayoutQ5_1X8 = 11, kLayoutIQ4_NLX8 = 12,
              kLayoutIQ4_XSX8 = 13 };
-// Layouts whose kernels take Q8_K activations (256-column super-blocks).
-inline bool is_k_quant_x8(int layout) {
+// Layouts whose kernels take Q8_K activations (256-column super-blocks): the K-quants and IQ4_XS.
+inline bool x8_takes_q8_k(int layout) {
     return (layout >= kLayoutQ4_KX8 && layout <= kLayoutQ3_KX8) || layout == kLayoutIQ4_XSX8;
 }
 
@@ -99,10 +99,8 @@ QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa);
 // VNNI (CI's) test everything but the one instruction. nullptr for other layouts.
 enum class VnniForm { avx_vnni, avx512_vnni, emulated };
 QuantX8Kernel quant_x8_kernel_vnni(int layout, VnniForm form);
-// IQ4_NL / IQ4_XS (cpu_matmul_x8_iq4.cpp): the IQ4_XS repack and group size (IQ4_NL uses the
-// Q4_0X8 ones), and their kernels (AVX2 or scalar; no VNNI form yet). nullptr for other layouts.
-void repack_iq4_xs_x8(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst);
-size_t iq4_xs_x8_group_bytes(int64_t n_cols);
+// IQ4_NL / IQ4_XS kernels (cpu_matmul_x8_iq4.cpp): AVX2 or scalar, no VNNI form yet; nullptr
+// for other layouts.
 QuantX8Kernel iq4_x8_kernel(int layout, CpuIsa isa);
 // Token tile the kernels are fastest at (for prefill) per layout.
 int x8_token_tile(int layout);

@@ -21,7 +21,7 @@ size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols) {
         case kLayoutFloatX8: return 8 * static_cast<size_t>(n_cols) * (type == TensorType::F32 ? 4 : 2);
         case kLayoutQ4_0X8:
         case kLayoutIQ4_NLX8: return static_cast<size_t>(n_cols / 32) * (16 + 128);
-        case kLayoutIQ4_XSX8: return iq4_xs_x8_group_bytes(n_cols);
+        case kLayoutIQ4_XSX8: return static_cast<size_t>(n_cols / 256) * 1104;
         case kLayoutQ8_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 256);
         case kLayoutQ4_1X8: return static_cast<size_t>(n_cols / 32) * 160;
         case kLayoutQ5_0X8: return static_cast<size_t>(n_cols / 32) * 176;
@@ -56,6 +56,20 @@ void repack_float(TensorType type, const void* src, int64_t n_rows, int64_t n_co
     }
 }
 
+// A block's 32 nibbles (low: columns 0..15, high: 16..31) into row r of the 4 interleaved
+// vectors: byte 4r+i of vector j gets column 8j+i in its low nibble and 8j+4+i in its high one.
+void interleave_nibbles(const uint8_t* qs, int r, uint8_t* vectors) {
+    uint8_t level[32];
+    for (int j = 0; j < 16; ++j) {
+        level[j] = qs[j] & 0xF;
+        level[j + 16] = qs[j] >> 4;
+    }
+    for (int j = 0; j < 4; ++j)
+        for (int i = 0; i < 4; ++i)
+            vectors[32 * j + 4 * r + i] = static_cast<uint8_t>(level[8 * j + i] | (level[8 * j + 4 + i] << 4));
+}
+
+// Q4_0, and IQ4_NL (the same block bytes).
 void repack_q4_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
     const int64_t nb = n_cols / 32, n_groups = (n_rows + 7) / 8;
     const auto* rows = static_cast<const BlockQ4_0*>(src);
@@ -68,16 +82,30 @@ void repack_q4_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) 
                 if (row >= n_rows) continue;  // zero scale, zero levels
                 const BlockQ4_0& blk = rows[row * nb + b];
                 std::memcpy(out + 2 * r, &blk.d, 2);
-                uint8_t level[32];
-                for (int j = 0; j < 16; ++j) {
-                    level[j] = blk.qs[j] & 0xF;
-                    level[j + 16] = blk.qs[j] >> 4;
-                }
-                for (int j = 0; j < 4; ++j) {
-                    for (int i = 0; i < 4; ++i) {
-                        out[16 + 32 * j + 4 * r + i] =
-                            static_cast<uint8_t>(level[8 * j + i] | (level[8 * j + 4 + i] << 4));
-                    }
+                interleave_nibbles(blk.qs, r, out + 16);
+            }
+        }
+    }
+}
+
+// IQ4_XS, 1104 bytes per super-block: d[8], the rows' group scales sc[g][r] (int8, 64 bytes),
+// then per 32-column group the 4 nibble vectors of Q4_0X8.
+void repack_iq4_xs(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
+    constexpr size_t kBytes = 16 + 64 + 8 * 128;
+    const int64_t nb = n_cols / 256, n_groups = (n_rows + 7) / 8;
+    const auto* rows = static_cast<const quant::BlockIQ4_XS*>(src);
+    for (int64_t g = 0; g < n_groups; ++g) {
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* out = dst + (static_cast<size_t>(g) * nb + b) * kBytes;
+            std::memset(out, 0, kBytes);  // padding rows: zero scales
+            for (int r = 0; r < 8; ++r) {
+                const int64_t row = g * 8 + r;
+                if (row >= n_rows) continue;
+                const quant::BlockIQ4_XS& blk = rows[row * nb + b];
+                std::memcpy(out + 2 * r, &blk.d, 2);
+                for (int q = 0; q < 8; ++q) {
+                    out[16 + 8 * q + r] = static_cast<uint8_t>(static_cast<int8_t>(quant::iq4xs_scale(blk, q)));
+                    interleave_nibbles(blk.qs + 16 * q, r, out + 80 + 128 * q);
                 }
             }
         }
@@ -285,7 +313,7 @@ void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int
         case kLayoutFloatX8: return repack_float(type, src, n_rows, n_cols, dst);
         case kLayoutQ4_0X8:
         case kLayoutIQ4_NLX8: return repack_q4_0(src, n_rows, n_cols, dst);  // same block bytes
-        case kLayoutIQ4_XSX8: return repack_iq4_xs_x8(src, n_rows, n_cols, dst);
+        case kLayoutIQ4_XSX8: return repack_iq4_xs(src, n_rows, n_cols, dst);
         case kLayoutQ8_0X8: return repack_q8_0(src, n_rows, n_cols, dst);
         case kLayoutQ4_1X8: return repack_legacy<quant::BlockQ4_1, true, false>(src, n_rows, n_cols, dst);
         case kLayoutQ5_0X8: return repack_legacy<quant::BlockQ5_0, false, true>(src, n_rows, n_cols, dst);

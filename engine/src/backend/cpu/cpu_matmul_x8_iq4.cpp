@@ -1,4 +1,5 @@
-// 8-row interleaved layouts and kernels of IQ4_NL and IQ4_XS (see cpu_matmul_internal.h).
+// Kernels of the 8-row interleaved IQ4_NL and IQ4_XS layouts (see cpu_matmul_internal.h; the
+// repacking is in cpu_matmul_repack.cpp).
 //
 // IQ4_NL blocks have Q4_0's bytes (fp16 d, 16 bytes of nibbles), so kLayoutIQ4_NLX8 is the
 // Q4_0X8 layout; only the kernel differs: nibbles index the level table (one byte shuffle)
@@ -15,7 +16,6 @@
 
 namespace strata {
 
-using quant::BlockIQ4_XS;
 using quant::BlockQ8_K;
 using quant::kIq4Levels;
 
@@ -23,32 +23,11 @@ namespace {
 
 constexpr size_t kXsSuperBlockBytes = 16 + 64 + 8 * 128;
 
-// 32 levels (low nibbles: columns 0..15, high: 16..31) → byte 4r+i of vector j gets the level of
-// column 8j+i in its low nibble and of column 8j+4+i in its high nibble (the Q4_0X8 order).
-void interleave_nibbles(const uint8_t* qs, int r, uint8_t* vectors) {
-    uint8_t level[32];
-    for (int j = 0; j < 16; ++j) {
-        level[j] = qs[j] & 0xF;
-        level[j + 16] = qs[j] >> 4;
-    }
-    for (int j = 0; j < 4; ++j)
-        for (int i = 0; i < 4; ++i)
-            vectors[32 * j + 4 * r + i] = static_cast<uint8_t>(level[8 * j + i] | (level[8 * j + 4 + i] << 4));
-}
-
 // ---- AVX2 -------------------------------------------------------------------------------------
 #define AVX2 STRATA_AVX2
 
-AVX2 inline __m256i level_table() {
-    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Levels));
-    return _mm256_set_m128i(t, t);
-}
-
-AVX2 inline __m256i bcast4(const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
+using quant::avx2::bcast128;
+using quant::avx2::bcast32;
 
 // The two level vectors of one nibble vector: columns 8j+i (lo) and 8j+4+i (hi) of row r in
 // bytes 4r+i.
@@ -66,14 +45,14 @@ AVX2 inline Levels levels_of(__m256i table, const uint8_t* p) {
 // a8 = a[8j .. 8j+7] (|a| in abs8): maddubs(|a|, level·sign(a)) keeps every pair sum in int16.
 AVX2 inline __m256i levels_dot(const Levels& l, const int8_t* a8, __m256i abs0, __m256i abs1) {
     const __m256i ones = _mm256_set1_epi16(1);
-    const __m256i p0 = _mm256_maddubs_epi16(abs0, _mm256_sign_epi8(l.lo, bcast4(a8)));
-    const __m256i p1 = _mm256_maddubs_epi16(abs1, _mm256_sign_epi8(l.hi, bcast4(a8 + 4)));
+    const __m256i p0 = _mm256_maddubs_epi16(abs0, _mm256_sign_epi8(l.lo, bcast32(a8)));
+    const __m256i p1 = _mm256_maddubs_epi16(abs1, _mm256_sign_epi8(l.hi, bcast32(a8 + 4)));
     return _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
 }
 
 template <int T>
 AVX2 void iq4_nl_x8_t(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as, float* out) {
-    const __m256i table = level_table();
+    const __m256i table = bcast128(kIq4Levels);
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, w += 144) {
@@ -85,8 +64,8 @@ AVX2 void iq4_nl_x8_t(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as
             const Levels l = levels_of(table, w + 16 + 32 * j);
             for (int t = 0; t < T; ++t) {
                 const ActQ8& a = act[t * as + b];
-                s[t] = _mm256_add_epi32(s[t], levels_dot(l, a.q + 8 * j, bcast4(reinterpret_cast<const int8_t*>(a.aq) + 8 * j),
-                                                         bcast4(reinterpret_cast<const int8_t*>(a.aq) + 8 * j + 4)));
+                s[t] = _mm256_add_epi32(s[t], levels_dot(l, a.q + 8 * j, bcast32(reinterpret_cast<const int8_t*>(a.aq) + 8 * j),
+                                                         bcast32(reinterpret_cast<const int8_t*>(a.aq) + 8 * j + 4)));
             }
         }
         for (int t = 0; t < T; ++t)
@@ -97,7 +76,7 @@ AVX2 void iq4_nl_x8_t(const uint8_t* w, int64_t nb, const ActQ8* act, int64_t as
 
 template <int T>
 AVX2 void iq4_xs_x8_t(const uint8_t* w, int64_t nb, const uint8_t* act, size_t arb, float* out) {
-    const __m256i table = level_table();
+    const __m256i table = bcast128(kIq4Levels);
     __m256 acc[T];
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b, w += kXsSuperBlockBytes) {
@@ -116,7 +95,7 @@ AVX2 void iq4_xs_x8_t(const uint8_t* w, int64_t nb, const uint8_t* act, size_t a
                 const Levels l = levels_of(table, w + 80 + 128 * g + 32 * j);
                 for (int t = 0; t < T; ++t) {
                     const int8_t* a8 = a[t]->qs + 32 * g + 8 * j;
-                    gs[t] = _mm256_add_epi32(gs[t], levels_dot(l, a8, _mm256_abs_epi8(bcast4(a8)), _mm256_abs_epi8(bcast4(a8 + 4))));
+                    gs[t] = _mm256_add_epi32(gs[t], levels_dot(l, a8, _mm256_abs_epi8(bcast32(a8)), _mm256_abs_epi8(bcast32(a8 + 4))));
                 }
             }
             for (int t = 0; t < T; ++t) s[t] = _mm256_add_epi32(s[t], _mm256_mullo_epi32(gs[t], sc));
@@ -201,29 +180,6 @@ void iq4_xs_x8_scalar(const uint8_t* w, int64_t nb, const void* ap, size_t arb, 
 }
 
 }  // namespace
-
-void repack_iq4_xs_x8(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
-    const int64_t nb = n_cols / 256, n_groups = (n_rows + 7) / 8;
-    const auto* rows = static_cast<const BlockIQ4_XS*>(src);
-    for (int64_t g = 0; g < n_groups; ++g) {
-        for (int64_t b = 0; b < nb; ++b) {
-            uint8_t* out = dst + (static_cast<size_t>(g) * nb + b) * kXsSuperBlockBytes;
-            std::memset(out, 0, kXsSuperBlockBytes);  // padding rows: zero scales
-            for (int r = 0; r < 8; ++r) {
-                const int64_t row = g * 8 + r;
-                if (row >= n_rows) continue;
-                const BlockIQ4_XS& blk = rows[row * nb + b];
-                std::memcpy(out + 2 * r, &blk.d, 2);
-                for (int q = 0; q < 8; ++q) {
-                    out[16 + 8 * q + r] = static_cast<uint8_t>(static_cast<int8_t>(quant::iq4xs_scale(blk, q)));
-                    interleave_nibbles(blk.qs + 16 * q, r, out + 80 + 128 * q);
-                }
-            }
-        }
-    }
-}
-
-size_t iq4_xs_x8_group_bytes(int64_t n_cols) { return static_cast<size_t>(n_cols / 256) * kXsSuperBlockBytes; }
 
 QuantX8Kernel iq4_x8_kernel(int layout, CpuIsa isa) {
     const bool avx2 = isa >= CpuIsa::avx2;

@@ -34,11 +34,7 @@ AVX2 inline __m256i byte_pairs16s(const int8_t* p) {
     return _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(v, 16));
 }
 
-AVX2 inline __m256i bcast32(const void* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
+using quant::avx2::bcast32;
 
 // Adds bit `bit` of each byte of h, as 16, to levels.
 AVX2 inline __m256i add_bit4(__m256i levels, __m256i h, int bit) {
