@@ -88,6 +88,24 @@ inline int k3_scale(const uint8_t* s, int i) {
     return (lo | (hi << 4)) - 32;
 }
 
+// Q3_K: the level (-4..3) of element e (0..255). With half = e / 128, j = e % 128 / 32,
+// l = e % 32: its 2 low bits are plane j of qs[32·half + l]; bit 4·half + j of hmask[l] set
+// means no offset, clear means -4.
+inline int k3_level(const BlockQ3_K& b, int e) {
+    const int half = e / 128, j = (e % 128) / 32, l = e % 32;
+    const int lo = (b.qs[32 * half + l] >> (2 * j)) & 3;
+    return lo - (((b.hmask[l] >> (4 * half + j)) & 1) ? 0 : 4);
+}
+
+// Q6_K: ORs u = level + 32 (0..63) of element e into zeroed ql/qh. With half, j, l as above:
+// the low 4 bits go to nibble j / 2 of ql[64·half + 32·(j % 2) + l], the high 2 to bits 2j of
+// qh[32·half + l].
+inline void k6_put_level(BlockQ6_K& b, int e, int u) {
+    const int half = e / 128, j = (e % 128) / 32, l = e % 32;
+    b.ql[64 * half + 32 * (j % 2) + l] |= static_cast<uint8_t>((u & 0xF) << (4 * (j / 2)));
+    b.qh[32 * half + l] |= static_cast<uint8_t>((u >> 4) << (2 * j));
+}
+
 inline float h2f(uint16_t h) { return fp16_to_fp32(h); }
 inline uint16_t f2h(float f) { return fp32_to_fp16(f); }
 // Round half away from zero, exactly as lroundf for |x| < 2^31, but inline (lroundf is a libm

@@ -39,17 +39,8 @@ void dequantize_row_q3_k(const void* src, float* dst, int64_t n) {
     const auto* b = static_cast<const BlockQ3_K*>(src);
     for (int64_t i = 0; i < n / kQKK; ++i) {
         const float d = h2f(b[i].d);
-        for (int half = 0; half < 2; ++half) {
-            for (int j = 0; j < 4; ++j) {
-                for (int l = 0; l < 32; ++l) {
-                    const int g = 8 * half + 2 * j + l / 16;
-                    const int lo = (b[i].qs[32 * half + l] >> (2 * j)) & 3;
-                    const bool hbit = (b[i].hmask[l] >> (4 * half + j)) & 1;
-                    const int q = lo - (hbit ? 0 : 4);
-                    *dst++ = d * static_cast<float>(k3_scale(b[i].scales, g)) * static_cast<float>(q);
-                }
-            }
-        }
+        for (int e = 0; e < kQKK; ++e)
+            *dst++ = d * static_cast<float>(k3_scale(b[i].scales, e / 16)) * static_cast<float>(k3_level(b[i], e));
     }
 }
 

@@ -150,11 +150,7 @@ void quantize_row_q6_k(const float* src, void* dst, int64_t n, const float* impo
         for (int g = 0; g < 16; ++g) b[i].scales[g] = static_cast<int8_t>(sc[g]);
         std::memset(b[i].ql, 0, sizeof b[i].ql);
         std::memset(b[i].qh, 0, sizeof b[i].qh);
-        for (int e = 0; e < kQKK; ++e) {
-            const int half = e / 128, k = (e % 128) / 32, l = e % 32;
-            b[i].ql[64 * half + 32 * (k % 2) + l] |= static_cast<uint8_t>((U[e] & 0xF) << (4 * (k / 2)));
-            b[i].qh[32 * half + l] |= static_cast<uint8_t>((U[e] >> 4) << (2 * k));
-        }
+        for (int e = 0; e < kQKK; ++e) k6_put_level(b[i], e, U[e]);
     }
 }
 

@@ -24,16 +24,7 @@ void q3_k_to_q6_k(const void* src, void* dst, int64_t n) {
         for (int g = 0; g < 16; ++g) b.scales[g] = static_cast<int8_t>(k3_scale(in[i].scales, g));
         std::memset(b.ql, 0, sizeof b.ql);
         std::memset(b.qh, 0, sizeof b.qh);
-        for (int e = 0; e < kQKK; ++e) {
-            // Q3_K element e: 2 low bits in plane j of qs[32·half + l], its high bit (set = no
-            // offset) in bit 4·half + j of hmask[l].
-            const int half = e / 128, j = (e % 128) / 32, l = e % 32;
-            const int lo = (in[i].qs[32 * half + l] >> (2 * j)) & 3;
-            const bool hbit = (in[i].hmask[l] >> (4 * half + j)) & 1;
-            const int u = lo - (hbit ? 0 : 4) + 32;  // Q6_K stores level + 32
-            b.ql[64 * half + 32 * (j % 2) + l] |= static_cast<uint8_t>((u & 0xF) << (4 * (j / 2)));
-            b.qh[32 * half + l] |= static_cast<uint8_t>((u >> 4) << (2 * j));
-        }
+        for (int e = 0; e < kQKK; ++e) k6_put_level(b, e, k3_level(in[i], e) + 32);
     }
 }
 
