@@ -99,7 +99,7 @@ void compare(const Trace& cpu, const Trace& dev, const std::string& group, const
 
 RandomModelConfig model_config(const std::string& arch, TensorType type, uint64_t seed) {
     RandomModelConfig c;
-    c.arch = arch;
+    random_model_arch(arch, c);  // llama31: Llama 3.1's RoPE frequency factors
     c.n_vocab = 512;
     c.n_embd = 256;
     c.n_layer = 2;
@@ -222,7 +222,7 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
     while (prompt.size() < 20) prompt.push_back(static_cast<int32_t>(3 + rng.below(509)));
 
     const std::vector<std::string> archs = q ? std::vector<std::string>{"llama", "qwen3"}
-                                             : std::vector<std::string>{"llama", "qwen2", "qwen3"};
+                                             : std::vector<std::string>{"llama", "llama31", "qwen2", "qwen3"};
     std::vector<TensorType> types = q ? std::vector<TensorType>{TensorType::F16, TensorType::Q4_K}
                                       : std::vector<TensorType>{TensorType::F32,  TensorType::F16,  TensorType::BF16,
                                                                 TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,

@@ -193,9 +193,12 @@ void check_elementwise(Device& d, uint64_t seed, Report& rep) {
     rep.add("add_bias", d.id(), "n_tok=3 n=1001", rel_max_err(out, ref), 3e-6);
 }
 
+// Rotary embedding against the double formula. `scaled` adds what long-context files use:
+// per-pair frequency factors (Llama 3.1 / LongRoPE), YaRN's ramp and a magnitude factor.
 void check_rope(Device& d, RopeStyle style, int64_t hd, int n_rot, int64_t n_tok, int64_t pos0, float scale,
-                uint64_t seed, Report& rep) {
-    const std::string group = style == RopeStyle::neox ? "rope neox" : "rope interleaved";
+                bool scaled, uint64_t seed, Report& rep) {
+    const std::string group = std::string(style == RopeStyle::neox ? "rope neox" : "rope interleaved") +
+                              (scaled ? " scaled" : "");
     const std::string detail = fmt("hd=%lld n_rot=%lld n_tok=%lld pos0=%lld", hd, n_rot, n_tok, pos0);
     const int64_t n_head = 5;
     RopeParams rp;
@@ -204,13 +207,25 @@ void check_rope(Device& d, RopeStyle style, int64_t hd, int n_rot, int64_t n_tok
     rp.freq_scale = scale;
     rp.style = style;
     Rng rng(seed);
+    std::vector<float> factors(static_cast<size_t>(n_rot / 2), 1.0f);
+    if (scaled) {
+        rp.ext_factor = 1.0f;
+        rp.corr_low = static_cast<float>(n_rot / 8);
+        rp.corr_high = static_cast<float>(n_rot / 3);
+        rp.mscale = 1.25f;
+        for (float& f : factors) f = 1.0f + 7.0f * static_cast<float>(std::fabs(rng.gauss()));
+    }
     const auto x = rng.gauss_vec(static_cast<size_t>(n_tok * n_head * hd));
     std::vector<double> ref(x.begin(), x.end());
     for (int64_t t = 0; t < n_tok; ++t)
         for (int i = 0; i < n_rot / 2; ++i) {
-            const double theta = static_cast<double>(pos0 + t) * rp.freq_scale *
-                                 std::pow(static_cast<double>(rp.freq_base), -2.0 * i / n_rot);
-            const double c = std::cos(theta), s = std::sin(theta);
+            // Extrapolated and interpolated frequencies, blended by YaRN's ramp where it is on.
+            const double f_ex = std::pow(static_cast<double>(rp.freq_base), -2.0 * i / n_rot) / factors[static_cast<size_t>(i)];
+            const double f_in = f_ex * rp.freq_scale;
+            double ramp = 0.0;
+            if (scaled) ramp = 1.0 - std::clamp((i - rp.corr_low) / std::max(0.001f, rp.corr_high - rp.corr_low), 0.0f, 1.0f);
+            const double theta = static_cast<double>(pos0 + t) * (f_in * (1.0 - ramp) + f_ex * ramp);
+            const double c = std::cos(theta) * rp.mscale, s = std::sin(theta) * rp.mscale;
             for (int64_t h = 0; h < n_head; ++h) {
                 const int64_t base = (t * n_head + h) * hd;
                 const int64_t a = style == RopeStyle::neox ? i : 2 * i, b = style == RopeStyle::neox ? i + n_rot / 2 : 2 * i + 1;
@@ -220,7 +235,15 @@ void check_rope(Device& d, RopeStyle style, int64_t hd, int n_rot, int64_t n_tok
         }
     auto xb = upload(d, x.data(), x.size() * 4);
     if (!xb.ok()) return rep.fail(group, d.id(), detail, "allocation failed");
-    Status st = d.ops().rope((*xb)->as<float>(), n_tok, n_head, hd, pos0, rp);
+    std::unique_ptr<DeviceWeight> fw;
+    if (scaled) {
+        std::vector<uint8_t> fb(factors.size() * 4);
+        std::memcpy(fb.data(), factors.data(), fb.size());
+        auto w = d.upload_weight(host_tensor("rope_freqs", WeightRole::vector, TensorType::F32, 1, n_rot / 2, fb));
+        if (!w.ok()) return rep.fail(group, d.id(), detail, w.status().message());
+        fw = std::move(w).value();
+    }
+    Status st = d.ops().rope((*xb)->as<float>(), n_tok, n_head, hd, pos0, rp, fw.get());
     std::vector<float> out(x.size());
     if (st.ok()) st = download(d, **xb, out.data(), out.size() * 4);
     if (!st.ok()) return rep.fail(group, d.id(), detail, st.message());
@@ -402,8 +425,9 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
             for (int64_t hd : {64, 128, 80})
                 for (int64_t n_tok : {1, 17}) {
                     if (!opt.wants("rope")) continue;
-                    check_rope(d, style, hd, static_cast<int>(hd), n_tok, 0, 1.0f, ++s_rope, rep);
-                    if (!q) check_rope(d, style, hd, static_cast<int>(hd / 2), n_tok, 1000, 0.25f, ++s_rope, rep);
+                    check_rope(d, style, hd, static_cast<int>(hd), n_tok, 0, 1.0f, false, ++s_rope, rep);
+                    if (!q) check_rope(d, style, hd, static_cast<int>(hd / 2), n_tok, 1000, 0.25f, false, ++s_rope, rep);
+                    if (!q) check_rope(d, style, hd, static_cast<int>(hd), n_tok, 100000, 0.125f, true, ++s_rope, rep);
                 }
         for (KvCacheType kt : {KvCacheType::f32, KvCacheType::f16, KvCacheType::q8_0})
             for (int64_t n_embd_kv : {64, 256, 96})

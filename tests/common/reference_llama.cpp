@@ -6,6 +6,7 @@
 #include "gguf/gguf_file.h"
 #include "model/hparams.h"
 #include "quant/quant.h"
+#include "reference_rope.h"
 
 namespace strata::test {
 
@@ -21,6 +22,7 @@ struct Mat {
 
 struct ReferenceLlama::Impl {
     HParams hp;
+    ReferenceRope rope;
     int n_vocab = 0;
     struct Layer { Vec attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm; Mat wq, wk, wv, wo, w1, w2, w3; };
     Mat embd, out;
@@ -47,6 +49,15 @@ bool read_tensor(const gguf::GgufFile& f, const std::string& name, Vec& out, int
     return true;
 }
 
+Mat rows_of(const Mat& m, int row0, int n_rows) {
+    Mat r;
+    r.rows = n_rows;
+    r.cols = m.cols;
+    r.w.assign(m.w.begin() + static_cast<std::ptrdiff_t>(row0) * m.cols,
+               m.w.begin() + static_cast<std::ptrdiff_t>(row0 + n_rows) * m.cols);
+    return r;
+}
+
 Vec matvec(const Mat& m, const Vec& x) {
     Vec y(static_cast<size_t>(m.rows), 0.0);
     for (int r = 0; r < m.rows; ++r) {
@@ -67,28 +78,12 @@ Vec rmsnorm(const Vec& x, const Vec& w, double eps) {
     return y;
 }
 
-void rope(Vec& x, int n_heads, int head_dim, int pos, const RopeParams& rp) {
-    const int half = rp.n_rot / 2;
-    for (int h = 0; h < n_heads; ++h) {
-        double* v = &x[static_cast<size_t>(h) * head_dim];
-        for (int i = 0; i < half; ++i) {
-            const double freq = std::pow(static_cast<double>(rp.freq_base), -2.0 * i / rp.n_rot);
-            const double th = pos * static_cast<double>(rp.freq_scale) * freq;
-            const int a = rp.style == RopeStyle::interleaved ? 2 * i : i;
-            const int b = rp.style == RopeStyle::interleaved ? 2 * i + 1 : i + half;
-            const double x0 = v[a], x1 = v[b];
-            v[a] = x0 * std::cos(th) - x1 * std::sin(th);
-            v[b] = x0 * std::sin(th) + x1 * std::cos(th);
-        }
-    }
-}
-
 }  // namespace
 
 ReferenceLlama::ReferenceLlama() : impl_(std::make_unique<Impl>()) {}
 ReferenceLlama::~ReferenceLlama() = default;
 
-std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, std::string& error) {
+std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, std::string& error, long n_ctx) {
     auto file = gguf::GgufFile::open(path);
     if (!file.ok()) { error = file.status().message(); return nullptr; }
     auto hp = read_hparams(**file);
@@ -97,6 +92,7 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
     Impl& m = *ref->impl_;
     m.hp = *hp;
     const gguf::GgufFile& f = **file;
+    if (!ReferenceRope::load(f, n_ctx, m.rope, error)) return nullptr;
     int r = 0, c = 0;
     auto vec = [&](const std::string& name, Vec& out) { return read_tensor(f, name, out, r, c, error); };
     auto mat = [&](const std::string& name, Mat& out) { return read_tensor(f, name, out.w, out.rows, out.cols, error); };
@@ -112,10 +108,26 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
         Impl::Layer& L = m.layers[static_cast<size_t>(il)];
         const std::string p = "blk." + std::to_string(il) + ".";
         if (!vec(p + "attn_norm.weight", L.attn_norm) || !vec(p + "ffn_norm.weight", L.ffn_norm) ||
-            !mat(p + "attn_q.weight", L.wq) || !mat(p + "attn_k.weight", L.wk) || !mat(p + "attn_v.weight", L.wv) ||
-            !mat(p + "attn_output.weight", L.wo) || !mat(p + "ffn_gate.weight", L.w1) ||
-            !mat(p + "ffn_down.weight", L.w2) || !mat(p + "ffn_up.weight", L.w3))
+            !mat(p + "attn_output.weight", L.wo) || !mat(p + "ffn_down.weight", L.w2))
             return nullptr;
+        if (f.find_tensor(p + "attn_qkv.weight")) {  // Phi-3: q, k, v rows in one matrix
+            Mat qkv;
+            if (!mat(p + "attn_qkv.weight", qkv)) return nullptr;
+            const int n_q = static_cast<int>(m.hp.n_embd_q()), n_kv = static_cast<int>(m.hp.n_embd_kv());
+            L.wq = rows_of(qkv, 0, n_q);
+            L.wk = rows_of(qkv, n_q, n_kv);
+            L.wv = rows_of(qkv, n_q + n_kv, n_kv);
+        } else if (!mat(p + "attn_q.weight", L.wq) || !mat(p + "attn_k.weight", L.wk) || !mat(p + "attn_v.weight", L.wv)) {
+            return nullptr;
+        }
+        if (!f.find_tensor(p + "ffn_gate.weight")) {  // Phi-3: ffn_up holds the gate rows, then up's
+            Mat gate_up;
+            if (!mat(p + "ffn_up.weight", gate_up)) return nullptr;
+            L.w1 = rows_of(gate_up, 0, gate_up.rows / 2);
+            L.w3 = rows_of(gate_up, gate_up.rows / 2, gate_up.rows / 2);
+        } else if (!mat(p + "ffn_gate.weight", L.w1) || !mat(p + "ffn_up.weight", L.w3)) {
+            return nullptr;
+        }
         if (m.hp.qkv_bias && (!vec(p + "attn_q.bias", L.bq) || !vec(p + "attn_k.bias", L.bk) || !vec(p + "attn_v.bias", L.bv)))
             return nullptr;
         if (m.hp.qk_norm && (!vec(p + "attn_q_norm.weight", L.q_norm) || !vec(p + "attn_k_norm.weight", L.k_norm)))
@@ -161,8 +173,8 @@ std::vector<double> ReferenceLlama::step(int token) {
                 std::copy(part.begin(), part.end(), k.begin() + h * hd);
             }
         }
-        rope(q, n_head, hd, m.pos, hp.rope);
-        rope(k, n_head_kv, hd, m.pos, hp.rope);
+        for (int h = 0; h < n_head; ++h) m.rope.apply(&q[static_cast<size_t>(h) * hd], m.pos);
+        for (int h = 0; h < n_head_kv; ++h) m.rope.apply(&k[static_cast<size_t>(h) * hd], m.pos);
         m.key_cache[static_cast<size_t>(il)].push_back(k);
         m.value_cache[static_cast<size_t>(il)].push_back(v);
         Vec att_out(static_cast<size_t>(n_head) * hd, 0.0);

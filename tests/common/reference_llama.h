@@ -12,7 +12,8 @@ namespace strata::test {
 class ReferenceLlama {
 public:
     // Loads every weight of `path` as doubles; returns nullptr and sets `error` on failure.
-    static std::unique_ptr<ReferenceLlama> load(const std::string& path, std::string& error);
+    // n_ctx: the context the engine runs at (LongRoPE picks its factors by it).
+    static std::unique_ptr<ReferenceLlama> load(const std::string& path, std::string& error, long n_ctx = 0);
     ~ReferenceLlama();
 
     // Feeds one token at the next position; returns its logits (n_vocab).

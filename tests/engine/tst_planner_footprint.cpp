@@ -73,7 +73,7 @@ struct Dir {
             tensors.push_back(tensor(p + "ffn_down.weight", {172, 64}));
             tensors.push_back(tensor(p + "ffn_up.weight", {64, 172}));
         }
-        tensors.push_back(tensor("rope_freqs.weight", {4}));  // not counted anywhere
+        tensors.push_back(tensor("rope_freqs.weight", {4}));  // every layer holds a copy
     }
     void set(const KeyValue& e) {
         for (KeyValue& k : meta)
@@ -89,7 +89,7 @@ struct Dir {
     Result<ModelFootprint> footprint() const { return model_footprint(meta, tensors, "test.gguf"); }
 };
 
-constexpr uint64_t kLayerBytes = (64 + 64 * 64 + 64 * 32 * 2 + 64 * 64 + 64 + 64 * 172 * 3) * 4;
+constexpr uint64_t kLayerBytes = (64 + 64 * 64 + 64 * 32 * 2 + 64 * 64 + 64 + 64 * 172 * 3 + 4) * 4;
 constexpr uint64_t kLayerFlops = 2 * (64 * 64 * 2 + 64 * 32 * 2 + 64 * 172 * 3);
 
 }  // namespace

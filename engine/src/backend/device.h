@@ -100,11 +100,27 @@ enum class RopeStyle {
     neox,         // rotate pairs (x[i], x[i + n_rot/2]) — qwen2, qwen3
 };
 
+// How a rotary embedding turns a position into angles. For rotated pair i (0 ≤ i < n_rot/2):
+//   theta_extrap = pos · base^(−2i/n_rot) / factor_i      (factor_i from the layer's frequency
+//                                                          factors, 1 without them)
+//   theta_interp = freq_scale · theta_extrap
+//   theta        = theta_interp                                          (ext_factor = 0)
+//                = theta_interp·(1 − m_i) + theta_extrap·m_i, m_i = ext_factor·ramp_i   (YaRN)
+//   ramp_i       = 1 − clamp((i − corr_low) / max(0.001, corr_high − corr_low), 0, 1)
+// and the pair is rotated by theta with cos and sin both multiplied by `mscale`. This one form
+// covers plain RoPE, linear interpolation, Llama 3 frequency factors, LongRoPE (factors plus an
+// attention factor) and YaRN; hparams.cpp maps a file's keys onto it. Plain value type.
 struct RopeParams {
-    int n_rot = 0;            // dims rotated per head (≤ head_dim)
+    int n_rot = 0;            // dims rotated per head (≤ head_dim; the rest pass through)
     float freq_base = 10000.0f;
-    float freq_scale = 1.0f;  // linear position scaling (1 = none)
+    float freq_scale = 1.0f;  // position interpolation (1 = none)
     RopeStyle style = RopeStyle::interleaved;
+    float ext_factor = 0.0f;  // YaRN extrapolation mix (0 = off)
+    float corr_low = 0.0f;    // YaRN: pairs below corr_low extrapolate, above corr_high interpolate
+    float corr_high = 0.0f;
+    float mscale = 1.0f;      // magnitude of cos/sin (YaRN's and LongRoPE's attention factor)
+
+    bool operator==(const RopeParams&) const = default;
 };
 
 // Kernels of one device. All pointers are device addresses in this device's memory; all
@@ -123,8 +139,9 @@ public:
     // x[t] += b.   x: (n_tok, n), b: (n) F32 weight
     virtual Status add_bias(float* x, const DeviceWeight& b, int64_t n_tok, int64_t n) = 0;
     // Rotary embedding in place for positions pos0 .. pos0+n_tok-1.  x: (n_tok, n_head, head_dim)
+    // freq_factors: null, or an F32 weight of n_rot/2 per-pair frequency divisors (RopeParams).
     virtual Status rope(float* x, int64_t n_tok, int64_t n_head, int64_t head_dim, int64_t pos0,
-                        const RopeParams& rope) = 0;
+                        const RopeParams& rope, const DeviceWeight* freq_factors) = 0;
     // Writes k, v rows into the cache at positions pos0 .. pos0+n_tok-1.  k, v: (n_tok, n_embd_kv)
     virtual Status store_kv(const float* k, const float* v, const KvView& kv, int64_t pos0, int64_t n_tok) = 0;
     // Causal grouped-query attention: token t (at position pos0+t) attends to cache positions

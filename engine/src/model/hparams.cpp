@@ -18,6 +18,7 @@ constexpr ArchTraits kArchs[] = {
     {"llama", RopeStyle::interleaved, false, false},
     {"qwen2", RopeStyle::neox, true, false},
     {"qwen3", RopeStyle::neox, false, true},
+    {"phi3", RopeStyle::neox, false, false},   // fused qkv and gate|up tensors (model_tensors.cpp)
 };
 
 const ArchTraits* find_arch(const std::string& arch) {
@@ -83,7 +84,7 @@ Result<HParams> read_hparams(const gguf::GgufFile& f) {
     const ArchTraits* traits = find_arch(hp.arch);
     if (!traits) {
         return Status(ErrorCode::unsupported, f.path() + ": architecture '" + hp.arch +
-                                                  "' is not supported (Strata runs llama, qwen2 and qwen3)");
+                                                  "' is not supported (Strata runs llama, qwen2, qwen3 and phi3)");
     }
     KeyReader keys(f, hp.arch + ".");
     STRATA_RETURN_IF_ERROR(keys.required("embedding_length", hp.n_embd));
@@ -99,15 +100,6 @@ Result<HParams> read_hparams(const gguf::GgufFile& f) {
     int64_t n_rot = hp.head_dim;
     STRATA_RETURN_IF_ERROR(keys.optional("rope.dimension_count", n_rot));
     STRATA_RETURN_IF_ERROR(keys.optional("attention.layer_norm_rms_epsilon", hp.rms_eps));
-    STRATA_RETURN_IF_ERROR(keys.optional("rope.freq_base", hp.rope.freq_base));
-    float scale_factor = 0.0f;
-    STRATA_RETURN_IF_ERROR(keys.optional("rope.scaling.factor", scale_factor));
-    auto scaling_type = f.get_string(hp.arch + ".rope.scaling.type");
-    if (!scaling_type.ok()) return scaling_type.status();
-    if (scale_factor > 0.0f && (!scaling_type->has_value() || **scaling_type == "linear")) {
-        hp.rope.freq_scale = 1.0f / scale_factor;
-    }
-
     auto fail = [&](const std::string& what) {
         return Status(ErrorCode::corrupt, f.path() + ": " + what);
     };
@@ -124,9 +116,12 @@ Result<HParams> read_hparams(const gguf::GgufFile& f) {
                     std::to_string(hp.n_embd) + ")");
     }
     if (!(hp.rms_eps > 0.0f && hp.rms_eps < 1.0f)) return fail("attention.layer_norm_rms_epsilon out of range");
-    if (!(hp.rope.freq_base > 0.0f)) return fail("rope.freq_base must be positive");
-    hp.rope.n_rot = static_cast<int>(n_rot);
-    hp.rope.style = traits->rope_style;
+    auto rope = read_rope_config(f, hp.arch, static_cast<int>(n_rot), hp.n_ctx_train, traits->rope_style);
+    if (!rope.ok()) return rope.status();
+    hp.rope = rope->params;
+    hp.rope_scaling = rope->scaling;
+    hp.rope_factor = rope->factor;
+    hp.n_ctx_orig = rope->n_ctx_orig;
     hp.qkv_bias = traits->qkv_bias;
     hp.qk_norm = traits->qk_norm;
     return hp;

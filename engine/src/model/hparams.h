@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backend/device.h"
+#include "model/rope_config.h"
 #include "strata/status.h"
 
 namespace strata {
@@ -13,7 +14,7 @@ namespace strata {
 namespace gguf { class GgufFile; }
 
 struct HParams {
-    std::string arch;          // "llama", "qwen2", "qwen3"
+    std::string arch;          // "llama", "qwen2", "qwen3", "phi3"
     int64_t n_vocab = 0;
     int64_t n_ctx_train = 0;
     int64_t n_embd = 0;
@@ -23,7 +24,10 @@ struct HParams {
     int64_t n_head_kv = 0;
     int64_t head_dim = 0;      // per attention head
     float rms_eps = 1e-5f;
-    RopeParams rope;
+    RopeParams rope;           // without frequency factors (tensors, see ModelTensors)
+    RopeScaling rope_scaling = RopeScaling::none;
+    float rope_factor = 1.0f;  // rope.scaling.factor
+    int64_t n_ctx_orig = 0;    // the context RoPE scaling extends from (original_context_length)
     bool qkv_bias = false;     // qwen2: biases on the q, k, v projections
     bool qk_norm = false;      // qwen3: RMSNorm of each q and k head before rope
 

@@ -4,23 +4,6 @@
 
 namespace strata {
 
-Result<LayerWeights> upload_layer(Device& device, const LayerTensors& t) {
-    LayerWeights w;
-    struct Slot { const HostTensor* host; std::unique_ptr<DeviceWeight>* dst; };
-    const Slot slots[] = {
-        {&t.attn_norm, &w.attn_norm}, {&t.wq, &w.wq}, {&t.wk, &w.wk}, {&t.wv, &w.wv}, {&t.wo, &w.wo},
-        {&t.bq, &w.bq}, {&t.bk, &w.bk}, {&t.bv, &w.bv}, {&t.q_norm, &w.q_norm}, {&t.k_norm, &w.k_norm},
-        {&t.ffn_norm, &w.ffn_norm}, {&t.w_gate, &w.w_gate}, {&t.w_up, &w.w_up}, {&t.w_down, &w.w_down},
-    };
-    for (const Slot& s : slots) {
-        if (!s.host->data) continue;  // absent in this architecture
-        auto uploaded = device.upload_weight(*s.host);
-        if (!uploaded.ok()) return uploaded.status();
-        *s.dst = std::move(uploaded).value();
-    }
-    return w;
-}
-
 Status llama_layer_forward(DeviceOps& ops, const HParams& hp, const LayerWeights& w, const KvView& kv,
                            int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s) {
     const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), hd = hp.head_dim;
@@ -39,8 +22,8 @@ Status llama_layer_forward(DeviceOps& ops, const HParams& hp, const LayerWeights
         STRATA_RETURN_IF_ERROR(ops.rms_norm(s.q, *w.q_norm, hp.rms_eps, n_tok * hp.n_head, hd, s.q));
         STRATA_RETURN_IF_ERROR(ops.rms_norm(s.k, *w.k_norm, hp.rms_eps, n_tok * hp.n_head_kv, hd, s.k));
     }
-    STRATA_RETURN_IF_ERROR(ops.rope(s.q, n_tok, hp.n_head, hd, pos0, hp.rope));
-    STRATA_RETURN_IF_ERROR(ops.rope(s.k, n_tok, hp.n_head_kv, hd, pos0, hp.rope));
+    STRATA_RETURN_IF_ERROR(ops.rope(s.q, n_tok, hp.n_head, hd, pos0, hp.rope, w.rope_factors.get()));
+    STRATA_RETURN_IF_ERROR(ops.rope(s.k, n_tok, hp.n_head_kv, hd, pos0, hp.rope, w.rope_factors.get()));
     STRATA_RETURN_IF_ERROR(ops.store_kv(s.k, s.v, kv, pos0, n_tok));
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     STRATA_RETURN_IF_ERROR(

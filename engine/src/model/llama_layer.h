@@ -14,10 +14,8 @@ namespace strata {
 struct LayerWeights {
     std::unique_ptr<DeviceWeight> attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
     std::unique_ptr<DeviceWeight> ffn_norm, w_gate, w_up, w_down;
+    std::unique_ptr<DeviceWeight> rope_factors;  // (n_rot/2) F32, the model's RoPE frequency factors
 };
-
-// Uploads one block's tensors to a device (bytes_done advanced per tensor for progress).
-Result<LayerWeights> upload_layer(Device& device, const LayerTensors& tensors);
 
 // Working memory of one forward step, on the stage's device (regions of its scratch buffer).
 struct LayerScratch {

@@ -1,5 +1,8 @@
 #include "model/model_tensors.h"
 
+#include <cmath>
+#include <utility>
+
 #include "gguf/gguf_file.h"
 #include "quant/quant.h"
 
@@ -54,6 +57,17 @@ private:
     const gguf::GgufFile& f_;
 };
 
+// Rows [row0, row0 + n_rows) of a matrix as a tensor of their own (a view of the same bytes).
+HostTensor row_slice(const HostTensor& t, int64_t row0, int64_t n_rows, const char* part) {
+    HostTensor s = t;
+    const size_t row_bytes = tensor_row_bytes(t.type, t.n_cols);
+    s.name = t.name + "[" + part + "]";
+    s.n_rows = n_rows;
+    s.data = static_cast<const uint8_t*>(t.data) + static_cast<size_t>(row0) * row_bytes;
+    s.n_bytes = static_cast<size_t>(n_rows) * row_bytes;
+    return s;
+}
+
 }  // namespace
 
 std::vector<const HostTensor*> LayerTensors::all() const {
@@ -63,6 +77,12 @@ std::vector<const HostTensor*> LayerTensors::all() const {
         if (t->data) v.push_back(t);
     }
     return v;
+}
+
+const HostTensor& ModelTensors::rope_factors(int64_t n_ctx, int64_t n_ctx_orig) const {
+    if (rope_factors_long.data && n_ctx > n_ctx_orig) return rope_factors_long;
+    if (rope_factors_short.data) return rope_factors_short;
+    return rope_freqs;
 }
 
 Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParams& hp) {
@@ -83,14 +103,44 @@ Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParam
         m.output.name = "output.weight (tied to token_embd.weight)";
         m.output_tied = true;
     }
+    // Frequency factors divide frequencies: each must be a positive finite number, or a hostile
+    // file would turn every angle into NaN.
+    const int64_t n_pairs = hp.rope.n_rot / 2;
+    for (auto [name, dst] : {std::pair{"rope_freqs.weight", &m.rope_freqs},
+                             std::pair{"rope_factors_short.weight", &m.rope_factors_short},
+                             std::pair{"rope_factors_long.weight", &m.rope_factors_long}}) {
+        STRATA_RETURN_IF_ERROR(c.get(name, vec, n_pairs, 0, *dst, /*optional=*/true));
+        if (!dst->data) continue;
+        const float* v = static_cast<const float*>(dst->data);
+        for (int64_t i = 0; i < n_pairs; ++i) {
+            if (!(v[i] > 0.0f) || !std::isfinite(v[i])) {
+                return Status(ErrorCode::corrupt, f.path() + ": tensor '" + name + "' holds " + std::to_string(v[i]) +
+                                                      " at " + std::to_string(i) + "; frequency factors must be positive");
+            }
+        }
+    }
+    if (m.rope_factors_long.data != nullptr && m.rope_factors_short.data == nullptr) {
+        return Status(ErrorCode::corrupt, f.path() + ": tensor 'rope_factors_long.weight' comes without "
+                                                     "'rope_factors_short.weight'");
+    }
     m.layers.resize(static_cast<size_t>(hp.n_layer));
     for (int64_t il = 0; il < hp.n_layer; ++il) {
         LayerTensors& L = m.layers[static_cast<size_t>(il)];
         const std::string p = "blk." + std::to_string(il) + ".";
         STRATA_RETURN_IF_ERROR(c.get(p + "attn_norm.weight", vec, hp.n_embd, 0, L.attn_norm));
-        STRATA_RETURN_IF_ERROR(c.get(p + "attn_q.weight", mat, hp.n_embd, hp.n_embd_q(), L.wq));
-        STRATA_RETURN_IF_ERROR(c.get(p + "attn_k.weight", mat, hp.n_embd, hp.n_embd_kv(), L.wk));
-        STRATA_RETURN_IF_ERROR(c.get(p + "attn_v.weight", mat, hp.n_embd, hp.n_embd_kv(), L.wv));
+        if (f.find_tensor(p + "attn_qkv.weight")) {
+            // Phi-3: one (n_embd_q + 2·n_embd_kv, n_embd) matrix, rows q then k then v. Each row
+            // is whole blocks, so the three parts are views of row ranges, not copies.
+            HostTensor qkv;
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_qkv.weight", mat, hp.n_embd, hp.n_embd_q() + 2 * hp.n_embd_kv(), qkv));
+            L.wq = row_slice(qkv, 0, hp.n_embd_q(), "q");
+            L.wk = row_slice(qkv, hp.n_embd_q(), hp.n_embd_kv(), "k");
+            L.wv = row_slice(qkv, hp.n_embd_q() + hp.n_embd_kv(), hp.n_embd_kv(), "v");
+        } else {
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_q.weight", mat, hp.n_embd, hp.n_embd_q(), L.wq));
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_k.weight", mat, hp.n_embd, hp.n_embd_kv(), L.wk));
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_v.weight", mat, hp.n_embd, hp.n_embd_kv(), L.wv));
+        }
         STRATA_RETURN_IF_ERROR(c.get(p + "attn_output.weight", mat, hp.n_embd_q(), hp.n_embd, L.wo));
         if (hp.qkv_bias) {
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_q.bias", vec, hp.n_embd_q(), 0, L.bq));
@@ -102,8 +152,16 @@ Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParam
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_k_norm.weight", vec, hp.head_dim, 0, L.k_norm));
         }
         STRATA_RETURN_IF_ERROR(c.get(p + "ffn_norm.weight", vec, hp.n_embd, 0, L.ffn_norm));
-        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate.weight", mat, hp.n_embd, hp.n_ff, L.w_gate));
-        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_up.weight", mat, hp.n_embd, hp.n_ff, L.w_up));
+        if (!f.find_tensor(p + "ffn_gate.weight") && f.find_tensor(p + "ffn_up.weight")) {
+            // Phi-3: ffn_up holds gate and up, (2·n_ff, n_embd): the first n_ff rows are the gate.
+            HostTensor gate_up;
+            STRATA_RETURN_IF_ERROR(c.get(p + "ffn_up.weight", mat, hp.n_embd, 2 * hp.n_ff, gate_up));
+            L.w_gate = row_slice(gate_up, 0, hp.n_ff, "gate");
+            L.w_up = row_slice(gate_up, hp.n_ff, hp.n_ff, "up");
+        } else {
+            STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate.weight", mat, hp.n_embd, hp.n_ff, L.w_gate));
+            STRATA_RETURN_IF_ERROR(c.get(p + "ffn_up.weight", mat, hp.n_embd, hp.n_ff, L.w_up));
+        }
         STRATA_RETURN_IF_ERROR(c.get(p + "ffn_down.weight", mat, hp.n_ff, hp.n_embd, L.w_down));
     }
     return m;

@@ -34,6 +34,14 @@ struct ModelTensors {
     HostTensor output;        // (n_vocab, n_embd), role matrix (token_embd's data when tied)
     bool output_tied = false;
     std::vector<LayerTensors> layers;  // (n_layer)
+    // RoPE frequency factors (RopeParams), each (n_rot/2) F32 and optional: Llama 3's
+    // rope_freqs, or LongRoPE's pair for contexts within / beyond the original one.
+    HostTensor rope_freqs, rope_factors_short, rope_factors_long;
+
+    // The factors every layer uses at a context of n_ctx positions: LongRoPE's long ones past
+    // the original context (chosen once at load, so the KV cache is rotated one way), else
+    // the short ones or rope_freqs; a tensor with null data when the model has none.
+    const HostTensor& rope_factors(int64_t n_ctx, int64_t n_ctx_orig) const;
 };
 
 // Locates and shape-checks every tensor; errors name the tensor, expected and actual shape.

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -82,6 +83,53 @@ std::vector<std::string> synthetic_vocab(int64_t n_vocab, std::vector<float>& sc
 
 }  // namespace
 
+// Llama 3.1's per-pair frequency divisors (its configuration's rope_scaling of type "llama3"):
+// pairs whose wavelength is shorter than n_ctx_orig / high_freq_factor keep their frequency,
+// those longer than n_ctx_orig / low_freq_factor are divided by `factor`, and the ones between
+// blend the two smoothly.
+std::vector<float> llama3_rope_factors(int64_t n_rot, float freq_base, float factor, int64_t n_ctx_orig) {
+    const double low_freq_factor = 1.0, high_freq_factor = 4.0;
+    const double low_freq_wavelen = static_cast<double>(n_ctx_orig) / low_freq_factor;
+    const double high_freq_wavelen = static_cast<double>(n_ctx_orig) / high_freq_factor;
+    std::vector<float> f(static_cast<size_t>(n_rot / 2));
+    for (int64_t i = 0; i < n_rot / 2; ++i) {
+        const double freq = std::pow(static_cast<double>(freq_base), -2.0 * static_cast<double>(i) / static_cast<double>(n_rot));
+        const double wavelen = 2.0 * M_PI / freq;
+        double div = 1.0;
+        if (wavelen > low_freq_wavelen) {
+            div = factor;
+        } else if (wavelen >= high_freq_wavelen) {
+            const double smooth = (static_cast<double>(n_ctx_orig) / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+            div = 1.0 / ((1.0 - smooth) / factor + smooth);
+        }
+        f[static_cast<size_t>(i)] = static_cast<float>(div);
+    }
+    return f;
+}
+
+bool random_model_arch(const std::string& name, RandomModelConfig& c) {
+    if (name == "llama" || name == "qwen2" || name == "qwen3") {
+        c.arch = name;
+    } else if (name == "phi3") {
+        // Phi-3-mini-128k's RoPE: LongRoPE from 4096 to 131072 positions.
+        c.arch = "phi3";
+        c.rope_scaling = "longrope";
+        c.rope_factor = 32.0f;
+        c.n_ctx_orig = 4096;
+        c.n_ctx_train = 131072;
+    } else if (name == "llama31") {
+        c.arch = "llama";
+        c.rope_freq_base = 500000.0f;
+        c.rope_scaling = "llama3";
+        c.rope_factor = 8.0f;
+        c.n_ctx_orig = 8192;
+        c.n_ctx_train = 131072;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 bool random_model_preset(const std::string& name, RandomModelConfig& c) {
     if (name == "tiny") {
         c = RandomModelConfig{};
@@ -120,8 +168,26 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         w.set_u32(a + ".attention.key_length", static_cast<uint32_t>(head_dim));
         w.set_u32(a + ".attention.value_length", static_cast<uint32_t>(head_dim));
     }
-    w.set_u32(a + ".rope.dimension_count", static_cast<uint32_t>(head_dim));
+    const int64_t n_rot = c.n_rot > 0 ? c.n_rot : head_dim;
+    if (n_rot > head_dim || n_rot % 2 != 0) return Status(ErrorCode::invalid_argument, "n_rot must be even and at most the head size");
+    const int64_t n_ctx_orig = c.n_ctx_orig > 0 ? c.n_ctx_orig
+                                                : std::max<int64_t>(1, static_cast<int64_t>(c.n_ctx_train / c.rope_factor));
+    w.set_u32(a + ".rope.dimension_count", static_cast<uint32_t>(n_rot));
     w.set_f32(a + ".rope.freq_base", c.rope_freq_base);
+    if (c.rope_scaling == "linear" || c.rope_scaling == "yarn") {
+        w.set_string(a + ".rope.scaling.type", c.rope_scaling);
+        w.set_f32(a + ".rope.scaling.factor", c.rope_factor);
+        w.set_u32(a + ".rope.scaling.original_context_length", static_cast<uint32_t>(n_ctx_orig));
+    } else if (c.rope_scaling == "longrope") {
+        // Phi-3's attention factor: sqrt(1 + ln(scale) / ln(original context)).
+        const double scale = static_cast<double>(c.n_ctx_train) / static_cast<double>(n_ctx_orig);
+        w.set_f32(a + ".rope.scaling.attn_factor",
+                  static_cast<float>(std::sqrt(1.0 + std::log(scale) / std::log(static_cast<double>(n_ctx_orig)))));
+        w.set_u32(a + ".rope.scaling.original_context_length", static_cast<uint32_t>(n_ctx_orig));
+    } else if (!c.rope_scaling.empty() && c.rope_scaling != "llama3") {
+        return Status(ErrorCode::invalid_argument, "unknown RoPE scaling '" + c.rope_scaling +
+                                                       "' (linear, yarn, llama3, longrope)");
+    }
     w.set_f32(a + ".attention.layer_norm_rms_epsilon", c.rms_eps);
     std::vector<float> scores;
     std::vector<int32_t> types;
@@ -192,14 +258,44 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         });
     };
 
+    // RoPE factor tensors hold exact values (not random rows): F32 vectors of n_rot/2.
+    auto add_values = [&](const std::string& name, std::vector<float> values) -> Status {
+        const int64_t n = static_cast<int64_t>(values.size());
+        return w.add_tensor(name, TensorType::F32, {n}, [values = std::move(values)](uint8_t* dst, size_t n_bytes) -> Status {
+            if (n_bytes != values.size() * 4) return Status(ErrorCode::internal, "size mismatch writing RoPE factors");
+            std::memcpy(dst, values.data(), n_bytes);
+            return {};
+        });
+    };
+    if (c.rope_scaling == "llama3") {
+        STRATA_RETURN_IF_ERROR(add_values("rope_freqs.weight",
+                                          llama3_rope_factors(n_rot, c.rope_freq_base, c.rope_factor, n_ctx_orig)));
+    } else if (c.rope_scaling == "longrope") {
+        // Seeded factors rising from 1 (fast pairs) to about rope_factor (slow ones), as Phi-3's do;
+        // the long set stretches more than the short one.
+        std::vector<float> shortf(static_cast<size_t>(n_rot / 2)), longf(shortf.size());
+        uint64_t state = hash_name(c.seed, "longrope");
+        for (size_t i = 0; i < shortf.size(); ++i) {
+            const double t = shortf.size() > 1 ? static_cast<double>(i) / static_cast<double>(shortf.size() - 1) : 0.0;
+            const double jitter = static_cast<double>(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+            shortf[i] = static_cast<float>(1.0 + t * 0.5 * (1.0 + jitter));
+            longf[i] = static_cast<float>(1.0 + t * (c.rope_factor - 1.0) * (0.75 + 0.25 * jitter));
+        }
+        STRATA_RETURN_IF_ERROR(add_values("rope_factors_long.weight", std::move(longf)));
+        STRATA_RETURN_IF_ERROR(add_values("rope_factors_short.weight", std::move(shortf)));
+    }
     STRATA_RETURN_IF_ERROR(add("token_embd.weight", c.n_embd, c.n_vocab, 1.0f, 0.0f, true));
     for (int64_t il = 0; il < c.n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";
         const float s_in = 1.0f / std::sqrt(static_cast<float>(c.n_embd));
         STRATA_RETURN_IF_ERROR(add(p + "attn_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
-        STRATA_RETURN_IF_ERROR(add(p + "attn_q.weight", c.n_embd, n_q, s_in, 0.0f, true));
-        STRATA_RETURN_IF_ERROR(add(p + "attn_k.weight", c.n_embd, n_kv, s_in, 0.0f, true));
-        STRATA_RETURN_IF_ERROR(add(p + "attn_v.weight", c.n_embd, n_kv, s_in, 0.0f, true));
+        if (a == "phi3") {  // fused: q, k, v rows in one matrix
+            STRATA_RETURN_IF_ERROR(add(p + "attn_qkv.weight", c.n_embd, n_q + 2 * n_kv, s_in, 0.0f, true));
+        } else {
+            STRATA_RETURN_IF_ERROR(add(p + "attn_q.weight", c.n_embd, n_q, s_in, 0.0f, true));
+            STRATA_RETURN_IF_ERROR(add(p + "attn_k.weight", c.n_embd, n_kv, s_in, 0.0f, true));
+            STRATA_RETURN_IF_ERROR(add(p + "attn_v.weight", c.n_embd, n_kv, s_in, 0.0f, true));
+        }
         if (a == "qwen2") {
             STRATA_RETURN_IF_ERROR(add(p + "attn_q.bias", n_q, 1, 0.1f, 0.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_k.bias", n_kv, 1, 0.1f, 0.0f, false));
@@ -211,8 +307,12 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         }
         STRATA_RETURN_IF_ERROR(add(p + "attn_output.weight", n_q, c.n_embd, 1.0f / std::sqrt(static_cast<float>(n_q)), 0.0f, true));
         STRATA_RETURN_IF_ERROR(add(p + "ffn_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
-        STRATA_RETURN_IF_ERROR(add(p + "ffn_gate.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
-        STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
+        if (a == "phi3") {  // fused: gate rows then up rows
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, 2 * c.n_ff, s_in, 0.0f, true));
+        } else {
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_gate.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
+        }
         STRATA_RETURN_IF_ERROR(add(p + "ffn_down.weight", c.n_ff, c.n_embd, 1.0f / std::sqrt(static_cast<float>(c.n_ff)), 0.0f, true));
     }
     STRATA_RETURN_IF_ERROR(add("output_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));

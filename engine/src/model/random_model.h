@@ -14,7 +14,7 @@
 namespace strata {
 
 struct RandomModelConfig {
-    std::string arch = "llama";   // llama, qwen2, qwen3
+    std::string arch = "llama";   // llama, qwen2, qwen3, phi3
     int64_t n_vocab = 512;
     int64_t n_embd = 64;
     int64_t n_layer = 2;
@@ -24,6 +24,13 @@ struct RandomModelConfig {
     int64_t n_ff = 128;
     int64_t n_ctx_train = 2048;
     float rope_freq_base = 10000.0f;
+    int64_t n_rot = 0;            // rope.dimension_count (0 = head_dim; less is partial rotary)
+    // RoPE scaling written as converters do: "" (none), "linear", "yarn" (keys), "llama3"
+    // (rope_freqs.weight from Llama 3.1's formula, low/high frequency factors 1 and 4),
+    // "longrope" (Phi-3's short and long factor tensors plus rope.scaling.attn_factor).
+    std::string rope_scaling;
+    float rope_factor = 8.0f;     // rope.scaling.factor
+    int64_t n_ctx_orig = 0;       // the context scaling extends from (0 = n_ctx_train / rope_factor)
     float rms_eps = 1e-5f;
     bool tied_output = false;     // no output.weight: the head reuses token_embd
     TensorType weight_type = TensorType::F32;  // for 2-D weights (norms and biases stay F32)
@@ -33,6 +40,12 @@ struct RandomModelConfig {
     uint64_t seed = 1;
     int n_threads = 0;            // for generating large models (0 = all cores)
 };
+
+// Architectures gen-model writes, with the variants that are another architecture's file with
+// particular keys: "llama31" is a llama file with Llama 3.1's RoPE (base 500000, llama3
+// factors extending 8192 to 131072 positions); "phi3" has Phi-3-mini-128k's LongRoPE (4096 to
+// 131072). False for an unknown name.
+bool random_model_arch(const std::string& name, RandomModelConfig& config);
 
 // Named shapes: "tiny" (tests), "tinyllama" (TinyLlama-1.1B: 2048/22/32/4/5632/32000),
 // "llama2-7b" (4096/32/32/32/11008/32000). False for an unknown name.

@@ -107,6 +107,29 @@ uint64_t cuda_tensor_bytes(const gguf::TensorInfo& t, WeightRole role, ModelFoot
     return b;
 }
 
+// A fused matrix (Phi-3's attn_qkv, and ffn_up holding gate and up) is loaded as separate row
+// ranges (model_tensors.cpp), each laid out on its own on a GPU.
+uint64_t cuda_fused_bytes(const gguf::TensorInfo& t, ModelFootprint& m) {
+    std::vector<int64_t> parts;
+    const bool matrix = t.ne.size() == 2;
+    if (matrix && t.name.ends_with(".attn_qkv.weight")) {
+        const int64_t n_q = m.n_head * m.head_dim;
+        if (t.ne[1] == n_q + 2 * m.n_embd_kv) parts = {n_q, m.n_embd_kv, m.n_embd_kv};
+    } else if (matrix && t.name.ends_with(".ffn_up.weight") && t.ne[1] == 2 * m.n_ff) {
+        parts = {m.n_ff, m.n_ff};
+    }
+    if (parts.empty()) return cuda_tensor_bytes(t, WeightRole::matrix, m);
+    uint64_t total = 0;
+    const uint64_t row_bytes = t.n_bytes / static_cast<uint64_t>(t.ne[1]);
+    for (int64_t rows : parts) {
+        gguf::TensorInfo part = t;
+        part.ne[1] = rows;
+        part.n_bytes = row_bytes * static_cast<uint64_t>(rows);
+        total += cuda_tensor_bytes(part, WeightRole::matrix, m);
+    }
+    return total;
+}
+
 }  // namespace
 
 Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metadata,
@@ -155,6 +178,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
     std::vector<bool> seen(static_cast<size_t>(n_layer), false);
     const gguf::TensorInfo* token_embd = nullptr;
     const gguf::TensorInfo* output = nullptr;
+    const gguf::TensorInfo* rope_factors = nullptr;
     for (const gguf::TensorInfo& t : tensors) {
         if (const auto il = block_index(t.name)) {
             if (*il < 0)
@@ -164,7 +188,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
                                                           " but " + a + "block_count is " +
                                                           std::to_string(n_layer));
             m.layer_bytes[static_cast<size_t>(*il)] += t.n_bytes;
-            m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_tensor_bytes(t, WeightRole::matrix, m);
+            m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_fused_bytes(t, m);
             seen[static_cast<size_t>(*il)] = true;
             if (*il == 0 && t.ne.size() >= 2)
                 m.layer_flops_per_token += 2 * static_cast<uint64_t>(elements(t));
@@ -174,6 +198,15 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
             output = &t;
         } else if (t.name == "output_norm.weight") {
             m.output_norm_bytes = t.n_bytes;
+        } else if (t.name == "rope_freqs.weight" || t.name == "rope_factors_long.weight") {
+            rope_factors = &t;  // LongRoPE's short and long tensors have one size; a load holds one
+        }
+    }
+    // Every layer holds a copy of the RoPE frequency factors (runtime/stage.cpp).
+    if (rope_factors != nullptr) {
+        for (int64_t il = 0; il < n_layer; ++il) {
+            m.layer_bytes[static_cast<size_t>(il)] += rope_factors->n_bytes;
+            m.cuda_layer_bytes[static_cast<size_t>(il)] += cuda_tensor_bytes(*rope_factors, WeightRole::vector, m);
         }
     }
     for (int64_t il = 0; il < n_layer; ++il)

@@ -16,8 +16,9 @@ namespace strata {
 // `.attention.key_length` (default: embedding_length / head_count) and `.context_length`
 // (default 0 = unknown), where <arch> is `general.architecture`; sizes from the tensor
 // directory: `blk.N.*` per layer, `token_embd.weight` (its ne[1] is n_vocab), `output.weight`
-// (absent = tied to the embedding) and `output_norm.weight`. Other tensors (e.g. rope_freqs) are
-// not counted. Errors (ErrorCode::corrupt / unsupported) name the file and the key or tensor.
+// (absent = tied to the embedding) and `output_norm.weight`; the RoPE frequency factors
+// (`rope_freqs.weight`, or one of LongRoPE's pair) once per layer, as the runtime holds them.
+// Other tensors are not counted. Errors (ErrorCode::corrupt / unsupported) name the file and the key or tensor.
 Result<ModelFootprint> model_footprint(const gguf::GgufFile& file);
 
 // The same from a directory given as lists (what model_footprint(file) passes on); `source`

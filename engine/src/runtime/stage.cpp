@@ -25,9 +25,14 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
     }
 
     // Bytes to upload, for progress.
+    // Every layer holds its own copy of the RoPE factors (a few hundred bytes), so a layer's
+    // weights are self-contained and the footprint counts them per layer.
+    const HostTensor& rope_factors = tensors.rope_factors(config.n_ctx, hp.n_ctx_orig);
     uint64_t total = 0;
-    for (int il = plan.layer_begin; il < plan.layer_end; ++il)
+    for (int il = plan.layer_begin; il < plan.layer_end; ++il) {
         for (const HostTensor* t : tensors.layers[static_cast<size_t>(il)].all()) total += t->n_bytes;
+        total += rope_factors.n_bytes;
+    }
     if (plan.has_embedding) total += tensors.token_embd.n_bytes;
     if (plan.has_output) total += tensors.output_norm.n_bytes + tensors.output.n_bytes;
     uint64_t done = 0;
@@ -77,6 +82,7 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
         for (size_t i = 0; i < std::size(srcs); ++i) {
             if (srcs[i]->data) STRATA_RETURN_IF_ERROR(upload(*srcs[i], *dsts[i]));
         }
+        if (rope_factors.data) STRATA_RETURN_IF_ERROR(upload(rope_factors, lw.rope_factors));
         st->layers_.push_back(std::move(lw));
     }
     if (plan.has_output) {

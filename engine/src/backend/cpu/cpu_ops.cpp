@@ -95,18 +95,37 @@ Status CpuOps::add_bias(float* x, const DeviceWeight& bias, int64_t n_tok, int64
 }
 
 Status CpuOps::rope(float* x, int64_t n_tok, int64_t n_head, int64_t head_dim, int64_t pos0,
-                    const RopeParams& rope) {
+                    const RopeParams& rope, const DeviceWeight* freq_factors) {
     STRATA_RETURN_IF_ERROR(device_.begin_op("rope"));
     const int64_t half = rope.n_rot / 2;
-    // Per-pair inverse frequencies base^(-2i/n_rot), computed once per call in double.
-    std::vector<double> inv_freq(static_cast<size_t>(half));
-    for (int64_t i = 0; i < half; ++i)
-        inv_freq[i] = std::pow(static_cast<double>(rope.freq_base), -2.0 * static_cast<double>(i) / rope.n_rot);
+    const float* factors = nullptr;
+    if (freq_factors) {
+        if (freq_factors->type() != TensorType::F32 || freq_factors->n_rows() * freq_factors->n_cols() != half)
+            return Status(ErrorCode::invalid_argument, "rope frequency factors " + freq_factors->name() +
+                                                           " are not " + std::to_string(half) + " F32 values");
+        factors = static_cast<const float*>(cpu_weight_of(*freq_factors).data());
+    }
+    // Each pair's angle is linear in the position (device.h), so one rate per pair, in double:
+    // at position 100,000 a float angle would be off by ~0.01 rad.
+    std::vector<double> rate(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i) {
+        double extrap = std::pow(static_cast<double>(rope.freq_base), -2.0 * static_cast<double>(i) / rope.n_rot);
+        if (factors) extrap /= factors[i];
+        const double interp = extrap * rope.freq_scale;
+        double r = interp;
+        if (rope.ext_factor != 0.0f) {
+            const double y = (static_cast<double>(i) - rope.corr_low) / std::max(0.001, double(rope.corr_high) - rope.corr_low);
+            const double mix = (1.0 - std::clamp(y, 0.0, 1.0)) * rope.ext_factor;
+            r = interp * (1.0 - mix) + extrap * mix;
+        }
+        rate[static_cast<size_t>(i)] = r;
+    }
     for (int64_t t = 0; t < n_tok; ++t) {
-        const double pos = static_cast<double>(pos0 + t) * rope.freq_scale;
+        const double pos = static_cast<double>(pos0 + t);
         for (int64_t i = 0; i < half; ++i) {
-            const double theta = pos * inv_freq[i];
-            const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+            const double theta = pos * rate[static_cast<size_t>(i)];
+            const float c = static_cast<float>(std::cos(theta) * rope.mscale);
+            const float s = static_cast<float>(std::sin(theta) * rope.mscale);
             for (int64_t h = 0; h < n_head; ++h) {
                 float* xh = x + (t * n_head + h) * head_dim;
                 const int64_t a = rope.style == RopeStyle::interleaved ? 2 * i : i;

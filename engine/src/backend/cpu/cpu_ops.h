@@ -25,7 +25,7 @@ public:
     Status matmul(const DeviceWeight& w, const float* x, int64_t n_tok, float* out) override;
     Status add_bias(float* x, const DeviceWeight& b, int64_t n_tok, int64_t n) override;
     Status rope(float* x, int64_t n_tok, int64_t n_head, int64_t head_dim, int64_t pos0,
-                const RopeParams& rope) override;
+                const RopeParams& rope, const DeviceWeight* freq_factors) override;
     Status store_kv(const float* k, const float* v, const KvView& kv, int64_t pos0, int64_t n_tok) override;
     Status attention(const float* q, const KvView& kv, int64_t pos0, int64_t n_tok, int64_t n_head,
                      int64_t n_head_kv, int64_t head_dim, float scale, float* scratch,

@@ -33,6 +33,11 @@ cuk::RopeStoreArgs rope_base(const Op& op) {
     a.freq_base = op.rope.freq_base;
     a.freq_scale = op.rope.freq_scale;
     a.neox = op.rope.style == RopeStyle::neox ? 1 : 0;
+    a.freq_factors = op.w.handle ? vector_of(op.w) : nullptr;
+    a.ext_factor = op.rope.ext_factor;
+    a.corr_low = op.rope.corr_low;
+    a.corr_high = op.rope.corr_high;
+    a.mscale = op.rope.mscale;
     return a;
 }
 

@@ -16,9 +16,8 @@ size_t floats(int64_t n) { return static_cast<size_t>(n) * 4; }
 
 bool is_matvec(const Op& op) { return op.kind == OpKind::matmul && matmul_uses_matvec(op.n_tok); }
 
-bool same_rope(const RopeParams& a, const RopeParams& b) {
-    return a.n_rot == b.n_rot && a.freq_base == b.freq_base && a.freq_scale == b.freq_scale && a.style == b.style;
-}
+// q and k rotated alike: the same parameters and the same frequency factors.
+bool same_rope(const Op& a, const Op& b) { return a.rope == b.rope && a.w.data == b.w.data; }
 
 // The quantized activations currently valid in an ActQ8 buffer.
 struct ActCache {
@@ -101,6 +100,10 @@ void append_signature(const Op& op, std::vector<uint64_t>& sig) {
     f(op.rope.freq_base);
     f(op.rope.freq_scale);
     i(static_cast<int64_t>(op.rope.style));
+    f(op.rope.ext_factor);
+    f(op.rope.corr_low);
+    f(op.rope.corr_high);
+    f(op.rope.mscale);
     p(op.scratch);
     i(op.chunk_len);
     i(op.n_chunks);
@@ -198,7 +201,7 @@ std::vector<Item> plan_launches(const std::vector<Op>& ops, const PlanOptions& o
             const Op& st = ops[static_cast<size_t>(i) + 2];
             if (k.kind == OpKind::rope && st.kind == OpKind::store_kv && st.x == k.x && k.x != op.x &&
                 k.n_tok == op.n_tok && st.n_tok == op.n_tok && k.head_dim == op.head_dim &&
-                k.n_head * k.head_dim == st.kv.n_embd_kv && same_rope(op.rope, k.rope) && op.head_dim <= 1024 &&
+                k.n_head * k.head_dim == st.kv.n_embd_kv && same_rope(op, k) && op.head_dim <= 1024 &&
                 (st.kv.type != KvCacheType::q8_0 || op.head_dim % 32 == 0)) {
                 it.kind = ItemKind::rope_store;
                 it.count = 3;

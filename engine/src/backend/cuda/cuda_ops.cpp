@@ -121,10 +121,16 @@ Status CudaOps::add_bias(float* x, const DeviceWeight& bias, int64_t n_tok, int6
 }
 
 Status CudaOps::rope(float* x, int64_t n_tok, int64_t n_head, int64_t head_dim, int64_t pos0,
-                     const RopeParams& rope) {
+                     const RopeParams& rope, const DeviceWeight* freq_factors) {
     STRATA_RETURN_IF_ERROR(dev_.begin_op("rope"));
     if (head_dim <= 0 || head_dim > 1024) return bad(dev_, "rope head size " + std::to_string(head_dim) + " (1..1024)");
     if (rope.n_rot < 0 || rope.n_rot > head_dim) return bad(dev_, "rope dimensions exceed the head size");
+    if (freq_factors) {
+        const auto& f = static_cast<const CudaWeight&>(*freq_factors);
+        if (f.layout().stored != TensorType::F32 || f.n_rows() * f.n_cols() != rope.n_rot / 2)
+            return bad(dev_, "rope frequency factors " + f.name() + " are not " + std::to_string(rope.n_rot / 2) +
+                                 " F32 values");
+    }
     if (n_tok <= 0 || n_head <= 0) return {};
     Op op;
     op.kind = OpKind::rope;
@@ -133,6 +139,7 @@ Status CudaOps::rope(float* x, int64_t n_tok, int64_t n_head, int64_t head_dim, 
     op.n_head = n_head;
     op.head_dim = head_dim;
     op.rope = rope;
+    if (freq_factors) op.w = op_weight(static_cast<const CudaWeight&>(*freq_factors));
     return dev_.record(op, &pos0, 1);
 }
 

@@ -2,7 +2,8 @@
 //   part A rows: rope of q;  part B rows: (rope of k), then k and v written into the cache.
 // Plain rope, plain store_kv and the fused "rope q, rope k, store k and v" of decode are all
 // this kernel with parts switched on or off. Angles as the CPU computes them: theta =
-// (pos * freq_scale) * base^(-2i/n_rot) in double, reduced to (-pi, pi] before sin/cos.
+// pos * rate_i in double (rate_i: base^(-2i/n_rot) with frequency factors, interpolation and
+// YaRN's mix, device.h), reduced to (-pi, pi] before sin/cos.
 // Rows are read entirely before any element is written (a rotation pairs elements that other
 // threads own).
 #include "backend/cuda/cuda_common.cuh"
@@ -14,28 +15,41 @@ namespace {
 constexpr int kMaxThreads = 256;
 constexpr int kPerThread = 4;  // head_dim ≤ 1024
 
-__device__ __forceinline__ float rotated(const float* x, int e, int n_rot, bool neox, double pos, double log2_base) {
+// The rotated value of element e of a head (device.h's RopeParams: per-pair rate in double,
+// angle reduced to (-pi, pi] before the float sincos, cos and sin scaled by mscale).
+__device__ __forceinline__ float rotated(const float* x, int e, const RopeStoreArgs& a, double pos, double log2_base) {
+    const int n_rot = a.n_rot;
     const int half = n_rot / 2;
-    int i, a, b;
-    if (neox) {
+    int i, p, q;
+    if (a.neox) {
         if (e >= 2 * half) return x[e];
         i = e < half ? e : e - half;
-        a = i;
-        b = i + half;
+        p = i;
+        q = i + half;
     } else {
         i = e / 2;
         if (i >= half) return x[e];
-        a = 2 * i;
-        b = 2 * i + 1;
+        p = 2 * i;
+        q = 2 * i + 1;
     }
-    const double inv_freq = exp2(-2.0 * static_cast<double>(i) / static_cast<double>(n_rot) * log2_base);
-    const double theta = pos * inv_freq;
+    double extrap = exp2(-2.0 * static_cast<double>(i) / static_cast<double>(n_rot) * log2_base);
+    if (a.freq_factors) extrap /= static_cast<double>(a.freq_factors[i]);
+    const double interp = extrap * static_cast<double>(a.freq_scale);
+    double rate = interp;
+    if (a.ext_factor != 0.0f) {
+        const double y = (static_cast<double>(i) - a.corr_low) / fmax(0.001, static_cast<double>(a.corr_high) - a.corr_low);
+        const double mix = (1.0 - fmin(1.0, fmax(0.0, y))) * a.ext_factor;
+        rate = interp * (1.0 - mix) + extrap * mix;
+    }
+    const double theta = pos * rate;
     const double k = rint(theta * 0.15915494309189535);  // 1 / (2 pi)
     const float r = static_cast<float>(fma(-k, 6.283185307179586, theta));
     float s, c;
     sincosf(r, &s, &c);
-    const float x0 = x[a], x1 = x[b];
-    return e == a ? x0 * c - x1 * s : x0 * s + x1 * c;
+    s *= a.mscale;
+    c *= a.mscale;
+    const float x0 = x[p], x1 = x[q];
+    return e == p ? x0 * c - x1 * s : x0 * s + x1 * c;
 }
 
 // Writes value v as element `col` of cache row `pos`; q8_0 needs all 32 lanes of the warp
@@ -71,7 +85,7 @@ __global__ void __launch_bounds__(kMaxThreads) rope_store_kernel(const RopeStore
     float* x = (part_b ? a.xb : a.xa) + row * hd;
     const int32_t* pos_rope = part_b ? a.pos_b_rope : a.pos_a;
     const bool do_rope = pos_rope != nullptr && a.n_rot > 0;
-    const double pos = do_rope ? static_cast<double>(pos_rope[0] + t) * static_cast<double>(a.freq_scale) : 0.0;
+    const double pos = do_rope ? static_cast<double>(pos_rope[0] + t) : 0.0;
     const double log2_base = log2(static_cast<double>(a.freq_base));
 
     float nv[kPerThread];
@@ -79,7 +93,7 @@ __global__ void __launch_bounds__(kMaxThreads) rope_store_kernel(const RopeStore
     for (int k = 0; k < kPerThread; ++k) {
         const int e = threadIdx.x + blockDim.x * k;
         nv[k] = 0.0f;
-        if (e < hd) nv[k] = do_rope ? rotated(x, e, a.n_rot, a.neox != 0, pos, log2_base) : x[e];
+        if (e < hd) nv[k] = do_rope ? rotated(x, e, a, pos, log2_base) : x[e];
     }
     __syncthreads();  // every read of this row is done before it is overwritten
     const int lane = threadIdx.x % 32;

@@ -79,6 +79,8 @@ struct RopeStoreArgs {
     int n_rot = 0;
     float freq_base = 10000.0f, freq_scale = 1.0f;
     int neox = 0;
+    const float* freq_factors = nullptr;  // (n_rot/2) per-pair divisors, or null
+    float ext_factor = 0.0f, corr_low = 0.0f, corr_high = 0.0f, mscale = 1.0f;  // YaRN (device.h RopeParams)
     float* xa = nullptr;  int64_t n_head_a = 0;  const int32_t* pos_a = nullptr;
     float* xb = nullptr;  int64_t n_head_b = 0;  const int32_t* pos_b_rope = nullptr;  // null: no rope of k
     int store = 0;

@@ -1,0 +1,180 @@
+// Each architecture gen-model writes, end to end: greedy decoding gives the double-precision
+// reference's tokens (tests/common/reference_llama.cpp, which reads the file's own tensors and
+// keys), 1, 2 and 3 virtual-device splits give identical output, and `strata-cli gen-model` then
+// `run --temp 0` works on the file and agrees across splits.
+#include <QtTest>
+
+#include <atomic>
+
+#include "reference_llama.h"
+#include "strata/engine.h"
+#include "test_models.h"
+
+using namespace strata;
+
+namespace {
+
+// A small model of `arch` (random_model_arch names), its scaled RoPE squeezed into a short
+// original context (32) so a 96-token test runs past it.
+RandomModelConfig arch_model(const QString& arch) {
+    RandomModelConfig c;
+    if (!random_model_arch(arch.toStdString(), c)) qFatal("unknown arch %s", qPrintable(arch));
+    c.n_vocab = 300;
+    c.n_embd = 64;
+    c.n_layer = 3;
+    c.n_head = 4;
+    c.n_head_kv = 2;
+    c.head_dim = 32;
+    c.n_ff = 96;
+    c.seed = 2024;
+    if (!c.rope_scaling.empty()) c.n_ctx_orig = 32;
+    return c;
+}
+
+LoadOptions split_options(const std::string& devices, int64_t n_ctx) {
+    LoadOptions o;
+    std::string err;
+    if (!parse_device_specs(devices, o.devices, err)) qFatal("bad devices %s: %s", devices.c_str(), err.c_str());
+    o.ratios.assign(o.devices.size(), 1.0);
+    o.n_ctx = n_ctx;
+    o.n_batch = 16;
+    o.kv_type = KvCacheType::f32;
+    o.n_threads = 1;
+    return o;
+}
+
+struct Greedy {
+    std::string text;
+    std::vector<int32_t> tokens;
+    std::vector<float> logits;  // (steps, n_vocab)
+    Status status;
+};
+
+Greedy greedy(Model& m, const std::vector<int32_t>& prompt, int n) {
+    Greedy g;
+    auto seq = m.create_sequence();
+    if (!seq.ok()) {
+        g.status = seq.status();
+        return g;
+    }
+    GenerateParams p;
+    p.sampler.temperature = 0;
+    p.sampler.repeat_penalty = 1.0f;
+    p.max_tokens = n;
+    p.stop_at_eos = false;
+    auto r = (*seq)->generate(prompt, p, [&](std::string_view t) { g.text += t; }, nullptr,
+                              [&](const float* l, int64_t k) { g.logits.insert(g.logits.end(), l, l + k); });
+    g.status = r.ok() ? Status() : r.status();
+    const std::vector<int32_t>& all = (*seq)->tokens();
+    g.tokens.assign(all.begin() + static_cast<std::ptrdiff_t>(prompt.size()), all.end());
+    return g;
+}
+
+}  // namespace
+
+class TestArchitectures : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+private slots:
+    void greedyMatchesReferenceAndSplits_data() {
+        QTest::addColumn<QString>("arch");
+        QTest::addColumn<int>("nCtx");
+        QTest::newRow("llama31") << "llama31" << 128;
+        QTest::newRow("phi3 short factors") << "phi3" << 32;
+        QTest::newRow("phi3 long factors") << "phi3" << 128;
+    }
+    void greedyMatchesReferenceAndSplits() {
+        QFETCH(QString, arch);
+        QFETCH(int, nCtx);
+        const RandomModelConfig c = arch_model(arch);
+        QString err;
+        const QString path = test::writeRandomModel(dir_, arch + QString::number(nCtx), c, &err);
+        QVERIFY2(!path.isEmpty(), qPrintable(err));
+        const std::vector<int32_t> prompt = {1, 17, 45, 99, 123, 7, 250, 31};
+        const int n_gen = nCtx - static_cast<int>(prompt.size()) - 1;
+
+        Engine engine;
+        std::vector<Greedy> runs;
+        for (const char* devices : {"cpu:1GiB", "cpu:1GiB,cpu:1GiB", "cpu:1GiB,cpu:1GiB,cpu:1GiB"}) {
+            auto m = engine.load(path.toStdString(), split_options(devices, nCtx));
+            QVERIFY2(m.ok(), m.status().message().c_str());
+            QCOMPARE(static_cast<int>((*m)->plan().stages.size()), static_cast<int>(runs.size()) + 1);
+            runs.push_back(greedy(**m, prompt, n_gen));
+            QVERIFY2(runs.back().status.ok(), runs.back().status.message().c_str());
+            QCOMPARE(static_cast<int>(runs.back().tokens.size()), n_gen);
+        }
+        for (size_t i = 1; i < runs.size(); ++i) {
+            QCOMPARE(runs[i].tokens, runs[0].tokens);
+            QCOMPARE(runs[i].text, runs[0].text);
+            QVERIFY(runs[i].logits == runs[0].logits);  // kernels never split reductions: bitwise
+        }
+
+        // The reference follows the engine's tokens; each step's logits agree, and the engine's
+        // pick is the reference's best unless the two best are within the tolerance (a tie).
+        std::string ref_err;
+        auto ref = test::ReferenceLlama::load(path.toStdString(), ref_err, nCtx);
+        QVERIFY2(ref, ref_err.c_str());
+        std::vector<double> want;
+        for (int32_t t : prompt) want = ref->step(t);
+        const Greedy& g = runs[0];
+        int decided = 0;
+        for (int i = 0; i < n_gen; ++i) {
+            const std::vector<float> got(g.logits.begin() + static_cast<std::ptrdiff_t>(i) * c.n_vocab,
+                                         g.logits.begin() + static_cast<std::ptrdiff_t>(i + 1) * c.n_vocab);
+            const double scale = test::max_abs(want), tol = 2e-4 * scale;
+            QVERIFY(scale > 0.1);
+            const double diff = test::max_abs_diff(got, want);
+            QVERIFY2(diff <= tol, qPrintable(QStringLiteral("step %1: max diff %2 > %3").arg(i).arg(diff).arg(tol)));
+            const int best = test::argmax(want);
+            if (g.tokens[static_cast<size_t>(i)] != best) {
+                QVERIFY2(want[static_cast<size_t>(best)] - want[static_cast<size_t>(g.tokens[static_cast<size_t>(i)])] <= 2 * tol,
+                         qPrintable(QStringLiteral("step %1: engine chose %2, reference %3").arg(i)
+                                        .arg(g.tokens[static_cast<size_t>(i)]).arg(best)));
+            } else {
+                ++decided;
+            }
+            want = ref->step(g.tokens[static_cast<size_t>(i)]);
+        }
+        QVERIFY(decided >= n_gen - 2);
+    }
+
+    // The command line: gen-model writes the architecture, run --temp 0 decodes it on one and
+    // on three virtual devices with the same text.
+    void cliGenModelAndRun_data() {
+        QTest::addColumn<QString>("arch");
+        QTest::newRow("llama31") << "llama31";
+        QTest::newRow("phi3") << "phi3";
+    }
+    void cliGenModelAndRun() {
+        QFETCH(QString, arch);
+        const QString cli = qEnvironmentVariable("STRATA_CLI");
+        if (cli.isEmpty() || !QFileInfo(cli).isExecutable()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
+        const QString path = dir_.filePath("cli-" + arch + ".gguf");
+        auto run = [&](const QStringList& args, QString* out) {
+            QProcess p;
+            p.start(cli, args);
+            if (!p.waitForFinished(60000)) {
+                p.kill();
+                p.waitForFinished();
+                return -1;
+            }
+            if (out) *out = QString::fromUtf8(p.readAllStandardOutput());
+            if (p.exitCode() != 0) qWarning("%s", p.readAllStandardError().constData());
+            return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        };
+        QCOMPARE(run({"gen-model", "--arch", arch, "--vocab", "400", "--embd", "64", "--layers", "3", "--heads", "4",
+                      "--kv-heads", "2", "--ff", "96", "--ctx-orig", "32", path},
+                     nullptr),
+                 0);
+        QString one, three;
+        const QStringList common = {"run", "-m", path, "-p", "once upon a time", "-n", "40", "--temp", "0", "--ctx", "96"};
+        QCOMPARE(run(common + QStringList{"--devices", "cpu"}, &one), 0);
+        QCOMPARE(run(common + QStringList{"--devices", "cpu:1GiB,cpu:1GiB,cpu:1GiB", "--split", "1,1,1"}, &three), 0);
+        QVERIFY(!one.trimmed().isEmpty());
+        QCOMPARE(three, one);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestArchitectures)
+#include "tst_architectures.moc"
