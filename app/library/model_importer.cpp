@@ -64,8 +64,9 @@ QString describeRejection(const QString& path, const strata::Status& status) {
 }
 
 QString describeUnsupported(const QString& path, const strata::ModelInfo& info) {
-    return QObject::tr("%1 uses the “%2” architecture, which Strata cannot run yet")
-        .arg(QFileInfo(path).fileName(), QString::fromStdString(info.architecture));
+    if (info.support.ok()) return {};
+    return QObject::tr("%1: %2")
+        .arg(QFileInfo(path).fileName(), QString::fromStdString(info.support.message));
 }
 
 ModelImporter::ModelImporter(ModelCatalog& catalog, ModelInspector inspect, QObject* parent)
@@ -109,7 +110,7 @@ void ModelImporter::validate(const QString& rawPath) {
         const Inspection r = watcher->result();
         if (!r.status.ok()) {
             emit rejected(path, describeRejection(path, r.status));
-        } else if (!r.info.architecture_supported) {
+        } else if (!r.info.support.ok()) {
             emit rejected(path, describeUnsupported(path, r.info));
         } else {
             CatalogEntry e = CatalogEntry::fromModelInfo(r.info);

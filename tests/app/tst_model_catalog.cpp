@@ -11,6 +11,7 @@
 #include "library/model_catalog.h"
 #include "library/model_importer.h"
 #include "storage/database.h"
+#include "../engine/gguf_test_util.h"
 #include "test_models.h"
 
 using namespace strata;
@@ -24,6 +25,8 @@ ModelInfo info(const std::string& path, const std::string& arch = "llama") {
     i.name = "Model " + path.substr(path.rfind('/') + 1);
     i.architecture = arch;
     i.architecture_supported = arch == "llama";
+    if (!i.architecture_supported)
+        i.support = {Unsupported::architecture, arch, "The '" + arch + "' architecture is not supported yet"};
     i.file_size = 1234567;
     i.n_params = 260000;
     i.quantization = "Q8_0";
@@ -110,7 +113,7 @@ private slots:
         for (const auto& r : rejected) messages << r[1].toString();
         messages.sort();
         QCOMPARE(messages[0], QStringLiteral("bad notes.txt is not a GGUF model file (no GGUF magic: it starts with 'hell')"));
-        QCOMPARE(messages[1], QStringLiteral("gpt.gguf uses the “gpt2” architecture, which Strata cannot run yet"));
+        QCOMPARE(messages[1], QStringLiteral("gpt.gguf: The 'gpt2' architecture is not supported yet"));
         importer.importPaths({good});
         QCOMPARE(duplicate.size(), 1);  // known at once, not read again
         QCOMPARE(catalog.rowCount(), 1);
@@ -191,6 +194,39 @@ private slots:
         QVERIFY2(messages[0].startsWith(QLatin1String("cut.gguf is truncated")), qPrintable(messages[0]));
         QVERIFY2(messages[1].startsWith(QLatin1String("notes.txt is not a GGUF model file (no GGUF magic")), qPrintable(messages[1]));
         QVERIFY2(messages[2].startsWith(QLatin1String("truncated.gguf is truncated")), qPrintable(messages[2]));
+    }
+
+    // Files Strata cannot run are refused when dropped, with the reason, and never added.
+    void refusesUnrunnableModelsOnDrop() {
+        ModelCatalog catalog(*m_db);
+        ModelImporter importer(catalog, strata::inspect_model);
+        QSignalSpy rejected(&importer, &ModelImporter::rejected);
+        QStringList paths;
+        auto write = [&](const char* name, const char* arch, int experts) {
+            strata::test::TinyModel tm;
+            tm.arch = arch;
+            tm.experts = experts;
+            tm.pre = "qwen2";
+            const QString p = m_dir.filePath(QString::fromLatin1(name));
+            QVERIFY(strata::test::writeTinyModel(p.toStdString(), tm).ok());
+            paths << p;
+        };
+        write("mixtral.gguf", "llama", 8);
+        write("gemma-3n.gguf", "gemma3n", 0);
+        write("deepseek.gguf", "deepseek2", 0);
+        const int before = catalog.rowCount();
+        importer.importPaths(paths);
+        QTRY_COMPARE(rejected.size(), 3);
+        QCOMPARE(catalog.rowCount(), before);
+        QStringList messages;
+        for (const auto& r : rejected) messages << r[1].toString();
+        messages.sort();
+        QCOMPARE(messages[0], QStringLiteral("deepseek.gguf: DeepSeek V2/V3 (deepseek2) is not supported yet; "
+                                             "Strata runs llama, qwen2, qwen3 and phi3 models"));
+        QCOMPARE(messages[1], QStringLiteral("gemma-3n.gguf: Gemma 3n (gemma3n) is not supported yet; "
+                                             "Strata runs llama, qwen2, qwen3 and phi3 models"));
+        QCOMPARE(messages[2], QStringLiteral("mixtral.gguf: This is a mixture-of-experts model (8 experts, 2 per "
+                                             "token); Strata cannot run mixture-of-experts models yet"));
     }
 
 private:

@@ -90,6 +90,9 @@ struct TinyModel {
     bool tokens = true;
     bool vocab_size = false;
     bool chat_template = true;
+    int experts = 0;                // > 0: expert_count / expert_used_count and expert tensors
+    std::string tokenizer = "gpt2"; // tokenizer.ggml.model
+    std::string pre;                // tokenizer.ggml.pre ("" = left out)
 };
 
 // A small but consistent model: n_embd 256, 2 layers, 4 heads / 2 kv heads, ffn 512, vocab 32,
@@ -116,7 +119,12 @@ inline Status writeTinyModel(const std::string& path, const TinyModel& m) {
         w.set_string_array("tokenizer.ggml.tokens", toks);
     }
     if (m.vocab_size) w.set_u32(a + ".vocab_size", 48);
-    w.set_string("tokenizer.ggml.model", "gpt2");
+    w.set_string("tokenizer.ggml.model", m.tokenizer);
+    if (!m.pre.empty()) w.set_string("tokenizer.ggml.pre", m.pre);
+    if (m.experts > 0) {
+        w.set_u32(a + ".expert_count", uint32_t(m.experts));
+        w.set_u32(a + ".expert_used_count", 2);
+    }
     if (m.chat_template) w.set_string("tokenizer.chat_template", "{{ messages }}");
     uint32_t seed = 1;
     auto add = [&](const std::string& name, TensorType t, std::vector<int64_t> ne) {
@@ -133,6 +141,10 @@ inline Status writeTinyModel(const std::string& path, const TinyModel& m) {
         STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", TensorType::Q4_K, {256, 512}));
         STRATA_RETURN_IF_ERROR(add(p + "attn_norm.weight", TensorType::F32, {256}));
         STRATA_RETURN_IF_ERROR(add(p + "ffn_norm.weight", TensorType::F32, {256, 8}));
+        if (m.experts > 0) {  // Mixtral's router and stacked experts
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_inp.weight", TensorType::F32, {256, m.experts}));
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_up_exps.weight", TensorType::Q8_0, {256, 64, m.experts}));
+        }
     }
     return w.write(path);
 }

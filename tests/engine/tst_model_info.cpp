@@ -195,6 +195,51 @@ private slots:
         QVERIFY(!r->has_chat_template);
     }
 
+    // What Strata cannot run is known from the header, with a reason callers can switch on and
+    // a message that names what is missing.
+    void supportVerdict_data() {
+        QTest::addColumn<QString>("arch");
+        QTest::addColumn<int>("experts");
+        QTest::addColumn<QString>("tokenizer");
+        QTest::addColumn<QString>("pre");
+        QTest::addColumn<int>("reason");
+        QTest::addColumn<QString>("says");
+        QTest::newRow("qwen2") << "qwen2" << 0 << "gpt2" << "qwen2" << int(Unsupported::none) << "";
+        QTest::newRow("phi3") << "phi3" << 0 << "llama" << "" << int(Unsupported::none) << "";
+        QTest::newRow("mixtral") << "llama" << 8 << "llama" << "" << int(Unsupported::mixture_of_experts)
+                                 << "mixture-of-experts model (8 experts, 2 per token)";
+        QTest::newRow("gemma3n") << "gemma3n" << 0 << "llama" << "" << int(Unsupported::architecture)
+                                 << "Gemma 3n (gemma3n) is not supported yet; Strata runs llama, qwen2, qwen3 and phi3";
+        QTest::newRow("deepseek2") << "deepseek2" << 0 << "gpt2" << "deepseek-v3" << int(Unsupported::architecture)
+                                   << "DeepSeek V2/V3 (deepseek2) is not supported yet";
+        QTest::newRow("unknown arch") << "zorg" << 0 << "gpt2" << "" << int(Unsupported::architecture)
+                                      << "The 'zorg' architecture is not supported yet";
+        QTest::newRow("tekken") << "llama" << 0 << "gpt2" << "tekken" << int(Unsupported::pre_tokenizer)
+                                << "pre-tokenizer ('tekken') is not supported yet";
+        QTest::newRow("rwkv vocab") << "qwen2" << 0 << "rwkv" << "" << int(Unsupported::tokenizer)
+                                    << "tokenizer ('rwkv') is not supported yet";
+    }
+    void supportVerdict() {
+        QFETCH(QString, arch);
+        QFETCH(int, experts);
+        QFETCH(QString, tokenizer);
+        QFETCH(QString, pre);
+        QFETCH(int, reason);
+        QFETCH(QString, says);
+        TinyModel tm;
+        tm.arch = arch.toStdString();
+        tm.experts = experts;
+        tm.tokenizer = tokenizer.toStdString();
+        tm.pre = pre.toStdString();
+        const std::string p = path("verdict.gguf");
+        QVERIFY(writeTinyModel(p, tm).ok());
+        auto r = inspect_model(p);
+        QVERIFY2(r.ok(), r.status().message().c_str());
+        QCOMPARE(int(r->support.reason), reason);
+        QCOMPARE(r->support.ok(), reason == int(Unsupported::none));
+        QVERIFY2(r->support.message.find(says.toStdString()) != std::string::npos, r->support.message.c_str());
+    }
+
     void wrongTypeForSupported() {
         GgufWriter w;
         w.set_string("general.architecture", "llama");

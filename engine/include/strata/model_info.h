@@ -18,6 +18,24 @@ struct TensorTypeTotal {
     uint64_t n_bytes = 0;
 };
 
+// Why Strata cannot run a model, decided from the header when the file is opened (so a library
+// refuses it on drop, not minutes into a load). Callers switch on `reason`; `message` says it
+// for people and names what is missing.
+enum class Unsupported {
+    none,
+    architecture,        // general.architecture is not one Strata computes (detail: its name)
+    mixture_of_experts,  // expert tensors / expert_count (detail: "8 experts, 2 per token")
+    tokenizer,           // tokenizer.ggml.model is neither SentencePiece nor BPE (detail: its name)
+    pre_tokenizer,       // a BPE pre-tokenizer Strata does not implement (detail: its name)
+};
+
+struct SupportVerdict {
+    Unsupported reason = Unsupported::none;
+    std::string detail;
+    std::string message;  // "Gemma 3n (gemma3n) is not supported yet; Strata runs ..."
+    bool ok() const { return reason == Unsupported::none; }
+};
+
 struct ModelInfo {
     std::string path;
     uint64_t file_size = 0;
@@ -26,7 +44,8 @@ struct ModelInfo {
     std::string name;           // general.name, or the file's base name when that is absent or
                                 // only the architecture's name
     std::string architecture;   // general.architecture: "llama", "qwen2", ...
-    bool architecture_supported = false;  // Strata can run it
+    bool architecture_supported = false;  // Strata computes this architecture
+    SupportVerdict support;     // whether Strata can run the file as a whole, and if not why
     uint64_t n_params = 0;      // sum of all tensors' element counts
 
     uint32_t context_length = 0;   // trained context (<arch>.context_length)

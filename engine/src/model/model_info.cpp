@@ -9,6 +9,8 @@
 #include <new>
 
 #include "gguf/gguf_file.h"
+#include "model/hparams.h"
+#include "model/model_support.h"
 
 namespace strata {
 
@@ -53,10 +55,6 @@ const char* file_type_label(int64_t ft) {
         case 38: return "MXFP4_MOE";
     }
     return nullptr;
-}
-
-bool is_supported_architecture(const std::string& arch) {
-    return arch == "llama" || arch == "qwen2" || arch == "qwen3";
 }
 
 std::string base_name(const std::string& path) {
@@ -204,6 +202,7 @@ Result<ModelInfo> inspect(const std::string& path) {
     STRATA_RETURN_IF_ERROR(fill_hparams(f, info));
     STRATA_RETURN_IF_ERROR(fill_tokenizer(f, info));
     fill_tensor_totals(f, info);
+    info.support = judge_support(f, info.architecture);
 
     auto file_type = f.get_int("general.file_type");
     const char* label = file_type.ok() && file_type->has_value() ? file_type_label(**file_type) : nullptr;

@@ -1,0 +1,85 @@
+#include "model/model_support.h"
+
+#include <string_view>
+
+#include "gguf/gguf_file.h"
+#include "model/hparams.h"
+#include "tokenizer/pretokenizer.h"
+
+namespace strata {
+
+namespace {
+
+// Names people know architectures by, for the ones they are likely to drop on Strata.
+std::string family_name(const std::string& arch) {
+    struct Name { const char* arch; const char* family; };
+    static constexpr Name kNames[] = {
+        {"gemma", "Gemma"},           {"gemma2", "Gemma 2"},          {"gemma3", "Gemma 3"},
+        {"gemma3n", "Gemma 3n"},      {"mistral3", "Mistral 3"},      {"deepseek2", "DeepSeek V2/V3"},
+        {"deepseek", "DeepSeek"},     {"qwen2moe", "Qwen2 MoE"},      {"qwen3moe", "Qwen3 MoE"},
+        {"qwen35moe", "Qwen3.5 MoE"}, {"gpt-oss", "gpt-oss"},         {"glm4moe", "GLM-4.5"},
+        {"glm4", "GLM-4"},            {"command-r", "Command R"},     {"cohere2", "Command R7B / A"},
+        {"phi2", "Phi-2"},            {"phimoe", "Phi-3.5 MoE"},      {"falcon", "Falcon"},
+        {"starcoder2", "StarCoder 2"}, {"olmo2", "OLMo 2"},           {"granite", "Granite"},
+        {"mamba", "Mamba"},           {"bert", "BERT"},               {"llama4", "Llama 4"},
+        {"exaone", "EXAONE"},         {"minicpm", "MiniCPM"},         {"internlm2", "InternLM 2"},
+    };
+    for (const Name& n : kNames)
+        if (arch == n.arch) return n.family;
+    return {};
+}
+
+bool is_expert_tensor(std::string_view name) {
+    return name.find("_exps.") != std::string_view::npos || name.find(".ffn_gate_inp.") != std::string_view::npos ||
+           name.find("_shexp.") != std::string_view::npos;
+}
+
+SupportVerdict refuse(Unsupported reason, std::string detail, std::string message) {
+    return SupportVerdict{reason, std::move(detail), std::move(message)};
+}
+
+}  // namespace
+
+std::string supported_architectures_text() { return "llama, qwen2, qwen3 and phi3"; }
+
+SupportVerdict judge_support(const gguf::GgufFile& f, const std::string& arch) {
+    if (!is_supported_architecture(arch)) {
+        const std::string family = family_name(arch);
+        const std::string what = family.empty() ? "The '" + arch + "' architecture" : family + " (" + arch + ")";
+        return refuse(Unsupported::architecture, arch,
+                      what + " is not supported yet; Strata runs " + supported_architectures_text() + " models");
+    }
+    // Mixtral and friends are 'llama' files with experts: refuse them here, not at load.
+    int64_t n_expert = 0, n_expert_used = 0;
+    if (auto v = f.get_int(arch + ".expert_count"); v.ok() && v->has_value()) n_expert = **v;
+    if (auto v = f.get_int(arch + ".expert_used_count"); v.ok() && v->has_value()) n_expert_used = **v;
+    bool expert_tensors = false;
+    for (const gguf::TensorInfo& t : f.tensors())
+        if (is_expert_tensor(t.name)) { expert_tensors = true; break; }
+    if (n_expert > 1 || expert_tensors) {
+        std::string detail = n_expert > 1 ? std::to_string(n_expert) + " experts" : "expert tensors";
+        if (n_expert_used > 0) detail += ", " + std::to_string(n_expert_used) + " per token";
+        return refuse(Unsupported::mixture_of_experts, detail,
+                      "This is a mixture-of-experts model (" + detail +
+                          "); Strata cannot run mixture-of-experts models yet");
+    }
+    auto model = f.get_string("tokenizer.ggml.model");
+    if (model.ok() && model->has_value()) {
+        const std::string& m = **model;
+        if (m != "llama" && m != "gpt2") {
+            return refuse(Unsupported::tokenizer, m,
+                          "Its tokenizer ('" + m + "') is not supported yet; Strata reads SentencePiece ('llama') "
+                          "and byte-level BPE ('gpt2') vocabularies");
+        }
+        auto pre = f.get_string("tokenizer.ggml.pre");
+        const std::string pre_name = pre.ok() && pre->has_value() ? **pre : "";
+        if (m == "gpt2" && !tokenizer::pre_tokenizer_from_name(pre_name)) {
+            return refuse(Unsupported::pre_tokenizer, pre_name,
+                          "Its pre-tokenizer ('" + pre_name + "') is not supported yet; Strata splits text as "
+                          "default/gpt2, llama-bpe and qwen2 do");
+        }
+    }
+    return {};
+}
+
+}  // namespace strata
