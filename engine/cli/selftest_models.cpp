@@ -106,7 +106,10 @@ RandomModelConfig model_config(const std::string& arch, TensorType type, uint64_
     c.n_head = 4;
     c.n_head_kv = 2;
     c.n_ff = 512;
-    c.head_dim = arch == "qwen3" ? 64 : 0;
+    c.head_dim = arch == "qwen3" || arch == "gemma2" || arch == "gemma3" ? 64 : 0;
+    if (c.n_swa > 0) c.n_swa = 24;              // windows well inside the 192-position context
+    if (arch == "gemma3") c.swa_pattern = 2;    // one sliding and one global layer
+    if (!c.rope_scaling.empty() && arch != "llama31") c.n_ctx_orig = 64;  // scaling past position 64
     c.weight_type = type;
     c.seed = seed;
     c.n_threads = 2;
@@ -222,14 +225,18 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
     while (prompt.size() < 20) prompt.push_back(static_cast<int32_t>(3 + rng.below(509)));
 
     const std::vector<std::string> archs = q ? std::vector<std::string>{"llama", "qwen3"}
-                                             : std::vector<std::string>{"llama", "llama31", "qwen2", "qwen3"};
+                                             : std::vector<std::string>{"llama", "llama31", "qwen2", "qwen3", "phi3",
+                                                                        "gemma2", "gemma3", "mistral3"};
     std::vector<TensorType> types = q ? std::vector<TensorType>{TensorType::F16, TensorType::Q4_K}
                                       : std::vector<TensorType>{TensorType::F32,  TensorType::F16,  TensorType::BF16,
                                                                 TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
                                                                 TensorType::Q5_K, TensorType::Q6_K};
     uint64_t seed = 500;
     for (const std::string& arch : archs) {
+        // The newer architectures differ in their blocks, not their weights: three formats each.
+        const bool block_variant = arch != "llama" && arch != "qwen2" && arch != "qwen3";
         for (TensorType type : types) {
+            if (block_variant && type != TensorType::F16 && type != TensorType::Q4_K && type != TensorType::Q8_0) continue;
             const std::string group = "model " + arch + " " + tensor_type_name(type);
             const std::string path = opt.work_dir + "/" + arch + "_" + tensor_type_name(type) + ".gguf";
             const Status st = write_random_model(model_config(arch, type, ++seed), path);

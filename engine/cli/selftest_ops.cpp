@@ -223,7 +223,9 @@ void check_rope(Device& d, RopeStyle style, int64_t hd, int n_rot, int64_t n_tok
             const double f_ex = std::pow(static_cast<double>(rp.freq_base), -2.0 * i / n_rot) / factors[static_cast<size_t>(i)];
             const double f_in = f_ex * rp.freq_scale;
             double ramp = 0.0;
-            if (scaled) ramp = 1.0 - std::clamp((i - rp.corr_low) / std::max(0.001f, rp.corr_high - rp.corr_low), 0.0f, 1.0f);
+            if (scaled)
+                ramp = 1.0 - std::clamp((i - static_cast<double>(rp.corr_low)) /
+                                            std::max(0.001, static_cast<double>(rp.corr_high) - rp.corr_low), 0.0, 1.0);
             const double theta = static_cast<double>(pos0 + t) * (f_in * (1.0 - ramp) + f_ex * ramp);
             const double c = std::cos(theta) * rp.mscale, s = std::sin(theta) * rp.mscale;
             for (int64_t h = 0; h < n_head; ++h) {
@@ -236,8 +238,8 @@ void check_rope(Device& d, RopeStyle style, int64_t hd, int n_rot, int64_t n_tok
     auto xb = upload(d, x.data(), x.size() * 4);
     if (!xb.ok()) return rep.fail(group, d.id(), detail, "allocation failed");
     std::unique_ptr<DeviceWeight> fw;
+    std::vector<uint8_t> fb(factors.size() * 4);  // outlives fw: a CPU device reads vectors in place
     if (scaled) {
-        std::vector<uint8_t> fb(factors.size() * 4);
         std::memcpy(fb.data(), factors.data(), fb.size());
         auto w = d.upload_weight(host_tensor("rope_freqs", WeightRole::vector, TensorType::F32, 1, n_rot / 2, fb));
         if (!w.ok()) return rep.fail(group, d.id(), detail, w.status().message());
@@ -335,12 +337,16 @@ void check_store_kv(Device& d, KvCacheType type, int64_t n_embd_kv, int64_t n_to
 struct AttnCase {
     KvCacheType type;
     int64_t n_head, n_head_kv, hd, n_ctx, n_tok, pos0;
+    float softcap = 0.0f;   // Gemma 2's score cap
+    int64_t window = 0;     // sliding window
 };
 
 void check_attention(Device& d, const AttnCase& c, uint64_t seed, Report& rep) {
-    const std::string group = std::string("attention ") + kv_cache_type_name(c.type);
+    const std::string group = std::string("attention ") + kv_cache_type_name(c.type) +
+                              (c.softcap > 0 ? " softcap" : "") + (c.window > 0 ? " window" : "");
     const std::string detail = fmt("heads=%lld/%lld hd=%lld ctx=%lld", c.n_head, c.n_head_kv, c.hd, c.n_ctx) +
-                               fmt(" n_tok=%lld pos0=%lld", c.n_tok, c.pos0);
+                               fmt(" n_tok=%lld pos0=%lld", c.n_tok, c.pos0) +
+                               (c.window > 0 ? fmt(" window=%lld", c.window, 0LL) : std::string());
     const int64_t n_kv = c.n_head_kv * c.hd, n_q = c.n_head * c.hd;
     Rng rng(seed);
     std::vector<float> kval, vval;
@@ -352,18 +358,20 @@ void check_attention(Device& d, const AttnCase& c, uint64_t seed, Report& rep) {
     for (int64_t t = 0; t < c.n_tok; ++t)
         for (int64_t h = 0; h < c.n_head; ++h) {
             const int64_t kvh = h / (c.n_head / c.n_head_kv), n_pos = c.pos0 + t + 1;
+            const int64_t first = c.window > 0 ? std::max<int64_t>(0, n_pos - c.window) : 0;
             double mx = -1e300, sum = 0;
-            for (int64_t j = 0; j < n_pos; ++j) {
+            for (int64_t j = first; j < n_pos; ++j) {
                 double s = 0;
                 for (int64_t i = 0; i < c.hd; ++i)
                     s += static_cast<double>(q[(t * c.n_head + h) * c.hd + i]) * kval[j * n_kv + kvh * c.hd + i];
                 sc[j] = s * scale;
+                if (c.softcap > 0) sc[j] = c.softcap * std::tanh(sc[j] / c.softcap);
                 mx = std::max(mx, sc[j]);
             }
-            for (int64_t j = 0; j < n_pos; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
+            for (int64_t j = first; j < n_pos; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
             for (int64_t i = 0; i < c.hd; ++i) {
                 double o = 0;
-                for (int64_t j = 0; j < n_pos; ++j) o += sc[j] * vval[j * n_kv + kvh * c.hd + i];
+                for (int64_t j = first; j < n_pos; ++j) o += sc[j] * vval[j * n_kv + kvh * c.hd + i];
                 ref[(t * c.n_head + h) * c.hd + i] = o / sum;
             }
         }
@@ -377,7 +385,8 @@ void check_attention(Device& d, const AttnCase& c, uint64_t seed, Report& rep) {
     auto sb = d.allocate(std::max(cpu_scratch, gpu_scratch) * 4, MemoryUse::kv_cache);
     if (!kb.ok() || !vb.ok() || !qb.ok() || !ob.ok() || !sb.ok()) return rep.fail(group, d.id(), detail, "allocation failed");
     KvView kv{(*kb)->data(), (*vb)->data(), c.type, c.n_ctx, n_kv};
-    Status st = d.ops().attention((*qb)->as<float>(), kv, c.pos0, c.n_tok, c.n_head, c.n_head_kv, c.hd, scale,
+    const AttentionParams ap{scale, c.softcap, c.window};
+    Status st = d.ops().attention((*qb)->as<float>(), kv, c.pos0, c.n_tok, c.n_head, c.n_head_kv, c.hd, ap,
                                   (*sb)->as<float>(), (*ob)->as<float>());
     std::vector<float> out(q.size());
     if (st.ok()) st = download(d, **ob, out.data(), out.size() * 4);
@@ -456,6 +465,16 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
             }
         }
         if (!q) attn.push_back({KvCacheType::f16, 2, 1, 288, 400, 17, 100});  // head size > 256
+        // Gemma's attention: soft-capped scores and sliding windows, decode and prefill, windows
+        // shorter and longer than a split-K chunk, a window wider than the context so far.
+        for (KvCacheType kt : {KvCacheType::f16, KvCacheType::q8_0}) {
+            attn.push_back({kt, 8, 4, 256, 1500, 1, 1499, 50.0f, 0});
+            attn.push_back({kt, 8, 4, 256, 1500, 3, 1200, 0.0f, 512});
+            attn.push_back({kt, 8, 4, 128, 5000, 1, 4999, 0.0f, 7});
+            attn.push_back({kt, 8, 4, 256, 600, 64, 500, 50.0f, 100});
+            attn.push_back({kt, 8, 2, 256, 300, 17, 0, 0.0f, 4096});
+            if (!q) attn.push_back({kt, 8, 4, 128, 1500, 150, 1100, 30.0f, 33});
+        }
         if (opt.wants("attention"))
             for (const AttnCase& c : attn) check_attention(d, c, ++s_att, rep);
     }

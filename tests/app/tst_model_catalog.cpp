@@ -222,9 +222,9 @@ private slots:
         for (const auto& r : rejected) messages << r[1].toString();
         messages.sort();
         QCOMPARE(messages[0], QStringLiteral("deepseek.gguf: DeepSeek V2/V3 (deepseek2) is not supported yet; "
-                                             "Strata runs llama, qwen2, qwen3 and phi3 models"));
+                                             "Strata runs llama, qwen2, qwen3, phi3, gemma2, gemma3 and mistral3 models"));
         QCOMPARE(messages[1], QStringLiteral("gemma-3n.gguf: Gemma 3n (gemma3n) is not supported yet; "
-                                             "Strata runs llama, qwen2, qwen3 and phi3 models"));
+                                             "Strata runs llama, qwen2, qwen3, phi3, gemma2, gemma3 and mistral3 models"));
         QCOMPARE(messages[2], QStringLiteral("mixtral.gguf: This is a mixture-of-experts model (8 experts, 2 per "
                                              "token); Strata cannot run mixture-of-experts models yet"));
     }

@@ -21,10 +21,18 @@ struct Mat {
 }  // namespace
 
 struct ReferenceLlama::Impl {
-    HParams hp;
-    ReferenceRope rope;
+    HParams hp;                // shapes only; what the families add is read from the keys below
+    ReferenceRope rope;        // global layers
+    ReferenceRope rope_local;  // Gemma 3's sliding layers
+    // The Gemma and Mistral 3 additions, from the file's keys and the models' published defaults.
+    bool gemma = false;        // embeddings · sqrt(n_embd), GELU (tanh) FFN, post-norms
+    double attn_cap = 0, final_cap = 0, q_scale = 0, temp_beta = 0, temp_floor = 1;
+    int window = 0, pattern = 0;
     int n_vocab = 0;
-    struct Layer { Vec attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm; Mat wq, wk, wv, wo, w1, w2, w3; };
+    struct Layer {
+        Vec attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm, post_attn_norm, post_ffn_norm;
+        Mat wq, wk, wv, wo, w1, w2, w3;
+    };
     Mat embd, out;
     Vec out_norm;
     std::vector<Layer> layers;
@@ -93,6 +101,32 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
     m.hp = *hp;
     const gguf::GgufFile& f = **file;
     if (!ReferenceRope::load(f, n_ctx, m.rope, error)) return nullptr;
+    {
+        const std::string a = m.hp.arch + ".";
+        auto num = [&](const std::string& key, double fallback) {
+            auto v = f.get_float(a + key);
+            return v.ok() && v->has_value() ? **v : fallback;
+        };
+        const bool gemma2 = m.hp.arch == "gemma2", gemma3 = m.hp.arch == "gemma3";
+        m.gemma = gemma2 || gemma3;
+        m.q_scale = 1.0 / std::sqrt(num("attention.key_length", static_cast<double>(m.hp.n_embd / m.hp.n_head)));
+        if (m.gemma) {
+            m.attn_cap = gemma2 ? num("attn_logit_softcapping", 50.0) : 0.0;
+            m.final_cap = num("final_logit_softcapping", gemma2 ? 30.0 : 0.0);
+            if (gemma2 || f.find(a + "attention.sliding_window")) {
+                m.window = static_cast<int>(num("attention.sliding_window", 4096.0));
+                m.pattern = static_cast<int>(num("attention.sliding_window_pattern", gemma2 ? 2.0 : 6.0));
+            }
+            // Gemma 3's local layers: their own base (10000 by default), no scaling.
+            m.rope_local.n_rot = m.rope.n_rot;
+            m.rope_local.neox = true;
+            const double base = gemma3 ? num("rope.freq_base_swa", 10000.0) : num("rope.freq_base", 10000.0);
+            for (int i = 0; i < m.rope.n_rot / 2; ++i) m.rope_local.inv_freq.push_back(1.0 / std::pow(base, 2.0 * i / m.rope.n_rot));
+            if (!gemma3) m.rope_local = m.rope;
+        }
+        m.temp_beta = num("attention.temperature_scale", 0.0);
+        m.temp_floor = num("rope.scaling.original_context_length", num("context_length", 2048.0));
+    }
     int r = 0, c = 0;
     auto vec = [&](const std::string& name, Vec& out) { return read_tensor(f, name, out, r, c, error); };
     auto mat = [&](const std::string& name, Mat& out) { return read_tensor(f, name, out.w, out.rows, out.cols, error); };
@@ -107,6 +141,9 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
     for (int il = 0; il < m.hp.n_layer; ++il) {
         Impl::Layer& L = m.layers[static_cast<size_t>(il)];
         const std::string p = "blk." + std::to_string(il) + ".";
+        if (m.gemma && (!vec(p + "post_attention_norm.weight", L.post_attn_norm) ||
+                        !vec(p + "post_ffw_norm.weight", L.post_ffn_norm)))
+            return nullptr;
         if (!vec(p + "attn_norm.weight", L.attn_norm) || !vec(p + "ffn_norm.weight", L.ffn_norm) ||
             !mat(p + "attn_output.weight", L.wo) || !mat(p + "ffn_down.weight", L.w2))
             return nullptr;
@@ -153,8 +190,13 @@ std::vector<double> ReferenceLlama::step(int token) {
     const double eps = hp.rms_eps;
     Vec x(m.embd.w.begin() + static_cast<std::ptrdiff_t>(token) * n_embd,
           m.embd.w.begin() + static_cast<std::ptrdiff_t>(token + 1) * n_embd);
+    if (m.gemma)
+        for (double& v : x) v *= std::sqrt(static_cast<double>(n_embd));
     for (int il = 0; il < hp.n_layer; ++il) {
         const Impl::Layer& L = m.layers[static_cast<size_t>(il)];
+        // Gemma: the last layer of each `pattern` is global, the others see `window` keys.
+        const bool sliding = m.window > 0 && m.pattern > 0 && il % m.pattern < m.pattern - 1;
+        const ReferenceRope& rope = sliding ? m.rope_local : m.rope;
         Vec xb = rmsnorm(x, L.attn_norm, eps);
         Vec q = matvec(L.wq, xb), k = matvec(L.wk, xb), v = matvec(L.wv, xb);
         if (hp.qkv_bias) {
@@ -173,41 +215,60 @@ std::vector<double> ReferenceLlama::step(int token) {
                 std::copy(part.begin(), part.end(), k.begin() + h * hd);
             }
         }
-        for (int h = 0; h < n_head; ++h) m.rope.apply(&q[static_cast<size_t>(h) * hd], m.pos);
-        for (int h = 0; h < n_head_kv; ++h) m.rope.apply(&k[static_cast<size_t>(h) * hd], m.pos);
+        for (int h = 0; h < n_head; ++h) rope.apply(&q[static_cast<size_t>(h) * hd], m.pos);
+        for (int h = 0; h < n_head_kv; ++h) rope.apply(&k[static_cast<size_t>(h) * hd], m.pos);
+        // Mistral 3: queries scaled by 1 + β·ln(1 + floor(pos / original context)).
+        const double temp = 1.0 + m.temp_beta * std::log(1.0 + std::floor(m.pos / m.temp_floor));
+        for (double& v : q) v *= temp * m.q_scale;
         m.key_cache[static_cast<size_t>(il)].push_back(k);
         m.value_cache[static_cast<size_t>(il)].push_back(v);
         Vec att_out(static_cast<size_t>(n_head) * hd, 0.0);
         const int group = n_head / n_head_kv;
         for (int h = 0; h < n_head; ++h) {
             const int kvh = h / group;
-            Vec scores(static_cast<size_t>(m.pos + 1));
+            Vec scores(static_cast<size_t>(m.pos + 1), 0.0);
+            const int first = sliding ? std::max(0, m.pos + 1 - m.window) : 0;
             double mx = -1e300;
-            for (int t = 0; t <= m.pos; ++t) {
+            for (int t = first; t <= m.pos; ++t) {
                 const Vec& kt = m.key_cache[static_cast<size_t>(il)][static_cast<size_t>(t)];
                 double s = 0;
                 for (int d = 0; d < hd; ++d) s += q[static_cast<size_t>(h * hd + d)] * kt[static_cast<size_t>(kvh * hd + d)];
-                scores[static_cast<size_t>(t)] = s / std::sqrt(static_cast<double>(hd));
-                mx = std::max(mx, scores[static_cast<size_t>(t)]);
+                if (m.attn_cap > 0) s = m.attn_cap * std::tanh(s / m.attn_cap);
+                scores[static_cast<size_t>(t)] = s;
+                mx = std::max(mx, s);
             }
             double sum = 0;
-            for (double& s : scores) { s = std::exp(s - mx); sum += s; }
-            for (int t = 0; t <= m.pos; ++t) {
+            for (int t = first; t <= m.pos; ++t) {
+                double& s = scores[static_cast<size_t>(t)];
+                s = std::exp(s - mx);
+                sum += s;
+            }
+            for (int t = first; t <= m.pos; ++t) {
                 const Vec& vt = m.value_cache[static_cast<size_t>(il)][static_cast<size_t>(t)];
                 const double p = scores[static_cast<size_t>(t)] / sum;
                 for (int d = 0; d < hd; ++d) att_out[static_cast<size_t>(h * hd + d)] += p * vt[static_cast<size_t>(kvh * hd + d)];
             }
         }
         Vec o = matvec(L.wo, att_out);
+        if (m.gemma) o = rmsnorm(o, L.post_attn_norm, eps);
         for (int i = 0; i < n_embd; ++i) x[static_cast<size_t>(i)] += o[static_cast<size_t>(i)];
         xb = rmsnorm(x, L.ffn_norm, eps);
         Vec h1 = matvec(L.w1, xb), h3 = matvec(L.w3, xb);
-        for (size_t i = 0; i < h1.size(); ++i) h1[i] = h1[i] / (1.0 + std::exp(-h1[i])) * h3[i];
+        for (size_t i = 0; i < h1.size(); ++i) {
+            const double g = h1[i];
+            const double act = m.gemma ? 0.5 * g * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (g + 0.044715 * g * g * g)))
+                                       : g / (1.0 + std::exp(-g));
+            h1[i] = act * h3[i];
+        }
         Vec d = matvec(L.w2, h1);
+        if (m.gemma) d = rmsnorm(d, L.post_ffn_norm, eps);
         for (int i = 0; i < n_embd; ++i) x[static_cast<size_t>(i)] += d[static_cast<size_t>(i)];
     }
     ++m.pos;
-    return matvec(m.out, rmsnorm(x, m.out_norm, eps));
+    Vec logits = matvec(m.out, rmsnorm(x, m.out_norm, eps));
+    if (m.final_cap > 0)
+        for (double& l : logits) l = m.final_cap * std::tanh(l / m.final_cap);
+    return logits;
 }
 
 double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {

@@ -33,7 +33,7 @@ bool ReferenceRope::load(const gguf::GgufFile& f, long n_ctx, ReferenceRope& r, 
     const double n_embd = key_number(f, p + "embedding_length", 0), n_head = key_number(f, p + "attention.head_count", 1);
     const double head_dim = key_number(f, p + "attention.key_length", n_embd / n_head);
     r.n_rot = static_cast<int>(key_number(f, p + "rope.dimension_count", head_dim));
-    r.neox = arch != "llama";
+    r.neox = arch != "llama" && arch != "mistral3";  // their converters permute q and k for pairs (2i, 2i+1)
     const double base = key_number(f, p + "rope.freq_base", 10000.0);
     const double factor = key_number(f, p + "rope.scaling.factor", 1.0);
     const double n_ctx_train = key_number(f, p + "context_length", 2048);

@@ -35,6 +35,8 @@ TensorType tensor_type_of(KvCacheType t) {
 struct Case {
     int64_t n_ctx = 70, pos0 = 0, n_tok = 1, n_head = 8, n_head_kv = 2, head_dim = 64;
     KvCacheType type = KvCacheType::f16;
+    float softcap = 0.0f;            // AttentionParams: Gemma 2's score cap
+    int64_t window = 0;              // sliding window (0 = all positions)
     std::vector<float> q;            // (n_tok, n_head, head_dim)
     std::vector<uint8_t> k, v;       // cache rows in `type`
     std::vector<float> kf, vf;       // the same rows dequantized (the truth's view)
@@ -85,11 +87,52 @@ std::vector<float> run(const Case& c, int n_threads) {
     kv.n_embd_kv = c.n_head_kv * c.head_dim;
     std::vector<float> scratch(static_cast<size_t>(n_threads * (c.n_head / c.n_head_kv) * c.n_ctx));
     std::vector<float> out(c.q.size(), NAN);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-    const Status st = dev.ops().attention(c.q.data(), kv, c.pos0, c.n_tok, c.n_head, c.n_head_kv, c.head_dim, scale,
+    const AttentionParams p{1.0f / std::sqrt(static_cast<float>(c.head_dim)), c.softcap, c.window};
+    const Status st = dev.ops().attention(c.q.data(), kv, c.pos0, c.n_tok, c.n_head, c.n_head_kv, c.head_dim, p,
                                           scratch.data(), out.data());
     if (!st.ok()) qWarning("attention failed: %s", st.message().c_str());
     return out;
+}
+
+// Checks `out` against attention in double over the rows as stored, the sliding window and the
+// soft cap included (QFAIL on the first value out of tolerance).
+void compare_with_reference(const Case& c, const std::vector<float>& out) {
+    const int64_t group = c.n_head / c.n_head_kv, n_embd_kv = c.n_head_kv * c.head_dim;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+    for (int64_t t = 0; t < c.n_tok; ++t) {
+        const int64_t n_pos = c.pos0 + t + 1;
+        const int64_t first = c.window > 0 ? std::max<int64_t>(0, n_pos - c.window) : 0;
+        for (int64_t h = 0; h < c.n_head; ++h) {
+            const int64_t kvh = h / group;
+            const float* qh = c.q.data() + (t * c.n_head + h) * c.head_dim;
+            std::vector<double> s(static_cast<size_t>(n_pos), 0.0);
+            double mx = -INFINITY, mn = INFINITY, vmax = 0;
+            for (int64_t j = first; j < n_pos; ++j) {
+                double d = 0;
+                for (int64_t i = 0; i < c.head_dim; ++i)
+                    d += double(qh[i]) * c.kf[size_t(j * n_embd_kv + kvh * c.head_dim + i)];
+                d *= scale;
+                if (c.softcap > 0) d = c.softcap * std::tanh(d / c.softcap);
+                s[size_t(j)] = d;
+                mx = std::max(mx, d);
+                mn = std::min(mn, d);
+                for (int64_t i = 0; i < c.head_dim; ++i)
+                    vmax = std::max(vmax, std::fabs(double(c.vf[size_t(j * n_embd_kv + kvh * c.head_dim + i)])));
+            }
+            double sum = 0;
+            for (int64_t j = first; j < n_pos; ++j) sum += (s[size_t(j)] = std::exp(s[size_t(j)] - mx));
+            const double tol = 3e-6 * (1 + vmax) * (1 + (mx - mn));
+            for (int64_t i = 0; i < c.head_dim; ++i) {
+                double truth = 0;
+                for (int64_t j = first; j < n_pos; ++j)
+                    truth += s[size_t(j)] / sum * c.vf[size_t(j * n_embd_kv + kvh * c.head_dim + i)];
+                const float got = out[size_t((t * c.n_head + h) * c.head_dim + i)];
+                if (!(std::fabs(got - truth) <= tol))
+                    QFAIL(qPrintable(QString("token %1 head %2 dim %3: got %4, truth %5 (tol %6)")
+                                         .arg(t).arg(h).arg(i).arg(got, 0, 'g', 9).arg(truth, 0, 'g', 9).arg(tol)));
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -149,40 +192,36 @@ private slots:
         const int64_t n_head_kv = 2, n_head = n_head_kv * group;
         const Case c = make_case(headDim, n_head, n_head_kv, nTok, static_cast<KvCacheType>(kvType),
                                  uint32_t(headDim * 131 + group * 17 + nTok * 7 + kvType + ctx), ctx);
+        compare_with_reference(c, run(c, 2));
+    }
+
+    // Gemma's attention: sliding windows shorter and longer than what precedes a token, and
+    // soft-capped scores (which take the scalar path), on every dispatch path.
+    void windowAndSoftcap_data() {
+        QTest::addColumn<int>("window");
+        QTest::addColumn<double>("softcap");
+        QTest::addColumn<int>("kvType");
+        QTest::addColumn<QString>("isa");
+        QStringList isas{"scalar"};
+        if (cpu_isa_supported() >= CpuIsa::avx2) isas << "best";
+        for (const QString& isa : isas)
+            for (KvCacheType t : {KvCacheType::f16, KvCacheType::f32, KvCacheType::q8_0})
+                for (auto [w, cap] : {std::pair{1, 0.0}, std::pair{7, 0.0}, std::pair{64, 0.0}, std::pair{500, 0.0},
+                                      std::pair{0, 5.0}, std::pair{0, 50.0}, std::pair{9, 2.0}})
+                    QTest::newRow(qPrintable(QString("w%1/cap%2/%3/%4").arg(w).arg(cap).arg(kv_cache_type_name(t)).arg(isa)))
+                        << w << cap << int(t) << isa;
+    }
+    void windowAndSoftcap() {
+        QFETCH(int, window);
+        QFETCH(double, softcap);
+        QFETCH(int, kvType);
+        QFETCH(QString, isa);
+        IsaScope scope(isa);
+        Case c = make_case(64, 8, 2, 5, static_cast<KvCacheType>(kvType), uint32_t(window * 31 + kvType), 200);
+        c.window = window;
+        c.softcap = static_cast<float>(softcap);
         const std::vector<float> out = run(c, 2);
-        const int64_t n_embd_kv = n_head_kv * headDim;
-        const double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
-        for (int64_t t = 0; t < nTok; ++t) {
-            const int64_t n_pos = c.pos0 + t + 1;
-            for (int64_t h = 0; h < n_head; ++h) {
-                const int64_t kvh = h / group;
-                const float* qh = c.q.data() + (t * n_head + h) * headDim;
-                std::vector<double> s(static_cast<size_t>(n_pos));
-                double mx = -INFINITY, mn = INFINITY, vmax = 0;
-                for (int64_t j = 0; j < n_pos; ++j) {
-                    double d = 0;
-                    for (int64_t i = 0; i < headDim; ++i)
-                        d += double(qh[i]) * c.kf[size_t(j * n_embd_kv + kvh * headDim + i)];
-                    s[size_t(j)] = d * scale;
-                    mx = std::max(mx, s[size_t(j)]);
-                    mn = std::min(mn, s[size_t(j)]);
-                    for (int64_t i = 0; i < headDim; ++i)
-                        vmax = std::max(vmax, std::fabs(double(c.vf[size_t(j * n_embd_kv + kvh * headDim + i)])));
-                }
-                double sum = 0;
-                for (auto& x : s) sum += (x = std::exp(x - mx));
-                const double tol = 3e-6 * (1 + vmax) * (1 + (mx - mn));
-                for (int64_t i = 0; i < headDim; ++i) {
-                    double truth = 0;
-                    for (int64_t j = 0; j < n_pos; ++j)
-                        truth += s[size_t(j)] / sum * c.vf[size_t(j * n_embd_kv + kvh * headDim + i)];
-                    const float got = out[size_t((t * n_head + h) * headDim + i)];
-                    if (!(std::fabs(got - truth) <= tol))
-                        QFAIL(qPrintable(QString("token %1 head %2 dim %3: got %4, truth %5 (tol %6)")
-                                             .arg(t).arg(h).arg(i).arg(got, 0, 'g', 9).arg(truth, 0, 'g', 9).arg(tol)));
-                }
-            }
-        }
+        compare_with_reference(c, out);
     }
 
     // The vector path's softmax exp against exp in double: ≤ 2 ulp-ish (2.5e-7 relative) from 0

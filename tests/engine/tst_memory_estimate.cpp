@@ -55,13 +55,35 @@ private slots:
         const ModelFootprint m = shape(8192, 64, 8, 28672, 32000);  // n_embd_kv 1024
         QCOMPARE(m.n_embd_kv, int64_t(1024));
         // Llama-2-70B-like: 80 layers × 4096 tokens × f16 = 1.25 GiB.
-        QCOMPARE(kv_cache_bytes(m, 80, 4096, 1, KvCacheType::f16), uint64_t(1280) << 20);
-        QCOMPARE(kv_cache_bytes(m, 0, 4096, 1, KvCacheType::f16), uint64_t(0));
+        QCOMPARE(kv_cache_bytes(m, 0, 80, 4096, 512, 1, KvCacheType::f16), uint64_t(1280) << 20);
+        QCOMPARE(kv_cache_bytes(m, 0, 0, 4096, 512, 1, KvCacheType::f16), uint64_t(0));
         for (KvCacheType t : {KvCacheType::f32, KvCacheType::f16, KvCacheType::q8_0}) {
-            const uint64_t one = kv_cache_bytes(m, 1, 1, 1, t);
+            const uint64_t one = kv_cache_bytes(m, 0, 1, 1, 512, 1, t);
             QCOMPARE(one, 2 * kv_row_bytes(1024, t));
-            QCOMPARE(kv_cache_bytes(m, 7, 300, 3, t), 7 * 300 * 3 * one);  // linear in each
+            QCOMPARE(kv_cache_bytes(m, 3, 7, 300, 512, 3, t), 7 * 300 * 3 * one);  // linear in each
         }
+    }
+
+    // Gemma 3-like: five sliding layers (window 1024) to one global. At 131072 positions the
+    // sliding layers keep window + batch − 1 rows each, not the whole context.
+    void kvCacheSlidingWindow() {
+        ModelFootprint m = shape(2560, 8, 4, 10240, 262144);
+        m.n_layer = 34;
+        m.swa = SlidingWindow{1024, 6};
+        const uint64_t row = kv_row_bytes(m.n_embd_kv, KvCacheType::f16);
+        QCOMPARE(kv_layer_rows(m, 0, 131072, 512), int64_t(1024 + 511));
+        QCOMPARE(kv_layer_rows(m, 5, 131072, 512), int64_t(131072));   // every sixth layer is global
+        QCOMPARE(kv_layer_rows(m, 4, 1000, 512), int64_t(1000));        // never more than the context
+        const int global = 5;                                            // layers 5, 11, 17, 23, 29
+        QCOMPARE(m.swa.count(0, 34), 34 - global);
+        QCOMPARE(kv_cache_bytes(m, 0, 34, 131072, 512, 1, KvCacheType::f16),
+                 2 * row * (uint64_t(global) * 131072 + uint64_t(34 - global) * 1535));
+        // A stage's share counts its own layers: layers 3..8 hold one global (5).
+        QCOMPARE(kv_cache_bytes(m, 3, 6, 131072, 512, 2, KvCacheType::f16),
+                 2 * 2 * row * (uint64_t(131072) + 5 * 1535));
+        // Far less than every layer at full context.
+        QVERIFY(kv_cache_bytes(m, 0, 34, 131072, 512, 1, KvCacheType::f16) * 5 <
+                kv_cache_bytes(ModelFootprint(shape(2560, 8, 4, 10240, 262144)), 0, 34, 131072, 512, 1, KvCacheType::f16));
     }
 
     void scratchLayout_data() {

@@ -209,7 +209,7 @@ private slots:
         QTest::newRow("mixtral") << "llama" << 8 << "llama" << "" << int(Unsupported::mixture_of_experts)
                                  << "mixture-of-experts model (8 experts, 2 per token)";
         QTest::newRow("gemma3n") << "gemma3n" << 0 << "llama" << "" << int(Unsupported::architecture)
-                                 << "Gemma 3n (gemma3n) is not supported yet; Strata runs llama, qwen2, qwen3 and phi3";
+                                 << "Gemma 3n (gemma3n) is not supported yet; Strata runs llama, qwen2, qwen3, phi3, gemma2, gemma3 and mistral3";
         QTest::newRow("deepseek2") << "deepseek2" << 0 << "gpt2" << "deepseek-v3" << int(Unsupported::architecture)
                                    << "DeepSeek V2/V3 (deepseek2) is not supported yet";
         QTest::newRow("unknown arch") << "zorg" << 0 << "gpt2" << "" << int(Unsupported::architecture)

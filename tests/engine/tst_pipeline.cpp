@@ -201,13 +201,16 @@ private slots:
         QTest::addColumn<int>("kv");
         QTest::addColumn<int>("weightType");
         QTest::addColumn<bool>("tied");
-        QTest::newRow("1 dev f16") << "cpu:1GiB" << 128 << 32 << 1 << int(KvCacheType::f16) << int(TensorType::F16) << false;
-        QTest::newRow("2 dev long ctx") << "cpu:1GiB,cpu:1GiB" << 2048 << 64 << 1 << int(KvCacheType::f32) << int(TensorType::F32) << false;
-        QTest::newRow("3 dev 4 seq q8 kv") << "cpu:1GiB,cpu:1GiB,cpu:1GiB" << 256 << 16 << 4 << int(KvCacheType::q8_0) << int(TensorType::F16) << false;
-        QTest::newRow("5 dev big batch") << "cpu:1GiB,cpu:1GiB,cpu:1GiB,cpu:1GiB,cpu:1GiB" << 512 << 256 << 2 << int(KvCacheType::f16) << int(TensorType::Q8_0) << false;
+        QTest::addColumn<int>("window");  // > 0: a Gemma 3 model whose sliding layers keep a ring
+        QTest::newRow("1 dev f16") << "cpu:1GiB" << 128 << 32 << 1 << int(KvCacheType::f16) << int(TensorType::F16) << false << 0;
+        QTest::newRow("2 dev long ctx") << "cpu:1GiB,cpu:1GiB" << 2048 << 64 << 1 << int(KvCacheType::f32) << int(TensorType::F32) << false << 0;
+        QTest::newRow("3 dev 4 seq q8 kv") << "cpu:1GiB,cpu:1GiB,cpu:1GiB" << 256 << 16 << 4 << int(KvCacheType::q8_0) << int(TensorType::F16) << false << 0;
+        QTest::newRow("5 dev big batch") << "cpu:1GiB,cpu:1GiB,cpu:1GiB,cpu:1GiB,cpu:1GiB" << 512 << 256 << 2 << int(KvCacheType::f16) << int(TensorType::Q8_0) << false << 0;
         // A tied head on the embedding's device: the runtime holds the table twice.
-        QTest::newRow("1 dev tied") << "cpu:1GiB" << 64 << 16 << 1 << int(KvCacheType::f16) << int(TensorType::F16) << true;
-        QTest::newRow("2 dev tied") << "cpu:1GiB,cpu:1GiB" << 64 << 16 << 1 << int(KvCacheType::f16) << int(TensorType::Q8_0) << true;
+        QTest::newRow("1 dev tied") << "cpu:1GiB" << 64 << 16 << 1 << int(KvCacheType::f16) << int(TensorType::F16) << true << 0;
+        QTest::newRow("2 dev tied") << "cpu:1GiB,cpu:1GiB" << 64 << 16 << 1 << int(KvCacheType::f16) << int(TensorType::Q8_0) << true << 0;
+        // Sliding-window layers: a ring of window + batch − 1 rows instead of the context.
+        QTest::newRow("2 dev sliding window") << "cpu:1GiB,cpu:1GiB" << 2048 << 64 << 2 << int(KvCacheType::f16) << int(TensorType::F16) << true << 100;
     }
     void estimateMatchesAllocation() {
         QFETCH(QString, devices);
@@ -217,9 +220,15 @@ private slots:
         QFETCH(int, kv);
         QFETCH(int, weightType);
         QFETCH(bool, tied);
+        QFETCH(int, window);
         QTemporaryDir dir;
         RandomModelConfig config = small_model(static_cast<TensorType>(weightType));
         config.tied_output = tied;
+        if (window > 0) {
+            random_model_arch("gemma3", config);
+            config.n_swa = window;
+            config.swa_pattern = 3;  // layers 2 and 5 global, the other four slide
+        }
         const QString path = test::writeRandomModel(dir, "e", config);
         LoadOptions o = options_for(devices.toStdString(), nSeq);
         o.n_ctx = ctx;
@@ -238,6 +247,12 @@ private slots:
                      qPrintable(QStringLiteral("%1: predicted %2, allocated %3").arg(QString::fromStdString(use.device_id))
                                     .arg(predicted).arg(actual)));
             QVERIFY(std::fabs(double(it->kv_cache) - double(use.kv_bytes)) <= 0.05 * double(std::max<uint64_t>(1, it->kv_cache)));
+        }
+        if (window > 0) {  // 2 global layers of 2048 rows, 4 sliding ones of 100 + 64 − 1
+            uint64_t kv = 0;
+            for (const DeviceMemory& d : memory) kv += d.kv_cache;
+            const uint64_t row = 32 * 2;  // an f16 row of n_embd_kv = 32 values
+            QCOMPARE(kv, 2 /* K and V */ * uint64_t(nSeq) * row * (2 * 2048 + 4 * 163));
         }
     }
 };

@@ -26,6 +26,20 @@ const char* split_mode_name(SplitMode m);
 
 // What the model needs, from its GGUF directory (no weights read). Built by model_footprint()
 // in plan/model_footprint.h from a GgufFile.
+// Sliding-window attention (Gemma 2 / 3): layer il sees only the last `window` positions when
+// window > 0 and il % pattern < pattern − 1 (the last layer of each group of `pattern` sees
+// them all). Such a layer's KV cache keeps window + n_batch − 1 rows, not n_ctx.
+struct SlidingWindow {
+    int64_t window = 0;
+    int pattern = 0;
+    bool slides(int64_t il) const { return window > 0 && pattern > 0 && il % pattern < pattern - 1; }
+    int count(int64_t layer_begin, int64_t n_layers) const {
+        int n = 0;
+        for (int64_t il = layer_begin; il < layer_begin + n_layers; ++il) n += slides(il) ? 1 : 0;
+        return n;
+    }
+};
+
 struct ModelFootprint {
     std::string architecture;
     int n_layer = 0;
@@ -43,6 +57,7 @@ struct ModelFootprint {
     uint64_t output_norm_bytes = 0;
     bool output_tied = false;           // no output.weight: the head reuses token_embd
     uint64_t layer_flops_per_token = 0; // 2 × weight elements of one block (matmul work)
+    SlidingWindow swa;                  // which layers keep only a window of the cache
 
     // The same bytes as a CUDA device stores them: types its kernels cannot read are converted
     // on upload, usually to a larger type. Empty / 0 = as in the file (hand-made footprints).

@@ -86,13 +86,20 @@ protected:
     size_t bytes_;
 };
 
-// One layer's KV cache for one sequence slot: rows of n_embd_kv values, position-major.
+// One layer's KV cache for one sequence slot: rows of n_embd_kv values, position-major. A
+// sliding-window layer keeps fewer rows than positions: position p lives in row p % n_rows (a
+// ring of at least window + n_batch − 1 rows, so a batch's new rows never overwrite a row one
+// of its queries still sees).
 struct KvView {
-    void* k = nullptr;        // (n_ctx, n_embd_kv) in `type`
-    void* v = nullptr;        // (n_ctx, n_embd_kv) in `type`
+    void* k = nullptr;        // (n_rows, n_embd_kv) in `type`
+    void* v = nullptr;        // (n_rows, n_embd_kv) in `type`
     KvCacheType type = KvCacheType::f16;
-    int64_t n_ctx = 0;
+    int64_t n_ctx = 0;        // positions the sequence may reach
     int64_t n_embd_kv = 0;
+    int64_t n_rows = 0;       // rows held (≤ n_ctx; 0 = n_ctx)
+
+    int64_t rows() const { return n_rows > 0 ? n_rows : n_ctx; }
+    int64_t row_of(int64_t pos) const { return pos % rows(); }
 };
 
 enum class RopeStyle {
@@ -123,6 +130,17 @@ struct RopeParams {
     bool operator==(const RopeParams&) const = default;
 };
 
+// How queries see the cache, beyond causality: a sliding window keeps the last `window`
+// positions (position p sees p − window + 1 .. p; 0 = all), and a soft cap bounds each scaled
+// score s to softcap·tanh(s / softcap) before the softmax (0 = none; Gemma 2).
+struct AttentionParams {
+    float scale = 1.0f;     // multiplies q·k
+    float softcap = 0.0f;
+    int64_t window = 0;
+
+    bool operator==(const AttentionParams&) const = default;
+};
+
 // Kernels of one device. All pointers are device addresses in this device's memory; all
 // activations are row-major float32 with one row per token. Calls are enqueued in order.
 class DeviceOps {
@@ -145,14 +163,20 @@ public:
     // Writes k, v rows into the cache at positions pos0 .. pos0+n_tok-1.  k, v: (n_tok, n_embd_kv)
     virtual Status store_kv(const float* k, const float* v, const KvView& kv, int64_t pos0, int64_t n_tok) = 0;
     // Causal grouped-query attention: token t (at position pos0+t) attends to cache positions
-    // 0 .. pos0+t. q: (n_tok, n_head, head_dim), out: (n_tok, n_head, head_dim); query head h uses
-    // kv head h / (n_head / n_head_kv). scores scaled by `scale`. `scratch` is the layout's
-    // attn_scores region.
+    // 0 .. pos0+t (the last `window` of them when p.window > 0). q: (n_tok, n_head, head_dim),
+    // out: (n_tok, n_head, head_dim); query head h uses kv head h / (n_head / n_head_kv). Scores
+    // are q·k · p.scale, soft-capped when p.softcap > 0. `scratch` is the layout's attn_scores
+    // region.
     virtual Status attention(const float* q, const KvView& kv, int64_t pos0, int64_t n_tok,
-                             int64_t n_head, int64_t n_head_kv, int64_t head_dim, float scale,
+                             int64_t n_head, int64_t n_head_kv, int64_t head_dim, const AttentionParams& p,
                              float* scratch, float* out) = 0;
     // out = silu(gate) * up, elementwise over n values (out may alias gate).
     virtual Status swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
+    // out = gelu(gate) * up with GELU's tanh form, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))),
+    // elementwise over n values (out may alias gate). Gemma's feed-forward.
+    virtual Status geglu(const float* gate, const float* up, int64_t n, float* out) = 0;
+    // x *= s, elementwise over n values (Gemma's embedding scale).
+    virtual Status scale(float* x, float s, int64_t n) = 0;
     // x += y, elementwise over n values.
     virtual Status add(float* x, const float* y, int64_t n) = 0;
 };

@@ -1,5 +1,8 @@
 #include "model/hparams.h"
 
+#include <cmath>
+#include <iterator>
+
 #include "gguf/gguf_file.h"
 
 namespace strata {
@@ -19,6 +22,9 @@ constexpr ArchTraits kArchs[] = {
     {"qwen2", RopeStyle::neox, true, false},
     {"qwen3", RopeStyle::neox, false, true},
     {"phi3", RopeStyle::neox, false, false},   // fused qkv and gate|up tensors (model_tensors.cpp)
+    {"gemma2", RopeStyle::neox, false, false},
+    {"gemma3", RopeStyle::neox, false, true},
+    {"mistral3", RopeStyle::interleaved, false, false},
 };
 
 const ArchTraits* find_arch(const std::string& arch) {
@@ -73,6 +79,17 @@ private:
 
 bool is_supported_architecture(const std::string& arch) { return find_arch(arch) != nullptr; }
 
+std::string supported_architecture_list() {
+    std::string out;
+    const size_t n = std::size(kArchs);
+    for (size_t i = 0; i < n; ++i) out += std::string(i == 0 ? "" : i + 1 == n ? " and " : ", ") + kArchs[i].name;
+    return out;
+}
+
+float HParams::attention_scale() const {
+    return attn_scale > 0.0f ? attn_scale : 1.0f / std::sqrt(static_cast<float>(head_dim));
+}
+
 Result<HParams> read_hparams(const gguf::GgufFile& f) {
     auto arch = f.get_string("general.architecture");
     if (!arch.ok()) return arch.status();
@@ -84,7 +101,7 @@ Result<HParams> read_hparams(const gguf::GgufFile& f) {
     const ArchTraits* traits = find_arch(hp.arch);
     if (!traits) {
         return Status(ErrorCode::unsupported, f.path() + ": architecture '" + hp.arch +
-                                                  "' is not supported (Strata runs llama, qwen2, qwen3 and phi3)");
+                                                  "' is not supported (Strata runs " + supported_architecture_list() + ")");
     }
     KeyReader keys(f, hp.arch + ".");
     STRATA_RETURN_IF_ERROR(keys.required("embedding_length", hp.n_embd));
@@ -122,6 +139,8 @@ Result<HParams> read_hparams(const gguf::GgufFile& f) {
     hp.rope_scaling = rope->scaling;
     hp.rope_factor = rope->factor;
     hp.n_ctx_orig = rope->n_ctx_orig;
+    hp.rope_swa = hp.rope;
+    STRATA_RETURN_IF_ERROR(read_arch_features(f, hp));
     hp.qkv_bias = traits->qkv_bias;
     hp.qk_norm = traits->qk_norm;
     return hp;

@@ -7,6 +7,7 @@
 
 #include "backend/device.h"
 #include "model/rope_config.h"
+#include "strata/plan.h"
 #include "strata/status.h"
 
 namespace strata {
@@ -14,7 +15,7 @@ namespace strata {
 namespace gguf { class GgufFile; }
 
 struct HParams {
-    std::string arch;          // "llama", "qwen2", "qwen3", "phi3"
+    std::string arch;          // "llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "mistral3"
     int64_t n_vocab = 0;
     int64_t n_ctx_train = 0;
     int64_t n_embd = 0;
@@ -29,7 +30,21 @@ struct HParams {
     float rope_factor = 1.0f;  // rope.scaling.factor
     int64_t n_ctx_orig = 0;    // the context RoPE scaling extends from (original_context_length)
     bool qkv_bias = false;     // qwen2: biases on the q, k, v projections
-    bool qk_norm = false;      // qwen3: RMSNorm of each q and k head before rope
+    bool qk_norm = false;      // qwen3, gemma3: RMSNorm of each q and k head before rope
+
+    // What the Gemma and Mistral 3 families add (hparams_arch.cpp reads them; off by default).
+    float embd_scale = 0.0f;       // embeddings multiplied by this (Gemma: sqrt(n_embd))
+    bool post_norms = false;       // Gemma: RMSNorm of the attention and FFN outputs before the residual add
+    bool gelu_ffn = false;         // Gemma: gelu(gate)·up instead of silu(gate)·up
+    float attn_scale = 0.0f;       // q·k scale (0: 1/sqrt(head_dim))
+    float attn_softcap = 0.0f;     // Gemma 2: scores capped to c·tanh(s/c)
+    float final_softcap = 0.0f;    // Gemma 2: logits capped the same way
+    SlidingWindow swa;             // which layers see only a window (strata/plan.h)
+    RopeParams rope_swa;           // RoPE of sliding layers (Gemma 3: local base, unscaled)
+    float attn_temp_scale = 0.0f;  // Mistral 3: q·k scaled by 1 + β·ln(1 + floor(pos / n_ctx_orig))
+
+    const RopeParams& rope_of(int64_t il) const { return swa.slides(il) ? rope_swa : rope; }
+    float attention_scale() const;  // attn_scale, or 1/sqrt(head_dim)
 
     int64_t n_embd_q() const { return n_head * head_dim; }
     int64_t n_embd_kv() const { return n_head_kv * head_dim; }
@@ -37,6 +52,13 @@ struct HParams {
 
 // True for architectures Strata can run.
 bool is_supported_architecture(const std::string& arch);
+// "llama, qwen2, ... and mistral3", for messages.
+std::string supported_architecture_list();
+
+// Reads what an architecture adds beyond the Llama block (Gemma's norms, caps and sliding
+// windows, Mistral 3's attention temperature) into `hp`, whose shape and RoPE are read already.
+// hparams_arch.cpp.
+Status read_arch_features(const gguf::GgufFile& file, HParams& hp);
 
 // Reads and checks the hparams (every error names the key and the file).
 Result<HParams> read_hparams(const gguf::GgufFile& file);

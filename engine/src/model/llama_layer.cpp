@@ -1,12 +1,23 @@
 #include "model/llama_layer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace strata {
 
-Status llama_layer_forward(DeviceOps& ops, const HParams& hp, const LayerWeights& w, const KvView& kv,
+namespace {
+
+// Mistral 3's attention temperature for a query at `pos`: 1 + β·ln(1 + floor(pos / n_ctx_orig)).
+float attention_temperature(const HParams& hp, int64_t pos) {
+    return 1.0f + hp.attn_temp_scale * std::log1p(static_cast<float>(pos / hp.n_ctx_orig));
+}
+
+}  // namespace
+
+Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const KvView& kv,
                            int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s) {
     const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), hd = hp.head_dim;
+    const RopeParams& rope = hp.rope_of(il);
 
     // ---- attention ----
     STRATA_RETURN_IF_ERROR(ops.rms_norm(x, *w.attn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
@@ -22,21 +33,42 @@ Status llama_layer_forward(DeviceOps& ops, const HParams& hp, const LayerWeights
         STRATA_RETURN_IF_ERROR(ops.rms_norm(s.q, *w.q_norm, hp.rms_eps, n_tok * hp.n_head, hd, s.q));
         STRATA_RETURN_IF_ERROR(ops.rms_norm(s.k, *w.k_norm, hp.rms_eps, n_tok * hp.n_head_kv, hd, s.k));
     }
-    STRATA_RETURN_IF_ERROR(ops.rope(s.q, n_tok, hp.n_head, hd, pos0, hp.rope, w.rope_factors.get()));
-    STRATA_RETURN_IF_ERROR(ops.rope(s.k, n_tok, hp.n_head_kv, hd, pos0, hp.rope, w.rope_factors.get()));
+    STRATA_RETURN_IF_ERROR(ops.rope(s.q, n_tok, hp.n_head, hd, pos0, rope, w.rope_factors.get()));
+    STRATA_RETURN_IF_ERROR(ops.rope(s.k, n_tok, hp.n_head_kv, hd, pos0, rope, w.rope_factors.get()));
     STRATA_RETURN_IF_ERROR(ops.store_kv(s.k, s.v, kv, pos0, n_tok));
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    STRATA_RETURN_IF_ERROR(
-        ops.attention(s.q, kv, pos0, n_tok, hp.n_head, hp.n_head_kv, hd, scale, s.scores, s.attn));
+    AttentionParams ap;
+    ap.scale = hp.attention_scale();
+    ap.softcap = hp.attn_softcap;
+    ap.window = hp.swa.slides(il) ? hp.swa.window : 0;
+    if (hp.attn_temp_scale == 0.0f) {
+        STRATA_RETURN_IF_ERROR(ops.attention(s.q, kv, pos0, n_tok, hp.n_head, hp.n_head_kv, hd, ap, s.scores, s.attn));
+    } else {
+        // The temperature changes only every n_ctx_orig positions: one attention call per run
+        // of tokens that share it, its factor folded into the score scale (q·k·t·scale).
+        for (int64_t t0 = 0; t0 < n_tok;) {
+            const int64_t bucket = (pos0 + t0) / hp.n_ctx_orig;
+            const int64_t t1 = std::min(n_tok, (bucket + 1) * hp.n_ctx_orig - pos0);
+            AttentionParams seg = ap;
+            seg.scale = ap.scale * attention_temperature(hp, pos0 + t0);
+            STRATA_RETURN_IF_ERROR(ops.attention(s.q + t0 * n_q, kv, pos0 + t0, t1 - t0, hp.n_head, hp.n_head_kv, hd,
+                                                 seg, s.scores, s.attn + t0 * n_q));
+            t0 = t1;
+        }
+    }
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.wo, s.attn, n_tok, s.cur));  // (n_tok, n_embd)
+    if (w.post_attn_norm)
+        STRATA_RETURN_IF_ERROR(ops.rms_norm(s.cur, *w.post_attn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
     STRATA_RETURN_IF_ERROR(ops.add(x, s.cur, n_tok * n_embd));
 
-    // ---- feed-forward (SwiGLU) ----
+    // ---- feed-forward (SwiGLU, or GeGLU for Gemma) ----
     STRATA_RETURN_IF_ERROR(ops.rms_norm(x, *w.ffn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.w_gate, s.cur, n_tok, s.gate));  // (n_tok, n_ff)
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.w_up, s.cur, n_tok, s.up));      // (n_tok, n_ff)
-    STRATA_RETURN_IF_ERROR(ops.swiglu(s.gate, s.up, n_tok * hp.n_ff, s.gate));
+    if (hp.gelu_ffn) STRATA_RETURN_IF_ERROR(ops.geglu(s.gate, s.up, n_tok * hp.n_ff, s.gate));
+    else STRATA_RETURN_IF_ERROR(ops.swiglu(s.gate, s.up, n_tok * hp.n_ff, s.gate));
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.w_down, s.gate, n_tok, s.cur));  // (n_tok, n_embd)
+    if (w.post_ffn_norm)
+        STRATA_RETURN_IF_ERROR(ops.rms_norm(s.cur, *w.post_ffn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
     return ops.add(x, s.cur, n_tok * n_embd);
 }
 

@@ -40,7 +40,7 @@ SupportVerdict refuse(Unsupported reason, std::string detail, std::string messag
 
 }  // namespace
 
-std::string supported_architectures_text() { return "llama, qwen2, qwen3 and phi3"; }
+std::string supported_architectures_text() { return supported_architecture_list(); }
 
 SupportVerdict judge_support(const gguf::GgufFile& f, const std::string& arch) {
     if (!is_supported_architecture(arch)) {

@@ -12,7 +12,7 @@ namespace gguf { class GgufFile; }
 
 SupportVerdict judge_support(const gguf::GgufFile& file, const std::string& architecture);
 
-// "llama, qwen2, qwen3 and phi3": the architectures Strata runs, for messages.
+// "llama, qwen2, ... and mistral3": the architectures Strata runs, for messages.
 std::string supported_architectures_text();
 
 }  // namespace strata

@@ -72,8 +72,8 @@ HostTensor row_slice(const HostTensor& t, int64_t row0, int64_t n_rows, const ch
 
 std::vector<const HostTensor*> LayerTensors::all() const {
     std::vector<const HostTensor*> v;
-    for (const HostTensor* t : {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &q_norm, &k_norm, &ffn_norm,
-                                &w_gate, &w_up, &w_down}) {
+    for (const HostTensor* t : {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &q_norm, &k_norm, &post_attn_norm,
+                                &ffn_norm, &w_gate, &w_up, &w_down, &post_ffn_norm}) {
         if (t->data) v.push_back(t);
     }
     return v;
@@ -150,6 +150,10 @@ Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParam
         if (hp.qk_norm) {
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_q_norm.weight", vec, hp.head_dim, 0, L.q_norm));
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_k_norm.weight", vec, hp.head_dim, 0, L.k_norm));
+        }
+        if (hp.post_norms) {
+            STRATA_RETURN_IF_ERROR(c.get(p + "post_attention_norm.weight", vec, hp.n_embd, 0, L.post_attn_norm));
+            STRATA_RETURN_IF_ERROR(c.get(p + "post_ffw_norm.weight", vec, hp.n_embd, 0, L.post_ffn_norm));
         }
         STRATA_RETURN_IF_ERROR(c.get(p + "ffn_norm.weight", vec, hp.n_embd, 0, L.ffn_norm));
         if (!f.find_tensor(p + "ffn_gate.weight") && f.find_tensor(p + "ffn_up.weight")) {

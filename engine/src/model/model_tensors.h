@@ -19,10 +19,12 @@ struct LayerTensors {
     HostTensor wo;         // (n_embd, n_embd_q)
     HostTensor bq, bk, bv; // qwen2 only: (n_embd_q), (n_embd_kv), (n_embd_kv)
     HostTensor q_norm, k_norm;  // qwen3 only: (head_dim)
+    HostTensor post_attn_norm;  // Gemma only: (n_embd), on the attention output
     HostTensor ffn_norm;   // (n_embd)
     HostTensor w_gate;     // (n_ff, n_embd)
     HostTensor w_up;       // (n_ff, n_embd)
     HostTensor w_down;     // (n_embd, n_ff)
+    HostTensor post_ffn_norm;   // Gemma only: (n_embd), on the FFN output
 
     // Every tensor present in this layer, for uploading and byte counts.
     std::vector<const HostTensor*> all() const;

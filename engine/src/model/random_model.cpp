@@ -117,6 +117,31 @@ bool random_model_arch(const std::string& name, RandomModelConfig& c) {
         c.rope_factor = 32.0f;
         c.n_ctx_orig = 4096;
         c.n_ctx_train = 131072;
+    } else if (name == "gemma2") {
+        // Gemma 2 9B's settings: window 4096 on every other layer, caps 50 / 30, tied output.
+        c.arch = "gemma2";
+        c.n_swa = 4096;
+        c.tied_output = true;
+        c.n_ctx_train = 8192;
+    } else if (name == "gemma3") {
+        // Gemma 3 4B's: window 1024 on five layers of six, global base 1e6 with linear factor 8.
+        c.arch = "gemma3";
+        c.n_swa = 1024;
+        c.rope_freq_base = 1000000.0f;
+        c.rope_scaling = "linear";
+        c.rope_factor = 8.0f;
+        c.n_ctx_train = 131072;
+        c.tied_output = true;
+    } else if (name == "mistral3") {
+        // Ministral 3's: YaRN from 16384 to 262144 (log multiplier 1), temperature 0.1.
+        c.arch = "mistral3";
+        c.rope_freq_base = 1000000.0f;
+        c.rope_scaling = "yarn";
+        c.rope_factor = 16.0f;
+        c.n_ctx_orig = 16384;
+        c.n_ctx_train = 262144;
+        c.yarn_log_mul = 1.0f;
+        c.attn_temp_scale = 0.1f;
     } else if (name == "llama31") {
         c.arch = "llama";
         c.rope_freq_base = 500000.0f;
@@ -174,6 +199,14 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
                                                 : std::max<int64_t>(1, static_cast<int64_t>(c.n_ctx_train / c.rope_factor));
     w.set_u32(a + ".rope.dimension_count", static_cast<uint32_t>(n_rot));
     w.set_f32(a + ".rope.freq_base", c.rope_freq_base);
+    if (c.yarn_log_mul != 0.0f) w.set_f32(a + ".rope.scaling.yarn_log_multiplier", c.yarn_log_mul);
+    if (c.n_swa > 0) w.set_u32(a + ".attention.sliding_window", static_cast<uint32_t>(c.n_swa));
+    if (c.swa_pattern > 0) w.set_u32(a + ".attention.sliding_window_pattern", static_cast<uint32_t>(c.swa_pattern));
+    if (c.attn_temp_scale != 0.0f) w.set_f32(a + ".attention.temperature_scale", c.attn_temp_scale);
+    if (a == "gemma2") {  // as its converter writes them
+        w.set_f32(a + ".attn_logit_softcapping", 50.0f);
+        w.set_f32(a + ".final_logit_softcapping", 30.0f);
+    }
     if (c.rope_scaling == "linear" || c.rope_scaling == "yarn") {
         w.set_string(a + ".rope.scaling.type", c.rope_scaling);
         w.set_f32(a + ".rope.scaling.factor", c.rope_factor);
@@ -301,11 +334,13 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
             STRATA_RETURN_IF_ERROR(add(p + "attn_k.bias", n_kv, 1, 0.1f, 0.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_v.bias", n_kv, 1, 0.1f, 0.0f, false));
         }
-        if (a == "qwen3") {
+        if (a == "qwen3" || a == "gemma3") {
             STRATA_RETURN_IF_ERROR(add(p + "attn_q_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_k_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
         }
         STRATA_RETURN_IF_ERROR(add(p + "attn_output.weight", n_q, c.n_embd, 1.0f / std::sqrt(static_cast<float>(n_q)), 0.0f, true));
+        const bool gemma = a == "gemma2" || a == "gemma3";
+        if (gemma) STRATA_RETURN_IF_ERROR(add(p + "post_attention_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
         STRATA_RETURN_IF_ERROR(add(p + "ffn_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
         if (a == "phi3") {  // fused: gate rows then up rows
             STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, 2 * c.n_ff, s_in, 0.0f, true));
@@ -314,6 +349,7 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
             STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
         }
         STRATA_RETURN_IF_ERROR(add(p + "ffn_down.weight", c.n_ff, c.n_embd, 1.0f / std::sqrt(static_cast<float>(c.n_ff)), 0.0f, true));
+        if (gemma) STRATA_RETURN_IF_ERROR(add(p + "post_ffw_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
     }
     STRATA_RETURN_IF_ERROR(add("output_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
     if (!c.tied_output) {

@@ -14,7 +14,7 @@
 namespace strata {
 
 struct RandomModelConfig {
-    std::string arch = "llama";   // llama, qwen2, qwen3, phi3
+    std::string arch = "llama";   // llama, qwen2, qwen3, phi3, gemma2, gemma3, mistral3
     int64_t n_vocab = 512;
     int64_t n_embd = 64;
     int64_t n_layer = 2;
@@ -31,6 +31,10 @@ struct RandomModelConfig {
     std::string rope_scaling;
     float rope_factor = 8.0f;     // rope.scaling.factor
     int64_t n_ctx_orig = 0;       // the context scaling extends from (0 = n_ctx_train / rope_factor)
+    float yarn_log_mul = 0.0f;    // rope.scaling.yarn_log_multiplier (written when not 0)
+    int64_t n_swa = 0;            // gemma: attention.sliding_window (written when > 0)
+    int swa_pattern = 0;          // gemma: attention.sliding_window_pattern (written when > 0)
+    float attn_temp_scale = 0.0f; // mistral3: attention.temperature_scale (written when not 0)
     float rms_eps = 1e-5f;
     bool tied_output = false;     // no output.weight: the head reuses token_embd
     TensorType weight_type = TensorType::F32;  // for 2-D weights (norms and biases stay F32)
@@ -44,7 +48,9 @@ struct RandomModelConfig {
 // Architectures gen-model writes, with the variants that are another architecture's file with
 // particular keys: "llama31" is a llama file with Llama 3.1's RoPE (base 500000, llama3
 // factors extending 8192 to 131072 positions); "phi3" has Phi-3-mini-128k's LongRoPE (4096 to
-// 131072). False for an unknown name.
+// 131072); "gemma2" and "gemma3" have Gemma's window, caps and (Gemma 3) RoPE bases and linear
+// scaling; "mistral3" has Ministral 3's YaRN and attention temperature. False for an unknown
+// name.
 bool random_model_arch(const std::string& name, RandomModelConfig& config);
 
 // Named shapes: "tiny" (tests), "tinyllama" (TinyLlama-1.1B: 2048/22/32/4/5632/32000),

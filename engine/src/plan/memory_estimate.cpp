@@ -28,11 +28,18 @@ uint64_t kv_row_bytes(int64_t n_embd_kv, KvCacheType type) {
     return 0;
 }
 
-uint64_t kv_cache_bytes(const ModelFootprint& model, int n_layers, int64_t n_ctx, int n_seq,
-                        KvCacheType type) {
-    // K and V, per layer, per sequence, per position: one row each.
-    return 2ull * static_cast<uint64_t>(n_layers) * static_cast<uint64_t>(n_seq) *
-           static_cast<uint64_t>(n_ctx) * kv_row_bytes(model.n_embd_kv, type);
+int64_t kv_layer_rows(const ModelFootprint& model, int64_t il, int64_t n_ctx, int64_t n_batch) {
+    if (!model.swa.slides(il)) return n_ctx;
+    return std::min(n_ctx, model.swa.window + std::max<int64_t>(1, n_batch) - 1);
+}
+
+uint64_t kv_cache_bytes(const ModelFootprint& model, int layer_begin, int n_layers, int64_t n_ctx, int64_t n_batch,
+                        int n_seq, KvCacheType type) {
+    // K and V, per layer, per sequence, per row held: one row each.
+    uint64_t rows = 0;
+    for (int il = layer_begin; il < layer_begin + n_layers; ++il)
+        rows += static_cast<uint64_t>(kv_layer_rows(model, il, n_ctx, n_batch));
+    return 2ull * rows * static_cast<uint64_t>(n_seq) * kv_row_bytes(model.n_embd_kv, type);
 }
 
 ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& p) {

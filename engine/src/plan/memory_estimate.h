@@ -12,9 +12,13 @@ namespace strata {
 
 // Bytes of one K or V row (n_embd_kv values) in the cache type.
 uint64_t kv_row_bytes(int64_t n_embd_kv, KvCacheType type);
-// K and V caches for n_layers layers, n_seq sequences of n_ctx positions each.
-uint64_t kv_cache_bytes(const ModelFootprint& model, int n_layers, int64_t n_ctx, int n_seq,
-                        KvCacheType type);
+// Rows layer il's cache holds per sequence: n_ctx, or for a sliding-window layer its window
+// plus a batch less one (device.h KvView), when that is fewer.
+int64_t kv_layer_rows(const ModelFootprint& model, int64_t il, int64_t n_ctx, int64_t n_batch);
+// K and V caches of layers [layer_begin, layer_begin + n_layers), for n_seq sequences of n_ctx
+// positions each.
+uint64_t kv_cache_bytes(const ModelFootprint& model, int layer_begin, int n_layers, int64_t n_ctx, int64_t n_batch,
+                        int n_seq, KvCacheType type);
 
 struct ScratchParams {
     int64_t n_batch = 512;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "backend/weight_storage.h"
+#include "plan/sliding_window.h"
 
 namespace strata {
 
@@ -173,6 +174,8 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
         return meta.error(ErrorCode::corrupt, "key " + a + "context_length is negative");
 
     m.n_layer = static_cast<int>(n_layer);
+    STRATA_ASSIGN_OR_RETURN(m.swa, read_sliding_window(
+                                       m.architecture, [&](const std::string& key) { return meta.get_int(key); }, source));
     m.layer_bytes.assign(static_cast<size_t>(n_layer), 0);
     m.cuda_layer_bytes.assign(static_cast<size_t>(n_layer), 0);
     std::vector<bool> seen(static_cast<size_t>(n_layer), false);

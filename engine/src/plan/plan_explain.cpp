@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <set>
 
+#include "plan/memory_estimate.h"
 #include "plan/plan_internal.h"
 
 namespace strata::plan_detail {
@@ -275,6 +276,16 @@ void explain_plan(const PlanRequest& r, const CoreResult& core, Plan& plan) {
                              format_bytes(kv) + " for " + std::to_string(r.n_ctx) +
                              " tokens × " + std::to_string(r.n_seq) +
                              (r.n_seq == 1 ? " sequence" : " sequences"));
+    const int n_sliding = r.model.swa.count(0, r.model.n_layer);
+    const int64_t ring = kv_layer_rows(r.model, 0, r.n_ctx, r.n_batch);
+    if (n_sliding > 0 && ring < r.n_ctx) {
+        const uint64_t full = kv_cache_bytes(r.model, 0, r.model.n_layer, r.n_ctx, r.n_ctx, r.n_seq, r.kv_type);
+        plan.decisions.push_back(std::to_string(n_sliding) + " of " + std::to_string(r.model.n_layer) +
+                                 " layers attend to a sliding window of " + format_count(r.model.swa.window) +
+                                 " tokens and keep " + format_count(ring) + " positions each, not " +
+                                 format_count(r.n_ctx) + ": the KV cache is " + format_bytes(kv) + " instead of " +
+                                 format_bytes(full));
+    }
     if (plan.transfer_bytes_per_token > 0)
     {
         const uint64_t n_cross = plan.transfer_bytes_per_token / (static_cast<uint64_t>(r.model.n_embd) * 4);
@@ -310,7 +321,7 @@ void describe_shortfalls(const PlanRequest& r, const CoreResult& core, Plan& pla
         usable += costs.capacity(d);
     }
     const uint64_t weights = costs.weight_bytes(-1, 0, r.model.n_layer, true, true);
-    const uint64_t kv = costs.kv_bytes(r.model.n_layer);
+    const uint64_t kv = costs.kv_bytes(0, r.model.n_layer);
     if (n_enabled > 1 && weights + kv > usable)
         plan.shortfalls.push_back("in all: weights " + format_bytes(weights) + " and KV cache " +
                                   format_bytes(kv) + " need " + format_bytes(weights + kv) +

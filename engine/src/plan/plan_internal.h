@@ -39,7 +39,7 @@ public:
     uint64_t weight_bytes(int device, int begin, int count, bool has_emb, bool has_out) const;
     // The head's bytes on `device` (device < 0: in the file).
     uint64_t output_bytes(int device) const;
-    uint64_t kv_bytes(int count) const;
+    uint64_t kv_bytes(int begin, int count) const;  // layers [begin, begin + count)
     // make_scratch_layout(...).total for this device's type and stage roles; 0 when the device
     // holds nothing (no layers, no roles).
     uint64_t scratch_bytes(int device, int count, bool has_emb, bool has_out) const;

@@ -13,7 +13,7 @@ namespace strata::plan_detail {
 namespace {
 
 uint64_t total_kv(const PlanRequest& r) {
-    return kv_cache_bytes(r.model, r.model.n_layer, r.n_ctx, r.n_seq, r.kv_type);
+    return kv_cache_bytes(r.model, 0, r.model.n_layer, r.n_ctx, r.n_batch, r.n_seq, r.kv_type);
 }
 
 // Devices in a new order (CPU devices last, others as they were), pins following their device.

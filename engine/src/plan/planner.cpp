@@ -58,8 +58,8 @@ uint64_t PlanCosts::weight_bytes(int device, int begin, int count, bool has_emb,
     return bytes;
 }
 
-uint64_t PlanCosts::kv_bytes(int count) const {
-    return kv_cache_bytes(r_->model, count, r_->n_ctx, r_->n_seq, r_->kv_type);
+uint64_t PlanCosts::kv_bytes(int begin, int count) const {
+    return kv_cache_bytes(r_->model, begin, count, r_->n_ctx, r_->n_batch, r_->n_seq, r_->kv_type);
 }
 
 uint64_t PlanCosts::scratch_bytes(int device, int count, bool has_emb, bool has_out) const {
@@ -77,7 +77,7 @@ uint64_t PlanCosts::scratch_bytes(int device, int count, bool has_emb, bool has_
 }
 
 uint64_t PlanCosts::total(int device, int begin, int count, bool has_emb, bool has_out) const {
-    return weight_bytes(device, begin, count, has_emb, has_out) + kv_bytes(count) +
+    return weight_bytes(device, begin, count, has_emb, has_out) + kv_bytes(begin, count) +
            scratch_bytes(device, count, has_emb, has_out);
 }
 
@@ -130,7 +130,7 @@ std::vector<DeviceBytes> device_bytes(const PlanCosts& costs, const Assignment& 
         const int di = static_cast<int>(d);
         const bool emb = a.emb_device == di, outr = a.out_device == di;
         out[d].weights = costs.weight_bytes(di, begins[d], a.counts[d], emb, outr);
-        out[d].kv = costs.kv_bytes(a.counts[d]);
+        out[d].kv = costs.kv_bytes(begins[d], a.counts[d]);
         out[d].scratch = costs.scratch_bytes(di, a.counts[d], emb, outr);
     }
     return out;
@@ -177,7 +177,7 @@ int greedy_fill(const PlanCosts& costs, const std::vector<int>& order, const Bud
         auto fits = [&](int k) {
             const bool emb = a.emb_pinned ? a.emb_device == d : (b == 0 && k > 0);
             const bool out = a.out_pinned ? a.out_device == d : (b + k == n && k > 0);
-            return costs.layer_bytes(d, b, k) + costs.kv_bytes(k) <= budget.layers[ds] &&
+            return costs.layer_bytes(d, b, k) + costs.kv_bytes(b, k) <= budget.layers[ds] &&
                    costs.total(d, b, k, emb, out) <= budget.total[ds];
         };
         int best = 0;

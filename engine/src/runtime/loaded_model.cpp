@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "plan/memory_estimate.h"
 #include "plan/model_footprint.h"
 #include "runtime/sequence_impl.h"
 #include "strata/model_info.h"
@@ -115,6 +116,12 @@ Status LoadedModel::build(const LoadProgressFn& progress, const std::atomic<bool
         transports.push_back(registry_.transport(stages[i]->device(), stages[i + 1]->device()));
     pipeline_ = std::make_unique<Pipeline>(std::move(stages), std::move(transports));
     return {};
+}
+
+bool LoadedModel::kv_keeps_history() const {
+    for (int il = 0; il < in_.footprint.n_layer; ++il)
+        if (kv_layer_rows(in_.footprint, il, config_.n_ctx, config_.n_batch) < config_.n_ctx) return false;
+    return true;
 }
 
 std::vector<int32_t> LoadedModel::tokenize(std::string_view text, bool add_bos, bool parse_special) const {

@@ -60,6 +60,10 @@ public:
     // For sequences.
     const std::shared_ptr<const Vocab>& vocab() const { return in_.vocab; }
     int64_t n_batch() const { return config_.n_batch; }
+    // True when every layer's cache holds the whole context. Sliding-window layers hold a ring
+    // (backend/device.h KvView): a sequence that truncates more than a batch below the highest
+    // position it wrote must then process its tokens again from the start.
+    bool kv_keeps_history() const;
     uint64_t epoch() const { return epoch_; }
     Status run_batch(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows = false);
     void release_slot(int slot);

@@ -63,12 +63,20 @@ void SequenceImpl::check_epoch() {
     if (epoch_ != model_.epoch()) {  // the pipeline was rebuilt: our KV cache is gone
         epoch_ = model_.epoch();
         n_cached_ = 0;
+        n_written_ = 0;
     }
 }
 
 void SequenceImpl::truncate(size_t n) {
     if (n < tokens_.size()) tokens_.resize(n);
     n_cached_ = std::min(n_cached_, tokens_.size());
+    settle_cache();
+}
+
+void SequenceImpl::settle_cache() {
+    // A sliding window's ring has overwritten the rows just below a deep cut: start again.
+    if (!model_.kv_keeps_history() && n_cached_ + static_cast<size_t>(model_.n_batch()) < n_written_) n_cached_ = 0;
+    if (n_cached_ == 0) n_written_ = 0;
 }
 
 Status SequenceImpl::process_pending(std::vector<float>* logits, bool all_rows) {
@@ -95,6 +103,7 @@ Status SequenceImpl::process_pending(std::vector<float>* logits, bool all_rows) 
         Status st = model_.run_batch(slot_, tokens_.data() + n_cached_, n, static_cast<int64_t>(n_cached_), out, all_rows);
         if (!st.ok()) return st;
         n_cached_ += static_cast<size_t>(n);
+        n_written_ = std::max(n_written_, n_cached_);
     }
     return {};
 }
@@ -137,6 +146,8 @@ Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt,
     common = std::min(common, prompt.size() - 1);
     tokens_ = prompt;
     n_cached_ = common;
+    settle_cache();
+    common = n_cached_;
     stats.n_reused = static_cast<int>(common);
     stats.n_prompt = static_cast<int>(prompt.size() - common);
 

@@ -30,7 +30,11 @@ private:
     LoadedModel& model_;
     int slot_;
     std::vector<int32_t> tokens_;
+    // After n_cached_ moved back: keeps it only where the cache still holds what it needs.
+    void settle_cache();
+
     size_t n_cached_ = 0;   // tokens_[0 .. n_cached_) have KV entries in this epoch
+    size_t n_written_ = 0;  // highest position + 1 written to the KV cache since it was last empty
     uint64_t epoch_ = 0;
 };
 

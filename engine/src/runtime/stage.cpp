@@ -1,5 +1,7 @@
 #include "runtime/stage.h"
 
+#include <cmath>
+
 namespace strata {
 
 namespace {
@@ -51,7 +53,18 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
     // KV cache and scratch first: they are the allocations most likely to fail, and failing
     // before minutes of weight upload is the point of planning.
     const int n_local = plan.layer_end - plan.layer_begin;
-    const uint64_t kv_bytes = kv_cache_bytes(footprint, n_local, config.n_ctx, config.n_seq, config.kv_type);
+    const uint64_t kv_bytes = kv_cache_bytes(footprint, plan.layer_begin, n_local, config.n_ctx, config.n_batch,
+                                             config.n_seq, config.kv_type);
+    // Each layer's rows (a sliding-window layer keeps a ring) and where its caches start.
+    const uint64_t row_bytes = tensor_row_bytes(kv_element_type(config.kv_type), hp.n_embd_kv());
+    uint64_t at = 0;
+    for (int il = plan.layer_begin; il < plan.layer_end; ++il) {
+        const int64_t rows = kv_layer_rows(footprint, il, config.n_ctx, config.n_batch);
+        st->kv_rows_.push_back(rows);
+        st->kv_offset_.push_back(at);
+        at += 2 * static_cast<uint64_t>(config.n_seq) * static_cast<uint64_t>(rows) * row_bytes;
+    }
+    if (at != kv_bytes) return Status(ErrorCode::internal, "KV cache layout does not match its estimate");
     if (kv_bytes > 0) {
         auto kv = device.allocate(kv_bytes, MemoryUse::kv_cache);
         if (!kv.ok()) return kv.status();
@@ -76,9 +89,10 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
         LayerWeights lw;
         std::unique_ptr<DeviceWeight>* dsts[] = {&lw.attn_norm, &lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.bq, &lw.bk,
                                                  &lw.bv, &lw.q_norm, &lw.k_norm, &lw.ffn_norm, &lw.w_gate,
-                                                 &lw.w_up, &lw.w_down};
+                                                 &lw.w_up, &lw.w_down, &lw.post_attn_norm, &lw.post_ffn_norm};
         const HostTensor* srcs[] = {&lt.attn_norm, &lt.wq, &lt.wk, &lt.wv, &lt.wo, &lt.bq, &lt.bk, &lt.bv,
-                                    &lt.q_norm, &lt.k_norm, &lt.ffn_norm, &lt.w_gate, &lt.w_up, &lt.w_down};
+                                    &lt.q_norm, &lt.k_norm, &lt.ffn_norm, &lt.w_gate, &lt.w_up, &lt.w_down,
+                                    &lt.post_attn_norm, &lt.post_ffn_norm};
         for (size_t i = 0; i < std::size(srcs); ++i) {
             if (srcs[i]->data) STRATA_RETURN_IF_ERROR(upload(*srcs[i], *dsts[i]));
         }
@@ -103,16 +117,18 @@ uint64_t Stage::kv_bytes() const { return kv_ ? kv_->size() : 0; }
 uint64_t Stage::scratch_bytes() const { return scratch_ ? scratch_->size() : 0; }
 
 KvView Stage::kv_view(int local_layer, int slot) const {
-    // Layout: [layer][slot][K | V][n_ctx][row]
+    // Layout: [layer][slot][K | V][rows of that layer][row]
     const uint64_t row = tensor_row_bytes(kv_element_type(config_.kv_type), hp_.n_embd_kv());
-    const uint64_t one = row * static_cast<uint64_t>(config_.n_ctx);
-    const uint64_t base = (static_cast<uint64_t>(local_layer) * config_.n_seq + static_cast<uint64_t>(slot)) * 2 * one;
+    const int64_t rows = kv_rows_[static_cast<size_t>(local_layer)];
+    const uint64_t one = row * static_cast<uint64_t>(rows);
+    const uint64_t base = kv_offset_[static_cast<size_t>(local_layer)] + static_cast<uint64_t>(slot) * 2 * one;
     KvView v;
     v.k = kv_->as<char>(base);
     v.v = kv_->as<char>(base + one);
     v.type = config_.kv_type;
     v.n_ctx = config_.n_ctx;
     v.n_embd_kv = hp_.n_embd_kv();
+    v.n_rows = rows;
     return v;
 }
 
@@ -126,13 +142,15 @@ Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, 
     if (plan_.has_embedding) {
         STRATA_RETURN_IF_ERROR(device_.copy_from_host(*scratch_, layout_.tokens, tokens, static_cast<size_t>(n_tok) * 4));
         STRATA_RETURN_IF_ERROR(ops.embed(*token_embd_, scratch_->as<int32_t>(layout_.tokens), n_tok, x));
+        if (hp_.embd_scale != 0.0f) STRATA_RETURN_IF_ERROR(ops.scale(x, hp_.embd_scale, n_tok * hp_.n_embd));
     }
     const LayerScratch ls{scratch_->as<float>(layout_.cur),  scratch_->as<float>(layout_.q),
                           scratch_->as<float>(layout_.k),    scratch_->as<float>(layout_.v),
                           scratch_->as<float>(layout_.attn), scratch_->as<float>(layout_.gate),
                           scratch_->as<float>(layout_.up),   scratch_->as<float>(layout_.attn_scores)};
     for (int il = 0; il < n_layers(); ++il) {
-        auto st = llama_layer_forward(ops, hp_, layers_[static_cast<size_t>(il)], kv_view(il, slot), pos0, n_tok, x, ls);
+        auto st = llama_layer_forward(ops, hp_, plan_.layer_begin + il, layers_[static_cast<size_t>(il)], kv_view(il, slot),
+                                      pos0, n_tok, x, ls);
         if (!st.ok()) return st.with_context("layer " + std::to_string(plan_.layer_begin + il) + " on " + device_.id());
     }
     if (plan_.has_output && logits) {
@@ -144,6 +162,10 @@ Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, 
             STRATA_RETURN_IF_ERROR(ops.matmul(*output_, ls.cur, 1, scratch_->as<float>(layout_.logits)));
             float* dst = logits + (all_rows ? t : 0) * n_vocab_;
             STRATA_RETURN_IF_ERROR(device_.copy_to_host(dst, *scratch_, layout_.logits, static_cast<size_t>(n_vocab_) * 4));
+            if (hp_.final_softcap > 0.0f) {  // Gemma 2: on the host, n_vocab values per token
+                const float c = hp_.final_softcap;
+                for (int64_t i = 0; i < n_vocab_; ++i) dst[i] = c * std::tanh(dst[i] / c);
+            }
         }
     }
     return device_.synchronize();

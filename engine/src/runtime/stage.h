@@ -72,6 +72,8 @@ private:
     std::vector<LayerWeights> layers_;
     std::unique_ptr<DeviceWeight> token_embd_, output_norm_, output_;
     std::unique_ptr<Buffer> kv_;
+    std::vector<int64_t> kv_rows_;     // (local layers) rows each layer's cache holds per sequence
+    std::vector<uint64_t> kv_offset_;  // (local layers) byte offset of each layer's caches in kv_
     std::unique_ptr<Buffer> scratch_;
     uint64_t weight_bytes_ = 0;
     int64_t n_vocab_ = 0;

@@ -1,5 +1,6 @@
 // One attention task of the CPU backend: the group of query heads that share one KV head, for
-// one token, over cache positions 0 .. n_pos-1. Pure function of its inputs (no threads).
+// one token, over n_pos consecutive positions of the cache, which may wrap around its rows (a
+// sliding window's ring). Pure function of its inputs (no threads).
 #pragma once
 
 #include <cstddef>
@@ -15,12 +16,20 @@ struct AttentionTask {
     const uint8_t* k_base;   // this KV head's slice of cache row 0
     const uint8_t* v_base;
     size_t row_bytes;        // bytes between cache rows
+    int64_t first_row;       // the row of the first position attended to
+    int64_t n_rows;          // rows in the cache: position j (from the first) is row (first_row + j) mod n_rows
     KvCacheType type;
     int64_t n_pos, group, head_dim;
     float scale;
     float* scores;           // scratch (group, n_ctx_stride); the grouped AVX2 path needs none
     int64_t scores_stride;
     float* out;              // (group, head_dim)
+
+    // Byte offset of the j-th attended position's row.
+    size_t row(int64_t j) const {
+        const int64_t r = first_row + j;
+        return static_cast<size_t>(r < n_rows ? r : r - n_rows) * row_bytes;
+    }
 };
 
 // True when the vectorised path handles this cache type and head size (AVX2 available at `isa`;

@@ -126,14 +126,14 @@ AVX2 void task(const AttentionTask& a) {
         for (; j + 8 <= a.n_pos; j += 8) {
             __m256 dots[8];
             for (int i = 0; i < 8; ++i)
-                dots[i] = dot_lanes<kType>(qg, a.k_base + static_cast<size_t>(j + i) * a.row_bytes, hd);
+                dots[i] = dot_lanes<kType>(qg, a.k_base + a.row(j + i), hd);
             const __m256 s8 = _mm256_mul_ps(hsum8(dots), scale);
             _mm256_storeu_ps(sg + j, s8);
             vmax = _mm256_max_ps(vmax, s8);
         }
         float max_score = quant::avx2::hmax(vmax);
         for (; j < a.n_pos; ++j) {
-            const __m256 d = dot_lanes<kType>(qg, a.k_base + static_cast<size_t>(j) * a.row_bytes, hd);
+            const __m256 d = dot_lanes<kType>(qg, a.k_base + a.row(j), hd);
             sg[j] = quant::avx2::hsum(d) * a.scale;
             max_score = std::max(max_score, sg[j]);
         }
@@ -146,7 +146,7 @@ AVX2 void task(const AttentionTask& a) {
             __m256 acc[8];
             for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
             for (int64_t jv = 0; jv < a.n_pos; ++jv) {
-                const uint8_t* v = a.v_base + static_cast<size_t>(jv) * a.row_bytes;
+                const uint8_t* v = a.v_base + a.row(jv);
                 const __m256 p = _mm256_set1_ps(sg[jv]);
                 if (n_vec == 8) {
 #pragma GCC unroll 8
@@ -180,7 +180,7 @@ AVX2 void grouped_heads(const AttentionTask& a, const float* q, float* out) {
         // Scores: each key row converted once for the whole group.
         __m256 block_max = _mm256_set1_ps(-INFINITY);
         for (int j = 0; j < nb; ++j) {
-            const uint8_t* k = a.k_base + static_cast<size_t>(j0 + j) * a.row_bytes;
+            const uint8_t* k = a.k_base + a.row(j0 + j);
             __m256 dots[8];
             for (int g = 0; g < 8; ++g) dots[g] = _mm256_setzero_ps();
             for (int64_t d = 0; d < hd; d += 8) {
@@ -210,7 +210,7 @@ AVX2 void grouped_heads(const AttentionTask& a, const float* q, float* out) {
             __m256 av[G];
             for (int g = 0; g < G; ++g) av[g] = _mm256_mul_ps(_mm256_load_ps(acc[g] + 8 * v0), _mm256_set1_ps(c[g]));
             for (int j = 0; j < nb; ++j) {
-                const __m256 v = load8<kType>(a.v_base + static_cast<size_t>(j0 + j) * a.row_bytes, 8 * v0);
+                const __m256 v = load8<kType>(a.v_base + a.row(j0 + j), 8 * v0);
                 for (int g = 0; g < G; ++g) av[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 8 * j + g), v, av[g]);
             }
             for (int g = 0; g < G; ++g) _mm256_store_ps(acc[g] + 8 * v0, av[g]);

@@ -147,32 +147,46 @@ Status CpuOps::store_kv(const float* k, const float* v, const KvView& kv, int64_
                                                        std::to_string(kv.n_ctx));
     }
     for (int64_t t = 0; t < n_tok; ++t) {
-        write_kv_row(kv.k, kv.type, kv.n_embd_kv, pos0 + t, k + t * kv.n_embd_kv);
-        write_kv_row(kv.v, kv.type, kv.n_embd_kv, pos0 + t, v + t * kv.n_embd_kv);
+        write_kv_row(kv.k, kv.type, kv.n_embd_kv, kv.row_of(pos0 + t), k + t * kv.n_embd_kv);
+        write_kv_row(kv.v, kv.type, kv.n_embd_kv, kv.row_of(pos0 + t), v + t * kv.n_embd_kv);
     }
     return {};
 }
 
 Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t n_tok, int64_t n_head,
-                         int64_t n_head_kv, int64_t head_dim, float scale, float* scratch, float* out) {
+                         int64_t n_head_kv, int64_t head_dim, const AttentionParams& p, float* scratch, float* out) {
     STRATA_RETURN_IF_ERROR(device_.begin_op("attention"));
     const int64_t group = n_head / n_head_kv;
     const int64_t n_ctx = kv.n_ctx;
     const TensorType tt = kv_tensor_type(kv.type);
     const size_t row_bytes = tensor_row_bytes(tt, kv.n_embd_kv);
     const size_t head_offset = tensor_row_bytes(tt, head_dim);  // bytes of one head's slice
-    const bool vectorised = attention_task_vectorised(kv.type, head_dim, cpu_isa());
+    if (kv.rows() < n_ctx && (p.window <= 0 || p.window + n_tok - 1 > kv.rows())) {
+        return Status(ErrorCode::internal, "a KV ring of " + std::to_string(kv.rows()) + " rows cannot serve a window of " +
+                                               std::to_string(p.window) + " for " + std::to_string(n_tok) + " tokens");
+    }
+    const float scale = p.scale;
+    // Soft-capped scores (Gemma 2) take the scalar path; its tanh is per score anyway.
+    const bool vectorised = p.softcap == 0.0f && attention_task_vectorised(kv.type, head_dim, cpu_isa());
     // One task per (token, KV head): the group of query heads sharing that KV head. Each task
     // writes only its own outputs, so the result does not depend on how tasks land on threads.
     device_.pool().parallel_for(n_tok * n_head_kv, [&](int64_t task, int thread) {
         const int64_t t = task / n_head_kv, kvh = task % n_head_kv;
-        const int64_t n_pos = pos0 + t + 1;  // causal: positions 0 .. pos0 + t
+        // Causal: positions first .. pos0 + t, where a sliding window starts `window` back.
+        const int64_t first = p.window > 0 ? std::max<int64_t>(0, pos0 + t + 1 - p.window) : 0;
+        const int64_t n_pos = pos0 + t + 1 - first;
+        // Position `first` is row first_row; a window's ring wraps back to row 0 after n_rows.
+        const int64_t n_rows = kv.rows(), first_row = kv.row_of(first);
+        auto row_at = [&](int64_t j) {
+            const int64_t r = first_row + j;
+            return static_cast<size_t>(r < n_rows ? r : r - n_rows) * row_bytes;
+        };
         float* scores = scratch + static_cast<int64_t>(thread) * group * n_ctx;  // (group, n_ctx)
         if (vectorised) {
             const AttentionTask a{q + (t * n_head + kvh * group) * head_dim,
                                   static_cast<const uint8_t*>(kv.k) + static_cast<size_t>(kvh) * head_offset,
                                   static_cast<const uint8_t*>(kv.v) + static_cast<size_t>(kvh) * head_offset,
-                                  row_bytes, kv.type, n_pos, group, head_dim, scale, scores, n_ctx,
+                                  row_bytes, first_row, n_rows, kv.type, n_pos, group, head_dim, scale, scores, n_ctx,
                                   out + (t * n_head + kvh * group) * head_dim};
             attention_task_avx2(a);
             return;
@@ -188,7 +202,7 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
         const uint8_t* v_base = static_cast<const uint8_t*>(kv.v) + static_cast<size_t>(kvh) * head_offset;
         const float* q0 = q + (t * n_head + kvh * group) * head_dim;
         for (int64_t j = 0; j < n_pos; ++j) {
-            const uint8_t* k_row = k_base + static_cast<size_t>(j) * row_bytes;
+            const uint8_t* k_row = k_base + row_at(j);
             const void* k_vals = k_row;
             TensorType k_type = tt;
             if (tt == TensorType::Q8_0) {  // dot products want float or F16 rows
@@ -196,8 +210,11 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
                 k_vals = row;
                 k_type = TensorType::F32;
             }
-            for (int64_t g = 0; g < group; ++g)
-                scores[g * n_ctx + j] = quant::vec_dot(k_type, head_dim, k_vals, q0 + g * head_dim) * scale;
+            for (int64_t g = 0; g < group; ++g) {
+                float s = quant::vec_dot(k_type, head_dim, k_vals, q0 + g * head_dim) * scale;
+                if (p.softcap > 0.0f) s = p.softcap * std::tanh(s / p.softcap);
+                scores[g * n_ctx + j] = s;
+            }
         }
         for (int64_t g = 0; g < group; ++g) {
             float* sg = scores + g * n_ctx;
@@ -213,11 +230,11 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
             std::fill(oh, oh + head_dim, 0.0f);
         }
         for (int64_t j = 0; j < n_pos; ++j) {
-            quant::dequantize_row(tt, v_base + static_cast<size_t>(j) * row_bytes, row, head_dim);
+            quant::dequantize_row(tt, v_base + row_at(j), row, head_dim);
             for (int64_t g = 0; g < group; ++g) {
-                const float p = scores[g * n_ctx + j];
+                const float w = scores[g * n_ctx + j];
                 float* oh = out + (t * n_head + kvh * group + g) * head_dim;
-                for (int64_t d = 0; d < head_dim; ++d) oh[d] += p * row[d];
+                for (int64_t d = 0; d < head_dim; ++d) oh[d] += w * row[d];
             }
         }
     });
@@ -230,6 +247,22 @@ Status CpuOps::swiglu(const float* gate, const float* up, int64_t n, float* out)
         const float g = gate[i];
         out[i] = g / (1.0f + std::exp(-g)) * up[i];
     }
+    return {};
+}
+
+Status CpuOps::geglu(const float* gate, const float* up, int64_t n, float* out) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("geglu"));
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        out[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g))) * up[i];
+    }
+    return {};
+}
+
+Status CpuOps::scale(float* x, float s, int64_t n) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("scale"));
+    for (int64_t i = 0; i < n; ++i) x[i] *= s;
     return {};
 }
 

@@ -28,9 +28,11 @@ public:
                 const RopeParams& rope, const DeviceWeight* freq_factors) override;
     Status store_kv(const float* k, const float* v, const KvView& kv, int64_t pos0, int64_t n_tok) override;
     Status attention(const float* q, const KvView& kv, int64_t pos0, int64_t n_tok, int64_t n_head,
-                     int64_t n_head_kv, int64_t head_dim, float scale, float* scratch,
+                     int64_t n_head_kv, int64_t head_dim, const AttentionParams& p, float* scratch,
                      float* out) override;
     Status swiglu(const float* gate, const float* up, int64_t n, float* out) override;
+    Status geglu(const float* gate, const float* up, int64_t n, float* out) override;
+    Status scale(float* x, float s, int64_t n) override;
     Status add(float* x, const float* y, int64_t n) override;
 
 private:

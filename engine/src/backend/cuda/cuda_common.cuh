@@ -22,6 +22,7 @@ __device__ __forceinline__ uint16_t f2h_sat(float f) {
 }
 
 __device__ __forceinline__ int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+__device__ __forceinline__ int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll

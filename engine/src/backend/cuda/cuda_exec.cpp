@@ -110,6 +110,7 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
             a.v_cache = st.kv.v;
             a.kv_type = kv_type_of(st.kv.type);
             a.n_embd_kv = st.kv.n_embd_kv;
+            a.kv_rows = st.kv.rows();
             a.pos_store = pos_dev_ + st.pos_slot;
             return cuk::launch_rope_store(a, s);
         }
@@ -119,11 +120,14 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
             a.n_head_kv = op.n_head_kv;
             a.head_dim = op.head_dim;
             a.scale = op.scale;
+            a.softcap = op.softcap;
+            a.window = op.window;
             a.k = op.kv.k;
             a.v = op.kv.v;
             a.kv_type = kv_type_of(op.kv.type);
             a.n_embd_kv = op.kv.n_embd_kv;
             a.n_ctx = op.kv.n_ctx;
+            a.n_rows = op.kv.rows();
             a.partial = op.scratch;
             a.chunk_len = op.chunk_len;
             a.n_chunks = op.n_chunks;
@@ -132,6 +136,9 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
                 a.out = op.out;
                 a.n_tok = op.n_tok;
                 a.pos = pos_dev_ + op.pos_slot;
+                // Soft caps and sliding windows (Gemma) are in the generic tiled kernel only.
+                if (op.softcap != 0.0f || op.window > 0 || op.kv.rows() < op.kv.n_ctx)
+                    return cuk::launch_attention_prefill(a, s);
                 if (options_.mma_attention && cc_major_ >= 8 && cuk::attention_prefill_mma_supported(op.head_dim, a.kv_type))
                     return cuk::launch_attention_prefill_mma(a, s);
                 if (cuk::attention_prefill_hd_supported(op.head_dim) && !options_.generic_attention)
@@ -181,10 +188,13 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
             a.v_cache = op.kv.v;
             a.kv_type = kv_type_of(op.kv.type);
             a.n_embd_kv = op.kv.n_embd_kv;
+            a.kv_rows = op.kv.rows();
             a.pos_store = pos_dev_ + op.pos_slot;
             return cuk::launch_rope_store(a, s);
         }
         case OpKind::swiglu: return cuk::launch_swiglu(op.x, op.y, op.n, op.out, s);
+        case OpKind::geglu: return cuk::launch_geglu(op.x, op.y, op.n, op.out, s);
+        case OpKind::scale: return cuk::launch_scale(const_cast<float*>(op.x), op.scale, op.n, s);
         case OpKind::add: return cuk::launch_add(const_cast<float*>(op.x), op.y, op.n, s);
         case OpKind::matmul:
         case OpKind::attention: break;  // always planned as their own item kinds

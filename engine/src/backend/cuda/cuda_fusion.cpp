@@ -51,6 +51,8 @@ const char* op_kind_name(OpKind k) {
         case OpKind::store_kv: return "store_kv";
         case OpKind::attention: return "attention";
         case OpKind::swiglu: return "swiglu";
+        case OpKind::geglu: return "geglu";
+        case OpKind::scale: return "scale";
         case OpKind::add: return "add";
     }
     return "?";
@@ -85,6 +87,8 @@ void append_signature(const Op& op, std::vector<uint64_t>& sig) {
     i(op.head_dim);
     f(op.eps);
     f(op.scale);
+    f(op.softcap);
+    i(op.window);
     p(op.x);
     p(op.y);
     p(op.out);
@@ -96,6 +100,7 @@ void append_signature(const Op& op, std::vector<uint64_t>& sig) {
     i(static_cast<int64_t>(op.kv.type));
     i(op.kv.n_ctx);
     i(op.kv.n_embd_kv);
+    i(op.kv.n_rows);
     i(op.rope.n_rot);
     f(op.rope.freq_base);
     f(op.rope.freq_scale);

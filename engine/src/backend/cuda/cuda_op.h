@@ -15,7 +15,8 @@
 namespace strata::cuda {
 
 enum class OpKind : uint8_t {
-    copy_h2d, copy_d2h, copy_d2d, embed, rms_norm, matmul, add_bias, rope, store_kv, attention, swiglu, add,
+    copy_h2d, copy_d2h, copy_d2d, embed, rms_norm, matmul, add_bias, rope, store_kv, attention, swiglu, add, geglu,
+    scale,
 };
 const char* op_kind_name(OpKind k);
 
@@ -33,10 +34,12 @@ struct Op {
     int64_t n_tok = 0;      // tokens (rows) of the op
     int64_t n = 0;          // row length (rms_norm, add_bias), values (swiglu, add), bytes (copies)
     int64_t n_head = 0, n_head_kv = 0, head_dim = 0;
-    float eps = 0.0f, scale = 0.0f;
+    float eps = 0.0f, scale = 0.0f;   // scale: attention's q·k scale, or the scale op's factor
+    float softcap = 0.0f;             // attention (AttentionParams)
+    int64_t window = 0;
     const float* x = nullptr;   // main input (in place for rope, add, add_bias); store_kv: k
     const float* y = nullptr;   // second input: swiglu up, add y, store_kv v
-    float* out = nullptr;       // output: embed, rms_norm, matmul, attention, swiglu
+    float* out = nullptr;       // output: embed, rms_norm, matmul, attention, swiglu, geglu
     OpWeight w;                 // matmul weight, norm weight, bias, embedding table
     const int32_t* tokens = nullptr;
     KvView kv;

@@ -33,6 +33,7 @@ OpWeight op_weight(const CudaWeight& w) {
 
 Status check_kv(const CudaDevice& d, const KvView& kv, int64_t pos0, int64_t n_tok) {
     if (!kv.k || !kv.v || kv.n_ctx <= 0 || kv.n_embd_kv <= 0) return bad(d, "empty KV cache view");
+    if (kv.n_rows < 0 || kv.n_rows > kv.n_ctx) return bad(d, "KV cache rows outside 0..n_ctx");
     if (kv.type == KvCacheType::q8_0 && kv.n_embd_kv % 32 != 0)
         return bad(d, "a q8_0 KV cache needs rows of a multiple of 32 values");
     if (pos0 < 0 || n_tok <= 0 || pos0 + n_tok > kv.n_ctx)
@@ -156,7 +157,8 @@ Status CudaOps::store_kv(const float* k, const float* v, const KvView& kv, int64
 }
 
 Status CudaOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t n_tok, int64_t n_head,
-                          int64_t n_head_kv, int64_t head_dim, float scale, float* scratch, float* out) {
+                          int64_t n_head_kv, int64_t head_dim, const AttentionParams& p, float* scratch,
+                          float* out) {
     STRATA_RETURN_IF_ERROR(dev_.begin_op("attention"));
     STRATA_RETURN_IF_ERROR(check_kv(dev_, kv, pos0, n_tok));
     if (n_head <= 0 || n_head_kv <= 0 || n_head % n_head_kv != 0 || n_head > 65535)
@@ -165,6 +167,9 @@ Status CudaOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_
     if (head_dim <= 0 || head_dim > 1024 || head_dim * n_head_kv != kv.n_embd_kv)
         return bad(dev_, "attention head size " + std::to_string(head_dim) + " does not match the KV rows of " +
                              std::to_string(kv.n_embd_kv));
+    if (kv.rows() < kv.n_ctx && (p.window <= 0 || p.window + n_tok - 1 > kv.rows()))
+        return bad(dev_, "a KV ring of " + std::to_string(kv.rows()) + " rows cannot serve a window of " +
+                             std::to_string(p.window) + " for " + std::to_string(n_tok) + " tokens");
     Op op;
     op.kind = OpKind::attention;
     op.x = q;
@@ -174,7 +179,9 @@ Status CudaOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_
     op.n_head = n_head;
     op.n_head_kv = n_head_kv;
     op.head_dim = head_dim;
-    op.scale = scale;
+    op.scale = p.scale;
+    op.softcap = p.softcap;
+    op.window = p.window;
     op.scratch = scratch;
     std::vector<int64_t> pos{pos0};
     if (attention_uses_split_k(n_tok, head_dim)) {
@@ -186,6 +193,29 @@ Status CudaOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_
         for (int64_t t = 8; t < n_tok; t += 8) pos.push_back(pos0 + t);
     }
     return dev_.record(op, pos.data(), static_cast<int>(pos.size()));
+}
+
+Status CudaOps::geglu(const float* gate, const float* up, int64_t n, float* out) {
+    STRATA_RETURN_IF_ERROR(dev_.begin_op("geglu"));
+    if (n <= 0) return {};
+    Op op;
+    op.kind = OpKind::geglu;
+    op.x = gate;
+    op.y = up;
+    op.out = out;
+    op.n = n;
+    return dev_.record(op);
+}
+
+Status CudaOps::scale(float* x, float s, int64_t n) {
+    STRATA_RETURN_IF_ERROR(dev_.begin_op("scale"));
+    if (n <= 0) return {};
+    Op op;
+    op.kind = OpKind::scale;
+    op.x = x;
+    op.scale = s;
+    op.n = n;
+    return dev_.record(op);
 }
 
 Status CudaOps::swiglu(const float* gate, const float* up, int64_t n, float* out) {

@@ -1,5 +1,6 @@
 // Decode attention, split-K ("flash decoding") first pass: block (chunk c, head h, token t)
-// computes, over cache positions [c*L, min((c+1)*L, n_pos)), the running max m, the sum l of
+// computes, over cache positions [c*L, min((c+1)*L, n_pos)) (from the sliding window's start
+// when there is one), the running max m, the sum l of
 // exp(score - m) and acc[d] = Σ exp(score - m) · V[d]; the combine kernel merges the chunks.
 // Positions come from device memory, so the grid (sized for the context) is fixed and chunks
 // past the token's last position return at once (replayable as a CUDA graph).
@@ -17,7 +18,7 @@ constexpr int kThreads = 128;
 constexpr int kTile = 128;      // keys scored per step (one per thread)
 constexpr int kMaxPer = 8;      // head_dim ≤ 1024
 
-// q (scaled, in shared memory) · K row `pos`, elements [col0, col0 + hd).
+// q (scaled, in shared memory) · K row `pos` (a row index, not a position), elements [col0, col0 + hd).
 __device__ __forceinline__ float score(const AttnArgs& a, const float* qs, int64_t pos, int64_t col0) {
     const int64_t hd = a.head_dim;
     float dot = 0.0f;
@@ -56,9 +57,12 @@ __global__ void __launch_bounds__(kThreads) attention_partial_kernel(const AttnA
     const int64_t c = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
     const int64_t hd = a.head_dim;
     const int64_t n_pos = static_cast<int64_t>(a.pos[0]) + t + 1;
-    const int64_t j0 = c * a.chunk_len;
-    if (j0 >= n_pos) return;  // uniform over the block
-    const int64_t j1 = imin(j0 + a.chunk_len, n_pos);
+    const int64_t c0 = c * a.chunk_len;
+    if (c0 >= n_pos) return;  // uniform over the block; the combine reads no chunk past n_pos
+    const int64_t j1 = imin(c0 + a.chunk_len, n_pos);
+    // A sliding window starts `window` positions back: a chunk wholly before it is an empty
+    // partial (m = -inf, l = 0), which the combine weighs by 0.
+    const int64_t j0 = a.window > 0 ? imax(c0, n_pos - a.window) : c0;
     const int64_t kvh = h / (a.n_head / a.n_head_kv);
     const int64_t col0 = kvh * hd;
 
@@ -72,7 +76,8 @@ __global__ void __launch_bounds__(kThreads) attention_partial_kernel(const AttnA
 
     for (int64_t jb = j0; jb < j1; jb += kTile) {
         const int nb = static_cast<int>(imin(kTile, j1 - jb));
-        const float s = threadIdx.x < nb ? score(a, qs, jb + threadIdx.x, col0) : -INFINITY;
+        float s = threadIdx.x < nb ? score(a, qs, kv_row(jb + threadIdx.x, a.n_rows), col0) : -INFINITY;
+        if (a.softcap > 0.0f && threadIdx.x < nb) s = a.softcap * tanhf(s / a.softcap);
         const float m_new = fmaxf(m, block_max(s, red));  // finite: the tile has ≥ 1 key
         const float p = threadIdx.x < nb ? expf(s - m_new) : 0.0f;
         sc[threadIdx.x] = p;
@@ -86,7 +91,8 @@ __global__ void __launch_bounds__(kThreads) attention_partial_kernel(const AttnA
             if (d < hd) {  // no `break`: the loop unrolls fully and acc stays in registers
                 float v = acc[k] * corr;
 #pragma unroll 8
-                for (int jj = 0; jj < nb; ++jj) v += sc[jj] * kv_load(a.v, a.kv_type, a.n_embd_kv, jb + jj, col0 + d);
+                for (int jj = 0; jj < nb; ++jj)
+                    v += sc[jj] * kv_load(a.v, a.kv_type, a.n_embd_kv, kv_row(jb + jj, a.n_rows), col0 + d);
                 acc[k] = v;
             }
         }

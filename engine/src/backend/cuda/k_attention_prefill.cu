@@ -53,13 +53,16 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(const AttnA
     for (int r = 0; r < kAcc; ++r) acc[r] = 0.0f;
 
     const int64_t last_key = pos0 + t0 + n_q - 1;  // the tile's last query attends up to here
-    for (int64_t kb = 0; kb <= last_key; kb += kBK) {
+    // With a sliding window the tile's first query sees nothing before pos0 + t0 - window + 1.
+    const int64_t first_key = a.window > 0 ? imax(0, pos0 + t0 + 1 - a.window) / kBK * kBK : 0;
+    for (int64_t kb = first_key; kb <= last_key; kb += kBK) {
         __syncthreads();  // previous tile's Ks / Vs / S reads are done (and Qs / m / l written)
         for (int64_t i = threadIdx.x; i < kBK * hd; i += kThreads) {
             const int64_t kj = i / hd, d = i % hd, kp = kb + kj;
             const bool ok = kp <= last_key;
-            Ks[kj * (hd + 1) + d] = ok ? kv_load(a.k, a.kv_type, a.n_embd_kv, kp, kvh * hd + d) : 0.0f;
-            Vs[kj * hd + d] = ok ? kv_load(a.v, a.kv_type, a.n_embd_kv, kp, kvh * hd + d) : 0.0f;
+            const int64_t row = kv_row(kp, a.n_rows);
+            Ks[kj * (hd + 1) + d] = ok ? kv_load(a.k, a.kv_type, a.n_embd_kv, row, kvh * hd + d) : 0.0f;
+            Vs[kj * hd + d] = ok ? kv_load(a.v, a.kv_type, a.n_embd_kv, row, kvh * hd + d) : 0.0f;
         }
         __syncthreads();
 #pragma unroll
@@ -68,7 +71,9 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(const AttnA
             const int qi = p / kBK, kj = p % kBK;
             float dot = 0.0f;
             for (int64_t d = 0; d < hd; ++d) dot += Qs[qi * hd + d] * Ks[kj * (hd + 1) + d];
-            const bool visible = qi < n_q && kb + kj <= pos0 + t0 + qi;
+            const int64_t qpos = pos0 + t0 + qi, kp = kb + kj;
+            const bool visible = qi < n_q && kp <= qpos && (a.window <= 0 || kp > qpos - a.window);
+            if (a.softcap > 0.0f) dot = a.softcap * tanhf(dot / a.softcap);
             S[qi * (kBK + 1) + kj] = visible ? dot : -INFINITY;
         }
         __syncthreads();

@@ -97,7 +97,7 @@ __global__ void __launch_bounds__(kMaxThreads) rope_store_kernel(const RopeStore
     }
     __syncthreads();  // every read of this row is done before it is overwritten
     const int lane = threadIdx.x % 32;
-    const int64_t store_pos = part_b && a.store ? a.pos_store[0] + t : 0;
+    const int64_t store_pos = part_b && a.store ? (a.pos_store[0] + t) % a.kv_rows : 0;  // its ring row
 #pragma unroll
     for (int k = 0; k < kPerThread; ++k) {
         const int e = threadIdx.x + blockDim.x * k;
@@ -117,6 +117,7 @@ __global__ void __launch_bounds__(kMaxThreads) rope_store_kernel(const RopeStore
 cudaError_t launch_rope_store(const RopeStoreArgs& a, LaunchOn stream) {
     if (a.head_dim <= 0 || a.head_dim > kMaxThreads * kPerThread) return cudaErrorInvalidValue;
     if (a.kv_type == kKvQ8_0 && a.store && a.head_dim % 32 != 0) return cudaErrorInvalidValue;
+    if (a.store && a.kv_rows <= 0) return cudaErrorInvalidValue;
     const int64_t rows = a.n_tok * (a.n_head_a + a.n_head_b);
     if (rows <= 0) return cudaSuccess;
     if (rows > 0x7fffffff) return cudaErrorInvalidValue;

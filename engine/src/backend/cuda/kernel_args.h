@@ -89,6 +89,7 @@ struct RopeStoreArgs {
     void* v_cache = nullptr;
     int kv_type = kKvF16;
     int64_t n_embd_kv = 0;
+    int64_t kv_rows = 0;        // rows of the cache: position p is stored in row p % kv_rows
     const int32_t* pos_store = nullptr;
 };
 
@@ -98,10 +99,13 @@ struct AttnArgs {
     float* out = nullptr;       // (n_tok, n_head, head_dim)
     int64_t n_tok = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
     float scale = 1.0f;
+    float softcap = 0.0f;       // scores s → softcap·tanh(s / softcap) when > 0 (AttentionParams)
+    int64_t window = 0;         // > 0: a query at p sees keys p − window + 1 .. p only
     const void* k = nullptr;    // (n_ctx, n_embd_kv) in kv_type
     const void* v = nullptr;
     int kv_type = kKvF16;
     int64_t n_embd_kv = 0, n_ctx = 0;
+    int64_t n_rows = 0;         // rows of the cache: position p is row p % n_rows (a sliding ring)
     const int32_t* pos = nullptr;  // position of token 0 (device memory)
     // split-K
     float* partial = nullptr;   // (n_tok, n_head, n_chunks, 2 + head_dim)

@@ -53,6 +53,8 @@ bool attention_prefill_hd_supported(int64_t head_dim);
 cudaError_t launch_attention_prefill_mma(const AttnArgs& a, LaunchOn stream);
 bool attention_prefill_mma_supported(int64_t head_dim, int kv_type);
 cudaError_t launch_swiglu(const float* gate, const float* up, int64_t n, float* out, LaunchOn stream);
+cudaError_t launch_geglu(const float* gate, const float* up, int64_t n, float* out, LaunchOn stream);
+cudaError_t launch_scale(float* x, float s, int64_t n, LaunchOn stream);
 cudaError_t launch_add(float* x, const float* y, int64_t n, LaunchOn stream);
 // Probes: fills with pseudo-random values; reads every 16 bytes of a buffer once.
 cudaError_t launch_fill_random_f16(void* p, int64_t n, uint32_t seed, cudaStream_t stream);

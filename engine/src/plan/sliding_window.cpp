@@ -1,0 +1,27 @@
+#include "plan/sliding_window.h"
+
+namespace strata {
+
+Result<SlidingWindow> read_sliding_window(
+    const std::string& arch, const std::function<Result<std::optional<int64_t>>(const std::string&)>& get_int,
+    const std::string& source) {
+    SlidingWindow swa;
+    const bool gemma2 = arch == "gemma2";
+    if (!gemma2 && arch != "gemma3") return swa;
+    const std::string p = arch + ".attention.";
+    STRATA_ASSIGN_OR_RETURN(const std::optional<int64_t> window, get_int(p + "sliding_window"));
+    STRATA_ASSIGN_OR_RETURN(const std::optional<int64_t> pattern, get_int(p + "sliding_window_pattern"));
+    swa.window = window.value_or(gemma2 ? 4096 : 0);
+    if (swa.window < 0 || swa.window > (int64_t{1} << 24))
+        return Status(ErrorCode::corrupt, source + ": key '" + p + "sliding_window' is " + std::to_string(swa.window) +
+                                              ", outside 0.." + std::to_string(int64_t{1} << 24));
+    if (swa.window == 0) return SlidingWindow{};
+    const int64_t n = pattern.value_or(gemma2 ? 2 : 6);
+    if (n < 1 || n > 4096)
+        return Status(ErrorCode::corrupt, source + ": key '" + p + "sliding_window_pattern' is " + std::to_string(n) +
+                                              ", outside 1..4096");
+    swa.pattern = static_cast<int>(n);
+    return swa;
+}
+
+}  // namespace strata
