@@ -30,6 +30,7 @@
 #include "engine/engine_worker.h"
 #include "library/drop_zone.h"
 #include "library/library_view.h"
+#include "strata/model_info.h"
 #include "library/model_catalog.h"
 #include "library/model_details.h"
 #include "model_bar.h"
@@ -368,7 +369,11 @@ void MainWindow::addModelPaths(const QStringList& paths) {
 
 void MainWindow::openFromCommandLine(const QStringList& paths) {
     const QFileInfo one(paths.size() == 1 ? paths.first() : QString());
-    if (one.isFile()) m_loadWhenAdded = one.canonicalFilePath();
+    // A part of a split set joins the library as its first part: wait for that path.
+    if (one.isFile()) {
+        const QFileInfo set(QString::fromStdString(strata::model_set_path(one.canonicalFilePath().toStdString())));
+        m_loadWhenAdded = set.exists() ? set.canonicalFilePath() : one.canonicalFilePath();
+    }
     addModelPaths(paths);
 }
 

@@ -3,6 +3,7 @@
 #include <QDirIterator>
 #include <QFileInfo>
 #include <QFutureWatcher>
+#include <QRegularExpression>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "library/model_catalog.h"
@@ -25,6 +26,16 @@ QString reasonWithoutPath(const QString& path, const strata::Status& status) {
     return m;
 }
 
+// For "<prefix>-00003-of-00004.gguf", "<prefix>-00001-of-00004.gguf"; "" for any other name
+// (part 1 included). A folder scan reads a split set through its first part only, so adding
+// the folder adds the set once, without a "duplicate" for each further part.
+QString firstSplitPart(const QString& path) {
+    static const QRegularExpression kPart(QStringLiteral("^(.+)-(\\d{5})-of-(\\d{5})\\.gguf$"));
+    const QRegularExpressionMatch m = kPart.match(path);
+    if (!m.hasMatch() || m.captured(2).toInt() <= 1) return {};
+    return m.captured(1) + QStringLiteral("-00001-of-") + m.captured(3) + QStringLiteral(".gguf");
+}
+
 // QFuture results must be default-constructible; strata::Result is not.
 struct Inspection {
     strata::Status status;
@@ -37,6 +48,10 @@ using InspectionWatcher = QFutureWatcher<Inspection>;
 QString describeRejection(const QString& path, const strata::Status& status) {
     const QString name = QFileInfo(path).fileName();
     const QString reason = reasonWithoutPath(path, status);
+    // The dropped file is fine but a sibling part is missing or belongs to another set; the
+    // engine's reason names that file.
+    if (reason.contains(QLatin1String("of this split set")))
+        return QObject::tr("%1 is part of a split set that cannot be read whole (%2)").arg(name, reason);
     if (status.code() == strata::ErrorCode::not_found || !QFileInfo::exists(path))
         return QObject::tr("%1 could not be opened (%2)").arg(name, reason);
     if (reason.startsWith(QLatin1String("magic at offset 0"))) {
@@ -78,14 +93,15 @@ void ModelImporter::importPaths(const QStringList& paths) {
     for (const QString& p : paths) {
         const QFileInfo fi(p);
         if (fi.isDir()) {
-            int n = 0;
+            QStringList found;
             QDirIterator it(fi.absoluteFilePath(), {QStringLiteral("*.gguf"), QStringLiteral("*.GGUF")}, QDir::Files,
                             QDirIterator::Subdirectories | QDirIterator::FollowSymlinks);
-            while (it.hasNext()) {
-                validate(it.next());
-                ++n;
+            while (it.hasNext()) found << it.next();
+            const QSet<QString> all(found.begin(), found.end());
+            for (const QString& file : found) {
+                if (!all.contains(firstSplitPart(file))) validate(file);
             }
-            emit folderScanned(fi.absoluteFilePath(), n);
+            emit folderScanned(fi.absoluteFilePath(), int(found.size()));
         } else {
             validate(p);
         }
@@ -113,12 +129,15 @@ void ModelImporter::validate(const QString& rawPath) {
         } else if (!r.info.support.ok()) {
             emit rejected(path, describeUnsupported(path, r.info));
         } else {
+            // A split set is one entry under its first part's path, whichever part was dropped:
+            // part 1 and then part 3 of the same set is a duplicate, not a second model.
+            const QString modelPath = r.info.path.empty() ? path : canonical(QString::fromStdString(r.info.path));
             CatalogEntry e = CatalogEntry::fromModelInfo(r.info);
-            e.path = path;
-            const bool existed = m_catalog.rowOfPath(path) >= 0;
+            e.path = modelPath;
+            const bool existed = m_catalog.rowOfPath(modelPath) >= 0;
             if (m_catalog.add(e) < 0) emit rejected(path, m_catalog.lastError());
-            else if (existed) emit duplicate(path);
-            else emit imported(path);
+            else if (existed) emit duplicate(modelPath);
+            else emit imported(modelPath);
         }
         if (m_inFlight.isEmpty()) emit idle();
     });

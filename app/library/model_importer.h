@@ -4,7 +4,9 @@
 // Each file is read with strata::inspect_model on the global thread pool; results come back to
 // the GUI thread, where the catalog is changed. A file already in the library is not read again:
 // `duplicate` asks the view to select it. A bad file (not GGUF, truncated, an architecture
-// Strata cannot run) is `rejected` with a message naming the file and the reason.
+// Strata cannot run) is `rejected` with a message naming the file and the reason. Any part of
+// a split set adds the whole set, once, under its first part's path (the signals carry that
+// path); a folder's later parts are skipped when its first part is there too.
 #pragma once
 
 #include <QHash>

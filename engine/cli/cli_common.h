@@ -46,6 +46,7 @@ int cmd_plan(Args& args);
 int cmd_gen_model(Args& args);
 int cmd_selftest(Args& args);
 int cmd_quantize(Args& args);
+int cmd_gguf_split(Args& args);
 int cmd_devices(Args& args);
 int cmd_perplexity(Args& args);
 

@@ -1,5 +1,6 @@
 // strata-cli info MODEL.gguf [--all] — what a GGUF model is: architecture, sizes, tokenizer,
-// quantization and tensor types; --all adds every metadata key and every tensor.
+// quantization and tensor types; --all adds every metadata key and every tensor. Any part of a
+// split set describes the whole set: its first part's path, the total size and each part.
 #include <cstdio>
 #include <string>
 
@@ -19,9 +20,21 @@ std::string shape_text(const std::vector<int64_t>& ne) {
     return s + "]";
 }
 
-void print_summary(const ModelInfo& m) {
+std::string file_name(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void print_summary(const ModelInfo& m, const gguf::GgufFile& f) {
     row("file", m.path);
     row("size", format_bytes(m.file_size) + " (" + std::to_string(m.file_size) + " bytes)");
+    if (f.is_split()) {
+        row("parts", std::to_string(f.parts().size()) + " (a split set)");
+        for (const gguf::GgufPart& p : f.parts()) {
+            row("", file_name(p.path) + "  " + format_bytes(p.file_size) + ", " + std::to_string(p.n_tensors) +
+                        " tensors");
+        }
+    }
     row("GGUF version", std::to_string(m.gguf_version));
     row("name", m.name);
     row("architecture", m.architecture + (m.architecture_supported ? "" : " (not supported yet)"));
@@ -52,11 +65,19 @@ void print_all(const gguf::GgufFile& f) {
     for (const gguf::KeyValue& kv : f.metadata()) {
         std::printf("  %-44s %s\n", kv.key.c_str(), kv.value.to_display_string().c_str());
     }
-    std::printf("\ntensors (%zu, data at offset %llu, alignment %llu):\n", f.tensors().size(),
-                static_cast<unsigned long long>(f.data_offset()), static_cast<unsigned long long>(f.alignment()));
+    if (f.is_split()) {
+        // Each part has its own data section; the part column says where a tensor lives.
+        std::printf("\ntensors (%zu in %zu parts, alignment %llu):\n", f.tensors().size(), f.parts().size(),
+                    static_cast<unsigned long long>(f.alignment()));
+    } else {
+        std::printf("\ntensors (%zu, data at offset %llu, alignment %llu):\n", f.tensors().size(),
+                    static_cast<unsigned long long>(f.data_offset()), static_cast<unsigned long long>(f.alignment()));
+    }
     for (const gguf::TensorInfo& t : f.tensors()) {
-        std::printf("  %-36s %-8s %-24s %12s\n", t.name.c_str(), tensor_type_name(t.type), shape_text(t.ne).c_str(),
+        std::printf("  %-36s %-8s %-24s %12s", t.name.c_str(), tensor_type_name(t.type), shape_text(t.ne).c_str(),
                     format_bytes(t.n_bytes).c_str());
+        if (f.is_split()) std::printf("  part %u", t.part + 1);
+        std::printf("\n");
     }
 }
 
@@ -71,7 +92,8 @@ int cmd_info(Args& args) {
         if (!err.empty()) std::fprintf(stderr, "error: %s\n", err.c_str());
         std::fprintf(stderr,
                      "usage: strata-cli info MODEL.gguf [--all]\n"
-                     "  --all, -a   also list every metadata key and every tensor\n");
+                     "  --all, -a   also list every metadata key and every tensor\n"
+                     "Any part of a split set (NAME-00002-of-00003.gguf) describes the whole set.\n");
         return help ? 0 : 2;
     }
     auto info = inspect_model(pos[0]);
@@ -79,15 +101,13 @@ int cmd_info(Args& args) {
         std::fprintf(stderr, "error: %s\n", info.status().message().c_str());
         return 1;
     }
-    print_summary(*info);
-    if (all) {
-        auto file = gguf::GgufFile::open(pos[0]);
-        if (!file.ok()) {
-            std::fprintf(stderr, "error: %s\n", file.status().message().c_str());
-            return 1;
-        }
-        print_all(**file);
+    auto file = gguf::GgufFile::open(pos[0]);  // the parts and, with --all, every key and tensor
+    if (!file.ok()) {
+        std::fprintf(stderr, "error: %s\n", file.status().message().c_str());
+        return 1;
     }
+    print_summary(*info, **file);
+    if (all) print_all(**file);
     return 0;
 }
 

@@ -81,6 +81,14 @@ int cmd_quantize(Args& args) {
         std::fprintf(stderr, "error: %s\n", in.status().message().c_str());
         return 1;
     }
+    // A split set's other parts are inputs too: writing over one would break the set.
+    for (const gguf::GgufPart& part : (*in)->parts()) {
+        if (quant::same_file(part.path, out_path)) {
+            std::fprintf(stderr, "error: %s: the output is a part of the input split set; write to a new file\n",
+                         out_path.c_str());
+            return 2;
+        }
+    }
     auto plan = quant::plan_quantization(**in, *mix);
     if (!plan.ok()) {
         std::fprintf(stderr, "error: %s\n", plan.status().message().c_str());

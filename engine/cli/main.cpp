@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
         {"gen-model", "write a random-weight model of a real shape (tests, benchmarks)", strata::cli::cmd_gen_model},
         {"selftest", "check every op and model path on every device (GPUs against the CPU)", strata::cli::cmd_selftest},
         {"quantize", "rewrite a model at a quantization type such as Q4_K_M or Q8_0", strata::cli::cmd_quantize},
+        {"gguf-split", "write a model as a split set (NAME-00001-of-0000N.gguf ...)", strata::cli::cmd_gguf_split},
         {"perplexity", "how well a model predicts a text (compare quantizations)", strata::cli::cmd_perplexity},
     };
     return table;

@@ -1,7 +1,7 @@
 // ModelCatalog (checked by QAbstractItemModelTester) and ModelImporter: good files are added
 // once and persist, duplicates select, bad files are rejected with a message naming the file
 // and the reason — with a scripted inspector, and with the engine's inspect_model on real files
-// (a random model, a text file, a truncated GGUF, a folder).
+// (a random model, a text file, a truncated GGUF, a folder, a split set).
 #include <QAbstractItemModelTester>
 #include <QFile>
 #include <QSignalSpy>
@@ -12,6 +12,7 @@
 #include "library/model_importer.h"
 #include "storage/database.h"
 #include "../engine/gguf_test_util.h"
+#include "gguf/split_writer.h"
 #include "test_models.h"
 
 using namespace strata;
@@ -194,6 +195,68 @@ private slots:
         QVERIFY2(messages[0].startsWith(QLatin1String("cut.gguf is truncated")), qPrintable(messages[0]));
         QVERIFY2(messages[1].startsWith(QLatin1String("notes.txt is not a GGUF model file (no GGUF magic")), qPrintable(messages[1]));
         QVERIFY2(messages[2].startsWith(QLatin1String("truncated.gguf is truncated")), qPrintable(messages[2]));
+    }
+
+    // Any part of a split set adds the whole set once, under its first part's path, with the
+    // total size; a later part of the same set is a duplicate; a folder holding the set adds it
+    // once; a set with a part missing is refused naming that part.
+    void splitSetIsOneEntry() {
+        ModelCatalog catalog(*m_db);
+        QAbstractItemModelTester tester(&catalog, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        ModelImporter importer(catalog, strata::inspect_model);
+        QSignalSpy imported(&importer, &ModelImporter::imported);
+        QSignalSpy duplicate(&importer, &ModelImporter::duplicate);
+        QSignalSpy rejected(&importer, &ModelImporter::rejected);
+        RandomModelConfig cfg;
+        cfg.seed = 21;
+        QString error;
+        const QString single = strata::test::writeRandomModel(m_dir, QStringLiteral("split-source"), cfg, &error);
+        QVERIFY2(!single.isEmpty(), qPrintable(error));
+        auto file = gguf::GgufFile::open(single.toStdString());
+        QVERIFY(file.ok());
+        const QString folder = m_dir.filePath(QStringLiteral("split-set"));
+        QVERIFY(QDir().mkpath(folder));
+        auto written = gguf::write_split_set(**file, (folder + QStringLiteral("/model")).toStdString(), 3);
+        QVERIFY2(written.ok(), written.status().message().c_str());
+        QStringList parts;
+        quint64 total = 0;
+        for (const std::string& p : *written) {
+            parts << QFileInfo(QString::fromStdString(p)).canonicalFilePath();
+            total += quint64(QFileInfo(parts.back()).size());
+        }
+        QVERIFY(total > quint64(QFileInfo(single).size()));
+
+        importer.importPaths({parts[1]});
+        QTRY_COMPARE(imported.size(), 1);
+        QCOMPARE(imported[0][0].toString(), parts[0]);
+        QCOMPARE(catalog.rowCount(), 1);
+        QCOMPARE(catalog.entryAt(0).path, parts[0]);
+        QCOMPARE(catalog.entryAt(0).fileSize, total);
+        QCOMPARE(catalog.entryAt(0).nLayer, quint32(cfg.n_layer));
+
+        importer.importPaths({parts[2]});
+        QTRY_COMPARE(duplicate.size(), 1);
+        QCOMPARE(duplicate[0][0].toString(), parts[0]);
+        QCOMPARE(catalog.rowCount(), 1);
+        QCOMPARE(imported.size(), 1);
+
+        QVERIFY(catalog.removeAt(0));
+        importer.importPaths({folder});
+        QTRY_COMPARE(imported.size(), 2);
+        importer.waitForIdle();
+        QCoreApplication::processEvents();
+        QCOMPARE(catalog.rowCount(), 1);
+        QCOMPARE(catalog.entryAt(0).path, parts[0]);
+        QCOMPARE(duplicate.size(), 1);  // parts 2 and 3 were not read on their own
+
+        QVERIFY(catalog.removeAt(0));
+        QVERIFY(QFile::remove(parts[1]));
+        importer.importPaths({parts[2]});
+        QTRY_COMPARE(rejected.size(), 1);
+        QCOMPARE(catalog.rowCount(), 0);
+        QCOMPARE(rejected[0][1].toString(),
+                 QStringLiteral("model-00003-of-00003.gguf is part of a split set that cannot be read whole "
+                                "(part 2 of 3 of this split set is missing: %1)").arg(parts[1]));
     }
 
     // Files Strata cannot run are refused when dropped, with the reason, and never added.

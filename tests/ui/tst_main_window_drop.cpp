@@ -13,6 +13,8 @@
 #include "chat/composer.h"
 #include "common/message_banner.h"
 #include "engine/engine_worker.h"
+#include "gguf/gguf_file.h"
+#include "gguf/split_writer.h"
 #include "library/drop_zone.h"
 #include "library/library_view.h"
 #include "library/model_catalog.h"
@@ -134,6 +136,19 @@ private slots:
         std::lock_guard<std::mutex> lock(f.record->mutex);
         QCOMPARE(int(f.record->loads.size()), 1);
     }
+    // `strata model-00002-of-00002.gguf`: a part of a split set loads the whole set.
+    void commandLinePartOfASplitSetLoadsTheSet() {
+        auto in = gguf::GgufFile::open(m_good.toStdString());
+        QVERIFY(in.ok());
+        const std::string prefix = m_files.filePath(QStringLiteral("split-model")).toStdString();
+        auto parts = gguf::write_split_set(**in, prefix, 2);
+        QVERIFY2(parts.ok(), parts.status().message().c_str());
+        UiFixture f;
+        f.window->openFromCommandLine({QString::fromStdString(parts->back())});
+        QTRY_COMPARE(f.app->loadedPath(), QFileInfo(QString::fromStdString(parts->front())).canonicalFilePath());
+        QCOMPARE(f.window->currentPage(), MainWindow::ChatPage);
+    }
+
     void commandLineSeveralOrBadFilesLoadNothing() {
         UiFixture f;
         QSignalSpy idle(&f.app->importer(), &ModelImporter::idle);

@@ -37,8 +37,8 @@ struct SupportVerdict {
 };
 
 struct ModelInfo {
-    std::string path;
-    uint64_t file_size = 0;
+    std::string path;        // for a split set, its first part's (whichever part was inspected)
+    uint64_t file_size = 0;  // for a split set, all parts together
     uint32_t gguf_version = 0;
 
     std::string name;           // general.name, or the file's base name when that is absent or
@@ -68,9 +68,14 @@ struct ModelInfo {
     uint64_t weight_bytes = 0;     // sum of all tensor bytes
 };
 
-// Opens and validates the file's header and tensor directory (not the weights' values).
+// Opens and validates the file's header and tensor directory (not the weights' values); any
+// part of a split set describes the whole set.
 // Errors name the file and what is wrong (not GGUF, truncated, unknown tensor type, ...).
 Result<ModelInfo> inspect_model(const std::string& path);
+
+// The path a model is known by: a split set's first part when `path` is named like any part
+// of one ("<prefix>-00002-of-00003.gguf"), else `path` itself. By name only.
+std::string model_set_path(const std::string& path);
 
 // "1.1B", "260K" — parameter counts the way model cards print them.
 std::string format_param_count(uint64_t n_params);

@@ -8,6 +8,7 @@
 
 #include "gguf/gguf_parser.h"
 #include "gguf/mapped_file.h"
+#include "gguf/split_set.h"
 
 namespace strata::gguf {
 
@@ -153,13 +154,18 @@ std::string Value::to_display_string(size_t max_items) const {
 // ---- GgufFile ---------------------------------------------------------------------------------
 
 Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path) {
+    STRATA_ASSIGN_OR_RETURN(auto f, open_single(path));
+    return SplitSet::assemble(std::move(f));  // f itself unless it is a part of a split set
+}
+
+Result<std::unique_ptr<GgufFile>> GgufFile::open_single(const std::string& path) {
     try {
         std::unique_ptr<GgufFile> f(new GgufFile());
         f->path_ = path;
         STRATA_ASSIGN_OR_RETURN(f->file_, MappedFile::open(path));
         STRATA_RETURN_IF_ERROR(GgufParser::parse(*f));
-        f->tensor_index_.reserve(f->tensors_.size());
-        for (size_t k = 0; k < f->tensors_.size(); ++k) f->tensor_index_.emplace(f->tensors_[k].name, k);
+        f->parts_.push_back(GgufPart{path, f->file_->size(), f->data_offset_, 0, f->tensors_.size()});
+        f->index_tensors();
         return f;
     } catch (const std::bad_alloc&) {
         return make_error(ErrorCode::out_of_memory, path + ": out of memory while opening");
@@ -168,9 +174,19 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path) {
     }
 }
 
+void GgufFile::index_tensors() {
+    tensor_index_.clear();
+    tensor_index_.reserve(tensors_.size());
+    for (size_t k = 0; k < tensors_.size(); ++k) tensor_index_.emplace(tensors_[k].name, k);
+}
+
 GgufFile::~GgufFile() = default;
 
-uint64_t GgufFile::file_size() const { return file_ ? file_->size() : 0; }
+uint64_t GgufFile::file_size() const {
+    uint64_t total = 0;
+    for (const GgufPart& p : parts_) total += p.file_size;
+    return total;
+}
 
 const uint8_t* GgufFile::file_data() const { return file_ ? file_->data() : nullptr; }
 

@@ -6,7 +6,14 @@
 // Status (ErrorCode::corrupt / unsupported / io) naming the file, the field and the byte offset.
 // Memory use is bounded by the file size: a count is accepted only if the bytes it implies exist.
 //
-// Ownership: the GgufFile owns the mapping; string_views and tensor data pointers it hands out
+// Split sets (llama.cpp's gguf-split: `<prefix>-00001-of-00003.gguf` ...): when the opened file
+// has split.count > 1, open() finds and maps every sibling part by name, checks that each one
+// belongs to the set (gguf/split_set.h) and presents the set as one model: the first part's
+// metadata, every part's tensors (each TensorInfo::data points into its own part's mapping) and
+// the total size. Any part may be opened; path() is then the first part's. Callers that only use
+// metadata() and tensors() need not know a set from a single file.
+//
+// Ownership: the GgufFile owns the mappings; string_views and tensor data pointers it hands out
 // stay valid while it lives. Thread safety: immutable after open(); any thread may read.
 #pragma once
 
@@ -67,29 +74,47 @@ struct TensorInfo {
     std::string name;
     TensorType type = TensorType::F32;
     std::vector<int64_t> ne;      // dims, ne[0] innermost (row length); 1..4 entries
-    uint64_t offset = 0;          // from the start of the data section
+    uint64_t offset = 0;          // from the start of its part's data section
     uint64_t n_bytes = 0;         // exact size of the tensor's data
-    const uint8_t* data = nullptr;  // into the mapping
+    const uint8_t* data = nullptr;  // into its part's mapping
+    uint32_t part = 0;            // index into GgufFile::parts() (0 for a single file)
 
     int64_t n_elements() const;
     int64_t n_rows() const { return ne.empty() ? 0 : n_elements() / ne[0]; }
+};
+
+// One file of a model: the file itself, or one part of a split set (in part order).
+struct GgufPart {
+    std::string path;
+    uint64_t file_size = 0;
+    uint64_t data_offset = 0;  // start of this part's tensor data section
+    size_t first_tensor = 0;   // this part's tensors are tensors()[first_tensor, + n_tensors)
+    size_t n_tensors = 0;
 };
 
 class MappedFile;  // RAII read-only mmap (gguf/mapped_file.h)
 
 class GgufFile {
 public:
+    // Opens a file, or the whole split set the file is a part of.
     static Result<std::unique_ptr<GgufFile>> open(const std::string& path);
+    // Opens exactly this file, a split part on its own (split_set.cpp uses it for each part).
+    static Result<std::unique_ptr<GgufFile>> open_single(const std::string& path);
     ~GgufFile();
     GgufFile(const GgufFile&) = delete;
     GgufFile& operator=(const GgufFile&) = delete;
 
+    // The file opened or, for a split set, its first part (the set's one name).
     const std::string& path() const { return path_; }
     uint32_t version() const { return version_; }
-    uint64_t file_size() const;
+    uint64_t file_size() const;  // all parts together
+    // The first file's: the one holding metadata(). KeyValue::offset is into file_data().
     uint64_t alignment() const { return alignment_; }
-    uint64_t data_offset() const { return data_offset_; }  // start of tensor data in the file
-    const uint8_t* file_data() const;                       // the whole mapping
+    uint64_t data_offset() const { return data_offset_; }  // start of tensor data in that file
+    const uint8_t* file_data() const;                       // that file's whole mapping
+    // Every file of the model, in order; one entry for a single file.
+    const std::vector<GgufPart>& parts() const { return parts_; }
+    bool is_split() const { return parts_.size() > 1; }
 
     const std::vector<KeyValue>& metadata() const { return metadata_; }
     const Value* find(std::string_view key) const;
@@ -109,8 +134,11 @@ public:
 
 private:
     GgufFile() = default;
+    void index_tensors();  // (re)builds tensor_index_ from tensors_
     std::string path_;
-    std::unique_ptr<MappedFile> file_;
+    std::unique_ptr<MappedFile> file_;                      // the (first) file: metadata
+    std::vector<std::unique_ptr<MappedFile>> other_files_;  // parts 2..n of a split set
+    std::vector<GgufPart> parts_;
     uint32_t version_ = 0;
     uint64_t alignment_ = 32;
     uint64_t data_offset_ = 0;
@@ -118,6 +146,7 @@ private:
     std::vector<TensorInfo> tensors_;
     std::unordered_map<std::string_view, size_t> tensor_index_;  // name (into tensors_) → index
     friend class GgufParser;
+    friend class SplitSet;
 };
 
 }  // namespace strata::gguf

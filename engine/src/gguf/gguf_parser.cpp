@@ -47,7 +47,8 @@ uint64_t min_value_bytes(ValueType t) {
     return 1;
 }
 
-// A name from the file, safe to print on one line: control and non-ASCII bytes escaped, cut short.
+}  // namespace
+
 std::string printable(std::string_view s) {
     std::string out;
     const size_t limit = 96;
@@ -64,8 +65,6 @@ std::string printable(std::string_view s) {
     if (s.size() > limit) out += "...";
     return out;
 }
-
-}  // namespace
 
 GgufParser::GgufParser(GgufFile& f)
     : f_(f), data_(f.file_->data()), size_(f.file_->size()) {}

@@ -15,6 +15,9 @@ namespace strata::gguf {
 inline constexpr int kMaxArrayNesting = 8;      // array of array of ... (the spec sets none)
 inline constexpr uint32_t kMaxTensorDims = 4;   // ggml tensors have at most four dimensions
 
+// A name from a file, safe to print on one line: control and non-ASCII bytes escaped, cut short.
+std::string printable(std::string_view s);
+
 class GgufParser {
 public:
     // Parses f.file_ (already mapped) into f's fields. Never throws.

@@ -9,6 +9,8 @@
 #include <new>
 #include <unordered_set>
 
+#include "gguf/split_set.h"
+
 namespace strata::gguf {
 
 namespace {
@@ -234,9 +236,14 @@ void GgufWriter::set_value(std::string key, const Value& v) {
 
 void GgufWriter::copy_metadata_from(const GgufFile& file) {
     // The entries are copied byte for byte from the validated mapping: every value type, nested
-    // arrays and 64-bit integers included, round-trips exactly.
+    // arrays and 64-bit integers included, round-trips exactly. The split.* keys describe how a
+    // model was cut into files, not the model: a copy written as one file must not claim to be
+    // a part of a set (the split writer sets them for each part it writes).
     for (const KeyValue& kv : file.metadata()) {
-        if (kv.key == "general.alignment") continue;
+        if (kv.key == "general.alignment" || kv.key == kSplitNoKey || kv.key == kSplitCountKey ||
+            kv.key == kSplitTensorsCountKey) {
+            continue;
+        }
         const uint8_t* begin = file.file_data() + kv.offset + 8 + kv.key.size();
         const uint8_t* end = file.file_data() + kv.offset + kv.n_bytes;
         set_encoded(kv.key, std::vector<uint8_t>(begin, end));
@@ -341,6 +348,11 @@ Status GgufWriter::write_to(int fd, const std::string& path,
 }
 
 Status GgufWriter::write(const std::string& path, const std::function<void(size_t, size_t)>& progress) const {
+    STRATA_RETURN_IF_ERROR(write_partial(path, progress));
+    return commit_partial(path);
+}
+
+Status GgufWriter::write_partial(const std::string& path, const std::function<void(size_t, size_t)>& progress) const {
     if (alignment_ == 0 || alignment_ > UINT32_MAX || !std::has_single_bit(alignment_)) {
         return make_error(ErrorCode::invalid_argument,
                           path + ": alignment " + std::to_string(alignment_) + " is not a power of two");
@@ -363,11 +375,18 @@ Status GgufWriter::write(const std::string& path, const std::function<void(size_
     }
     if (st.ok() && ::fsync(fd) != 0) st = make_error(ErrorCode::io, partial + ": fsync failed: " + std::strerror(errno));
     if (::close(fd) != 0 && st.ok()) st = make_error(ErrorCode::io, partial + ": close failed: " + std::strerror(errno));
-    if (st.ok() && ::rename(partial.c_str(), path.c_str()) != 0) {
-        st = make_error(ErrorCode::io, path + ": cannot rename from " + partial + ": " + std::strerror(errno));
-    }
     if (!st.ok()) ::unlink(partial.c_str());
     return st;
+}
+
+Status GgufWriter::commit_partial(const std::string& path) {
+    const std::string partial = path + ".partial";
+    if (::rename(partial.c_str(), path.c_str()) != 0) {
+        const Status st = make_error(ErrorCode::io, path + ": cannot rename from " + partial + ": " + std::strerror(errno));
+        ::unlink(partial.c_str());
+        return st;
+    }
+    return Status::success();
 }
 
 }  // namespace strata::gguf

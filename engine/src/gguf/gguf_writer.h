@@ -44,7 +44,8 @@ public:
     // as doubles in Value, so 64-bit integers beyond 2^53 lose precision here (copy_metadata_from
     // copies exactly); out-of-range elements are clamped to the element type.
     void set_value(std::string key, const Value& v);
-    // Copies every key except general.alignment from an open file (the quantizer keeps metadata).
+    // Copies every key except general.alignment and the split.* keys from an open file (the
+    // quantizer keeps metadata; a split set's copy is a whole file).
     void copy_metadata_from(const GgufFile& file);
 
     // Tensors are written in the order added. `ne` innermost first; data size must equal
@@ -59,6 +60,12 @@ public:
     // Writes the file. `progress` (optional) gets (tensors written, total).
     Status write(const std::string& path,
                  const std::function<void(size_t, size_t)>& progress = {}) const;
+    // write() in two steps, for writers of several files that must appear together (split sets):
+    // write_partial() leaves the complete, synced file at "path.partial" (nothing on failure);
+    // commit_partial() renames it to `path` (and removes it if the rename fails).
+    Status write_partial(const std::string& path,
+                         const std::function<void(size_t, size_t)>& progress = {}) const;
+    static Status commit_partial(const std::string& path);
 
     // Testing hooks: write the version field as given (2 or 3) — v2 is read-compatible.
     void set_version(uint32_t version) { version_ = version; }

@@ -9,6 +9,7 @@
 #include <new>
 
 #include "gguf/gguf_file.h"
+#include "gguf/split_set.h"
 #include "model/hparams.h"
 #include "model/model_support.h"
 
@@ -183,8 +184,8 @@ Result<ModelInfo> inspect(const std::string& path) {
     STRATA_ASSIGN_OR_RETURN(auto file, gguf::GgufFile::open(path));
     const gguf::GgufFile& f = *file;
     ModelInfo info;
-    info.path = path;
-    info.file_size = f.file_size();
+    info.path = f.path();             // a split set's first part, whichever part was opened
+    info.file_size = f.file_size();   // all parts together
     info.gguf_version = f.version();
 
     STRATA_ASSIGN_OR_RETURN(auto arch, f.get_string("general.architecture"));
@@ -197,7 +198,7 @@ Result<ModelInfo> inspect(const std::string& path) {
     // A name that is only the architecture ("llama", as some converters write) tells people
     // less than the file name does.
     const bool useful_name = name.ok() && name->has_value() && !(*name)->empty() && **name != info.architecture;
-    info.name = useful_name ? **name : base_name(path);
+    info.name = useful_name ? **name : base_name(f.path());
 
     STRATA_RETURN_IF_ERROR(fill_hparams(f, info));
     STRATA_RETURN_IF_ERROR(fill_tokenizer(f, info));
@@ -224,6 +225,10 @@ Result<ModelInfo> inspect_model(const std::string& path) {
     } catch (const std::exception& e) {
         return make_error(ErrorCode::internal, path + ": " + e.what());
     }
+}
+
+std::string model_set_path(const std::string& path) {
+    return gguf::split_first_part_path(path).value_or(path);
 }
 
 std::string format_param_count(uint64_t n_params) {

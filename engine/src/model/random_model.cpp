@@ -164,6 +164,13 @@ bool random_model_preset(const std::string& name, RandomModelConfig& c) {
     } else if (name == "llama2-7b") {
         c.n_vocab = 32000; c.n_embd = 4096; c.n_layer = 32; c.n_head = 32; c.n_head_kv = 32; c.n_ff = 11008;
         c.n_ctx_train = 4096;
+    } else if (name == "gemma3-4b") {
+        random_model_arch("gemma3", c);
+        c.n_vocab = 262144; c.n_embd = 2560; c.n_layer = 34; c.n_head = 8; c.n_head_kv = 4; c.head_dim = 256;
+        c.n_ff = 10240;
+    } else if (name == "phi3-mini") {
+        random_model_arch("phi3", c);
+        c.n_vocab = 32064; c.n_embd = 3072; c.n_layer = 32; c.n_head = 32; c.n_head_kv = 32; c.n_ff = 8192;
     } else {
         return false;
     }

@@ -54,7 +54,9 @@ struct RandomModelConfig {
 bool random_model_arch(const std::string& name, RandomModelConfig& config);
 
 // Named shapes: "tiny" (tests), "tinyllama" (TinyLlama-1.1B: 2048/22/32/4/5632/32000),
-// "llama2-7b" (4096/32/32/32/11008/32000). False for an unknown name.
+// "llama2-7b" (4096/32/32/32/11008/32000), and with their architecture's settings "gemma3-4b"
+// (2560/34/8/4 heads of 256/10240/262144) and "phi3-mini" (3072/32/32/32/8192/32064). False
+// for an unknown name.
 bool random_model_preset(const std::string& name, RandomModelConfig& config);
 
 // Writes the model; `progress` gets (tensors written, total). Types whose block size does not
