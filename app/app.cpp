@@ -20,7 +20,7 @@ namespace strata::app {
 App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::move(options)) {
     registerWorkerMetaTypes();
     if (!m_options.makeBackend) m_options.makeBackend = makeStrataBackend;
-    if (!m_options.inspect) m_options.inspect = strata::inspect_model;
+    if (!m_options.inspect) m_options.inspect = strata::inspect_model_file;
     if (!m_options.readFootprint) m_options.readFootprint = strata::read_model_footprint;
     if (!m_options.planner) m_options.planner = strata::make_plan;
     if (m_options.dataDir.isEmpty()) m_options.dataDir = defaultDataDir();
@@ -70,7 +70,12 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     connect(m_chat.get(), &ChatController::modelNeeded, this, [this](const QString& path) {
         if (path != m_loadingPath) loadModel(path);
     });
-    connect(m_importer.get(), &ModelImporter::imported, m_fits.get(), &FitService::request);
+    // A new file's footprint comes from the importer's one read of it; FitService::request reads
+    // only models from earlier runs (start()).
+    connect(m_importer.get(), &ModelImporter::inspected, this,
+            [this](const QString& path, const strata::ModelInspection& inspection) {
+                m_fits->prime(path, inspection.footprint);
+            });
     connect(m_fits.get(), &FitService::footprintReady, this, &App::updateFit);
     connect(m_fits.get(), &FitService::footprintFailed, this, [this](const QString& path, const QString& message) {
         m_catalog->setFitStatus(path, {FitState::error, tr("Unknown"), message});

@@ -33,8 +33,9 @@ struct AppOptions {
     QString dataDir;                          // where strata.sqlite3 and strata.ini live
     QList<strata::DeviceSpec> deviceSpecs;    // --devices; empty: every device the engine finds
     std::function<std::unique_ptr<EngineBackend>()> makeBackend;  // default: the real engine
-    ModelInspector inspect;                   // default: strata::inspect_model
-    FootprintReader readFootprint;            // default: strata::read_model_footprint
+    ModelInspector inspect;                   // default: strata::inspect_model_file (new files)
+    FootprintReader readFootprint;            // default: strata::read_model_footprint (models
+                                              // added in an earlier run)
     Planner planner;                          // default: strata::make_plan
 };
 

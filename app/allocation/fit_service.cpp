@@ -62,14 +62,7 @@ void FitService::request(const QString& path) {
         watcher->deleteLater();
         m_pending.remove(path);
         const FootprintResult r = watcher->result();
-        if (r.status.ok()) {
-            m_footprints.insert(path, r.footprint);
-            m_failures.remove(path);
-            emit footprintReady(path);
-        } else {
-            m_failures.insert(path, QString::fromStdString(r.status.message()));
-            emit footprintFailed(path, m_failures.value(path));
-        }
+        store(path, r.status, r.footprint);
     });
     watcher->setFuture(QtConcurrent::run([reader = m_reader, p = path.toStdString()] {
         FootprintResult out;
@@ -78,6 +71,22 @@ void FitService::request(const QString& path) {
         else out.status = r.status();
         return out;
     }));
+}
+
+void FitService::prime(const QString& path, const strata::Result<strata::ModelFootprint>& footprint) {
+    store(path, footprint.status(), footprint.ok() ? *footprint : strata::ModelFootprint{});
+}
+
+void FitService::store(const QString& path, const strata::Status& status, const strata::ModelFootprint& footprint) {
+    if (status.ok()) {
+        m_footprints.insert(path, footprint);
+        m_failures.remove(path);
+        emit footprintReady(path);
+    } else {
+        m_footprints.remove(path);
+        m_failures.insert(path, QString::fromStdString(status.message()));
+        emit footprintFailed(path, m_failures.value(path));
+    }
 }
 
 strata::PlanRequest FitService::planRequest(const QString& path, const AllocationSettings& settings) const {

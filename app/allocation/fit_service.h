@@ -1,6 +1,8 @@
-// FitService: what each library model needs (its footprint, read from the file's header off the
-// GUI thread) and whether it fits the current devices under its allocation settings — computed
-// on the GUI thread with the pure planner, cheap enough for every slider move.
+// FitService: what each library model needs (its footprint) and whether it fits the current
+// devices under its allocation settings — computed on the GUI thread with the pure planner,
+// cheap enough for every slider move. A newly added model's footprint is handed in (prime) from
+// the importer's one read of the file; a model added in an earlier run has its footprint read
+// from the file's header off the GUI thread (request).
 #pragma once
 
 #include <QHash>
@@ -30,6 +32,9 @@ public:
 
     // Starts reading the footprint (once per path); footprintReady / footprintFailed follow.
     void request(const QString& path);
+    // Takes a footprint (or why there is none) that was read already, as request() would have
+    // read it; footprintReady / footprintFailed follow at once. Nothing is read.
+    void prime(const QString& path, const strata::Result<strata::ModelFootprint>& footprint);
     bool hasFootprint(const QString& path) const { return m_footprints.contains(path); }
     strata::ModelFootprint footprint(const QString& path) const { return m_footprints.value(path); }
     QString failure(const QString& path) const { return m_failures.value(path); }
@@ -45,6 +50,8 @@ signals:
     void devicesChanged();
 
 private:
+    void store(const QString& path, const strata::Status& status, const strata::ModelFootprint& footprint);
+
     FootprintReader m_reader;
     Planner m_planner;
     AppDevices m_devices;

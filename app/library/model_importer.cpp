@@ -39,7 +39,7 @@ QString firstSplitPart(const QString& path) {
 // QFuture results must be default-constructible; strata::Result is not.
 struct Inspection {
     strata::Status status;
-    strata::ModelInfo info;
+    strata::ModelInspection model;
 };
 using InspectionWatcher = QFutureWatcher<Inspection>;
 
@@ -48,31 +48,23 @@ using InspectionWatcher = QFutureWatcher<Inspection>;
 QString describeRejection(const QString& path, const strata::Status& status) {
     const QString name = QFileInfo(path).fileName();
     const QString reason = reasonWithoutPath(path, status);
-    // The dropped file is fine but a sibling part is missing or belongs to another set; the
-    // engine's reason names that file.
-    if (reason.contains(QLatin1String("of this split set")))
-        return QObject::tr("%1 is part of a split set that cannot be read whole (%2)").arg(name, reason);
+    // The engine always gives these faults a detail; a Status made elsewhere may not.
+    const QString detail = status.fault_detail().empty() ? reason : QString::fromStdString(status.fault_detail());
+    switch (status.fault()) {
+        case strata::FileFault::split_set_incomplete:
+            // The dropped file may be fine; the reason names the part that is missing or foreign.
+            return QObject::tr("%1 is part of a split set that cannot be read whole (%2)").arg(name, reason);
+        case strata::FileFault::not_gguf:
+            return QObject::tr("%1 is not a GGUF model file (no GGUF magic: %2)").arg(name, detail);
+        case strata::FileFault::unsupported_gguf:
+            return QObject::tr("%1 is a GGUF file Strata cannot read (%2)").arg(name, detail);
+        case strata::FileFault::truncated:
+            return QObject::tr("%1 is truncated: the download may be incomplete (%2)").arg(name, reason);
+        case strata::FileFault::none:
+            break;
+    }
     if (status.code() == strata::ErrorCode::not_found || !QFileInfo::exists(path))
         return QObject::tr("%1 could not be opened (%2)").arg(name, reason);
-    if (reason.startsWith(QLatin1String("magic at offset 0"))) {
-        // "magic at offset 0: not a GGUF file (starts with 'hell', expected 'GGUF')"
-        const int at = reason.indexOf(QLatin1String("starts with"));
-        QString detail = QObject::tr("no GGUF magic");
-        if (at >= 0) {
-            const int end = reason.indexOf(QLatin1Char(','), at);
-            detail += QStringLiteral(": it ") + reason.mid(at, end > at ? end - at : -1);
-        } else if (reason.contains(QLatin1String("bytes long"))) {
-            detail += QStringLiteral(": ") + reason.mid(reason.indexOf(QLatin1String("only")));
-            if (detail.endsWith(QLatin1Char(')'))) detail.chop(1);
-        }
-        if (status.code() == strata::ErrorCode::unsupported)
-            return QObject::tr("%1 is a GGUF file Strata cannot read (%2)").arg(name, reason.section(QStringLiteral(": "), 1));
-        return QObject::tr("%1 is not a GGUF model file (%2)").arg(name, detail);
-    }
-    // A file cut short (an interrupted download) shows up as data that cannot fit in what is left.
-    if (reason.contains(QLatin1String("truncated")) || reason.contains(QLatin1String("cannot fit in the")) ||
-        reason.contains(QLatin1String("bytes left in the file")) || reason.contains(QLatin1String("past the end")))
-        return QObject::tr("%1 is truncated: the download may be incomplete (%2)").arg(name, reason);
     if (status.code() == strata::ErrorCode::unsupported)
         return QObject::tr("%1 cannot be run by Strata (%2)").arg(name, reason);
     return QObject::tr("%1 is not a usable GGUF model (%2)").arg(name, reason);
@@ -124,20 +116,27 @@ void ModelImporter::validate(const QString& rawPath) {
         watcher->deleteLater();
         m_inFlight.remove(path);
         const Inspection r = watcher->result();
+        const strata::ModelInfo& info = r.model.info;
         if (!r.status.ok()) {
             emit rejected(path, describeRejection(path, r.status));
-        } else if (!r.info.support.ok()) {
-            emit rejected(path, describeUnsupported(path, r.info));
+        } else if (!info.support.ok()) {
+            // Checked before the footprint, which a file Strata cannot run may lack.
+            emit rejected(path, describeUnsupported(path, info));
         } else {
             // A split set is one entry under its first part's path, whichever part was dropped:
             // part 1 and then part 3 of the same set is a duplicate, not a second model.
-            const QString modelPath = r.info.path.empty() ? path : canonical(QString::fromStdString(r.info.path));
-            CatalogEntry e = CatalogEntry::fromModelInfo(r.info);
+            const QString modelPath = info.path.empty() ? path : canonical(QString::fromStdString(info.path));
+            CatalogEntry e = CatalogEntry::fromModelInfo(info);
             e.path = modelPath;
             const bool existed = m_catalog.rowOfPath(modelPath) >= 0;
-            if (m_catalog.add(e) < 0) emit rejected(path, m_catalog.lastError());
-            else if (existed) emit duplicate(modelPath);
-            else emit imported(modelPath);
+            if (m_catalog.add(e) < 0) {
+                emit rejected(path, m_catalog.lastError());
+            } else if (existed) {
+                emit duplicate(modelPath);
+            } else {
+                emit inspected(modelPath, r.model);
+                emit imported(modelPath);
+            }
         }
         if (m_inFlight.isEmpty()) emit idle();
     });
@@ -145,7 +144,7 @@ void ModelImporter::validate(const QString& rawPath) {
     watcher->setFuture(QtConcurrent::run([inspect = m_inspect, p] {
         Inspection out;
         auto r = inspect(p);
-        if (r.ok()) out.info = std::move(r).value();
+        if (r.ok()) out.model = std::move(r).value();
         else out.status = r.status();
         return out;
     }));

@@ -1,12 +1,14 @@
 // ModelImporter: validates files the user adds to the library (drop, Open…, Add Folder…) off the
 // GUI thread and adds the good ones to the catalog.
 //
-// Each file is read with strata::inspect_model on the global thread pool; results come back to
-// the GUI thread, where the catalog is changed. A file already in the library is not read again:
-// `duplicate` asks the view to select it. A bad file (not GGUF, truncated, an architecture
-// Strata cannot run) is `rejected` with a message naming the file and the reason. Any part of
-// a split set adds the whole set, once, under its first part's path (the signals carry that
-// path); a folder's later parts are skipped when its first part is there too.
+// Each file is read once, with strata::inspect_model_file on the global thread pool: its info
+// for the catalog and its footprint for the Fit column come from that one read (`inspected`
+// hands the footprint on, so nobody reads the file again). Results come back to the GUI thread,
+// where the catalog is changed. A file already in the library is not read again: `duplicate`
+// asks the view to select it. A bad file (not GGUF, truncated, an architecture Strata cannot
+// run) is `rejected` with a message naming the file and the reason. Any part of a split set
+// adds the whole set, once, under its first part's path (the signals carry that path); a
+// folder's later parts are skipped when its first part is there too.
 #pragma once
 
 #include <QHash>
@@ -21,11 +23,12 @@ namespace strata::app {
 
 class ModelCatalog;
 
-// What a footprint or inspection function returns for one path (thread-safe, pure).
-using ModelInspector = std::function<strata::Result<strata::ModelInfo>(const std::string& path)>;
+// Reads one file's header: strata::inspect_model_file, or a script in tests (thread-safe).
+using ModelInspector = std::function<strata::Result<strata::ModelInspection>(const std::string& path)>;
 
 // The message shown for a file that cannot be added, e.g.
-// "notes.txt is not a GGUF model file (no GGUF magic: it starts with 'hell')".
+// "notes.txt is not a GGUF model file (no GGUF magic: it starts with 'hell')". Decided by the
+// status's FileFault (and its detail), never by the wording of its message.
 QString describeRejection(const QString& fileName, const strata::Status& status);
 QString describeUnsupported(const QString& fileName, const strata::ModelInfo& info);
 
@@ -42,6 +45,9 @@ public:
     void waitForIdle();
 
 signals:
+    // Just before `imported`, for the same path: what the one read of the file found, so that
+    // its footprint reaches the fit service without another read.
+    void inspected(const QString& path, const strata::ModelInspection& inspection);
     void imported(const QString& path);
     void duplicate(const QString& path);
     void rejected(const QString& path, const QString& message);

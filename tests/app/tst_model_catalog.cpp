@@ -1,7 +1,8 @@
 // ModelCatalog (checked by QAbstractItemModelTester) and ModelImporter: good files are added
 // once and persist, duplicates select, bad files are rejected with a message naming the file
-// and the reason — with a scripted inspector, and with the engine's inspect_model on real files
-// (a random model, a text file, a truncated GGUF, a folder, a split set).
+// and the reason — with a scripted inspector, and with the engine's inspect_model_file on real
+// files (a random model, a text file, a truncated GGUF, a folder, a split set). The reasons are
+// chosen by the engine's FileFault, not by its wording.
 #include <QAbstractItemModelTester>
 #include <QFile>
 #include <QSignalSpy>
@@ -36,11 +37,25 @@ ModelInfo info(const std::string& path, const std::string& arch = "llama") {
     return i;
 }
 
-// Scripted: files whose name contains "bad" are not GGUF, "gpt" is another architecture.
-Result<ModelInfo> scripted(const std::string& path) {
+ModelFootprint footprintOf(const ModelInfo& i) {
+    ModelFootprint f;
+    f.architecture = i.architecture;
+    f.n_layer = int(i.n_layer);
+    f.layer_bytes.assign(i.n_layer, 1000);
+    return f;
+}
+
+// Scripted: files whose name contains "bad" are not GGUF, "gpt" is another architecture (whose
+// footprint cannot be computed, as for a real one Strata does not know).
+Result<ModelInspection> scripted(const std::string& path) {
     if (path.find("bad") != std::string::npos)
-        return Status(ErrorCode::corrupt, path + ": magic at offset 0: not a GGUF file (starts with 'hell', expected 'GGUF')");
-    return info(path, path.find("gpt") != std::string::npos ? "gpt2" : "llama");
+        return Status(ErrorCode::corrupt, path + ": magic at offset 0: not a GGUF file (starts with 'hell', expected 'GGUF')")
+            .with_fault(FileFault::not_gguf, "it starts with 'hell'");
+    ModelInspection r;
+    r.info = info(path, path.find("gpt") != std::string::npos ? "gpt2" : "llama");
+    if (r.info.support.ok()) r.footprint = footprintOf(r.info);
+    else r.footprint = Status(ErrorCode::corrupt, path + ": missing key gpt2.block_count");
+    return r;
 }
 
 void touch(const QString& path, const QByteArray& data = "x") {
@@ -101,6 +116,14 @@ private slots:
         QSignalSpy rejected(&importer, &ModelImporter::rejected);
         QSignalSpy duplicate(&importer, &ModelImporter::duplicate);
         QSignalSpy idle(&importer, &ModelImporter::idle);
+        // `inspected` comes just before `imported`, with the footprint of the same read.
+        QStringList inspectedPaths;
+        QList<int> layersSeen;
+        connect(&importer, &ModelImporter::inspected, this, [&](const QString& p, const ModelInspection& r) {
+            QCOMPARE(imported.size(), inspectedPaths.size());
+            inspectedPaths << p;
+            layersSeen << (r.footprint.ok() ? r.footprint->n_layer : -1);
+        });
         const QString good = m_dir.filePath(QStringLiteral("good.gguf"));
         const QString bad = m_dir.filePath(QStringLiteral("bad notes.txt"));
         const QString gpt = m_dir.filePath(QStringLiteral("gpt.gguf"));
@@ -108,6 +131,8 @@ private slots:
         importer.importPaths({good, bad, gpt, good});  // the second `good` is in flight: ignored
         QTRY_VERIFY(idle.size() >= 1 && importer.pending() == 0);
         QCOMPARE(imported.size(), 1);
+        QCOMPARE(inspectedPaths, QStringList{imported[0][0].toString()});
+        QCOMPARE(layersSeen, QList<int>{5});
         QCOMPARE(catalog.rowCount(), 1);
         QCOMPARE(rejected.size(), 2);
         QStringList messages;
@@ -118,6 +143,7 @@ private slots:
         importer.importPaths({good});
         QCOMPARE(duplicate.size(), 1);  // known at once, not read again
         QCOMPARE(catalog.rowCount(), 1);
+        QCOMPARE(inspectedPaths.size(), 1);
     }
 
     void importerScansFolders() {
@@ -135,41 +161,75 @@ private slots:
         QTRY_COMPARE(catalog.rowCount(), 2);
     }
 
+    // Status values as the engine makes them: the message, and the FileFault with its detail.
     void describesEngineErrors_data() {
         QTest::addColumn<int>("code");
         QTest::addColumn<QString>("message");
+        QTest::addColumn<int>("fault");
+        QTest::addColumn<QString>("detail");
         QTest::addColumn<QString>("expected");
         QTest::newRow("tiny file") << int(ErrorCode::corrupt)
                                    << QStringLiteral("/d/x.gguf: magic at offset 0: not a GGUF file (only 2 bytes long)")
-                                   << QStringLiteral("x.gguf is not a GGUF model file (no GGUF magic: only 2 bytes long)");
+                                   << int(FileFault::not_gguf) << QStringLiteral("it is only 2 bytes long")
+                                   << QStringLiteral("x.gguf is not a GGUF model file (no GGUF magic: it is only 2 bytes long)");
+        QTest::newRow("text file") << int(ErrorCode::corrupt)
+                                   << QStringLiteral("/d/x.gguf: magic at offset 0: not a GGUF file (starts with 'hell', expected 'GGUF')")
+                                   << int(FileFault::not_gguf) << QStringLiteral("it starts with 'hell'")
+                                   << QStringLiteral("x.gguf is not a GGUF model file (no GGUF magic: it starts with 'hell')");
         QTest::newRow("truncated") << int(ErrorCode::corrupt)
                                    << QStringLiteral("/d/x.gguf: tensor count at offset 8: truncated: a 8-byte value needs 8 bytes but only 3 remain in the 11-byte file")
+                                   << int(FileFault::truncated) << QString()
                                    << QStringLiteral("x.gguf is truncated: the download may be incomplete (tensor count at offset 8: truncated: a 8-byte value needs 8 bytes but only 3 remain in the 11-byte file)");
         QTest::newRow("counts past the end") << int(ErrorCode::corrupt)
                                              << QStringLiteral("/d/x.gguf: tensor count at offset 8: 21 tensors cannot fit in the 16 bytes that follow the header")
+                                             << int(FileFault::truncated) << QString()
                                              << QStringLiteral("x.gguf is truncated: the download may be incomplete (tensor count at offset 8: 21 tensors cannot fit in the 16 bytes that follow the header)");
         QTest::newRow("big endian") << int(ErrorCode::unsupported)
                                     << QStringLiteral("/d/x.gguf: magic at offset 0: big-endian GGUF file; only little-endian GGUF files are supported")
+                                    << int(FileFault::unsupported_gguf)
+                                    << QStringLiteral("big-endian GGUF file; only little-endian GGUF files are supported")
                                     << QStringLiteral("x.gguf is a GGUF file Strata cannot read (big-endian GGUF file; only little-endian GGUF files are supported)");
+        // Was "x.gguf cannot be run by Strata (version at offset 4: unsupported GGUF version 4
+        // (versions 2 and 3 are))": the text did not say "magic at offset 0".
+        QTest::newRow("newer version") << int(ErrorCode::unsupported)
+                                       << QStringLiteral("/d/x.gguf: version at offset 4: unsupported GGUF version 4 (versions 2 and 3 are)")
+                                       << int(FileFault::unsupported_gguf)
+                                       << QStringLiteral("GGUF version 4; Strata reads versions 2 and 3")
+                                       << QStringLiteral("x.gguf is a GGUF file Strata cannot read (GGUF version 4; Strata reads versions 2 and 3)");
+        QTest::newRow("split part missing") << int(ErrorCode::not_found)
+                                            << QStringLiteral("/d/x.gguf: part 2 of 3 of this split set is missing: /d/x-00002-of-00003.gguf")
+                                            << int(FileFault::split_set_incomplete) << QStringLiteral("/d/x-00002-of-00003.gguf")
+                                            << QStringLiteral("x.gguf is part of a split set that cannot be read whole (part 2 of 3 of this split set is missing: /d/x-00002-of-00003.gguf)");
+        // The fault decides, not the words: a message that happens to say "truncated" or
+        // "magic at offset 0" without a fault is not described as one.
+        QTest::newRow("words without a fault") << int(ErrorCode::corrupt)
+                                               << QStringLiteral("/d/x.gguf: magic at offset 0: key 'note' says truncated")
+                                               << int(FileFault::none) << QString()
+                                               << QStringLiteral("x.gguf is not a usable GGUF model (magic at offset 0: key 'note' says truncated)");
         QTest::newRow("other") << int(ErrorCode::corrupt) << QStringLiteral("/d/x.gguf: missing required key 'general.architecture'")
+                               << int(FileFault::none) << QString()
                                << QStringLiteral("x.gguf is not a usable GGUF model (missing required key 'general.architecture')");
     }
 
     void describesEngineErrors() {
         QFETCH(int, code);
         QFETCH(QString, message);
+        QFETCH(int, fault);
+        QFETCH(QString, detail);
         QFETCH(QString, expected);
         touch(m_dir.filePath(QStringLiteral("x.gguf")));
         // The message names the file as the engine did: replace its folder with ours.
         const QString path = m_dir.filePath(QStringLiteral("x.gguf"));
         const QString engineMessage = QString(message).replace(QStringLiteral("/d/x.gguf"), path);
-        QCOMPARE(describeRejection(path, Status(ErrorCode(code), engineMessage.toStdString())), expected);
+        const Status status = Status(ErrorCode(code), engineMessage.toStdString())
+                                  .with_fault(FileFault(fault), detail.toStdString());
+        QCOMPARE(describeRejection(path, status), expected);
     }
 
-    // The real inspect_model on real files.
+    // The real inspect_model_file on real files.
     void importerWithTheEngine() {
         ModelCatalog catalog(*m_db);
-        ModelImporter importer(catalog, strata::inspect_model);
+        ModelImporter importer(catalog, strata::inspect_model_file);
         QSignalSpy rejected(&importer, &ModelImporter::rejected);
         RandomModelConfig cfg;
         QString error;
@@ -203,7 +263,7 @@ private slots:
     void splitSetIsOneEntry() {
         ModelCatalog catalog(*m_db);
         QAbstractItemModelTester tester(&catalog, QAbstractItemModelTester::FailureReportingMode::QtTest);
-        ModelImporter importer(catalog, strata::inspect_model);
+        ModelImporter importer(catalog, strata::inspect_model_file);
         QSignalSpy imported(&importer, &ModelImporter::imported);
         QSignalSpy duplicate(&importer, &ModelImporter::duplicate);
         QSignalSpy rejected(&importer, &ModelImporter::rejected);
@@ -262,7 +322,7 @@ private slots:
     // Files Strata cannot run are refused when dropped, with the reason, and never added.
     void refusesUnrunnableModelsOnDrop() {
         ModelCatalog catalog(*m_db);
-        ModelImporter importer(catalog, strata::inspect_model);
+        ModelImporter importer(catalog, strata::inspect_model_file);
         QSignalSpy rejected(&importer, &ModelImporter::rejected);
         QStringList paths;
         auto write = [&](const char* name, const char* arch, int experts) {

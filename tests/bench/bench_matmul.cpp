@@ -23,9 +23,9 @@
 
 #include "backend/cpu/bandwidth_probe.h"
 #include "backend/cpu/cpu_matmul.h"
-#include "backend/cpu/thread_pool.h"
 #include "quant/quant.h"
 #include "util/cpu_features.h"
+#include "util/thread_pool.h"
 
 using namespace strata;
 

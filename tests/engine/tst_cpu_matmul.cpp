@@ -21,11 +21,11 @@
 
 #include "backend/cpu/cpu_matmul.h"
 #include "backend/cpu/cpu_matmul_internal.h"
-#include "backend/cpu/thread_pool.h"
 #include "quant/quant.h"
 #include "quant/quant_blocks.h"
 #include "isa_scope.h"
 #include "util/cpu_features.h"
+#include "util/thread_pool.h"
 
 using namespace strata;
 using strata::test::IsaScope;

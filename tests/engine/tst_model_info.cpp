@@ -1,9 +1,12 @@
 // inspect_model(): hyperparameters, vocab, tokenizer, quantization label and per-type totals from
-// written models and the real stories260K.gguf; required keys; format_param_count / format_bytes.
+// written models and the real stories260K.gguf; required keys; inspect_model_file (info and
+// footprint of one read, an unsupported file's missing footprint); format_param_count /
+// format_bytes.
 #include <QtTest>
 
 #include "gguf/gguf_writer.h"
 #include "gguf_test_util.h"
+#include "strata/engine.h"
 #include "strata/model_info.h"
 #include "test_paths.h"
 
@@ -249,6 +252,49 @@ private slots:
         auto r = inspect_model(p);
         QVERIFY(!r.ok());
         QVERIFY2(r.status().message().find("'llama.context_length'") != std::string::npos, r.status().message().c_str());
+    }
+
+    // inspect_model_file: the info of inspect_model and the footprint of read_model_footprint,
+    // from one opening of the file.
+    void inspectionHasInfoAndFootprint() {
+        const std::string p = path("inspected.gguf");
+        TinyModel tm;
+        tm.file_type = 15;
+        QVERIFY(writeTinyModel(p, tm).ok());
+        auto r = inspect_model_file(p);
+        QVERIFY2(r.ok(), r.status().message().c_str());
+        auto info = inspect_model(p);
+        auto footprint = read_model_footprint(p);
+        QVERIFY(info.ok() && footprint.ok());
+        QCOMPARE(r->info.name, info->name);
+        QCOMPARE(r->info.n_layer, info->n_layer);
+        QCOMPARE(r->info.quantization, info->quantization);
+        QCOMPARE(r->info.weight_bytes, info->weight_bytes);
+        QVERIFY2(r->footprint.ok(), r->footprint.status().message().c_str());
+        QCOMPARE(r->footprint->n_layer, 2);
+        QCOMPARE(r->footprint->layer_bytes, footprint->layer_bytes);
+        QCOMPARE(r->footprint->cuda_layer_bytes, footprint->cuda_layer_bytes);
+        QCOMPARE(r->footprint->embedding_bytes, footprint->embedding_bytes);
+        QCOMPARE(r->footprint->n_ctx_train, footprint->n_ctx_train);
+    }
+
+    // A file Strata cannot run still yields its info (the library refuses it with the verdict);
+    // a footprint it cannot have is carried as an error, not returned as the inspection's.
+    void inspectionOfAnUnsupportedFile() {
+        const std::string p = path("rwkv.gguf");
+        TinyModel tm;
+        tm.arch = "rwkv6";
+        tm.skip = {"rwkv6.block_count"};
+        QVERIFY(writeTinyModel(p, tm).ok());
+        auto r = inspect_model_file(p);
+        QVERIFY2(r.ok(), r.status().message().c_str());
+        QCOMPARE(r->info.architecture, std::string("rwkv6"));
+        QCOMPARE(r->info.support.reason, Unsupported::architecture);
+        QVERIFY(!r->footprint.ok());
+        QVERIFY2(r->footprint.status().message().find("rwkv6.block_count") != std::string::npos,
+                 r->footprint.status().message().c_str());
+        const ModelInspection empty;
+        QVERIFY(!empty.footprint.ok());  // a default inspection has none
     }
 
     void notGguf() {

@@ -180,7 +180,7 @@ private:
         o.deviceSpecs[0].memory_cap = m_small + 4096;
         o.deviceSpecs[1].memory_cap = m_small;
         o.deviceSpecs[2].memory_cap = 2 * m_need;
-        o.inspect = strata::inspect_model;
+        o.inspect = strata::inspect_model_file;
         return o;
     }
 

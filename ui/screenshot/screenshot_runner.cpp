@@ -80,7 +80,7 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     app::AppOptions options;
     options.dataDir = data.path();
     options.makeBackend = sample::makeBackend;
-    options.inspect = [](const std::string& p) -> strata::Result<strata::ModelInfo> {
+    options.inspect = [](const std::string& p) -> strata::Result<strata::ModelInspection> {
         return strata::Status(strata::ErrorCode::unsupported, p + ": screenshot mode");
     };
     options.readFootprint = sample::footprint;

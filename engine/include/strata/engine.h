@@ -68,7 +68,9 @@ struct PlanReport {
 
 // What the planner needs to know about a model file (layer sizes, hyperparameters), read from
 // its header without loading weights or touching any device. Thread-safe; for callers that
-// plan on their own thread with make_plan() (the app's live fit preview).
+// plan on their own thread with make_plan() (the app's live fit preview, for models added in
+// an earlier run). A caller that also wants the ModelInfo reads both at once with
+// inspect_model_file() (strata/model_info.h).
 Result<ModelFootprint> read_model_footprint(const std::string& path);
 
 class Engine {

@@ -1,12 +1,15 @@
 // ModelInfo: what a GGUF model file is, read from its header without loading weights.
 // Used by `strata-cli info`, the app's model library (validation on drop) and the planner.
-// Plain value type; inspect_model() is safe to call from any thread.
+// ModelInspection adds what the planner needs, from the same single read of the header.
+// Plain value types; inspect_model() and inspect_model_file() are safe to call from any thread.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "strata/format.h"  // format_bytes / format_param_count, for the callers that show a ModelInfo
+#include "strata/plan.h"
 #include "strata/status.h"
 #include "strata/tensor_type.h"
 
@@ -70,16 +73,29 @@ struct ModelInfo {
 
 // Opens and validates the file's header and tensor directory (not the weights' values); any
 // part of a split set describes the whole set.
-// Errors name the file and what is wrong (not GGUF, truncated, unknown tensor type, ...).
+// Errors name the file and what is wrong (not GGUF, truncated, unknown tensor type, ...); the
+// faults a library explains to people are also Status::fault() (strata/status.h FileFault).
 Result<ModelInfo> inspect_model(const std::string& path);
+
+// Everything Strata reads from a model file's header, read once: what the file is and what the
+// planner needs to place it (the app's library reads each dropped file once with this, for its
+// columns, its refusal and its Fit column alike).
+struct ModelInspection {
+    ModelInfo info;
+    // The footprint, or why it cannot be computed. It is computed for every file whose info
+    // could be read, supported or not, and is never the reason the inspection fails: a file
+    // whose architecture Strata does not run (info.support says why) may have no footprint,
+    // and a caller that refuses such files checks info.support first and needs no footprint.
+    // A default-constructed inspection holds ErrorCode::not_found here ("not read").
+    Result<ModelFootprint> footprint{Status(ErrorCode::not_found, "the footprint was not read")};
+};
+
+// inspect_model() and read_model_footprint() (strata/engine.h) of one opening of the file.
+// Fails as inspect_model() does; a footprint error is carried in the result, not returned.
+Result<ModelInspection> inspect_model_file(const std::string& path);
 
 // The path a model is known by: a split set's first part when `path` is named like any part
 // of one ("<prefix>-00002-of-00003.gguf"), else `path` itself. By name only.
 std::string model_set_path(const std::string& path);
-
-// "1.1B", "260K" — parameter counts the way model cards print them.
-std::string format_param_count(uint64_t n_params);
-// "1.23 GiB", "512 MiB", "900 B"
-std::string format_bytes(uint64_t n_bytes);
 
 }  // namespace strata

@@ -31,6 +31,26 @@ enum class ErrorCode {
 
 const char* error_code_name(ErrorCode code);
 
+// What is wrong with a model file, where the GGUF reader can tell: for callers that explain a
+// refusal to people (the library, on drop) or act on it, so that none of them has to recognise
+// the message's wording. The message still says everything; Status::fault_detail() holds the one
+// fact a short explanation needs, as documented per fault. Faults travel with the Status
+// (with_context keeps them), so an error from a part of a split set keeps its fault too.
+enum class FileFault {
+    none,                  // no file fault, or not one of these (a missing key, bad offsets, ...)
+    not_gguf,              // no GGUF magic. Detail: what the file is instead, as a clause:
+                           // "it starts with 'hell'", "it is only 2 bytes long", "it is empty"
+    unsupported_gguf,      // GGUF, but a version or byte order Strata does not read. Detail:
+                           // "GGUF version 4; Strata reads versions 2 and 3"
+    truncated,             // the file ends before its header, tensor directory or tensor data
+                           // does (an interrupted download). No detail: the message says where
+    split_set_incomplete,  // a part of a split set is missing, is not GGUF, belongs to another
+                           // set, or cannot be found because the opened part was renamed.
+                           // Detail: the path of that part
+};
+
+const char* file_fault_name(FileFault fault);
+
 class [[nodiscard]] Status {
 public:
     Status() = default;  // success
@@ -42,17 +62,33 @@ public:
     explicit operator bool() const { return ok(); }
     ErrorCode code() const { return code_; }
     const std::string& message() const { return message_; }
+    FileFault fault() const { return fault_; }
+    const std::string& fault_detail() const { return fault_detail_; }
 
-    // Returns a copy whose message is "context: message" (code kept), for adding the file or
-    // device name as an error travels up.
+    // Returns a copy whose message is "context: message" (code and fault kept), for adding the
+    // file or device name as an error travels up.
     Status with_context(const std::string& context) const {
         if (ok()) return *this;
-        return {code_, context + ": " + message_};
+        Status s = *this;
+        s.message_ = context + ": " + message_;
+        return s;
+    }
+
+    // Returns a copy that says what is wrong with the file (detail as FileFault documents).
+    // A success stays a success.
+    Status with_fault(FileFault fault, std::string detail = {}) const {
+        if (ok()) return *this;
+        Status s = *this;
+        s.fault_ = fault;
+        s.fault_detail_ = std::move(detail);
+        return s;
     }
 
 private:
     ErrorCode code_ = ErrorCode::ok;
     std::string message_;
+    FileFault fault_ = FileFault::none;
+    std::string fault_detail_;
 };
 
 inline Status make_error(ErrorCode code, std::string message) { return {code, std::move(message)}; }

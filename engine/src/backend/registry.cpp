@@ -8,8 +8,8 @@
 
 #include "backend/cpu/bandwidth_probe.h"
 #include "backend/cpu/cpu_device.h"
+#include "backend/host_transport.h"
 #include "util/cpu_features.h"
-#include "runtime/pipeline.h"
 
 namespace strata {
 

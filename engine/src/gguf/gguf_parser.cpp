@@ -85,17 +85,24 @@ Status GgufParser::parse(GgufFile& f) {
     }
 }
 
-void GgufParser::fail(ErrorCode code, const std::string& field, uint64_t offset,
-                      const std::string& what) const {
-    throw ParseFailure{make_error(code, f_.path_ + ": " + field + " at offset " +
-                                            std::to_string(offset) + ": " + what)};
+void GgufParser::fail(ErrorCode code, const std::string& field, uint64_t offset, const std::string& what,
+                      FileFault fault, std::string fault_detail) const {
+    throw ParseFailure{make_error(code, f_.path_ + ": " + field + " at offset " + std::to_string(offset) + ": " + what)
+                           .with_fault(fault, std::move(fault_detail))};
+}
+
+// A file cut short (an interrupted download) shows up as a count, length or offset that reaches
+// past its end; so does a corrupt one, but the reader cannot tell them apart and the first is
+// far more common, so every such error is FileFault::truncated.
+void GgufParser::fail_truncated(const std::string& field, uint64_t offset, const std::string& what) const {
+    fail(ErrorCode::corrupt, field, offset, what, FileFault::truncated);
 }
 
 void GgufParser::need(uint64_t n, const std::string& field, const char* what) const {
     if (n > remaining()) {
-        fail(ErrorCode::corrupt, field, pos_,
-             std::string("truncated: ") + what + " needs " + std::to_string(n) + " bytes but only " +
-                 std::to_string(remaining()) + " remain in the " + std::to_string(size_) + "-byte file");
+        fail_truncated(field, pos_,
+                       std::string("truncated: ") + what + " needs " + std::to_string(n) + " bytes but only " +
+                           std::to_string(remaining()) + " remain in the " + std::to_string(size_) + "-byte file");
     }
 }
 
@@ -129,9 +136,9 @@ std::string_view GgufParser::read_string(const std::string& field) {
     const uint64_t at = pos_;
     const uint64_t len = read_u64(field);
     if (len > remaining()) {
-        fail(ErrorCode::corrupt, field, at,
-             "string length " + std::to_string(len) + " exceeds the " + std::to_string(remaining()) +
-                 " bytes left in the file");
+        fail_truncated(field, at,
+                       "string length " + std::to_string(len) + " exceeds the " + std::to_string(remaining()) +
+                           " bytes left in the file");
     }
     std::string_view s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
     pos_ += len;
@@ -142,11 +149,11 @@ uint64_t GgufParser::read_count(const std::string& field, uint64_t min_element_b
     const uint64_t at = pos_;
     const uint64_t count = read_u64(field);
     if (count > remaining() / min_element_bytes) {
-        fail(ErrorCode::corrupt, field, at,
-             std::string(what) + " " + std::to_string(count) + " needs at least " +
-                 (count > UINT64_MAX / min_element_bytes ? std::string("2^64")
-                                                         : std::to_string(count * min_element_bytes)) +
-                 " bytes but only " + std::to_string(remaining()) + " remain");
+        fail_truncated(field, at,
+                       std::string(what) + " " + std::to_string(count) + " needs at least " +
+                           (count > UINT64_MAX / min_element_bytes ? std::string("2^64")
+                                                                   : std::to_string(count * min_element_bytes)) +
+                           " bytes but only " + std::to_string(remaining()) + " remain");
     }
     return count;
 }
@@ -235,18 +242,21 @@ void GgufParser::read_array(Value& v, const std::string& field, int depth) {
 }
 
 void GgufParser::parse_header() {
+    const char* const kBigEndian = "big-endian GGUF file; only little-endian GGUF files are supported";
     if (size_ < 4) {
-        fail(ErrorCode::corrupt, "magic", 0,
-             "not a GGUF file (only " + std::to_string(size_) + " bytes long)");
+        const std::string what_it_is = size_ == 0 ? "it is empty"
+                                       : size_ == 1 ? "it is only 1 byte long"
+                                                    : "it is only " + std::to_string(size_) + " bytes long";
+        fail(ErrorCode::corrupt, "magic", 0, "not a GGUF file (only " + std::to_string(size_) + " bytes long)",
+             FileFault::not_gguf, what_it_is);
     }
     if (std::memcmp(data_, "FUGG", 4) == 0) {
-        fail(ErrorCode::unsupported, "magic", 0,
-             "big-endian GGUF file; only little-endian GGUF files are supported");
+        fail(ErrorCode::unsupported, "magic", 0, kBigEndian, FileFault::unsupported_gguf, kBigEndian);
     }
     if (std::memcmp(data_, "GGUF", 4) != 0) {
-        fail(ErrorCode::corrupt, "magic", 0,
-             "not a GGUF file (starts with '" + printable({reinterpret_cast<const char*>(data_), 4}) +
-                 "', expected 'GGUF')");
+        const std::string head = printable({reinterpret_cast<const char*>(data_), 4});
+        fail(ErrorCode::corrupt, "magic", 0, "not a GGUF file (starts with '" + head + "', expected 'GGUF')",
+             FileFault::not_gguf, "it starts with '" + head + "'");
     }
     pos_ = 4;
     const uint32_t version = read_u32("version");
@@ -254,15 +264,19 @@ void GgufParser::parse_header() {
     if (version != swapped && (swapped == 2 || swapped == 3)) {
         fail(ErrorCode::unsupported, "version", 4,
              "big-endian GGUF file (version field reads " + std::to_string(version) +
-                 "); only little-endian GGUF files are supported");
+                 "); only little-endian GGUF files are supported",
+             FileFault::unsupported_gguf, kBigEndian);
     }
+    const std::string versions = "GGUF version " + std::to_string(version) + "; Strata reads versions 2 and 3";
     if (version == 1) {
         fail(ErrorCode::unsupported, "version", 4,
-             "GGUF version 1 is not supported (versions 2 and 3 are); re-convert the model");
+             "GGUF version 1 is not supported (versions 2 and 3 are); re-convert the model",
+             FileFault::unsupported_gguf, versions + " (re-convert the model)");
     }
     if (version != 2 && version != 3) {
         fail(ErrorCode::unsupported, "version", 4,
-             "unsupported GGUF version " + std::to_string(version) + " (versions 2 and 3 are)");
+             "unsupported GGUF version " + std::to_string(version) + " (versions 2 and 3 are)",
+             FileFault::unsupported_gguf, versions);
     }
     f_.version_ = version;
 
@@ -272,16 +286,16 @@ void GgufParser::parse_header() {
     n_kv_ = read_u64("metadata key count");
     // Each entry takes a minimum number of bytes: counts the file cannot hold are corrupt.
     if (n_tensors_ > remaining() / kMinTensorInfoBytes) {
-        fail(ErrorCode::corrupt, "tensor count", tensors_at,
-             std::to_string(n_tensors_) + " tensors cannot fit in the " + std::to_string(remaining()) +
-                 " bytes that follow the header");
+        fail_truncated("tensor count", tensors_at,
+                       std::to_string(n_tensors_) + " tensors cannot fit in the " + std::to_string(remaining()) +
+                           " bytes that follow the header");
     }
     if (n_kv_ > remaining() / kMinKeyValueBytes ||
         n_kv_ * kMinKeyValueBytes > remaining() - n_tensors_ * kMinTensorInfoBytes) {
-        fail(ErrorCode::corrupt, "metadata key count", kv_at,
-             std::to_string(n_kv_) + " keys (and " + std::to_string(n_tensors_) +
-                 " tensors) cannot fit in the " + std::to_string(remaining()) +
-                 " bytes that follow the header");
+        fail_truncated("metadata key count", kv_at,
+                       std::to_string(n_kv_) + " keys (and " + std::to_string(n_tensors_) +
+                           " tensors) cannot fit in the " + std::to_string(remaining()) +
+                           " bytes that follow the header");
     }
 }
 
@@ -388,18 +402,18 @@ void GgufParser::check_tensor_extents() {
     f_.data_offset_ = (pos_ + a - 1) / a * a;
     if (f_.tensors_.empty()) return;  // a file without tensors needs no data section
     if (f_.data_offset_ > size_) {
-        fail(ErrorCode::corrupt, "tensor data section", pos_,
-             "truncated: the data section would start at offset " + std::to_string(f_.data_offset_) +
-                 ", past the end of the " + std::to_string(size_) + "-byte file");
+        fail_truncated("tensor data section", pos_,
+                       "truncated: the data section would start at offset " + std::to_string(f_.data_offset_) +
+                           ", past the end of the " + std::to_string(size_) + "-byte file");
     }
     const uint64_t avail = size_ - f_.data_offset_;
     for (size_t k = 0; k < f_.tensors_.size(); ++k) {
         TensorInfo& t = f_.tensors_[k];
         if (t.offset > avail || t.n_bytes > avail - t.offset) {
-            fail(ErrorCode::corrupt, "tensor '" + printable(t.name) + "' data", tensor_info_offsets_[k],
-                 "data at file offset " + std::to_string(f_.data_offset_) + " + " +
-                     std::to_string(t.offset) + " (" + std::to_string(t.n_bytes) +
-                     " bytes) runs past the end of the " + std::to_string(size_) + "-byte file");
+            fail_truncated("tensor '" + printable(t.name) + "' data", tensor_info_offsets_[k],
+                           "data at file offset " + std::to_string(f_.data_offset_) + " + " +
+                               std::to_string(t.offset) + " (" + std::to_string(t.n_bytes) +
+                               " bytes) runs past the end of the " + std::to_string(size_) + "-byte file");
         }
         t.data = data_ + f_.data_offset_ + t.offset;
     }

@@ -26,8 +26,12 @@ public:
 private:
     explicit GgufParser(GgufFile& f);
 
-    [[noreturn]] void fail(ErrorCode code, const std::string& field, uint64_t offset,
-                           const std::string& what) const;
+    // Throws the error "<path>: <field> at offset <offset>: <what>", with `fault` (and its
+    // detail) for the errors callers explain to people without reading the message.
+    [[noreturn]] void fail(ErrorCode code, const std::string& field, uint64_t offset, const std::string& what,
+                           FileFault fault = FileFault::none, std::string fault_detail = {}) const;
+    // fail() for data that would run past the end of the file: FileFault::truncated.
+    [[noreturn]] void fail_truncated(const std::string& field, uint64_t offset, const std::string& what) const;
     uint64_t remaining() const { return size_ - pos_; }
     // Fails unless n more bytes exist at the cursor.
     void need(uint64_t n, const std::string& field, const char* what) const;

@@ -42,23 +42,22 @@ Status check_sibling(const GgufFile& part, int64_t index, const SplitKeys& want,
     if (!keys.ok()) return keys.status().with_context(context + ": " + part_of(index, want.count));
     const std::string not_ours = context + ": " + part.path() + " is not " + part_of(index, want.count) +
                                  " of this split set: ";
-    if (!keys->has_value()) {
-        return make_error(ErrorCode::corrupt, not_ours + "it is a whole model (no split.count above 1)");
-    }
+    auto foreign = [&](const std::string& why) {
+        return make_error(ErrorCode::corrupt, not_ours + why)
+            .with_fault(FileFault::split_set_incomplete, part.path());
+    };
+    if (!keys->has_value()) return foreign("it is a whole model (no split.count above 1)");
     const SplitKeys& k = **keys;
     if (k.count != want.count) {
-        return make_error(ErrorCode::corrupt, not_ours + "its split.count is " + std::to_string(k.count) +
-                                                  ", this set's is " + std::to_string(want.count));
+        return foreign("its split.count is " + std::to_string(k.count) + ", this set's is " + std::to_string(want.count));
     }
     if (k.no != index) {
-        return make_error(ErrorCode::corrupt, not_ours + "its split.no is " + std::to_string(k.no) + " (" +
-                                                  part_of(k.no, k.count) + "), its name says " +
-                                                  part_of(index, want.count));
+        return foreign("its split.no is " + std::to_string(k.no) + " (" + part_of(k.no, k.count) + "), its name says " +
+                       part_of(index, want.count));
     }
     if (k.tensors_count != want.tensors_count) {
-        return make_error(ErrorCode::corrupt, not_ours + "its split.tensors.count is " +
-                                                  std::to_string(k.tensors_count) + ", this set's is " +
-                                                  std::to_string(want.tensors_count));
+        return foreign("its split.tensors.count is " + std::to_string(k.tensors_count) + ", this set's is " +
+                       std::to_string(want.tensors_count));
     }
     return Status::success();
 }
@@ -141,7 +140,8 @@ Result<std::unique_ptr<GgufFile>> SplitSet::assemble_parts(std::unique_ptr<GgufF
                                                   " of a split set (split.no " + std::to_string(keys.no) +
                                                   "), but its name does not end in '" +
                                                   part_suffix(keys.no + 1, keys.count) +
-                                                  "', so the other parts cannot be found");
+                                                  "', so the other parts cannot be found")
+            .with_fault(FileFault::split_set_incomplete, given);
     }
 
     // Grown part by part: a hostile split.count costs memory only for parts that exist.
@@ -154,11 +154,18 @@ Result<std::unique_ptr<GgufFile>> SplitSet::assemble_parts(std::unique_ptr<GgufF
         const std::string part_path = split_part_path(*prefix, k + 1, keys.count);
         auto part = GgufFile::open_single(part_path);
         if (!part.ok()) {
-            if (part.status().code() == ErrorCode::not_found) {
+            const Status& why = part.status();
+            if (why.code() == ErrorCode::not_found) {
                 return make_error(ErrorCode::not_found,
-                                  given + ": " + part_of(k, keys.count) + " of this split set is missing: " + part_path);
+                                  given + ": " + part_of(k, keys.count) + " of this split set is missing: " + part_path)
+                    .with_fault(FileFault::split_set_incomplete, part_path);
             }
-            return part.status().with_context(given + ": " + part_of(k, keys.count));
+            const Status in_set = why.with_context(given + ": " + part_of(k, keys.count));
+            // A file named like a part that is no GGUF at all is not a part of this set; "<the
+            // opened part> is not a GGUF file" would blame the wrong file. A part cut short or
+            // in a format Strata cannot read keeps its fault: the message names that part.
+            return why.fault() == FileFault::not_gguf ? in_set.with_fault(FileFault::split_set_incomplete, part_path)
+                                                      : in_set;
         }
         STRATA_RETURN_IF_ERROR(check_sibling(**part, k, keys, given));
         parts.push_back(std::move(part).value());

@@ -1,17 +1,19 @@
-// inspect_model(): a GGUF file's architecture, sizes, tokenizer and tensor types, read from the
-// header and tensor directory alone (the weights themselves are not touched).
+// inspect_model() / inspect_model_file(): a GGUF file's architecture, sizes, tokenizer, tensor
+// types and footprint, read from the header and tensor directory alone (the weights themselves
+// are not touched), with one opening of the file.
 #include "strata/model_info.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <new>
 
 #include "gguf/gguf_file.h"
 #include "gguf/split_set.h"
 #include "model/hparams.h"
+#include "model/model_inspection.h"
 #include "model/model_support.h"
+#include "plan/model_footprint.h"
 
 namespace strata {
 
@@ -180,9 +182,23 @@ void fill_tensor_totals(const gguf::GgufFile& f, ModelInfo& info) {
                      [](const TensorTypeTotal& a, const TensorTypeTotal& b) { return a.n_bytes > b.n_bytes; });
 }
 
-Result<ModelInfo> inspect(const std::string& path) {
-    STRATA_ASSIGN_OR_RETURN(auto file, gguf::GgufFile::open(path));
-    const gguf::GgufFile& f = *file;
+// Opens `path` once and hands the file to `read`; exceptions become a Status naming the file.
+template <class T, class Read>
+Result<T> with_open_file(const std::string& path, Read read) {
+    try {
+        STRATA_ASSIGN_OR_RETURN(auto file, gguf::GgufFile::open(path));
+        return read(*file);
+    } catch (const std::bad_alloc&) {
+        return make_error(ErrorCode::out_of_memory, path + ": out of memory while reading the model header");
+    } catch (const std::exception& e) {
+        return make_error(ErrorCode::internal, path + ": " + e.what());
+    }
+}
+
+}  // namespace
+
+Result<ModelInfo> read_model_info(const gguf::GgufFile& f) {
+    const std::string& path = f.path();
     ModelInfo info;
     info.path = f.path();             // a split set's first part, whichever part was opened
     info.file_size = f.file_size();   // all parts together
@@ -215,54 +231,24 @@ Result<ModelInfo> inspect(const std::string& path) {
     return info;
 }
 
-}  // namespace
+Result<ModelInspection> inspect_open_model(const gguf::GgufFile& file) {
+    STRATA_ASSIGN_OR_RETURN(ModelInfo info, read_model_info(file));
+    ModelInspection out;
+    out.info = std::move(info);
+    out.footprint = model_footprint(file);
+    return out;
+}
 
 Result<ModelInfo> inspect_model(const std::string& path) {
-    try {
-        return inspect(path);
-    } catch (const std::bad_alloc&) {
-        return make_error(ErrorCode::out_of_memory, path + ": out of memory while reading the model header");
-    } catch (const std::exception& e) {
-        return make_error(ErrorCode::internal, path + ": " + e.what());
-    }
+    return with_open_file<ModelInfo>(path, [](const gguf::GgufFile& f) { return read_model_info(f); });
+}
+
+Result<ModelInspection> inspect_model_file(const std::string& path) {
+    return with_open_file<ModelInspection>(path, [](const gguf::GgufFile& f) { return inspect_open_model(f); });
 }
 
 std::string model_set_path(const std::string& path) {
     return gguf::split_first_part_path(path).value_or(path);
-}
-
-std::string format_param_count(uint64_t n_params) {
-    static const char* const kSuffix[] = {"", "K", "M", "B", "T"};
-    double v = static_cast<double>(n_params);
-    size_t unit = 0;
-    while (unit + 1 < std::size(kSuffix) && v >= 999.5) {
-        v /= 1000.0;
-        ++unit;
-    }
-    char buf[32];
-    if (unit == 0) {
-        std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n_params));
-    } else if (v < 9.95) {
-        std::snprintf(buf, sizeof buf, "%.1f%s", v, kSuffix[unit]);  // "1.1B", "6.7B"
-    } else {
-        std::snprintf(buf, sizeof buf, "%.0f%s", v, kSuffix[unit]);  // "260K", "70B"
-    }
-    return buf;
-}
-
-std::string format_bytes(uint64_t n_bytes) {
-    static const char* const kUnit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    if (n_bytes < 1024) return std::to_string(n_bytes) + " B";
-    double v = static_cast<double>(n_bytes);
-    size_t unit = 0;
-    while (unit + 1 < std::size(kUnit) && v >= 1023.5) {  // 1023.6 KiB prints as "1.00 MiB"
-        v /= 1024.0;
-        ++unit;
-    }
-    char buf[32];
-    const char* fmt = v < 9.995 ? "%.2f %s" : v < 99.95 ? "%.1f %s" : "%.0f %s";  // 3 significant digits
-    std::snprintf(buf, sizeof buf, fmt, v, kUnit[unit]);
-    return buf;
 }
 
 }  // namespace strata

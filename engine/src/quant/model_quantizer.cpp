@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <memory>
 
-#include "backend/cpu/thread_pool.h"
 #include "gguf/gguf_writer.h"
 #include "quant/quant.h"
+#include "util/thread_pool.h"
 
 namespace strata::quant {
 

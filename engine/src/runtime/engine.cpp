@@ -2,6 +2,7 @@
 
 #include "backend/registry.h"
 #include "gguf/gguf_file.h"
+#include "model/model_inspection.h"
 #include "plan/model_footprint.h"
 #include "runtime/loaded_model.h"
 #include "tokenizer/vocab_loader.h"
@@ -70,17 +71,18 @@ Result<PlanReport> Engine::plan(const std::string& path, const LoadOptions& opti
         STRATA_RETURN_IF_ERROR(check_options(options));
         auto file = gguf::GgufFile::open(path);
         if (!file.ok()) return file.status();
-        auto info = inspect_model(path);
-        if (!info.ok()) return info.status();
-        auto footprint = model_footprint(**file);
-        if (!footprint.ok()) return footprint.status();
+        auto inspection = inspect_open_model(**file);  // the file just opened, not a second opening
+        if (!inspection.ok()) return inspection.status();
+        ModelInspection& model = *inspection;
+        if (!model.footprint.ok()) return model.footprint.status();
+        const ModelFootprint& footprint = *model.footprint;
         const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
         auto devices = registry_->describe(specs, options.n_threads);
         if (!devices.ok()) return devices.status();
-        auto request = make_plan_request(*footprint, *devices, options, choose_ctx(options, footprint->n_ctx_train));
+        auto request = make_plan_request(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
         if (!request.ok()) return request.status();
         PlanReport report;
-        report.info = std::move(info).value();
+        report.info = std::move(model.info);
         report.request = std::move(request).value();
         report.plan = make_plan(report.request);
         return report;

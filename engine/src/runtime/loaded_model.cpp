@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include "model/model_inspection.h"
 #include "plan/memory_estimate.h"
 #include "plan/model_footprint.h"
 #include "runtime/sequence_impl.h"
-#include "strata/model_info.h"
 #include "tokenizer/vocab_loader.h"
 
 namespace strata {
@@ -15,7 +15,8 @@ Result<LoadInputs> read_load_inputs(const std::string& path) {
     auto file = gguf::GgufFile::open(path);
     if (!file.ok()) return file.status();
     in.file = std::move(file).value();
-    auto info = inspect_model(path);
+    // Everything below reads the one mapping opened above.
+    auto info = read_model_info(*in.file);
     if (!info.ok()) return info.status();
     in.info = std::move(info).value();
     auto hp = read_hparams(*in.file);

@@ -62,8 +62,4 @@ private:
     std::vector<std::unique_ptr<StageWorker>> workers_;
 };
 
-// Host-memory transport: memcpy between CPU buffers, or staging through host memory for devices
-// that have no direct path. Peer copy / NCCL transports come with the CUDA backend.
-std::unique_ptr<Transport> make_host_transport();
-
 }  // namespace strata

@@ -18,4 +18,15 @@ const char* error_code_name(ErrorCode code) {
     return "unknown error";
 }
 
+const char* file_fault_name(FileFault fault) {
+    switch (fault) {
+        case FileFault::none: return "none";
+        case FileFault::not_gguf: return "not GGUF";
+        case FileFault::unsupported_gguf: return "unsupported GGUF";
+        case FileFault::truncated: return "truncated";
+        case FileFault::split_set_incomplete: return "split set incomplete";
+    }
+    return "unknown";
+}
+
 }  // namespace strata

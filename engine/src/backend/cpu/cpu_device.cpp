@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "backend/cpu/cpu_ops.h"
-#include "strata/model_info.h"
+#include "strata/format.h"
 
 namespace strata {
 

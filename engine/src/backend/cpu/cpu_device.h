@@ -12,8 +12,8 @@
 #include <mutex>
 
 #include "backend/cpu/cpu_matmul.h"
-#include "backend/cpu/thread_pool.h"
 #include "backend/device.h"
+#include "util/thread_pool.h"
 
 namespace strata {
 

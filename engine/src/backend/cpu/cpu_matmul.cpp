@@ -14,9 +14,9 @@
 #include <string>
 
 #include "backend/cpu/cpu_matmul_internal.h"
-#include "backend/cpu/thread_pool.h"
 #include "quant/quant.h"
 #include "quant/quant_dispatch.h"
+#include "util/thread_pool.h"
 
 namespace strata {
 namespace {

@@ -1,5 +1,5 @@
 // ThreadPool: a persistent set of worker threads for data-parallel loops (no thread creation
-// per token). One pool per CPU device.
+// per token). One pool per CPU device, and one for the quantizer (in util/ because both use it).
 //
 // parallel_for() is called from one owner thread at a time (the device's stage thread); it
 // blocks until every task has run. Tasks must not throw (kernels do not); a task must not call
