@@ -101,6 +101,7 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
     m.hp = *hp;
     const gguf::GgufFile& f = **file;
     if (!ReferenceRope::load(f, n_ctx, m.rope, error)) return nullptr;
+    m.rope_local = m.rope;  // sliding layers rotate as the others, except Gemma 3's (below)
     {
         const std::string a = m.hp.arch + ".";
         auto num = [&](const std::string& key, double fallback) {
@@ -118,12 +119,14 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
                 m.pattern = static_cast<int>(num("attention.sliding_window_pattern", gemma2 ? 2.0 : 6.0));
             }
             // Gemma 3's local layers: their own base (10000 by default), no scaling.
+            m.rope_local = ReferenceRope{};
             m.rope_local.n_rot = m.rope.n_rot;
             m.rope_local.neox = true;
             const double base = gemma3 ? num("rope.freq_base_swa", 10000.0) : num("rope.freq_base", 10000.0);
             for (int i = 0; i < m.rope.n_rot / 2; ++i) m.rope_local.inv_freq.push_back(1.0 / std::pow(base, 2.0 * i / m.rope.n_rot));
             if (!gemma3) m.rope_local = m.rope;
         }
+        if (m.hp.arch == "phi3") m.window = static_cast<int>(num("attention.sliding_window", 0.0));
         m.temp_beta = num("attention.temperature_scale", 0.0);
         m.temp_floor = num("rope.scaling.original_context_length", num("context_length", 2048.0));
     }
@@ -195,7 +198,8 @@ std::vector<double> ReferenceLlama::step(int token) {
     for (int il = 0; il < hp.n_layer; ++il) {
         const Impl::Layer& L = m.layers[static_cast<size_t>(il)];
         // Gemma: the last layer of each `pattern` is global, the others see `window` keys.
-        const bool sliding = m.window > 0 && m.pattern > 0 && il % m.pattern < m.pattern - 1;
+        // Phi-3: every layer slides where the file gives a window (pattern 0).
+        const bool sliding = m.window > 0 && (m.pattern == 0 || il % m.pattern < m.pattern - 1);
         const ReferenceRope& rope = sliding ? m.rope_local : m.rope;
         Vec xb = rmsnorm(x, L.attn_norm, eps);
         Vec q = matvec(L.wq, xb), k = matvec(L.wk, xb), v = matvec(L.wv, xb);

@@ -82,17 +82,21 @@ private slots:
     void greedyMatchesReferenceAndSplits_data() {
         QTest::addColumn<QString>("arch");
         QTest::addColumn<int>("nCtx");
-        QTest::newRow("llama31") << "llama31" << 128;
-        QTest::newRow("phi3 short factors") << "phi3" << 32;
-        QTest::newRow("phi3 long factors") << "phi3" << 128;
-        QTest::newRow("gemma2") << "gemma2" << 96;
-        QTest::newRow("gemma3") << "gemma3" << 96;
-        QTest::newRow("mistral3") << "mistral3" << 128;
+        QTest::addColumn<int>("window");  // > 0: this sliding window instead of the architecture's
+        QTest::newRow("llama31") << "llama31" << 128 << 0;
+        QTest::newRow("phi3 short factors") << "phi3" << 32 << 0;
+        QTest::newRow("phi3 long factors") << "phi3" << 128 << 0;
+        QTest::newRow("gemma2") << "gemma2" << 96 << 0;
+        QTest::newRow("gemma3") << "gemma3" << 96 << 0;
+        QTest::newRow("mistral3") << "mistral3" << 128 << 0;
+        QTest::newRow("phi3 sliding window") << "phi3" << 64 << 8;
     }
     void greedyMatchesReferenceAndSplits() {
         QFETCH(QString, arch);
         QFETCH(int, nCtx);
-        const RandomModelConfig c = arch_model(arch);
+        QFETCH(int, window);
+        RandomModelConfig c = arch_model(arch);
+        if (window > 0) c.n_swa = window;
         QString err;
         const QString path = test::writeRandomModel(dir_, arch + QString::number(nCtx), c, &err);
         QVERIFY2(!path.isEmpty(), qPrintable(err));

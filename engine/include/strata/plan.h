@@ -26,13 +26,14 @@ const char* split_mode_name(SplitMode m);
 
 // What the model needs, from its GGUF directory (no weights read). Built by model_footprint()
 // in plan/model_footprint.h from a GgufFile.
-// Sliding-window attention (Gemma 2 / 3): layer il sees only the last `window` positions when
-// window > 0 and il % pattern < pattern − 1 (the last layer of each group of `pattern` sees
-// them all). Such a layer's KV cache keeps window + n_batch − 1 rows, not n_ctx.
+// Sliding-window attention (Gemma 2 / 3, Phi-3): layer il sees only the last `window` positions
+// when window > 0 and either pattern is 0 (every layer slides) or il % pattern < pattern − 1
+// (the last layer of each group of `pattern` sees them all). Such a layer's KV cache keeps
+// window + n_batch − 1 rows, not n_ctx.
 struct SlidingWindow {
     int64_t window = 0;
     int pattern = 0;
-    bool slides(int64_t il) const { return window > 0 && pattern > 0 && il % pattern < pattern - 1; }
+    bool slides(int64_t il) const { return window > 0 && (pattern == 0 || il % pattern < pattern - 1); }
     int count(int64_t layer_begin, int64_t n_layers) const {
         int n = 0;
         for (int64_t il = layer_begin; il < layer_begin + n_layers; ++il) n += slides(il) ? 1 : 0;

@@ -36,7 +36,7 @@ Status check_range(const ArchKeys& k, const std::string& key, double v, double l
     return {};
 }
 
-Status read_gemma(const ArchKeys& k, const gguf::GgufFile& f, HParams& hp) {
+Status read_gemma(const ArchKeys& k, HParams& hp) {
     const bool gemma2 = hp.arch == "gemma2";
     hp.embd_scale = std::sqrt(static_cast<float>(hp.n_embd));
     hp.post_norms = true;
@@ -50,9 +50,6 @@ Status read_gemma(const ArchKeys& k, const gguf::GgufFile& f, HParams& hp) {
     hp.attn_softcap = gemma2 ? static_cast<float>(attn_cap) : 0.0f;
     hp.final_softcap = static_cast<float>(final_cap);
 
-    // Sliding windows (plan/sliding_window.cpp, shared with the planner's footprint).
-    STRATA_ASSIGN_OR_RETURN(hp.swa, read_sliding_window(
-                                        hp.arch, [&](const std::string& key) { return f.get_int(key); }, f.path()));
     // Gemma 3's sliding layers rotate with their own base (10000 unless the file says) and
     // without the global layers' scaling.
     if (!gemma2) {
@@ -75,7 +72,11 @@ Status read_gemma(const ArchKeys& k, const gguf::GgufFile& f, HParams& hp) {
 
 Status read_arch_features(const gguf::GgufFile& f, HParams& hp) {
     const ArchKeys k(f, hp.arch);
-    if (hp.arch == "gemma2" || hp.arch == "gemma3") return read_gemma(k, f, hp);
+    // Sliding windows (Gemma, Phi-3): plan/sliding_window.cpp, shared with the planner's
+    // footprint, so the runtime's rings and its masks follow one rule.
+    STRATA_ASSIGN_OR_RETURN(hp.swa, read_sliding_window(
+                                        hp.arch, [&](const std::string& key) { return f.get_int(key); }, f.path()));
+    if (hp.arch == "gemma2" || hp.arch == "gemma3") return read_gemma(k, hp);
     if (hp.arch == "mistral3") {
         // Ministral 3's attention temperature: q scaled by 1 + β·ln(1 + floor(pos / n_ctx_orig)).
         STRATA_ASSIGN_OR_RETURN(const double beta, k.number("attention.temperature_scale", 0.0));

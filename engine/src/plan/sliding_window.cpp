@@ -6,8 +6,8 @@ Result<SlidingWindow> read_sliding_window(
     const std::string& arch, const std::function<Result<std::optional<int64_t>>(const std::string&)>& get_int,
     const std::string& source) {
     SlidingWindow swa;
-    const bool gemma2 = arch == "gemma2";
-    if (!gemma2 && arch != "gemma3") return swa;
+    const bool gemma2 = arch == "gemma2", phi3 = arch == "phi3";
+    if (!gemma2 && !phi3 && arch != "gemma3") return swa;
     const std::string p = arch + ".attention.";
     STRATA_ASSIGN_OR_RETURN(const std::optional<int64_t> window, get_int(p + "sliding_window"));
     STRATA_ASSIGN_OR_RETURN(const std::optional<int64_t> pattern, get_int(p + "sliding_window_pattern"));
@@ -16,6 +16,7 @@ Result<SlidingWindow> read_sliding_window(
         return Status(ErrorCode::corrupt, source + ": key '" + p + "sliding_window' is " + std::to_string(swa.window) +
                                               ", outside 0.." + std::to_string(int64_t{1} << 24));
     if (swa.window == 0) return SlidingWindow{};
+    if (phi3) return swa;  // every layer (Phi-3-mini-4k's 2047; the 128k models' 262144 is no limit)
     const int64_t n = pattern.value_or(gemma2 ? 2 : 6);
     if (n < 1 || n > 4096)
         return Status(ErrorCode::corrupt, source + ": key '" + p + "sliding_window_pattern' is " + std::to_string(n) +
