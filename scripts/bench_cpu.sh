@@ -17,7 +17,8 @@
 #   BENCH_MODELS (folder for the models and results.txt, kept; default a temp folder removed at
 #   exit), BENCH_JOBS (build jobs, default 2), BENCH_PRESET (gen-model preset, default
 #   tinyllama; "tiny" for a quick check of the script itself), BENCH_TABLE_ONLY=1 (print the
-#   table again from BENCH_MODELS/results.txt without measuring), LLAMA_BENCH (path of a
+#   table again from BENCH_MODELS/results.txt without measuring), BENCH_TESTS (default
+#   "pp128 pp512 tg64"; fewer for big models, e.g. "pp128 tg64"), LLAMA_BENCH (path of a
 #   llama.cpp llama-bench binary: when set, it runs right after Strata on every format and test
 #   with the same threads and repeats, and the table gains llama.cpp's numbers and the ratio;
 #   docs/benchmarks.md says how to build one without network access).
@@ -29,6 +30,7 @@ rounds=${BENCH_ROUNDS:-2}
 repeats=${BENCH_REPEATS:-3}
 formats=(${BENCH_FORMATS:-F16 Q8_0 Q4_0 Q4_K_M})
 preset=${BENCH_PRESET:-tinyllama}
+tests=(${BENCH_TESTS:-pp128 pp512 tg64})
 threads_arg=()
 [[ -n "${BENCH_THREADS:-}" ]] && threads_arg=(--threads "$BENCH_THREADS")
 
@@ -66,7 +68,7 @@ measure() {
   } >"$results"
   local n=${#formats[@]} r k f test out size_args
   for ((r = 0; r < rounds; ++r)); do
-    for test in pp128 pp512 tg64; do
+    for test in "${tests[@]}"; do
       for ((k = 0; k < n; ++k)); do
         f=${formats[$(((k + r) % n))]}
         case $test in
@@ -141,7 +143,7 @@ if grep -q ' ref-' "$results"; then
   echo "| format | test | Strata tok/s | llama.cpp tok/s | Strata ÷ llama.cpp |"
   echo "|---|---|---:|---:|---:|"
   for f in "${formats[@]}"; do
-    for t in pp128 pp512 tg64; do
+    for t in "${tests[@]}"; do
       ours=$(value "$(best_round "$f" "$t")" "$f" "$t")
       ref=$(value "$(best_round "$f" "ref-$t")" "$f" "ref-$t")
       awk -v f="$f" -v t="$t" -v a="$ours" -v b="$ref" \

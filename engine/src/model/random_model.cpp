@@ -81,8 +81,6 @@ std::vector<std::string> synthetic_vocab(int64_t n_vocab, std::vector<float>& sc
     return tokens;
 }
 
-}  // namespace
-
 // Llama 3.1's per-pair frequency divisors (its configuration's rope_scaling of type "llama3"):
 // pairs whose wavelength is shorter than n_ctx_orig / high_freq_factor keep their frequency,
 // those longer than n_ctx_orig / low_freq_factor are divided by `factor`, and the ones between
@@ -106,6 +104,16 @@ std::vector<float> llama3_rope_factors(int64_t n_rot, float freq_base, float fac
     }
     return f;
 }
+
+// Control tokens a family's vocabulary carries and other GGUF tools look up by name (llama.cpp
+// refuses a Phi-3 file without <|endoftext|>); they take the vocabulary's last ids.
+std::vector<std::string> family_control_tokens(const std::string& arch) {
+    if (arch == "phi3") return {"<|endoftext|>", "<|assistant|>", "<|system|>", "<|end|>", "<|user|>"};
+    if (arch == "gemma2" || arch == "gemma3") return {"<start_of_turn>", "<end_of_turn>"};
+    return {};
+}
+
+}  // namespace
 
 bool random_model_arch(const std::string& name, RandomModelConfig& c) {
     if (name == "llama" || name == "qwen2" || name == "qwen3") {
@@ -232,7 +240,15 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
     std::vector<float> scores;
     std::vector<int32_t> types;
     w.set_string("tokenizer.ggml.model", "llama");
-    w.set_string_array("tokenizer.ggml.tokens", synthetic_vocab(c.n_vocab, scores, types));
+    std::vector<std::string> tokens = synthetic_vocab(c.n_vocab, scores, types);
+    const std::vector<std::string> controls = family_control_tokens(a);
+    for (size_t i = 0; i < controls.size() && controls.size() + 259 < tokens.size(); ++i) {
+        const size_t id = tokens.size() - controls.size() + i;
+        tokens[id] = controls[i];
+        types[id] = 3;  // control
+        scores[id] = 0.0f;
+    }
+    w.set_string_array("tokenizer.ggml.tokens", tokens);
     w.set_f32_array("tokenizer.ggml.scores", scores);
     w.set_i32_array("tokenizer.ggml.token_type", types);
     w.set_u32("tokenizer.ggml.unknown_token_id", 0);
