@@ -84,6 +84,8 @@ private slots:
         QTest::addColumn<int>("nCtx");
         QTest::addColumn<int>("window");  // > 0: this sliding window instead of the architecture's
         QTest::newRow("llama31") << "llama31" << 128 << 0;
+        QTest::newRow("qwen2") << "qwen2" << 64 << 0;
+        QTest::newRow("qwen3") << "qwen3" << 64 << 0;
         QTest::newRow("phi3 short factors") << "phi3" << 32 << 0;
         QTest::newRow("phi3 long factors") << "phi3" << 128 << 0;
         QTest::newRow("gemma2") << "gemma2" << 96 << 0;
