@@ -39,6 +39,7 @@ void print_summary(const ModelInfo& m, const gguf::GgufFile& f) {
     row("name", m.name);
     row("architecture", m.architecture + (m.architecture_supported ? "" : " (not supported yet)"));
     if (!m.support.ok()) row("can run", "no: " + m.support.message);
+    for (const std::string& note : m.notes) row("note", note);
     row("parameters", format_param_count(m.n_params) + " (" + std::to_string(m.n_params) + ")");
     row("context length", std::to_string(m.context_length));
     row("layers", std::to_string(m.n_layer));

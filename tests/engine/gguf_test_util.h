@@ -93,6 +93,7 @@ struct TinyModel {
     int experts = 0;                // > 0: expert_count / expert_used_count and expert tensors
     std::string tokenizer = "gpt2"; // tokenizer.ggml.model
     std::string pre;                // tokenizer.ggml.pre ("" = left out)
+    bool vision = false;            // a vision tower's tensors beside the text model
 };
 
 // A small but consistent model: n_embd 256, 2 layers, 4 heads / 2 kv heads, ffn 512, vocab 32,
@@ -134,6 +135,10 @@ inline Status writeTinyModel(const std::string& path, const TinyModel& m) {
     };
     STRATA_RETURN_IF_ERROR(add("token_embd.weight", TensorType::Q8_0, {256, 32}));
     STRATA_RETURN_IF_ERROR(add("output_norm.weight", TensorType::F32, {256}));
+    if (m.vision) {
+        STRATA_RETURN_IF_ERROR(add("v.blk.0.attn_q.weight", TensorType::F16, {256, 256}));
+        STRATA_RETURN_IF_ERROR(add("mm.input_projection.weight", TensorType::F16, {256, 256}));
+    }
     for (int il = 0; il < 2; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";
         STRATA_RETURN_IF_ERROR(add(p + "attn_q.weight", TensorType::Q4_K, {256, 256}));

@@ -243,6 +243,24 @@ private slots:
         QVERIFY2(r->support.message.find(says.toStdString()) != std::string::npos, r->support.message.c_str());
     }
 
+    // A vision tower in the file of a text model is said to be unused, and the model still runs.
+    void visionTowerIsNoted() {
+        TinyModel tm;
+        tm.arch = "gemma3";
+        tm.vision = true;
+        const std::string p = path("vision.gguf");
+        QVERIFY(writeTinyModel(p, tm).ok());
+        auto r = inspect_model(p);
+        QVERIFY2(r.ok(), r.status().message().c_str());
+        QVERIFY(r->support.ok());
+        QCOMPARE(r->notes.size(), size_t(1));
+        QCOMPARE(r->notes[0], std::string("its vision tower (2 tensors, 256 KiB) is not used: Strata runs the text model"));
+        tm.vision = false;
+        QVERIFY(writeTinyModel(p, tm).ok());
+        r = inspect_model(p);
+        QVERIFY(r.ok() && r->notes.empty());
+    }
+
     void wrongTypeForSupported() {
         GgufWriter w;
         w.set_string("general.architecture", "llama");

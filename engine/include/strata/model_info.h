@@ -69,6 +69,9 @@ struct ModelInfo {
     std::string quantization;      // "Q4_K_M" from general.file_type, else the dominant type
     std::vector<TensorTypeTotal> type_totals;  // by bytes, largest first
     uint64_t weight_bytes = 0;     // sum of all tensor bytes
+    // What Strata leaves out of the file, said for people: "its vision tower (439 tensors,
+    // 812 MiB) is not used: Strata runs the text model".
+    std::vector<std::string> notes;
 };
 
 // Opens and validates the file's header and tensor directory (not the weights' values); any

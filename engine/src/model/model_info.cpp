@@ -220,6 +220,7 @@ Result<ModelInfo> read_model_info(const gguf::GgufFile& f) {
     STRATA_RETURN_IF_ERROR(fill_tokenizer(f, info));
     fill_tensor_totals(f, info);
     info.support = judge_support(f, info.architecture);
+    info.notes = model_notes(f);
 
     auto file_type = f.get_int("general.file_type");
     const char* label = file_type.ok() && file_type->has_value() ? file_type_label(**file_type) : nullptr;

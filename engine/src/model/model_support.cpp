@@ -42,6 +42,21 @@ SupportVerdict refuse(Unsupported reason, std::string detail, std::string messag
 
 std::string supported_architectures_text() { return supported_architecture_list(); }
 
+std::vector<std::string> model_notes(const gguf::GgufFile& f) {
+    // Vision encoders and their projectors: "v." and "mm." tensors (the names converters give
+    // them when they write one file for both parts).
+    uint64_t n = 0, bytes = 0;
+    for (const gguf::TensorInfo& t : f.tensors()) {
+        if (t.name.starts_with("v.") || t.name.starts_with("mm.")) {
+            ++n;
+            bytes += t.n_bytes;
+        }
+    }
+    if (n == 0) return {};
+    return {"its vision tower (" + std::to_string(n) + " tensors, " + format_bytes(bytes) +
+            ") is not used: Strata runs the text model"};
+}
+
 SupportVerdict judge_support(const gguf::GgufFile& f, const std::string& arch) {
     if (!is_supported_architecture(arch)) {
         const std::string family = family_name(arch);

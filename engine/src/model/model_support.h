@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "strata/model_info.h"
 
@@ -11,6 +12,10 @@ namespace strata {
 namespace gguf { class GgufFile; }
 
 SupportVerdict judge_support(const gguf::GgufFile& file, const std::string& architecture);
+
+// Notes on what a runnable file holds that Strata does not use (a vision tower beside a Gemma 3
+// text model, as some converters write one file for both).
+std::vector<std::string> model_notes(const gguf::GgufFile& file);
 
 // "llama, qwen2, ... and mistral3": the architectures Strata runs, for messages.
 std::string supported_architectures_text();
