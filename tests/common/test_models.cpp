@@ -13,4 +13,26 @@ QString writeRandomModel(const QTemporaryDir& dir, const QString& name, const Ra
     return path;
 }
 
+LoadOptions cpuLoadOptions(KvCacheType kv, int64_t n_ctx, int64_t n_batch) {
+    LoadOptions o;
+    DeviceSpec cpu;
+    cpu.kind = "cpu";
+    o.devices = {cpu};
+    o.n_ctx = n_ctx;
+    o.n_batch = n_batch;
+    o.kv_type = kv;
+    o.n_threads = 2;
+    return o;
+}
+
+std::vector<int32_t> seededTokens(int n, int n_vocab, uint32_t seed) {
+    std::vector<int32_t> t{1};
+    uint32_t s = seed;
+    for (int i = 1; i < n; ++i) {
+        s = s * 1664525u + 1013904223u;
+        t.push_back(static_cast<int32_t>(3 + (s >> 8) % static_cast<uint32_t>(n_vocab - 3)));
+    }
+    return t;
+}
+
 }  // namespace strata::test

@@ -21,26 +21,10 @@ constexpr double kTolF32Kv = 2e-4;
 constexpr double kTolF16Kv = 1e-2;
 
 LoadOptions cpu_options(KvCacheType kv, int64_t n_ctx = 64, int64_t n_batch = 64) {
-    LoadOptions o;
-    DeviceSpec cpu;
-    cpu.kind = "cpu";
-    o.devices = {cpu};
-    o.n_ctx = n_ctx;
-    o.n_batch = n_batch;
-    o.kv_type = kv;
-    o.n_threads = 2;
-    return o;
+    return test::cpuLoadOptions(kv, n_ctx, n_batch);
 }
 
-std::vector<int32_t> test_tokens(int n, int n_vocab, uint32_t seed) {
-    std::vector<int32_t> t{1};  // BOS
-    uint32_t s = seed;
-    for (int i = 1; i < n; ++i) {
-        s = s * 1664525u + 1013904223u;
-        t.push_back(static_cast<int32_t>(3 + (s >> 8) % static_cast<uint32_t>(n_vocab - 3)));
-    }
-    return t;
-}
+std::vector<int32_t> test_tokens(int n, int n_vocab, uint32_t seed) { return test::seededTokens(n, n_vocab, seed); }
 
 }  // namespace
 

@@ -58,27 +58,9 @@ RandomModelConfig rope_model(const QString& variant) {
     return c;
 }
 
-LoadOptions cpu_options(int64_t n_ctx, int64_t n_batch) {
-    LoadOptions o;
-    DeviceSpec cpu;
-    cpu.kind = "cpu";
-    o.devices = {cpu};
-    o.n_ctx = n_ctx;
-    o.n_batch = n_batch;
-    o.kv_type = KvCacheType::f32;
-    o.n_threads = 2;
-    return o;
-}
+LoadOptions cpu_options(int64_t n_ctx, int64_t n_batch) { return test::cpuLoadOptions(KvCacheType::f32, n_ctx, n_batch); }
 
-std::vector<int32_t> test_tokens(int n, int n_vocab, uint32_t seed) {
-    std::vector<int32_t> t{1};
-    uint32_t s = seed;
-    for (int i = 1; i < n; ++i) {
-        s = s * 1664525u + 1013904223u;
-        t.push_back(static_cast<int32_t>(3 + (s >> 8) % static_cast<uint32_t>(n_vocab - 3)));
-    }
-    return t;
-}
+std::vector<int32_t> test_tokens(int n, int n_vocab, uint32_t seed) { return test::seededTokens(n, n_vocab, seed); }
 
 }  // namespace
 

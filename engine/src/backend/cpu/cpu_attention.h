@@ -11,6 +11,13 @@
 
 namespace strata {
 
+// Byte offset of the j-th of consecutive positions starting at cache row first_row, in a cache
+// of n_rows rows that a sliding window's ring wraps back to row 0.
+inline size_t ring_row_offset(int64_t first_row, int64_t n_rows, size_t row_bytes, int64_t j) {
+    const int64_t r = first_row + j;
+    return static_cast<size_t>(r < n_rows ? r : r - n_rows) * row_bytes;
+}
+
 struct AttentionTask {
     const float* q;          // (group, head_dim): the group's query heads, consecutive
     const uint8_t* k_base;   // this KV head's slice of cache row 0
@@ -26,10 +33,7 @@ struct AttentionTask {
     float* out;              // (group, head_dim)
 
     // Byte offset of the j-th attended position's row.
-    size_t row(int64_t j) const {
-        const int64_t r = first_row + j;
-        return static_cast<size_t>(r < n_rows ? r : r - n_rows) * row_bytes;
-    }
+    size_t row(int64_t j) const { return ring_row_offset(first_row, n_rows, row_bytes, j); }
 };
 
 // True when the vectorised path handles this cache type and head size (AVX2 available at `isa`;

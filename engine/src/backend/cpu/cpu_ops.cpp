@@ -177,10 +177,7 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
         const int64_t n_pos = pos0 + t + 1 - first;
         // Position `first` is row first_row; a window's ring wraps back to row 0 after n_rows.
         const int64_t n_rows = kv.rows(), first_row = kv.row_of(first);
-        auto row_at = [&](int64_t j) {
-            const int64_t r = first_row + j;
-            return static_cast<size_t>(r < n_rows ? r : r - n_rows) * row_bytes;
-        };
+        auto row_at = [&](int64_t j) { return ring_row_offset(first_row, n_rows, row_bytes, j); };
         float* scores = scratch + static_cast<int64_t>(thread) * group * n_ctx;  // (group, n_ctx)
         if (vectorised) {
             const AttentionTask a{q + (t * n_head + kvh * group) * head_dim,
