@@ -3,10 +3,10 @@
 #include <QDirIterator>
 #include <QFileInfo>
 #include <QFutureWatcher>
-#include <QRegularExpression>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "library/model_catalog.h"
+#include "strata/model_info.h"
 
 namespace strata::app {
 
@@ -26,15 +26,6 @@ QString reasonWithoutPath(const QString& path, const strata::Status& status) {
     return m;
 }
 
-// For "<prefix>-00003-of-00004.gguf", "<prefix>-00001-of-00004.gguf"; "" for any other name
-// (part 1 included). A folder scan reads a split set through its first part only, so adding
-// the folder adds the set once, without a "duplicate" for each further part.
-QString firstSplitPart(const QString& path) {
-    static const QRegularExpression kPart(QStringLiteral("^(.+)-(\\d{5})-of-(\\d{5})\\.gguf$"));
-    const QRegularExpressionMatch m = kPart.match(path);
-    if (!m.hasMatch() || m.captured(2).toInt() <= 1) return {};
-    return m.captured(1) + QStringLiteral("-00001-of-") + m.captured(3) + QStringLiteral(".gguf");
-}
 
 // QFuture results must be default-constructible; strata::Result is not.
 struct Inspection {
@@ -91,7 +82,9 @@ void ModelImporter::importPaths(const QStringList& paths) {
             while (it.hasNext()) found << it.next();
             const QSet<QString> all(found.begin(), found.end());
             for (const QString& file : found) {
-                if (!all.contains(firstSplitPart(file))) validate(file);
+                // A set is read through its first part: a later part beside it adds nothing.
+                const QString set = QString::fromStdString(strata::model_set_path(file.toStdString()));
+                if (set == file || !all.contains(set)) validate(file);
             }
             emit folderScanned(fi.absoluteFilePath(), int(found.size()));
         } else {
