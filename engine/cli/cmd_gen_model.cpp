@@ -16,7 +16,7 @@ int cmd_gen_model(Args& args) {
     RandomModelConfig c;
     const std::string preset = args.value({"--preset"}).value_or("tiny");
     if (!random_model_preset(preset, c)) {
-        std::fprintf(stderr, "error: unknown preset '%s' (tiny, tinyllama, llama2-7b, gemma3-4b, phi3-mini)\n", preset.c_str());
+        std::fprintf(stderr, "error: unknown preset '%s' (tiny, tinyllama, llama2-7b, gemma3-4b, phi3-mini, qwen3moe-bench)\n", preset.c_str());
         return 2;
     }
     long long n = 0;
@@ -29,14 +29,15 @@ int cmd_gen_model(Args& args) {
     };
     if (auto v = args.value({"--arch"})) {
         if (!random_model_arch(*v, c)) {
-            std::fprintf(stderr, "error: unknown --arch '%s' (llama, llama31, qwen2, qwen3, phi3, gemma2, gemma3, mistral3)\n", v->c_str());
+            std::fprintf(stderr, "error: unknown --arch '%s' (llama, llama31, qwen2, qwen3, phi3, gemma2, gemma3, mistral3, mixtral, qwen3moe)\n", v->c_str());
             return 2;
         }
     }
     if (!int_opt("--vocab", c.n_vocab) || !int_opt("--embd", c.n_embd) || !int_opt("--layers", c.n_layer) ||
         !int_opt("--heads", c.n_head) || !int_opt("--kv-heads", c.n_head_kv) || !int_opt("--ff", c.n_ff) ||
         !int_opt("--head-dim", c.head_dim) || !int_opt("--rot", c.n_rot) || !int_opt("--ctx-train", c.n_ctx_train) ||
-        !int_opt("--ctx-orig", c.n_ctx_orig) || !int_opt("--window", c.n_swa))
+        !int_opt("--ctx-orig", c.n_ctx_orig) || !int_opt("--window", c.n_swa) || !int_opt("--experts", c.n_expert) ||
+        !int_opt("--experts-used", c.n_expert_used) || !int_opt("--expert-ff", c.n_ff_exp))
         return 2;
     if (auto v = args.value({"--rope-scaling"})) c.rope_scaling = *v;
     if (auto v = args.value({"--rope-factor"})) {
@@ -69,8 +70,10 @@ int cmd_gen_model(Args& args) {
     std::vector<std::string> pos;
     std::string err;
     if (!args.finish(pos, err) || pos.size() != 1) {
-        std::fprintf(stderr, "usage: strata-cli gen-model [--preset tiny|tinyllama|llama2-7b|gemma3-4b|phi3-mini] [--type F16|Q8_0|Q4_0|Q4_K_M|...]\n"
-                             "       [--arch llama|llama31|qwen2|qwen3|phi3|gemma2|gemma3|mistral3] [--vocab N --embd N --layers N --heads N --kv-heads N --ff N]\n"
+        std::fprintf(stderr, "usage: strata-cli gen-model [--preset tiny|tinyllama|llama2-7b|gemma3-4b|phi3-mini|qwen3moe-bench] [--type F16|Q8_0|Q4_0|Q4_K_M|...]\n"
+                             "       [--arch llama|llama31|qwen2|qwen3|phi3|gemma2|gemma3|mistral3|mixtral|qwen3moe]\n"
+                             "       [--vocab N --embd N --layers N --heads N --kv-heads N --ff N]\n"
+                             "       [--experts N --experts-used N --expert-ff N]\n"
                              "       [--head-dim N] [--rot N] [--ctx-train N] [--window N]\n"
                              "       [--rope-scaling linear|yarn|llama3|longrope --rope-factor F --ctx-orig N]\n"
                              "       [--seed S] [--tied] OUT.gguf\n");

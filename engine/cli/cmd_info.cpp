@@ -45,6 +45,9 @@ void print_summary(const ModelInfo& m, const gguf::GgufFile& f) {
     row("layers", std::to_string(m.n_layer));
     row("embedding", std::to_string(m.n_embd));
     row("FFN", std::to_string(m.n_ff));
+    if (m.n_expert > 1)
+        row("experts", std::to_string(m.n_expert) + " per layer, " + std::to_string(m.n_expert_used) + " per token" +
+                           (m.n_ff_exp > 0 ? ", FFN " + std::to_string(m.n_ff_exp) + " each" : std::string()));
     row("heads", std::to_string(m.n_head) + " (kv heads " + std::to_string(m.n_head_kv) + ")");
     char base[32];
     std::snprintf(base, sizeof base, "%g", static_cast<double>(m.rope_freq_base));

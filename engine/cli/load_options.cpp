@@ -36,7 +36,11 @@ const char* model_options_help() {
            "  --reserve SIZE          memory kept free on each GPU (default 512MiB)\n"
            "  --disable ID,...        devices never to use\n"
            "  --pin-embedding ID      device for the token embedding\n"
-           "  --pin-output ID         device for the output head\n";
+           "  --pin-output ID         device for the output head\n"
+           "  --cpu-moe               MoE models: every layer's experts in system memory, on the CPU\n"
+           "  --n-cpu-moe N           MoE models: the experts of the first N layers on the CPU\n"
+           "  --experts-on ID         MoE models: the CPU device that holds experts moved off their layers\n"
+           "                          (default: automatic, attention and KV caches first, then experts where they fit)\n";
 }
 
 bool parse_model_options(Args& args, ModelOptions& out) {
@@ -91,6 +95,15 @@ bool parse_model_options(Args& args, ModelOptions& out) {
     if (auto v = args.value({"--disable"})) o.disabled = split_list(*v);
     if (auto v = args.value({"--pin-embedding"})) o.embedding_device = *v;
     if (auto v = args.value({"--pin-output"})) o.output_device = *v;
+    if (args.flag({"--cpu-moe"})) o.expert_mode = ExpertMode::cpu;
+    if (auto v = args.value({"--n-cpu-moe"})) {
+        if (!Args::to_int(*v, "--n-cpu-moe", n)) return false;
+        if (n < 0 || n > (1 << 16)) return fail("--n-cpu-moe must be 0 or more layers");
+        if (o.expert_mode == ExpertMode::cpu) return fail("give --cpu-moe or --n-cpu-moe, not both");
+        o.expert_mode = ExpertMode::first_n;
+        o.n_cpu_moe = static_cast<int>(n);
+    }
+    if (auto v = args.value({"--experts-on"})) o.expert_device = *v;
     return true;
 }
 

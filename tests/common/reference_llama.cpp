@@ -29,9 +29,15 @@ struct ReferenceLlama::Impl {
     double attn_cap = 0, final_cap = 0, q_scale = 0, temp_beta = 0, temp_floor = 1;
     int window = 0, pattern = 0;
     int n_vocab = 0;
+    // Mixture of experts (expert_count > 1): softmax over the router's logits, the top
+    // expert_used_count, their probabilities renormalized (unless expert_weights_norm is false).
+    int n_expert = 0, n_used = 0;
+    bool moe_norm = true;
     struct Layer {
         Vec attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm, post_attn_norm, post_ffn_norm;
         Mat wq, wk, wv, wo, w1, w2, w3;
+        Mat router;
+        std::vector<Mat> e1, e2, e3;  // per expert: gate, down, up
     };
     Mat embd, out;
     Vec out_norm;
@@ -127,6 +133,10 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
             if (!gemma3) m.rope_local = m.rope;
         }
         if (m.hp.arch == "phi3") m.window = static_cast<int>(num("attention.sliding_window", 0.0));
+        m.n_expert = static_cast<int>(num("expert_count", 0.0));
+        m.n_used = static_cast<int>(num("expert_used_count", 0.0));
+        if (auto v = f.get_bool(a + "expert_weights_norm"); v.ok() && v->has_value()) m.moe_norm = **v;
+        if (m.n_expert <= 1) m.n_expert = 0;
         m.temp_beta = num("attention.temperature_scale", 0.0);
         m.temp_floor = num("rope.scaling.original_context_length", num("context_length", 2048.0));
     }
@@ -148,7 +158,7 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
                         !vec(p + "post_ffw_norm.weight", L.post_ffn_norm)))
             return nullptr;
         if (!vec(p + "attn_norm.weight", L.attn_norm) || !vec(p + "ffn_norm.weight", L.ffn_norm) ||
-            !mat(p + "attn_output.weight", L.wo) || !mat(p + "ffn_down.weight", L.w2))
+            !mat(p + "attn_output.weight", L.wo))
             return nullptr;
         if (f.find_tensor(p + "attn_qkv.weight")) {  // Phi-3: q, k, v rows in one matrix
             Mat qkv;
@@ -160,7 +170,20 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
         } else if (!mat(p + "attn_q.weight", L.wq) || !mat(p + "attn_k.weight", L.wk) || !mat(p + "attn_v.weight", L.wv)) {
             return nullptr;
         }
-        if (!f.find_tensor(p + "ffn_gate.weight")) {  // Phi-3: ffn_up holds the gate rows, then up's
+        if (m.n_expert > 0) {
+            Mat g, u, d;
+            if (!mat(p + "ffn_gate_inp.weight", L.router) || !mat(p + "ffn_gate_exps.weight", g) ||
+                !mat(p + "ffn_up_exps.weight", u) || !mat(p + "ffn_down_exps.weight", d))
+                return nullptr;
+            const int ff = g.rows / m.n_expert, emb = d.rows / m.n_expert;
+            for (int e = 0; e < m.n_expert; ++e) {
+                L.e1.push_back(rows_of(g, e * ff, ff));
+                L.e3.push_back(rows_of(u, e * ff, ff));
+                L.e2.push_back(rows_of(d, e * emb, emb));
+            }
+        } else if (!mat(p + "ffn_down.weight", L.w2)) {
+            return nullptr;
+        } else if (!f.find_tensor(p + "ffn_gate.weight")) {  // Phi-3: ffn_up holds the gate rows, then up's
             Mat gate_up;
             if (!mat(p + "ffn_up.weight", gate_up)) return nullptr;
             L.w1 = rows_of(gate_up, 0, gate_up.rows / 2);
@@ -257,14 +280,38 @@ std::vector<double> ReferenceLlama::step(int token) {
         if (m.gemma) o = rmsnorm(o, L.post_attn_norm, eps);
         for (int i = 0; i < n_embd; ++i) x[static_cast<size_t>(i)] += o[static_cast<size_t>(i)];
         xb = rmsnorm(x, L.ffn_norm, eps);
-        Vec h1 = matvec(L.w1, xb), h3 = matvec(L.w3, xb);
-        for (size_t i = 0; i < h1.size(); ++i) {
-            const double g = h1[i];
-            const double act = m.gemma ? 0.5 * g * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (g + 0.044715 * g * g * g)))
-                                       : g / (1.0 + std::exp(-g));
-            h1[i] = act * h3[i];
+        auto gated_ffn = [&](const Mat& w1, const Mat& w2, const Mat& w3) {
+            Vec h1 = matvec(w1, xb), h3 = matvec(w3, xb);
+            for (size_t i = 0; i < h1.size(); ++i) {
+                const double g = h1[i];
+                const double act = m.gemma ? 0.5 * g * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (g + 0.044715 * g * g * g)))
+                                           : g / (1.0 + std::exp(-g));
+                h1[i] = act * h3[i];
+            }
+            return matvec(w2, h1);
+        };
+        Vec d;
+        if (m.n_expert > 0) {
+            const Vec logits = matvec(L.router, xb);
+            const double mx = *std::max_element(logits.begin(), logits.end());
+            Vec p(logits.size());
+            double sum = 0;
+            for (size_t e = 0; e < p.size(); ++e) sum += p[e] = std::exp(logits[e] - mx);
+            std::vector<int> order(p.size());
+            for (size_t e = 0; e < order.size(); ++e) order[e] = static_cast<int>(e);
+            std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[static_cast<size_t>(a)] > p[static_cast<size_t>(b)]; });
+            double chosen = 0;
+            for (int j = 0; j < m.n_used; ++j) chosen += p[static_cast<size_t>(order[static_cast<size_t>(j)])] / sum;
+            d.assign(static_cast<size_t>(n_embd), 0.0);
+            for (int j = 0; j < m.n_used; ++j) {
+                const int e = order[static_cast<size_t>(j)];
+                const double w = p[static_cast<size_t>(e)] / sum / (m.moe_norm ? chosen : 1.0);
+                const Vec y = gated_ffn(L.e1[static_cast<size_t>(e)], L.e2[static_cast<size_t>(e)], L.e3[static_cast<size_t>(e)]);
+                for (int i = 0; i < n_embd; ++i) d[static_cast<size_t>(i)] += w * y[static_cast<size_t>(i)];
+            }
+        } else {
+            d = gated_ffn(L.w1, L.w2, L.w3);
         }
-        Vec d = matvec(L.w2, h1);
         if (m.gemma) d = rmsnorm(d, L.post_ffn_norm, eps);
         for (int i = 0; i < n_embd; ++i) x[static_cast<size_t>(i)] += d[static_cast<size_t>(i)];
     }

@@ -92,6 +92,8 @@ private slots:
         QTest::newRow("gemma3") << "gemma3" << 96 << 0;
         QTest::newRow("mistral3") << "mistral3" << 128 << 0;
         QTest::newRow("phi3 sliding window") << "phi3" << 64 << 8;
+        QTest::newRow("mixtral") << "mixtral" << 64 << 0;
+        QTest::newRow("qwen3moe") << "qwen3moe" << 64 << 0;
     }
     void greedyMatchesReferenceAndSplits() {
         QFETCH(QString, arch);
@@ -209,6 +211,7 @@ private slots:
         QTest::newRow("gemma2") << "gemma2";
         QTest::newRow("gemma3") << "gemma3";
         QTest::newRow("mistral3") << "mistral3";
+        QTest::newRow("qwen3moe") << "qwen3moe";
     }
     void cliGenModelAndRun() {
         QFETCH(QString, arch);

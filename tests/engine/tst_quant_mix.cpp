@@ -125,6 +125,10 @@ private slots:
             {"Q4_K_M", "token_embd.weight", 2, 1, true, T::Q4_K},
             {"Q4_K_M", "token_embd.weight", 2, 1, false, T::Q6_K},  // tied: the embedding is the head
             {"Q4_K_M", "blk.0.attn_norm.weight", 1, 1, true, T::F32},
+            {"Q4_K_M", "blk.3.ffn_gate_inp.weight", 2, 1, true, T::F32},  // MoE router: never quantized
+            {"Q8_0", "blk.3.ffn_gate_inp.weight", 2, 1, true, T::F32},
+            {"Q4_K_M", "blk.3.ffn_gate_exps.weight", 3, 1, true, T::Q4_K},
+            {"Q4_K_M", "blk.6.ffn_down_exps.weight", 3, 1, true, T::Q6_K},
             {"Q4_K_M", "blk.0.attn_q.bias", 1, 1, true, T::F32},
             {"Q4_K_M", "output_norm.weight", 1, 1, true, T::F32},
             {"Q4_K_S", "blk.3.attn_v.weight", 2, 1, true, T::Q5_K},

@@ -49,6 +49,10 @@ struct LoadOptions {
     int n_seq = 1;                             // sequences that can be served at once
     KvCacheType kv_type = KvCacheType::f16;
     int n_threads = 0;                         // CPU threads (0: all)
+    // MoE models: where experts go (PlanRequest::experts). expert_device "" = the first CPU device.
+    ExpertMode expert_mode = ExpertMode::automatic;
+    int n_cpu_moe = 0;                         // ExpertMode::first_n
+    std::string expert_device;
 };
 
 // Load progress for one device: bytes of weights uploaded so far.

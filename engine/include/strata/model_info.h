@@ -55,6 +55,9 @@ struct ModelInfo {
     uint32_t n_layer = 0;
     uint32_t n_embd = 0;
     uint32_t n_ff = 0;
+    uint32_t n_expert = 0;        // mixture of experts: experts per layer (0 = dense)
+    uint32_t n_expert_used = 0;   // experts a token runs through
+    uint32_t n_ff_exp = 0;        // rows of each expert's FFN
     uint32_t n_head = 0;
     uint32_t n_head_kv = 0;
     uint32_t n_rot = 0;            // rope dimension count (defaults to head dim)

@@ -60,6 +60,15 @@ struct ModelFootprint {
     uint64_t layer_flops_per_token = 0; // 2 × weight elements of one block (matmul work)
     SlidingWindow swa;                  // which layers keep only a window of the cache
 
+    // Mixture of experts (0 experts = dense): each layer's router and experts form a unit the
+    // planner may place on another device than the layer (PlanRequest::experts).
+    int64_t n_expert = 0;
+    int64_t n_expert_used = 0;
+    int64_t n_ff_exp = 0;
+    std::vector<uint64_t> layer_expert_bytes;  // (n_layer) router + experts, within layer_bytes
+    std::vector<uint64_t> cuda_layer_expert_bytes;  // the same within cuda_layer_bytes
+    bool is_moe() const { return n_expert > 0; }
+
     // The same bytes as a CUDA device stores them: types its kernels cannot read are converted
     // on upload, usually to a larger type. Empty / 0 = as in the file (hand-made footprints).
     std::vector<uint64_t> cuda_layer_bytes;
@@ -83,6 +92,25 @@ struct PlanDevice {
                                   // the per-thread attention scratch; 0 = estimate for 1)
 };
 
+// Where a MoE model's experts go (its routers go with them). Experts run only on devices with
+// expert kernels: CPU devices in this build (CUDA has none yet), so a GPU's layers keep their
+// experts on the expert host.
+enum class ExpertMode {
+    automatic,  // dense parts and KV caches on the devices first, then experts beside their layers
+                // where they fit (layer by layer), the rest on the expert host
+    cpu,        // every layer's experts on the expert host (--cpu-moe)
+    first_n,    // the experts of the first n_host_layers layers on the expert host (--n-cpu-moe N)
+};
+const char* expert_mode_name(ExpertMode m);
+
+struct ExpertPlacement {
+    ExpertMode mode = ExpertMode::automatic;
+    int n_host_layers = 0;  // first_n
+    int host = -1;          // index into PlanRequest::devices of the expert host (a CPU device);
+                            // -1 = the first enabled CPU device. It runs no layers of its own
+                            // when experts are moved to it and other devices exist.
+};
+
 struct PlanRequest {
     ModelFootprint model;
     std::vector<PlanDevice> devices;  // in priority order (first = preferred)
@@ -93,6 +121,7 @@ struct PlanRequest {
     SplitMode mode = SplitMode::fewest;
     int embedding_device = -1;        // index into devices to pin token_embd to; -1 = first stage
     int output_device = -1;           // index to pin final norm + output head to; -1 = last stage
+    ExpertPlacement experts;          // MoE models only
 };
 
 // Bytes one device will hold under the plan.
@@ -128,6 +157,10 @@ struct Plan {
     double predicted_decode_tps = 0;       // tokens/s estimate (0 = no device speed known)
     double predicted_prefill_tps = 0;
     uint64_t transfer_bytes_per_token = 0; // hidden state crossing stage boundaries
+    // MoE models: for each layer, the device (index into PlanRequest::devices) holding its router
+    // and experts — its stage's device, or the expert host (PlanRequest::experts). Empty for
+    // dense models.
+    std::vector<int> expert_device;
 };
 
 Plan make_plan(const PlanRequest& request);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "strata/device_info.h"
 #include "strata/plan.h"
@@ -141,6 +142,37 @@ struct AttentionParams {
     bool operator==(const AttentionParams&) const = default;
 };
 
+// How a mixture-of-experts layer picks experts for a token from its router logits (one per
+// expert): probabilities p = softmax(logits); the n_used experts of largest p are chosen (ties
+// to the lower index), each weighted by its p, divided by the chosen ones' sum when `normalize`
+// (Mixtral, Qwen3-MoE; Qwen2-MoE does not), then multiplied by `scale`. backend/moe_routing.h
+// computes it once for every backend that routes on the host. Plain value type.
+struct MoeRouting {
+    int64_t n_expert = 0;
+    int64_t n_used = 0;
+    bool normalize = true;
+    float scale = 1.0f;
+
+    bool operator==(const MoeRouting&) const = default;
+};
+
+enum class FfnActivation { silu, gelu_tanh };  // gate activation of a gated FFN (swiglu / geglu)
+
+// One layer's experts on one device: expert e's gate and up (n_ff_exp, n_embd) and down
+// (n_embd, n_ff_exp) matrices. Views: the LayerWeights that own the DeviceWeights outlive it.
+struct ExpertWeights {
+    std::vector<const DeviceWeight*> gate, up, down;  // (n_expert) each
+    int64_t n_ff = 0;                                 // rows of gate/up per expert
+};
+
+// Working memory of DeviceOps::moe_ffn (regions of the stage's scratch on the experts' device).
+struct MoeScratch {
+    float* x = nullptr;       // (n_batch, n_embd)  the rows routed to one expert, gathered
+    float* gate = nullptr;    // (n_batch, n_ff_exp)
+    float* up = nullptr;      // (n_batch, n_ff_exp)
+    float* y = nullptr;       // (n_batch, n_embd)  that expert's output rows
+};
+
 // Kernels of one device. All pointers are device addresses in this device's memory; all
 // activations are row-major float32 with one row per token. Calls are enqueued in order.
 class DeviceOps {
@@ -175,6 +207,16 @@ public:
     // out = gelu(gate) * up with GELU's tanh form, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))),
     // elementwise over n values (out may alias gate). Gemma's feed-forward.
     virtual Status geglu(const float* gate, const float* up, int64_t n, float* out) = 0;
+    // Expert choice for each token (MoeRouting): logits (n_tok, r.n_expert) → ids and weights,
+    // (n_tok, r.n_used) each, in order of decreasing weight.
+    virtual Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, int32_t* ids,
+                             float* weights) = 0;
+    // out[t] = Σ_j weights[t, j] · down_e(act(gate_e · x[t]) ⊙ (up_e · x[t])), e = ids[t, j], over
+    // the n_used choices of each token. x, out: (n_tok, n_embd); ids, weights: (n_tok, n_used).
+    // Each expert's matrices are read once per call, for all the tokens routed to it.
+    virtual Status moe_ffn(const ExpertWeights& experts, FfnActivation act, const float* x, int64_t n_tok,
+                           const int32_t* ids, const float* weights, int64_t n_used, const MoeScratch& s,
+                           float* out) = 0;
     // x *= s, elementwise over n values (Gemma's embedding scale).
     virtual Status scale(float* x, float s, int64_t n) = 0;
     // x += y, elementwise over n values.

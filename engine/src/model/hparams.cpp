@@ -25,6 +25,7 @@ constexpr ArchTraits kArchs[] = {
     {"gemma2", RopeStyle::neox, false, false},
     {"gemma3", RopeStyle::neox, false, true},
     {"mistral3", RopeStyle::interleaved, false, false},
+    {"qwen3moe", RopeStyle::neox, false, true},  // qwen3 attention, experts in every layer
 };
 
 const ArchTraits* find_arch(const std::string& arch) {
@@ -141,6 +142,7 @@ Result<HParams> read_hparams(const gguf::GgufFile& f) {
     hp.n_ctx_orig = rope->n_ctx_orig;
     hp.rope_swa = hp.rope;
     STRATA_RETURN_IF_ERROR(read_arch_features(f, hp));
+    STRATA_RETURN_IF_ERROR(read_moe_features(f, hp));
     hp.qkv_bias = traits->qkv_bias;
     hp.qk_norm = traits->qk_norm;
     return hp;

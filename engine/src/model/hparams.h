@@ -43,6 +43,13 @@ struct HParams {
     RopeParams rope_swa;           // RoPE of sliding layers (Gemma 3: local base, unscaled)
     float attn_temp_scale = 0.0f;  // Mistral 3: q·k scaled by 1 + β·ln(1 + floor(pos / n_ctx_orig))
 
+    // Mixture of experts (Mixtral: 'llama' with expert keys; qwen3moe): every layer's FFN is
+    // n_expert gated FFNs of n_ff_exp rows and a router; 0 experts = a dense model.
+    int64_t n_expert = 0;
+    int64_t n_ff_exp = 0;          // expert_feed_forward_length (Mixtral: feed_forward_length)
+    MoeRouting moe;                // n_expert, n_used (expert_used_count), normalization, scale
+    bool is_moe() const { return n_expert > 0; }
+
     const RopeParams& rope_of(int64_t il) const { return swa.slides(il) ? rope_swa : rope; }
     float attention_scale() const;  // attn_scale, or 1/sqrt(head_dim)
 
@@ -59,6 +66,11 @@ std::string supported_architecture_list();
 // windows, Mistral 3's attention temperature) into `hp`, whose shape and RoPE are read already.
 // hparams_arch.cpp.
 Status read_arch_features(const gguf::GgufFile& file, HParams& hp);
+
+// Reads the expert keys (expert_count, expert_used_count, expert_feed_forward_length,
+// expert_weights_norm, expert_weights_scale) into `hp`; an architecture that needs experts
+// without them, or counts out of range, is an error naming the key. hparams_moe.cpp.
+Status read_moe_features(const gguf::GgufFile& file, HParams& hp);
 
 // Reads and checks the hparams (every error names the key and the file).
 Result<HParams> read_hparams(const gguf::GgufFile& file);

@@ -14,8 +14,27 @@ float attention_temperature(const HParams& hp, int64_t pos) {
 
 }  // namespace
 
+ExpertWeights MoeWeights::view() const {
+    ExpertWeights v;
+    for (size_t e = 0; e < gate.size(); ++e) {
+        v.gate.push_back(gate[e].get());
+        v.up.push_back(up[e].get());
+        v.down.push_back(down[e].get());
+    }
+    v.n_ff = gate.empty() ? 0 : gate[0]->n_rows();
+    return v;
+}
+
+Status moe_block_forward(DeviceOps& ops, const HParams& hp, const MoeWeights& w, const float* x, int64_t n_tok,
+                         const MoeBlockScratch& s, float* out) {
+    STRATA_RETURN_IF_ERROR(ops.matmul(*w.router, x, n_tok, s.logits));  // (n_tok, n_expert)
+    STRATA_RETURN_IF_ERROR(ops.moe_route(s.logits, n_tok, hp.moe, s.ids, s.weights));
+    const FfnActivation act = hp.gelu_ffn ? FfnActivation::gelu_tanh : FfnActivation::silu;
+    return ops.moe_ffn(w.view(), act, x, n_tok, s.ids, s.weights, hp.moe.n_used, s.experts, out);
+}
+
 Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const KvView& kv,
-                           int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s) {
+                           int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s, RemoteExperts* remote) {
     const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), hd = hp.head_dim;
     const RopeParams& rope = hp.rope_of(il);
 
@@ -60,8 +79,20 @@ Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const 
         STRATA_RETURN_IF_ERROR(ops.rms_norm(s.cur, *w.post_attn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
     STRATA_RETURN_IF_ERROR(ops.add(x, s.cur, n_tok * n_embd));
 
-    // ---- feed-forward (SwiGLU, or GeGLU for Gemma) ----
+    // ---- feed-forward (SwiGLU, or GeGLU for Gemma; experts for MoE models) ----
     STRATA_RETURN_IF_ERROR(ops.rms_norm(x, *w.ffn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
+    if (hp.is_moe()) {
+        if (w.moe) {
+            STRATA_RETURN_IF_ERROR(moe_block_forward(ops, hp, *w.moe, s.cur, n_tok, s.moe, s.ffn_out));
+        } else if (remote) {
+            STRATA_RETURN_IF_ERROR(remote->run(il, s.cur, n_tok, s.ffn_out));
+        } else {
+            return Status(ErrorCode::internal, "layer " + std::to_string(il) + " has no experts to run");
+        }
+        if (w.post_ffn_norm)
+            STRATA_RETURN_IF_ERROR(ops.rms_norm(s.ffn_out, *w.post_ffn_norm, hp.rms_eps, n_tok, n_embd, s.ffn_out));
+        return ops.add(x, s.ffn_out, n_tok * n_embd);
+    }
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.w_gate, s.cur, n_tok, s.gate));  // (n_tok, n_ff)
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.w_up, s.cur, n_tok, s.up));      // (n_tok, n_ff)
     if (hp.gelu_ffn) STRATA_RETURN_IF_ERROR(ops.geglu(s.gate, s.up, n_tok * hp.n_ff, s.gate));

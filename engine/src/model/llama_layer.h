@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "backend/device.h"
 #include "model/hparams.h"
@@ -12,11 +13,41 @@
 
 namespace strata {
 
+// A mixture-of-experts FFN's weights on the device that runs it: the router and every expert.
+struct MoeWeights {
+    std::unique_ptr<DeviceWeight> router;                      // (n_expert, n_embd)
+    std::vector<std::unique_ptr<DeviceWeight>> gate, up, down;  // (n_expert) each
+    ExpertWeights view() const;                                // non-owning, for DeviceOps::moe_ffn
+};
+
 // One block's weights on one device. Optional members are null when the architecture lacks them.
 struct LayerWeights {
     std::unique_ptr<DeviceWeight> attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
     std::unique_ptr<DeviceWeight> ffn_norm, w_gate, w_up, w_down, post_attn_norm, post_ffn_norm;
     std::unique_ptr<DeviceWeight> rope_factors;  // (n_rot/2) F32, the model's RoPE frequency factors
+    std::unique_ptr<MoeWeights> moe;             // MoE layers whose experts sit on this device
+};
+
+// Working memory of a MoE FFN on the device that runs it.
+struct MoeBlockScratch {
+    float* logits = nullptr;    // (n_batch, n_expert)
+    int32_t* ids = nullptr;     // (n_batch, n_used)
+    float* weights = nullptr;   // (n_batch, n_used)
+    MoeScratch experts;         // DeviceOps::moe_ffn's regions
+};
+
+// out = the MoE FFN of x (router, routing, experts), all on the device of `ops`.
+// x, out: (n_tok, n_embd).
+Status moe_block_forward(DeviceOps& ops, const HParams& hp, const MoeWeights& w, const float* x, int64_t n_tok,
+                         const MoeBlockScratch& s, float* out);
+
+// Runs layer il's MoE FFN where its experts live when that is not the layer's device (the
+// stage moves x there and the result back). Driven by the stage's thread.
+class RemoteExperts {
+public:
+    virtual ~RemoteExperts() = default;
+    // x, out: (n_tok, n_embd) on the layer's device.
+    virtual Status run(int64_t il, const float* x, int64_t n_tok, float* out) = 0;
 };
 
 // Working memory of one forward step, on the stage's device (regions of its scratch buffer).
@@ -29,13 +60,17 @@ struct LayerScratch {
     float* gate;    // (n_tok, n_ff)
     float* up;      // (n_tok, n_ff)
     float* scores;  // attention scratch (see DeviceOps::attention)
+    float* ffn_out; // (n_tok, n_embd)  MoE FFN output
+    MoeBlockScratch moe;
 };
 
 // x ← x + attention(norm(x)); x ← x + ffn(norm(x)), for tokens at positions pos0 .. pos0+n_tok-1
 // (Gemma: each branch's output normed again before the add). il: the layer's index in the
 // model (sliding-window layers and their RoPE). x: (n_tok, n_embd) residual stream, updated in
-// place; kv: this layer's cache for the sequence.
+// place; kv: this layer's cache for the sequence. A MoE layer without w.moe runs its FFN
+// through `remote` (which must then be given).
 Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const KvView& kv,
-                           int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s);
+                           int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s,
+                           RemoteExperts* remote = nullptr);
 
 }  // namespace strata

@@ -114,6 +114,9 @@ Status fill_hparams(const gguf::GgufFile& f, ModelInfo& info) {
     STRATA_RETURN_IF_ERROR(h.read_u32("embedding_length", true, info.n_embd));
     STRATA_RETURN_IF_ERROR(h.read_u32("block_count", true, info.n_layer));
     STRATA_RETURN_IF_ERROR(h.read_u32("feed_forward_length", true, info.n_ff));
+    STRATA_RETURN_IF_ERROR(h.read_u32("expert_count", false, info.n_expert));
+    STRATA_RETURN_IF_ERROR(h.read_u32("expert_used_count", false, info.n_expert_used));
+    STRATA_RETURN_IF_ERROR(h.read_u32("expert_feed_forward_length", false, info.n_ff_exp));
     STRATA_RETURN_IF_ERROR(h.read_u32("attention.head_count", true, info.n_head));
     info.n_head_kv = info.n_head;
     STRATA_RETURN_IF_ERROR(h.read_u32("attention.head_count_kv", false, info.n_head_kv));

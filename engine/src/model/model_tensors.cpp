@@ -1,6 +1,7 @@
 #include "model/model_tensors.h"
 
 #include <cmath>
+#include <string>
 #include <utility>
 
 #include "gguf/gguf_file.h"
@@ -53,7 +54,37 @@ public:
         return {};
     }
 
+    // A stack of n_expert (rows, cols) matrices, ne (cols, rows, n_expert), as one matrix of
+    // rows · n_expert rows (expert e's rows are a contiguous range of whole blocks).
+    Status get_stack(const std::string& name, int64_t cols, int64_t rows, int64_t n_expert, HostTensor& out) {
+        const gguf::TensorInfo* t = f_.find_tensor(name);
+        if (!t) return Status(ErrorCode::corrupt, f_.path() + ": tensor '" + name + "' is missing");
+        if (t->ne != std::vector<int64_t>{cols, rows, n_expert}) {
+            return Status(ErrorCode::corrupt, f_.path() + ": tensor '" + name + "' has shape " + shape_text(t->ne) +
+                                                  ", expected " + shape_text({cols, rows, n_expert}));
+        }
+        gguf::TensorInfo flat = *t;
+        flat.ne = {cols, rows * n_expert};
+        return check_and_fill(name, flat, WeightRole::matrix, cols, rows * n_expert, out);
+    }
+
 private:
+    Status check_and_fill(const std::string& name, const gguf::TensorInfo& t, WeightRole role, int64_t cols,
+                          int64_t rows, HostTensor& out) {
+        if (!tensor_type_traits(t.type).computable || !quant::can_dequantize(t.type)) {
+            return Status(ErrorCode::unsupported, f_.path() + ": tensor '" + name + "' has type " +
+                                                      tensor_type_name(t.type) + ", which Strata cannot compute with yet");
+        }
+        out.name = name;
+        out.role = role;
+        out.type = t.type;
+        out.n_cols = cols;
+        out.n_rows = rows;
+        out.data = t.data;
+        out.n_bytes = t.n_bytes;
+        return {};
+    }
+
     const gguf::GgufFile& f_;
 };
 
@@ -68,13 +99,60 @@ HostTensor row_slice(const HostTensor& t, int64_t row0, int64_t n_rows, const ch
     return s;
 }
 
+// A MoE layer's router and experts: the 3-D ffn_*_exps tensors current converters write, or
+// the per-expert ffn_gate.E / ffn_up.E / ffn_down.E tensors of early Mixtral files.
+Status collect_experts(Collector& c, const gguf::GgufFile& f, const HParams& hp, const std::string& p,
+                       LayerTensors& L) {
+    const int64_t n_expert = hp.n_expert, n_ff = hp.n_ff_exp, n_embd = hp.n_embd;
+    STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate_inp.weight", WeightRole::matrix, n_embd, n_expert, L.router));
+    L.exp_gate.resize(static_cast<size_t>(n_expert));
+    L.exp_up.resize(static_cast<size_t>(n_expert));
+    L.exp_down.resize(static_cast<size_t>(n_expert));
+    if (f.find_tensor(p + "ffn_gate_exps.weight")) {
+        HostTensor gate, up, down;
+        STRATA_RETURN_IF_ERROR(c.get_stack(p + "ffn_gate_exps.weight", n_embd, n_ff, n_expert, gate));
+        STRATA_RETURN_IF_ERROR(c.get_stack(p + "ffn_up_exps.weight", n_embd, n_ff, n_expert, up));
+        STRATA_RETURN_IF_ERROR(c.get_stack(p + "ffn_down_exps.weight", n_ff, n_embd, n_expert, down));
+        for (int64_t e = 0; e < n_expert; ++e) {
+            const std::string part = std::to_string(e);
+            L.exp_gate[static_cast<size_t>(e)] = row_slice(gate, e * n_ff, n_ff, part.c_str());
+            L.exp_up[static_cast<size_t>(e)] = row_slice(up, e * n_ff, n_ff, part.c_str());
+            L.exp_down[static_cast<size_t>(e)] = row_slice(down, e * n_embd, n_embd, part.c_str());
+        }
+        return {};
+    }
+    for (int64_t e = 0; e < n_expert; ++e) {
+        std::string x = ".";  // built in steps: GCC 12 warns falsely on "." + to_string(e) (bug 105329)
+        x += std::to_string(e);
+        x += ".weight";
+        const size_t i = static_cast<size_t>(e);
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate" + x, WeightRole::matrix, n_embd, n_ff, L.exp_gate[i]));
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_up" + x, WeightRole::matrix, n_embd, n_ff, L.exp_up[i]));
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_down" + x, WeightRole::matrix, n_ff, n_embd, L.exp_down[i]));
+    }
+    return {};
+}
+
 }  // namespace
 
-std::vector<const HostTensor*> LayerTensors::all() const {
+std::vector<const HostTensor*> LayerTensors::all(bool with_experts) const {
     std::vector<const HostTensor*> v;
     for (const HostTensor* t : {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &q_norm, &k_norm, &post_attn_norm,
                                 &ffn_norm, &w_gate, &w_up, &w_down, &post_ffn_norm}) {
         if (t->data) v.push_back(t);
+    }
+    if (with_experts)
+        for (const HostTensor* t : experts()) v.push_back(t);
+    return v;
+}
+
+std::vector<const HostTensor*> LayerTensors::experts() const {
+    std::vector<const HostTensor*> v;
+    if (router.data) v.push_back(&router);
+    for (size_t e = 0; e < exp_gate.size(); ++e) {
+        v.push_back(&exp_gate[e]);
+        v.push_back(&exp_up[e]);
+        v.push_back(&exp_down[e]);
     }
     return v;
 }
@@ -156,6 +234,10 @@ Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParam
             STRATA_RETURN_IF_ERROR(c.get(p + "post_ffw_norm.weight", vec, hp.n_embd, 0, L.post_ffn_norm));
         }
         STRATA_RETURN_IF_ERROR(c.get(p + "ffn_norm.weight", vec, hp.n_embd, 0, L.ffn_norm));
+        if (hp.is_moe()) {
+            STRATA_RETURN_IF_ERROR(collect_experts(c, f, hp, p, L));
+            continue;
+        }
         if (!f.find_tensor(p + "ffn_gate.weight") && f.find_tensor(p + "ffn_up.weight")) {
             // Phi-3: ffn_up holds gate and up, (2·n_ff, n_embd): the first n_ff rows are the gate.
             HostTensor gate_up;

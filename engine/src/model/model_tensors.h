@@ -25,9 +25,17 @@ struct LayerTensors {
     HostTensor w_up;       // (n_ff, n_embd)
     HostTensor w_down;     // (n_embd, n_ff)
     HostTensor post_ffn_norm;   // Gemma only: (n_embd), on the FFN output
+    // Mixture of experts, instead of w_gate/w_up/w_down: the router (n_expert, n_embd) and each
+    // expert's matrices, views of rows of the file's 3-D ffn_{gate,up,down}_exps tensors (or of
+    // older files' per-expert ffn_gate.E tensors).
+    HostTensor router;
+    std::vector<HostTensor> exp_gate, exp_up;  // (n_expert) of (n_ff_exp, n_embd)
+    std::vector<HostTensor> exp_down;          // (n_expert) of (n_embd, n_ff_exp)
 
-    // Every tensor present in this layer, for uploading and byte counts.
-    std::vector<const HostTensor*> all() const;
+    // Every tensor present in this layer, for uploading and byte counts; the router and the
+    // experts only with `with_experts` (they are a unit the planner may place on another device).
+    std::vector<const HostTensor*> all(bool with_experts = true) const;
+    std::vector<const HostTensor*> experts() const;  // router, then each expert's gate, up, down
 };
 
 struct ModelTensors {

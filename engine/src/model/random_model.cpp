@@ -150,6 +150,19 @@ bool random_model_arch(const std::string& name, RandomModelConfig& c) {
         c.n_ctx_train = 262144;
         c.yarn_log_mul = 1.0f;
         c.attn_temp_scale = 0.1f;
+    } else if (name == "mixtral") {
+        c.arch = "llama";
+        c.n_expert = 8;
+        c.n_expert_used = 2;
+        c.rope_freq_base = 1000000.0f;
+        c.n_ctx_train = 32768;
+    } else if (name == "qwen3moe") {
+        c.arch = "qwen3moe";
+        c.n_expert = 16;
+        c.n_expert_used = 4;
+        c.n_ff_exp = std::max<int64_t>(8, c.n_ff / 4);
+        c.rope_freq_base = 1000000.0f;
+        c.n_ctx_train = 40960;
     } else if (name == "llama31") {
         c.arch = "llama";
         c.rope_freq_base = 500000.0f;
@@ -176,6 +189,10 @@ bool random_model_preset(const std::string& name, RandomModelConfig& c) {
         random_model_arch("gemma3", c);
         c.n_vocab = 262144; c.n_embd = 2560; c.n_layer = 34; c.n_head = 8; c.n_head_kv = 4; c.head_dim = 256;
         c.n_ff = 10240;
+    } else if (name == "qwen3moe-bench") {
+        random_model_arch("qwen3moe", c);
+        c.n_vocab = 32000; c.n_embd = 2048; c.n_layer = 16; c.n_head = 32; c.n_head_kv = 4; c.head_dim = 128;
+        c.n_ff = 6144; c.n_ff_exp = 768; c.n_expert = 16; c.n_expert_used = 4;
     } else if (name == "phi3-mini") {
         random_model_arch("phi3", c);
         c.n_vocab = 32064; c.n_embd = 3072; c.n_layer = 32; c.n_head = 32; c.n_head_kv = 32; c.n_ff = 8192;
@@ -237,6 +254,17 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
                                                        "' (linear, yarn, llama3, longrope)");
     }
     w.set_f32(a + ".attention.layer_norm_rms_epsilon", c.rms_eps);
+    const bool moe = c.n_expert > 1;
+    const int64_t n_ff_exp = c.n_ff_exp > 0 ? c.n_ff_exp : c.n_ff;
+    if (moe) {
+        if (c.n_expert_used < 1 || c.n_expert_used > c.n_expert)
+            return Status(ErrorCode::invalid_argument, "n_expert_used must be 1..n_expert");
+        w.set_u32(a + ".expert_count", static_cast<uint32_t>(c.n_expert));
+        w.set_u32(a + ".expert_used_count", static_cast<uint32_t>(c.n_expert_used));
+        if (c.n_ff_exp > 0) w.set_u32(a + ".expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp));
+    } else if (a == "qwen3moe") {
+        return Status(ErrorCode::invalid_argument, "a qwen3moe model needs experts (n_expert > 1)");
+    }
     std::vector<float> scores;
     std::vector<int32_t> types;
     w.set_string("tokenizer.ggml.model", "llama");
@@ -269,8 +297,12 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         w.set_u32("general.quantization_version", 2);
     }
     std::string fallbacks;
-    auto add = [&](const std::string& name, int64_t n_cols, int64_t n_rows, float scale, float offset,
-                   bool matrix) -> Status {
+    // n_stack > 0: a stack of n_stack (n_rows, n_cols) matrices, ne (n_cols, n_rows, n_stack),
+    // typed as one matrix of those rows; force_f32: kept F32 whatever the type or mix (a router,
+    // as converters and quantizers leave it).
+    auto add = [&](const std::string& name, int64_t n_cols, int64_t n_rows_one, float scale, float offset,
+                   bool matrix, int64_t n_stack = 0, bool force_f32 = false) -> Status {
+        const int64_t n_rows = n_rows_one * std::max<int64_t>(1, n_stack);
         quant::TypeChoice choice{TensorType::F32, TensorType::F32};
         if (!c.mix.empty()) {
             quant::TensorSite site;
@@ -284,9 +316,12 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         } else if (matrix) {
             choice = quant::TypeChoice{quant::fallback_type(c.weight_type, n_cols), c.weight_type};
         }
+        if (force_f32) choice = quant::TypeChoice{TensorType::F32, TensorType::F32};
         const TensorType type = choice.type;
         if (choice.fell_back()) fallbacks += " " + name;
-        std::vector<int64_t> ne = n_rows > 1 || matrix ? std::vector<int64_t>{n_cols, n_rows} : std::vector<int64_t>{n_cols};
+        std::vector<int64_t> ne = n_stack > 0                  ? std::vector<int64_t>{n_cols, n_rows_one, n_stack}
+                                  : n_rows > 1 || matrix ? std::vector<int64_t>{n_cols, n_rows}
+                                                         : std::vector<int64_t>{n_cols};
         const uint64_t tensor_seed = hash_name(c.seed, name);
         const size_t row_bytes = tensor_row_bytes(type, n_cols);
         return w.add_tensor(name, type, ne, [=](uint8_t* dst, size_t n_bytes) -> Status {
@@ -357,7 +392,7 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
             STRATA_RETURN_IF_ERROR(add(p + "attn_k.bias", n_kv, 1, 0.1f, 0.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_v.bias", n_kv, 1, 0.1f, 0.0f, false));
         }
-        if (a == "qwen3" || a == "gemma3") {
+        if (a == "qwen3" || a == "gemma3" || a == "qwen3moe") {
             STRATA_RETURN_IF_ERROR(add(p + "attn_q_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_k_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
         }
@@ -365,13 +400,21 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         const bool gemma = a == "gemma2" || a == "gemma3";
         if (gemma) STRATA_RETURN_IF_ERROR(add(p + "post_attention_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
         STRATA_RETURN_IF_ERROR(add(p + "ffn_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
-        if (a == "phi3") {  // fused: gate rows then up rows
+        if (moe) {
+            // A wide router spread, so the experts' ranks are far apart (no near-ties to flip).
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_inp.weight", c.n_embd, c.n_expert, 4.0f * s_in, 0.0f, true, 0, true));
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_exps.weight", c.n_embd, n_ff_exp, s_in, 0.0f, true, c.n_expert));
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_up_exps.weight", c.n_embd, n_ff_exp, s_in, 0.0f, true, c.n_expert));
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_down_exps.weight", n_ff_exp, c.n_embd,
+                                       1.0f / std::sqrt(static_cast<float>(n_ff_exp)), 0.0f, true, c.n_expert));
+        } else if (a == "phi3") {  // fused: gate rows then up rows
             STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, 2 * c.n_ff, s_in, 0.0f, true));
         } else {
             STRATA_RETURN_IF_ERROR(add(p + "ffn_gate.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
             STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
         }
-        STRATA_RETURN_IF_ERROR(add(p + "ffn_down.weight", c.n_ff, c.n_embd, 1.0f / std::sqrt(static_cast<float>(c.n_ff)), 0.0f, true));
+        if (!moe)
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_down.weight", c.n_ff, c.n_embd, 1.0f / std::sqrt(static_cast<float>(c.n_ff)), 0.0f, true));
         if (gemma) STRATA_RETURN_IF_ERROR(add(p + "post_ffw_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
     }
     STRATA_RETURN_IF_ERROR(add("output_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));

@@ -35,6 +35,12 @@ struct RandomModelConfig {
     int64_t n_swa = 0;            // gemma: attention.sliding_window (written when > 0)
     int swa_pattern = 0;          // gemma: attention.sliding_window_pattern (written when > 0)
     float attn_temp_scale = 0.0f; // mistral3: attention.temperature_scale (written when not 0)
+    // Mixture of experts (n_expert > 1): each layer's FFN is n_expert experts of n_ff_exp rows
+    // (0 = n_ff), n_expert_used per token, as 3-D ffn_{gate,up,down}_exps tensors and an F32
+    // router (ffn_gate_inp), the way current converters write Mixtral and Qwen3-MoE.
+    int64_t n_expert = 0;
+    int64_t n_expert_used = 0;
+    int64_t n_ff_exp = 0;
     float rms_eps = 1e-5f;
     bool tied_output = false;     // no output.weight: the head reuses token_embd
     TensorType weight_type = TensorType::F32;  // for 2-D weights (norms and biases stay F32)
@@ -49,14 +55,16 @@ struct RandomModelConfig {
 // particular keys: "llama31" is a llama file with Llama 3.1's RoPE (base 500000, llama3
 // factors extending 8192 to 131072 positions); "phi3" has Phi-3-mini-128k's LongRoPE (4096 to
 // 131072); "gemma2" and "gemma3" have Gemma's window, caps and (Gemma 3) RoPE bases and linear
-// scaling; "mistral3" has Ministral 3's YaRN and attention temperature. False for an unknown
-// name.
+// scaling; "mistral3" has Ministral 3's YaRN and attention temperature; "mixtral" is a llama
+// file with 8 experts, 2 per token; "qwen3moe" has 16 experts, 4 per token, of a quarter of
+// n_ff (Qwen3-30B-A3B has 128 and 8). False for an unknown name.
 bool random_model_arch(const std::string& name, RandomModelConfig& config);
 
 // Named shapes: "tiny" (tests), "tinyllama" (TinyLlama-1.1B: 2048/22/32/4/5632/32000),
 // "llama2-7b" (4096/32/32/32/11008/32000), and with their architecture's settings "gemma3-4b"
-// (2560/34/8/4 heads of 256/10240/262144) and "phi3-mini" (3072/32/32/32/8192/32064). False
-// for an unknown name.
+// (2560/34/8/4 heads of 256/10240/262144), "phi3-mini" (3072/32/32/32/8192/32064) and
+// "qwen3moe-bench" (the MoE benchmark shape: 2048/16/32/4, 16 experts of 768, 4 used, 32000;
+// about 1.9 GB at Q4_K_M). False for an unknown name.
 bool random_model_preset(const std::string& name, RandomModelConfig& config);
 
 // Writes the model; `progress` gets (tensors written, total). Types whose block size does not

@@ -50,7 +50,8 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
                               : m.n_head > 0 ? n_embd / static_cast<uint64_t>(m.n_head) : 0;
     const uint64_t n_embd_q = head_dim * static_cast<uint64_t>(m.n_head);
     const uint64_t n_kv = static_cast<uint64_t>(m.n_embd_kv);
-    const uint64_t n_ff = static_cast<uint64_t>(m.n_ff);
+    // A MoE model's FFN rows are its experts' (its dense feed_forward_length is unused).
+    const uint64_t n_ff = static_cast<uint64_t>(m.is_moe() ? m.n_ff_exp : m.n_ff);
     const uint64_t widest = std::max(n_embd, n_ff);
 
     ScratchLayout s;
@@ -63,6 +64,15 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
     s.attn = pl.place(nb * n_embd_q * f);
     s.gate = pl.place(nb * n_ff * f);
     s.up = pl.place(nb * n_ff * f);
+    if (m.is_moe()) {
+        const uint64_t used = static_cast<uint64_t>(m.n_expert_used);
+        s.ffn_out = pl.place(nb * n_embd * f);
+        s.moe_logits = pl.place(nb * static_cast<uint64_t>(m.n_expert) * f);
+        s.moe_ids = pl.place(nb * used * 4);
+        s.moe_weights = pl.place(nb * used * f);
+        s.moe_x = pl.place(nb * n_embd * f);
+        s.moe_y = pl.place(nb * n_embd * f);
+    }
     s.tokens = pl.place(p.first_stage ? nb * 4 : 0);
     s.logits = pl.place(p.last_stage ? static_cast<uint64_t>(m.n_vocab) * f : 0);
     if (p.device_type == DeviceType::cpu) {
@@ -89,6 +99,27 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
                                align_up(nb * widest_cols * 2);
     }
     s.device_extra = pl.place(s.device_extra_bytes);
+    s.total = pl.offset;
+    return s;
+}
+
+ExpertScratchLayout make_expert_scratch_layout(const ModelFootprint& m, int64_t n_batch) {
+    const uint64_t f = 4;
+    const uint64_t nb = static_cast<uint64_t>(std::max<int64_t>(1, n_batch));
+    const uint64_t n_embd = static_cast<uint64_t>(m.n_embd), n_ff = static_cast<uint64_t>(m.n_ff_exp);
+    const uint64_t used = static_cast<uint64_t>(m.n_expert_used);
+    ExpertScratchLayout s;
+    Placer pl;
+    s.x = pl.place(nb * n_embd * f);
+    s.out = pl.place(nb * n_embd * f);
+    s.logits = pl.place(nb * static_cast<uint64_t>(m.n_expert) * f);
+    s.ids = pl.place(nb * used * 4);
+    s.weights = pl.place(nb * used * f);
+    s.moe_x = pl.place(nb * n_embd * f);
+    s.moe_y = pl.place(nb * n_embd * f);
+    s.gate = pl.place(nb * n_ff * f);
+    s.up = pl.place(nb * n_ff * f);
+    s.act_quant = pl.place(nb * std::max(n_embd, n_ff) * 5 / 4 + 4096);
     s.total = pl.offset;
     return s;
 }

@@ -44,6 +44,12 @@ struct ScratchLayout {
     uint64_t tokens = 0;      // (n_batch) int32           first stage only
     uint64_t logits = 0;      // (n_vocab)                 last stage only: last token's logits
     uint64_t attn_scores = 0; // CPU: (n_threads, n_head/n_head_kv, n_ctx); CUDA: split-K partials
+    uint64_t ffn_out = 0;     // (n_batch, n_embd)          MoE models: the experts' sum
+    uint64_t moe_logits = 0;  // (n_batch, n_expert)        MoE models: router output
+    uint64_t moe_ids = 0;     // (n_batch, n_used) int32    chosen experts
+    uint64_t moe_weights = 0; // (n_batch, n_used)          their weights
+    uint64_t moe_x = 0;       // (n_batch, n_embd)          rows routed to one expert
+    uint64_t moe_y = 0;       // (n_batch, n_embd)          that expert's output
     uint64_t act_quant = 0;   // quantized activations for the matmul kernels: n_batch × max(n_embd, n_ff) × 1.25 B
     uint64_t device_extra = 0;// CUDA: cuBLAS workspace + F16 weight tiles + F16 activations. The LAST
                               // region: the CUDA device finds its matmul workspace as the end of the
@@ -54,5 +60,17 @@ struct ScratchLayout {
 };
 
 ScratchLayout make_scratch_layout(const ModelFootprint& model, const ScratchParams& params);
+
+// What a device that runs other devices' experts (PlanRequest::experts) holds for them: the
+// rows it is handed and gives back, and a MoE FFN's working memory. Same alignment.
+struct ExpertScratchLayout {
+    uint64_t x = 0;           // (n_batch, n_embd)  input rows, copied from the layer's device
+    uint64_t out = 0;         // (n_batch, n_embd)  the FFN's output, copied back
+    uint64_t logits = 0, ids = 0, weights = 0, moe_x = 0, moe_y = 0;  // as in ScratchLayout
+    uint64_t gate = 0, up = 0;  // (n_batch, n_ff_exp)
+    uint64_t act_quant = 0;
+    uint64_t total = 0;
+};
+ExpertScratchLayout make_expert_scratch_layout(const ModelFootprint& model, int64_t n_batch);
 
 }  // namespace strata

@@ -1,7 +1,9 @@
 #include "plan/model_footprint.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -90,6 +92,21 @@ std::optional<int64_t> block_index(const std::string& name) {
     return il;
 }
 
+// Which tensors of a MoE layer belong to its experts unit: the router (counted whole), the 3-D
+// expert stacks, and the per-expert matrices of early Mixtral files ("ffn_gate.3.weight").
+enum class ExpertPart { none, router, stack, single };
+ExpertPart expert_part(const std::string& name) {
+    if (name.find(".ffn_gate_inp.") != std::string::npos) return ExpertPart::router;
+    if (name.find("_exps.") != std::string::npos) return ExpertPart::stack;
+    for (const char* kind : {".ffn_gate.", ".ffn_up.", ".ffn_down."}) {
+        const size_t at = name.find(kind);
+        if (at == std::string::npos) continue;
+        const size_t d = at + std::strlen(kind);
+        if (d < name.size() && std::isdigit(static_cast<unsigned char>(name[d]))) return ExpertPart::single;
+    }
+    return ExpertPart::none;
+}
+
 // Bytes of one tensor on a CUDA device (weight_storage.h), counted into m.cuda_conversions
 // where the GPU stores another type. Roles as the loader gives them: 1-D tensors are vectors.
 uint64_t cuda_tensor_bytes(const gguf::TensorInfo& t, WeightRole role, ModelFootprint& m) {
@@ -173,11 +190,23 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
     if (m.n_ctx_train < 0)
         return meta.error(ErrorCode::corrupt, "key " + a + "context_length is negative");
 
+    STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_expert, meta.get_int(a + "expert_count"));
+    if (n_expert.value_or(0) > 1) {
+        STRATA_ASSIGN_OR_RETURN(m.n_expert, meta.check_range(a + "expert_count", *n_expert, 1024));
+        STRATA_ASSIGN_OR_RETURN(m.n_expert_used, meta.require(a + "expert_used_count", m.n_expert));
+        STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_ff_exp, meta.get_int(a + "expert_feed_forward_length"));
+        STRATA_ASSIGN_OR_RETURN(m.n_ff_exp, meta.check_range(a + "expert_feed_forward_length",
+                                                             n_ff_exp.value_or(m.n_ff), kMaxDim));
+    }
     m.n_layer = static_cast<int>(n_layer);
     STRATA_ASSIGN_OR_RETURN(m.swa, read_sliding_window(
                                        m.architecture, [&](const std::string& key) { return meta.get_int(key); }, source));
     m.layer_bytes.assign(static_cast<size_t>(n_layer), 0);
     m.cuda_layer_bytes.assign(static_cast<size_t>(n_layer), 0);
+    if (m.is_moe()) {
+        m.layer_expert_bytes.assign(static_cast<size_t>(n_layer), 0);
+        m.cuda_layer_expert_bytes.assign(static_cast<size_t>(n_layer), 0);
+    }
     std::vector<bool> seen(static_cast<size_t>(n_layer), false);
     const gguf::TensorInfo* token_embd = nullptr;
     const gguf::TensorInfo* output = nullptr;
@@ -190,11 +219,23 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
                 return meta.error(ErrorCode::corrupt, "tensor " + t.name + ": layer " + std::to_string(*il) +
                                                           " but " + a + "block_count is " +
                                                           std::to_string(n_layer));
+            const uint64_t cuda_bytes = cuda_fused_bytes(t, m);
             m.layer_bytes[static_cast<size_t>(*il)] += t.n_bytes;
-            m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_fused_bytes(t, m);
+            m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_bytes;
             seen[static_cast<size_t>(*il)] = true;
-            if (*il == 0 && t.ne.size() >= 2)
-                m.layer_flops_per_token += 2 * static_cast<uint64_t>(elements(t));
+            const ExpertPart part = m.is_moe() ? expert_part(t.name) : ExpertPart::none;
+            if (part != ExpertPart::none) {
+                m.layer_expert_bytes[static_cast<size_t>(*il)] += t.n_bytes;
+                m.cuda_layer_expert_bytes[static_cast<size_t>(*il)] += cuda_bytes;
+            }
+            if (*il == 0 && t.ne.size() >= 2) {
+                // A token runs n_expert_used of the experts: only their share is work.
+                uint64_t flops = 2 * static_cast<uint64_t>(elements(t));
+                if (part == ExpertPart::stack) flops = flops / static_cast<uint64_t>(m.n_expert) * static_cast<uint64_t>(m.n_expert_used);
+                if (part == ExpertPart::single)
+                    flops = flops * static_cast<uint64_t>(m.n_expert_used) / static_cast<uint64_t>(m.n_expert);
+                m.layer_flops_per_token += flops;
+            }
         } else if (t.name == "token_embd.weight") {
             token_embd = &t;
         } else if (t.name == "output.weight") {

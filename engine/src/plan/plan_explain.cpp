@@ -11,8 +11,6 @@ namespace strata::plan_detail {
 
 namespace {
 
-constexpr double kLinkBytesPerSecond = 25e9;  // PCIe 4.0 x16, roughly
-constexpr double kLinkLatencySeconds = 10e-6;
 
 std::string fixed(double v, int decimals) {
     char buf[64];
@@ -36,6 +34,14 @@ bool is_gpu(const PlanRequest& r, int d) {
 // lookup reads one row: negligible.)
 uint64_t stage_read_bytes(const PlanRequest& r, const PlanCosts& costs, const StagePlan& s) {
     uint64_t bytes = costs.layer_bytes(s.device, s.layer_begin, s.layer_end - s.layer_begin);
+    // A MoE layer reads only the experts a token chose (n_expert_used of n_expert).
+    const ModelFootprint& m = r.model;
+    if (m.is_moe() && m.layer_expert_bytes.size() == static_cast<size_t>(m.n_layer)) {
+        for (int il = s.layer_begin; il < s.layer_end; ++il) {
+            const uint64_t e = m.layer_expert_bytes[static_cast<size_t>(il)];
+            bytes -= std::min(bytes, e / static_cast<uint64_t>(m.n_expert) * static_cast<uint64_t>(m.n_expert - m.n_expert_used));
+        }
+    }
     if (s.has_output) bytes += costs.output_bytes(s.device) + r.model.output_norm_bytes;
     return bytes;
 }

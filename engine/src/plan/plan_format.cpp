@@ -112,10 +112,17 @@ std::string roles_cell(const Plan& plan, int device) {
         emb = emb || s.has_embedding;
         out = out || s.has_output;
     }
-    if (emb && out) return "emb+out";
-    if (emb) return "emb";
-    if (out) return "out";
-    return "";
+    // A device holding experts of layers that run elsewhere (expert placement).
+    bool hosts_experts = false;
+    for (size_t il = 0; il < plan.expert_device.size() && !hosts_experts; ++il) {
+        if (plan.expert_device[il] != device) continue;
+        for (const StagePlan& s : plan.stages)
+            if (static_cast<int>(il) >= s.layer_begin && static_cast<int>(il) < s.layer_end && s.device != device)
+                hosts_experts = true;
+    }
+    std::string cell = emb && out ? "emb+out" : emb ? "emb" : out ? "out" : "";
+    if (hosts_experts) cell += cell.empty() ? "experts" : "+exp";
+    return cell;
 }
 
 std::string tps(double v) {

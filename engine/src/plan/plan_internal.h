@@ -19,6 +19,9 @@ constexpr int64_t kMaxCtx = int64_t{1} << 24;       // also the ceiling of max_c
 constexpr int64_t kCtxStep = 256;                    // max_ctx_that_fits is a multiple of this
 constexpr int64_t kMaxBatch = int64_t{1} << 20;
 constexpr int kMaxSeq = 1 << 16;
+// A hand-off between devices when nothing is measured: PCIe 4.0 x16, roughly.
+constexpr double kLinkBytesPerSecond = 25e9;
+constexpr double kLinkLatencySeconds = 10e-6;
 
 // Bytes a device holds for a layer range and the roles it plays. O(1) per query (prefix sums).
 class PlanCosts {
@@ -111,5 +114,11 @@ std::string format_bytes(uint64_t bytes);   // "21.3 GiB", "512.0 MiB", "181.5 K
 std::string format_count(uint64_t n);       // "4,060,928" (for people; flags keep plain digits)
 std::string device_label(const PlanRequest& request, int device);  // "cuda1 (RTX 4090)"
 std::string layer_range_text(int begin, int end);                   // "layers 0–21", "layer 5"
+
+// make_plan without expert placement: every layer's experts with the layer (planner.cpp).
+Plan make_layer_plan(const PlanRequest& request);
+// make_plan for MoE models: chooses which layers' experts go to the expert host, plans the rest
+// with make_layer_plan and accounts the host (expert_placement.cpp).
+Plan plan_with_experts(const PlanRequest& request);
 
 }  // namespace strata::plan_detail

@@ -430,6 +430,11 @@ Plan materialize(const PlanRequest& r, const CoreResult& core) {
 }  // namespace plan_detail
 
 Plan make_plan(const PlanRequest& request) {
+    if (request.model.is_moe()) return plan_detail::plan_with_experts(request);
+    return plan_detail::make_layer_plan(request);
+}
+
+Plan plan_detail::make_layer_plan(const PlanRequest& request) {
     using namespace plan_detail;
     try {
         const CoreResult core = plan_core(request);

@@ -110,6 +110,9 @@ bool is_matrix_weight(const TensorSite& t) { return t.n_dims >= 2 && ends_with(t
 
 TensorType mix_wanted_type(const QuantMix& mix, const TensorSite& t) {
     if (!is_matrix_weight(t)) return T::F32;
+    // A MoE router stays F32 whatever the mix (llama.cpp's quantizer does not touch it either):
+    // it is tiny, and a rounding that swaps two experts' ranks changes the whole FFN output.
+    if (contains(t.name, ".ffn_gate_inp.")) return T::F32;
     if (is_float_type(mix.base)) return mix.base;
     if (t.name == "output.weight") return head_type(mix);
     if (t.name == "token_embd.weight") return t.has_output ? mix.base : head_type(mix);

@@ -86,6 +86,13 @@ Result<PlanRequest> make_plan_request(const ModelFootprint& footprint, const std
         if (!i.ok()) return i.status();
         req.output_device = *i;
     }
+    req.experts.mode = options.expert_mode;
+    req.experts.n_host_layers = options.n_cpu_moe;
+    if (!options.expert_device.empty()) {
+        auto i = index_of(options.expert_device, "expert");
+        if (!i.ok()) return i.status();
+        req.experts.host = *i;
+    }
     return req;
 }
 
@@ -96,10 +103,34 @@ LoadedModel::LoadedModel(LoadInputs inputs, DeviceRegistry& registry, std::vecto
 
 LoadedModel::~LoadedModel() {
     pipeline_.reset();  // stages free their buffers and weights before the devices go
+    expert_host_.reset();
 }
 
 Status LoadedModel::build(const LoadProgressFn& progress, const std::atomic<bool>* cancel) {
     pipeline_.reset();
+    expert_host_.reset();
+    // Experts placed away from their layer's device all go to one host device (the planner's
+    // rule); it is loaded first, as the stages that call it need it.
+    std::vector<int> hosted;
+    int host_device = -1;
+    for (const StagePlan& sp : plan_.stages) {
+        for (int il = sp.layer_begin; il < sp.layer_end && !plan_.expert_device.empty(); ++il) {
+            const int d = plan_.expert_device.at(static_cast<size_t>(il));
+            if (d == sp.device) continue;
+            if (host_device >= 0 && d != host_device)
+                return Status(ErrorCode::internal, "the plan places experts on more than one other device");
+            host_device = d;
+            hosted.push_back(il);
+        }
+    }
+    if (host_device >= 0) {
+        Device& dev = *devices_.at(static_cast<size_t>(host_device));
+        std::function<void(uint64_t, uint64_t)> on_upload;
+        if (progress) on_upload = [&, id = dev.id()](uint64_t done, uint64_t total) { progress({id, done, total}); };
+        auto host = ExpertHost::create(dev, in_.hp, in_.tensors, in_.footprint, hosted, config_.n_batch, on_upload, cancel);
+        if (!host.ok()) return host.status().with_context("loading " + std::to_string(hosted.size()) + " layers' experts on " + dev.id());
+        expert_host_ = std::move(host).value();
+    }
     std::vector<std::unique_ptr<Stage>> stages;
     for (const StagePlan& sp : plan_.stages) {
         Device& dev = *devices_.at(static_cast<size_t>(sp.device));
@@ -107,7 +138,8 @@ Status LoadedModel::build(const LoadProgressFn& progress, const std::atomic<bool
         if (progress) {
             on_upload = [&, id = dev.id()](uint64_t done, uint64_t total) { progress({id, done, total}); };
         }
-        auto stage = Stage::create(dev, in_.hp, in_.tensors, in_.footprint, sp, config_, on_upload, cancel);
+        auto stage = Stage::create(dev, in_.hp, in_.tensors, in_.footprint, sp, config_, on_upload, cancel,
+                                   expert_host_.get());
         if (!stage.ok()) return stage.status().with_context("loading layers " + std::to_string(sp.layer_begin) +
                                                             "-" + std::to_string(sp.layer_end - 1) + " on " + dev.id());
         stages.push_back(std::move(stage).value());

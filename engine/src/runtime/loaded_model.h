@@ -12,6 +12,7 @@
 #include "gguf/gguf_file.h"
 #include "model/hparams.h"
 #include "model/model_tensors.h"
+#include "runtime/expert_host.h"
 #include "runtime/pipeline.h"
 #include "strata/engine.h"
 #include "tokenizer/vocab.h"
@@ -75,6 +76,7 @@ private:
     PlanRequest request_;
     Plan plan_;
     RuntimeConfig config_;
+    std::unique_ptr<ExpertHost> expert_host_;  // MoE experts of layers on other devices (or null)
     std::unique_ptr<Pipeline> pipeline_;
     std::mutex slots_mutex_;
     std::vector<bool> slot_used_;

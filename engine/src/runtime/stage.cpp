@@ -10,6 +10,33 @@ TensorType kv_element_type(KvCacheType t) {
 }
 }  // namespace
 
+// Moves a MoE layer's normed input to the expert host and the experts' output back: directly
+// when the stage's device is host memory too (a CPU device), else through host staging rows.
+class Stage::HostedExperts final : public RemoteExperts {
+public:
+    HostedExperts(Stage& stage, ExpertHost& host) : stage_(stage), host_(host) {}
+
+    Status run(int64_t il, const float* x, int64_t n_tok, float* out) override {
+        Device& dev = stage_.device_;
+        if (dev.info().type == DeviceType::cpu) return host_.run(il, x, n_tok, out);
+        const size_t bytes = static_cast<size_t>(n_tok * stage_.hp_.n_embd) * 4;
+        in_.resize(static_cast<size_t>(n_tok * stage_.hp_.n_embd));
+        out_.resize(in_.size());
+        const Buffer& scratch = *stage_.scratch_;
+        const auto offset_of = [&](const float* p) {
+            return static_cast<uint64_t>(reinterpret_cast<const char*>(p) - static_cast<const char*>(scratch.data()));
+        };
+        STRATA_RETURN_IF_ERROR(dev.copy_to_host(in_.data(), scratch, offset_of(x), bytes));
+        STRATA_RETURN_IF_ERROR(host_.run(il, in_.data(), n_tok, out_.data()));
+        return dev.copy_from_host(*stage_.scratch_, offset_of(out), out_.data(), bytes);
+    }
+
+private:
+    Stage& stage_;
+    ExpertHost& host_;
+    std::vector<float> in_, out_;  // staging rows in host memory
+};
+
 Stage::Stage(Device& device, const HParams& hp, const StagePlan& plan, const RuntimeConfig& config)
     : device_(device), hp_(hp), plan_(plan), config_(config) {}
 
@@ -18,8 +45,17 @@ Stage::~Stage() = default;
 Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, const ModelTensors& tensors,
                                              const ModelFootprint& footprint, const StagePlan& plan,
                                              const RuntimeConfig& config, const UploadProgress& progress,
-                                             const std::atomic<bool>* cancel) {
+                                             const std::atomic<bool>* cancel, ExpertHost* expert_host) {
     std::unique_ptr<Stage> st(new Stage(device, hp, plan, config));
+    // A MoE layer's experts are uploaded here unless the host holds them.
+    auto local_experts = [&](int il) { return hp.is_moe() && !(expert_host && expert_host->holds(il)); };
+    if (hp.is_moe()) {
+        for (int il = plan.layer_begin; il < plan.layer_end; ++il) {
+            if (!local_experts(il) && !expert_host)
+                return Status(ErrorCode::internal, "layer " + std::to_string(il) + "'s experts have no device");
+        }
+        if (expert_host) st->hosted_ = std::make_unique<HostedExperts>(*st, *expert_host);
+    }
     st->n_vocab_ = tensors.token_embd.n_rows;
     if (config.kv_type == KvCacheType::q8_0 && hp.head_dim % 32 != 0) {
         return Status(ErrorCode::invalid_argument, "a q8_0 KV cache needs a head size that is a multiple of 32 (this model's is " +
@@ -32,7 +68,7 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
     const HostTensor& rope_factors = tensors.rope_factors(config.n_ctx, hp.n_ctx_orig);
     uint64_t total = 0;
     for (int il = plan.layer_begin; il < plan.layer_end; ++il) {
-        for (const HostTensor* t : tensors.layers[static_cast<size_t>(il)].all()) total += t->n_bytes;
+        for (const HostTensor* t : tensors.layers[static_cast<size_t>(il)].all(local_experts(il))) total += t->n_bytes;
         total += rope_factors.n_bytes;
     }
     if (plan.has_embedding) total += tensors.token_embd.n_bytes;
@@ -97,6 +133,10 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
             if (srcs[i]->data) STRATA_RETURN_IF_ERROR(upload(*srcs[i], *dsts[i]));
         }
         if (rope_factors.data) STRATA_RETURN_IF_ERROR(upload(rope_factors, lw.rope_factors));
+        if (local_experts(il)) {
+            lw.moe = std::make_unique<MoeWeights>();
+            STRATA_RETURN_IF_ERROR(upload_experts(lt, upload, *lw.moe));
+        }
         st->layers_.push_back(std::move(lw));
     }
     if (plan.has_output) {
@@ -147,10 +187,15 @@ Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, 
     const LayerScratch ls{scratch_->as<float>(layout_.cur),  scratch_->as<float>(layout_.q),
                           scratch_->as<float>(layout_.k),    scratch_->as<float>(layout_.v),
                           scratch_->as<float>(layout_.attn), scratch_->as<float>(layout_.gate),
-                          scratch_->as<float>(layout_.up),   scratch_->as<float>(layout_.attn_scores)};
+                          scratch_->as<float>(layout_.up),   scratch_->as<float>(layout_.attn_scores),
+                          scratch_->as<float>(layout_.ffn_out),
+                          MoeBlockScratch{scratch_->as<float>(layout_.moe_logits), scratch_->as<int32_t>(layout_.moe_ids),
+                                          scratch_->as<float>(layout_.moe_weights),
+                                          MoeScratch{scratch_->as<float>(layout_.moe_x), scratch_->as<float>(layout_.gate),
+                                                     scratch_->as<float>(layout_.up), scratch_->as<float>(layout_.moe_y)}}};
     for (int il = 0; il < n_layers(); ++il) {
         auto st = llama_layer_forward(ops, hp_, plan_.layer_begin + il, layers_[static_cast<size_t>(il)], kv_view(il, slot),
-                                      pos0, n_tok, x, ls);
+                                      pos0, n_tok, x, ls, hosted_.get());
         if (!st.ok()) return st.with_context("layer " + std::to_string(plan_.layer_begin + il) + " on " + device_.id());
     }
     if (plan_.has_output && logits) {

@@ -16,6 +16,7 @@
 #include "model/llama_layer.h"
 #include "model/model_tensors.h"
 #include "plan/memory_estimate.h"
+#include "runtime/expert_host.h"
 #include "strata/plan.h"
 
 namespace strata {
@@ -32,10 +33,12 @@ using UploadProgress = std::function<void(uint64_t done, uint64_t total)>;
 
 class Stage {
 public:
+    // MoE layers keep their experts here unless `expert_host` holds them (the plan's
+    // expert_device says which; the host must outlive the stage).
     static Result<std::unique_ptr<Stage>> create(Device& device, const HParams& hp, const ModelTensors& tensors,
                                                  const ModelFootprint& footprint, const StagePlan& plan,
                                                  const RuntimeConfig& config, const UploadProgress& progress,
-                                                 const std::atomic<bool>* cancel);
+                                                 const std::atomic<bool>* cancel, ExpertHost* expert_host = nullptr);
     ~Stage();
 
     Device& device() const { return device_; }
@@ -75,6 +78,8 @@ private:
     std::vector<int64_t> kv_rows_;     // (local layers) rows each layer's cache holds per sequence
     std::vector<uint64_t> kv_offset_;  // (local layers) byte offset of each layer's caches in kv_
     std::unique_ptr<Buffer> scratch_;
+    class HostedExperts;                       // RemoteExperts through expert_host
+    std::unique_ptr<HostedExperts> hosted_;    // null when every layer's experts are local
     uint64_t weight_bytes_ = 0;
     int64_t n_vocab_ = 0;
 };

@@ -8,6 +8,7 @@
 #include "backend/cpu/cpu_attention.h"
 #include "backend/cpu/cpu_device.h"
 #include "backend/cpu/cpu_matmul.h"
+#include "backend/moe_routing.h"
 #include "quant/quant.h"
 #include "util/cpu_features.h"
 #include "util/fp16.h"
@@ -44,6 +45,22 @@ void write_kv_row(void* cache, KvCacheType type, int64_t n_embd_kv, int64_t pos,
             break;
         }
         case KvCacheType::q8_0: quant::quantize_row(tt, src, row, n_embd_kv); break;
+    }
+}
+
+// out = act(gate) ⊙ up over n values (out may alias gate).
+void gated_activation(FfnActivation act, const float* gate, const float* up, int64_t n, float* out) {
+    if (act == FfnActivation::silu) {
+        for (int64_t i = 0; i < n; ++i) {
+            const float g = gate[i];
+            out[i] = g / (1.0f + std::exp(-g)) * up[i];
+        }
+        return;
+    }
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        out[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g))) * up[i];
     }
 }
 
@@ -240,19 +257,63 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
 
 Status CpuOps::swiglu(const float* gate, const float* up, int64_t n, float* out) {
     STRATA_RETURN_IF_ERROR(device_.begin_op("swiglu"));
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        out[i] = g / (1.0f + std::exp(-g)) * up[i];
-    }
+    gated_activation(FfnActivation::silu, gate, up, n, out);
     return {};
 }
 
 Status CpuOps::geglu(const float* gate, const float* up, int64_t n, float* out) {
     STRATA_RETURN_IF_ERROR(device_.begin_op("geglu"));
-    constexpr float kSqrt2OverPi = 0.7978845608028654f;
-    for (int64_t i = 0; i < n; ++i) {
-        const float g = gate[i];
-        out[i] = 0.5f * g * (1.0f + std::tanh(kSqrt2OverPi * (g + 0.044715f * g * g * g))) * up[i];
+    gated_activation(FfnActivation::gelu_tanh, gate, up, n, out);
+    return {};
+}
+
+Status CpuOps::moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, int32_t* ids, float* weights) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("moe_route"));
+    if (r.n_used < 1 || r.n_used > r.n_expert)
+        return Status(ErrorCode::invalid_argument, "moe_route: " + std::to_string(r.n_used) + " of " +
+                                                       std::to_string(r.n_expert) + " experts");
+    for (int64_t t = 0; t < n_tok; ++t)
+        route_token(logits + t * r.n_expert, r, ids + t * r.n_used, weights + t * r.n_used);
+    return {};
+}
+
+Status CpuOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const float* x, int64_t n_tok,
+                       const int32_t* ids, const float* weights, int64_t n_used, const MoeScratch& s, float* out) {
+    STRATA_RETURN_IF_ERROR(device_.begin_op("moe_ffn"));
+    const int64_t n_expert = static_cast<int64_t>(experts.gate.size());
+    if (n_expert == 0 || experts.up.size() != experts.gate.size() || experts.down.size() != experts.gate.size())
+        return Status(ErrorCode::invalid_argument, "moe_ffn: incomplete expert set");
+    const int64_t n_embd = experts.gate[0]->n_cols(), n_ff = experts.n_ff;
+    // Tokens by expert, in token order, so each expert's matrices are read once for all its rows
+    // (prefill) and only chosen experts are read at all (decode).
+    std::vector<std::vector<std::pair<int64_t, float>>> routed(static_cast<size_t>(n_expert));
+    for (int64_t t = 0; t < n_tok; ++t) {
+        for (int64_t j = 0; j < n_used; ++j) {
+            const int32_t e = ids[t * n_used + j];
+            if (e < 0 || e >= n_expert)
+                return Status(ErrorCode::invalid_argument, "moe_ffn: expert id " + std::to_string(e) + " of " +
+                                                               std::to_string(n_expert));
+            routed[static_cast<size_t>(e)].emplace_back(t, weights[t * n_used + j]);
+        }
+    }
+    std::fill(out, out + n_tok * n_embd, 0.0f);
+    for (int64_t e = 0; e < n_expert; ++e) {
+        const auto& rows = routed[static_cast<size_t>(e)];
+        if (rows.empty()) continue;
+        const int64_t n = static_cast<int64_t>(rows.size());
+        for (int64_t i = 0; i < n; ++i)
+            std::memcpy(s.x + i * n_embd, x + rows[static_cast<size_t>(i)].first * n_embd, static_cast<size_t>(n_embd) * 4);
+        cpu_matmul(device_.pool(), cpu_weight_of(*experts.gate[static_cast<size_t>(e)]), s.x, n, s.gate, scratch_->matmul);
+        cpu_matmul(device_.pool(), cpu_weight_of(*experts.up[static_cast<size_t>(e)]), s.x, n, s.up, scratch_->matmul);
+        gated_activation(act, s.gate, s.up, n * n_ff, s.gate);
+        cpu_matmul(device_.pool(), cpu_weight_of(*experts.down[static_cast<size_t>(e)]), s.gate, n, s.y, scratch_->matmul);
+        // Added in expert order for every token: the sum's order does not depend on the batch.
+        for (int64_t i = 0; i < n; ++i) {
+            const auto [t, w] = rows[static_cast<size_t>(i)];
+            float* o = out + t * n_embd;
+            const float* y = s.y + i * n_embd;
+            for (int64_t c = 0; c < n_embd; ++c) o[c] += w * y[c];
+        }
     }
     return {};
 }

@@ -1,0 +1,83 @@
+#include "runtime/expert_host.h"
+
+#include <cstring>
+
+namespace strata {
+
+Status upload_experts(const LayerTensors& lt,
+                      const std::function<Status(const HostTensor&, std::unique_ptr<DeviceWeight>&)>& upload,
+                      MoeWeights& out) {
+    STRATA_RETURN_IF_ERROR(upload(lt.router, out.router));
+    const size_t n = lt.exp_gate.size();
+    out.gate.resize(n);
+    out.up.resize(n);
+    out.down.resize(n);
+    for (size_t e = 0; e < n; ++e) {
+        STRATA_RETURN_IF_ERROR(upload(lt.exp_gate[e], out.gate[e]));
+        STRATA_RETURN_IF_ERROR(upload(lt.exp_up[e], out.up[e]));
+        STRATA_RETURN_IF_ERROR(upload(lt.exp_down[e], out.down[e]));
+    }
+    return {};
+}
+
+ExpertHost::~ExpertHost() = default;
+
+Result<std::unique_ptr<ExpertHost>> ExpertHost::create(Device& device, const HParams& hp, const ModelTensors& tensors,
+                                                       const ModelFootprint& footprint, const std::vector<int>& layers,
+                                                       int64_t n_batch,
+                                                       const std::function<void(uint64_t, uint64_t)>& progress,
+                                                       const std::atomic<bool>* cancel) {
+    if (device.info().type != DeviceType::cpu)
+        return Status(ErrorCode::internal, "experts of other devices' layers must sit in host memory, not on " + device.id());
+    std::unique_ptr<ExpertHost> host(new ExpertHost(device, hp, n_batch));
+    // Scratch first: the allocation most likely to fail before minutes of upload.
+    host->layout_ = make_expert_scratch_layout(footprint, n_batch);
+    auto scratch = device.allocate(host->layout_.total, MemoryUse::scratch);
+    if (!scratch.ok()) return scratch.status();
+    host->scratch_ = std::move(scratch).value();
+
+    uint64_t total = 0, done = 0;
+    for (int il : layers)
+        for (const HostTensor* t : tensors.layers.at(static_cast<size_t>(il)).experts()) total += t->n_bytes;
+    auto upload = [&](const HostTensor& t, std::unique_ptr<DeviceWeight>& dst) -> Status {
+        if (cancel && cancel->load()) return Status(ErrorCode::cancelled, "loading was cancelled");
+        auto w = device.upload_weight(t);
+        if (!w.ok()) return w.status();
+        host->weight_bytes_ += (*w)->bytes();
+        dst = std::move(w).value();
+        done += t.n_bytes;
+        if (progress) progress(done, total);
+        return {};
+    };
+    for (int il : layers) {
+        const LayerTensors& lt = tensors.layers.at(static_cast<size_t>(il));
+        if (lt.exp_gate.empty()) return Status(ErrorCode::internal, "layer " + std::to_string(il) + " has no experts");
+        STRATA_RETURN_IF_ERROR(upload_experts(lt, upload, host->layers_[il]));
+    }
+    return host;
+}
+
+Status ExpertHost::run(int64_t il, const float* x, int64_t n_tok, float* out) {
+    auto it = layers_.find(il);
+    if (it == layers_.end() || n_tok <= 0 || n_tok > n_batch_)
+        return Status(ErrorCode::internal, "expert host asked for layer " + std::to_string(il) + " with " +
+                                               std::to_string(n_tok) + " tokens");
+    std::lock_guard<std::mutex> lock(mutex_);
+    const size_t bytes = static_cast<size_t>(n_tok * hp_.n_embd) * 4;
+    float* in = scratch_->as<float>(layout_.x);
+    float* result = scratch_->as<float>(layout_.out);
+    std::memcpy(in, x, bytes);
+    MoeBlockScratch s;
+    s.logits = scratch_->as<float>(layout_.logits);
+    s.ids = scratch_->as<int32_t>(layout_.ids);
+    s.weights = scratch_->as<float>(layout_.weights);
+    s.experts = MoeScratch{scratch_->as<float>(layout_.moe_x), scratch_->as<float>(layout_.gate),
+                           scratch_->as<float>(layout_.up), scratch_->as<float>(layout_.moe_y)};
+    auto st = moe_block_forward(device_.ops(), hp_, it->second, in, n_tok, s, result);
+    if (!st.ok()) return st.with_context("experts of layer " + std::to_string(il) + " on " + device_.id());
+    STRATA_RETURN_IF_ERROR(device_.synchronize());
+    std::memcpy(out, result, bytes);
+    return {};
+}
+
+}  // namespace strata

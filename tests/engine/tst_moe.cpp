@@ -1,0 +1,378 @@
+// Mixture-of-experts models, from the op to the plan:
+// - the CPU's moe_route + moe_ffn against a double-precision scalar reference on random
+//   weights (never zeros) in F32, Q8_0 and Q4_K, for decode and prefill token counts;
+// - Mixtral-style (llama) and qwen3moe random models against the double-precision reference,
+//   with identical output when the experts sit beside their layers, on another virtual device
+//   (--cpu-moe / --experts-on) or partly there (--n-cpu-moe);
+// - the planner: a 120B-class MoE on two 24 GB GPUs and 128 GB of RAM keeps every layer's
+//   attention and KV cache on the GPUs and the experts in RAM, where layers alone do not fit
+//   on the GPUs; estimate versus allocation on virtual devices.
+#include <QtTest>
+
+#include <cmath>
+#include <random>
+
+#include "backend/cpu/cpu_device.h"
+#include "backend/moe_routing.h"
+#include "plan/memory_estimate.h"
+#include "quant/quant.h"
+#include "reference_llama.h"
+#include "strata/engine.h"
+#include "test_models.h"
+#include "tst_planner_fixtures.h"
+
+using namespace strata;
+
+namespace {
+
+std::vector<float> gaussian(size_t n, uint32_t seed, float sigma = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, sigma);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+// A weight in the file's layout, kept alive with the HostTensor that points at it.
+struct HostWeight {
+    std::vector<uint8_t> bytes;
+    std::vector<double> values;  // the reference-dequantized values, (rows, cols)
+    HostTensor tensor;
+};
+
+HostWeight make_weight(const std::string& name, TensorType type, int64_t rows, int64_t cols, uint32_t seed, float sigma) {
+    HostWeight w;
+    const auto f = gaussian(static_cast<size_t>(rows * cols), seed, sigma);
+    const size_t rb = tensor_row_bytes(type, cols);
+    w.bytes.resize(rb * static_cast<size_t>(rows));
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        quant::quantize_row_ref(type, f.data() + r * cols, w.bytes.data() + static_cast<size_t>(r) * rb, cols);
+        quant::dequantize_row_ref(type, w.bytes.data() + static_cast<size_t>(r) * rb, row.data(), cols);
+        for (float v : row) w.values.push_back(v);
+    }
+    w.tensor.name = name;
+    w.tensor.role = WeightRole::matrix;
+    w.tensor.type = type;
+    w.tensor.n_rows = rows;
+    w.tensor.n_cols = cols;
+    w.tensor.data = w.bytes.data();
+    w.tensor.n_bytes = w.bytes.size();
+    return w;
+}
+
+std::vector<double> matvec(const std::vector<double>& w, int64_t rows, int64_t cols, const float* x) {
+    std::vector<double> y(static_cast<size_t>(rows), 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) y[static_cast<size_t>(r)] += w[static_cast<size_t>(r * cols + c)] * x[c];
+    return y;
+}
+
+RandomModelConfig moe_model(const QString& arch) {
+    RandomModelConfig c;
+    if (!random_model_arch(arch.toStdString(), c)) qFatal("unknown arch %s", qPrintable(arch));
+    c.n_vocab = 300;
+    c.n_embd = 64;
+    c.n_layer = 4;
+    c.n_head = 4;
+    c.n_head_kv = 2;
+    c.head_dim = 32;
+    c.n_ff = 96;
+    c.n_ff_exp = arch == "qwen3moe" ? 32 : 0;
+    c.seed = 77;
+    return c;
+}
+
+LoadOptions options(const std::string& devices) {
+    LoadOptions o;
+    std::string err;
+    if (!parse_device_specs(devices, o.devices, err)) qFatal("bad devices %s", devices.c_str());
+    o.n_ctx = 64;
+    o.n_batch = 16;
+    o.kv_type = KvCacheType::f32;
+    o.n_threads = 1;
+    return o;
+}
+
+struct Run {
+    std::vector<int32_t> tokens;
+    std::vector<float> logits;
+};
+
+Run greedy(Model& m, const std::vector<int32_t>& prompt, int n) {
+    Run out;
+    auto seq = m.create_sequence();
+    if (!seq.ok()) qFatal("%s", seq.status().message().c_str());
+    GenerateParams p;
+    p.sampler.temperature = 0;
+    p.sampler.repeat_penalty = 1.0f;
+    p.max_tokens = n;
+    p.stop_at_eos = false;
+    auto r = (*seq)->generate(prompt, p, [](std::string_view) {}, nullptr,
+                              [&](const float* l, int64_t k) { out.logits.insert(out.logits.end(), l, l + k); });
+    if (!r.ok()) qFatal("%s", r.status().message().c_str());
+    const std::vector<int32_t>& all = (*seq)->tokens();
+    out.tokens.assign(all.begin() + static_cast<std::ptrdiff_t>(prompt.size()), all.end());
+    return out;
+}
+
+}  // namespace
+
+class TestMoe : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+private slots:
+    void routingPicksTopKAndNormalizes() {
+        const float logits[6] = {0.5f, 2.0f, -1.0f, 2.0f, 1.5f, NAN};
+        MoeRouting r;
+        r.n_expert = 6;
+        r.n_used = 3;
+        int32_t ids[3];
+        float w[3];
+        route_token(logits, r, ids, w);
+        QCOMPARE(ids[0], 1);  // a tie goes to the lower index
+        QCOMPARE(ids[1], 3);
+        QCOMPARE(ids[2], 4);
+        const double e1 = std::exp(2.0), e4 = std::exp(1.5);
+        QVERIFY(std::fabs(w[0] - e1 / (2 * e1 + e4)) < 1e-6);
+        QVERIFY(std::fabs(w[2] - e4 / (2 * e1 + e4)) < 1e-6);
+        r.normalize = false;
+        r.scale = 2.0f;
+        route_token(logits, r, ids, w);
+        double all = 0;
+        for (float l : {0.5f, 2.0f, -1.0f, 2.0f, 1.5f}) all += std::exp(static_cast<double>(l));
+        QVERIFY(std::fabs(w[0] - 2.0 * e1 / all) < 1e-6);
+    }
+
+    void moeFfnMatchesReference_data() {
+        QTest::addColumn<int>("type");
+        QTest::addColumn<int>("nTok");
+        for (TensorType t : {TensorType::F32, TensorType::Q8_0, TensorType::Q4_K}) {
+            for (int n : {1, 5, 33}) {
+                QTest::newRow(qPrintable(QStringLiteral("%1 x%2").arg(tensor_type_name(t)).arg(n)))
+                    << static_cast<int>(t) << n;
+            }
+        }
+    }
+    void moeFfnMatchesReference() {
+        QFETCH(int, type);
+        QFETCH(int, nTok);
+        const TensorType t = static_cast<TensorType>(type);
+        const int64_t n_embd = 256, n_ff = 512, n_expert = 8, n_used = 3;
+        CpuDevice dev("cpu", 0, 2);
+        std::vector<HostWeight> gate, up, down;
+        std::vector<std::unique_ptr<DeviceWeight>> uploaded;
+        ExpertWeights ew;
+        ew.n_ff = n_ff;
+        for (int64_t e = 0; e < n_expert; ++e) {
+            gate.push_back(make_weight("g" + std::to_string(e), t, n_ff, n_embd, 100 + static_cast<uint32_t>(e), 0.06f));
+            up.push_back(make_weight("u" + std::to_string(e), t, n_ff, n_embd, 200 + static_cast<uint32_t>(e), 0.06f));
+            down.push_back(make_weight("d" + std::to_string(e), t, n_embd, n_ff, 300 + static_cast<uint32_t>(e), 0.04f));
+        }
+        for (int64_t e = 0; e < n_expert; ++e) {
+            for (auto* list : {&gate, &up, &down}) {
+                auto w = dev.upload_weight((*list)[static_cast<size_t>(e)].tensor);
+                QVERIFY2(w.ok(), w.status().message().c_str());
+                uploaded.push_back(std::move(w).value());
+            }
+            ew.gate.push_back(uploaded[uploaded.size() - 3].get());
+            ew.up.push_back(uploaded[uploaded.size() - 2].get());
+            ew.down.push_back(uploaded[uploaded.size() - 1].get());
+        }
+        const std::vector<float> x = gaussian(static_cast<size_t>(nTok * n_embd), 9);
+        const std::vector<float> logits = gaussian(static_cast<size_t>(nTok * n_expert), 10, 2.0f);
+        MoeRouting r;
+        r.n_expert = n_expert;
+        r.n_used = n_used;
+        std::vector<int32_t> ids(static_cast<size_t>(nTok * n_used));
+        std::vector<float> weights(ids.size());
+        QVERIFY(dev.ops().moe_route(logits.data(), nTok, r, ids.data(), weights.data()).ok());
+        std::vector<float> sx(static_cast<size_t>(nTok * n_embd)), sg(static_cast<size_t>(nTok * n_ff)),
+            su(sg.size()), sy(sx.size()), out(sx.size());
+        const MoeScratch s{sx.data(), sg.data(), su.data(), sy.data()};
+        QVERIFY(dev.ops().moe_ffn(ew, FfnActivation::silu, x.data(), nTok, ids.data(), weights.data(), n_used, s,
+                                  out.data()).ok());
+        // Reference: every token's chosen experts in double from the dequantized weights and
+        // the unquantized activations. Tolerance: the matmul kernels quantize activations to 8
+        // bits for quantized weights (relative ~1%), exact-ish for F32.
+        const double rel = t == TensorType::F32 ? 1e-4 : 3e-2;
+        for (int64_t tk = 0; tk < nTok; ++tk) {
+            std::vector<double> want(static_cast<size_t>(n_embd), 0.0);
+            for (int64_t j = 0; j < n_used; ++j) {
+                const size_t e = static_cast<size_t>(ids[static_cast<size_t>(tk * n_used + j)]);
+                const auto g = matvec(gate[e].values, n_ff, n_embd, x.data() + tk * n_embd);
+                const auto u = matvec(up[e].values, n_ff, n_embd, x.data() + tk * n_embd);
+                std::vector<float> h(static_cast<size_t>(n_ff));
+                for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<float>(g[i] / (1.0 + std::exp(-g[i])) * u[i]);
+                const auto y = matvec(down[e].values, n_embd, n_ff, h.data());
+                for (size_t i = 0; i < want.size(); ++i) want[i] += weights[static_cast<size_t>(tk * n_used + j)] * y[i];
+            }
+            double scale = 0, diff = 0;
+            for (size_t i = 0; i < want.size(); ++i) {
+                scale = std::max(scale, std::fabs(want[i]));
+                diff = std::max(diff, std::fabs(want[i] - out[static_cast<size_t>(tk * n_embd) + i]));
+            }
+            QVERIFY(scale > 0.01);
+            QVERIFY2(diff <= rel * scale, qPrintable(QStringLiteral("token %1: diff %2, scale %3").arg(tk).arg(diff).arg(scale)));
+        }
+        // A bad expert id is an error, not a crash.
+        ids[0] = static_cast<int32_t>(n_expert);
+        QVERIFY(!dev.ops().moe_ffn(ew, FfnActivation::silu, x.data(), nTok, ids.data(), weights.data(), n_used, s,
+                                   out.data()).ok());
+    }
+
+    void modelsMatchReferenceWherePlaced_data() {
+        QTest::addColumn<QString>("arch");
+        QTest::newRow("mixtral") << "mixtral";
+        QTest::newRow("qwen3moe") << "qwen3moe";
+    }
+    void modelsMatchReferenceWherePlaced() {
+        QFETCH(QString, arch);
+        const RandomModelConfig c = moe_model(arch);
+        QString err;
+        const QString path = test::writeRandomModel(dir_, arch, c, &err);
+        QVERIFY2(!path.isEmpty(), qPrintable(err));
+        const std::vector<int32_t> prompt = {1, 17, 45, 99, 123, 7, 250, 31, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+        const int n_gen = 40;
+
+        Engine engine;
+        struct Layout { const char* devices; ExpertMode mode; int n; const char* host; int stages; bool hosted; };
+        const Layout layouts[] = {
+            {"cpu:1GiB", ExpertMode::automatic, 0, "", 1, false},
+            {"cpu:1GiB,cpu:1GiB", ExpertMode::cpu, 0, "cpu1", 1, true},              // all experts on cpu1
+            {"cpu:1GiB,cpu:1GiB,cpu:1GiB", ExpertMode::first_n, 2, "cpu2", 2, true},  // layers 0-1 on cpu2
+        };
+        std::vector<Run> runs;
+        for (const Layout& l : layouts) {
+            LoadOptions o = options(l.devices);
+            o.expert_mode = l.mode;
+            o.n_cpu_moe = l.n;
+            o.expert_device = l.host;
+            if (l.stages > 1) o.ratios.assign(o.devices.size() - 1, 1.0), o.ratios.push_back(0.0);
+            auto m = engine.load(path.toStdString(), o);
+            QVERIFY2(m.ok(), m.status().message().c_str());
+            const Plan& plan = (*m)->plan();
+            QCOMPARE(static_cast<int>(plan.stages.size()), l.stages);
+            QCOMPARE(static_cast<int>(plan.expert_device.size()), static_cast<int>(c.n_layer));
+            if (l.hosted) {
+                const int host = static_cast<int>(o.devices.size()) - 1;
+                const int want_hosted = l.mode == ExpertMode::cpu ? static_cast<int>(c.n_layer) : l.n;
+                QCOMPARE(static_cast<int>(std::count(plan.expert_device.begin(), plan.expert_device.end(), host)), want_hosted);
+                // The host holds the hosted experts and nothing else; estimates are the bytes.
+                for (const DeviceMemory& dm : (*m)->memory()) {
+                    if (dm.device_id != l.host) continue;
+                    QVERIFY(dm.weights > 0);
+                    QCOMPARE(dm.kv_cache, uint64_t{0});
+                    for (const DeviceUse& u : plan.devices)
+                        if (u.device_id == l.host) {
+                            QCOMPARE(dm.weights, u.weight_bytes);
+                            QCOMPARE(dm.scratch, u.scratch_bytes);
+                        }
+                }
+            }
+            runs.push_back(greedy(**m, prompt, n_gen));
+        }
+        for (size_t i = 1; i < runs.size(); ++i) {
+            QCOMPARE(runs[i].tokens, runs[0].tokens);
+            QVERIFY(runs[i].logits == runs[0].logits);  // the same kernels wherever the experts are
+        }
+
+        std::string ref_err;
+        auto ref = test::ReferenceLlama::load(path.toStdString(), ref_err, 64);
+        QVERIFY2(ref, ref_err.c_str());
+        std::vector<double> want;
+        for (int32_t t : prompt) want = ref->step(t);
+        int decided = 0;
+        for (int i = 0; i < n_gen; ++i) {
+            const std::vector<float> got(runs[0].logits.begin() + static_cast<std::ptrdiff_t>(i) * c.n_vocab,
+                                         runs[0].logits.begin() + static_cast<std::ptrdiff_t>(i + 1) * c.n_vocab);
+            const double scale = test::max_abs(want), tol = 2e-4 * scale;
+            QVERIFY(scale > 0.1);
+            const double diff = test::max_abs_diff(got, want);
+            QVERIFY2(diff <= tol, qPrintable(QStringLiteral("step %1: max diff %2 > %3").arg(i).arg(diff).arg(tol)));
+            const int best = test::argmax(want);
+            if (runs[0].tokens[static_cast<size_t>(i)] == best) ++decided;
+            want = ref->step(runs[0].tokens[static_cast<size_t>(i)]);
+        }
+        QVERIFY(decided >= n_gen - 2);
+    }
+
+    // A 120B-class MoE (36 layers, 128 experts of 2880, 4 used; ~64 GiB at Q4_0) on two 24 GB GPUs and
+    // 128 GB of RAM: its layers do not fit on the GPUs, but their attention and caches do, with
+    // every expert in RAM; the plan says so and predicts decode from the experts actually read.
+    void planPutsDenseOnGpusAndExpertsInRam() {
+        planner_test::ModelShape s;
+        s.n_layer = 36;
+        s.n_embd = 2880;
+        s.n_head = 64;
+        s.n_head_kv = 8;
+        s.n_ff = 64;  // a MoE layer has no dense FFN: a token one
+        s.n_vocab = 201088;
+        ModelFootprint m = planner_test::make_footprint(s);
+        m.n_expert = 128;
+        m.n_expert_used = 4;
+        m.n_ff_exp = 2880;
+        const uint64_t experts = 3 * 128 * planner_test::matrix_bytes(TensorType::Q4_0, 2880, 2880);  // 1.8 GiB a layer
+        m.layer_expert_bytes.assign(36, experts);
+        m.cuda_layer_expert_bytes.assign(36, experts);
+        for (size_t il = 0; il < 36; ++il) {
+            m.layer_bytes[il] += experts;
+            if (il < m.cuda_layer_bytes.size()) m.cuda_layer_bytes[il] += experts;
+        }
+        PlanRequest r;
+        r.model = m;
+        r.devices = {planner_test::gpu(0, "RTX 4090", 24, 1000, 80), planner_test::gpu(1, "RTX 4090", 24, 1000, 80),
+                     planner_test::cpu_device("cpu", 128)};
+        r.n_ctx = 32768;
+        r.n_batch = 512;
+
+        // Layers alone, GPUs only: no.
+        PlanRequest gpus_only = r;
+        gpus_only.devices[2].enabled = false;
+        gpus_only.model.n_expert = 0;  // the plain layer planner
+        QVERIFY(!make_plan(gpus_only).fits);
+
+        const Plan p = make_plan(r);
+        QVERIFY2(p.fits, p.shortfalls.empty() ? "" : p.shortfalls.front().c_str());
+        for (const StagePlan& st : p.stages) QVERIFY(st.device_id != "cpu");  // every layer's attention on a GPU
+        QCOMPARE(static_cast<int>(p.expert_device.size()), 36);
+        for (int d : p.expert_device) QCOMPARE(d, 2);
+        bool said = false;
+        for (const std::string& d : p.decisions) said = said || d.find("experts of layers 0-35") != std::string::npos;
+        QVERIFY2(said, "the plan names where the experts are");
+        QVERIFY(p.predicted_decode_tps > 0);
+        // Decode reads 4 of 128 experts per layer from RAM: far faster than reading them all.
+        const double all_experts_s = 36.0 * static_cast<double>(experts) / 80e9;
+        QVERIFY(p.predicted_decode_tps > 4.0 / all_experts_s);
+
+        // --n-cpu-moe 10: only the first ten layers' experts in RAM; GPUs have no expert
+        // kernels in this build, so the rest go there too, and the plan says why.
+        r.experts.mode = ExpertMode::first_n;
+        r.experts.n_host_layers = 10;
+        const Plan q = make_plan(r);
+        bool why = false;
+        for (const std::string& d : q.decisions) why = why || d.find("no expert kernels") != std::string::npos;
+        QVERIFY(why);
+
+        // Not enough RAM for the experts: a shortfall that names the CPU.
+        r.experts = ExpertPlacement{};
+        r.devices[2] = planner_test::cpu_device("cpu", 16);
+        const Plan short_plan = make_plan(r);
+        QVERIFY(!short_plan.fits);
+        bool named = false;
+        for (const std::string& sf : short_plan.shortfalls) named = named || sf.find("cpu") == 0;
+        QVERIFY(named);
+    }
+
+    void refusesWhatItCannotRun() {
+        // A MoE file whose expert keys are missing is refused by name at load.
+        RandomModelConfig c = moe_model("qwen3moe");
+        c.n_expert = 0;
+        QString err;
+        QVERIFY(test::writeRandomModel(dir_, "bad-moe", c, &err).isEmpty());  // gen-model refuses it
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMoe)
+#include "tst_moe.moc"
