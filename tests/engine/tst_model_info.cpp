@@ -209,16 +209,17 @@ private slots:
         QTest::addColumn<QString>("says");
         QTest::newRow("qwen2") << "qwen2" << 0 << "gpt2" << "qwen2" << int(Unsupported::none) << "";
         QTest::newRow("phi3") << "phi3" << 0 << "llama" << "" << int(Unsupported::none) << "";
-        QTest::newRow("mixtral") << "llama" << 8 << "llama" << "" << int(Unsupported::mixture_of_experts)
-                                 << "mixture-of-experts model (8 experts, 2 per token)";
+        QTest::newRow("mixtral") << "llama" << 8 << "llama" << "" << int(Unsupported::none) << "";
+        QTest::newRow("qwen2moe") << "qwen2moe" << 60 << "gpt2" << "qwen2" << int(Unsupported::architecture)
+                                  << "Qwen2 MoE (qwen2moe) is not supported yet";
         QTest::newRow("gemma3n") << "gemma3n" << 0 << "llama" << "" << int(Unsupported::architecture)
-                                 << "Gemma 3n (gemma3n) is not supported yet; Strata runs llama, qwen2, qwen3, phi3, gemma2, gemma3 and mistral3";
+                                 << "Gemma 3n (gemma3n) is not supported yet; Strata runs llama, qwen2, qwen3, phi3, gemma2, gemma3, mistral3";
         QTest::newRow("deepseek2") << "deepseek2" << 0 << "gpt2" << "deepseek-v3" << int(Unsupported::architecture)
                                    << "DeepSeek V2/V3 (deepseek2) is not supported yet";
         QTest::newRow("unknown arch") << "zorg" << 0 << "gpt2" << "" << int(Unsupported::architecture)
                                       << "The 'zorg' architecture is not supported yet";
-        QTest::newRow("tekken") << "llama" << 0 << "gpt2" << "tekken" << int(Unsupported::pre_tokenizer)
-                                << "pre-tokenizer ('tekken') is not supported yet";
+        QTest::newRow("unknown pre-tokenizer") << "llama" << 0 << "gpt2" << "zorg-split" << int(Unsupported::pre_tokenizer)
+                                               << "pre-tokenizer ('zorg-split') is not supported yet";
         QTest::newRow("rwkv vocab") << "qwen2" << 0 << "rwkv" << "" << int(Unsupported::tokenizer)
                                     << "tokenizer ('rwkv') is not supported yet";
     }
