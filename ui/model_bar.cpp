@@ -8,6 +8,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 
+#include "allocation/expert_hosting.h"
 #include "common/icons.h"
 #include "common/theme.h"
 #include "engine/worker_types.h"
@@ -105,6 +106,10 @@ void ModelBar::setLoaded(const app::LoadedModel* model) {
         QStringList where;
         for (const strata::StagePlan& s : model->plan.stages) where.append(QString::fromStdString(s.device_id));
         where.removeDuplicates();
+        // A MoE model's experts on a device of their own: "on cuda0 + experts on cpu".
+        const int host = app::expertHostDevice(model->plan);
+        if (host >= 0 && size_t(host) < model->request.devices.size())
+            where.append(tr("experts on %1").arg(QString::fromStdString(model->request.devices[size_t(host)].info.id)));
         m_status->setText(tr("<b>%1</b>  <span style=\"color:%2\">%3 · %4 · on %5 · context %6</span>")
                               .arg(QString::fromStdString(model->info.name).toHtmlEscaped(), c.mutedText.name(),
                                    QString::fromStdString(strata::format_param_count(model->info.n_params)),

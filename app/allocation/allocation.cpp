@@ -38,6 +38,21 @@ strata::KvCacheType parseKv(const QString& s) {
     return strata::KvCacheType::f16;
 }
 
+QString expertModeName(strata::ExpertMode m) {
+    switch (m) {
+        case strata::ExpertMode::automatic: return QStringLiteral("automatic");
+        case strata::ExpertMode::cpu: return QStringLiteral("cpu");
+        case strata::ExpertMode::first_n: return QStringLiteral("first_n");
+    }
+    return QStringLiteral("automatic");
+}
+
+strata::ExpertMode parseExpertMode(const QString& s) {
+    if (s == QLatin1String("cpu")) return strata::ExpertMode::cpu;
+    if (s == QLatin1String("first_n")) return strata::ExpertMode::first_n;
+    return strata::ExpertMode::automatic;
+}
+
 }  // namespace
 
 AppDevices devicesFromInfos(const QList<strata::DeviceInfo>& infos) {
@@ -88,7 +103,10 @@ QJsonObject AllocationSettings::toJson() const {
             {QStringLiteral("mode"), modeName(mode)},
             {QStringLiteral("n_ctx"), nCtx},
             {QStringLiteral("kv_type"), kvName(kvType)},
-            {QStringLiteral("n_batch"), nBatch}};
+            {QStringLiteral("n_batch"), nBatch},
+            {QStringLiteral("experts"), QJsonObject{{QStringLiteral("mode"), expertModeName(experts.mode)},
+                                                    {QStringLiteral("n_host_layers"), experts.nHostLayers},
+                                                    {QStringLiteral("host"), experts.hostKey}}}};
 }
 
 AllocationSettings AllocationSettings::fromJson(const QJsonObject& o) {
@@ -107,6 +125,11 @@ AllocationSettings AllocationSettings::fromJson(const QJsonObject& o) {
     s.nCtx = o.value(QStringLiteral("n_ctx")).toInteger(0);
     s.kvType = parseKv(o.value(QStringLiteral("kv_type")).toString());
     s.nBatch = o.value(QStringLiteral("n_batch")).toInteger(512);
+    // Settings saved before expert placement existed have no "experts": automatic.
+    const QJsonObject e = o.value(QStringLiteral("experts")).toObject();
+    s.experts.mode = parseExpertMode(e.value(QStringLiteral("mode")).toString());
+    s.experts.nHostLayers = e.value(QStringLiteral("n_host_layers")).toInt(0);
+    s.experts.hostKey = e.value(QStringLiteral("host")).toString();
     return s;
 }
 
@@ -131,6 +154,8 @@ AllocationSettings normalized(const AllocationSettings& settings, const AppDevic
     }
     if (out.nBatch < 1) out.nBatch = kEngineDefaults.n_batch;
     if (out.nCtx < 0) out.nCtx = 0;
+    if (out.experts.nHostLayers < 0) out.experts.nHostLayers = 0;
+    if (!out.experts.hostKey.isEmpty() && !known(out.experts.hostKey)) out.experts.hostKey.clear();
     return out;
 }
 
@@ -149,6 +174,13 @@ AppDevices orderedDevices(const AllocationSettings& s, const AppDevices& devices
         for (const AppDevice& d : devices)
             if (QString::fromStdString(d.info.id) == a.key) out.append(d);
     return out;
+}
+
+int expertHostIndex(const AllocationSettings& s, const AppDevices& ordered) {
+    if (s.experts.hostKey.isEmpty()) return -1;
+    for (qsizetype i = 0; i < ordered.size(); ++i)
+        if (QString::fromStdString(ordered[i].info.id) == s.experts.hostKey) return int(i);
+    return -1;
 }
 
 strata::PlanRequest buildPlanRequest(const strata::ModelFootprint& model, const AppDevices& devices,
@@ -176,6 +208,9 @@ strata::PlanRequest buildPlanRequest(const strata::ModelFootprint& model, const 
         p.ratio = s.mode == strata::SplitMode::ratios ? a.ratio : 0.0;
         req.devices.push_back(p);
     }
+    req.experts.mode = s.experts.mode;
+    req.experts.n_host_layers = s.experts.nHostLayers;
+    req.experts.host = expertHostIndex(s, ordered);
     return req;
 }
 
@@ -200,6 +235,9 @@ strata::LoadOptions buildLoadOptions(const AppDevices& devices, const Allocation
         o.reserve[id] = a.reserve.value_or(defaultReserve(ordered[i].info));
         if (s.mode == strata::SplitMode::ratios) o.ratios.push_back(a.ratio);
     }
+    o.expert_mode = s.experts.mode;
+    o.n_cpu_moe = s.experts.nHostLayers;
+    if (const int host = expertHostIndex(s, ordered); host >= 0) o.expert_device = ids[host].toStdString();
     return o;
 }
 

@@ -1,5 +1,6 @@
 // Allocation settings: how the user wants a model spread over the devices (order, which are on,
-// split mode and ratios, reserves, context, KV cache type, batch), and the two things made from
+// split mode and ratios, reserves, context, KV cache type, batch, and for mixture-of-experts
+// models where the experts go), and the two things made from
 // them — the planner request for the live fit preview and the LoadOptions for loading. Both are
 // built from the same settings by the same rules, so the preview shows what Apply will do.
 // Pure functions of value types; thread-safe.
@@ -41,12 +42,21 @@ struct DeviceAllocation {
     bool operator==(const DeviceAllocation&) const = default;
 };
 
+// Where a MoE model's experts go (strata::ExpertPlacement); ignored by dense models.
+struct ExpertAllocation {
+    strata::ExpertMode mode = strata::ExpertMode::automatic;
+    int nHostLayers = 0;  // ExpertMode::first_n: the first N layers' experts on the expert host
+    QString hostKey;      // AppDevice::info.id of the CPU device holding them; "" = the first CPU
+    bool operator==(const ExpertAllocation&) const = default;
+};
+
 struct AllocationSettings {
     QList<DeviceAllocation> devices;  // priority order (first = preferred)
     strata::SplitMode mode = strata::SplitMode::fewest;
     qint64 nCtx = 0;                  // 0: the model's trained context, at most 4096
     strata::KvCacheType kvType = strata::KvCacheType::f16;
     qint64 nBatch = 512;
+    ExpertAllocation experts;
 
     bool operator==(const AllocationSettings&) const = default;
     QJsonObject toJson() const;
@@ -54,7 +64,8 @@ struct AllocationSettings {
 };
 
 // Every device in `devices` exactly once: known keys keep their place and values, new devices
-// are appended enabled, keys of devices that are gone are dropped.
+// are appended enabled, keys of devices that are gone are dropped (an expert host that is gone
+// falls back to the first CPU).
 AllocationSettings normalized(const AllocationSettings& settings, const AppDevices& devices);
 
 // The engine's default reserve for a device of this type (LoadOptions::gpu_reserve / cpu_reserve).
@@ -64,6 +75,10 @@ qint64 effectiveContext(const AllocationSettings& s, qint64 nCtxTrain);
 
 // The devices in the settings' order (each AppDevice once).
 AppDevices orderedDevices(const AllocationSettings& s, const AppDevices& devices);
+
+// The expert host's place among orderedDevices() (-1: none chosen, or not among them). The
+// request takes this index and the LoadOptions the engine id at it, so both name one device.
+int expertHostIndex(const AllocationSettings& s, const AppDevices& ordered);
 
 strata::PlanRequest buildPlanRequest(const strata::ModelFootprint& model, const AppDevices& devices,
                                      const AllocationSettings& settings);

@@ -12,11 +12,11 @@ namespace strata::app {
 namespace {
 
 constexpr const char* kSelectModels =
-    "SELECT id, path, name, file_size, architecture, n_params, quantization, context_length, n_layer, added_at"
-    " FROM models ORDER BY added_at DESC, id DESC";
+    "SELECT id, path, name, file_size, architecture, n_params, quantization, context_length, n_layer, added_at,"
+    " n_expert, n_expert_used FROM models ORDER BY added_at DESC, id DESC";
 constexpr const char* kInsertModel =
     "INSERT INTO models (path, name, file_size, architecture, n_params, quantization, context_length, n_layer,"
-    " added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " added_at, n_expert, n_expert_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kDeleteModel = "DELETE FROM models WHERE id = ?";
 
 QString paramText(quint64 n) { return QString::fromStdString(strata::format_param_count(n)); }
@@ -38,6 +38,8 @@ CatalogEntry CatalogEntry::fromModelInfo(const strata::ModelInfo& info) {
     e.quantization = QString::fromStdString(info.quantization);
     e.contextLength = info.context_length;
     e.nLayer = info.n_layer;
+    e.nExpert = info.n_expert;
+    e.nExpertUsed = info.n_expert_used;
     e.addedAt = QDateTime::currentDateTime();
     return e;
 }
@@ -63,6 +65,8 @@ bool ModelCatalog::reload() {
         e.contextLength = q.value(7).toUInt();
         e.nLayer = q.value(8).toUInt();
         e.addedAt = QDateTime::fromMSecsSinceEpoch(q.value(9).toLongLong());
+        e.nExpert = q.value(10).toUInt();
+        e.nExpertUsed = q.value(11).toUInt();
         entries.append(e);
     }
     beginResetModel();
@@ -152,7 +156,8 @@ int ModelCatalog::add(const CatalogEntry& entry) {
     for (const QVariant& v : {text(entry.path), text(entry.name), QVariant(entry.fileSize),
                               text(entry.architecture), QVariant(entry.nParams), text(entry.quantization),
                               QVariant(entry.contextLength), QVariant(entry.nLayer),
-                              QVariant(entry.addedAt.toMSecsSinceEpoch())})
+                              QVariant(entry.addedAt.toMSecsSinceEpoch()), QVariant(entry.nExpert),
+                              QVariant(entry.nExpertUsed)})
         q.addBindValue(v);
     if (!q.exec()) {
         m_error = QStringLiteral("adding %1 to the library: %2").arg(entry.path, q.lastError().text());

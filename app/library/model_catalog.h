@@ -27,6 +27,8 @@ struct CatalogEntry {
     QString quantization;
     quint32 contextLength = 0;
     quint32 nLayer = 0;
+    quint32 nExpert = 0;      // mixture of experts: experts per layer (0 = dense)
+    quint32 nExpertUsed = 0;  // experts a token runs through
     QDateTime addedAt;
 
     static CatalogEntry fromModelInfo(const strata::ModelInfo& info);

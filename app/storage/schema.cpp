@@ -61,6 +61,12 @@ constexpr const char* kV2Allocation =
 // Why a complete answer ended early: 'max_tokens', 'context_full'; '' when it ended on its own.
 constexpr const char* kV3MessageEndReason = "ALTER TABLE messages ADD COLUMN end_reason TEXT NOT NULL DEFAULT ''";
 
+// ---- v4 ---------------------------------------------------------------------------------------
+// Mixture-of-experts models: experts per layer and per token (0 = dense). Earlier rows are
+// dense: files with experts were refused before this version.
+constexpr const char* kV4ModelExperts = "ALTER TABLE models ADD COLUMN n_expert INTEGER NOT NULL DEFAULT 0";
+constexpr const char* kV4ModelExpertsUsed = "ALTER TABLE models ADD COLUMN n_expert_used INTEGER NOT NULL DEFAULT 0";
+
 }  // namespace
 
 const QList<Migration>& migrations() {
@@ -70,6 +76,7 @@ const QList<Migration>& migrations() {
          {kV2ConversationModel, kV2ConversationSystemPrompt, kV2ConversationSampling, kV2ConversationDeleted,
           kV2MessageState, kV2MessageTokens, kV2MessageTtft, kV2MessageTps, kV2ConversationsIndex, kV2Allocation}},
         {3, {kV3MessageEndReason}},
+        {4, {kV4ModelExperts, kV4ModelExpertsUsed}},
     };
     return all;
 }

@@ -8,13 +8,15 @@
 //   v2  per-answer statistics and streaming state on messages; per-conversation model, system
 //       prompt and sampling settings; soft delete (undo) for conversations; per-model
 //       allocation settings
+//   v3  why an answer ended early
+//   v4  experts per layer and per token of library models (mixture of experts)
 #pragma once
 
 #include <QList>
 
 namespace strata::app::schema {
 
-inline constexpr int kCurrentVersion = 3;
+inline constexpr int kCurrentVersion = 4;
 
 // Applied on every connection (not persistent, except journal_mode).
 inline constexpr const char* kPragmaWal = "PRAGMA journal_mode = WAL";

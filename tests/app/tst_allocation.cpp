@@ -7,6 +7,7 @@
 
 #include "allocation/allocation.h"
 #include "allocation/allocation_store.h"
+#include "allocation/expert_hosting.h"
 #include "storage/database.h"
 #include "test_models.h"
 
@@ -66,8 +67,24 @@ private slots:
         s.nCtx = 16384;
         s.kvType = KvCacheType::q8_0;
         s.nBatch = 256;
+        s.experts = {ExpertMode::first_n, 12, QStringLiteral("cpu")};
+        QCOMPARE(AllocationSettings::fromJson(s.toJson()), s);
+        s.experts = {ExpertMode::cpu, 0, QString()};
         QCOMPARE(AllocationSettings::fromJson(s.toJson()), s);
         QCOMPARE(AllocationSettings::fromJson({}), AllocationSettings{});
+    }
+
+    // Settings saved before expert placement existed load as automatic, the rest kept.
+    void jsonWithoutExpertsIsAutomatic() {
+        AllocationSettings s;
+        s.nCtx = 8192;
+        s.experts = {ExpertMode::cpu, 3, QStringLiteral("cpu1")};
+        QJsonObject old = s.toJson();
+        old.remove(QStringLiteral("experts"));
+        const AllocationSettings loaded = AllocationSettings::fromJson(old);
+        QCOMPARE(loaded.nCtx, 8192);
+        QCOMPARE(loaded.experts, ExpertAllocation{});
+        QCOMPARE(int(loaded.experts.mode), int(ExpertMode::automatic));
     }
 
     void storeRoundTrip() {
@@ -95,6 +112,11 @@ private slots:
         QVERIFY(!n.devices[0].enabled);
         QCOMPARE(n.devices[1].key, QStringLiteral("cuda1"));
         QCOMPARE(n.devices[2].key, QStringLiteral("cpu"));
+
+        s.experts = {ExpertMode::first_n, -2, QStringLiteral("gone")};  // a host that is gone: the first CPU
+        QCOMPARE(normalized(s, threeDevices()).experts, (ExpertAllocation{ExpertMode::first_n, 0, QString()}));
+        s.experts.hostKey = QStringLiteral("cpu1");
+        QCOMPARE(normalized(s, threeDevices()).experts.hostKey, QStringLiteral("cpu1"));
     }
 
     void engineIdsFollowTheOrder() {
@@ -106,14 +128,19 @@ private slots:
     void previewRequestMatchesLoadOptions_data() {
         QTest::addColumn<int>("mode");
         QTest::addColumn<bool>("reorder");
-        QTest::newRow("fewest") << int(SplitMode::fewest) << false;
-        QTest::newRow("even, reordered") << int(SplitMode::even) << true;
-        QTest::newRow("ratios, reordered") << int(SplitMode::ratios) << true;
+        QTest::addColumn<int>("expertMode");
+        QTest::addColumn<QString>("expertHost");
+        QTest::newRow("fewest") << int(SplitMode::fewest) << false << int(ExpertMode::automatic) << QString();
+        QTest::newRow("even, reordered") << int(SplitMode::even) << true << int(ExpertMode::cpu) << QStringLiteral("cpu1");
+        QTest::newRow("ratios, reordered") << int(SplitMode::ratios) << true << int(ExpertMode::first_n)
+                                           << QStringLiteral("cpu");
     }
 
     void previewRequestMatchesLoadOptions() {
         QFETCH(int, mode);
         QFETCH(bool, reorder);
+        QFETCH(int, expertMode);
+        QFETCH(QString, expertHost);
         const AppDevices devices = threeDevices();
         AllocationSettings s = normalized({}, devices);
         s.mode = SplitMode(mode);
@@ -123,6 +150,7 @@ private slots:
         s.devices[2].reserve = 256ull << 20;
         s.devices[0].ratio = 3;
         if (reorder) s.devices.move(2, 0);  // the small virtual CPU first: it becomes "cpu"
+        s.experts = {ExpertMode(expertMode), 3, expertHost};
         const PlanRequest req = buildPlanRequest(footprint(), devices, s);
         const LoadOptions o = buildLoadOptions(devices, s, footprint().n_ctx_train);
         QCOMPARE(req.devices.size(), o.devices.size());
@@ -146,6 +174,23 @@ private slots:
         }
         QCOMPARE(req.devices[reorder ? 0 : 2].reserve_bytes, 256ull << 20);
         QCOMPARE(req.devices[reorder ? 1 : 0].reserve_bytes, LoadOptions{}.gpu_reserve);  // the GPU's default
+
+        // The expert host: the request's index and the options' engine id are the same device,
+        // whose engine id may differ from its key once reordered ("cpu1" first becomes "cpu").
+        QCOMPARE(int(req.experts.mode), expertMode);
+        QCOMPARE(int(o.expert_mode), expertMode);
+        QCOMPARE(req.experts.n_host_layers, 3);
+        QCOMPARE(o.n_cpu_moe, 3);
+        if (expertHost.isEmpty()) {
+            QCOMPARE(req.experts.host, -1);
+            QCOMPARE(o.expert_device, std::string());
+        } else {
+            QVERIFY(req.experts.host >= 0);
+            QCOMPARE(o.expert_device, req.devices[size_t(req.experts.host)].info.id);
+            const AppDevices ordered = orderedDevices(normalized(s, devices), devices);
+            QCOMPARE(QString::fromStdString(ordered[req.experts.host].info.id), expertHost);
+        }
+        if (reorder && expertHost == QLatin1String("cpu1")) QCOMPARE(o.expert_device, std::string("cpu"));
     }
 
     // With the engine: Engine::plan() on the LoadOptions builds the very request the preview
@@ -198,6 +243,95 @@ private slots:
             QCOMPARE(a.stages[i].layer_begin, report->plan.stages[i].layer_begin);
             QCOMPARE(a.stages[i].layer_end, report->plan.stages[i].layer_end);
         }
+    }
+
+    // What the views say about a plan's expert placement: the host's layers and bytes, and the
+    // GPU whose layers keep their experts there; nothing for a dense plan.
+    void expertPlacementLines() {
+        QCOMPARE(layerRanges({0, 1, 2, 3, 8, 10, 11}), QStringLiteral("0–3, 8, 10–11"));
+        QCOMPARE(layerRanges({}), QString());
+        PlanRequest r;
+        r.model = footprint();
+        r.model.n_expert = 8;
+        r.model.n_expert_used = 2;
+        r.model.layer_expert_bytes.assign(4, 1ull << 30);
+        for (const char* id : {"cuda0", "cpu"}) {
+            PlanDevice d;
+            d.info.id = id;
+            r.devices.push_back(d);
+        }
+        Plan p;
+        StagePlan gpu;
+        gpu.device = 0, gpu.device_id = "cuda0", gpu.layer_begin = 0, gpu.layer_end = 4;
+        p.stages = {gpu};
+        QCOMPARE(expertHostDevice(p), -1);  // dense: no expert_device at all
+        QCOMPARE(expertPlacementLine(r, p, 0), QString());
+        p.expert_device = {1, 1, 1, 1};
+        QCOMPARE(expertHostDevice(p), 1);
+        QCOMPARE(expertLayersHostedOn(p, 1), (QList<int>{0, 1, 2, 3}));
+        QCOMPARE(expertBytes(r.model, {0, 1}), 2ull << 30);
+        QCOMPARE(expertPlacementLine(r, p, 0), QStringLiteral("experts on cpu"));
+        QVERIFY2(expertPlacementLine(r, p, 1).startsWith(QStringLiteral("experts of layers 0–3 (4")),
+                 qPrintable(expertPlacementLine(r, p, 1)));
+        p.expert_device = {1, 0, 0, 0};  // only the first layer's experts on the host
+        QCOMPARE(expertPlacementLine(r, p, 0), QStringLiteral("experts of layer 0 on cpu"));
+        QVERIFY(expertPlacementLine(r, p, 1).startsWith(QStringLiteral("experts of layer 0 (1")));
+        p.expert_device = {0, 0, 0, 0};  // all beside their layers
+        QCOMPARE(expertHostDevice(p), -1);
+        QCOMPARE(expertPlacementLine(r, p, 0), QString());
+        QCOMPARE(expertPlacementLine(r, p, 1), QString());
+    }
+
+    // The same for a MoE model's expert placement: the engine's request names the host the
+    // preview chose (by its engine id after reordering), and both place the same experts there.
+    void engineBuildsThePreviewsExpertPlacement_data() {
+        QTest::addColumn<int>("expertMode");
+        QTest::newRow("all on the CPU") << int(ExpertMode::cpu);
+        QTest::newRow("first 2 layers") << int(ExpertMode::first_n);
+    }
+
+    void engineBuildsThePreviewsExpertPlacement() {
+        QFETCH(int, expertMode);
+        QTemporaryDir dir;
+        RandomModelConfig cfg;
+        QVERIFY(random_model_arch("qwen3moe", cfg));
+        cfg.n_layer = 4;
+        QString error;
+        const QString path = strata::test::writeRandomModel(dir, QStringLiteral("moe"), cfg, &error);
+        QVERIFY2(!path.isEmpty(), qPrintable(error));
+        Engine engine;
+        std::vector<DeviceSpec> specs;
+        std::string err;
+        QVERIFY(parse_device_specs("cpu:64MiB,cpu:64MiB,cpu:64MiB", specs, err));
+        auto infos = engine.describe_devices(specs);
+        QVERIFY(infos.ok());
+        const AppDevices devices = devicesFromSpecs(QList<DeviceSpec>(specs.begin(), specs.end()),
+                                                    QList<DeviceInfo>(infos->begin(), infos->end()));
+        auto fp = read_model_footprint(path.toStdString());
+        QVERIFY(fp.ok());
+        QVERIFY(fp->is_moe());
+        AllocationSettings s = normalized({}, devices);
+        s.devices.move(2, 0);  // "cpu2" first: the engine calls it "cpu"
+        s.experts = {ExpertMode(expertMode), 2, QStringLiteral("cpu2")};
+        s.nCtx = 256;
+        const PlanRequest preview = buildPlanRequest(*fp, devices, s);
+        QCOMPARE(preview.experts.host, 0);
+        const LoadOptions o = buildLoadOptions(devices, s, fp->n_ctx_train);
+        QCOMPARE(o.expert_device, std::string("cpu"));
+        auto report = engine.plan(path.toStdString(), o);
+        QVERIFY2(report.ok(), report.ok() ? "" : report.status().message().c_str());
+        const PlanRequest& r = report->request;
+        QCOMPARE(int(r.experts.mode), int(preview.experts.mode));
+        QCOMPARE(r.experts.n_host_layers, preview.experts.n_host_layers);
+        QCOMPARE(r.experts.host, preview.experts.host);
+        const Plan a = make_plan(preview);
+        QVERIFY2(a.fits, a.shortfalls.empty() ? "" : a.shortfalls.front().c_str());
+        QCOMPARE(a.expert_device, report->plan.expert_device);
+        QCOMPARE(a.expert_device.size(), size_t(4));
+        // The host holds the experts of the layers asked for, and runs no layers itself.
+        const int hosted = int(std::count(a.expert_device.begin(), a.expert_device.end(), 0));
+        QCOMPARE(hosted, ExpertMode(expertMode) == ExpertMode::cpu ? 4 : 2);
+        for (const StagePlan& st : a.stages) QVERIFY(st.device != 0);
     }
 };
 

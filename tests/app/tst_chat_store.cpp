@@ -205,8 +205,10 @@ private slots:
         QVERIFY(alloc.save(QStringLiteral("/m/old.gguf"), s));
         QCOMPARE(alloc.load(QStringLiteral("/m/old.gguf"))->nCtx, 1234);
         QSqlQuery q(db.connection());
-        QVERIFY(q.exec(QStringLiteral("SELECT name FROM models WHERE id = 1")) && q.next());
+        QVERIFY(q.exec(QStringLiteral("SELECT name, n_expert, n_expert_used FROM models WHERE id = 1")) && q.next());
         QCOMPARE(q.value(0).toString(), QStringLiteral("Old"));
+        QCOMPARE(q.value(1).toInt(), 0);  // v4: models listed before experts were known are dense
+        QCOMPARE(q.value(2).toInt(), 0);
     }
 
     void partialMigrationStopsAtRequestedVersion() {

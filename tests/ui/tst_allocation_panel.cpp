@@ -2,7 +2,8 @@
 // the panel builds — per device weights, KV cache, scratch and capacity — as settings change
 // (context, device on/off, order, split mode and shares); a request that does not fit turns
 // red, lists shortfalls and suggestions and cannot be applied; settings persist per model and
-// Apply loads with the LoadOptions built from them.
+// Apply loads with the LoadOptions built from them. A mixture-of-experts model gets the expert
+// placement control (only it), reachable by keyboard, whose changes the preview follows.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QPushButton>
@@ -58,6 +59,13 @@ private slots:
         QVERIFY(plan.fits);
         m_need = plan.devices.at(0).total();
         m_small = m_need * 7 / 10;
+
+        RandomModelConfig moe;
+        QVERIFY(random_model_arch("qwen3moe", moe));
+        moe.n_layer = 4;
+        m_moe = strata::test::writeRandomModel(m_files, QStringLiteral("moe"), moe, &error);
+        QVERIFY2(!m_moe.isEmpty(), qPrintable(error));
+        m_moe = QFileInfo(m_moe).canonicalFilePath();
     }
 
     // Every bar equals the planner's DeviceUse for the panel's request.
@@ -169,6 +177,92 @@ private slots:
         QCOMPARE(o.disabled, expected.disabled);
     }
 
+    // The expert control shows for a MoE model only; each choice reaches the request, the
+    // preview (the host's bar and line, the planner's expert decisions), the store and Apply.
+    void expertPlacementForMoeModels() {
+        UiFixture f(FakeScript{}, options());
+        openPanel(f);
+        if (QTest::currentTestFailed()) return;
+        AllocationPanel* panel = m_panel;
+        QVERIFY(!panel->expertCard()->isVisibleTo(panel));  // the dense model
+        f.app->importer().importPaths({m_moe});
+        QTRY_COMPARE(f.app->catalog().rowCount(), 2);
+        QTRY_VERIFY(f.app->fits().hasFootprint(m_moe));
+        panel->selectModel(m_moe);
+        QTRY_COMPARE(panel->modelPath(), m_moe);
+        QTRY_VERIFY(panel->expertCard()->isVisibleTo(panel));
+        QVERIFY(!panel->expertModeBox()->accessibleName().isEmpty());
+        QVERIFY(!panel->expertLayersBox()->accessibleName().isEmpty());
+        QVERIFY(!panel->expertHostBox()->accessibleName().isEmpty());
+        QVERIFY(panel->expertHostBox()->isVisibleTo(panel));  // three CPU devices: a choice to make
+        QVERIFY(!panel->expertLayersBox()->isEnabled());      // only for "first layers"
+
+        auto checkPreview = [&] {
+            const PlanRequest req = panel->currentRequest();
+            const Plan plan = make_plan(req);
+            QCOMPARE(panel->currentPlan().expert_device, plan.expert_device);
+            for (const DeviceUse& u : plan.devices) {
+                const FitBarValues v = panel->preview()->bars().value(QString::fromStdString(u.device_id))->values();
+                QCOMPARE(v.weights, u.weight_bytes);
+                QCOMPARE(v.scratch, u.scratch_bytes);
+            }
+            for (const std::string& d : plan.decisions)
+                QVERIFY2(panel->preview()->explanationText().contains(QString::fromStdString(d).toHtmlEscaped()), d.c_str());
+        };
+        // Automatic on CPUs alone: every expert beside its layer, said so.
+        QCOMPARE(int(panel->currentRequest().experts.mode), int(ExpertMode::automatic));
+        checkPreview();
+        QVERIFY(panel->preview()->explanationText().contains(QLatin1String("experts sit beside its attention")));
+
+        // Reachable by keyboard: Tab from the batch size, arrow keys choose.
+        panel->window()->activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(panel->window()));
+        panel->batchBox()->setFocus();
+        QTRY_VERIFY(panel->batchBox()->hasFocus());
+        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Tab);
+        QTRY_VERIFY(panel->expertModeBox()->hasFocus());
+        QTest::keyClick(panel->expertModeBox(), Qt::Key_Down);  // "All experts on the CPU"
+        QCOMPARE(int(panel->currentRequest().experts.mode), int(ExpertMode::cpu));
+        checkPreview();
+        const Plan all = panel->currentPlan();
+        QVERIFY(all.fits);
+        QCOMPARE(all.expert_device, std::vector<int>(4, 0));  // the first CPU holds them
+        QVERIFY2(panel->preview()->deviceText(QStringLiteral("cpu")).startsWith(QStringLiteral("experts of layers 0–3 (")),
+                 qPrintable(panel->preview()->deviceText(QStringLiteral("cpu"))));
+        QVERIFY(panel->preview()->explanationText().contains(QLatin1String("experts of layers 0-3 (4 of 4 layers")));
+
+        // Another CPU holds them.
+        panel->expertHostBox()->setCurrentIndex(panel->expertHostBox()->findData(QStringLiteral("cpu2")));
+        QCOMPARE(panel->currentRequest().experts.host, 2);
+        checkPreview();
+        QCOMPARE(panel->currentPlan().expert_device, std::vector<int>(4, 2));
+        QVERIFY(panel->preview()->deviceText(QStringLiteral("cpu2")).startsWith(QStringLiteral("experts of layers 0–3 (")));
+        QVERIFY(!panel->preview()->deviceText(QStringLiteral("cpu")).contains(QLatin1String("experts of")));
+
+        // The first layers: the count is enabled and starts at half the layers.
+        QTest::keyClick(panel->expertModeBox(), Qt::Key_Down);
+        QCOMPARE(int(panel->currentRequest().experts.mode), int(ExpertMode::first_n));
+        QVERIFY(panel->expertLayersBox()->isEnabled());
+        QCOMPARE(panel->expertLayersBox()->value(), 2);
+        panel->expertLayersBox()->setValue(1);
+        QCOMPARE(panel->currentRequest().experts.n_host_layers, 1);
+        checkPreview();
+        QVERIFY2(panel->preview()->deviceText(QStringLiteral("cpu2")).startsWith(QLatin1String("experts of layer 0 (")),
+                 qPrintable(panel->preview()->deviceText(QStringLiteral("cpu2"))));
+
+        // Kept for the model, and Apply loads with it (the host by the engine's id in this order).
+        QTRY_COMPARE(f.app->allocationStore().load(m_moe).value_or(AllocationSettings{}).experts,
+                     (ExpertAllocation{ExpertMode::first_n, 1, QStringLiteral("cpu2")}));
+        QSignalSpy loaded(&f.app->worker(), &EngineWorker::loaded);
+        panel->applyButton()->click();
+        QTRY_COMPARE(loaded.size(), 1);
+        std::lock_guard lock(f.record->mutex);
+        const LoadOptions& o = f.record->loads.back();
+        QCOMPARE(int(o.expert_mode), int(ExpertMode::first_n));
+        QCOMPARE(o.n_cpu_moe, 1);
+        QCOMPARE(o.expert_device, std::string("cpu2"));
+    }
+
 private:
     // Three virtual CPU devices: two with 70% of what the model needs (so it takes both), one
     // with twice that.
@@ -200,6 +294,7 @@ private:
 
     QTemporaryDir m_files;
     QString m_model;
+    QString m_moe;
     AllocationPanel* m_panel = nullptr;
     quint64 m_need = 0;
     quint64 m_small = 0;

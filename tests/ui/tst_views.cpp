@@ -1,5 +1,5 @@
-// The other views and the binary: the topology view shows where each layer lives and per-stage
-// figures; the theme follows the choice; `strata --screenshot` writes a PNG per view; `strata`
+// The other views and the binary: the topology view shows where each layer lives (and a MoE
+// model's experts) and per-stage figures; the library's details show a MoE model's experts; the theme follows the choice; `strata --screenshot` writes a PNG per view; `strata`
 // without a display says to use strata-cli instead of crashing; File ▸ Serve local API and
 // `strata --serve` (headless, and with its port taken).
 #include <QDirIterator>
@@ -21,6 +21,10 @@
 #include "common/theme.h"
 #include "devices/device_monitor.h"
 #include "http_test_client.h"
+#include "library/model_catalog.h"
+#include "library/model_details.h"
+#include "model_bar.h"
+#include "storage/database.h"
 #include "server/api_server.h"
 #include "settings.h"
 #include "test_models.h"
@@ -67,6 +71,55 @@ LoadedModel model() {
     ub.device_id = "cpu2", ub.weight_bytes = 400, ub.capacity = 1000;
     m.plan.devices = {ua, ub};
     return m;
+}
+
+// A MoE model of 10 layers on cuda0 whose experts sit on the CPU: all of them, or only those of
+// the first `hosted` layers (the rest beside their layers on the GPU, as a later build may run).
+LoadedModel moeModel(int hosted) {
+    LoadedModel m;
+    m.path = QStringLiteral("/m/moe.gguf");
+    m.info.name = "moe";
+    m.info.n_layer = 10;
+    m.info.n_expert = 16;
+    m.info.n_expert_used = 4;
+    m.nCtx = 512;
+    for (const char* id : {"cuda0", "cpu"}) {
+        PlanDevice d;
+        d.info.id = id;
+        d.info.type = std::string(id) == "cpu" ? DeviceType::cpu : DeviceType::cuda;
+        m.request.devices.push_back(d);
+    }
+    m.request.model.n_layer = 10;
+    m.request.model.n_embd = 64;
+    m.request.model.n_expert = 16;
+    m.request.model.n_expert_used = 4;
+    m.request.model.layer_expert_bytes.assign(10, 1ull << 30);
+    StagePlan gpu;
+    gpu.device = 0, gpu.device_id = "cuda0", gpu.layer_begin = 0, gpu.layer_end = 10;
+    gpu.has_embedding = gpu.has_output = true;
+    m.plan.fits = true;
+    m.plan.stages = {gpu};
+    for (int il = 0; il < 10; ++il) m.plan.expert_device.push_back(il < hosted ? 1 : 0);
+    m.plan.transfer_bytes_per_token = quint64(hosted) * 2 * 64 * 4;  // each hosted layer: a row over and back
+    DeviceUse ug, uc;
+    ug.device = 0, ug.device_id = "cuda0", ug.weight_bytes = 2ull << 30, ug.capacity = 20ull << 30;
+    uc.device = 1, uc.device_id = "cpu", uc.weight_bytes = quint64(hosted) << 30, uc.capacity = 60ull << 30;
+    m.plan.devices = {ug, uc};
+    return m;
+}
+
+AppDevices gpuAndCpu() {
+    AppDevices out;
+    for (const char* id : {"cuda0", "cpu"}) {
+        AppDevice d;
+        d.info.id = id;
+        d.info.type = std::string(id) == "cpu" ? DeviceType::cpu : DeviceType::cuda;
+        d.spec.kind = std::string(id) == "cpu" ? "cpu" : "cuda";
+        d.info.name = id;
+        d.info.total_memory = d.info.free_memory = 64ull << 30;
+        out.append(d);
+    }
+    return out;
 }
 
 // A port nothing listens on right now.
@@ -127,6 +180,8 @@ private slots:
         QCOMPARE(view.layerStrip()->deviceOfLayer(5), QStringLiteral("cpu1"));
         QCOMPARE(view.layerStrip()->deviceOfLayer(6), QStringLiteral("cpu2"));
         QVERIFY(view.linkTexts().first().contains(QLatin1String("2.0 KiB/token")));
+        for (DeviceCard* c : view.cards()) QCOMPARE(c->expertsText(), QString());  // dense: no expert lines
+        QVERIFY(view.layerStrip()->expertDeviceOfLayer(0).isEmpty());
 
         EngineStats stats;
         StageTiming t;
@@ -140,6 +195,83 @@ private slots:
         QCOMPARE(view.activity()->rows(), 1);
         monitor.setModel(std::nullopt);
         QCOMPARE(view.cards()[0]->layersText(), QStringLiteral("No model loaded"));
+    }
+
+    // The expert host's card lists the layers whose experts it holds (and runs none); the GPU's
+    // card says where its layers' experts are; the strip marks the hosted layers; the link to
+    // the host carries the routed rows. A dense model again clears it all.
+    void topologyShowsWhereExpertsAre() {
+        DeviceMonitor monitor(nullptr);
+        TopologyView view(monitor);
+        view.resize(1280, 800);
+        monitor.setDevices(gpuAndCpu(), QString());
+        monitor.setModel(moeModel(10));
+        QCOMPARE(view.cards().size(), 2);
+        QCOMPARE(view.cards()[0]->deviceId(), QStringLiteral("cuda0"));
+        QCOMPARE(view.cards()[1]->deviceId(), QStringLiteral("cpu"));
+        QCOMPARE(view.cards()[0]->expertsText(), QStringLiteral("experts on cpu"));
+        QVERIFY(view.cards()[0]->layersText().startsWith(QStringLiteral("layers 0–9")));
+        QCOMPARE(view.cards()[1]->expertsText(), QStringLiteral("experts of layers 0–9 (10.0 GiB)"));
+        QCOMPARE(view.cards()[1]->layersText(), QStringLiteral("No layers of its own"));
+        QVERIFY(view.cards()[1]->memoryText().contains(QLatin1String("10.0 GiB")));  // the plan's DeviceUse
+        QCOMPARE(view.layerStrip()->deviceOfLayer(4), QStringLiteral("cuda0"));
+        QCOMPARE(view.layerStrip()->expertDeviceOfLayer(4), QStringLiteral("cpu"));
+        QCOMPARE(view.linkTexts().size(), 1);
+        QVERIFY2(view.linkTexts().first().contains(QLatin1String("experts")), qPrintable(view.linkTexts().first()));
+        QVERIFY2(view.linkTexts().first().contains(QLatin1String("5.0 KiB/token")), qPrintable(view.linkTexts().first()));
+        bool summary = false;
+        for (QLabel* l : view.findChildren<QLabel*>()) summary = summary || l->text().contains(QLatin1String("16 experts, 4 per token"));
+        QVERIFY(summary);
+
+        monitor.setModel(moeModel(3));  // only the first three layers' experts on the host
+        QCOMPARE(view.cards()[0]->expertsText(), QStringLiteral("experts of layers 0–2 on cpu"));
+        QCOMPARE(view.cards()[1]->expertsText(), QStringLiteral("experts of layers 0–2 (3.0 GiB)"));
+        QCOMPARE(view.layerStrip()->expertDeviceOfLayer(2), QStringLiteral("cpu"));
+        QVERIFY(view.layerStrip()->expertDeviceOfLayer(3).isEmpty());
+
+        monitor.setModel(moeModel(0));  // every expert beside its layer: nothing to say
+        QCOMPARE(view.cards()[0]->expertsText(), QString());
+        QCOMPARE(view.cards()[1]->layersText(), QStringLiteral("Not used by this model"));
+        QVERIFY(view.layerStrip()->expertDeviceOfLayer(0).isEmpty());
+
+        monitor.setModel(std::nullopt);
+        for (DeviceCard* c : view.cards()) QCOMPARE(c->expertsText(), QString());
+    }
+
+    // The bar over every page names the expert host beside the stages' devices.
+    void modelBarNamesTheExpertHost() {
+        QTemporaryDir dir;
+        Database db;
+        QVERIFY(db.open(dir.filePath(QStringLiteral("bar.sqlite3"))));
+        ModelCatalog catalog(db);
+        ModelBar bar(catalog);
+        const LoadedModel hosted = moeModel(10);
+        bar.setLoaded(&hosted);
+        QVERIFY2(bar.statusText().contains(QLatin1String("on cuda0 + experts on cpu")), qPrintable(bar.statusText()));
+        const LoadedModel beside = moeModel(0);
+        bar.setLoaded(&beside);
+        QVERIFY2(bar.statusText().contains(QStringLiteral("on cuda0 · ")), qPrintable(bar.statusText()));
+        const LoadedModel dense = model();
+        bar.setLoaded(&dense);
+        QVERIFY2(bar.statusText().contains(QStringLiteral("on cpu1 + cpu2 · ")), qPrintable(bar.statusText()));
+    }
+
+    void libraryDetailsShowExperts() {
+        ModelDetails details;
+        CatalogEntry e;
+        e.path = QStringLiteral("/m/moe.gguf");
+        e.name = QStringLiteral("moe");
+        e.nLayer = 48;
+        e.nExpert = 128;
+        e.nExpertUsed = 8;
+        details.setEntry(&e);
+        QCOMPARE(details.factText(QStringLiteral("Experts")), QStringLiteral("128 experts, 8 per token"));
+        QCOMPARE(details.factText(QStringLiteral("Layers")), QStringLiteral("48"));
+        e.nExpert = e.nExpertUsed = 0;
+        details.setEntry(&e);
+        QCOMPARE(details.factText(QStringLiteral("Experts")), QString());  // dense: hidden
+        details.setEntry(nullptr);
+        QCOMPARE(details.factText(QStringLiteral("Experts")), QString());
     }
 
     void themesAreDistinctAndReadable_data() {

@@ -48,6 +48,21 @@ QString modeHelp(strata::SplitMode m) {
     return {};
 }
 
+QString expertHelp(strata::ExpertMode m) {
+    switch (m) {
+        case strata::ExpertMode::automatic:
+            return QObject::tr("Every layer's attention and KV cache go to the devices first; experts sit beside "
+                               "their layers where room is left, the rest in system memory, run by the CPU.");
+        case strata::ExpertMode::cpu:
+            return QObject::tr("Every layer's experts in system memory, run by the CPU; the other devices keep "
+                               "attention and the KV cache.");
+        case strata::ExpertMode::first_n:
+            return QObject::tr("The experts of the first layers in system memory, run by the CPU; the rest beside "
+                               "their layers.");
+    }
+    return {};
+}
+
 }  // namespace
 
 AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catalog, QWidget* parent)
@@ -133,6 +148,38 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     form->addRow(tr("KV cache"), m_kv);
     form->addRow(tr("Batch size"), m_batch);
     body->addLayout(form);
+
+    // Mixture-of-experts models only: a layer's router and experts may sit on a CPU device while
+    // its attention runs elsewhere (strata::ExpertPlacement).
+    m_expertCard = card(tr("Experts"), left, &body);
+    ll->addWidget(m_expertCard);
+    m_expertMode = new QComboBox(m_expertCard);
+    m_expertMode->addItem(tr("Automatic"), int(strata::ExpertMode::automatic));
+    m_expertMode->addItem(tr("All on the CPU"), int(strata::ExpertMode::cpu));
+    m_expertMode->addItem(tr("First layers on the CPU"), int(strata::ExpertMode::first_n));
+    m_expertMode->setAccessibleName(tr("Expert placement"));
+    m_expertMode->setToolTip(tr("Where this mixture-of-experts model's experts go"));
+    m_expertHelp = new QLabel(m_expertCard);
+    m_expertHelp->setWordWrap(true);
+    m_expertHelp->setProperty("muted", true);
+    m_expertLayers = new QSpinBox(m_expertCard);
+    m_expertLayers->setRange(0, 0);
+    m_expertLayers->setAccessibleName(tr("Layers whose experts go to the CPU"));
+    m_expertLayers->setToolTip(tr("How many layers, from the first, keep their experts on the CPU"));
+    m_expertHostLabel = new QLabel(tr("Held by"), m_expertCard);
+    m_expertHost = new QComboBox(m_expertCard);
+    m_expertHost->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);  // not wider than the column
+    m_expertHost->setAccessibleName(tr("Device holding the experts"));
+    m_expertHost->setToolTip(tr("The CPU device whose memory holds the experts (only CPUs run experts in this build)"));
+    auto* expertForm = new QFormLayout();
+    expertForm->setHorizontalSpacing(12);
+    expertForm->setVerticalSpacing(8);
+    expertForm->addRow(tr("Placement"), m_expertMode);
+    expertForm->addRow(QString(), m_expertHelp);
+    expertForm->addRow(tr("First layers"), m_expertLayers);
+    expertForm->addRow(m_expertHostLabel, m_expertHost);
+    body->addLayout(expertForm);
+    m_expertCard->setVisible(false);
     ll->addStretch(1);
     leftScroll->setWidget(left);
     columns->addWidget(leftScroll, 0);
@@ -170,6 +217,9 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     connect(m_kv, &QComboBox::currentIndexChanged, this, changed);
     connect(m_ctx, &QSpinBox::valueChanged, this, changed);
     connect(m_batch, &QSpinBox::valueChanged, this, changed);
+    connect(m_expertMode, &QComboBox::currentIndexChanged, this, changed);
+    connect(m_expertLayers, &QSpinBox::valueChanged, this, changed);
+    connect(m_expertHost, &QComboBox::currentIndexChanged, this, changed);
     connect(m_useLongest, &QPushButton::clicked, this, [this] {
         if (m_plan.max_ctx_that_fits > 0) m_ctx->setValue(int(qMin<int64_t>(m_plan.max_ctx_that_fits, m_ctx->maximum())));
     });
@@ -270,6 +320,7 @@ void AllocationPanel::rebuildRows() {
         connect(row, &DeviceRow::moveDown, this, [this, key] { move(key, +1); });
     }
     m_noDevices->setVisible(m_rows.isEmpty());
+    rebuildExpertHosts();
     syncControls();
     // Wide enough for the longest device row (names and memory lines are not wrapped).
     // (New rows are not shown yet, so the column's own size hint does not count them.)
@@ -292,8 +343,48 @@ void AllocationPanel::syncControls() {
     const qint64 trained = m_fits.hasFootprint(m_path) ? m_fits.footprint(m_path).n_ctx_train : 0;
     m_ctx->setSpecialValueText(tr("Model default (%1)").arg(QLocale().toString(qlonglong(app::effectiveContext({}, trained)))));
     m_batch->setValue(int(m_settings.nBatch));
+    m_expertMode->setCurrentIndex(m_expertMode->findData(int(m_settings.experts.mode)));
+    m_expertHelp->setText(expertHelp(m_settings.experts.mode));
+    m_expertLayers->setMaximum(qMax(selectedLayerCount(), m_settings.experts.nHostLayers));
+    m_expertLayers->setSuffix(tr(" of %1 layers").arg(selectedLayerCount()));
+    m_expertLayers->setValue(m_settings.experts.nHostLayers);
+    m_expertLayers->setEnabled(m_settings.experts.mode == strata::ExpertMode::first_n);
+    m_expertHost->setCurrentIndex(qMax(0, m_expertHost->findData(m_settings.experts.hostKey)));
     m_syncing = false;
 }
+
+// The CPU devices that may hold experts; the choice is offered only when there is one to make.
+void AllocationPanel::rebuildExpertHosts() {
+    const bool was = m_syncing;
+    m_syncing = true;
+    m_expertHost->clear();
+    m_expertHost->addItem(tr("The first CPU device"), QString());
+    for (const app::AppDevice& d : app::orderedDevices(m_settings, m_fits.devices()))
+        if (d.info.type == strata::DeviceType::cpu)
+            m_expertHost->addItem(tr("%1 · %2 free").arg(QString::fromStdString(d.info.id),
+                                                          QLocale().formattedDataSize(qint64(d.info.free_memory), 1,
+                                                                                      QLocale::DataSizeIecFormat)),
+                                  QString::fromStdString(d.info.id));
+    const bool choice = m_expertHost->count() > 2 || !m_settings.experts.hostKey.isEmpty();
+    m_expertHostLabel->setVisible(choice);
+    m_expertHost->setVisible(choice);
+    m_syncing = was;
+}
+
+bool AllocationPanel::selectedIsMoe() const {
+    if (m_path.isEmpty()) return false;
+    if (m_fits.hasFootprint(m_path)) return m_fits.footprint(m_path).is_moe();
+    const int row = m_catalog.rowOfPath(m_path);  // before the footprint is read
+    return row >= 0 && m_catalog.entryAt(row).nExpert > 1;
+}
+
+int AllocationPanel::selectedLayerCount() const {
+    if (m_fits.hasFootprint(m_path)) return m_fits.footprint(m_path).n_layer;
+    const int row = m_catalog.rowOfPath(m_path);
+    return row >= 0 ? int(m_catalog.entryAt(row).nLayer) : 0;
+}
+
+void AllocationPanel::updateExpertCard() { m_expertCard->setVisible(selectedIsMoe()); }
 
 void AllocationPanel::collect() {
     app::AllocationSettings s = m_settings;
@@ -303,7 +394,14 @@ void AllocationPanel::collect() {
     s.kvType = strata::KvCacheType(m_kv->currentData().toInt());
     s.nCtx = m_ctx->value();
     s.nBatch = m_batch->value();
-    const bool modeChanged = s.mode != m_settings.mode;
+    s.experts.mode = strata::ExpertMode(m_expertMode->currentData().toInt());
+    s.experts.nHostLayers = m_expertLayers->value();
+    s.experts.hostKey = m_expertHost->currentData().toString();
+    // "The first 0 layers" would change nothing: start from half the layers.
+    if (s.experts.mode == strata::ExpertMode::first_n && m_settings.experts.mode != strata::ExpertMode::first_n &&
+        s.experts.nHostLayers == 0)
+        s.experts.nHostLayers = qMax(1, selectedLayerCount() / 2);
+    const bool modeChanged = s.mode != m_settings.mode || s.experts != m_settings.experts;
     m_settings = s;
     if (modeChanged) syncControls();
     updatePreview();
@@ -329,6 +427,7 @@ void AllocationPanel::updatePreview() {
     m_apply->setEnabled(!m_path.isEmpty());
     m_reset->setEnabled(!m_path.isEmpty());
     setLoadedModel(m_loaded);
+    updateExpertCard();
     if (m_path.isEmpty()) {
         m_preview->setPlaceholder(tr("Add a model to the library to plan how it fits."));
         return;

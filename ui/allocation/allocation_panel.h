@@ -1,6 +1,6 @@
 // AllocationPanel: how the selected model is spread over the devices — device list (on/off,
-// order, reserve, manual shares), split mode, context length, KV cache type and batch size —
-// with a live fit preview from the planner on every change. Apply reloads the model with the
+// order, reserve, manual shares), split mode, context length, KV cache type and batch size, and
+// for a mixture-of-experts model where its experts go — with a live fit preview from the planner on every change. Apply reloads the model with the
 // new plan; settings are kept per model (the owner persists settingsChanged).
 #pragma once
 
@@ -50,6 +50,11 @@ public:
     QComboBox* kvBox() const { return m_kv; }
     QSpinBox* batchBox() const { return m_batch; }
     QPushButton* applyButton() const { return m_apply; }
+    // The expert placement (shown only for mixture-of-experts models).
+    QWidget* expertCard() const { return m_expertCard; }
+    QComboBox* expertModeBox() const { return m_expertMode; }
+    QSpinBox* expertLayersBox() const { return m_expertLayers; }
+    QComboBox* expertHostBox() const { return m_expertHost; }
 
 signals:
     void modelSelected(const QString& path);
@@ -61,6 +66,10 @@ private:
     void modelChosen();
     void rebuildRows();
     void syncControls();
+    void rebuildExpertHosts();
+    void updateExpertCard();
+    bool selectedIsMoe() const;
+    int selectedLayerCount() const;
     void collect();
     void move(const QString& key, int delta);
     void updatePreview();
@@ -85,6 +94,12 @@ private:
     QPushButton* m_useLongest;
     QComboBox* m_kv;
     QSpinBox* m_batch;
+    QWidget* m_expertCard;
+    QComboBox* m_expertMode;
+    QLabel* m_expertHelp;
+    QSpinBox* m_expertLayers;
+    QLabel* m_expertHostLabel;
+    QComboBox* m_expertHost;
     FitPreview* m_preview;
     QPushButton* m_apply;
     QPushButton* m_reset;

@@ -5,6 +5,7 @@
 #include <QLocale>
 #include <QVBoxLayout>
 
+#include "allocation/expert_hosting.h"
 #include "allocation/fit_bar.h"
 #include "common/theme.h"
 
@@ -78,6 +79,7 @@ void FitPreview::clearRows() {
     for (QWidget* w : m_rowWidgets) delete w;
     m_rowWidgets.clear();
     m_bars.clear();
+    m_details.clear();
 }
 
 void FitPreview::setPlaceholder(const QString& text) {
@@ -138,6 +140,9 @@ void FitPreview::setPlan(const strata::PlanRequest& request, const strata::Plan&
                           .arg(bytes(v.weights), bytes(v.kvCache), bytes(v.scratch), bytes(v.capacity - v.total()));
         else
             numbers = tr("needs %1 of %2 — %3 short").arg(bytes(v.total()), bytes(v.capacity), bytes(v.total() - v.capacity));
+        // A MoE model's expert host, and devices whose layers keep their experts there.
+        const QString experts = d.enabled ? app::expertPlacementLine(request, plan, int(i)) : QString();
+        if (!experts.isEmpty()) numbers = experts + QLatin1Char('\n') + numbers;
         auto* detail = new QLabel(numbers, this);
         detail->setProperty("muted", true);
         if (d.enabled && !v.fits()) detail->setStyleSheet(QStringLiteral("color: %1;").arg(c.bad.name()));
@@ -147,6 +152,7 @@ void FitPreview::setPlan(const strata::PlanRequest& request, const strata::Plan&
         m_rows->addWidget(detail, row + 1, 1);
         m_rowWidgets << name << bar << detail;
         m_bars.insert(id, bar);
+        m_details.insert(id, detail);
         row += 2;
     }
 
@@ -166,5 +172,9 @@ void FitPreview::setPlan(const strata::PlanRequest& request, const strata::Plan&
 QString FitPreview::verdictText() const { return m_verdict->text(); }
 QString FitPreview::longestContextText() const { return m_longest->text(); }
 QString FitPreview::explanationText() const { return m_explanation->text(); }
+QString FitPreview::deviceText(const QString& id) const {
+    const QLabel* l = m_details.value(id);
+    return l ? l->text() : QString();
+}
 
 }  // namespace strata::ui

@@ -1,6 +1,6 @@
 // FitPreview: the live result of the planner for the allocation panel's settings — a verdict,
-// a stacked memory bar per device, the longest context that fits, and the planner's
-// decisions, shortfalls and suggestions in words.
+// a stacked memory bar per device (with, for a mixture-of-experts model, whose experts it holds),
+// the longest context that fits, and the planner's decisions, shortfalls and suggestions in words.
 #pragma once
 
 #include <QFrame>
@@ -28,6 +28,7 @@ public:
     QString verdictText() const;
     QString longestContextText() const;
     QString explanationText() const;
+    QString deviceText(const QString& id) const;  // the line(s) under a device's bar
 
 private:
     void clearRows();
@@ -40,6 +41,7 @@ private:
     QLabel* m_explanation;
     QLabel* m_placeholder;
     QMap<QString, FitBar*> m_bars;
+    QMap<QString, QLabel*> m_details;
     QList<QWidget*> m_rowWidgets;
 };
 

@@ -16,7 +16,8 @@
 namespace strata::ui {
 
 namespace {
-const char* kFactNames[] = {"Architecture", "Parameters", "Quantization", "File size", "Trained context", "Layers"};
+// "Experts" is shown for mixture-of-experts models only.
+const char* kFactNames[] = {"Architecture", "Parameters", "Quantization", "File size", "Trained context", "Layers", "Experts"};
 }
 
 ModelDetails::ModelDetails(QWidget* parent) : QFrame(parent) {
@@ -46,6 +47,7 @@ ModelDetails::ModelDetails(QWidget* parent) : QFrame(parent) {
         grid->addWidget(k, i / 2, (i % 2) * 2);
         grid->addWidget(v, i / 2, (i % 2) * 2 + 1);
         m_facts.insert(QString::fromLatin1(name), v);
+        m_factKeys.insert(QString::fromLatin1(name), k);
         ++i;
     }
     grid->setColumnStretch(1, 1);
@@ -101,11 +103,20 @@ void ModelDetails::setEntry(const app::CatalogEntry* e) {
         e ? loc.formattedDataSize(qint64(e->fileSize), 2, QLocale::DataSizeIecFormat) : QString());
     m_facts[QStringLiteral("Trained context")]->setText(e ? tr("%1 tokens").arg(loc.toString(e->contextLength)) : QString());
     m_facts[QStringLiteral("Layers")]->setText(e ? QString::number(e->nLayer) : QString());
+    const bool moe = e && e->nExpert > 1;
+    m_facts[QStringLiteral("Experts")]->setText(moe ? tr("%1 experts, %2 per token").arg(e->nExpert).arg(e->nExpertUsed) : QString());
+    m_facts[QStringLiteral("Experts")]->setVisible(moe);
+    m_factKeys[QStringLiteral("Experts")]->setVisible(moe);
     if (!e) {
         m_fit->clear();
         m_fitDetail->clear();
     }
     updateButtons();
+}
+
+QString ModelDetails::factText(const QString& name) const {
+    const QLabel* v = m_facts.value(name);
+    return v && !v->isHidden() ? v->text() : QString();
 }
 
 void ModelDetails::setFit(const app::FitStatus& fit) {

@@ -1,4 +1,5 @@
-// ModelDetails: the selected library model — its facts, whether it fits, and Load / Unload with
+// ModelDetails: the selected library model — its facts (with its experts for a mixture-of-experts
+// model), whether it fits, and Load / Unload with
 // a progress bar per device while it loads.
 #pragma once
 
@@ -32,6 +33,8 @@ public:
     int progressBars() const { return int(m_bars.size()); }
     QString path() const { return m_path; }
     QProgressBar* progressBar(const QString& deviceId) const { return m_bars.value(deviceId); }
+    // The value shown for a fact ("Parameters", "Layers", "Experts", ...); "" when hidden.
+    QString factText(const QString& name) const;
 
 signals:
     void loadRequested(const QString& path);
@@ -51,6 +54,7 @@ private:
     QLabel* m_fit;
     QLabel* m_fitDetail;
     QHash<QString, QLabel*> m_facts;
+    QHash<QString, QLabel*> m_factKeys;
     QPushButton* m_load;
     QPushButton* m_allocate;
     QPushButton* m_remove;

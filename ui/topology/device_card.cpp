@@ -61,6 +61,9 @@ DeviceCard::DeviceCard(const app::AppDevice& device, const QColor& color, QWidge
     m_memoryText = new QLabel(this);
     m_memoryText->setProperty("muted", true);
     m_layers = new QLabel(this);
+    m_experts = new QLabel(this);
+    m_experts->setWordWrap(true);
+    m_experts->setVisible(false);
     m_util = new QLabel(this);
     m_busy = new QLabel(this);
     m_busy->setProperty("muted", true);
@@ -68,6 +71,7 @@ DeviceCard::DeviceCard(const app::AppDevice& device, const QColor& color, QWidge
     l->addWidget(m_memory);
     l->addWidget(m_memoryText);
     l->addWidget(m_layers);
+    l->addWidget(m_experts);
     l->addWidget(m_util);
     l->addWidget(m_busy);
     m_memory->setValues({0, 0, 0, device.info.free_memory});
@@ -160,6 +164,14 @@ void DeviceCard::setTelemetry(const strata::GpuTelemetry* t) {
     m_live->setToolTip(tip);
 }
 
+void DeviceCard::setExperts(const QString& line, bool host) {
+    m_experts->setText(line);
+    m_experts->setVisible(!line.isEmpty());
+    // The host's line is what it is for; under a GPU's layers it is a note.
+    m_experts->setProperty("muted", !host);
+    m_experts->setStyleSheet(host ? QStringLiteral("font-weight: 600;") : QString());
+}
+
 void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const strata::DeviceMemory* memory,
                         const strata::DeviceUse* planned, const std::vector<strata::StageTiming>& timings,
                         std::optional<double> utilisation, bool modelLoaded) {
@@ -184,9 +196,12 @@ void DeviceCard::setUse(const std::vector<strata::StagePlan>& stages, const stra
         if (!roles.isEmpty()) t += QStringLiteral("<br>+ ") + roles.join(QStringLiteral(", "));
         parts.append(t);
     }
-    if (parts.isEmpty()) m_layers->setText(modelLoaded ? tr("Not used by this model") : tr("No model loaded"));
+    const bool expertsOnly = parts.isEmpty() && modelLoaded && !m_experts->text().isEmpty();
+    if (parts.isEmpty()) m_layers->setText(modelLoaded ? (expertsOnly ? tr("No layers of its own") : tr("Not used by this model"))
+                                                       : tr("No model loaded"));
     else m_layers->setText(parts.join(QStringLiteral("<br>")));
     m_layers->setProperty("muted", parts.isEmpty());
+    if (!modelLoaded) setExperts(QString(), false);
     if (utilisation) {
         m_util->setText(tr("Stage busy now %1%").arg(qRound(*utilisation * 100)));
         m_util->setVisible(true);
@@ -213,6 +228,7 @@ QString DeviceCard::layersText() const {
     return t;
 }
 QString DeviceCard::busyText() const { return m_busy->text(); }
+QString DeviceCard::expertsText() const { return m_experts->isHidden() ? QString() : m_experts->text(); }
 QString DeviceCard::memoryText() const { return m_memoryText->text(); }
 QString DeviceCard::utilisationText() const { return m_util->isVisibleTo(this) ? m_util->text() : QString(); }
 bool DeviceCard::hasLiveFigures() const { return m_live->isVisibleTo(this); }

@@ -1,5 +1,6 @@
 // DeviceCard: one device in the topology view — name, Strata's memory on it (weights / KV cache /
-// scratch of what it may use), which layers run there and how busy its stage is; and for a GPU
+// scratch of what it may use), which layers run there, where a MoE model's experts are (the
+// expert host's layers, or "experts on cpu" under a GPU's layers) and how busy its stage is; and for a GPU
 // with live telemetry, a "Live" section with what the whole card is doing now, every process
 // included: load, memory in use, temperature, power.
 #pragma once
@@ -32,8 +33,12 @@ public:
     // The GPU's live figures; nullptr or a reading with an error hides the Live section (the
     // card's tooltip then says why there are none).
     void setTelemetry(const strata::GpuTelemetry* telemetry);
+    // This device's part in the expert placement (app::expertPlacementLine); "" = none. Set
+    // before setUse: a device that holds experts but runs no layers is not "not used".
+    void setExperts(const QString& line, bool host);
     QString layersText() const;  // plain text, one line per stage plus its roles
     QString busyText() const;
+    QString expertsText() const;      // "" when hidden
     QString memoryText() const;       // Strata's own allocation
     QString utilisationText() const;  // Strata's stage busy share ("" when hidden)
     bool hasLiveFigures() const;
@@ -45,6 +50,7 @@ private:
     QLabel* m_memoryText;
     FitBar* m_memory;
     QLabel* m_layers;
+    QLabel* m_experts;
     QLabel* m_util;
     QLabel* m_busy;
     QFrame* m_live;

@@ -15,6 +15,11 @@ void LayerStrip::setPlan(int nLayer, const std::vector<strata::StagePlan>& stage
     update();
 }
 
+void LayerStrip::setExpertHosts(const QHash<int, QString>& hostOfLayer) {
+    m_expertHosts = hostOfLayer;
+    update();
+}
+
 QString LayerStrip::deviceOfLayer(int layer) const {
     for (const strata::StagePlan& s : m_stages)
         if (layer >= s.layer_begin && layer < s.layer_end) return QString::fromStdString(s.device_id);
@@ -45,6 +50,11 @@ void LayerStrip::paintEvent(QPaintEvent*) {
         p.setPen(Qt::NoPen);
         p.setBrush(colorFor(dev));
         p.drawRoundedRect(cell, 3, 3);
+        if (const QString host = m_expertHosts.value(i - 1); i > 0 && i < n - 1 && !host.isEmpty()) {
+            const QRectF band(cell.left(), cell.bottom() - barH / 3, cell.width(), barH / 3);
+            p.setBrush(colorFor(host));
+            p.drawRoundedRect(band, 2, 2);
+        }
         if (i == 0 || i == n - 1) {
             p.setPen(Qt::white);
             if (cellW >= 12) p.drawText(cell, Qt::AlignCenter, i == 0 ? QStringLiteral("E") : QStringLiteral("O"));
@@ -63,7 +73,10 @@ void LayerStrip::paintEvent(QPaintEvent*) {
     };
     for (const strata::StagePlan& s : m_stages) label(s.layer_begin);
     label(m_nLayer - 1);
-    p.drawText(QPointF(0, barH + 8 + fm.ascent() + fm.height()), tr("E = token embedding, O = output head; numbers are block layers"));
+    p.drawText(QPointF(0, barH + 8 + fm.ascent() + fm.height()),
+               m_expertHosts.isEmpty() ? tr("E = token embedding, O = output head; numbers are block layers")
+                                       : tr("E = token embedding, O = output head; numbers are block layers; a lower "
+                                            "band is the device holding that layer's experts"));
 }
 
 }  // namespace strata::ui

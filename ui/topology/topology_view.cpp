@@ -7,6 +7,7 @@
 #include <QScrollArea>
 #include <QVBoxLayout>
 
+#include "allocation/expert_hosting.h"
 #include "common/theme.h"
 #include "devices/device_monitor.h"
 #include "topology/device_card.h"
@@ -17,6 +18,26 @@ namespace strata::ui {
 
 namespace {
 QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
+
+// The request's index of a device id (-1 when the plan does not list it).
+int requestIndex(const strata::PlanRequest& r, const QString& id) {
+    for (size_t i = 0; i < r.devices.size(); ++i)
+        if (QString::fromStdString(r.devices[i].info.id) == id) return int(i);
+    return -1;
+}
+
+// Hidden-state bytes per token between a layer on a GPU and its experts on the host, both ways
+// (the planner counts these hand-offs in transfer_bytes_per_token beside the stage links).
+quint64 expertTrafficPerToken(const strata::PlanRequest& r, const strata::Plan& plan, int host) {
+    if (host < 0) return 0;
+    quint64 sum = 0;
+    for (int il : app::expertLayersHostedOn(plan, host))
+        for (const strata::StagePlan& s : plan.stages)
+            if (il >= s.layer_begin && il < s.layer_end && size_t(s.device) < r.devices.size() &&
+                r.devices[size_t(s.device)].info.type != strata::DeviceType::cpu)
+                sum += 2 * quint64(r.model.n_embd) * 4;
+    return sum;
+}
 }  // namespace
 
 TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidget(parent), m_monitor(monitor) {
@@ -89,19 +110,26 @@ void TopologyView::rebuild() {
     for (int i = 0; i < devices.size(); ++i)
         colorOf.insert(QString::fromStdString(devices[i].info.id), palette[i % palette.size()]);
 
-    // Devices in pipeline order, then the unused ones.
+    // Devices in pipeline order, then a MoE model's expert host when it runs no layers, then the
+    // unused ones.
     QStringList order;
     if (model)
         for (const strata::StagePlan& s : model->plan.stages)
             if (!order.contains(QString::fromStdString(s.device_id))) order.append(QString::fromStdString(s.device_id));
-    for (const app::AppDevice& d : devices)
-        if (!order.contains(QString::fromStdString(d.info.id))) order.append(QString::fromStdString(d.info.id));
-
+    const int host = model ? app::expertHostDevice(model->plan) : -1;
+    const QString hostId = host >= 0 && size_t(host) < model->request.devices.size()
+                               ? QString::fromStdString(model->request.devices[size_t(host)].info.id)
+                               : QString();
+    const quint64 expertTraffic = model ? expertTrafficPerToken(model->request, model->plan, host) : 0;
     const int nUsed = model ? int(std::count_if(order.begin(), order.end(), [&](const QString& id) {
         for (const strata::StagePlan& s : model->plan.stages)
             if (QString::fromStdString(s.device_id) == id) return true;
         return false;
     })) : 0;
+    const bool hostApart = !hostId.isEmpty() && !order.contains(hostId);
+    if (hostApart) order.append(hostId);
+    for (const app::AppDevice& d : devices)
+        if (!order.contains(QString::fromStdString(d.info.id))) order.append(QString::fromStdString(d.info.id));
     for (int i = 0; i < order.size(); ++i) {
         app::AppDevice device;
         bool found = false;
@@ -121,12 +149,18 @@ void TopologyView::rebuild() {
             link->setFixedWidth(96);
             link->setProperty("muted", true);
             if (i < nUsed) {
-                const quint64 perToken = model->plan.transfer_bytes_per_token / quint64(qMax(1, nUsed - 1));
+                const quint64 stageBytes = model->plan.transfer_bytes_per_token - qMin(expertTraffic, model->plan.transfer_bytes_per_token);
+                const quint64 perToken = stageBytes / quint64(qMax(1, nUsed - 1));
                 QString transport;
                 for (const strata::StageTiming& t : m_monitor.stats().timings)
                     if (QString::fromStdString(t.device_id) == order[i] && !t.transport.empty()) transport = QString::fromStdString(t.transport);
                 link->setText(QStringLiteral("<span style=\"font-size:20px\">→</span><br>%1<br>%2/token")
                                   .arg(transport.isEmpty() ? tr("hidden state") : transport, bytes(perToken)));
+            } else if (hostApart && i == nUsed) {
+                // Every stage hands its routed rows to the host and takes the sums back.
+                link->setText(QStringLiteral("<span style=\"font-size:20px\">⇄</span><br>%1<br>%2")
+                                  .arg(tr("experts"), expertTraffic > 0 ? tr("%1/token").arg(bytes(expertTraffic))
+                                                                        : tr("shared memory")));
             } else {
                 link->setText(QStringLiteral(" "));
                 link->setFixedWidth(16);
@@ -141,13 +175,25 @@ void TopologyView::rebuild() {
 
     if (model) {
         m_strip->setPlan(int(model->info.n_layer), model->plan.stages, colorOf);
+        QHash<int, QString> expertHosts;
+        if (host >= 0)
+            for (int il : app::expertLayersHostedOn(model->plan, host)) expertHosts.insert(il, hostId);
+        m_strip->setExpertHosts(expertHosts);
         QStringList legend;
         for (const QString& id : order.mid(0, nUsed))
             legend.append(QStringLiteral("<span style=\"color:%1\">■</span>&nbsp;%2").arg(colorOf.value(id).name(), id));
+        if (!expertHosts.isEmpty())
+            legend.append(QStringLiteral("<span style=\"color:%1\">▂</span>&nbsp;%2")
+                              .arg(colorOf.value(hostId).name(), tr("experts on %1").arg(hostId)));
         m_stripLegend->setText(legend.join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
-        m_summary->setText(tr("%1 · %2 layers in %3 on %4 · context %5 tokens · chat format %6")
+        const QString experts = model->info.n_expert > 1 ? tr(" (%1 experts, %2 per token)")
+                                                               .arg(model->info.n_expert)
+                                                               .arg(model->info.n_expert_used)
+                                                         : QString();
+        m_summary->setText(tr("%1 · %2 layers%3 in %4 on %5 · context %6 tokens · chat format %7")
                                .arg(QString::fromStdString(model->info.name))
                                .arg(model->info.n_layer)
+                               .arg(experts)
                                .arg(model->plan.stages.size() == 1 ? tr("1 stage")
                                                                    : tr("%1 stages").arg(model->plan.stages.size()))
                                .arg(order.mid(0, nUsed).join(QStringLiteral(" → ")))
@@ -157,6 +203,7 @@ void TopologyView::rebuild() {
                            "to the next device."));
     } else {
         m_strip->setPlan(0, {}, {});
+        m_strip->setExpertHosts({});
         m_stripLegend->clear();
         m_summary->setText(m_monitor.gpuStatus().isEmpty() ? tr("No model loaded.")
                                                            : tr("No model loaded · %1").arg(m_monitor.gpuStatus()));
@@ -194,6 +241,11 @@ void TopologyView::refreshStats() {
         }
         for (const strata::DeviceMemory& m : m_monitor.stats().memory)
             if (m.device_id == id) memory = &m;
+        if (model) {
+            const int index = requestIndex(model->request, card->deviceId());
+            card->setExperts(index >= 0 ? app::expertPlacementLine(model->request, model->plan, index) : QString(),
+                             index >= 0 && index == app::expertHostDevice(model->plan));
+        }
         for (const strata::StageTiming& t : m_monitor.stats().timings)
             if (t.device_id == id) timings.push_back(t);
         card->setUse(stages, memory, planned, timings, m_monitor.utilisation(card->deviceId()), model.has_value());
