@@ -6,6 +6,10 @@
 
 #include "cli_common.h"
 
+namespace strata::cli {
+int cmd_template(Args& args);          // cmd_template.cpp
+}  // namespace strata::cli
+
 namespace {
 
 using strata::cli::Command;
@@ -16,6 +20,7 @@ const std::vector<Command>& commands() {
         {"run", "generate text from a prompt (text to stdout, speeds to stderr)", strata::cli::cmd_run},
         {"chat", "chat with a model in the terminal", strata::cli::cmd_chat},
         {"tokenize", "print the token ids of a text", strata::cli::cmd_tokenize},
+        {"template", "print the exact prompt a model's chat template makes of a conversation", strata::cli::cmd_template},
         {"plan", "show how a model would be split across devices, before loading", strata::cli::cmd_plan},
         {"devices", "list the devices, with each NVIDIA GPU's load, memory, temperature and power now", strata::cli::cmd_devices},
         {"bench", "measure prompt and decode speed", strata::cli::cmd_bench},
