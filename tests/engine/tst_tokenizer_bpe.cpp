@@ -71,16 +71,17 @@ std::shared_ptr<const Vocab> make(VocabData d) {
 }
 
 // Naive reference: per pre-token piece, repeatedly merge the lowest-ranked adjacent pair
-// (leftmost on ties) by scanning every pair. llama3 first takes a piece that is itself a token.
+// (leftmost on ties) by scanning every pair. With ignore_merges (llama3) a piece that is itself a
+// token is taken whole first.
 std::vector<int32_t> reference_encode(const VocabData& d, std::string_view text) {
     std::map<std::string, int32_t> id_of, rank_of;
     for (size_t i = 0; i < d.tokens.size(); ++i) id_of.try_emplace(d.tokens[i], static_cast<int32_t>(i));
     for (size_t r = 0; r < d.merges.size(); ++r) rank_of.try_emplace(d.merges[r], static_cast<int32_t>(r));
-    const auto pre = *tokenizer::pre_tokenizer_from_name(d.pre);
+    const tokenizer::PreTokenizer& pre = *tokenizer::pre_tokenizer_from_name(d.pre);
     std::vector<int32_t> ids;
     for (std::string_view piece : tokenizer::pre_tokenize(pre, text)) {
         const std::string mapped = map_bytes(piece);
-        if (pre == tokenizer::PreTokenizer::llama3 && id_of.count(mapped)) {
+        if (pre.ignore_merges() && id_of.count(mapped)) {
             ids.push_back(id_of[mapped]);
             continue;
         }
@@ -109,7 +110,7 @@ std::vector<std::string> train_merges(std::mt19937& rng, size_t n_merges) {
     std::vector<std::vector<std::string>> words;
     for (int i = 0; i < 300; ++i) {
         const std::string text = test::random_text(rng, test::mixed_alphabet(), 12);
-        for (std::string_view w : tokenizer::pre_tokenize(tokenizer::PreTokenizer::gpt2, text))
+        for (std::string_view w : tokenizer::pre_tokenize(*tokenizer::pre_tokenizer_from_name("gpt2"), text))
             words.push_back(mapped_chars(map_bytes(w)));
     }
     std::vector<std::string> merges;
@@ -233,9 +234,11 @@ private slots:
         const auto on = v->encode(text, false, true);
         QCOMPARE(test::piece_texts(*v, on), (QStringList{"hi", "<|endoftext|>", "Ġyo", "aĠb"}));
         QCOMPARE(qbytes(v->decode(on)), QByteArray("hi yoaĠb"));
+        // Without parse_special the control token's spelling is plain text; the user-defined token
+        // still matches (as Hugging Face's non-special added tokens and llama.cpp do).
         const auto off = v->encode(text, false, false);
         QVERIFY(std::find(off.begin(), off.end(), eot) == off.end());
-        QVERIFY(std::find(off.begin(), off.end(), ud) == off.end());
+        QCOMPARE(off.back(), ud);
         QCOMPARE(qbytes(v->decode(off)), qbytes(text));
         QVERIFY(v->is_eog(eot));
         QCOMPARE(v->token_to_bytes(v->find_token("Ġyo")), std::string(" yo"));
@@ -248,6 +251,16 @@ private slots:
         d.bos_id = static_cast<int32_t>(d.tokens.size() - 1);
         auto v = make(d);
         QCOMPARE(v->encode("hi", true), (std::vector<int32_t>{d.bos_id, v->find_token("hi")}));
+        // EOS only when asked (the prompt path never asks; see Vocab::encode).
+        d.tokens.push_back("<|end_of_text|>");
+        d.types.push_back(TokenType::control);
+        d.eos_id = static_cast<int32_t>(d.tokens.size() - 1);
+        d.add_eos = true;
+        auto with_eos = make(d);
+        QCOMPARE(with_eos->encode("hi", true), (std::vector<int32_t>{d.bos_id, v->find_token("hi")}));
+        QCOMPARE(with_eos->encode("hi", EncodeOptions{true, true, false}),
+                 (std::vector<int32_t>{d.bos_id, v->find_token("hi"), d.eos_id}));
+        QCOMPARE(with_eos->encode("", EncodeOptions{false, true, false}), (std::vector<int32_t>{d.eos_id}));
         // BPE adds no space: nothing to strip, even right after BOS.
         QCOMPARE(qbytes(v->decode(v->encode(" hi", true))), QByteArray(" hi"));
     }

@@ -44,10 +44,10 @@ int codepoint_to_byte(uint32_t cp) {
 
 const std::array<std::string, 256>& byte_symbols() { return byte_tables().symbols; }
 
-Result<BpeEncoder> BpeEncoder::build(const VocabData& data, PreTokenizer pre) {
+Result<BpeEncoder> BpeEncoder::build(const VocabData& data, const PreTokenizer& pre) {
     BpeEncoder enc;
-    enc.pre_ = pre;
-    enc.ignore_merges_ = pre == PreTokenizer::llama3;
+    enc.pre_ = &pre;
+    enc.ignore_merges_ = pre.ignore_merges();
     enc.unk_id_ = data.unk_id;
     const size_t n = data.tokens.size();
     enc.pieces_.reserve(n);
@@ -111,9 +111,16 @@ struct BpeEncoder::Scratch {
     std::string mapped;
 };
 
-void BpeEncoder::encode(std::string_view text, std::vector<int32_t>& out) const {
+void BpeEncoder::encode(std::string_view text, std::vector<int32_t>& out, PieceCache* cache) const {
     Scratch scratch;
-    for (std::string_view word : pre_tokenize(pre_, text)) encode_word(word, out, scratch);
+    PieceCache local;
+    PieceCache& seen = cache ? *cache : local;
+    for (std::string_view word : pre_->split(text)) {
+        if (seen.append(word, out)) continue;
+        const size_t first = out.size();
+        encode_word(word, out, scratch);
+        seen.remember(word, out, first);
+    }
 }
 
 void BpeEncoder::encode_word(std::string_view word, std::vector<int32_t>& out, Scratch& s) const {

@@ -1,6 +1,7 @@
 // Byte-level BPE (GPT-2 style): the text is pre-tokenized, each piece's bytes are mapped to
 // printable code points (GPT-2's bytes→unicode table), and adjacent symbols are merged by merge
-// rank (lowest first, ties leftmost) with a priority queue over adjacent pairs — O(n log n).
+// rank (lowest first, ties leftmost) with a priority queue over adjacent pairs — O(n log n) in
+// the piece length, so a 100 KB piece without spaces costs what 100 KB of words do.
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "strata/status.h"
+#include "tokenizer/piece_cache.h"
 #include "tokenizer/pretokenizer.h"
 
 namespace strata {
@@ -28,14 +30,16 @@ const std::array<std::string, 256>& byte_symbols();
 
 class BpeEncoder {
 public:
-    // `data` must outlive the encoder (lookups hold views of its token strings). Fails on a
-    // merge that is not two space-separated pieces (naming tokenizer.ggml.merges[i]).
-    static Result<BpeEncoder> build(const VocabData& data, PreTokenizer pre);
+    // `data` must outlive the encoder (lookups hold views of its token strings); `pre` comes from
+    // the registry (static storage). Fails on a merge that is not two space-separated pieces
+    // (naming tokenizer.ggml.merges[i]).
+    static Result<BpeEncoder> build(const VocabData& data, const PreTokenizer& pre);
 
-    // Pre-tokenizes `text` and appends the ids of every piece.
-    void encode(std::string_view text, std::vector<int32_t>& out) const;
+    // Pre-tokenizes `text` and appends the ids of every piece. `cache` (optional) carries pieces
+    // already merged across the calls of one Vocab::encode; `out` must be the same vector.
+    void encode(std::string_view text, std::vector<int32_t>& out, PieceCache* cache = nullptr) const;
 
-    PreTokenizer pre_tokenizer() const { return pre_; }
+    const PreTokenizer& pre_tokenizer() const { return *pre_; }
     size_t n_merges() const { return merges_.size(); }  // merges usable with this vocab
 
 private:
@@ -49,8 +53,8 @@ private:
         return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
     }
 
-    PreTokenizer pre_ = PreTokenizer::gpt2;
-    bool ignore_merges_ = false;  // llama3: a piece that is itself a token is emitted whole
+    const PreTokenizer* pre_ = nullptr;
+    bool ignore_merges_ = false;  // a piece that is itself a token is emitted whole
     std::unordered_map<std::string_view, int32_t> pieces_;
     std::unordered_map<uint64_t, Merge> merges_;
     std::array<int32_t, 256> byte_to_id_{};  // token of each byte's single mapped character

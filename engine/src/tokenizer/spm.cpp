@@ -10,13 +10,18 @@ namespace strata::tokenizer {
 namespace {
 constexpr std::string_view k_space = "\xE2\x96\x81";  // U+2581 "▁"
 
-// Whether `piece` holds a "▁" right after a character other than "▁".
-bool has_inner_space(std::string_view piece) {
+// Byte offsets of each "▁" in `piece` that follows a character other than "▁".
+std::vector<size_t> inner_spaces(std::string_view piece) {
+    std::vector<size_t> at;
     for (size_t p = piece.find(k_space, 1); p != std::string_view::npos; p = piece.find(k_space, p + 1)) {
-        if (p < 3 || piece.compare(p - 3, 3, k_space) != 0) return true;
+        if (p < 3 || piece.compare(p - 3, 3, k_space) != 0) at.push_back(p);
     }
-    return false;
+    return at;
 }
+
+// More pieces than this that span a word start (Gemma has one, ">▁</") and checking them at
+// every "▁" costs more than merging whole runs of text.
+constexpr size_t k_max_crossing_pieces = 64;
 }  // namespace
 
 int parse_byte_token(std::string_view text) {
@@ -61,8 +66,9 @@ Result<SpmEncoder> SpmEncoder::build(const VocabData& data) {
         const float score = data.scores.empty() ? 0.0f : data.scores[i];
         enc.pieces_.try_emplace(std::string_view(text), Piece{id, score});  // first id wins
         enc.max_piece_len_ = std::max(enc.max_piece_len_, text.size());
-        if (has_inner_space(text)) enc.split_at_words_ = false;
+        for (size_t at : inner_spaces(text)) enc.crossing_.push_back({std::string_view(text), at});
     }
+    enc.split_at_words_ = enc.crossing_.size() <= k_max_crossing_pieces;
     return enc;
 }
 
@@ -90,24 +96,40 @@ struct SpmEncoder::Scratch {
     std::vector<Candidate> heap;  // managed with std::push_heap / pop_heap
 };
 
-void SpmEncoder::encode(std::string_view text, std::vector<int32_t>& out) const {
+void SpmEncoder::encode(std::string_view text, std::vector<int32_t>& out, PieceCache* cache) const {
     if (text.empty()) return;
     Scratch scratch;
     if (!split_at_words_) {
         encode_chunk(text, out, scratch);
         return;
     }
-    // No piece holds a "▁" right after another character, so no merge crosses the point before
-    // such a "▁": the chunks between those points can be merged one by one with the same result
+    PieceCache local;
+    PieceCache& seen = cache ? *cache : local;
+    const auto chunk = [&](std::string_view c) {
+        if (seen.append(c, out)) return;
+        const size_t first = out.size();
+        encode_chunk(c, out, scratch);
+        seen.remember(c, out, first);
+    };
+    // A merge can join the character before a "▁" to it only by forming a piece that holds "x▁"
+    // (a "crossing" piece), so where no crossing piece is spelled across a "▁", no merge crosses
+    // the point before it: the chunks between such points merge one by one with the same result
     // as the whole text (the merge order within a chunk is unchanged), with small, cache-resident
     // queues. "▁" starts with 0xE2, never a continuation byte, so every cut is a character boundary.
+    const auto crossed = [&](size_t p) {
+        for (const auto& [piece, at] : crossing_) {
+            if (p >= at && text.compare(p - at, piece.size(), piece) == 0) return true;
+        }
+        return false;
+    };
     size_t start = 0;
     for (size_t p = text.find(k_space, 1); p != std::string_view::npos; p = text.find(k_space, p + 1)) {
         if (p >= 3 && text.compare(p - 3, 3, k_space) == 0) continue;  // a run of "▁" stays together
-        encode_chunk(text.substr(start, p - start), out, scratch);
+        if (crossed(p)) continue;
+        chunk(text.substr(start, p - start));
         start = p;
     }
-    encode_chunk(text.substr(start), out, scratch);
+    chunk(text.substr(start));
 }
 
 void SpmEncoder::encode_chunk(std::string_view text, std::vector<int32_t>& out, Scratch& s) const {

@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "strata/status.h"
+#include "tokenizer/piece_cache.h"
 
 namespace strata {
 struct VocabData;
@@ -27,11 +29,13 @@ public:
     // `data` must outlive the encoder (the lookup table holds views of its token strings).
     static Result<SpmEncoder> build(const VocabData& data);
 
-    void encode(std::string_view normalized, std::vector<int32_t>& out) const;
+    // `cache` (optional): as for BpeEncoder::encode — chunks already merged in this Vocab::encode.
+    void encode(std::string_view normalized, std::vector<int32_t>& out, PieceCache* cache = nullptr) const;
 
     int32_t byte_token(uint8_t b) const { return byte_to_id_[b]; }  // -1 when absent
 
-    // False when some piece holds "▁" after another character (then the text is merged whole).
+    // False when too many pieces hold "▁" after another character (then the text is merged
+    // whole); with a few such pieces, words are merged one by one except where one is spelled.
     bool splits_at_words() const { return split_at_words_; }
 
 private:
@@ -47,6 +51,8 @@ private:
     int32_t unk_id_ = -1;
     size_t max_piece_len_ = 0;     // bytes; longer pairs are not looked up
     bool split_at_words_ = true;
+    // Pieces holding "▁" after another character, with the byte offset of that "▁".
+    std::vector<std::pair<std::string_view, size_t>> crossing_;
 };
 
 // "<0xNN>" (upper- or lower-case hex) → NN; -1 for any other text.

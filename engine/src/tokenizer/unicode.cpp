@@ -1,53 +1,6 @@
 #include "tokenizer/unicode.h"
 
-#include <algorithm>
-#include <iterator>
-
 namespace strata::unicode {
-
-namespace unicode_detail {
-struct CodepointRange {
-    uint32_t first;
-    uint32_t last;
-};
-#include "tokenizer/unicode_ranges.inc"
-
-template <size_t N>
-bool in_ranges(const CodepointRange (&ranges)[N], uint32_t cp) {
-    // First range whose end is >= cp; cp is inside it when it also starts at or before cp.
-    const auto* it = std::lower_bound(std::begin(ranges), std::end(ranges), cp,
-                                      [](const CodepointRange& r, uint32_t v) { return r.last < v; });
-    return it != std::end(ranges) && it->first <= cp;
-}
-}  // namespace unicode_detail
-
-bool is_letter(uint32_t cp) {
-    if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
-    return unicode_detail::in_ranges(unicode_detail::k_letter_ranges, cp);
-}
-
-bool is_number(uint32_t cp) {
-    if (cp < 0x80) return cp >= '0' && cp <= '9';
-    return unicode_detail::in_ranges(unicode_detail::k_number_ranges, cp);
-}
-
-bool is_whitespace(uint32_t cp) {
-    if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D);
-    switch (cp) {
-        case 0x0085: case 0x00A0: case 0x1680: case 0x2028: case 0x2029: case 0x202F:
-        case 0x205F: case 0x3000:
-            return true;
-        default:
-            return cp >= 0x2000 && cp <= 0x200A;
-    }
-}
-
-CharClass classify(uint32_t cp) {
-    if (is_letter(cp)) return CharClass::letter;
-    if (is_number(cp)) return CharClass::number;
-    if (is_whitespace(cp)) return CharClass::whitespace;
-    return CharClass::other;
-}
 
 Utf8Step utf8_step(std::string_view s, size_t pos) {
     const auto byte = [&](size_t i) { return static_cast<uint8_t>(s[i]); };

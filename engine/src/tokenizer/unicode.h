@@ -1,6 +1,5 @@
-// Small Unicode toolkit for the tokenizers: UTF-8 stepping and validation, and the coarse
-// character classes the BPE pre-tokenizers split on (letters \p{L}, numbers \p{N}, white space
-// \s, everything else). Pure functions; thread-safe.
+// Small UTF-8 toolkit for the tokenizers: stepping, validation, encoding. (Character classes
+// come from PCRE2, which runs the pre-tokenizers' patterns.) Pure functions; thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -9,15 +8,6 @@
 #include <string_view>
 
 namespace strata::unicode {
-
-enum class CharClass : uint8_t { letter, number, whitespace, other };
-
-// Unicode general category L* → letter, N* → number, White_Space → whitespace, else other.
-// Invalid code points (> U+10FFFF, surrogates) are `other`.
-CharClass classify(uint32_t cp);
-bool is_letter(uint32_t cp);
-bool is_number(uint32_t cp);
-bool is_whitespace(uint32_t cp);  // the White_Space property (what regex \s matches)
 
 // What the bytes at s[pos..] start with.
 enum class Utf8Status : uint8_t {

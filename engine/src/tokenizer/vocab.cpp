@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 
 #include "tokenizer/bpe.h"
 #include "tokenizer/detokenize.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/special_token_index.h"
 #include "tokenizer/spm.h"
 #include "tokenizer/unicode.h"
 
@@ -30,6 +32,23 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
     return out;
 }
 
+// Leading and trailing spaces dropped, every inner run of spaces as one.
+std::string collapse_spaces(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    bool pending_space = false;
+    for (char ch : text) {
+        if (ch == ' ') {
+            pending_space = !out.empty();
+            continue;
+        }
+        if (pending_space) out += ' ';
+        pending_space = false;
+        out += ch;
+    }
+    return out;
+}
+
 Status check_id(int32_t id, size_t n_vocab, const char* key) {
     if (id >= -1 && id < static_cast<int64_t>(n_vocab)) return {};
     return make_error(ErrorCode::corrupt, std::string(key) + " = " + std::to_string(id) +
@@ -41,32 +60,40 @@ Status check_id(int32_t id, size_t n_vocab, const char* key) {
 struct Vocab::Impl {
     VocabData data;
     std::unordered_map<std::string_view, int32_t> token_to_id;  // every token, first id wins
-    // Control and user-defined tokens by first byte, longest first (for parse_special).
-    std::array<std::vector<int32_t>, 256> specials_by_byte;
-    bool has_specials = false;
+    tokenizer::SpecialTokenIndex control;       // matched with parse_special
+    tokenizer::SpecialTokenIndex user_defined;  // always matched
     std::optional<tokenizer::SpmEncoder> spm;
     std::optional<tokenizer::BpeEncoder> bpe;
 
     TokenType type(int32_t id) const { return data.types.empty() ? TokenType::normal : data.types[id]; }
     bool valid(int32_t id) const { return id >= 0 && id < static_cast<int32_t>(data.tokens.size()); }
 
-    // The id of the longest special token spelled at text[pos..], with its length; -1 if none.
-    std::pair<int32_t, size_t> match_special(std::string_view text, size_t pos) const {
-        for (int32_t id : specials_by_byte[static_cast<uint8_t>(text[pos])]) {
-            const std::string& s = data.tokens[id];
-            if (text.compare(pos, s.size(), s) == 0) return {id, s.size()};
-        }
-        return {-1, 0};
+    // The id of the longest matchable token spelled at text[pos..], with its length; -1 if none.
+    // Control tokens count only with parse_special.
+    std::pair<int32_t, size_t> match_special(std::string_view text, size_t pos, bool parse_special) const {
+        const auto user = user_defined.longest_at(text, pos);
+        if (!parse_special) return user;
+        const auto ctrl = control.longest_at(text, pos);
+        return ctrl.second > user.second ? ctrl : user;
     }
 
-    void encode_plain(std::string_view text, bool after_special, std::vector<int32_t>& out) const {
+    void encode_plain(std::string_view text, bool after_special, std::vector<int32_t>& out,
+                      tokenizer::PieceCache& cache) const {
         if (spm) {
             std::string normalized;
-            if (data.add_space_prefix && after_special) normalized = k_spm_space;
-            normalized += replace_all(text, " ", k_spm_space);
-            spm->encode(normalized, out);
+            if (data.remove_extra_whitespaces) {
+                // SentencePiece's normalizer option: no leading or trailing spaces, runs as one.
+                const std::string collapsed = collapse_spaces(text);
+                if (collapsed.empty()) return;
+                if (data.add_space_prefix && after_special) normalized = k_spm_space;
+                normalized += replace_all(collapsed, " ", k_spm_space);
+            } else {
+                if (data.add_space_prefix && after_special) normalized = k_spm_space;
+                normalized += replace_all(text, " ", k_spm_space);
+            }
+            spm->encode(normalized, out, &cache);
         } else {
-            bpe->encode(text, out);
+            bpe->encode(text, out, &cache);
         }
     }
 };
@@ -111,26 +138,22 @@ Result<std::shared_ptr<const Vocab>> Vocab::create(VocabData data) {
         const auto id = static_cast<int32_t>(i);
         impl->token_to_id.try_emplace(std::string_view(d.tokens[i]), id);
         const TokenType t = impl->type(id);
-        if ((t == TokenType::control || t == TokenType::user_defined) && !d.tokens[i].empty()) {
-            impl->specials_by_byte[static_cast<uint8_t>(d.tokens[i][0])].push_back(id);
-            impl->has_specials = true;
-        }
+        if (t == TokenType::control) impl->control.add(id, d.tokens[i]);
+        if (t == TokenType::user_defined) impl->user_defined.add(id, d.tokens[i]);
     }
-    for (auto& list : impl->specials_by_byte) {
-        std::stable_sort(list.begin(), list.end(), [&](int32_t a, int32_t b) {
-            return d.tokens[a].size() > d.tokens[b].size();
-        });
-    }
+    impl->control.finish();
+    impl->user_defined.finish();
 
     if (d.kind == VocabKind::spm) {
         auto spm = tokenizer::SpmEncoder::build(d);
         if (!spm.ok()) return spm.status();
         impl->spm.emplace(std::move(spm).value());
     } else {
-        const auto pre = tokenizer::pre_tokenizer_from_name(d.pre);
+        const tokenizer::PreTokenizer* pre = tokenizer::pre_tokenizer_from_name(d.pre);
         if (!pre) {
             return make_error(ErrorCode::unsupported, "tokenizer.ggml.pre = '" + d.pre +
-                              "' is not a supported pre-tokenizer (supported: default/gpt2, llama-bpe, qwen2)");
+                              "' is not a supported pre-tokenizer (supported: " +
+                              tokenizer::supported_pre_tokenizer_names() + ")");
         }
         auto bpe = tokenizer::BpeEncoder::build(d, *pre);
         if (!bpe.ok()) return bpe.status();
@@ -170,27 +193,44 @@ int32_t Vocab::find_token(std::string_view text) const {
     return it == impl_->token_to_id.end() ? -1 : it->second;
 }
 
+namespace {
+// Whether [begin, end) overlaps one of the sorted, disjoint ranges.
+bool overlaps(const std::vector<std::pair<size_t, size_t>>& ranges, size_t begin, size_t end) {
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), begin,
+                               [](size_t b, const std::pair<size_t, size_t>& r) { return b < r.second; });
+    return it != ranges.end() && it->first < end;
+}
+}  // namespace
+
 std::vector<int32_t> Vocab::encode(std::string_view text, bool add_bos, bool parse_special) const {
+    return encode(text, EncodeOptions{add_bos, false, parse_special});
+}
+
+std::vector<int32_t> Vocab::encode(std::string_view text, const EncodeOptions& options) const {
     std::vector<int32_t> out;
     out.reserve(text.size() / 3 + 2);
-    if (add_bos && impl_->data.bos_id >= 0) out.push_back(impl_->data.bos_id);
+    if (options.add_bos && impl_->data.bos_id >= 0) out.push_back(impl_->data.bos_id);
     bool after_special = true;  // the text's start counts as following a special token
     size_t plain_start = 0;
-    if (parse_special && impl_->has_specials) {
+    tokenizer::PieceCache cache;
+    if (!impl_->user_defined.empty() || (options.parse_special && !impl_->control.empty())) {
         for (size_t pos = 0; pos < text.size();) {
-            const auto [id, len] = impl_->match_special(text, pos);
+            auto [id, len] = impl_->match_special(text, pos, options.parse_special);
+            if (id >= 0 && options.parse_special && options.literal && overlaps(*options.literal, pos, pos + len))
+                std::tie(id, len) = impl_->match_special(text, pos, false);
             if (id < 0) {
                 ++pos;
                 continue;
             }
-            if (pos > plain_start) impl_->encode_plain(text.substr(plain_start, pos - plain_start), after_special, out);
+            if (pos > plain_start) impl_->encode_plain(text.substr(plain_start, pos - plain_start), after_special, out, cache);
             out.push_back(id);
             after_special = true;
             pos += len;
             plain_start = pos;
         }
     }
-    if (text.size() > plain_start) impl_->encode_plain(text.substr(plain_start), after_special, out);
+    if (text.size() > plain_start) impl_->encode_plain(text.substr(plain_start), after_special, out, cache);
+    if (options.add_eos && impl_->data.eos_id >= 0) out.push_back(impl_->data.eos_id);
     return out;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "strata/status.h"
@@ -41,6 +42,19 @@ struct VocabData {
     bool add_bos = true;
     bool add_eos = false;
     bool add_space_prefix = true;      // SPM: prepend "▁" to the text
+    bool remove_extra_whitespaces = false;  // SPM: drop leading/trailing spaces, collapse runs
+};
+
+// How Vocab::encode treats the ends of the text and special-token spellings.
+struct EncodeOptions {
+    bool add_bos = false;        // prepend BOS (when the vocab has one)
+    bool add_eos = false;        // append EOS (when the vocab has one)
+    bool parse_special = false;  // control-token spellings in the text become their ids
+    // With parse_special: byte ranges [first, second) of the text, sorted and disjoint, where
+    // control-token spellings stay text — a chat prompt's user content inside template markup
+    // (strata/chat_template.h). A control token that would overlap one is not matched. The
+    // text is still encoded in one pass, so merges and SPM spaces are as without the ranges.
+    const std::vector<std::pair<size_t, size_t>>* literal = nullptr;
 };
 
 class Vocab {
@@ -56,7 +70,7 @@ public:
     int32_t unk() const;                 // -1 when the vocab has none
     int32_t pad() const;                 // -1 when the vocab has none
     bool add_bos() const;
-    bool add_eos() const;                // the model wants EOS appended (encode never does it)
+    bool add_eos() const;                // the model wants EOS appended (see EncodeOptions::add_eos)
     bool add_space_prefix() const;       // SPM: "▁" prepended to the text
     const std::string& pre() const;      // BPE pre-tokenizer name as given ("" for SPM)
     bool is_eog(int32_t id) const;       // EOS or another end-of-generation token
@@ -66,12 +80,19 @@ public:
     const std::string& token_text(int32_t id) const;  // as stored in the vocab ("▁the", "<0x0A>")
     int32_t find_token(std::string_view text) const;  // exact stored text → id (first one), or -1
 
-    // Text → ids. add_bos prepends BOS when the vocab has one; parse_special turns the text of
-    // control/user-defined tokens ("<|im_start|>") into their ids instead of spelling them out
-    // (longest match first, scanning left to right); without it such text is plain text, and
-    // plain text never yields a control or user-defined id. SPM: spaces become "▁", and with
-    // add_space_prefix a "▁" is prepended to the text and to each run of text after a special
+    // Text → ids. User-defined tokens (tokenizer.json's non-special added tokens: Gemma's "<b>",
+    // whitespace runs, Qwen's "<think>") are always matched in the text, as Hugging Face and
+    // llama.cpp do; control tokens ("<|im_start|>") only with parse_special — without it their
+    // spelling is plain text and never yields a control id. Matching is leftmost-longest, and the
+    // text between matches is tokenized on its own. SPM: spaces become "▁", and with
+    // add_space_prefix a "▁" is prepended to the text and to each run of text after a matched
     // token (as llama.cpp does). O(n log n) in the text length.
+    //
+    // EOS: a model's add_eos_token (add_eos()) is for whole documents — embeddings, scoring —
+    // and is the caller's to pass; a generation prompt is continued, and an EOS at its end would
+    // tell the model the text is over, so the prompt path (LoadedModel) never sets it.
+    std::vector<int32_t> encode(std::string_view text, const EncodeOptions& options) const;
+    // encode(text, {add_bos, /*add_eos=*/false, parse_special}).
     std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
 
     // The bytes a token stands for ("▁the" → " the", "<0x0A>" → "\n"); control tokens give "".

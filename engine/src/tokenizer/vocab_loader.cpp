@@ -4,6 +4,8 @@
 #include <array>
 #include <string>
 
+#include "tokenizer/pretokenizer.h"
+
 namespace strata {
 
 namespace {
@@ -104,10 +106,13 @@ Result<VocabData> read_vocab_data(const gguf::GgufFile& file) {
         STRATA_ASSIGN_OR_RETURN(int32_t id, read_id(file, name, -1));
         if (id >= 0) d.extra_eog_ids.push_back(id);
     }
-    const bool bos_default = spm || d.pre == "llama-bpe" || d.pre == "llama3";
+    // Without the key, llama.cpp's defaults: SPM and some pre-tokenizers (Llama 3, Tekken) add BOS.
+    const tokenizer::PreTokenizer* pre_tokenizer = spm ? nullptr : tokenizer::pre_tokenizer_from_name(d.pre);
+    const bool bos_default = spm || (pre_tokenizer && pre_tokenizer->add_bos_by_default());
     STRATA_ASSIGN_OR_RETURN(d.add_bos, read_bool(file, "add_bos_token", bos_default));
     STRATA_ASSIGN_OR_RETURN(d.add_eos, read_bool(file, "add_eos_token", false));
     STRATA_ASSIGN_OR_RETURN(d.add_space_prefix, read_bool(file, "add_space_prefix", spm));
+    STRATA_ASSIGN_OR_RETURN(d.remove_extra_whitespaces, read_bool(file, "remove_extra_whitespaces", false));
 
     // Common end-of-turn markers end generation even where the file names no eot id.
     static constexpr std::array<std::string_view, 6> k_eog_texts = {
