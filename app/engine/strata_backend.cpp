@@ -31,13 +31,12 @@ public:
         auto model = m_engine.load(path, options, progress, cancel);
         if (!model.ok()) return model.status();
         m_model = std::move(model).value();
-        m_format = strata::detect_chat_format(m_model->info().chat_template);
         BackendModel out;
         out.info = m_model->info();
         out.request = m_model->plan_request();
         out.plan = m_model->plan();
         out.n_ctx = m_model->n_ctx();
-        out.chat_format = strata::chat_format_name(m_format);
+        out.chat_format = m_model->chat_template_summary();
         return out;
     }
 
@@ -54,13 +53,14 @@ public:
                                                    const std::atomic<bool>* cancel) override {
         if (auto st = ensureSequence(); !st.ok()) return st;
         strata::GenerateParams p = params;
-        for (const std::string& s : strata::chat_stop_strings(m_format)) p.stop_strings.push_back(s);
-        const std::vector<int32_t> prompt = fitPrompt(messages, p.max_tokens);
-        if (prompt.empty())
+        auto prompt = fitPrompt(messages, p.max_tokens);
+        if (!prompt.ok()) return prompt.status();
+        if (prompt->tokens.empty())
             return strata::Status(strata::ErrorCode::invalid_argument,
                                   "the message is longer than the model's context (" +
                                       std::to_string(m_model->n_ctx()) + " tokens)");
-        return m_sequence->generate(prompt, p, onText, cancel);
+        for (const std::string& s : prompt->stop_strings) p.stop_strings.push_back(s);
+        return m_sequence->generate(prompt->tokens, p, onText, cancel);
     }
 
     strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
@@ -98,19 +98,23 @@ private:
         return {};
     }
 
-    // Renders and tokenizes the conversation; when it is too long for the context (leaving room
-    // for an answer), drops the oldest turns after the system prompt until it fits.
-    std::vector<int32_t> fitPrompt(std::vector<strata::ChatMessage> messages, int maxTokens) const {
+    // Renders (with the model's own chat template) and tokenizes the conversation; when it is
+    // too long for the context (leaving room for an answer), drops the oldest turns after the
+    // system prompt until it fits. Empty tokens: even the last message alone does not fit.
+    strata::Result<strata::ChatPrompt> fitPrompt(std::vector<strata::ChatMessage> messages, int maxTokens) const {
         const int64_t n_ctx = m_model->n_ctx();
         const int64_t room = std::min<int64_t>(std::max(maxTokens, 1), std::max<int64_t>(n_ctx / 4, 1));
         const size_t first = !messages.empty() && messages.front().role == "system" ? 1 : 0;
         for (;;) {
-            const std::string text = strata::render_chat(m_format, messages, true);
-            std::vector<int32_t> tokens = m_model->tokenize(text, true, true);
-            if (static_cast<int64_t>(tokens.size()) + room <= n_ctx) return tokens;
+            strata::ChatPromptRequest request;
+            request.messages = messages;
+            auto prompt = m_model->chat_prompt(request);
+            if (!prompt.ok()) return prompt.status();
+            const int64_t n = static_cast<int64_t>(prompt->tokens.size());
+            if (n + room <= n_ctx) return prompt;
             if (messages.size() <= first + 1) {
-                if (static_cast<int64_t>(tokens.size()) < n_ctx) return tokens;
-                return {};
+                if (n >= n_ctx) prompt->tokens.clear();
+                return prompt;
             }
             messages.erase(messages.begin() + static_cast<std::ptrdiff_t>(first));
         }
@@ -119,7 +123,6 @@ private:
     strata::Engine m_engine;
     std::unique_ptr<strata::Model> m_model;
     std::unique_ptr<strata::Sequence> m_sequence;
-    strata::ChatFormat m_format = strata::ChatFormat::plain;
 };
 
 }  // namespace

@@ -1,11 +1,14 @@
 // strata-cli chat: an interactive conversation in the terminal. The conversation is rendered
-// with the model's chat format each turn; the KV cache of the unchanged prefix is reused.
+// with the model's own chat template each turn (Model::chat_prompt; --template FILE for another
+// one); the KV cache of the unchanged prefix is reused.
 // Ctrl+C stops the answer being generated; Ctrl+D (end of input) or /quit leaves.
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include "cli_common.h"
@@ -27,7 +30,8 @@ int cmd_chat(Args& args) {
     if (args.flag({"-h", "--help"})) {
         std::fprintf(stderr, "usage: strata-cli chat -m MODEL [options]\n\n"
                              "Chats in the terminal. /reset starts over, /quit leaves; Ctrl+C stops an answer.\n\n%s%s"
-                             "  --system TEXT           system prompt\n",
+                             "  --system TEXT           system prompt\n"
+                             "  --template FILE         a Jinja chat template to use instead of the model's\n",
                      model_options_help(), generate_options_help());
         return 0;
     }
@@ -36,6 +40,17 @@ int cmd_chat(Args& args) {
     gp.max_tokens = 1024;  // per answer
     if (!parse_model_options(args, mo) || !parse_generate_options(args, gp)) return 2;
     const std::string system = args.value({"--system"}).value_or("");
+    ChatPromptRequest request;
+    if (auto path = args.value({"--template"})) {
+        std::ifstream in(*path, std::ios::binary);
+        std::stringstream text;
+        text << in.rdbuf();
+        if (!in || text.str().empty()) {
+            std::fprintf(stderr, "error: cannot read the template file %s\n", path->c_str());
+            return 2;
+        }
+        request.custom_template = text.str();
+    }
     if (!finish_model_args(args, mo, "chat")) return 2;
 
     Engine engine;
@@ -46,11 +61,10 @@ int cmd_chat(Args& args) {
         return 1;
     }
     Model& m = **model;
-    const ChatFormat format = detect_chat_format(m.info().chat_template);
-    for (const auto& s : chat_stop_strings(format)) gp.stop_strings.push_back(s);
-    std::fprintf(stderr, "%s — %s, %s, context %lld, chat format %s\n", m.info().name.c_str(),
+    std::fprintf(stderr, "%s — %s, %s, context %lld, chat template: %s\n", m.info().name.c_str(),
                  format_param_count(m.info().n_params).c_str(), m.info().quantization.c_str(),
-                 static_cast<long long>(m.n_ctx()), chat_format_name(format));
+                 static_cast<long long>(m.n_ctx()),
+                 request.custom_template.empty() ? m.chat_template_summary().c_str() : "a custom template");
     for (const auto& st : m.plan().stages)
         std::fprintf(stderr, "  layers %d-%d on %s\n", st.layer_begin, st.layer_end - 1, st.device_id.c_str());
     std::fprintf(stderr, "Type a message and press Enter. /reset starts over, /quit leaves, Ctrl+C stops an answer.\n");
@@ -66,6 +80,7 @@ int cmd_chat(Args& args) {
     g_cancel_generation = &cancel;
     std::signal(SIGINT, on_sigint);
     const bool interactive = isatty(STDIN_FILENO);
+    bool warned = false;  // the built-in-format warning, once per chat
     std::string line;
     for (;;) {
         if (interactive) std::fprintf(stdout, "\n> ");
@@ -79,7 +94,21 @@ int cmd_chat(Args& args) {
         }
         if (line.empty()) continue;
         history.push_back({"user", line});
-        const auto prompt = m.tokenize(render_chat(format, history), /*add_bos=*/true, /*parse_special=*/true);
+        request.messages = history;
+        auto rendered = m.chat_prompt(request);
+        if (!rendered.ok()) {
+            std::fprintf(stderr, "error: %s\n", rendered.status().message().c_str());
+            history.pop_back();
+            continue;
+        }
+        if (!rendered->warning.empty() && !warned) {
+            std::fprintf(stderr, "warning: using the %s format: %s\n", rendered->template_name.c_str(),
+                         rendered->warning.c_str());
+            warned = true;
+        }
+        GenerateParams turn = gp;
+        for (const auto& s : rendered->stop_strings) turn.stop_strings.push_back(s);
+        const std::vector<int32_t>& prompt = rendered->tokens;
         if (static_cast<int64_t>(prompt.size()) >= m.n_ctx()) {
             std::fprintf(stderr, "error: the conversation (%zu tokens) no longer fits the context of %lld; /reset to start over\n",
                          prompt.size(), static_cast<long long>(m.n_ctx()));
@@ -88,7 +117,7 @@ int cmd_chat(Args& args) {
         }
         cancel.store(false);
         std::string answer;
-        auto stats = (*seq)->generate(prompt, gp,
+        auto stats = (*seq)->generate(prompt, turn,
                                       [&](std::string_view text) {
                                           answer += text;
                                           std::fwrite(text.data(), 1, text.size(), stdout);

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "strata/chat_prompt.h"
 #include "strata/device_info.h"
 #include "strata/model_info.h"
 #include "strata/plan.h"
@@ -167,6 +168,15 @@ public:
     virtual std::string token_text(int32_t token) const = 0;
     virtual int32_t bos_token() const = 0;
     virtual int32_t eos_token() const = 0;
+
+    // The conversation as this model's prompt (strata/chat_prompt.h): its own chat template
+    // (compiled once at load), a custom one, or a built-in format with a warning. Fails only when
+    // a custom template cannot be rendered (its error says where) — the user asked for it.
+    // Thread-safe.
+    virtual Result<ChatPrompt> chat_prompt(const ChatPromptRequest& request) const = 0;
+    // What chat_prompt uses when no custom template is given: "the model's template", or the
+    // built-in format and why.
+    virtual std::string chat_template_summary() const = 0;
 
     // A new sequence with its own KV slot; fails when all n_seq slots are taken.
     virtual Result<std::unique_ptr<Sequence>> create_sequence() = 0;

@@ -98,7 +98,7 @@ Result<PlanRequest> make_plan_request(const ModelFootprint& footprint, const std
 
 LoadedModel::LoadedModel(LoadInputs inputs, DeviceRegistry& registry, std::vector<std::unique_ptr<Device>> devices,
                          PlanRequest request, Plan plan, RuntimeConfig config)
-    : in_(std::move(inputs)), registry_(registry), devices_(std::move(devices)), request_(std::move(request)),
+    : in_(std::move(inputs)), prompter_(in_.vocab, in_.info.chat_template), registry_(registry), devices_(std::move(devices)), request_(std::move(request)),
       plan_(std::move(plan)), config_(config), slot_used_(static_cast<size_t>(config.n_seq), false) {}
 
 LoadedModel::~LoadedModel() {

@@ -12,6 +12,7 @@
 #include "gguf/gguf_file.h"
 #include "model/hparams.h"
 #include "model/model_tensors.h"
+#include "runtime/chat_prompter.h"
 #include "runtime/expert_host.h"
 #include "runtime/pipeline.h"
 #include "strata/engine.h"
@@ -48,6 +49,8 @@ public:
     int64_t n_ctx() const override { return config_.n_ctx; }
     int64_t n_vocab() const override { return in_.tensors.token_embd.n_rows; }
     std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special) const override;
+    Result<ChatPrompt> chat_prompt(const ChatPromptRequest& request) const override { return prompter_.prompt(request); }
+    std::string chat_template_summary() const override { return prompter_.summary(); }
     std::string detokenize(const std::vector<int32_t>& tokens) const override;
     std::string token_text(int32_t token) const override;
     int32_t bos_token() const override { return in_.vocab->bos(); }
@@ -71,6 +74,7 @@ public:
 
 private:
     LoadInputs in_;
+    ChatPrompter prompter_;  // the model's chat template, compiled once
     DeviceRegistry& registry_;
     std::vector<std::unique_ptr<Device>> devices_;
     PlanRequest request_;
