@@ -18,7 +18,8 @@
 #   exit), BENCH_JOBS (build jobs, default 2), BENCH_PRESET (gen-model preset, default
 #   tinyllama; "tiny" for a quick check of the script itself), BENCH_TABLE_ONLY=1 (print the
 #   table again from BENCH_MODELS/results.txt without measuring), BENCH_TESTS (default
-#   "pp128 pp512 tg64"; fewer for big models, e.g. "pp128 tg64"), LLAMA_BENCH (path of a
+#   "pp128 pp512 tg64"; fewer for big models, e.g. "pp128 tg64"), BENCH_CLI (a strata-cli to
+#   measure as it is, not built), LLAMA_BENCH (path of a
 #   llama.cpp llama-bench binary: when set, it runs right after Strata on every format and test
 #   with the same threads and repeats, and the table gains llama.cpp's numbers and the ratio;
 #   docs/benchmarks.md says how to build one without network access).
@@ -46,12 +47,14 @@ fi
 results="$models/results.txt"
 
 measure() {
-  local cli="$build/engine/cli/strata-cli"
-  if [[ ! -x "$cli" ]]; then
-    echo "== building strata-cli (Release) in $build" >&2
-    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTRATA_QT=OFF -DSTRATA_CUDA=OFF >/dev/null
+  local cli="${BENCH_CLI:-$build/engine/cli/strata-cli}"
+  if [[ -z "${BENCH_CLI:-}" ]]; then
+    if [[ ! -x "$cli" ]]; then
+      echo "== building strata-cli (Release) in $build" >&2
+      cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTRATA_QT=OFF -DSTRATA_CUDA=OFF >/dev/null
+    fi
+    cmake --build "$build" --target strata-cli -j "${BENCH_JOBS:-2}" >/dev/null
   fi
-  cmake --build "$build" --target strata-cli -j "${BENCH_JOBS:-2}" >/dev/null
   for f in "${formats[@]}"; do
     local m="$models/$preset-$f.gguf"
     if [[ ! -f "$m" ]]; then

@@ -226,7 +226,8 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
 
     const std::vector<std::string> archs = q ? std::vector<std::string>{"llama", "qwen3"}
                                              : std::vector<std::string>{"llama", "llama31", "qwen2", "qwen3", "phi3",
-                                                                        "gemma2", "gemma3", "mistral3"};
+                                                                        "gemma2", "gemma3", "mistral3", "qwen3moe",
+                                                                        "mixtral"};
     std::vector<TensorType> types = q ? std::vector<TensorType>{TensorType::F16, TensorType::Q4_K}
                                       : std::vector<TensorType>{TensorType::F32,  TensorType::F16,  TensorType::BF16,
                                                                 TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
@@ -249,7 +250,14 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
                 // No GPU: the pipeline itself (two CPU stages) must match one CPU exactly.
                 variants.push_back({"cpu+cpu", "cpu,cpu", {}, {stage(0, "cpu", 0, 1, true, false), stage(1, "cpu1", 1, 2, false, true)}});
             }
+            const bool moe = arch == "qwen3moe" || arch == "mixtral";
             for (const std::string& g : gpu_ids) {
+                if (moe) {
+                    // CUDA has no expert kernels: attention on the GPU, every expert on the CPU,
+                    // rows handed over and back each layer (runtime/expert_host.h).
+                    variants.push_back({g + " experts on cpu", g + ",cpu", {}, {}});
+                    continue;
+                }
                 variants.push_back({g, g, {}, {}});
                 // The plan variants on a few models: each architecture, float and quantized.
                 const bool splits = q ? type == TensorType::Q4_K
