@@ -29,7 +29,7 @@ int cmd_gen_model(Args& args) {
     };
     if (auto v = args.value({"--arch"})) {
         if (!random_model_arch(*v, c)) {
-            std::fprintf(stderr, "error: unknown --arch '%s' (llama, llama31, qwen2, qwen3, phi3, gemma2, gemma3, mistral3, mixtral, qwen3moe)\n", v->c_str());
+            std::fprintf(stderr, "error: unknown --arch '%s' (llama, llama31, qwen2, qwen3, phi3, gemma2, gemma3, mistral3, mixtral, qwen3moe, gpt-oss)\n", v->c_str());
             return 2;
         }
     }
@@ -59,21 +59,32 @@ int cmd_gen_model(Args& args) {
         if (auto mix = quant::find_quant_mix(*v)) {
             c.mix = mix->name;
         } else if (auto t = parse_tensor_type(*v); t && quant::can_quantize(*t)) {
-            c.weight_type = *t;
+            // MXFP4 is an expert format (gpt-oss): a MoE model's experts take it and the rest
+            // keeps the base type; a dense model's matrices all take it.
+            if (*t == TensorType::MXFP4 && c.n_expert > 1) c.expert_type = *t;
+            else c.weight_type = *t;
         } else {
             std::fprintf(stderr, "error: unknown --type '%s' (a mix such as Q4_K_M, or a tensor type such as Q4_K)\n",
                          v->c_str());
             return 2;
         }
     }
+    if (auto v = args.value({"--expert-type"})) {
+        const auto t = parse_tensor_type(*v);
+        if (!t || !quant::can_quantize(*t)) {
+            std::fprintf(stderr, "error: unknown --expert-type '%s' (a tensor type such as MXFP4 or Q4_K)\n", v->c_str());
+            return 2;
+        }
+        c.expert_type = *t;
+    }
     c.tied_output = args.flag({"--tied"});
     std::vector<std::string> pos;
     std::string err;
     if (!args.finish(pos, err) || pos.size() != 1) {
         std::fprintf(stderr, "usage: strata-cli gen-model [--preset tiny|tinyllama|llama2-7b|gemma3-4b|phi3-mini|qwen3moe-bench] [--type F16|Q8_0|Q4_0|Q4_K_M|...]\n"
-                             "       [--arch llama|llama31|qwen2|qwen3|phi3|gemma2|gemma3|mistral3|mixtral|qwen3moe]\n"
+                             "       [--arch llama|llama31|qwen2|qwen3|phi3|gemma2|gemma3|mistral3|mixtral|qwen3moe|gpt-oss]\n"
                              "       [--vocab N --embd N --layers N --heads N --kv-heads N --ff N]\n"
-                             "       [--experts N --experts-used N --expert-ff N]\n"
+                             "       [--experts N --experts-used N --expert-ff N --expert-type MXFP4|Q4_K|...]\n"
                              "       [--head-dim N] [--rot N] [--ctx-train N] [--window N]\n"
                              "       [--rope-scaling linear|yarn|llama3|longrope --rope-factor F --ctx-orig N]\n"
                              "       [--seed S] [--tied] OUT.gguf\n");

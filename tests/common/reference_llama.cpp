@@ -33,11 +33,19 @@ struct ReferenceLlama::Impl {
     // expert_used_count, their probabilities renormalized (unless expert_weights_norm is false).
     int n_expert = 0, n_used = 0;
     bool moe_norm = true;
+    // gpt-oss (its published code, as llama.cpp's graph reads it): attention sinks join each
+    // head's softmax denominator, the output projection has a bias, the norm before the FFN is
+    // the file's post_attention_norm, the router's top-k logits (bias included) are softmaxed
+    // among themselves, experts add biases after each matmul and gate with a clamped SwiGLU:
+    // min(g, 7)·sigmoid(1.702·min(g, 7))·(clamp(u, -7, 7) + 1).
+    bool gpt_oss = false;
     struct Layer {
-        Vec attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm, post_attn_norm, post_ffn_norm;
+        Vec attn_norm, ffn_norm, bq, bk, bv, bo, sinks, q_norm, k_norm, post_attn_norm, post_ffn_norm;
         Mat wq, wk, wv, wo, w1, w2, w3;
         Mat router;
+        Vec router_b;
         std::vector<Mat> e1, e2, e3;  // per expert: gate, down, up
+        std::vector<Vec> b1, b2, b3;  // gpt-oss: per expert biases of gate, down, up
     };
     Mat embd, out;
     Vec out_norm;
@@ -133,6 +141,11 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
             if (!gemma3) m.rope_local = m.rope;
         }
         if (m.hp.arch == "phi3") m.window = static_cast<int>(num("attention.sliding_window", 0.0));
+        m.gpt_oss = m.hp.arch == "gpt-oss";
+        if (m.gpt_oss) {  // even layers see the last `window` positions, odd ones all
+            m.window = static_cast<int>(num("attention.sliding_window", 0.0));
+            m.pattern = static_cast<int>(num("attention.sliding_window_pattern", 2.0));
+        }
         m.n_expert = static_cast<int>(num("expert_count", 0.0));
         m.n_used = static_cast<int>(num("expert_used_count", 0.0));
         if (auto v = f.get_bool(a + "expert_weights_norm"); v.ok() && v->has_value()) m.moe_norm = **v;
@@ -157,8 +170,12 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
         if (m.gemma && (!vec(p + "post_attention_norm.weight", L.post_attn_norm) ||
                         !vec(p + "post_ffw_norm.weight", L.post_ffn_norm)))
             return nullptr;
-        if (!vec(p + "attn_norm.weight", L.attn_norm) || !vec(p + "ffn_norm.weight", L.ffn_norm) ||
+        const std::string ffn_norm = m.gpt_oss ? "post_attention_norm.weight" : "ffn_norm.weight";
+        if (!vec(p + "attn_norm.weight", L.attn_norm) || !vec(p + ffn_norm, L.ffn_norm) ||
             !mat(p + "attn_output.weight", L.wo))
+            return nullptr;
+        if (m.gpt_oss && (!vec(p + "attn_output.bias", L.bo) || !vec(p + "attn_sinks.weight", L.sinks) ||
+                          !vec(p + "ffn_gate_inp.bias", L.router_b)))
             return nullptr;
         if (f.find_tensor(p + "attn_qkv.weight")) {  // Phi-3: q, k, v rows in one matrix
             Mat qkv;
@@ -181,6 +198,17 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
                 L.e3.push_back(rows_of(u, e * ff, ff));
                 L.e2.push_back(rows_of(d, e * emb, emb));
             }
+            if (m.gpt_oss) {  // (n_expert) rows of biases each
+                Mat gb, ub, db;
+                if (!mat(p + "ffn_gate_exps.bias", gb) || !mat(p + "ffn_up_exps.bias", ub) ||
+                    !mat(p + "ffn_down_exps.bias", db))
+                    return nullptr;
+                for (int e = 0; e < m.n_expert; ++e) {
+                    L.b1.push_back(rows_of(gb, e, 1).w);
+                    L.b3.push_back(rows_of(ub, e, 1).w);
+                    L.b2.push_back(rows_of(db, e, 1).w);
+                }
+            }
         } else if (!mat(p + "ffn_down.weight", L.w2)) {
             return nullptr;
         } else if (!f.find_tensor(p + "ffn_gate.weight")) {  // Phi-3: ffn_up holds the gate rows, then up's
@@ -191,7 +219,8 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
         } else if (!mat(p + "ffn_gate.weight", L.w1) || !mat(p + "ffn_up.weight", L.w3)) {
             return nullptr;
         }
-        if (m.hp.qkv_bias && (!vec(p + "attn_q.bias", L.bq) || !vec(p + "attn_k.bias", L.bk) || !vec(p + "attn_v.bias", L.bv)))
+        if (f.find_tensor(p + "attn_q.bias") &&
+            (!vec(p + "attn_q.bias", L.bq) || !vec(p + "attn_k.bias", L.bk) || !vec(p + "attn_v.bias", L.bv)))
             return nullptr;
         if (m.hp.qk_norm && (!vec(p + "attn_q_norm.weight", L.q_norm) || !vec(p + "attn_k_norm.weight", L.k_norm)))
             return nullptr;
@@ -226,7 +255,7 @@ std::vector<double> ReferenceLlama::step(int token) {
         const ReferenceRope& rope = sliding ? m.rope_local : m.rope;
         Vec xb = rmsnorm(x, L.attn_norm, eps);
         Vec q = matvec(L.wq, xb), k = matvec(L.wk, xb), v = matvec(L.wv, xb);
-        if (hp.qkv_bias) {
+        if (!L.bq.empty()) {
             for (size_t i = 0; i < q.size(); ++i) q[i] += L.bq[i];
             for (size_t i = 0; i < k.size(); ++i) { k[i] += L.bk[i]; v[i] += L.bv[i]; }
         }
@@ -255,7 +284,9 @@ std::vector<double> ReferenceLlama::step(int token) {
             const int kvh = h / group;
             Vec scores(static_cast<size_t>(m.pos + 1), 0.0);
             const int first = sliding ? std::max(0, m.pos + 1 - m.window) : 0;
-            double mx = -1e300;
+            // A sink (gpt-oss) is one more logit in the denominator, with no value row.
+            const double sink = L.sinks.empty() ? -INFINITY : L.sinks[static_cast<size_t>(h)];
+            double mx = std::max(-1e300, sink);
             for (int t = first; t <= m.pos; ++t) {
                 const Vec& kt = m.key_cache[static_cast<size_t>(il)][static_cast<size_t>(t)];
                 double s = 0;
@@ -264,7 +295,7 @@ std::vector<double> ReferenceLlama::step(int token) {
                 scores[static_cast<size_t>(t)] = s;
                 mx = std::max(mx, s);
             }
-            double sum = 0;
+            double sum = L.sinks.empty() ? 0.0 : std::exp(sink - mx);
             for (int t = first; t <= m.pos; ++t) {
                 double& s = scores[static_cast<size_t>(t)];
                 s = std::exp(s - mx);
@@ -277,6 +308,7 @@ std::vector<double> ReferenceLlama::step(int token) {
             }
         }
         Vec o = matvec(L.wo, att_out);
+        for (size_t i = 0; i < L.bo.size(); ++i) o[i] += L.bo[i];
         if (m.gemma) o = rmsnorm(o, L.post_attn_norm, eps);
         for (int i = 0; i < n_embd; ++i) x[static_cast<size_t>(i)] += o[static_cast<size_t>(i)];
         xb = rmsnorm(x, L.ffn_norm, eps);
@@ -291,7 +323,30 @@ std::vector<double> ReferenceLlama::step(int token) {
             return matvec(w2, h1);
         };
         Vec d;
-        if (m.n_expert > 0) {
+        if (m.n_expert > 0 && m.gpt_oss) {
+            Vec logits = matvec(L.router, xb);
+            for (size_t e = 0; e < logits.size(); ++e) logits[e] += L.router_b[e];
+            std::vector<int> order(logits.size());
+            for (size_t e = 0; e < order.size(); ++e) order[e] = static_cast<int>(e);
+            std::stable_sort(order.begin(), order.end(),
+                             [&](int a, int b) { return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)]; });
+            const double top = logits[static_cast<size_t>(order[0])];
+            double z = 0;
+            for (int j = 0; j < m.n_used; ++j) z += std::exp(logits[static_cast<size_t>(order[static_cast<size_t>(j)])] - top);
+            d.assign(static_cast<size_t>(n_embd), 0.0);
+            for (int j = 0; j < m.n_used; ++j) {
+                const size_t e = static_cast<size_t>(order[static_cast<size_t>(j)]);
+                const double w = std::exp(logits[e] - top) / z;
+                Vec g = matvec(L.e1[e], xb), u = matvec(L.e3[e], xb);
+                for (size_t i = 0; i < g.size(); ++i) {
+                    const double gi = std::min(g[i] + L.b1[e][i], 7.0);
+                    const double ui = std::clamp(u[i] + L.b3[e][i], -7.0, 7.0);
+                    g[i] = gi / (1.0 + std::exp(-1.702 * gi)) * (ui + 1.0);
+                }
+                const Vec y = matvec(L.e2[e], g);
+                for (int i = 0; i < n_embd; ++i) d[static_cast<size_t>(i)] += w * (y[static_cast<size_t>(i)] + L.b2[e][static_cast<size_t>(i)]);
+            }
+        } else if (m.n_expert > 0) {
             const Vec logits = matvec(L.router, xb);
             const double mx = *std::max_element(logits.begin(), logits.end());
             Vec p(logits.size());

@@ -66,8 +66,11 @@ bool ReferenceRope::load(const gguf::GgufFile& f, long n_ctx, ReferenceRope& r, 
         const double beta_fast = key_number(f, p + "rope.scaling.yarn_beta_fast", 32.0);
         const double beta_slow = key_number(f, p + "rope.scaling.yarn_beta_slow", 1.0);
         auto correction_dim = [&](double turns) { return r.n_rot * std::log(orig / (turns * 2 * M_PI)) / (2 * std::log(base)); };
-        const double low = std::max(0.0, std::floor(correction_dim(beta_fast)));
-        double high = std::min(static_cast<double>(r.n_rot - 1), std::ceil(correction_dim(beta_slow)));
+        // gpt-oss's configuration has truncate: false, and its code keeps the range fractional.
+        const bool truncate = arch != "gpt-oss";
+        const double lo = correction_dim(beta_fast), hi = correction_dim(beta_slow);
+        const double low = std::max(0.0, truncate ? std::floor(lo) : lo);
+        double high = std::min(static_cast<double>(r.n_rot - 1), truncate ? std::ceil(hi) : hi);
         if (high == low) high += 0.001;
         for (int i = 0; i < half; ++i) {
             const double ramp = std::clamp((i - low) / (high - low), 0.0, 1.0);

@@ -1,8 +1,8 @@
 // CpuOps::attention against a double-precision reference written here: causal grouped-query
 // attention over a KV cache in f32, f16 and q8_0, for decode (one token) and prefill (several),
 // head sizes the AVX2 path takes (multiples of 8) and ones it leaves to the portable code, group
-// sizes 1 to 9 and 12, on every dispatch path this machine can run; and bitwise-identical
-// outputs for 1 and 3 threads.
+// sizes 1 to 9 and 12, on every dispatch path this machine can run; attention sinks (gpt-oss)
+// on both paths; and bitwise-identical outputs for 1 and 3 threads.
 //
 // Truth: the cache rows as stored (dequantized by the reference dequantizer), scores and softmax
 // in double. Tolerance per output 3e-6 · (1 + max |v|) · (1 + |score range|): float dot products
@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -37,6 +38,7 @@ struct Case {
     KvCacheType type = KvCacheType::f16;
     float softcap = 0.0f;            // AttentionParams: Gemma 2's score cap
     int64_t window = 0;              // sliding window (0 = all positions)
+    std::vector<float> sinks;        // (n_head) attention sinks, or empty
     std::vector<float> q;            // (n_tok, n_head, head_dim)
     std::vector<uint8_t> k, v;       // cache rows in `type`
     std::vector<float> kf, vf;       // the same rows dequantized (the truth's view)
@@ -87,7 +89,21 @@ std::vector<float> run(const Case& c, int n_threads) {
     kv.n_embd_kv = c.n_head_kv * c.head_dim;
     std::vector<float> scratch(static_cast<size_t>(n_threads * (c.n_head / c.n_head_kv) * c.n_ctx));
     std::vector<float> out(c.q.size(), NAN);
-    const AttentionParams p{1.0f / std::sqrt(static_cast<float>(c.head_dim)), c.softcap, c.window};
+    AttentionParams p{1.0f / std::sqrt(static_cast<float>(c.head_dim)), c.softcap, c.window};
+    std::unique_ptr<DeviceWeight> sinks;
+    if (!c.sinks.empty()) {
+        HostTensor t;
+        t.name = "attn_sinks";
+        t.role = WeightRole::vector;
+        t.n_cols = c.n_head;
+        t.n_rows = 1;
+        t.data = c.sinks.data();
+        t.n_bytes = c.sinks.size() * sizeof(float);
+        auto w = dev.upload_weight(t);
+        if (!w.ok()) qFatal("%s", w.status().message().c_str());
+        sinks = std::move(w).value();
+        p.sinks = sinks.get();
+    }
     const Status st = dev.ops().attention(c.q.data(), kv, c.pos0, c.n_tok, c.n_head, c.n_head_kv, c.head_dim, p,
                                           scratch.data(), out.data());
     if (!st.ok()) qWarning("attention failed: %s", st.message().c_str());
@@ -119,8 +135,11 @@ void compare_with_reference(const Case& c, const std::vector<float>& out) {
                 for (int64_t i = 0; i < c.head_dim; ++i)
                     vmax = std::max(vmax, std::fabs(double(c.vf[size_t(j * n_embd_kv + kvh * c.head_dim + i)])));
             }
-            double sum = 0;
-            for (int64_t j = first; j < n_pos; ++j) sum += (s[size_t(j)] = std::exp(s[size_t(j)] - mx));
+            // A sink is one more logit in the denominator (with no value), unscaled and uncapped.
+            const double sink = c.sinks.empty() ? -INFINITY : c.sinks[size_t(h)];
+            const double top = std::max(mx, sink);
+            double sum = c.sinks.empty() ? 0.0 : std::exp(sink - top);
+            for (int64_t j = first; j < n_pos; ++j) sum += (s[size_t(j)] = std::exp(s[size_t(j)] - top));
             const double tol = 3e-6 * (1 + vmax) * (1 + (mx - mn));
             for (int64_t i = 0; i < c.head_dim; ++i) {
                 double truth = 0;
@@ -224,6 +243,53 @@ private slots:
         compare_with_reference(c, out);
     }
 
+    // gpt-oss's attention sinks: one learned logit per head in each softmax's denominator. Sinks
+    // spread from well below to well above the scores (so some heads give most of their weight
+    // to the sink), on the one-head path (group 1), the grouped path (4, 8) and a split group
+    // (12 = 8 + 4), with windows and with a soft cap (the scalar path), on every dispatch path.
+    void sinks_data() {
+        QTest::addColumn<int>("group");
+        QTest::addColumn<int>("nTok");
+        QTest::addColumn<int>("window");
+        QTest::addColumn<double>("softcap");
+        QTest::addColumn<int>("kvType");
+        QTest::addColumn<QString>("isa");
+        QStringList isas{"scalar"};
+        if (cpu_isa_supported() >= CpuIsa::avx2) isas << "best";
+        for (const QString& isa : isas)
+            for (KvCacheType t : {KvCacheType::f16, KvCacheType::f32, KvCacheType::q8_0})
+                for (int group : {1, 4, 8, 12})
+                    for (auto [n_tok, w, cap] : {std::tuple{1, 0, 0.0}, std::tuple{5, 0, 0.0}, std::tuple{5, 9, 0.0},
+                                                 std::tuple{1, 70, 0.0}, std::tuple{5, 0, 5.0}})
+                        QTest::newRow(qPrintable(QString("g%1/tok%2/w%3/cap%4/%5/%6").arg(group).arg(n_tok).arg(w).arg(cap)
+                                                     .arg(kv_cache_type_name(t)).arg(isa)))
+                            << group << n_tok << w << cap << int(t) << isa;
+    }
+    void sinks() {
+        QFETCH(int, group);
+        QFETCH(int, nTok);
+        QFETCH(int, window);
+        QFETCH(double, softcap);
+        QFETCH(int, kvType);
+        QFETCH(QString, isa);
+        IsaScope scope(isa);
+        const int64_t n_head_kv = 2, n_head = n_head_kv * group;
+        Case c = make_case(64, n_head, n_head_kv, nTok, static_cast<KvCacheType>(kvType),
+                           uint32_t(group * 97 + nTok * 13 + window + kvType), 200);
+        c.window = window;
+        c.softcap = static_cast<float>(softcap);
+        std::mt19937 rng(uint32_t(group + 3 * kvType));
+        std::normal_distribution<float> dist(1.0f, 3.0f);
+        c.sinks.resize(static_cast<size_t>(n_head));
+        for (auto& x : c.sinks) x = dist(rng);
+        const std::vector<float> out = run(c, 2);
+        compare_with_reference(c, out);
+        // The sinks change the output (a test that ignored them would pass above only by luck).
+        Case plain = c;
+        plain.sinks.clear();
+        QVERIFY(run(plain, 2) != out);
+    }
+
     // The vector path's softmax exp against exp in double: ≤ 2 ulp-ish (2.5e-7 relative) from 0
     // down to -87, and tiny (≤ 2e-38, the clamp) below; NaN stays NaN.
     void vectorExpIsAccurate() {
@@ -251,9 +317,12 @@ private slots:
 
     void bitwiseAcrossThreadCounts() {
         for (KvCacheType t : {KvCacheType::f16, KvCacheType::f32, KvCacheType::q8_0}) {
-            const Case c = make_case(64, 16, 2, 6, t, 5u + int(t));
+            Case c = make_case(64, 16, 2, 6, t, 5u + int(t));
             const auto one = run(c, 1), three = run(c, 3);
             QVERIFY(std::memcmp(one.data(), three.data(), one.size() * sizeof(float)) == 0);
+            c.sinks.assign(16, 0.5f);
+            const auto s1 = run(c, 1), s3 = run(c, 3);
+            QVERIFY(std::memcmp(s1.data(), s3.data(), s1.size() * sizeof(float)) == 0);
         }
     }
 };

@@ -105,7 +105,8 @@ void check_against_truth(const Problem& p, const std::vector<float>& out) {
 const std::vector<TensorType> kTypes = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0,
                                         TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
                                         TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K,
-                                        TensorType::Q6_K, TensorType::Q8_K, TensorType::IQ4_NL, TensorType::IQ4_XS};
+                                        TensorType::Q6_K, TensorType::Q8_K, TensorType::IQ4_NL, TensorType::IQ4_XS,
+                                        TensorType::MXFP4};
 
 }  // namespace
 
@@ -155,6 +156,36 @@ private slots:
         std::vector<float> out(size_t(nTok * nRows), NAN);
         cpu_matmul(pool, *w, p.x.data(), nTok, out.data(), scratch);
         check_against_truth(p, out);
+    }
+
+    // MXFP4 blocks with the exponents whose scales are subnormal floats (e = 0, 1: 2^-128,
+    // 2^-127) and the first normal ones, which the repacked kernels build from bits: every
+    // dispatch path, both layouts, against the truth.
+    void mxfp4SmallExponents() {
+        const int64_t n_rows = 19, n_cols = 128, n_tok = 5;
+        Problem p{TensorType::MXFP4, n_rows, n_cols, n_tok, {}, gaussian(size_t(n_tok * n_cols), 7)};
+        p.w.resize(tensor_row_bytes(TensorType::MXFP4, n_cols) * n_rows);
+        std::mt19937 rng(3);
+        auto* blocks = reinterpret_cast<BlockMXFP4*>(p.w.data());
+        for (int64_t i = 0; i < n_rows * n_cols / 32; ++i) {
+            blocks[i].e = static_cast<uint8_t>(i % 4);
+            for (auto& q : blocks[i].qs) q = static_cast<uint8_t>(rng());
+        }
+        QStringList isas{"scalar"};
+        if (cpu_isa_supported() != CpuIsa::scalar) isas << "best";
+        for (const QString& isa : isas) {
+            IsaScope scope(isa);
+            for (bool repack : {true, false}) {
+                auto w = CpuWeight::prepare(TensorType::MXFP4, p.w.data(), n_rows, n_cols, repack);
+                QVERIFY(w.ok());
+                ThreadPool pool(2);
+                MatmulScratch scratch;
+                std::vector<float> out(size_t(n_tok * n_rows), NAN);
+                cpu_matmul(pool, *w, p.x.data(), n_tok, out.data(), scratch);
+                check_against_truth(p, out);
+                for (float v : out) QVERIFY(v != 0.0f && std::fabs(v) < 1e-30f);  // tiny, not flushed
+            }
+        }
     }
 
     void bitwiseAcrossThreadCounts_data() {

@@ -1,7 +1,8 @@
 // Mixture-of-experts models, from the op to the plan:
 // - the CPU's moe_route + moe_ffn against a double-precision scalar reference on random
-//   weights (never zeros) in F32, Q8_0 and Q4_K, for decode and prefill token counts;
-// - Mixtral-style (llama) and qwen3moe random models against the double-precision reference,
+//   weights (never zeros) in F32, Q8_0 and Q4_K, for decode and prefill token counts, and
+//   gpt-oss's biased experts with the clamped SwiGLU in F32 and MXFP4;
+// - Mixtral-style (llama), qwen3moe and gpt-oss random models against the double-precision reference,
 //   with identical output when the experts sit beside their layers, on another virtual device
 //   (--cpu-moe / --experts-on) or partly there (--n-cpu-moe);
 // - the planner: a 120B-class MoE on two 24 GB GPUs and 128 GB of RAM keeps every layer's
@@ -15,7 +16,10 @@
 #include "backend/cpu/cpu_device.h"
 #include "backend/moe_routing.h"
 #include "plan/memory_estimate.h"
+#include "gguf/gguf_file.h"
+#include "quant/model_quantizer.h"
 #include "quant/quant.h"
+#include "quant/quant_mix.h"
 #include "reference_llama.h"
 #include "strata/engine.h"
 #include "test_models.h"
@@ -79,6 +83,10 @@ RandomModelConfig moe_model(const QString& arch) {
     c.head_dim = 32;
     c.n_ff = 96;
     c.n_ff_exp = arch == "qwen3moe" ? 32 : 0;
+    if (arch == "gpt-oss") {  // windows far shorter than the test's sequence
+        c.n_swa = 8;
+        c.n_ctx_orig = 32;
+    }
     c.seed = 77;
     return c;
 }
@@ -145,30 +153,49 @@ private slots:
         QVERIFY(std::fabs(w[0] - 2.0 * e1 / all) < 1e-6);
     }
 
+    // gpt-oss rows: MXFP4 (and F32) experts with per-expert biases and the clamped SwiGLU, gate
+    // and up wide enough (σ ≈ 5) that both clamps (±7) are reached for many values.
     void moeFfnMatchesReference_data() {
         QTest::addColumn<int>("type");
         QTest::addColumn<int>("nTok");
+        QTest::addColumn<bool>("gptOss");
         for (TensorType t : {TensorType::F32, TensorType::Q8_0, TensorType::Q4_K}) {
             for (int n : {1, 5, 33}) {
                 QTest::newRow(qPrintable(QStringLiteral("%1 x%2").arg(tensor_type_name(t)).arg(n)))
-                    << static_cast<int>(t) << n;
+                    << static_cast<int>(t) << n << false;
+            }
+        }
+        for (TensorType t : {TensorType::F32, TensorType::MXFP4}) {
+            for (int n : {1, 5, 33}) {
+                QTest::newRow(qPrintable(QStringLiteral("gpt-oss %1 x%2").arg(tensor_type_name(t)).arg(n)))
+                    << static_cast<int>(t) << n << true;
             }
         }
     }
     void moeFfnMatchesReference() {
         QFETCH(int, type);
         QFETCH(int, nTok);
+        QFETCH(bool, gptOss);
         const TensorType t = static_cast<TensorType>(type);
         const int64_t n_embd = 256, n_ff = 512, n_expert = 8, n_used = 3;
+        const FfnActivation act = gptOss ? FfnActivation::swiglu_oai : FfnActivation::silu;
+        const float s_in = gptOss ? 0.3f : 0.06f;
         CpuDevice dev("cpu", 0, 2);
         std::vector<HostWeight> gate, up, down;
+        std::vector<HostWeight> gate_b, up_b, down_b;  // F32 vectors (gpt-oss)
         std::vector<std::unique_ptr<DeviceWeight>> uploaded;
         ExpertWeights ew;
         ew.n_ff = n_ff;
         for (int64_t e = 0; e < n_expert; ++e) {
-            gate.push_back(make_weight("g" + std::to_string(e), t, n_ff, n_embd, 100 + static_cast<uint32_t>(e), 0.06f));
-            up.push_back(make_weight("u" + std::to_string(e), t, n_ff, n_embd, 200 + static_cast<uint32_t>(e), 0.06f));
+            gate.push_back(make_weight("g" + std::to_string(e), t, n_ff, n_embd, 100 + static_cast<uint32_t>(e), s_in));
+            up.push_back(make_weight("u" + std::to_string(e), t, n_ff, n_embd, 200 + static_cast<uint32_t>(e), s_in));
             down.push_back(make_weight("d" + std::to_string(e), t, n_embd, n_ff, 300 + static_cast<uint32_t>(e), 0.04f));
+            if (gptOss) {
+                gate_b.push_back(make_weight("gb" + std::to_string(e), TensorType::F32, 1, n_ff, 400 + static_cast<uint32_t>(e), 1.0f));
+                up_b.push_back(make_weight("ub" + std::to_string(e), TensorType::F32, 1, n_ff, 500 + static_cast<uint32_t>(e), 1.0f));
+                down_b.push_back(make_weight("db" + std::to_string(e), TensorType::F32, 1, n_embd, 600 + static_cast<uint32_t>(e), 0.5f));
+                for (auto* b : {&gate_b.back(), &up_b.back(), &down_b.back()}) b->tensor.role = WeightRole::vector;
+            }
         }
         for (int64_t e = 0; e < n_expert; ++e) {
             for (auto* list : {&gate, &up, &down}) {
@@ -179,6 +206,15 @@ private slots:
             ew.gate.push_back(uploaded[uploaded.size() - 3].get());
             ew.up.push_back(uploaded[uploaded.size() - 2].get());
             ew.down.push_back(uploaded[uploaded.size() - 1].get());
+            if (!gptOss) continue;
+            for (auto* list : {&gate_b, &up_b, &down_b}) {
+                auto w = dev.upload_weight((*list)[static_cast<size_t>(e)].tensor);
+                QVERIFY2(w.ok(), w.status().message().c_str());
+                uploaded.push_back(std::move(w).value());
+            }
+            ew.gate_bias.push_back(uploaded[uploaded.size() - 3].get());
+            ew.up_bias.push_back(uploaded[uploaded.size() - 2].get());
+            ew.down_bias.push_back(uploaded[uploaded.size() - 1].get());
         }
         const std::vector<float> x = gaussian(static_cast<size_t>(nTok * n_embd), 9);
         const std::vector<float> logits = gaussian(static_cast<size_t>(nTok * n_expert), 10, 2.0f);
@@ -191,21 +227,36 @@ private slots:
         std::vector<float> sx(static_cast<size_t>(nTok * n_embd)), sg(static_cast<size_t>(nTok * n_ff)),
             su(sg.size()), sy(sx.size()), out(sx.size());
         const MoeScratch s{sx.data(), sg.data(), su.data(), sy.data()};
-        QVERIFY(dev.ops().moe_ffn(ew, FfnActivation::silu, x.data(), nTok, ids.data(), weights.data(), n_used, s,
-                                  out.data()).ok());
+        QVERIFY(dev.ops().moe_ffn(ew, act, x.data(), nTok, ids.data(), weights.data(), n_used, s, out.data()).ok());
         // Reference: every token's chosen experts in double from the dequantized weights and
         // the unquantized activations. Tolerance: the matmul kernels quantize activations to 8
         // bits for quantized weights (relative ~1%), exact-ish for F32.
+        // gpt-oss: out = Σ w · (down · swiglu_oai(gate·x + bg, up·x + bu) + bd), with
+        // swiglu_oai(g, u) = min(g, 7)·sigmoid(1.702·min(g, 7))·(clamp(u, −7, 7) + 1).
         const double rel = t == TensorType::F32 ? 1e-4 : 3e-2;
+        int clamped_gate = 0, clamped_up = 0;
         for (int64_t tk = 0; tk < nTok; ++tk) {
             std::vector<double> want(static_cast<size_t>(n_embd), 0.0);
             for (int64_t j = 0; j < n_used; ++j) {
                 const size_t e = static_cast<size_t>(ids[static_cast<size_t>(tk * n_used + j)]);
-                const auto g = matvec(gate[e].values, n_ff, n_embd, x.data() + tk * n_embd);
-                const auto u = matvec(up[e].values, n_ff, n_embd, x.data() + tk * n_embd);
+                auto g = matvec(gate[e].values, n_ff, n_embd, x.data() + tk * n_embd);
+                auto u = matvec(up[e].values, n_ff, n_embd, x.data() + tk * n_embd);
                 std::vector<float> h(static_cast<size_t>(n_ff));
-                for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<float>(g[i] / (1.0 + std::exp(-g[i])) * u[i]);
-                const auto y = matvec(down[e].values, n_embd, n_ff, h.data());
+                for (size_t i = 0; i < h.size(); ++i) {
+                    if (!gptOss) {
+                        h[i] = static_cast<float>(g[i] / (1.0 + std::exp(-g[i])) * u[i]);
+                        continue;
+                    }
+                    double gi = g[i] + gate_b[e].values[i], ui = u[i] + up_b[e].values[i];
+                    clamped_gate += gi > 7.0;
+                    clamped_up += std::fabs(ui) > 7.0;
+                    gi = std::min(gi, 7.0);
+                    ui = std::clamp(ui, -7.0, 7.0);
+                    h[i] = static_cast<float>(gi / (1.0 + std::exp(-1.702 * gi)) * (ui + 1.0));
+                }
+                auto y = matvec(down[e].values, n_embd, n_ff, h.data());
+                if (gptOss)
+                    for (size_t i = 0; i < y.size(); ++i) y[i] += down_b[e].values[i];
                 for (size_t i = 0; i < want.size(); ++i) want[i] += weights[static_cast<size_t>(tk * n_used + j)] * y[i];
             }
             double scale = 0, diff = 0;
@@ -216,22 +267,40 @@ private slots:
             QVERIFY(scale > 0.01);
             QVERIFY2(diff <= rel * scale, qPrintable(QStringLiteral("token %1: diff %2, scale %3").arg(tk).arg(diff).arg(scale)));
         }
-        // A bad expert id is an error, not a crash.
+        if (gptOss) QVERIFY(clamped_gate > 0 && clamped_up > 0);  // both clamps were exercised
+        // A bad expert id is an error, not a crash; so are biases for some experts only.
         ids[0] = static_cast<int32_t>(n_expert);
-        QVERIFY(!dev.ops().moe_ffn(ew, FfnActivation::silu, x.data(), nTok, ids.data(), weights.data(), n_used, s,
-                                   out.data()).ok());
+        QVERIFY(!dev.ops().moe_ffn(ew, act, x.data(), nTok, ids.data(), weights.data(), n_used, s, out.data()).ok());
+        if (gptOss) {
+            ids[0] = 0;
+            ew.down_bias.pop_back();
+            QVERIFY(!dev.ops().moe_ffn(ew, act, x.data(), nTok, ids.data(), weights.data(), n_used, s, out.data()).ok());
+        }
     }
 
+    // gpt-oss twice: with F32 experts (the architecture against the reference's tight bound)
+    // and with its MXFP4 experts. Those are exact in the reference, but the engine multiplies
+    // them with activations rounded to 8 bits (Q8_0, as llama.cpp does), and the random model's
+    // wide gates (to reach the SwiGLU clamps) give the expert inputs a large range: measured
+    // 9% of the largest logit after 4 layers (Q8_0 experts: 13%), hence 12% there. The kernels
+    // themselves are held to tight bounds in tst_cpu_matmul and moeFfnMatchesReference.
     void modelsMatchReferenceWherePlaced_data() {
         QTest::addColumn<QString>("arch");
-        QTest::newRow("mixtral") << "mixtral";
-        QTest::newRow("qwen3moe") << "qwen3moe";
+        QTest::addColumn<int>("expertType");  // -1: the architecture's
+        QTest::addColumn<double>("tolerance");  // × the largest |logit|
+        QTest::newRow("mixtral") << "mixtral" << -1 << 2e-4;
+        QTest::newRow("qwen3moe") << "qwen3moe" << -1 << 2e-4;
+        QTest::newRow("gpt-oss F32 experts") << "gpt-oss" << int(TensorType::F32) << 2e-4;
+        QTest::newRow("gpt-oss MXFP4 experts") << "gpt-oss" << -1 << 0.12;
     }
     void modelsMatchReferenceWherePlaced() {
         QFETCH(QString, arch);
-        const RandomModelConfig c = moe_model(arch);
+        QFETCH(int, expertType);
+        QFETCH(double, tolerance);
+        RandomModelConfig c = moe_model(arch);
+        if (expertType >= 0) c.expert_type = static_cast<TensorType>(expertType);
         QString err;
-        const QString path = test::writeRandomModel(dir_, arch, c, &err);
+        const QString path = test::writeRandomModel(dir_, arch + QString::number(expertType), c, &err);
         QVERIFY2(!path.isEmpty(), qPrintable(err));
         const std::vector<int32_t> prompt = {1, 17, 45, 99, 123, 7, 250, 31, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
         const int n_gen = 40;
@@ -287,7 +356,7 @@ private slots:
         for (int i = 0; i < n_gen; ++i) {
             const std::vector<float> got(runs[0].logits.begin() + static_cast<std::ptrdiff_t>(i) * c.n_vocab,
                                          runs[0].logits.begin() + static_cast<std::ptrdiff_t>(i + 1) * c.n_vocab);
-            const double scale = test::max_abs(want), tol = 2e-4 * scale;
+            const double scale = test::max_abs(want), tol = tolerance * scale;
             QVERIFY(scale > 0.1);
             const double diff = test::max_abs_diff(got, want);
             QVERIFY2(diff <= tol, qPrintable(QStringLiteral("step %1: max diff %2 > %3").arg(i).arg(diff).arg(tol)));
@@ -301,6 +370,48 @@ private slots:
     // A 120B-class MoE (36 layers, 128 experts of 2880, 4 used; ~64 GiB at Q4_0) on two 24 GB GPUs and
     // 128 GB of RAM: its layers do not fit on the GPUs, but their attention and caches do, with
     // every expert in RAM; the plan says so and predicts decode from the experts actually read.
+    // gpt-oss's attention sinks have no CUDA kernel: its layers are planned on the CPU, with the
+    // reason, instead of failing at load.
+    void attentionSinksStayOffGpus() {
+        planner_test::ModelShape s;
+        s.n_layer = 4;
+        ModelFootprint m = planner_test::make_footprint(s);
+        m.attention_sinks = true;
+        PlanRequest r;
+        r.model = m;
+        r.devices = {planner_test::gpu(0, "RTX 4090", 24, 1000, 80), planner_test::cpu_device("cpu", 64)};
+        const Plan p = make_plan(r);
+        QVERIFY(p.fits);
+        for (const StagePlan& st : p.stages) QCOMPARE(st.device_id, std::string("cpu"));
+        QVERIFY(!p.decisions.empty() && p.decisions.front().find("attention sinks") != std::string::npos);
+    }
+
+    // The plan's bytes are what each device allocates, for a MoE model whose experts sit beside
+    // their layers on two devices (the host case is checked in modelsMatchReferenceWherePlaced).
+    void estimateIsAllocationWithLocalExperts() {
+        RandomModelConfig c = moe_model("qwen3moe");
+        // A vocabulary of whole groups of 8 rows: the CPU pads a repacked head to a multiple of 8
+        // rows, which the planner does not count yet (up to 7 rows; a separate, older gap).
+        c.n_vocab = 304;
+        const QString path = test::writeRandomModel(dir_, "estimate", c);
+        QVERIFY(!path.isEmpty());
+        Engine engine;
+        LoadOptions o = options("cpu:1GiB,cpu:1GiB");
+        o.ratios = {1.0, 1.0};
+        auto m = engine.load(path.toStdString(), o);
+        QVERIFY2(m.ok(), m.status().message().c_str());
+        const Plan& plan = (*m)->plan();
+        QCOMPARE(static_cast<int>(plan.stages.size()), 2);
+        for (const DeviceMemory& dm : (*m)->memory()) {
+            for (const DeviceUse& u : plan.devices) {
+                if (u.device_id != dm.device_id) continue;
+                QCOMPARE(dm.weights, u.weight_bytes);
+                QCOMPARE(dm.kv_cache, u.kv_bytes);
+                QCOMPARE(dm.scratch, u.scratch_bytes);
+            }
+        }
+    }
+
     void planPutsDenseOnGpusAndExpertsInRam() {
         planner_test::ModelShape s;
         s.n_layer = 36;
@@ -363,6 +474,38 @@ private slots:
         bool named = false;
         for (const std::string& sf : short_plan.shortfalls) named = named || sf.find("cpu") == 0;
         QVERIFY(named);
+    }
+
+    // Requantizing a gpt-oss file keeps its MXFP4 experts byte for byte (the rest follows the
+    // mix), and the result loads and generates.
+    void quantizeKeepsMxfp4Experts() {
+        RandomModelConfig c = moe_model("gpt-oss");
+        QString err;
+        const QString path = test::writeRandomModel(dir_, "gpt-oss-requant-src", c, &err);
+        QVERIFY2(!path.isEmpty(), qPrintable(err));
+        const std::string out = dir_.filePath("gpt-oss-q8.gguf").toStdString();
+        auto rep = quant::quantize_model(path.toStdString(), out, *quant::find_quant_mix("Q8_0"));
+        QVERIFY2(rep.ok(), rep.status().message().c_str());
+        auto a = gguf::GgufFile::open(path.toStdString());
+        auto b = gguf::GgufFile::open(out);
+        QVERIFY(a.ok() && b.ok());
+        int experts = 0;
+        for (const gguf::TensorInfo& t : (*a)->tensors()) {
+            const gguf::TensorInfo* q = (*b)->find_tensor(t.name);
+            QVERIFY(q);
+            if (t.type == TensorType::MXFP4) {
+                ++experts;
+                QCOMPARE(q->type, TensorType::MXFP4);
+                QVERIFY(q->n_bytes == t.n_bytes && std::memcmp(q->data, t.data, t.n_bytes) == 0);
+            } else if (t.name == "blk.0.attn_q.weight") {
+                QCOMPARE(q->type, TensorType::Q8_0);
+            }
+        }
+        QCOMPARE(experts, static_cast<int>(3 * c.n_layer));
+        Engine engine;
+        auto m = engine.load(out, options("cpu:1GiB"));
+        QVERIFY2(m.ok(), m.status().message().c_str());
+        QCOMPARE(static_cast<int>(greedy(**m, {1, 17, 45}, 4).tokens.size()), 4);
     }
 
     void refusesWhatItCannotRun() {

@@ -67,6 +67,9 @@ private slots:
         // Non-linear 4-bit levels: below Q4_0's error at the same width.
         QTest::newRow("IQ4_NL") << int(TensorType::IQ4_NL) << 0.088;
         QTest::newRow("IQ4_XS") << int(TensorType::IQ4_XS) << 0.089;
+        // E2M1 codes under a power-of-two block scale: coarser than the 4-bit formats with a
+        // free scale (the scale cannot fit the block's largest value exactly).
+        QTest::newRow("MXFP4") << int(TensorType::MXFP4) << 0.133;
     }
     void roundTripRmse() {
         QFETCH(int, type);
@@ -127,6 +130,33 @@ private slots:
             dequantize_row_ref(TensorType::Q4_1, &b, y, 32);
             QCOMPARE(y[3], 3.0f);
             QCOMPARE(y[19], 8.0f);
+        }
+        {   // MXFP4: E2M1 value of each nibble (0, .5, 1, 1.5, 2, 3, 4, 6, then negatives) ×
+            // 2^(e - 127); nibbles as in Q4_0; code 8 is -0.
+            BlockMXFP4 b{};
+            b.e = 127;          // scale 1
+            b.qs[0] = 0xF7;     // element 0: 6; element 16: -6
+            b.qs[5] = 0x19;     // element 5: -0.5; element 21: 0.5
+            b.qs[9] = 0x8A;     // element 9: -1; element 25: -0
+            float y[32];
+            dequantize_row_ref(TensorType::MXFP4, &b, y, 32);
+            QCOMPARE(y[0], 6.0f);
+            QCOMPARE(y[16], -6.0f);
+            QCOMPARE(y[5], -0.5f);
+            QCOMPARE(y[21], 0.5f);
+            QCOMPARE(y[9], -1.0f);
+            QCOMPARE(y[25], 0.0f);
+            QCOMPARE(y[1], 0.0f);  // code 0 is zero
+            b.e = 130;          // scale 8
+            dequantize_row_ref(TensorType::MXFP4, &b, y, 32);
+            QCOMPARE(y[0], 48.0f);
+            b.e = 0;            // 2^-127 · 6 and 2^-127 · 0.5 (a subnormal float)
+            dequantize_row_ref(TensorType::MXFP4, &b, y, 32);
+            QCOMPARE(y[0], std::ldexp(6.0f, -127));
+            QCOMPARE(y[21], std::ldexp(1.0f, -128));
+            b.e = 255;          // ggml reads 255 as 2^128 (not NaN)
+            dequantize_row_ref(TensorType::MXFP4, &b, y, 32);
+            QCOMPARE(y[21], std::ldexp(1.0f, 127));
         }
         {   // IQ4_NL: d × level[nibble], nibbles as in Q4_0; levels -127 -104 ... 89 113.
             BlockIQ4_NL b{};
@@ -261,6 +291,7 @@ private slots:
         QTest::newRow("Q5_0->Q8_0") << int(TensorType::Q5_0) << int(TensorType::Q8_0);
         QTest::newRow("IQ4_NL->Q8_0") << int(TensorType::IQ4_NL) << int(TensorType::Q8_0);
         QTest::newRow("IQ4_XS->Q8_0") << int(TensorType::IQ4_XS) << int(TensorType::Q8_0);
+        QTest::newRow("MXFP4->Q8_0") << int(TensorType::MXFP4) << int(TensorType::Q8_0);
     }
     void transcodeKeepsValues() {
         QFETCH(int, from);
@@ -289,9 +320,62 @@ private slots:
     void fastDequantizeMatchesReference_data() {
         QTest::addColumn<int>("type");
         for (TensorType t : {TensorType::F16, TensorType::BF16, TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K,
-                             TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS})
+                             TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS, TensorType::MXFP4})
             QTest::newRow(tensor_type_name(t)) << int(t);
     }
+    // MXFP4 blocks: the quantizer picks the best of its candidate exponents (never worse than
+    // the exponent that just fits the largest value, nor than a brute-force search over all),
+    // keeps zeros and signs, and survives zero, tiny, huge and non-finite blocks.
+    void mxfp4Quantizer() {
+        const auto x = gaussian(32 * 512, 555u);
+        std::vector<BlockMXFP4> q(512), alt(1);
+        quantize_row_ref(TensorType::MXFP4, x.data(), q.data(), static_cast<int64_t>(x.size()));
+        float y[32];
+        for (int i = 0; i < 512; ++i) {
+            const float* xb = x.data() + 32 * i;
+            auto err = [&](const BlockMXFP4& b) {
+                dequantize_row_ref(TensorType::MXFP4, &b, y, 32);
+                double e = 0;
+                for (int j = 0; j < 32; ++j) e += (double(y[j]) - xb[j]) * (double(y[j]) - xb[j]);
+                return e;
+            };
+            const double got = err(q[static_cast<size_t>(i)]);
+            // Brute force over every exponent with nearest codes: the quantizer must match it.
+            double best = INFINITY;
+            for (int e = 0; e < 256; ++e) {
+                alt[0].e = static_cast<uint8_t>(e);
+                const float scale = std::ldexp(1.0f, e - 127);
+                for (int j = 0; j < 16; ++j) {
+                    auto code = [&](float v) {
+                        static const float mag[8] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
+                        int m = 0;
+                        for (int k = 1; k < 8; ++k)
+                            if (std::fabs(std::fabs(v) / scale - mag[k]) < std::fabs(std::fabs(v) / scale - mag[m])) m = k;
+                        return m == 0 ? 0 : (v < 0 ? m + 8 : m);
+                    };
+                    alt[0].qs[j] = static_cast<uint8_t>(code(xb[j]) | (code(xb[j + 16]) << 4));
+                }
+                best = std::min(best, err(alt[0]));
+            }
+            QVERIFY2(got <= best * (1 + 1e-6) + 1e-30, qPrintable(QString("block %1: error %2, best %3").arg(i).arg(got).arg(best)));
+            for (int j = 0; j < 32; ++j)
+                if (y[j] != 0.0f) QVERIFY((y[j] > 0) == (xb[j] > 0));
+        }
+        std::vector<float> odd(32 * 4, 0.0f);
+        odd[32] = 1e-30f;               // block 1: tiny
+        odd[64] = 3e38f;                // block 2: huge
+        odd[96] = NAN;                  // block 3: NaN and infinity
+        odd[97] = INFINITY;
+        odd[98] = 1.0f;
+        std::vector<BlockMXFP4> ob(4);
+        quantize_row_ref(TensorType::MXFP4, odd.data(), ob.data(), 128);
+        std::vector<float> back(128);
+        dequantize_row_ref(TensorType::MXFP4, ob.data(), back.data(), 128);
+        for (int j = 0; j < 32; ++j) QCOMPARE(back[size_t(j)], 0.0f);  // zeros stay zeros
+        QVERIFY(std::fabs(back[64] - 3e38f) <= 0.25f * 3e38f);
+        QVERIFY(back[32] >= 0.0f && back[32] <= 2e-30f);
+    }
+
     void fastDequantizeMatchesReference() {
         QFETCH(int, type);
         const auto t = static_cast<TensorType>(type);

@@ -317,7 +317,7 @@ private slots:
 
     // plan_quantization: an unconvertible non-matrix tensor (I32) is kept as it is; a matrix
     // of a type Strata cannot dequantize (IQ2_XXS) is refused, naming it, before anything is
-    // written. F32 sources are not a requantization; Q8_0 ones are.
+    // written. F32 sources are not a requantization; Q8_0 ones are; MXFP4 ones are kept.
     void planKeepsOrRefuses() {
         QTemporaryDir dir;
         auto write = [&](const QString& name, TensorType matrix_type) {
@@ -348,6 +348,15 @@ private slots:
         QCOMPARE(plan->quantized_sources, std::vector<TensorType>{TensorType::Q8_0});
         plan = quant::plan_quantization(**q8, mix_named("Q8_0"));  // unchanged: copied, no warning
         QVERIFY(plan.ok() && plan->quantized_sources.empty());
+
+        // MXFP4 (gpt-oss's experts) is copied whatever the mix, float ones included.
+        auto mx = write("mxfp4.gguf", TensorType::MXFP4);
+        for (const char* m : {"Q4_K_M", "Q8_0", "F16"}) {
+            plan = quant::plan_quantization(**mx, mix_named(m));
+            QVERIFY(plan.ok());
+            QCOMPARE(plan->tensors[1].choice.type, TensorType::MXFP4);
+            QVERIFY(plan->quantized_sources.empty());
+        }
 
         auto iq = write("iq.gguf", TensorType::IQ2_XXS);
         plan = quant::plan_quantization(**iq, mix_named("Q4_K_M"));

@@ -67,6 +67,7 @@ struct ModelFootprint {
     int64_t n_ff_exp = 0;
     std::vector<uint64_t> layer_expert_bytes;  // (n_layer) router + experts, within layer_bytes
     std::vector<uint64_t> cuda_layer_expert_bytes;  // the same within cuda_layer_bytes
+    bool attention_sinks = false;     // gpt-oss: layers whose attention has no CUDA kernel yet
     bool is_moe() const { return n_expert > 0; }
 
     // The same bytes as a CUDA device stores them: types its kernels cannot read are converted

@@ -132,12 +132,16 @@ struct RopeParams {
 };
 
 // How queries see the cache, beyond causality: a sliding window keeps the last `window`
-// positions (position p sees p − window + 1 .. p; 0 = all), and a soft cap bounds each scaled
-// score s to softcap·tanh(s / softcap) before the softmax (0 = none; Gemma 2).
+// positions (position p sees p − window + 1 .. p; 0 = all), a soft cap bounds each scaled
+// score s to softcap·tanh(s / softcap) before the softmax (0 = none; Gemma 2), and attention
+// sinks (gpt-oss) add one learned logit per query head to each softmax's denominator only:
+// p_j = e^(s_j − m) / (Σ_i e^(s_i − m) + e^(sink_h − m)), m = max(max_i s_i, sink_h), so a
+// head may attend to nothing. The sink is not scaled or capped.
 struct AttentionParams {
     float scale = 1.0f;     // multiplies q·k
     float softcap = 0.0f;
     int64_t window = 0;
+    const DeviceWeight* sinks = nullptr;  // (n_head) F32 weight on the device, or none
 
     bool operator==(const AttentionParams&) const = default;
 };
@@ -156,12 +160,23 @@ struct MoeRouting {
     bool operator==(const MoeRouting&) const = default;
 };
 
-enum class FfnActivation { silu, gelu_tanh };  // gate activation of a gated FFN (swiglu / geglu)
+// How a gated FFN combines its gate g and up u projections, elementwise:
+//   silu        silu(g)·u                                       (swiglu)
+//   gelu_tanh   gelu(g)·u with GELU's tanh form                  (geglu; Gemma)
+//   swiglu_oai  gpt-oss's clamped SwiGLU: g' = min(g, 7), u' = clamp(u, −7, 7),
+//               g'·sigmoid(1.702·g')·(u' + 1)
+enum class FfnActivation { silu, gelu_tanh, swiglu_oai };
+constexpr float kSwigluOaiAlpha = 1.702f;
+constexpr float kSwigluOaiLimit = 7.0f;
 
 // One layer's experts on one device: expert e's gate and up (n_ff_exp, n_embd) and down
-// (n_embd, n_ff_exp) matrices. Views: the LayerWeights that own the DeviceWeights outlive it.
+// (n_embd, n_ff_exp) matrices, and (gpt-oss) their biases: gate_bias[e] and up_bias[e] of
+// n_ff_exp values added to the gate and up rows before the activation, down_bias[e] of n_embd
+// to the expert's output before its routing weight. The bias lists are empty or n_expert long.
+// Views: the LayerWeights that own the DeviceWeights outlive it.
 struct ExpertWeights {
     std::vector<const DeviceWeight*> gate, up, down;  // (n_expert) each
+    std::vector<const DeviceWeight*> gate_bias, up_bias, down_bias;  // F32 vectors, or empty
     int64_t n_ff = 0;                                 // rows of gate/up per expert
 };
 
@@ -197,8 +212,8 @@ public:
     // Causal grouped-query attention: token t (at position pos0+t) attends to cache positions
     // 0 .. pos0+t (the last `window` of them when p.window > 0). q: (n_tok, n_head, head_dim),
     // out: (n_tok, n_head, head_dim); query head h uses kv head h / (n_head / n_head_kv). Scores
-    // are q·k · p.scale, soft-capped when p.softcap > 0. `scratch` is the layout's attn_scores
-    // region.
+    // are q·k · p.scale, soft-capped when p.softcap > 0; p.sinks joins each head's softmax
+    // denominator (AttentionParams). `scratch` is the layout's attn_scores region.
     virtual Status attention(const float* q, const KvView& kv, int64_t pos0, int64_t n_tok,
                              int64_t n_head, int64_t n_head_kv, int64_t head_dim, const AttentionParams& p,
                              float* scratch, float* out) = 0;
@@ -211,9 +226,10 @@ public:
     // (n_tok, r.n_used) each, in order of decreasing weight.
     virtual Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, int32_t* ids,
                              float* weights) = 0;
-    // out[t] = Σ_j weights[t, j] · down_e(act(gate_e · x[t]) ⊙ (up_e · x[t])), e = ids[t, j], over
-    // the n_used choices of each token. x, out: (n_tok, n_embd); ids, weights: (n_tok, n_used).
-    // Each expert's matrices are read once per call, for all the tokens routed to it.
+    // out[t] = Σ_j weights[t, j] · down_e(act(gate_e · x[t] + bg_e, up_e · x[t] + bu_e)) + bd_e),
+    // e = ids[t, j], over the n_used choices of each token (biases 0 where experts has none).
+    // x, out: (n_tok, n_embd); ids, weights: (n_tok, n_used). Each expert's matrices are read
+    // once per call, for all the tokens routed to it.
     virtual Status moe_ffn(const ExpertWeights& experts, FfnActivation act, const float* x, int64_t n_tok,
                            const int32_t* ids, const float* weights, int64_t n_used, const MoeScratch& s,
                            float* out) = 0;

@@ -5,9 +5,9 @@
 //  - vectors (norms, biases): F32;
 //  - types the GPU kernels read (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K): as in the file;
 //  - other computable types: converted on upload, level for level where quant::transcode_row
-//    can (Q3_K → Q6_K; Q5_0, IQ4_NL, IQ4_XS → Q8_0), else through floats to Q8_0 (F16 when a
-//    row is not whole 32-blocks); either takes more memory than the file (Q3_K: 3.4 → 6.6 bits
-//    per weight, Q2_K: 2.6 → 8.5);
+//    can (Q3_K → Q6_K; Q5_0, IQ4_NL, IQ4_XS, MXFP4 → Q8_0), else through floats to Q8_0 (F16
+//    when a row is not whole 32-blocks); either takes more memory than the file (Q3_K: 3.4 →
+//    6.6 bits per weight, Q2_K: 2.6 → 8.5, MXFP4: 4.25 → 8.5 until CUDA has MXFP4 kernels);
 //  - matrices of Q4_0, Q8_0 and Q6_K are "split" (block scales in their own 256-byte aligned
 //    array), which costs at most 255 bytes of padding per tensor.
 // Pure functions; thread-safe. CPU devices store what the file holds (see CpuWeight).

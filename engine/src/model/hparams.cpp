@@ -26,6 +26,7 @@ constexpr ArchTraits kArchs[] = {
     {"gemma3", RopeStyle::neox, false, true},
     {"mistral3", RopeStyle::interleaved, false, false},
     {"qwen3moe", RopeStyle::neox, false, true},  // qwen3 attention, experts in every layer
+    {"gpt-oss", RopeStyle::neox, true, false},   // sinks, alternating windows, biased experts (hparams_arch.cpp)
 };
 
 const ArchTraits* find_arch(const std::string& arch) {

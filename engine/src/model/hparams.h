@@ -15,7 +15,7 @@ namespace strata {
 namespace gguf { class GgufFile; }
 
 struct HParams {
-    std::string arch;          // "llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "mistral3"
+    std::string arch;          // "llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", "mistral3", "qwen3moe", "gpt-oss"
     int64_t n_vocab = 0;
     int64_t n_ctx_train = 0;
     int64_t n_embd = 0;
@@ -29,7 +29,7 @@ struct HParams {
     RopeScaling rope_scaling = RopeScaling::none;
     float rope_factor = 1.0f;  // rope.scaling.factor
     int64_t n_ctx_orig = 0;    // the context RoPE scaling extends from (original_context_length)
-    bool qkv_bias = false;     // qwen2: biases on the q, k, v projections
+    bool qkv_bias = false;     // qwen2, gpt-oss: biases on the q, k, v projections
     bool qk_norm = false;      // qwen3, gemma3: RMSNorm of each q and k head before rope
 
     // What the Gemma and Mistral 3 families add (hparams_arch.cpp reads them; off by default).
@@ -42,8 +42,13 @@ struct HParams {
     SlidingWindow swa;             // which layers see only a window (strata/plan.h)
     RopeParams rope_swa;           // RoPE of sliding layers (Gemma 3: local base, unscaled)
     float attn_temp_scale = 0.0f;  // Mistral 3: q·k scaled by 1 + β·ln(1 + floor(pos / n_ctx_orig))
+    // What gpt-oss adds (hparams_arch.cpp; off by default).
+    bool attn_sinks = false;       // a learned logit per query head in each softmax's denominator
+    bool attn_out_bias = false;    // a bias on the attention output projection
+    bool expert_bias = false;      // biases on the router and on each expert's gate, up and down
+    bool swiglu_oai = false;       // experts' clamped SwiGLU (FfnActivation::swiglu_oai)
 
-    // Mixture of experts (Mixtral: 'llama' with expert keys; qwen3moe): every layer's FFN is
+    // Mixture of experts (Mixtral: 'llama' with expert keys; qwen3moe, gpt-oss): every layer's FFN is
     // n_expert gated FFNs of n_ff_exp rows and a router; 0 experts = a dense model.
     int64_t n_expert = 0;
     int64_t n_ff_exp = 0;          // expert_feed_forward_length (Mixtral: feed_forward_length)
@@ -51,6 +56,9 @@ struct HParams {
     bool is_moe() const { return n_expert > 0; }
 
     const RopeParams& rope_of(int64_t il) const { return swa.slides(il) ? rope_swa : rope; }
+    FfnActivation ffn_activation() const {
+        return swiglu_oai ? FfnActivation::swiglu_oai : gelu_ffn ? FfnActivation::gelu_tanh : FfnActivation::silu;
+    }
     float attention_scale() const;  // attn_scale, or 1/sqrt(head_dim)
 
     int64_t n_embd_q() const { return n_head * head_dim; }

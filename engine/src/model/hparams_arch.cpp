@@ -1,6 +1,6 @@
-// The hyperparameters the Gemma and Mistral 3 families add to the Llama block. Keys, defaults
-// and the Gemma 27B query scale are those of the models' reference code and current GGUF
-// converters (the converters leave most of them out and rely on these defaults).
+// The hyperparameters the Gemma, Mistral 3 and gpt-oss families add to the Llama block. Keys,
+// defaults and the Gemma 27B query scale are those of the models' reference code and current
+// GGUF converters (the converters leave most of them out and rely on these defaults).
 #include <cmath>
 
 #include "gguf/gguf_file.h"
@@ -77,6 +77,17 @@ Status read_arch_features(const gguf::GgufFile& f, HParams& hp) {
     STRATA_ASSIGN_OR_RETURN(hp.swa, read_sliding_window(
                                         hp.arch, [&](const std::string& key) { return f.get_int(key); }, f.path()));
     if (hp.arch == "gemma2" || hp.arch == "gemma3") return read_gemma(k, hp);
+    if (hp.arch == "gpt-oss") {
+        // gpt-oss has no keys for these: they are what its tensors (attn_sinks, attn_output.bias,
+        // ffn_gate_inp.bias, ffn_*_exps.bias) and its reference code's activation mean. Its
+        // windows (every even layer, 128 positions) come from read_sliding_window; its queries are
+        // scaled by 1/sqrt(head_dim) like the others' (attention.key_length is 64, not
+        // n_embd / n_head).
+        hp.attn_sinks = true;
+        hp.attn_out_bias = true;
+        hp.expert_bias = true;
+        hp.swiglu_oai = true;
+    }
     if (hp.arch == "mistral3") {
         // Ministral 3's attention temperature: q scaled by 1 + β·ln(1 + floor(pos / n_ctx_orig)).
         STRATA_ASSIGN_OR_RETURN(const double beta, k.number("attention.temperature_scale", 0.0));

@@ -1,7 +1,7 @@
 // The expert keys of mixture-of-experts files. Defaults are the families' published settings:
-// Mixtral and Qwen3-MoE both weight the chosen experts by their softmax renormalized over the
-// chosen ones (Qwen3-MoE's norm_topk_prob is true in every released config); a file that says
-// otherwise with expert_weights_norm wins.
+// Mixtral, Qwen3-MoE and gpt-oss all weight the chosen experts by their softmax renormalized
+// over the chosen ones (Qwen3-MoE's norm_topk_prob is true in every released config); a
+// Mixtral or Qwen3-MoE file that says otherwise with expert_weights_norm wins.
 #include "gguf/gguf_file.h"
 #include "model/hparams.h"
 
@@ -22,7 +22,8 @@ Status read_moe_features(const gguf::GgufFile& f, HParams& hp) {
     if (n_expert < 0 || n_expert > kMaxExperts)
         return bad("expert_count", "is " + std::to_string(n_expert) + ", outside 0.." + std::to_string(kMaxExperts));
     if (n_expert <= 1) {  // 0 or 1 expert: a dense model (some converters write 0)
-        if (hp.arch == "qwen3moe") return bad("expert_count", "is missing or below 2 in a qwen3moe file");
+        if (hp.arch == "qwen3moe" || hp.arch == "gpt-oss")
+            return bad("expert_count", "is missing or below 2 in a " + hp.arch + " file");
         return {};
     }
     auto used = f.get_int(p + "expert_used_count");
@@ -47,7 +48,9 @@ Status read_moe_features(const gguf::GgufFile& f, HParams& hp) {
     hp.n_ff_exp = n_ff_exp;
     hp.moe.n_expert = n_expert;
     hp.moe.n_used = n_used;
-    hp.moe.normalize = norm->value_or(true);
+    // gpt-oss takes the softmax of the chosen experts' logits (llama.cpp's SOFTMAX_WEIGHT gating),
+    // which is the full softmax renormalized over them whatever the file says.
+    hp.moe.normalize = hp.arch == "gpt-oss" || norm->value_or(true);
     hp.moe.scale = static_cast<float>(s);
     return {};
 }

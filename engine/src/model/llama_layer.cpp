@@ -21,6 +21,11 @@ ExpertWeights MoeWeights::view() const {
         v.up.push_back(up[e].get());
         v.down.push_back(down[e].get());
     }
+    for (size_t e = 0; e < gate_bias.size(); ++e) {
+        v.gate_bias.push_back(gate_bias[e].get());
+        v.up_bias.push_back(up_bias[e].get());
+        v.down_bias.push_back(down_bias[e].get());
+    }
     v.n_ff = gate.empty() ? 0 : gate[0]->n_rows();
     return v;
 }
@@ -28,9 +33,9 @@ ExpertWeights MoeWeights::view() const {
 Status moe_block_forward(DeviceOps& ops, const HParams& hp, const MoeWeights& w, const float* x, int64_t n_tok,
                          const MoeBlockScratch& s, float* out) {
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.router, x, n_tok, s.logits));  // (n_tok, n_expert)
+    if (w.router_bias) STRATA_RETURN_IF_ERROR(ops.add_bias(s.logits, *w.router_bias, n_tok, hp.n_expert));
     STRATA_RETURN_IF_ERROR(ops.moe_route(s.logits, n_tok, hp.moe, s.ids, s.weights));
-    const FfnActivation act = hp.gelu_ffn ? FfnActivation::gelu_tanh : FfnActivation::silu;
-    return ops.moe_ffn(w.view(), act, x, n_tok, s.ids, s.weights, hp.moe.n_used, s.experts, out);
+    return ops.moe_ffn(w.view(), hp.ffn_activation(), x, n_tok, s.ids, s.weights, hp.moe.n_used, s.experts, out);
 }
 
 Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const KvView& kv,
@@ -59,6 +64,7 @@ Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const 
     ap.scale = hp.attention_scale();
     ap.softcap = hp.attn_softcap;
     ap.window = hp.swa.slides(il) ? hp.swa.window : 0;
+    ap.sinks = w.sinks.get();
     if (hp.attn_temp_scale == 0.0f) {
         STRATA_RETURN_IF_ERROR(ops.attention(s.q, kv, pos0, n_tok, hp.n_head, hp.n_head_kv, hd, ap, s.scores, s.attn));
     } else {
@@ -75,6 +81,7 @@ Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const 
         }
     }
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.wo, s.attn, n_tok, s.cur));  // (n_tok, n_embd)
+    if (w.bo) STRATA_RETURN_IF_ERROR(ops.add_bias(s.cur, *w.bo, n_tok, n_embd));
     if (w.post_attn_norm)
         STRATA_RETURN_IF_ERROR(ops.rms_norm(s.cur, *w.post_attn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
     STRATA_RETURN_IF_ERROR(ops.add(x, s.cur, n_tok * n_embd));

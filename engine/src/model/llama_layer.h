@@ -1,7 +1,8 @@
 // The Llama-family transformer block, written once against DeviceOps so it runs on any device.
 // qwen2 (q/k/v biases), qwen3 (per-head q/k RMSNorm), phi3 (fused tensors, split at load),
-// Gemma 2/3 (post-norms, GeGLU, soft caps, sliding windows) and Mistral 3 (attention
-// temperature) are flags in HParams, not copies.
+// Gemma 2/3 (post-norms, GeGLU, soft caps, sliding windows), Mistral 3 (attention
+// temperature), qwen3moe (experts) and gpt-oss (attention sinks, an output bias, biased
+// experts with a clamped SwiGLU) are flags in HParams, not copies.
 #pragma once
 
 #include <memory>
@@ -16,13 +17,15 @@ namespace strata {
 // A mixture-of-experts FFN's weights on the device that runs it: the router and every expert.
 struct MoeWeights {
     std::unique_ptr<DeviceWeight> router;                      // (n_expert, n_embd)
+    std::unique_ptr<DeviceWeight> router_bias;                 // gpt-oss: (n_expert), else null
     std::vector<std::unique_ptr<DeviceWeight>> gate, up, down;  // (n_expert) each
+    std::vector<std::unique_ptr<DeviceWeight>> gate_bias, up_bias, down_bias;  // gpt-oss, else empty
     ExpertWeights view() const;                                // non-owning, for DeviceOps::moe_ffn
 };
 
 // One block's weights on one device. Optional members are null when the architecture lacks them.
 struct LayerWeights {
-    std::unique_ptr<DeviceWeight> attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
+    std::unique_ptr<DeviceWeight> attn_norm, wq, wk, wv, wo, bq, bk, bv, bo, sinks, q_norm, k_norm;
     std::unique_ptr<DeviceWeight> ffn_norm, w_gate, w_up, w_down, post_attn_norm, post_ffn_norm;
     std::unique_ptr<DeviceWeight> rope_factors;  // (n_rot/2) F32, the model's RoPE frequency factors
     std::unique_ptr<MoeWeights> moe;             // MoE layers whose experts sit on this device

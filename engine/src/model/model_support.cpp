@@ -64,8 +64,8 @@ SupportVerdict judge_support(const gguf::GgufFile& f, const std::string& arch) {
         return refuse(Unsupported::architecture, arch,
                       what + " is not supported yet; Strata runs " + supported_architectures_text() + " models");
     }
-    // Experts: Mixtral ('llama' with expert keys) and Qwen3-MoE run; shared experts (Qwen2-MoE,
-    // DeepSeek, GLM-4.5) and experts without their keys are refused here, not at load.
+    // Experts: Mixtral ('llama' with expert keys), Qwen3-MoE and gpt-oss run; shared experts
+    // (Qwen2-MoE, DeepSeek, GLM-4.5) and experts without their keys are refused here, not at load.
     int64_t n_expert = 0, n_expert_used = 0;
     if (auto v = f.get_int(arch + ".expert_count"); v.ok() && v->has_value()) n_expert = **v;
     if (auto v = f.get_int(arch + ".expert_used_count"); v.ok() && v->has_value()) n_expert_used = **v;
@@ -74,14 +74,14 @@ SupportVerdict judge_support(const gguf::GgufFile& f, const std::string& arch) {
         if (is_expert_tensor(t.name)) expert_tensors = true;
         if (t.name.find("_shexp.") != std::string::npos) shared_experts = true;
     }
-    const bool moe_arch = arch == "llama" || arch == "qwen3moe";
+    const bool moe_arch = arch == "llama" || arch == "qwen3moe" || arch == "gpt-oss";
     if ((n_expert > 1 || expert_tensors) && (!moe_arch || shared_experts || n_expert <= 1)) {
         std::string detail = n_expert > 1 ? std::to_string(n_expert) + " experts" : "expert tensors";
         if (n_expert_used > 0) detail += ", " + std::to_string(n_expert_used) + " per token";
         if (shared_experts) detail += ", shared experts";
         return refuse(Unsupported::mixture_of_experts, detail,
                       "This is a mixture-of-experts model (" + detail +
-                          ") of a kind Strata cannot run yet; it runs Mixtral-style (llama) and Qwen3-MoE experts");
+                          ") of a kind Strata cannot run yet; it runs Mixtral-style (llama), Qwen3-MoE and gpt-oss experts");
     }
     auto model = f.get_string("tokenizer.ggml.model");
     if (model.ok() && model->has_value()) {
@@ -95,8 +95,8 @@ SupportVerdict judge_support(const gguf::GgufFile& f, const std::string& arch) {
         const std::string pre_name = pre.ok() && pre->has_value() ? **pre : "";
         if (m == "gpt2" && !tokenizer::pre_tokenizer_from_name(pre_name)) {
             return refuse(Unsupported::pre_tokenizer, pre_name,
-                          "Its pre-tokenizer ('" + pre_name + "') is not supported yet; Strata splits text as "
-                          "default/gpt2, llama-bpe and qwen2 do");
+                          "Its pre-tokenizer ('" + pre_name + "') is not supported yet; Strata knows the ones "
+                          "GGUF converters write for the common model families, not this one");
         }
     }
     return {};

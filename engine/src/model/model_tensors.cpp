@@ -99,15 +99,43 @@ HostTensor row_slice(const HostTensor& t, int64_t row0, int64_t n_rows, const ch
     return s;
 }
 
+// gpt-oss: a layer's expert biases, a (n, n_expert) F32 tensor, as one vector of n per expert.
+Status collect_expert_biases(Collector& c, const gguf::GgufFile& f, const std::string& name, int64_t n,
+                             int64_t n_expert, std::vector<HostTensor>& out) {
+    HostTensor all;
+    STRATA_RETURN_IF_ERROR(c.get(name, WeightRole::matrix, n, n_expert, all));
+    if (all.type != TensorType::F32)
+        return Status(ErrorCode::unsupported, f.path() + ": tensor '" + name + "' should be F32, is " + tensor_type_name(all.type));
+    out.resize(static_cast<size_t>(n_expert));
+    for (int64_t e = 0; e < n_expert; ++e) {
+        HostTensor& b = out[static_cast<size_t>(e)];
+        b = row_slice(all, e, 1, std::to_string(e).c_str());
+        b.role = WeightRole::vector;
+    }
+    return {};
+}
+
 // A MoE layer's router and experts: the 3-D ffn_*_exps tensors current converters write, or
-// the per-expert ffn_gate.E / ffn_up.E / ffn_down.E tensors of early Mixtral files.
+// the per-expert ffn_gate.E / ffn_up.E / ffn_down.E tensors of early Mixtral files; for
+// gpt-oss also the router's and the experts' biases.
 Status collect_experts(Collector& c, const gguf::GgufFile& f, const HParams& hp, const std::string& p,
                        LayerTensors& L) {
     const int64_t n_expert = hp.n_expert, n_ff = hp.n_ff_exp, n_embd = hp.n_embd;
     STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate_inp.weight", WeightRole::matrix, n_embd, n_expert, L.router));
+    if (hp.expert_bias) {
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate_inp.bias", WeightRole::vector, n_expert, 0, L.router_bias));
+        STRATA_RETURN_IF_ERROR(collect_expert_biases(c, f, p + "ffn_gate_exps.bias", n_ff, n_expert, L.exp_gate_bias));
+        STRATA_RETURN_IF_ERROR(collect_expert_biases(c, f, p + "ffn_up_exps.bias", n_ff, n_expert, L.exp_up_bias));
+        STRATA_RETURN_IF_ERROR(collect_expert_biases(c, f, p + "ffn_down_exps.bias", n_embd, n_expert, L.exp_down_bias));
+    }
     L.exp_gate.resize(static_cast<size_t>(n_expert));
     L.exp_up.resize(static_cast<size_t>(n_expert));
     L.exp_down.resize(static_cast<size_t>(n_expert));
+    if (f.find_tensor(p + "ffn_gate_up_exps.weight")) {
+        return Status(ErrorCode::unsupported, f.path() + ": tensor '" + p +
+                                                  "ffn_gate_up_exps.weight' holds gate and up experts fused, which "
+                                                  "Strata does not read yet (convert without --fuse-gate-up-exps)");
+    }
     if (f.find_tensor(p + "ffn_gate_exps.weight")) {
         HostTensor gate, up, down;
         STRATA_RETURN_IF_ERROR(c.get_stack(p + "ffn_gate_exps.weight", n_embd, n_ff, n_expert, gate));
@@ -137,8 +165,8 @@ Status collect_experts(Collector& c, const gguf::GgufFile& f, const HParams& hp,
 
 std::vector<const HostTensor*> LayerTensors::all(bool with_experts) const {
     std::vector<const HostTensor*> v;
-    for (const HostTensor* t : {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &q_norm, &k_norm, &post_attn_norm,
-                                &ffn_norm, &w_gate, &w_up, &w_down, &post_ffn_norm}) {
+    for (const HostTensor* t : {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &bo, &sinks, &q_norm, &k_norm,
+                                &post_attn_norm, &ffn_norm, &w_gate, &w_up, &w_down, &post_ffn_norm}) {
         if (t->data) v.push_back(t);
     }
     if (with_experts)
@@ -149,10 +177,16 @@ std::vector<const HostTensor*> LayerTensors::all(bool with_experts) const {
 std::vector<const HostTensor*> LayerTensors::experts() const {
     std::vector<const HostTensor*> v;
     if (router.data) v.push_back(&router);
+    if (router_bias.data) v.push_back(&router_bias);
     for (size_t e = 0; e < exp_gate.size(); ++e) {
         v.push_back(&exp_gate[e]);
         v.push_back(&exp_up[e]);
         v.push_back(&exp_down[e]);
+        if (e < exp_gate_bias.size()) {
+            v.push_back(&exp_gate_bias[e]);
+            v.push_back(&exp_up_bias[e]);
+            v.push_back(&exp_down_bias[e]);
+        }
     }
     return v;
 }
@@ -225,6 +259,8 @@ Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParam
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_k.bias", vec, hp.n_embd_kv(), 0, L.bk));
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_v.bias", vec, hp.n_embd_kv(), 0, L.bv));
         }
+        if (hp.attn_out_bias) STRATA_RETURN_IF_ERROR(c.get(p + "attn_output.bias", vec, hp.n_embd, 0, L.bo));
+        if (hp.attn_sinks) STRATA_RETURN_IF_ERROR(c.get(p + "attn_sinks.weight", vec, hp.n_head, 0, L.sinks));
         if (hp.qk_norm) {
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_q_norm.weight", vec, hp.head_dim, 0, L.q_norm));
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_k_norm.weight", vec, hp.head_dim, 0, L.k_norm));
@@ -233,7 +269,10 @@ Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParam
             STRATA_RETURN_IF_ERROR(c.get(p + "post_attention_norm.weight", vec, hp.n_embd, 0, L.post_attn_norm));
             STRATA_RETURN_IF_ERROR(c.get(p + "post_ffw_norm.weight", vec, hp.n_embd, 0, L.post_ffn_norm));
         }
-        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_norm.weight", vec, hp.n_embd, 0, L.ffn_norm));
+        // gpt-oss's converter names the norm before the FFN post_attention_norm (it follows the
+        // attention's residual add, as every ffn_norm does).
+        const char* ffn_norm = hp.arch == "gpt-oss" ? "post_attention_norm.weight" : "ffn_norm.weight";
+        STRATA_RETURN_IF_ERROR(c.get(p + ffn_norm, vec, hp.n_embd, 0, L.ffn_norm));
         if (hp.is_moe()) {
             STRATA_RETURN_IF_ERROR(collect_experts(c, f, hp, p, L));
             continue;

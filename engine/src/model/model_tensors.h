@@ -17,10 +17,12 @@ struct LayerTensors {
     HostTensor wk;         // (n_embd_kv, n_embd)
     HostTensor wv;         // (n_embd_kv, n_embd)
     HostTensor wo;         // (n_embd, n_embd_q)
-    HostTensor bq, bk, bv; // qwen2 only: (n_embd_q), (n_embd_kv), (n_embd_kv)
+    HostTensor bq, bk, bv; // qwen2, gpt-oss: (n_embd_q), (n_embd_kv), (n_embd_kv)
+    HostTensor bo;         // gpt-oss: (n_embd), the attention output's bias
+    HostTensor sinks;      // gpt-oss: (n_head) attention sinks (AttentionParams)
     HostTensor q_norm, k_norm;  // qwen3 only: (head_dim)
     HostTensor post_attn_norm;  // Gemma only: (n_embd), on the attention output
-    HostTensor ffn_norm;   // (n_embd)
+    HostTensor ffn_norm;   // (n_embd); gpt-oss files name it post_attention_norm
     HostTensor w_gate;     // (n_ff, n_embd)
     HostTensor w_up;       // (n_ff, n_embd)
     HostTensor w_down;     // (n_embd, n_ff)
@@ -31,11 +33,16 @@ struct LayerTensors {
     HostTensor router;
     std::vector<HostTensor> exp_gate, exp_up;  // (n_expert) of (n_ff_exp, n_embd)
     std::vector<HostTensor> exp_down;          // (n_expert) of (n_embd, n_ff_exp)
+    // gpt-oss: the router's bias (n_expert) and each expert's biases, F32 vectors that are views
+    // of rows of the file's 2-D ffn_{gate,up,down}_exps.bias: (n_ff_exp), (n_ff_exp), (n_embd).
+    HostTensor router_bias;
+    std::vector<HostTensor> exp_gate_bias, exp_up_bias, exp_down_bias;
 
     // Every tensor present in this layer, for uploading and byte counts; the router and the
     // experts only with `with_experts` (they are a unit the planner may place on another device).
     std::vector<const HostTensor*> all(bool with_experts = true) const;
-    std::vector<const HostTensor*> experts() const;  // router, then each expert's gate, up, down
+    // The router (and its bias), then each expert's gate, up, down (and their biases).
+    std::vector<const HostTensor*> experts() const;
 };
 
 struct ModelTensors {

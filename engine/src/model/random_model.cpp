@@ -163,6 +163,17 @@ bool random_model_arch(const std::string& name, RandomModelConfig& c) {
         c.n_ff_exp = std::max<int64_t>(8, c.n_ff / 4);
         c.rope_freq_base = 1000000.0f;
         c.n_ctx_train = 40960;
+    } else if (name == "gpt-oss") {
+        c.arch = "gpt-oss";
+        c.n_expert = 8;
+        c.n_expert_used = 4;
+        c.head_dim = 64;
+        c.n_swa = 128;
+        c.rope_freq_base = 150000.0f;
+        c.rope_scaling = "yarn";
+        c.rope_factor = 32.0f;
+        c.n_ctx_orig = 4096;
+        c.n_ctx_train = 131072;
     } else if (name == "llama31") {
         c.arch = "llama";
         c.rope_freq_base = 500000.0f;
@@ -255,16 +266,23 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
     }
     w.set_f32(a + ".attention.layer_norm_rms_epsilon", c.rms_eps);
     const bool moe = c.n_expert > 1;
+    const bool gpt_oss = a == "gpt-oss";
     const int64_t n_ff_exp = c.n_ff_exp > 0 ? c.n_ff_exp : c.n_ff;
     if (moe) {
         if (c.n_expert_used < 1 || c.n_expert_used > c.n_expert)
             return Status(ErrorCode::invalid_argument, "n_expert_used must be 1..n_expert");
         w.set_u32(a + ".expert_count", static_cast<uint32_t>(c.n_expert));
         w.set_u32(a + ".expert_used_count", static_cast<uint32_t>(c.n_expert_used));
-        if (c.n_ff_exp > 0) w.set_u32(a + ".expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp));
-    } else if (a == "qwen3moe") {
-        return Status(ErrorCode::invalid_argument, "a qwen3moe model needs experts (n_expert > 1)");
+        if (c.n_ff_exp > 0 || gpt_oss)  // gpt-oss's converter always writes it
+            w.set_u32(a + ".expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp));
+    } else if (a == "qwen3moe" || gpt_oss) {
+        return Status(ErrorCode::invalid_argument, "a " + a + " model needs experts (n_expert > 1)");
     }
+    if (gpt_oss && c.n_swa <= 0) return Status(ErrorCode::invalid_argument, "a gpt-oss model needs a window (n_swa > 0)");
+    // gpt-oss's experts are MXFP4 as its converter writes them, unless the config says otherwise.
+    const std::optional<TensorType> expert_type = c.expert_type ? c.expert_type
+                                                  : gpt_oss      ? std::optional<TensorType>(TensorType::MXFP4)
+                                                                 : std::nullopt;
     std::vector<float> scores;
     std::vector<int32_t> types;
     w.set_string("tokenizer.ggml.model", "llama");
@@ -293,15 +311,18 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         mix = quant::find_quant_mix(tensor_type_name(c.weight_type));  // only for general.file_type
     }
     if (mix) {
-        w.set_u32("general.file_type", mix->file_type);
+        // llama.cpp's file type 38, MXFP4_MOE, for a float gpt-oss file with MXFP4 experts.
+        const bool mxfp4_moe = c.mix.empty() && expert_type == TensorType::MXFP4 && moe;
+        w.set_u32("general.file_type", mxfp4_moe ? 38u : mix->file_type);
         w.set_u32("general.quantization_version", 2);
     }
     std::string fallbacks;
     // n_stack > 0: a stack of n_stack (n_rows, n_cols) matrices, ne (n_cols, n_rows, n_stack),
-    // typed as one matrix of those rows; force_f32: kept F32 whatever the type or mix (a router,
-    // as converters and quantizers leave it).
+    // typed as one matrix of those rows; force: this type whatever the weight type or mix (F32
+    // for a router, as converters and quantizers leave it; the experts' type), falling back as
+    // any type does where its block does not divide the row.
     auto add = [&](const std::string& name, int64_t n_cols, int64_t n_rows_one, float scale, float offset,
-                   bool matrix, int64_t n_stack = 0, bool force_f32 = false) -> Status {
+                   bool matrix, int64_t n_stack = 0, std::optional<TensorType> force = std::nullopt) -> Status {
         const int64_t n_rows = n_rows_one * std::max<int64_t>(1, n_stack);
         quant::TypeChoice choice{TensorType::F32, TensorType::F32};
         if (!c.mix.empty()) {
@@ -316,7 +337,7 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         } else if (matrix) {
             choice = quant::TypeChoice{quant::fallback_type(c.weight_type, n_cols), c.weight_type};
         }
-        if (force_f32) choice = quant::TypeChoice{TensorType::F32, TensorType::F32};
+        if (force) choice = quant::TypeChoice{quant::fallback_type(*force, n_cols), *force};
         const TensorType type = choice.type;
         if (choice.fell_back()) fallbacks += " " + name;
         std::vector<int64_t> ne = n_stack > 0                  ? std::vector<int64_t>{n_cols, n_rows_one, n_stack}
@@ -387,7 +408,7 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
             STRATA_RETURN_IF_ERROR(add(p + "attn_k.weight", c.n_embd, n_kv, s_in, 0.0f, true));
             STRATA_RETURN_IF_ERROR(add(p + "attn_v.weight", c.n_embd, n_kv, s_in, 0.0f, true));
         }
-        if (a == "qwen2") {
+        if (a == "qwen2" || gpt_oss) {
             STRATA_RETURN_IF_ERROR(add(p + "attn_q.bias", n_q, 1, 0.1f, 0.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_k.bias", n_kv, 1, 0.1f, 0.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_v.bias", n_kv, 1, 0.1f, 0.0f, false));
@@ -397,16 +418,31 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
             STRATA_RETURN_IF_ERROR(add(p + "attn_k_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
         }
         STRATA_RETURN_IF_ERROR(add(p + "attn_output.weight", n_q, c.n_embd, 1.0f / std::sqrt(static_cast<float>(n_q)), 0.0f, true));
+        if (gpt_oss) {
+            STRATA_RETURN_IF_ERROR(add(p + "attn_output.bias", c.n_embd, 1, 0.1f, 0.0f, false));
+            // Sinks of the size of a score, so some heads put real weight on them.
+            STRATA_RETURN_IF_ERROR(add(p + "attn_sinks.weight", c.n_head, 1, 1.0f, 0.0f, false));
+        }
         const bool gemma = a == "gemma2" || a == "gemma3";
         if (gemma) STRATA_RETURN_IF_ERROR(add(p + "post_attention_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
-        STRATA_RETURN_IF_ERROR(add(p + "ffn_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
+        // gpt-oss's converter names the norm before the FFN post_attention_norm.
+        STRATA_RETURN_IF_ERROR(add(p + (gpt_oss ? "post_attention_norm.weight" : "ffn_norm.weight"), c.n_embd, 1, 0.1f, 1.0f, false));
         if (moe) {
             // A wide router spread, so the experts' ranks are far apart (no near-ties to flip).
-            STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_inp.weight", c.n_embd, c.n_expert, 4.0f * s_in, 0.0f, true, 0, true));
-            STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_exps.weight", c.n_embd, n_ff_exp, s_in, 0.0f, true, c.n_expert));
-            STRATA_RETURN_IF_ERROR(add(p + "ffn_up_exps.weight", c.n_embd, n_ff_exp, s_in, 0.0f, true, c.n_expert));
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_inp.weight", c.n_embd, c.n_expert, 4.0f * s_in, 0.0f, true, 0,
+                                       TensorType::F32));
+            // gpt-oss: gate and up three times wider, so its SwiGLU's clamps at ±7 are reached.
+            const float s_gate = gpt_oss ? 3.0f * s_in : s_in;
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_exps.weight", c.n_embd, n_ff_exp, s_gate, 0.0f, true, c.n_expert, expert_type));
+            STRATA_RETURN_IF_ERROR(add(p + "ffn_up_exps.weight", c.n_embd, n_ff_exp, s_gate, 0.0f, true, c.n_expert, expert_type));
             STRATA_RETURN_IF_ERROR(add(p + "ffn_down_exps.weight", n_ff_exp, c.n_embd,
-                                       1.0f / std::sqrt(static_cast<float>(n_ff_exp)), 0.0f, true, c.n_expert));
+                                       1.0f / std::sqrt(static_cast<float>(n_ff_exp)), 0.0f, true, c.n_expert, expert_type));
+            if (gpt_oss) {  // biases: the router's, then per expert (rows of n_expert)
+                STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_inp.bias", c.n_expert, 1, 0.5f, 0.0f, false));
+                STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_exps.bias", n_ff_exp, c.n_expert, 0.5f, 0.0f, false));
+                STRATA_RETURN_IF_ERROR(add(p + "ffn_up_exps.bias", n_ff_exp, c.n_expert, 0.5f, 0.0f, false));
+                STRATA_RETURN_IF_ERROR(add(p + "ffn_down_exps.bias", c.n_embd, c.n_expert, 0.1f, 0.0f, false));
+            }
         } else if (a == "phi3") {  // fused: gate rows then up rows
             STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, 2 * c.n_ff, s_in, 0.0f, true));
         } else {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "strata/status.h"
@@ -14,7 +15,7 @@
 namespace strata {
 
 struct RandomModelConfig {
-    std::string arch = "llama";   // llama, qwen2, qwen3, phi3, gemma2, gemma3, mistral3
+    std::string arch = "llama";   // llama, qwen2, qwen3, phi3, gemma2, gemma3, mistral3, qwen3moe, gpt-oss
     int64_t n_vocab = 512;
     int64_t n_embd = 64;
     int64_t n_layer = 2;
@@ -41,6 +42,10 @@ struct RandomModelConfig {
     int64_t n_expert = 0;
     int64_t n_expert_used = 0;
     int64_t n_ff_exp = 0;
+    // The experts' type: gpt-oss's are MXFP4 unless this says otherwise (its converter copies
+    // OpenAI's MXFP4 experts; a mix does not change them); other architectures' follow the
+    // weight type or mix unless this is set.
+    std::optional<TensorType> expert_type;
     float rms_eps = 1e-5f;
     bool tied_output = false;     // no output.weight: the head reuses token_embd
     TensorType weight_type = TensorType::F32;  // for 2-D weights (norms and biases stay F32)
@@ -57,7 +62,9 @@ struct RandomModelConfig {
 // 131072); "gemma2" and "gemma3" have Gemma's window, caps and (Gemma 3) RoPE bases and linear
 // scaling; "mistral3" has Ministral 3's YaRN and attention temperature; "mixtral" is a llama
 // file with 8 experts, 2 per token; "qwen3moe" has 16 experts, 4 per token, of a quarter of
-// n_ff (Qwen3-30B-A3B has 128 and 8). False for an unknown name.
+// n_ff (Qwen3-30B-A3B has 128 and 8); "gpt-oss" has gpt-oss-20b's settings (window 128 on
+// even layers, YaRN 32 from 4096, base 150000, head size 64) with 8 experts, 4 per token
+// (the 20B has 32), MXFP4 experts with biases and attention sinks. False for an unknown name.
 bool random_model_arch(const std::string& name, RandomModelConfig& config);
 
 // Named shapes: "tiny" (tests), "tinyllama" (TinyLlama-1.1B: 2048/22/32/4/5632/32000),

@@ -18,15 +18,16 @@ const char* rope_scaling_name(RopeScaling s) {
 }
 
 void yarn_correction_range(int n_rot, int64_t n_ctx_orig, float freq_base, float beta_fast, float beta_slow,
-                           float& low, float& high) {
+                           float& low, float& high, bool truncate) {
     // The pair index whose wavelength turns `n_turns` times over the original context:
     // solve n_ctx_orig / (2π · base^(2i/n_rot)) = n_turns for i.
     auto dim_for = [&](double n_turns) {
         return n_rot * std::log(static_cast<double>(n_ctx_orig) / (n_turns * 2.0 * M_PI)) /
                (2.0 * std::log(static_cast<double>(freq_base)));
     };
-    low = static_cast<float>(std::max(0.0, std::floor(dim_for(beta_fast))));
-    high = static_cast<float>(std::min(static_cast<double>(n_rot - 1), std::ceil(dim_for(beta_slow))));
+    const double lo = dim_for(beta_fast), hi = dim_for(beta_slow);
+    low = static_cast<float>(std::max(0.0, truncate ? std::floor(lo) : lo));
+    high = static_cast<float>(std::min(static_cast<double>(n_rot - 1), truncate ? std::ceil(hi) : hi));
 }
 
 Result<RopeConfig> read_rope_config(const gguf::GgufFile& f, const std::string& arch, int n_rot,
@@ -95,7 +96,8 @@ Result<RopeConfig> read_rope_config(const gguf::GgufFile& f, const std::string& 
             if (!(log_mul >= 0.0 && log_mul < 100.0)) return bad("scaling.yarn_log_multiplier", "is out of range");
             rc.params.ext_factor = static_cast<float>(ext);
             yarn_correction_range(n_rot, n_ctx_orig, rc.params.freq_base, static_cast<float>(beta_fast),
-                                  static_cast<float>(beta_slow), rc.params.corr_low, rc.params.corr_high);
+                                  static_cast<float>(beta_slow), rc.params.corr_low, rc.params.corr_high,
+                                  /*truncate=*/arch != "gpt-oss");
             // The magnitude of cos and sin, as the model's own code sets its attention factor:
             // the file's yarn_attn_factor when given; else mscale(f, 1) / mscale(f, log_mul) with
             // mscale(f, m) = 1 + 0.1·m·ln f (DeepSeek-style files, Ministral 3: log_mul 1 makes

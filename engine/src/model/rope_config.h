@@ -36,9 +36,11 @@ Result<RopeConfig> read_rope_config(const gguf::GgufFile& file, const std::strin
                                     int64_t n_ctx_train, RopeStyle style);
 
 // YaRN's correction range for n_rot dims: the pair indices where a pair's wavelength spans
-// beta_fast and beta_slow rotations over the original context (floored / ceiled and clamped to
-// [0, n_rot - 1], as the reference implementations do).
+// beta_fast and beta_slow rotations over the original context, floored / ceiled (unless
+// `truncate` is false) and clamped to [0, n_rot - 1], as the reference implementations do.
+// gpt-oss's configuration says truncate: false (OpenAI's code keeps the fractional range;
+// Hugging Face, vLLM and SGLang follow it, llama.cpp rounds).
 void yarn_correction_range(int n_rot, int64_t n_ctx_orig, float freq_base, float beta_fast, float beta_slow,
-                           float& low, float& high);
+                           float& low, float& high, bool truncate = true);
 
 }  // namespace strata

@@ -223,6 +223,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
             m.layer_bytes[static_cast<size_t>(*il)] += t.n_bytes;
             m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_bytes;
             seen[static_cast<size_t>(*il)] = true;
+            if (t.name.ends_with(".attn_sinks.weight")) m.attention_sinks = true;
             const ExpertPart part = m.is_moe() ? expert_part(t.name) : ExpertPart::none;
             if (part != ExpertPart::none) {
                 m.layer_expert_bytes[static_cast<size_t>(*il)] += t.n_bytes;

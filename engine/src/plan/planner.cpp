@@ -430,6 +430,21 @@ Plan materialize(const PlanRequest& r, const CoreResult& core) {
 }  // namespace plan_detail
 
 Plan make_plan(const PlanRequest& request) {
+    if (request.model.attention_sinks) {
+        // gpt-oss: CUDA has no kernel for attention sinks yet, so its layers stay off GPUs
+        // (planned here, not refused after a minute of loading).
+        bool dropped = false;
+        PlanRequest cpu_only = request;
+        for (PlanDevice& d : cpu_only.devices)
+            if (d.enabled && d.info.type == DeviceType::cuda) d.enabled = false, dropped = true;
+        if (dropped) {
+            cpu_only.model.attention_sinks = false;
+            Plan p = make_plan(cpu_only);
+            p.decisions.insert(p.decisions.begin(), "GPUs skipped: this model's attention sinks (gpt-oss) have no CUDA "
+                                                    "kernel yet, so its layers run on the CPU");
+            return p;
+        }
+    }
     if (request.model.is_moe()) return plan_detail::plan_with_experts(request);
     return plan_detail::make_layer_plan(request);
 }

@@ -82,6 +82,9 @@ Result<QuantizePlan> plan_quantization(const gguf::GgufFile& in, const QuantMix&
         p.choice = choose_tensor_type(mix, site);
         // A non-matrix tensor of a type we cannot convert (an I32 table, say) is kept as it is.
         if (!is_matrix_weight(site) && !can_dequantize(t.type)) p.choice = TypeChoice{t.type, t.type};
+        // MXFP4 tensors (gpt-oss's experts, as OpenAI trained them) are copied whatever the mix:
+        // they are already 4.25 bits per weight, and any conversion would round them again.
+        if (t.type == TensorType::MXFP4) p.choice = TypeChoice{t.type, t.type};
         p.bytes_in = t.n_bytes;
         p.bytes_out = tensor_row_bytes(p.choice.type, t.ne[0]) * static_cast<uint64_t>(t.n_rows());
         if (p.choice.type != t.type) {

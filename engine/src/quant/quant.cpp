@@ -49,6 +49,7 @@ DequantizeRowFn dequantize_ref_fn(TensorType t) {
         case TensorType::Q8_K: return dequantize_row_q8_k;
         case TensorType::IQ4_NL: return dequantize_row_iq4_nl;
         case TensorType::IQ4_XS: return dequantize_row_iq4_xs;
+        case TensorType::MXFP4: return dequantize_row_mxfp4;
         default: return nullptr;
     }
 }
@@ -82,6 +83,7 @@ void quantize_row_ref(TensorType t, const float* src, void* dst, int64_t n, cons
         case TensorType::Q8_K: return quantize_row_q8_k(src, dst, n);
         case TensorType::IQ4_NL: return quantize_row_iq4_nl(src, dst, n, importance);
         case TensorType::IQ4_XS: return quantize_row_iq4_xs(src, dst, n, importance);
+        case TensorType::MXFP4: return quantize_row_mxfp4(src, dst, n, importance);
         default: return;
     }
 }
@@ -91,7 +93,8 @@ TensorType vec_dot_type(TensorType w) {
         case TensorType::Q4_0:
         case TensorType::Q5_0:
         case TensorType::Q8_0:
-        case TensorType::IQ4_NL: return TensorType::Q8_0;
+        case TensorType::IQ4_NL:
+        case TensorType::MXFP4: return TensorType::Q8_0;
         case TensorType::Q4_1:
         case TensorType::Q5_1: return TensorType::Q8_1;
         case TensorType::Q2_K:
@@ -124,6 +127,7 @@ VecDotFn vec_dot_fn(TensorType w, CpuIsa isa) {
         case TensorType::Q8_K: return avx2 ? vec_dot_q8_k_q8_k_avx2 : vec_dot_q8_k_q8_k_scalar;
         case TensorType::IQ4_NL: return avx2 ? vec_dot_iq4_nl_q8_0_avx2 : vec_dot_iq4_nl_q8_0_scalar;
         case TensorType::IQ4_XS: return avx2 ? vec_dot_iq4_xs_q8_k_avx2 : vec_dot_iq4_xs_q8_k_scalar;
+        case TensorType::MXFP4: return avx2 ? vec_dot_mxfp4_q8_0_avx2 : vec_dot_mxfp4_q8_0_scalar;
         default: return nullptr;
     }
 }

@@ -14,7 +14,7 @@
 namespace strata::quant {
 
 // ---- reference (scalar) ------------------------------------------------------------------
-// True for types this build can dequantize (F32, F16, BF16, Q4_0 ... Q8_K, IQ4_NL, IQ4_XS).
+// True for types this build can dequantize (F32, F16, BF16, Q4_0 ... Q8_K, IQ4_NL, IQ4_XS, MXFP4).
 bool can_dequantize(TensorType t);
 // True for types this build can produce.
 bool can_quantize(TensorType t);
@@ -27,15 +27,15 @@ void quantize_row_ref(TensorType t, const float* src, void* dst, int64_t n,
 
 // ---- direct re-encodings (quant_transcode.cpp) ------------------------------------------
 // Whether a row of `from` can be re-encoded as `to` level for level, without a float round trip:
-// Q3_K → Q6_K, and Q5_0, IQ4_NL, IQ4_XS → Q8_0 (exact but for IQ4_XS's group scales, rounded
-// to fp16).
+// Q3_K → Q6_K, and Q5_0, IQ4_NL, IQ4_XS, MXFP4 → Q8_0 (exact but for IQ4_XS's group scales,
+// rounded to fp16, and MXFP4 scales beyond fp16's range).
 bool can_transcode(TensorType from, TensorType to);
 // n values (a multiple of both block sizes); false, writing nothing, where can_transcode is false.
 bool transcode_row(TensorType from, TensorType to, const void* src, void* dst, int64_t n);
 
 // ---- fast kernels (dispatched by CPU features at run time) -------------------------------
 // The format activations are converted to for dot products with weight type w: Q8_0 for
-// Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1 (its block sum serves the min term), Q8_K for
+// Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4, Q8_1 for Q4_1/Q5_1 (its block sum serves the min term), Q8_K for
 // K-quants and IQ4_XS,
 // F32 for the float weight types F32/F16/BF16.
 TensorType vec_dot_type(TensorType w);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "util/fp16.h"
 
@@ -49,7 +50,25 @@ inline int iq4xs_scale(const BlockIQ4_XS& b, int g) {
     return (lo | (hi << 4)) - 32;
 }
 
+// MXFP4 (OCP microscaling FP4): blocks of 32 with one shared E8M0 exponent byte `e` and 32
+// E2M1 codes packed as in Q4_0 (element j in the low nibble of qs[j], element j+16 in its high
+// nibble). A code's value is kMxfp4Levels[code] / 2 · 2^(e − 127): the table holds the E2M1
+// values (0, 0.5, 1, 1.5, 2, 3, 4, 6, then the negatives) doubled, so they are int8 and the
+// scale is 2^(e − 128) (mxfp4_scale). ggml's layout and value table; e = 255 is 2^127 there
+// (not NaN as in the OCP text), and so here.
+struct BlockMXFP4 { uint8_t e; uint8_t qs[16]; };
+inline constexpr int8_t kMxfp4Levels[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+// 2^(e − 128) built from its bits (it is called once per block in the dot kernels): an exponent
+// field of e − 1 for e ≥ 2, and the subnormals 2^-127 and 2^-128 for e = 1 and 0.
+inline float mxfp4_scale(uint8_t e) {
+    const uint32_t bits = e >= 2 ? static_cast<uint32_t>(e - 1) << 23 : 0x00200000u << e;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20);
+static_assert(sizeof(BlockMXFP4) == 17);
 static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockIQ4_XS) == 136);
 static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ8_1) == 36);

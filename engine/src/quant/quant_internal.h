@@ -21,6 +21,7 @@ void dequantize_row_q6_k(const void* src, float* dst, int64_t n);
 void dequantize_row_q8_k(const void* src, float* dst, int64_t n);
 void dequantize_row_iq4_nl(const void* src, float* dst, int64_t n);
 void dequantize_row_iq4_xs(const void* src, float* dst, int64_t n);
+void dequantize_row_mxfp4(const void* src, float* dst, int64_t n);
 
 void quantize_row_q4_0(const float* src, void* dst, int64_t n);
 void quantize_row_q4_1(const float* src, void* dst, int64_t n);
@@ -38,6 +39,9 @@ void quantize_row_q5_k(const float* src, void* dst, int64_t n, const float* impo
 void quantize_row_q6_k(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_iq4_nl(const float* src, void* dst, int64_t n, const float* importance);
 void quantize_row_iq4_xs(const float* src, void* dst, int64_t n, const float* importance);
+// quant_mxfp4.cpp: per block, the exponent (of three around the fitting one) with the lowest
+// weighted squared error, each value at its nearest E2M1 code.
+void quantize_row_mxfp4(const float* src, void* dst, int64_t n, const float* importance);
 
 // ---- scale fitting (quant_k_fit.cpp) ----------------------------------------------------
 // x ≈ scale*q - min with q in [0, nmax], min >= 0; weights w (nullptr = uniform). Returns the
@@ -60,6 +64,7 @@ float vec_dot_q6_k_q8_k_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_q8_k_q8_k_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_iq4_nl_q8_0_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_iq4_xs_q8_k_scalar(int64_t n, const void* w, const void* a);
+float vec_dot_mxfp4_q8_0_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_f32_f32_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_f16_f32_scalar(int64_t n, const void* w, const void* a);
 float vec_dot_bf16_f32_scalar(int64_t n, const void* w, const void* a);
@@ -78,6 +83,7 @@ float vec_dot_q6_k_q8_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_q8_k_q8_k_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_iq4_nl_q8_0_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_iq4_xs_q8_k_avx2(int64_t n, const void* w, const void* a);
+float vec_dot_mxfp4_q8_0_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_f32_f32_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_f16_f32_avx2(int64_t n, const void* w, const void* a);
 float vec_dot_bf16_f32_avx2(int64_t n, const void* w, const void* a);

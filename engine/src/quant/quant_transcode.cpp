@@ -7,6 +7,8 @@
 //   IQ4_NL → Q8_0  exact: the table levels (int8) under the same fp16 scale;
 //   IQ4_XS → Q8_0  the levels exactly; each 32-group's scale d·s rounded to fp16 (relative
 //                  error ≤ 2^-11, against up to half a quantization step through floats).
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "quant/quant.h"
@@ -66,12 +68,29 @@ void iq4_xs_to_q8_0(const void* src, void* dst, int64_t n) {
     }
 }
 
+void mxfp4_to_q8_0(const void* src, void* dst, int64_t n) {
+    const auto* in = static_cast<const BlockMXFP4*>(src);
+    auto* out = static_cast<BlockQ8_0*>(dst);
+    for (int64_t i = 0; i < n / kQK; ++i) {
+        // fp16 normals reach down to 2^-14 (subnormal powers of two to 2^-24): shift the levels
+        // up (by at most 8, so |q| ≤ 96) as far as the scale needs to stay normal.
+        const int ex = static_cast<int>(in[i].e) - 128;
+        const int k = ex < -14 ? std::min(3, -14 - ex) : 0;
+        out[i].d = f2h(std::ldexp(1.0f, ex - k));
+        for (int j = 0; j < 16; ++j) {
+            out[i].qs[j] = static_cast<int8_t>(kMxfp4Levels[in[i].qs[j] & 0xF] * (1 << k));
+            out[i].qs[j + 16] = static_cast<int8_t>(kMxfp4Levels[in[i].qs[j] >> 4] * (1 << k));
+        }
+    }
+}
+
 }  // namespace
 
 bool can_transcode(TensorType from, TensorType to) {
     return (from == TensorType::Q3_K && to == TensorType::Q6_K) ||
            (to == TensorType::Q8_0 &&
-            (from == TensorType::Q5_0 || from == TensorType::IQ4_NL || from == TensorType::IQ4_XS));
+            (from == TensorType::Q5_0 || from == TensorType::IQ4_NL || from == TensorType::IQ4_XS ||
+             from == TensorType::MXFP4));
 }
 
 bool transcode_row(TensorType from, TensorType to, const void* src, void* dst, int64_t n) {
@@ -81,6 +100,7 @@ bool transcode_row(TensorType from, TensorType to, const void* src, void* dst, i
         case TensorType::Q5_0: q5_0_to_q8_0(src, dst, n); return true;
         case TensorType::IQ4_NL: iq4_nl_to_q8_0(src, dst, n); return true;
         case TensorType::IQ4_XS: iq4_xs_to_q8_0(src, dst, n); return true;
+        case TensorType::MXFP4: mxfp4_to_q8_0(src, dst, n); return true;
         default: return false;
     }
 }

@@ -8,6 +8,7 @@ Status upload_experts(const LayerTensors& lt,
                       const std::function<Status(const HostTensor&, std::unique_ptr<DeviceWeight>&)>& upload,
                       MoeWeights& out) {
     STRATA_RETURN_IF_ERROR(upload(lt.router, out.router));
+    if (lt.router_bias.data) STRATA_RETURN_IF_ERROR(upload(lt.router_bias, out.router_bias));
     const size_t n = lt.exp_gate.size();
     out.gate.resize(n);
     out.up.resize(n);
@@ -16,6 +17,16 @@ Status upload_experts(const LayerTensors& lt,
         STRATA_RETURN_IF_ERROR(upload(lt.exp_gate[e], out.gate[e]));
         STRATA_RETURN_IF_ERROR(upload(lt.exp_up[e], out.up[e]));
         STRATA_RETURN_IF_ERROR(upload(lt.exp_down[e], out.down[e]));
+    }
+    // gpt-oss's expert biases: one vector per expert and projection.
+    const size_t nb = lt.exp_gate_bias.size();
+    out.gate_bias.resize(nb);
+    out.up_bias.resize(nb);
+    out.down_bias.resize(nb);
+    for (size_t e = 0; e < nb; ++e) {
+        STRATA_RETURN_IF_ERROR(upload(lt.exp_gate_bias[e], out.gate_bias[e]));
+        STRATA_RETURN_IF_ERROR(upload(lt.exp_up_bias[e], out.up_bias[e]));
+        STRATA_RETURN_IF_ERROR(upload(lt.exp_down_bias[e], out.down_bias[e]));
     }
     return {};
 }

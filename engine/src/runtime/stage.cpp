@@ -47,6 +47,11 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
                                              const RuntimeConfig& config, const UploadProgress& progress,
                                              const std::atomic<bool>* cancel, ExpertHost* expert_host) {
     std::unique_ptr<Stage> st(new Stage(device, hp, plan, config));
+    // gpt-oss's attention sinks have CPU kernels only: say so at load, not at the first token.
+    if (hp.attn_sinks && device.info().type != DeviceType::cpu) {
+        return Status(ErrorCode::unsupported, device.id() + " cannot run " + hp.arch +
+                                                  "'s attention (its sinks have no GPU kernel yet); run it on the CPU");
+    }
     // A MoE layer's experts are uploaded here unless the host holds them.
     auto local_experts = [&](int il) { return hp.is_moe() && !(expert_host && expert_host->holds(il)); };
     if (hp.is_moe()) {
@@ -124,10 +129,11 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
         const LayerTensors& lt = tensors.layers[static_cast<size_t>(il)];
         LayerWeights lw;
         std::unique_ptr<DeviceWeight>* dsts[] = {&lw.attn_norm, &lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.bq, &lw.bk,
-                                                 &lw.bv, &lw.q_norm, &lw.k_norm, &lw.ffn_norm, &lw.w_gate,
-                                                 &lw.w_up, &lw.w_down, &lw.post_attn_norm, &lw.post_ffn_norm};
-        const HostTensor* srcs[] = {&lt.attn_norm, &lt.wq, &lt.wk, &lt.wv, &lt.wo, &lt.bq, &lt.bk, &lt.bv,
-                                    &lt.q_norm, &lt.k_norm, &lt.ffn_norm, &lt.w_gate, &lt.w_up, &lt.w_down,
+                                                 &lw.bv, &lw.bo, &lw.sinks, &lw.q_norm, &lw.k_norm, &lw.ffn_norm,
+                                                 &lw.w_gate, &lw.w_up, &lw.w_down, &lw.post_attn_norm,
+                                                 &lw.post_ffn_norm};
+        const HostTensor* srcs[] = {&lt.attn_norm, &lt.wq, &lt.wk, &lt.wv, &lt.wo, &lt.bq, &lt.bk, &lt.bv, &lt.bo,
+                                    &lt.sinks, &lt.q_norm, &lt.k_norm, &lt.ffn_norm, &lt.w_gate, &lt.w_up, &lt.w_down,
                                     &lt.post_attn_norm, &lt.post_ffn_norm};
         for (size_t i = 0; i < std::size(srcs); ++i) {
             if (srcs[i]->data) STRATA_RETURN_IF_ERROR(upload(*srcs[i], *dsts[i]));

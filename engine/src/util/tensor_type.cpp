@@ -44,7 +44,7 @@ constexpr std::array<TensorTypeTraits, 40> make_table() {
     t[30] = {"BF16", 1, 2, true, true};
     t[34] = {"TQ1_0", 256, 54, true, false};
     t[35] = {"TQ2_0", 256, 66, true, false};
-    t[39] = {"MXFP4", 32, 17, true, false};
+    t[39] = {"MXFP4", 32, 17, true, true};
     return t;
 }
 

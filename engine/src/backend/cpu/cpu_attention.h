@@ -31,6 +31,7 @@ struct AttentionTask {
     float* scores;           // scratch (group, n_ctx_stride); the grouped AVX2 path needs none
     int64_t scores_stride;
     float* out;              // (group, head_dim)
+    const float* sinks = nullptr;  // (group) attention sinks of the group's heads, or none
 
     // Byte offset of the j-th attended position's row.
     size_t row(int64_t j) const { return ring_row_offset(first_row, n_rows, row_bytes, j); }

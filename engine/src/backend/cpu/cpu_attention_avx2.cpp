@@ -17,6 +17,10 @@
 // Deep in a context the scalar parts dominated: at 1024 positions a TinyLlama token computed
 // 720K scalar expf and as many horizontal sums.
 //
+// Attention sinks (gpt-oss) join a head's softmax as one more logit with a zero value row: the
+// one-head path adds e^(sink − max) to its sum; the grouped path starts its running maximum at
+// the sinks and its running sum at 1 (e^0), which the blocks then rescale as any earlier key.
+//
 // Every output is computed by the same sequence of operations whatever the thread count, token
 // tiling or split, so results stay bitwise repeatable.
 #include <algorithm>
@@ -137,7 +141,9 @@ AVX2 void task(const AttentionTask& a) {
             sg[j] = quant::avx2::hsum(d) * a.scale;
             max_score = std::max(max_score, sg[j]);
         }
-        const float sum = exp_shifted_in_place(sg, a.n_pos, max_score);
+        if (a.sinks) max_score = std::max(max_score, a.sinks[g]);
+        float sum = exp_shifted_in_place(sg, a.n_pos, max_score);
+        if (a.sinks) sum += _mm256_cvtss_f32(exp_nonpositive(_mm256_set1_ps(a.sinks[g] - max_score)));
         const float inv_sum = 1.0f / sum;
         // Weighted values, 64 dimensions (8 registers) per pass over the positions.
         float* og = a.out + g * hd;
@@ -175,6 +181,15 @@ AVX2 void grouped_heads(const AttentionTask& a, const float* q, float* out) {
     for (int g = 0; g < G; ++g) std::fill(acc[g], acc[g] + hd, 0.0f);
     const __m256 scale = _mm256_set1_ps(a.scale);
     __m256 run_max = _mm256_set1_ps(-INFINITY), run_sum = _mm256_setzero_ps();
+    if (a.sinks) {  // each head's sink: a first "key" of weight e^0 at max = sink, value 0
+        alignas(32) float m[8], s1[8];
+        for (int g = 0; g < 8; ++g) {
+            m[g] = g < G ? a.sinks[g] : -INFINITY;
+            s1[g] = g < G ? 1.0f : 0.0f;
+        }
+        run_max = _mm256_load_ps(m);
+        run_sum = _mm256_load_ps(s1);
+    }
     for (int64_t j0 = 0; j0 < a.n_pos; j0 += kGroupBlock) {
         const int nb = static_cast<int>(std::min<int64_t>(kGroupBlock, a.n_pos - j0));
         // Scores: each key row converted once for the whole group.
@@ -231,15 +246,17 @@ AVX2 void grouped_task(const AttentionTask& a) {
     for (int64_t g0 = 0; g0 < a.group; g0 += 8) {  // groups over 8 heads go 8 at a time
         const float* q = a.q + g0 * hd;
         float* out = a.out + g0 * hd;
+        AttentionTask part = a;
+        if (a.sinks) part.sinks = a.sinks + g0;
         switch (std::min<int64_t>(8, a.group - g0)) {
-            case 1: grouped_heads<kType, 1>(a, q, out); break;
-            case 2: grouped_heads<kType, 2>(a, q, out); break;
-            case 3: grouped_heads<kType, 3>(a, q, out); break;
-            case 4: grouped_heads<kType, 4>(a, q, out); break;
-            case 5: grouped_heads<kType, 5>(a, q, out); break;
-            case 6: grouped_heads<kType, 6>(a, q, out); break;
-            case 7: grouped_heads<kType, 7>(a, q, out); break;
-            default: grouped_heads<kType, 8>(a, q, out); break;
+            case 1: grouped_heads<kType, 1>(part, q, out); break;
+            case 2: grouped_heads<kType, 2>(part, q, out); break;
+            case 3: grouped_heads<kType, 3>(part, q, out); break;
+            case 4: grouped_heads<kType, 4>(part, q, out); break;
+            case 5: grouped_heads<kType, 5>(part, q, out); break;
+            case 6: grouped_heads<kType, 6>(part, q, out); break;
+            case 7: grouped_heads<kType, 7>(part, q, out); break;
+            default: grouped_heads<kType, 8>(part, q, out); break;
         }
     }
 }

@@ -38,6 +38,7 @@ int choose_layout(TensorType type) {
         case TensorType::Q6_K: return kLayoutQ6_KX8;
         case TensorType::IQ4_NL: return kLayoutIQ4_NLX8;
         case TensorType::IQ4_XS: return kLayoutIQ4_XSX8;
+        case TensorType::MXFP4: return kLayoutMXFP4X8;
         default: return kLayoutRows;
     }
 }
@@ -268,7 +269,8 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
         case kLayoutQ5_KX8:
         case kLayoutQ6_KX8:
         case kLayoutIQ4_NLX8:
-        case kLayoutIQ4_XSX8: {
+        case kLayoutIQ4_XSX8:
+        case kLayoutMXFP4X8: {
             const bool k_quant = x8_takes_q8_k(w.layout());
             const int64_t nb = n_cols / (k_quant ? 256 : 32);
             const size_t row_bytes = k_quant ? tensor_row_bytes(TensorType::Q8_K, n_cols) : nb * sizeof(ActQ8);

@@ -22,6 +22,8 @@
 //   kLayoutIQ4_NLX8 IQ4_NL in the Q4_0X8 layout (the same block bytes); ActQ8 activations.
 //   kLayoutIQ4_XSX8 IQ4_XS (1104 bytes per super-block; Q8_K activations): see
 //                   cpu_matmul_x8_iq4.cpp.
+//   kLayoutMXFP4X8  MXFP4, per block the 8 rows' E8M0 exponent bytes, then the 4 nibble vectors
+//                   of Q4_0X8 (136 bytes: the file's 8 · 17); ActQ8 activations.
 // K-quant X8 kernels take Q8_K activations.
 // Every output is one accumulator summed over the columns in order, whatever the thread count
 // or token tiling, so results are bitwise repeatable.
@@ -37,7 +39,7 @@ namespace strata {
 enum : int { kLayoutRows = 0, kLayoutFloatX8 = 1, kLayoutQ4_0X8 = 2, kLayoutQ8_0X8 = 3, kLayoutQ4_KX8 = 4,
              kLayoutQ5_KX8 = 5, kLayoutQ6_KX8 = 6, kLayoutQ2_KX8 = 7, kLayoutQ3_KX8 = 8,
              kLayoutQ4_1X8 = 9, kLayoutQ5_0X8 = 10, kLayoutQ5_1X8 = 11, kLayoutIQ4_NLX8 = 12,
-             kLayoutIQ4_XSX8 = 13 };
+             kLayoutIQ4_XSX8 = 13, kLayoutMXFP4X8 = 14 };
 // Layouts whose kernels take Q8_K activations (256-column super-blocks): the K-quants and IQ4_XS.
 inline bool x8_takes_q8_k(int layout) {
     return (layout >= kLayoutQ4_KX8 && layout <= kLayoutQ3_KX8) || layout == kLayoutIQ4_XSX8;
@@ -99,8 +101,8 @@ QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa);
 // VNNI (CI's) test everything but the one instruction. nullptr for other layouts.
 enum class VnniForm { avx_vnni, avx512_vnni, emulated };
 QuantX8Kernel quant_x8_kernel_vnni(int layout, VnniForm form);
-// IQ4_NL / IQ4_XS kernels (cpu_matmul_x8_iq4.cpp): AVX2 or scalar, no VNNI form yet; nullptr
-// for other layouts.
+// IQ4_NL / IQ4_XS / MXFP4 kernels (cpu_matmul_x8_iq4.cpp): AVX2 or scalar, no VNNI form yet;
+// nullptr for other layouts.
 QuantX8Kernel iq4_x8_kernel(int layout, CpuIsa isa);
 // Token tile the kernels are fastest at (for prefill) per layout.
 int x8_token_tile(int layout);

@@ -22,6 +22,7 @@ size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols) {
         case kLayoutQ4_0X8:
         case kLayoutIQ4_NLX8: return static_cast<size_t>(n_cols / 32) * (16 + 128);
         case kLayoutIQ4_XSX8: return static_cast<size_t>(n_cols / 256) * 1104;
+        case kLayoutMXFP4X8: return static_cast<size_t>(n_cols / 32) * (8 + 128);
         case kLayoutQ8_0X8: return static_cast<size_t>(n_cols / 32) * (16 + 256);
         case kLayoutQ4_1X8: return static_cast<size_t>(n_cols / 32) * 160;
         case kLayoutQ5_0X8: return static_cast<size_t>(n_cols / 32) * 176;
@@ -83,6 +84,26 @@ void repack_q4_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) 
                 const BlockQ4_0& blk = rows[row * nb + b];
                 std::memcpy(out + 2 * r, &blk.d, 2);
                 interleave_nibbles(blk.qs, r, out + 16);
+            }
+        }
+    }
+}
+
+// MXFP4, 136 bytes per block: the rows' E8M0 exponents e[8], then the 4 nibble vectors of
+// Q4_0X8. Padding rows get exponent 0 and code 0 (value 0).
+void repack_mxfp4(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst) {
+    const int64_t nb = n_cols / 32, n_groups = (n_rows + 7) / 8;
+    const auto* rows = static_cast<const quant::BlockMXFP4*>(src);
+    for (int64_t g = 0; g < n_groups; ++g) {
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* out = dst + (static_cast<size_t>(g) * nb + b) * 136;
+            std::memset(out, 0, 136);
+            for (int r = 0; r < 8; ++r) {
+                const int64_t row = g * 8 + r;
+                if (row >= n_rows) continue;
+                const quant::BlockMXFP4& blk = rows[row * nb + b];
+                out[r] = blk.e;
+                interleave_nibbles(blk.qs, r, out + 8);
             }
         }
     }
@@ -314,6 +335,7 @@ void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int
         case kLayoutQ4_0X8:
         case kLayoutIQ4_NLX8: return repack_q4_0(src, n_rows, n_cols, dst);  // same block bytes
         case kLayoutIQ4_XSX8: return repack_iq4_xs(src, n_rows, n_cols, dst);
+        case kLayoutMXFP4X8: return repack_mxfp4(src, n_rows, n_cols, dst);
         case kLayoutQ8_0X8: return repack_q8_0(src, n_rows, n_cols, dst);
         case kLayoutQ4_1X8: return repack_legacy<quant::BlockQ4_1, true, false>(src, n_rows, n_cols, dst);
         case kLayoutQ5_0X8: return repack_legacy<quant::BlockQ5_0, false, true>(src, n_rows, n_cols, dst);

@@ -48,8 +48,16 @@ void write_kv_row(void* cache, KvCacheType type, int64_t n_embd_kv, int64_t pos,
     }
 }
 
-// out = act(gate) ⊙ up over n values (out may alias gate).
+// out = act(gate, up) over n values (out may alias gate); FfnActivation says which.
 void gated_activation(FfnActivation act, const float* gate, const float* up, int64_t n, float* out) {
+    if (act == FfnActivation::swiglu_oai) {
+        for (int64_t i = 0; i < n; ++i) {
+            const float g = std::min(gate[i], kSwigluOaiLimit);
+            const float u = std::clamp(up[i], -kSwigluOaiLimit, kSwigluOaiLimit);
+            out[i] = g / (1.0f + std::exp(-kSwigluOaiAlpha * g)) * (u + 1.0f);
+        }
+        return;
+    }
     if (act == FfnActivation::silu) {
         for (int64_t i = 0; i < n; ++i) {
             const float g = gate[i];
@@ -183,6 +191,13 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
                                                std::to_string(p.window) + " for " + std::to_string(n_tok) + " tokens");
     }
     const float scale = p.scale;
+    const float* sinks = nullptr;
+    if (p.sinks) {
+        if (p.sinks->type() != TensorType::F32 || p.sinks->n_rows() * p.sinks->n_cols() != n_head)
+            return Status(ErrorCode::invalid_argument, "attention sinks " + p.sinks->name() + " are not " +
+                                                           std::to_string(n_head) + " F32 values");
+        sinks = static_cast<const float*>(cpu_weight_of(*p.sinks).data());
+    }
     // Soft-capped scores (Gemma 2) take the scalar path; its tanh is per score anyway.
     const bool vectorised = p.softcap == 0.0f && attention_task_vectorised(kv.type, head_dim, cpu_isa());
     // One task per (token, KV head): the group of query heads sharing that KV head. Each task
@@ -201,7 +216,7 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
                                   static_cast<const uint8_t*>(kv.k) + static_cast<size_t>(kvh) * head_offset,
                                   static_cast<const uint8_t*>(kv.v) + static_cast<size_t>(kvh) * head_offset,
                                   row_bytes, first_row, n_rows, kv.type, n_pos, group, head_dim, scale, scores, n_ctx,
-                                  out + (t * n_head + kvh * group) * head_dim};
+                                  out + (t * n_head + kvh * group) * head_dim, sinks ? sinks + kvh * group : nullptr};
             attention_task_avx2(a);
             return;
         }
@@ -232,8 +247,9 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
         }
         for (int64_t g = 0; g < group; ++g) {
             float* sg = scores + g * n_ctx;
-            const float max_score = *std::max_element(sg, sg + n_pos);
-            float sum = 0.0f;
+            const float* sink = sinks ? sinks + kvh * group + g : nullptr;  // in the sum only
+            const float max_score = std::max(*std::max_element(sg, sg + n_pos), sink ? *sink : -INFINITY);
+            float sum = sink ? std::exp(*sink - max_score) : 0.0f;
             for (int64_t j = 0; j < n_pos; ++j) {
                 sg[j] = std::exp(sg[j] - max_score);
                 sum += sg[j];
@@ -284,6 +300,23 @@ Status CpuOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const fl
     if (n_expert == 0 || experts.up.size() != experts.gate.size() || experts.down.size() != experts.gate.size())
         return Status(ErrorCode::invalid_argument, "moe_ffn: incomplete expert set");
     const int64_t n_embd = experts.gate[0]->n_cols(), n_ff = experts.n_ff;
+    // Biases (gpt-oss): all three lists or none, one F32 vector per expert of the right size.
+    const bool biased = !experts.gate_bias.empty() || !experts.up_bias.empty() || !experts.down_bias.empty();
+    if (biased) {
+        const auto ok = [&](const std::vector<const DeviceWeight*>& v, int64_t n) {
+            if (static_cast<int64_t>(v.size()) != n_expert) return false;
+            for (const DeviceWeight* b : v)
+                if (!b || b->type() != TensorType::F32 || b->n_rows() * b->n_cols() != n) return false;
+            return true;
+        };
+        if (!ok(experts.gate_bias, n_ff) || !ok(experts.up_bias, n_ff) || !ok(experts.down_bias, n_embd))
+            return Status(ErrorCode::invalid_argument, "moe_ffn: expert biases do not match the experts");
+    }
+    const auto add_rows = [](float* rows, int64_t n, const DeviceWeight* bias, int64_t width) {
+        const float* b = static_cast<const float*>(cpu_weight_of(*bias).data());
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t c = 0; c < width; ++c) rows[i * width + c] += b[c];
+    };
     // Tokens by expert, in token order, so each expert's matrices are read once for all its rows
     // (prefill) and only chosen experts are read at all (decode).
     std::vector<std::vector<std::pair<int64_t, float>>> routed(static_cast<size_t>(n_expert));
@@ -305,8 +338,13 @@ Status CpuOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const fl
             std::memcpy(s.x + i * n_embd, x + rows[static_cast<size_t>(i)].first * n_embd, static_cast<size_t>(n_embd) * 4);
         cpu_matmul(device_.pool(), cpu_weight_of(*experts.gate[static_cast<size_t>(e)]), s.x, n, s.gate, scratch_->matmul);
         cpu_matmul(device_.pool(), cpu_weight_of(*experts.up[static_cast<size_t>(e)]), s.x, n, s.up, scratch_->matmul);
+        if (biased) {
+            add_rows(s.gate, n, experts.gate_bias[static_cast<size_t>(e)], n_ff);
+            add_rows(s.up, n, experts.up_bias[static_cast<size_t>(e)], n_ff);
+        }
         gated_activation(act, s.gate, s.up, n * n_ff, s.gate);
         cpu_matmul(device_.pool(), cpu_weight_of(*experts.down[static_cast<size_t>(e)]), s.gate, n, s.y, scratch_->matmul);
+        if (biased) add_rows(s.y, n, experts.down_bias[static_cast<size_t>(e)], n_embd);
         // Added in expert order for every token: the sum's order does not depend on the batch.
         for (int64_t i = 0; i < n; ++i) {
             const auto [t, w] = rows[static_cast<size_t>(i)];

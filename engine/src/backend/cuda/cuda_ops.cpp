@@ -160,6 +160,10 @@ Status CudaOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_
                           int64_t n_head_kv, int64_t head_dim, const AttentionParams& p, float* scratch,
                           float* out) {
     STRATA_RETURN_IF_ERROR(dev_.begin_op("attention"));
+    // Attention sinks (gpt-oss) are not in the CUDA kernels yet: refuse rather than compute a
+    // softmax without them.
+    if (p.sinks)
+        return Status(ErrorCode::unsupported, dev_.id() + ": attention sinks (gpt-oss) have no CUDA kernel yet");
     STRATA_RETURN_IF_ERROR(check_kv(dev_, kv, pos0, n_tok));
     if (n_head <= 0 || n_head_kv <= 0 || n_head % n_head_kv != 0 || n_head > 65535)
         return bad(dev_, "attention with " + std::to_string(n_head) + " heads and " + std::to_string(n_head_kv) +
