@@ -1,5 +1,7 @@
 #include "chat/jinja_utf8.h"
 
+#include "tokenizer/unicode.h"
+
 namespace strata::jinja {
 
 namespace {
@@ -50,23 +52,7 @@ uint32_t decode_utf8_at(std::string_view s, size_t pos, size_t& len) {
     return ((c & 0x07u) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3);
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
+void append_utf8(std::string& out, uint32_t cp) { unicode::append_utf8(out, cp); }  // one encoder, the tokenizer's
 
 std::vector<size_t> code_point_offsets(std::string_view s) {
     std::vector<size_t> offsets;
