@@ -14,6 +14,7 @@
 #include "cli_common.h"
 #include "load_options.h"
 #include "strata/chat.h"
+#include "strata/chat_output.h"
 
 namespace strata::cli {
 
@@ -81,6 +82,8 @@ int cmd_chat(Args& args) {
     std::signal(SIGINT, on_sigint);
     const bool interactive = isatty(STDIN_FILENO);
     bool warned = false;  // the built-in-format warning, once per chat
+    const OutputFormats formats =
+        detect_output_formats(request.custom_template.empty() ? m.info().chat_template : request.custom_template);
     std::string line;
     for (;;) {
         if (interactive) std::fprintf(stdout, "\n> ");
@@ -116,14 +119,28 @@ int cmd_chat(Args& args) {
             continue;
         }
         cancel.store(false);
+        // Reasoning (Qwen 3 / R1 <think>, harmony's analysis channel) goes to stderr, the answer
+        // to stdout; the history keeps the answer only, as the templates expect.
+        ReasoningSplitter splitter({formats.reasoning, prompt_opens_reasoning(rendered->text, formats.reasoning)});
         std::string answer;
-        auto stats = (*seq)->generate(prompt, turn,
-                                      [&](std::string_view text) {
-                                          answer += text;
-                                          std::fwrite(text.data(), 1, text.size(), stdout);
-                                          std::fflush(stdout);
-                                      },
-                                      &cancel);
+        bool thinking = false;
+        auto show = [&](const std::vector<OutputDelta>& pieces) {
+            for (const OutputDelta& d : pieces) {
+                if (d.channel == OutputChannel::reasoning) {
+                    if (!thinking) std::fprintf(stderr, "[thinking] ");
+                    thinking = true;
+                    std::fwrite(d.text.data(), 1, d.text.size(), stderr);
+                    continue;
+                }
+                if (thinking) std::fprintf(stderr, "\n[answer]\n");
+                thinking = false;
+                answer += d.text;
+                std::fwrite(d.text.data(), 1, d.text.size(), stdout);
+            }
+            std::fflush(stdout);
+        };
+        auto stats = (*seq)->generate(prompt, turn, [&](std::string_view text) { show(splitter.push(text)); }, &cancel);
+        show(splitter.flush());
         std::fprintf(stdout, "\n");
         if (!stats.ok()) {
             std::fprintf(stderr, "error: %s\n", stats.status().message().c_str());

@@ -83,6 +83,27 @@ private slots:
         QCOMPARE(answers, 2);
     }
 
+    // chat says which template it uses; with a template whose generation prompt opens a <think>
+    // block, everything the model writes is reasoning: it goes to stderr, stdout stays empty.
+    void chatTemplateAndReasoning() {
+        const Run plain = run({"chat", "-m", tiny_, "-n", "4", "--temp", "0"}, "hi\n/quit\n");
+        QCOMPARE(plain.code, 0);
+        QVERIFY2(plain.err.contains("chat template: built-in plain: the model has no chat template"), qPrintable(plain.err));
+        const QString tmpl = dir_.filePath("think.jinja");
+        QFile f(tmpl);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}"
+                "{% if add_generation_prompt %}assistant: <think>\n{% endif %}");
+        f.close();
+        const Run r = run({"chat", "-m", tiny_, "-n", "6", "--temp", "0", "--template", tmpl}, "hi\n/quit\n");
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.err.contains("chat template: a custom template"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("[thinking] "), qPrintable(r.err));
+        QCOMPARE(r.out.trimmed(), QString());
+        const Run bad = run({"chat", "-m", tiny_, "--template", dir_.filePath("missing.jinja")}, "hi\n");
+        QCOMPARE(bad.code, 2);
+    }
+
     void planFitsAndDoesNotFit() {
         const Run fits = run({"plan", "-m", tiny_, "--devices", "cpu:1GiB,cpu:1GiB", "--ctx", "256"});
         QCOMPARE(fits.code, 0);
