@@ -14,28 +14,12 @@ float attention_temperature(const HParams& hp, int64_t pos) {
 
 }  // namespace
 
-ExpertWeights MoeWeights::view() const {
-    ExpertWeights v;
-    for (size_t e = 0; e < gate.size(); ++e) {
-        v.gate.push_back(gate[e].get());
-        v.up.push_back(up[e].get());
-        v.down.push_back(down[e].get());
-    }
-    for (size_t e = 0; e < gate_bias.size(); ++e) {
-        v.gate_bias.push_back(gate_bias[e].get());
-        v.up_bias.push_back(up_bias[e].get());
-        v.down_bias.push_back(down_bias[e].get());
-    }
-    v.n_ff = gate.empty() ? 0 : gate[0]->n_rows();
-    return v;
-}
-
 Status moe_block_forward(DeviceOps& ops, const HParams& hp, const MoeWeights& w, const float* x, int64_t n_tok,
                          const MoeBlockScratch& s, float* out) {
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.router, x, n_tok, s.logits));  // (n_tok, n_expert)
     if (w.router_bias) STRATA_RETURN_IF_ERROR(ops.add_bias(s.logits, *w.router_bias, n_tok, hp.n_expert));
     STRATA_RETURN_IF_ERROR(ops.moe_route(s.logits, n_tok, hp.moe, s.ids, s.weights));
-    return ops.moe_ffn(w.view(), hp.ffn_activation(), x, n_tok, s.ids, s.weights, hp.moe.n_used, s.experts, out);
+    return ops.moe_ffn(w.view, hp.ffn_activation(), x, n_tok, s.ids, s.weights, hp.moe.n_used, s.experts, out);
 }
 
 Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const KvView& kv,

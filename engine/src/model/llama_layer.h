@@ -20,7 +20,7 @@ struct MoeWeights {
     std::unique_ptr<DeviceWeight> router_bias;                 // gpt-oss: (n_expert), else null
     std::vector<std::unique_ptr<DeviceWeight>> gate, up, down;  // (n_expert) each
     std::vector<std::unique_ptr<DeviceWeight>> gate_bias, up_bias, down_bias;  // gpt-oss, else empty
-    ExpertWeights view() const;                                // non-owning, for DeviceOps::moe_ffn
+    ExpertWeights view;  // non-owning pointers to the above, for DeviceOps::moe_ffn (set by upload_experts)
 };
 
 // One block's weights on one device. Optional members are null when the architecture lacks them.

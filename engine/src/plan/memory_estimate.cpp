@@ -110,8 +110,6 @@ ExpertScratchLayout make_expert_scratch_layout(const ModelFootprint& m, int64_t 
     const uint64_t used = static_cast<uint64_t>(m.n_expert_used);
     ExpertScratchLayout s;
     Placer pl;
-    s.x = pl.place(nb * n_embd * f);
-    s.out = pl.place(nb * n_embd * f);
     s.logits = pl.place(nb * static_cast<uint64_t>(m.n_expert) * f);
     s.ids = pl.place(nb * used * 4);
     s.weights = pl.place(nb * used * f);

@@ -61,11 +61,10 @@ struct ScratchLayout {
 
 ScratchLayout make_scratch_layout(const ModelFootprint& model, const ScratchParams& params);
 
-// What a device that runs other devices' experts (PlanRequest::experts) holds for them: the
-// rows it is handed and gives back, and a MoE FFN's working memory. Same alignment.
+// What a device that runs other devices' experts (PlanRequest::experts) holds for them: a MoE
+// FFN's working memory (the rows it is handed and gives back stay in the caller's host memory).
+// Same alignment.
 struct ExpertScratchLayout {
-    uint64_t x = 0;           // (n_batch, n_embd)  input rows, copied from the layer's device
-    uint64_t out = 0;         // (n_batch, n_embd)  the FFN's output, copied back
     uint64_t logits = 0, ids = 0, weights = 0, moe_x = 0, moe_y = 0;  // as in ScratchLayout
     uint64_t gate = 0, up = 0;  // (n_batch, n_ff_exp)
     uint64_t act_quant = 0;

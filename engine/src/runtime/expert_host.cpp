@@ -1,7 +1,5 @@
 #include "runtime/expert_host.h"
 
-#include <cstring>
-
 namespace strata {
 
 Status upload_experts(const LayerTensors& lt,
@@ -28,6 +26,20 @@ Status upload_experts(const LayerTensors& lt,
         STRATA_RETURN_IF_ERROR(upload(lt.exp_up_bias[e], out.up_bias[e]));
         STRATA_RETURN_IF_ERROR(upload(lt.exp_down_bias[e], out.down_bias[e]));
     }
+    // The op's view, built once here rather than on every call (a layer per token).
+    ExpertWeights& v = out.view;
+    v = ExpertWeights{};
+    for (size_t e = 0; e < n; ++e) {
+        v.gate.push_back(out.gate[e].get());
+        v.up.push_back(out.up[e].get());
+        v.down.push_back(out.down[e].get());
+    }
+    for (size_t e = 0; e < nb; ++e) {
+        v.gate_bias.push_back(out.gate_bias[e].get());
+        v.up_bias.push_back(out.up_bias[e].get());
+        v.down_bias.push_back(out.down_bias[e].get());
+    }
+    v.n_ff = n == 0 ? 0 : out.gate[0]->n_rows();
     return {};
 }
 
@@ -74,21 +86,16 @@ Status ExpertHost::run(int64_t il, const float* x, int64_t n_tok, float* out) {
         return Status(ErrorCode::internal, "expert host asked for layer " + std::to_string(il) + " with " +
                                                std::to_string(n_tok) + " tokens");
     std::lock_guard<std::mutex> lock(mutex_);
-    const size_t bytes = static_cast<size_t>(n_tok * hp_.n_embd) * 4;
-    float* in = scratch_->as<float>(layout_.x);
-    float* result = scratch_->as<float>(layout_.out);
-    std::memcpy(in, x, bytes);
+    // x and out are host memory, as this device's is: the block reads and writes them directly.
     MoeBlockScratch s;
     s.logits = scratch_->as<float>(layout_.logits);
     s.ids = scratch_->as<int32_t>(layout_.ids);
     s.weights = scratch_->as<float>(layout_.weights);
     s.experts = MoeScratch{scratch_->as<float>(layout_.moe_x), scratch_->as<float>(layout_.gate),
                            scratch_->as<float>(layout_.up), scratch_->as<float>(layout_.moe_y)};
-    auto st = moe_block_forward(device_.ops(), hp_, it->second, in, n_tok, s, result);
+    auto st = moe_block_forward(device_.ops(), hp_, it->second, x, n_tok, s, out);
     if (!st.ok()) return st.with_context("experts of layer " + std::to_string(il) + " on " + device_.id());
-    STRATA_RETURN_IF_ERROR(device_.synchronize());
-    std::memcpy(out, result, bytes);
-    return {};
+    return device_.synchronize();
 }
 
 }  // namespace strata

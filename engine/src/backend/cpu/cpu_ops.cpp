@@ -17,6 +17,8 @@ namespace strata {
 
 struct CpuOps::Scratch {
     MatmulScratch matmul;
+    // moe_ffn's (token, weight) rows per expert, kept between calls so decode allocates nothing.
+    std::vector<std::vector<std::pair<int64_t, float>>> routed;
 };
 
 CpuOps::CpuOps(CpuDevice& device) : device_(device), scratch_(std::make_unique<Scratch>()) {}
@@ -319,7 +321,9 @@ Status CpuOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const fl
     };
     // Tokens by expert, in token order, so each expert's matrices are read once for all its rows
     // (prefill) and only chosen experts are read at all (decode).
-    std::vector<std::vector<std::pair<int64_t, float>>> routed(static_cast<size_t>(n_expert));
+    auto& routed = scratch_->routed;
+    routed.resize(static_cast<size_t>(n_expert));
+    for (auto& rows : routed) rows.clear();
     for (int64_t t = 0; t < n_tok; ++t) {
         for (int64_t j = 0; j < n_used; ++j) {
             const int32_t e = ids[t * n_used + j];
