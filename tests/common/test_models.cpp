@@ -35,4 +35,24 @@ std::vector<int32_t> seededTokens(int n, int n_vocab, uint32_t seed) {
     return t;
 }
 
+GreedyRun greedyRun(Model& m, const std::vector<int32_t>& prompt, int n) {
+    GreedyRun g;
+    auto seq = m.create_sequence();
+    if (!seq.ok()) {
+        g.status = seq.status();
+        return g;
+    }
+    GenerateParams p;
+    p.sampler.temperature = 0;
+    p.sampler.repeat_penalty = 1.0f;
+    p.max_tokens = n;
+    p.stop_at_eos = false;
+    auto r = (*seq)->generate(prompt, p, [&](std::string_view t) { g.text += t; }, nullptr,
+                              [&](const float* l, int64_t k) { g.logits.insert(g.logits.end(), l, l + k); });
+    g.status = r.ok() ? Status() : r.status();
+    const std::vector<int32_t>& all = (*seq)->tokens();
+    g.tokens.assign(all.begin() + static_cast<std::ptrdiff_t>(prompt.size()), all.end());
+    return g;
+}
+
 }  // namespace strata::test

@@ -22,4 +22,14 @@ LoadOptions cpuLoadOptions(KvCacheType kv, int64_t n_ctx, int64_t n_batch);
 // n seeded token ids: BOS (1), then ids in 3 .. n_vocab - 1.
 std::vector<int32_t> seededTokens(int n, int n_vocab, uint32_t seed);
 
+// n greedy tokens after `prompt` on a new sequence of `m` (no repeat penalty, EOS ignored): the
+// text, the generated tokens and every step's logits (steps × n_vocab), or why it failed.
+struct GreedyRun {
+    std::string text;
+    std::vector<int32_t> tokens;
+    std::vector<float> logits;
+    Status status;
+};
+GreedyRun greedyRun(Model& m, const std::vector<int32_t>& prompt, int n);
+
 }  // namespace strata::test

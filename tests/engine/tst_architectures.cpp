@@ -48,32 +48,7 @@ LoadOptions split_options(const std::string& devices, int64_t n_ctx) {
     return o;
 }
 
-struct Greedy {
-    std::string text;
-    std::vector<int32_t> tokens;
-    std::vector<float> logits;  // (steps, n_vocab)
-    Status status;
-};
-
-Greedy greedy(Model& m, const std::vector<int32_t>& prompt, int n) {
-    Greedy g;
-    auto seq = m.create_sequence();
-    if (!seq.ok()) {
-        g.status = seq.status();
-        return g;
-    }
-    GenerateParams p;
-    p.sampler.temperature = 0;
-    p.sampler.repeat_penalty = 1.0f;
-    p.max_tokens = n;
-    p.stop_at_eos = false;
-    auto r = (*seq)->generate(prompt, p, [&](std::string_view t) { g.text += t; }, nullptr,
-                              [&](const float* l, int64_t k) { g.logits.insert(g.logits.end(), l, l + k); });
-    g.status = r.ok() ? Status() : r.status();
-    const std::vector<int32_t>& all = (*seq)->tokens();
-    g.tokens.assign(all.begin() + static_cast<std::ptrdiff_t>(prompt.size()), all.end());
-    return g;
-}
+using Greedy = test::GreedyRun;
 
 }  // namespace
 
@@ -117,7 +92,7 @@ private slots:
             auto m = engine.load(path.toStdString(), split_options(devices, nCtx));
             QVERIFY2(m.ok(), m.status().message().c_str());
             QCOMPARE(static_cast<int>((*m)->plan().stages.size()), static_cast<int>(runs.size()) + 1);
-            runs.push_back(greedy(**m, prompt, n_gen));
+            runs.push_back(test::greedyRun(**m, prompt, n_gen));
             QVERIFY2(runs.back().status.ok(), runs.back().status.message().c_str());
             QCOMPARE(static_cast<int>(runs.back().tokens.size()), n_gen);
         }

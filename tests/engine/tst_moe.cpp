@@ -102,28 +102,6 @@ LoadOptions options(const std::string& devices) {
     return o;
 }
 
-struct Run {
-    std::vector<int32_t> tokens;
-    std::vector<float> logits;
-};
-
-Run greedy(Model& m, const std::vector<int32_t>& prompt, int n) {
-    Run out;
-    auto seq = m.create_sequence();
-    if (!seq.ok()) qFatal("%s", seq.status().message().c_str());
-    GenerateParams p;
-    p.sampler.temperature = 0;
-    p.sampler.repeat_penalty = 1.0f;
-    p.max_tokens = n;
-    p.stop_at_eos = false;
-    auto r = (*seq)->generate(prompt, p, [](std::string_view) {}, nullptr,
-                              [&](const float* l, int64_t k) { out.logits.insert(out.logits.end(), l, l + k); });
-    if (!r.ok()) qFatal("%s", r.status().message().c_str());
-    const std::vector<int32_t>& all = (*seq)->tokens();
-    out.tokens.assign(all.begin() + static_cast<std::ptrdiff_t>(prompt.size()), all.end());
-    return out;
-}
-
 }  // namespace
 
 class TestMoe : public QObject {
@@ -312,7 +290,7 @@ private slots:
             {"cpu:1GiB,cpu:1GiB", ExpertMode::cpu, 0, "cpu1", 1, true},              // all experts on cpu1
             {"cpu:1GiB,cpu:1GiB,cpu:1GiB", ExpertMode::first_n, 2, "cpu2", 2, true},  // layers 0-1 on cpu2
         };
-        std::vector<Run> runs;
+        std::vector<test::GreedyRun> runs;
         for (const Layout& l : layouts) {
             LoadOptions o = options(l.devices);
             o.expert_mode = l.mode;
@@ -340,7 +318,8 @@ private slots:
                         }
                 }
             }
-            runs.push_back(greedy(**m, prompt, n_gen));
+            runs.push_back(test::greedyRun(**m, prompt, n_gen));
+            QVERIFY2(runs.back().status.ok(), runs.back().status.message().c_str());
         }
         for (size_t i = 1; i < runs.size(); ++i) {
             QCOMPARE(runs[i].tokens, runs[0].tokens);
@@ -505,7 +484,9 @@ private slots:
         Engine engine;
         auto m = engine.load(out, options("cpu:1GiB"));
         QVERIFY2(m.ok(), m.status().message().c_str());
-        QCOMPARE(static_cast<int>(greedy(**m, {1, 17, 45}, 4).tokens.size()), 4);
+        const test::GreedyRun g = test::greedyRun(**m, {1, 17, 45}, 4);
+        QVERIFY2(g.status.ok(), g.status.message().c_str());
+        QCOMPARE(static_cast<int>(g.tokens.size()), 4);
     }
 
     void refusesWhatItCannotRun() {
