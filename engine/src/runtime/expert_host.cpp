@@ -2,9 +2,7 @@
 
 namespace strata {
 
-Status upload_experts(const LayerTensors& lt,
-                      const std::function<Status(const HostTensor&, std::unique_ptr<DeviceWeight>&)>& upload,
-                      MoeWeights& out) {
+Status upload_experts(const LayerTensors& lt, WeightUploader& upload, MoeWeights& out) {
     STRATA_RETURN_IF_ERROR(upload(lt.router, out.router));
     if (lt.router_bias.data) STRATA_RETURN_IF_ERROR(upload(lt.router_bias, out.router_bias));
     const size_t n = lt.exp_gate.size();
@@ -59,24 +57,16 @@ Result<std::unique_ptr<ExpertHost>> ExpertHost::create(Device& device, const HPa
     if (!scratch.ok()) return scratch.status();
     host->scratch_ = std::move(scratch).value();
 
-    uint64_t total = 0, done = 0;
+    uint64_t total = 0;
     for (int il : layers)
         for (const HostTensor* t : tensors.layers.at(static_cast<size_t>(il)).experts()) total += t->n_bytes;
-    auto upload = [&](const HostTensor& t, std::unique_ptr<DeviceWeight>& dst) -> Status {
-        if (cancel && cancel->load()) return Status(ErrorCode::cancelled, "loading was cancelled");
-        auto w = device.upload_weight(t);
-        if (!w.ok()) return w.status();
-        host->weight_bytes_ += (*w)->bytes();
-        dst = std::move(w).value();
-        done += t.n_bytes;
-        if (progress) progress(done, total);
-        return {};
-    };
+    WeightUploader upload(device, total, progress, cancel);
     for (int il : layers) {
         const LayerTensors& lt = tensors.layers.at(static_cast<size_t>(il));
         if (lt.exp_gate.empty()) return Status(ErrorCode::internal, "layer " + std::to_string(il) + " has no experts");
         STRATA_RETURN_IF_ERROR(upload_experts(lt, upload, host->layers_[il]));
     }
+    host->weight_bytes_ = upload.device_bytes();
     return host;
 }
 

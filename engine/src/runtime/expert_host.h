@@ -19,6 +19,7 @@
 #include "model/llama_layer.h"
 #include "model/model_tensors.h"
 #include "plan/memory_estimate.h"
+#include "runtime/weight_uploader.h"
 
 namespace strata {
 
@@ -56,8 +57,6 @@ private:
 
 // Uploads layer tensors' router and experts into `out` on `device` (shared by Stage and
 // ExpertHost). `upload` does the per-tensor work (progress, cancel, accounting).
-Status upload_experts(const LayerTensors& lt,
-                      const std::function<Status(const HostTensor&, std::unique_ptr<DeviceWeight>&)>& upload,
-                      MoeWeights& out);
+Status upload_experts(const LayerTensors& lt, WeightUploader& upload, MoeWeights& out);
 
 }  // namespace strata

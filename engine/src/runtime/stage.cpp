@@ -78,18 +78,7 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
     }
     if (plan.has_embedding) total += tensors.token_embd.n_bytes;
     if (plan.has_output) total += tensors.output_norm.n_bytes + tensors.output.n_bytes;
-    uint64_t done = 0;
-    auto cancelled = [&] { return cancel && cancel->load(); };
-    auto upload = [&](const HostTensor& t, std::unique_ptr<DeviceWeight>& dst) -> Status {
-        if (cancelled()) return Status(ErrorCode::cancelled, "loading was cancelled");
-        auto w = device.upload_weight(t);
-        if (!w.ok()) return w.status();
-        st->weight_bytes_ += (*w)->bytes();
-        dst = std::move(w).value();
-        done += t.n_bytes;
-        if (progress) progress(done, total);
-        return {};
-    };
+    WeightUploader upload(device, total, progress, cancel);
 
     // KV cache and scratch first: they are the allocations most likely to fail, and failing
     // before minutes of weight upload is the point of planning.
@@ -149,6 +138,7 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
         STRATA_RETURN_IF_ERROR(upload(tensors.output_norm, st->output_norm_));
         STRATA_RETURN_IF_ERROR(upload(tensors.output, st->output_));
     }
+    st->weight_bytes_ = upload.device_bytes();
     return st;
 }
 
