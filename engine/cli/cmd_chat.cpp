@@ -14,7 +14,7 @@
 #include "cli_common.h"
 #include "load_options.h"
 #include "strata/chat.h"
-#include "strata/chat_output.h"
+#include "strata/chat_turn.h"
 
 namespace strata::cli {
 
@@ -82,8 +82,8 @@ int cmd_chat(Args& args) {
     std::signal(SIGINT, on_sigint);
     const bool interactive = isatty(STDIN_FILENO);
     bool warned = false;  // the built-in-format warning, once per chat
-    const OutputFormats formats =
-        detect_output_formats(request.custom_template.empty() ? m.info().chat_template : request.custom_template);
+    ChatTurnOptions turn_options;
+    turn_options.drop_oldest_turns = false;  // say so instead: the user decides what to drop
     std::string line;
     for (;;) {
         if (interactive) std::fprintf(stdout, "\n> ");
@@ -98,59 +98,50 @@ int cmd_chat(Args& args) {
         if (line.empty()) continue;
         history.push_back({"user", line});
         request.messages = history;
-        auto rendered = m.chat_prompt(request);
-        if (!rendered.ok()) {
-            std::fprintf(stderr, "error: %s\n", rendered.status().message().c_str());
-            history.pop_back();
-            continue;
-        }
-        if (!rendered->warning.empty() && !warned) {
-            std::fprintf(stderr, "warning: using the %s format: %s\n", rendered->template_name.c_str(),
-                         rendered->warning.c_str());
-            warned = true;
-        }
-        GenerateParams turn = gp;
-        for (const auto& s : rendered->stop_strings) turn.stop_strings.push_back(s);
-        const std::vector<int32_t>& prompt = rendered->tokens;
-        if (static_cast<int64_t>(prompt.size()) >= m.n_ctx()) {
-            std::fprintf(stderr, "error: the conversation (%zu tokens) no longer fits the context of %lld; /reset to start over\n",
-                         prompt.size(), static_cast<long long>(m.n_ctx()));
-            history.pop_back();
-            continue;
-        }
         cancel.store(false);
         // Reasoning (Qwen 3 / R1 <think>, harmony's analysis channel) goes to stderr, the answer
-        // to stdout; the history keeps the answer only, as the templates expect.
-        ReasoningSplitter splitter({formats.reasoning, prompt_opens_reasoning(rendered->text, formats.reasoning)});
-        std::string answer;
+        // to stdout; the history keeps the answer and its reasoning apart, as the templates expect.
         bool thinking = false;
-        auto show = [&](const std::vector<OutputDelta>& pieces) {
-            for (const OutputDelta& d : pieces) {
-                if (d.channel == OutputChannel::reasoning) {
-                    if (!thinking) std::fprintf(stderr, "[thinking] ");
-                    thinking = true;
-                    std::fwrite(d.text.data(), 1, d.text.size(), stderr);
-                    continue;
-                }
-                if (thinking) std::fprintf(stderr, "\n[answer]\n");
-                thinking = false;
-                answer += d.text;
-                std::fwrite(d.text.data(), 1, d.text.size(), stdout);
+        ChatTurnCallbacks callbacks;
+        callbacks.on_prompt = [&](const ChatPrompt& prompt, const OutputFormats&) {
+            if (!prompt.warning.empty() && !warned) {
+                std::fprintf(stderr, "warning: using the %s format: %s\n", prompt.template_name.c_str(),
+                             prompt.warning.c_str());
+                warned = true;
             }
+        };
+        callbacks.on_delta = [&](const OutputDelta& d) {
+            if (d.channel == OutputChannel::tool_call) return;  // shown parsed, below
+            if (d.channel == OutputChannel::reasoning) {
+                if (!thinking) std::fprintf(stderr, "[thinking] ");
+                thinking = true;
+                std::fwrite(d.text.data(), 1, d.text.size(), stderr);
+                return;
+            }
+            if (thinking) std::fprintf(stderr, "\n[answer]\n");
+            thinking = false;
+            std::fwrite(d.text.data(), 1, d.text.size(), stdout);
             std::fflush(stdout);
         };
-        auto stats = (*seq)->generate(prompt, turn, [&](std::string_view text) { show(splitter.push(text)); }, &cancel);
-        show(splitter.flush());
+        auto turn = run_chat_turn(m, **seq, request, gp, callbacks, &cancel, turn_options);
         std::fprintf(stdout, "\n");
-        if (!stats.ok()) {
-            std::fprintf(stderr, "error: %s\n", stats.status().message().c_str());
+        if (!turn.ok()) {
+            std::fprintf(stderr, "error: %s\n", turn.status().message().c_str());
             history.pop_back();
             continue;
         }
-        history.push_back({"assistant", answer});
-        std::fprintf(stderr, "[%d tokens, %.2f s to first token, %.1f tok/s%s]\n", stats->n_generated,
-                     stats->time_to_first_token, stats->generate_tps(),
-                     stats->stop == StopReason::cancelled ? ", stopped" : "");
+        for (const ToolCall& call : turn->output.calls)
+            std::fprintf(stderr, "[tool call] %s(%s)\n", call.name.c_str(), call.arguments.c_str());
+        for (const ToolCallProblem& problem : turn->output.problems)
+            std::fprintf(stderr, "[tool call not understood] %s\n", problem.message.c_str());
+        ChatMessage answer{"assistant", turn->output.content};
+        answer.reasoning = turn->output.reasoning;
+        answer.tool_calls = turn->output.calls;
+        history.push_back(std::move(answer));
+        const GenerateStats& stats = turn->stats;
+        std::fprintf(stderr, "[%d tokens, %.2f s to first token, %.1f tok/s%s]\n", stats.n_generated,
+                     stats.time_to_first_token, stats.generate_tps(),
+                     stats.stop == StopReason::cancelled ? ", stopped" : "");
     }
     g_cancel_generation = nullptr;
     std::signal(SIGINT, SIG_DFL);

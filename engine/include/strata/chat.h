@@ -11,9 +11,25 @@
 
 namespace strata {
 
+// One structured tool call an assistant made (parsed from its output, strata/chat_output.h, or
+// given by an API client in the history).
+struct ToolCall {
+    std::string id;         // from the output where the format carries one, else "call_<index>"
+    std::string name;       // e.g. "get_weather" (harmony's "functions." namespace removed)
+    std::string arguments;  // a JSON object as compact text, keys in the model's order
+    bool operator==(const ToolCall&) const = default;
+};
+
+// One turn of a conversation. The fields after `content` are for chat templates that use them
+// (strata/chat_prompt.h passes them on as reasoning_content / thinking, tool_calls,
+// tool_call_id, name); the built-in formats render role and content only.
 struct ChatMessage {
-    std::string role;     // "system", "user", "assistant"
+    std::string role;     // "system", "user", "assistant", "tool"
     std::string content;
+    std::string reasoning;                // assistant: its thinking ("" = none)
+    std::vector<ToolCall> tool_calls;     // assistant: the calls it made
+    std::string tool_call_id;             // tool: the call this result answers
+    std::string name;                     // tool: the tool's name
 };
 
 enum class ChatFormat { plain, chatml, llama3, llama2, zephyr, gemma, phi3 };

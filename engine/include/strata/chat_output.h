@@ -63,6 +63,7 @@
 #include <string_view>
 #include <vector>
 
+#include "strata/chat.h"
 #include "strata/status.h"
 
 namespace strata {
@@ -164,13 +165,7 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// One structured tool call.
-struct ToolCall {
-    std::string id;         // from the output where the format carries one, else "call_<index>"
-    std::string name;       // e.g. "get_weather" (harmony's "functions." namespace removed)
-    std::string arguments;  // a JSON object as compact text, keys in the model's order
-    bool operator==(const ToolCall&) const = default;
-};
+// ToolCall (one structured call) is in strata/chat.h.
 
 // Why some text that looked like a tool call did not become one. The text stays in the content.
 struct ToolCallProblem {

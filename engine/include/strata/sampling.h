@@ -34,6 +34,10 @@ struct GenerateParams {
     // JSON mode (OpenAI's response_format json_object): only tokens that keep the text a prefix
     // of one JSON object are sampled, and generation ends when the object closes.
     bool json_object = false;
+    // Generated control tokens other than end-of-generation ones are emitted as their text
+    // ("[TOOL_CALLS]", "<|channel|>", "<|python_tag|>"), for output parsers that read them as
+    // structure (strata/chat_output.h). Off: they give no text, as in plain completions.
+    bool control_token_text = false;
 };
 
 // Why generation ended.

@@ -6,6 +6,32 @@ namespace {
 
 std::string special_text(const Vocab& v, int32_t id) { return id >= 0 && id < v.n_tokens() ? v.token_text(id) : ""; }
 
+// A message as the templates read it. Assistant reasoning goes in as `reasoning_content` (Qwen 3,
+// DeepSeek) and `thinking` (gpt-oss): each template reads its own key and ignores the other.
+// Tool-call arguments are given as an object when they parse (Hugging Face's convention, which
+// templates that `tojson` them rely on), else as the string the client sent.
+nlohmann::ordered_json template_message(const ChatMessage& m) {
+    ChatTemplateMessage msg;
+    msg.role = m.role;
+    msg.content = m.content;
+    if (!m.reasoning.empty()) msg.reasoning_content = m.reasoning;
+    if (!m.tool_calls.empty()) {
+        nlohmann::ordered_json calls = nlohmann::ordered_json::array();
+        for (const ToolCall& c : m.tool_calls) {
+            nlohmann::ordered_json args = nlohmann::ordered_json::parse(c.arguments, nullptr, /*allow_exceptions=*/false);
+            if (args.is_discarded()) args = c.arguments;
+            calls.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", args}}}});
+        }
+        msg.tool_calls = std::move(calls);
+        if (m.content.empty()) msg.content.reset();  // OpenAI: a call-only message has null content
+    }
+    if (!m.tool_call_id.empty()) msg.tool_call_id = m.tool_call_id;
+    if (!m.name.empty()) msg.name = m.name;
+    nlohmann::ordered_json j = msg.to_json();
+    if (!m.reasoning.empty()) j["thinking"] = m.reasoning;
+    return j;
+}
+
 }  // namespace
 
 ChatPrompter::ChatPrompter(std::shared_ptr<const Vocab> vocab, const std::string& model_template)
@@ -30,12 +56,7 @@ std::string ChatPrompter::summary() const {
 
 Result<ChatPrompt> ChatPrompter::render(const ChatTemplate& tmpl, const ChatPromptRequest& request) const {
     ChatTemplateInput in;
-    for (const ChatMessage& m : request.messages) {
-        ChatTemplateMessage msg;
-        msg.role = m.role;
-        msg.content = m.content;
-        in.messages.push_back(msg.to_json());
-    }
+    for (const ChatMessage& m : request.messages) in.messages.push_back(template_message(m));
     in.tools = request.tools;
     in.add_generation_prompt = request.add_generation_prompt;
     in.bos_token = special_text(*vocab_, vocab_->bos());

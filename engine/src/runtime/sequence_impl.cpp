@@ -161,7 +161,7 @@ Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt,
 
     const auto& vocab = model_.vocab();
     Sampler sampler(params.sampler);
-    StreamingDetokenizer detok(vocab, /*strip_leading_space=*/prompt.back() == vocab->bos());
+    StreamingDetokenizer detok(vocab, /*strip_leading_space=*/prompt.back() == vocab->bos(), params.control_token_text);
     StopMatcher stops(params.stop_strings);
     // JSON mode: a token is allowed when its bytes keep the text a prefix of one JSON object;
     // end-of-generation only once the object has closed (generation stops there by itself).

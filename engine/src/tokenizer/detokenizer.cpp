@@ -7,11 +7,11 @@
 
 namespace strata::tokenizer {
 
-void detokenize_push(const Vocab& vocab, bool strip_leading_space, int32_t id, bool& at_start,
+void detokenize_push(const Vocab& vocab, bool strip_leading_space, bool control_text, int32_t id, bool& at_start,
                      std::string& pending, std::string& out) {
     if (id < 0 || id >= vocab.n_tokens()) return;
     if (at_start && id == vocab.bos()) return;  // still at the start: the next piece follows BOS
-    std::string bytes = vocab.token_to_bytes(id);
+    std::string bytes = control_text && vocab.is_control(id) ? vocab.token_text(id) : vocab.token_to_bytes(id);
     if (at_start && strip_leading_space && vocab.kind() == VocabKind::spm && vocab.add_space_prefix() &&
         !bytes.empty() && bytes[0] == ' ') {
         bytes.erase(0, 1);
@@ -37,12 +37,13 @@ void detokenize_flush(std::string& pending, std::string& out) {
 
 namespace strata {
 
-StreamingDetokenizer::StreamingDetokenizer(std::shared_ptr<const Vocab> vocab, bool strip_leading_space)
-    : vocab_(std::move(vocab)), at_start_(true), strip_leading_space_(strip_leading_space) {}
+StreamingDetokenizer::StreamingDetokenizer(std::shared_ptr<const Vocab> vocab, bool strip_leading_space,
+                                           bool control_text)
+    : vocab_(std::move(vocab)), at_start_(true), strip_leading_space_(strip_leading_space), control_text_(control_text) {}
 
 std::string StreamingDetokenizer::push(int32_t id) {
     std::string out;
-    if (vocab_) tokenizer::detokenize_push(*vocab_, strip_leading_space_, id, at_start_, pending_, out);
+    if (vocab_) tokenizer::detokenize_push(*vocab_, strip_leading_space_, control_text_, id, at_start_, pending_, out);
     return out;
 }
 

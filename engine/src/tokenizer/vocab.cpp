@@ -281,7 +281,7 @@ std::string Vocab::token_to_bytes(int32_t id) const {
 std::string Vocab::decode(const std::vector<int32_t>& ids, bool strip_leading_space) const {
     std::string out, pending;
     bool at_start = true;
-    for (int32_t id : ids) tokenizer::detokenize_push(*this, strip_leading_space, id, at_start, pending, out);
+    for (int32_t id : ids) tokenizer::detokenize_push(*this, strip_leading_space, /*control_text=*/false, id, at_start, pending, out);
     tokenizer::detokenize_flush(pending, out);
     return out;
 }

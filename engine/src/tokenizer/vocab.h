@@ -116,7 +116,10 @@ private:
 // One per sequence; not thread-safe.
 class StreamingDetokenizer {
 public:
-    explicit StreamingDetokenizer(std::shared_ptr<const Vocab> vocab, bool strip_leading_space = true);
+    // control_text: control tokens give their text ("[TOOL_CALLS]", "<|channel|>") instead of
+    // nothing, for output parsers that read them as structure.
+    explicit StreamingDetokenizer(std::shared_ptr<const Vocab> vocab, bool strip_leading_space = true,
+                                  bool control_text = false);
     // Returns the text that became complete with this token (possibly empty).
     std::string push(int32_t id);
     // End of stream: whatever is held back (invalid bytes become U+FFFD).
@@ -127,6 +130,7 @@ private:
     std::string pending_;
     bool at_start_;
     bool strip_leading_space_;
+    bool control_text_;
 };
 
 }  // namespace strata
