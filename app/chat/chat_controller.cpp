@@ -3,6 +3,7 @@
 #include <QRandomGenerator>
 
 #include "engine/engine_worker.h"
+#include "strata/chat_template.h"
 #include "storage/chat_store.h"
 
 namespace strata::app {
@@ -34,12 +35,18 @@ ChatController::ChatController(ChatStore& store, EngineWorker& worker, QObject* 
         if (m_dirty) save(MessageState::streaming, {});
     });
     connect(&worker, &EngineWorker::tokenReceived, this, &ChatController::onToken);
+    connect(&worker, &EngineWorker::reasoningReceived, this, &ChatController::onReasoning);
+    connect(&worker, &EngineWorker::promptReady, this, &ChatController::onPrompt);
     connect(&worker, &EngineWorker::generationFinished, this, &ChatController::onFinished);
     connect(&worker, &EngineWorker::generationFailed, this, [this](qint64 conversationId, const QString& message) {
         if (m_answerId != 0 && conversationId == m_answerConversation) emit errorOccurred(tr("The answer failed: %1").arg(message));
     });
     connect(&worker, &EngineWorker::loaded, this, &ChatController::onLoaded);
-    connect(&worker, &EngineWorker::unloaded, this, [this] { m_loadedModel.clear(); });
+    connect(&worker, &EngineWorker::unloaded, this, [this] {
+        m_loadedModel.clear();
+        m_loadedTemplate.clear();
+        m_loadedChatFormat.clear();
+    });
 }
 
 ChatController::~ChatController() { abandonAnswer(); }
@@ -49,6 +56,7 @@ qint64 ChatController::newConversation(const QString& title) {
     if (auto prev = current()) {  // a new chat from an open one inherits that one's settings
         c.systemPrompt = prev->systemPrompt;
         c.sampling = prev->sampling;
+        c.chatTemplate = prev->chatTemplate;
         c.modelPath = modelForNewChats();
     } else {
         c = draft();  // settings chosen before its first message, or the defaults
@@ -77,7 +85,7 @@ bool ChatController::selectConversation(qint64 id) {
     m_messages = m_store.messages(id);
     if (m_answerId != 0 && m_answerConversation == id) {
         for (Message& m : m_messages)
-            if (m.id == m_answerId) m.content = m_answerText, m.state = MessageState::streaming;
+            if (m.id == m_answerId) m.content = m_answerText, m.reasoning = m_answerReasoning, m.state = MessageState::streaming;
     }
     emit conversationOpened(id);
     return true;
@@ -99,6 +107,7 @@ bool ChatController::setConversationSettings(const QString& modelPath, const QSt
                                              const SamplingSettings& sampling) {
     if (!m_current) {
         Conversation d;
+        d.chatTemplate = m_draft ? m_draft->chatTemplate : QString();
         d.modelPath = modelPath;
         d.systemPrompt = systemPrompt;
         d.sampling = sampling;
@@ -106,6 +115,24 @@ bool ChatController::setConversationSettings(const QString& modelPath, const QSt
         return true;
     }
     return m_store.setConversationSettings(m_current, modelPath, systemPrompt, sampling);
+}
+
+std::optional<QString> ChatController::setConversationTemplate(const QString& templateText) {
+    if (!templateText.trimmed().isEmpty()) {
+        strata::ChatTemplateError err;
+        auto compiled = strata::ChatTemplate::compile(templateText.toStdString(), &err);
+        if (!compiled.ok()) return tr("The template does not parse: %1").arg(QString::fromStdString(err.to_string()));
+    }
+    const QString value = templateText.trimmed().isEmpty() ? QString() : templateText;
+    if (!m_current) {
+        Conversation d = m_draft.value_or(Conversation{});
+        d.chatTemplate = value;
+        m_draft = d;
+        return std::nullopt;
+    }
+    if (!m_store.setConversationTemplate(m_current, value))
+        return tr("Could not save the template: %1").arg(m_store.lastError());
+    return std::nullopt;
 }
 
 bool ChatController::send(const QString& text) {
@@ -151,7 +178,9 @@ ChatTurns ChatController::history() const {
     for (const Message& m : m_messages) {
         if (m.id == m_answerId) continue;
         if (m.role == Role::assistant && m.content.isEmpty()) continue;
-        turns.append({m.role, m.content});
+        ChatTurn t{m.role, m.content};
+        t.reasoning = m.reasoning;  // the template decides whether earlier thinking is shown
+        turns.append(t);
     }
     return turns;
 }
@@ -164,10 +193,14 @@ bool ChatController::startAnswer() {
         emit errorOccurred(tr("Could not save the answer: %1").arg(m_store.lastError()));
         return false;
     }
-    const ChatTurns turns = history();
+    ChatRequest request;
+    request.turns = history();
+    request.customTemplate = conv->chatTemplate;
     m_answerId = *id;
     m_answerConversation = m_current;
     m_answerText.clear();
+    m_answerReasoning.clear();
+    m_thinkStartMs = m_thinkEndMs = -1;
     m_answerTokens = 0;
     m_firstTokenMs = -1;
     m_dirty = false;
@@ -184,22 +217,53 @@ bool ChatController::startAnswer() {
 
     m_requestId = m_worker.newRequestId();
     const strata::GenerateParams params = conv->sampling.toGenerateParams(QRandomGenerator::global()->generate64());
-    QMetaObject::invokeMethod(&m_worker, "generate", Qt::QueuedConnection, Q_ARG(quint64, m_requestId),
-                              Q_ARG(qint64, m_answerConversation), Q_ARG(strata::app::ChatTurns, turns),
-                              Q_ARG(strata::GenerateParams, params));
+    QMetaObject::invokeMethod(
+        &m_worker,
+        [worker = &m_worker, requestId = m_requestId, conversation = m_answerConversation, request, params] {
+            worker->generate(requestId, conversation, request, params);
+        },
+        Qt::QueuedConnection);
     m_saveTimer.start();
     return true;
 }
 
-void ChatController::onToken(qint64 conversationId, const QString& text) {
-    if (m_answerId == 0 || conversationId != m_answerConversation) return;
+void ChatController::countToken() {
     if (m_firstTokenMs < 0) m_firstTokenMs = m_answerClock.elapsed();
-    m_answerText += text;
     ++m_answerTokens;
     m_dirty = true;
+}
+
+double ChatController::thinkingMs() const {
+    if (m_thinkStartMs < 0) return 0;
+    const qint64 end = m_thinkEndMs >= 0 ? m_thinkEndMs : m_answerClock.elapsed();
+    return double(end - m_thinkStartMs);
+}
+
+void ChatController::onToken(qint64 conversationId, const QString& text) {
+    if (m_answerId == 0 || conversationId != m_answerConversation) return;
+    countToken();
+    if (m_thinkStartMs >= 0 && m_thinkEndMs < 0) {
+        m_thinkEndMs = m_answerClock.elapsed();
+        emit answerReasoningChanged(m_answerId, m_answerReasoning, false, thinkingMs());
+    }
+    m_answerText += text;
     const double secs = (m_answerClock.elapsed() - m_firstTokenMs) / 1000.0;
     const double tps = secs > 0.05 && m_answerTokens > 1 ? (m_answerTokens - 1) / secs : 0.0;
     emit answerTextChanged(m_answerId, m_answerText, m_answerTokens, tps);
+}
+
+void ChatController::onReasoning(qint64 conversationId, const QString& text) {
+    if (m_answerId == 0 || conversationId != m_answerConversation) return;
+    countToken();
+    if (m_thinkStartMs < 0) m_thinkStartMs = m_answerClock.elapsed();
+    m_answerReasoning += text;
+    emit answerReasoningChanged(m_answerId, m_answerReasoning, m_thinkEndMs < 0, thinkingMs());
+}
+
+void ChatController::onPrompt(qint64 conversationId, const PromptInfo& info) {
+    if (m_answerId == 0 || conversationId != m_answerConversation) return;  // the API's
+    m_lastPrompt.insert(conversationId, info);
+    emit promptUsed(conversationId, info);
 }
 
 void ChatController::onFinished(qint64 conversationId, const strata::GenerateStats& stats) {
@@ -209,12 +273,15 @@ void ChatController::onFinished(qint64 conversationId, const strata::GenerateSta
     else if (stats.stop == strata::StopReason::error) state = MessageState::error;
     AnswerStats a = toAnswerStats(stats);
     if (a.nTokens == 0) a.nTokens = m_answerTokens;
+    a.thinkingMs = thinkingMs();
     finishAnswer(state, a);
 }
 
 void ChatController::onLoaded(const LoadedModel& model) {
     m_loadedModel = model.path;
     m_defaultModel = model.path;
+    m_loadedTemplate = QString::fromStdString(model.info.chat_template);
+    m_loadedChatFormat = model.chatFormat;
 }
 
 void ChatController::stop() {
@@ -231,11 +298,12 @@ void ChatController::abandonAnswer() {
     if (m_answerId == 0) return;
     AnswerStats a;
     a.nTokens = m_answerTokens;
+    a.thinkingMs = thinkingMs();
     finishAnswer(MessageState::stopped, a);
 }
 
 void ChatController::save(MessageState state, const AnswerStats& stats) {
-    if (!m_store.updateMessage(m_answerId, m_answerText, state, stats))
+    if (!m_store.updateMessage(m_answerId, m_answerText, state, stats, m_answerReasoning))
         emit errorOccurred(tr("Could not save the answer: %1").arg(m_store.lastError()));
     m_dirty = false;
 }

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <QElapsedTimer>
+#include <QHash>
 #include <QObject>
 #include <QTimer>
+#include <optional>
 
 #include "chat/chat_types.h"
 #include "strata/sampling.h"
@@ -37,6 +39,12 @@ public:
     // The settings the next new conversation gets (those set while none was open, else the
     // defaults); what the settings panel shows when no conversation is open.
     Conversation draft() const;
+    // A custom Jinja chat template for the open conversation (or the draft), "" for the model's
+    // own. A template that does not parse is refused: the error says where.
+    std::optional<QString> setConversationTemplate(const QString& templateText);
+    // Which template rendered the last prompt of a conversation (empty before its first answer
+    // in this session).
+    PromptInfo lastPrompt(qint64 conversationId) const { return m_lastPrompt.value(conversationId); }
     void setDefaultModel(const QString& path) { m_defaultModel = path; }
 
     // ---- turns
@@ -48,6 +56,7 @@ public:
     qint64 streamingMessageId() const { return m_answerId; }
     qint64 streamingConversation() const { return m_answerConversation; }
     QString streamingText() const { return m_answerText; }
+    QString streamingReasoning() const { return m_answerReasoning; }
     // Saves the streaming answer now (shutdown, tests).
     void flush();
     // Ends a streaming answer that will get no more tokens (the worker is gone): saves it as
@@ -55,6 +64,10 @@ public:
     void abandonAnswer();
 
     QString loadedModelPath() const { return m_loadedModel; }
+    // The loaded model's own chat template text, and what prompts it without a custom template
+    // ("the model's template", or the built-in format and why).
+    QString loadedModelTemplate() const { return m_loadedTemplate; }
+    QString loadedChatFormat() const { return m_loadedChatFormat; }
 
 signals:
     void conversationOpened(qint64 conversationId);   // messages() now holds it
@@ -62,6 +75,12 @@ signals:
     void messageAdded(const strata::app::Message& message);
     void messagesRemovedFrom(qint64 messageId);       // that message and later ones are gone
     void answerTextChanged(qint64 messageId, const QString& text, int nTokens, double tokensPerSecond);
+    // The streaming answer's reasoning so far; `thinking` while the model still reasons, and
+    // for how long it has reasoned (ms).
+    void answerReasoningChanged(qint64 messageId, const QString& reasoning, bool thinking, double thinkingMs);
+    // The prompt of an answer was rendered: which template, and a warning when a built-in
+    // format stood in for the model's own (the chat shows it).
+    void promptUsed(qint64 conversationId, const strata::app::PromptInfo& info);
     void answerFinished(const strata::app::Message& message);
     void generatingChanged(bool generating);
     void errorOccurred(const QString& message);
@@ -73,6 +92,10 @@ signals:
 
 private:
     void onToken(qint64 conversationId, const QString& text);
+    void onReasoning(qint64 conversationId, const QString& text);
+    void onPrompt(qint64 conversationId, const PromptInfo& info);
+    void countToken();  // a streamed piece is one token (the engine emits per token)
+    double thinkingMs() const;
     void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
     void onLoaded(const LoadedModel& model);
     bool startAnswer();
@@ -88,17 +111,23 @@ private:
     QList<Message> m_messages;  // of m_current
     QString m_defaultModel;
     QString m_loadedModel;
+    QString m_loadedTemplate;
+    QString m_loadedChatFormat;
 
     // The answer being streamed (it may belong to a conversation no longer shown).
     qint64 m_answerId = 0;
     qint64 m_answerConversation = 0;
     quint64 m_requestId = 0;
     QString m_answerText;
+    QString m_answerReasoning;
+    qint64 m_thinkStartMs = -1;  // when the first reasoning arrived (answer clock)
+    qint64 m_thinkEndMs = -1;    // when the first content after it arrived
     int m_answerTokens = 0;
     QElapsedTimer m_answerClock;
     qint64 m_firstTokenMs = -1;
     bool m_dirty = false;
     QTimer m_saveTimer;
+    QHash<qint64, PromptInfo> m_lastPrompt;  // by conversation
 };
 
 }  // namespace strata::app

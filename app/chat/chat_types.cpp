@@ -7,6 +7,7 @@ QString roleName(Role r) {
         case Role::system: return QStringLiteral("system");
         case Role::user: return QStringLiteral("user");
         case Role::assistant: return QStringLiteral("assistant");
+        case Role::tool: return QStringLiteral("tool");
     }
     return QStringLiteral("user");
 }
@@ -15,6 +16,7 @@ bool parseRole(const QString& text, Role& out) {
     if (text == QLatin1String("system")) out = Role::system;
     else if (text == QLatin1String("user")) out = Role::user;
     else if (text == QLatin1String("assistant")) out = Role::assistant;
+    else if (text == QLatin1String("tool")) out = Role::tool;
     else return false;
     return true;
 }

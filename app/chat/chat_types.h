@@ -6,12 +6,15 @@
 #include <QList>
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 
+#include "strata/chat_output.h"
 #include "strata/sampling.h"
 
 namespace strata::app {
 
-enum class Role { system, user, assistant };
+// tool: a tool's result (API requests only; the chat does not store them).
+enum class Role { system, user, assistant, tool };
 QString roleName(Role r);
 bool parseRole(const QString& text, Role& out);
 
@@ -46,6 +49,7 @@ struct Conversation {
     QString modelPath;     // the model it talks to ("" = whatever is loaded)
     QString systemPrompt;
     SamplingSettings sampling;
+    QString chatTemplate;  // a custom Jinja chat template ("" = the model's own)
 };
 
 // AnswerStats::endReason values (stored in messages.end_reason).
@@ -60,6 +64,7 @@ struct AnswerStats {
     // Why a complete answer ended before the model finished it: "max_tokens" (the conversation's
     // token limit) or "context_full"; "" when the model ended it (or a stop string did).
     QString endReason;
+    double thinkingMs = 0;  // how long the model reasoned before answering (0: it did not)
     bool operator==(const AnswerStats&) const = default;
 };
 
@@ -71,17 +76,57 @@ struct Message {
     QDateTime createdAt;
     MessageState state = MessageState::complete;
     AnswerStats stats;
+    QString reasoning;  // assistant: its thinking, kept apart from the answer
 };
 
-// One turn as the worker receives it (role + text only).
+// A tool call an assistant made (strata::ToolCall's fields).
+struct ChatToolCall {
+    QString id;
+    QString name;
+    QString arguments;  // a JSON object as text
+    bool operator==(const ChatToolCall&) const = default;
+};
+
+// One turn as the worker receives it.
 struct ChatTurn {
     Role role = Role::user;
     QString content;
+    QString reasoning;               // assistant: its thinking, for templates that take it
+    QList<ChatToolCall> toolCalls;   // assistant: calls it made
+    QString toolCallId;              // tool: the call this result answers
+    QString name;                    // tool: the tool's name
 };
 using ChatTurns = QList<ChatTurn>;
+
+// What to answer: the conversation and how to prompt it.
+struct ChatRequest {
+    ChatTurns turns;
+    QByteArray toolsJson;       // the tools offered, a JSON array ("" = none)
+    QByteArray extraVarsJson;   // more template variables, a JSON object ("" = none)
+    QString customTemplate;     // "" = the model's own template
+};
+
+// Which template rendered a request's prompt (EngineWorker::promptReady).
+struct PromptInfo {
+    QString templateName;    // "the model's template", "a custom template", "built-in ChatML"
+    QString warning;         // why a built-in format stands in ("" when the template was used)
+    strata::OutputFormats formats;  // how the output is read (reasoning, tool calls)
+};
+
+// A finished answer parsed (EngineWorker::answerParsed): reasoning and answer apart, tool calls.
+struct ParsedAnswer {
+    QString reasoning;
+    QString content;
+    QList<ChatToolCall> toolCalls;
+    QStringList problems;   // tool calls that did not parse (their text stays in `content`)
+    int droppedTurns = 0;   // oldest turns left out to fit the context
+};
 
 }  // namespace strata::app
 
 Q_DECLARE_METATYPE(strata::app::SamplingSettings)
 Q_DECLARE_METATYPE(strata::app::AnswerStats)
 Q_DECLARE_METATYPE(strata::app::ChatTurn)
+Q_DECLARE_METATYPE(strata::app::ChatRequest)
+Q_DECLARE_METATYPE(strata::app::PromptInfo)
+Q_DECLARE_METATYPE(strata::app::ParsedAnswer)

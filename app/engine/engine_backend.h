@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "strata/chat.h"
+#include "strata/chat_turn.h"
 #include "strata/engine.h"
 
 namespace strata::app {
@@ -41,12 +42,14 @@ public:
     virtual void unload() = 0;
     virtual bool hasModel() const = 0;
 
-    // Renders `messages` with the model's chat format and generates the assistant's answer,
-    // reusing the KV cache of the longest common prefix with the previous call.
-    virtual strata::Result<strata::GenerateStats> generate(const std::vector<strata::ChatMessage>& messages,
-                                                           const strata::GenerateParams& params,
-                                                           const strata::TextCallback& onText,
-                                                           const std::atomic<bool>* cancel) = 0;
+    // One chat turn (strata/chat_turn.h): renders the request with the model's (or its custom)
+    // template, dropping the oldest turns when it does not fit, generates the answer reusing the
+    // KV cache of the longest common prefix with the previous call, and splits the output into
+    // reasoning, answer and tool calls as it streams.
+    virtual strata::Result<strata::ChatTurnResult> generate(const strata::ChatPromptRequest& request,
+                                                            const strata::GenerateParams& params,
+                                                            const strata::ChatTurnCallbacks& callbacks,
+                                                            const std::atomic<bool>* cancel) = 0;
     // Continues `prompt` as it is (no chat template, no chat stop strings), also reusing the
     // KV cache of a common prefix.
     virtual strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,

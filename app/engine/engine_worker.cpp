@@ -132,21 +132,82 @@ void EngineWorker::unloadModel() {
     emit statsUpdated({});
 }
 
-void EngineWorker::generate(quint64 requestId, qint64 conversationId, const ChatTurns& messages,
+namespace {
+
+strata::ChatPromptRequest toPromptRequest(const ChatRequest& request) {
+    strata::ChatPromptRequest out;
+    out.messages.reserve(size_t(request.turns.size()));
+    for (const ChatTurn& t : request.turns) {
+        strata::ChatMessage m{roleName(t.role).toStdString(), t.content.toStdString()};
+        m.reasoning = t.reasoning.toStdString();
+        for (const ChatToolCall& c : t.toolCalls)
+            m.tool_calls.push_back({c.id.toStdString(), c.name.toStdString(), c.arguments.toStdString()});
+        m.tool_call_id = t.toolCallId.toStdString();
+        m.name = t.name.toStdString();
+        out.messages.push_back(std::move(m));
+    }
+    // The API parsed both already; a value that does not parse here is left out, not guessed at.
+    if (!request.toolsJson.isEmpty()) {
+        auto tools = nlohmann::ordered_json::parse(request.toolsJson.toStdString(), nullptr, false);
+        if (tools.is_array() && !tools.empty()) out.tools = std::move(tools);
+    }
+    if (!request.extraVarsJson.isEmpty()) {
+        auto vars = nlohmann::ordered_json::parse(request.extraVarsJson.toStdString(), nullptr, false);
+        if (vars.is_object()) out.extra_vars = std::move(vars);
+    }
+    out.custom_template = request.customTemplate.toStdString();
+    return out;
+}
+
+ParsedAnswer toParsedAnswer(const strata::ChatTurnResult& r) {
+    ParsedAnswer a;
+    a.reasoning = qs(r.output.reasoning);
+    a.content = qs(r.output.content);
+    for (const strata::ToolCall& c : r.output.calls) a.toolCalls.append({qs(c.id), qs(c.name), qs(c.arguments)});
+    for (const strata::ToolCallProblem& p : r.output.problems) a.problems.append(qs(p.message));
+    a.droppedTurns = r.dropped_turns;
+    return a;
+}
+
+}  // namespace
+
+void EngineWorker::generate(quint64 requestId, qint64 conversationId, const ChatRequest& request,
                             const strata::GenerateParams& params) {
-    runGeneration(requestId, conversationId, [&](const strata::TextCallback& onText) {
-        std::vector<strata::ChatMessage> turns;
-        turns.reserve(size_t(messages.size()));
-        for (const ChatTurn& t : messages) turns.push_back({roleName(t.role).toStdString(), t.content.toStdString()});
-        return m_backend->generate(turns, params, onText, &m_cancel);
+    runGeneration(requestId, conversationId, [&]() -> strata::Result<strata::GenerateStats> {
+        strata::ChatTurnCallbacks callbacks;
+        callbacks.on_prompt = [&](const strata::ChatPrompt& prompt, const strata::OutputFormats& formats) {
+            PromptInfo info;
+            info.templateName = qs(prompt.template_name);
+            info.warning = qs(prompt.warning);
+            info.formats = formats;
+            emit promptReady(conversationId, info);
+        };
+        callbacks.on_delta = [&](const strata::OutputDelta& d) {
+            const QString text = QString::fromUtf8(d.text.data(), qsizetype(d.text.size()));
+            // Harmony tool-call bodies are not text for anyone to read: answerParsed has the calls.
+            if (d.channel == strata::OutputChannel::content) emit tokenReceived(conversationId, text);
+            else if (d.channel == strata::OutputChannel::reasoning) emit reasoningReceived(conversationId, text);
+            maybeEmitStats();
+        };
+        auto r = m_backend->generate(toPromptRequest(request), params, callbacks, &m_cancel);
+        if (!r.ok()) return r.status();
+        if (r->stats.stop != strata::StopReason::cancelled) emit answerParsed(conversationId, toParsedAnswer(*r));
+        return r->stats;
     });
 }
 
 void EngineWorker::complete(quint64 requestId, qint64 conversationId, const QString& prompt,
                             const strata::GenerateParams& params) {
-    runGeneration(requestId, conversationId, [&](const strata::TextCallback& onText) {
-        return m_backend->complete(prompt.toStdString(), params, onText, &m_cancel);
+    runGeneration(requestId, conversationId, [&]() {
+        return m_backend->complete(prompt.toStdString(), params, [&](std::string_view text) {
+            emit tokenReceived(conversationId, QString::fromUtf8(text.data(), qsizetype(text.size())));
+            maybeEmitStats();
+        }, &m_cancel);
     });
+}
+
+void EngineWorker::maybeEmitStats() {
+    if (m_statsClock.elapsed() >= kStatsIntervalMs) emitStats();
 }
 
 void EngineWorker::runGeneration(quint64 requestId, qint64 conversationId, const RunFn& run) {
@@ -163,11 +224,7 @@ void EngineWorker::runGeneration(quint64 requestId, qint64 conversationId, const
         emit generationFinished(conversationId, s);
     };
     try {
-        auto onText = [&](std::string_view text) {
-            emit tokenReceived(conversationId, QString::fromUtf8(text.data(), qsizetype(text.size())));
-            if (m_statsClock.elapsed() >= kStatsIntervalMs) emitStats();
-        };
-        auto r = run(onText);
+        auto r = run();
         end();
         if (!r.ok()) {
             if (r.status().code() == strata::ErrorCode::cancelled) {

@@ -43,7 +43,9 @@ public slots:
     void planModel(const QString& path, const strata::LoadOptions& options);
     void loadModel(quint64 requestId, const QString& path, const strata::LoadOptions& options);
     void unloadModel();
-    void generate(quint64 requestId, qint64 conversationId, const strata::app::ChatTurns& messages,
+    // One chat turn: promptReady, then reasoningReceived / tokenReceived as the output streams,
+    // then answerParsed (on success) and generationFinished.
+    void generate(quint64 requestId, qint64 conversationId, const strata::app::ChatRequest& request,
                   const strata::GenerateParams& params);
     // Continues `prompt` as plain text (no chat template): the API's /v1/completions.
     void complete(quint64 requestId, qint64 conversationId, const QString& prompt, const strata::GenerateParams& params);
@@ -63,7 +65,15 @@ signals:
     void unloaded();
 
     void generationStarted(quint64 requestId, qint64 conversationId);
+    // generate(): which template rendered the prompt, and a warning when a built-in format
+    // stood in for the model's template.
+    void promptReady(qint64 conversationId, const strata::app::PromptInfo& info);
+    // The answer's text as it streams (generate(): its content only; complete(): everything).
     void tokenReceived(qint64 conversationId, const QString& text);
+    // generate(): the model's reasoning as it streams, kept apart from the answer.
+    void reasoningReceived(qint64 conversationId, const QString& text);
+    // generate(): the whole output parsed, just before generationFinished (not on failure).
+    void answerParsed(qint64 conversationId, const strata::app::ParsedAnswer& answer);
     // Why an answer failed; generationFinished (stop == error) follows for the same conversation.
     void generationFailed(qint64 conversationId, const QString& message);
     void generationFinished(qint64 conversationId, const strata::GenerateStats& stats);
@@ -79,8 +89,12 @@ private:
     void end();
     void emitStats();
     // The body of generate() and complete(): `run` calls the backend with the text callback.
-    using RunFn = std::function<strata::Result<strata::GenerateStats>(const strata::TextCallback&)>;
+    // The body of generate() and complete(): `run` calls the backend; it emits the streamed
+    // text itself and returns the stats.
+    using RunFn = std::function<strata::Result<strata::GenerateStats>()>;
     void runGeneration(quint64 requestId, qint64 conversationId, const RunFn& run);
+    // Sends the stats to the device monitor when the last update is old enough.
+    void maybeEmitStats();
 
     std::unique_ptr<EngineBackend> m_backend;
     std::atomic<bool> m_cancel{false};

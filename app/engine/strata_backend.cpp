@@ -1,6 +1,4 @@
 // StrataBackend: EngineBackend on the real engine.
-#include <algorithm>
-
 #include "engine/engine_backend.h"
 
 namespace strata::app {
@@ -47,20 +45,12 @@ public:
 
     bool hasModel() const override { return m_model != nullptr; }
 
-    strata::Result<strata::GenerateStats> generate(const std::vector<strata::ChatMessage>& messages,
-                                                   const strata::GenerateParams& params,
-                                                   const strata::TextCallback& onText,
-                                                   const std::atomic<bool>* cancel) override {
+    strata::Result<strata::ChatTurnResult> generate(const strata::ChatPromptRequest& request,
+                                                    const strata::GenerateParams& params,
+                                                    const strata::ChatTurnCallbacks& callbacks,
+                                                    const std::atomic<bool>* cancel) override {
         if (auto st = ensureSequence(); !st.ok()) return st;
-        strata::GenerateParams p = params;
-        auto prompt = fitPrompt(messages, p.max_tokens);
-        if (!prompt.ok()) return prompt.status();
-        if (prompt->tokens.empty())
-            return strata::Status(strata::ErrorCode::invalid_argument,
-                                  "the message is longer than the model's context (" +
-                                      std::to_string(m_model->n_ctx()) + " tokens)");
-        for (const std::string& s : prompt->stop_strings) p.stop_strings.push_back(s);
-        return m_sequence->generate(prompt->tokens, p, onText, cancel);
+        return strata::run_chat_turn(*m_model, *m_sequence, request, params, callbacks, cancel);
     }
 
     strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
@@ -96,28 +86,6 @@ private:
             m_sequence = std::move(seq).value();
         }
         return {};
-    }
-
-    // Renders (with the model's own chat template) and tokenizes the conversation; when it is
-    // too long for the context (leaving room for an answer), drops the oldest turns after the
-    // system prompt until it fits. Empty tokens: even the last message alone does not fit.
-    strata::Result<strata::ChatPrompt> fitPrompt(std::vector<strata::ChatMessage> messages, int maxTokens) const {
-        const int64_t n_ctx = m_model->n_ctx();
-        const int64_t room = std::min<int64_t>(std::max(maxTokens, 1), std::max<int64_t>(n_ctx / 4, 1));
-        const size_t first = !messages.empty() && messages.front().role == "system" ? 1 : 0;
-        for (;;) {
-            strata::ChatPromptRequest request;
-            request.messages = messages;
-            auto prompt = m_model->chat_prompt(request);
-            if (!prompt.ok()) return prompt.status();
-            const int64_t n = static_cast<int64_t>(prompt->tokens.size());
-            if (n + room <= n_ctx) return prompt;
-            if (messages.size() <= first + 1) {
-                if (n >= n_ctx) prompt->tokens.clear();
-                return prompt;
-            }
-            messages.erase(messages.begin() + static_cast<std::ptrdiff_t>(first));
-        }
     }
 
     strata::Engine m_engine;

@@ -20,6 +20,9 @@ void registerWorkerMetaTypes() {
     qRegisterMetaType<ChatTurns>("strata::app::ChatTurns");
     qRegisterMetaType<SamplingSettings>();
     qRegisterMetaType<AnswerStats>();
+    qRegisterMetaType<ChatRequest>();
+    qRegisterMetaType<PromptInfo>();
+    qRegisterMetaType<ParsedAnswer>();
 }
 
 }  // namespace strata::app

@@ -2,14 +2,18 @@
 
 #include <QDateTime>
 #include <QFileInfo>
+#include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QTcpSocket>
 #include <algorithm>
 #include <limits>
 
 #include "engine/engine_worker.h"
+#include "strata/chat_turn.h"
 
 namespace strata::app {
+
+Q_LOGGING_CATEGORY(lcApi, "strata.api")
 
 namespace {
 
@@ -32,6 +36,11 @@ QByteArray sse(const QByteArray& json) { return "data: " + json + "\n\n"; }
 ApiServer::ApiServer(EngineWorker& worker, QObject* parent) : QObject(parent), m_worker(worker) {
     connect(&m_tcp, &QTcpServer::newConnection, this, &ApiServer::onNewConnection);
     connect(&worker, &EngineWorker::tokenReceived, this, &ApiServer::onToken);
+    connect(&worker, &EngineWorker::reasoningReceived, this, &ApiServer::onReasoning);
+    connect(&worker, &EngineWorker::promptReady, this, &ApiServer::onPrompt);
+    connect(&worker, &EngineWorker::answerParsed, this, [this](qint64 conversationId, const ParsedAnswer& answer) {
+        if (const auto it = m_jobs.find(conversationId); it != m_jobs.end()) it->second.parsed = answer;
+    });
     connect(&worker, &EngineWorker::generationFailed, this, &ApiServer::onFailed);
     connect(&worker, &EngineWorker::generationFinished, this, &ApiServer::onFinished);
     connect(&worker, &EngineWorker::loaded, this, &ApiServer::onLoaded);
@@ -201,14 +210,21 @@ void ApiServer::startCompletion(HttpConnection* connection, const HttpRequest& r
     const qint64 conversationId = m_nextConversation--;
     const quint64 requestId = job.requestId;
     const CompletionRequest& r = m_jobs.emplace(conversationId, std::move(job)).first->second.request;
+    EngineWorker* worker = &m_worker;
     if (chat)
-        QMetaObject::invokeMethod(&m_worker, "generate", Qt::QueuedConnection, Q_ARG(quint64, requestId),
-                                  Q_ARG(qint64, conversationId), Q_ARG(strata::app::ChatTurns, r.messages),
-                                  Q_ARG(strata::GenerateParams, r.params));
+        QMetaObject::invokeMethod(
+            worker,
+            [worker, requestId, conversationId, request = r.chat, params = r.params] {
+                worker->generate(requestId, conversationId, request, params);
+            },
+            Qt::QueuedConnection);
     else
-        QMetaObject::invokeMethod(&m_worker, "complete", Qt::QueuedConnection, Q_ARG(quint64, requestId),
-                                  Q_ARG(qint64, conversationId), Q_ARG(QString, r.prompt),
-                                  Q_ARG(strata::GenerateParams, r.params));
+        QMetaObject::invokeMethod(
+            worker,
+            [worker, requestId, conversationId, prompt = r.prompt, params = r.params] {
+                worker->complete(requestId, conversationId, prompt, params);
+            },
+            Qt::QueuedConnection);
 }
 
 void ApiServer::startStream(Job& job, HttpConnection* connection) {
@@ -219,20 +235,56 @@ void ApiServer::startStream(Job& job, HttpConnection* connection) {
     if (job.meta.chat) connection->writeStream(sse(chunkJson(job.meta, {}, true, {})));
 }
 
+void ApiServer::onPrompt(qint64 conversationId, const PromptInfo& info) {
+    const auto it = m_jobs.find(conversationId);
+    if (it == m_jobs.end()) return;
+    it->second.formats = info.formats;
+    if (!info.warning.isEmpty())
+        qCWarning(lcApi).noquote() << "request" << it->second.meta.id << "is prompted with the" << info.templateName
+                                   << "format:" << info.warning;
+}
+
+void ApiServer::streamContent(Job& job, HttpConnection* connection) {
+    // While tools are offered, text that may be the start of a call waits for the parse.
+    const QByteArray utf8 = job.text.toUtf8();
+    const size_t safeBytes = job.request.chat.toolsJson.isEmpty()
+                                 ? size_t(utf8.size())
+                                 : strata::tool_call_safe_prefix(std::string_view(utf8.data(), size_t(utf8.size())),
+                                                                 job.formats.tool_calls);
+    const qsizetype safe = QString::fromUtf8(utf8.left(qsizetype(safeBytes))).size();
+    if (safe <= job.sent) return;
+    if (!job.streamStarted) startStream(job, connection);
+    connection->writeStream(sse(chunkJson(job.meta, job.text.mid(job.sent, safe - job.sent), false, {})));
+    job.sent = safe;
+}
+
 void ApiServer::onToken(qint64 conversationId, const QString& text) {
     const auto it = m_jobs.find(conversationId);
     if (it == m_jobs.end()) return;  // the chat's, or a request whose client left
     Job& job = it->second;
-    if (!job.request.stream) {
-        job.text += text;
-        return;
-    }
+    job.text += text;
+    if (!job.request.stream) return;
     // A write that finds the client gone closes the connection at once (job.connection is then
     // cleared), but the object lives until the event loop runs: keep a plain pointer.
     HttpConnection* c = job.connection;
     if (!c) return;
+    if (!job.meta.chat) {
+        if (!job.streamStarted) startStream(job, c);
+        c->writeStream(sse(chunkJson(job.meta, text, false, {})));
+        job.sent = job.text.size();
+        return;
+    }
+    streamContent(job, c);
+}
+
+void ApiServer::onReasoning(qint64 conversationId, const QString& text) {
+    const auto it = m_jobs.find(conversationId);
+    if (it == m_jobs.end() || !it->second.request.stream) return;  // whole answers take it from answerParsed
+    Job& job = it->second;
+    HttpConnection* c = job.connection;
+    if (!c) return;
     if (!job.streamStarted) startStream(job, c);
-    c->writeStream(sse(chunkJson(job.meta, text, false, {})));
+    c->writeStream(sse(reasoningChunkJson(job.meta, text)));
 }
 
 void ApiServer::onFailed(qint64 conversationId, const QString& message) {
@@ -268,12 +320,31 @@ void ApiServer::onFinished(qint64 conversationId, const strata::GenerateStats& s
         return;
     }
 
+    // Tool calls count only when tools were offered; otherwise the answer is the text as it came.
+    const bool toolsOffered = !job.request.chat.toolsJson.isEmpty();
+    ParsedAnswer answer;
+    if (job.parsed) answer = *job.parsed;
+    if (!toolsOffered || !job.parsed) {
+        answer.content = job.text;
+        answer.toolCalls.clear();
+    }
     if (!job.request.stream) {
-        c->respond(200, completionJson(job.meta, job.text, stats));
+        c->respond(200, job.meta.chat ? chatCompletionJson(job.meta, answer, stats) : completionJson(job.meta, job.text, stats));
         return;
     }
     if (!job.streamStarted) startStream(job, c);
-    c->writeStream(sse(chunkJson(job.meta, {}, false, finishReason(stats.stop))));
+    QString finish = finishReason(stats.stop);
+    if (job.meta.chat) {
+        // What was held back: the parsed content's rest (the calls' text removed), then the calls.
+        const QString sentText = job.text.left(job.sent);
+        const QString rest = answer.content.startsWith(sentText) ? answer.content.mid(sentText.size()) : QString();
+        if (!rest.isEmpty()) c->writeStream(sse(chunkJson(job.meta, rest, false, {})));
+        if (!answer.toolCalls.isEmpty()) {
+            c->writeStream(sse(toolCallsChunkJson(job.meta, answer.toolCalls)));
+            finish = QStringLiteral("tool_calls");
+        }
+    }
+    c->writeStream(sse(chunkJson(job.meta, {}, false, finish)));
     if (job.request.includeUsage) c->writeStream(sse(usageChunkJson(job.meta, stats)));
     c->writeStream("data: [DONE]\n\n");
     c->endStream();

@@ -7,6 +7,12 @@
 //   OPTIONS *                   CORS preflight (every answer allows any origin)
 // Errors are OpenAI-style JSON ({"error":{"message","type",...}}) with a 4xx/5xx status.
 //
+// Chat answers carry the model's reasoning as `reasoning_content`, apart from the content, and
+// tool calls as `tool_calls` when the request offered tools. While tools are offered, streamed
+// content is held back from the first sign of a tool-call marker on, so a client never sees
+// the call's raw text. A template that could not be used (a built-in format stood in for it) is
+// logged (category strata.api) for every request it affects.
+//
 // It reaches the engine only through the EngineWorker's queued slots and signals, as the chat
 // does: the worker runs one answer at a time, so API requests queue behind each other and behind
 // the chat's. Each request gets its own negative conversation id (the chat's are positive
@@ -26,6 +32,7 @@
 #include <QPointer>
 #include <QTcpServer>
 #include <map>
+#include <optional>
 
 #include "server/http_connection.h"
 #include "server/openai_json.h"
@@ -75,9 +82,12 @@ private:
         quint64 requestId = 0;
         CompletionRequest request;
         ResponseMeta meta;
-        QString text;       // the answer so far (not streamed)
+        QString text;       // the answer's content so far
+        qsizetype sent = 0; // streaming: how much of `text` has gone out
         QString error;      // from generationFailed
         bool streamStarted = false;
+        strata::OutputFormats formats;        // from promptReady
+        std::optional<ParsedAnswer> parsed;   // from answerParsed
     };
 
     void onNewConnection();
@@ -89,6 +99,10 @@ private:
     void sendModelUnavailable(HttpConnection* connection);
 
     void onToken(qint64 conversationId, const QString& text);
+    void onReasoning(qint64 conversationId, const QString& text);
+    void onPrompt(qint64 conversationId, const PromptInfo& info);
+    // Streams the content that can no longer turn out to be a tool call.
+    void streamContent(Job& job, HttpConnection* connection);
     void onFailed(qint64 conversationId, const QString& message);
     void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
     void onLoaded(const LoadedModel& model);

@@ -152,10 +152,6 @@ std::optional<ApiError> readCommon(const QJsonObject& o, CompletionRequest& out)
             return bad(QStringLiteral("response_format"),
                        QStringLiteral("response_format must be {\"type\": \"text\"} or {\"type\": \"json_object\"}"));
     }
-    const QJsonValue tools = o.value(QStringLiteral("tools"));
-    if (tools.isArray() && !tools.toArray().isEmpty())
-        return bad(QStringLiteral("tools"), QStringLiteral("tools (function calling) are not supported"));
-
     if (auto e = readBool(o, QStringLiteral("stream"), out.stream)) return e;
     const QJsonValue so = o.value(QStringLiteral("stream_options"));
     if (so.isObject()) {
@@ -186,7 +182,7 @@ std::optional<ApiError> readContent(const QJsonValue& v, const QString& param, Q
         out = v.toString();
         return std::nullopt;
     }
-    if (v.isNull()) return std::nullopt;
+    if (v.isNull() || v.isUndefined()) return std::nullopt;  // a call-only assistant message may leave it out
     if (!v.isArray()) return bad(param, QStringLiteral("'%1' must be a string or an array of text parts").arg(param));
     QStringList parts;
     for (const QJsonValue& p : v.toArray()) {
@@ -229,6 +225,95 @@ QJsonObject head(const ResponseMeta& m, bool chunk) {
                        {QStringLiteral("model"), m.model}};
 }
 
+// An assistant's tool_calls ([{id, type: "function", function: {name, arguments}}], arguments a
+// JSON object as text, or an object), a tool result's tool_call_id and name, and the reasoning
+// an earlier answer came with (reasoning_content, as this server returns it).
+std::optional<ApiError> readMessageExtras(const QJsonObject& m, const QString& at, ChatTurn& turn) {
+    const QJsonValue reasoning = m.value(QStringLiteral("reasoning_content"));
+    if (reasoning.isString()) turn.reasoning = reasoning.toString();
+    else if (!reasoning.isUndefined() && !reasoning.isNull())
+        return bad(at + QStringLiteral(".reasoning_content"), QStringLiteral("'%1.reasoning_content' must be a string").arg(at));
+    const QJsonValue calls = m.value(QStringLiteral("tool_calls"));
+    if (!calls.isUndefined() && !calls.isNull()) {
+        const QString param = at + QStringLiteral(".tool_calls");
+        if (!calls.isArray()) return bad(param, QStringLiteral("'%1' must be an array").arg(param));
+        if (turn.role != Role::assistant)
+            return bad(param, QStringLiteral("only assistant messages carry tool_calls"));
+        const QJsonArray list = calls.toArray();
+        for (qsizetype i = 0; i < list.size(); ++i) {
+            const QString p = QStringLiteral("%1[%2]").arg(param).arg(i);
+            const QJsonObject call = list[i].toObject();
+            const QJsonObject fn = call.value(QStringLiteral("function")).toObject();
+            if (!fn.value(QStringLiteral("name")).isString() || fn.value(QStringLiteral("name")).toString().isEmpty())
+                return bad(p + QStringLiteral(".function.name"), QStringLiteral("each tool call needs function.name"));
+            ChatToolCall c;
+            c.id = call.value(QStringLiteral("id")).toString();
+            c.name = fn.value(QStringLiteral("name")).toString();
+            const QJsonValue args = fn.value(QStringLiteral("arguments"));
+            if (args.isString()) c.arguments = args.toString();
+            else if (args.isObject()) c.arguments = QString::fromUtf8(QJsonDocument(args.toObject()).toJson(QJsonDocument::Compact));
+            else if (args.isUndefined() || args.isNull()) c.arguments = QStringLiteral("{}");
+            else return bad(p + QStringLiteral(".function.arguments"), QStringLiteral("arguments must be a JSON string or object"));
+            turn.toolCalls.append(c);
+        }
+    }
+    if (turn.role == Role::tool) {
+        const QJsonValue id = m.value(QStringLiteral("tool_call_id"));
+        if (!id.isString() || id.toString().isEmpty())
+            return bad(at + QStringLiteral(".tool_call_id"), QStringLiteral("a tool message needs its tool_call_id"));
+        turn.toolCallId = id.toString();
+        turn.name = m.value(QStringLiteral("name")).toString();
+    }
+    return std::nullopt;
+}
+
+// tools: [{"type": "function", "function": {"name", "description", "parameters"}}], passed to the
+// chat template as given. tool_choice "auto" (the default) and "none" (the tools are not offered)
+// are honoured; forcing a call ("required", a named function) cannot be, so it is refused.
+std::optional<ApiError> readTools(const QJsonObject& o, ChatRequest& out) {
+    const QJsonValue tools = o.value(QStringLiteral("tools"));
+    if (tools.isUndefined() || tools.isNull()) return std::nullopt;
+    if (!tools.isArray()) return bad(QStringLiteral("tools"), QStringLiteral("'tools' must be an array"));
+    const QJsonArray list = tools.toArray();
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        const QString at = QStringLiteral("tools[%1]").arg(i);
+        const QJsonObject t = list[i].toObject();
+        if (t.value(QStringLiteral("type")).toString() != QLatin1String("function"))
+            return bad(at + QStringLiteral(".type"), QStringLiteral("only tools of type \"function\" are supported"));
+        const QJsonValue name = t.value(QStringLiteral("function")).toObject().value(QStringLiteral("name"));
+        if (!name.isString() || name.toString().isEmpty())
+            return bad(at + QStringLiteral(".function.name"), QStringLiteral("each tool needs function.name"));
+    }
+    const QJsonValue choice = o.value(QStringLiteral("tool_choice"));
+    if (choice.isString() && choice.toString() == QLatin1String("none")) return std::nullopt;
+    if (!choice.isUndefined() && !choice.isNull() && !(choice.isString() && choice.toString() == QLatin1String("auto")))
+        return bad(QStringLiteral("tool_choice"),
+                   QStringLiteral("tool_choice can be \"auto\" or \"none\": this server cannot force a tool call"));
+    if (!list.isEmpty()) out.toolsJson = QJsonDocument(list).toJson(QJsonDocument::Compact);
+    return std::nullopt;
+}
+
+// More chat-template variables: chat_template_kwargs (as llama-server takes them, e.g.
+// {"enable_thinking": false}) and OpenAI's reasoning_effort (gpt-oss's template reads it).
+std::optional<ApiError> readTemplateVariables(const QJsonObject& o, ChatRequest& out) {
+    QJsonObject vars;
+    const QJsonValue kwargs = o.value(QStringLiteral("chat_template_kwargs"));
+    if (kwargs.isObject()) vars = kwargs.toObject();
+    else if (!kwargs.isUndefined() && !kwargs.isNull())
+        return bad(QStringLiteral("chat_template_kwargs"), QStringLiteral("'chat_template_kwargs' must be an object"));
+    const QJsonValue effort = o.value(QStringLiteral("reasoning_effort"));
+    if (effort.isString()) {
+        const QString e = effort.toString();
+        if (e != QLatin1String("low") && e != QLatin1String("medium") && e != QLatin1String("high"))
+            return bad(QStringLiteral("reasoning_effort"), QStringLiteral("reasoning_effort must be low, medium or high"));
+        vars.insert(QStringLiteral("reasoning_effort"), e);
+    } else if (!effort.isUndefined() && !effort.isNull()) {
+        return bad(QStringLiteral("reasoning_effort"), QStringLiteral("'reasoning_effort' must be a string"));
+    }
+    if (!vars.isEmpty()) out.extraVarsJson = QJsonDocument(vars).toJson(QJsonDocument::Compact);
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<ApiError> parseChatRequest(const QByteArray& body, CompletionRequest& out) {
@@ -248,11 +333,14 @@ std::optional<ApiError> parseChatRequest(const QByteArray& body, CompletionReque
         if (roleText == QLatin1String("developer")) turn.role = Role::system;
         else if (!parseRole(roleText, turn.role))
             return bad(at + QStringLiteral(".role"),
-                       QStringLiteral("'%1.role' must be system, user or assistant (tool calls are not supported)").arg(at));
+                       QStringLiteral("'%1.role' must be system, developer, user, assistant or tool").arg(at));
         if (auto e = readContent(m.value(QStringLiteral("content")), at + QStringLiteral(".content"), turn.content))
             return e;
-        out.messages.append(turn);
+        if (auto e = readMessageExtras(m, at, turn)) return e;
+        out.chat.turns.append(turn);
     }
+    if (auto e = readTools(o, out.chat)) return e;
+    if (auto e = readTemplateVariables(o, out.chat)) return e;
     const QJsonValue logprobs = o.value(QStringLiteral("logprobs"));
     if (logprobs.isBool() && logprobs.toBool())
         return bad(QStringLiteral("logprobs"), QStringLiteral("logprobs are not supported"));
@@ -330,6 +418,58 @@ QByteArray completionJson(const ResponseMeta& meta, const QString& text, const s
     o.insert(QStringLiteral("choices"), QJsonArray{choice});
     o.insert(QStringLiteral("usage"), usage(stats));
     return compact(o);
+}
+
+static QJsonArray toolCallsJson(const QList<ChatToolCall>& calls, bool withIndex) {
+    QJsonArray out;
+    for (qsizetype i = 0; i < calls.size(); ++i) {
+        QJsonObject c{{QStringLiteral("id"), calls[i].id},
+                      {QStringLiteral("type"), QStringLiteral("function")},
+                      {QStringLiteral("function"), QJsonObject{{QStringLiteral("name"), calls[i].name},
+                                                               {QStringLiteral("arguments"), calls[i].arguments}}}};
+        if (withIndex) c.insert(QStringLiteral("index"), int(i));
+        out.append(c);
+    }
+    return out;
+}
+
+QByteArray chatCompletionJson(const ResponseMeta& meta, const ParsedAnswer& answer, const strata::GenerateStats& stats) {
+    const bool calls = !answer.toolCalls.isEmpty();
+    QJsonObject message{{QStringLiteral("role"), QStringLiteral("assistant")},
+                        {QStringLiteral("content"),
+                         calls && answer.content.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(answer.content)}};
+    if (!answer.reasoning.isEmpty()) message.insert(QStringLiteral("reasoning_content"), answer.reasoning);
+    if (calls) message.insert(QStringLiteral("tool_calls"), toolCallsJson(answer.toolCalls, false));
+    QJsonObject choice{{QStringLiteral("index"), 0},
+                       {QStringLiteral("finish_reason"), calls ? QStringLiteral("tool_calls") : finishReason(stats.stop)},
+                       {QStringLiteral("logprobs"), QJsonValue(QJsonValue::Null)},
+                       {QStringLiteral("message"), message}};
+    QJsonObject o = head(meta, false);
+    o.insert(QStringLiteral("choices"), QJsonArray{choice});
+    o.insert(QStringLiteral("usage"), usage(stats));
+    return compact(o);
+}
+
+namespace {
+
+QByteArray deltaChunk(const ResponseMeta& meta, const QJsonObject& delta) {
+    QJsonObject choice{{QStringLiteral("index"), 0},
+                       {QStringLiteral("finish_reason"), QJsonValue(QJsonValue::Null)},
+                       {QStringLiteral("logprobs"), QJsonValue(QJsonValue::Null)},
+                       {QStringLiteral("delta"), delta}};
+    QJsonObject o = head(meta, true);
+    o.insert(QStringLiteral("choices"), QJsonArray{choice});
+    return compact(o);
+}
+
+}  // namespace
+
+QByteArray reasoningChunkJson(const ResponseMeta& meta, const QString& reasoning) {
+    return deltaChunk(meta, QJsonObject{{QStringLiteral("reasoning_content"), reasoning}});
+}
+
+QByteArray toolCallsChunkJson(const ResponseMeta& meta, const QList<ChatToolCall>& calls) {
+    return deltaChunk(meta, QJsonObject{{QStringLiteral("tool_calls"), toolCallsJson(calls, true)}});
 }
 
 QByteArray chunkJson(const ResponseMeta& meta, const QString& text, bool first, const QString& finishReason) {

@@ -3,8 +3,14 @@
 // results become the response, stream-chunk, model-list and error objects that OpenAI clients
 // parse. Pure functions of their arguments; thread-safe. Fields this server does not implement
 // and clients send by default (presence_penalty: 0, user, ...) are ignored; ones that would
-// silently change the answer's meaning if ignored (n > 1, echo, logprobs, images, tools) are
-// refused with 400.
+// silently change the answer's meaning if ignored (n > 1, echo, logprobs, images, a forced
+// tool_choice) are refused with 400.
+//
+// Tools follow OpenAI's chat format: `tools` (functions with JSON-schema parameters) reach the
+// model's chat template; assistant messages in the history may carry `tool_calls` (and
+// `reasoning_content`), and `tool` messages carry results with their `tool_call_id`. Answers
+// carry `reasoning_content` apart from `content` for reasoning models, and `tool_calls` (with
+// finish_reason "tool_calls") when tools were offered and the model called one.
 #pragma once
 
 #include <QByteArray>
@@ -23,7 +29,7 @@ struct ApiError {
 };
 
 struct CompletionRequest {
-    ChatTurns messages;        // chat completions
+    ChatRequest chat;          // chat completions: messages, tools, template variables
     QString prompt;            // text completions
     QString model;             // as the client named it (this server answers with the loaded one)
     // Sampler fields the client left out keep the engine's defaults (those of llama-server:
@@ -43,7 +49,8 @@ std::optional<ApiError> parseCompletionRequest(const QByteArray& body, Completio
 QByteArray errorJson(const ApiError& error);
 QByteArray errorJson(int status, const QString& message);
 
-// "stop" for an end of text or a stop string; "length" for the token limit or a full context.
+// "stop" for an end of text or a stop string; "length" for the token limit or a full context
+// (a chat answer with tool calls says "tool_calls").
 QString finishReason(strata::StopReason reason);
 
 // What every response object of one request shares.
@@ -57,9 +64,16 @@ ResponseMeta newResponseMeta(bool chat, const QString& model);
 
 QByteArray modelsJson(const QString& modelId, qint64 created);  // empty list when modelId is empty
 QByteArray completionJson(const ResponseMeta& meta, const QString& text, const strata::GenerateStats& stats);
+// A chat answer: content (null when only tools were called), reasoning_content when the model
+// reasoned, tool_calls when it called tools (finish_reason "tool_calls").
+QByteArray chatCompletionJson(const ResponseMeta& meta, const ParsedAnswer& answer, const strata::GenerateStats& stats);
 // One stream chunk: text (chat: the delta's content, with role "assistant" in the first one),
 // finishReason empty while the answer goes on.
 QByteArray chunkJson(const ResponseMeta& meta, const QString& text, bool first, const QString& finishReason);
+// Chat stream chunks whose delta is reasoning text, or the answer's tool calls (all at once,
+// each with its index, id, name and complete arguments).
+QByteArray reasoningChunkJson(const ResponseMeta& meta, const QString& reasoning);
+QByteArray toolCallsChunkJson(const ResponseMeta& meta, const QList<ChatToolCall>& calls);
 // The extra last chunk of stream_options.include_usage: no choices, only usage.
 QByteArray usageChunkJson(const ResponseMeta& meta, const strata::GenerateStats& stats);
 

@@ -12,24 +12,25 @@ namespace strata::app {
 namespace {
 
 constexpr const char* kInsertConversation =
-    "INSERT INTO conversations (title, created_at, updated_at, model_path, system_prompt, sampling_json)"
-    " VALUES (?, ?, ?, ?, ?, ?)";
+    "INSERT INTO conversations (title, created_at, updated_at, model_path, system_prompt, sampling_json,"
+    " chat_template) VALUES (?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kRenameConversation = "UPDATE conversations SET title = ? WHERE id = ?";
 constexpr const char* kSetConversationSettings =
     "UPDATE conversations SET model_path = ?, system_prompt = ?, sampling_json = ? WHERE id = ?";
+constexpr const char* kSetConversationTemplate = "UPDATE conversations SET chat_template = ? WHERE id = ?";
 constexpr const char* kTouchConversation = "UPDATE conversations SET updated_at = ? WHERE id = ?";
 constexpr const char* kSoftDeleteConversation = "UPDATE conversations SET deleted_at = ? WHERE id = ?";
 constexpr const char* kRestoreConversation = "UPDATE conversations SET deleted_at = NULL WHERE id = ?";
 constexpr const char* kPurgeDeleted = "DELETE FROM conversations WHERE deleted_at IS NOT NULL";
 constexpr const char* kSelectConversation =
-    "SELECT id, title, created_at, updated_at, model_path, system_prompt, sampling_json FROM conversations"
+    "SELECT id, title, created_at, updated_at, model_path, system_prompt, sampling_json, chat_template FROM conversations"
     " WHERE id = ?";
 constexpr const char* kSelectConversations =
-    "SELECT id, title, created_at, updated_at, model_path, system_prompt, sampling_json FROM conversations"
+    "SELECT id, title, created_at, updated_at, model_path, system_prompt, sampling_json, chat_template FROM conversations"
     " WHERE deleted_at IS NULL ORDER BY updated_at DESC, id DESC";
 // instr() on lower() keeps the search text a bound value (no LIKE wildcards to escape).
 constexpr const char* kSearchConversations =
-    "SELECT id, title, created_at, updated_at, model_path, system_prompt, sampling_json FROM conversations c"
+    "SELECT id, title, created_at, updated_at, model_path, system_prompt, sampling_json, chat_template FROM conversations c"
     " WHERE deleted_at IS NULL AND (instr(lower(title), lower(?)) > 0 OR EXISTS ("
     "  SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND instr(lower(m.content), lower(?)) > 0))"
     " ORDER BY updated_at DESC, id DESC";
@@ -37,14 +38,16 @@ constexpr const char* kSearchConversations =
 constexpr const char* kInsertMessage =
     "INSERT INTO messages (conversation_id, role, content, created_at, state) VALUES (?, ?, ?, ?, ?)";
 constexpr const char* kUpdateMessage =
-    "UPDATE messages SET content = ?, state = ?, n_tokens = ?, ttft_ms = ?, tokens_per_second = ?, end_reason = ?"
-    " WHERE id = ?";
+    "UPDATE messages SET content = ?, state = ?, n_tokens = ?, ttft_ms = ?, tokens_per_second = ?, end_reason = ?,"
+    " reasoning = ?, thinking_ms = ? WHERE id = ?";
 constexpr const char* kDeleteMessagesFrom = "DELETE FROM messages WHERE conversation_id = ? AND id >= ?";
 constexpr const char* kSelectMessage =
-    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason"
+    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason,"
+    " reasoning, thinking_ms"
     " FROM messages WHERE id = ?";
 constexpr const char* kSelectMessages =
-    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason"
+    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason,"
+    " reasoning, thinking_ms"
     " FROM messages WHERE conversation_id = ? ORDER BY id";
 constexpr const char* kMarkInterrupted = "UPDATE messages SET state = 'stopped' WHERE state = 'streaming'";
 
@@ -62,6 +65,7 @@ Conversation readConversation(const QSqlQuery& q) {
     c.modelPath = q.value(4).toString();
     c.systemPrompt = q.value(5).toString();
     c.sampling = SamplingSettings::fromJson(QJsonDocument::fromJson(q.value(6).toByteArray()).object());
+    c.chatTemplate = q.value(7).toString();
     return c;
 }
 
@@ -77,6 +81,8 @@ Message readMessage(const QSqlQuery& q) {
     m.stats.timeToFirstTokenMs = q.value(7).toDouble();
     m.stats.tokensPerSecond = q.value(8).toDouble();
     m.stats.endReason = q.value(9).toString();
+    m.reasoning = q.value(10).toString();
+    m.stats.thinkingMs = q.value(11).toDouble();
     return m;
 }
 
@@ -109,7 +115,7 @@ std::optional<qint64> ChatStore::createConversation(const Conversation& c) {
     if (!tx.active()) return std::nullopt;
     QSqlQuery q(m_db.connection());
     if (!run(q, kInsertConversation, {text(c.title), QVariant(now), QVariant(now), text(c.modelPath),
-               text(c.systemPrompt), QVariant(samplingJson(c.sampling))})) return {};
+               text(c.systemPrompt), QVariant(samplingJson(c.sampling)), text(c.chatTemplate)})) return {};
     const qint64 id = q.lastInsertId().toLongLong();
     if (!tx.commit()) return std::nullopt;
     return id;
@@ -126,6 +132,12 @@ bool ChatStore::setConversationSettings(qint64 id, const QString& modelPath, con
     QSqlQuery q(m_db.connection());
     if (!run(q, kSetConversationSettings, {text(modelPath), text(systemPrompt),
                QVariant(samplingJson(sampling)), QVariant(id)})) return {};
+    return q.numRowsAffected() == 1;
+}
+
+bool ChatStore::setConversationTemplate(qint64 id, const QString& chatTemplate) {
+    QSqlQuery q(m_db.connection());
+    if (!run(q, kSetConversationTemplate, {text(chatTemplate), QVariant(id)})) return {};
     return q.numRowsAffected() == 1;
 }
 
@@ -190,13 +202,13 @@ std::optional<qint64> ChatStore::appendMessage(qint64 conversationId, Role role,
 }
 
 bool ChatStore::updateMessage(qint64 messageId, const QString& content, MessageState state,
-                              const AnswerStats& stats) {
+                              const AnswerStats& stats, const QString& reasoning) {
     Transaction tx(m_db);
     if (!tx.active()) return false;
     QSqlQuery q(m_db.connection());
     if (!run(q, kUpdateMessage, {text(content), QVariant(messageStateName(state)), QVariant(stats.nTokens),
                QVariant(stats.timeToFirstTokenMs), QVariant(stats.tokensPerSecond), text(stats.endReason),
-               QVariant(messageId)})) return {};
+               text(reasoning), QVariant(stats.thinkingMs), QVariant(messageId)})) return {};
     if (q.numRowsAffected() != 1) {
         m_error = QStringLiteral("message %1 does not exist").arg(messageId);
         return false;

@@ -28,6 +28,7 @@ public:
     bool renameConversation(qint64 id, const QString& title);
     bool setConversationSettings(qint64 id, const QString& modelPath, const QString& systemPrompt,
                                  const SamplingSettings& sampling);
+    bool setConversationTemplate(qint64 id, const QString& chatTemplate);  // "" = the model's own
     // Soft delete: hidden at once, removed for good by purgeDeleted() (so Undo can restore it).
     bool deleteConversation(qint64 id);
     bool restoreConversation(qint64 id);
@@ -40,8 +41,10 @@ public:
     // ---- messages
     std::optional<qint64> appendMessage(qint64 conversationId, Role role, const QString& content,
                                         MessageState state = MessageState::complete);
-    // Saves an answer's text while it streams, and its final state and figures when it ends.
-    bool updateMessage(qint64 messageId, const QString& content, MessageState state, const AnswerStats& stats = {});
+    // Saves an answer's text (and reasoning) while it streams, and its final state and figures
+    // when it ends.
+    bool updateMessage(qint64 messageId, const QString& content, MessageState state, const AnswerStats& stats = {},
+                       const QString& reasoning = {});
     // Removes this message and every later one of its conversation (regenerate, edit-and-resend).
     bool deleteMessagesFrom(qint64 conversationId, qint64 messageId);
     std::optional<Message> message(qint64 id) const;

@@ -67,6 +67,14 @@ constexpr const char* kV3MessageEndReason = "ALTER TABLE messages ADD COLUMN end
 constexpr const char* kV4ModelExperts = "ALTER TABLE models ADD COLUMN n_expert INTEGER NOT NULL DEFAULT 0";
 constexpr const char* kV4ModelExpertsUsed = "ALTER TABLE models ADD COLUMN n_expert_used INTEGER NOT NULL DEFAULT 0";
 
+// ---- v5 ---------------------------------------------------------------------------------------
+// Reasoning models: an answer's thinking, kept apart from its text, and how long it took.
+constexpr const char* kV5MessageReasoning = "ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT ''";
+constexpr const char* kV5MessageThinkingMs = "ALTER TABLE messages ADD COLUMN thinking_ms REAL NOT NULL DEFAULT 0";
+// A custom Jinja chat template per conversation ('' = the model's own).
+constexpr const char* kV5ConversationTemplate =
+    "ALTER TABLE conversations ADD COLUMN chat_template TEXT NOT NULL DEFAULT ''";
+
 }  // namespace
 
 const QList<Migration>& migrations() {
@@ -77,6 +85,7 @@ const QList<Migration>& migrations() {
           kV2MessageState, kV2MessageTokens, kV2MessageTtft, kV2MessageTps, kV2ConversationsIndex, kV2Allocation}},
         {3, {kV3MessageEndReason}},
         {4, {kV4ModelExperts, kV4ModelExpertsUsed}},
+        {5, {kV5MessageReasoning, kV5MessageThinkingMs, kV5ConversationTemplate}},
     };
     return all;
 }

@@ -16,7 +16,7 @@
 
 namespace strata::app::schema {
 
-inline constexpr int kCurrentVersion = 4;
+inline constexpr int kCurrentVersion = 5;
 
 // Applied on every connection (not persistent, except journal_mode).
 inline constexpr const char* kPragmaWal = "PRAGMA journal_mode = WAL";

@@ -15,6 +15,12 @@ namespace strata::test {
 struct FakeScript {
     std::vector<strata::DeviceInfo> devices;
     std::vector<std::string> pieces{"Hello", ",", " world", "!"};
+    // Streamed before `pieces` as reasoning (a thinking model), one "token" each.
+    std::vector<std::string> reasoningPieces;
+    // With formats.tool_calls set, the streamed answer is parsed for tool calls as the engine
+    // does (strata::parse_tool_calls).
+    std::string templateWarning;  // non-empty: the prompt used a built-in format, saying why
+    strata::OutputFormats formats;
     int pieceDelayMs = 0;
     int loadSteps = 4;
     int loadStepDelayMs = 0;
@@ -25,6 +31,7 @@ struct FakeScript {
 struct FakeRecord {
     std::mutex mutex;
     std::vector<std::vector<strata::ChatMessage>> prompts;
+    std::vector<strata::ChatPromptRequest> requests;
     std::vector<std::string> rawPrompts;  // complete() calls
     std::vector<strata::GenerateParams> params;
     std::vector<strata::LoadOptions> loads;
@@ -91,17 +98,58 @@ public:
     }
     void unload() override { m_loaded = false; }
     bool hasModel() const override { return m_loaded; }
-    strata::Result<strata::GenerateStats> generate(const std::vector<strata::ChatMessage>& messages,
-                                                   const strata::GenerateParams& params,
-                                                   const strata::TextCallback& onText, const std::atomic<bool>* cancel) override {
+    strata::Result<strata::ChatTurnResult> generate(const strata::ChatPromptRequest& request,
+                                                    const strata::GenerateParams& params,
+                                                    const strata::ChatTurnCallbacks& callbacks,
+                                                    const std::atomic<bool>* cancel) override {
         {
             std::lock_guard lock(m_record->mutex);
-            m_record->prompts.push_back(messages);
+            m_record->prompts.push_back(request.messages);
+            m_record->requests.push_back(request);
             m_record->params.push_back(params);
         }
+        if (callbacks.on_prompt) {
+            strata::ChatPrompt prompt;
+            prompt.source = request.custom_template.empty() ? strata::ChatTemplateSource::model
+                                                            : strata::ChatTemplateSource::custom;
+            prompt.template_name = request.custom_template.empty() ? "the model's template" : "a custom template";
+            if (!m_script.templateWarning.empty()) {
+                prompt.source = strata::ChatTemplateSource::builtin;
+                prompt.template_name = "built-in ChatML";
+                prompt.warning = m_script.templateWarning;
+            }
+            callbacks.on_prompt(prompt, m_script.formats);
+        }
         size_t promptBytes = 0;
-        for (const strata::ChatMessage& m : messages) promptBytes += m.content.size();
-        return stream(params, int(promptBytes), onText, cancel);
+        for (const strata::ChatMessage& m : request.messages) promptBytes += m.content.size();
+        strata::ChatTurnResult result;
+        result.formats = m_script.formats;
+        auto emitAs = [&](strata::OutputChannel channel) {
+            return [&, channel](std::string_view text) {
+                std::string piece(text);
+                if (channel == strata::OutputChannel::reasoning) result.output.reasoning += piece;
+                else result.output.content += piece;
+                if (callbacks.on_delta) callbacks.on_delta({channel, piece, {}});
+            };
+        };
+        auto stats = stream(m_script.reasoningPieces, params, int(promptBytes), emitAs(strata::OutputChannel::reasoning),
+                            cancel, 0);
+        if (!stats.ok()) return stats.status();
+        if (stats->stop != strata::StopReason::cancelled && stats->stop != strata::StopReason::max_tokens) {
+            auto answer = stream(m_script.pieces, params, int(promptBytes), emitAs(strata::OutputChannel::content), cancel,
+                                 stats->n_generated);
+            if (!answer.ok()) return answer.status();
+            stats = answer;
+        }
+        result.stats = *stats;
+        if (m_script.formats.tool_calls != strata::ToolCallFormat::none) {
+            auto parsed = strata::parse_tool_calls(result.output.content, m_script.formats.tool_calls);
+            if (!parsed.ok()) return parsed.status();
+            result.output.content = parsed->content;
+            result.output.calls = parsed->calls;
+            result.output.problems = parsed->problems;
+        }
+        return result;
     }
     strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
                                                    const strata::TextCallback& onText, const std::atomic<bool>* cancel) override {
@@ -110,7 +158,7 @@ public:
             m_record->rawPrompts.push_back(prompt);
             m_record->params.push_back(params);
         }
-        return stream(params, int(prompt.size()), onText, cancel);
+        return stream(m_script.pieces, params, int(prompt.size()), onText, cancel, 0);
     }
     std::vector<strata::DeviceMemory> memory() const override { return {}; }
     std::vector<strata::StageTiming> stageTimings() const override { return {}; }
@@ -118,14 +166,17 @@ public:
 private:
     // Streams the script's pieces, one "token" each, up to params.max_tokens; the prompt counts
     // one token per byte of its text.
-    strata::Result<strata::GenerateStats> stream(const strata::GenerateParams& params, int promptTokens,
-                                                 const strata::TextCallback& onText, const std::atomic<bool>* cancel) {
+    // `already`: tokens generated before these pieces (reasoning before the answer).
+    strata::Result<strata::GenerateStats> stream(const std::vector<std::string>& pieces, const strata::GenerateParams& params,
+                                                 int promptTokens, const strata::TextCallback& onText,
+                                                 const std::atomic<bool>* cancel, int already) {
         if (!m_script.failGenerate.empty()) return strata::Status(strata::ErrorCode::device_failure, m_script.failGenerate);
         strata::GenerateStats s;
         s.n_prompt = promptTokens;
+        s.n_generated = already;
         s.stop = strata::StopReason::eos;
         const auto t0 = std::chrono::steady_clock::now();
-        for (const std::string& piece : m_script.pieces) {
+        for (const std::string& piece : pieces) {
             if (s.n_generated >= params.max_tokens) {
                 s.stop = strata::StopReason::max_tokens;
                 break;
@@ -136,7 +187,7 @@ private:
             }
             if (m_script.pieceDelayMs) std::this_thread::sleep_for(std::chrono::milliseconds(m_script.pieceDelayMs));
             onText(piece);
-            if (s.n_generated == 0)
+            if (s.n_generated == already)
                 s.time_to_first_token = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             ++s.n_generated;
             std::lock_guard lock(m_record->mutex);

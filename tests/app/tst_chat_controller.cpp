@@ -62,6 +62,75 @@ private slots:
         QCOMPARE(chat.messages().last().content, QStringLiteral("Hello, world!"));
     }
 
+    // A thinking model: the reasoning streams apart, is stored apart with how long it took, and
+    // goes back to the template with the history; the answer's text is the answer only.
+    void reasoningIsKeptApartAndTimed() {
+        FakeScript script;
+        script.reasoningPieces = {"Let me ", "think."};
+        script.pieceDelayMs = 20;
+        WorkerFixture f(script);
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy reasoning(&chat, &ChatController::answerReasoningChanged);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QVERIFY(chat.send(QStringLiteral("why?")));
+        QTRY_COMPARE(finished.size(), 1);
+        QVERIFY(reasoning.size() >= 2);
+        QCOMPARE(reasoning.first().at(2).toBool(), true);   // thinking while it reasons
+        QCOMPARE(reasoning.last().at(2).toBool(), false);   // over once the answer starts
+        const Message answer = m_store->messages(chat.currentConversation()).last();
+        QCOMPARE(answer.content, QStringLiteral("Hello, world!"));
+        QCOMPARE(answer.reasoning, QStringLiteral("Let me think."));
+        QVERIFY(answer.stats.thinkingMs >= 20);
+        QCOMPARE(answer.stats.nTokens, 6);  // reasoning tokens count too
+
+        QVERIFY(chat.send(QStringLiteral("and then?")));
+        QTRY_COMPARE(finished.size(), 2);
+        std::lock_guard lock(f.record->mutex);
+        const std::vector<ChatMessage>& history = f.record->prompts.back();
+        QCOMPARE(history.size(), size_t(3));
+        QCOMPARE(history[1].content, std::string("Hello, world!"));
+        QCOMPARE(history[1].reasoning, std::string("Let me think."));
+    }
+
+    void customTemplatePerConversation() {
+        WorkerFixture f;
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        // Set before the first message (a draft), it is kept by the conversation that message makes.
+        const auto bad = chat.setConversationTemplate(QStringLiteral("{% for m in messages %}"));
+        QVERIFY(bad.has_value());
+        QVERIFY2(bad->contains(QStringLiteral("does not parse")), qPrintable(*bad));
+        const QString tmpl = QStringLiteral("{% for m in messages %}{{ m.content }}{% endfor %}");
+        QVERIFY(!chat.setConversationTemplate(tmpl));
+        QVERIFY(chat.send(QStringLiteral("hi")));
+        QTRY_COMPARE(finished.size(), 1);
+        QCOMPARE(m_store->conversation(chat.currentConversation())->chatTemplate, tmpl);
+        {
+            std::lock_guard lock(f.record->mutex);
+            QCOMPARE(f.record->requests.back().custom_template, tmpl.toStdString());
+        }
+        QCOMPARE(chat.lastPrompt(chat.currentConversation()).templateName, QStringLiteral("a custom template"));
+        // Cleared: the model's own again.
+        QVERIFY(!chat.setConversationTemplate(QString()));
+        QVERIFY(m_store->conversation(chat.currentConversation())->chatTemplate.isEmpty());
+    }
+
+    void builtInFallbackIsReported() {
+        FakeScript script;
+        script.templateWarning = "its chat template failed on this conversation (x)";
+        WorkerFixture f(script);
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy used(&chat, &ChatController::promptUsed);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QVERIFY(chat.send(QStringLiteral("hi")));
+        QTRY_COMPARE(finished.size(), 1);
+        QCOMPARE(used.size(), 1);
+        const auto info = used.first().at(1).value<PromptInfo>();
+        QCOMPARE(info.templateName, QStringLiteral("built-in ChatML"));
+        QVERIFY(info.warning.contains(QStringLiteral("failed on this conversation")));
+        QCOMPARE(chat.lastPrompt(chat.currentConversation()).warning, info.warning);
+    }
+
     void answerIsSavedWhileStreaming() {
         WorkerFixture f(slowScript(60, 40));  // 2.4 s of streaming
         ChatController chat(*m_store, *f.worker);

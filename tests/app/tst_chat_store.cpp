@@ -78,6 +78,7 @@ private slots:
             c.modelPath = QStringLiteral("/m/a.gguf");
             c.systemPrompt = QStringLiteral("Be brief.");
             c.sampling = sampling;
+            c.chatTemplate = QStringLiteral("{{ messages[0].content }}");
             const auto created = store.createConversation(c);
             QVERIFY2(created, qPrintable(store.lastError()));
             id = *created;
@@ -85,8 +86,9 @@ private slots:
             QVERIFY(store.appendMessage(id, Role::user, QStringLiteral("line 1\nline 2 'quoted' \"double\"; DROP TABLE x;")));
             const auto answer = store.appendMessage(id, Role::assistant, QString(), MessageState::streaming);
             QVERIFY(answer);
-            AnswerStats stats{42, 123.5, 17.25, QStringLiteral("max_tokens")};
-            QVERIFY(store.updateMessage(*answer, QStringLiteral("**done**"), MessageState::complete, stats));
+            AnswerStats stats{42, 123.5, 17.25, QStringLiteral("max_tokens"), 2500};
+            QVERIFY(store.updateMessage(*answer, QStringLiteral("**done**"), MessageState::complete, stats,
+                                        QStringLiteral("first, think")));
         }
         Database db;  // reopened: everything came from the file
         QVERIFY(db.open(m_path));
@@ -97,6 +99,9 @@ private slots:
         QCOMPARE(c->modelPath, QStringLiteral("/m/a.gguf"));
         QCOMPARE(c->systemPrompt, QStringLiteral("Be brief."));
         QCOMPARE(c->sampling, sampling);
+        QCOMPARE(c->chatTemplate, QStringLiteral("{{ messages[0].content }}"));
+        QVERIFY(store.setConversationTemplate(id, QString()));
+        QVERIFY(store.conversation(id)->chatTemplate.isEmpty());
         const QList<Message> m = store.messages(id);
         QCOMPARE(m.size(), 3);
         QCOMPARE(m[0].role, Role::system);
@@ -104,7 +109,8 @@ private slots:
         QCOMPARE(m[2].role, Role::assistant);
         QCOMPARE(m[2].content, QStringLiteral("**done**"));
         QCOMPARE(m[2].state, MessageState::complete);
-        QCOMPARE(m[2].stats, (AnswerStats{42, 123.5, 17.25, QStringLiteral("max_tokens")}));
+        QCOMPARE(m[2].stats, (AnswerStats{42, 123.5, 17.25, QStringLiteral("max_tokens"), 2500}));
+        QCOMPARE(m[2].reasoning, QStringLiteral("first, think"));
         QVERIFY(m[0].id < m[1].id && m[1].id < m[2].id);
     }
 

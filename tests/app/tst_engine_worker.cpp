@@ -23,9 +23,11 @@ ChatTurns turns(std::initializer_list<std::pair<Role, const char*>> list) {
     return out;
 }
 
-void generate(EngineWorker& w, quint64 id, qint64 conv, const ChatTurns& t, const GenerateParams& p = {}) {
-    QMetaObject::invokeMethod(&w, "generate", Qt::QueuedConnection, Q_ARG(quint64, id), Q_ARG(qint64, conv),
-                              Q_ARG(strata::app::ChatTurns, t), Q_ARG(strata::GenerateParams, p));
+void generate(EngineWorker& w, quint64 id, qint64 conv, const ChatTurns& t, const GenerateParams& p = {},
+              const ChatRequest& base = {}) {
+    ChatRequest request = base;
+    request.turns = t;
+    QMetaObject::invokeMethod(&w, [&w, id, conv, request, p] { w.generate(id, conv, request, p); }, Qt::QueuedConnection);
 }
 
 void load(EngineWorker& w, quint64 id, const QString& path, const LoadOptions& o = {}) {

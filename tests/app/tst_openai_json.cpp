@@ -27,11 +27,11 @@ private slots:
         const auto error = parseChatRequest(body, r);
         QVERIFY2(!error, error ? qPrintable(error->message) : "");
         QCOMPARE(r.model, QStringLiteral("m"));
-        QCOMPARE(r.messages.size(), 4);
-        QCOMPARE(r.messages[0].role, Role::system);
-        QCOMPARE(r.messages[1].content, QStringLiteral("a\nb"));
-        QCOMPARE(r.messages[2].role, Role::assistant);
-        QCOMPARE(r.messages[2].content, QString());
+        QCOMPARE(r.chat.turns.size(), 4);
+        QCOMPARE(r.chat.turns[0].role, Role::system);
+        QCOMPARE(r.chat.turns[1].content, QStringLiteral("a\nb"));
+        QCOMPARE(r.chat.turns[2].role, Role::assistant);
+        QCOMPARE(r.chat.turns[2].content, QString());
         QCOMPARE(r.params.sampler.temperature, 0.0f);
         QCOMPARE(r.params.sampler.top_p, 0.5f);
         QCOMPARE(r.params.sampler.top_k, 7);
@@ -56,6 +56,81 @@ private slots:
         QCOMPARE(d.params.stop_strings, std::vector<std::string>{"END"});
     }
 
+    void chatRequestCarriesToolsAndReasoning() {
+        // Arguments as OpenAI sends them: JSON text inside the JSON (escaped quotes).
+        const QByteArray args = QJsonDocument(QJsonObject{{"city", "Paris"}}).toJson(QJsonDocument::Compact);
+        const QByteArray body = R"({"messages":[
+            {"role":"user","content":"Weather in Paris?"},
+            {"role":"assistant","content":null,"reasoning_content":"Use the tool.","tool_calls":[
+                {"id":"call_1","type":"function","function":{"name":"get_weather","arguments":)" +
+                                QJsonDocument(QJsonArray{QString::fromUtf8(args)}).toJson(QJsonDocument::Compact).mid(1).chopped(1) +
+                                R"(}},
+                {"id":"call_2","type":"function","function":{"name":"get_time","arguments":{"tz":"CET"}}}]},
+            {"role":"tool","tool_call_id":"call_1","name":"get_weather","content":"18 C"}],
+            "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],
+            "tool_choice":"auto","reasoning_effort":"low","chat_template_kwargs":{"enable_thinking":false}})";
+        CompletionRequest r;
+        const auto error = parseChatRequest(body, r);
+        QVERIFY2(!error, error ? qPrintable(error->message) : "");
+        QCOMPARE(r.chat.turns.size(), 3);
+        const ChatTurn& a = r.chat.turns[1];
+        QCOMPARE(a.reasoning, QStringLiteral("Use the tool."));
+        QCOMPARE(a.toolCalls.size(), 2);
+        QCOMPARE(a.toolCalls[0], (ChatToolCall{"call_1", "get_weather", R"({"city":"Paris"})"}));
+        QCOMPARE(a.toolCalls[1], (ChatToolCall{"call_2", "get_time", R"({"tz":"CET"})"}));  // an object becomes text
+        QCOMPARE(r.chat.turns[2].role, Role::tool);
+        QCOMPARE(r.chat.turns[2].toolCallId, QStringLiteral("call_1"));
+        QCOMPARE(r.chat.turns[2].name, QStringLiteral("get_weather"));
+        const QJsonArray tools = QJsonDocument::fromJson(r.chat.toolsJson).array();
+        QCOMPARE(tools.size(), 1);
+        QCOMPARE(tools[0].toObject().value("function").toObject().value("name").toString(), QStringLiteral("get_weather"));
+        const QJsonObject vars = QJsonDocument::fromJson(r.chat.extraVarsJson).object();
+        QCOMPARE(vars.value("reasoning_effort").toString(), QStringLiteral("low"));
+        QCOMPARE(vars.value("enable_thinking").toBool(true), false);
+
+        CompletionRequest none;  // tool_choice "none": the tools are not offered at all
+        QVERIFY(!parseChatRequest(R"({"messages":[{"role":"user","content":"hi"}],"tool_choice":"none",
+            "tools":[{"type":"function","function":{"name":"f"}}]})", none));
+        QVERIFY(none.chat.toolsJson.isEmpty());
+    }
+
+    void chatAnswersCarryReasoningAndToolCalls() {
+        const ResponseMeta meta = newResponseMeta(true, QStringLiteral("m"));
+        GenerateStats stats;
+        stats.n_generated = 5;
+        ParsedAnswer answer;
+        answer.reasoning = QStringLiteral("thinking");
+        answer.content = QStringLiteral("It is sunny.");
+        QJsonObject o = QJsonDocument::fromJson(chatCompletionJson(meta, answer, stats)).object();
+        QJsonObject choice = o.value("choices").toArray().first().toObject();
+        QCOMPARE(choice.value("finish_reason").toString(), QStringLiteral("stop"));
+        QCOMPARE(choice.value("message").toObject().value("reasoning_content").toString(), QStringLiteral("thinking"));
+        QCOMPARE(choice.value("message").toObject().value("content").toString(), QStringLiteral("It is sunny."));
+        QVERIFY(!choice.value("message").toObject().contains("tool_calls"));
+
+        answer.content.clear();
+        answer.reasoning.clear();
+        answer.toolCalls = {{"call_0", "get_weather", R"({"city":"Paris"})"}};
+        o = QJsonDocument::fromJson(chatCompletionJson(meta, answer, stats)).object();
+        choice = o.value("choices").toArray().first().toObject();
+        QCOMPARE(choice.value("finish_reason").toString(), QStringLiteral("tool_calls"));
+        const QJsonObject message = choice.value("message").toObject();
+        QVERIFY(message.value("content").isNull());
+        QVERIFY(!message.contains("reasoning_content"));
+        const QJsonObject call = message.value("tool_calls").toArray().first().toObject();
+        QCOMPARE(call.value("id").toString(), QStringLiteral("call_0"));
+        QCOMPARE(call.value("type").toString(), QStringLiteral("function"));
+        QCOMPARE(call.value("function").toObject().value("name").toString(), QStringLiteral("get_weather"));
+        QCOMPARE(call.value("function").toObject().value("arguments").toString(), QStringLiteral(R"({"city":"Paris"})"));
+
+        const QJsonObject chunk = QJsonDocument::fromJson(toolCallsChunkJson(meta, answer.toolCalls)).object();
+        const QJsonObject delta = chunk.value("choices").toArray().first().toObject().value("delta").toObject();
+        QCOMPARE(delta.value("tool_calls").toArray().first().toObject().value("index").toInt(-1), 0);
+        const QJsonObject thought = QJsonDocument::fromJson(reasoningChunkJson(meta, QStringLiteral("hm"))).object();
+        QCOMPARE(thought.value("choices").toArray().first().toObject().value("delta").toObject().value("reasoning_content").toString(),
+                 QStringLiteral("hm"));
+    }
+
     void badRequestsNameTheField_data() {
         QTest::addColumn<bool>("chat");
         QTest::addColumn<QByteArray>("body");
@@ -66,7 +141,19 @@ private slots:
         QTest::newRow("no messages") << true << QByteArray("{}") << "messages";
         QTest::newRow("empty messages") << true << QByteArray(R"({"messages":[]})") << "messages";
         QTest::newRow("message not an object") << true << QByteArray(R"({"messages":["hi"]})") << "messages[0]";
-        QTest::newRow("tool role") << true << QByteArray(R"({"messages":[{"role":"tool","content":"x"}]})") << "messages[0].role";
+        QTest::newRow("unknown role") << true << QByteArray(R"({"messages":[{"role":"robot","content":"x"}]})") << "messages[0].role";
+        QTest::newRow("tool without id") << true << QByteArray(R"({"messages":[{"role":"tool","content":"x"}]})") << "messages[0].tool_call_id";
+        QTest::newRow("user with tool_calls") << true
+            << QByteArray(R"({"messages":[{"role":"user","content":"x","tool_calls":[]}]})") << "messages[0].tool_calls";
+        QTest::newRow("tool call without name") << true
+            << QByteArray(R"({"messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"a","function":{}}]}]})")
+            << "messages[0].tool_calls[0].function.name";
+        QTest::newRow("tool call arguments a number") << true
+            << QByteArray(R"({"messages":[{"role":"assistant","tool_calls":[{"id":"a","function":{"name":"f","arguments":5}}]}]})")
+            << "messages[0].tool_calls[0].function.arguments";
+        QTest::newRow("reasoning_content a number") << true
+            << QByteArray(R"({"messages":[{"role":"assistant","content":"x","reasoning_content":1}]})")
+            << "messages[0].reasoning_content";
         QTest::newRow("content a number") << true << QByteArray(R"({"messages":[{"role":"user","content":5}]})") << "messages[0].content";
         QTest::newRow("image part") << true
                                     << QByteArray(R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})")
@@ -80,7 +167,15 @@ private slots:
         QTest::newRow("json_schema") << true << "{" + m + R"(,"response_format":{"type":"json_schema","json_schema":{}}})"
                                      << "response_format";
         QTest::newRow("response_format unknown") << true << "{" + m + R"(,"response_format":{"type":"yaml"}})" << "response_format";
-        QTest::newRow("tools") << true << "{" + m + R"(,"tools":[{"type":"function"}]})" << "tools";
+        QTest::newRow("tools an object") << true << "{" + m + R"(,"tools":{}})" << "tools";
+        QTest::newRow("tool without a name") << true << "{" + m + R"(,"tools":[{"type":"function","function":{}}]})"
+                                             << "tools[0].function.name";
+        QTest::newRow("tool not a function") << true << "{" + m + R"(,"tools":[{"type":"retrieval"}]})" << "tools[0].type";
+        QTest::newRow("tool_choice required") << true
+            << "{" + m + R"(,"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"})" << "tool_choice";
+        QTest::newRow("reasoning_effort unknown") << true << "{" + m + R"(,"reasoning_effort":"max"})" << "reasoning_effort";
+        QTest::newRow("chat_template_kwargs a list") << true << "{" + m + R"(,"chat_template_kwargs":[]})"
+                                                     << "chat_template_kwargs";
         QTest::newRow("presence_penalty above 2") << true << "{" + m + R"(,"presence_penalty":2.5})" << "presence_penalty";
         QTest::newRow("frequency_penalty a string") << true << "{" + m + R"(,"frequency_penalty":"1"})" << "frequency_penalty";
         QTest::newRow("max_tokens 0") << true << "{" + m + R"(,"max_tokens":0})" << "max_tokens";

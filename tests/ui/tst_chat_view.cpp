@@ -4,6 +4,7 @@
 // closing the window mid-answer saves the partial answer; a question that cannot be stored
 // returns to the composer; export to a file; a real turn on stories260K.
 #include <QCheckBox>
+#include <QLabel>
 #include <QClipboard>
 #include <QLineEdit>
 #include <QTextFrame>
@@ -234,6 +235,57 @@ private slots:
     }
 
     // An answer that is a JSON object is one JSON code block, indentation and all.
+    // A thinking model's reasoning: "Thinking…" while it reasons, then one collapsed line with
+    // how long it took; a click opens it; the answer's text holds the answer only.
+    void reasoningIsCollapsedWithItsDuration() {
+        FakeScript script;
+        script.reasoningPieces = {"Hmm, ", "a greeting."};
+        script.pieceDelayMs = 30;
+        UiFixture f(script);
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("hello"));
+        QTRY_VERIFY(lastAnswer(view) && lastAnswer(view)->reasoningSummary() == QStringLiteral("Thinking…"));
+        QTRY_COMPARE(finished.size(), 1);
+        MessageWidget* answer = lastAnswer(view);
+        QVERIFY2(answer->reasoningSummary().startsWith(QLatin1String("Thought for")), qPrintable(answer->reasoningSummary()));
+        QCOMPARE(renderedText(answer), QStringLiteral("Hello, world!"));
+        auto* toggle = answer->findChild<QToolButton*>(QStringLiteral("reasoningToggle"));
+        auto* text = answer->findChild<QLabel*>(QStringLiteral("reasoningText"));
+        QVERIFY(toggle && text);
+        QVERIFY(!answer->reasoningExpanded() && !text->isVisible());
+        toggle->click();
+        QVERIFY(answer->reasoningExpanded() && text->isVisible());
+        QCOMPARE(text->text(), QStringLiteral("Hmm, a greeting."));
+        // Reopened from the store: the same.
+        f.app->chat().selectConversation(0);
+        f.app->chat().selectConversation(f.app->chatStore().conversations().first().id);
+        QTRY_VERIFY(lastAnswer(view) && lastAnswer(view)->reasoningSummary().startsWith(QLatin1String("Thought for")));
+    }
+
+    // A built-in format stood in for the model's template: the chat says so, and so does the
+    // template line of the conversation settings.
+    void templateFallbackIsShownInTheChat() {
+        FakeScript script;
+        script.templateWarning = "its chat template failed on this conversation (raise_exception: roles must alternate)";
+        UiFixture f(script);
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        auto* notice = view->findChild<QLabel*>(QStringLiteral("promptNotice"));
+        QVERIFY(notice && !notice->isVisible());
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("hello"));
+        QTRY_COMPARE(finished.size(), 1);
+        QTRY_VERIFY(notice->isVisible());
+        QVERIFY2(notice->text().contains(QLatin1String("roles must alternate")), qPrintable(notice->text()));
+        QVERIFY(notice->text().contains(QLatin1String("built-in ChatML")));
+        QVERIFY2(view->settingsPanel()->templateStatusText().contains(QLatin1String("Warning")),
+                 qPrintable(view->settingsPanel()->templateStatusText()));
+        f.app->chat().newConversation();  // another conversation: nothing to warn about yet
+        QVERIFY(!notice->isVisible());
+    }
+
     void jsonAnswerShownAsJson() {
         Message m;
         m.id = 8;

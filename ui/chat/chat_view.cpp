@@ -14,6 +14,7 @@
 #include "chat/conversation_list_model.h"
 #include "chat/conversation_settings.h"
 #include "chat/conversation_sidebar.h"
+#include "chat/template_dialog.h"
 #include "chat/transcript_view.h"
 #include "common/icons.h"
 #include "common/theme.h"
@@ -59,6 +60,15 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     m_transcript = new TranscriptView(center);
     cl->addWidget(m_transcript, 1);
 
+    m_promptNotice = new QLabel(center);
+    m_promptNotice->setObjectName(QStringLiteral("promptNotice"));
+    m_promptNotice->setWordWrap(true);
+    m_promptNotice->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_promptNotice->setStyleSheet(QStringLiteral("QLabel#promptNotice { color: #92400e; background: #fef3c7; "
+                                                 "border-radius: 6px; padding: 6px 10px; margin: 0 24px; }"));
+    m_promptNotice->setVisible(false);
+    cl->addWidget(m_promptNotice);
+
     auto* bottom = new QHBoxLayout();
     bottom->setContentsMargins(24, 4, 24, 16);
     m_composer = new Composer(center);
@@ -99,6 +109,7 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     connect(m_transcript, &TranscriptView::editSubmitted, &m_chat, &app::ChatController::editAndResend);
     connect(m_transcript, &TranscriptView::copyRequested, this, &ChatView::copyMessage);
     connect(m_settingsButton, &QToolButton::toggled, this, &ChatView::setSettingsVisible);
+    connect(m_settings, &ConversationSettings::templateEditRequested, this, &ChatView::editTemplate);
     connect(m_settings, &ConversationSettings::changed, this, [this] {
         m_chat.setConversationSettings(m_settings->modelPath(), m_settings->systemPrompt(), m_settings->sampling());
     });
@@ -117,9 +128,21 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
                 m_pendingTps = tps;
                 if (!m_renderTimer.isActive()) m_renderTimer.start();
             });
+    connect(&m_chat, &app::ChatController::answerReasoningChanged, this,
+            [this](qint64 id, const QString& reasoning, bool thinking, double thinkingMs) {
+                m_pendingReasoningId = id;
+                m_pendingReasoning = reasoning;
+                m_pendingThinking = thinking;
+                m_pendingThinkingMs = thinkingMs;
+                if (!m_renderTimer.isActive()) m_renderTimer.start();
+            });
+    connect(&m_chat, &app::ChatController::promptUsed, this, [this](qint64 conversationId, const app::PromptInfo&) {
+        if (conversationId == m_chat.currentConversation()) showPromptInfo();
+    });
     connect(&m_chat, &app::ChatController::answerFinished, this, [this](const app::Message& m) {
         m_renderTimer.stop();
         m_pendingId = 0;
+        m_pendingReasoningId = 0;
         m_transcript->updateMessage(m);
     });
     connect(&m_chat, &app::ChatController::generatingChanged, this, [this](bool generating) {
@@ -145,11 +168,39 @@ void ChatView::openConversation(qint64 id) {
     m_transcript->setAssistantName(name);
     m_composer->setGenerating(m_chat.isGenerating());
     m_transcript->setGenerating(m_chat.isGenerating());
+    showPromptInfo();
 }
 
 void ChatView::flushStreaming() {
-    if (m_pendingId == 0) return;
-    m_transcript->setStreamingText(m_pendingId, m_pendingText, m_pendingTokens, m_pendingTps);
+    if (m_pendingReasoningId != 0)
+        m_transcript->setStreamingReasoning(m_pendingReasoningId, m_pendingReasoning, m_pendingThinking,
+                                            m_pendingThinkingMs);
+    if (m_pendingId != 0) m_transcript->setStreamingText(m_pendingId, m_pendingText, m_pendingTokens, m_pendingTps);
+}
+
+void ChatView::showPromptInfo() {
+    const auto c = m_chat.current();
+    const bool custom = c ? !c->chatTemplate.isEmpty() : !m_chat.draft().chatTemplate.isEmpty();
+    const app::PromptInfo last = c ? m_chat.lastPrompt(c->id) : app::PromptInfo{};
+    QString inUse = last.templateName;
+    if (inUse.isEmpty()) inUse = m_chat.loadedChatFormat().isEmpty() ? tr("the model's template") : m_chat.loadedChatFormat();
+    m_settings->setTemplateStatus(inUse, custom, last.warning);
+    if (last.warning.isEmpty()) {
+        m_promptNotice->setVisible(false);
+        return;
+    }
+    m_promptNotice->setText(tr("This conversation is prompted with the %1 format, not the model's own template: %2. "
+                               "Answers may be worse; a custom template (conversation settings) can fix it.")
+                                .arg(last.templateName, last.warning));
+    m_promptNotice->setVisible(true);
+}
+
+void ChatView::editTemplate() {
+    const auto c = m_chat.current();
+    const QString current = c ? c->chatTemplate : m_chat.draft().chatTemplate;
+    TemplateDialog dialog(current, m_chat.loadedModelTemplate(),
+                          [this](const QString& text) { return m_chat.setConversationTemplate(text); }, this);
+    if (dialog.exec() == QDialog::Accepted) showPromptInfo();
 }
 
 void ChatView::copyMessage(qint64 id) {

@@ -43,6 +43,10 @@ private:
     void openConversation(qint64 id);
     void copyMessage(qint64 id);
     void flushStreaming();
+    void editTemplate();
+    // The template line in the settings and the warning above the composer, for the open
+    // conversation.
+    void showPromptInfo();
     QString modelName(const QString& path) const;
 
     app::ChatController& m_chat;
@@ -55,12 +59,17 @@ private:
     QLabel* m_title;
     QLabel* m_model;
     QToolButton* m_settingsButton;
+    QLabel* m_promptNotice;  // a built-in format stood in for the model's template
     // Streaming text is shown at most ~30 times a second (Markdown layout is not free).
     QTimer m_renderTimer;
     qint64 m_pendingId = 0;
     QString m_pendingText;
     int m_pendingTokens = 0;
     double m_pendingTps = 0;
+    qint64 m_pendingReasoningId = 0;
+    QString m_pendingReasoning;
+    bool m_pendingThinking = false;
+    double m_pendingThinkingMs = 0;
 };
 
 }  // namespace strata::ui

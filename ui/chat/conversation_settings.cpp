@@ -7,6 +7,7 @@
 #include <QFormLayout>
 #include <QLabel>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -39,6 +40,8 @@ ConversationSettings::ConversationSettings(app::ModelCatalog& catalog, QWidget* 
     m_system = new QPlainTextEdit(this);
     m_system->setPlaceholderText(tr("e.g. You are a concise assistant."));
     m_system->setMaximumHeight(130);
+    m_system->setTabChangesFocus(true);  // Tab moves on; a system prompt needs no tab characters
+    m_system->setAccessibleName(tr("System prompt"));
     layout->addWidget(systemLabel);
     layout->addWidget(m_system);
 
@@ -79,6 +82,21 @@ ConversationSettings::ConversationSettings(app::ModelCatalog& catalog, QWidget* 
                           "answer ends when the object closes. Say in the prompt which fields you want."));
     form->addRow(QString(), m_json);
     layout->addLayout(form);
+
+    auto* templateLabel = new QLabel(tr("Chat template"), this);
+    templateLabel->setProperty("muted", true);
+    m_template = new QLabel(this);
+    m_template->setObjectName(QStringLiteral("templateStatus"));
+    m_template->setWordWrap(true);
+    m_template->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_templateButton = new QPushButton(tr("Custom template…"), this);
+    m_templateButton->setToolTip(tr("Prompt this conversation with a Jinja chat template of your own instead of the "
+                                    "model's"));
+    layout->addWidget(templateLabel);
+    layout->addWidget(m_template);
+    layout->addWidget(m_templateButton, 0, Qt::AlignLeft);
+    setTemplateStatus(tr("the model's template"), false, {});
+    connect(m_templateButton, &QPushButton::clicked, this, &ConversationSettings::templateEditRequested);
     layout->addStretch(1);
 
     auto emitChanged = [this] {
@@ -127,6 +145,17 @@ void ConversationSettings::setConversation(const app::Conversation& c) {
     m_json->setChecked(c.sampling.jsonMode);
     m_loading = false;
 }
+
+void ConversationSettings::setTemplateStatus(const QString& inUse, bool custom, const QString& warning) {
+    QString text = custom ? tr("A custom template (this conversation)") : tr("Uses %1").arg(inUse);
+    if (!warning.isEmpty()) text += QStringLiteral("\n") + tr("Warning: %1").arg(warning);
+    m_template->setText(text);
+    m_template->setProperty("muted", warning.isEmpty());
+    m_template->setStyleSheet(warning.isEmpty() ? QString() : QStringLiteral("color: #b45309;"));
+    m_templateButton->setText(custom ? tr("Edit custom template…") : tr("Custom template…"));
+}
+
+QString ConversationSettings::templateStatusText() const { return m_template->text(); }
 
 QString ConversationSettings::modelPath() const { return m_model->currentData().toString(); }
 QString ConversationSettings::systemPrompt() const { return m_system->toPlainText(); }

@@ -1,5 +1,7 @@
 // ConversationSettings: the side panel where a conversation's model, system prompt and sampling
-// settings are set; changes are saved with the conversation as they are made.
+// settings are set; changes are saved with the conversation as they are made. It also shows which
+// chat template prompts the model, and offers a custom template (edited in a dialog the chat
+// view opens: templateEditRequested).
 #pragma once
 
 #include <QFrame>
@@ -9,6 +11,8 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QLabel;
+class QPushButton;
 class QPlainTextEdit;
 class QSpinBox;
 
@@ -27,9 +31,14 @@ public:
     QString modelPath() const;
     QString systemPrompt() const;
     app::SamplingSettings sampling() const;
+    // The template line: what prompts the model (`inUse`, e.g. "the model's template"), whether
+    // the conversation has a custom one, and a warning when a built-in format stood in.
+    void setTemplateStatus(const QString& inUse, bool custom, const QString& warning);
+    QString templateStatusText() const;
 
 signals:
     void changed();
+    void templateEditRequested();
 
 private:
     void reloadModels();
@@ -45,6 +54,8 @@ private:
     QSpinBox* m_maxTokens;
     QSpinBox* m_seed;
     QCheckBox* m_json;
+    QLabel* m_template;
+    QPushButton* m_templateButton;
     bool m_loading = false;
 };
 

@@ -99,6 +99,29 @@ void MessageWidget::buildAssistant() {
     m_header = new QLabel(this);
     m_header->setProperty("subheading", true);
     outer->addWidget(m_header);
+    m_thinkToggle = new QToolButton(this);
+    m_thinkToggle->setObjectName(QStringLiteral("reasoningToggle"));
+    m_thinkToggle->setCheckable(true);
+    m_thinkToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_thinkToggle->setArrowType(Qt::RightArrow);
+    m_thinkToggle->setCursor(Qt::PointingHandCursor);
+    m_thinkToggle->setAccessibleName(tr("Show the model's reasoning"));
+    m_thinkToggle->setVisible(false);
+    outer->addWidget(m_thinkToggle);
+    m_thinkText = new QLabel(this);
+    m_thinkText->setObjectName(QStringLiteral("reasoningText"));
+    m_thinkText->setTextFormat(Qt::PlainText);
+    m_thinkText->setWordWrap(true);
+    m_thinkText->setMinimumWidth(1);
+    m_thinkText->setProperty("muted", true);
+    m_thinkText->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_thinkText->setVisible(false);
+    outer->addWidget(m_thinkText);
+    connect(m_thinkToggle, &QToolButton::toggled, this, [this](bool open) {
+        m_thinkToggle->setArrowType(open ? Qt::DownArrow : Qt::RightArrow);
+        m_thinkToggle->setAccessibleName(open ? tr("Hide the model's reasoning") : tr("Show the model's reasoning"));
+        m_thinkText->setVisible(open);
+    });
     m_blocks = new QVBoxLayout();
     m_blocks->setSpacing(8);
     outer->addLayout(m_blocks);
@@ -123,6 +146,7 @@ void MessageWidget::buildAssistant() {
     connect(m_regenerate, &QToolButton::clicked, this, &MessageWidget::regenerateRequested);
     setAssistantName(QString());
     renderContent();
+    updateReasoning(false);
     updateFooter(m_message.stats.nTokens, m_message.stats.tokensPerSecond);
 }
 
@@ -139,6 +163,7 @@ void MessageWidget::setMessage(const app::Message& message) {
         return;
     }
     renderContent();
+    updateReasoning(false);
     updateFooter(message.stats.nTokens, message.stats.tokensPerSecond);
 }
 
@@ -147,6 +172,39 @@ void MessageWidget::setStreamingText(const QString& text, int nTokens, double to
     m_message.state = app::MessageState::streaming;
     renderContent();
     updateFooter(nTokens, tokensPerSecond);
+}
+
+void MessageWidget::setStreamingReasoning(const QString& reasoning, bool thinking, double thinkingMs) {
+    m_message.reasoning = reasoning;
+    m_message.stats.thinkingMs = thinkingMs;
+    m_message.state = app::MessageState::streaming;
+    updateReasoning(thinking);
+}
+
+bool MessageWidget::reasoningExpanded() const { return m_thinkToggle && m_thinkToggle->isChecked(); }
+
+QString MessageWidget::reasoningSummary() const {
+    return m_thinkToggle && m_thinkToggle->isVisible() ? m_thinkToggle->text() : QString();
+}
+
+// The toggle says how long the model thought; the text is its reasoning, shown when opened.
+void MessageWidget::updateReasoning(bool thinking) {
+    if (!m_thinkToggle) return;
+    const bool has = !m_message.reasoning.trimmed().isEmpty() || thinking;
+    m_thinkToggle->setVisible(has);
+    if (!has) {
+        m_thinkText->setVisible(false);
+        return;
+    }
+    const double secs = m_message.stats.thinkingMs / 1000.0;
+    QString summary;
+    if (thinking) summary = tr("Thinking…");
+    else if (secs >= 1) summary = tr("Thought for %1 s").arg(qRound(secs));
+    else if (secs > 0) summary = tr("Thought for less than a second");
+    else summary = tr("Reasoning");
+    m_thinkToggle->setText(summary);
+    m_thinkText->setText(m_message.reasoning.trimmed());
+    m_thinkText->setVisible(m_thinkToggle->isChecked());
 }
 
 // Re-renders the answer, reusing block widgets whose kind did not change (streaming appends to
@@ -161,7 +219,7 @@ void MessageWidget::renderContent() {
             ? QList<app::MarkdownBlock>{{app::MarkdownBlock::code, trimmed, QStringLiteral("json"),
                                          m_message.state != app::MessageState::streaming}}
             : app::splitMarkdown(m_message.content);
-    if (blocks.isEmpty() && m_message.state == app::MessageState::streaming)
+    if (blocks.isEmpty() && m_message.state == app::MessageState::streaming && m_message.reasoning.isEmpty())
         blocks.append({app::MarkdownBlock::prose, QStringLiteral("…"), {}, true});
     for (int i = 0; i < blocks.size(); ++i) {
         const app::MarkdownBlock& b = blocks[i];

@@ -1,6 +1,7 @@
 // MessageWidget: one message of the transcript. A user message is a bubble on the right (with
 // Edit and Copy); an answer is full-width Markdown with code blocks, a line of figures (tokens,
-// time to first token, tokens/s) and Copy / Regenerate.
+// time to first token, tokens/s) and Copy / Regenerate. A reasoning model's thinking sits above
+// the answer, collapsed to one line ("Thought for 12 s"), and opens with a click.
 #pragma once
 
 #include <QFrame>
@@ -27,6 +28,10 @@ public:
     void setMessage(const app::Message& message);
     // While streaming: new text and live figures.
     void setStreamingText(const QString& text, int nTokens, double tokensPerSecond);
+    // While streaming: the reasoning so far; `thinking` until the answer starts.
+    void setStreamingReasoning(const QString& reasoning, bool thinking, double thinkingMs);
+    bool reasoningExpanded() const;
+    QString reasoningSummary() const;  // the toggle's text ("" when there is no reasoning)
     void setCanRegenerate(bool can);
     void setAssistantName(const QString& name);
     void setActionsEnabled(bool enabled);
@@ -49,6 +54,7 @@ private:
     void buildAssistant();
     void renderContent();
     void updateFooter(int nTokens, double tokensPerSecond);
+    void updateReasoning(bool thinking);
     void startEdit();
     void endEdit();
     void restyle();
@@ -62,6 +68,8 @@ private:
     QPlainTextEdit* m_editor = nullptr;   // user: edit-and-resend
     QWidget* m_editBar = nullptr;
     QLabel* m_header = nullptr;
+    QToolButton* m_thinkToggle = nullptr; // assistant: "Thought for 12 s", opens the reasoning
+    QLabel* m_thinkText = nullptr;
     QLabel* m_stats = nullptr;
     QToolButton* m_copy = nullptr;
     QToolButton* m_regenerate = nullptr;

@@ -113,6 +113,10 @@ void TranscriptView::updateMessage(const app::Message& message) {
     updateActions();
 }
 
+void TranscriptView::setStreamingReasoning(qint64 messageId, const QString& reasoning, bool thinking, double thinkingMs) {
+    if (MessageWidget* w = messageWidget(messageId)) w->setStreamingReasoning(reasoning, thinking, thinkingMs);
+}
+
 void TranscriptView::setStreamingText(qint64 messageId, const QString& text, int nTokens, double tokensPerSecond) {
     if (MessageWidget* w = messageWidget(messageId)) w->setStreamingText(text, nTokens, tokensPerSecond);
 }

@@ -25,6 +25,7 @@ public:
     void removeFrom(qint64 messageId);
     void updateMessage(const app::Message& message);
     void setStreamingText(qint64 messageId, const QString& text, int nTokens, double tokensPerSecond);
+    void setStreamingReasoning(qint64 messageId, const QString& reasoning, bool thinking, double thinkingMs);
     void setGenerating(bool generating);
     void setAssistantName(const QString& name);
     void setEmptyText(const QString& title, const QString& hint);

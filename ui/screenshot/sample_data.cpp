@@ -74,8 +74,8 @@ public:
     }
     void unload() override {}
     bool hasModel() const override { return false; }
-    strata::Result<strata::GenerateStats> generate(const std::vector<strata::ChatMessage>&, const strata::GenerateParams&,
-                                                   const strata::TextCallback&, const std::atomic<bool>*) override {
+    strata::Result<strata::ChatTurnResult> generate(const strata::ChatPromptRequest&, const strata::GenerateParams&,
+                                                    const strata::ChatTurnCallbacks&, const std::atomic<bool>*) override {
         return unavailable();
     }
     strata::Result<strata::GenerateStats> complete(const std::string&, const strata::GenerateParams&,
