@@ -101,11 +101,24 @@ std::vector<Family> families() {
                   {"<think>\nEasy.\n</think>\n\nSunny in Rome.", "Easy.", "Sunny in Rome.", {}}},
                  "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\", \"days\": 2}}\n</tool_call>"});
     // DeepSeek R1 distill: the prompt opens <think>, so the output starts inside reasoning.
-    f.push_back({"r1_distill_style", "thinking", {ReasoningFormat::think_tags, ToolCallFormat::none}, true,
+    f.push_back({"r1_distill_style", "thinking", {ReasoningFormat::think_tags, ToolCallFormat::deepseek}, true,
                  "<｜Assistant｜><think>\n",
                  {{"60 / 2 = 30.\n</think>\n\n30", "60 / 2 = 30.", "30", {}},
                   {"<think>\nHalf of 60 is 30.\n</think>\n\nIt is 30.", "Half of 60 is 30.", "It is 30.", {}}},
                  "<｜Assistant｜>30<｜end▁of▁sentence｜>"});
+    // The same with tools: the calls in DeepSeek's markup after the reasoning; generation stops
+    // at the end-of-sentence token, so the output may end right after <｜tool▁calls▁end｜>.
+    f.push_back({"r1_distill_style", "tools_reasoning", {ReasoningFormat::think_tags, ToolCallFormat::deepseek}, true,
+                 "<｜User｜>And in Rome, for two days?<｜Assistant｜><think>\n",
+                 {{"Rome, two days.\n</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>"
+                   "get_weather\n```json\n{\"city\": \"Rome\", \"days\": 2}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                   "Rome, two days.", "", {{"get_weather", R"({"city":"Rome","days":2})", ""}}},
+                  {"Rome.\n</think>\n\nOne moment.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_time\n"
+                   "```json\n{}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n"
+                   "{\"city\": \"Rome\"}\n```<｜tool▁call▁end｜>",
+                   "Rome.", "One moment.", {{"get_time", "{}", ""}, {"get_weather", R"({"city":"Rome"})", ""}}}},
+                 "<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n"
+                 "{\"city\": \"Rome\", \"days\": 2}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜><｜end▁of▁sentence｜>"});
     // Mistral v7 (Tekken): [TOOL_CALLS] as the very first bytes, the call id kept.
     f.push_back({"mistral_v7_style", "tools_reasoning", {ReasoningFormat::none, ToolCallFormat::mistral}, false,
                  "[INST]And in Rome, for two days?[/INST]",
@@ -173,8 +186,7 @@ std::vector<ShippedFormats> shipped_formats() {
     using T = ToolCallFormat;
     return {
         {"qwen3", {R::think_tags, T::hermes}},
-        // DeepSeek V3's own tool-call markup (<｜tool▁calls▁begin｜>) has no parser yet: none.
-        {"deepseek_v3", {R::none, T::none}},
+        {"deepseek_v3", {R::none, T::deepseek}},
         {"llama3", {R::none, T::none}},
         {"llama3_1", {R::none, T::none}},  // the npm package's short template has no tools
         {"llama31_tools_style", {R::none, T::llama3_json}},
@@ -186,7 +198,7 @@ std::vector<ShippedFormats> shipped_formats() {
         {"phi35_style", {R::none, T::none}},
         {"mistral_v7_style", {R::none, T::mistral}},
         {"mistral_v3_style", {R::none, T::mistral}},
-        {"r1_distill_style", {R::think_tags, T::none}},
+        {"r1_distill_style", {R::think_tags, T::deepseek}},
         {"harmony_style", {R::harmony, T::harmony}},
     };
 }
@@ -270,7 +282,8 @@ private slots:
     void roundTrip_data() {
         QTest::addColumn<int>("family");
         const auto all = families();
-        for (size_t i = 0; i < all.size(); ++i) QTest::newRow(all[i].template_name) << int(i);
+        for (size_t i = 0; i < all.size(); ++i)
+            QTest::newRow((std::string(all[i].template_name) + "/" + all[i].conversation).c_str()) << int(i);
     }
 
     void roundTrip() {
