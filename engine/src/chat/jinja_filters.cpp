@@ -211,6 +211,50 @@ Value f_list(Interpreter& in, const Value& v, CallArgs& a) {
     BoundArgs("list", a, {});
     return Value::list(sequence_of(in, v));
 }
+// batch(linecount, fill_with=None): lists of `linecount` items, the last one filled up.
+Value f_batch(Interpreter& in, const Value& v, CallArgs& a) {
+    BoundArgs args("batch", a, {"linecount", "fill_with"});
+    const int64_t count = args.int_or(0, 0);
+    if (!args.has(0)) throw_render_error("batch() missing required argument 'linecount'");
+    if (count <= 0) throw_render_error("batch(): 'linecount' must be positive");
+    const auto items = sequence_of(in, v);
+    in.charge(items.size());
+    std::vector<Value> out;
+    for (size_t i = 0; i < items.size(); i += static_cast<size_t>(count)) {
+        const size_t end = std::min(items.size(), i + static_cast<size_t>(count));
+        std::vector<Value> row(items.begin() + static_cast<long>(i), items.begin() + static_cast<long>(end));
+        if (const Value* fill = args.get(1); fill && !fill->is_none())
+            while (row.size() < static_cast<size_t>(count)) row.push_back(*fill);
+        out.push_back(Value::list(std::move(row)));
+    }
+    in.check_list(out.size());
+    return Value::list(std::move(out));
+}
+// slice(slices, fill_with=None): `slices` columns, the first ones one longer; the shorter ones
+// get `fill_with` appended when given.
+Value f_slice(Interpreter& in, const Value& v, CallArgs& a) {
+    BoundArgs args("slice", a, {"slices", "fill_with"});
+    if (!args.has(0)) throw_render_error("slice() missing required argument 'slices'");
+    const int64_t slices = args.int_or(0, 0);
+    if (slices <= 0) throw_render_error("slice(): 'slices' must be positive");
+    const auto items = sequence_of(in, v);
+    in.check_list(static_cast<size_t>(std::min<int64_t>(slices, int64_t(1) << 40)));
+    in.charge(items.size() + static_cast<size_t>(slices));
+    const size_t n = items.size();
+    const size_t per = n / static_cast<size_t>(slices);
+    const size_t extra = n % static_cast<size_t>(slices);
+    const Value* fill = args.get(1);
+    std::vector<Value> out;
+    size_t start = 0;
+    for (size_t k = 0; k < static_cast<size_t>(slices); ++k) {
+        const size_t len = per + (k < extra ? 1 : 0);
+        std::vector<Value> column(items.begin() + static_cast<long>(start), items.begin() + static_cast<long>(start + len));
+        if (fill && !fill->is_none() && k >= extra) column.push_back(*fill);
+        out.push_back(Value::list(std::move(column)));
+        start += len;
+    }
+    return Value::list(std::move(out));
+}
 Value f_first(Interpreter& in, const Value& v, CallArgs& a) {
     BoundArgs("first", a, {});
     if (v.is_list()) return v.items().empty() ? Value::undefined("No first item, sequence was empty.") : v.items().front();
@@ -504,13 +548,13 @@ Value f_wordcount(Interpreter&, const Value& v, CallArgs& a) {
 const std::unordered_map<std::string, FilterFn>& filter_table() {
     // Built once, then only read (no mutable global state).
     static const std::unordered_map<std::string, FilterFn> table = {
-        {"abs", f_abs}, {"attr", f_attr}, {"capitalize", f_capitalize}, {"center", f_center}, {"count", f_length},
+        {"abs", f_abs}, {"attr", f_attr}, {"batch", f_batch}, {"capitalize", f_capitalize}, {"center", f_center}, {"count", f_length},
         {"d", f_default}, {"default", f_default}, {"dictsort", f_dictsort}, {"e", f_escape},
         {"escape", f_escape}, {"first", f_first}, {"float", f_float}, {"format", f_format},
         {"indent", f_indent}, {"int", f_int}, {"items", f_items}, {"join", f_join}, {"last", f_last},
         {"length", f_length}, {"list", f_list}, {"lower", f_lower}, {"map", f_map}, {"max", f_max},
         {"min", f_min}, {"reject", f_reject}, {"rejectattr", f_rejectattr}, {"replace", f_replace},
-        {"reverse", f_reverse}, {"round", f_round}, {"safe", f_safe}, {"select", f_select},
+        {"reverse", f_reverse}, {"round", f_round}, {"safe", f_safe}, {"select", f_select}, {"slice", f_slice},
         {"selectattr", f_selectattr}, {"sort", f_sort}, {"string", f_string}, {"sum", f_sum},
         {"title", f_title}, {"tojson", f_tojson}, {"trim", f_trim}, {"truncate", f_truncate}, {"unique", f_unique},
         {"upper", f_upper}, {"wordcount", f_wordcount},
