@@ -99,7 +99,8 @@ struct OutputFormats {
 
 // Picks the formats from a model's chat template source by the markers it writes: "<|channel|>"
 // means harmony for both; "<tool_call>" hermes; "[TOOL_CALLS]" mistral; "<｜tool▁call▁begin｜>"
-// deepseek; "<|python_tag|>" or "ipython" llama3 json; "<think>"/"</think>" think tags; "[THINK]" mistral think.
+// deepseek; "<|python_tag|>" or "ipython" llama3 json; "<think>"/"</think>" think tags;
+// "[THINK]" mistral think.
 // An empty or unknown template gives none/none.
 OutputFormats detect_output_formats(std::string_view chat_template);
 
