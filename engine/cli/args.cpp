@@ -22,23 +22,29 @@ bool matches(const std::string& arg, std::initializer_list<const char*> names, s
 }
 }  // namespace
 
-std::optional<std::string> Args::value(std::initializer_list<const char*> names) {
-    std::optional<std::string> result;
+std::vector<std::string> Args::values(std::initializer_list<const char*> names) {
+    std::vector<std::string> result;
     for (size_t i = 0; i < argv_.size(); ++i) {
         if (used_[i]) continue;
         std::string inline_value;
         if (!matches(argv_[i], names, &inline_value)) continue;
         used_[i] = true;
         if (!inline_value.empty()) {
-            result = inline_value;
+            result.push_back(inline_value);
         } else if (i + 1 < argv_.size()) {
             used_[i + 1] = true;
-            result = argv_[++i];
+            result.push_back(argv_[++i]);
         } else {
-            result = std::string();  // missing value: reported as empty
+            result.emplace_back();  // missing value: reported as empty
         }
     }
     return result;
+}
+
+std::optional<std::string> Args::value(std::initializer_list<const char*> names) {
+    std::vector<std::string> all = values(names);
+    if (all.empty()) return std::nullopt;
+    return std::move(all.back());
 }
 
 bool Args::flag(std::initializer_list<const char*> names) {

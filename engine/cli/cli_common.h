@@ -14,8 +14,12 @@ class Args {
 public:
     Args(std::vector<std::string> argv) : argv_(std::move(argv)) {}
 
-    // Declares an option taking a value; `names` like {"-m", "--model"}.
+    // Declares an option taking a value; `names` like {"-m", "--model"}. Given more than once,
+    // the last occurrence wins (all are consumed).
     std::optional<std::string> value(std::initializer_list<const char*> names);
+    // Declares a repeatable option: every occurrence's value, in command-line order (empty when
+    // the option is absent; a trailing option without a value gives "").
+    std::vector<std::string> values(std::initializer_list<const char*> names);
     // Declares a flag without value.
     bool flag(std::initializer_list<const char*> names);
     // After all value()/flag() calls: the positionals, or an error on unknown options.

@@ -2,7 +2,7 @@
 // the model's own chat template (tokenizer.chat_template) by Strata's Jinja interpreter.
 //
 //   strata-cli template -m MODEL.gguf --messages chat.json [--tools tools.json]
-//                       [--no-generation-prompt] [--var key=value[,key=value...]] [--vars vars.json]
+//                       [--no-generation-prompt] [--var key=value]... [--vars vars.json]
 //                       [--ids] [--mark-untrusted]
 //   strata-cli template --template FILE.jinja --messages chat.json [--bos TEXT] [--eos TEXT] ...
 //
@@ -48,27 +48,19 @@ bool read_json(const std::string& path, json& out) {
     return true;
 }
 
-// "key=value[,key=value...]": a value that parses as JSON (false, 3, [1,2], "x") is that value,
-// anything else is a string.
-bool parse_vars(const std::string& spec, json& vars) {
-    size_t start = 0;
-    while (start <= spec.size()) {
-        const size_t comma = spec.find(',', start);
-        const std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        const size_t eq = item.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            std::fprintf(stderr, "error: --var expects key=value, got '%s'\n", item.c_str());
-            return false;
-        }
-        const std::string value = item.substr(eq + 1);
-        try {
-            vars[item.substr(0, eq)] = json::parse(value);
-        } catch (const std::exception&) {
-            vars[item.substr(0, eq)] = value;
-        }
-        if (comma == std::string::npos) break;
-        start = comma + 1;
+// One --var: "key=value", split at the first '='. A value that parses as JSON (false, 3,
+// [1,2], {"a": 1}, "x") is that value; anything else is the text itself, commas and '=' included
+// (so `--var note=a,b=c` sets note to "a,b=c"). Repeat --var for more variables.
+bool parse_var(const std::string& item, json& vars) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+        std::fprintf(stderr, "error: --var expects key=value, got '%s'\n", item.c_str());
+        return false;
     }
+    const std::string key = item.substr(0, eq);
+    const std::string value = item.substr(eq + 1);
+    json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
+    vars[key] = parsed.is_discarded() ? json(value) : std::move(parsed);
     return true;
 }
 
@@ -76,10 +68,13 @@ void print_usage() {
     std::fprintf(stderr,
                  "usage: strata-cli template (-m MODEL | --template FILE.jinja) --messages FILE.json\n"
                  "                           [--tools FILE.json] [--no-generation-prompt]\n"
-                 "                           [--var key=value[,key=value...]] [--vars FILE.json]\n"
+                 "                           [--var key=value]... [--vars FILE.json]\n"
                  "                           [--bos TEXT] [--eos TEXT] [--ids] [--mark-untrusted]\n"
                  "  --messages        a JSON array of {\"role\", \"content\", ...} (or {\"messages\": [...]})\n"
-                 "  --var / --vars    extra template variables (enable_thinking=false, reasoning_effort=high)\n"
+                 "  --var key=value   an extra template variable, repeatable: --var enable_thinking=false\n"
+                 "                    --var reasoning_effort=high; the value is JSON when it parses as\n"
+                 "                    JSON, else the text as is (commas included); applied after --vars\n"
+                 "  --vars FILE.json  extra template variables from a JSON object\n"
                  "  --bos / --eos     token text for a bare --template (with -m: the model's own)\n"
                  "  --ids             print token ids (needs -m); template text parses special tokens,\n"
                  "                    message text does not\n"
@@ -93,7 +88,7 @@ int cmd_template(Args& args) {
     const auto template_path = args.value({"--template"});
     const auto messages_path = args.value({"--messages"});
     const auto tools_path = args.value({"--tools"});
-    const auto var_spec = args.value({"--var"});
+    const std::vector<std::string> var_items = args.values({"--var"});
     const auto vars_path = args.value({"--vars"});
     const auto bos = args.value({"--bos"});
     const auto eos = args.value({"--eos"});
@@ -127,7 +122,12 @@ int cmd_template(Args& args) {
         input.tools = std::move(tools);
     }
     if (vars_path && !read_json(*vars_path, input.extra_vars)) return 1;
-    if (var_spec && !parse_vars(*var_spec, input.extra_vars)) return 1;
+    if (vars_path && !input.extra_vars.is_object()) {
+        std::fprintf(stderr, "error: '%s' must hold a JSON object of variables\n", vars_path->c_str());
+        return 1;
+    }
+    for (const std::string& item : var_items)
+        if (!parse_var(item, input.extra_vars)) return 1;
     input.add_generation_prompt = !no_generation_prompt;
 
     std::string source;

@@ -546,6 +546,75 @@ private slots:
         QVERIFY(c.calls.empty() && c.problems.empty());
     }
 
+    // ---- tool calls: DeepSeek -------------------------------------------------------------
+
+    void deepseekV3AndR1Calls() {
+        // As DeepSeek V3's and the R1 distills' templates write a call: the type, the name, a
+        // ```json fence, several calls separated by a newline.
+        const std::string raw =
+            "Checking.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n"
+            "{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_time\n"
+            "```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        auto r = parse(raw, ToolCallFormat::deepseek);
+        QCOMPARE(qs(r.content), qs("Checking."));
+        QVERIFY(r.problems.empty());
+        CHECK_CALLS(r.calls, call("call_0", "get_weather", "{\"city\":\"Paris\"}"), call("call_1", "get_time", "{}"));
+        // R1 distill: the output starts inside <think>, the calls follow the answer.
+        QVERIFY(check_pipeline("Need the weather.\n</think>\n\n" + raw, {ReasoningFormat::think_tags, ToolCallFormat::deepseek},
+                               true));
+        auto whole = parse_assistant_output("Need the weather.\n</think>\n\n" + raw,
+                                            {ReasoningFormat::think_tags, ToolCallFormat::deepseek}, true);
+        QVERIFY(whole.ok());
+        QCOMPARE(qs(whole->reasoning), qs("Need the weather."));
+        QCOMPARE(qs(whole->content), qs("Checking."));
+        QCOMPARE(whole->calls.size(), size_t(2));
+    }
+
+    void deepseekV31AndCutShapes() {
+        // V3.1: the name before <｜tool▁sep｜>, the JSON right after it.
+        auto v31 = parse("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>search<｜tool▁sep｜>{\"q\": \"x\"}<｜tool▁call▁end｜>"
+                         "<｜tool▁calls▁end｜>",
+                         ToolCallFormat::deepseek);
+        QCOMPARE(qs(v31.content), qs(""));
+        CHECK_CALLS(v31.calls, call("call_0", "search", "{\"q\":\"x\"}"));
+        // Generation stopped after the JSON (closing markers missing), or the outer token left out.
+        auto cut = parse("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{\"a\": 1}",
+                         ToolCallFormat::deepseek);
+        CHECK_CALLS(cut.calls, call("call_0", "f", "{\"a\":1}"));
+        QVERIFY(cut.problems.empty());
+        auto lone = parse("<｜tool▁call▁begin｜>f<｜tool▁sep｜>{}<｜tool▁call▁end｜>", ToolCallFormat::deepseek);
+        CHECK_CALLS(lone.calls, call("call_0", "f", "{}"));
+        // Text after the section is content.
+        auto after = parse("A<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>B",
+                           ToolCallFormat::deepseek);
+        QCOMPARE(qs(after.content), qs("AB"));
+        // No markers: content verbatim, no problem.
+        auto plain = parse("  plain ```json\n{}\n``` answer ", ToolCallFormat::deepseek);
+        QCOMPARE(qs(plain.content), qs("  plain ```json\n{}\n``` answer "));
+        QVERIFY(plain.calls.empty() && plain.problems.empty());
+    }
+
+    void deepseekProblemsStayInContent() {
+        const std::string bad = "<｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{\"a\": tru}\n```<｜tool▁call▁end｜>";
+        const std::string good = "<｜tool▁call▁begin｜>function<｜tool▁sep｜>g\n```json\n{}\n```<｜tool▁call▁end｜>";
+        auto r = parse("Hi<｜tool▁calls▁begin｜>" + bad + "\n" + good + "<｜tool▁calls▁end｜>", ToolCallFormat::deepseek);
+        CHECK_CALLS(r.calls, call("call_0", "g", "{}"));
+        QCOMPARE(r.problems.size(), size_t(1));
+        QCOMPARE(int(r.problems[0].kind), int(ToolCallProblem::Kind::malformed_json));
+        QCOMPARE(qs(r.content), qs("Hi" + bad));
+        auto unterminated = parse("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{\"a\": [1, ", ToolCallFormat::deepseek);
+        QVERIFY(unterminated.calls.empty());
+        QCOMPARE(int(unterminated.problems.at(0).kind), int(ToolCallProblem::Kind::unterminated));
+        auto nosep = parse("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function", ToolCallFormat::deepseek);
+        QCOMPARE(int(nosep.problems.at(0).kind), int(ToolCallProblem::Kind::unterminated));
+        QCOMPARE(qs(nosep.content), qs("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function"));
+        auto empty = parse("x<｜tool▁calls▁begin｜>", ToolCallFormat::deepseek);
+        QCOMPARE(qs(empty.content), qs("x<｜tool▁calls▁begin｜>"));
+        QCOMPARE(int(empty.problems.at(0).kind), int(ToolCallProblem::Kind::unterminated));
+        auto noname = parse("<｜tool▁call▁begin｜>function<｜tool▁sep｜>\n{}<｜tool▁call▁end｜>", ToolCallFormat::deepseek);
+        QCOMPARE(int(noname.problems.at(0).kind), int(ToolCallProblem::Kind::bad_shape));
+    }
+
     // ---- tool calls: harmony --------------------------------------------------------------
 
     void harmonyToolCalls() {
@@ -621,6 +690,10 @@ private slots:
         QVERIFY((detect_output_formats(gptoss) == OutputFormats{ReasoningFormat::harmony, ToolCallFormat::harmony}));
         const std::string r1 = "{% set content = content.split('</think>')[-1] %}{{'<｜Assistant｜><think>\\n'}}";
         QVERIFY((detect_output_formats(r1) == OutputFormats{ReasoningFormat::think_tags, ToolCallFormat::none}));
+        const std::string deepseek = "{{'<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>' + tool['type'] + '<｜tool▁sep｜>'}}";
+        QVERIFY((detect_output_formats(deepseek) == OutputFormats{ReasoningFormat::none, ToolCallFormat::deepseek}));
+        QVERIFY((detect_output_formats(r1 + deepseek) == OutputFormats{ReasoningFormat::think_tags, ToolCallFormat::deepseek}));
+        QCOMPARE(qs(tool_call_format_name(ToolCallFormat::deepseek)), qs("deepseek"));
         QVERIFY((detect_output_formats("") == OutputFormats{}));
         QCOMPARE(qs(reasoning_format_name(ReasoningFormat::harmony)), qs("harmony"));
         QCOMPARE(qs(tool_call_format_name(ToolCallFormat::llama3_json)), qs("llama3_json"));
@@ -672,7 +745,8 @@ private slots:
             "<|message|>", "<|end|>", "<|start|>", "<|return|>", "<|call|>", "<|constrain|>json", "analysis",
             "final", "commentary", " to=functions.f", "{", "}", "\"", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]",
             "<tool_call>", "</tool_call>", "`", "```\n", "{\"name\": \"f\", \"arguments\": {}}", "[THINK]",
-            "[/THINK]", "<|python_tag|>", ";", "[", "]", "\\"};
+            "[/THINK]", "<|python_tag|>", ";", "[", "]", "\\", "<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>",
+            "<｜tool▁call▁begin｜>", "<｜tool▁call▁end｜>", "<｜tool▁sep｜>", "function\n```json\n"};
         std::mt19937 rng(20240607);
         std::uniform_int_distribution<size_t> pick(0, std::size(pieces) - 1);
         std::uniform_int_distribution<int> len(0, 30);
@@ -689,7 +763,7 @@ private slots:
                 }
             }
             for (ToolCallFormat f : {ToolCallFormat::none, ToolCallFormat::hermes, ToolCallFormat::llama3_json,
-                                     ToolCallFormat::mistral, ToolCallFormat::harmony}) {
+                                     ToolCallFormat::mistral, ToolCallFormat::harmony, ToolCallFormat::deepseek}) {
                 auto r = parse_tool_calls(text, f);
                 QVERIFY(r.ok());
                 for (const ToolCall& c : r->calls) {

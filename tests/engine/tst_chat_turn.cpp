@@ -107,6 +107,9 @@ private slots:
         QTest::newRow("llama only whitespace") << llama << "\n" << 0;
         QTest::newRow("llama prose") << llama << "The answer" << 10;
         QTest::newRow("llama python tag") << llama << "Sure<|python_tag|>x" << 4;
+        QTest::newRow("deepseek calls") << int(ToolCallFormat::deepseek)
+                                        << QStringLiteral("Ok.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>") << 3;
+        QTest::newRow("deepseek partial") << int(ToolCallFormat::deepseek) << QStringLiteral("Ok.<｜tool") << 3;
     }
     void toolCallSafePrefix() {
         QFETCH(int, format);

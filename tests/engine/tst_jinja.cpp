@@ -399,6 +399,19 @@ private slots:
         m.tool_calls = json::array({json{{"type", "function"}}});
         QCOMPARE(QString::fromStdString(m.to_json().dump()),
                  QString(R"({"role":"assistant","content":null,"tool_calls":[{"type":"function"}]})"));
+        // Reasoning under both names templates read: Qwen 3's and the harmony template's.
+        m.reasoning_content = "Need the weather.";
+        m.content = "";
+        const json j = m.to_json();
+        QCOMPARE(QString::fromStdString(j.value("reasoning_content", "")), QString("Need the weather."));
+        QCOMPARE(QString::fromStdString(j.value("thinking", "")), QString("Need the weather."));
+        const ChatTemplate harmony = compile_ok(read_file(dataDir_ + "/harmony_style.jinja"));
+        ChatTemplateInput in = input_with(json::array({json{{"role", "user"}, {"content", "Weather?"}}}));
+        m.tool_calls = json::array({json{{"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", "{}"}}}}});
+        in.messages.push_back(m.to_json());
+        const auto r = harmony.render(in);
+        QVERIFY(r.ok());
+        QVERIFY2(r->text.find("<|channel|>analysis<|message|>Need the weather.<|end|>") != std::string::npos, r->text.c_str());
     }
 
     void concurrentRendersShareOneTemplate() {

@@ -75,6 +75,50 @@ private slots:
         QVERIFY2(raised.err.contains("System role not supported"), raised.err.constData());
     }
 
+    // --var is repeatable, one key=value each; values are JSON when they parse, else text, so a
+    // value may hold commas and '='. Later settings win, and --var overrides --vars.
+    void repeatableVars() {
+        QTemporaryDir dir;
+        const QString tmpl = dir.filePath("vars.jinja");
+        QFile t(tmpl);
+        QVERIFY(t.open(QIODevice::WriteOnly));
+        t.write("{{ a | tojson }}|{{ b | tojson }}|{{ c | tojson }}|{{ d | tojson }}|{{ e | tojson }}|{{ f | tojson }}");
+        t.close();
+        const QString vars = dir.filePath("vars.json");
+        QFile v(vars);
+        QVERIFY(v.open(QIODevice::WriteOnly));
+        v.write(R"({"a": "from file", "f": {"kept": true}})");
+        v.close();
+        const QString messages = data_ + "/conversations/basic.json";
+        const Run r = run({"--template", tmpl, "--messages", messages, "--vars", vars, "--var", "a=false", "--var",
+                           "b=x,y=z", "--var=c=[1, 2]", "--var", R"(d={"k": "v,w"})", "--var", "e=first", "--var",
+                           "e=Paris, France"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        QCOMPARE(QString::fromUtf8(r.out),
+                 QString(R"(false|"x,y=z"|[1, 2]|{"k": "v,w"}|"Paris, France"|{"kept": true})"));
+
+        // The comma form is gone: one --var is one variable.
+        const Run one = run({"--template", tmpl, "--messages", messages, "--var", "a=1,b=2", "--var", "b=0", "--var",
+                             "c=", "--var", "d=null", "--var", "e=\"quoted\"", "--var", "f=1.5"});
+        QVERIFY2(one.code == 0, one.err.constData());
+        QCOMPARE(QString::fromUtf8(one.out), QString(R"("1,b=2"|0|""|null|"quoted"|1.5)"));
+
+        const Run noEq = run({"--template", tmpl, "--messages", messages, "--var", "enable_thinking"});
+        QCOMPARE(noEq.code, 1);
+        QVERIFY2(noEq.err.contains("--var expects key=value, got 'enable_thinking'"), noEq.err.constData());
+        const Run noKey = run({"--template", tmpl, "--messages", messages, "--var", "=x"});
+        QCOMPARE(noKey.code, 1);
+        QVERIFY2(noKey.err.contains("--var expects key=value"), noKey.err.constData());
+    }
+
+    // Options that are not repeatable keep their last occurrence.
+    void singleValueOptionsTakeTheLast() {
+        const Run r = run({"--template", data_ + "/gemma.jinja", "--template", data_ + "/chatml.jinja", "--messages",
+                           data_ + "/conversations/injection.json"});
+        QCOMPARE(r.code, 0);
+        QCOMPARE(r.out, read(data_ + "/expected/chatml__injection__gen.txt"));
+    }
+
     void rejectsBadUsage() {
         QCOMPARE(run({"--messages", data_ + "/conversations/basic.json"}).code, 2);  // neither -m nor --template
         QCOMPARE(run({"--template", data_ + "/chatml.jinja", "--messages", data_ + "/conversations/basic.json", "--ids"}).code, 2);

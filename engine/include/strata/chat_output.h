@@ -33,6 +33,11 @@
 //   mistral     `[TOOL_CALLS][{"name": ..., "arguments": {...}, "id": ...}, ...]` (tokenizer v3
 //               to v7) and `[TOOL_CALLS]NAME[ARGS]{...}` or `[TOOL_CALLS]NAME[CALL_ID]ID[ARGS]{...}`
 //               (v11 and later), one `[TOOL_CALLS]` per call; content may precede the first.
+//   deepseek    DeepSeek V3, R1 and the R1 distills: content, then `<｜tool▁calls▁begin｜>`, then per
+//               call `<｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{...}\n```<｜tool▁call▁end｜>`
+//               (V3.1: `<｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{...}<｜tool▁call▁end｜>`), then
+//               `<｜tool▁calls▁end｜>`. Special tokens: always structure; the closing markers may be
+//               missing when generation stopped after the JSON.
 //
 // Rules where text merely mentions a marker:
 //   - A think-tag reasoning block is recognised only at the very start of the output (leading
@@ -44,8 +49,8 @@
 //     line are text, not calls. A fence left open runs to the end of the text.
 //   - Llama 3 JSON calls without <|python_tag|> are recognised only as the whole message, as
 //     Meta's reference code does; a JSON answer without a "name" key is content, no problem.
-//   - Harmony markers are special tokens that the model cannot produce as plain text, so they are
-//     always structure.
+//   - Harmony and DeepSeek markers are special tokens that the model cannot produce as plain
+//     text, so they are always structure.
 // Marker text never reaches content or reasoning when it acts as a marker. Nothing is dropped
 // silently: a tool call that does not parse stays in the content and is reported as a problem.
 //
@@ -81,6 +86,7 @@ enum class ToolCallFormat {
     llama3_json,  // the whole message is {"name":..., "parameters":...}
     mistral,      // [TOOL_CALLS]...
     harmony,      // <|channel|>commentary to=functions.NAME ... <|message|>{json}<|call|>
+    deepseek,     // <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME ```json ...
 };
 
 const char* reasoning_format_name(ReasoningFormat format);
@@ -93,8 +99,9 @@ struct OutputFormats {
 };
 
 // Picks the formats from a model's chat template source by the markers it writes: "<|channel|>"
-// means harmony for both; "<tool_call>" hermes; "[TOOL_CALLS]" mistral; "<|python_tag|>" or
-// "ipython" llama3 json; "<think>"/"</think>" think tags; "[THINK]" mistral think.
+// means harmony for both; "<tool_call>" hermes; "[TOOL_CALLS]" mistral; "<｜tool▁call▁begin｜>"
+// deepseek; "<|python_tag|>" or "ipython" llama3 json; "<think>"/"</think>" think tags;
+// "[THINK]" mistral think.
 // An empty or unknown template gives none/none.
 OutputFormats detect_output_formats(std::string_view chat_template);
 

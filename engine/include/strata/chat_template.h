@@ -61,7 +61,9 @@ struct ChatTemplateInput {
 struct ChatTemplateMessage {
     std::string role;
     std::optional<std::string> content;            // absent: "content": null
-    std::optional<std::string> reasoning_content;  // thinking text, for templates that show it
+    std::optional<std::string> reasoning_content;  // thinking text, for templates that show it;
+                                                   // to_json writes it as "reasoning_content" and
+                                                   // as "thinking" (gpt-oss's name)
     std::optional<nlohmann::ordered_json> tool_calls;  // [{"type":"function","function":{...}}]
     std::optional<std::string> tool_call_id;       // on role "tool"
     std::optional<std::string> name;               // tool name on role "tool"

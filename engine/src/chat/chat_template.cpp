@@ -110,7 +110,12 @@ nlohmann::ordered_json ChatTemplateMessage::to_json() const {
     nlohmann::ordered_json m = nlohmann::ordered_json::object();
     m["role"] = role;
     m["content"] = content ? nlohmann::ordered_json(*content) : nlohmann::ordered_json(nullptr);
-    if (reasoning_content) m["reasoning_content"] = *reasoning_content;
+    if (reasoning_content) {
+        // Both names templates read it by: most (Qwen 3, GLM, ...) use reasoning_content,
+        // gpt-oss's harmony template uses `thinking` (its analysis message before tool calls).
+        m["reasoning_content"] = *reasoning_content;
+        m["thinking"] = *reasoning_content;
+    }
     if (tool_calls) m["tool_calls"] = *tool_calls;
     if (tool_call_id) m["tool_call_id"] = *tool_call_id;
     if (name) m["name"] = *name;

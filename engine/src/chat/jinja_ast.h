@@ -99,6 +99,7 @@ struct ForNode : Node {
     Target target;
     ExprPtr iterable;
     ExprPtr filter;  // `for x in xs if cond`, may be null
+    bool recursive = false;  // `for ... recursive`: the body may call loop(items)
     Body body;
     Body else_body;  // runs when nothing was iterated
     explicit ForNode(SourcePos p) : Node(NodeKind::for_, p) {}

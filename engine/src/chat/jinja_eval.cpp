@@ -44,6 +44,21 @@ Value loop_attribute(const LoopData& loop, const std::string& name) {
         return i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item");
     if (name == "nextitem")
         return i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item");
+    if (name == "changed") {
+        // True when the arguments differ from the previous call's in this loop (first call: true).
+        auto fn = std::make_shared<Callable>();
+        fn->name = "changed";
+        fn->native = [last = loop.changed_last](Interpreter&, CallArgs& args) -> Value {
+            if (!args.keyword.empty()) throw_render_error("changed() takes no keyword arguments");
+            bool same = last && last->has_value() && (*last)->size() == args.positional.size();
+            for (size_t k = 0; same && k < args.positional.size(); ++k)
+                same = values_equal((**last)[k], args.positional[k]);
+            if (same) return Value::boolean(false);
+            if (last) *last = args.positional;
+            return Value::boolean(true);
+        };
+        return Value::callable(std::move(fn));
+    }
     if (name == "cycle") {
         auto fn = std::make_shared<Callable>();
         fn->name = "cycle";

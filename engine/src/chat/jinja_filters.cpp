@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <unordered_map>
@@ -99,6 +100,41 @@ Value f_escape(Interpreter&, const Value& v, CallArgs& a) {
     if (v.is_markup()) return v;
     return Value::string(TrackedText::derived(html_escape(python_str(v)), contains_untrusted(v)), true);
 }
+Value f_center(Interpreter&, const Value& v, CallArgs& a) {
+    BoundArgs args("center", a, {"width"});
+    const std::string text = python_str(v);
+    const int64_t width = args.int_or(0, 80);
+    const auto len = static_cast<int64_t>(count_code_points(text));
+    if (width <= len) return Value::string(to_text(v), v.is_markup());
+    const int64_t margin = width - len;
+    const int64_t left = margin / 2 + (margin & width & 1);  // Python's str.center
+    std::string out(static_cast<size_t>(left), ' ');
+    out += text;
+    out.append(static_cast<size_t>(margin - left), ' ');
+    return Value::string(TrackedText::derived(std::move(out), contains_untrusted(v)));
+}
+// truncate(length=255, killwords=False, end='...', leeway=5): jinja2's rules, in code points.
+Value f_truncate(Interpreter&, const Value& v, CallArgs& a) {
+    BoundArgs args("truncate", a, {"length", "killwords", "end", "leeway"});
+    const std::string& s = require_string(v, "truncate(): the value");
+    const int64_t length = args.int_or(0, 255);
+    const bool killwords = args.bool_or(1, false);
+    const Value* end_v = args.string_or_null(2);
+    const std::string end = end_v ? end_v->str() : "...";
+    const int64_t leeway = args.int_or(3, 5);
+    const auto end_len = static_cast<int64_t>(count_code_points(end));
+    if (length < end_len) throw_render_error("expected length >= " + std::to_string(end_len) + ", got " + std::to_string(length));
+    if (leeway < 0) throw_render_error("expected leeway >= 0, got " + std::to_string(leeway));
+    const auto offsets = code_point_offsets(s);
+    const auto n = static_cast<int64_t>(offsets.size()) - 1;
+    if (n <= length + leeway) return v;
+    std::string head = s.substr(0, offsets[static_cast<size_t>(std::min(length - end_len, n))]);
+    if (!killwords) {
+        const size_t space = head.rfind(' ');
+        if (space != std::string::npos) head.resize(space);
+    }
+    return Value::string(TrackedText::derived(head + end, contains_untrusted(v)));
+}
 Value f_replace(Interpreter& in, const Value& v, CallArgs& a) {
     BoundArgs args("replace", a, {"old", "new", "count"});
     const int64_t count = args.int_or(2, -1);
@@ -174,6 +210,50 @@ Value f_length(Interpreter&, const Value& v, CallArgs& a) {
 Value f_list(Interpreter& in, const Value& v, CallArgs& a) {
     BoundArgs("list", a, {});
     return Value::list(sequence_of(in, v));
+}
+// batch(linecount, fill_with=None): lists of `linecount` items, the last one filled up.
+Value f_batch(Interpreter& in, const Value& v, CallArgs& a) {
+    BoundArgs args("batch", a, {"linecount", "fill_with"});
+    const int64_t count = args.int_or(0, 0);
+    if (!args.has(0)) throw_render_error("batch() missing required argument 'linecount'");
+    if (count <= 0) throw_render_error("batch(): 'linecount' must be positive");
+    const auto items = sequence_of(in, v);
+    in.charge(items.size());
+    std::vector<Value> out;
+    for (size_t i = 0; i < items.size(); i += static_cast<size_t>(count)) {
+        const size_t end = std::min(items.size(), i + static_cast<size_t>(count));
+        std::vector<Value> row(items.begin() + static_cast<long>(i), items.begin() + static_cast<long>(end));
+        if (const Value* fill = args.get(1); fill && !fill->is_none())
+            while (row.size() < static_cast<size_t>(count)) row.push_back(*fill);
+        out.push_back(Value::list(std::move(row)));
+    }
+    in.check_list(out.size());
+    return Value::list(std::move(out));
+}
+// slice(slices, fill_with=None): `slices` columns, the first ones one longer; the shorter ones
+// get `fill_with` appended when given.
+Value f_slice(Interpreter& in, const Value& v, CallArgs& a) {
+    BoundArgs args("slice", a, {"slices", "fill_with"});
+    if (!args.has(0)) throw_render_error("slice() missing required argument 'slices'");
+    const int64_t slices = args.int_or(0, 0);
+    if (slices <= 0) throw_render_error("slice(): 'slices' must be positive");
+    const auto items = sequence_of(in, v);
+    in.check_list(static_cast<size_t>(std::min<int64_t>(slices, int64_t(1) << 40)));
+    in.charge(items.size() + static_cast<size_t>(slices));
+    const size_t n = items.size();
+    const size_t per = n / static_cast<size_t>(slices);
+    const size_t extra = n % static_cast<size_t>(slices);
+    const Value* fill = args.get(1);
+    std::vector<Value> out;
+    size_t start = 0;
+    for (size_t k = 0; k < static_cast<size_t>(slices); ++k) {
+        const size_t len = per + (k < extra ? 1 : 0);
+        std::vector<Value> column(items.begin() + static_cast<long>(start), items.begin() + static_cast<long>(start + len));
+        if (fill && !fill->is_none() && k >= extra) column.push_back(*fill);
+        out.push_back(Value::list(std::move(column)));
+        start += len;
+    }
+    return Value::list(std::move(out));
 }
 Value f_first(Interpreter& in, const Value& v, CallArgs& a) {
     BoundArgs("first", a, {});
@@ -435,6 +515,15 @@ Value f_round(Interpreter&, const Value& v, CallArgs& a) {
     const std::string m = method ? method->str() : "common";
     if (!v.is_number()) throw_render_error("round(): expected a number, not " + type_name(v));
     if (m == "common" && !v.is_float()) return Value::integer(v.as_int());  // round(int, n) stays an int
+    if (m == "common" && precision >= 0 && precision <= 340) {
+        // Python's round(x, n) rounds the double's exact decimal value (half to even on exact
+        // ties), so round(2.675, 2) is 2.67 (2.675 is 2.67499999...). printf does the same on
+        // the exact value; scaling by 10**n first would round 267.49999... up to 268.
+        const int digits = static_cast<int>(precision);
+        std::string buf(static_cast<size_t>(std::snprintf(nullptr, 0, "%.*f", digits, v.as_double())) + 1, '\0');
+        std::snprintf(buf.data(), buf.size(), "%.*f", digits, v.as_double());
+        return Value::floating(std::strtod(buf.c_str(), nullptr));
+    }
     const double scale = std::pow(10.0, static_cast<double>(precision));
     const double x = v.as_double() * scale;
     double r;
@@ -459,15 +548,15 @@ Value f_wordcount(Interpreter&, const Value& v, CallArgs& a) {
 const std::unordered_map<std::string, FilterFn>& filter_table() {
     // Built once, then only read (no mutable global state).
     static const std::unordered_map<std::string, FilterFn> table = {
-        {"abs", f_abs}, {"attr", f_attr}, {"capitalize", f_capitalize}, {"count", f_length},
+        {"abs", f_abs}, {"attr", f_attr}, {"batch", f_batch}, {"capitalize", f_capitalize}, {"center", f_center}, {"count", f_length},
         {"d", f_default}, {"default", f_default}, {"dictsort", f_dictsort}, {"e", f_escape},
         {"escape", f_escape}, {"first", f_first}, {"float", f_float}, {"format", f_format},
         {"indent", f_indent}, {"int", f_int}, {"items", f_items}, {"join", f_join}, {"last", f_last},
         {"length", f_length}, {"list", f_list}, {"lower", f_lower}, {"map", f_map}, {"max", f_max},
         {"min", f_min}, {"reject", f_reject}, {"rejectattr", f_rejectattr}, {"replace", f_replace},
-        {"reverse", f_reverse}, {"round", f_round}, {"safe", f_safe}, {"select", f_select},
+        {"reverse", f_reverse}, {"round", f_round}, {"safe", f_safe}, {"select", f_select}, {"slice", f_slice},
         {"selectattr", f_selectattr}, {"sort", f_sort}, {"string", f_string}, {"sum", f_sum},
-        {"title", f_title}, {"tojson", f_tojson}, {"trim", f_trim}, {"unique", f_unique},
+        {"title", f_title}, {"tojson", f_tojson}, {"trim", f_trim}, {"truncate", f_truncate}, {"unique", f_unique},
         {"upper", f_upper}, {"wordcount", f_wordcount},
     };
     return table;

@@ -176,7 +176,12 @@ void Interpreter::assign(const Target& target, Value value, Scope& scope) {
 }
 
 Interpreter::Flow Interpreter::exec_for(const ForNode& node, const std::shared_ptr<Scope>& scope, TrackedText& out) {
-    const Value iterable = eval(*node.iterable, scope);
+    run_for(node, scope, eval(*node.iterable, scope), 0, out);
+    return Flow::normal;  // break and continue end at their own loop
+}
+
+void Interpreter::run_for(const ForNode& node, const std::shared_ptr<Scope>& scope, const Value& iterable, int depth0,
+                          TrackedText& out) {
     if (!iterable.is_undefined() && !iterable.is_list() && !iterable.is_dict() && !iterable.is_string())
         throw_render_error("'" + type_name(iterable) + "' object is not iterable");
     std::vector<Value> items = iterate(iterable);
@@ -191,9 +196,39 @@ Interpreter::Flow Interpreter::exec_for(const ForNode& node, const std::shared_p
         }
         items = std::move(kept);
     }
-    if (items.empty()) return exec(node.else_body, scope, out);
+    if (items.empty()) {
+        exec(node.else_body, scope, out);
+        return;
+    }
 
-    const int depth0 = 0;  // loop.depth grows only in recursive loops, which are not supported
+    // A recursive loop's body may call loop(items): the same loop, over those items, one level
+    // deeper (else block and filter included, as in Jinja), rendered into a string.
+    std::function<Value(Interpreter&, CallArgs&)> recurse;
+    if (node.recursive) {
+        // A weak reference: a loop object stored in a namespace of that scope must not keep it
+        // alive in a cycle. The scope outlives every call made while the loop runs.
+        recurse = [&node, weak = std::weak_ptr<Scope>(scope), depth0](Interpreter& in, CallArgs& args) -> Value {
+            if (args.positional.size() != 1 || !args.keyword.empty())
+                throw_render_error("loop() takes exactly one argument, the items to loop over");
+            const std::shared_ptr<Scope> scope = weak.lock();
+            if (!scope) throw_render_error("loop() called after its loop ended");
+            in.charge(1);
+            if (in.call_depth_ >= in.limits_.max_call_depth)
+                throw_limit_error("recursive loop nested too deeply (more than " +
+                                  std::to_string(in.limits_.max_call_depth) + " levels)");
+            ++in.call_depth_;
+            TrackedText inner;
+            try {
+                in.run_for(node, scope, args.positional[0], depth0 + 1, inner);
+            } catch (...) {
+                --in.call_depth_;
+                throw;
+            }
+            --in.call_depth_;
+            return Value::string(std::move(inner));
+        };
+    }
+    auto changed_last = std::make_shared<std::optional<std::vector<Value>>>();
     auto shared_items = std::make_shared<const ListData>(ListData{std::move(items), false});
     for (size_t i = 0; i < shared_items->items.size(); ++i) {
         charge(1);
@@ -204,11 +239,12 @@ Interpreter::Flow Interpreter::exec_for(const ForNode& node, const std::shared_p
         loop->items = shared_items;
         loop->index0 = i;
         loop->depth0 = depth0;
+        loop->changed_last = changed_last;
+        loop->recurse = recurse;
         iteration->vars["loop"] = Value::loop(std::move(loop));
         const Flow flow = exec(node.body, iteration, out);
         if (flow == Flow::break_loop) break;
     }
-    return Flow::normal;
 }
 
 void Interpreter::exec_call_block(const CallBlockNode& node, const std::shared_ptr<Scope>& scope, TrackedText& out) {
@@ -223,6 +259,10 @@ void Interpreter::exec_call_block(const CallBlockNode& node, const std::shared_p
 
 Value Interpreter::call(const Value& fn, CallArgs& args) {
     if (fn.is_undefined()) throw_undefined(fn);
+    if (fn.is_loop()) {
+        if (!fn.loop_data().recurse) throw_render_error("The loop must be recursive to call loop(): add 'recursive' to the for tag");
+        return fn.loop_data().recurse(*this, args);
+    }
     if (!fn.is_callable()) throw_render_error("'" + type_name(fn) + "' object is not callable");
     const Callable& c = fn.fn();
     if (c.macro) return call_macro(c, args);

@@ -63,6 +63,9 @@ private:
     Flow exec(const Body& body, const std::shared_ptr<Scope>& scope, TrackedText& out);
     Flow exec_node(const Node& node, const std::shared_ptr<Scope>& scope, TrackedText& out);
     Flow exec_for(const ForNode& node, const std::shared_ptr<Scope>& scope, TrackedText& out);
+    // One run of a for loop over `iterable` at recursion depth `depth0` (0 for the outer run).
+    void run_for(const ForNode& node, const std::shared_ptr<Scope>& scope, const Value& iterable, int depth0,
+                 TrackedText& out);
     void exec_call_block(const CallBlockNode& node, const std::shared_ptr<Scope>& scope, TrackedText& out);
     void assign(const Target& target, Value value, Scope& scope);
     void write(TrackedText& out, const TrackedText& text) const;

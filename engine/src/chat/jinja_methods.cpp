@@ -104,6 +104,51 @@ Value m_capitalize(Interpreter&, const Value& self, CallArgs& a) {
     return derived_string(self, python_capitalize(self.str()));
 }
 
+// str.center / ljust / rjust: pad to `width` code points with one fill character, as Python does
+// (center puts the odd extra on the left when both the margin and the width are odd).
+void positional_only(const CallArgs& a, const char* name) {
+    if (!a.keyword.empty()) throw_render_error(std::string("str.") + name + "() takes no keyword arguments");
+}
+
+Value pad_method(const Value& self, CallArgs& a, const char* name, char how) {
+    positional_only(a, name);
+    BoundArgs args(name, a, {"width", "fillchar"});
+    if (!args.has(0)) throw_render_error(std::string(name) + "() missing required argument 'width'");
+    const int64_t width = args.int_or(0, 0);
+    std::string fill = " ";
+    if (const Value* f = args.string_or_null(1)) {
+        if (count_code_points(f->str()) != 1)
+            throw_render_error("The fill character must be exactly one character long");
+        fill = f->str();
+    }
+    const auto len = static_cast<int64_t>(count_code_points(self.str()));
+    if (width <= len) return self;
+    const int64_t margin = width - len;
+    int64_t left = 0;
+    if (how == 'c') left = margin / 2 + (margin & width & 1);
+    else if (how == 'r') left = margin;
+    const int64_t right = margin - left;
+    std::string out;
+    for (int64_t i = 0; i < left; ++i) out += fill;
+    out += self.str();
+    for (int64_t i = 0; i < right; ++i) out += fill;
+    return derived_string(self, std::move(out));
+}
+Value m_center(Interpreter&, const Value& self, CallArgs& a) { return pad_method(self, a, "center", 'c'); }
+Value m_ljust(Interpreter&, const Value& self, CallArgs& a) { return pad_method(self, a, "ljust", 'l'); }
+Value m_rjust(Interpreter&, const Value& self, CallArgs& a) { return pad_method(self, a, "rjust", 'r'); }
+Value m_zfill(Interpreter&, const Value& self, CallArgs& a) {
+    positional_only(a, "zfill");
+    BoundArgs args("zfill", a, {"width"});
+    const int64_t width = args.int_or(0, 0);
+    if (!args.has(0)) throw_render_error("zfill() missing required argument 'width'");
+    const std::string& s = self.str();
+    const auto len = static_cast<int64_t>(count_code_points(s));
+    if (width <= len) return self;
+    const size_t sign = !s.empty() && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+    return derived_string(self, s.substr(0, sign) + std::string(static_cast<size_t>(width - len), '0') + s.substr(sign));
+}
+
 Value m_replace(Interpreter& in, const Value& self, CallArgs& a) {
     BoundArgs args("replace", a, {"old", "new", "count"});
     const Value& old_v = args.require(0);
@@ -322,7 +367,8 @@ const std::unordered_map<std::string, MethodFn>& string_methods() {
         {"count", m_count}, {"join", m_join}, {"isdigit", m_isdigit}, {"isalpha", m_isalpha},
         {"isalnum", m_isalnum}, {"isspace", m_isspace}, {"islower", m_islower}, {"isupper", m_isupper},
         {"removeprefix", m_removeprefix}, {"removesuffix", m_removesuffix}, {"partition", m_partition},
-        {"rpartition", m_rpartition}, {"format", m_format},
+        {"rpartition", m_rpartition}, {"format", m_format}, {"center", m_center}, {"ljust", m_ljust},
+        {"rjust", m_rjust}, {"zfill", m_zfill},
     };
     return table;
 }

@@ -95,9 +95,11 @@ Value repeat(Interpreter& in, const Value& seq, int64_t n) {
 
 // printf-style `str % args` (the common conversions).
 std::string percent_format(const std::string& fmt, const Value& args) {
+    // As Python: a tuple gives the arguments; anything else, a dict included, is the one
+    // argument (a dict also serves %(name)s lookups, and may go unused).
     std::vector<Value> positional;
     if (args.is_tuple()) positional = args.items();
-    else if (!args.is_dict()) positional.push_back(args);
+    else positional.push_back(args);
     size_t next = 0;
     std::string out;
     for (size_t i = 0; i < fmt.size(); ++i) {
@@ -115,6 +117,7 @@ std::string percent_format(const std::string& fmt, const Value& args) {
             if (!found) throw_render_error("KeyError: '" + fmt.substr(i + 1, close - i - 1) + "'");
             v = *found;
             have = true;
+            next = positional.size();  // as CPython: no positional argument after a %(name)
             i = close + 1;
         }
         std::string spec = "%";

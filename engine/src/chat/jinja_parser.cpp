@@ -123,7 +123,7 @@ private:
         if (!skip_name("in")) fail(cur(), "expected 'in', got " + describe(cur()));
         node->iterable = parse_tuple(false, {"recursive"}, false);
         if (skip_name("if")) node->filter = parse_expression(true);
-        if (is_name("recursive")) fail(cur(), "recursive loops are not supported");
+        if (skip_name("recursive")) node->recursive = true;
         expect_block_end();
         ++loop_depth_;
         node->body = parse_body({"endfor", "else"}, &tag);

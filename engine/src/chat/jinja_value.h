@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -77,6 +78,10 @@ struct LoopData {
     std::shared_ptr<const ListData> items;
     size_t index0 = 0;
     int depth0 = 0;
+    // What loop.changed() saw last; shared by all iterations of one run of the loop.
+    std::shared_ptr<std::optional<std::vector<Value>>> changed_last;
+    // A `recursive` loop: loop(items) renders the loop again over `items`, one level deeper.
+    std::function<Value(Interpreter&, CallArgs&)> recurse;
 };
 
 class Value {

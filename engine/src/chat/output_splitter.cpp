@@ -72,6 +72,7 @@ const char* tool_call_format_name(ToolCallFormat format) {
         case ToolCallFormat::llama3_json: return "llama3_json";
         case ToolCallFormat::mistral: return "mistral";
         case ToolCallFormat::harmony: return "harmony";
+        case ToolCallFormat::deepseek: return "deepseek";
     }
     return "unknown";
 }

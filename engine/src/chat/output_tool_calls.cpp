@@ -21,6 +21,7 @@ OutputFormats detect_output_formats(std::string_view t) {
     if (contains(t, "<|channel|>")) return {ReasoningFormat::harmony, ToolCallFormat::harmony};
     if (contains(t, "<tool_call>")) f.tool_calls = ToolCallFormat::hermes;
     else if (contains(t, "[TOOL_CALLS]")) f.tool_calls = ToolCallFormat::mistral;
+    else if (contains(t, "<｜tool▁call▁begin｜>")) f.tool_calls = ToolCallFormat::deepseek;
     else if (contains(t, "<|python_tag|>") || contains(t, "ipython")) f.tool_calls = ToolCallFormat::llama3_json;
     if (contains(t, "[THINK]")) f.reasoning = ReasoningFormat::mistral_think;
     else if (contains(t, "<think>") || contains(t, "</think>")) f.reasoning = ReasoningFormat::think_tags;
@@ -39,6 +40,7 @@ Result<ParsedToolCalls> parse_tool_calls(std::string_view text, ToolCallFormat f
             case ToolCallFormat::llama3_json: return chat_output::parse_llama3_calls(text);
             case ToolCallFormat::mistral: return chat_output::parse_mistral_calls(text);
             case ToolCallFormat::harmony: return chat_output::parse_harmony_calls(text);
+            case ToolCallFormat::deepseek: return chat_output::parse_deepseek_calls(text);
         }
     } catch (const std::exception& e) {
         return make_error(ErrorCode::internal, std::string("parsing tool calls: ") + e.what());

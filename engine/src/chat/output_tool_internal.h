@@ -54,6 +54,7 @@ private:
 ParsedToolCalls parse_hermes_calls(std::string_view text);
 ParsedToolCalls parse_llama3_calls(std::string_view text);
 ParsedToolCalls parse_mistral_calls(std::string_view text);
+ParsedToolCalls parse_deepseek_calls(std::string_view text);
 // starts_in_analysis: the prompt ended inside an analysis message (see HarmonyStream).
 ParsedToolCalls parse_harmony_calls(std::string_view text, bool starts_in_analysis = false);
 

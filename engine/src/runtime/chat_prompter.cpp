@@ -6,8 +6,8 @@ namespace {
 
 std::string special_text(const Vocab& v, int32_t id) { return id >= 0 && id < v.n_tokens() ? v.token_text(id) : ""; }
 
-// A message as the templates read it. Assistant reasoning goes in as `reasoning_content` (Qwen 3,
-// DeepSeek) and `thinking` (gpt-oss): each template reads its own key and ignores the other.
+// A message as the templates read it (ChatTemplateMessage::to_json gives assistant reasoning as
+// both `reasoning_content` and `thinking`: each template reads its own key).
 // Tool-call arguments are given as an object when they parse (Hugging Face's convention, which
 // templates that `tojson` them rely on), else as the string the client sent.
 nlohmann::ordered_json template_message(const ChatMessage& m) {
@@ -27,9 +27,7 @@ nlohmann::ordered_json template_message(const ChatMessage& m) {
     }
     if (!m.tool_call_id.empty()) msg.tool_call_id = m.tool_call_id;
     if (!m.name.empty()) msg.name = m.name;
-    nlohmann::ordered_json j = msg.to_json();
-    if (!m.reasoning.empty()) j["thinking"] = m.reasoning;
-    return j;
+    return msg.to_json();
 }
 
 }  // namespace

@@ -82,10 +82,12 @@ size_t tool_call_safe_prefix(std::string_view content, ToolCallFormat format) {
     static constexpr std::string_view kHermes[] = {"<tool_call>"};
     static constexpr std::string_view kMistral[] = {"[TOOL_CALLS]"};
     static constexpr std::string_view kLlama3[] = {"<|python_tag|>", "<function="};
+    static constexpr std::string_view kDeepSeek[] = {"<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>"};
     std::span<const std::string_view> markers;
     switch (format) {
         case ToolCallFormat::hermes: markers = kHermes; break;
         case ToolCallFormat::mistral: markers = kMistral; break;
+        case ToolCallFormat::deepseek: markers = kDeepSeek; break;
         case ToolCallFormat::llama3_json: {
             const size_t lead = content.find_first_not_of(" \t\r\n");
             if (lead == std::string_view::npos) return 0;  // only whitespace so far: may be a call's start
