@@ -43,13 +43,15 @@ int choose_layout(TensorType type) {
     }
 }
 
-// Scatters a kernel tile (n_tok, 8 * n_groups) for groups starting at g0 into out (n_tok, n_rows).
-void scatter(const float* tile, int n_tok, int n_groups, int64_t g0, int64_t t0, int64_t n_rows, float* out) {
+// Scatters a kernel tile (n_tok, tile_stride) holding n_groups groups starting at g0 into out
+// (n_tok, n_rows); tile_stride defaults to 8 * n_groups (a tile with no unused rows).
+void scatter(const float* tile, int n_tok, int n_groups, int64_t g0, int64_t t0, int64_t n_rows, float* out,
+             int tile_stride = 0) {
     const int64_t r0 = g0 * 8;
     const int64_t n_valid = std::min<int64_t>(8 * n_groups, n_rows - r0);
+    const int64_t stride = tile_stride ? tile_stride : 8 * n_groups;
     for (int t = 0; t < n_tok; ++t) {
-        std::memcpy(out + (t0 + t) * n_rows + r0, tile + static_cast<int64_t>(t) * 8 * n_groups,
-                    static_cast<size_t>(n_valid) * sizeof(float));
+        std::memcpy(out + (t0 + t) * n_rows + r0, tile + t * stride, static_cast<size_t>(n_valid) * sizeof(float));
     }
 }
 
@@ -57,6 +59,8 @@ struct FloatX8Ctx {
     FloatX8Kernel kernel;            // on the stored type (decode)
     FloatX8Kernel kernel_f32;        // on panels converted to F32 (prefill)
     quant::DequantizeRowFn to_f32;   // stored type → F32; nullptr for F32
+    bool avx512;                     // prefill on 512-bit pair panels (cpu_matmul_float_avx512.cpp)
+    TensorType type;
     const uint8_t* data;
     size_t group_bytes;
     int64_t n_groups, n_rows, n_cols, n_tok;
@@ -88,6 +92,31 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
             return;
         }
         thread_local std::vector<float> panel;
+        if (c.avx512 && c.n_tok >= kMaxTileTokens) {
+            // Pair panels of up to 2 × kFloatX16TilePairs groups; a lone last group is paired
+            // with itself and its copy's outputs are dropped.
+            constexpr int kGroups = 2 * kFloatX16TilePairs;
+            alignas(64) float wide[kMaxTileTokens * 8 * kGroups];
+            const int64_t n = 16 * c.n_cols;
+            panel.resize(static_cast<size_t>(kFloatX16TilePairs * n));
+            for (int64_t g = g0; g < g1; g += kGroups) {
+                const int n_g = static_cast<int>(std::min<int64_t>(kGroups, g1 - g));
+                const int n_p = (n_g + 1) / 2;
+                const float* pp[kFloatX16TilePairs];
+                for (int i = 0; i < n_p; ++i) {
+                    const uint8_t* a = groups[g - g0 + 2 * i];
+                    const uint8_t* b = 2 * i + 1 < n_g ? groups[g - g0 + 2 * i + 1] : a;
+                    float_pair_to_f32_avx512(c.type, a, b, c.n_cols, panel.data() + i * n);
+                    pp[i] = panel.data() + i * n;
+                }
+                for (int64_t t0 = 0; t0 < c.n_tok; t0 += kMaxTileTokens) {
+                    const int n_t = static_cast<int>(std::min<int64_t>(kMaxTileTokens, c.n_tok - t0));
+                    float_x16_avx512(pp, n_p, c.n_cols, c.x_tiles + t0 * c.n_cols, 1, n_t, n_t, wide);
+                    scatter(wide, n_t, n_g, g, t0, c.n_rows, c.out, 16 * n_p);
+                }
+            }
+            return;
+        }
         static_assert(kFloatTileGroups == 2);
         for (int64_t g = g0; g < g1; g += kFloatTileGroups) {
             const int n_g = static_cast<int>(std::min<int64_t>(kFloatTileGroups, g1 - g));
@@ -113,6 +142,7 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
 
 struct QuantX8Ctx {
     QuantX8Kernel kernel;
+    QuantX16Kernel kernel_x16;  // pairs of groups (nullptr: none at this level)
     const uint8_t* data;
     size_t group_bytes;
     int64_t n_groups, n_rows, n_blocks, n_tok;
@@ -127,12 +157,20 @@ void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
     pool.parallel_for(n_tasks, [&c](int64_t task, int) {
         const int64_t g0 = task * kQuantPanelGroups;
         const int64_t g1 = std::min(c.n_groups, g0 + kQuantPanelGroups);
-        alignas(32) float tile[kMaxTileTokens * 8];
+        alignas(64) float tile[kMaxTileTokens * 16];
         for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.token_tile) {
             const int n_t = static_cast<int>(std::min<int64_t>(c.token_tile, c.n_tok - t0));
-            for (int64_t g = g0; g < g1; ++g) {
-                c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, c.act + t0 * c.act_row_bytes,
-                         c.act_row_bytes, n_t, tile);
+            const uint8_t* act = c.act + t0 * c.act_row_bytes;
+            int64_t g = g0;
+            if (c.kernel_x16) {
+                for (; g + 2 <= g1; g += 2) {
+                    c.kernel_x16(c.data + static_cast<size_t>(g) * c.group_bytes, c.group_bytes, c.n_blocks, act,
+                                 c.act_row_bytes, n_t, tile);
+                    scatter(tile, n_t, 2, g, t0, c.n_rows, c.out);
+                }
+            }
+            for (; g < g1; ++g) {
+                c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, act, c.act_row_bytes, n_t, tile);
                 scatter(tile, n_t, 1, g, t0, c.n_rows, c.out);
             }
         }
@@ -247,6 +285,8 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
             const FloatX8Ctx c{float_x8_kernel(w.type(), isa),
                                float_x8_kernel(TensorType::F32, isa),
                                w.type() == TensorType::F32 ? nullptr : quant::dequantize_row_fn(w.type(), isa),
+                               cpu_isa_has_avx512(isa),
+                               w.type(),
                                data,
                                x8_group_bytes(kLayoutFloatX8, w.type(), n_cols),
                                (n_rows + 7) / 8,
@@ -285,8 +325,19 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
                     quantize_act_q8(x + t * n_cols, n_cols, reinterpret_cast<ActQ8*>(act + t * row_bytes), isa);
                 });
             }
-            const QuantX8Ctx c{quant_x8_kernel(w.layout(), isa), data, x8_group_bytes(w.layout(), w.type(), n_cols),
-                               (n_rows + 7) / 8, n_rows, nb, n_tok, act, row_bytes, out, x8_token_tile(w.layout())};
+            const QuantX16Kernel x16 = quant_x16_kernel(w.layout(), isa);
+            const QuantX8Ctx c{quant_x8_kernel(w.layout(), isa),
+                               x16,
+                               data,
+                               x8_group_bytes(w.layout(), w.type(), n_cols),
+                               (n_rows + 7) / 8,
+                               n_rows,
+                               nb,
+                               n_tok,
+                               act,
+                               row_bytes,
+                               out,
+                               x16 ? kX16TileTokens : x8_token_tile(w.layout())};
             return run_quant_x8(pool, c);
         }
         default: {
