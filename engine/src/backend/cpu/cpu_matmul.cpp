@@ -65,7 +65,8 @@ struct FloatX8Ctx {
     size_t group_bytes;
     int64_t n_groups, n_rows, n_cols, n_tok;
     const float* x;        // (n_tok, n_cols)
-    const float* x_tiles;  // prefill: token tiles of kMaxTileTokens, each (n_cols, n_t)
+    const float* x_tiles;  // prefill: token tiles of x_tile tokens, each (n_cols, n_t)
+    int64_t x_tile;        // kFloatX16TileTokens on the avx512 route, else kMaxTileTokens
     float* out;
 };
 
@@ -96,7 +97,7 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
             // Pair panels of up to 2 × kFloatX16TilePairs groups; a lone last group is paired
             // with itself and its copy's outputs are dropped.
             constexpr int kGroups = 2 * kFloatX16TilePairs;
-            alignas(64) float wide[kMaxTileTokens * 8 * kGroups];
+            alignas(64) float wide[kFloatX16TileTokens * 8 * kGroups];
             const int64_t n = 16 * c.n_cols;
             panel.resize(static_cast<size_t>(kFloatX16TilePairs * n));
             for (int64_t g = g0; g < g1; g += kGroups) {
@@ -109,8 +110,8 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
                     float_pair_to_f32_avx512(c.type, a, b, c.n_cols, panel.data() + i * n);
                     pp[i] = panel.data() + i * n;
                 }
-                for (int64_t t0 = 0; t0 < c.n_tok; t0 += kMaxTileTokens) {
-                    const int n_t = static_cast<int>(std::min<int64_t>(kMaxTileTokens, c.n_tok - t0));
+                for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.x_tile) {
+                    const int n_t = static_cast<int>(std::min<int64_t>(c.x_tile, c.n_tok - t0));
                     float_x16_avx512(pp, n_p, c.n_cols, c.x_tiles + t0 * c.n_cols, 1, n_t, n_t, wide);
                     scatter(wide, n_t, n_g, g, t0, c.n_rows, c.out, 16 * n_p);
                 }
@@ -149,7 +150,8 @@ struct QuantX8Ctx {
     const uint8_t* act;  // token rows of activation blocks
     size_t act_row_bytes;
     float* out;
-    int token_tile;
+    int token_tile;  // tokens per pass over the weights (kX16TileTokens with kernel_x16)
+    int x8_tile;     // tokens per call of `kernel`
 };
 
 void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
@@ -157,7 +159,7 @@ void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
     pool.parallel_for(n_tasks, [&c](int64_t task, int) {
         const int64_t g0 = task * kQuantPanelGroups;
         const int64_t g1 = std::min(c.n_groups, g0 + kQuantPanelGroups);
-        alignas(64) float tile[kMaxTileTokens * 16];
+        alignas(64) float tile[std::max(kMaxTileTokens, kX16TileTokens) * 16];
         for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.token_tile) {
             const int n_t = static_cast<int>(std::min<int64_t>(c.token_tile, c.n_tok - t0));
             const uint8_t* act = c.act + t0 * c.act_row_bytes;
@@ -169,9 +171,13 @@ void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
                     scatter(tile, n_t, 2, g, t0, c.n_rows, c.out);
                 }
             }
-            for (; g < g1; ++g) {
-                c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, act, c.act_row_bytes, n_t, tile);
-                scatter(tile, n_t, 1, g, t0, c.n_rows, c.out);
+            for (; g < g1; ++g) {  // one group at a time, in tiles of up to x8_tile tokens
+                for (int s0 = 0; s0 < n_t; s0 += c.x8_tile) {
+                    const int n_s = std::min(c.x8_tile, n_t - s0);
+                    c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, act + s0 * c.act_row_bytes,
+                             c.act_row_bytes, n_s, tile);
+                    scatter(tile, n_s, 1, g, t0 + s0, c.n_rows, c.out);
+                }
             }
         }
     });
@@ -212,16 +218,17 @@ void for_each_token(ThreadPool& pool, int64_t n_tok, const Fn& fn) {
     pool.parallel_for(n_tok, [&fn](int64_t t, int) { fn(t); });
 }
 
-// Packs x (n_tok, n_cols) into tiles of kMaxTileTokens tokens, tile at offset t0 * n_cols laid
-// out (n_cols, n_t), in scratch.
-const float* pack_token_tiles(ThreadPool& pool, const float* x, int64_t n_tok, int64_t n_cols, MatmulScratch& s) {
+// Packs x (n_tok, n_cols) into tiles of `tile` tokens, tile at offset t0 * n_cols laid out
+// (n_cols, n_t), in scratch.
+const float* pack_token_tiles(ThreadPool& pool, const float* x, int64_t n_tok, int64_t n_cols, int64_t tile_tokens,
+                              MatmulScratch& s) {
     const size_t need = static_cast<size_t>(n_tok * n_cols) * sizeof(float);
     if (s.activations.size() < need) s.activations.resize(need);
     auto* xt = reinterpret_cast<float*>(s.activations.data());
-    const int64_t n_tiles = (n_tok + kMaxTileTokens - 1) / kMaxTileTokens;
+    const int64_t n_tiles = (n_tok + tile_tokens - 1) / tile_tokens;
     pool.parallel_for(n_tiles, [&](int64_t tile, int) {
-        const int64_t t0 = tile * kMaxTileTokens;
-        const int64_t n_t = std::min<int64_t>(kMaxTileTokens, n_tok - t0);
+        const int64_t t0 = tile * tile_tokens;
+        const int64_t n_t = std::min<int64_t>(tile_tokens, n_tok - t0);
         float* dst = xt + t0 * n_cols;
         for (int64_t t = 0; t < n_t; ++t) {
             const float* src = x + (t0 + t) * n_cols;
@@ -282,10 +289,12 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
     const auto* data = static_cast<const uint8_t*>(w.data());
     switch (w.layout()) {
         case kLayoutFloatX8: {
+            const bool avx512 = cpu_isa_has_avx512(isa);
+            const int64_t x_tile = avx512 && n_tok >= kMaxTileTokens ? kFloatX16TileTokens : kMaxTileTokens;
             const FloatX8Ctx c{float_x8_kernel(w.type(), isa),
                                float_x8_kernel(TensorType::F32, isa),
                                w.type() == TensorType::F32 ? nullptr : quant::dequantize_row_fn(w.type(), isa),
-                               cpu_isa_has_avx512(isa),
+                               avx512,
                                w.type(),
                                data,
                                x8_group_bytes(kLayoutFloatX8, w.type(), n_cols),
@@ -294,7 +303,8 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
                                n_cols,
                                n_tok,
                                x,
-                               n_tok > 1 ? pack_token_tiles(pool, x, n_tok, n_cols, scratch) : nullptr,
+                               n_tok > 1 ? pack_token_tiles(pool, x, n_tok, n_cols, x_tile, scratch) : nullptr,
+                               x_tile,
                                out};
             return run_float_x8(pool, c);
         }
@@ -337,7 +347,8 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
                                act,
                                row_bytes,
                                out,
-                               x16 ? kX16TileTokens : x8_token_tile(w.layout())};
+                               x16 ? kX16TileTokens : x8_token_tile(w.layout()),
+                               x8_token_tile(w.layout())};
             return run_quant_x8(pool, c);
         }
         default: {

@@ -2,8 +2,9 @@
 //
 // Two adjacent row groups are converted once per matmul into one F32 "pair panel" whose column k
 // holds 16 floats (the first group's 8 rows, then the second's), so one aligned 512-bit load
-// feeds 16 rows. The kernel keeps kFloatX16TilePairs pair panels × up to kMaxTileTokens tokens
-// of accumulators (2 × 6 = 12 of the 32 vector registers). Every lane does what the AVX2
+// feeds 16 rows. The kernel keeps kFloatX16TilePairs pair panels × up to kFloatX16TileTokens
+// tokens of accumulators (2 × 12 = 24 of the 32 vector registers): per column, 24 FMAs for 2
+// weight loads and 12 broadcasts. Every lane does what the AVX2
 // kernel's lane does for its row, acc = fma(w_k, x_k, acc) over k in order from zero, and the
 // conversion to F32 is exact, so the results are bitwise those of the AVX2 route.
 //
@@ -29,27 +30,27 @@ namespace {
 template <int R, int T>
 T512 void float_x16_rt(const float* const* pairs, int64_t n_cols, const float* x, int64_t xs, int64_t xk, float* out) {
     __m512 acc[R][T];
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
     const float* p[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) p[r] = pairs[r];
     for (int64_t k = 0; k < n_cols; ++k) {
         __m512 w[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int r = 0; r < R; ++r) w[r] = _mm512_loadu_ps(p[r] + 16 * k);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int t = 0; t < T; ++t) {
             const __m512 xb = _mm512_set1_ps(x[t * xs + k * xk]);
-#pragma GCC unroll 4
+#pragma GCC unroll 16
             for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(w[r], xb, acc[r][t]);
         }
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int t = 0; t < T; ++t)
-#pragma GCC unroll 4
+#pragma GCC unroll 16
         for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + t * 16 * R + 16 * r, acc[r][t]);
 }
 
@@ -96,8 +97,8 @@ void float_pair_to_f32_avx512(TensorType type, const uint8_t* a, const uint8_t* 
 void float_x16_avx512(const float* const* pairs, int n_pairs, int64_t n_cols, const float* x, int64_t xs, int64_t xk,
                       int n_tok, float* out) {
     static_assert(kFloatX16TilePairs == 2);
-    static constexpr auto kR1 = x16_row<1>(std::make_integer_sequence<int, kMaxTileTokens>{});
-    static constexpr auto kR2 = x16_row<2>(std::make_integer_sequence<int, kMaxTileTokens>{});
+    static constexpr auto kR1 = x16_row<1>(std::make_integer_sequence<int, kFloatX16TileTokens>{});
+    static constexpr auto kR2 = x16_row<2>(std::make_integer_sequence<int, kFloatX16TileTokens>{});
     (n_pairs == 1 ? kR1 : kR2)[n_tok - 1](pairs, n_cols, x, xs, xk, out);
 }
 

@@ -86,7 +86,7 @@ T512 void q4_0_t(const uint8_t* w, size_t gs, int64_t nb, const ActQ8* act, int6
             const __m512i v = load_pair(w + 16 + 32 * j, gs);
             const __m512i lo = _mm512_and_si512(v, m4);
             const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
             for (int t = 0; t < T; ++t) {
                 const int8_t* q = act[t * as + b].q + 8 * j;
                 i32[t] = DP(i32[t], lo, bcast4(q));
@@ -94,7 +94,7 @@ T512 void q4_0_t(const uint8_t* w, size_t gs, int64_t nb, const ActQ8* act, int6
                 KEEP_IN_REG(i32[t]);
             }
         }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
             const ActQ8& a = act[t * as + b];
             const __m512i s = _mm512_sub_epi32(i32[t], _mm512_set1_epi32(8 * a.sum));
@@ -117,13 +117,13 @@ T512 void q8_0_t(const uint8_t* w, size_t gs, int64_t nb, const ActQ8* act, int6
 #pragma GCC unroll 8
         for (int c = 0; c < 8; ++c) {
             const __m512i u = _mm512_xor_si512(load_pair(w + 16 + 32 * c, gs), bias);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
             for (int t = 0; t < T; ++t) {
                 i32[t] = DP(i32[t], u, bcast4(act[t * as + b].q + 4 * c));
                 KEEP_IN_REG(i32[t]);
             }
         }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
             const ActQ8& a = act[t * as + b];
             const __m512i s = _mm512_sub_epi32(i32[t], _mm512_set1_epi32(128 * a.sum));
@@ -155,7 +155,7 @@ T512 void legacy_t(const uint8_t* w, size_t gs, int64_t nb, const ActQ8* act, in
                 lo = add_bit(lo, h, j, 4);
                 hi = add_bit(hi, h, 4 + j, 4);
             }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
             for (int t = 0; t < T; ++t) {
                 const int8_t* aq = act[t * as + b].q + 8 * j;
                 i32[t] = DP(i32[t], lo, bcast4(aq));
@@ -198,7 +198,7 @@ T512 void q45_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
 #pragma GCC unroll 8
             for (int g = 0; g < 8; ++g) {
                 const __m512i mn = u8_pair_pairs16(w + 96 + 8 * g, gs);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     imin[t] = _mm512_add_epi32(imin[t], _mm512_madd_epi16(mn, bcast4(a[t]->bsums + 2 * g)));
                     KEEP_IN_REG(imin[t]);
@@ -227,7 +227,7 @@ T512 void q45_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
                     lo = add_bit(lo, h, j, 4);
                     hi = add_bit(hi, h, 4 + j, 4);
                 }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     const int8_t* aq = a[t]->qs + 32 * g + 8 * j;
                     g32[t] = DP(g32[t], lo, bcast4(aq));
@@ -236,7 +236,7 @@ T512 void q45_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
                 }
             }
             const __m512i sc = u8_pair_to_i32(w + 32 + 8 * g, gs);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
             for (int t = 0; t < T; ++t) {
                 isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(g32[t], sc));
                 KEEP_IN_REG(isum[t]);
@@ -268,7 +268,7 @@ T512 void q6_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, si
             const __m512i h1 = load_pair(q + 160, gs);
             {  // level offset: isum -= 32 · (sc[2c]·bsums[2c] + sc[2c+1]·bsums[2c+1])
                 const __m512i scp = s8_pairs16(sc8 + 8 * (2 * c), sc8 + 8 * (2 * c + 1), gs);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     const __m512i off = _mm512_madd_epi16(scp, bcast4(a[t]->bsums + 2 * c));
                     isum[t] = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(off, 5));
@@ -287,7 +287,7 @@ T512 void q6_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, si
                         _mm512_and_si512(v, m4), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h0, 2 * j), m2), 4));
                     const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
                                                        _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h1, 2 * j), m2), 4));
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                     for (int t = 0; t < T; ++t) {
                         const int8_t* aq = a[t]->qs + 32 * c + 8 * j;
                         g32[t] = DP(g32[t], lo, bcast4(aq));
@@ -296,7 +296,7 @@ T512 void q6_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, si
                     }
                 }
                 const __m512i sc = s8_pair_to_i32(sc8 + 8 * (2 * c + half), gs);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(g32[t], sc));
                     KEEP_IN_REG(isum[t]);
@@ -331,7 +331,7 @@ T512 void q23_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
                 const __m512i m0 = _mm512_srli_epi32(u8_pair_to_i32(scb + 16 * c, gs), 4);
                 const __m512i m1 = _mm512_srli_epi32(u8_pair_to_i32(scb + 16 * c + 8, gs), 4);
                 const __m512i mp = _mm512_or_si512(m0, _mm512_slli_epi32(m1, 16));
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     imin[t] = _mm512_add_epi32(imin[t], _mm512_madd_epi16(mp, bcast4(a[t]->bsums + 2 * c)));
                     KEEP_IN_REG(imin[t]);
@@ -356,7 +356,7 @@ T512 void q23_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
                 // level offset 4: isum -= 4 · (sc[2c]·bsums[2c] + sc[2c+1]·bsums[2c+1])
                 const auto* sc8 = reinterpret_cast<const int8_t*>(scb);
                 const __m512i scp = s8_pairs16(sc8 + 16 * c, sc8 + 16 * c + 8, gs);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     const __m512i off = _mm512_madd_epi16(scp, bcast4(a[t]->bsums + 2 * c));
                     isum[t] = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(off, 2));
@@ -376,7 +376,7 @@ T512 void q23_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
                         lo = add_bit(lo, h, j, 2);
                         hi = add_bit(hi, h, 4 + j, 2);
                     }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                     for (int t = 0; t < T; ++t) {
                         const int8_t* aq = a[t]->qs + 32 * c + 8 * j;
                         g32[t] = DP(g32[t], lo, bcast4(aq));
@@ -387,7 +387,7 @@ T512 void q23_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
                 __m512i sc;
                 if constexpr (kQ3) sc = s8_pair_to_i32(scb + 8 * (2 * c + half), gs);
                 else sc = _mm512_and_si512(u8_pair_to_i32(scb + 8 * (2 * c + half), gs), m4_32);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
                 for (int t = 0; t < T; ++t) {
                     isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(g32[t], sc));
                     KEEP_IN_REG(isum[t]);
@@ -445,14 +445,18 @@ void q6_k_n(const uint8_t* w, size_t gs, int64_t nb, const void* a, size_t arb, 
     q6_k_t<T>(w, gs, nb, static_cast<const uint8_t*>(a), arb, out);
 }
 
-static_assert(kX16TileTokens == 4);
+static_assert(kX16TileTokens == 8);
 #define STRATA_X16_TILES(name, fn)                                                                          \
     void name(const uint8_t* w, size_t gs, int64_t nb, const void* a, size_t arb, int n_tok, float* out) { \
         switch (n_tok) {                                                                                    \
             case 1: return fn<1>(w, gs, nb, a, arb, out);                                                   \
             case 2: return fn<2>(w, gs, nb, a, arb, out);                                                   \
             case 3: return fn<3>(w, gs, nb, a, arb, out);                                                   \
-            default: return fn<4>(w, gs, nb, a, arb, out);                                                  \
+            case 4: return fn<4>(w, gs, nb, a, arb, out);                                                   \
+            case 5: return fn<5>(w, gs, nb, a, arb, out);                                                   \
+            case 6: return fn<6>(w, gs, nb, a, arb, out);                                                   \
+            case 7: return fn<7>(w, gs, nb, a, arb, out);                                                   \
+            default: return fn<8>(w, gs, nb, a, arb, out);                                                  \
         }                                                                                                   \
     }
 STRATA_X16_TILES(q4_0_tiles, q4_0_n)
