@@ -328,6 +328,11 @@ private slots:
         const Problem p = make_problem(t, nRows, nCols, nTok, 1300u + type * 13u + nRows + nCols + nTok);
         auto w = CpuWeight::prepare(t, p.w.data(), nRows, nCols, true);
         QVERIFY2(w.ok(), w.status().message().c_str());
+        // The 512-bit pair kernels exist for every repacked integer layout at avx512_vnni (so
+        // this test exercises them there), for none below it.
+        if (w->layout() != kLayoutRows && w->layout() != kLayoutFloatX8)
+            QCOMPARE(quant_x16_kernel(w->layout(), static_cast<CpuIsa>(level)) != nullptr,
+                     static_cast<CpuIsa>(level) >= CpuIsa::avx512_vnni);
         ThreadPool pool(2);
         MatmulScratch scratch;
         std::vector<float> base(size_t(nTok * nRows), NAN), got(size_t(nTok * nRows), NAN);

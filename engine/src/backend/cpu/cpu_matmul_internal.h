@@ -117,7 +117,7 @@ constexpr int kX16TileTokens = 8;
 using QuantX16Kernel = void (*)(const uint8_t* group, size_t group_bytes, int64_t n_blocks, const void* act,
                                 size_t act_row_bytes, int n_tok, float* out);
 // AVX512-VNNI kernels (cpu_matmul_x16_vnni512.cpp) for the integer layouts Q4_0, Q4_1, Q5_0,
-// Q5_1, Q8_0, Q2_K..Q6_K; nullptr for the others.
+// Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, MXFP4; nullptr for the others.
 QuantX16Kernel quant_x16_kernel_vnni512(int layout);
 // The 512-bit kernel for this layout at this level; nullptr where there is none (below
 // avx512_vnni, or a layout without one): then cpu_matmul runs quant_x8_kernel per group.

@@ -6,8 +6,9 @@
 // 256-bit kernels. Each kernel follows its 256-bit VNNI twin (cpu_matmul_x8_vnni_body.inc) lane
 // for lane: the integer sums are exact and the float operations per lane are the same, in the
 // same order, so every row's result is bitwise what the AVX2 and 256-bit VNNI kernels return
-// (tst_cpu_matmul checks exactly that). The one change is Q8_0: without a 512-bit vpsignb it
-// multiplies (w + 128) as unsigned bytes and takes 128 · Σa off, which is the same exact sum.
+// (tst_cpu_matmul checks exactly that). Where the weight operand is signed (Q8_0, the IQ4 and
+// MXFP4 tables) there is no 512-bit vpsignb to move the sign onto the activations: the kernels
+// multiply (w + 128) as unsigned bytes and take 128 · Σa off, which is the same exact sum.
 //
 // Compiled with a function target attribute, so a portable build carries it and only a CPU
 // whose level is avx512_vnni or above (util/cpu_features.h) runs it.
@@ -403,7 +404,117 @@ T512 void q23_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
     }
 }
 
+// ---- IQ4_NL / MXFP4 (ActQ8) and IQ4_XS (Q8_K): table levels --------------------------------
+// vpdpbusd needs one unsigned operand; the levels are signed, so the table holds level + 128
+// (the byte's top bit flipped) and 128 · Σa comes off each block (group, for IQ4_XS) sum,
+// which leaves the AVX2 kernels' exact Σ level · a.
+T512 inline __m512i biased_table(const int8_t* levels) {
+    return _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(levels))),
+                            _mm512_set1_epi8(static_cast<char>(0x80)));
+}
+// The 16 rows' MXFP4 scales 2^(e − 128) from their exponent bytes, bit for bit as the AVX2
+// kernel builds them (exponent field e − 1 for e ≥ 2, the subnormals 2^-127, 2^-128 below).
+T512 inline __m512 mxfp4_scales_pair(const uint8_t* e8, size_t gs) {
+    const __m512i e = u8_pair_to_i32(e8, gs);
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, one), 23);
+    const __m512i subnormal = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+    return _mm512_castsi512_ps(_mm512_mask_blend_epi32(_mm512_cmpgt_epi32_mask(e, one), subnormal, normal));
+}
+
+template <int T, bool kMx>
+T512 void table4_t(const uint8_t* w, size_t gs, int64_t nb, const ActQ8* act, int64_t as, float* out) {
+    constexpr int64_t kHead = kMx ? 8 : 16;
+    const __m512i table = biased_table(kMx ? quant::kMxfp4Levels : quant::kIq4Levels);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b, w += kHead + 128) {
+        const __m512 wd = kMx ? mxfp4_scales_pair(w, gs) : f16_pair(w, gs);
+        __m512i i32[T];
+        for (int t = 0; t < T; ++t) i32[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+            const __m512i v = load_pair(w + kHead + 32 * j, gs);
+            const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(v, m4));
+            const __m512i hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+#pragma GCC unroll 8
+            for (int t = 0; t < T; ++t) {
+                const int8_t* q = act[t * as + b].q + 8 * j;
+                i32[t] = DP(i32[t], lo, bcast4(q));
+                i32[t] = DP(i32[t], hi, bcast4(q + 4));
+                KEEP_IN_REG(i32[t]);
+            }
+        }
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+            const ActQ8& a = act[t * as + b];
+            const __m512i s = _mm512_sub_epi32(i32[t], _mm512_set1_epi32(128 * a.sum));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(wd, _mm512_set1_ps(a.d)), acc[t]);
+        }
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(out + 16 * t, acc[t]);
+}
+
+template <int T>
+T512 void iq4_xs_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, size_t arb, float* out) {
+    using quant::BlockQ8_K;
+    constexpr size_t kSuperBlockBytes = 16 + 64 + 8 * 128;
+    const __m512i table = biased_table(quant::kIq4Levels);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b, w += kSuperBlockBytes) {
+        const BlockQ8_K* a[T];
+        for (int t = 0; t < T; ++t) a[t] = reinterpret_cast<const BlockQ8_K*>(act + t * arb) + b;
+        const __m512 wd = f16_pair(w, gs);
+        __m512i isum[T];
+        for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
+        for (int g = 0; g < 8; ++g) {
+            __m512i g32[T];
+            for (int t = 0; t < T; ++t) {
+                const int bias = 128 * (a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]);
+                g32[t] = _mm512_set1_epi32(-bias);
+            }
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; ++j) {
+                const __m512i v = load_pair(w + 80 + 128 * g + 32 * j, gs);
+                const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(v, m4));
+                const __m512i hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+#pragma GCC unroll 8
+                for (int t = 0; t < T; ++t) {
+                    const int8_t* aq = a[t]->qs + 32 * g + 8 * j;
+                    g32[t] = DP(g32[t], lo, bcast4(aq));
+                    g32[t] = DP(g32[t], hi, bcast4(aq + 4));
+                    KEEP_IN_REG(g32[t]);
+                }
+            }
+            const __m512i sc = s8_pair_to_i32(w + 16 + 8 * g, gs);
+#pragma GCC unroll 8
+            for (int t = 0; t < T; ++t) {
+                isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(g32[t], sc));
+                KEEP_IN_REG(isum[t]);
+            }
+        }
+        for (int t = 0; t < T; ++t)
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(wd, _mm512_set1_ps(a[t]->d)), acc[t]);
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(out + 16 * t, acc[t]);
+}
+
 // Token-count dispatch: tiles of up to kX16TileTokens tokens.
+template <int T>
+void iq4_nl_n(const uint8_t* w, size_t gs, int64_t nb, const void* a, size_t arb, float* out) {
+    table4_t<T, false>(w, gs, nb, static_cast<const ActQ8*>(a), static_cast<int64_t>(arb / sizeof(ActQ8)), out);
+}
+template <int T>
+void mxfp4_n(const uint8_t* w, size_t gs, int64_t nb, const void* a, size_t arb, float* out) {
+    table4_t<T, true>(w, gs, nb, static_cast<const ActQ8*>(a), static_cast<int64_t>(arb / sizeof(ActQ8)), out);
+}
+template <int T>
+void iq4_xs_n(const uint8_t* w, size_t gs, int64_t nb, const void* a, size_t arb, float* out) {
+    iq4_xs_t<T>(w, gs, nb, static_cast<const uint8_t*>(a), arb, out);
+}
 template <int T>
 void q4_0_n(const uint8_t* w, size_t gs, int64_t nb, const void* a, size_t arb, float* out) {
     q4_0_t<T>(w, gs, nb, static_cast<const ActQ8*>(a), static_cast<int64_t>(arb / sizeof(ActQ8)), out);
@@ -469,6 +580,9 @@ STRATA_X16_TILES(q3_k_tiles, q3_k_n)
 STRATA_X16_TILES(q4_k_tiles, q4_k_n)
 STRATA_X16_TILES(q5_k_tiles, q5_k_n)
 STRATA_X16_TILES(q6_k_tiles, q6_k_n)
+STRATA_X16_TILES(iq4_nl_tiles, iq4_nl_n)
+STRATA_X16_TILES(mxfp4_tiles, mxfp4_n)
+STRATA_X16_TILES(iq4_xs_tiles, iq4_xs_n)
 #undef STRATA_X16_TILES
 
 }  // namespace
@@ -485,6 +599,9 @@ QuantX16Kernel quant_x16_kernel_vnni512(int layout) {
         case kLayoutQ4_KX8: return q4_k_tiles;
         case kLayoutQ5_KX8: return q5_k_tiles;
         case kLayoutQ6_KX8: return q6_k_tiles;
+        case kLayoutIQ4_NLX8: return iq4_nl_tiles;
+        case kLayoutMXFP4X8: return mxfp4_tiles;
+        case kLayoutIQ4_XSX8: return iq4_xs_tiles;
         default: return nullptr;
     }
 }
