@@ -292,7 +292,7 @@ private slots:
     // the 256-bit VNNI kernels, the 512-bit pair-of-groups kernels with a lone last group on
     // the 256-bit ones, the 512-bit float prefill on pair panels) returns bitwise what the avx2
     // level returns, through cpu_matmul, and both pass the truth check. Row counts leave a
-    // lone or padded group in a panel (29, 45, 83 rows), columns are not multiples of the
+    // lone or padded group in a panel (29, 45, 83, 21 rows), columns are not multiples of the
     // 512-bit kernels' reach, token counts cover decode, part tiles and several tiles.
     void everyLevelMatchesAvx2_data() {
         QTest::addColumn<int>("type");
@@ -305,7 +305,8 @@ private slots:
             if (cpu_isa_runs(l)) levels << l;
         if (levels.isEmpty()) QSKIP("this CPU runs no level above avx2");
         struct Shape { int rows, cols_legacy, cols_k, tok; };
-        const Shape shapes[] = {{29, 96, 256, 1}, {45, 160, 768, 7}, {83, 544, 512, 13}};
+        // (the last: float prefill in two column blocks of the 512-bit route, 1024 + 96)
+        const Shape shapes[] = {{29, 96, 256, 1}, {45, 160, 768, 7}, {83, 544, 512, 13}, {21, 1120, 1280, 13}};
         for (TensorType t : kTypes) {
             const bool k = tensor_type_traits(t).block_size == 256;
             for (CpuIsa l : levels) {

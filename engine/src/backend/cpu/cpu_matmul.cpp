@@ -75,6 +75,46 @@ constexpr int64_t kQuantPanelGroups = 4;                // 32 rows per task
 constexpr int64_t kRowsPanel = 16;                      // rows per task for row-major layouts
 constexpr int64_t kRowsTokenTile = 16;
 
+// Columns per block of the 512-bit float prefill: a block of the pair panels (2 pairs × 16 rows
+// × 1024 F32, 128 KiB) and of a token tile (12 × 1024 F32, 48 KiB) stay in L2 whatever n_cols
+// is (ffn_down's 5632 columns would make 720 KiB of panel alone).
+constexpr int64_t kFloatX16ColBlock = 1024;
+
+// The 512-bit route of prefill for groups g0..g1 of one task: per set of 2 × kFloatX16TilePairs
+// groups and per column block, the groups are converted into F32 pair panels (a lone last group
+// is paired with itself, its copy's outputs dropped) and every token tile runs over them,
+// carrying its accumulators from block to block through `partial`: each output is still one
+// FMA chain over the columns in order, so the result is bitwise that of one pass.
+void run_float_x16_panel(const FloatX8Ctx& c, const uint8_t* const* groups, int64_t g0, int64_t g1) {
+    constexpr int kGroups = 2 * kFloatX16TilePairs;
+    const int64_t elem = c.type == TensorType::F32 ? 4 : 2;
+    const int64_t kc = std::min(c.n_cols, kFloatX16ColBlock);
+    thread_local std::vector<float> panel, partial;
+    panel.resize(static_cast<size_t>(kFloatX16TilePairs * 16 * kc));
+    partial.resize(static_cast<size_t>(c.n_tok * 16 * kFloatX16TilePairs));
+    for (int64_t g = g0; g < g1; g += kGroups) {
+        const int n_g = static_cast<int>(std::min<int64_t>(kGroups, g1 - g));
+        const int n_p = (n_g + 1) / 2;
+        for (int64_t k0 = 0; k0 < c.n_cols; k0 += kc) {
+            const int64_t len = std::min(kc, c.n_cols - k0);
+            const float* pp[kFloatX16TilePairs];
+            for (int i = 0; i < n_p; ++i) {
+                const uint8_t* a = groups[g - g0 + 2 * i];
+                const uint8_t* b = 2 * i + 1 < n_g ? groups[g - g0 + 2 * i + 1] : a;
+                float* dst = panel.data() + i * 16 * kc;
+                float_pair_to_f32_avx512(c.type, a + k0 * 8 * elem, b + k0 * 8 * elem, len, dst);
+                pp[i] = dst;
+            }
+            for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.x_tile) {
+                const int n_t = static_cast<int>(std::min<int64_t>(c.x_tile, c.n_tok - t0));
+                float_x16_avx512(pp, n_p, len, c.x_tiles + t0 * c.n_cols + k0 * n_t, 1, n_t, n_t,
+                                 partial.data() + t0 * 16 * n_p, k0 > 0);
+            }
+        }
+        scatter(partial.data(), static_cast<int>(c.n_tok), n_g, g, 0, c.n_rows, c.out, 16 * n_p);
+    }
+}
+
 // Decode streams the stored weights once. Prefill converts each pair of row groups to F32 once
 // (F16C conversion is slow next to FMA) and runs every token tile over it; the token tiles are
 // packed column-major so the kernel's broadcasts read one stream instead of n_t strided ones.
@@ -93,31 +133,7 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
             return;
         }
         thread_local std::vector<float> panel;
-        if (c.avx512 && c.n_tok >= kMaxTileTokens) {
-            // Pair panels of up to 2 × kFloatX16TilePairs groups; a lone last group is paired
-            // with itself and its copy's outputs are dropped.
-            constexpr int kGroups = 2 * kFloatX16TilePairs;
-            alignas(64) float wide[kFloatX16TileTokens * 8 * kGroups];
-            const int64_t n = 16 * c.n_cols;
-            panel.resize(static_cast<size_t>(kFloatX16TilePairs * n));
-            for (int64_t g = g0; g < g1; g += kGroups) {
-                const int n_g = static_cast<int>(std::min<int64_t>(kGroups, g1 - g));
-                const int n_p = (n_g + 1) / 2;
-                const float* pp[kFloatX16TilePairs];
-                for (int i = 0; i < n_p; ++i) {
-                    const uint8_t* a = groups[g - g0 + 2 * i];
-                    const uint8_t* b = 2 * i + 1 < n_g ? groups[g - g0 + 2 * i + 1] : a;
-                    float_pair_to_f32_avx512(c.type, a, b, c.n_cols, panel.data() + i * n);
-                    pp[i] = panel.data() + i * n;
-                }
-                for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.x_tile) {
-                    const int n_t = static_cast<int>(std::min<int64_t>(c.x_tile, c.n_tok - t0));
-                    float_x16_avx512(pp, n_p, c.n_cols, c.x_tiles + t0 * c.n_cols, 1, n_t, n_t, wide);
-                    scatter(wide, n_t, n_g, g, t0, c.n_rows, c.out, 16 * n_p);
-                }
-            }
-            return;
-        }
+        if (c.avx512 && c.n_tok >= kMaxTileTokens) return run_float_x16_panel(c, groups, g0, g1);
         static_assert(kFloatTileGroups == 2);
         for (int64_t g = g0; g < g1; g += kFloatTileGroups) {
             const int n_g = static_cast<int>(std::min<int64_t>(kFloatTileGroups, g1 - g));

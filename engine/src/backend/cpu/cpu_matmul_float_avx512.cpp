@@ -28,12 +28,13 @@ namespace {
 #define T512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
 
 template <int R, int T>
-T512 void float_x16_rt(const float* const* pairs, int64_t n_cols, const float* x, int64_t xs, int64_t xk, float* out) {
+T512 void float_x16_rt(const float* const* pairs, int64_t n_cols, const float* x, int64_t xs, int64_t xk, float* out,
+                       bool accumulate) {
     __m512 acc[R][T];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
-        for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+        for (int t = 0; t < T; ++t) acc[r][t] = accumulate ? _mm512_loadu_ps(out + t * 16 * R + 16 * r) : _mm512_setzero_ps();
     const float* p[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) p[r] = pairs[r];
@@ -54,7 +55,7 @@ T512 void float_x16_rt(const float* const* pairs, int64_t n_cols, const float* x
         for (int r = 0; r < R; ++r) _mm512_storeu_ps(out + t * 16 * R + 16 * r, acc[r][t]);
 }
 
-using X16Fn = void (*)(const float* const*, int64_t, const float*, int64_t, int64_t, float*);
+using X16Fn = void (*)(const float* const*, int64_t, const float*, int64_t, int64_t, float*, bool);
 template <int R, int... T>
 constexpr auto x16_row(std::integer_sequence<int, T...>) {
     return std::array<X16Fn, sizeof...(T)>{float_x16_rt<R, T + 1>...};
@@ -95,11 +96,11 @@ void float_pair_to_f32_avx512(TensorType type, const uint8_t* a, const uint8_t* 
 }
 
 void float_x16_avx512(const float* const* pairs, int n_pairs, int64_t n_cols, const float* x, int64_t xs, int64_t xk,
-                      int n_tok, float* out) {
+                      int n_tok, float* out, bool accumulate) {
     static_assert(kFloatX16TilePairs == 2);
     static constexpr auto kR1 = x16_row<1>(std::make_integer_sequence<int, kFloatX16TileTokens>{});
     static constexpr auto kR2 = x16_row<2>(std::make_integer_sequence<int, kFloatX16TileTokens>{});
-    (n_pairs == 1 ? kR1 : kR2)[n_tok - 1](pairs, n_cols, x, xs, xk, out);
+    (n_pairs == 1 ? kR1 : kR2)[n_tok - 1](pairs, n_cols, x, xs, xk, out, accumulate);
 }
 
 }  // namespace strata
@@ -108,7 +109,7 @@ void float_x16_avx512(const float* const* pairs, int n_pairs, int64_t n_cols, co
 
 namespace strata {
 void float_pair_to_f32_avx512(TensorType, const uint8_t*, const uint8_t*, int64_t, float*) {}
-void float_x16_avx512(const float* const*, int, int64_t, const float*, int64_t, int64_t, int, float*) {}
+void float_x16_avx512(const float* const*, int, int64_t, const float*, int64_t, int64_t, int, float*, bool) {}
 }  // namespace strata
 
 #endif

@@ -127,14 +127,15 @@ QuantX16Kernel quant_x16_kernel(int layout, CpuIsa isa);
 // float_pair_to_f32_avx512 converts row groups a and b (kLayoutFloatX8 of `type`) into one F32
 // pair panel: column k's 16 floats (a's 8 rows, then b's) at dst + 16k. float_x16_avx512 runs
 // n_pairs (1..kFloatX16TilePairs) pair panels × n_tok (1..kFloatX16TileTokens) tokens, token t's
-// activation at column k being x[t * xs + k * xk]; out (n_tok, 16 * n_pairs). Each row's result
-// is bitwise that of the AVX2 float kernel.
+// activation at column k being x[t * xs + k * xk]; out (n_tok, 16 * n_pairs), which with
+// `accumulate` also holds the sums to continue from (a previous column block's). Each row's
+// result is bitwise that of the AVX2 float kernel.
 // 2 pairs × 12 tokens: 24 accumulators, 2 weight vectors and a broadcast in 32 registers; the
 // activations come packed in tiles of kFloatX16TileTokens.
 constexpr int kFloatX16TilePairs = 2;
 constexpr int kFloatX16TileTokens = 12;
 void float_pair_to_f32_avx512(TensorType type, const uint8_t* a, const uint8_t* b, int64_t n_cols, float* dst);
 void float_x16_avx512(const float* const* pairs, int n_pairs, int64_t n_cols, const float* x, int64_t xs, int64_t xk,
-                      int n_tok, float* out);
+                      int n_tok, float* out, bool accumulate);
 
 }  // namespace strata
