@@ -1,6 +1,7 @@
 // cpu_matmul on every computable weight type, in the repacked and the row-major layouts, for
 // decode and prefill token counts and odd row counts, on every dispatch path this machine can
-// run; and bitwise-identical results for 1, 2 and 3 threads.
+// run; bitwise-identical results for 1, 2 and 3 threads; and bitwise-identical results at
+// every level above avx2 (256-bit VNNI, the AVX-512 levels) and at avx2.
 //
 // Truth: double-precision products of the reference-dequantized weights with the activations
 // quantized to vec_dot_type by the reference quantizer and dequantized again (F32 for the float
