@@ -84,6 +84,7 @@ measure() {
         echo "$out" | awk -v r=$((r + 1)) -v f="$f" -v t="$test" '
           $1 == t {print r, f, t, $2; if (t ~ /^tg/) print r, f, "gbs", $4}
           /^measured streaming-read bandwidth:/ {print r, f, "peak", $4}' >>"$results"
+        grep -q '^# kernels ' "$results" || echo "$out" | awk '/^cpu kernels:/ {sub(/^cpu kernels: /, ""); print "# kernels " $0}' >>"$results"
         [[ -n "${LLAMA_BENCH:-}" ]] && reference "$r" "$f" "$test"
       done
     done
@@ -119,10 +120,11 @@ value() { awk -v r="$1" -v f="$2" -v t="$3" '$1 == r && $2 == f && $3 == t {prin
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 family=$(awk -F': ' '/^cpu family/ {f = $2} /^model[ \t]*:/ {m = $2} END {print "family " f ", model " m}' /proc/cpuinfo)
-simd=$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx2|fma|f16c|avx512f|avx512_vnni|avx_vnni' | sort -u | tr '\n' ' ')
+simd=$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx2|fma|f16c|avx512f|avx512bw|avx512vl|avx512dq|avx512_vnni|avx512_bf16|avx512_fp16|avx_vnni' | sort -u | tr '\n' ' ')
 echo "CPU benchmark, $(note date), commit $(note commit)"
 echo
 echo "- CPU: $cpu ($family; ${simd% }), $(nproc) hardware threads; bench threads: ${BENCH_THREADS:-all}"
+echo "- Strata's CPU kernels: $(note kernels)"
 echo "- load average (1, 5, 15 min) before: $(note load_before); after: $(note load_after)"
 echo "- gen-model preset $preset, random weights; tok/s: best of $(note rounds) interleaved rounds, each the median of $repeats run$( ((repeats > 1)) && echo s)"
 echo

@@ -10,6 +10,7 @@
 #include "backend/cpu/bandwidth_probe.h"
 #include "cli_common.h"
 #include "load_options.h"
+#include "util/cpu_features.h"
 
 namespace strata::cli {
 
@@ -101,7 +102,9 @@ int cmd_bench(Args& args) {
     std::printf("devices:");
     for (const auto& st : plan.stages)
         std::printf(" %s[layers %d-%d]", st.device_id.c_str(), st.layer_begin, st.layer_end - 1);
-    std::printf("\nrepeats: %lld (median reported)\n", repeats);
+    std::printf("\ncpu kernels: %s (STRATA_CPU_ISA=%s; CPU: %s)\n", cpu_isa_name(cpu_isa()), cpu_isa_env_name(cpu_isa()),
+                cpu_features_string().c_str());
+    std::printf("repeats: %lld (median reported)\n", repeats);
     if (depth > 0) std::printf("depth: every test runs after %lld tokens already in the KV cache (not timed)\n", depth);
     std::printf("\n");
     // Puts the sequence at `depth` tokens of context (BOS first), untimed: the first call fills

@@ -11,6 +11,7 @@
 #include "plan/plan_internal.h"
 #include "strata/engine.h"
 #include "strata/gpu_telemetry.h"
+#include "util/cpu_features.h"
 
 namespace strata::cli {
 
@@ -125,6 +126,9 @@ int cmd_devices(Args& args) {
     for (const DeviceInfo& d : others)
         std::printf("%s: %s, %s free of %s\n", d.id.c_str(), d.name.c_str(), plan_detail::format_bytes(d.free_memory).c_str(),
                     plan_detail::format_bytes(d.total_memory).c_str());
+    // The level the CPU kernels run at (capped by STRATA_CPU_ISA) and what the CPU offers.
+    std::printf("cpu kernels: %s (STRATA_CPU_ISA=%s; CPU: %s)\n", cpu_isa_name(cpu_isa()), cpu_isa_env_name(cpu_isa()),
+                cpu_features_string().c_str());
     return 0;
 }
 

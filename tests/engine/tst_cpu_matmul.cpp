@@ -1,6 +1,7 @@
 // cpu_matmul on every computable weight type, in the repacked and the row-major layouts, for
 // decode and prefill token counts and odd row counts, on every dispatch path this machine can
-// run; and bitwise-identical results for 1, 2 and 3 threads.
+// run; bitwise-identical results for 1, 2 and 3 threads; and bitwise-identical results at
+// every level above avx2 (256-bit VNNI, the AVX-512 levels) and at avx2.
 //
 // Truth: double-precision products of the reference-dequantized weights with the activations
 // quantized to vec_dot_type by the reference quantizer and dequantized again (F32 for the float
@@ -123,6 +124,8 @@ private slots:
         QStringList isas{"scalar"};
         if (cpu_isa_supported() != CpuIsa::scalar) isas << "best";
         if (cpu_isa_supported() > CpuIsa::avx2) isas << "avx2";  // below the best path too
+        // and the 256-bit VNNI level below the 512-bit ones
+        if (cpu_isa_supported() > CpuIsa::avx2_vnni && cpu_isa_runs(CpuIsa::avx2_vnni)) isas << "avx2_vnni";
         for (TensorType t : kTypes) {
             const bool k = tensor_type_traits(t).block_size == 256;
             for (const QString& isa : isas) {
@@ -230,8 +233,8 @@ private slots:
         QTest::addColumn<int>("nCols");
         const CpuFeatures& f = cpu_features();
         QList<std::pair<VnniForm, QString>> forms{{VnniForm::emulated, "emulated"}};
-        if (cpu_isa_supported() >= CpuIsa::avx2_vnni && f.avx_vnni) forms.append({VnniForm::avx_vnni, "avx-vnni"});
-        if (cpu_isa_supported() >= CpuIsa::avx2_vnni && f.avx512vnni && f.avx512vl && f.os_avx512)
+        if (cpu_isa_runs(CpuIsa::avx2_vnni) && f.avx_vnni) forms.append({VnniForm::avx_vnni, "avx-vnni"});
+        if (cpu_isa_runs(CpuIsa::avx2_vnni) && f.avx512vnni && f.avx512vl && f.os_avx512)
             forms.append({VnniForm::avx512_vnni, "avx512-vnni"});
         for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
                              TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
@@ -284,6 +287,94 @@ private slots:
             }
         }
         check_against_truth(p, out);
+    }
+
+    // Every dispatch level this machine runs above avx2 (avx2_vnni, avx512, avx512_vnni, ...:
+    // the 256-bit VNNI kernels, the 512-bit pair-of-groups kernels with a lone last group on
+    // the 256-bit ones, the 512-bit float prefill on pair panels) returns bitwise what the avx2
+    // level returns, through cpu_matmul, and both pass the truth check. Row counts leave a
+    // lone or padded group in a panel (29, 45, 83, 21 rows), columns are not multiples of the
+    // 512-bit kernels' reach, token counts cover decode, part tiles and several tiles.
+    void everyLevelMatchesAvx2_data() {
+        QTest::addColumn<int>("type");
+        QTest::addColumn<int>("level");
+        QTest::addColumn<int>("nRows");
+        QTest::addColumn<int>("nCols");
+        QTest::addColumn<int>("nTok");
+        QList<CpuIsa> levels;
+        for (CpuIsa l : {CpuIsa::avx2_vnni, CpuIsa::avx512, CpuIsa::avx512_vnni, CpuIsa::avx512_bf16})
+            if (cpu_isa_runs(l)) levels << l;
+        if (levels.isEmpty()) QSKIP("this CPU runs no level above avx2");
+        struct Shape { int rows, cols_legacy, cols_k, tok; };
+        // (the last: float prefill in two column blocks of the 512-bit route, 1024 + 96)
+        const Shape shapes[] = {{29, 96, 256, 1}, {45, 160, 768, 7}, {83, 544, 512, 13}, {21, 1120, 1280, 13}};
+        for (TensorType t : kTypes) {
+            const bool k = tensor_type_traits(t).block_size == 256;
+            for (CpuIsa l : levels) {
+                for (const Shape& sh : shapes) {
+                    const int n_cols = k ? sh.cols_k : sh.cols_legacy;
+                    QTest::newRow(qPrintable(QString("%1/%2/%3x%4/tok%5").arg(tensor_type_name(t))
+                                                 .arg(cpu_isa_env_name(l)).arg(sh.rows).arg(n_cols).arg(sh.tok)))
+                        << int(t) << int(l) << sh.rows << n_cols << sh.tok;
+                }
+            }
+        }
+    }
+    void everyLevelMatchesAvx2() {
+        QFETCH(int, type);
+        QFETCH(int, level);
+        QFETCH(int, nRows);
+        QFETCH(int, nCols);
+        QFETCH(int, nTok);
+        const auto t = static_cast<TensorType>(type);
+        const Problem p = make_problem(t, nRows, nCols, nTok, 1300u + type * 13u + nRows + nCols + nTok);
+        auto w = CpuWeight::prepare(t, p.w.data(), nRows, nCols, true);
+        QVERIFY2(w.ok(), w.status().message().c_str());
+        // The 512-bit pair kernels exist for every repacked integer layout at avx512_vnni (so
+        // this test exercises them there), for none below it.
+        if (w->layout() != kLayoutRows && w->layout() != kLayoutFloatX8)
+            QCOMPARE(quant_x16_kernel(w->layout(), static_cast<CpuIsa>(level)) != nullptr,
+                     static_cast<CpuIsa>(level) >= CpuIsa::avx512_vnni);
+        ThreadPool pool(2);
+        MatmulScratch scratch;
+        std::vector<float> base(size_t(nTok * nRows), NAN), got(size_t(nTok * nRows), NAN);
+        {
+            IsaScope scope("avx2");
+            QCOMPARE(cpu_isa(), CpuIsa::avx2);
+            cpu_matmul(pool, *w, p.x.data(), nTok, base.data(), scratch);
+        }
+        {
+            IsaScope scope(cpu_isa_env_name(static_cast<CpuIsa>(level)));
+            QCOMPARE(int(cpu_isa()), level);
+            cpu_matmul(pool, *w, p.x.data(), nTok, got.data(), scratch);
+        }
+        for (size_t i = 0; i < got.size(); ++i) {
+            if (std::memcmp(&got[i], &base[i], sizeof(float)) != 0) {
+                QFAIL(qPrintable(QString("token %1 row %2: %3 at this level, %4 at avx2")
+                                     .arg(i / nRows).arg(i % nRows).arg(got[i], 0, 'g', 9).arg(base[i], 0, 'g', 9)));
+            }
+        }
+        check_against_truth(p, got);
+    }
+
+    // STRATA_CPU_ISA caps the level to the highest one this machine runs at or below the name;
+    // an unknown name caps nothing.
+    void isaCapPicksRunnableLevel() {
+        const CpuIsa best = cpu_isa_supported();
+        QVERIFY(cpu_isa_runs(best));
+        for (CpuIsa cap : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx2_vnni, CpuIsa::avx512, CpuIsa::avx512_vnni,
+                           CpuIsa::avx512_bf16}) {
+            CpuIsa named = CpuIsa::scalar;
+            QVERIFY(cpu_isa_from_name(cpu_isa_env_name(cap), named));
+            QCOMPARE(named, cap);
+            IsaScope scope(cpu_isa_env_name(cap));
+            const CpuIsa got = cpu_isa();
+            QVERIFY(got <= cap);
+            QVERIFY(cpu_isa_runs(got));
+            if (cpu_isa_runs(cap)) QCOMPARE(got, cap);
+        }
+        IsaScope scope("no-such-level");
+        QCOMPARE(cpu_isa(), best);
     }
 
     // The pool runs every task exactly once per call, across bursts (workers spinning) and pauses

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -51,30 +52,39 @@ CpuFeatures detect() {
         f.avx2 = r[1] & (1u << 5);
         f.bmi2 = r[1] & (1u << 8);
         f.avx512f = r[1] & (1u << 16);
+        f.avx512dq = r[1] & (1u << 17);
         f.avx512bw = r[1] & (1u << 30);
         f.avx512vl = r[1] & (1u << 31);
         f.avx512vnni = r[2] & (1u << 11);
+        f.avx512fp16 = r[3] & (1u << 23);
         const uint32_t max_sub = r[0];
         if (max_sub >= 1) {
             cpuid(7, 1, r);
             f.avx_vnni = r[0] & (1u << 4);
+            f.avx512bf16 = r[0] & (1u << 5);
         }
     }
 #endif
     return f;
 }
 
-CpuIsa read_isa() {
-    CpuIsa best = cpu_isa_supported();
-    const char* env = std::getenv("STRATA_CPU_ISA");
-    if (env && *env) {
-        CpuIsa cap = best;
-        if (std::strcmp(env, "scalar") == 0) cap = CpuIsa::scalar;
-        else if (std::strcmp(env, "avx2") == 0) cap = CpuIsa::avx2;
-        else if (std::strcmp(env, "avx2_vnni") == 0) cap = CpuIsa::avx2_vnni;
-        if (static_cast<int>(cap) < static_cast<int>(best)) best = cap;
-    }
+constexpr CpuIsa kLevels[] = {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx2_vnni,
+                               CpuIsa::avx512, CpuIsa::avx512_vnni, CpuIsa::avx512_bf16};
+constexpr const char* kEnvNames[] = {"scalar", "avx2", "avx2_vnni", "avx512", "avx512_vnni", "avx512_bf16"};
+
+// The highest level this machine runs that is not above the cap.
+CpuIsa best_up_to(CpuIsa cap) {
+    CpuIsa best = CpuIsa::scalar;
+    for (CpuIsa l : kLevels)
+        if (l <= cap && cpu_isa_runs(l)) best = l;
     return best;
+}
+
+CpuIsa read_isa() {
+    CpuIsa cap = CpuIsa::avx512_bf16;
+    const char* env = std::getenv("STRATA_CPU_ISA");
+    if (env && *env) cpu_isa_from_name(env, cap);  // unknown names cap nothing
+    return best_up_to(cap);
 }
 
 std::atomic<int>& isa_slot() {
@@ -89,12 +99,34 @@ const CpuFeatures& cpu_features() {
     return f;
 }
 
-CpuIsa cpu_isa_supported() {
+bool cpu_isa_runs(CpuIsa isa) {
     const CpuFeatures& f = cpu_features();
-    if (!(f.avx2 && f.fma && f.f16c && f.os_avx)) return CpuIsa::scalar;
-    if (f.avx_vnni || (f.avx512vnni && f.avx512vl && f.os_avx512)) return CpuIsa::avx2_vnni;
-    return CpuIsa::avx2;
+    const bool avx2 = f.avx2 && f.fma && f.f16c && f.os_avx;
+    const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.os_avx512;
+    switch (isa) {
+        case CpuIsa::scalar: return true;
+        case CpuIsa::avx2: return avx2;
+        case CpuIsa::avx2_vnni: return avx2 && (f.avx_vnni || (f.avx512vnni && f.avx512vl && f.os_avx512));
+        case CpuIsa::avx512: return avx512;
+        case CpuIsa::avx512_vnni: return avx512 && f.avx512vnni;
+        case CpuIsa::avx512_bf16: return avx512 && f.avx512vnni && f.avx512bf16;
+    }
+    return false;
 }
+
+CpuIsa cpu_isa_supported() { return best_up_to(CpuIsa::avx512_bf16); }
+
+bool cpu_isa_from_name(const char* name, CpuIsa& out) {
+    for (size_t i = 0; i < std::size(kLevels); ++i) {
+        if (std::strcmp(name, kEnvNames[i]) == 0) {
+            out = kLevels[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+const char* cpu_isa_env_name(CpuIsa isa) { return kEnvNames[static_cast<int>(isa)]; }
 
 bool cpu_has_avx_vnni() { return cpu_features().avx_vnni; }
 
@@ -106,6 +138,9 @@ const char* cpu_isa_name(CpuIsa isa) {
     switch (isa) {
         case CpuIsa::avx2: return "avx2+fma+f16c";
         case CpuIsa::avx2_vnni: return cpu_has_avx_vnni() ? "avx2+fma+f16c+avx-vnni" : "avx2+fma+f16c+avx512-vnni";
+        case CpuIsa::avx512: return "avx512f+bw+vl+dq";
+        case CpuIsa::avx512_vnni: return "avx512f+bw+vl+dq+vnni";
+        case CpuIsa::avx512_bf16: return "avx512f+bw+vl+dq+vnni+bf16";
         case CpuIsa::scalar: return "scalar";
     }
     return "?";
@@ -127,7 +162,11 @@ std::string cpu_features_string() {
     add(f.f16c, "f16c");
     add(f.avx512f && f.os_avx512, "avx512f");
     add(f.avx512bw && f.os_avx512, "avx512bw");
+    add(f.avx512vl && f.os_avx512, "avx512vl");
+    add(f.avx512dq && f.os_avx512, "avx512dq");
     add(f.avx512vnni && f.os_avx512, "avx512vnni");
+    add(f.avx512bf16 && f.os_avx512, "avx512bf16");
+    add(f.avx512fp16 && f.os_avx512, "avx512fp16");
     add(f.avx_vnni, "avxvnni");
     return s.empty() ? "none" : s;
 }

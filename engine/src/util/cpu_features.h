@@ -1,9 +1,11 @@
 // CPU feature detection (cpuid + xgetbv) and the instruction-set level the kernels dispatch on.
 //
 // Detection runs once (thread-safe static) and is pure afterwards. The environment variable
-// STRATA_CPU_ISA caps the level the kernels use: "scalar" forces the portable C++ path,
-// "avx2" forbids anything above AVX2 (no VNNI dot products), "avx2_vnni" allows them (for tests
-// and benchmark comparisons).
+// STRATA_CPU_ISA caps the level the kernels use (for tests and benchmark comparisons): the
+// kernels run at the highest level this machine supports that is not above the named one.
+// "scalar" forces the portable C++ path, "avx2" forbids anything above AVX2 (no VNNI dot
+// products), "avx2_vnni" allows them on 256-bit vectors, "avx512" allows 512-bit vectors,
+// "avx512_vnni" and "avx512_bf16" their VNNI / BF16 dot products. An unknown name caps nothing.
 #pragma once
 
 #include <string>
@@ -13,21 +15,37 @@ namespace strata {
 struct CpuFeatures {
     bool sse3 = false, ssse3 = false, sse41 = false, sse42 = false;
     bool avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
-    bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false;
+    bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
+    bool avx512bf16 = false, avx512fp16 = false;
     bool avx_vnni = false;
     bool os_avx = false, os_avx512 = false;  // the OS saves the YMM / ZMM state
 };
 
-// Kernel levels, ordered: a higher level implies every lower one can run.
+// Kernel levels, ordered. A higher level implies every lower one can run, with one exception:
+// avx512 (Skylake-X: AVX-512 without VNNI) does not imply avx2_vnni (Alder Lake: AVX-VNNI
+// without AVX-512). Ask cpu_isa_has_vnni() rather than comparing with avx2_vnni.
 // avx2_vnni: AVX2 plus 256-bit VNNI dot products (vpdpbusd), from AVX-VNNI (Alder Lake and
 // later) or from AVX512-VNNI with AVX512VL (Ice Lake / Sapphire Rapids, Zen 4 and later).
-enum class CpuIsa { scalar = 0, avx2 = 1, avx2_vnni = 2 };
+// avx512: AVX2 plus AVX-512 F+BW+VL+DQ with OS ZMM support (512-bit float kernels).
+// avx512_vnni: also AVX512-VNNI (512-bit integer dot products; implies avx2_vnni).
+// avx512_bf16: also AVX512-BF16 (vdpbf16ps; Cooper Lake, Sapphire Rapids, Zen 4 and later).
+enum class CpuIsa { scalar = 0, avx2 = 1, avx2_vnni = 2, avx512 = 3, avx512_vnni = 4, avx512_bf16 = 5 };
 
 // Features the CPU and OS report (independent of STRATA_CPU_ISA).
 const CpuFeatures& cpu_features();
 // Best level this machine can run: avx2 needs AVX2 + FMA + F16C with OS YMM support;
-// avx2_vnni also AVX-VNNI, or AVX512-VNNI + AVX512VL with OS ZMM support.
+// avx2_vnni also AVX-VNNI, or AVX512-VNNI + AVX512VL with OS ZMM support; the avx512 levels
+// as described at CpuIsa.
 CpuIsa cpu_isa_supported();
+// Whether this machine can run kernels of level `isa` (not implied by isa <= supported: see
+// CpuIsa on avx512 and avx2_vnni).
+bool cpu_isa_runs(CpuIsa isa);
+// Whether kernels at this level may use VNNI dot products (avx2_vnni, avx512_vnni and above).
+inline bool cpu_isa_has_vnni(CpuIsa isa) { return isa == CpuIsa::avx2_vnni || isa >= CpuIsa::avx512_vnni; }
+// Whether kernels at this level may use 512-bit vectors.
+inline bool cpu_isa_has_avx512(CpuIsa isa) { return isa >= CpuIsa::avx512; }
+// The level named as STRATA_CPU_ISA spells it ("avx512_vnni"); false for an unknown name.
+bool cpu_isa_from_name(const char* name, CpuIsa& out);
 // Level the kernels use: cpu_isa_supported() capped by STRATA_CPU_ISA (read once at start-up,
 // or after cpu_isa_refresh()).
 CpuIsa cpu_isa();
@@ -37,6 +55,8 @@ void cpu_isa_refresh();
 const char* cpu_isa_name(CpuIsa isa);
 // True when the CPU has the VEX-encoded AVX-VNNI form (else, at avx2_vnni, the EVEX form).
 bool cpu_has_avx_vnni();
+// STRATA_CPU_ISA's spelling of a level ("avx2_vnni"), for tests that cap to it.
+const char* cpu_isa_env_name(CpuIsa isa);
 // "avx2 fma f16c ..." for logs.
 std::string cpu_features_string();
 

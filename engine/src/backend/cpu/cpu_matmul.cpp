@@ -43,13 +43,15 @@ int choose_layout(TensorType type) {
     }
 }
 
-// Scatters a kernel tile (n_tok, 8 * n_groups) for groups starting at g0 into out (n_tok, n_rows).
-void scatter(const float* tile, int n_tok, int n_groups, int64_t g0, int64_t t0, int64_t n_rows, float* out) {
+// Scatters a kernel tile (n_tok, tile_stride) holding n_groups groups starting at g0 into out
+// (n_tok, n_rows); tile_stride defaults to 8 * n_groups (a tile with no unused rows).
+void scatter(const float* tile, int n_tok, int n_groups, int64_t g0, int64_t t0, int64_t n_rows, float* out,
+             int tile_stride = 0) {
     const int64_t r0 = g0 * 8;
     const int64_t n_valid = std::min<int64_t>(8 * n_groups, n_rows - r0);
+    const int64_t stride = tile_stride ? tile_stride : 8 * n_groups;
     for (int t = 0; t < n_tok; ++t) {
-        std::memcpy(out + (t0 + t) * n_rows + r0, tile + static_cast<int64_t>(t) * 8 * n_groups,
-                    static_cast<size_t>(n_valid) * sizeof(float));
+        std::memcpy(out + (t0 + t) * n_rows + r0, tile + t * stride, static_cast<size_t>(n_valid) * sizeof(float));
     }
 }
 
@@ -57,11 +59,14 @@ struct FloatX8Ctx {
     FloatX8Kernel kernel;            // on the stored type (decode)
     FloatX8Kernel kernel_f32;        // on panels converted to F32 (prefill)
     quant::DequantizeRowFn to_f32;   // stored type → F32; nullptr for F32
+    bool avx512;                     // prefill on 512-bit pair panels (cpu_matmul_float_avx512.cpp)
+    TensorType type;
     const uint8_t* data;
     size_t group_bytes;
     int64_t n_groups, n_rows, n_cols, n_tok;
     const float* x;        // (n_tok, n_cols)
-    const float* x_tiles;  // prefill: token tiles of kMaxTileTokens, each (n_cols, n_t)
+    const float* x_tiles;  // prefill: token tiles of x_tile tokens, each (n_cols, n_t)
+    int64_t x_tile;        // kFloatX16TileTokens on the avx512 route, else kMaxTileTokens
     float* out;
 };
 
@@ -69,6 +74,46 @@ constexpr int64_t kFloatPanelGroups = kFloatMaxGroups;  // 64 rows per task
 constexpr int64_t kQuantPanelGroups = 4;                // 32 rows per task
 constexpr int64_t kRowsPanel = 16;                      // rows per task for row-major layouts
 constexpr int64_t kRowsTokenTile = 16;
+
+// Columns per block of the 512-bit float prefill: a block of the pair panels (2 pairs × 16 rows
+// × 1024 F32, 128 KiB) and of a token tile (12 × 1024 F32, 48 KiB) stay in L2 whatever n_cols
+// is (ffn_down's 5632 columns would make 720 KiB of panel alone).
+constexpr int64_t kFloatX16ColBlock = 1024;
+
+// The 512-bit route of prefill for groups g0..g1 of one task: per set of 2 × kFloatX16TilePairs
+// groups and per column block, the groups are converted into F32 pair panels (a lone last group
+// is paired with itself, its copy's outputs dropped) and every token tile runs over them,
+// carrying its accumulators from block to block through `partial`: each output is still one
+// FMA chain over the columns in order, so the result is bitwise that of one pass.
+void run_float_x16_panel(const FloatX8Ctx& c, const uint8_t* const* groups, int64_t g0, int64_t g1) {
+    constexpr int kGroups = 2 * kFloatX16TilePairs;
+    const int64_t elem = c.type == TensorType::F32 ? 4 : 2;
+    const int64_t kc = std::min(c.n_cols, kFloatX16ColBlock);
+    thread_local std::vector<float> panel, partial;
+    panel.resize(static_cast<size_t>(kFloatX16TilePairs * 16 * kc));
+    partial.resize(static_cast<size_t>(c.n_tok * 16 * kFloatX16TilePairs));
+    for (int64_t g = g0; g < g1; g += kGroups) {
+        const int n_g = static_cast<int>(std::min<int64_t>(kGroups, g1 - g));
+        const int n_p = (n_g + 1) / 2;
+        for (int64_t k0 = 0; k0 < c.n_cols; k0 += kc) {
+            const int64_t len = std::min(kc, c.n_cols - k0);
+            const float* pp[kFloatX16TilePairs];
+            for (int i = 0; i < n_p; ++i) {
+                const uint8_t* a = groups[g - g0 + 2 * i];
+                const uint8_t* b = 2 * i + 1 < n_g ? groups[g - g0 + 2 * i + 1] : a;
+                float* dst = panel.data() + i * 16 * kc;
+                float_pair_to_f32_avx512(c.type, a + k0 * 8 * elem, b + k0 * 8 * elem, len, dst);
+                pp[i] = dst;
+            }
+            for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.x_tile) {
+                const int n_t = static_cast<int>(std::min<int64_t>(c.x_tile, c.n_tok - t0));
+                float_x16_avx512(pp, n_p, len, c.x_tiles + t0 * c.n_cols + k0 * n_t, 1, n_t, n_t,
+                                 partial.data() + t0 * 16 * n_p, k0 > 0);
+            }
+        }
+        scatter(partial.data(), static_cast<int>(c.n_tok), n_g, g, 0, c.n_rows, c.out, 16 * n_p);
+    }
+}
 
 // Decode streams the stored weights once. Prefill converts each pair of row groups to F32 once
 // (F16C conversion is slow next to FMA) and runs every token tile over it; the token tiles are
@@ -88,6 +133,7 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
             return;
         }
         thread_local std::vector<float> panel;
+        if (c.avx512 && c.n_tok >= kMaxTileTokens) return run_float_x16_panel(c, groups, g0, g1);
         static_assert(kFloatTileGroups == 2);
         for (int64_t g = g0; g < g1; g += kFloatTileGroups) {
             const int n_g = static_cast<int>(std::min<int64_t>(kFloatTileGroups, g1 - g));
@@ -113,13 +159,15 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
 
 struct QuantX8Ctx {
     QuantX8Kernel kernel;
+    QuantX16Kernel kernel_x16;  // pairs of groups (nullptr: none at this level)
     const uint8_t* data;
     size_t group_bytes;
     int64_t n_groups, n_rows, n_blocks, n_tok;
     const uint8_t* act;  // token rows of activation blocks
     size_t act_row_bytes;
     float* out;
-    int token_tile;
+    int token_tile;  // tokens per pass over the weights (kX16TileTokens with kernel_x16)
+    int x8_tile;     // tokens per call of `kernel`
 };
 
 void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
@@ -127,13 +175,25 @@ void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
     pool.parallel_for(n_tasks, [&c](int64_t task, int) {
         const int64_t g0 = task * kQuantPanelGroups;
         const int64_t g1 = std::min(c.n_groups, g0 + kQuantPanelGroups);
-        alignas(32) float tile[kMaxTileTokens * 8];
+        alignas(64) float tile[std::max(kMaxTileTokens, kX16TileTokens) * 16];
         for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.token_tile) {
             const int n_t = static_cast<int>(std::min<int64_t>(c.token_tile, c.n_tok - t0));
-            for (int64_t g = g0; g < g1; ++g) {
-                c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, c.act + t0 * c.act_row_bytes,
-                         c.act_row_bytes, n_t, tile);
-                scatter(tile, n_t, 1, g, t0, c.n_rows, c.out);
+            const uint8_t* act = c.act + t0 * c.act_row_bytes;
+            int64_t g = g0;
+            if (c.kernel_x16) {
+                for (; g + 2 <= g1; g += 2) {
+                    c.kernel_x16(c.data + static_cast<size_t>(g) * c.group_bytes, c.group_bytes, c.n_blocks, act,
+                                 c.act_row_bytes, n_t, tile);
+                    scatter(tile, n_t, 2, g, t0, c.n_rows, c.out);
+                }
+            }
+            for (; g < g1; ++g) {  // one group at a time, in tiles of up to x8_tile tokens
+                for (int s0 = 0; s0 < n_t; s0 += c.x8_tile) {
+                    const int n_s = std::min(c.x8_tile, n_t - s0);
+                    c.kernel(c.data + static_cast<size_t>(g) * c.group_bytes, c.n_blocks, act + s0 * c.act_row_bytes,
+                             c.act_row_bytes, n_s, tile);
+                    scatter(tile, n_s, 1, g, t0 + s0, c.n_rows, c.out);
+                }
             }
         }
     });
@@ -174,16 +234,17 @@ void for_each_token(ThreadPool& pool, int64_t n_tok, const Fn& fn) {
     pool.parallel_for(n_tok, [&fn](int64_t t, int) { fn(t); });
 }
 
-// Packs x (n_tok, n_cols) into tiles of kMaxTileTokens tokens, tile at offset t0 * n_cols laid
-// out (n_cols, n_t), in scratch.
-const float* pack_token_tiles(ThreadPool& pool, const float* x, int64_t n_tok, int64_t n_cols, MatmulScratch& s) {
+// Packs x (n_tok, n_cols) into tiles of `tile` tokens, tile at offset t0 * n_cols laid out
+// (n_cols, n_t), in scratch.
+const float* pack_token_tiles(ThreadPool& pool, const float* x, int64_t n_tok, int64_t n_cols, int64_t tile_tokens,
+                              MatmulScratch& s) {
     const size_t need = static_cast<size_t>(n_tok * n_cols) * sizeof(float);
     if (s.activations.size() < need) s.activations.resize(need);
     auto* xt = reinterpret_cast<float*>(s.activations.data());
-    const int64_t n_tiles = (n_tok + kMaxTileTokens - 1) / kMaxTileTokens;
+    const int64_t n_tiles = (n_tok + tile_tokens - 1) / tile_tokens;
     pool.parallel_for(n_tiles, [&](int64_t tile, int) {
-        const int64_t t0 = tile * kMaxTileTokens;
-        const int64_t n_t = std::min<int64_t>(kMaxTileTokens, n_tok - t0);
+        const int64_t t0 = tile * tile_tokens;
+        const int64_t n_t = std::min<int64_t>(tile_tokens, n_tok - t0);
         float* dst = xt + t0 * n_cols;
         for (int64_t t = 0; t < n_t; ++t) {
             const float* src = x + (t0 + t) * n_cols;
@@ -244,9 +305,13 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
     const auto* data = static_cast<const uint8_t*>(w.data());
     switch (w.layout()) {
         case kLayoutFloatX8: {
+            const bool avx512 = cpu_isa_has_avx512(isa);
+            const int64_t x_tile = avx512 && n_tok >= kMaxTileTokens ? kFloatX16TileTokens : kMaxTileTokens;
             const FloatX8Ctx c{float_x8_kernel(w.type(), isa),
                                float_x8_kernel(TensorType::F32, isa),
                                w.type() == TensorType::F32 ? nullptr : quant::dequantize_row_fn(w.type(), isa),
+                               avx512,
+                               w.type(),
                                data,
                                x8_group_bytes(kLayoutFloatX8, w.type(), n_cols),
                                (n_rows + 7) / 8,
@@ -254,7 +319,8 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
                                n_cols,
                                n_tok,
                                x,
-                               n_tok > 1 ? pack_token_tiles(pool, x, n_tok, n_cols, scratch) : nullptr,
+                               n_tok > 1 ? pack_token_tiles(pool, x, n_tok, n_cols, x_tile, scratch) : nullptr,
+                               x_tile,
                                out};
             return run_float_x8(pool, c);
         }
@@ -285,8 +351,20 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
                     quantize_act_q8(x + t * n_cols, n_cols, reinterpret_cast<ActQ8*>(act + t * row_bytes), isa);
                 });
             }
-            const QuantX8Ctx c{quant_x8_kernel(w.layout(), isa), data, x8_group_bytes(w.layout(), w.type(), n_cols),
-                               (n_rows + 7) / 8, n_rows, nb, n_tok, act, row_bytes, out, x8_token_tile(w.layout())};
+            const QuantX16Kernel x16 = quant_x16_kernel(w.layout(), isa);
+            const QuantX8Ctx c{quant_x8_kernel(w.layout(), isa),
+                               x16,
+                               data,
+                               x8_group_bytes(w.layout(), w.type(), n_cols),
+                               (n_rows + 7) / 8,
+                               n_rows,
+                               nb,
+                               n_tok,
+                               act,
+                               row_bytes,
+                               out,
+                               x16 ? kX16TileTokens : x8_token_tile(w.layout()),
+                               x8_token_tile(w.layout())};
             return run_quant_x8(pool, c);
         }
         default: {

@@ -5,8 +5,10 @@
 // With allow_repack, every computable type but Q8_K is copied into a layout that interleaves 8
 // rows (one SIMD lane per row; see cpu_matmul_internal.h), about the same size as the original;
 // Q8_K, or any type without allow_repack, is used in place through quant::vec_dot. Kernels:
-// scalar, AVX2+FMA+F16C, and VNNI (AVX-VNNI / AVX512-VNNI) for the integer formats, chosen at
-// run time (util/cpu_features.h).
+// scalar, AVX2+FMA+F16C, VNNI (AVX-VNNI / AVX512-VNNI on 256 bits) for the integer formats,
+// and on AVX-512 CPUs 512-bit kernels (two row groups per vector for the integer formats,
+// float prefill on 16-row panels), chosen at run time (util/cpu_features.h). Every level from
+// AVX2 up returns bitwise the same results.
 // Immutable after prepare(); shareable between threads.
 //
 // cpu_matmul computes out (n_tok, n_rows) = x (n_tok, n_cols) · Wᵀ. It runs on the given pool,

@@ -107,4 +107,35 @@ QuantX8Kernel iq4_x8_kernel(int layout, CpuIsa isa);
 // Token tile the kernels are fastest at (for prefill) per layout.
 int x8_token_tile(int layout);
 
+// ---- 512-bit kernels: two adjacent row groups (16 rows) per call -----------------------------
+// The groups at `group` and `group + group_bytes`, in the same X8 layout as above; out (n_tok,
+// 16): the first group's 8 rows, then the second's. Each row's result is bitwise what the
+// QuantX8Kernel of the same layout returns at avx2 (tests check it), so the choice between
+// them (pairs here, a lone last group there) never shows in the results.
+// Token tile of these kernels: 8 tokens' accumulators fit the 32 vector registers.
+constexpr int kX16TileTokens = 8;
+using QuantX16Kernel = void (*)(const uint8_t* group, size_t group_bytes, int64_t n_blocks, const void* act,
+                                size_t act_row_bytes, int n_tok, float* out);
+// AVX512-VNNI kernels (cpu_matmul_x16_vnni512.cpp) for the integer layouts Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS, MXFP4; nullptr for the others.
+QuantX16Kernel quant_x16_kernel_vnni512(int layout);
+// The 512-bit kernel for this layout at this level; nullptr where there is none (below
+// avx512_vnni, or a layout without one): then cpu_matmul runs quant_x8_kernel per group.
+QuantX16Kernel quant_x16_kernel(int layout, CpuIsa isa);
+
+// Float prefill on 512-bit vectors (cpu_matmul_float_avx512.cpp; run only at avx512 and above).
+// float_pair_to_f32_avx512 converts row groups a and b (kLayoutFloatX8 of `type`) into one F32
+// pair panel: column k's 16 floats (a's 8 rows, then b's) at dst + 16k. float_x16_avx512 runs
+// n_pairs (1..kFloatX16TilePairs) pair panels × n_tok (1..kFloatX16TileTokens) tokens, token t's
+// activation at column k being x[t * xs + k * xk]; out (n_tok, 16 * n_pairs), which with
+// `accumulate` also holds the sums to continue from (a previous column block's). Each row's
+// result is bitwise that of the AVX2 float kernel.
+// 2 pairs × 12 tokens: 24 accumulators, 2 weight vectors and a broadcast in 32 registers; the
+// activations come packed in tiles of kFloatX16TileTokens.
+constexpr int kFloatX16TilePairs = 2;
+constexpr int kFloatX16TileTokens = 12;
+void float_pair_to_f32_avx512(TensorType type, const uint8_t* a, const uint8_t* b, int64_t n_cols, float* dst);
+void float_x16_avx512(const float* const* pairs, int n_pairs, int64_t n_cols, const float* x, int64_t xs, int64_t xk,
+                      int n_tok, float* out, bool accumulate);
+
 }  // namespace strata

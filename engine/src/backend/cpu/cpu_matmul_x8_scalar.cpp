@@ -264,7 +264,7 @@ FloatX8Kernel float_x8_kernel(TensorType type, CpuIsa isa) {
 
 QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa) {
     if (QuantX8Kernel k = iq4_x8_kernel(layout, isa)) return k;
-    if (isa >= CpuIsa::avx2_vnni) {
+    if (cpu_isa_has_vnni(isa)) {
         const VnniForm form = cpu_has_avx_vnni() ? VnniForm::avx_vnni : VnniForm::avx512_vnni;
         if (QuantX8Kernel k = quant_x8_kernel_vnni(layout, form)) return k;
     }
@@ -282,6 +282,11 @@ QuantX8Kernel quant_x8_kernel(int layout, CpuIsa isa) {
         case kLayoutQ6_KX8: return q6_k_x8_scalar;
         default: return nullptr;
     }
+}
+
+QuantX16Kernel quant_x16_kernel(int layout, CpuIsa isa) {
+    if (isa >= CpuIsa::avx512_vnni) return quant_x16_kernel_vnni512(layout);
+    return nullptr;
 }
 
 int x8_token_tile(int layout) { return layout == kLayoutFloatX8 ? kMaxTileTokens : 4; }
