@@ -28,7 +28,7 @@ int64_t best_untaken(const double* key, int64_t n, const int32_t* taken, int64_t
 void route_token(const float* logits, const MoeRouting& r, const float* bias, int32_t* ids, float* weights) {
     const int64_t n = r.n_expert, k = r.n_used;
     // Scores in double: softmax with the max subtracted for range, or the sigmoid of each logit.
-    // n is at most a few hundred: a stack-sized buffer would do, but the bound is the caller's.
+    // Per-thread buffers: no allocation per token once a thread has routed its first.
     thread_local std::vector<double> score, key, picked;
     score.assign(static_cast<size_t>(n), 0.0);
     key.assign(static_cast<size_t>(n), -std::numeric_limits<double>::infinity());

@@ -127,8 +127,8 @@ Status fill_hparams(const gguf::GgufFile& f, ModelInfo& info) {
     // a 4096 embedding, not a divisor of it), else n_embd / n_head.
     if (info.n_head > 0) info.head_dim = info.n_embd / info.n_head;
     STRATA_RETURN_IF_ERROR(h.read_u32("attention.key_length", false, info.head_dim));
-    const bool explicit_head = f.get_int(info.architecture + ".attention.key_length").ok() &&
-                               f.get_int(info.architecture + ".attention.key_length")->has_value();
+    const auto key_length = f.get_int(info.architecture + ".attention.key_length");
+    const bool explicit_head = key_length.ok() && key_length->has_value();
     info.n_rot = info.head_dim;
     STRATA_RETURN_IF_ERROR(h.read_u32("rope.dimension_count", false, info.n_rot));
     STRATA_RETURN_IF_ERROR(h.read_f32("rope.freq_base", info.rope_freq_base));
