@@ -42,12 +42,18 @@ void print_summary(const ModelInfo& m, const gguf::GgufFile& f) {
     for (const std::string& note : m.notes) row("note", note);
     row("parameters", format_param_count(m.n_params) + " (" + std::to_string(m.n_params) + ")");
     row("context length", std::to_string(m.context_length));
-    row("layers", std::to_string(m.n_layer));
+    row("layers", std::to_string(m.n_layer) +
+                      (m.n_layer_nextn > 0 ? " (" + std::to_string(m.n_layer_nextn) +
+                                                 " of them NextN / multi-token prediction at the end, not run)"
+                                           : std::string()));
     row("embedding", std::to_string(m.n_embd));
     row("FFN", std::to_string(m.n_ff));
     if (m.n_expert > 1)
         row("experts", std::to_string(m.n_expert) + " per layer, " + std::to_string(m.n_expert_used) + " per token" +
-                           (m.n_ff_exp > 0 ? ", FFN " + std::to_string(m.n_ff_exp) + " each" : std::string()));
+                           (m.n_ff_exp > 0 ? ", FFN " + std::to_string(m.n_ff_exp) + " each" : std::string()) +
+                           (m.n_expert_shared > 0 ? ", " + std::to_string(m.n_expert_shared) + " shared" : std::string()) +
+                           (m.n_layer_dense_lead > 0 ? "; leading dense layers: " + std::to_string(m.n_layer_dense_lead)
+                                                     : std::string()));
     row("heads", std::to_string(m.n_head) + " (kv heads " + std::to_string(m.n_head_kv) + ")");
     char base[32];
     std::snprintf(base, sizeof base, "%g", static_cast<double>(m.rope_freq_base));

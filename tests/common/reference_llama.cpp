@@ -39,6 +39,15 @@ struct ReferenceLlama::Impl {
     // among themselves, experts add biases after each matmul and gate with a clamped SwiGLU:
     // min(g, 7)·sigmoid(1.702·min(g, 7))·(clamp(u, -7, 7) + 1).
     bool gpt_oss = false;
+    // GLM-4.5 (glm4moe; its published code): the first `dense_lead` layers have a dense FFN;
+    // the others score experts with sigmoid(logit), choose the top expert_used_count by score +
+    // exp_probs_b, weight them by their scores renormalized, times expert_weights_scale, and add
+    // a shared expert's SwiGLU FFN for every token. The last nextn_predict_layers blocks of
+    // block_count are not run. Q/K norms where the file has them.
+    bool glm = false;
+    int dense_lead = 0, n_run = 0;
+    double moe_scale = 1.0;
+    double choice_margin = INFINITY;  // of the last step (last_choice_margin)
     struct Layer {
         Vec attn_norm, ffn_norm, bq, bk, bv, bo, sinks, q_norm, k_norm, post_attn_norm, post_ffn_norm;
         Mat wq, wk, wv, wo, w1, w2, w3;
@@ -46,6 +55,8 @@ struct ReferenceLlama::Impl {
         Vec router_b;
         std::vector<Mat> e1, e2, e3;  // per expert: gate, down, up
         std::vector<Vec> b1, b2, b3;  // gpt-oss: per expert biases of gate, down, up
+        Vec choice_b;                 // glm4moe: exp_probs_b
+        Mat s1, s2, s3;               // glm4moe: the shared expert's gate, down, up
     };
     Mat embd, out;
     Vec out_norm;
@@ -150,6 +161,10 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
         m.n_used = static_cast<int>(num("expert_used_count", 0.0));
         if (auto v = f.get_bool(a + "expert_weights_norm"); v.ok() && v->has_value()) m.moe_norm = **v;
         if (m.n_expert <= 1) m.n_expert = 0;
+        m.glm = m.hp.arch == "glm4moe";
+        m.moe_scale = num("expert_weights_scale", 1.0);
+        m.dense_lead = static_cast<int>(num("leading_dense_block_count", 0.0));
+        m.n_run = static_cast<int>(num("block_count", 0.0) - num("nextn_predict_layers", 0.0));
         m.temp_beta = num("attention.temperature_scale", 0.0);
         m.temp_floor = num("rope.scaling.original_context_length", num("context_length", 2048.0));
     }
@@ -163,14 +178,14 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
     } else {
         m.out = m.embd;  // tied
     }
-    m.layers.resize(static_cast<size_t>(m.hp.n_layer));
-    for (int il = 0; il < m.hp.n_layer; ++il) {
+    m.layers.resize(static_cast<size_t>(m.n_run));
+    for (int il = 0; il < m.n_run; ++il) {
         Impl::Layer& L = m.layers[static_cast<size_t>(il)];
         const std::string p = "blk." + std::to_string(il) + ".";
         if (m.gemma && (!vec(p + "post_attention_norm.weight", L.post_attn_norm) ||
                         !vec(p + "post_ffw_norm.weight", L.post_ffn_norm)))
             return nullptr;
-        const std::string ffn_norm = m.gpt_oss ? "post_attention_norm.weight" : "ffn_norm.weight";
+        const std::string ffn_norm = m.gpt_oss || m.glm ? "post_attention_norm.weight" : "ffn_norm.weight";
         if (!vec(p + "attn_norm.weight", L.attn_norm) || !vec(p + ffn_norm, L.ffn_norm) ||
             !mat(p + "attn_output.weight", L.wo))
             return nullptr;
@@ -187,7 +202,7 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
         } else if (!mat(p + "attn_q.weight", L.wq) || !mat(p + "attn_k.weight", L.wk) || !mat(p + "attn_v.weight", L.wv)) {
             return nullptr;
         }
-        if (m.n_expert > 0) {
+        if (m.n_expert > 0 && il >= m.dense_lead) {
             Mat g, u, d;
             if (!mat(p + "ffn_gate_inp.weight", L.router) || !mat(p + "ffn_gate_exps.weight", g) ||
                 !mat(p + "ffn_up_exps.weight", u) || !mat(p + "ffn_down_exps.weight", d))
@@ -209,6 +224,9 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
                     L.b2.push_back(rows_of(db, e, 1).w);
                 }
             }
+            if (m.glm && (!vec(p + "exp_probs_b.bias", L.choice_b) || !mat(p + "ffn_gate_shexp.weight", L.s1) ||
+                          !mat(p + "ffn_down_shexp.weight", L.s2) || !mat(p + "ffn_up_shexp.weight", L.s3)))
+                return nullptr;
         } else if (!mat(p + "ffn_down.weight", L.w2)) {
             return nullptr;
         } else if (!f.find_tensor(p + "ffn_gate.weight")) {  // Phi-3: ffn_up holds the gate rows, then up's
@@ -222,7 +240,8 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
         if (f.find_tensor(p + "attn_q.bias") &&
             (!vec(p + "attn_q.bias", L.bq) || !vec(p + "attn_k.bias", L.bk) || !vec(p + "attn_v.bias", L.bv)))
             return nullptr;
-        if (m.hp.qk_norm && (!vec(p + "attn_q_norm.weight", L.q_norm) || !vec(p + "attn_k_norm.weight", L.k_norm)))
+        const bool qk_norm = m.hp.qk_norm || (m.glm && f.find_tensor(p + "attn_q_norm.weight"));
+        if (qk_norm && (!vec(p + "attn_q_norm.weight", L.q_norm) || !vec(p + "attn_k_norm.weight", L.k_norm)))
             return nullptr;
     }
     ref->reset();
@@ -231,11 +250,13 @@ std::unique_ptr<ReferenceLlama> ReferenceLlama::load(const std::string& path, st
 
 void ReferenceLlama::reset() {
     impl_->pos = 0;
-    impl_->key_cache.assign(static_cast<size_t>(impl_->hp.n_layer), {});
-    impl_->value_cache.assign(static_cast<size_t>(impl_->hp.n_layer), {});
+    impl_->key_cache.assign(static_cast<size_t>(impl_->n_run), {});
+    impl_->value_cache.assign(static_cast<size_t>(impl_->n_run), {});
 }
 
 int ReferenceLlama::n_vocab() const { return impl_->n_vocab; }
+
+double ReferenceLlama::last_choice_margin() const { return impl_->choice_margin; }
 
 std::vector<double> ReferenceLlama::step(int token) {
     Impl& m = *impl_;
@@ -243,11 +264,12 @@ std::vector<double> ReferenceLlama::step(int token) {
     const int n_embd = static_cast<int>(hp.n_embd), hd = static_cast<int>(hp.head_dim);
     const int n_head = static_cast<int>(hp.n_head), n_head_kv = static_cast<int>(hp.n_head_kv);
     const double eps = hp.rms_eps;
+    m.choice_margin = INFINITY;
     Vec x(m.embd.w.begin() + static_cast<std::ptrdiff_t>(token) * n_embd,
           m.embd.w.begin() + static_cast<std::ptrdiff_t>(token + 1) * n_embd);
     if (m.gemma)
         for (double& v : x) v *= std::sqrt(static_cast<double>(n_embd));
-    for (int il = 0; il < hp.n_layer; ++il) {
+    for (int il = 0; il < m.n_run; ++il) {
         const Impl::Layer& L = m.layers[static_cast<size_t>(il)];
         // Gemma: the last layer of each `pattern` is global, the others see `window` keys.
         // Phi-3: every layer slides where the file gives a window (pattern 0).
@@ -259,7 +281,7 @@ std::vector<double> ReferenceLlama::step(int token) {
             for (size_t i = 0; i < q.size(); ++i) q[i] += L.bq[i];
             for (size_t i = 0; i < k.size(); ++i) { k[i] += L.bk[i]; v[i] += L.bv[i]; }
         }
-        if (hp.qk_norm) {
+        if (!L.q_norm.empty()) {
             for (int h = 0; h < n_head; ++h) {
                 Vec part(q.begin() + h * hd, q.begin() + (h + 1) * hd);
                 part = rmsnorm(part, L.q_norm, eps);
@@ -323,7 +345,30 @@ std::vector<double> ReferenceLlama::step(int token) {
             return matvec(w2, h1);
         };
         Vec d;
-        if (m.n_expert > 0 && m.gpt_oss) {
+        const bool moe_layer = m.n_expert > 0 && il >= m.dense_lead;
+        if (moe_layer && m.glm) {
+            const Vec logits = matvec(L.router, xb);
+            Vec score(logits.size()), key(logits.size());
+            for (size_t e = 0; e < logits.size(); ++e) {
+                score[e] = 1.0 / (1.0 + std::exp(-logits[e]));
+                key[e] = score[e] + L.choice_b[e];
+            }
+            std::vector<int> order(logits.size());
+            for (size_t e = 0; e < order.size(); ++e) order[e] = static_cast<int>(e);
+            std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key[static_cast<size_t>(a)] > key[static_cast<size_t>(b)]; });
+            double chosen = 0;
+            for (int j = 0; j < m.n_used; ++j) chosen += score[static_cast<size_t>(order[static_cast<size_t>(j)])];
+            if (m.n_used < m.n_expert)
+                m.choice_margin = std::min(m.choice_margin, key[static_cast<size_t>(order[static_cast<size_t>(m.n_used - 1)])] -
+                                                                key[static_cast<size_t>(order[static_cast<size_t>(m.n_used)])]);
+            d = gated_ffn(L.s1, L.s2, L.s3);  // the shared expert, unweighted
+            for (int j = 0; j < m.n_used; ++j) {
+                const size_t e = static_cast<size_t>(order[static_cast<size_t>(j)]);
+                const double w = score[e] / (m.moe_norm ? chosen : 1.0) * m.moe_scale;
+                const Vec y = gated_ffn(L.e1[e], L.e2[e], L.e3[e]);
+                for (int i = 0; i < n_embd; ++i) d[static_cast<size_t>(i)] += w * y[static_cast<size_t>(i)];
+            }
+        } else if (moe_layer && m.gpt_oss) {
             Vec logits = matvec(L.router, xb);
             for (size_t e = 0; e < logits.size(); ++e) logits[e] += L.router_b[e];
             std::vector<int> order(logits.size());
@@ -346,7 +391,7 @@ std::vector<double> ReferenceLlama::step(int token) {
                 const Vec y = matvec(L.e2[e], g);
                 for (int i = 0; i < n_embd; ++i) d[static_cast<size_t>(i)] += w * (y[static_cast<size_t>(i)] + L.b2[e][static_cast<size_t>(i)]);
             }
-        } else if (m.n_expert > 0) {
+        } else if (moe_layer) {
             const Vec logits = matvec(L.router, xb);
             const double mx = *std::max_element(logits.begin(), logits.end());
             Vec p(logits.size());
@@ -360,7 +405,7 @@ std::vector<double> ReferenceLlama::step(int token) {
             d.assign(static_cast<size_t>(n_embd), 0.0);
             for (int j = 0; j < m.n_used; ++j) {
                 const int e = order[static_cast<size_t>(j)];
-                const double w = p[static_cast<size_t>(e)] / sum / (m.moe_norm ? chosen : 1.0);
+                const double w = p[static_cast<size_t>(e)] / sum / (m.moe_norm ? chosen : 1.0) * m.moe_scale;
                 const Vec y = gated_ffn(L.e1[static_cast<size_t>(e)], L.e2[static_cast<size_t>(e)], L.e3[static_cast<size_t>(e)]);
                 for (int i = 0; i < n_embd; ++i) d[static_cast<size_t>(i)] += w * y[static_cast<size_t>(i)];
             }

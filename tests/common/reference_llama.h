@@ -20,6 +20,11 @@ public:
     std::vector<double> step(int token);
     void reset();
     int n_vocab() const;
+    // The last step's closest expert choice (GLM-4.5's sigmoid routing): over its MoE layers, the
+    // smallest gap between the last chosen expert's choice key (score + bias) and the best
+    // unchosen one's. Infinity for other models. A quantized engine may choose differently
+    // where this is small, and its logits then legitimately jump.
+    double last_choice_margin() const;
 
 private:
     ReferenceLlama();

@@ -33,6 +33,8 @@ RandomModelConfig arch_model(const QString& arch) {
     // gpt-oss's experts in F32 here, so the reference's tolerance holds for the architecture
     // itself (sinks, biases, clamped SwiGLU, windows, YaRN); tst_moe runs its MXFP4 experts.
     if (c.arch == "gpt-oss") c.expert_type = TensorType::F32;
+    // glm4moe: one leading dense layer, two MoE layers and the NextN block that does not run.
+    if (c.arch == "glm4moe") c.n_layer = 4;
     return c;
 }
 
@@ -73,6 +75,7 @@ private slots:
         QTest::newRow("mixtral") << "mixtral" << 64 << 0;
         QTest::newRow("qwen3moe") << "qwen3moe" << 64 << 0;
         QTest::newRow("gpt-oss") << "gpt-oss" << 64 << 0;
+        QTest::newRow("glm4moe") << "glm4moe" << 64 << 0;
     }
     void greedyMatchesReferenceAndSplits() {
         QFETCH(QString, arch);
@@ -192,6 +195,7 @@ private slots:
         QTest::newRow("mistral3") << "mistral3";
         QTest::newRow("qwen3moe") << "qwen3moe";
         QTest::newRow("gpt-oss") << "gpt-oss";  // MXFP4 experts
+        QTest::newRow("glm4moe") << "glm4moe";  // 3 blocks: a dense one, a MoE one, the NextN one
     }
     void cliGenModelAndRun() {
         QFETCH(QString, arch);

@@ -210,6 +210,7 @@ private slots:
         QTest::newRow("qwen2") << "qwen2" << 0 << "gpt2" << "qwen2" << int(Unsupported::none) << "";
         QTest::newRow("phi3") << "phi3" << 0 << "llama" << "" << int(Unsupported::none) << "";
         QTest::newRow("mixtral") << "llama" << 8 << "llama" << "" << int(Unsupported::none) << "";
+        QTest::newRow("glm4moe") << "glm4moe" << 8 << "gpt2" << "glm4" << int(Unsupported::none) << "";
         QTest::newRow("qwen2moe") << "qwen2moe" << 60 << "gpt2" << "qwen2" << int(Unsupported::architecture)
                                   << "Qwen2 MoE (qwen2moe) is not supported yet";
         QTest::newRow("gemma3n") << "gemma3n" << 0 << "llama" << "" << int(Unsupported::architecture)

@@ -2,7 +2,8 @@
 // - the CPU's moe_route + moe_ffn against a double-precision scalar reference on random
 //   weights (never zeros) in F32, Q8_0 and Q4_K, for decode and prefill token counts, and
 //   gpt-oss's biased experts with the clamped SwiGLU in F32 and MXFP4;
-// - Mixtral-style (llama), qwen3moe and gpt-oss random models against the double-precision reference,
+// - GLM-4.5's sigmoid routing with its choice-only bias against a double reference;
+// - Mixtral-style (llama), qwen3moe, gpt-oss and glm4moe random models against the double-precision reference,
 //   with identical output when the experts sit beside their layers, on another virtual device
 //   (--cpu-moe / --experts-on) or partly there (--n-cpu-moe);
 // - the planner: a 120B-class MoE on two 24 GB GPUs and 128 GB of RAM keeps every layer's
@@ -11,12 +12,15 @@
 #include <QtTest>
 
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "backend/cpu/cpu_device.h"
 #include "backend/moe_routing.h"
 #include "plan/memory_estimate.h"
 #include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
+#include "model/hparams.h"
 #include "quant/model_quantizer.h"
 #include "quant/quant.h"
 #include "quant/quant_mix.h"
@@ -82,13 +86,29 @@ RandomModelConfig moe_model(const QString& arch) {
     c.n_head_kv = 2;
     c.head_dim = 32;
     c.n_ff = 96;
-    c.n_ff_exp = arch == "qwen3moe" ? 32 : 0;
+    c.n_ff_exp = arch == "qwen3moe" || arch == "glm4moe" ? 32 : 0;  // glm4moe: 1 dense, 2 MoE, 1 NextN block
     if (arch == "gpt-oss") {  // windows far shorter than the test's sequence
         c.n_swa = 8;
         c.n_ctx_orig = 32;
     }
     c.seed = 77;
     return c;
+}
+
+// Copies a GGUF file with some keys changed (`edit` on the writer after the copy) and the
+// tensors `drop` names left out.
+bool rewrite(const std::string& src, const std::string& dst, const std::function<void(gguf::GgufWriter&)>& edit,
+             const std::string& drop = {}) {
+    auto f = gguf::GgufFile::open(src);
+    if (!f.ok()) return false;
+    gguf::GgufWriter w;
+    w.copy_metadata_from(**f);
+    edit(w);
+    for (const gguf::TensorInfo& t : (*f)->tensors()) {
+        if (t.name == drop) continue;
+        if (!w.add_tensor(t.name, t.type, t.ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes)).ok()) return false;
+    }
+    return w.write(dst).ok();
 }
 
 LoadOptions options(const std::string& devices) {
@@ -116,7 +136,7 @@ private slots:
         r.n_used = 3;
         int32_t ids[3];
         float w[3];
-        route_token(logits, r, ids, w);
+        route_token(logits, r, nullptr, ids, w);
         QCOMPARE(ids[0], 1);  // a tie goes to the lower index
         QCOMPARE(ids[1], 3);
         QCOMPARE(ids[2], 4);
@@ -125,10 +145,70 @@ private slots:
         QVERIFY(std::fabs(w[2] - e4 / (2 * e1 + e4)) < 1e-6);
         r.normalize = false;
         r.scale = 2.0f;
-        route_token(logits, r, ids, w);
+        route_token(logits, r, nullptr, ids, w);
         double all = 0;
         for (float l : {0.5f, 2.0f, -1.0f, 2.0f, 1.5f}) all += std::exp(static_cast<double>(l));
         QVERIFY(std::fabs(w[0] - 2.0 * e1 / all) < 1e-6);
+    }
+
+    // GLM-4.5's routing on the CPU device: sigmoid scores, the top k of score + bias chosen,
+    // weighted by the unbiased scores (renormalized or not) times the routed scaling factor,
+    // against a double reference over many random tokens; the bias must have changed choices.
+    void sigmoidRoutingWithChoiceBias_data() {
+        QTest::addColumn<bool>("normalize");
+        QTest::addColumn<float>("scale");
+        QTest::newRow("normalized, scale 2.5") << true << 2.5f;
+        QTest::newRow("raw scores") << false << 1.0f;
+    }
+    void sigmoidRoutingWithChoiceBias() {
+        QFETCH(bool, normalize);
+        QFETCH(float, scale);
+        const int64_t n_expert = 40, n_used = 6, n_tok = 64;
+        CpuDevice dev("cpu", 0, 1);
+        HostWeight bias = make_weight("exp_probs_b", TensorType::F32, 1, n_expert, 21, 0.3f);
+        bias.tensor.role = WeightRole::vector;
+        auto bw = dev.upload_weight(bias.tensor);
+        QVERIFY2(bw.ok(), bw.status().message().c_str());
+        const std::vector<float> logits = gaussian(static_cast<size_t>(n_tok * n_expert), 22, 1.5f);
+        MoeRouting r;
+        r.n_expert = n_expert;
+        r.n_used = n_used;
+        r.normalize = normalize;
+        r.scale = scale;
+        r.gating = MoeGating::sigmoid;
+        std::vector<int32_t> ids(static_cast<size_t>(n_tok * n_used)), unbiased_ids(ids.size());
+        std::vector<float> weights(ids.size()), unbiased_w(ids.size());
+        QVERIFY(dev.ops().moe_route(logits.data(), n_tok, r, bw->get(), ids.data(), weights.data()).ok());
+        QVERIFY(dev.ops().moe_route(logits.data(), n_tok, r, nullptr, unbiased_ids.data(), unbiased_w.data()).ok());
+        int changed = 0;
+        for (int64_t t = 0; t < n_tok; ++t) {
+            std::vector<double> score(static_cast<size_t>(n_expert)), key(score.size());
+            for (int64_t e = 0; e < n_expert; ++e) {
+                score[static_cast<size_t>(e)] = 1.0 / (1.0 + std::exp(-static_cast<double>(logits[static_cast<size_t>(t * n_expert + e)])));
+                key[static_cast<size_t>(e)] = score[static_cast<size_t>(e)] + bias.values[static_cast<size_t>(e)];
+            }
+            std::vector<int> order(static_cast<size_t>(n_expert));
+            for (size_t e = 0; e < order.size(); ++e) order[e] = static_cast<int>(e);
+            std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key[static_cast<size_t>(a)] > key[static_cast<size_t>(b)]; });
+            double sum = 0;
+            for (int64_t j = 0; j < n_used; ++j) sum += score[static_cast<size_t>(order[static_cast<size_t>(j)])];
+            for (int64_t j = 0; j < n_used; ++j) {
+                const size_t at = static_cast<size_t>(t * n_used + j);
+                const int e = order[static_cast<size_t>(j)];
+                QCOMPARE(ids[at], e);
+                const double want = score[static_cast<size_t>(e)] / (normalize ? sum : 1.0) * scale;
+                QVERIFY2(std::fabs(weights[at] - want) <= 1e-6 * std::fabs(want),
+                         qPrintable(QStringLiteral("token %1 choice %2: %3 vs %4").arg(t).arg(j).arg(weights[at]).arg(want)));
+            }
+            for (int64_t j = 0; j < n_used; ++j) changed += ids[static_cast<size_t>(t * n_used + j)] != unbiased_ids[static_cast<size_t>(t * n_used + j)];
+        }
+        QVERIFY2(changed > n_tok, "the bias changed few choices: the test does not exercise it");
+        // A bias of the wrong length is an error, not a read past its end.
+        HostWeight short_bias = make_weight("short", TensorType::F32, 1, n_expert - 1, 23, 0.3f);
+        short_bias.tensor.role = WeightRole::vector;
+        auto sw = dev.upload_weight(short_bias.tensor);
+        QVERIFY(sw.ok());
+        QVERIFY(!dev.ops().moe_route(logits.data(), n_tok, r, sw->get(), ids.data(), weights.data()).ok());
     }
 
     // gpt-oss rows: MXFP4 (and F32) experts with per-expert biases and the clamped SwiGLU, gate
@@ -201,7 +281,7 @@ private slots:
         r.n_used = n_used;
         std::vector<int32_t> ids(static_cast<size_t>(nTok * n_used));
         std::vector<float> weights(ids.size());
-        QVERIFY(dev.ops().moe_route(logits.data(), nTok, r, ids.data(), weights.data()).ok());
+        QVERIFY(dev.ops().moe_route(logits.data(), nTok, r, nullptr, ids.data(), weights.data()).ok());
         std::vector<float> sx(static_cast<size_t>(nTok * n_embd)), sg(static_cast<size_t>(nTok * n_ff)),
             su(sg.size()), sy(sx.size()), out(sx.size());
         const MoeScratch s{sx.data(), sg.data(), su.data(), sy.data()};
@@ -270,15 +350,30 @@ private slots:
         QTest::newRow("qwen3moe") << "qwen3moe" << -1 << 2e-4;
         QTest::newRow("gpt-oss F32 experts") << "gpt-oss" << int(TensorType::F32) << 2e-4;
         QTest::newRow("gpt-oss MXFP4 experts") << "gpt-oss" << -1 << 0.12;
+        QTest::newRow("glm4moe") << "glm4moe" << -1 << 2e-4;
+        QTest::newRow("glm4moe with q/k norms") << "glm4moe qk-norm" << -1 << 2e-4;  // GLM-4.5 has them, Air not
+        // Q8_0 everywhere (8-bit activations too): 1-3% of the largest logit at most steps.
+        // Where the reference's sigmoid routing was within a hair of choosing another expert
+        // (score + bias gap below 0.05; the engine's scores differ by ~0.01), the engine may
+        // choose it and that step's logits jump (measured up to 47%): such steps are allowed
+        // to exceed the bound, at most a quarter of them, and only at such near-ties.
+        QTest::newRow("glm4moe Q8_0") << "glm4moe Q8_0" << int(TensorType::Q8_0) << 0.05;
     }
     void modelsMatchReferenceWherePlaced() {
         QFETCH(QString, arch);
         QFETCH(int, expertType);
         QFETCH(double, tolerance);
-        RandomModelConfig c = moe_model(arch);
-        if (expertType >= 0) c.expert_type = static_cast<TensorType>(expertType);
+        // "glm4moe Q8_0": every matrix in Q8_0, routers aside; GLM-4.5's q/k norms there too.
+        const bool quantized = arch.endsWith(" Q8_0");
+        RandomModelConfig c = moe_model(arch.section(' ', 0, 0));
+        c.qk_norm = quantized || arch.endsWith(" qk-norm");
+        if (quantized) {
+            c.weight_type = TensorType::Q8_0;
+        } else if (expertType >= 0) {
+            c.expert_type = static_cast<TensorType>(expertType);
+        }
         QString err;
-        const QString path = test::writeRandomModel(dir_, arch + QString::number(expertType), c, &err);
+        const QString path = test::writeRandomModel(dir_, QString(arch).replace(' ', '-') + QString::number(expertType), c, &err);
         QVERIFY2(!path.isEmpty(), qPrintable(err));
         const std::vector<int32_t> prompt = {1, 17, 45, 99, 123, 7, 250, 31, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
         const int n_gen = 40;
@@ -301,10 +396,13 @@ private slots:
             QVERIFY2(m.ok(), m.status().message().c_str());
             const Plan& plan = (*m)->plan();
             QCOMPARE(static_cast<int>(plan.stages.size()), l.stages);
-            QCOMPARE(static_cast<int>(plan.expert_device.size()), static_cast<int>(c.n_layer));
+            // NextN blocks (glm4moe) are not layers that run; leading dense ones have no experts.
+            const int n_run = static_cast<int>(c.n_layer - c.n_layer_nextn);
+            QCOMPARE(static_cast<int>(plan.expert_device.size()), n_run);
             if (l.hosted) {
                 const int host = static_cast<int>(o.devices.size()) - 1;
-                const int want_hosted = l.mode == ExpertMode::cpu ? static_cast<int>(c.n_layer) : l.n;
+                const int hosted_upto = l.mode == ExpertMode::cpu ? n_run : l.n;
+                const int want_hosted = hosted_upto - static_cast<int>(std::min<int64_t>(c.n_layer_dense_lead, hosted_upto));
                 QCOMPARE(static_cast<int>(std::count(plan.expert_device.begin(), plan.expert_device.end(), host)), want_hosted);
                 // The host holds the hosted experts and nothing else; estimates are the bytes.
                 for (const DeviceMemory& dm : (*m)->memory()) {
@@ -331,19 +429,26 @@ private slots:
         QVERIFY2(ref, ref_err.c_str());
         std::vector<double> want;
         for (int32_t t : prompt) want = ref->step(t);
-        int decided = 0;
+        int decided = 0, near_ties = 0;
         for (int i = 0; i < n_gen; ++i) {
             const std::vector<float> got(runs[0].logits.begin() + static_cast<std::ptrdiff_t>(i) * c.n_vocab,
                                          runs[0].logits.begin() + static_cast<std::ptrdiff_t>(i + 1) * c.n_vocab);
             const double scale = test::max_abs(want), tol = tolerance * scale;
             QVERIFY(scale > 0.1);
             const double diff = test::max_abs_diff(got, want);
-            QVERIFY2(diff <= tol, qPrintable(QStringLiteral("step %1: max diff %2 > %3").arg(i).arg(diff).arg(tol)));
+            const bool near_tie = quantized && ref->last_choice_margin() < 0.05;
+            if (diff > tol && near_tie) {
+                ++near_ties;
+            } else {
+                QVERIFY2(diff <= tol, qPrintable(QStringLiteral("step %1: max diff %2 > %3 (choice margin %4)")
+                                                     .arg(i).arg(diff).arg(tol).arg(ref->last_choice_margin())));
+            }
             const int best = test::argmax(want);
             if (runs[0].tokens[static_cast<size_t>(i)] == best) ++decided;
             want = ref->step(runs[0].tokens[static_cast<size_t>(i)]);
         }
-        QVERIFY(decided >= n_gen - 2);
+        QVERIFY2(near_ties <= n_gen / 4, qPrintable(QStringLiteral("%1 steps off at near-ties").arg(near_ties)));
+        QVERIFY(decided >= n_gen - (quantized ? 8 : 2));
     }
 
     // A 120B-class MoE (36 layers, 128 experts of 2880, 4 used; ~64 GiB at Q4_0) on two 24 GB GPUs and
@@ -367,12 +472,18 @@ private slots:
 
     // The plan's bytes are what each device allocates, for a MoE model whose experts sit beside
     // their layers on two devices (the host case is checked in modelsMatchReferenceWherePlaced).
+    void estimateIsAllocationWithLocalExperts_data() {
+        QTest::addColumn<QString>("arch");
+        QTest::newRow("qwen3moe") << "qwen3moe";
+        QTest::newRow("glm4moe") << "glm4moe";  // shared experts in the dense part, NextN not loaded
+    }
     void estimateIsAllocationWithLocalExperts() {
-        RandomModelConfig c = moe_model("qwen3moe");
+        QFETCH(QString, arch);
+        RandomModelConfig c = moe_model(arch);
         // A vocabulary of whole groups of 8 rows: the CPU pads a repacked head to a multiple of 8
         // rows, which the planner does not count yet (up to 7 rows; a separate, older gap).
         c.n_vocab = 304;
-        const QString path = test::writeRandomModel(dir_, "estimate", c);
+        const QString path = test::writeRandomModel(dir_, "estimate-" + arch, c);
         QVERIFY(!path.isEmpty());
         Engine engine;
         LoadOptions o = options("cpu:1GiB,cpu:1GiB");
@@ -487,6 +598,118 @@ private slots:
         const test::GreedyRun g = test::greedyRun(**m, {1, 17, 45}, 4);
         QVERIFY2(g.status.ok(), g.status.message().c_str());
         QCOMPARE(static_cast<int>(g.tokens.size()), 4);
+    }
+
+    // What the planner sees of a GLM-4.5 file: the NextN block is no layer (its bytes in none),
+    // the leading dense layer has no experts unit (its FFN and the shared experts count as the
+    // layer's dense part; the choice bias goes with the router), and --cpu-moe hosts the MoE
+    // layers' experts only; the work per token is the mean over the layers that run.
+    void glm4moeFootprintAndPlacement() {
+        RandomModelConfig c = moe_model("glm4moe");
+        const QString path = test::writeRandomModel(dir_, "glm-footprint", c);
+        QVERIFY(!path.isEmpty());
+        auto fp = read_model_footprint(path.toStdString());
+        QVERIFY2(fp.ok(), fp.status().message().c_str());
+        const ModelFootprint& m = *fp;
+        QCOMPARE(m.n_layer, 3);
+        QCOMPARE(m.n_layer_nextn, 1);
+        QCOMPARE(m.n_layer_dense_lead, 1);
+        QCOMPARE(m.n_ff_shexp, int64_t{32});
+        QVERIFY(!m.layer_has_experts(0) && m.layer_has_experts(1) && m.layer_has_experts(2));
+        auto f = gguf::GgufFile::open(path.toStdString());
+        QVERIFY(f.ok());
+        uint64_t bytes[4] = {}, expert_bytes[4] = {}, flops = 0;
+        for (const gguf::TensorInfo& t : (*f)->tensors()) {
+            if (!t.name.starts_with("blk.")) continue;
+            const int il = t.name[4] - '0';
+            bytes[il] += t.n_bytes;
+            const bool unit = t.name.find("_exps.") != std::string::npos || t.name.find("ffn_gate_inp") != std::string::npos ||
+                              t.name.find("exp_probs_b") != std::string::npos;
+            if (unit) expert_bytes[il] += t.n_bytes;
+            if (il < 3 && t.ne.size() >= 2) {
+                uint64_t n = 2;
+                for (int64_t d : t.ne) n *= static_cast<uint64_t>(d);
+                flops += t.name.find("_exps.") != std::string::npos ? n / 16 * 4 : n;
+            }
+        }
+        QVERIFY(bytes[3] > 0);  // the NextN block is in the file ...
+        for (int il = 0; il < 3; ++il) {  // ... and in no layer's bytes
+            QCOMPARE(m.layer_bytes[static_cast<size_t>(il)], bytes[il]);
+            QCOMPARE(m.layer_expert_bytes[static_cast<size_t>(il)], expert_bytes[il]);
+        }
+        QCOMPARE(m.layer_flops_per_token, flops / 3);
+
+        PlanRequest r;
+        r.model = m;
+        r.devices = {planner_test::cpu_device("cpu0", 8), planner_test::cpu_device("cpu1", 8)};
+        r.experts.mode = ExpertMode::cpu;
+        r.experts.host = 1;
+        const Plan p = make_plan(r);
+        QVERIFY2(p.fits, p.shortfalls.empty() ? "" : p.shortfalls.front().c_str());
+        QCOMPARE(p.expert_device, (std::vector<int>{0, 1, 1}));  // the dense layer keeps its FFN with it
+        bool said = false;
+        for (const std::string& d : p.decisions) said = said || d.find("experts of layers 1-2 (2 of 3 layers") != std::string::npos;
+        QVERIFY2(said, "the plan names the hosted MoE layers");
+    }
+
+    // GLM-4.5 files whose keys contradict each other, or ask for routing Strata does not run, or
+    // lack a tensor their keys promise, are refused at load with the key or tensor named.
+    void glm4moeRefusesInconsistentFiles_data() {
+        QTest::addColumn<QString>("key");
+        QTest::addColumn<int>("value");
+        QTest::addColumn<QString>("drop");
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("says");
+        const int corrupt = int(ErrorCode::corrupt), unsupported = int(ErrorCode::unsupported);
+        QTest::newRow("all layers dense") << "leading_dense_block_count" << 3 << "" << corrupt << "glm4moe.leading_dense_block_count' is 3";
+        QTest::newRow("only NextN layers") << "nextn_predict_layers" << 4 << "" << corrupt << "glm4moe.nextn_predict_layers' is 4";
+        QTest::newRow("unknown gating") << "expert_gating_func" << 7 << "" << unsupported << "glm4moe.expert_gating_func' is 7";
+        QTest::newRow("group-limited routing") << "expert_group_count" << 4 << "" << unsupported << "expert_group_used_count' is 2 of 4";
+        QTest::newRow("no choice bias") << "" << 0 << "blk.1.exp_probs_b.bias" << corrupt << "'blk.1.exp_probs_b.bias' is missing";
+        QTest::newRow("no shared expert") << "" << 0 << "blk.2.ffn_up_shexp.weight" << corrupt << "'blk.2.ffn_up_shexp.weight' is missing";
+        QTest::newRow("no dense FFN") << "" << 0 << "blk.0.ffn_down.weight" << corrupt << "'blk.0.ffn_down.weight' is missing";
+    }
+    void glm4moeRefusesInconsistentFiles() {
+        QFETCH(QString, key);
+        QFETCH(int, value);
+        QFETCH(QString, drop);
+        QFETCH(int, code);
+        QFETCH(QString, says);
+        const QString src = test::writeRandomModel(dir_, "glm-src", moe_model("glm4moe"));
+        QVERIFY(!src.isEmpty());
+        const std::string dst = dir_.filePath("glm-bad.gguf").toStdString();
+        QVERIFY(rewrite(src.toStdString(), dst, [&](gguf::GgufWriter& w) {
+            if (key.isEmpty()) return;
+            w.set_u32("glm4moe." + key.toStdString(), static_cast<uint32_t>(value));
+            if (key == "expert_group_count") w.set_u32("glm4moe.expert_group_used_count", 2);
+        }, drop.toStdString()));
+        Engine engine;
+        auto m = engine.load(dst, options("cpu:1GiB"));
+        QVERIFY(!m.ok());
+        QCOMPARE(int(m.status().code()), code);
+        QVERIFY2(m.status().message().find(says.toStdString()) != std::string::npos, m.status().message().c_str());
+        // The same file without the change loads: the refusal is about that change.
+        QVERIFY(engine.load(src.toStdString(), options("cpu:1GiB")).ok());
+    }
+
+    // Shared experts, sigmoid routing and leading dense layers belong to glm4moe in the
+    // architecture table; another architecture's file that asks for them is refused by name.
+    void sharedExpertsAreGlmOnly() {
+        QVERIFY(architecture_experts("glm4moe") == ExpertSupport::required);
+        QVERIFY(architecture_runs_shared_experts("glm4moe"));
+        QVERIFY(!architecture_runs_shared_experts("qwen3moe"));
+        QVERIFY(architecture_experts("qwen2") == ExpertSupport::none);
+        const QString src = test::writeRandomModel(dir_, "qwen-src", moe_model("qwen3moe"));
+        QVERIFY(!src.isEmpty());
+        for (const char* k : {"expert_shared_count", "expert_gating_func", "leading_dense_block_count"}) {
+            const std::string dst = dir_.filePath("qwen-bad.gguf").toStdString();
+            QVERIFY(rewrite(src.toStdString(), dst, [&](gguf::GgufWriter& w) { w.set_u32(std::string("qwen3moe.") + k, std::string(k) == "expert_gating_func" ? 2 : 1); }));
+            Engine engine;
+            auto m = engine.load(dst, options("cpu:1GiB"));
+            QVERIFY(!m.ok());
+            QCOMPARE(int(m.status().code()), int(ErrorCode::unsupported));
+            QVERIFY2(m.status().message().find(k) != std::string::npos, m.status().message().c_str());
+        }
     }
 
     void refusesWhatItCannotRun() {

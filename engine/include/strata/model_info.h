@@ -52,14 +52,18 @@ struct ModelInfo {
     uint64_t n_params = 0;      // sum of all tensors' element counts
 
     uint32_t context_length = 0;   // trained context (<arch>.context_length)
-    uint32_t n_layer = 0;
+    uint32_t n_layer = 0;          // block_count: the file's blocks, NextN ones included
+    uint32_t n_layer_nextn = 0;    // GLM-4.5: NextN (multi-token prediction) blocks, not run
     uint32_t n_embd = 0;
     uint32_t n_ff = 0;
     uint32_t n_expert = 0;        // mixture of experts: experts per layer (0 = dense)
     uint32_t n_expert_used = 0;   // experts a token runs through
     uint32_t n_ff_exp = 0;        // rows of each expert's FFN
+    uint32_t n_expert_shared = 0; // GLM-4.5: shared experts every token runs
+    uint32_t n_layer_dense_lead = 0;  // GLM-4.5: leading layers with a dense FFN
     uint32_t n_head = 0;
     uint32_t n_head_kv = 0;
+    uint32_t head_dim = 0;         // attention.key_length, else n_embd / n_head
     uint32_t n_rot = 0;            // rope dimension count (defaults to head dim)
     float rope_freq_base = 10000.0f;
     float rms_norm_eps = 1e-5f;

@@ -43,7 +43,8 @@ struct SlidingWindow {
 
 struct ModelFootprint {
     std::string architecture;
-    int n_layer = 0;
+    int n_layer = 0;           // blocks that run (block_count less n_layer_nextn)
+    int n_layer_nextn = 0;     // GLM-4.5: NextN blocks at the end of the file, neither run nor loaded
     int64_t n_embd = 0;
     int64_t n_embd_kv = 0;     // n_head_kv × head_dim
     int64_t n_ff = 0;
@@ -57,7 +58,7 @@ struct ModelFootprint {
     uint64_t output_bytes = 0;          // output.weight (== embedding_bytes when tied)
     uint64_t output_norm_bytes = 0;
     bool output_tied = false;           // no output.weight: the head reuses token_embd
-    uint64_t layer_flops_per_token = 0; // 2 × weight elements of one block (matmul work)
+    uint64_t layer_flops_per_token = 0; // 2 × weight elements a token multiplies in a block, mean over blocks
     SlidingWindow swa;                  // which layers keep only a window of the cache
 
     // Mixture of experts (0 experts = dense): each layer's router and experts form a unit the
@@ -65,10 +66,13 @@ struct ModelFootprint {
     int64_t n_expert = 0;
     int64_t n_expert_used = 0;
     int64_t n_ff_exp = 0;
-    std::vector<uint64_t> layer_expert_bytes;  // (n_layer) router + experts, within layer_bytes
+    int n_layer_dense_lead = 0;  // GLM-4.5: leading layers with a dense FFN (no experts unit)
+    int64_t n_ff_shexp = 0;      // GLM-4.5: rows of a layer's shared experts (in its dense part)
+    std::vector<uint64_t> layer_expert_bytes;  // (n_layer) router + experts, within layer_bytes (0: a dense layer)
     std::vector<uint64_t> cuda_layer_expert_bytes;  // the same within cuda_layer_bytes
     bool attention_sinks = false;     // gpt-oss: layers whose attention has no CUDA kernel yet
     bool is_moe() const { return n_expert > 0; }
+    bool layer_has_experts(size_t il) const { return il < layer_expert_bytes.size() && layer_expert_bytes[il] > 0; }
 
     // The same bytes as a CUDA device stores them: types its kernels cannot read are converted
     // on upload, usually to a larger type. Empty / 0 = as in the file (hand-made footprints).

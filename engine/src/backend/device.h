@@ -146,16 +146,23 @@ struct AttentionParams {
     bool operator==(const AttentionParams&) const = default;
 };
 
-// How a mixture-of-experts layer picks experts for a token from its router logits (one per
-// expert): probabilities p = softmax(logits); the n_used experts of largest p are chosen (ties
-// to the lower index), each weighted by its p, divided by the chosen ones' sum when `normalize`
-// (Mixtral, Qwen3-MoE; Qwen2-MoE does not), then multiplied by `scale`. backend/moe_routing.h
-// computes it once for every backend that routes on the host. Plain value type.
+// How a mixture-of-experts layer picks experts for a token from its router logits l (one per
+// expert). Scores: s = softmax(l) (`softmax`; Mixtral, Qwen3-MoE, gpt-oss) or s = sigmoid(l)
+// elementwise (`sigmoid`; GLM-4.5). The n_used experts of largest s + b are chosen (ties to the
+// lower index), where b is the layer's optional selection bias (GLM-4.5's expert score
+// correction, exp_probs_b; 0 without one) — it decides the choice only, never a weight. Each
+// chosen expert is weighted by its s, divided by the chosen ones' sum of s when `normalize`
+// (Mixtral, Qwen3-MoE; Qwen2-MoE does not), then multiplied by `scale` (GLM-4.5's routed scaling
+// factor). backend/moe_routing.h computes it once for every backend that routes on the host.
+// Plain value type.
+enum class MoeGating { softmax, sigmoid };
+
 struct MoeRouting {
     int64_t n_expert = 0;
     int64_t n_used = 0;
     bool normalize = true;
     float scale = 1.0f;
+    MoeGating gating = MoeGating::softmax;
 
     bool operator==(const MoeRouting&) const = default;
 };
@@ -223,9 +230,10 @@ public:
     // elementwise over n values (out may alias gate). Gemma's feed-forward.
     virtual Status geglu(const float* gate, const float* up, int64_t n, float* out) = 0;
     // Expert choice for each token (MoeRouting): logits (n_tok, r.n_expert) → ids and weights,
-    // (n_tok, r.n_used) each, in order of decreasing weight.
-    virtual Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, int32_t* ids,
-                             float* weights) = 0;
+    // (n_tok, r.n_used) each, in order of decreasing choice score. selection_bias: the layer's
+    // (n_expert) F32 choice bias on this device, or null.
+    virtual Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r,
+                             const DeviceWeight* selection_bias, int32_t* ids, float* weights) = 0;
     // out[t] = Σ_j weights[t, j] · down_e(act(gate_e · x[t] + bg_e, up_e · x[t] + bu_e)) + bd_e),
     // e = ids[t, j], over the n_used choices of each token (biases 0 where experts has none).
     // x, out: (n_tok, n_embd); ids, weights: (n_tok, n_used). Each expert's matrices are read

@@ -9,8 +9,9 @@
 
 namespace strata {
 
-// logits: (r.n_expert); ids, weights: (r.n_used), by decreasing weight. Needs 1 ≤ n_used ≤
-// n_expert (callers check). Non-finite logits rank below every finite one.
-void route_token(const float* logits, const MoeRouting& r, int32_t* ids, float* weights);
+// logits: (r.n_expert); bias: (r.n_expert) choice bias or null; ids, weights: (r.n_used), by
+// decreasing choice score (score + bias). Needs 1 ≤ n_used ≤ n_expert (callers check).
+// Non-finite logits (or choice scores) rank below every finite one and weigh 0.
+void route_token(const float* logits, const MoeRouting& r, const float* bias, int32_t* ids, float* weights);
 
 }  // namespace strata

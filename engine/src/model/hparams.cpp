@@ -15,18 +15,27 @@ struct ArchTraits {
     RopeStyle rope_style;
     bool qkv_bias;
     bool qk_norm;
+    ExpertSupport experts = ExpertSupport::none;
+    bool shared_experts = false;
 };
 
+constexpr auto kNoExperts = ExpertSupport::none, kMayHaveExperts = ExpertSupport::optional,
+               kExperts = ExpertSupport::required;
+
 constexpr ArchTraits kArchs[] = {
-    {"llama", RopeStyle::interleaved, false, false},
-    {"qwen2", RopeStyle::neox, true, false},
-    {"qwen3", RopeStyle::neox, false, true},
-    {"phi3", RopeStyle::neox, false, false},   // fused qkv and gate|up tensors (model_tensors.cpp)
-    {"gemma2", RopeStyle::neox, false, false},
-    {"gemma3", RopeStyle::neox, false, true},
-    {"mistral3", RopeStyle::interleaved, false, false},
-    {"qwen3moe", RopeStyle::neox, false, true},  // qwen3 attention, experts in every layer
-    {"gpt-oss", RopeStyle::neox, true, false},   // sinks, alternating windows, biased experts (hparams_arch.cpp)
+    {"llama", RopeStyle::interleaved, false, false, kMayHaveExperts},  // Mixtral: llama with experts
+    {"qwen2", RopeStyle::neox, true, false, kNoExperts},
+    {"qwen3", RopeStyle::neox, false, true, kNoExperts},
+    {"phi3", RopeStyle::neox, false, false, kNoExperts},  // fused qkv and gate|up tensors (model_tensors.cpp)
+    {"gemma2", RopeStyle::neox, false, false, kNoExperts},
+    {"gemma3", RopeStyle::neox, false, true, kNoExperts},
+    {"mistral3", RopeStyle::interleaved, false, false, kNoExperts},
+    {"qwen3moe", RopeStyle::neox, false, true, kExperts},  // qwen3 attention, experts in every layer
+    {"gpt-oss", RopeStyle::neox, true, false, kExperts},   // sinks, alternating windows, biased experts (hparams_arch.cpp)
+    // GLM-4.5 / 4.5-Air / 4.6: q/k/v biases, optional per-head q/k norms (model_tensors.cpp),
+    // NeoX rotation of the first half of each head (rope.dimension_count), leading dense layers,
+    // sigmoid routing with a choice bias and a shared expert, NextN layers at the end (hparams_moe.cpp).
+    {"glm4moe", RopeStyle::neox, true, false, kExperts, true},
 };
 
 const ArchTraits* find_arch(const std::string& arch) {
@@ -80,6 +89,22 @@ private:
 }  // namespace
 
 bool is_supported_architecture(const std::string& arch) { return find_arch(arch) != nullptr; }
+
+ExpertSupport architecture_experts(const std::string& arch) {
+    const ArchTraits* a = find_arch(arch);
+    return a ? a->experts : ExpertSupport::none;
+}
+
+bool architecture_runs_shared_experts(const std::string& arch) {
+    const ArchTraits* a = find_arch(arch);
+    return a && a->shared_experts;
+}
+
+std::vector<std::string> supported_architecture_names() {
+    std::vector<std::string> out;
+    for (const auto& a : kArchs) out.emplace_back(a.name);
+    return out;
+}
 
 std::string supported_architecture_list() {
     std::string out;

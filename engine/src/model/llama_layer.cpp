@@ -18,7 +18,7 @@ Status moe_block_forward(DeviceOps& ops, const HParams& hp, const MoeWeights& w,
                          const MoeBlockScratch& s, float* out) {
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.router, x, n_tok, s.logits));  // (n_tok, n_expert)
     if (w.router_bias) STRATA_RETURN_IF_ERROR(ops.add_bias(s.logits, *w.router_bias, n_tok, hp.n_expert));
-    STRATA_RETURN_IF_ERROR(ops.moe_route(s.logits, n_tok, hp.moe, s.ids, s.weights));
+    STRATA_RETURN_IF_ERROR(ops.moe_route(s.logits, n_tok, hp.moe, w.selection_bias.get(), s.ids, s.weights));
     return ops.moe_ffn(w.view, hp.ffn_activation(), x, n_tok, s.ids, s.weights, hp.moe.n_used, s.experts, out);
 }
 
@@ -72,7 +72,7 @@ Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const 
 
     // ---- feed-forward (SwiGLU, or GeGLU for Gemma; experts for MoE models) ----
     STRATA_RETURN_IF_ERROR(ops.rms_norm(x, *w.ffn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
-    if (hp.is_moe()) {
+    if (hp.is_moe_layer(il)) {
         if (w.moe) {
             STRATA_RETURN_IF_ERROR(moe_block_forward(ops, hp, *w.moe, s.cur, n_tok, s.moe, s.ffn_out));
         } else if (remote) {
@@ -82,6 +82,15 @@ Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const 
         }
         if (w.post_ffn_norm)
             STRATA_RETURN_IF_ERROR(ops.rms_norm(s.ffn_out, *w.post_ffn_norm, hp.rms_eps, n_tok, n_embd, s.ffn_out));
+        STRATA_RETURN_IF_ERROR(ops.add(x, s.ffn_out, n_tok * n_embd));
+        if (!w.shexp_gate) return {};
+        // Shared experts (glm4moe; no post-FFN norm there): x += down(silu(gate·h)·(up·h)) of the
+        // same normed input h, still in s.cur. gate/up are free again once the experts ran.
+        const int64_t n_sh = hp.n_ff_shexp;
+        STRATA_RETURN_IF_ERROR(ops.matmul(*w.shexp_gate, s.cur, n_tok, s.gate));  // (n_tok, n_ff_shexp)
+        STRATA_RETURN_IF_ERROR(ops.matmul(*w.shexp_up, s.cur, n_tok, s.up));      // (n_tok, n_ff_shexp)
+        STRATA_RETURN_IF_ERROR(ops.swiglu(s.gate, s.up, n_tok * n_sh, s.gate));
+        STRATA_RETURN_IF_ERROR(ops.matmul(*w.shexp_down, s.gate, n_tok, s.ffn_out));  // (n_tok, n_embd)
         return ops.add(x, s.ffn_out, n_tok * n_embd);
     }
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.w_gate, s.cur, n_tok, s.gate));  // (n_tok, n_ff)

@@ -18,6 +18,7 @@ namespace strata {
 struct MoeWeights {
     std::unique_ptr<DeviceWeight> router;                      // (n_expert, n_embd)
     std::unique_ptr<DeviceWeight> router_bias;                 // gpt-oss: (n_expert), else null
+    std::unique_ptr<DeviceWeight> selection_bias;              // glm4moe: (n_expert) choice bias, else null
     std::vector<std::unique_ptr<DeviceWeight>> gate, up, down;  // (n_expert) each
     std::vector<std::unique_ptr<DeviceWeight>> gate_bias, up_bias, down_bias;  // gpt-oss, else empty
     ExpertWeights view;  // non-owning pointers to the above, for DeviceOps::moe_ffn (set by upload_experts)
@@ -27,6 +28,7 @@ struct MoeWeights {
 struct LayerWeights {
     std::unique_ptr<DeviceWeight> attn_norm, wq, wk, wv, wo, bq, bk, bv, bo, sinks, q_norm, k_norm;
     std::unique_ptr<DeviceWeight> ffn_norm, w_gate, w_up, w_down, post_attn_norm, post_ffn_norm;
+    std::unique_ptr<DeviceWeight> shexp_gate, shexp_up, shexp_down;  // glm4moe: the shared experts (LayerTensors)
     std::unique_ptr<DeviceWeight> rope_factors;  // (n_rot/2) F32, the model's RoPE frequency factors
     std::unique_ptr<MoeWeights> moe;             // MoE layers whose experts sit on this device
 };
@@ -60,8 +62,8 @@ struct LayerScratch {
     float* k;       // (n_tok, n_embd_kv)
     float* v;       // (n_tok, n_embd_kv)
     float* attn;    // (n_tok, n_embd_q)
-    float* gate;    // (n_tok, n_ff)
-    float* up;      // (n_tok, n_ff)
+    float* gate;    // (n_tok, max(n_ff, n_ff_exp, n_ff_shexp)) as the model's layers need
+    float* up;      // (n_tok, the same)
     float* scores;  // attention scratch (see DeviceOps::attention)
     float* ffn_out; // (n_tok, n_embd)  MoE FFN output
     MoeBlockScratch moe;
@@ -69,9 +71,10 @@ struct LayerScratch {
 
 // x ← x + attention(norm(x)); x ← x + ffn(norm(x)), for tokens at positions pos0 .. pos0+n_tok-1
 // (Gemma: each branch's output normed again before the add). il: the layer's index in the
-// model (sliding-window layers and their RoPE). x: (n_tok, n_embd) residual stream, updated in
-// place; kv: this layer's cache for the sequence. A MoE layer without w.moe runs its FFN
-// through `remote` (which must then be given).
+// model (sliding-window layers and their RoPE, leading dense layers of MoE models). x: (n_tok,
+// n_embd) residual stream, updated in place; kv: this layer's cache for the sequence. A MoE
+// layer without w.moe runs its routed experts through `remote` (which must then be given); its
+// shared experts (glm4moe) run here.
 Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const KvView& kv,
                            int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s,
                            RemoteExperts* remote = nullptr);

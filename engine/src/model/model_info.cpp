@@ -117,14 +117,24 @@ Status fill_hparams(const gguf::GgufFile& f, ModelInfo& info) {
     STRATA_RETURN_IF_ERROR(h.read_u32("expert_count", false, info.n_expert));
     STRATA_RETURN_IF_ERROR(h.read_u32("expert_used_count", false, info.n_expert_used));
     STRATA_RETURN_IF_ERROR(h.read_u32("expert_feed_forward_length", false, info.n_ff_exp));
+    STRATA_RETURN_IF_ERROR(h.read_u32("expert_shared_count", false, info.n_expert_shared));
+    STRATA_RETURN_IF_ERROR(h.read_u32("leading_dense_block_count", false, info.n_layer_dense_lead));
+    STRATA_RETURN_IF_ERROR(h.read_u32("nextn_predict_layers", false, info.n_layer_nextn));
     STRATA_RETURN_IF_ERROR(h.read_u32("attention.head_count", true, info.n_head));
     info.n_head_kv = info.n_head;
     STRATA_RETURN_IF_ERROR(h.read_u32("attention.head_count_kv", false, info.n_head_kv));
-    if (info.n_head > 0) info.n_rot = info.n_embd / info.n_head;
+    // The head size: attention.key_length where the file gives it (GLM-4.5: 128 with 96 heads of
+    // a 4096 embedding, not a divisor of it), else n_embd / n_head.
+    if (info.n_head > 0) info.head_dim = info.n_embd / info.n_head;
+    STRATA_RETURN_IF_ERROR(h.read_u32("attention.key_length", false, info.head_dim));
+    const auto key_length = f.get_int(info.architecture + ".attention.key_length");
+    const bool explicit_head = key_length.ok() && key_length->has_value();
+    info.n_rot = info.head_dim;
     STRATA_RETURN_IF_ERROR(h.read_u32("rope.dimension_count", false, info.n_rot));
     STRATA_RETURN_IF_ERROR(h.read_f32("rope.freq_base", info.rope_freq_base));
     STRATA_RETURN_IF_ERROR(h.read_f32("attention.layer_norm_rms_epsilon", info.rms_norm_eps));
-    if (info.architecture_supported && (info.n_head == 0 || info.n_head_kv == 0 || info.n_embd % info.n_head != 0 ||
+    if (info.architecture_supported && (info.n_head == 0 || info.n_head_kv == 0 ||
+                                        (!explicit_head && info.n_embd % info.n_head != 0) ||
                                         info.n_head % info.n_head_kv != 0)) {
         return make_error(ErrorCode::corrupt, f.path() + ": inconsistent attention shape: " +
                                                   std::to_string(info.n_embd) + " embedding, " +

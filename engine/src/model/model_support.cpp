@@ -1,6 +1,7 @@
 #include "model/model_support.h"
 
 #include <string_view>
+#include <vector>
 
 #include "gguf/gguf_file.h"
 #include "model/hparams.h"
@@ -34,6 +35,21 @@ bool is_expert_tensor(std::string_view name) {
            name.find("_shexp.") != std::string_view::npos;
 }
 
+// "Mixtral-style (llama), qwen3moe, gpt-oss and glm4moe (with shared experts)", from the table.
+std::string moe_architectures_text() {
+    std::vector<std::string> names;
+    for (const std::string& a : supported_architecture_names()) {
+        const ExpertSupport e = architecture_experts(a);
+        if (e == ExpertSupport::none) continue;
+        std::string n = a == "llama" ? "Mixtral-style (llama)" : a;
+        if (architecture_runs_shared_experts(a)) n += " (with shared experts)";
+        names.push_back(n);
+    }
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    return out;
+}
+
 SupportVerdict refuse(Unsupported reason, std::string detail, std::string message) {
     return SupportVerdict{reason, std::move(detail), std::move(message)};
 }
@@ -64,8 +80,10 @@ SupportVerdict judge_support(const gguf::GgufFile& f, const std::string& arch) {
         return refuse(Unsupported::architecture, arch,
                       what + " is not supported yet; Strata runs " + supported_architectures_text() + " models");
     }
-    // Experts: Mixtral ('llama' with expert keys), Qwen3-MoE and gpt-oss run; shared experts
-    // (Qwen2-MoE, DeepSeek, GLM-4.5) and experts without their keys are refused here, not at load.
+    // Experts: what the architecture table (model/hparams.cpp) says each architecture runs —
+    // Mixtral ('llama' with expert keys), Qwen3-MoE, gpt-oss, and GLM-4.5 with its shared
+    // experts. Experts an architecture does not run, shared experts elsewhere and experts
+    // without their keys are refused here, not at load.
     int64_t n_expert = 0, n_expert_used = 0;
     if (auto v = f.get_int(arch + ".expert_count"); v.ok() && v->has_value()) n_expert = **v;
     if (auto v = f.get_int(arch + ".expert_used_count"); v.ok() && v->has_value()) n_expert_used = **v;
@@ -74,14 +92,15 @@ SupportVerdict judge_support(const gguf::GgufFile& f, const std::string& arch) {
         if (is_expert_tensor(t.name)) expert_tensors = true;
         if (t.name.find("_shexp.") != std::string::npos) shared_experts = true;
     }
-    const bool moe_arch = arch == "llama" || arch == "qwen3moe" || arch == "gpt-oss";
-    if ((n_expert > 1 || expert_tensors) && (!moe_arch || shared_experts || n_expert <= 1)) {
+    const bool runs_experts = architecture_experts(arch) != ExpertSupport::none;
+    const bool runs_shared = architecture_runs_shared_experts(arch);
+    if ((n_expert > 1 || expert_tensors) && (!runs_experts || (shared_experts && !runs_shared) || n_expert <= 1)) {
         std::string detail = n_expert > 1 ? std::to_string(n_expert) + " experts" : "expert tensors";
         if (n_expert_used > 0) detail += ", " + std::to_string(n_expert_used) + " per token";
         if (shared_experts) detail += ", shared experts";
         return refuse(Unsupported::mixture_of_experts, detail,
-                      "This is a mixture-of-experts model (" + detail +
-                          ") of a kind Strata cannot run yet; it runs Mixtral-style (llama), Qwen3-MoE and gpt-oss experts");
+                      "This is a mixture-of-experts model (" + detail + ") of a kind Strata cannot run yet; it runs " +
+                          moe_architectures_text() + " experts");
     }
     auto model = f.get_string("tokenizer.ggml.model");
     if (model.ok() && model->has_value()) {

@@ -122,6 +122,14 @@ Status collect_experts(Collector& c, const gguf::GgufFile& f, const HParams& hp,
                        LayerTensors& L) {
     const int64_t n_expert = hp.n_expert, n_ff = hp.n_ff_exp, n_embd = hp.n_embd;
     STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate_inp.weight", WeightRole::matrix, n_embd, n_expert, L.router));
+    if (hp.expert_selection_bias)
+        STRATA_RETURN_IF_ERROR(c.get(p + "exp_probs_b.bias", WeightRole::vector, n_expert, 0, L.selection_bias));
+    if (hp.n_expert_shared > 0) {
+        const int64_t n_sh = hp.n_ff_shexp;
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate_shexp.weight", WeightRole::matrix, n_embd, n_sh, L.shexp_gate));
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_up_shexp.weight", WeightRole::matrix, n_embd, n_sh, L.shexp_up));
+        STRATA_RETURN_IF_ERROR(c.get(p + "ffn_down_shexp.weight", WeightRole::matrix, n_sh, n_embd, L.shexp_down));
+    }
     if (hp.expert_bias) {
         STRATA_RETURN_IF_ERROR(c.get(p + "ffn_gate_inp.bias", WeightRole::vector, n_expert, 0, L.router_bias));
         STRATA_RETURN_IF_ERROR(collect_expert_biases(c, f, p + "ffn_gate_exps.bias", n_ff, n_expert, L.exp_gate_bias));
@@ -166,7 +174,8 @@ Status collect_experts(Collector& c, const gguf::GgufFile& f, const HParams& hp,
 std::vector<const HostTensor*> LayerTensors::all(bool with_experts) const {
     std::vector<const HostTensor*> v;
     for (const HostTensor* t : {&attn_norm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &bo, &sinks, &q_norm, &k_norm,
-                                &post_attn_norm, &ffn_norm, &w_gate, &w_up, &w_down, &post_ffn_norm}) {
+                                &post_attn_norm, &ffn_norm, &w_gate, &w_up, &w_down, &post_ffn_norm, &shexp_gate,
+                                &shexp_up, &shexp_down}) {
         if (t->data) v.push_back(t);
     }
     if (with_experts)
@@ -178,6 +187,7 @@ std::vector<const HostTensor*> LayerTensors::experts() const {
     std::vector<const HostTensor*> v;
     if (router.data) v.push_back(&router);
     if (router_bias.data) v.push_back(&router_bias);
+    if (selection_bias.data) v.push_back(&selection_bias);
     for (size_t e = 0; e < exp_gate.size(); ++e) {
         v.push_back(&exp_gate[e]);
         v.push_back(&exp_up[e]);
@@ -264,16 +274,24 @@ Result<ModelTensors> collect_model_tensors(const gguf::GgufFile& f, const HParam
         if (hp.qk_norm) {
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_q_norm.weight", vec, hp.head_dim, 0, L.q_norm));
             STRATA_RETURN_IF_ERROR(c.get(p + "attn_k_norm.weight", vec, hp.head_dim, 0, L.k_norm));
+        } else if (hp.arch == "glm4moe") {
+            // GLM-4.5 (use_qk_norm) has them, GLM-4.5-Air not: both or neither.
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_q_norm.weight", vec, hp.head_dim, 0, L.q_norm, /*optional=*/true));
+            STRATA_RETURN_IF_ERROR(c.get(p + "attn_k_norm.weight", vec, hp.head_dim, 0, L.k_norm, /*optional=*/true));
+            if ((L.q_norm.data == nullptr) != (L.k_norm.data == nullptr))
+                return Status(ErrorCode::corrupt, f.path() + ": layer " + std::to_string(il) +
+                                                      " has one of attn_q_norm and attn_k_norm without the other");
         }
         if (hp.post_norms) {
             STRATA_RETURN_IF_ERROR(c.get(p + "post_attention_norm.weight", vec, hp.n_embd, 0, L.post_attn_norm));
             STRATA_RETURN_IF_ERROR(c.get(p + "post_ffw_norm.weight", vec, hp.n_embd, 0, L.post_ffn_norm));
         }
-        // gpt-oss's converter names the norm before the FFN post_attention_norm (it follows the
-        // attention's residual add, as every ffn_norm does).
-        const char* ffn_norm = hp.arch == "gpt-oss" ? "post_attention_norm.weight" : "ffn_norm.weight";
+        // gpt-oss's and GLM-4.5's converters name the norm before the FFN post_attention_norm (it
+        // follows the attention's residual add, as every ffn_norm does).
+        const bool post_named = hp.arch == "gpt-oss" || hp.arch == "glm4moe";
+        const char* ffn_norm = post_named ? "post_attention_norm.weight" : "ffn_norm.weight";
         STRATA_RETURN_IF_ERROR(c.get(p + ffn_norm, vec, hp.n_embd, 0, L.ffn_norm));
-        if (hp.is_moe()) {
+        if (hp.is_moe_layer(il)) {
             STRATA_RETURN_IF_ERROR(collect_experts(c, f, hp, p, L));
             continue;
         }

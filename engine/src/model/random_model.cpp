@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gguf/gguf_writer.h"
+#include "model/hparams.h"
 #include "quant/quant.h"
 #include "quant/quant_mix.h"
 
@@ -174,6 +175,17 @@ bool random_model_arch(const std::string& name, RandomModelConfig& c) {
         c.rope_factor = 32.0f;
         c.n_ctx_orig = 4096;
         c.n_ctx_train = 131072;
+    } else if (name == "glm4moe") {
+        c.arch = "glm4moe";
+        c.n_expert = 16;
+        c.n_expert_used = 4;
+        c.n_ff_exp = std::max<int64_t>(8, c.n_ff / 4);
+        c.n_expert_shared = 1;
+        c.n_layer_dense_lead = 1;
+        c.n_layer_nextn = 1;
+        c.expert_weights_scale = 2.5f;
+        c.rope_freq_base = 1000000.0f;
+        c.n_ctx_train = 131072;
     } else if (name == "llama31") {
         c.arch = "llama";
         c.rope_freq_base = 500000.0f;
@@ -203,6 +215,10 @@ bool random_model_preset(const std::string& name, RandomModelConfig& c) {
     } else if (name == "qwen3moe-bench") {
         random_model_arch("qwen3moe", c);
         c.n_vocab = 32000; c.n_embd = 2048; c.n_layer = 16; c.n_head = 32; c.n_head_kv = 4; c.head_dim = 128;
+        c.n_ff = 6144; c.n_ff_exp = 768; c.n_expert = 16; c.n_expert_used = 4;
+    } else if (name == "glm4moe-bench") {
+        random_model_arch("glm4moe", c);
+        c.n_vocab = 32000; c.n_embd = 2048; c.n_layer = 17; c.n_head = 32; c.n_head_kv = 4; c.head_dim = 128;
         c.n_ff = 6144; c.n_ff_exp = 768; c.n_expert = 16; c.n_expert_used = 4;
     } else if (name == "phi3-mini") {
         random_model_arch("phi3", c);
@@ -236,7 +252,8 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         w.set_u32(a + ".attention.key_length", static_cast<uint32_t>(head_dim));
         w.set_u32(a + ".attention.value_length", static_cast<uint32_t>(head_dim));
     }
-    const int64_t n_rot = c.n_rot > 0 ? c.n_rot : head_dim;
+    // GLM-4.5 rotates half of each head (partial_rotary_factor 0.5); its converter writes that.
+    const int64_t n_rot = c.n_rot > 0 ? c.n_rot : a == "glm4moe" ? head_dim / 2 : head_dim;
     if (n_rot > head_dim || n_rot % 2 != 0) return Status(ErrorCode::invalid_argument, "n_rot must be even and at most the head size");
     const int64_t n_ctx_orig = c.n_ctx_orig > 0 ? c.n_ctx_orig
                                                 : std::max<int64_t>(1, static_cast<int64_t>(c.n_ctx_train / c.rope_factor));
@@ -267,6 +284,7 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
     w.set_f32(a + ".attention.layer_norm_rms_epsilon", c.rms_eps);
     const bool moe = c.n_expert > 1;
     const bool gpt_oss = a == "gpt-oss";
+    const bool glm = a == "glm4moe";
     const int64_t n_ff_exp = c.n_ff_exp > 0 ? c.n_ff_exp : c.n_ff;
     if (moe) {
         if (c.n_expert_used < 1 || c.n_expert_used > c.n_expert)
@@ -275,8 +293,20 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         w.set_u32(a + ".expert_used_count", static_cast<uint32_t>(c.n_expert_used));
         if (c.n_ff_exp > 0 || gpt_oss)  // gpt-oss's converter always writes it
             w.set_u32(a + ".expert_feed_forward_length", static_cast<uint32_t>(n_ff_exp));
-    } else if (a == "qwen3moe" || gpt_oss) {
+        if (c.expert_weights_scale > 0.0f) w.set_f32(a + ".expert_weights_scale", c.expert_weights_scale);
+    } else if (architecture_experts(a) == ExpertSupport::required) {
         return Status(ErrorCode::invalid_argument, "a " + a + " model needs experts (n_expert > 1)");
+    }
+    if (glm) {  // as GLM-4.5's converter writes them
+        if (c.n_layer_nextn < 0 || c.n_layer_dense_lead < 0 || c.n_layer_dense_lead + c.n_layer_nextn >= c.n_layer)
+            return Status(ErrorCode::invalid_argument, "glm4moe: the dense and NextN layers leave no MoE layer");
+        w.set_u32(a + ".leading_dense_block_count", static_cast<uint32_t>(c.n_layer_dense_lead));
+        w.set_u32(a + ".expert_shared_count", static_cast<uint32_t>(c.n_expert_shared));
+        w.set_bool(a + ".expert_weights_norm", true);
+        w.set_u32(a + ".expert_gating_func", 2);  // sigmoid
+        w.set_u32(a + ".nextn_predict_layers", static_cast<uint32_t>(c.n_layer_nextn));
+    } else if (c.n_layer_dense_lead > 0 || c.n_expert_shared > 0 || c.n_layer_nextn > 0) {
+        return Status(ErrorCode::invalid_argument, "dense leading layers, shared experts and NextN layers are glm4moe's");
     }
     if (gpt_oss && c.n_swa <= 0) return Status(ErrorCode::invalid_argument, "a gpt-oss model needs a window (n_swa > 0)");
     // gpt-oss's experts are MXFP4 as its converter writes them, unless the config says otherwise.
@@ -408,12 +438,12 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
             STRATA_RETURN_IF_ERROR(add(p + "attn_k.weight", c.n_embd, n_kv, s_in, 0.0f, true));
             STRATA_RETURN_IF_ERROR(add(p + "attn_v.weight", c.n_embd, n_kv, s_in, 0.0f, true));
         }
-        if (a == "qwen2" || gpt_oss) {
+        if (a == "qwen2" || gpt_oss || glm) {
             STRATA_RETURN_IF_ERROR(add(p + "attn_q.bias", n_q, 1, 0.1f, 0.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_k.bias", n_kv, 1, 0.1f, 0.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_v.bias", n_kv, 1, 0.1f, 0.0f, false));
         }
-        if (a == "qwen3" || a == "gemma3" || a == "qwen3moe") {
+        if (a == "qwen3" || a == "gemma3" || a == "qwen3moe" || (glm && c.qk_norm)) {
             STRATA_RETURN_IF_ERROR(add(p + "attn_q_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
             STRATA_RETURN_IF_ERROR(add(p + "attn_k_norm.weight", head_dim, 1, 0.1f, 1.0f, false));
         }
@@ -425,9 +455,10 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
         }
         const bool gemma = a == "gemma2" || a == "gemma3";
         if (gemma) STRATA_RETURN_IF_ERROR(add(p + "post_attention_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
-        // gpt-oss's converter names the norm before the FFN post_attention_norm.
-        STRATA_RETURN_IF_ERROR(add(p + (gpt_oss ? "post_attention_norm.weight" : "ffn_norm.weight"), c.n_embd, 1, 0.1f, 1.0f, false));
-        if (moe) {
+        // gpt-oss's and GLM-4.5's converters name the norm before the FFN post_attention_norm.
+        STRATA_RETURN_IF_ERROR(add(p + (gpt_oss || glm ? "post_attention_norm.weight" : "ffn_norm.weight"), c.n_embd, 1, 0.1f, 1.0f, false));
+        const bool moe_layer = moe && il >= c.n_layer_dense_lead;
+        if (moe_layer) {
             // A wide router spread, so the experts' ranks are far apart (no near-ties to flip).
             STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_inp.weight", c.n_embd, c.n_expert, 4.0f * s_in, 0.0f, true, 0,
                                        TensorType::F32));
@@ -443,13 +474,31 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
                 STRATA_RETURN_IF_ERROR(add(p + "ffn_up_exps.bias", n_ff_exp, c.n_expert, 0.5f, 0.0f, false));
                 STRATA_RETURN_IF_ERROR(add(p + "ffn_down_exps.bias", c.n_embd, c.n_expert, 0.1f, 0.0f, false));
             }
+            if (glm) {
+                // The choice bias, of the size of the sigmoid scores' spread, so it changes choices.
+                STRATA_RETURN_IF_ERROR(add(p + "exp_probs_b.bias", c.n_expert, 1, 0.3f, 0.0f, false));
+            }
+            if (c.n_expert_shared > 0) {
+                const int64_t n_sh = n_ff_exp * c.n_expert_shared;
+                STRATA_RETURN_IF_ERROR(add(p + "ffn_gate_shexp.weight", c.n_embd, n_sh, s_in, 0.0f, true));
+                STRATA_RETURN_IF_ERROR(add(p + "ffn_up_shexp.weight", c.n_embd, n_sh, s_in, 0.0f, true));
+                STRATA_RETURN_IF_ERROR(add(p + "ffn_down_shexp.weight", n_sh, c.n_embd, 1.0f / std::sqrt(static_cast<float>(n_sh)), 0.0f, true));
+            }
+            if (glm && il >= c.n_layer - c.n_layer_nextn) {
+                // A NextN block: the MoE block above plus its input projection and norms
+                // (embed_tokens and shared_head_head are optional and left out, as often).
+                STRATA_RETURN_IF_ERROR(add(p + "nextn.eh_proj.weight", 2 * c.n_embd, c.n_embd, s_in, 0.0f, true));
+                STRATA_RETURN_IF_ERROR(add(p + "nextn.enorm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
+                STRATA_RETURN_IF_ERROR(add(p + "nextn.hnorm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
+                STRATA_RETURN_IF_ERROR(add(p + "nextn.shared_head_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
+            }
         } else if (a == "phi3") {  // fused: gate rows then up rows
             STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, 2 * c.n_ff, s_in, 0.0f, true));
         } else {
             STRATA_RETURN_IF_ERROR(add(p + "ffn_gate.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
             STRATA_RETURN_IF_ERROR(add(p + "ffn_up.weight", c.n_embd, c.n_ff, s_in, 0.0f, true));
         }
-        if (!moe)
+        if (!moe_layer)
             STRATA_RETURN_IF_ERROR(add(p + "ffn_down.weight", c.n_ff, c.n_embd, 1.0f / std::sqrt(static_cast<float>(c.n_ff)), 0.0f, true));
         if (gemma) STRATA_RETURN_IF_ERROR(add(p + "post_ffw_norm.weight", c.n_embd, 1, 0.1f, 1.0f, false));
     }

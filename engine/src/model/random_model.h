@@ -15,7 +15,7 @@
 namespace strata {
 
 struct RandomModelConfig {
-    std::string arch = "llama";   // llama, qwen2, qwen3, phi3, gemma2, gemma3, mistral3, qwen3moe, gpt-oss
+    std::string arch = "llama";   // llama, qwen2, qwen3, phi3, gemma2, gemma3, mistral3, qwen3moe, gpt-oss, glm4moe
     int64_t n_vocab = 512;
     int64_t n_embd = 64;
     int64_t n_layer = 2;
@@ -42,6 +42,17 @@ struct RandomModelConfig {
     int64_t n_expert = 0;
     int64_t n_expert_used = 0;
     int64_t n_ff_exp = 0;
+    // GLM-4.5 (glm4moe): the first n_layer_dense_lead layers have a dense FFN of n_ff rows;
+    // n_expert_shared shared experts (one gated FFN of n_expert_shared · n_ff_exp rows) beside
+    // the routed ones; routed weights times expert_weights_scale (written when > 0); the last
+    // n_layer_nextn of the n_layer blocks are NextN blocks (every MoE tensor plus nextn.*), as
+    // its converter writes them; attn_q_norm / attn_k_norm with qk_norm (GLM-4.5 has them,
+    // GLM-4.5-Air not).
+    int64_t n_layer_dense_lead = 0;
+    int64_t n_expert_shared = 0;
+    int64_t n_layer_nextn = 0;
+    float expert_weights_scale = 0.0f;
+    bool qk_norm = false;
     // The experts' type: gpt-oss's are MXFP4 unless this says otherwise (its converter copies
     // OpenAI's MXFP4 experts; a mix does not change them); other architectures' follow the
     // weight type or mix unless this is set.
@@ -64,14 +75,20 @@ struct RandomModelConfig {
 // file with 8 experts, 2 per token; "qwen3moe" has 16 experts, 4 per token, of a quarter of
 // n_ff (Qwen3-30B-A3B has 128 and 8); "gpt-oss" has gpt-oss-20b's settings (window 128 on
 // even layers, YaRN 32 from 4096, base 150000, head size 64) with 8 experts, 4 per token
-// (the 20B has 32), MXFP4 experts with biases and attention sinks. False for an unknown name.
+// (the 20B has 32), MXFP4 experts with biases and attention sinks; "glm4moe" has GLM-4.5's
+// settings (half of each head rotated, NeoX style, base 1e6; sigmoid routing with a choice bias,
+// routed scaling 2.5, one shared expert, one leading dense layer, one NextN block at the end)
+// with 16 experts of a quarter of n_ff, 4 per token (GLM-4.5-Air has 128 and 8). False for an
+// unknown name.
 bool random_model_arch(const std::string& name, RandomModelConfig& config);
 
 // Named shapes: "tiny" (tests), "tinyllama" (TinyLlama-1.1B: 2048/22/32/4/5632/32000),
 // "llama2-7b" (4096/32/32/32/11008/32000), and with their architecture's settings "gemma3-4b"
 // (2560/34/8/4 heads of 256/10240/262144), "phi3-mini" (3072/32/32/32/8192/32064) and
 // "qwen3moe-bench" (the MoE benchmark shape: 2048/16/32/4, 16 experts of 768, 4 used, 32000;
-// about 1.9 GB at Q4_K_M). False for an unknown name.
+// about 1.9 GB at Q4_K_M) and "glm4moe-bench" (GLM-4.5-Air's layout at that scale: 2048, 16
+// layers + 1 NextN, 32/4 heads of 128 with 64 rotated, the first layer dense of 6144, 16
+// experts of 768, 4 used, 1 shared; 32000). False for an unknown name.
 bool random_model_preset(const std::string& name, RandomModelConfig& config);
 
 // Writes the model; `progress` gets (tensors written, total). Types whose block size does not

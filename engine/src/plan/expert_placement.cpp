@@ -5,7 +5,8 @@
 // sit in system memory and run on the CPU, and only the routed hidden states cross (one row
 // of n_embd floats each way per layer and token). This file chooses which layers' experts go
 // to that expert host, plans the layers with the ordinary layer planner on what remains, and
-// accounts and explains the host.
+// accounts and explains the host. A MoE model's leading dense layers (GLM-4.5) have no experts
+// unit: they are never hosted, and their "expert device" is their stage's.
 #include <algorithm>
 #include <string>
 
@@ -67,7 +68,7 @@ bool host_where_needed(const PlanRequest& r, const Plan& p, std::vector<bool>& h
     for (const StagePlan& s : p.stages) {
         if (runs_experts(r.devices[static_cast<size_t>(s.device)])) continue;
         for (int il = s.layer_begin; il < s.layer_end; ++il) {
-            if (!hosted[static_cast<size_t>(il)]) {
+            if (!hosted[static_cast<size_t>(il)] && r.model.layer_has_experts(static_cast<size_t>(il))) {
                 hosted[static_cast<size_t>(il)] = true;
                 changed = true;
             }
@@ -151,9 +152,12 @@ Plan plan_with_experts(const PlanRequest& r) {
     if (!host_takes_layers) {
         switch (r.experts.mode) {
             case ExpertMode::automatic:
-            case ExpertMode::cpu: hosted.assign(n_layer, true); break;
-            case ExpertMode::first_n:
-                for (size_t il = 0; il < n_layer && static_cast<int>(il) < r.experts.n_host_layers; ++il) hosted[il] = true;
+            case ExpertMode::cpu:
+                for (size_t il = 0; il < n_layer; ++il) hosted[il] = m.layer_has_experts(il);
+                break;
+            case ExpertMode::first_n:  // layer indices, as --n-cpu-moe counts them: dense ones have none
+                for (size_t il = 0; il < n_layer && static_cast<int>(il) < r.experts.n_host_layers; ++il)
+                    hosted[il] = m.layer_has_experts(il);
                 break;
         }
     }

@@ -50,8 +50,11 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
                               : m.n_head > 0 ? n_embd / static_cast<uint64_t>(m.n_head) : 0;
     const uint64_t n_embd_q = head_dim * static_cast<uint64_t>(m.n_head);
     const uint64_t n_kv = static_cast<uint64_t>(m.n_embd_kv);
-    // A MoE model's FFN rows are its experts' (its dense feed_forward_length is unused).
-    const uint64_t n_ff = static_cast<uint64_t>(m.is_moe() ? m.n_ff_exp : m.n_ff);
+    // A MoE model's FFN rows are its experts' (its dense feed_forward_length is unused), or its
+    // leading dense layers' or shared experts' where those are wider (GLM-4.5).
+    int64_t ff = m.n_ff;
+    if (m.is_moe()) ff = std::max(m.n_ff_exp, std::max(m.n_ff_shexp, m.n_layer_dense_lead > 0 ? m.n_ff : int64_t{0}));
+    const uint64_t n_ff = static_cast<uint64_t>(ff);
     const uint64_t widest = std::max(n_embd, n_ff);
 
     ScratchLayout s;

@@ -92,11 +92,13 @@ std::optional<int64_t> block_index(const std::string& name) {
     return il;
 }
 
-// Which tensors of a MoE layer belong to its experts unit: the router (counted whole), the 3-D
-// expert stacks, and the per-expert matrices of early Mixtral files ("ffn_gate.3.weight").
+// Which tensors of a MoE layer belong to its experts unit: the router and GLM-4.5's choice bias
+// (counted whole), the 3-D expert stacks, and the per-expert matrices of early Mixtral files
+// ("ffn_gate.3.weight"). Shared experts ("_shexp.") are the layer's dense part.
 enum class ExpertPart { none, router, stack, single };
 ExpertPart expert_part(const std::string& name) {
-    if (name.find(".ffn_gate_inp.") != std::string::npos) return ExpertPart::router;
+    if (name.find(".ffn_gate_inp.") != std::string::npos || name.find(".exp_probs_b.") != std::string::npos)
+        return ExpertPart::router;
     if (name.find("_exps.") != std::string::npos) return ExpertPart::stack;
     for (const char* kind : {".ffn_gate.", ".ffn_up.", ".ffn_down."}) {
         const size_t at = name.find(kind);
@@ -163,7 +165,14 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
     const std::string a = m.architecture + ".";
 
     constexpr int64_t kMaxDim = int64_t{1} << 24;
-    STRATA_ASSIGN_OR_RETURN(const int64_t n_layer, meta.require(a + "block_count", kMaxLayers));
+    STRATA_ASSIGN_OR_RETURN(const int64_t n_block, meta.require(a + "block_count", kMaxLayers));
+    // GLM-4.5's NextN blocks (counted in block_count) are not run: no layer, no bytes, no cache.
+    STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_nextn, meta.get_int(a + "nextn_predict_layers"));
+    if (n_nextn.value_or(0) < 0 || n_nextn.value_or(0) >= n_block)
+        return meta.error(ErrorCode::corrupt, "key " + a + "nextn_predict_layers is " + std::to_string(*n_nextn) +
+                                                  ", but " + a + "block_count is " + std::to_string(n_block));
+    const int64_t n_layer = n_block - n_nextn.value_or(0);
+    m.n_layer_nextn = static_cast<int>(n_nextn.value_or(0));
     STRATA_ASSIGN_OR_RETURN(m.n_embd, meta.require(a + "embedding_length", kMaxDim));
     STRATA_ASSIGN_OR_RETURN(m.n_ff, meta.require(a + "feed_forward_length", kMaxDim));
     STRATA_ASSIGN_OR_RETURN(m.n_head, meta.require(a + "attention.head_count", kMaxDim));
@@ -197,6 +206,18 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
         STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_ff_exp, meta.get_int(a + "expert_feed_forward_length"));
         STRATA_ASSIGN_OR_RETURN(m.n_ff_exp, meta.check_range(a + "expert_feed_forward_length",
                                                              n_ff_exp.value_or(m.n_ff), kMaxDim));
+        STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_dense, meta.get_int(a + "leading_dense_block_count"));
+        if (n_dense.value_or(0) < 0 || n_dense.value_or(0) >= n_layer)
+            return meta.error(ErrorCode::corrupt, "key " + a + "leading_dense_block_count is " + std::to_string(*n_dense) +
+                                                      " of " + std::to_string(n_layer) + " blocks that run");
+        m.n_layer_dense_lead = static_cast<int>(n_dense.value_or(0));
+        STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_shared, meta.get_int(a + "expert_shared_count"));
+        if (n_shared.value_or(0) > 0) {
+            STRATA_ASSIGN_OR_RETURN(n_shared, meta.check_range(a + "expert_shared_count", *n_shared, 64));
+            STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_ff_sh, meta.get_int(a + "expert_shared_feed_forward_length"));
+            STRATA_ASSIGN_OR_RETURN(m.n_ff_shexp, meta.check_range(a + "expert_shared_feed_forward_length",
+                                                                   n_ff_sh.value_or(m.n_ff_exp * *n_shared), kMaxDim));
+        }
     }
     m.n_layer = static_cast<int>(n_layer);
     STRATA_ASSIGN_OR_RETURN(m.swa, read_sliding_window(
@@ -211,14 +232,16 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
     const gguf::TensorInfo* token_embd = nullptr;
     const gguf::TensorInfo* output = nullptr;
     const gguf::TensorInfo* rope_factors = nullptr;
+    uint64_t flops_all_layers = 0;
     for (const gguf::TensorInfo& t : tensors) {
         if (const auto il = block_index(t.name)) {
             if (*il < 0)
                 return meta.error(ErrorCode::corrupt, "tensor " + t.name + ": no layer number after blk.");
-            if (*il >= n_layer)
+            if (*il >= n_block)
                 return meta.error(ErrorCode::corrupt, "tensor " + t.name + ": layer " + std::to_string(*il) +
                                                           " but " + a + "block_count is " +
-                                                          std::to_string(n_layer));
+                                                          std::to_string(n_block));
+            if (*il >= n_layer) continue;  // a NextN block: never loaded
             const uint64_t cuda_bytes = cuda_fused_bytes(t, m);
             m.layer_bytes[static_cast<size_t>(*il)] += t.n_bytes;
             m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_bytes;
@@ -229,13 +252,14 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
                 m.layer_expert_bytes[static_cast<size_t>(*il)] += t.n_bytes;
                 m.cuda_layer_expert_bytes[static_cast<size_t>(*il)] += cuda_bytes;
             }
-            if (*il == 0 && t.ne.size() >= 2) {
-                // A token runs n_expert_used of the experts: only their share is work.
+            if (t.ne.size() >= 2) {
+                // A token runs n_expert_used of the experts: only their share is work. Summed
+                // over the layers and averaged below (a MoE model's leading layers are dense).
                 uint64_t flops = 2 * static_cast<uint64_t>(elements(t));
                 if (part == ExpertPart::stack) flops = flops / static_cast<uint64_t>(m.n_expert) * static_cast<uint64_t>(m.n_expert_used);
                 if (part == ExpertPart::single)
                     flops = flops * static_cast<uint64_t>(m.n_expert_used) / static_cast<uint64_t>(m.n_expert);
-                m.layer_flops_per_token += flops;
+                flops_all_layers += flops;
             }
         } else if (t.name == "token_embd.weight") {
             token_embd = &t;
@@ -247,6 +271,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
             rope_factors = &t;  // LongRoPE's short and long tensors have one size; a load holds one
         }
     }
+    m.layer_flops_per_token = flops_all_layers / static_cast<uint64_t>(n_layer);
     // Every layer holds a copy of the RoPE frequency factors (runtime/stage.cpp).
     if (rope_factors != nullptr) {
         for (int64_t il = 0; il < n_layer; ++il) {

@@ -5,6 +5,7 @@ namespace strata {
 Status upload_experts(const LayerTensors& lt, WeightUploader& upload, MoeWeights& out) {
     STRATA_RETURN_IF_ERROR(upload(lt.router, out.router));
     if (lt.router_bias.data) STRATA_RETURN_IF_ERROR(upload(lt.router_bias, out.router_bias));
+    if (lt.selection_bias.data) STRATA_RETURN_IF_ERROR(upload(lt.selection_bias, out.selection_bias));
     const size_t n = lt.exp_gate.size();
     out.gate.resize(n);
     out.up.resize(n);

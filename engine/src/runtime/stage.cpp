@@ -52,11 +52,12 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
         return Status(ErrorCode::unsupported, device.id() + " cannot run " + hp.arch +
                                                   "'s attention (its sinks have no GPU kernel yet); run it on the CPU");
     }
-    // A MoE layer's experts are uploaded here unless the host holds them.
-    auto local_experts = [&](int il) { return hp.is_moe() && !(expert_host && expert_host->holds(il)); };
+    // A MoE layer's experts are uploaded here unless the host holds them (a leading dense
+    // layer of a MoE model has none).
+    auto local_experts = [&](int il) { return hp.is_moe_layer(il) && !(expert_host && expert_host->holds(il)); };
     if (hp.is_moe()) {
         for (int il = plan.layer_begin; il < plan.layer_end; ++il) {
-            if (!local_experts(il) && !expert_host)
+            if (hp.is_moe_layer(il) && !local_experts(il) && !expert_host)
                 return Status(ErrorCode::internal, "layer " + std::to_string(il) + "'s experts have no device");
         }
         if (expert_host) st->hosted_ = std::make_unique<HostedExperts>(*st, *expert_host);
@@ -120,10 +121,10 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
         std::unique_ptr<DeviceWeight>* dsts[] = {&lw.attn_norm, &lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.bq, &lw.bk,
                                                  &lw.bv, &lw.bo, &lw.sinks, &lw.q_norm, &lw.k_norm, &lw.ffn_norm,
                                                  &lw.w_gate, &lw.w_up, &lw.w_down, &lw.post_attn_norm,
-                                                 &lw.post_ffn_norm};
+                                                 &lw.post_ffn_norm, &lw.shexp_gate, &lw.shexp_up, &lw.shexp_down};
         const HostTensor* srcs[] = {&lt.attn_norm, &lt.wq, &lt.wk, &lt.wv, &lt.wo, &lt.bq, &lt.bk, &lt.bv, &lt.bo,
                                     &lt.sinks, &lt.q_norm, &lt.k_norm, &lt.ffn_norm, &lt.w_gate, &lt.w_up, &lt.w_down,
-                                    &lt.post_attn_norm, &lt.post_ffn_norm};
+                                    &lt.post_attn_norm, &lt.post_ffn_norm, &lt.shexp_gate, &lt.shexp_up, &lt.shexp_down};
         for (size_t i = 0; i < std::size(srcs); ++i) {
             if (srcs[i]->data) STRATA_RETURN_IF_ERROR(upload(*srcs[i], *dsts[i]));
         }

@@ -285,13 +285,21 @@ Status CpuOps::geglu(const float* gate, const float* up, int64_t n, float* out) 
     return {};
 }
 
-Status CpuOps::moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, int32_t* ids, float* weights) {
+Status CpuOps::moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, const DeviceWeight* selection_bias,
+                         int32_t* ids, float* weights) {
     STRATA_RETURN_IF_ERROR(device_.begin_op("moe_route"));
     if (r.n_used < 1 || r.n_used > r.n_expert)
         return Status(ErrorCode::invalid_argument, "moe_route: " + std::to_string(r.n_used) + " of " +
                                                        std::to_string(r.n_expert) + " experts");
+    const float* bias = nullptr;
+    if (selection_bias) {
+        if (selection_bias->type() != TensorType::F32 || selection_bias->n_rows() * selection_bias->n_cols() != r.n_expert)
+            return Status(ErrorCode::invalid_argument, "moe_route: the selection bias " + selection_bias->name() +
+                                                           " is not " + std::to_string(r.n_expert) + " F32 values");
+        bias = static_cast<const float*>(cpu_weight_of(*selection_bias).data());
+    }
     for (int64_t t = 0; t < n_tok; ++t)
-        route_token(logits + t * r.n_expert, r, ids + t * r.n_used, weights + t * r.n_used);
+        route_token(logits + t * r.n_expert, r, bias, ids + t * r.n_used, weights + t * r.n_used);
     return {};
 }
 

@@ -32,7 +32,8 @@ public:
                      float* out) override;
     Status swiglu(const float* gate, const float* up, int64_t n, float* out) override;
     Status geglu(const float* gate, const float* up, int64_t n, float* out) override;
-    Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, int32_t* ids, float* weights) override;
+    Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, const DeviceWeight* selection_bias,
+                     int32_t* ids, float* weights) override;
     Status moe_ffn(const ExpertWeights& experts, FfnActivation act, const float* x, int64_t n_tok, const int32_t* ids,
                    const float* weights, int64_t n_used, const MoeScratch& s, float* out) override;
     Status scale(float* x, float s, int64_t n) override;

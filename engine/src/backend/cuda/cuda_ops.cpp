@@ -245,7 +245,7 @@ Status CudaOps::add(float* x, const float* y, int64_t n) {
     return dev_.record(op);
 }
 
-Status CudaOps::moe_route(const float*, int64_t, const MoeRouting&, int32_t*, float*) {
+Status CudaOps::moe_route(const float*, int64_t, const MoeRouting&, const DeviceWeight*, int32_t*, float*) {
     return Status(ErrorCode::unsupported, dev_.id() + ": mixture-of-experts routing has no CUDA kernel yet");
 }
 

@@ -27,7 +27,8 @@ public:
     Status geglu(const float* gate, const float* up, int64_t n, float* out) override;
     // Mixture-of-experts layers: no CUDA kernels yet. The planner places every expert on the CPU
     // when a GPU runs a MoE layer's attention (plan/expert_placement), so these only report it.
-    Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, int32_t* ids, float* weights) override;
+    Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, const DeviceWeight* selection_bias,
+                     int32_t* ids, float* weights) override;
     Status moe_ffn(const ExpertWeights& experts, FfnActivation act, const float* x, int64_t n_tok, const int32_t* ids,
                    const float* weights, int64_t n_used, const MoeScratch& s, float* out) override;
     Status scale(float* x, float s, int64_t n) override;
