@@ -491,8 +491,20 @@ void MainWindow::updateServerStatus() {
 void MainWindow::showPage(Page page) {
     m_pages->setCurrentIndex(page);
     if (QAbstractButton* b = m_nav->button(page)) b->setChecked(true);
-    // Arriving at the chat, typing goes to the message box.
-    if (page == ChatPage && m_chat) m_chat->composer()->editor()->setFocus(Qt::OtherFocusReason);
+    // Arriving at the chat, typing goes to the message box; at another view, the keyboard is in
+    // that view (its first control), not left on the rail or a page that is gone.
+    if (page == ChatPage && m_chat) {
+        m_chat->composer()->editor()->setFocus(Qt::OtherFocusReason);
+        return;
+    }
+    QWidget* view = m_pages->currentWidget();
+    for (QWidget* w = view->nextInFocusChain(); w && w != view; w = w->nextInFocusChain()) {
+        if (!view->isAncestorOf(w)) continue;
+        if (w->isVisibleTo(view) && w->isEnabled() && (w->focusPolicy() & Qt::TabFocus)) {
+            w->setFocus(Qt::OtherFocusReason);
+            break;
+        }
+    }
 }
 
 MainWindow::Page MainWindow::currentPage() const { return Page(m_pages->currentIndex()); }

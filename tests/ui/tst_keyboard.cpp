@@ -143,6 +143,14 @@ private slots:
         for (MainWindow::Page p : pages) {
             QTest::keyClick(f.window.get(), Qt::Key(Qt::Key_1 + int(p)), Qt::ControlModifier);
             QCOMPARE(f.window->currentPage(), p);
+            // The keyboard arrives in the view (Tab goes on from there), not on the rail.
+            QWidget* view = p == MainWindow::LibraryPage      ? static_cast<QWidget*>(f.window->libraryView())
+                            : p == MainWindow::AllocationPage ? static_cast<QWidget*>(f.window->allocationPanel())
+                            : p == MainWindow::ChatPage       ? static_cast<QWidget*>(f.window->chatView())
+                                                              : nullptr;
+            if (view)
+                QVERIFY2(view->isAncestorOf(QApplication::focusWidget()),
+                         QApplication::focusWidget() ? QApplication::focusWidget()->metaObject()->className() : "no focus");
         }
         // The View menu shows them.
         QMenu* view = nullptr;
