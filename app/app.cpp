@@ -153,9 +153,10 @@ ApiServerOptions serverOptions(const Preferences& p, quint16 port) {
 
 }  // namespace
 
-bool App::startApiServer(quint16 port) {
+bool App::startApiServer(quint16 port, bool commandLine) {
     const Preferences p = m_settings->preferences();
-    if (port == 0) port = p.serverPort;
+    if (port == 0) port = m_commandLinePort ? m_commandLinePort : p.serverPort;
+    if (commandLine) m_commandLinePort = port;
     const ApiServerOptions options = serverOptions(p, port);
     const ApiServerOptions& now = m_apiServer->options();
     if (m_apiServer->isListening() && now.address == options.address && now.port == options.port &&
@@ -167,8 +168,8 @@ bool App::startApiServer(quint16 port) {
 void App::applyPreferences() {
     const Preferences p = m_settings->preferences();
     // A taken port is no reason not to start: apiServer().errorString() says why it is off.
-    if (p.serverEnabled) startApiServer();
-    else stopApiServer();
+    if (p.serverEnabled || m_commandLinePort) startApiServer();  // new key, origins, address
+    else m_apiServer->close();
     m_monitor->setTelemetryInterval(p.telemetryIntervalMs);
     Conversation defaults;
     defaults.systemPrompt = p.systemPrompt;
@@ -210,7 +211,10 @@ void App::setContextWarning(const QString& warning) {
     emit contextWarningChanged(warning);
 }
 
-void App::stopApiServer() { m_apiServer->close(); }
+void App::stopApiServer() {
+    m_commandLinePort = 0;
+    m_apiServer->close();
+}
 
 void App::shutdown() {
     if (!m_started) return;

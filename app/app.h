@@ -68,8 +68,10 @@ public:
     // Starts the local API server on the settings' address, key and allowed origins, on `port`
     // (0: the port in the settings), or keeps it if it already listens so. False with
     // apiServer().errorString() set (port in use). start() calls it when the settings enable
-    // the server; this does not change the settings.
-    bool startApiServer(quint16 port = 0);
+    // the server; this does not change the settings. `commandLine` (strata --serve): the server
+    // stays on that port until stopApiServer(), whatever the preferences say (saving Settings
+    // must not stop a server the command line asked for).
+    bool startApiServer(quint16 port = 0, bool commandLine = false);
     void stopApiServer();
 
     // Puts the saved preferences (Settings::preferences) into effect: the API server (started,
@@ -139,6 +141,7 @@ private:
     QString m_restorePath;      // the last model, while restoreSession() waits for its fit
     QString m_restoreNote;
     QString m_contextWarning;
+    quint16 m_commandLinePort = 0;  // startApiServer(port, true): kept until stopApiServer()
 };
 
 }  // namespace strata::app

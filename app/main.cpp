@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "strata: --serve takes a port number (1-65535)\n");
             return 2;
         }
-        if (!core.startApiServer(port)) {
+        if (!core.startApiServer(port, /*commandLine=*/true)) {
             std::fprintf(stderr, "strata: %s\n", qPrintable(core.apiServer().errorString()));
             return 1;
         }

@@ -270,6 +270,21 @@ private slots:
         QVERIFY(app.settings().setPreferences(off));
         app.applyPreferences();
         QVERIFY(!app.apiServer().isListening());
+
+        // strata --serve: saving preferences with the server off does not stop it; a new key
+        // reaches it on the command line's port.
+        QVERIFY(app.startApiServer(port, /*commandLine=*/true));
+        Preferences newKey = app.settings().preferences();
+        newKey.apiKey = QStringLiteral("sk-y");
+        newKey.serverPort = quint16(port == 65535 ? 65534 : port + 1);
+        QVERIFY(app.settings().setPreferences(newKey));
+        app.applyPreferences();
+        QVERIFY(app.apiServer().isListening());
+        QCOMPARE(app.apiServer().port(), port);
+        QCOMPARE(app.apiServer().options().apiKey, QByteArray("sk-y"));
+        app.stopApiServer();
+        app.applyPreferences();
+        QVERIFY(!app.apiServer().isListening());
         app.shutdown();
     }
 
