@@ -2,6 +2,8 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QFileInfo>
+#include <QHostAddress>
 
 #include "allocation/allocation_store.h"
 #include "chat/chat_controller.h"
@@ -44,6 +46,8 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
             [this](const DeviceSpecList& specs, const DeviceInfoList& infos, const QString& gpuStatus) {
                 const AppDevices devices = specs.isEmpty() ? devicesFromInfos(infos) : devicesFromSpecs(specs, infos);
                 m_monitor->setDevices(devices, gpuStatus);
+                qInfo("strata: %s\n%s", qPrintable(describeDevices(devices, gpuStatus).text),
+                      qPrintable(describeDevices(devices, gpuStatus).details));
                 m_fits->setDevices(devices);
                 updateAllFits();
             });
@@ -52,6 +56,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
         if (what == QLatin1String("load")) {
             const QString path = m_loadingPath;
             m_loadingPath.clear();
+            if (path == m_settings->lastModel()) m_settings->setLastModelLoaded(false);
             emit loadingChanged({});
             emit loadFailed(path, message);
         }
@@ -60,11 +65,14 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
         m_loadingPath.clear();
         m_loadedPath = m.path;
         m_settings->setLastModel(m.path);
+        m_settings->setLastModelLoaded(true);
+        setContextWarning(app::contextWarning(m.nCtx, m.request.model.n_ctx_train));
         emit loadingChanged({});
         emit modelLoaded(m.path);
     });
     connect(w, &EngineWorker::unloaded, this, [this] {
         m_loadedPath.clear();
+        setContextWarning({});
         emit modelUnloaded();
     });
     connect(m_chat.get(), &ChatController::modelNeeded, this, [this](const QString& path) {
@@ -78,7 +86,9 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
             });
     connect(m_fits.get(), &FitService::footprintReady, this, &App::updateFit);
     connect(m_fits.get(), &FitService::footprintFailed, this, [this](const QString& path, const QString& message) {
-        m_catalog->setFitStatus(path, {FitState::error, tr("Unknown"), message});
+        const FitStatus fit{FitState::error, tr("Unknown"), message};
+        m_catalog->setFitStatus(path, fit);
+        if (path == m_restorePath) finishRestore(path, fit);
     });
 }
 
@@ -107,20 +117,104 @@ bool App::start() {
                               Q_ARG(strata::app::DeviceSpecList, m_options.deviceSpecs));
     for (const CatalogEntry& e : m_catalog->entries()) m_fits->request(e.path);
     m_chat->setDefaultModel(m_settings->lastModel());
-    // A taken port is no reason not to start: apiServer().errorString() says why it is off.
-    if (m_settings->apiServerEnabled()) startApiServer();
+    connect(m_chat.get(), &ChatController::conversationOpened, this,
+            [this](qint64 id) { m_settings->setLastConversation(id); });
+    applyPreferences();
     return true;
 }
 
-bool App::startApiServer(quint16 port) {
-    if (port == 0) port = m_settings->apiServerPort();
-    if (m_apiServer->isListening() && m_apiServer->port() == port) return true;
-    ApiServerOptions options;
-    options.port = port;
+namespace {
+
+// A model's allocation before the user sets one: the Settings dialog's device defaults.
+AllocationSettings defaultAllocation(const Preferences& p, const AppDevices& devices) {
+    AllocationSettings s = normalized({}, devices);
+    for (DeviceAllocation& a : s.devices) {
+        a.enabled = !p.disabledDevices.contains(a.key);
+        for (const AppDevice& d : devices) {
+            if (QString::fromStdString(d.info.id) != a.key) continue;
+            const qint64 mib = d.info.type == strata::DeviceType::cuda ? p.gpuReserveMiB : p.cpuReserveMiB;
+            const quint64 bytes = quint64(mib) << 20;
+            if (bytes != defaultReserve(d.info)) a.reserve = bytes;  // unset: follows the engine's default
+        }
+    }
+    s.nCtx = p.defaultContext;
+    s.kvType = p.kvType;
+    return s;
+}
+
+ApiServerOptions serverOptions(const Preferences& p, quint16 port) {
+    ApiServerOptions o;
+    o.address = QHostAddress(p.serverAddress);
+    o.port = port;
+    o.apiKey = p.apiKey.toUtf8();
+    for (const QString& origin : p.allowedOrigins) o.allowedOrigins.append(origin.toUtf8());
+    return o;
+}
+
+}  // namespace
+
+bool App::startApiServer(quint16 port, bool commandLine) {
+    const Preferences p = m_settings->preferences();
+    if (port == 0) port = m_commandLinePort ? m_commandLinePort : p.serverPort;
+    if (commandLine) m_commandLinePort = port;
+    const ApiServerOptions options = serverOptions(p, port);
+    const ApiServerOptions& now = m_apiServer->options();
+    if (m_apiServer->isListening() && now.address == options.address && now.port == options.port &&
+        now.apiKey == options.apiKey && now.allowedOrigins == options.allowedOrigins)
+        return true;
     return m_apiServer->listen(options);
 }
 
-void App::stopApiServer() { m_apiServer->close(); }
+void App::applyPreferences() {
+    const Preferences p = m_settings->preferences();
+    // A taken port is no reason not to start: apiServer().errorString() says why it is off.
+    if (p.serverEnabled || m_commandLinePort) startApiServer();  // new key, origins, address
+    else m_apiServer->close();
+    m_monitor->setTelemetryInterval(p.telemetryIntervalMs);
+    Conversation defaults;
+    defaults.systemPrompt = p.systemPrompt;
+    defaults.sampling = p.sampling;
+    m_chat->setNewChatDefaults(defaults);
+    if (!p.modelFolders.isEmpty()) m_importer->scanQuietly(p.modelFolders);
+    updateAllFits();  // the default allocation may have changed
+}
+
+void App::restoreSession() {
+    if (!m_started || !m_settings->preferences().restoreSession) return;
+    if (const qint64 last = m_settings->lastConversation()) m_chat->selectConversation(last);
+    const QString model = m_settings->lastModel();
+    if (model.isEmpty() || m_catalog->rowOfPath(model) < 0) return;
+    if (!m_settings->lastModelLoaded()) {
+        m_restoreNote = tr("%1 was not reloaded: it did not load the last time").arg(QFileInfo(model).fileName());
+        emit sessionRestored(false);
+        return;
+    }
+    m_restorePath = model;  // updateFit() finishes once the devices and the footprint are known
+    updateFit(model);
+}
+
+void App::finishRestore(const QString& path, const FitStatus& fit) {
+    m_restorePath.clear();
+    if (fit.state != FitState::fits) {
+        m_restoreNote = tr("%1 was not reloaded: it no longer fits (%2)").arg(QFileInfo(path).fileName(), fit.summary);
+        emit sessionRestored(false);
+        return;
+    }
+    if (!m_loadedPath.isEmpty() || !m_loadingPath.isEmpty()) return;  // the user chose another meanwhile
+    emit sessionRestored(true);
+    loadModel(path);
+}
+
+void App::setContextWarning(const QString& warning) {
+    if (warning == m_contextWarning) return;
+    m_contextWarning = warning;
+    emit contextWarningChanged(warning);
+}
+
+void App::stopApiServer() {
+    m_commandLinePort = 0;
+    m_apiServer->close();
+}
 
 void App::shutdown() {
     if (!m_started) return;
@@ -142,8 +236,8 @@ void App::shutdown() {
 }
 
 AllocationSettings App::allocationFor(const QString& modelPath) const {
-    AllocationSettings s = m_allocations->load(modelPath).value_or(AllocationSettings{});
-    return normalized(s, m_fits->devices());
+    if (auto stored = m_allocations->load(modelPath)) return normalized(*stored, m_fits->devices());
+    return defaultAllocation(m_settings->preferences(), m_fits->devices());
 }
 
 void App::saveAllocation(const QString& modelPath, const AllocationSettings& settings) {
@@ -157,6 +251,10 @@ void App::loadModel(const QString& path) {
     const strata::LoadOptions options = buildLoadOptions(m_fits->devices(), allocationFor(path), nCtxTrain);
     m_loadRequest = m_worker->newRequestId();
     m_loadingPath = path;
+    // Until it has loaded, a restart must not load it by itself (a load that crashes the app
+    // would crash every start).
+    m_settings->setLastModel(path);
+    m_settings->setLastModelLoaded(false);
     emit loadingChanged(path);
     QMetaObject::invokeMethod(m_worker.get(), "loadModel", Qt::QueuedConnection, Q_ARG(quint64, m_loadRequest),
                               Q_ARG(QString, path), Q_ARG(strata::LoadOptions, options));
@@ -171,7 +269,9 @@ void App::unloadModel() { QMetaObject::invokeMethod(m_worker.get(), "unloadModel
 void App::updateFit(const QString& path) {
     if (!m_fits->hasFootprint(path) || m_fits->devices().isEmpty()) return;
     const strata::PlanRequest req = m_fits->planRequest(path, allocationFor(path));
-    m_catalog->setFitStatus(path, describeFit(req, m_fits->plan(req)));
+    const FitStatus fit = describeFit(req, m_fits->plan(req));
+    m_catalog->setFitStatus(path, fit);
+    if (path == m_restorePath) finishRestore(path, fit);
 }
 
 void App::updateAllFits() {

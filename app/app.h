@@ -65,11 +65,31 @@ public:
     FitService& fits() { return *m_fits; }
     ApiServer& apiServer() { return *m_apiServer; }
 
-    // Starts the local API server on 127.0.0.1:`port` (0: the port in the settings), or keeps it
-    // if it already listens there. False with apiServer().errorString() set (port in use).
-    // start() calls it when the settings enable the server; this does not change the settings.
-    bool startApiServer(quint16 port = 0);
+    // Starts the local API server on the settings' address, key and allowed origins, on `port`
+    // (0: the port in the settings), or keeps it if it already listens so. False with
+    // apiServer().errorString() set (port in use). start() calls it when the settings enable
+    // the server; this does not change the settings. `commandLine` (strata --serve): the server
+    // stays on that port until stopApiServer(), whatever the preferences say (saving Settings
+    // must not stop a server the command line asked for).
+    bool startApiServer(quint16 port = 0, bool commandLine = false);
     void stopApiServer();
+
+    // Puts the saved preferences (Settings::preferences) into effect: the API server (started,
+    // stopped or restarted with new options), the telemetry interval, the new-chat defaults and
+    // a quiet scan of the model folders. start() calls it; so does the Settings dialog on OK.
+    // The theme is the window's to apply.
+    void applyPreferences();
+
+    // Where the user left off (Preferences::restoreSession): reopens the last conversation, and
+    // loads the last model once its fit is known if it loaded successfully last time and still
+    // fits. Call after start(), before the window shows; does nothing when the setting is off.
+    void restoreSession();
+    // "" or why the last model was not reloaded ("no longer fits: ..."), once that is known.
+    QString restoreNote() const { return m_restoreNote; }
+
+    // The loaded model's context warning (allocation::contextWarning), "" when none is loaded
+    // or its context is within the trained length. The chat header shows it.
+    QString contextWarning() const { return m_contextWarning; }
 
     // Allocation settings for a model (stored, or defaults for the current devices).
     AllocationSettings allocationFor(const QString& modelPath) const;
@@ -88,10 +108,16 @@ signals:
     void modelLoaded(const QString& path);
     void modelUnloaded();
     void devicesFailed(const QString& message);
+    void contextWarningChanged(const QString& warning);
+    // restoreSession() decided about the last model: loading it (reloading = true), or not, and
+    // why (restoreNote()).
+    void sessionRestored(bool reloading);
 
 private:
     void updateFit(const QString& path);
     void updateAllFits();
+    void setContextWarning(const QString& warning);
+    void finishRestore(const QString& path, const FitStatus& fit);
 
     AppOptions m_options;
     QString m_error;
@@ -112,6 +138,10 @@ private:
     QString m_loadedPath;
     quint64 m_loadRequest = 0;
     bool m_started = false;
+    QString m_restorePath;      // the last model, while restoreSession() waits for its fit
+    QString m_restoreNote;
+    QString m_contextWarning;
+    quint16 m_commandLinePort = 0;  // startApiServer(port, true): kept until stopApiServer()
 };
 
 }  // namespace strata::app

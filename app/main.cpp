@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "strata: --serve takes a port number (1-65535)\n");
             return 2;
         }
-        if (!core.startApiServer(port)) {
+        if (!core.startApiServer(port, /*commandLine=*/true)) {
             std::fprintf(stderr, "strata: %s\n", qPrintable(core.apiServer().errorString()));
             return 1;
         }
@@ -161,6 +161,9 @@ int main(int argc, char** argv) {
         });
     }
     strata::ui::MainWindow window(core, systemTheme);
+    // Where the user left off (the last chat, the last model if it loaded and still fits),
+    // unless files named on the command line say what to open.
+    if (parser.positionalArguments().isEmpty()) core.restoreSession();
     window.show();
     window.openFromCommandLine(parser.positionalArguments());
     const int rc = app.exec();

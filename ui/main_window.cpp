@@ -1,6 +1,11 @@
 #include "main_window.h"
 
 #include <QActionGroup>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QHeaderView>
+#include <QTableWidget>
+#include <functional>
 #include <QApplication>
 #include <QButtonGroup>
 #include <QCloseEvent>
@@ -9,6 +14,7 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QListView>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
@@ -23,7 +29,9 @@
 #include "chat/chat_controller.h"
 #include "chat/chat_export.h"
 #include "chat/chat_view.h"
+#include "chat/conversation_sidebar.h"
 #include "chat/composer.h"
+#include "common/accessible_names.h"
 #include "common/icons.h"
 #include "common/message_banner.h"
 #include "devices/device_monitor.h"
@@ -36,6 +44,7 @@
 #include "model_bar.h"
 #include "server/api_server.h"
 #include "settings.h"
+#include "settings/settings_dialog.h"
 #include "storage/chat_store.h"
 #include "topology/topology_view.h"
 
@@ -100,10 +109,19 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     h->addWidget(right, 1);
     setCentralWidget(central);
     buildMenus();
+    releaseMenuShortcuts();
     statusBar()->setSizeGripEnabled(false);
+    m_devicesLabel = new QLabel(this);
+    m_devicesLabel->setObjectName(QStringLiteral("devicesStatus"));
+    statusBar()->addWidget(m_devicesLabel, 1);
     m_serverLabel = new QLabel(this);
     statusBar()->addPermanentWidget(m_serverLabel);
     connectApp();
+    // The chat list has no visible label to take a name from. TODO(lead): name it in
+    // ConversationSidebar ("Chats") and drop this.
+    if (auto* chats = m_chat->sidebar()->findChild<QListView*>(); chats && chats->accessibleName().isEmpty())
+        chats->setAccessibleName(tr("Chats"));
+    for (QWidget* w : findChildren<QWidget*>()) nameFromVisibleLabel(w);
     qApp->installEventFilter(this);
 
     const QByteArray geometry = app.settings().windowGeometry();
@@ -141,7 +159,7 @@ QWidget* MainWindow::buildRail() {
         b->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
         b->setMinimumHeight(58);
         b->setCursor(Qt::PointingHandCursor);
-        b->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + id)));
+        b->setAccessibleName(tr(item.text));  // the View menu holds its shortcut (Ctrl+1…4)
         m_nav->addButton(b, id++);
         m_navButtons.append(b);
         l->addWidget(b);
@@ -165,18 +183,21 @@ void MainWindow::buildMenus() {
     });
     file->addSeparator();
     file->addAction(icon(QStringLiteral("open")), tr("&Open model…"), QKeySequence::Open, this, &MainWindow::openFiles);
-    file->addAction(icon(QStringLiteral("folder")), tr("Add &folder…"), this, &MainWindow::addFolder);
+    file->addAction(icon(QStringLiteral("folder")), tr("Add &folder…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), this,
+                    &MainWindow::addFolder);
     file->addAction(tr("&Export chat…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), this,
                     [this] { exportChat(m_app.chat().currentConversation()); });
     file->addSeparator();
     m_serveAction = file->addAction(tr("Serve local &API"));
     m_serveAction->setCheckable(true);
     connect(m_serveAction, &QAction::triggered, this, &MainWindow::setServing);
+    file->addAction(tr("&Settings…"), QKeySequence(Qt::CTRL | Qt::Key_Comma), this, &MainWindow::showSettings);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    for (int i = 0; i < 4; ++i) view->addAction(tr(kNav[i].text), this, [this, i] { showPage(Page(i)); });
+    for (int i = 0; i < 4; ++i)
+        view->addAction(tr(kNav[i].text), QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)), this, [this, i] { showPage(Page(i)); });
     view->addSeparator();
     QMenu* theme = view->addMenu(tr("&Theme"));
     m_themeGroup = new QActionGroup(this);
@@ -186,23 +207,122 @@ void MainWindow::buildMenus() {
         QAction* a = theme->addAction(text);
         a->setCheckable(true);
         a->setChecked(m_app.settings().theme() == choice);
+        a->setData(int(choice));
         m_themeGroup->addAction(a);
         connect(a, &QAction::triggered, this, [this, c = choice] { applyTheme(c); });
     }
 
+    QMenu* model = menuBar()->addMenu(tr("&Model"));
+    model->addAction(icon(QStringLiteral("play")), tr("&Load the model chosen in the top bar"), QKeySequence(Qt::CTRL | Qt::Key_L),
+                     this, [this] {
+                         const QString path = m_modelBar->chosenPath();
+                         if (!path.isEmpty()) m_app.loadModel(path);
+                     });
+    model->addAction(icon(QStringLiteral("eject")), tr("&Eject"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L), this,
+                     [this] { m_app.unloadModel(); });
+    model->addAction(tr("&Cancel loading"), this, [this] { m_app.cancelLoad(); });
+
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard shortcuts"), QKeySequence(Qt::CTRL | Qt::Key_Slash), this, &MainWindow::showShortcuts);
     help->addAction(tr("&About Strata"), this, [this] {
         QMessageBox::about(this, tr("About Strata"),
-                           tr("<h3>Strata</h3><p>Runs large language models split layer-wise across the GPUs and "
-                              "CPU of one machine.</p><p>Models: GGUF files (Llama-family). Terminal chat: "
-                              "<code>strata-cli chat -m MODEL.gguf</code></p>"));
+                           tr("<h3>Strata %1</h3><p>Runs large language models split layer-wise across the GPUs and "
+                              "CPU of one machine.</p><p>Models: GGUF files (Llama-family). Chat in a terminal:<br>"
+                              "<nobr><code>strata-cli chat -m MODEL.gguf</code></nobr></p>")
+                               .arg(QApplication::applicationVersion().toHtmlEscaped()));
     });
+}
+
+// A page's button holding a menu's shortcut makes Qt report "Ambiguous shortcut overload" and run
+// neither; the menu's action (listed, with its keys) is the one to keep.
+void MainWindow::releaseMenuShortcuts() {
+    QList<QKeySequence> menuKeys;
+    for (QAction* a : menuBar()->findChildren<QAction*>())
+        if (!a->shortcut().isEmpty()) menuKeys << a->shortcut();
+    for (QAbstractButton* b : centralWidget()->findChildren<QAbstractButton*>()) {
+        const QKeySequence keys = b->shortcut();
+        if (keys.isEmpty() || !menuKeys.contains(keys)) continue;
+        b->setShortcut(QKeySequence());
+        if (!b->toolTip().contains(keys.toString(QKeySequence::NativeText)))
+            b->setToolTip(QStringLiteral("%1 (%2)").arg(b->toolTip().isEmpty() ? b->text().remove(QLatin1Char('&')) : b->toolTip(),
+                                                        keys.toString(QKeySequence::NativeText)));
+    }
+}
+
+QList<QPair<QString, QString>> MainWindow::shortcutList() const {
+    QList<QPair<QString, QString>> out;
+    for (QAction* menuAction : menuBar()->actions()) {
+        const QString menu = menuAction->text().remove(QLatin1Char('&'));
+        std::function<void(QMenu*, const QString&)> walk = [&](QMenu* m, const QString& prefix) {
+            for (QAction* a : m->actions()) {
+                const QString name = prefix + QStringLiteral(" ▸ ") + a->text().remove(QLatin1Char('&')).remove(QChar(0x2026));
+                if (a->menu()) walk(a->menu(), name);
+                else if (!a->shortcut().isEmpty()) out.append({name, a->shortcut().toString(QKeySequence::NativeText)});
+            }
+        };
+        if (menuAction->menu()) walk(menuAction->menu(), menu);
+    }
+    // Keys that belong to a page rather than a menu.
+    out.append({tr("Chat ▸ Send the message"), tr("Enter")});
+    out.append({tr("Chat ▸ New line in the message"), tr("Shift+Enter")});
+    out.append({tr("Chat ▸ Stop the answer"), tr("Esc")});
+    out.append({tr("Chat list ▸ Delete the selected chat"), tr("Del")});
+    out.append({tr("Chat list ▸ Rename the selected chat"), tr("F2")});
+    out.append({tr("Any page ▸ Next / previous control"), tr("Tab / Shift+Tab")});
+    return out;
+}
+
+void MainWindow::showShortcuts() {
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Keyboard shortcuts"));
+    auto* v = new QVBoxLayout(&dialog);
+    auto* table = new QTableWidget(&dialog);
+    table->setAccessibleName(tr("Keyboard shortcuts"));
+    table->setColumnCount(2);
+    table->setHorizontalHeaderLabels({tr("Action"), tr("Keys")});
+    const auto list = shortcutList();
+    table->setRowCount(int(list.size()));
+    for (int i = 0; i < list.size(); ++i) {
+        table->setItem(i, 0, new QTableWidgetItem(list[i].first));
+        table->setItem(i, 1, new QTableWidgetItem(list[i].second));
+    }
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table->setSelectionMode(QAbstractItemView::SingleSelection);
+    table->setShowGrid(false);
+    table->setAlternatingRowColors(true);
+    table->verticalHeader()->setVisible(false);
+    table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+    table->horizontalHeader()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
+    v->addWidget(table);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &dialog);
+    for (QAbstractButton* b : buttons->buttons()) b->setIcon(QIcon());
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    v->addWidget(buttons);
+    dialog.resize(560, 520);
+    dialog.exec();
+}
+
+void MainWindow::showSettings() {
+    SettingsDialog dialog(m_app.settings().preferences(), m_app.monitor().devices(), this);
+    if (dialog.exec() != QDialog::Accepted) return;
+    const app::Preferences p = dialog.preferences();
+    if (!m_app.settings().setPreferences(p)) return;  // the dialog accepts only valid ones
+    m_app.applyPreferences();
+    applyTheme(p.theme);
+    for (QAction* a : m_themeGroup->actions()) a->setChecked(a->data().toInt() == int(p.theme));
+    updateServerStatus();
+    if (p.serverEnabled && !m_app.apiServer().isListening())
+        m_banner->showError(QStringLiteral("server"), tr("The local API is off: %1").arg(m_app.apiServer().errorString()));
+    else
+        m_banner->clearError(QStringLiteral("server"));
+    m_banner->showInfo(tr("Settings saved."));
 }
 
 void MainWindow::exportChat(qint64 id) {
     const auto c = id > 0 ? m_app.chatStore().conversation(id) : std::nullopt;
     if (!c) {
-        m_banner->show(MessageBanner::Kind::info, tr("Open a conversation to export it."));
+        m_banner->showInfo(tr("Open a conversation to export it."));
         return;
     }
     const QString markdown = tr("Markdown (*.md)"), json = tr("JSON (*.json)");
@@ -219,10 +339,11 @@ void MainWindow::exportChat(qint64 id) {
 bool MainWindow::exportConversation(qint64 id, const QString& path) {
     const QString error = app::exportConversation(m_app.chatStore(), id, path);
     if (!error.isEmpty()) {
-        m_banner->show(MessageBanner::Kind::error, error);
+        m_banner->showError(QStringLiteral("export"), error);
         return false;
     }
-    m_banner->show(MessageBanner::Kind::info, tr("Exported the chat to %1.").arg(QDir::toNativeSeparators(path)));
+    m_banner->clearError(QStringLiteral("export"));
+    m_banner->showInfo(tr("Exported the chat to %1.").arg(QDir::toNativeSeparators(path)));
     return true;
 }
 
@@ -230,7 +351,7 @@ void MainWindow::connectApp() {
     app::App& a = m_app;
     app::EngineWorker& w = a.worker();
     // ---- library
-    connect(m_library, &LibraryView::openRequested, this, &MainWindow::openFiles);
+    connect(m_library, &LibraryView::openRequested, this, &MainWindow::openFiles);  // loads it too
     connect(m_library, &LibraryView::addFolderRequested, this, &MainWindow::addFolder);
     ModelDetails* details = m_library->details();
     connect(details, &ModelDetails::loadRequested, &a, &app::App::loadModel);
@@ -243,36 +364,40 @@ void MainWindow::connectApp() {
     connect(details, &ModelDetails::removeRequested, this, [this](const QString& path) {
         const int row = m_app.catalog().rowOfPath(path);
         if (row >= 0 && m_app.catalog().removeAt(row))
-            m_banner->show(MessageBanner::Kind::info, tr("Removed %1 from the library (the file is still on disk).").arg(QFileInfo(path).fileName()));
+            m_banner->showInfo(tr("Removed %1 from the library (the file is still on disk).").arg(QFileInfo(path).fileName()));
     });
     app::ModelImporter& importer = a.importer();
-    // The model named on the command line, once it is in the library: load it and open the chat.
+    // The model named on the command line or opened with File ▸ Open, once it is in the library:
+    // load it and open the chat.
     auto loadIfRequested = [this](const QString& path) {
-        if (m_loadWhenAdded.isEmpty() || QFileInfo(path).canonicalFilePath() != m_loadWhenAdded) return;
+        if (m_loadWhenAdded.isEmpty() || QFileInfo(path).canonicalFilePath() != m_loadWhenAdded) return false;
         m_loadWhenAdded.clear();
-        if (!m_app.loadedPath().isEmpty() || !m_app.loadingPath().isEmpty()) return;
-        m_app.loadModel(path);
+        if (!m_loadReplaces && (!m_app.loadedPath().isEmpty() || !m_app.loadingPath().isEmpty())) return false;
+        if (m_app.loadedPath() != path && m_app.loadingPath() != path) m_app.loadModel(path);
         showPage(ChatPage);
+        return true;
     };
+    // Errors about a file are that file's topic: adding it after all clears them.
     connect(&importer, &app::ModelImporter::imported, this, [this, loadIfRequested](const QString& path) {
         m_library->selectPath(path);
-        m_banner->show(MessageBanner::Kind::info, tr("Added %1 to the library.").arg(QFileInfo(path).fileName()));
+        m_banner->clearError(QStringLiteral("file:") + path);
+        m_banner->showInfo(tr("Added %1 to the library.").arg(QFileInfo(path).fileName()));
         loadIfRequested(path);
     });
     connect(&importer, &app::ModelImporter::duplicate, this, [this, loadIfRequested](const QString& path) {
+        m_banner->clearError(QStringLiteral("file:") + path);
+        if (loadIfRequested(path)) return;
         showPage(LibraryPage);
         m_library->selectPath(path);
-        m_banner->show(MessageBanner::Kind::info, tr("%1 is already in the library.").arg(QFileInfo(path).fileName()));
-        loadIfRequested(path);
+        m_banner->showInfo(tr("%1 is already in the library.").arg(QFileInfo(path).fileName()));
     });
-    connect(&importer, &app::ModelImporter::rejected, this, [this](const QString& path, const QString&) {
+    connect(&importer, &app::ModelImporter::rejected, this, [this](const QString& path, const QString& message) {
         if (!m_loadWhenAdded.isEmpty() && QFileInfo(path).canonicalFilePath() == m_loadWhenAdded) m_loadWhenAdded.clear();
-    });
-    connect(&importer, &app::ModelImporter::rejected, this, [this](const QString&, const QString& message) {
-        m_banner->show(MessageBanner::Kind::error, message);
+        m_banner->showError(QStringLiteral("file:") + path, message);
     });
     connect(&importer, &app::ModelImporter::folderScanned, this, [this](const QString& folder, int n) {
-        if (n == 0) m_banner->show(MessageBanner::Kind::error, tr("No .gguf files found in %1.").arg(folder));
+        if (n == 0) m_banner->showError(QStringLiteral("folder:") + folder, tr("No .gguf files found in %1.").arg(folder));
+        else m_banner->clearError(QStringLiteral("folder:") + folder);
     });
 
     // ---- loading
@@ -292,6 +417,7 @@ void MainWindow::connectApp() {
     connect(&w, &app::EngineWorker::loaded, this, [this, loadState](const app::LoadedModel& m) {
         m_modelBar->setLoaded(&m);
         m_chat->setModelStatus(QString());
+        m_banner->clearError(QStringLiteral("load"));
         loadState();
         statusBar()->showMessage(tr("Loaded %1 in %2 s").arg(QString::fromStdString(m.info.name)).arg(m.loadSeconds, 0, 'f', 1), 8000);
     });
@@ -300,11 +426,16 @@ void MainWindow::connectApp() {
         loadState();
     });
     connect(&a, &app::App::loadFailed, this, [this, loadState](const QString& path, const QString& message) {
-        m_banner->show(MessageBanner::Kind::error, tr("Could not load %1: %2").arg(QFileInfo(path).fileName(), message));
+        m_banner->showError(QStringLiteral("load"), tr("Could not load %1: %2").arg(QFileInfo(path).fileName(), message));
         loadState();
     });
     connect(&a, &app::App::devicesFailed, this, [this](const QString& message) {
-        m_banner->show(MessageBanner::Kind::error, tr("Devices: %1").arg(message));
+        m_banner->showError(QStringLiteral("devices"), tr("Devices: %1").arg(message));
+    });
+    connect(&a, &app::App::contextWarningChanged, m_modelBar, &ModelBar::setContextWarning);
+    m_modelBar->setContextWarning(a.contextWarning());
+    connect(&a, &app::App::sessionRestored, this, [this](bool reloading) {
+        if (!reloading && !m_app.restoreNote().isEmpty()) m_banner->showInfo(m_app.restoreNote());
     });
     connect(m_modelBar, &ModelBar::loadRequested, &a, &app::App::loadModel);
     connect(m_modelBar, &ModelBar::ejectRequested, &a, &app::App::unloadModel);
@@ -321,26 +452,31 @@ void MainWindow::connectApp() {
 
     // ---- chat
     connect(&a.chat(), &app::ChatController::errorOccurred, this,
-            [this](const QString& message) { m_banner->show(MessageBanner::Kind::error, message); });
+            [this](const QString& message) { m_banner->showError(QStringLiteral("chat"), message); });
     // ---- API server
     connect(&a.apiServer(), &app::ApiServer::listeningChanged, this, &MainWindow::updateServerStatus);
     updateServerStatus();
     if (a.settings().apiServerEnabled() && !a.apiServer().isListening() && !a.apiServer().errorString().isEmpty())
-        m_banner->show(MessageBanner::Kind::error, tr("The local API is off: %1").arg(a.apiServer().errorString()));
+        m_banner->showError(QStringLiteral("server"), tr("The local API is off: %1").arg(a.apiServer().errorString()));
 
-    connect(&a.monitor(), &app::DeviceMonitor::devicesChanged, this, [this] {
-        QStringList names;
-        for (const app::AppDevice& d : m_app.monitor().devices()) names.append(QString::fromStdString(d.info.id));
-        statusBar()->showMessage(tr("Devices: %1 · %2").arg(names.join(QStringLiteral(", ")), m_app.monitor().gpuStatus()));
-    });
+    connect(&a.monitor(), &app::DeviceMonitor::devicesChanged, this, &MainWindow::updateDevicesStatus);
+    updateDevicesStatus();
+}
+
+void MainWindow::updateDevicesStatus() {
+    const app::DeviceSummary summary = app::describeDevices(m_app.monitor().devices(), m_app.monitor().gpuStatus());
+    m_devicesLabel->setText(summary.text);
+    m_devicesLabel->setToolTip(summary.details);
+    m_devicesLabel->setAccessibleName(summary.text);
 }
 
 void MainWindow::setServing(bool on) {
     if (on && !m_app.startApiServer()) {
-        m_banner->show(MessageBanner::Kind::error, tr("Could not start the local API: %1").arg(m_app.apiServer().errorString()));
+        m_banner->showError(QStringLiteral("server"), tr("Could not start the local API: %1").arg(m_app.apiServer().errorString()));
     } else {
         if (!on) m_app.stopApiServer();
         m_app.settings().setApiServerEnabled(on);
+        m_banner->clearError(QStringLiteral("server"));
     }
     updateServerStatus();
 }
@@ -355,8 +491,20 @@ void MainWindow::updateServerStatus() {
 void MainWindow::showPage(Page page) {
     m_pages->setCurrentIndex(page);
     if (QAbstractButton* b = m_nav->button(page)) b->setChecked(true);
-    // Arriving at the chat, typing goes to the message box.
-    if (page == ChatPage && m_chat) m_chat->composer()->editor()->setFocus(Qt::OtherFocusReason);
+    // Arriving at the chat, typing goes to the message box; at another view, the keyboard is in
+    // that view (its first control), not left on the rail or a page that is gone.
+    if (page == ChatPage && m_chat) {
+        m_chat->composer()->editor()->setFocus(Qt::OtherFocusReason);
+        return;
+    }
+    QWidget* view = m_pages->currentWidget();
+    for (QWidget* w = view->nextInFocusChain(); w && w != view; w = w->nextInFocusChain()) {
+        if (!view->isAncestorOf(w)) continue;
+        if (w->isVisibleTo(view) && w->isEnabled() && (w->focusPolicy() & Qt::TabFocus)) {
+            w->setFocus(Qt::OtherFocusReason);
+            break;
+        }
+    }
 }
 
 MainWindow::Page MainWindow::currentPage() const { return Page(m_pages->currentIndex()); }
@@ -367,20 +515,31 @@ void MainWindow::addModelPaths(const QStringList& paths) {
     m_app.importer().importPaths(paths);
 }
 
-void MainWindow::openFromCommandLine(const QStringList& paths) {
-    const QFileInfo one(paths.size() == 1 ? paths.first() : QString());
+void MainWindow::loadWhenAdded(const QString& path, bool replaceLoaded) {
+    const QFileInfo one(path);
+    m_loadWhenAdded.clear();
+    if (!one.isFile()) return;
     // A part of a split set joins the library as its first part: wait for that path.
-    if (one.isFile()) {
-        const QFileInfo set(QString::fromStdString(strata::model_set_path(one.canonicalFilePath().toStdString())));
-        m_loadWhenAdded = set.exists() ? set.canonicalFilePath() : one.canonicalFilePath();
-    }
+    const QFileInfo set(QString::fromStdString(strata::model_set_path(one.canonicalFilePath().toStdString())));
+    m_loadWhenAdded = set.exists() ? set.canonicalFilePath() : one.canonicalFilePath();
+    m_loadReplaces = replaceLoaded;
+}
+
+void MainWindow::openFromCommandLine(const QStringList& paths) {
+    if (paths.size() == 1) loadWhenAdded(paths.first(), false);
+    addModelPaths(paths);
+}
+
+void MainWindow::openModelFiles(const QStringList& paths) {
+    if (paths.size() == 1) loadWhenAdded(paths.first(), true);
     addModelPaths(paths);
 }
 
 void MainWindow::openFiles() {
-    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add model files"), QString(),
+    const QStringList folders = m_app.settings().preferences().modelFolders;
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Open a model"), folders.value(0),
                                                             tr("GGUF models (*.gguf);;All files (*)"));
-    addModelPaths(files);
+    openModelFiles(files);
 }
 
 void MainWindow::addFolder() {
@@ -426,6 +585,14 @@ void MainWindow::dropEvent(QDropEvent* e) {
 // models for the library, not text: catch them before the child does.
 bool MainWindow::eventFilter(QObject* watched, QEvent* e) {
     const QEvent::Type t = e->type();
+    // Widgets made after the window (messages, dialogs) get names from their visible labels too.
+    if (t == QEvent::Polish) {
+        if (auto* w = qobject_cast<QWidget*>(watched)) {
+            const QWidget* top = w->window();
+            if (top == this || (top->parentWidget() && top->parentWidget()->window() == this)) nameFromVisibleLabel(w);
+        }
+        return QMainWindow::eventFilter(watched, e);
+    }
     if (t != QEvent::DragEnter && t != QEvent::DragMove && t != QEvent::Drop) return QMainWindow::eventFilter(watched, e);
     auto* w = qobject_cast<QWidget*>(watched);
     if (!w || w == this || w->window() != this) return QMainWindow::eventFilter(watched, e);

@@ -1,7 +1,11 @@
 // MainWindow: the navigation rail (Chat, Library, Allocation, Topology), the model bar, the
 // message banner and the pages. Accepts .gguf files dropped anywhere on it. Closing it while an
 // answer streams stops the answer, saves what streamed, and stops the engine thread. File ▸
-// Serve local API turns the API server on and off; the status bar shows where it serves.
+// Serve local API turns the API server on and off; the status bar shows where it serves and
+// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…4 the views,
+// Ctrl+, Settings); Help ▸ Keyboard shortcuts lists them. The menus own the window-wide
+// shortcuts: a page's button that claims one of them loses it (Qt would find both ambiguous and
+// run neither).
 #pragma once
 
 #include <QMainWindow>
@@ -12,6 +16,7 @@ class QAction;
 class QActionGroup;
 class QButtonGroup;
 class QLabel;
+class QMenu;
 class QStackedWidget;
 class QToolButton;
 
@@ -46,8 +51,11 @@ public:
     MessageBanner* banner() const { return m_banner; }
     ModelBar* modelBar() const { return m_modelBar; }
 
-    // Adds files and folders to the library (what a drop, Open… and Add folder… do).
+    // Adds files and folders to the library (what a drop and Add folder… do).
     void addModelPaths(const QStringList& paths);
+    // File ▸ Open model…'s files: added, and when it is one model file, loaded (replacing the
+    // loaded model) and the chat opened.
+    void openModelFiles(const QStringList& paths);
     // The files named on the command line: added like a drop, and when exactly one model file is
     // named and nothing is loaded yet, it is loaded and the chat opens (`strata model.gguf` is
     // how people expect to start chatting with a file).
@@ -57,6 +65,13 @@ public:
     // the banner; false on failure. exportChat() asks for the path first.
     bool exportConversation(qint64 id, const QString& path);
     void exportChat(qint64 id);
+    // Help ▸ Keyboard shortcuts: every menu action with a shortcut, and the keys of the pages.
+    void showShortcuts();
+    // File ▸ Settings… (Ctrl+,): edits the preferences; on OK saves and applies them.
+    void showSettings();
+    // Every shortcut the window answers to, as the sheet lists them: (what, keys).
+    QList<QPair<QString, QString>> shortcutList() const;
+    QLabel* devicesLabel() const { return m_devicesLabel; }
 
 signals:
     void themeChanged();
@@ -80,6 +95,10 @@ private:
     // File ▸ Serve local API: starts or stops the API server and remembers the choice.
     void setServing(bool on);
     void updateServerStatus();
+    void updateDevicesStatus();
+    void releaseMenuShortcuts();
+    // What to load once it is in the library (the command line's model, File ▸ Open's).
+    void loadWhenAdded(const QString& path, bool replaceLoaded);
 
     app::App& m_app;
     ThemeKind m_systemTheme;
@@ -95,7 +114,9 @@ private:
     QActionGroup* m_themeGroup = nullptr;
     QAction* m_serveAction = nullptr;
     QLabel* m_serverLabel = nullptr;  // permanent in the status bar: "Serving on http://…"
-    QString m_loadWhenAdded;  // canonical path of the command-line model to load once it is in the library
+    QLabel* m_devicesLabel = nullptr;  // in the status bar: "Running on the CPU (…)"
+    QString m_loadWhenAdded;  // canonical path of the model to load once it is in the library
+    bool m_loadReplaces = false;  // File ▸ Open: load it even if another model is loaded
 };
 
 }  // namespace strata::ui

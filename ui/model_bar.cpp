@@ -26,6 +26,8 @@ ModelBar::ModelBar(app::ModelCatalog& catalog, QWidget* parent) : QFrame(parent)
     m_status = new QLabel(this);
     m_status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_status->setMinimumWidth(120);
+    m_ctxWarning = new QLabel(this);
+    m_ctxWarning->setVisible(false);
     m_progressLayout = new QHBoxLayout();
     m_progressLayout->setSpacing(8);
     m_picker = new QComboBox(this);
@@ -33,10 +35,12 @@ ModelBar::ModelBar(app::ModelCatalog& catalog, QWidget* parent) : QFrame(parent)
     m_picker->setMaximumWidth(380);
     m_picker->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_picker->setToolTip(tr("Choose a model from the library"));
+    m_picker->setAccessibleName(tr("Model to load"));
     m_button = new QPushButton(this);
     m_button->setMinimumWidth(96);
     l->addWidget(m_dot);
     l->addWidget(m_status, 1);
+    l->addWidget(m_ctxWarning);
     l->addLayout(m_progressLayout);
     l->addWidget(m_picker);
     l->addWidget(m_button);
@@ -142,5 +146,16 @@ void ModelBar::clearProgress() {
 }
 
 QString ModelBar::statusText() const { return m_status->text(); }
+QString ModelBar::chosenPath() const { return m_picker->currentData().toString(); }
+
+void ModelBar::setContextWarning(const QString& warning) {
+    const ThemeColors& c = currentColors();
+    m_ctxWarning->setPixmap(iconPixmap(QStringLiteral("warning"), c.warning, 18, devicePixelRatioF()));
+    m_ctxWarning->setToolTip(warning);
+    m_ctxWarning->setAccessibleName(warning);
+    m_ctxWarning->setVisible(!warning.isEmpty());
+}
+
+QString ModelBar::contextWarning() const { return m_ctxWarning->isHidden() ? QString() : m_ctxWarning->toolTip(); }
 
 }  // namespace strata::ui

@@ -27,6 +27,11 @@ public:
     void setLoaded(const app::LoadedModel* model);
     void setProgress(const QString& deviceId, quint64 done, quint64 total);
     QString statusText() const;
+    QString chosenPath() const;  // the picker's model ("" when the library is empty)
+    // The loaded model's context warning (App::contextWarning): a warning sign beside the
+    // status, the sentence in its tooltip and accessible name; "" hides it.
+    void setContextWarning(const QString& warning);
+    QString contextWarning() const;
     void refresh() { updateButton(); }
 
 signals:
@@ -44,6 +49,7 @@ private:
     QString m_loaded;
     QLabel* m_dot;
     QLabel* m_status;
+    QLabel* m_ctxWarning;
     QHBoxLayout* m_progressLayout;
     QHash<QString, QProgressBar*> m_bars;
     QComboBox* m_picker;

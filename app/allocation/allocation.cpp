@@ -1,6 +1,8 @@
 #include "allocation/allocation.h"
 
 #include <QJsonArray>
+#include <QLocale>
+#include <QObject>
 
 namespace strata::app {
 
@@ -166,6 +168,14 @@ quint64 defaultReserve(const strata::DeviceInfo& info) {
 qint64 effectiveContext(const AllocationSettings& s, qint64 nCtxTrain) {
     if (s.nCtx > 0) return s.nCtx;
     return std::min<qint64>(nCtxTrain > 0 ? nCtxTrain : 4096, 4096);  // LoadOptions::n_ctx's rule
+}
+
+QString contextWarning(qint64 nCtx, qint64 nCtxTrain) {
+    if (nCtxTrain <= 0 || nCtx <= nCtxTrain) return {};
+    const QLocale l;
+    return QObject::tr("%1 tokens is beyond the %2 this model was trained on: answers past that point may turn "
+                       "into nonsense")
+        .arg(l.toString(nCtx), l.toString(nCtxTrain));
 }
 
 AppDevices orderedDevices(const AllocationSettings& s, const AppDevices& devices) {

@@ -73,6 +73,16 @@ quint64 defaultReserve(const strata::DeviceInfo& info);
 // The context the settings ask for, for a model trained on nCtxTrain tokens (0 = unknown).
 qint64 effectiveContext(const AllocationSettings& s, qint64 nCtxTrain);
 
+// A context longer than the model was trained on (nCtxTrain, its <arch>.context_length) works
+// for memory but not for the model: past the trained length answers degrade into gibberish.
+// Returns the sentence to show ("32,768 tokens is beyond the 2,048 this model was trained on:
+// answers past that point may turn into nonsense"), or "" when nCtx is within it or the
+// trained length is unknown (0). The file's context_length is what converters write as the
+// length the model supports, RoPE scaling included (gpt-oss: 131,072 from a 4,096 original);
+// a file that declares a scaling reaching further than its context_length is held to the
+// context_length too (the footprint does not carry rope.scaling.* yet).
+QString contextWarning(qint64 nCtx, qint64 nCtxTrain);
+
 // The devices in the settings' order (each AppDevice once).
 AppDevices orderedDevices(const AllocationSettings& s, const AppDevices& devices);
 

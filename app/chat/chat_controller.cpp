@@ -99,6 +99,10 @@ QString ChatController::modelForNewChats() const { return m_loadedModel.isEmpty(
 
 Conversation ChatController::draft() const {
     Conversation c = m_draft.value_or(Conversation{});
+    if (!m_draft) {  // the user's defaults for new chats (setNewChatDefaults)
+        c.systemPrompt = m_newChatDefaults.systemPrompt;
+        c.sampling = m_newChatDefaults.sampling;
+    }
     if (c.modelPath.isEmpty()) c.modelPath = modelForNewChats();
     return c;
 }

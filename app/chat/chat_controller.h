@@ -46,6 +46,9 @@ public:
     // in this session).
     PromptInfo lastPrompt(qint64 conversationId) const { return m_lastPrompt.value(conversationId); }
     void setDefaultModel(const QString& path) { m_defaultModel = path; }
+    // The system prompt and sampling a new chat starts with when none is open to inherit from
+    // (Settings ▸ New chats; App::applyPreferences sets it). Only those two fields are used.
+    void setNewChatDefaults(const Conversation& defaults) { m_newChatDefaults = defaults; }
 
     // ---- turns
     bool send(const QString& text);
@@ -108,6 +111,7 @@ private:
     EngineWorker& m_worker;
     qint64 m_current = 0;
     std::optional<Conversation> m_draft;  // settings chosen while no conversation was open
+    Conversation m_newChatDefaults;       // setNewChatDefaults
     QList<Message> m_messages;  // of m_current
     QString m_defaultModel;
     QString m_loadedModel;

@@ -1,10 +1,37 @@
 #include "devices/device_monitor.h"
 
+#include <QLocale>
+
 #include <algorithm>
 
 #include "engine/engine_worker.h"
 
 namespace strata::app {
+
+DeviceSummary describeDevices(const AppDevices& devices, const QString& gpuStatus) {
+    DeviceSummary out;
+    if (devices.isEmpty()) {
+        out.text = QObject::tr("Looking for devices…");
+        return out;
+    }
+    QStringList gpus, cpus, lines;
+    for (const AppDevice& d : devices) {
+        const QString id = QString::fromStdString(d.info.id);
+        (d.info.type == strata::DeviceType::cuda ? gpus : cpus) << id;
+        lines << QStringLiteral("%1: %2, %3 free")
+                     .arg(id, QString::fromStdString(d.info.name),
+                          QLocale().formattedDataSize(qint64(d.info.free_memory), 1, QLocale::DataSizeIecFormat));
+    }
+    if (gpus.isEmpty())
+        out.text = QObject::tr("No NVIDIA GPU found; running on the CPU");
+    else if (cpus.isEmpty())
+        out.text = QObject::tr("Running on %1").arg(gpus.join(QStringLiteral(", ")));
+    else
+        out.text = QObject::tr("Running on %1 and the CPU").arg(gpus.join(QStringLiteral(", ")));
+    if (!gpuStatus.isEmpty()) lines.prepend(QObject::tr("CUDA: %1").arg(gpuStatus));
+    out.details = lines.join(QLatin1Char('\n'));
+    return out;
+}
 
 DeviceMonitor::DeviceMonitor(EngineWorker* worker, QObject* parent) : QObject(parent), m_worker(worker) {
     m_pollTimer.setInterval(1000);

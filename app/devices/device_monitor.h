@@ -25,6 +25,15 @@ namespace strata::app {
 
 class EngineWorker;
 
+// The status bar's line about the devices, in words for people, and the engine's own account
+// for the tooltip and the log. Without a GPU this is not an error: "No NVIDIA GPU found;
+// running on the CPU", with why (no driver, no CUDA module) in `details` only.
+struct DeviceSummary {
+    QString text;
+    QString details;
+};
+DeviceSummary describeDevices(const AppDevices& devices, const QString& gpuStatus);
+
 class DeviceMonitor : public QObject {
     Q_OBJECT
 public:

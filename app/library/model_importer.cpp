@@ -94,6 +94,23 @@ void ModelImporter::importPaths(const QStringList& paths) {
     if (m_inFlight.isEmpty()) emit idle();
 }
 
+void ModelImporter::scanQuietly(const QStringList& folders) {
+    for (const QString& folder : folders) {
+        if (!QFileInfo(folder).isDir()) continue;
+        QDirIterator it(folder, {QStringLiteral("*.gguf"), QStringLiteral("*.GGUF")}, QDir::Files,
+                        QDirIterator::Subdirectories | QDirIterator::FollowSymlinks);
+        while (it.hasNext()) {
+            const QString file = it.next();
+            const QString set = QString::fromStdString(strata::model_set_path(file.toStdString()));
+            const QString path = canonical(set != file && QFileInfo::exists(set) ? set : file);
+            if (m_catalog.rowOfPath(path) >= 0 || m_inFlight.contains(path)) continue;
+            m_quiet.insert(path);
+            validate(path);
+        }
+    }
+    if (m_inFlight.isEmpty()) emit idle();
+}
+
 void ModelImporter::validate(const QString& rawPath) {
     const QString path = canonical(rawPath);
     if (m_catalog.rowOfPath(path) >= 0) {
@@ -108,13 +125,14 @@ void ModelImporter::validate(const QString& rawPath) {
         m_watchers.removeOne(watcher);
         watcher->deleteLater();
         m_inFlight.remove(path);
+        const bool quiet = m_quiet.remove(path);
         const Inspection r = watcher->result();
         const strata::ModelInfo& info = r.model.info;
         if (!r.status.ok()) {
-            emit rejected(path, describeRejection(path, r.status));
+            if (!quiet) emit rejected(path, describeRejection(path, r.status));
         } else if (!info.support.ok()) {
             // Checked before the footprint, which a file Strata cannot run may lack.
-            emit rejected(path, describeUnsupported(path, info));
+            if (!quiet) emit rejected(path, describeUnsupported(path, info));
         } else {
             // A split set is one entry under its first part's path, whichever part was dropped:
             // part 1 and then part 3 of the same set is a duplicate, not a second model.
@@ -123,9 +141,9 @@ void ModelImporter::validate(const QString& rawPath) {
             e.path = modelPath;
             const bool existed = m_catalog.rowOfPath(modelPath) >= 0;
             if (m_catalog.add(e) < 0) {
-                emit rejected(path, m_catalog.lastError());
+                if (!quiet) emit rejected(path, m_catalog.lastError());
             } else if (existed) {
-                emit duplicate(modelPath);
+                if (!quiet) emit duplicate(modelPath);
             } else {
                 emit inspected(modelPath, r.model);
                 emit imported(modelPath);

@@ -40,6 +40,10 @@ public:
 
     // Files are validated; folders are scanned (recursively) for *.gguf files.
     void importPaths(const QStringList& paths);
+    // The model folders of the settings, at start: new files are validated and `imported` as
+    // usual, but files already in the library, files that cannot be added and empty folders are
+    // passed over without a signal (a folder is not the user's request to add each file again).
+    void scanQuietly(const QStringList& folders);
     int pending() const { return int(m_inFlight.size()); }
     // Blocks until every validation started so far has finished (tests, shutdown).
     void waitForIdle();
@@ -60,6 +64,7 @@ private:
     ModelCatalog& m_catalog;
     ModelInspector m_inspect;
     QSet<QString> m_inFlight;
+    QSet<QString> m_quiet;  // paths of scanQuietly() whose refusals are not signalled
     QList<QObject*> m_watchers;
 };
 

@@ -31,7 +31,28 @@ constexpr Route kRoutes[] = {
 
 QByteArray sse(const QByteArray& json) { return "data: " + json + "\n\n"; }
 
+// Compares in time that does not depend on where the first difference is, so a client cannot
+// find the key byte by byte from response times.
+bool sameSecret(const QByteArray& a, const QByteArray& b) {
+    unsigned diff = unsigned(a.size() ^ b.size());
+    for (qsizetype i = 0; i < a.size(); ++i) diff |= unsigned(quint8(a[i]) ^ quint8(i < b.size() ? b[i] : 0));
+    return diff == 0;
+}
+
+QByteArray withoutTrailingSlash(QByteArray origin) {
+    while (origin.endsWith('/')) origin.chop(1);
+    return origin.toLower();
+}
+
 }  // namespace
+
+bool originAllowed(const QByteArray& origin, const QList<QByteArray>& allowed) {
+    if (origin.isEmpty()) return false;
+    const QByteArray o = withoutTrailingSlash(origin);
+    for (const QByteArray& a : allowed)
+        if (a == "*" || withoutTrailingSlash(a.trimmed()) == o) return true;
+    return false;
+}
 
 ApiServer::ApiServer(EngineWorker& worker, QObject* parent) : QObject(parent), m_worker(worker) {
     connect(&m_tcp, &QTcpServer::newConnection, this, &ApiServer::onNewConnection);
@@ -130,6 +151,14 @@ bool ApiServer::hostAllowed(const HttpRequest& request) const {
     return name == "127.0.0.1" || name == "localhost" || name == "::1";
 }
 
+bool ApiServer::keyAccepted(const HttpRequest& request) const {
+    if (m_options.apiKey.isEmpty()) return true;
+    const QByteArray auth = request.header("authorization").trimmed();
+    const QByteArray scheme = "bearer ";
+    if (auth.size() <= scheme.size() || auth.left(scheme.size()).toLower() != scheme) return false;
+    return sameSecret(auth.mid(scheme.size()).trimmed(), m_options.apiKey);
+}
+
 void ApiServer::sendError(HttpConnection* connection, int status, const QString& message) {
     connection->respond(status, errorJson(status, message));
 }
@@ -146,7 +175,20 @@ void ApiServer::onRequest(HttpConnection* connection, const HttpRequest& request
     QByteArray path = request.path;
     if (path.size() > 1 && path.endsWith('/')) path.chop(1);
 
+    // CORS: a browser sends Origin; only listed origins get an answer they may read. Requests
+    // without one (curl, SDKs) are not from a page and need no permission.
+    const QByteArray origin = request.header("origin");
+    const bool fromPage = !origin.isEmpty();
+    const bool pageAllowed = fromPage && originAllowed(origin, m_options.allowedOrigins);
+    connection->setCorsOrigin(!pageAllowed                               ? QByteArray()
+                              : m_options.allowedOrigins.contains("*") ? QByteArray("*")
+                                                                       : origin);
     if (request.method == "OPTIONS") {
+        if (fromPage && !pageAllowed) {
+            sendError(connection, 403, tr("the origin %1 may not use this API (Settings ▸ Server ▸ Allowed origins)")
+                                           .arg(QString::fromUtf8(origin)));
+            return;
+        }
         // CORS preflight: allow what a browser front-end sends (JSON bodies, an API key).
         QByteArray asked = request.header("access-control-request-headers");
         if (asked.isEmpty()) asked = "Content-Type, Authorization";
@@ -158,6 +200,16 @@ void ApiServer::onRequest(HttpConnection* connection, const HttpRequest& request
     }
     if (!hostAllowed(request)) {
         sendError(connection, 403, tr("the Host header must name this machine (127.0.0.1 or localhost)"));
+        return;
+    }
+    if (fromPage && !pageAllowed) {
+        sendError(connection, 403, tr("the origin %1 may not use this API (Settings ▸ Server ▸ Allowed origins)")
+                                       .arg(QString::fromUtf8(origin)));
+        return;
+    }
+    if (!keyAccepted(request)) {
+        sendError(connection, 401, tr("this server needs an API key: send \"Authorization: Bearer KEY\" with the key "
+                                      "set in Strata's Settings ▸ Server"));
         return;
     }
     const Route* route = nullptr;

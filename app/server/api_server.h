@@ -4,7 +4,7 @@
 //   GET  /v1/models             the loaded model (an empty list when none is)
 //   POST /v1/chat/completions   messages → answer, whole or streamed (server-sent events)
 //   POST /v1/completions        prompt → continuation, whole or streamed
-//   OPTIONS *                   CORS preflight (every answer allows any origin)
+//   OPTIONS *                   CORS preflight (for the origins in allowedOrigins)
 // Errors are OpenAI-style JSON ({"error":{"message","type",...}}) with a 4xx/5xx status.
 //
 // Chat answers carry the model's reasoning as `reasoning_content`, apart from the content, and
@@ -20,8 +20,11 @@
 // request (running or queued). The server never loads models: with none loaded it answers 503.
 //
 // Listens on 127.0.0.1 by default and then accepts only Host headers that name this machine, so
-// a web page cannot reach it through DNS rebinding. No API key: any program on this machine can
-// use it (as with LM Studio's and llama-server's defaults).
+// a web page cannot reach it through DNS rebinding. Web pages: only the origins listed in
+// ApiServerOptions::allowedOrigins may use it from a browser (none by default; "*" allows any); a
+// request whose Origin is not listed is refused (403), so a page cannot even start an answer.
+// An API key (ApiServerOptions::apiKey, none by default) makes every request except a CORS
+// preflight carry "Authorization: Bearer KEY" (401 otherwise), as OpenAI's clients send it.
 //
 // Lives on the thread that creates it (the GUI thread) and must be used from there; `worker`
 // (on its own thread) must outlive it. Owns its connections.
@@ -53,7 +56,17 @@ struct ApiServerOptions {
     HttpLimits limits;
     HttpTimeouts timeouts;
     int maxConnections = 64;
+    // Required as "Authorization: Bearer <apiKey>" on every request but preflights; empty: none.
+    QByteArray apiKey;
+    // Browser origins ("http://localhost:3000", scheme://host[:port], no trailing slash) allowed
+    // to call the API; "*" allows any page. Empty: no page may (non-browser clients send no
+    // Origin and are unaffected).
+    QList<QByteArray> allowedOrigins;
 };
+
+// Whether `origin` (a request's Origin header) is allowed by `allowed` (ApiServerOptions::
+// allowedOrigins): an exact match, case-insensitive in scheme and host, or "*".
+bool originAllowed(const QByteArray& origin, const QList<QByteArray>& allowed);
 
 class ApiServer : public QObject {
     Q_OBJECT
@@ -70,6 +83,8 @@ public:
     quint16 port() const { return m_tcp.serverPort(); }
     QString url() const;  // "http://127.0.0.1:8313"
     QString errorString() const { return m_error; }
+    // The options of the last listen().
+    const ApiServerOptions& options() const { return m_options; }
     // The id /v1/models reports: the loaded model's file name without .gguf ("" when none).
     QString modelId() const { return m_modelId; }
 
@@ -95,6 +110,7 @@ private:
     void onConnectionClosed(HttpConnection* connection);
     void startCompletion(HttpConnection* connection, const HttpRequest& request, bool chat);
     bool hostAllowed(const HttpRequest& request) const;
+    bool keyAccepted(const HttpRequest& request) const;
     void sendError(HttpConnection* connection, int status, const QString& message);
     void sendModelUnavailable(HttpConnection* connection);
 

@@ -79,6 +79,7 @@ void HttpConnection::processBuffer() {
             m_minorVersion = request.minorVersion;
             m_timer.stop();
             m_timerKind = Timer::none;
+            m_corsOrigin.clear();
             emit requestReceived(this, request);
             return;
         case HttpRequestParser::Result::error:
@@ -119,7 +120,10 @@ QByteArray HttpConnection::responseHead(int status, const QByteArray& contentTyp
     if (!contentType.isEmpty()) h += "Content-Type: " + contentType + "\r\n";
     if (length >= 0) h += "Content-Length: " + QByteArray::number(length) + "\r\n";
     else if (m_chunked) h += "Transfer-Encoding: chunked\r\n";
-    h += "Access-Control-Allow-Origin: *\r\n";
+    if (!m_corsOrigin.isEmpty()) {
+        h += "Access-Control-Allow-Origin: " + m_corsOrigin + "\r\n";
+        if (m_corsOrigin != "*") h += "Vary: Origin\r\n";  // caches must not reuse it for another page
+    }
     for (const auto& [name, value] : extra) h += name + ": " + value + "\r\n";
     h += m_keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
     h += "\r\n";

@@ -5,7 +5,8 @@
 // requests (4xx JSON error, then it closes, since framing is lost) and requests that do not
 // arrive in time — the whole request must come within requestTimeoutMs of its first byte, so a
 // client trickling bytes (slowloris) is cut off; an idle kept-alive connection is closed after
-// idleTimeoutMs. Every response carries CORS headers allowing any origin.
+// idleTimeoutMs. Whether a response allows a browser origin is the receiver's call
+// (setCorsOrigin, per request); answers the connection gives by itself allow none.
 //
 // Owns its socket. Lives on the thread that created the socket; not thread-safe. It deletes
 // itself (deleteLater) once closed, after emitting closed() — hold it in a QPointer.
@@ -45,6 +46,10 @@ public:
     // closeConnection: do not keep the connection for another request (after an error).
     void endStream(bool closeConnection = false);
 
+    // The Access-Control-Allow-Origin value for the answer to the request being answered ("*", an
+    // origin, or empty for none). Reset for every request.
+    void setCorsOrigin(const QByteArray& origin) { m_corsOrigin = origin; }
+
     // Drops the connection now, without an answer (the server is shutting down).
     void abort();
 
@@ -82,6 +87,7 @@ private:
     bool m_chunked = false;     // the stream being written uses chunked transfer coding
     bool m_streaming = false;
     bool m_closing = false;     // no more requests: close once the answer is written
+    QByteArray m_corsOrigin;    // of the request being answered (setCorsOrigin)
     int m_minorVersion = 1;     // of the request being answered
 };
 

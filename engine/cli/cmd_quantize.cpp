@@ -1,8 +1,10 @@
 // strata-cli quantize IN.gguf OUT.gguf TYPE [--threads N]: rewrites a model with the tensor
 // types of a quantization mix (quant/quant_mix.h). Progress and warnings go to stderr, the
 // summary to stdout. Exit codes: 0 done, 1 error, 2 usage.
+#include <cctype>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "cli_common.h"
 #include "gguf/gguf_file.h"
@@ -13,12 +15,22 @@ namespace strata::cli {
 
 namespace {
 
+// llama.cpp's quantize also takes the bare K-quant names for its medium mixes (Q3_K means
+// Q3_K_M, Q4_K means Q4_K_M, Q5_K means Q5_K_M); people copy those commands, so accept them.
+std::string resolve_mix_alias(std::string_view name) {
+    std::string upper(name);
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper == "Q3_K" || upper == "Q4_K" || upper == "Q5_K") return upper + "_M";
+    return std::string(name);
+}
+
 void print_usage() {
     std::string names;
     for (const auto& m : quant::quant_mixes()) names += std::string(names.empty() ? "" : " ") + m.name;
     std::fprintf(stderr,
                  "usage: strata-cli quantize IN.gguf OUT.gguf TYPE [--threads N]\n\n"
                  "  TYPE            %s\n"
+                 "                  (Q3_K, Q4_K and Q5_K mean the _M mixes, as in llama.cpp)\n"
                  "  --threads N     worker threads (default: all cores)\n\n"
                  "Writes OUT.gguf.partial and renames it when complete. Tensors whose row length does not\n"
                  "divide into the type's block fall back to the nearest type that fits; the summary lists them.\n",
@@ -66,7 +78,7 @@ int cmd_quantize(Args& args) {
         return 2;
     }
     const std::string &in_path = pos[0], &out_path = pos[1];
-    const auto mix = quant::find_quant_mix(pos[2]);
+    const auto mix = quant::find_quant_mix(resolve_mix_alias(pos[2]));
     if (!mix) {
         std::fprintf(stderr, "error: unknown quantization type '%s' (see strata-cli quantize --help)\n", pos[2].c_str());
         return 2;

@@ -41,6 +41,7 @@ ApiServerOptions testOptions() {
     o.port = 0;  // any free port: tests run in parallel
     o.timeouts.requestMs = 300;
     o.timeouts.idleMs = 3000;
+    o.allowedOrigins = {"http://localhost:3000"};  // the preflight rows' page
     return o;
 }
 
@@ -126,7 +127,8 @@ private slots:
         QCOMPARE(data.size(), 1);
         QCOMPARE(data[0].toObject().value("id").toString(), QStringLiteral("Tiny-Fake.Q8_0"));
         QCOMPARE(data[0].toObject().value("object").toString(), QStringLiteral("model"));
-        QCOMPARE(models->headers.value("access-control-allow-origin"), QByteArray("*"));
+        // Not from a browser (no Origin): no CORS permission is given, none is needed.
+        QVERIFY(!models->headers.contains("access-control-allow-origin"));
 
         QMetaObject::invokeMethod(s.workers.worker.get(), "unloadModel", Qt::QueuedConnection);
         QTRY_VERIFY(s.server.modelId().isEmpty());
@@ -368,7 +370,8 @@ private slots:
         const auto r = c.read();
         QVERIFY(r);
         QCOMPARE(r->status, status);
-        QCOMPARE(r->headers.value("access-control-allow-origin"), QByteArray("*"));
+        QCOMPARE(r->headers.value("access-control-allow-origin"),
+                 request.contains("Origin: ") ? QByteArray("http://localhost:3000") : QByteArray());
         if (status == 204) {
             QVERIFY(r->headers.value("access-control-allow-methods").contains("POST"));
             QCOMPARE(r->headers.value("access-control-allow-headers"), QByteArray("content-type, x-api-key"));
@@ -385,6 +388,95 @@ private slots:
         QCOMPARE(next->status, 200);
         std::lock_guard lock(s.workers.record->mutex);
         QVERIFY(s.workers.record->prompts.empty());
+    }
+
+    // Browser pages: a listed origin gets its own origin back (and Vary: Origin), "*" gets "*",
+    // an unlisted one is refused before anything runs, preflight included; trailing slashes and
+    // case in the scheme and host do not matter.
+    void corsAllowList_data() {
+        QTest::addColumn<QList<QByteArray>>("allowed");
+        QTest::addColumn<QByteArray>("origin");
+        QTest::addColumn<QByteArray>("expected");  // Access-Control-Allow-Origin; empty: refused
+        QTest::newRow("listed") << QList<QByteArray>{"http://localhost:3000"} << QByteArray("http://localhost:3000")
+                                << QByteArray("http://localhost:3000");
+        QTest::newRow("listed, other case") << QList<QByteArray>{"https://App.example/"} << QByteArray("https://app.example")
+                                            << QByteArray("https://app.example");
+        QTest::newRow("any") << QList<QByteArray>{"*"} << QByteArray("https://anywhere.example")
+                             << QByteArray("*");
+        QTest::newRow("unlisted") << QList<QByteArray>{"http://localhost:3000"} << QByteArray("http://localhost:3001")
+                                  << QByteArray();
+        QTest::newRow("none allowed") << QList<QByteArray>{} << QByteArray("http://localhost:3000") << QByteArray();
+    }
+    void corsAllowList() {
+        QFETCH(QList<QByteArray>, allowed);
+        QFETCH(QByteArray, origin);
+        QFETCH(QByteArray, expected);
+        Served s;
+        ApiServerOptions o = testOptions();
+        o.allowedOrigins = allowed;
+        QVERIFY(s.server.listen(o));
+        s.load(QStringLiteral("/m/fake.gguf"));
+        QTRY_VERIFY(!s.server.modelId().isEmpty());
+        RawClient c(s.port());
+        c.send(httpRequest("OPTIONS", "/v1/chat/completions", {},
+                           "Origin: " + origin + "\r\nAccess-Control-Request-Method: POST\r\n") +
+               httpRequest("POST", "/v1/chat/completions", chatBody("Hi"), "Origin: " + origin + "\r\n"));
+        const auto preflight = c.read();
+        const auto post = c.read();
+        QVERIFY(preflight && post);
+        QCOMPARE(preflight->headers.value("access-control-allow-origin"), expected);
+        QCOMPARE(post->headers.value("access-control-allow-origin"), expected);
+        if (expected.isEmpty()) {
+            QCOMPARE(preflight->status, 403);
+            QCOMPARE(post->status, 403);
+            QCOMPARE(post->errorType(), QStringLiteral("permission_error"));
+            QVERIFY2(post->errorMessage().contains(QString::fromUtf8(origin)), qPrintable(post->errorMessage()));
+            std::lock_guard lock(s.workers.record->mutex);
+            QVERIFY(s.workers.record->prompts.empty());  // refused before anything ran
+        } else {
+            QCOMPARE(preflight->status, 204);
+            QCOMPARE(post->status, 200);
+            QCOMPARE(post->headers.contains("vary"), expected != "*");
+        }
+    }
+
+    // An API key: requests without "Authorization: Bearer KEY" (or with another key) get 401 and
+    // run nothing; with it they are answered; a preflight needs none (browsers send no key there).
+    void apiKeyRequired_data() {
+        QTest::addColumn<QByteArray>("headers");
+        QTest::addColumn<int>("status");
+        QTest::newRow("no key") << QByteArray() << 401;
+        QTest::newRow("wrong key") << QByteArray("Authorization: Bearer sk-wrong\r\n") << 401;
+        QTest::newRow("key prefix only") << QByteArray("Authorization: Bearer sk-loc\r\n") << 401;
+        QTest::newRow("not bearer") << QByteArray("Authorization: Basic sk-local-123\r\n") << 401;
+        QTest::newRow("right key") << QByteArray("Authorization: Bearer sk-local-123\r\n") << 200;
+        QTest::newRow("scheme in lower case") << QByteArray("authorization: bearer sk-local-123\r\n") << 200;
+    }
+    void apiKeyRequired() {
+        QFETCH(QByteArray, headers);
+        QFETCH(int, status);
+        Served s;
+        ApiServerOptions o = testOptions();
+        o.apiKey = "sk-local-123";
+        QVERIFY(s.server.listen(o));
+        s.load(QStringLiteral("/m/fake.gguf"));
+        QTRY_VERIFY(!s.server.modelId().isEmpty());
+        RawClient c(s.port());
+        c.send(httpRequest("GET", "/v1/models", {}, headers) + httpRequest("POST", "/v1/chat/completions", chatBody("Hi"), headers) +
+               httpRequest("OPTIONS", "/v1/models", {}, "Origin: http://localhost:3000\r\n"));
+        const auto models = c.read();
+        const auto chat = c.read();
+        const auto preflight = c.read();
+        QVERIFY(models && chat && preflight);
+        QCOMPARE(models->status, status);
+        QCOMPARE(chat->status, status);
+        QCOMPARE(preflight->status, 204);
+        if (status == 401) {
+            QCOMPARE(chat->errorType(), QStringLiteral("authentication_error"));
+            QVERIFY(chat->errorMessage().contains(QLatin1String("Bearer")));
+            std::lock_guard lock(s.workers.record->mutex);
+            QVERIFY(s.workers.record->prompts.empty());
+        }
     }
 
     void framingErrorsAnswerAndClose_data() {

@@ -347,6 +347,27 @@ private slots:
         }
     }
 
+    // llama.cpp's bare K-quant names mean its _M mixes: the file is the _M mix's, byte for byte.
+    void bareKQuantNamesMeanTheMediumMix_data() {
+        QTest::addColumn<QString>("alias");
+        QTest::addColumn<QString>("mix");
+        QTest::newRow("Q3_K") << "Q3_K" << "Q3_K_M";
+        QTest::newRow("q4_k") << "q4_k" << "Q4_K_M";
+        QTest::newRow("Q5_K") << "Q5_K" << "Q5_K_M";
+    }
+    void bareKQuantNamesMeanTheMediumMix() {
+        QFETCH(QString, alias);
+        QFETCH(QString, mix);
+        const QString viaAlias = dir_.filePath("alias_" + alias + ".gguf");
+        const QString viaName = dir_.filePath("name_" + alias + ".gguf");
+        const Run a = run({"quantize", f32_, viaAlias, alias, "--threads", "2"});
+        QVERIFY2(a.code == 0, qPrintable(a.err));
+        QVERIFY2(a.out.contains(mix), qPrintable(a.out));  // the summary names the mix it chose
+        const Run n = run({"quantize", f32_, viaName, mix, "--threads", "2"});
+        QVERIFY2(n.code == 0, qPrintable(n.err));
+        QVERIFY2(file_bytes(viaAlias) == file_bytes(viaName), "the alias wrote another file than the mix it names");
+    }
+
     void usageErrors_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<int>("code");

@@ -310,20 +310,47 @@ private slots:
         QVERIFY(!isDark(QApplication::palette()));
     }
 
-    // Validation results arrive in any order: an "added" note must not wipe a file's error.
-    void bannerKeepsErrorsWhenInformationFollows() {
+    // Errors and news are shown apart: an "added" note neither wipes a file's error nor joins it
+    // (it has its own strip and replaces the note before it); an error on a topic is replaced by
+    // the next on that topic and cleared when that thing succeeds; dismissing errors leaves news.
+    void bannerKeepsErrorsAndNewsApart() {
         QWidget host;
         MessageBanner banner(&host);
         host.show();
-        banner.show(MessageBanner::Kind::error, QStringLiteral("a.txt is not a GGUF model file"));
-        banner.show(MessageBanner::Kind::info, QStringLiteral("Added b.gguf to the library."));
+        banner.showError(QStringLiteral("file:a.txt"), QStringLiteral("a.txt is not a GGUF model file"));
+        banner.showInfo(QStringLiteral("Added b.gguf to the library."));
         QCOMPARE(banner.kind(), MessageBanner::Kind::error);
-        QVERIFY(banner.text().contains(QLatin1String("a.txt")));
-        QVERIFY(banner.text().contains(QLatin1String("b.gguf")));
-        banner.dismiss();
-        banner.show(MessageBanner::Kind::info, QStringLiteral("one"));
-        banner.show(MessageBanner::Kind::error, QStringLiteral("two"));
-        QCOMPARE(banner.text(), QStringLiteral("two"));
+        QCOMPARE(banner.errorText(), QStringLiteral("a.txt is not a GGUF model file"));
+        QCOMPARE(banner.infoText(), QStringLiteral("Added b.gguf to the library."));
+        banner.showInfo(QStringLiteral("Added c.gguf to the library."));
+        QCOMPARE(banner.infoText(), QStringLiteral("Added c.gguf to the library."));  // replaced, not appended
+        QVERIFY(!banner.errorText().contains(QLatin1String("gguf to the library")));
+
+        banner.showError(QStringLiteral("load"), QStringLiteral("Could not load x.gguf: out of memory"));
+        banner.showError(QStringLiteral("load"), QStringLiteral("Could not load y.gguf: out of memory"));
+        QCOMPARE(banner.errorText(), QStringLiteral("a.txt is not a GGUF model file\nCould not load y.gguf: out of memory"));
+        banner.clearError(QStringLiteral("load"));  // y.gguf loaded after all
+        QCOMPARE(banner.errorText(), QStringLiteral("a.txt is not a GGUF model file"));
+
+        banner.dismissErrors();
+        QVERIFY(!banner.hasErrors());
+        QCOMPARE(banner.kind(), MessageBanner::Kind::info);
+        QVERIFY(banner.isVisible());  // the news is still there
+        banner.dismissInfo();
+        QVERIFY(!banner.isVisible());
+    }
+
+    // In the window: a load failure's error goes when a load succeeds, and an import's news
+    // after it is shown apart, not under the red error.
+    void windowClearsTheLoadErrorWhenALoadSucceeds() {
+        UiFixture f;
+        emit f.app->loadFailed(QStringLiteral("/m/bad.gguf"), QStringLiteral("out of memory"));
+        QVERIFY(f.window->banner()->errorText().contains(QLatin1String("bad.gguf")));
+        f.window->banner()->showInfo(QStringLiteral("Added stories260K.gguf to the library."));
+        QVERIFY(!f.window->banner()->errorText().contains(QLatin1String("stories260K")));
+        f.app->loadModel(QStringLiteral("/m/good.gguf"));
+        QTRY_VERIFY(!f.app->loadedPath().isEmpty());
+        QVERIFY(!f.window->banner()->hasErrors());
     }
 
     void screenshotsAreWritten() {

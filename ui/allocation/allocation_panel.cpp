@@ -1,5 +1,6 @@
 #include "allocation/allocation_panel.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -33,6 +34,15 @@ QFrame* card(const QString& title, QWidget* parent, QVBoxLayout** body) {
     l->addWidget(t);
     *body = l;
     return f;
+}
+
+// A scroll area whose widget wraps text (height for width) lays it out for the viewport it had
+// before its vertical scroll bar appeared, and keeps that width: a sideways scroll bar for a
+// few pixels. Once the bar has come or gone, lay the widget out again for the viewport it has.
+void refitWhenScrollBarToggles(QScrollArea* area) {
+    QObject::connect(area->verticalScrollBar(), &QScrollBar::rangeChanged, area, [area] {
+        QTimer::singleShot(0, area, [area] { area->setWidgetResizable(true); });
+    });
 }
 
 QString modeHelp(strata::SplitMode m) {
@@ -86,6 +96,8 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     m_model = new QComboBox(this);
     m_model->setMinimumWidth(260);
     m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    modelLabel->setBuddy(m_model);
+    m_model->setAccessibleName(tr("Model to allocate"));
     header->addWidget(modelLabel);
     header->addWidget(m_model);
     layout->addLayout(header);
@@ -96,7 +108,10 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     // ---- left: settings
     auto* leftScroll = new QScrollArea(this);
     leftScroll->setWidgetResizable(true);
-    leftScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    // Squeezed below its content (the window at its minimum size, large fonts) a column scrolls
+    // sideways rather than cutting its controls off.
+    leftScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    refitWhenScrollBarToggles(leftScroll);
     leftScroll->setMinimumWidth(440);
     leftScroll->setMaximumWidth(600);
     m_leftScroll = leftScroll;
@@ -126,14 +141,21 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     form->setHorizontalSpacing(12);
     form->setVerticalSpacing(8);
     m_ctx = new QSpinBox(left);
-    m_ctx->setRange(0, 1 << 20);
+    m_ctx->setRange(0, int(kMaxContext));
+    m_ctx->setAccessibleName(tr("Context length"));
     m_ctx->setSingleStep(1024);
     m_ctx->setSuffix(tr(" tokens"));
     m_ctx->setToolTip(tr("How much text (prompt + answer) the model can see at once"));
     m_useLongest = new QPushButton(tr("Longest that fits"), left);
+    m_useLongest->setToolTip(tr("The longest context that fits these devices, up to the model's trained length"));
+    // Past the trained length a model's answers degrade: the box stops there unless asked.
+    m_beyond = new QCheckBox(tr("Allow beyond the trained length"), left);
+    m_beyond->setToolTip(tr("Answers past the length the model was trained on usually turn into nonsense"));
+    // The button under the box, beside the choice: one line of both would be wider than the
+    // column at the window's minimum size.
     auto* ctxRow = new QHBoxLayout();
-    ctxRow->addWidget(m_ctx, 1);
     ctxRow->addWidget(m_useLongest);
+    ctxRow->addWidget(m_beyond, 1);
     m_kv = new QComboBox(left);
     m_kv->addItem(tr("f16 (default)"), int(strata::KvCacheType::f16));
     m_kv->addItem(tr("q8_0 (half the memory)"), int(strata::KvCacheType::q8_0));
@@ -144,7 +166,8 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     m_batch->setToolTip(tr("Prompt tokens processed per step: more is faster to read long prompts, needs more scratch"));
     form->addRow(tr("Split"), m_mode);
     form->addRow(QString(), m_modeHelp);
-    form->addRow(tr("Context length"), ctxRow);
+    form->addRow(tr("Context length"), m_ctx);
+    form->addRow(QString(), ctxRow);
     form->addRow(tr("KV cache"), m_kv);
     form->addRow(tr("Batch size"), m_batch);
     body->addLayout(form);
@@ -187,7 +210,8 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     // ---- right: preview
     auto* rightScroll = new QScrollArea(this);
     rightScroll->setWidgetResizable(true);
-    rightScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    rightScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    refitWhenScrollBarToggles(rightScroll);
     m_preview = new FitPreview(rightScroll);
     rightScroll->setWidget(m_preview);
     columns->addWidget(rightScroll, 1);
@@ -220,6 +244,9 @@ AllocationPanel::AllocationPanel(app::FitService& fits, app::ModelCatalog& catal
     connect(m_expertMode, &QComboBox::currentIndexChanged, this, changed);
     connect(m_expertLayers, &QSpinBox::valueChanged, this, changed);
     connect(m_expertHost, &QComboBox::currentIndexChanged, this, changed);
+    connect(m_beyond, &QCheckBox::toggled, this, [this] {
+        if (!m_syncing) updateContextRange();  // may clamp the value: collect() follows
+    });
     connect(m_useLongest, &QPushButton::clicked, this, [this] {
         if (m_plan.max_ctx_that_fits > 0) m_ctx->setValue(int(qMin<int64_t>(m_plan.max_ctx_that_fits, m_ctx->maximum())));
     });
@@ -259,6 +286,10 @@ void AllocationPanel::modelChosen() {
     m_saveTimer.stop();
     if (!m_path.isEmpty()) emit settingsChanged(m_path, m_settings);  // keep the last edits
     m_path = path;
+    {
+        const QSignalBlocker block(m_beyond);  // each model starts within its trained length
+        m_beyond->setChecked(false);
+    }
     emit modelSelected(m_path);  // the owner answers with setSettings()
     updatePreview();
 }
@@ -322,13 +353,23 @@ void AllocationPanel::rebuildRows() {
     m_noDevices->setVisible(m_rows.isEmpty());
     rebuildExpertHosts();
     syncControls();
-    // Wide enough for the longest device row (names and memory lines are not wrapped).
+    updateLeftWidth();
+    // Once the new rows are shown the column's own size hint counts them exactly.
+    QTimer::singleShot(0, this, &AllocationPanel::updateLeftWidth);
+}
+
+void AllocationPanel::updateLeftWidth() {
+    // Wide enough for the longest device row (names and memory lines are not wrapped) and the
+    // form (the context box grows with its "Model default (…)" text, set in syncControls).
     // (New rows are not shown yet, so the column's own size hint does not count them.)
     int rows = 0;
     for (DeviceRow* r : m_rows) rows = qMax(rows, r->minimumSizeHint().width());
-    const int content = qMax(m_leftScroll->widget()->minimumSizeHint().width(), rows + 2 * 16 + 14);
-    const int need = content + m_leftScroll->verticalScrollBar()->sizeHint().width() + 4;
-    m_leftScroll->setMinimumWidth(qBound(440, need, 600));
+    // The scroll area lays its widget out at the widget's size hint when there is room; with the
+    // vertical scroll bar shown that must still fit, or a sideways scroll bar appears.
+    const QWidget* content = m_leftScroll->widget();
+    const int widest = qMax(qMax(content->minimumSizeHint().width(), content->sizeHint().width()), rows + 2 * 16 + 14);
+    const int need = widest + m_leftScroll->verticalScrollBar()->sizeHint().width() + 2 * m_leftScroll->frameWidth() + 4;
+    m_leftScroll->setMinimumWidth(qBound(400, need, 600));
 }
 
 void AllocationPanel::syncControls() {
@@ -339,8 +380,10 @@ void AllocationPanel::syncControls() {
     m_mode->setCurrentIndex(m_mode->findData(int(m_settings.mode)));
     m_modeHelp->setText(modeHelp(m_settings.mode));
     m_kv->setCurrentIndex(m_kv->findData(int(m_settings.kvType)));
+    const qint64 trained = trainedContext();
+    if (trained > 0 && m_settings.nCtx > trained) m_beyond->setChecked(true);  // chosen knowingly before
+    updateContextRange();
     m_ctx->setValue(int(m_settings.nCtx));
-    const qint64 trained = m_fits.hasFootprint(m_path) ? m_fits.footprint(m_path).n_ctx_train : 0;
     m_ctx->setSpecialValueText(tr("Model default (%1)").arg(QLocale().toString(qlonglong(app::effectiveContext({}, trained)))));
     m_batch->setValue(int(m_settings.nBatch));
     m_expertMode->setCurrentIndex(m_expertMode->findData(int(m_settings.experts.mode)));
@@ -351,6 +394,7 @@ void AllocationPanel::syncControls() {
     m_expertLayers->setEnabled(m_settings.experts.mode == strata::ExpertMode::first_n);
     m_expertHost->setCurrentIndex(qMax(0, m_expertHost->findData(m_settings.experts.hostKey)));
     m_syncing = false;
+    updateLeftWidth();
 }
 
 // The CPU devices that may hold experts; the choice is offered only when there is one to make.
@@ -369,6 +413,19 @@ void AllocationPanel::rebuildExpertHosts() {
     m_expertHostLabel->setVisible(choice);
     m_expertHost->setVisible(choice);
     m_syncing = was;
+}
+
+qint64 AllocationPanel::trainedContext() const {
+    if (m_path.isEmpty()) return 0;
+    if (m_fits.hasFootprint(m_path)) return m_fits.footprint(m_path).n_ctx_train;
+    const int row = m_catalog.rowOfPath(m_path);
+    return row >= 0 ? m_catalog.entryAt(row).contextLength : 0;
+}
+
+void AllocationPanel::updateContextRange() {
+    const qint64 trained = trainedContext();
+    m_beyond->setVisible(trained > 0);
+    m_ctx->setMaximum(int(trained > 0 && !m_beyond->isChecked() ? qMin(trained, kMaxContext) : kMaxContext));
 }
 
 bool AllocationPanel::selectedIsMoe() const {

@@ -9,6 +9,7 @@
 
 #include "allocation/allocation.h"
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QPushButton;
@@ -47,6 +48,10 @@ public:
     QList<DeviceRow*> deviceRows() const { return m_rows; }
     QComboBox* modeBox() const { return m_mode; }
     QSpinBox* contextBox() const { return m_ctx; }
+    // Lifts the context box's limit from the model's trained length (shown for models that
+    // state one); a saved context beyond it ticks it.
+    QCheckBox* beyondTrainedBox() const { return m_beyond; }
+    static constexpr qint64 kMaxContext = 1 << 24;
     QComboBox* kvBox() const { return m_kv; }
     QSpinBox* batchBox() const { return m_batch; }
     QPushButton* applyButton() const { return m_apply; }
@@ -69,6 +74,9 @@ private:
     void rebuildExpertHosts();
     void updateExpertCard();
     bool selectedIsMoe() const;
+    qint64 trainedContext() const;  // the selected model's n_ctx_train (0: unknown)
+    void updateContextRange();
+    void updateLeftWidth();
     int selectedLayerCount() const;
     void collect();
     void move(const QString& key, int delta);
@@ -92,6 +100,7 @@ private:
     QLabel* m_modeHelp;
     QSpinBox* m_ctx;
     QPushButton* m_useLongest;
+    QCheckBox* m_beyond;
     QComboBox* m_kv;
     QSpinBox* m_batch;
     QWidget* m_expertCard;

@@ -5,6 +5,7 @@
 #include <QLocale>
 #include <QVBoxLayout>
 
+#include "allocation/allocation.h"
 #include "allocation/expert_hosting.h"
 #include "allocation/fit_bar.h"
 #include "common/theme.h"
@@ -16,7 +17,9 @@ namespace {
 QString bytes(quint64 n) { return QLocale().formattedDataSize(qint64(n), 1, QLocale::DataSizeIecFormat); }
 
 QString swatch(const QColor& c, const QString& text) {
-    return QStringLiteral("<span style=\"color:%1\">■</span>&nbsp;%2").arg(c.name(), text);
+    // One swatch and its words never break apart when the legend wraps.
+    return QStringLiteral("<span style=\"color:%1\">■</span>&nbsp;%2")
+        .arg(c.name(), text.toHtmlEscaped().replace(QLatin1Char(' '), QStringLiteral("&nbsp;")));
 }
 
 QString htmlList(const std::vector<std::string>& items, const QString& marker) {
@@ -40,10 +43,17 @@ FitPreview::FitPreview(QWidget* parent) : QFrame(parent) {
     m_verdict->setStyleSheet(QStringLiteral("font-size: 16px; font-weight: 600;"));
     m_verdict->setWordWrap(true);
     layout->addWidget(m_verdict);
+    // Every text wraps: at the window's minimum size this column is narrow.
     m_longest = new QLabel(this);
+    m_longest->setWordWrap(true);
+    m_ctxWarning = new QLabel(this);
+    m_ctxWarning->setObjectName(QStringLiteral("contextWarning"));
+    m_ctxWarning->setWordWrap(true);
     m_speed = new QLabel(this);
     m_speed->setProperty("muted", true);
+    m_speed->setWordWrap(true);
     layout->addWidget(m_longest);
+    layout->addWidget(m_ctxWarning);
     layout->addWidget(m_speed);
     m_placeholder = new QLabel(this);
     m_placeholder->setProperty("muted", true);
@@ -59,10 +69,11 @@ FitPreview::FitPreview(QWidget* parent) : QFrame(parent) {
     const ThemeColors& c = currentColors();
     m_legend = new QLabel(this);
     m_legend->setTextFormat(Qt::RichText);
+    m_legend->setWordWrap(true);
     m_legend->setText(QStringList{swatch(c.weights, tr("weights")), swatch(c.kvCache, tr("KV cache")),
                                   swatch(c.scratch, tr("scratch")), swatch(c.free, tr("free")),
                                   swatch(c.overflow, tr("does not fit"))}
-                          .join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+                          .join(QStringLiteral("&nbsp;&nbsp; ")));  // may wrap between swatches
     layout->addWidget(m_legend);
 
     m_explanation = new QLabel(this);
@@ -88,6 +99,8 @@ void FitPreview::setPlaceholder(const QString& text) {
     m_placeholder->setVisible(true);
     m_verdict->clear();
     m_longest->clear();
+    m_ctxWarning->clear();
+    m_ctxWarning->setVisible(false);
     m_speed->clear();
     m_explanation->clear();
     m_legend->setVisible(false);
@@ -101,10 +114,22 @@ void FitPreview::setPlan(const strata::PlanRequest& request, const strata::Plan&
     m_verdict->setText(plan.fits ? tr("✓ Fits") : tr("✗ Does not fit"));
     m_verdict->setStyleSheet(QStringLiteral("font-size: 16px; font-weight: 600; color: %1;").arg((plan.fits ? c.good : c.bad).name()));
     const QLocale loc;
-    m_longest->setText(plan.max_ctx_that_fits > 0
-                           ? tr("Longest context that fits: <b>%1</b> tokens (asked: %2)")
-                                 .arg(loc.toString(qlonglong(plan.max_ctx_that_fits)), loc.toString(qlonglong(request.n_ctx)))
-                           : tr("No context length fits on these devices."));
+    // Memory may hold far more than the model was trained on (16 M tokens for a 2 K model):
+    // the longest context worth offering is the trained length; say what memory allows apart.
+    const qint64 trained = request.model.n_ctx_train;
+    const qint64 fits = plan.max_ctx_that_fits;
+    if (fits <= 0)
+        m_longest->setText(tr("No context length fits on these devices."));
+    else if (trained > 0 && fits > trained)
+        m_longest->setText(tr("Context: <b>%1</b> tokens · trained on %2 · memory would hold %3")
+                               .arg(loc.toString(qlonglong(request.n_ctx)), loc.toString(trained), loc.toString(fits)));
+    else
+        m_longest->setText(tr("Longest context that fits: <b>%1</b> tokens (asked: %2)")
+                               .arg(loc.toString(fits), loc.toString(qlonglong(request.n_ctx))));
+    const QString warning = app::contextWarning(request.n_ctx, trained);
+    m_ctxWarning->setText(warning.isEmpty() ? QString() : QStringLiteral("⚠ ") + warning);
+    m_ctxWarning->setStyleSheet(QStringLiteral("color: %1; font-weight: 600;").arg(c.warning.name()));
+    m_ctxWarning->setVisible(!warning.isEmpty());
     QStringList speed;
     // One decimal where it carries information (8.7 tokens/s), none past 100 (17,228 tokens/s).
     const int decimals = plan.predicted_decode_tps < 100 ? 1 : 0;
@@ -171,6 +196,7 @@ void FitPreview::setPlan(const strata::PlanRequest& request, const strata::Plan&
 
 QString FitPreview::verdictText() const { return m_verdict->text(); }
 QString FitPreview::longestContextText() const { return m_longest->text(); }
+QString FitPreview::contextWarningText() const { return m_ctxWarning->isHidden() ? QString() : m_ctxWarning->text(); }
 QString FitPreview::explanationText() const { return m_explanation->text(); }
 QString FitPreview::deviceText(const QString& id) const {
     const QLabel* l = m_details.value(id);

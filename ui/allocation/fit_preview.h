@@ -27,6 +27,8 @@ public:
     QMap<QString, FitBar*> bars() const { return m_bars; }
     QString verdictText() const;
     QString longestContextText() const;
+    // "⚠ 32,768 tokens is beyond the 2,048 this model was trained on: …" or "".
+    QString contextWarningText() const;
     QString explanationText() const;
     QString deviceText(const QString& id) const;  // the line(s) under a device's bar
 
@@ -35,6 +37,7 @@ private:
 
     QLabel* m_verdict;
     QLabel* m_longest;
+    QLabel* m_ctxWarning;
     QLabel* m_speed;
     QGridLayout* m_rows;
     QLabel* m_legend;

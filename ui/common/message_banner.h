@@ -1,10 +1,16 @@
-// MessageBanner: a strip under the top bar for things the user should read — files that could
-// not be added (each naming the file and why), load failures, confirmations. Errors stay until
-// dismissed; information hides by itself.
+// MessageBanner: strips under the top bar for things the user should read. Two levels, shown
+// apart so that news never reads as part of a failure:
+//   - errors (red): files that could not be added, load failures, a server that could not
+//     start. Each has a topic ("load", "server", a file's path); a new error on a topic replaces
+//     that topic's line, and clearError(topic) removes it when the thing that failed succeeds.
+//     Errors stay until cleared or dismissed (the strip's close button dismisses them all).
+//   - information (accent colour): confirmations ("Added x.gguf to the library."). The newest
+//     replaces the one before; it hides by itself after a few seconds or when dismissed.
 #pragma once
 
 #include <QFrame>
-#include <QStringList>
+#include <QList>
+#include <QPair>
 #include <QTimer>
 
 class QLabel;
@@ -16,24 +22,42 @@ class MessageBanner : public QFrame {
     Q_OBJECT
 public:
     enum class Kind { info, error };
-    static constexpr int kMaxLines = 6;
+    static constexpr int kMaxErrors = 6;
+    static constexpr int kInfoMs = 6000;
 
     explicit MessageBanner(QWidget* parent = nullptr);
 
-    // Adds a line (several errors in a row are listed together).
+    void showError(const QString& topic, const QString& text);
+    void clearError(const QString& topic);
+    void showInfo(const QString& text);
+    // showError with no topic, or showInfo.
     void show(Kind kind, const QString& text);
-    void dismiss();
-    QString text() const { return m_lines.join(QLatin1Char('\n')); }
-    Kind kind() const { return m_kind; }
+    void dismiss();  // both strips
+    void dismissErrors();
+    void dismissInfo();
+
+    QString errorText() const;          // the error lines, oldest first
+    QString infoText() const { return m_info; }
+    // Everything shown, errors first (for tests and accessibility).
+    QString text() const;
+    // error while any error is shown, else info.
+    Kind kind() const { return m_errors.isEmpty() ? Kind::info : Kind::error; }
+    bool hasErrors() const { return !m_errors.isEmpty(); }
 
 private:
+    struct Strip {
+        QFrame* frame = nullptr;
+        QLabel* icon = nullptr;
+        QLabel* label = nullptr;
+        QToolButton* close = nullptr;
+    };
+    Strip makeStrip(const QString& name, const QString& closeName);
     void render();
 
-    Kind m_kind = Kind::info;
-    QStringList m_lines;
-    QLabel* m_icon;
-    QLabel* m_label;
-    QToolButton* m_close;
+    QList<QPair<QString, QString>> m_errors;  // (topic, text)
+    QString m_info;
+    Strip m_errorStrip;
+    Strip m_infoStrip;
     QTimer m_hideTimer;
 };
 

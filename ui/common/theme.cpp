@@ -131,7 +131,11 @@ QToolButton:hover { background: %surfaceAlt; }
 QToolButton:checked { background: %surfaceAlt; }
 QLineEdit, QPlainTextEdit, QTextEdit {
   border: 1px solid %border; border-radius: 6px; padding: 4px 6px; background: %surface; selection-background-color: %accent; }
-QLineEdit:focus, QPlainTextEdit:focus { border-color: %accent; }
+QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus { border-color: %accent; }
+QPushButton:focus { border: 2px solid %accent; padding: 4px 13px; }
+QPushButton[primary="true"]:focus { border: 2px solid %text; }
+QToolButton:focus { border: 2px solid %accent; padding: 2px; }
+QTableView:focus, QListView:focus, QTreeView:focus { border-color: %accent; }
 QTableView, QListView, QTreeView { border: 1px solid %border; border-radius: 8px; background: %surface;
   alternate-background-color: %surfaceAlt; selection-background-color: %selection; selection-color: %text; outline: none; }
 QHeaderView::section { background: %surface; color: %muted; border: none; border-bottom: 1px solid %border;
@@ -157,6 +161,7 @@ QLabel[subheading="true"] { font-size: 13px; font-weight: 600; }
 QToolButton[nav="true"] { color: %muted; padding: 6px 2px; border-radius: 8px; font-size: 11px; }
 QToolButton[nav="true"]:checked { color: %accent; background: %navChecked; }
 QToolButton[nav="true"]:hover:!checked { background: %surfaceAlt; }
+QToolButton[nav="true"]:focus { border: 2px solid %accent; padding: 4px 0px; }
 )");
     const QColor selection = kind == ThemeKind::dark ? c.accent.darker(210) : c.accent.lighter(185);
     const QColor navChecked = kind == ThemeKind::dark ? QColor(0x2b, 0x35, 0x4d) : QColor(0xe3, 0xec, 0xfc);

@@ -108,6 +108,8 @@ LibraryView::LibraryView(app::ModelCatalog& catalog, QWidget* parent) : QWidget(
     m_table->setModel(m_proxy);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->setAccessibleName(tr("Models in the library"));
+    m_table->setTabKeyNavigation(false);  // arrows move between rows; Tab moves on to the details
     m_table->setSortingEnabled(true);
     m_table->sortByColumn(app::ModelCatalog::AddedColumn, Qt::DescendingOrder);
     m_table->setShowGrid(false);

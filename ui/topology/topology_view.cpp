@@ -41,18 +41,27 @@ quint64 expertTrafficPerToken(const strata::PlanRequest& r, const strata::Plan& 
 }  // namespace
 
 TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidget(parent), m_monitor(monitor) {
-    auto* layout = new QVBoxLayout(this);
+    // One scroll area for the whole page: a small window scrolls the page, not a box inside it.
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    auto* page = new QWidget(scroll);
+    page->setObjectName(QStringLiteral("topologyPage"));
+    outer->addWidget(scroll);
+    auto* layout = new QVBoxLayout(page);
     layout->setContentsMargins(24, 20, 24, 20);
     layout->setSpacing(14);
-    auto* title = new QLabel(tr("Topology"), this);
+    auto* title = new QLabel(tr("Topology"), page);
     title->setProperty("heading", true);
-    m_summary = new QLabel(this);
+    m_summary = new QLabel(page);
     m_summary->setProperty("muted", true);
     m_summary->setWordWrap(true);
     layout->addWidget(title);
     layout->addWidget(m_summary);
 
-    auto* stripCard = new QFrame(this);
+    auto* stripCard = new QFrame(page);
     stripCard->setProperty("card", true);
     auto* sl = new QVBoxLayout(stripCard);
     sl->setContentsMargins(16, 14, 16, 12);
@@ -61,33 +70,26 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
     m_strip = new LayerStrip(stripCard);
     m_stripLegend = new QLabel(stripCard);
     m_stripLegend->setTextFormat(Qt::RichText);
+    m_stripLegend->setWordWrap(true);
     sl->addWidget(stripTitle);
     sl->addWidget(m_strip);
     sl->addWidget(m_stripLegend);
     m_stripCard = stripCard;
     layout->addWidget(stripCard);
 
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    scroll->setVerticalScrollBarPolicy(Qt::ScrollBarAsNeeded);
-    auto* page = new QWidget(scroll);
-    auto* pl = new QVBoxLayout(page);
-    pl->setContentsMargins(0, 0, 0, 0);
-    pl->setSpacing(14);
     m_cardRow = new QHBoxLayout();
     m_cardRow->setContentsMargins(0, 0, 0, 0);
     m_cardRow->setSpacing(8);
     m_cardRow->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-    pl->addLayout(m_cardRow);
+    layout->addLayout(m_cardRow);
     m_activity = new StageActivity(page);
-    pl->addWidget(m_activity);
+    layout->addWidget(m_activity);
     m_hint = new QLabel(page);
     m_hint->setProperty("muted", true);
     m_hint->setWordWrap(true);
-    pl->addWidget(m_hint);
-    pl->addStretch(1);
+    layout->addWidget(m_hint);
+    layout->addStretch(1);
     scroll->setWidget(page);
-    layout->addWidget(scroll, 1);
 
     connect(&m_monitor, &app::DeviceMonitor::devicesChanged, this, &TopologyView::rebuild);
     connect(&m_monitor, &app::DeviceMonitor::modelChanged, this, &TopologyView::rebuild);
