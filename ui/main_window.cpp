@@ -117,10 +117,6 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     m_serverLabel = new QLabel(this);
     statusBar()->addPermanentWidget(m_serverLabel);
     connectApp();
-    // The chat list has no visible label to take a name from. TODO(lead): name it in
-    // ConversationSidebar ("Chats") and drop this.
-    if (auto* chats = m_chat->sidebar()->findChild<QListView*>(); chats && chats->accessibleName().isEmpty())
-        chats->setAccessibleName(tr("Chats"));
     for (QWidget* w : findChildren<QWidget*>()) nameFromVisibleLabel(w);
     qApp->installEventFilter(this);
 
@@ -434,6 +430,8 @@ void MainWindow::connectApp() {
     });
     connect(&a, &app::App::contextWarningChanged, m_modelBar, &ModelBar::setContextWarning);
     m_modelBar->setContextWarning(a.contextWarning());
+    connect(&a, &app::App::contextWarningChanged, m_chat, &ChatView::setContextWarning);
+    m_chat->setContextWarning(a.contextWarning());
     connect(&a, &app::App::sessionRestored, this, [this](bool reloading) {
         if (!reloading && !m_app.restoreNote().isEmpty()) m_banner->showInfo(m_app.restoreNote());
     });

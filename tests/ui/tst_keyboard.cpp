@@ -319,9 +319,12 @@ private slots:
                  qPrintable(panel->preview()->contextWarningText()));
         panel->beyondTrainedBox()->setChecked(false);
         QCOMPARE(panel->currentRequest().n_ctx, trained);
-        // The loaded model's warning reaches the model bar.
+        // The loaded model's warning reaches the model bar and the chat header.
         emit f.app->contextWarningChanged(QStringLiteral("beyond"));
         QCOMPARE(f.window->modelBar()->contextWarning(), QStringLiteral("beyond"));
+        QCOMPARE(f.window->chatView()->contextWarning(), QStringLiteral("beyond"));
+        emit f.app->contextWarningChanged(QString());
+        QVERIFY(f.window->chatView()->contextWarning().isEmpty());
     }
 
     // At the window's minimum size: nothing in Allocate runs past its column (texts wrap or the

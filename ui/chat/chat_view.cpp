@@ -51,7 +51,13 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     m_settingsButton->setIcon(icon(QStringLiteral("settings"), currentColors().mutedText));
     m_settingsButton->setIconSize({20, 20});
     m_settingsButton->setToolTip(tr("Conversation settings: model, system prompt, sampling"));
+    m_contextWarning = new QLabel(tr("⚠ context beyond training"), header);
+    m_contextWarning->setObjectName(QStringLiteral("chatContextWarning"));
+    m_contextWarning->setStyleSheet(QStringLiteral("color: #b45309;"));
+    m_contextWarning->setVisible(false);
     hl->addWidget(m_title, 1);
+    hl->addWidget(m_contextWarning);
+    hl->addSpacing(8);
     hl->addWidget(m_model);
     hl->addSpacing(8);
     hl->addWidget(m_settingsButton);
@@ -212,6 +218,14 @@ void ChatView::setSettingsVisible(bool visible) {
     m_settings->setVisible(visible);
     if (m_settingsButton->isChecked() != visible) m_settingsButton->setChecked(visible);
 }
+
+void ChatView::setContextWarning(const QString& warning) {
+    m_contextWarning->setToolTip(warning);
+    m_contextWarning->setAccessibleName(warning);
+    m_contextWarning->setVisible(!warning.isEmpty());
+}
+
+QString ChatView::contextWarning() const { return m_contextWarning->isHidden() ? QString() : m_contextWarning->toolTip(); }
 
 void ChatView::setModelStatus(const QString&) {
     if (auto c = m_chat.current(); c && !c->modelPath.isEmpty()) return;  // it has its own model

@@ -35,6 +35,10 @@ public:
     ConversationSettings* settingsPanel() const { return m_settings; }
     void setSettingsVisible(bool visible);
     void setModelStatus(const QString& text);
+    // The loaded model runs past its trained context (App::contextWarning): a mark in the
+    // header, the words in its tooltip ("" hides it).
+    void setContextWarning(const QString& warning);
+    QString contextWarning() const;
 
 signals:
     void exportRequested(qint64 id);  // from the sidebar's context menu; the window asks where
@@ -58,6 +62,7 @@ private:
     ConversationSettings* m_settings;
     QLabel* m_title;
     QLabel* m_model;
+    QLabel* m_contextWarning;
     QToolButton* m_settingsButton;
     QLabel* m_promptNotice;  // a built-in format stood in for the model's template
     // Streaming text is shown at most ~30 times a second (Markdown layout is not free).

@@ -77,7 +77,7 @@ ConversationSidebar::ConversationSidebar(app::ConversationListModel& model, app:
     auto* newChat = new QPushButton(icon(QStringLiteral("plus"), Qt::white), tr("New chat"), this);
     newChat->setProperty("primary", true);
     newChat->setCursor(Qt::PointingHandCursor);
-    newChat->setShortcut(QKeySequence::New);
+    newChat->setToolTip(tr("New chat (Ctrl+N)"));  // File ▸ New chat holds the shortcut
     layout->addWidget(newChat);
 
     m_search = new QLineEdit(this);
@@ -87,6 +87,7 @@ ConversationSidebar::ConversationSidebar(app::ConversationListModel& model, app:
     layout->addWidget(m_search);
 
     m_list = new QListView(this);
+    m_list->setAccessibleName(tr("Chats"));
     m_list->setModel(&m_model);
     m_list->setItemDelegate(new ConversationDelegate(m_list));
     m_list->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
