@@ -206,12 +206,17 @@ qint64 addConversations(app::ChatStore& store) {
         "on the two cards. Either let the last layers run on the CPU (slower), or use **q8_0** "
         "(≈5 GiB), which fits about 28K tokens. "
         "The *Allocate* page shows both options live, with what is short where.");
+    // A thinking model's answer: its reasoning is kept apart, collapsed above the answer.
+    const QString reasoning = QStringLiteral(
+        "32768 tokens × 80 layers × 8 KV heads × 128 × 2 (K and V) × 2 bytes ≈ 10 GiB for f16. "
+        "Free after weights: about 6 GiB. q8_0 halves it.");
     if (auto a = store.appendMessage(*id, app::Role::assistant, second)) {
         app::AnswerStats s;
         s.nTokens = 64;
         s.timeToFirstTokenMs = 395;
         s.tokensPerSecond = 22.1;
-        store.updateMessage(*a, second, app::MessageState::complete, s);
+        s.thinkingMs = 4200;
+        store.updateMessage(*a, second, app::MessageState::complete, s, reasoning);
     }
     return *id;
 }

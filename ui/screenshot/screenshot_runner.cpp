@@ -6,12 +6,14 @@
 #include <QScrollBar>
 #include <QTemporaryDir>
 #include <QThread>
+#include <QToolButton>
 #include <cstdio>
 
 #include "allocation/allocation_panel.h"
 #include "app.h"
 #include "chat/chat_controller.h"
 #include "chat/chat_view.h"
+#include "chat/message_widget.h"
 #include "chat/transcript_view.h"
 #include "chat/conversation_list_model.h"
 #include "common/message_banner.h"
@@ -21,6 +23,8 @@
 #include "main_window.h"
 #include "model_bar.h"
 #include "screenshot/sample_data.h"
+#include "settings/settings_dialog.h"
+#include "settings.h"
 #include "storage/chat_store.h"
 
 namespace strata::ui {
@@ -132,6 +136,13 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     settle();
     w.chatView()->transcript()->verticalScrollBar()->setValue(0);  // from the question on
     ok &= save(w, o.dir, QStringLiteral("chat"), themeName);
+    // The last answer came from a thinking model: its reasoning, opened, at the transcript's end.
+    const QList<MessageWidget*> messages = w.chatView()->transcript()->messageWidgets();
+    if (!messages.isEmpty())
+        if (auto* toggle = messages.last()->findChild<QToolButton*>(QStringLiteral("reasoningToggle"))) toggle->click();
+    settle();
+    w.chatView()->transcript()->verticalScrollBar()->setValue(w.chatView()->transcript()->verticalScrollBar()->maximum());
+    ok &= save(w, o.dir, QStringLiteral("chat-reasoning"), themeName);
 
     w.showPage(MainWindow::AllocationPage);
     w.allocationPanel()->selectModel(big);
@@ -140,6 +151,18 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     w.allocationPanel()->setSettings(big, notFitting(core.fits().devices()));
     ok &= save(w, o.dir, QStringLiteral("allocation-too-big"), themeName);
     core.saveAllocation(big, fit);
+    w.allocationPanel()->setSettings(big, fit);
+    // The same page at the window's minimum size: nothing is cut off.
+    const QSize full = w.size();
+    w.resize(w.minimumSize());
+    ok &= save(w, o.dir, QStringLiteral("allocation-min-size"), themeName);
+    w.resize(full);
+
+    {
+        SettingsDialog dialog(core.settings().preferences(), core.monitor().devices(), &w);
+        dialog.show();
+        ok &= save(dialog, o.dir, QStringLiteral("settings"), themeName);
+    }
 
     // Live GPU figures as NVML would report them mid-answer (not this machine's).
     core.monitor().setTelemetryReader(nullptr);
