@@ -35,9 +35,6 @@ MessageWidget::MessageWidget(const app::Message& message, QWidget* parent) : QFr
     setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
     if (message.role == app::Role::user) buildUser();
     else buildAssistant();
-    // Never shorter than its contents: laid out in a height its parent has not grown to yet,
-    // the figures line was placed over the answer's last line (its text keeps a fixed height).
-    layout()->setSizeConstraint(QLayout::SetMinimumSize);
     restyle();
 }
 
@@ -195,7 +192,16 @@ void MessageWidget::setStreamingText(const QString& text, int nTokens, double to
     m_message.state = app::MessageState::streaming;
     renderContent();
     updateFooter(nTokens, tokensPerSecond);
-    layout()->activate();  // now, before the next paint: the text may have grown
+    growToContents();
+}
+
+// Laid out in a height its parent has not grown to yet, the figures line was placed over the
+// answer's last line (the text keeps its fixed height), and while streaming nearly every frame
+// was painted so. Grow first, then lay out, before the next paint; the transcript follows.
+void MessageWidget::growToContents() {
+    const int need = layout()->totalHeightForWidth(width());
+    if (need > height()) resize(width(), need);
+    layout()->activate();
 }
 
 void MessageWidget::setStreamingReasoning(const QString& reasoning, bool thinking, double thinkingMs) {
@@ -203,7 +209,7 @@ void MessageWidget::setStreamingReasoning(const QString& reasoning, bool thinkin
     m_message.stats.thinkingMs = thinkingMs;
     m_message.state = app::MessageState::streaming;
     updateReasoning(thinking);
-    layout()->activate();
+    growToContents();
 }
 
 bool MessageWidget::reasoningExpanded() const { return m_thinkToggle && m_thinkToggle->isChecked(); }

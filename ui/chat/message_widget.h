@@ -65,6 +65,7 @@ private:
     void updateReasoning(bool thinking);
     void endEdit();
     void updateAlternatives();
+    void growToContents();  // while streaming: never laid out shorter than the contents
     void restyle();
     void fitBubble();
 
