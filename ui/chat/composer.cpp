@@ -109,6 +109,7 @@ void Composer::setBlocked(const QString& reason) {
     m_blockedReason = reason;
     m_blockedText->setText(reason);
     m_blocked->setVisible(!reason.isEmpty());
+    m_hint->setVisible(reason.isEmpty());  // "Enter to send" would contradict it
     m_send->setEnabled(m_generating || canSubmit());
 }
 
