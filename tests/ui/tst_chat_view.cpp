@@ -626,6 +626,9 @@ private slots:
         QSignalSpy loaded(&f.app->worker(), &EngineWorker::loaded);
         f.app->loadModel(path);
         QTRY_COMPARE_WITH_TIMEOUT(loaded.size(), 1, 20000);
+        // The spy sees the worker's signal at once; the chat (which decides whether the composer
+        // may send) gets it queued.
+        QTRY_COMPARE(f.app->chat().loadedModelPath(), path);
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         SamplingSettings sampling;
