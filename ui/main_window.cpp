@@ -96,6 +96,7 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     m_pages = new QStackedWidget(right);
     m_chat = new ChatView(app.chat(), app.conversations(), app.chatStore(), app.catalog(), m_pages);
     connect(m_chat, &ChatView::exportRequested, this, &MainWindow::exportChat);
+    connect(m_chat, &ChatView::libraryRequested, this, [this] { showPage(LibraryPage); });
     m_library = new LibraryView(app.catalog(), m_pages);
     m_allocation = new AllocationPanel(app.fits(), app.catalog(), m_pages);
     m_topology = new TopologyView(app.monitor(), m_pages);

@@ -32,7 +32,7 @@ ChatController::ChatController(ChatStore& store, EngineWorker& worker, QObject* 
     : QObject(parent), m_store(store), m_worker(worker) {
     m_saveTimer.setInterval(kSaveIntervalMs);
     connect(&m_saveTimer, &QTimer::timeout, this, [this] {
-        if (m_dirty) save(MessageState::streaming, {});
+        if (m_dirty) save(MessageState::streaming, liveStats());
     });
     connect(&worker, &EngineWorker::tokenReceived, this, &ChatController::onToken);
     connect(&worker, &EngineWorker::reasoningReceived, this, &ChatController::onReasoning);
@@ -46,6 +46,7 @@ ChatController::ChatController(ChatStore& store, EngineWorker& worker, QObject* 
         m_loadedModel.clear();
         m_loadedTemplate.clear();
         m_loadedChatFormat.clear();
+        emit modelChanged();
     });
 }
 
@@ -156,13 +157,48 @@ bool ChatController::send(const QString& text) {
     return startAnswer();
 }
 
+bool ChatController::canAnswer() const {
+    if (!m_loadedModel.isEmpty()) return true;
+    if (const auto c = current()) return !c->modelPath.isEmpty();
+    return !draft().modelPath.isEmpty();
+}
+
 bool ChatController::regenerate() {
     if (isGenerating() || m_messages.isEmpty() || m_messages.last().role != Role::assistant) return false;
     const qint64 from = m_messages.last().id;
-    if (!m_store.deleteMessagesFrom(m_current, from)) return false;
     m_messages.removeLast();
     emit messagesRemovedFrom(from);
-    return startAnswer();
+    return startAnswer(from);
+}
+
+bool ChatController::canContinue() const {
+    return !isGenerating() && !m_messages.isEmpty() && m_messages.last().role == Role::assistant &&
+           m_messages.last().state == MessageState::stopped && !m_messages.last().content.isEmpty();
+}
+
+bool ChatController::continueAnswer() {
+    if (!canContinue()) return false;
+    return startAnswer(0, m_messages.last().id);
+}
+
+bool ChatController::showAlternative(qint64 answerId, int step) {
+    if (isGenerating()) return false;
+    int at = -1;
+    for (int i = 0; i < m_messages.size(); ++i)
+        if (m_messages[i].id == answerId) at = i;
+    if (at < 0) return false;
+    const QList<Message> all = m_store.alternatives(m_current, answerId);
+    const int index = m_messages[at].altIndex + step;
+    if (index < 0 || index >= all.size()) return false;
+    if (!m_store.showAlternative(m_current, all[index].id)) {
+        emit errorOccurred(tr("Could not switch answers: %1").arg(m_store.lastError()));
+        return false;
+    }
+    const auto shown = m_store.message(all[index].id);
+    if (!shown) return false;
+    m_messages[at] = *shown;
+    emit messageReplaced(answerId, *shown);
+    return true;
 }
 
 bool ChatController::editAndResend(qint64 messageId, const QString& text) {
@@ -189,29 +225,59 @@ ChatTurns ChatController::history() const {
     return turns;
 }
 
-bool ChatController::startAnswer() {
+AnswerStats ChatController::liveStats() const {
+    AnswerStats a;
+    a.nTokens = m_answerTokens;
+    if (m_firstTokenMs >= 0) {
+        a.timeToFirstTokenMs = double(m_firstTokenMs);
+        const double secs = (m_answerClock.elapsed() - m_firstTokenMs) / 1000.0;
+        const int streamed = m_answerTokens - m_baseTokens;
+        if (secs > 0.05 && streamed > 1) a.tokensPerSecond = (streamed - 1) / secs;
+    }
+    a.thinkingMs = thinkingMs();
+    return a;
+}
+
+bool ChatController::startAnswer(qint64 alternativeOf, qint64 continueId) {
     const auto conv = current();
     if (!conv) return false;
-    const auto id = m_store.appendMessage(m_current, Role::assistant, QString(), MessageState::streaming);
+    std::optional<Message> previous;  // Continue: the answer so far
+    if (continueId != 0) {
+        previous = m_store.message(continueId);
+        if (!previous) return false;
+    }
+    std::optional<qint64> id;
+    if (previous) id = continueId;
+    else if (alternativeOf != 0) id = m_store.addAlternative(m_current, alternativeOf);
+    else id = m_store.appendMessage(m_current, Role::assistant, QString(), MessageState::streaming);
     if (!id) {
         emit errorOccurred(tr("Could not save the answer: %1").arg(m_store.lastError()));
         return false;
     }
     ChatRequest request;
-    request.turns = history();
     request.customTemplate = conv->chatTemplate;
-    m_answerId = *id;
+    m_answerId = *id;  // history() leaves the answer out: a new one is empty, a continued one the prefix
+    request.turns = history();
     m_answerConversation = m_current;
-    m_answerText.clear();
-    m_answerReasoning.clear();
+    m_answerText = previous ? previous->content : QString();
+    m_answerReasoning = previous ? previous->reasoning : QString();
+    request.continueFrom = m_answerText;
     m_thinkStartMs = m_thinkEndMs = -1;
-    m_answerTokens = 0;
+    m_baseTokens = m_answerTokens = previous ? previous->stats.nTokens : 0;
     m_firstTokenMs = -1;
     m_dirty = false;
     m_answerClock.start();
-    m_messages.append(*m_store.message(*id));
-    emit messageAdded(m_messages.last());
-    emit generatingChanged(true);
+    if (previous) {
+        m_store.clearInterrupted(continueId);
+        for (Message& m : m_messages)
+            if (m.id == continueId) m.state = MessageState::streaming, m.interrupted = false;
+        emit generatingChanged(true);
+        emit answerTextChanged(m_answerId, m_answerText, m_answerTokens, 0);
+    } else {
+        m_messages.append(*m_store.message(*id));
+        emit messageAdded(m_messages.last());
+        emit generatingChanged(true);
+    }
 
     // The conversation keeps its model: ask for it to be loaded when another one is (the
     // worker runs requests in order, so the answer follows the load).
@@ -251,9 +317,7 @@ void ChatController::onToken(qint64 conversationId, const QString& text) {
         emit answerReasoningChanged(m_answerId, m_answerReasoning, false, thinkingMs());
     }
     m_answerText += text;
-    const double secs = (m_answerClock.elapsed() - m_firstTokenMs) / 1000.0;
-    const double tps = secs > 0.05 && m_answerTokens > 1 ? (m_answerTokens - 1) / secs : 0.0;
-    emit answerTextChanged(m_answerId, m_answerText, m_answerTokens, tps);
+    emit answerTextChanged(m_answerId, m_answerText, m_answerTokens, liveStats().tokensPerSecond);
 }
 
 void ChatController::onReasoning(qint64 conversationId, const QString& text) {
@@ -276,7 +340,8 @@ void ChatController::onFinished(qint64 conversationId, const strata::GenerateSta
     if (stats.stop == strata::StopReason::cancelled) state = MessageState::stopped;
     else if (stats.stop == strata::StopReason::error) state = MessageState::error;
     AnswerStats a = toAnswerStats(stats);
-    if (a.nTokens == 0) a.nTokens = m_answerTokens;
+    if (a.nTokens == 0) a.nTokens = m_answerTokens - m_baseTokens;
+    a.nTokens += m_baseTokens;  // Continue: the whole answer's
     a.thinkingMs = thinkingMs();
     finishAnswer(state, a);
 }
@@ -286,6 +351,7 @@ void ChatController::onLoaded(const LoadedModel& model) {
     m_defaultModel = model.path;
     m_loadedTemplate = QString::fromStdString(model.info.chat_template);
     m_loadedChatFormat = model.chatFormat;
+    emit modelChanged();
 }
 
 void ChatController::stop() {
@@ -295,15 +361,12 @@ void ChatController::stop() {
 }
 
 void ChatController::flush() {
-    if (m_answerId != 0 && m_dirty) save(MessageState::streaming, {});
+    if (m_answerId != 0 && m_dirty) save(MessageState::streaming, liveStats());
 }
 
 void ChatController::abandonAnswer() {
     if (m_answerId == 0) return;
-    AnswerStats a;
-    a.nTokens = m_answerTokens;
-    a.thinkingMs = thinkingMs();
-    finishAnswer(MessageState::stopped, a);
+    finishAnswer(MessageState::stopped, liveStats());
 }
 
 void ChatController::save(MessageState state, const AnswerStats& stats) {

@@ -52,7 +52,19 @@ public:
 
     // ---- turns
     bool send(const QString& text);
+    // Whether the open conversation (or the next new one) can be answered: a model is loaded,
+    // or the conversation names its model (the app loads it: modelNeeded). The chat view says
+    // "Load a model first" when not.
+    bool canAnswer() const;
+    // A new answer to the last question, kept beside the earlier ones as an alternative and
+    // shown.
     bool regenerate();
+    // Goes on with the last answer where it was cut (Stop, or the app was killed): the model
+    // gets the conversation and the answer so far and writes on.
+    bool continueAnswer();
+    bool canContinue() const;
+    // Shows the alternative `step` places from this answer (-1: the previous, +1: the next).
+    bool showAlternative(qint64 answerId, int step);
     bool editAndResend(qint64 messageId, const QString& text);
     void stop();
     bool isGenerating() const { return m_answerId != 0; }
@@ -77,6 +89,8 @@ signals:
     void conversationsChanged();                      // titles or order changed
     void messageAdded(const strata::app::Message& message);
     void messagesRemovedFrom(qint64 messageId);       // that message and later ones are gone
+    void messageReplaced(qint64 oldId, const strata::app::Message& message);  // another alternative shown
+    void modelChanged();                              // loaded or unloaded (canAnswer() may differ)
     void answerTextChanged(qint64 messageId, const QString& text, int nTokens, double tokensPerSecond);
     // The streaming answer's reasoning so far; `thinking` while the model still reasons, and
     // for how long it has reasoned (ms).
@@ -101,7 +115,9 @@ private:
     double thinkingMs() const;
     void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
     void onLoaded(const LoadedModel& model);
-    bool startAnswer();
+    // A new answer (beside `alternativeOf` when non-zero), or more of `continueId`.
+    bool startAnswer(qint64 alternativeOf = 0, qint64 continueId = 0);
+    AnswerStats liveStats() const;  // the streaming answer's figures so far
     ChatTurns history() const;
     void save(MessageState state, const AnswerStats& stats);
     QString modelForNewChats() const;  // the loaded model, else the last one
@@ -127,6 +143,7 @@ private:
     qint64 m_thinkStartMs = -1;  // when the first reasoning arrived (answer clock)
     qint64 m_thinkEndMs = -1;    // when the first content after it arrived
     int m_answerTokens = 0;
+    int m_baseTokens = 0;         // Continue: tokens the answer had before
     QElapsedTimer m_answerClock;
     qint64 m_firstTokenMs = -1;
     bool m_dirty = false;

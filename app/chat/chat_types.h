@@ -77,6 +77,14 @@ struct Message {
     MessageState state = MessageState::complete;
     AnswerStats stats;
     QString reasoning;  // assistant: its thinking, kept apart from the answer
+    // assistant, state stopped: the process ended while it streamed (a crash, a kill), not Stop.
+    bool interrupted = false;
+    // Answers to one question are alternatives (Regenerate adds one); one of them is shown and
+    // sent to the model as history. altGroup: the id of the group's first answer (its own id
+    // for that one); altIndex / altCount: its place among them (0-based) and how many there are.
+    qint64 altGroup = 0;
+    int altIndex = 0;
+    int altCount = 1;
 };
 
 // A tool call an assistant made (strata::ToolCall's fields).
@@ -104,6 +112,8 @@ struct ChatRequest {
     QByteArray toolsJson;       // the tools offered, a JSON array ("" = none)
     QByteArray extraVarsJson;   // more template variables, a JSON object ("" = none)
     QString customTemplate;     // "" = the model's own template
+    // Continue: the answer so far; the model goes on from its end (ChatPromptRequest::assistant_prefix).
+    QString continueFrom;
 };
 
 // Which template rendered a request's prompt (EngineWorker::promptReady).

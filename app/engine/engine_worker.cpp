@@ -156,6 +156,7 @@ strata::ChatPromptRequest toPromptRequest(const ChatRequest& request) {
         if (vars.is_object()) out.extra_vars = std::move(vars);
     }
     out.custom_template = request.customTemplate.toStdString();
+    out.assistant_prefix = request.continueFrom.toStdString();
     return out;
 }
 

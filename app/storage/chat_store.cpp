@@ -36,20 +36,33 @@ constexpr const char* kSearchConversations =
     " ORDER BY updated_at DESC, id DESC";
 
 constexpr const char* kInsertMessage =
-    "INSERT INTO messages (conversation_id, role, content, created_at, state) VALUES (?, ?, ?, ?, ?)";
+    "INSERT INTO messages (conversation_id, role, content, created_at, state, alt_group) VALUES (?, ?, ?, ?, ?, ?)";
 constexpr const char* kUpdateMessage =
     "UPDATE messages SET content = ?, state = ?, n_tokens = ?, ttft_ms = ?, tokens_per_second = ?, end_reason = ?,"
     " reasoning = ?, thinking_ms = ? WHERE id = ?";
 constexpr const char* kDeleteMessagesFrom = "DELETE FROM messages WHERE conversation_id = ? AND id >= ?";
-constexpr const char* kSelectMessage =
-    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason,"
-    " reasoning, thinking_ms"
-    " FROM messages WHERE id = ?";
-constexpr const char* kSelectMessages =
-    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason,"
-    " reasoning, thinking_ms"
-    " FROM messages WHERE conversation_id = ? ORDER BY id";
-constexpr const char* kMarkInterrupted = "UPDATE messages SET state = 'stopped' WHERE state = 'streaming'";
+// The columns readMessage() reads; the last two place an answer among its alternatives (a
+// group is named by its first answer's id, or is the answer alone when alt_group is 0).
+#define STRATA_MESSAGE_COLUMNS                                                                       \
+    "SELECT id, conversation_id, role, content, created_at, state, n_tokens, ttft_ms, tokens_per_second, end_reason," \
+    " reasoning, thinking_ms, interrupted, alt_group,"                                               \
+    " (SELECT count(*) FROM messages a WHERE a.conversation_id = m.conversation_id"                   \
+    "   AND (a.id = m.alt_group OR a.alt_group = m.alt_group) AND a.id < m.id AND m.alt_group <> 0),"  \
+    " (SELECT count(*) FROM messages a WHERE a.conversation_id = m.conversation_id"                   \
+    "   AND (a.id = m.alt_group OR a.alt_group = m.alt_group) AND m.alt_group <> 0)"                  \
+    " FROM messages m"
+constexpr const char* kSelectMessage = STRATA_MESSAGE_COLUMNS " WHERE id = ?";
+constexpr const char* kSelectMessages = STRATA_MESSAGE_COLUMNS " WHERE conversation_id = ? AND shown = 1 ORDER BY id";
+constexpr const char* kSelectAlternatives =
+    STRATA_MESSAGE_COLUMNS " WHERE conversation_id = ? AND (id = ? OR alt_group = ?) ORDER BY id";
+#undef STRATA_MESSAGE_COLUMNS
+constexpr const char* kHideAlternatives =
+    "UPDATE messages SET shown = 0 WHERE conversation_id = ? AND (id = ? OR alt_group = ?)";
+constexpr const char* kShowMessage = "UPDATE messages SET shown = 1 WHERE id = ?";
+constexpr const char* kGroupFirst = "UPDATE messages SET alt_group = id WHERE id = ? AND alt_group = 0";
+constexpr const char* kMarkInterrupted =
+    "UPDATE messages SET state = 'stopped', interrupted = 1 WHERE state = 'streaming'";
+constexpr const char* kClearInterrupted = "UPDATE messages SET interrupted = 0 WHERE id = ?";
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
@@ -83,6 +96,10 @@ Message readMessage(const QSqlQuery& q) {
     m.stats.endReason = q.value(9).toString();
     m.reasoning = q.value(10).toString();
     m.stats.thinkingMs = q.value(11).toDouble();
+    m.interrupted = q.value(12).toInt() != 0;
+    m.altGroup = q.value(13).toLongLong();
+    m.altIndex = q.value(14).toInt();
+    m.altCount = qMax(1, q.value(15).toInt());
     return m;
 }
 
@@ -185,13 +202,13 @@ QList<Conversation> ChatStore::conversations(const QString& search) const {
 }
 
 std::optional<qint64> ChatStore::appendMessage(qint64 conversationId, Role role, const QString& content,
-                                               MessageState state) {
+                                               MessageState state, qint64 altGroup) {
     const qint64 now = nowMs();
     Transaction tx(m_db);
     if (!tx.active()) return std::nullopt;
     QSqlQuery q(m_db.connection());
     if (!run(q, kInsertMessage, {QVariant(conversationId), QVariant(roleName(role)), text(content),
-               QVariant(now), QVariant(messageStateName(state))})) return {};
+               QVariant(now), QVariant(messageStateName(state)), QVariant(altGroup)})) return {};
     const qint64 id = q.lastInsertId().toLongLong();
     if (!touchConversation(conversationId, now)) return std::nullopt;
     if (!tx.commit()) {
@@ -239,6 +256,72 @@ QList<Message> ChatStore::messages(qint64 conversationId) const {
     if (!run(q, kSelectMessages, {QVariant(conversationId)})) return out;
     while (q.next()) out.append(readMessage(q));
     return out;
+}
+
+std::optional<qint64> ChatStore::addAlternative(qint64 conversationId, qint64 answerId) {
+    const auto answer = message(answerId);
+    if (!answer || answer->conversationId != conversationId || answer->role != Role::assistant) {
+        if (m_error.isEmpty() || answer) m_error = QStringLiteral("message %1 is not an answer of conversation %2")
+                                                       .arg(answerId).arg(conversationId);
+        return std::nullopt;
+    }
+    const qint64 group = answer->altGroup != 0 ? answer->altGroup : answerId;
+    const qint64 now = nowMs();
+    Transaction tx(m_db);
+    if (!tx.active()) return std::nullopt;
+    {
+        QSqlQuery q(m_db.connection());
+        if (!run(q, kGroupFirst, {QVariant(answerId)})) return std::nullopt;
+    }
+    {
+        QSqlQuery q(m_db.connection());
+        if (!run(q, kHideAlternatives, {QVariant(conversationId), QVariant(group), QVariant(group)})) return std::nullopt;
+    }
+    QSqlQuery q(m_db.connection());
+    if (!run(q, kInsertMessage, {QVariant(conversationId), QVariant(roleName(Role::assistant)), text(QString()),
+               QVariant(now), QVariant(messageStateName(MessageState::streaming)), QVariant(group)})) return std::nullopt;
+    const qint64 id = q.lastInsertId().toLongLong();
+    if (!touchConversation(conversationId, now)) return std::nullopt;
+    if (!tx.commit()) {
+        m_error = m_db.lastError();
+        return std::nullopt;
+    }
+    return id;
+}
+
+bool ChatStore::showAlternative(qint64 conversationId, qint64 answerId) {
+    const auto answer = message(answerId);
+    if (!answer || answer->conversationId != conversationId || answer->altGroup == 0) {
+        m_error = QStringLiteral("message %1 has no alternatives").arg(answerId);
+        return false;
+    }
+    Transaction tx(m_db);
+    if (!tx.active()) return false;
+    {
+        QSqlQuery q(m_db.connection());
+        if (!run(q, kHideAlternatives, {QVariant(conversationId), QVariant(answer->altGroup), QVariant(answer->altGroup)}))
+            return false;
+    }
+    QSqlQuery q(m_db.connection());
+    if (!run(q, kShowMessage, {QVariant(answerId)})) return false;
+    return tx.commit();
+}
+
+QList<Message> ChatStore::alternatives(qint64 conversationId, qint64 answerId) const {
+    QList<Message> out;
+    const auto answer = message(answerId);
+    if (!answer) return out;
+    if (answer->altGroup == 0) return {*answer};
+    QSqlQuery q(m_db.connection());
+    if (!run(q, kSelectAlternatives, {QVariant(conversationId), QVariant(answer->altGroup), QVariant(answer->altGroup)}))
+        return out;
+    while (q.next()) out.append(readMessage(q));
+    return out;
+}
+
+bool ChatStore::clearInterrupted(qint64 messageId) {
+    QSqlQuery q(m_db.connection());
+    return run(q, kClearInterrupted, {QVariant(messageId)});
 }
 
 int ChatStore::markInterruptedAnswers() {

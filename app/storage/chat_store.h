@@ -40,7 +40,7 @@ public:
 
     // ---- messages
     std::optional<qint64> appendMessage(qint64 conversationId, Role role, const QString& content,
-                                        MessageState state = MessageState::complete);
+                                        MessageState state = MessageState::complete, qint64 altGroup = 0);
     // Saves an answer's text (and reasoning) while it streams, and its final state and figures
     // when it ends.
     bool updateMessage(qint64 messageId, const QString& content, MessageState state, const AnswerStats& stats = {},
@@ -48,10 +48,23 @@ public:
     // Removes this message and every later one of its conversation (regenerate, edit-and-resend).
     bool deleteMessagesFrom(qint64 conversationId, qint64 messageId);
     std::optional<Message> message(qint64 id) const;
+    // The conversation as shown: of each answer's alternatives, the one shown.
     QList<Message> messages(qint64 conversationId) const;
 
-    // Answers a crash left in the 'streaming' state become 'stopped' (called once at startup).
+    // ---- alternatives (Regenerate keeps the earlier answer; see schema v6)
+    // A new, empty streaming answer beside `answerId` (an answer of this conversation), which
+    // becomes the one shown; the id of the new answer.
+    std::optional<qint64> addAlternative(qint64 conversationId, qint64 answerId);
+    // Shows this answer instead of its alternatives.
+    bool showAlternative(qint64 conversationId, qint64 answerId);
+    // The answer and its alternatives, oldest first (just the answer when it has none).
+    QList<Message> alternatives(qint64 conversationId, qint64 answerId) const;
+
+    // Answers a crash left in the 'streaming' state become 'stopped' and interrupted (called
+    // once at startup); their text and figures are those of their last save.
     int markInterruptedAnswers();
+    // An interrupted answer is being continued: it is no longer marked so.
+    bool clearInterrupted(qint64 messageId);
 
     QString lastError() const;
 

@@ -75,6 +75,21 @@ constexpr const char* kV5MessageThinkingMs = "ALTER TABLE messages ADD COLUMN th
 constexpr const char* kV5ConversationTemplate =
     "ALTER TABLE conversations ADD COLUMN chat_template TEXT NOT NULL DEFAULT ''";
 
+// ---- v6 ---------------------------------------------------------------------------------------
+// An answer the process was killed or crashed in the middle of: state 'stopped' (the CHECK on
+// state allows no new value) with interrupted = 1; a Stop leaves 0. Its figures are those of the
+// last save while it streamed.
+constexpr const char* kV6MessageInterrupted =
+    "ALTER TABLE messages ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0";
+// Alternatives: Regenerate keeps the earlier answer. The answers to one question form a group,
+// named by its first answer's id (alt_group; 0 = an answer with no alternatives yet, its own
+// group). Exactly one answer of a group is shown (shown = 1): the transcript shows it and the
+// model gets it as history; the others (shown = 0) are kept for the ‹ 1/2 › arrows. Answers of a
+// group are ordered by id. Deleting from a question on (edit-and-resend) removes them all (later
+// ids).
+constexpr const char* kV6MessageGroup = "ALTER TABLE messages ADD COLUMN alt_group INTEGER NOT NULL DEFAULT 0";
+constexpr const char* kV6MessageShown = "ALTER TABLE messages ADD COLUMN shown INTEGER NOT NULL DEFAULT 1";
+
 }  // namespace
 
 const QList<Migration>& migrations() {
@@ -86,6 +101,7 @@ const QList<Migration>& migrations() {
         {3, {kV3MessageEndReason}},
         {4, {kV4ModelExperts, kV4ModelExpertsUsed}},
         {5, {kV5MessageReasoning, kV5MessageThinkingMs, kV5ConversationTemplate}},
+        {6, {kV6MessageInterrupted, kV6MessageGroup, kV6MessageShown}},
     };
     return all;
 }

@@ -10,13 +10,15 @@
 //       allocation settings
 //   v3  why an answer ended early
 //   v4  experts per layer and per token of library models (mixture of experts)
+//   v5  reasoning and thinking time of answers; a custom chat template per conversation
+//   v6  interrupted answers (killed mid-stream, apart from Stop); answers kept as alternatives
 #pragma once
 
 #include <QList>
 
 namespace strata::app::schema {
 
-inline constexpr int kCurrentVersion = 5;
+inline constexpr int kCurrentVersion = 6;
 
 // Applied on every connection (not persistent, except journal_mode).
 inline constexpr const char* kPragmaWal = "PRAGMA journal_mode = WAL";

@@ -145,6 +145,10 @@ private slots:
         QVERIFY(saved);
         QCOMPARE(saved->state, MessageState::streaming);
         QVERIFY2(saved->content.size() > 10, qPrintable(saved->content));
+        // The figures too: a crash keeps them as of this save.
+        QVERIFY(saved->stats.nTokens >= saved->content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size());
+        QVERIFY(saved->stats.tokensPerSecond > 0);
+        QVERIFY(saved->stats.timeToFirstTokenMs > 0);
         QVERIFY(chat.streamingText().startsWith(saved->content));
         // At most one save interval (plus a token) behind what the view has.
         const int behind = int(chat.streamingText().split(QLatin1Char(' '), Qt::SkipEmptyParts).size() -
@@ -171,24 +175,111 @@ private slots:
         QVERIFY(m->stats.nTokens > 0);
     }
 
-    void regenerateReplacesTheLastAnswer() {
+    // Regenerate keeps the earlier answer as an alternative: the conversation shows (and sends
+    // as history) the new one; showAlternative switches back; the choice outlives the session.
+    void regenerateKeepsTheEarlierAnswer() {
+        WorkerFixture f;
+        qint64 conv = 0;
+        qint64 first = 0;
+        {
+            ChatController chat(*m_store, *f.worker);
+            QSignalSpy done(&chat, &ChatController::answerFinished);
+            QVERIFY(chat.send(QStringLiteral("q1")));
+            QTRY_COMPARE(done.size(), 1);
+            conv = chat.currentConversation();
+            first = chat.messages().last().id;
+            QVERIFY(m_store->updateMessage(first, QStringLiteral("the first answer"), MessageState::complete));
+            QSignalSpy removed(&chat, &ChatController::messagesRemovedFrom);
+            QVERIFY(chat.regenerate());
+            QCOMPARE(removed.size(), 1);
+            QCOMPARE(removed[0][0].toLongLong(), first);
+            QTRY_COMPARE(done.size(), 2);
+            QList<Message> m = m_store->messages(conv);
+            QCOMPARE(m.size(), 2);  // the conversation: the question and the answer shown
+            QCOMPARE(m[1].content, QStringLiteral("Hello, world!"));
+            QCOMPARE(m[1].state, MessageState::complete);
+            QCOMPARE(m[1].altIndex, 1);
+            QCOMPARE(m[1].altCount, 2);
+            QCOMPARE(chat.messages().last().altCount, 2);
+            const QList<Message> alternatives = m_store->alternatives(conv, m[1].id);
+            QCOMPARE(alternatives.size(), 2);
+            QCOMPARE(alternatives[0].id, first);  // kept
+            {
+                std::lock_guard lock(f.record->mutex);
+                QCOMPARE(f.record->prompts.size(), size_t(2));
+                QCOMPARE(f.record->prompts[1].size(), size_t(1));  // the same history: just the question
+            }
+            QSignalSpy replaced(&chat, &ChatController::messageReplaced);
+            QVERIFY(!chat.showAlternative(m[1].id, +1));  // there is no later one
+            QVERIFY(chat.showAlternative(m[1].id, -1));
+            QCOMPARE(replaced.size(), 1);
+            QCOMPARE(chat.messages().last().id, first);
+            QCOMPARE(chat.messages().last().altIndex, 0);
+            QCOMPARE(m_store->messages(conv).last().content, QStringLiteral("the first answer"));
+            // The next question goes with the answer shown.
+            QVERIFY(chat.send(QStringLiteral("q2")));
+            QTRY_COMPARE(done.size(), 3);
+            std::lock_guard lock(f.record->mutex);
+            QCOMPARE(f.record->prompts[2].size(), size_t(3));
+            QCOMPARE(f.record->prompts[2][1].content, std::string("the first answer"));
+        }
+        // Another session: the same answer shown, its alternative still there.
+        ChatController again(*m_store, *f.worker);
+        QVERIFY(again.selectConversation(conv));
+        QCOMPARE(again.messages().size(), 4);
+        QCOMPARE(again.messages()[1].id, first);
+        QCOMPARE(again.messages()[1].altCount, 2);
+        QVERIFY(again.showAlternative(first, +1));
+        QCOMPARE(again.messages()[1].content, QStringLiteral("Hello, world!"));
+    }
+
+    // Continue carries a stopped answer on: the model gets the conversation and the answer so
+    // far (as the start of its turn), and the same message grows; its figures add up.
+    void continueCarriesOnTheStoppedAnswer() {
+        WorkerFixture f(slowScript(60, 10));
+        ChatController chat(*m_store, *f.worker);
+        QSignalSpy changed(&chat, &ChatController::answerTextChanged);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QVERIFY(!chat.canContinue());
+        QVERIFY(chat.send(QStringLiteral("long answer")));
+        const qint64 id = chat.streamingMessageId();
+        QTRY_VERIFY(changed.size() >= 5);
+        chat.stop();
+        QTRY_COMPARE(finished.size(), 1);
+        const Message stopped = *m_store->message(id);
+        QCOMPARE(stopped.state, MessageState::stopped);
+        QVERIFY(!stopped.interrupted);
+        QVERIFY(chat.canContinue());
+        QVERIFY(chat.continueAnswer());
+        QCOMPARE(chat.streamingMessageId(), id);
+        QVERIFY(!chat.canContinue());
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 10000);
+        const Message done = *m_store->message(id);
+        QCOMPARE(done.state, MessageState::complete);
+        QVERIFY2(done.content.startsWith(stopped.content + QStringLiteral("w0 w1 w2 ")), qPrintable(done.content));
+        QVERIFY(done.content.endsWith(QStringLiteral("w59 ")));
+        QCOMPARE(done.content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size(),
+                 stopped.content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size() + 60);
+        QCOMPARE(done.stats.nTokens, stopped.stats.nTokens + 60);
+        QCOMPARE(m_store->messages(chat.currentConversation()).size(), 2);
+        std::lock_guard lock(f.record->mutex);
+        QCOMPARE(f.record->requests.back().assistant_prefix, stopped.content.toStdString());
+        QCOMPARE(f.record->requests.back().messages.size(), size_t(1));  // the question; the answer is the prefix
+    }
+
+    // Without a loaded model an answer has nowhere to come from, unless the conversation names
+    // its model: then the app is asked to load it and the answer follows.
+    void canAnswerOnlyWithAModel() {
         WorkerFixture f;
         ChatController chat(*m_store, *f.worker);
-        QSignalSpy finished(&chat, &ChatController::answerFinished);
-        QVERIFY(chat.send(QStringLiteral("q1")));
-        QTRY_COMPARE(finished.size(), 1);
-        const qint64 first = chat.messages().last().id;
-        QSignalSpy removed(&chat, &ChatController::messagesRemovedFrom);
-        QVERIFY(chat.regenerate());
-        QCOMPARE(removed.size(), 1);
-        QCOMPARE(removed[0][0].toLongLong(), first);
-        QTRY_COMPARE(finished.size(), 2);
-        const QList<Message> m = m_store->messages(chat.currentConversation());
-        QCOMPARE(m.size(), 2);  // the old answer was replaced, not kept beside the new one
-        QCOMPARE(m[1].state, MessageState::complete);
-        std::lock_guard lock(f.record->mutex);
-        QCOMPARE(f.record->prompts.size(), size_t(2));
-        QCOMPARE(f.record->prompts[1].size(), size_t(1));  // the same history: just the question
+        QVERIFY(!chat.canAnswer());
+        chat.setDefaultModel(QStringLiteral("/models/own.gguf"));  // the last model: new chats name it
+        QVERIFY(chat.canAnswer());
+        QSignalSpy needed(&chat, &ChatController::modelNeeded);
+        QVERIFY(chat.send(QStringLiteral("hi")));
+        QCOMPARE(needed.size(), 1);
+        QCOMPARE(needed[0][0].toString(), QStringLiteral("/models/own.gguf"));
+        QTRY_VERIFY(!chat.isGenerating());
     }
 
     void editAndResendDropsLaterMessages() {

@@ -163,6 +163,64 @@ private slots:
         QVERIFY(!store.updateMessage(m2, QStringLiteral("x"), MessageState::complete));  // gone
     }
 
+    // An answer the process died in the middle of: 'stopped' and interrupted (a Stop is not),
+    // with the text and figures of its last save.
+    void crashedAnswerIsInterruptedWithItsFigures() {
+        Database db;
+        QVERIFY(db.open(m_path));
+        ChatStore store(db);
+        Conversation c;
+        c.title = QStringLiteral("crash");
+        const qint64 id = *store.createConversation(c);
+        store.appendMessage(id, Role::user, QStringLiteral("q"));
+        const qint64 killed = *store.appendMessage(id, Role::assistant, QString(), MessageState::streaming);
+        QVERIFY(store.updateMessage(killed, QStringLiteral("half an ans"), MessageState::streaming,
+                                    AnswerStats{12, 150, 30.5, {}, 0}));
+        const qint64 stopped = *store.appendMessage(id, Role::assistant, QStringLiteral("s"), MessageState::stopped);
+        QCOMPARE(store.markInterruptedAnswers(), 1);
+        const Message m = *store.message(killed);
+        QCOMPARE(m.state, MessageState::stopped);
+        QVERIFY(m.interrupted);
+        QCOMPARE(m.content, QStringLiteral("half an ans"));
+        QCOMPARE(m.stats, (AnswerStats{12, 150, 30.5, {}, 0}));
+        QVERIFY(!store.message(stopped)->interrupted);
+        QVERIFY(store.clearInterrupted(killed));
+        QVERIFY(!store.message(killed)->interrupted);
+    }
+
+    // Alternatives: one shown per group, all kept, in order; showing another hides the rest.
+    void answersKeptAsAlternatives() {
+        Database db;
+        QVERIFY(db.open(m_path));
+        ChatStore store(db);
+        Conversation c;
+        c.title = QStringLiteral("alts");
+        const qint64 id = *store.createConversation(c);
+        store.appendMessage(id, Role::user, QStringLiteral("q"));
+        const qint64 a1 = *store.appendMessage(id, Role::assistant, QStringLiteral("one"));
+        QCOMPARE(store.message(a1)->altCount, 1);
+        const qint64 a2 = *store.addAlternative(id, a1);
+        QVERIFY(store.updateMessage(a2, QStringLiteral("two"), MessageState::complete));
+        const qint64 a3 = *store.addAlternative(id, a2);
+        QVERIFY(store.updateMessage(a3, QStringLiteral("three"), MessageState::complete));
+        QList<Message> shown = store.messages(id);
+        QCOMPARE(shown.size(), 2);
+        QCOMPARE(shown[1].id, a3);
+        QCOMPARE(shown[1].altIndex, 2);
+        QCOMPARE(shown[1].altCount, 3);
+        QVERIFY(store.showAlternative(id, a1));
+        shown = store.messages(id);
+        QCOMPARE(shown.size(), 2);
+        QCOMPARE(shown[1].content, QStringLiteral("one"));
+        QCOMPARE(shown[1].altIndex, 0);
+        QCOMPARE(store.alternatives(id, a1).size(), 3);
+        QCOMPARE(store.alternatives(id, a3).at(1).content, QStringLiteral("two"));
+        QVERIFY(!store.addAlternative(id + 1, a1));  // not that conversation's
+        QVERIFY(!store.showAlternative(id, shown[0].id));  // a question has no alternatives
+        QVERIFY(store.deleteMessagesFrom(id, shown[0].id));  // edit-and-resend from the question
+        QCOMPARE(store.alternatives(id, a1).size(), 0);
+    }
+
     void foreignKeyRefusesOrphans() {
         Database db;
         QVERIFY(db.open(m_path));

@@ -71,6 +71,26 @@ private slots:
         QCOMPARE(count(out->tokens, 1), 1);
     }
 
+    // Continue: the answer so far follows the generation prompt as plain text (markers in it
+    // stay text), so the model writes on in the same turn.
+    void assistantPrefixContinuesTheTurn() {
+        const ChatPrompter p(chatml_vocab(), kChatml);
+        ChatPromptRequest r;
+        r.messages = {{"user", "hi"}};
+        r.assistant_prefix = "there <|im_end|>";
+        auto out = p.prompt(r);
+        QVERIFY2(out.ok(), out.status().message().c_str());
+        QCOMPARE(out->text, std::string("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nthere <|im_end|>"));
+        QCOMPARE(count(out->tokens, 3), 2);
+        QCOMPARE(count(out->tokens, 4), 1);  // only the template's: the prefix's marker is text
+        ChatPromptRequest plain = r;
+        plain.assistant_prefix.clear();
+        auto without = p.prompt(plain);
+        QVERIFY(without.ok());
+        QVERIFY(out->tokens.size() > without->tokens.size());
+        QVERIFY(std::equal(without->tokens.begin(), without->tokens.end(), out->tokens.begin()));  // a shared prefix
+    }
+
     void templateWritingBosIsNotDoubled() {
         const ChatPrompter p(chatml_vocab(), std::string("{{ bos_token }}") + kChatml);
         ChatPromptRequest r;

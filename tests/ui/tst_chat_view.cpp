@@ -10,6 +10,8 @@
 #include <QTextFrame>
 #include <QListView>
 #include <QPushButton>
+#include <QLayout>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSignalSpy>
 #include <QSqlQuery>
@@ -73,6 +75,68 @@ FakeScript slow(int n, int delayMs) {
     return s;
 }
 
+// A chat window with a (scripted) model loaded: without one the composer says "Load a model
+// first" and sends nothing.
+struct ChatFixture : UiFixture {
+    explicit ChatFixture(FakeScript script = {}) : UiFixture(std::move(script)) {
+        QSignalSpy failed(app.get(), &App::loadFailed);
+        app->loadModel(QStringLiteral("/models/scripted.gguf"));
+        QTRY_VERIFY_WITH_TIMEOUT(!app->chat().loadedModelPath().isEmpty() || !failed.isEmpty(), 5000);
+        if (!failed.isEmpty()) qFatal("the scripted model did not load: %s", qPrintable(failed[0][1].toString()));
+    }
+};
+
+// Checks, whenever an answer's figures line is painted while it streams, that it lies below
+// the answer's last block (what the user sees in that frame).
+class FooterOverlapCheck : public QObject {
+public:
+    MessageWidget* answer = nullptr;
+    int painted = 0;
+    QStringList overlaps;
+    bool check() {
+        if (!answer || !answer->statsText().startsWith(QLatin1String("Generating"))) return true;
+        const QList<QWidget*> blocks = answer->blockWidgets();
+        QLabel* stats = nullptr;
+        for (QLabel* l : answer->findChildren<QLabel*>())
+            if (l->text() == answer->statsText()) stats = l;
+        if (blocks.isEmpty() || !stats) return true;
+        const int blockBottom = blocks.last()->mapTo(answer, QPoint(0, blocks.last()->height())).y();
+        const int statsTop = stats->mapTo(answer, QPoint(0, 0)).y();
+        if (blockBottom > statsTop) {
+            overlaps << QStringLiteral("last block ends at %1, the figures start at %2").arg(blockBottom).arg(statsTop);
+            QStringList d;
+            d << QStringLiteral("answer %1x%2 hfw %3 min %4").arg(answer->width()).arg(answer->height())
+                     .arg(answer->layout()->totalHeightForWidth(answer->width())).arg(answer->layout()->totalMinimumSize().height());
+            for (QWidget* b : blocks) d << QStringLiteral("block y%1 h%2 w%3 min%4 max%5 hfw%6").arg(b->y()).arg(b->height()).arg(b->width())
+                     .arg(b->minimumHeight()).arg(b->maximumHeight()).arg(b->heightForWidth(b->width()));
+            d << QStringLiteral("stats y%1 h%2").arg(stats->y()).arg(stats->height());
+            QWidget* col = answer->parentWidget();
+            d << QStringLiteral("col %1x%2 hfw%3").arg(col->width()).arg(col->height()).arg(col->layout()->totalHeightForWidth(col->width()));
+            QWidget* canvas = col->parentWidget();
+            QWidget* vp = canvas->parentWidget();
+            d << QStringLiteral("canvas %1x%2 hfw%3 minh%4 | viewport %5x%6").arg(canvas->width()).arg(canvas->height())
+                     .arg(canvas->heightForWidth(canvas->width())).arg(canvas->minimumSizeHint().height()).arg(vp->width()).arg(vp->height());
+            qWarning("%s", qPrintable(d.join(QLatin1String(" | "))));
+        }
+        return blockBottom <= statsTop;
+    }
+
+protected:
+    bool eventFilter(QObject* o, QEvent* e) override {
+        if (e->type() == QEvent::Paint && answer && o->parent() == answer) {
+            ++painted;
+            check();
+        }
+        return false;
+    }
+};
+
+QToolButton* button(QWidget* in, const QString& text) {
+    for (QToolButton* b : in->findChildren<QToolButton*>())
+        if (b->text() == text) return b;
+    return nullptr;
+}
+
 }  // namespace
 
 class TestChatView : public QObject {
@@ -82,7 +146,7 @@ private slots:
         FakeScript script;
         script.pieces = {"Sure", ":", " here", " you", " go", "."};
         script.pieceDelayMs = 20;
-        UiFixture f(script);
+        ChatFixture f(script);
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
@@ -105,7 +169,7 @@ private slots:
     }
 
     void shiftEnterAddsALine() {
-        UiFixture f;
+        ChatFixture f;
         f.window->showPage(MainWindow::ChatPage);
         PromptEdit* edit = f.window->chatView()->composer()->editor();
         QSignalSpy sent(f.window->chatView()->composer(), &Composer::sendRequested);
@@ -123,7 +187,7 @@ private slots:
     }
 
     void stopButtonStopsAndKeepsThePartialAnswer() {
-        UiFixture f(slow(500, 8));
+        ChatFixture f(slow(500, 8));
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         typeAndSend(view, QStringLiteral("long"));
@@ -137,7 +201,7 @@ private slots:
     }
 
     void regenerateAndEditFromTheWidgets() {
-        UiFixture f;
+        ChatFixture f;
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
@@ -171,7 +235,7 @@ private slots:
     void markdownRendersCodeBlocksWithCopy() {
         FakeScript script;
         script.pieces = {"Use this:\n\n", "```python\n", "print('hi')\n", "```\n\n", "| a | b |\n|---|---|\n| 1 | 2 |\n"};
-        UiFixture f(script);
+        ChatFixture f(script);
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
@@ -190,7 +254,7 @@ private slots:
     }
 
     void deleteWithUndo() {
-        UiFixture f;
+        ChatFixture f;
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
@@ -214,7 +278,7 @@ private slots:
     // Export from the window: the file holds the turns and the banner says where it went; a
     // path that cannot be written says why in the banner.
     void exportWritesTheFileAndSaysWhere() {
-        UiFixture f;
+        ChatFixture f;
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
@@ -241,7 +305,7 @@ private slots:
         FakeScript script;
         script.reasoningPieces = {"Hmm, ", "a greeting."};
         script.pieceDelayMs = 30;
-        UiFixture f(script);
+        ChatFixture f(script);
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
@@ -269,7 +333,7 @@ private slots:
     void templateFallbackIsShownInTheChat() {
         FakeScript script;
         script.templateWarning = "its chat template failed on this conversation (raise_exception: roles must alternate)";
-        UiFixture f(script);
+        ChatFixture f(script);
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         auto* notice = view->findChild<QLabel*>(QStringLiteral("promptNotice"));
@@ -348,7 +412,7 @@ private slots:
 
     // A question that cannot be stored goes back into the composer, and the banner says why.
     void unsavedQuestionReturnsToTheComposer() {
-        UiFixture f;
+        ChatFixture f;
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         QSqlQuery q(f.app->database().connection());
@@ -362,7 +426,7 @@ private slots:
     }
 
     void closingMidAnswerSavesWhatStreamed() {
-        UiFixture f(slow(2000, 5));
+        ChatFixture f(slow(2000, 5));
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         typeAndSend(view, QStringLiteral("never-ending"));
@@ -380,6 +444,168 @@ private slots:
         QCOMPARE(m.state, MessageState::stopped);
         // Every token the worker produced before it stopped is in the stored answer.
         QCOMPARE(m.content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size(), sent);
+    }
+
+    // While a long answer streams, its figures line stays under its last line (it used to be
+    // drawn over it).
+    void streamingFooterStaysBelowTheAnswer() {
+        FakeScript script;
+        script.pieces.clear();
+        for (int i = 0; i < 400; ++i) {
+            script.pieces.push_back("word" + std::to_string(i) + " ");
+            if (i % 60 == 59) script.pieces.push_back("\n\n");
+        }
+        script.pieceDelayMs = 4;
+        ChatFixture f(script);
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("a long one"));
+        QTRY_VERIFY(lastAnswer(view));
+        FooterOverlapCheck paints;
+        paints.answer = lastAnswer(view);
+        for (QLabel* l : paints.answer->findChildren<QLabel*>()) l->installEventFilter(&paints);
+        int settled = 0;
+        while (finished.isEmpty()) {
+            QTest::qWait(25);
+            for (QLabel* l : paints.answer->findChildren<QLabel*>()) l->installEventFilter(&paints);
+            QVERIFY2(paints.check(), qPrintable(paints.overlaps.join(QLatin1String("; "))));  // after events settle
+            ++settled;
+        }
+        QVERIFY2(paints.overlaps.isEmpty(), qPrintable(QStringLiteral("%1 of %2 frames: %3")
+                                                          .arg(paints.overlaps.size()).arg(paints.painted)
+                                                          .arg(paints.overlaps.value(0))));
+        QVERIFY(settled >= 5);
+        qInfo("%d paints of the figures line checked while streaming", paints.painted);
+    }
+
+    // No model loaded and none named by the chat: the composer says so and offers the
+    // Library; nothing is sent (no chat with a failed answer). A chat that names its model
+    // sends, and the app loads that model.
+    void noModelSaysLoadFirst() {
+        UiFixture f;
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        Composer* composer = view->composer();
+        QVERIFY2(composer->blockedReason().startsWith(QLatin1String("Load a model first")), qPrintable(composer->blockedReason()));
+        QVERIFY(composer->blockedAction()->isVisible());
+        typeAndSend(view, QStringLiteral("hello?"));
+        QCOMPARE(composer->editor()->toPlainText(), QStringLiteral("hello?"));  // kept, not sent
+        QVERIFY(!composer->sendButton()->isEnabled());
+        QCOMPARE(f.app->chatStore().conversations().size(), 0);
+        QSignalSpy library(view, &ChatView::libraryRequested);
+        QTest::mouseClick(composer->blockedAction(), Qt::LeftButton);
+        QCOMPARE(library.size(), 1);
+
+        f.app->chat().setDefaultModel(QStringLiteral("/models/own.gguf"));  // what the chat will name
+        f.app->chat().newConversation();
+        QVERIFY(composer->blockedReason().isEmpty());
+        QVERIFY(!composer->blockedAction()->isVisible());
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        composer->editor()->setFocus();
+        QTest::keyClick(composer->editor(), Qt::Key_Return);
+        QTRY_COMPARE(finished.size(), 1);
+        QCOMPARE(f.app->chat().loadedModelPath(), QStringLiteral("/models/own.gguf"));
+        const Message answer = f.app->chatStore().messages(f.app->chat().currentConversation()).last();
+        QCOMPARE(answer.state, MessageState::complete);
+        QCOMPARE(answer.content, QStringLiteral("Hello, world!"));
+    }
+
+    // Edit opens the box in place, scrolled into view and focused, even at the bottom edge.
+    void editBoxIsScrolledIntoViewAndFocused() {
+        FakeScript script;
+        script.pieces = {};
+        for (int i = 0; i < 80; ++i) script.pieces.push_back("line " + std::to_string(i) + "\n\n");
+        ChatFixture f(script);
+        f.window->resize(1000, 640);
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("first"));
+        QTRY_COMPARE(finished.size(), 1);
+        typeAndSend(view, QStringLiteral("second"));
+        QTRY_COMPARE(finished.size(), 2);
+        MessageWidget* question = view->transcript()->messageWidgets()[2];
+        QScrollBar* bar = view->transcript()->verticalScrollBar();
+        // The question's Edit button just inside the bottom edge.
+        QWidget* canvas = view->transcript()->widget();
+        const int bottom = question->mapTo(canvas, QPoint(0, question->height())).y();
+        bar->setValue(bottom - view->transcript()->viewport()->height() + 2);
+        QTest::qWait(20);
+        QToolButton* edit = button(question, QStringLiteral("Edit"));
+        QVERIFY(edit);
+        edit->click();
+        auto* editor = question->findChild<QPlainTextEdit*>();
+        QVERIFY(editor && editor->isVisible());
+        QWidget* box = question->editBox();
+        QTRY_VERIFY2(view->transcript()->viewport()->rect().contains(
+                         QRect(box->mapTo(view->transcript()->viewport(), QPoint(0, 0)), box->size())),
+                     "the edit box is not all in view");
+        QCOMPARE(view->window()->focusWidget(), editor);
+    }
+
+    // A crashed answer reads "interrupted" with its saved figures, and Continue carries it on.
+    void interruptedAnswerOffersContinue() {
+        ChatFixture f;
+        ChatStore& store = f.app->chatStore();
+        Conversation c;
+        c.title = QStringLiteral("crashed");
+        const qint64 id = *store.createConversation(c);
+        store.appendMessage(id, Role::user, QStringLiteral("tell me"));
+        const qint64 answerId = *store.appendMessage(id, Role::assistant, QString(), MessageState::streaming);
+        QVERIFY(store.updateMessage(answerId, QStringLiteral("Once upon "), MessageState::streaming, AnswerStats{12, 150, 30.5, {}, 0}));
+        QCOMPARE(store.markInterruptedAnswers(), 1);  // as at the next start
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        f.app->chat().selectConversation(id);
+        MessageWidget* answer = lastAnswer(view);
+        QVERIFY(answer);
+        QVERIFY2(answer->statsText().contains(QLatin1String("interrupted")), qPrintable(answer->statsText()));
+        QVERIFY(answer->statsText().contains(QLatin1String("12 tokens")));
+        QVERIFY(!answer->statsText().contains(QLatin1String("stopped")));
+        QToolButton* cont = button(answer, QStringLiteral("Continue"));
+        QVERIFY(cont);
+        QTRY_VERIFY(cont->isVisible());
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        cont->click();
+        QTRY_COMPARE(finished.size(), 1);
+        const Message done = *store.message(answerId);
+        QCOMPARE(done.content, QStringLiteral("Once upon Hello, world!"));
+        QCOMPARE(done.state, MessageState::complete);
+        QVERIFY(!done.interrupted);
+        QTRY_COMPARE(renderedText(lastAnswer(view)), done.content);
+        QVERIFY(!button(lastAnswer(view), QStringLiteral("Continue"))->isVisible());
+        std::lock_guard lock(f.record->mutex);
+        QCOMPARE(f.record->requests.back().assistant_prefix, std::string("Once upon "));
+    }
+
+    // Regenerate keeps the earlier answer: ‹ 2/2 › on the answer, and ‹ goes back to the first.
+    void regeneratedAnswersAreAlternatives() {
+        ChatFixture f;
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("pick one"));
+        QTRY_COMPARE(finished.size(), 1);
+        const qint64 first = lastAnswer(view)->messageId();
+        QVERIFY(!button(lastAnswer(view), QStringLiteral("‹"))->isVisible());
+        button(lastAnswer(view), QStringLiteral("Regenerate"))->click();
+        QTRY_COMPARE(finished.size(), 2);
+        QTRY_VERIFY(lastAnswer(view)->messageId() != first);
+        MessageWidget* answer = lastAnswer(view);
+        QToolButton* prev = button(answer, QStringLiteral("‹"));
+        QVERIFY(prev && prev->isVisible() && prev->isEnabled());
+        QVERIFY(!button(answer, QStringLiteral("›"))->isEnabled());
+        QVERIFY(answer->findChildren<QLabel*>().size() > 0);
+        bool sawCount = false;
+        for (QLabel* l : answer->findChildren<QLabel*>()) sawCount = sawCount || l->text() == QLatin1String("2/2");
+        QVERIFY(sawCount);
+        prev->click();
+        QTRY_COMPARE(lastAnswer(view)->messageId(), first);
+        QCOMPARE(view->transcript()->messageWidgets().size(), 2);
+        sawCount = false;
+        for (QLabel* l : lastAnswer(view)->findChildren<QLabel*>()) sawCount = sawCount || l->text() == QLatin1String("1/2");
+        QVERIFY(sawCount);
     }
 
     void realTurnOnStories260K() {
@@ -400,6 +626,9 @@ private slots:
         QSignalSpy loaded(&f.app->worker(), &EngineWorker::loaded);
         f.app->loadModel(path);
         QTRY_COMPARE_WITH_TIMEOUT(loaded.size(), 1, 20000);
+        // The spy sees the worker's signal at once; the chat (which decides whether the composer
+        // may send) gets it queued.
+        QTRY_COMPARE(f.app->chat().loadedModelPath(), path);
         f.window->showPage(MainWindow::ChatPage);
         ChatView* view = f.window->chatView();
         SamplingSettings sampling;

@@ -112,12 +112,16 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     connect(m_composer, &Composer::stopRequested, &m_chat, &app::ChatController::stop);
     connect(&m_chat, &app::ChatController::messageNotSaved, m_composer, &Composer::restoreDraft);
     connect(m_transcript, &TranscriptView::regenerateRequested, &m_chat, &app::ChatController::regenerate);
+    connect(m_transcript, &TranscriptView::continueRequested, &m_chat, &app::ChatController::continueAnswer);
+    connect(m_transcript, &TranscriptView::alternativeRequested, &m_chat, &app::ChatController::showAlternative);
+    connect(m_composer, &Composer::libraryRequested, this, &ChatView::libraryRequested);
     connect(m_transcript, &TranscriptView::editSubmitted, &m_chat, &app::ChatController::editAndResend);
     connect(m_transcript, &TranscriptView::copyRequested, this, &ChatView::copyMessage);
     connect(m_settingsButton, &QToolButton::toggled, this, &ChatView::setSettingsVisible);
     connect(m_settings, &ConversationSettings::templateEditRequested, this, &ChatView::editTemplate);
     connect(m_settings, &ConversationSettings::changed, this, [this] {
         m_chat.setConversationSettings(m_settings->modelPath(), m_settings->systemPrompt(), m_settings->sampling());
+        updateSendable();
     });
     auto* esc = new QShortcut(QKeySequence(Qt::Key_Escape), this);
     connect(esc, &QShortcut::activated, &m_chat, &app::ChatController::stop);
@@ -126,6 +130,8 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     connect(&m_chat, &app::ChatController::conversationOpened, this, &ChatView::openConversation);
     connect(&m_chat, &app::ChatController::messageAdded, m_transcript, &TranscriptView::appendMessage);
     connect(&m_chat, &app::ChatController::messagesRemovedFrom, m_transcript, &TranscriptView::removeFrom);
+    connect(&m_chat, &app::ChatController::messageReplaced, m_transcript, &TranscriptView::replaceMessage);
+    connect(&m_chat, &app::ChatController::modelChanged, this, &ChatView::updateSendable);
     connect(&m_chat, &app::ChatController::answerTextChanged, this,
             [this](qint64 id, const QString& text, int nTokens, double tps) {
                 m_pendingId = id;
@@ -175,6 +181,15 @@ void ChatView::openConversation(qint64 id) {
     m_composer->setGenerating(m_chat.isGenerating());
     m_transcript->setGenerating(m_chat.isGenerating());
     showPromptInfo();
+    updateSendable();
+}
+
+// With no model loaded and none named by the conversation, a message would only be stored as
+// a failed answer: say so above the box instead, with the way to a model.
+void ChatView::updateSendable() {
+    m_composer->setBlocked(m_chat.canAnswer() ? QString()
+                                              : tr("Load a model first: no model is loaded, and this chat has none of "
+                                                   "its own. Load one from the Library (its Load button)."));
 }
 
 void ChatView::flushStreaming() {
@@ -232,6 +247,7 @@ void ChatView::setModelStatus(const QString&) {
     const QString name = modelName(m_chat.loadedModelPath());
     m_model->setText(name);
     m_transcript->setAssistantName(name);
+    updateSendable();
 }
 
 QString ChatView::modelName(const QString& path) const {

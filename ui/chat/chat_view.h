@@ -42,6 +42,8 @@ public:
 
 signals:
     void exportRequested(qint64 id);  // from the sidebar's context menu; the window asks where
+    // "Open the Library" under "Load a model first": the window shows the Library.
+    void libraryRequested();
 
 private:
     void openConversation(qint64 id);
@@ -51,6 +53,7 @@ private:
     // The template line in the settings and the warning above the composer, for the open
     // conversation.
     void showPromptInfo();
+    void updateSendable();  // the composer's "Load a model first" notice
     QString modelName(const QString& path) const;
 
     app::ChatController& m_chat;

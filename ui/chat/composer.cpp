@@ -68,6 +68,22 @@ Composer::Composer(QWidget* parent) : QFrame(parent) {
     row->addWidget(m_edit, 1);
     row->addWidget(m_send, 0, Qt::AlignBottom);
     outer->addLayout(row);
+    // Why nothing can be sent (no model), and the way out.
+    m_blocked = new QWidget(this);
+    m_blocked->setObjectName(QStringLiteral("composerBlocked"));
+    auto* bl = new QHBoxLayout(m_blocked);
+    bl->setContentsMargins(0, 0, 0, 0);
+    bl->setSpacing(8);
+    m_blockedText = new QLabel(m_blocked);
+    m_blockedText->setWordWrap(true);
+    m_blockedText->setMinimumWidth(1);
+    m_blockedAction = new QPushButton(tr("Open the Library"), m_blocked);
+    m_blockedAction->setAccessibleName(tr("Open the Library to load a model"));
+    bl->addWidget(m_blockedText, 1);
+    bl->addWidget(m_blockedAction, 0);
+    m_blocked->setVisible(false);
+    outer->addWidget(m_blocked);
+    connect(m_blockedAction, &QPushButton::clicked, this, &Composer::libraryRequested);
     m_hint = new QLabel(this);
     m_hint->setProperty("muted", true);
     m_hint->setStyleSheet(QStringLiteral("font-size: 11px;"));
@@ -80,15 +96,29 @@ Composer::Composer(QWidget* parent) : QFrame(parent) {
         else submit();
     });
     connect(m_edit, &QPlainTextEdit::textChanged, this, [this] {
-        if (!m_generating) m_send->setEnabled(!m_edit->toPlainText().trimmed().isEmpty());
+        if (!m_generating) m_send->setEnabled(canSubmit());
     });
     setGenerating(false);
 }
 
 void Composer::setHint(const QString& hint) { m_hint->setText(hint); }
 
+bool Composer::canSubmit() const { return m_blockedReason.isEmpty() && !m_edit->toPlainText().trimmed().isEmpty(); }
+
+void Composer::setBlocked(const QString& reason) {
+    m_blockedReason = reason;
+    m_blockedText->setText(reason);
+    m_blocked->setVisible(!reason.isEmpty());
+    m_hint->setVisible(reason.isEmpty());  // "Enter to send" would contradict it
+    m_send->setEnabled(m_generating || canSubmit());
+}
+
 void Composer::submit() {
     if (m_generating) return;
+    if (!m_blockedReason.isEmpty()) {  // the text stays; the notice says why
+        m_blockedAction->setFocus();
+        return;
+    }
     const QString text = m_edit->toPlainText();
     if (text.trimmed().isEmpty()) return;
     m_edit->clear();
@@ -105,7 +135,7 @@ void Composer::restoreDraft(const QString& text) {
 void Composer::setGenerating(bool generating) {
     m_generating = generating;
     m_send->setToolTip(generating ? tr("Stop (Esc)") : tr("Send (Enter)"));
-    m_send->setEnabled(generating || !m_edit->toPlainText().trimmed().isEmpty());
+    m_send->setEnabled(generating || canSubmit());
     restyle();
 }
 

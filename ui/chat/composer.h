@@ -39,10 +39,16 @@ public:
     void setHint(const QString& hint);
     // Puts text that could not be sent back in front of what was typed since (if anything).
     void restoreDraft(const QString& text);
+    // Non-empty: nothing can be sent, and this says why ("Load a model first…") above an
+    // "Open the Library" button; typing still works and the text waits.
+    void setBlocked(const QString& reason);
+    QString blockedReason() const { return m_blockedReason; }
+    QPushButton* blockedAction() const { return m_blockedAction; }
 
 signals:
     void sendRequested(const QString& text);
     void stopRequested();
+    void libraryRequested();  // the blocked notice's button
 
 protected:
     void changeEvent(QEvent* e) override;
@@ -50,10 +56,15 @@ protected:
 private:
     void submit();
     void restyle();
+    bool canSubmit() const;
 
     PromptEdit* m_edit;
     QPushButton* m_send;
     QLabel* m_hint;
+    QWidget* m_blocked;
+    QLabel* m_blockedText;
+    QPushButton* m_blockedAction;
+    QString m_blockedReason;
     bool m_generating = false;
     bool m_restyling = false;
 };

@@ -137,13 +137,33 @@ void MessageWidget::buildAssistant() {
     m_copy = actionButton(QStringLiteral("copy"), tr("Copy"), this);
     m_regenerate = actionButton(QStringLiteral("regenerate"), tr("Regenerate"), this);
     m_regenerate->setVisible(false);
+    m_continue = actionButton(QStringLiteral("play"), tr("Continue"), this);
+    m_continue->setToolTip(tr("Carry on writing this answer from where it ended"));
+    m_continue->setVisible(false);
+    m_prevAlt = new QToolButton(this);
+    m_prevAlt->setText(QStringLiteral("‹"));
+    m_prevAlt->setToolTip(tr("Previous answer"));
+    m_prevAlt->setAccessibleName(tr("Previous answer"));
+    m_altLabel = new QLabel(this);
+    m_altLabel->setProperty("muted", true);
+    m_nextAlt = new QToolButton(this);
+    m_nextAlt->setText(QStringLiteral("›"));
+    m_nextAlt->setToolTip(tr("Next answer"));
+    m_nextAlt->setAccessibleName(tr("Next answer"));
+    footer->addWidget(m_prevAlt);
+    footer->addWidget(m_altLabel);
+    footer->addWidget(m_nextAlt);
     footer->addWidget(m_copy);
     footer->addWidget(m_regenerate);
+    footer->addWidget(m_continue);
     footer->addSpacing(8);
     footer->addWidget(m_stats, 1);
     outer->addLayout(footer);
     connect(m_copy, &QToolButton::clicked, this, [this] { emit copyRequested(m_message.id); });
     connect(m_regenerate, &QToolButton::clicked, this, &MessageWidget::regenerateRequested);
+    connect(m_continue, &QToolButton::clicked, this, &MessageWidget::continueRequested);
+    connect(m_prevAlt, &QToolButton::clicked, this, [this] { emit alternativeRequested(m_message.id, -1); });
+    connect(m_nextAlt, &QToolButton::clicked, this, [this] { emit alternativeRequested(m_message.id, +1); });
     setAssistantName(QString());
     renderContent();
     updateReasoning(false);
@@ -172,6 +192,16 @@ void MessageWidget::setStreamingText(const QString& text, int nTokens, double to
     m_message.state = app::MessageState::streaming;
     renderContent();
     updateFooter(nTokens, tokensPerSecond);
+    growToContents();
+}
+
+// Laid out in a height its parent has not grown to yet, the figures line was placed over the
+// answer's last line (the text keeps its fixed height), and while streaming nearly every frame
+// was painted so. Grow first, then lay out, before the next paint; the transcript follows.
+void MessageWidget::growToContents() {
+    const int need = layout()->totalHeightForWidth(width());
+    if (need > height()) resize(width(), need);
+    layout()->activate();
 }
 
 void MessageWidget::setStreamingReasoning(const QString& reasoning, bool thinking, double thinkingMs) {
@@ -179,6 +209,7 @@ void MessageWidget::setStreamingReasoning(const QString& reasoning, bool thinkin
     m_message.stats.thinkingMs = thinkingMs;
     m_message.state = app::MessageState::streaming;
     updateReasoning(thinking);
+    growToContents();
 }
 
 bool MessageWidget::reasoningExpanded() const { return m_thinkToggle && m_thinkToggle->isChecked(); }
@@ -249,7 +280,8 @@ void MessageWidget::updateFooter(int nTokens, double tokensPerSecond) {
     if (tokensPerSecond > 0) parts.append(tr("%1 tok/s").arg(loc.toString(tokensPerSecond, 'f', 1)));
     switch (m_message.state) {
         case app::MessageState::streaming: parts.prepend(tr("Generating…")); break;
-        case app::MessageState::stopped: parts.append(tr("stopped")); break;
+        // A Stop, or the app ended mid-answer (the figures are those of its last save).
+        case app::MessageState::stopped: parts.append(m_message.interrupted ? tr("interrupted") : tr("stopped")); break;
         case app::MessageState::error: parts.append(tr("failed")); break;
         case app::MessageState::complete:
             // Cut short, not finished: say so, and what to change.
@@ -257,7 +289,9 @@ void MessageWidget::updateFooter(int nTokens, double tokensPerSecond) {
             else if (m_message.stats.endReason == app::kEndContextFull) parts.append(tr("cut: the context is full"));
             break;
     }
-    m_stats->setToolTip(m_message.stats.endReason == app::kEndMaxTokens
+    m_stats->setToolTip(m_message.interrupted && m_message.state == app::MessageState::stopped
+                            ? tr("The app ended while this answer was being written; Continue carries it on")
+                        : m_message.stats.endReason == app::kEndMaxTokens
                             ? tr("The answer reached Max tokens (conversation settings) before the model ended it")
                         : m_message.stats.endReason == app::kEndContextFull
                             ? tr("The conversation filled the model's context; a longer context (Allocate) or a new chat "
@@ -266,6 +300,22 @@ void MessageWidget::updateFooter(int nTokens, double tokensPerSecond) {
     m_stats->setText(parts.join(QStringLiteral("  ·  ")));
     const bool done = m_message.state != app::MessageState::streaming;
     m_copy->setVisible(done);
+    updateAlternatives();
+}
+
+void MessageWidget::updateAlternatives() {
+    const bool show = m_message.altCount > 1;
+    for (QWidget* w : std::initializer_list<QWidget*>{m_prevAlt, m_altLabel, m_nextAlt}) w->setVisible(show);
+    if (!show) return;
+    m_altLabel->setText(QStringLiteral("%1/%2").arg(m_message.altIndex + 1).arg(m_message.altCount));
+    m_altLabel->setAccessibleName(tr("Answer %1 of %2").arg(m_message.altIndex + 1).arg(m_message.altCount));
+    const bool idle = m_message.state != app::MessageState::streaming;
+    m_prevAlt->setEnabled(idle && m_message.altIndex > 0);
+    m_nextAlt->setEnabled(idle && m_message.altIndex + 1 < m_message.altCount);
+}
+
+void MessageWidget::setCanContinue(bool can) {
+    if (m_continue) m_continue->setVisible(can);
 }
 
 void MessageWidget::setCanRegenerate(bool can) {
@@ -273,7 +323,7 @@ void MessageWidget::setCanRegenerate(bool can) {
 }
 
 void MessageWidget::setActionsEnabled(bool enabled) {
-    for (QToolButton* b : {m_regenerate, m_edit})
+    for (QToolButton* b : {m_regenerate, m_edit, m_continue})
         if (b) b->setEnabled(enabled);
 }
 
@@ -292,6 +342,8 @@ void MessageWidget::startEdit() {
     m_editor->setVisible(true);
     m_editBar->setVisible(true);
     m_editor->setFocus();
+    m_editor->moveCursor(QTextCursor::End);
+    emit editOpened();  // the transcript scrolls the box into view
 }
 
 void MessageWidget::endEdit() {
@@ -304,7 +356,7 @@ void MessageWidget::restyle() {
     const ThemeColors& c = currentColors();
     if (m_bubble)
         m_bubble->setStyleSheet(QStringLiteral("#userBubble { background: %1; border-radius: 14px; }").arg(c.userBubble.name()));
-    for (QToolButton* b : {m_copy, m_regenerate, m_edit}) {
+    for (QToolButton* b : {m_copy, m_regenerate, m_edit, m_continue}) {
         if (!b) continue;
         b->setIcon(icon(b->property("iconName").toString(), c.mutedText));
         b->setStyleSheet(QStringLiteral("QToolButton { color: %1; font-size: 12px; padding: 2px 6px; }").arg(c.mutedText.name()));

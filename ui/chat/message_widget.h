@@ -1,6 +1,7 @@
 // MessageWidget: one message of the transcript. A user message is a bubble on the right (with
 // Edit and Copy); an answer is full-width Markdown with code blocks, a line of figures (tokens,
-// time to first token, tokens/s) and Copy / Regenerate. A reasoning model's thinking sits above
+// time to first token, tokens/s) and Copy / Regenerate / Continue, with ‹ 1/2 › arrows between
+// the answers Regenerate kept. A reasoning model's thinking sits above
 // the answer, collapsed to one line ("Thought for 12 s"), and opens with a click.
 #pragma once
 
@@ -33,6 +34,10 @@ public:
     bool reasoningExpanded() const;
     QString reasoningSummary() const;  // the toggle's text ("" when there is no reasoning)
     void setCanRegenerate(bool can);
+    void setCanContinue(bool can);
+    // Opens the edit box (a user message) and focuses it; editOpened follows.
+    void startEdit();
+    QWidget* editBox() const { return m_bubble; }
     void setAssistantName(const QString& name);
     void setActionsEnabled(bool enabled);
 
@@ -43,6 +48,9 @@ public:
 signals:
     void copyRequested(qint64 messageId);
     void regenerateRequested();
+    void continueRequested();
+    void alternativeRequested(qint64 messageId, int step);  // -1 previous, +1 next
+    void editOpened();
     void editSubmitted(qint64 messageId, const QString& text);
 
 protected:
@@ -55,8 +63,9 @@ private:
     void renderContent();
     void updateFooter(int nTokens, double tokensPerSecond);
     void updateReasoning(bool thinking);
-    void startEdit();
     void endEdit();
+    void updateAlternatives();
+    void growToContents();  // while streaming: never laid out shorter than the contents
     void restyle();
     void fitBubble();
 
@@ -73,6 +82,10 @@ private:
     QLabel* m_stats = nullptr;
     QToolButton* m_copy = nullptr;
     QToolButton* m_regenerate = nullptr;
+    QToolButton* m_continue = nullptr;
+    QToolButton* m_prevAlt = nullptr;     // ‹ 1/2 ›: the answer's alternatives
+    QLabel* m_altLabel = nullptr;
+    QToolButton* m_nextAlt = nullptr;
     QToolButton* m_edit = nullptr;
     bool m_restyling = false;
 };

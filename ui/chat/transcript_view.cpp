@@ -1,7 +1,9 @@
 #include "chat/transcript_view.h"
 
 #include <QHBoxLayout>
+#include <QCoreApplication>
 #include <QLabel>
+#include <QPlainTextEdit>
 #include <QScrollBar>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -87,6 +89,9 @@ MessageWidget* TranscriptView::addWidget(const app::Message& message) {
     connect(w, &MessageWidget::copyRequested, this, &TranscriptView::copyRequested);
     connect(w, &MessageWidget::regenerateRequested, this, &TranscriptView::regenerateRequested);
     connect(w, &MessageWidget::editSubmitted, this, &TranscriptView::editSubmitted);
+    connect(w, &MessageWidget::continueRequested, this, &TranscriptView::continueRequested);
+    connect(w, &MessageWidget::alternativeRequested, this, &TranscriptView::alternativeRequested);
+    connect(w, &MessageWidget::editOpened, this, [this, w] { revealEditor(w); });
     return w;
 }
 
@@ -113,12 +118,60 @@ void TranscriptView::updateMessage(const app::Message& message) {
     updateActions();
 }
 
+void TranscriptView::replaceMessage(qint64 oldId, const app::Message& message) {
+    MessageWidget* old = messageWidget(oldId);
+    if (!old) return;
+    const bool follow = m_follow;
+    auto* w = new MessageWidget(message, m_column);
+    w->setAssistantName(m_assistantName);
+    m_layout->insertWidget(m_layout->indexOf(old), w);
+    connect(w, &MessageWidget::copyRequested, this, &TranscriptView::copyRequested);
+    connect(w, &MessageWidget::regenerateRequested, this, &TranscriptView::regenerateRequested);
+    connect(w, &MessageWidget::continueRequested, this, &TranscriptView::continueRequested);
+    connect(w, &MessageWidget::alternativeRequested, this, &TranscriptView::alternativeRequested);
+    discard(old);  // later: its own arrow button led here
+    updateActions();
+    m_follow = follow;
+}
+
+// The box opens in place, often below the fold: once the layout has taken its new size, scroll
+// so that all of it (its Send button included) shows, and type into it.
+void TranscriptView::revealEditor(MessageWidget* w) {
+    m_follow = false;
+    QTimer::singleShot(0, w, [this, w] {
+        relayoutNow(w);
+        ensureWidgetVisible(w->editBox(), 0, 24);
+        if (auto* editor = w->editBox()->findChild<QPlainTextEdit*>()) editor->setFocus();
+    });
+}
+
 void TranscriptView::setStreamingReasoning(qint64 messageId, const QString& reasoning, bool thinking, double thinkingMs) {
-    if (MessageWidget* w = messageWidget(messageId)) w->setStreamingReasoning(reasoning, thinking, thinkingMs);
+    if (MessageWidget* w = messageWidget(messageId)) {
+        w->setStreamingReasoning(reasoning, thinking, thinkingMs);
+        relayoutNow(w);
+    }
 }
 
 void TranscriptView::setStreamingText(qint64 messageId, const QString& text, int nTokens, double tokensPerSecond) {
-    if (MessageWidget* w = messageWidget(messageId)) w->setStreamingText(text, nTokens, tokensPerSecond);
+    if (MessageWidget* w = messageWidget(messageId)) {
+        w->setStreamingText(text, nTokens, tokensPerSecond);
+        relayoutNow(w);
+    }
+}
+
+// A message that grew is laid out again at once, from the canvas down. Left to Qt's posted
+// layout requests, the message's own layout ran first, inside its old (shorter) height: its
+// text keeps its fixed height while the figures line is placed higher, over the last line, and
+// that frame was painted before the canvas grew — while streaming, nearly every frame.
+void TranscriptView::relayoutNow(MessageWidget* w) {
+    w->updateGeometry();          // the column forgets the message's cached size,
+    m_column->updateGeometry();   // and the canvas the column's
+    QWidget* canvas = widget();
+    const int width = viewport()->width();
+    const QSize size(width, qMax(viewport()->height(), canvas->heightForWidth(width)));
+    if (canvas->size() != size) canvas->resize(size);  // the scroll area follows (its range)
+    for (QLayout* l : {canvas->layout(), static_cast<QLayout*>(m_layout), w->layout()})
+        if (l) l->activate();
 }
 
 void TranscriptView::setGenerating(bool generating) {
@@ -131,12 +184,16 @@ void TranscriptView::setAssistantName(const QString& name) {
     for (MessageWidget* w : messageWidgets()) w->setAssistantName(name);
 }
 
-// Regenerate is offered on the last answer only, and nothing is editable while generating.
+// Regenerate and Continue are offered on the last answer only, and nothing is editable while
+// generating.
 void TranscriptView::updateActions() {
     const QList<MessageWidget*> all = messageWidgets();
     for (int i = 0; i < all.size(); ++i) {
         const bool last = i == all.size() - 1;
         all[i]->setCanRegenerate(last && all[i]->role() == app::Role::assistant && !m_generating);
+        const app::Message& m = all[i]->message();
+        all[i]->setCanContinue(last && m.role == app::Role::assistant && !m_generating &&
+                               m.state == app::MessageState::stopped && !m.content.isEmpty());
         all[i]->setActionsEnabled(!m_generating);
     }
 }

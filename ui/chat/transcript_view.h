@@ -24,6 +24,8 @@ public:
     void appendMessage(const app::Message& message);
     void removeFrom(qint64 messageId);
     void updateMessage(const app::Message& message);
+    // Another alternative of an answer is shown in its place.
+    void replaceMessage(qint64 oldId, const app::Message& message);
     void setStreamingText(qint64 messageId, const QString& text, int nTokens, double tokensPerSecond);
     void setStreamingReasoning(qint64 messageId, const QString& reasoning, bool thinking, double thinkingMs);
     void setGenerating(bool generating);
@@ -37,12 +39,16 @@ public:
 signals:
     void copyRequested(qint64 messageId);
     void regenerateRequested();
+    void continueRequested();
+    void alternativeRequested(qint64 messageId, int step);
     void editSubmitted(qint64 messageId, const QString& text);
 
 private:
     MessageWidget* addWidget(const app::Message& message);
     void discard(MessageWidget* w);
     void updateActions();
+    void revealEditor(MessageWidget* w);
+    void relayoutNow(MessageWidget* w);   // after w changed size: lay out the column now  // an edit box just opened: into view, focused
     bool atEnd() const;
 
     QWidget* m_column;

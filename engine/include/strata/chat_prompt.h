@@ -23,6 +23,10 @@ struct ChatPromptRequest {
     std::optional<nlohmann::ordered_json> tools;     // tool definitions (an array), if any
     nlohmann::ordered_json extra_vars = nlohmann::ordered_json::object();  // enable_thinking, ...
     bool add_generation_prompt = true;
+    // Text the answer already begins with (Continue: an answer cut short is carried on from its
+    // last word). Appended after the generation prompt as plain text — never read as special
+    // tokens — so the model goes on with the same answer; the KV cache reuses the shared prefix.
+    std::string assistant_prefix;
     std::string custom_template;                     // "" = the model's own
 };
 

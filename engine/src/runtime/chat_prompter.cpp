@@ -67,6 +67,10 @@ Result<ChatPrompt> ChatPrompter::render(const ChatTemplate& tmpl, const ChatProm
     p.text = std::move(rendered->text);
     std::vector<std::pair<size_t, size_t>> literal;
     for (const PromptRange& r : rendered->untrusted) literal.emplace_back(r.begin, r.end);
+    if (!request.assistant_prefix.empty()) {  // the answer so far: model text, read literally
+        literal.emplace_back(p.text.size(), p.text.size() + request.assistant_prefix.size());
+        p.text += request.assistant_prefix;
+    }
     // BOS where the model wants one, unless the template wrote it (most do: "{{ bos_token }}").
     const std::string bos = special_text(*vocab_, vocab_->bos());
     EncodeOptions eo;
@@ -83,7 +87,7 @@ ChatPrompt ChatPrompter::builtin(const ChatPromptRequest& request, std::string w
     p.source = ChatTemplateSource::builtin;
     p.template_name = std::string("built-in ") + chat_format_name(family_);
     p.warning = std::move(warning);
-    p.text = render_chat(family_, request.messages, request.add_generation_prompt);
+    p.text = render_chat(family_, request.messages, request.add_generation_prompt) + request.assistant_prefix;
     // The built-in formats keep no provenance: control spellings in user text are read as
     // tokens here, as before templates ran; the model's own (or a custom) template guards them.
     p.tokens = vocab_->encode(p.text, vocab_->add_bos(), true);
