@@ -496,6 +496,8 @@ private slots:
         QSignalSpy library(view, &ChatView::libraryRequested);
         QTest::mouseClick(composer->blockedAction(), Qt::LeftButton);
         QCOMPARE(library.size(), 1);
+        QCOMPARE(f.window->currentPage(), MainWindow::LibraryPage);  // the window answers it
+        f.window->showPage(MainWindow::ChatPage);
 
         f.app->chat().setDefaultModel(QStringLiteral("/models/own.gguf"));  // what the chat will name
         f.app->chat().newConversation();
