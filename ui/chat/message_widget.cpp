@@ -56,6 +56,7 @@ void MessageWidget::buildUser() {
     m_userText->setText(m_message.content);
     bl->addWidget(m_userText);
     m_editor = new QPlainTextEdit(m_bubble);
+    m_editor->setAccessibleName(tr("Edit the message"));
     m_editor->setVisible(false);
     m_editor->setMinimumWidth(420);
     bl->addWidget(m_editor);
