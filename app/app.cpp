@@ -66,7 +66,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
         m_loadedPath = m.path;
         m_settings->setLastModel(m.path);
         m_settings->setLastModelLoaded(true);
-        setContextWarning(app::contextWarning(m.nCtx, m.request.model.n_ctx_train));
+        setContextWarning(app::contextWarning(m.nCtx, m.request.model.usable_context()));
         emit loadingChanged({});
         emit modelLoaded(m.path);
     });

@@ -203,7 +203,7 @@ strata::PlanRequest buildPlanRequest(const strata::ModelFootprint& model, const 
 
     strata::PlanRequest req;
     req.model = model;
-    req.n_ctx = effectiveContext(s, model.n_ctx_train);
+    req.n_ctx = effectiveContext(s, model.usable_context());
     req.n_batch = s.nBatch;
     req.n_seq = 1;
     req.kv_type = s.kvType;

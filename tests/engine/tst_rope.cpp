@@ -67,6 +67,21 @@ std::vector<int32_t> test_tokens(int n, int n_vocab, uint32_t seed) { return tes
 class TestRope : public QObject {
     Q_OBJECT
 private slots:
+    // Qwen 2.5's files: context_length is the original 32768 and YaRN's factor 4 reaches 131072;
+    // the app warns past what the scaling reaches, not past context_length.
+    void usableContextFollowsTheScaling() {
+        QTemporaryDir dir;
+        RandomModelConfig c = rope_model("yarn");
+        c.n_ctx_orig = 128;
+        c.n_ctx_train = 128;
+        const QString path = test::writeRandomModel(dir, "qwen25", c);
+        QVERIFY(!path.isEmpty());
+        auto fp = read_model_footprint(path.toStdString());
+        QVERIFY2(fp.ok(), fp.status().message().c_str());
+        QCOMPARE(fp->n_ctx_train, int64_t{128});
+        QCOMPARE(fp->usable_context(), int64_t{512});
+    }
+
     // What the engine reads from each kind of file.
     void readsScalingKeys() {
         QTemporaryDir dir;
@@ -80,6 +95,11 @@ private slots:
             auto t = collect_model_tensors(**f, *hp);
             QVERIFY2(t.ok(), t.status().message().c_str());
             const QString name(v);
+            // The planner's side: these files' context_length is already the scaled length
+            // (original × factor), so the scaling reaches no further than it.
+            auto fp = read_model_footprint(path.toStdString());
+            QVERIFY2(fp.ok(), fp.status().message().c_str());
+            QCOMPARE(fp->usable_context(), fp->n_ctx_train);
             if (name == "none") {
                 QCOMPARE(hp->rope_scaling, RopeScaling::none);
                 QCOMPARE(hp->rope.freq_scale, 1.0f);

@@ -417,7 +417,7 @@ void AllocationPanel::rebuildExpertHosts() {
 
 qint64 AllocationPanel::trainedContext() const {
     if (m_path.isEmpty()) return 0;
-    if (m_fits.hasFootprint(m_path)) return m_fits.footprint(m_path).n_ctx_train;
+    if (m_fits.hasFootprint(m_path)) return m_fits.footprint(m_path).usable_context();
     const int row = m_catalog.rowOfPath(m_path);
     return row >= 0 ? m_catalog.entryAt(row).contextLength : 0;
 }

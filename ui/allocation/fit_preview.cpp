@@ -116,7 +116,7 @@ void FitPreview::setPlan(const strata::PlanRequest& request, const strata::Plan&
     const QLocale loc;
     // Memory may hold far more than the model was trained on (16 M tokens for a 2 K model):
     // the longest context worth offering is the trained length; say what memory allows apart.
-    const qint64 trained = request.model.n_ctx_train;
+    const qint64 trained = request.model.usable_context();  // the trained length, or what its RoPE scaling reaches
     const qint64 fits = plan.max_ctx_that_fits;
     if (fits <= 0)
         m_longest->setText(tr("No context length fits on these devices."));

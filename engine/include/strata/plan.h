@@ -53,6 +53,12 @@ struct ModelFootprint {
     int64_t head_dim = 0;      // 0 = n_embd / n_head (qwen3 and others set it explicitly)
     int64_t n_vocab = 0;
     int64_t n_ctx_train = 0;
+    // The longest context the file's RoPE scaling is made for: n_ctx_train, or, with linear or
+    // YaRN scaling, rope.scaling.original_context_length (else n_ctx_train) × rope.scaling.factor
+    // when that is longer (Qwen 2.5 files say 32768 and a YaRN factor of 4: 131072). Beyond it
+    // answers degrade; the app warns past this, not past n_ctx_train. 0: unknown.
+    int64_t n_ctx_usable = 0;
+    int64_t usable_context() const { return n_ctx_usable > 0 ? n_ctx_usable : n_ctx_train; }
     std::vector<uint64_t> layer_bytes;  // (n_layer) weight bytes of each block
     uint64_t embedding_bytes = 0;       // token_embd.weight
     uint64_t output_bytes = 0;          // output.weight (== embedding_bytes when tied)

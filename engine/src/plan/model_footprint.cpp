@@ -1,6 +1,7 @@
 #include "plan/model_footprint.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -198,6 +199,19 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
     m.n_ctx_train = n_ctx_train.value_or(0);
     if (m.n_ctx_train < 0)
         return meta.error(ErrorCode::corrupt, "key " + a + "context_length is negative");
+    m.n_ctx_usable = m.n_ctx_train;
+    if (const gguf::KeyValue* type = meta.find(a + "rope.scaling.type");
+        type != nullptr && type->value.type == gguf::ValueType::STRING &&
+        (type->value.str == "yarn" || type->value.str == "linear")) {
+        const gguf::KeyValue* factor = meta.find(a + "rope.scaling.factor");
+        const double f = factor != nullptr ? factor->value.as_double().value_or(1.0) : 1.0;
+        STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> orig, meta.get_int(a + "rope.scaling.original_context_length"));
+        const int64_t base = orig.value_or(0) > 0 ? *orig : m.n_ctx_train;
+        // A factor that is not a finite number above 1 extends nothing (the loader refuses
+        // nonsense factors; the planner only needs not to promise more than the file says).
+        if (std::isfinite(f) && f > 1.0 && f < 1024.0 && base > 0)
+            m.n_ctx_usable = std::max(m.n_ctx_usable, static_cast<int64_t>(static_cast<double>(base) * f));
+    }
 
     STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> n_expert, meta.get_int(a + "expert_count"));
     if (n_expert.value_or(0) > 1) {

@@ -299,10 +299,10 @@ void explain_plan(const PlanRequest& r, const CoreResult& core, Plan& plan) {
                                  (n_cross == 1 ? " device boundary" : " device boundaries") +
                                  " per token (" + format_bytes(plan.transfer_bytes_per_token) + ")");
     }
-    if (r.model.n_ctx_train > 0 && plan.max_ctx_that_fits > r.model.n_ctx_train)
+    if (r.model.usable_context() > 0 && plan.max_ctx_that_fits > r.model.usable_context())
         plan.decisions.push_back("memory allows a context of " +
                                  format_count(plan.max_ctx_that_fits) + " tokens, beyond the " +
-                                 format_count(r.model.n_ctx_train) + " the model was trained on");
+                                 format_count(r.model.usable_context()) + " the model was trained on");
     if (plan.fits) note_single_device(r, plan);
 }
 
