@@ -23,6 +23,7 @@
 #include "storage/database.h"
 #include "test_models.h"
 #include "test_paths.h"
+#include "api_server_fixture.h"
 #include "worker_fixture.h"
 
 using namespace strata;
@@ -33,66 +34,8 @@ using strata::test::httpRequest;
 using strata::test::parseSse;
 using strata::test::RawClient;
 using strata::test::WorkerFixture;
+using namespace strata::test;
 
-namespace {
-
-ApiServerOptions testOptions() {
-    ApiServerOptions o;
-    o.port = 0;  // any free port: tests run in parallel
-    o.timeouts.requestMs = 300;
-    o.timeouts.idleMs = 3000;
-    o.allowedOrigins = {"http://localhost:3000"};  // the preflight rows' page
-    return o;
-}
-
-// A worker (fake or real backend) and a server listening on it. The server is declared after
-// the worker, so it goes first.
-struct Served {
-    explicit Served(FakeScript script = {}) : workers(std::move(script)), server(*workers.worker) {}
-    explicit Served(std::unique_ptr<EngineBackend> backend) : workers(std::move(backend)), server(*workers.worker) {}
-    void load(const QString& path, const LoadOptions& o = {}) {
-        QMetaObject::invokeMethod(workers.worker.get(), "loadModel", Qt::QueuedConnection,
-                                  Q_ARG(quint64, workers.worker->newRequestId()), Q_ARG(QString, path),
-                                  Q_ARG(strata::LoadOptions, o));
-    }
-    quint16 port() const { return server.port(); }
-    WorkerFixture workers;
-    ApiServer server;
-};
-
-QByteArray chatBody(const QString& user, const QJsonObject& extra = {}) {
-    QJsonObject o = extra;
-    o.insert("model", "whatever");
-    o.insert("messages", QJsonArray{QJsonObject{{"role", "system"}, {"content", "Be brief."}},
-                                    QJsonObject{{"role", "user"}, {"content", user}}});
-    return QJsonDocument(o).toJson(QJsonDocument::Compact);
-}
-
-// POSTs with QNetworkAccessManager (a real HTTP client checks our framing too).
-struct NamReply {
-    int status = 0;
-    QByteArray contentType;
-    QByteArray body;
-    QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
-};
-
-NamReply namPost(QNetworkAccessManager& nam, quint16 port, const QString& path, const QByteArray& body) {
-    QNetworkRequest req(QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port).arg(path)));
-    req.setHeader(QNetworkRequest::ContentTypeHeader, QByteArray("application/json"));
-    QNetworkReply* reply = nam.post(req, body);
-    QSignalSpy finished(reply, &QNetworkReply::finished);
-    if (!reply->isFinished()) finished.wait(10000);
-    NamReply r;
-    r.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    r.contentType = reply->header(QNetworkRequest::ContentTypeHeader).toByteArray();
-    r.body = reply->readAll();
-    reply->deleteLater();
-    return r;
-}
-
-qint64 usageOf(const QJsonObject& o, const char* key) { return o.value("usage").toObject().value(key).toInteger(); }
-
-}  // namespace
 
 class TestApiServer : public QObject {
     Q_OBJECT
@@ -221,97 +164,6 @@ private slots:
         QCOMPARE(sse.usage.value("completion_tokens").toInt(), maxTokens < 4 ? maxTokens : 4);
         QCOMPARE(sse.usage.value("total_tokens").toInt(),
                  sse.usage.value("prompt_tokens").toInt() + sse.usage.value("completion_tokens").toInt());
-    }
-
-    // Tools offered: the call is parsed out of the answer, whole or streamed (where the call's
-    // text is never streamed as content); not offered: the text is the answer as it came.
-    void toolCallsAreReturnedWhenToolsAreOffered_data() {
-        QTest::addColumn<bool>("stream");
-        QTest::addColumn<bool>("offered");
-        QTest::newRow("whole, offered") << false << true;
-        QTest::newRow("streamed, offered") << true << true;
-        QTest::newRow("whole, not offered") << false << false;
-        QTest::newRow("streamed, not offered") << true << false;
-    }
-    void toolCallsAreReturnedWhenToolsAreOffered() {
-        QFETCH(bool, stream);
-        QFETCH(bool, offered);
-        FakeScript script;
-        script.pieces = {"Let me ", "check. <", "tool_", "call>\n{\"name\": \"get_weather\", ", "\"arguments\": {\"city\": ",
-                         "\"Paris\"}}\n</tool_call>"};
-        script.formats.tool_calls = ToolCallFormat::hermes;
-        Served s(script);
-        QVERIFY(s.server.listen(testOptions()));
-        s.load(QStringLiteral("/m/fake.gguf"));
-        QTRY_VERIFY(!s.server.modelId().isEmpty());
-        QJsonObject extra{{"stream", stream}};
-        const QJsonArray tools{QJsonObject{{"type", "function"},
-                                           {"function", QJsonObject{{"name", "get_weather"},
-                                                                    {"parameters", QJsonObject{{"type", "object"}}}}}}};
-        if (offered) extra.insert("tools", tools);
-        QNetworkAccessManager nam;
-        const NamReply r = namPost(nam, s.port(), "/v1/chat/completions", chatBody("weather?", extra));
-        QCOMPARE(r.status, 200);
-        {
-            std::lock_guard lock(s.workers.record->mutex);
-            QCOMPARE(s.workers.record->requests.back().tools.has_value(), offered);
-        }
-        const QString raw = QStringLiteral("Let me check. <tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
-                                           "{\"city\": \"Paris\"}}\n</tool_call>");
-        QString content, finish;
-        QJsonArray calls;
-        if (stream) {
-            const auto sse = parseSse(r.body);
-            QVERIFY2(sse.wellFormed && sse.done, r.body.constData());
-            content = sse.text;
-            finish = sse.finishReason;
-            for (const QJsonObject& c : sse.chunks) {
-                const QJsonObject delta = c.value("choices").toArray().first().toObject().value("delta").toObject();
-                for (const QJsonValue& call : delta.value("tool_calls").toArray()) calls.append(call);
-            }
-            if (offered) QVERIFY2(!r.body.contains("tool_call>"), r.body.constData());  // never streamed as text
-        } else {
-            const QJsonObject choice = r.json().value("choices").toArray().first().toObject();
-            content = choice.value("message").toObject().value("content").toString();
-            calls = choice.value("message").toObject().value("tool_calls").toArray();
-            finish = choice.value("finish_reason").toString();
-        }
-        if (!offered) {
-            QCOMPARE(content, raw);
-            QVERIFY(calls.isEmpty());
-            QCOMPARE(finish, QStringLiteral("stop"));
-            return;
-        }
-        QCOMPARE(content.trimmed(), QStringLiteral("Let me check."));
-        QCOMPARE(calls.size(), 1);
-        const QJsonObject fn = calls[0].toObject().value("function").toObject();
-        QCOMPARE(fn.value("name").toString(), QStringLiteral("get_weather"));
-        QCOMPARE(QJsonDocument::fromJson(fn.value("arguments").toString().toUtf8()).object().value("city").toString(),
-                 QStringLiteral("Paris"));
-        QVERIFY(!calls[0].toObject().value("id").toString().isEmpty());
-        QCOMPARE(finish, QStringLiteral("tool_calls"));
-    }
-
-    void reasoningComesApartFromTheContent() {
-        FakeScript script;
-        script.reasoningPieces = {"The user ", "greets me."};
-        Served s(script);
-        QVERIFY(s.server.listen(testOptions()));
-        s.load(QStringLiteral("/m/fake.gguf"));
-        QTRY_VERIFY(!s.server.modelId().isEmpty());
-        QNetworkAccessManager nam;
-        const NamReply whole = namPost(nam, s.port(), "/v1/chat/completions", chatBody("hi"));
-        const QJsonObject message = whole.json().value("choices").toArray().first().toObject().value("message").toObject();
-        QCOMPARE(message.value("reasoning_content").toString(), QStringLiteral("The user greets me."));
-        QCOMPARE(message.value("content").toString(), QStringLiteral("Hello, world!"));
-        const NamReply streamed = namPost(nam, s.port(), "/v1/chat/completions", chatBody("hi", {{"stream", true}}));
-        const auto sse = parseSse(streamed.body);
-        QVERIFY(sse.wellFormed && sse.done);
-        QString reasoning;
-        for (const QJsonObject& c : sse.chunks)
-            reasoning += c.value("choices").toArray().first().toObject().value("delta").toObject().value("reasoning_content").toString();
-        QCOMPARE(reasoning, QStringLiteral("The user greets me."));
-        QCOMPARE(sse.text, QStringLiteral("Hello, world!"));
     }
 
     void textCompletionWholeAndStreamed() {
