@@ -10,6 +10,7 @@
 #include "runtime/chat_prompter.h"
 #include "strata/engine.h"
 #include "test_models.h"
+#include "test_vocab.h"
 
 using namespace strata;
 
@@ -17,27 +18,8 @@ namespace {
 
 // A SentencePiece vocab with byte fallback, so any text encodes, and ChatML's control tokens.
 std::shared_ptr<const Vocab> chatml_vocab() {
-    VocabData d;
-    d.kind = VocabKind::spm;
-    d.tokens = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"};
-    d.types = {TokenType::unknown, TokenType::control, TokenType::control, TokenType::control, TokenType::control};
-    for (int b = 0; b < 256; ++b) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-        d.tokens.emplace_back(buf);
-        d.types.push_back(TokenType::byte);
-    }
-    for (const char* piece : {"\xE2\x96\x81", "user", "assistant", "system", "hi", "\xE2\x96\x81there"}) {
-        d.tokens.emplace_back(piece);
-        d.types.push_back(TokenType::normal);
-    }
-    d.scores.assign(d.tokens.size(), 0.0f);
-    d.bos_id = 1;
-    d.eos_id = 2;
-    d.unk_id = 0;
-    auto v = Vocab::create(std::move(d));
-    if (!v.ok()) qFatal("%s", v.status().message().c_str());
-    return *v;
+    return test::byteFallbackVocab({"<|im_start|>", "<|im_end|>"},
+                                   {"\xE2\x96\x81", "user", "assistant", "system", "hi", "\xE2\x96\x81there"});
 }
 
 const char* kChatml =

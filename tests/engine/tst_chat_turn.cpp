@@ -9,6 +9,7 @@
 #include "strata/chat_turn.h"
 #include "strata/engine.h"
 #include "test_models.h"
+#include "test_vocab.h"
 #include "tokenizer/vocab.h"
 
 using namespace strata;
@@ -17,25 +18,7 @@ namespace {
 
 // Byte-fallback SentencePiece vocab with two control tokens (ids 3 and 4).
 std::shared_ptr<const Vocab> small_vocab() {
-    VocabData d;
-    d.kind = VocabKind::spm;
-    d.tokens = {"<unk>", "<s>", "</s>", "[TOOL_CALLS]", "<|channel|>"};
-    d.types = {TokenType::unknown, TokenType::control, TokenType::control, TokenType::control, TokenType::control};
-    for (int b = 0; b < 256; ++b) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-        d.tokens.emplace_back(buf);
-        d.types.push_back(TokenType::byte);
-    }
-    d.tokens.emplace_back("\xE2\x96\x81hi");
-    d.types.push_back(TokenType::normal);
-    d.scores.assign(d.tokens.size(), 0.0f);
-    d.bos_id = 1;
-    d.eos_id = 2;
-    d.unk_id = 0;
-    auto v = Vocab::create(std::move(d));
-    if (!v.ok()) qFatal("%s", v.status().message().c_str());
-    return *v;
+    return test::byteFallbackVocab({"[TOOL_CALLS]", "<|channel|>"}, {"\xE2\x96\x81hi"});
 }
 
 // Shows every field the prompt path passes on, per message.
