@@ -19,29 +19,15 @@
 
 #include "strata/chat_output.h"
 #include "strata/chat_template.h"
+#include "template_test_data.h"
 
 using namespace strata;
 using json = nlohmann::ordered_json;
 
 namespace {
 
-std::string read_file(const QString& path) {
-    std::ifstream f(path.toStdString(), std::ios::binary);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-std::tm fixed_now() {
-    std::tm tm{};
-    tm.tm_year = 2025 - 1900;
-    tm.tm_mon = 6;
-    tm.tm_mday = 26;
-    tm.tm_hour = 14;
-    tm.tm_min = 30;
-    tm.tm_sec = 5;
-    return tm;
-}
+std::string read_file(const QString& path) { return test::readWholeFile(path); }
+std::tm fixed_now() { return test::templateTestNow(); }
 
 // Whole, byte by byte, cut once at every byte, and random chunk sizes (fixed seeds).
 std::vector<std::vector<std::string>> chunkings(const std::string& text) {
