@@ -297,13 +297,15 @@ void ApiServer::onPrompt(qint64 conversationId, const PromptInfo& info) {
 }
 
 void ApiServer::streamContent(Job& job, HttpConnection* connection) {
-    // While tools are offered, text that may be the start of a call waits for the parse.
-    const QByteArray utf8 = job.text.toUtf8();
-    const size_t safeBytes = job.request.chat.toolsJson.isEmpty()
-                                 ? size_t(utf8.size())
-                                 : strata::tool_call_safe_prefix(std::string_view(utf8.data(), size_t(utf8.size())),
-                                                                 job.formats.tool_calls);
-    const qsizetype safe = QString::fromUtf8(utf8.left(qsizetype(safeBytes))).size();
+    // While tools are offered, text that may be the start of a call waits for the parse. Without
+    // tools everything goes out as it comes: no per-token pass over the whole answer.
+    qsizetype safe = job.text.size();
+    if (!job.request.chat.toolsJson.isEmpty()) {
+        const QByteArray utf8 = job.text.toUtf8();
+        const size_t safeBytes = strata::tool_call_safe_prefix(std::string_view(utf8.data(), size_t(utf8.size())),
+                                                               job.formats.tool_calls);
+        safe = QString::fromUtf8(utf8.left(qsizetype(safeBytes))).size();
+    }
     if (safe <= job.sent) return;
     if (!job.streamStarted) startStream(job, connection);
     connection->writeStream(sse(chunkJson(job.meta, job.text.mid(job.sent, safe - job.sent), false, {})));
