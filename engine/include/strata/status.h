@@ -26,6 +26,7 @@ enum class ErrorCode {
     device_failure,    // a device (GPU, virtual device) failed while running
     io,                // reading or writing a file failed
     cancelled,         // the caller cancelled the operation
+    busy,              // every slot is taken and the wait queue is full: try again later
     internal,          // a bug: an invariant did not hold
 };
 

@@ -13,6 +13,7 @@ const char* error_code_name(ErrorCode code) {
         case ErrorCode::device_failure: return "device failure";
         case ErrorCode::io: return "I/O error";
         case ErrorCode::cancelled: return "cancelled";
+        case ErrorCode::busy: return "busy";
         case ErrorCode::internal: return "internal error";
     }
     return "unknown error";
