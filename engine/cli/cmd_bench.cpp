@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backend/cpu/bandwidth_probe.h"
+#include "bench_parallel.h"
 #include "cli_common.h"
 #include "load_options.h"
 #include "util/cpu_features.h"
@@ -47,12 +48,26 @@ int cmd_bench(Args& args) {
         std::fprintf(stderr, "usage: strata-cli bench -m MODEL [--pp 128,512] [--tg 64] [--repeats 3] [--depth N] [options]\n\n%s"
                              "  --depth N               run every test after N tokens already in the KV cache\n"
                              "                          (decode and prefill speed deep into a conversation)\n"
-                             "  --no-probe              skip the memory bandwidth probe\n",
+                             "  --no-probe              skip the memory bandwidth probe\n"
+                             "  --parallel 1,2,4,8      instead: decode with that many sequences at once (continuous\n"
+                             "                          batching; --tg's first size per sequence), aggregate and\n"
+                             "                          per-sequence tok/s, and the time to first token of a\n"
+                             "                          --pp-sized prompt while the others decode\n",
                      model_options_help());
         return 0;
     }
     ModelOptions mo;
+    // --parallel here is a list (the model options' --parallel is one number of slots).
+    std::vector<int> parallel;
+    if (auto v = args.value({"--parallel"})) {
+        parallel = parse_sizes(*v);
+        if (parallel.empty()) {
+            std::fprintf(stderr, "error: --parallel wants a list of sequence counts, e.g. 1,2,4,8\n");
+            return 2;
+        }
+    }
     if (!parse_model_options(args, mo)) return 2;
+    if (!parallel.empty()) mo.load.n_seq = std::max(mo.load.n_seq, *std::max_element(parallel.begin(), parallel.end()));
     std::vector<int> pp = parse_sizes(args.value({"--pp"}).value_or("128,512"));
     std::vector<int> tg = parse_sizes(args.value({"--tg"}).value_or("64"));
     long long repeats = 3;
@@ -82,6 +97,7 @@ int cmd_bench(Args& args) {
         return 1;
     }
     Model& m = **loaded;
+    if (!parallel.empty()) return bench_parallel(m, parallel, tg.empty() ? 64 : tg.front(), pp.empty() ? 0 : pp.front());
     auto seq_r = m.create_sequence();
     if (!seq_r.ok()) {
         std::fprintf(stderr, "error: %s\n", seq_r.status().message().c_str());

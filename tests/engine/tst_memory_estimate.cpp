@@ -131,7 +131,7 @@ private slots:
             nb * 14336 * f,     // gate
             nb * 14336 * f,     // up
             first ? nb * 4 : 0,                // tokens
-            last ? uint64_t(128256) * f : 0,   // logits
+            last ? std::min<uint64_t>(3, nb) * 128256 * f : 0,  // logits: a row per sequence (n_seq 3)
             cpu ? uint64_t(threads) * (32 / 8) * 8192 * f  // attention: group of 4 heads per thread
                 : 32 * std::min<uint64_t>(nb, 8) * 256 * (2 + 128) * f,  // split-K partials, 8 tokens
             nb * 14336 * 5 / 4 + 4096,         // act_quant

@@ -5,10 +5,11 @@
 //   (*lease)->generate(prompt_tokens, params, on_text, &cancel);   // or run_chat_turn(.., **lease, ..)
 //   // the lease's destructor returns the sequence, keeping its KV cache for the next request
 //
-// Which slot: among free sequences, the one whose cached tokens share the longest prefix with
-// the request's prompt (a conversation that comes back finds its KV cache and only its new
-// tokens are processed; GenerateStats::n_reused says how many were reused), else the least
-// recently used one (its cache is evicted). Waiting requests are served first come, first
+// Which slot: among free sequences, the one whose cached tokens are mostly (at least half) the
+// beginning of the request's prompt, the longest such match first — a conversation that comes
+// back finds its KV cache and only its new tokens are processed (GenerateStats::n_reused says
+// how many were reused); else the least recently used one, never-used ones first (its cache is
+// evicted: a shared BOS or system prompt alone does not evict another conversation). Waiting requests are served first come, first
 // served; past `max_waiting` of them acquire() refuses at once with ErrorCode::busy.
 //
 // Batching: sequences leased from one pool (from one model) that generate at the same time on

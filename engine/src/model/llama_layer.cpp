@@ -22,10 +22,45 @@ Status moe_block_forward(DeviceOps& ops, const HParams& hp, const MoeWeights& w,
     return ops.moe_ffn(w.view, hp.ffn_activation(), x, n_tok, s.ids, s.weights, hp.moe.n_used, s.experts, out);
 }
 
-Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const KvView& kv,
-                           int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s, RemoteExperts* remote) {
-    const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), hd = hp.head_dim;
+namespace {
+
+// RoPE, the cache store and attention for one sequence's rows (q, k, v, attn point at its first
+// row).
+Status attend_sequence(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const SequenceRows& sr,
+                       float* q, float* k, const float* v, float* scores, float* attn) {
+    const int64_t n_q = hp.n_embd_q(), hd = hp.head_dim, pos0 = sr.pos0, n_tok = sr.n_tok;
     const RopeParams& rope = hp.rope_of(il);
+    STRATA_RETURN_IF_ERROR(ops.rope(q, n_tok, hp.n_head, hd, pos0, rope, w.rope_factors.get()));
+    STRATA_RETURN_IF_ERROR(ops.rope(k, n_tok, hp.n_head_kv, hd, pos0, rope, w.rope_factors.get()));
+    STRATA_RETURN_IF_ERROR(ops.store_kv(k, v, sr.kv, pos0, n_tok));
+    AttentionParams ap;
+    ap.scale = hp.attention_scale();
+    ap.softcap = hp.attn_softcap;
+    ap.window = hp.swa.slides(il) ? hp.swa.window : 0;
+    ap.sinks = w.sinks.get();
+    if (hp.attn_temp_scale == 0.0f)
+        return ops.attention(q, sr.kv, pos0, n_tok, hp.n_head, hp.n_head_kv, hd, ap, scores, attn);
+    // The temperature changes only every n_ctx_orig positions: one attention call per run of
+    // tokens that share it, its factor folded into the score scale (q·k·t·scale).
+    for (int64_t t0 = 0; t0 < n_tok;) {
+        const int64_t bucket = (pos0 + t0) / hp.n_ctx_orig;
+        const int64_t t1 = std::min(n_tok, (bucket + 1) * hp.n_ctx_orig - pos0);
+        AttentionParams seg = ap;
+        seg.scale = ap.scale * attention_temperature(hp, pos0 + t0);
+        STRATA_RETURN_IF_ERROR(ops.attention(q + t0 * n_q, sr.kv, pos0 + t0, t1 - t0, hp.n_head, hp.n_head_kv, hd, seg,
+                                             scores, attn + t0 * n_q));
+        t0 = t1;
+    }
+    return {};
+}
+
+}  // namespace
+
+Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w,
+                           std::span<const SequenceRows> seqs, float* x, const LayerScratch& s, RemoteExperts* remote) {
+    const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), hd = hp.head_dim;
+    int64_t n_tok = 0;
+    for (const SequenceRows& sr : seqs) n_tok += sr.n_tok;
 
     // ---- attention ----
     STRATA_RETURN_IF_ERROR(ops.rms_norm(x, *w.attn_norm, hp.rms_eps, n_tok, n_embd, s.cur));
@@ -41,28 +76,11 @@ Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const 
         STRATA_RETURN_IF_ERROR(ops.rms_norm(s.q, *w.q_norm, hp.rms_eps, n_tok * hp.n_head, hd, s.q));
         STRATA_RETURN_IF_ERROR(ops.rms_norm(s.k, *w.k_norm, hp.rms_eps, n_tok * hp.n_head_kv, hd, s.k));
     }
-    STRATA_RETURN_IF_ERROR(ops.rope(s.q, n_tok, hp.n_head, hd, pos0, rope, w.rope_factors.get()));
-    STRATA_RETURN_IF_ERROR(ops.rope(s.k, n_tok, hp.n_head_kv, hd, pos0, rope, w.rope_factors.get()));
-    STRATA_RETURN_IF_ERROR(ops.store_kv(s.k, s.v, kv, pos0, n_tok));
-    AttentionParams ap;
-    ap.scale = hp.attention_scale();
-    ap.softcap = hp.attn_softcap;
-    ap.window = hp.swa.slides(il) ? hp.swa.window : 0;
-    ap.sinks = w.sinks.get();
-    if (hp.attn_temp_scale == 0.0f) {
-        STRATA_RETURN_IF_ERROR(ops.attention(s.q, kv, pos0, n_tok, hp.n_head, hp.n_head_kv, hd, ap, s.scores, s.attn));
-    } else {
-        // The temperature changes only every n_ctx_orig positions: one attention call per run
-        // of tokens that share it, its factor folded into the score scale (q·k·t·scale).
-        for (int64_t t0 = 0; t0 < n_tok;) {
-            const int64_t bucket = (pos0 + t0) / hp.n_ctx_orig;
-            const int64_t t1 = std::min(n_tok, (bucket + 1) * hp.n_ctx_orig - pos0);
-            AttentionParams seg = ap;
-            seg.scale = ap.scale * attention_temperature(hp, pos0 + t0);
-            STRATA_RETURN_IF_ERROR(ops.attention(s.q + t0 * n_q, kv, pos0 + t0, t1 - t0, hp.n_head, hp.n_head_kv, hd,
-                                                 seg, s.scores, s.attn + t0 * n_q));
-            t0 = t1;
-        }
+    int64_t row = 0;
+    for (const SequenceRows& sr : seqs) {
+        STRATA_RETURN_IF_ERROR(attend_sequence(ops, hp, il, w, sr, s.q + row * n_q, s.k + row * n_kv,
+                                               s.v + row * n_kv, s.scores, s.attn + row * n_q));
+        row += sr.n_tok;
     }
     STRATA_RETURN_IF_ERROR(ops.matmul(*w.wo, s.attn, n_tok, s.cur));  // (n_tok, n_embd)
     if (w.bo) STRATA_RETURN_IF_ERROR(ops.add_bias(s.cur, *w.bo, n_tok, n_embd));

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "backend/device.h"
@@ -69,14 +70,32 @@ struct LayerScratch {
     MoeBlockScratch moe;
 };
 
-// x ← x + attention(norm(x)); x ← x + ffn(norm(x)), for tokens at positions pos0 .. pos0+n_tok-1
-// (Gemma: each branch's output normed again before the add). il: the layer's index in the
-// model (sliding-window layers and their RoPE, leading dense layers of MoE models). x: (n_tok,
-// n_embd) residual stream, updated in place; kv: this layer's cache for the sequence. A MoE
-// layer without w.moe runs its routed experts through `remote` (which must then be given); its
-// shared experts (glm4moe) run here.
-Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w, const KvView& kv,
-                           int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s,
+// One sequence's rows in a batch: n_tok consecutive rows at positions pos0 .. pos0+n_tok-1,
+// whose keys and values go to (and whose queries read) that sequence's cache `kv`.
+struct SequenceRows {
+    KvView kv;
+    int64_t pos0 = 0;
+    int64_t n_tok = 0;
+};
+
+// x ← x + attention(norm(x)); x ← x + ffn(norm(x)) for a batch of rows that may belong to
+// several sequences at different positions (continuous batching): `seqs` lists them in row order.
+// Everything but RoPE, the cache store and attention runs once over all rows (weights are read
+// once per batch); those three run per sequence. (Gemma: each branch's output normed again
+// before the add.) il: the layer's index in the model (sliding-window layers and their RoPE,
+// leading dense layers of MoE models). x: (Σ n_tok, n_embd) residual stream, updated in place. A
+// MoE layer without w.moe runs its routed experts through `remote` (which must then be given);
+// its shared experts (glm4moe) run here.
+Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w,
+                           std::span<const SequenceRows> seqs, float* x, const LayerScratch& s,
                            RemoteExperts* remote = nullptr);
+
+// One sequence's n_tok rows at positions pos0.. (the single-sequence form of the above).
+inline Status llama_layer_forward(DeviceOps& ops, const HParams& hp, int64_t il, const LayerWeights& w,
+                                  const KvView& kv, int64_t pos0, int64_t n_tok, float* x, const LayerScratch& s,
+                                  RemoteExperts* remote = nullptr) {
+    const SequenceRows one{kv, pos0, n_tok};
+    return llama_layer_forward(ops, hp, il, w, std::span<const SequenceRows>(&one, 1), x, s, remote);
+}
 
 }  // namespace strata

@@ -77,7 +77,9 @@ ScratchLayout make_scratch_layout(const ModelFootprint& m, const ScratchParams& 
         s.moe_y = pl.place(nb * n_embd * f);
     }
     s.tokens = pl.place(p.first_stage ? nb * 4 : 0);
-    s.logits = pl.place(p.last_stage ? static_cast<uint64_t>(m.n_vocab) * f : 0);
+    // One row of logits per sequence of a batch (continuous batching samples each sequence).
+    const uint64_t logit_rows = std::min<uint64_t>(static_cast<uint64_t>(std::max(1, p.n_seq)), nb);
+    s.logits = pl.place(p.last_stage ? logit_rows * static_cast<uint64_t>(m.n_vocab) * f : 0);
     if (p.device_type == DeviceType::cpu) {
         // Per thread: the scores of one KV head's group of query heads over the context.
         const uint64_t group = m.n_head_kv > 0 ? static_cast<uint64_t>(m.n_head / m.n_head_kv) : 1;

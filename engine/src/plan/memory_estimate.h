@@ -33,7 +33,7 @@ struct ScratchParams {
 // Byte offsets of each region in a stage's scratch buffer (all 256-byte aligned).
 // Activations are F32. Shapes are per region; "n_batch" rows.
 struct ScratchLayout {
-    uint64_t hidden = 0;      // (n_seq, n_batch, n_embd)  stage input, one slot per sequence
+    uint64_t hidden = 0;      // (n_seq, n_batch, n_embd)  stage input, one lane per batch in flight
     uint64_t cur = 0;         // (n_batch, n_embd)         normed input / attention output proj
     uint64_t q = 0;           // (n_batch, n_embd_q)
     uint64_t k = 0;           // (n_batch, n_embd_kv)
@@ -42,7 +42,7 @@ struct ScratchLayout {
     uint64_t gate = 0;        // (n_batch, n_ff)
     uint64_t up = 0;          // (n_batch, n_ff)
     uint64_t tokens = 0;      // (n_batch) int32           first stage only
-    uint64_t logits = 0;      // (n_vocab)                 last stage only: last token's logits
+    uint64_t logits = 0;      // (min(n_seq, n_batch), n_vocab) last stage only: a batch's sequences' logits
     uint64_t attn_scores = 0; // CPU: (n_threads, n_head/n_head_kv, n_ctx); CUDA: split-K partials
     uint64_t ffn_out = 0;     // (n_batch, n_embd)          MoE models: the experts' sum
     uint64_t moe_logits = 0;  // (n_batch, n_expert)        MoE models: router output

@@ -102,11 +102,13 @@ LoadedModel::LoadedModel(LoadInputs inputs, DeviceRegistry& registry, std::vecto
       plan_(std::move(plan)), config_(config), slot_used_(static_cast<size_t>(config.n_seq), false) {}
 
 LoadedModel::~LoadedModel() {
+    scheduler_.reset();
     pipeline_.reset();  // stages free their buffers and weights before the devices go
     expert_host_.reset();
 }
 
 Status LoadedModel::build(const LoadProgressFn& progress, const std::atomic<bool>* cancel) {
+    scheduler_.reset();
     pipeline_.reset();
     expert_host_.reset();
     // Experts placed away from their layer's device all go to one host device (the planner's
@@ -148,6 +150,7 @@ Status LoadedModel::build(const LoadProgressFn& progress, const std::atomic<bool
     for (size_t i = 0; i + 1 < stages.size(); ++i)
         transports.push_back(registry_.transport(stages[i]->device(), stages[i + 1]->device()));
     pipeline_ = std::make_unique<Pipeline>(std::move(stages), std::move(transports));
+    scheduler_ = std::make_unique<BatchScheduler>(*pipeline_, config_.n_seq, config_.n_batch);
     return {};
 }
 
@@ -187,10 +190,18 @@ void LoadedModel::release_slot(int slot) {
     slot_used_[static_cast<size_t>(slot)] = false;
 }
 
-Status LoadedModel::run_batch(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits,
-                              bool all_rows) {
-    if (!pipeline_) return Status(ErrorCode::device_failure, "the model is not loaded on any device (recover() failed)");
-    return pipeline_->run(slot, tokens, n_tok, pos0, logits, all_rows);
+Result<int64_t> LoadedModel::run_tokens(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits,
+                                        bool all_rows) {
+    if (!scheduler_) return Status(ErrorCode::device_failure, "the model is not loaded on any device (recover() failed)");
+    return scheduler_->run(slot, tokens, n_tok, pos0, logits, all_rows);
+}
+
+void LoadedModel::begin_generation(int slot) {
+    if (scheduler_) scheduler_->begin_generation(slot);
+}
+
+void LoadedModel::end_generation(int slot) {
+    if (scheduler_) scheduler_->end_generation(slot);
 }
 
 std::vector<DeviceMemory> LoadedModel::memory() const {
@@ -226,6 +237,7 @@ Status LoadedModel::recover() {
     for (const auto& d : devices_)
         if (d->failed()) failed.push_back(d->id());
     if (failed.empty() && pipeline_) return {};
+    scheduler_.reset();
     pipeline_.reset();  // frees every stage's memory on the surviving devices
     ++epoch_;
     for (size_t i = 0; i < request_.devices.size(); ++i) {

@@ -12,6 +12,7 @@
 #include "gguf/gguf_file.h"
 #include "model/hparams.h"
 #include "model/model_tensors.h"
+#include "runtime/batch_scheduler.h"
 #include "runtime/chat_prompter.h"
 #include "runtime/expert_host.h"
 #include "runtime/pipeline.h"
@@ -69,7 +70,16 @@ public:
     // position it wrote must then process its tokens again from the start.
     bool kv_keeps_history() const;
     uint64_t epoch() const { return epoch_; }
-    Status run_batch(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows = false);
+    // Runs a prefix of n_tok tokens of the sequence in `slot` in the scheduler's next step with
+    // room, batched with other sequences' tokens (runtime/batch_scheduler.h); returns how many
+    // ran. `logits` is written once the last of them ran.
+    Result<int64_t> run_tokens(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits,
+                               bool all_rows = false);
+    // A sequence generating: steps wait briefly for its next token (BatchScheduler).
+    void begin_generation(int slot);
+    void end_generation(int slot);
+    // The scheduler's step statistics since load (tests and benchmarks).
+    BatchScheduler::Stats batch_stats() const { return scheduler_ ? scheduler_->stats() : BatchScheduler::Stats{}; }
     void release_slot(int slot);
 
 private:
@@ -82,6 +92,7 @@ private:
     RuntimeConfig config_;
     std::unique_ptr<ExpertHost> expert_host_;  // MoE experts of layers on other devices (or null)
     std::unique_ptr<Pipeline> pipeline_;
+    std::unique_ptr<BatchScheduler> scheduler_;  // over pipeline_; destroyed before it
     std::mutex slots_mutex_;
     std::vector<bool> slot_used_;
     uint64_t epoch_ = 0;  // bumps when recover() rebuilds the pipeline (KV caches are gone)

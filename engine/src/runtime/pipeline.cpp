@@ -12,13 +12,8 @@ double seconds_since(Clock::time_point t0) {
 }  // namespace
 
 struct Pipeline::Job {
-    int slot;
-    const int32_t* tokens;
-    int64_t n_tok;
-    int64_t pos0;
-    float* logits;
-    bool all_rows;
-    std::promise<Status> done;
+    Batch batch;
+    BatchDone done;
 };
 
 struct Pipeline::StageWorker {
@@ -57,26 +52,46 @@ Pipeline::~Pipeline() {
     for (auto& w : workers_) w->thread.join();
     // Jobs left in queues (none in normal use: run() waits for its job) fail cleanly.
     for (auto& w : workers_)
-        for (auto& job : w->queue) job->done.set_value(Status(ErrorCode::cancelled, "the model was unloaded"));
+        for (auto& job : w->queue) job->done(Status(ErrorCode::cancelled, "the model was unloaded"));
 }
 
-Status Pipeline::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows) {
-    if (stages_.empty()) return Status(ErrorCode::internal, "pipeline has no stages");
-    auto job = std::make_shared<Job>();
-    job->slot = slot;
-    job->tokens = tokens;
-    job->n_tok = n_tok;
-    job->pos0 = pos0;
-    job->logits = logits;
-    job->all_rows = all_rows;
-    auto result = job->done.get_future();
+void Pipeline::submit(Batch batch, BatchDone done) {
+    if (stages_.empty()) {
+        done(Status(ErrorCode::internal, "pipeline has no stages"));
+        return;
+    }
+    auto job = std::make_shared<Job>(Job{std::move(batch), std::move(done)});
     {
         std::lock_guard<std::mutex> lock(workers_[0]->mutex);
-        if (workers_[0]->stopping) return Status(ErrorCode::cancelled, "the model is being unloaded");
-        workers_[0]->queue.push_back(job);
+        if (!workers_[0]->stopping) {
+            workers_[0]->queue.push_back(job);
+            job.reset();
+        }
+    }
+    if (job) {
+        job->done(Status(ErrorCode::cancelled, "the model is being unloaded"));
+        return;
     }
     workers_[0]->wake.notify_one();
+}
+
+Status Pipeline::run(const Batch& batch) {
+    std::promise<Status> promise;
+    auto result = promise.get_future();
+    submit(batch, [&promise](Status st) { promise.set_value(std::move(st)); });
     return result.get();
+}
+
+// Runs one stage for a batch, turning anything it throws (std::bad_alloc from a resize) into a
+// Status: a stage thread must never end the process.
+static Status run_stage(Stage& stage, const Batch& batch) {
+    try {
+        return stage.run(batch);
+    } catch (const std::bad_alloc&) {
+        return Status(ErrorCode::out_of_memory, "out of host memory while running a batch on " + stage.device().id());
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, std::string("running a batch on ") + stage.device().id() + ": " + e.what());
+    }
 }
 
 void Pipeline::worker_loop(size_t index) {
@@ -94,16 +109,15 @@ void Pipeline::worker_loop(size_t index) {
         }
         const auto t0 = Clock::now();
         const bool last = index + 1 == stages_.size();
-        Status st = stage.run(job->slot, job->tokens, job->n_tok, job->pos0, last ? job->logits : nullptr,
-                              job->all_rows);
+        Status st = run_stage(stage, job->batch);
         double transfer_s = 0;
         uint64_t transfer_bytes = 0;
         if (st.ok() && !last) {
             Stage& next = *stages_[index + 1];
             const auto t1 = Clock::now();
-            transfer_bytes = stage.hidden_bytes(job->n_tok);
-            st = transports_[index]->copy(stage.scratch(), stage.hidden_offset(job->slot), next.scratch(),
-                                          next.hidden_offset(job->slot), transfer_bytes);
+            transfer_bytes = stage.hidden_bytes(job->batch.n_tok());
+            st = transports_[index]->copy(stage.scratch(), stage.hidden_offset(job->batch.lane), next.scratch(),
+                                          next.hidden_offset(job->batch.lane), transfer_bytes);
             if (!st.ok()) st = st.with_context(std::string("transfer ") + stage.device().id() + " → " + next.device().id());
             transfer_s = seconds_since(t1);
         }
@@ -111,13 +125,13 @@ void Pipeline::worker_loop(size_t index) {
             std::lock_guard<std::mutex> lock(w.mutex);
             w.stats.busy_seconds += seconds_since(t0);
             w.stats.batches += 1;
-            w.stats.tokens += static_cast<uint64_t>(job->n_tok);
+            w.stats.tokens += static_cast<uint64_t>(job->batch.n_tok());
             w.stats.transfer_bytes += transfer_bytes;
             w.stats.transfer_seconds += transfer_s;
             w.idle_since = Clock::now();
         }
         if (!st.ok() || last) {
-            job->done.set_value(std::move(st));
+            job->done(std::move(st));
             continue;
         }
         StageWorker& nw = *workers_[index + 1];

@@ -1,10 +1,11 @@
 // Pipeline: executes a plan's stages in order, each on its own thread, handing hidden states
 // from stage to stage through Transports.
 //
-// Several sequences can be in flight at once: run() is thread-safe, and while stage i works on
-// sequence A's micro-batch, stage i+1 can work on sequence B's. One sequence has at most one
-// micro-batch in flight (run() blocks until its batch has left the last stage), so its hidden
-// slot on each stage is never overwritten while in use.
+// Several batches can be in flight at once: submit() and run() are thread-safe, and while stage i
+// works on one batch, stage i+1 can work on another. Batches in flight at the same time must use
+// different lanes (runtime/batch.h), so a lane's hidden region on each stage is never
+// overwritten while in use, and must not share a sequence (its KV cache is written in order).
+// runtime/batch_scheduler.h keeps to both rules.
 //
 // Ownership: the Pipeline owns its stages, transports and threads; destroying it stops the
 // threads after the batches in flight finish.
@@ -12,6 +13,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -42,11 +44,14 @@ public:
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
 
-    // Runs one micro-batch (n_tok ≤ n_batch tokens of the sequence in `slot`, at positions
-    // pos0..) through every stage; writes the last token's logits to `logits` when non-null
-    // (every token's, n_tok × n_vocab, with all_rows). Blocks until done. A failing stage's
-    // error is returned with its device named.
-    Status run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows = false);
+    // Queues a batch (≤ n_batch rows) to run through every stage. `done` is called exactly once,
+    // on a stage thread, when the batch has left the last stage (logits written where its
+    // segments asked) or failed (a failing stage's error, with its device named). The batch's
+    // tokens and logits memory must stay valid until then.
+    using BatchDone = std::function<void(Status)>;
+    void submit(Batch batch, BatchDone done);
+    // submit() and wait.
+    Status run(const Batch& batch);
 
     std::vector<StageStats> stats() const;
     void reset_stats();

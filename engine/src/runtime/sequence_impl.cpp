@@ -95,14 +95,16 @@ Status SequenceImpl::process_pending(std::vector<float>* logits, bool all_rows) 
     const size_t first = n_cached_;
     if (logits) logits->resize(static_cast<size_t>(n_vocab) * (all_rows ? tokens_.size() - first : 1));
     while (n_cached_ < tokens_.size()) {
-        const int64_t n = std::min<int64_t>(model_.n_batch(), static_cast<int64_t>(tokens_.size() - n_cached_));
-        const bool last = n_cached_ + static_cast<size_t>(n) == tokens_.size();
+        // The scheduler runs as much of what is asked as its next step has room for; logits come
+        // with the last token. all_rows asks in batch-sized pieces (each runs whole).
+        int64_t n = static_cast<int64_t>(tokens_.size() - n_cached_);
+        if (all_rows) n = std::min<int64_t>(n, model_.n_batch());
         float* out = nullptr;
         if (logits && all_rows) out = logits->data() + (n_cached_ - first) * static_cast<size_t>(n_vocab);
-        else if (logits && last) out = logits->data();
-        Status st = model_.run_batch(slot_, tokens_.data() + n_cached_, n, static_cast<int64_t>(n_cached_), out, all_rows);
-        if (!st.ok()) return st;
-        n_cached_ += static_cast<size_t>(n);
+        else if (logits) out = logits->data();
+        auto ran = model_.run_tokens(slot_, tokens_.data() + n_cached_, n, static_cast<int64_t>(n_cached_), out, all_rows);
+        if (!ran.ok()) return ran.status();
+        n_cached_ += static_cast<size_t>(*ran);
         n_written_ = std::max(n_written_, n_cached_);
     }
     return {};
@@ -138,6 +140,14 @@ Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt,
     GenerateStats stats;
     if (prompt.empty()) return Status(ErrorCode::invalid_argument, "the prompt is empty (it needs at least BOS)");
     check_epoch();
+    // While generating, the model's scheduler batches this sequence's steps with other
+    // sequences' (and waits briefly for its next token).
+    struct Generating {
+        LoadedModel& model;
+        int slot;
+        ~Generating() { model.end_generation(slot); }
+    } generating{model_, slot_};
+    model_.begin_generation(slot_);
 
     // Reuse the KV cache of the longest common prefix; always re-run at least the last prompt
     // token so its logits exist.

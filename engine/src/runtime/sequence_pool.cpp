@@ -41,23 +41,26 @@ SequencePool::Lease::~Lease() {
 }
 
 int SequencePool::pick(const std::vector<int32_t>& prompt) const {
-    int best = -1;
+    // A sequence continues the prompt when at least half of what it caches is the prompt's
+    // beginning (a conversation coming back); of those, the longest match wins. A mere shared
+    // BOS or system prompt does not justify evicting another conversation's longer cache: then
+    // the least recently used sequence is taken (never-used ones first).
+    int best = -1, lru = -1;
     size_t best_common = 0;
     for (size_t i = 0; i < entries_.size(); ++i) {
         const Entry& e = entries_[i];
         if (e.lent) continue;
+        if (lru < 0 || e.last_used < entries_[static_cast<size_t>(lru)].last_used) lru = static_cast<int>(i);
         const std::vector<int32_t>& cached = e.seq->tokens();
         const size_t limit = std::min(cached.size(), prompt.size());
         size_t common = 0;
         while (common < limit && cached[common] == prompt[common]) ++common;
-        const bool better = best < 0 || common > best_common ||
-                            (common == best_common && e.last_used < entries_[static_cast<size_t>(best)].last_used);
-        if (better) {
+        if (common > 0 && 2 * common >= cached.size() && common > best_common) {
             best = static_cast<int>(i);
             best_common = common;
         }
     }
-    return best;
+    return best >= 0 ? best : lru;
 }
 
 Result<SequencePool::Lease> SequencePool::acquire(const std::vector<int32_t>& prompt, const std::atomic<bool>* cancel,

@@ -143,8 +143,8 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
     return st;
 }
 
-uint64_t Stage::hidden_offset(int slot) const {
-    return layout_.hidden + static_cast<uint64_t>(slot) * static_cast<uint64_t>(config_.n_batch) *
+uint64_t Stage::hidden_offset(int lane) const {
+    return layout_.hidden + static_cast<uint64_t>(lane) * static_cast<uint64_t>(config_.n_batch) *
                                 static_cast<uint64_t>(hp_.n_embd) * 4;
 }
 
@@ -169,15 +169,22 @@ KvView Stage::kv_view(int local_layer, int slot) const {
     return v;
 }
 
-Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows) {
-    if (n_tok <= 0 || n_tok > config_.n_batch || slot < 0 || slot >= config_.n_seq) {
-        return Status(ErrorCode::internal, "stage run with bad batch (" + std::to_string(n_tok) + " tokens, slot " +
-                                               std::to_string(slot) + ")");
+Status Stage::run(const Batch& batch) {
+    const int64_t n_tok = batch.n_tok();
+    const auto n_seg = static_cast<int64_t>(batch.segments.size());
+    if (n_tok <= 0 || n_tok > config_.n_batch || batch.lane < 0 || batch.lane >= config_.n_seq || n_seg > config_.n_seq ||
+        (batch.all_rows && n_seg != 1)) {
+        return Status(ErrorCode::internal, "stage run with a bad batch (" + std::to_string(n_tok) + " tokens in " +
+                                               std::to_string(n_seg) + " sequences, lane " + std::to_string(batch.lane) + ")");
     }
+    for (const BatchSegment& seg : batch.segments)
+        if (seg.slot < 0 || seg.slot >= config_.n_seq || seg.n_tok <= 0)
+            return Status(ErrorCode::internal, "stage run with a bad sequence slot " + std::to_string(seg.slot));
     DeviceOps& ops = device_.ops();
-    float* x = scratch_->as<float>(hidden_offset(slot));  // (n_tok, n_embd)
+    float* x = scratch_->as<float>(hidden_offset(batch.lane));  // (n_tok, n_embd)
     if (plan_.has_embedding) {
-        STRATA_RETURN_IF_ERROR(device_.copy_from_host(*scratch_, layout_.tokens, tokens, static_cast<size_t>(n_tok) * 4));
+        STRATA_RETURN_IF_ERROR(
+            device_.copy_from_host(*scratch_, layout_.tokens, batch.tokens, static_cast<size_t>(n_tok) * 4));
         STRATA_RETURN_IF_ERROR(ops.embed(*token_embd_, scratch_->as<int32_t>(layout_.tokens), n_tok, x));
         if (hp_.embd_scale != 0.0f) STRATA_RETURN_IF_ERROR(ops.scale(x, hp_.embd_scale, n_tok * hp_.n_embd));
     }
@@ -190,27 +197,61 @@ Status Stage::run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, 
                                           scratch_->as<float>(layout_.moe_weights),
                                           MoeScratch{scratch_->as<float>(layout_.moe_x), scratch_->as<float>(layout_.gate),
                                                      scratch_->as<float>(layout_.up), scratch_->as<float>(layout_.moe_y)}}};
+    std::vector<SequenceRows> rows(batch.segments.size());
     for (int il = 0; il < n_layers(); ++il) {
-        auto st = llama_layer_forward(ops, hp_, plan_.layer_begin + il, layers_[static_cast<size_t>(il)], kv_view(il, slot),
-                                      pos0, n_tok, x, ls, hosted_.get());
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const BatchSegment& seg = batch.segments[i];
+            rows[i] = SequenceRows{kv_view(il, seg.slot), seg.pos0, seg.n_tok};
+        }
+        auto st = llama_layer_forward(ops, hp_, plan_.layer_begin + il, layers_[static_cast<size_t>(il)], rows, x, ls,
+                                      hosted_.get());
         if (!st.ok()) return st.with_context("layer " + std::to_string(plan_.layer_begin + il) + " on " + device_.id());
     }
-    if (plan_.has_output && logits) {
-        // Only the last token's logits are needed to pick the next token (all of them for
-        // perplexity).
-        for (int64_t t = all_rows ? 0 : n_tok - 1; t < n_tok; ++t) {
-            const float* row = x + t * hp_.n_embd;
-            STRATA_RETURN_IF_ERROR(ops.rms_norm(row, *output_norm_, hp_.rms_eps, 1, hp_.n_embd, ls.cur));
-            STRATA_RETURN_IF_ERROR(ops.matmul(*output_, ls.cur, 1, scratch_->as<float>(layout_.logits)));
-            float* dst = logits + (all_rows ? t : 0) * n_vocab_;
-            STRATA_RETURN_IF_ERROR(device_.copy_to_host(dst, *scratch_, layout_.logits, static_cast<size_t>(n_vocab_) * 4));
-            if (hp_.final_softcap > 0.0f) {  // Gemma 2: on the host, n_vocab values per token
-                const float c = hp_.final_softcap;
-                for (int64_t i = 0; i < n_vocab_; ++i) dst[i] = c * std::tanh(dst[i] / c);
-            }
-        }
-    }
+    if (plan_.has_output) STRATA_RETURN_IF_ERROR(write_logits(batch, x, ls.cur));
     return device_.synchronize();
+}
+
+Status Stage::write_logits(const Batch& batch, const float* x, float* normed) {
+    DeviceOps& ops = device_.ops();
+    const int64_t n_embd = hp_.n_embd;
+    float* device_logits = scratch_->as<float>(layout_.logits);
+    auto soft_cap = [&](float* dst, int64_t n_rows) {  // Gemma 2: on the host
+        if (hp_.final_softcap <= 0.0f) return;
+        const float c = hp_.final_softcap;
+        for (int64_t i = 0; i < n_rows * n_vocab_; ++i) dst[i] = c * std::tanh(dst[i] / c);
+    };
+    if (batch.all_rows) {  // every row's logits, one output-head row at a time (the region holds n_seq rows)
+        const BatchSegment& seg = batch.segments.front();
+        if (!seg.logits) return {};
+        for (int64_t t = 0; t < seg.n_tok; ++t) {
+            STRATA_RETURN_IF_ERROR(ops.rms_norm(x + t * n_embd, *output_norm_, hp_.rms_eps, 1, n_embd, normed));
+            STRATA_RETURN_IF_ERROR(ops.matmul(*output_, normed, 1, device_logits));
+            float* dst = seg.logits + t * n_vocab_;
+            STRATA_RETURN_IF_ERROR(device_.copy_to_host(dst, *scratch_, layout_.logits, static_cast<size_t>(n_vocab_) * 4));
+            soft_cap(dst, 1);
+        }
+        return {};
+    }
+    // The last row of each sequence that wants logits, gathered and normed, then one matmul of
+    // the output head for all of them (its weights are read once per step).
+    int64_t n_out = 0, row = 0;
+    for (const BatchSegment& seg : batch.segments) {
+        row += seg.n_tok;
+        if (!seg.logits) continue;
+        STRATA_RETURN_IF_ERROR(
+            ops.rms_norm(x + (row - 1) * n_embd, *output_norm_, hp_.rms_eps, 1, n_embd, normed + n_out * n_embd));
+        ++n_out;
+    }
+    if (n_out == 0) return {};
+    STRATA_RETURN_IF_ERROR(ops.matmul(*output_, normed, n_out, device_logits));
+    int64_t i = 0;
+    for (const BatchSegment& seg : batch.segments) {
+        if (!seg.logits) continue;
+        const uint64_t offset = layout_.logits + static_cast<uint64_t>(i++ * n_vocab_) * 4;
+        STRATA_RETURN_IF_ERROR(device_.copy_to_host(seg.logits, *scratch_, offset, static_cast<size_t>(n_vocab_) * 4));
+        soft_cap(seg.logits, 1);
+    }
+    return {};
 }
 
 }  // namespace strata

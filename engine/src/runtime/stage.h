@@ -15,6 +15,7 @@
 #include "model/hparams.h"
 #include "model/llama_layer.h"
 #include "model/model_tensors.h"
+#include "runtime/batch.h"
 #include "plan/memory_estimate.h"
 #include "runtime/expert_host.h"
 #include "strata/plan.h"
@@ -45,17 +46,17 @@ public:
     const StagePlan& plan() const { return plan_; }
     int n_layers() const { return plan_.layer_end - plan_.layer_begin; }
 
-    // Runs this stage for n_tok tokens of the sequence in `slot` at positions pos0.. . The first
-    // stage reads `tokens` (host); others read their hidden slot (filled by the transport). The
-    // last stage writes the last token's logits to `logits` (host, n_vocab floats) if non-null.
-    // With all_rows, every token's logits (n_tok × n_vocab), one output-head row at a time (the
-    // scratch holds one row of logits): for perplexity, not generation.
-    Status run(int slot, const int32_t* tokens, int64_t n_tok, int64_t pos0, float* logits, bool all_rows = false);
+    // Runs this stage for a batch (runtime/batch.h): its rows may belong to several sequences at
+    // different positions. The first stage reads batch.tokens (host); others read the lane's
+    // hidden region (filled by the transport). The last stage writes each segment's logits
+    // where it asks for them: its last row's (n_vocab floats), or with all_rows every row's,
+    // one output-head row at a time (for perplexity, not generation).
+    Status run(const Batch& batch);
 
-    // The stage's input hidden state for a slot: (n_batch, n_embd) floats at this offset of scratch().
+    // The stage's input hidden state for a lane: (n_batch, n_embd) floats at this offset of scratch().
     const Buffer& scratch() const { return *scratch_; }
     Buffer& scratch() { return *scratch_; }
-    uint64_t hidden_offset(int slot) const;
+    uint64_t hidden_offset(int lane) const;
     uint64_t hidden_bytes(int64_t n_tok) const;
 
     // Bytes this stage allocated on its device, by use (for checking plan estimates).
@@ -66,6 +67,9 @@ public:
 private:
     Stage(Device& device, const HParams& hp, const StagePlan& plan, const RuntimeConfig& config);
     KvView kv_view(int local_layer, int slot) const;
+    // The last stage's output head for a batch whose final hidden states are x; `normed` is
+    // scratch for n_seq rows of n_embd.
+    Status write_logits(const Batch& batch, const float* x, float* normed);
 
     Device& device_;
     HParams hp_;
