@@ -234,6 +234,19 @@ void ApiServer::Impl::setup() {
     http->set_keep_alive_max_count(100000);
     http->new_task_queue = [this] { return new ConnectionTasks(*watch, port); };
 
+    // A body announced over the limit is refused from its header (httplib would read and
+    // discard all of it first).
+    http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        const std::string length = req.get_header_value("Content-Length");
+        const bool digits = !length.empty() && length.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || (length.size() <= 18 && std::stoull(length) <= options.limits.max_body_bytes))
+            return httplib::Server::HandlerResponse::Unhandled;  // httplib refuses a malformed length
+        res.set_header("Connection", "close");
+        send_error(res, 413, "the request body is " + length + " bytes; the limit is " +
+                                 std::to_string(options.limits.max_body_bytes));
+        return httplib::Server::HandlerResponse::Handled;
+    });
+
     auto h = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
     http->Get(".*", h);
     http->Post(".*", h);
@@ -268,7 +281,10 @@ void ApiServer::Impl::setup() {
     // Called once the answer is written: count it, and start the clock for the next request.
     http->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
         metrics.count_request(req.path, res.status);
-        if (Connection* conn = ConnectionWatch::current()) watch->end_handling(*conn);
+        Connection* conn = ConnectionWatch::current();
+        if (!conn) return;
+        if (res.status >= 400 && !watch->end_answer(*conn, res.get_header_value("Connection") == "close")) return;
+        watch->end_handling(*conn);
     });
 }
 

@@ -27,12 +27,13 @@ public:
         std::string peer;
         const int fd = find_new_socket(port_, watch_, peer);
         // Past the connection limit open() answers 503 and shuts the socket: httplib's task
-        // then reads nothing and closes it at once.
+        // then reads nothing and closes it at once. An unwatched connection (no socket found:
+        // not Linux) runs with httplib's own per-read timeouts only.
         std::shared_ptr<Connection> conn = fd >= 0 ? watch_.open(fd, peer) : nullptr;
         auto done = std::make_shared<std::atomic<bool>>(false);
         std::lock_guard lock(mutex_);
         threads_.push_back({std::thread([this, fn = std::move(fn), conn, done] {
-                                ConnectionWatch::set_current(conn.get());
+                                ConnectionWatch::set_current(conn && !conn->refused ? conn.get() : nullptr);
                                 try {
                                     fn();
                                 } catch (...) {

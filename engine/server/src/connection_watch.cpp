@@ -94,16 +94,22 @@ void ConnectionWatch::set_current(Connection* c) { t_current = c; }
 
 std::shared_ptr<Connection> ConnectionWatch::open(int fd, std::string peer) {
     std::lock_guard lock(mutex_);
-    if (open_.size() >= size_t(std::max(limits_.max_connections, 1))) {
-        write_raw_response(fd, 503, "Service Unavailable", busy_body_);
-        ::shutdown(fd, SHUT_RDWR);  // httplib's task for it then ends at once and closes it
-        return nullptr;
-    }
     auto c = std::make_shared<Connection>();
     c->fd = fd;
     c->peer = std::move(peer);
+    if (open_.size() >= size_t(std::max(limits_.max_connections, 1))) {
+        write_raw_response(fd, 503, "Service Unavailable", busy_body_);
+        ::shutdown(fd, SHUT_RDWR);  // httplib's task for it then ends at once and closes it
+        // Known until its task closes it, so find_new_socket does not take it for a new one.
+        c->state = Connection::State::closed;
+        c->refused = true;
+        refused_.push_back(c);
+        return c;
+    }
     c->since = Clock::now();
     c->bytes_at_wait = tcp_bytes_received(fd);
+    // A client that sent its request with the connect: the clock runs from the accept.
+    if (c->bytes_at_wait != UINT64_MAX && c->bytes_at_wait > 0) c->first_byte = c->since;
     open_.push_back(c);
     return c;
 }
@@ -112,6 +118,7 @@ void ConnectionWatch::close(const std::shared_ptr<Connection>& c) {
     std::lock_guard lock(mutex_);
     c->state = Connection::State::closed;
     open_.remove(c);
+    refused_.remove(c);
 }
 
 void ConnectionWatch::begin_handling(Connection& c) {
@@ -133,6 +140,19 @@ void ConnectionWatch::end_handling(Connection& c) {
     if (::recv(c.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) c.first_byte = c.since;
 }
 
+bool ConnectionWatch::end_answer(Connection& c, bool close_connection) {
+    std::lock_guard lock(mutex_);
+    if (c.state == Connection::State::closed) return false;
+    // Answered before a handler ran (a malformed request, a body over the limit): the request's
+    // framing may be lost, so nothing more is read from this client.
+    if (close_connection || c.state == Connection::State::waiting) {
+        ::shutdown(c.fd, SHUT_WR);  // the answer already written still goes out, then FIN
+        c.state = Connection::State::closed;
+        return false;
+    }
+    return true;
+}
+
 void ConnectionWatch::shut_all() {
     std::lock_guard lock(mutex_);
     for (const auto& c : open_) {
@@ -148,8 +168,9 @@ size_t ConnectionWatch::open_count() const {
 
 bool ConnectionWatch::known(int fd, const std::string& peer) const {
     std::lock_guard lock(mutex_);
-    for (const auto& c : open_)
-        if (c->fd == fd && c->peer == peer) return true;
+    for (const auto* list : {&open_, &refused_})
+        for (const auto& c : *list)
+            if (c->fd == fd && c->peer == peer) return true;
     return false;
 }
 

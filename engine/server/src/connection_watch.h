@@ -40,6 +40,7 @@ struct Connection {
     int fd = -1;
     std::string peer;  // "address:port", with fd the connection's identity
     std::atomic<bool> cancel{false};  // the client left, or the server stops
+    bool refused = false;             // over the connection limit: answered 503 and shut
 
     // Guarded by the watch's mutex.
     enum class State { waiting, handling, closed } state = State::waiting;
@@ -55,13 +56,18 @@ public:
     ConnectionWatch(const ServerLimits& limits, std::string timeout_body, std::string busy_body);
     ~ConnectionWatch();
 
-    // Registers the socket `fd`; nullptr (after answering 503 and shutting it down) when
-    // max_connections are open.
+    // Registers the socket `fd`. When max_connections are open it answers 503, shuts the socket
+    // down and returns a Connection marked `refused` (closed, not counted, known until close()).
     std::shared_ptr<Connection> open(int fd, std::string peer);
     void close(const std::shared_ptr<Connection>& c);
     // A request was read / its answer was written.
     void begin_handling(Connection& c);
     void end_handling(Connection& c);
+    // An error answer was written. When no handler ran for it (httplib answered a malformed
+    // request by itself, or the pre-routing check refused a body over the limit) or
+    // `close_connection`, shuts the sending side, so the client sees the connection end, and
+    // returns false; else true (the connection may carry another request: call end_handling).
+    bool end_answer(Connection& c, bool close_connection);
     // Cancels every generation and shuts every socket (the server stops).
     void shut_all();
     size_t open_count() const;
@@ -81,6 +87,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::list<std::shared_ptr<Connection>> open_;
+    std::list<std::shared_ptr<Connection>> refused_;
     bool stopping_ = false;
     std::thread watcher_;
 };
