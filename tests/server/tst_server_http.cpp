@@ -5,6 +5,8 @@
 #include <QTest>
 
 #include <atomic>
+#include <functional>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -90,6 +92,17 @@ class TestServerHttp : public QObject {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         return true;
+    }
+
+    static long rssKiB() {
+        FILE* f = std::fopen("/proc/self/status", "r");
+        if (!f) return 0;
+        char line[256];
+        long kib = 0;
+        while (std::fgets(line, sizeof line, f))
+            if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+        std::fclose(f);
+        return kib;
     }
 
     uint64_t completionTokensCounted() {
@@ -397,6 +410,59 @@ private slots:
         QCOMPARE(max_in_use.load(), 2);  // they ran at the same time
     }
 
+    // Many clients at once, some leaving mid-answer: every answer is complete or was cancelled by
+    // its client, and afterwards no sequence is lent, no connection is left open and memory has
+    // not grown with the number of requests.
+    void soakWithRandomCancellations() {
+        QVERIFY(waitPoolIdle(2000));
+        const long rss_before = rssKiB();
+        constexpr int kClients = 6, kRequestsEach = 12;
+        std::atomic<int> complete{0}, cancelled{0}, wrong{0};
+        std::thread clients[kClients];
+        for (int i = 0; i < kClients; ++i)
+            clients[i] = std::thread([&, i] {
+                for (int k = 0; k < kRequestsEach; ++k) {
+                    const bool leave = (i * kRequestsEach + k) % 3 == 0;
+                    const bool chat = k % 2 == 0;
+                    json body = chat ? json{{"messages", {{{"role", "user"}, {"content", "story " + std::to_string(k)}}}}}
+                                     : json{{"prompt", "story " + std::to_string(k)}};
+                    body["stream"] = true;
+                    body["max_tokens"] = leave ? 2000 : 12;
+                    body["logit_bias"][std::to_string(served_.model->eos_token())] = -100;
+                    RawClient c(port());
+                    if (!c.send(http_request("POST", chat ? "/v1/chat/completions" : "/v1/completions", body.dump()))) {
+                        ++wrong;
+                        continue;
+                    }
+                    if (leave) {
+                        if (c.wait_for("data: {", 10000)) ++cancelled;
+                        else ++wrong;
+                        continue;  // closed here, mid-answer
+                    }
+                    const auto r = c.read_response(20000);
+                    const Events e = r ? parse_events(r->body) : Events{};
+                    const bool ok = r && r->status == 200 && e.well_formed && e.done && !e.chunks.empty() &&
+                                    e.chunks.back()["choices"][0].value("finish_reason", "") == "length";
+                    ok ? ++complete : ++wrong;
+                }
+            });
+        for (auto& t : clients) t.join();
+        QCOMPARE(wrong.load(), 0);
+        QCOMPARE(complete.load() + cancelled.load(), kClients * kRequestsEach);
+        QVERIFY(cancelled.load() > 0);
+        QVERIFY(waitPoolIdle(5000));
+        // Every connection closed: only the metrics request's own is open.
+        bool closed = false;
+        for (int i = 0; i < 200 && !closed; ++i) {
+            const auto m = request(port(), "GET", "/metrics");
+            closed = m && m->body.find("\nstrata_connections_open 1\n") != std::string::npos;
+            if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        QVERIFY(closed);
+        const long grown = rssKiB() - rss_before;
+        QVERIFY2(grown < 64 * 1024, qPrintable(QString::number(grown)));  // KiB
+    }
+
     void hostHeaderMustNameThisMachine() {
         RawClient c(port());
         QVERIFY(c.send("GET /v1/models HTTP/1.1\r\nHost: attacker.example:8313\r\n\r\n"));
@@ -537,6 +603,38 @@ private slots:
         QVERIFY(other);
         QCOMPARE(other->status, 403);
         QVERIFY(!other->headers.count("access-control-allow-origin"));
+    }
+
+    // A request waiting for the one sequence shows in the queue length; its client leaving takes
+    // it out of the queue, and the next waiting request runs once the sequence is free.
+    void queuedRequestsWaitAndLeave() {
+        QTemporaryDir dir;
+        ServedModel s;
+        QVERIFY2(s.start(dir, 1, testServerOptions(), /*max_waiting=*/4), s.error.c_str());
+        auto waitFor = [](const std::function<bool()>& done) {
+            for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            return done();
+        };
+        RawClient running(s.port());
+        QVERIFY(running.send(http_request("POST", "/v1/completions", endless_completion(*s.model, true))));
+        QVERIFY(running.wait_for("data: {", 10000));
+        {
+            RawClient leaving(s.port());
+            QVERIFY(leaving.send(http_request("POST", "/v1/completions", R"({"prompt":"x","max_tokens":2})")));
+            QVERIFY(waitFor([&] { return s.pool->waiting() == 1; }));
+            const auto metrics = request(s.port(), "GET", "/metrics");
+            QVERIFY(metrics);
+            QVERIFY2(metrics->body.find("\nstrata_queue_length 1\n") != std::string::npos, metrics->body.c_str());
+        }
+        QVERIFY(waitFor([&] { return s.pool->waiting() == 0; }));  // it left the queue
+        QCOMPARE(s.pool->in_use(), 1);                               // the running one goes on
+        RawClient waiting(s.port());
+        QVERIFY(waiting.send(http_request("POST", "/v1/completions", R"({"prompt":"x","max_tokens":2})")));
+        QVERIFY(waitFor([&] { return s.pool->waiting() == 1; }));
+        running.close();  // cancels the running answer: the waiting request gets the sequence
+        const auto r = waiting.read_response(10000);
+        QVERIFY(r);
+        QCOMPARE(r->status, 200);
     }
 
     void busyIs503WithRetryAfter() {
