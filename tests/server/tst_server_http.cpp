@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -74,6 +75,17 @@ std::string endless_completion(const Model& model, bool stream) {
     return body.dump();
 }
 
+long rssKiB() {
+    FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    long kib = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    std::fclose(f);
+    return kib;
+}
+
 }  // namespace
 
 class TestServerHttp : public QObject {
@@ -92,17 +104,6 @@ class TestServerHttp : public QObject {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         return true;
-    }
-
-    static long rssKiB() {
-        FILE* f = std::fopen("/proc/self/status", "r");
-        if (!f) return 0;
-        char line[256];
-        long kib = 0;
-        while (std::fgets(line, sizeof line, f))
-            if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-        std::fclose(f);
-        return kib;
     }
 
     uint64_t completionTokensCounted() {
@@ -132,7 +133,16 @@ private slots:
         QCOMPARE(m["data"][0].value("id", ""), std::string("tiny"));
         QCOMPARE(m["data"][0].value("object", ""), std::string("model"));
         QVERIFY(!models->headers.count("access-control-allow-origin"));  // no page allowed by default
-        const auto metrics = request(port(), "GET", "/metrics");
+        // A request is counted once its answer is written, which may be just after the client
+        // has read it.
+        std::optional<RawResponse> metrics;
+        for (int i = 0; i < 100; ++i) {
+            metrics = request(port(), "GET", "/metrics");
+            if (!metrics || metrics->body.find("strata_http_requests_total{path=\"/v1/models\",status=\"200\"} ") !=
+                                std::string::npos)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
         QVERIFY(metrics);
         QCOMPARE(metrics->status, 200);
         QVERIFY(metrics->header("content-type").rfind("text/plain", 0) == 0);
@@ -410,59 +420,6 @@ private slots:
         QCOMPARE(max_in_use.load(), 2);  // they ran at the same time
     }
 
-    // Many clients at once, some leaving mid-answer: every answer is complete or was cancelled by
-    // its client, and afterwards no sequence is lent, no connection is left open and memory has
-    // not grown with the number of requests.
-    void soakWithRandomCancellations() {
-        QVERIFY(waitPoolIdle(2000));
-        const long rss_before = rssKiB();
-        constexpr int kClients = 6, kRequestsEach = 12;
-        std::atomic<int> complete{0}, cancelled{0}, wrong{0};
-        std::thread clients[kClients];
-        for (int i = 0; i < kClients; ++i)
-            clients[i] = std::thread([&, i] {
-                for (int k = 0; k < kRequestsEach; ++k) {
-                    const bool leave = (i * kRequestsEach + k) % 3 == 0;
-                    const bool chat = k % 2 == 0;
-                    json body = chat ? json{{"messages", {{{"role", "user"}, {"content", "story " + std::to_string(k)}}}}}
-                                     : json{{"prompt", "story " + std::to_string(k)}};
-                    body["stream"] = true;
-                    body["max_tokens"] = leave ? 2000 : 12;
-                    body["logit_bias"][std::to_string(served_.model->eos_token())] = -100;
-                    RawClient c(port());
-                    if (!c.send(http_request("POST", chat ? "/v1/chat/completions" : "/v1/completions", body.dump()))) {
-                        ++wrong;
-                        continue;
-                    }
-                    if (leave) {
-                        if (c.wait_for("data: {", 10000)) ++cancelled;
-                        else ++wrong;
-                        continue;  // closed here, mid-answer
-                    }
-                    const auto r = c.read_response(20000);
-                    const Events e = r ? parse_events(r->body) : Events{};
-                    const bool ok = r && r->status == 200 && e.well_formed && e.done && !e.chunks.empty() &&
-                                    e.chunks.back()["choices"][0].value("finish_reason", "") == "length";
-                    ok ? ++complete : ++wrong;
-                }
-            });
-        for (auto& t : clients) t.join();
-        QCOMPARE(wrong.load(), 0);
-        QCOMPARE(complete.load() + cancelled.load(), kClients * kRequestsEach);
-        QVERIFY(cancelled.load() > 0);
-        QVERIFY(waitPoolIdle(5000));
-        // Every connection closed: only the metrics request's own is open.
-        bool closed = false;
-        for (int i = 0; i < 200 && !closed; ++i) {
-            const auto m = request(port(), "GET", "/metrics");
-            closed = m && m->body.find("\nstrata_connections_open 1\n") != std::string::npos;
-            if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        QVERIFY(closed);
-        const long grown = rssKiB() - rss_before;
-        QVERIFY2(grown < 64 * 1024, qPrintable(QString::number(grown)));  // KiB
-    }
-
     void hostHeaderMustNameThisMachine() {
         RawClient c(port());
         QVERIFY(c.send("GET /v1/models HTTP/1.1\r\nHost: attacker.example:8313\r\n\r\n"));
@@ -635,6 +592,79 @@ private slots:
         const auto r = waiting.read_response(10000);
         QVERIFY(r);
         QCOMPARE(r->status, 200);
+    }
+
+    // Many clients at once, some leaving mid-answer: every answer is complete or was cancelled by
+    // its client, and afterwards no sequence is lent, no connection is left open and memory has
+    // not grown with the number of requests.
+    void soakWithRandomCancellations() {
+        // A server of its own, with room for every client's connection: a connection its client
+        // closed is counted until the server has noticed, and the limit is tested elsewhere.
+        QTemporaryDir dir;
+        ServedModel served_;
+        server::ServerOptions options = testServerOptions();
+        options.limits.max_connections = 64;
+        QVERIFY2(served_.start(dir, 2, options), served_.error.c_str());
+        auto port = [&] { return served_.port(); };
+        auto waitPoolIdle = [&](int timeout_ms) {
+            for (int i = 0; i < timeout_ms / 5 && served_.pool->in_use() > 0; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            return served_.pool->in_use() == 0;
+        };
+        const long rss_before = rssKiB();
+        constexpr int kClients = 6, kRequestsEach = 12;
+        std::atomic<int> complete{0}, cancelled{0}, wrong{0};
+        std::mutex problems_mutex;
+        std::string problems;  // what the wrong answers were
+        auto note = [&](const std::string& what) {
+            std::lock_guard lock(problems_mutex);
+            problems += what.substr(0, 300) + "\n";
+            ++wrong;
+        };
+        std::thread clients[kClients];
+        for (int i = 0; i < kClients; ++i)
+            clients[i] = std::thread([&, i] {
+                for (int k = 0; k < kRequestsEach; ++k) {
+                    const bool leave = (i * kRequestsEach + k) % 3 == 0;
+                    const bool chat = k % 2 == 0;
+                    json body = chat ? json{{"messages", {{{"role", "user"}, {"content", "story " + std::to_string(k)}}}}}
+                                     : json{{"prompt", "story " + std::to_string(k)}};
+                    body["stream"] = true;
+                    body["max_tokens"] = leave ? 2000 : 12;
+                    body["logit_bias"][std::to_string(served_.model->eos_token())] = -100;
+                    RawClient c(port());
+                    if (!c.send(http_request("POST", chat ? "/v1/chat/completions" : "/v1/completions", body.dump()))) {
+                        note("send failed");
+                        continue;
+                    }
+                    if (leave) {
+                        if (c.wait_for("data: {", 10000)) ++cancelled;
+                        else note("no first chunk");
+                        continue;  // closed here, mid-answer
+                    }
+                    const auto r = c.read_response(20000);
+                    const Events e = r ? parse_events(r->body) : Events{};
+                    const bool ok = r && r->status == 200 && e.well_formed && e.done && !e.chunks.empty() &&
+                                    e.chunks.back()["choices"][0].value("finish_reason", "") == "length";
+                    if (ok) ++complete;
+                    else note(r ? std::to_string(r->status) + " " + r->body : std::string("no response"));
+                }
+            });
+        for (auto& t : clients) t.join();
+        QVERIFY2(wrong.load() == 0, problems.c_str());
+        QCOMPARE(complete.load() + cancelled.load(), kClients * kRequestsEach);
+        QVERIFY(cancelled.load() > 0);
+        QVERIFY(waitPoolIdle(5000));
+        // Every connection closed: only the metrics request's own is open.
+        bool closed = false;
+        for (int i = 0; i < 200 && !closed; ++i) {
+            const auto m = request(port(), "GET", "/metrics");
+            closed = m && m->body.find("\nstrata_connections_open 1\n") != std::string::npos;
+            if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        QVERIFY(closed);
+        const long grown = rssKiB() - rss_before;
+        QVERIFY2(grown < 64 * 1024, qPrintable(QString::number(grown)));  // KiB
     }
 
     void busyIs503WithRetryAfter() {
