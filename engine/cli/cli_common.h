@@ -44,6 +44,7 @@ struct Command {
 int cmd_info(Args& args);
 int cmd_run(Args& args);
 int cmd_chat(Args& args);
+int cmd_serve(Args& args);
 int cmd_tokenize(Args& args);
 int cmd_bench(Args& args);
 int cmd_plan(Args& args);

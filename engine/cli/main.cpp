@@ -20,6 +20,7 @@ const std::vector<Command>& commands() {
         {"info", "show a GGUF model's architecture, sizes, tokenizer and tensor types", strata::cli::cmd_info},
         {"run", "generate text from a prompt (text to stdout, speeds to stderr)", strata::cli::cmd_run},
         {"chat", "chat with a model in the terminal", strata::cli::cmd_chat},
+        {"serve", "serve the OpenAI-compatible HTTP API (no app needed)", strata::cli::cmd_serve},
         {"tokenize", "print the token ids of a text", strata::cli::cmd_tokenize},
         {"template", "print the exact prompt a model's chat template makes of a conversation", strata::cli::cmd_template},
         {"tokenizer-import", "write a vocab-only GGUF from a Hugging Face tokenizer.json", strata::cli::cmd_tokenizer_import},

@@ -1,0 +1,34 @@
+// The two completion endpoints: a request body in, the answer (whole or as server-sent events)
+// out, generated on a sequence leased from the pool on the calling connection thread.
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <string>
+
+namespace strata {
+class Model;
+class SequencePool;
+}  // namespace strata
+
+namespace strata::server {
+
+class ServerMetrics;
+
+struct CompletionContext {
+    Model& model;
+    SequencePool& pool;
+    ServerMetrics& metrics;
+    const std::string& model_id;
+    int retry_after_seconds = 1;
+};
+
+// Answers POST /v1/chat/completions (chat) or /v1/completions into `res`. `cancel` is the
+// connection's flag: set when the client leaves or the server stops; it cancels waiting for a
+// sequence and generating. A streamed answer is generated in `res`'s content provider, which
+// httplib runs after this returns, on the same thread.
+void handle_completion(const CompletionContext& ctx, const std::string& body, bool chat, std::atomic<bool>& cancel,
+                       httplib::Response& res);
+
+}  // namespace strata::server
