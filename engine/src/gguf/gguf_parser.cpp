@@ -66,22 +66,35 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-GgufParser::GgufParser(GgufFile& f)
-    : f_(f), data_(f.file_->data()), size_(f.file_->size()) {}
+GgufParser::GgufParser(GgufFile& f, const uint8_t* data, uint64_t size, uint64_t file_size, bool header_only)
+    : f_(f), data_(data), size_(size), file_size_(file_size), header_only_(header_only) {}
 
 Status GgufParser::parse(GgufFile& f) {
+    GgufParser p(f, f.file_->data(), f.file_->size(), f.file_->size(), false);
+    return p.run();
+}
+
+Status GgufParser::parse_header(GgufFile& f, uint64_t file_size, bool* prefix_short) {
+    const uint64_t n = f.header_.size();
+    GgufParser p(f, f.header_.data(), std::min<uint64_t>(n, file_size), file_size, true);
+    Status s = p.run();
+    if (prefix_short) *prefix_short = p.prefix_short_;
+    return s;
+}
+
+Status GgufParser::run() {
     try {
-        GgufParser p(f);
-        p.parse_header();
-        p.parse_metadata();
-        p.parse_alignment();
-        p.parse_tensor_directory();
-        p.check_tensor_extents();
+        parse_header();
+        parse_metadata();
+        parse_alignment();
+        parse_tensor_directory();
+        in_directory_ = false;
+        check_tensor_extents();
         return Status::success();
     } catch (const ParseFailure& e) {
         return e.status;
     } catch (const std::bad_alloc&) {
-        return make_error(ErrorCode::out_of_memory, f.path_ + ": out of memory while reading the GGUF header");
+        return make_error(ErrorCode::out_of_memory, f_.path_ + ": out of memory while reading the GGUF header");
     }
 }
 
@@ -95,6 +108,9 @@ void GgufParser::fail(ErrorCode code, const std::string& field, uint64_t offset,
 // past its end; so does a corrupt one, but the reader cannot tell them apart and the first is
 // far more common, so every such error is FileFault::truncated.
 void GgufParser::fail_truncated(const std::string& field, uint64_t offset, const std::string& what) const {
+    // Reading only a prefix of a longer file, running out of bytes means "read more", not a
+    // truncated file.
+    if (header_only_ && in_directory_ && size_ < file_size_) prefix_short_ = true;
     fail(ErrorCode::corrupt, field, offset, what, FileFault::truncated);
 }
 
@@ -401,21 +417,21 @@ void GgufParser::check_tensor_extents() {
     const uint64_t a = f_.alignment_;
     f_.data_offset_ = (pos_ + a - 1) / a * a;
     if (f_.tensors_.empty()) return;  // a file without tensors needs no data section
-    if (f_.data_offset_ > size_) {
+    if (f_.data_offset_ > file_size_) {
         fail_truncated("tensor data section", pos_,
                        "truncated: the data section would start at offset " + std::to_string(f_.data_offset_) +
-                           ", past the end of the " + std::to_string(size_) + "-byte file");
+                           ", past the end of the " + std::to_string(file_size_) + "-byte file");
     }
-    const uint64_t avail = size_ - f_.data_offset_;
+    const uint64_t avail = file_size_ - f_.data_offset_;
     for (size_t k = 0; k < f_.tensors_.size(); ++k) {
         TensorInfo& t = f_.tensors_[k];
         if (t.offset > avail || t.n_bytes > avail - t.offset) {
             fail_truncated("tensor '" + printable(t.name) + "' data", tensor_info_offsets_[k],
                            "data at file offset " + std::to_string(f_.data_offset_) + " + " +
                                std::to_string(t.offset) + " (" + std::to_string(t.n_bytes) +
-                               " bytes) runs past the end of the " + std::to_string(size_) + "-byte file");
+                               " bytes) runs past the end of the " + std::to_string(file_size_) + "-byte file");
         }
-        t.data = data_ + f_.data_offset_ + t.offset;
+        t.data = header_only_ ? nullptr : data_ + f_.data_offset_ + t.offset;
     }
     std::vector<size_t> order(f_.tensors_.size());
     for (size_t k = 0; k < order.size(); ++k) order[k] = k;

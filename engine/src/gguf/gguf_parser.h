@@ -22,9 +22,15 @@ class GgufParser {
 public:
     // Parses f.file_ (already mapped) into f's fields. Never throws.
     static Status parse(GgufFile& f);
+    // Parses f.header_, the first bytes of a `file_size`-byte file held elsewhere (a remote file
+    // read with range requests): tensor extents are checked against file_size and TensorInfo::data
+    // stays null. When the bytes end inside the header or tensor directory, *prefix_short is set
+    // (and an error returned): read more of the file and parse again. Never throws.
+    static Status parse_header(GgufFile& f, uint64_t file_size, bool* prefix_short);
 
 private:
-    explicit GgufParser(GgufFile& f);
+    GgufParser(GgufFile& f, const uint8_t* data, uint64_t size, uint64_t file_size, bool header_only);
+    Status run();
 
     // Throws the error "<path>: <field> at offset <offset>: <what>", with `fault` (and its
     // detail) for the errors callers explain to people without reading the message.
@@ -55,7 +61,11 @@ private:
 
     GgufFile& f_;
     const uint8_t* data_;
-    uint64_t size_;
+    uint64_t size_;       // bytes available to read
+    uint64_t file_size_;  // the whole file's size (== size_ unless header_only_)
+    bool header_only_;    // size_ bytes are a prefix of the file; no tensor data is present
+    bool in_directory_ = true;   // still reading the header and tensor directory (not extents)
+    mutable bool prefix_short_ = false;  // header_only_: the prefix ended inside the directory
     uint64_t pos_ = 0;
     uint64_t n_tensors_ = 0;
     uint64_t n_kv_ = 0;
