@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gguf/gguf_file.h"
 #include "strata/engine.h"
 #include "strata/hub/downloader.h"
 #include "strata/hub/gguf_entries.h"
@@ -210,6 +211,42 @@ private slots:
         QCOMPARE(hub::quant_from_name("gemma-3-27b-it-UD-Q4_K_XL.gguf"), std::string("Q4_K_XL"));
         QCOMPARE(hub::quant_from_name("model_q8_0.gguf"), std::string("Q8_0"));
         QCOMPARE(hub::quant_from_name("Qwen2.5-7B.gguf"), std::string());
+    }
+
+    // GgufFile::open_header on every prefix of a real file: shorter than the tensor directory it
+    // asks for more (never a false "truncated file"), from the directory's end on it parses to the
+    // same directory as opening the file; a file whose declared size is too small for its
+    // tensors, or that is not GGUF, is an error and not a request for more bytes.
+    void headerPrefixes() {
+        const std::string file = path("repo/tiny-Q8_0.gguf");
+        std::ifstream in(file, std::ios::binary);
+        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto whole = gguf::GgufFile::open(file);
+        QVERIFY(whole.ok());
+        uint64_t first_ok = 0;
+        for (uint64_t n = 0; n <= bytes.size(); ++n) {
+            bool more = false;
+            auto h = gguf::GgufFile::open_header("x", std::vector<uint8_t>(bytes.begin(), bytes.begin() + n), bytes.size(), &more);
+            if (h.ok()) {
+                first_ok = n;
+                QCOMPARE((*h)->tensors().size(), (*whole)->tensors().size());
+                QCOMPARE((*h)->metadata().size(), (*whole)->metadata().size());
+                QCOMPARE((*h)->data_offset(), (*whole)->data_offset());
+                QVERIFY((*h)->tensors().back().data == nullptr);
+                break;
+            }
+            QVERIFY2(more, (std::to_string(n) + ": " + h.status().message()).c_str());
+        }
+        QVERIFY(first_ok > 0 && first_ok <= (*whole)->data_offset());
+        bool more = true;
+        auto small = gguf::GgufFile::open_header("x", std::vector<uint8_t>(bytes.begin(), bytes.begin() + first_ok), first_ok, &more);
+        QVERIFY(!small.ok() && !more);
+        QCOMPARE(small.status().fault(), FileFault::truncated);
+        std::vector<uint8_t> bad(bytes.begin(), bytes.begin() + first_ok);
+        bad[0] = 'X';
+        auto not_gguf = gguf::GgufFile::open_header("x", bad, bytes.size(), &more);
+        QVERIFY(!not_gguf.ok() && !more);
+        QCOMPARE(not_gguf.status().fault(), FileFault::not_gguf);
     }
 
     // The plan from the remote headers equals the plan of the local file, for a single file and

@@ -259,6 +259,7 @@ void GgufParser::read_array(Value& v, const std::string& field, int depth) {
 
 void GgufParser::parse_header() {
     const char* const kBigEndian = "big-endian GGUF file; only little-endian GGUF files are supported";
+    if (size_ < 4 && size_ < file_size_) fail_truncated("magic", 0, "the first bytes read end before the magic");
     if (size_ < 4) {
         const std::string what_it_is = size_ == 0 ? "it is empty"
                                        : size_ == 1 ? "it is only 1 byte long"
