@@ -13,7 +13,8 @@ carried an Authorization header.
 
 Faults, set with GET /_control?...:  drop=FILE&count=N&keep=F  (send the fraction F, default
 0.5, of the body asked for, then close the connection, N times), status=CODE&count=N (answer CODE, with Retry-After: 0, N times),
-corrupt=FILE (serve FILE with one byte changed). GET /_log gives the requests seen, as JSON.
+corrupt=FILE (serve FILE with one byte changed), stall=FILE&count=N (send half the body, then
+nothing for 30 s, N times), norange=FILE (answer Range requests for FILE with the whole file, 200). GET /_log gives the requests seen, as JSON.
 
 Prints "HUB <port> CDN <port>" on stdout when ready; runs until killed or stdin closes.
 """
@@ -24,10 +25,12 @@ import os
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"repos": {}, "token": "", "cdn": "", "drop": {}, "status": [], "corrupt": set(), "log": []}
+STATE = {"repos": {}, "token": "", "cdn": "", "drop": {}, "status": [], "corrupt": set(), "stall": {},
+         "norange": set(), "log": []}
 LOCK = threading.Lock()
 
 
@@ -90,8 +93,13 @@ class Handler(BaseHTTPRequestHandler):
                     STATE["status"] += [int(query["status"][0])] * int(query.get("count", ["1"])[0])
                 if "corrupt" in query:
                     STATE["corrupt"].add(query["corrupt"][0])
+                if "stall" in query:
+                    STATE["stall"][query["stall"][0]] = int(query.get("count", ["1"])[0])
+                if "norange" in query:
+                    STATE["norange"].add(query["norange"][0])
                 if "reset" in query:
-                    STATE["drop"].clear(); STATE["status"].clear(); STATE["corrupt"].clear(); STATE["log"].clear()
+                    for key in ("drop", "status", "corrupt", "stall", "norange", "log"):
+                        STATE[key].clear()
             return self.send_json(200, {"ok": True})
         if path == "/api/models":
             words = query.get("search", [""])[0].lower()
@@ -155,6 +163,9 @@ class Handler(BaseHTTPRequestHandler):
                 data = bytes([data[0] ^ 1]) + data[1:]
         first, last, code = 0, len(data) - 1, 200
         rng = self.headers.get("Range", "")
+        with LOCK:
+            if file_path in STATE["norange"]:
+                rng = ""
         if rng.startswith("bytes="):
             a, _, b = rng[len("bytes="):].partition("-")
             first = int(a)
@@ -179,6 +190,15 @@ class Handler(BaseHTTPRequestHandler):
             drop = fault is not None and fault[0] > 0 and code in (200, 206)
             if drop:
                 fault[0] -= 1
+            stall = STATE["stall"].get(file_path, 0) > 0 and code in (200, 206)
+            if stall:
+                STATE["stall"][file_path] -= 1
+        if stall:
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            time.sleep(30)
+            self.close_connection = True
+            return
         if drop:
             self.wfile.write(body[:int(len(body) * fault[1])])
             self.wfile.flush()

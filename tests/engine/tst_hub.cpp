@@ -4,7 +4,8 @@
 // footprint read from remote headers with range requests (the plan from it identical to the
 // plan of the downloaded file), the fit verdict and its "smaller quant would fit", the token
 // sent to the hub only (never to the redirect target), and downloads: verified, resumed after a
-// dropped connection and after a restart (a cancelled run), retried on 503, given up
+// dropped connection and after a restart (a cancelled run), retried on 503 / 429 and after a stalled server, restarted when
+// a server ignores Range, given up
 // on connections that bring nothing, a wrong SHA-256 deleting the partial
 // file, 401 / 404 with their faults, refusal before any request when the disk lacks room, a disk
 // that fills while writing — and strata-cli hub search / files / download.
@@ -415,10 +416,46 @@ private slots:
         QVERIFY(!fs::exists(path("nothing/tiny-Q8_0.gguf")));
     }
 
+    // A server that stops sending part-way: the stall timeout ends the attempt, the next one
+    // resumes from where it stopped.
+    void resumesAfterStall() {
+        hub::HubConfig config;
+        config.endpoint = endpoint_;
+        config.stall_timeout_s = 1;
+        const hub::HubClient c(config);
+        auto req = request_for(c, repo_, "tiny-Q8_0.gguf", path("stall"));
+        control("stall=tiny-Q8_0.gguf&count=1");  // silent for 30 s after half the bytes
+        QElapsedTimer timer;
+        timer.start();
+        auto got = hub::download_file(c.download_http(), req);
+        QVERIFY2(got.status.ok(), got.status.message().c_str());
+        QVERIFY2(timer.elapsed() < 10000, "the stall was not noticed after 1 s");
+        QCOMPARE(got.retries, 1);
+        QCOMPARE(got.bytes_fetched, req.size);
+        QCOMPARE(sha256_of(got.path), req.sha256);
+    }
+
+    // A server that ignores Range when resuming sends the whole file: the download starts over
+    // (and still verifies) instead of appending it.
+    void restartsWhenRangeIsIgnored() {
+        const hub::HubClient c = client();
+        auto req = request_for(c, repo_, "tiny-Q8_0.gguf", path("norange"));
+        control("drop=tiny-Q8_0.gguf&count=1");
+        control("norange=tiny-Q8_0.gguf");
+        auto got = hub::download_file(c.download_http(), req);
+        QVERIFY2(got.status.ok(), got.status.message().c_str());
+        QCOMPARE(got.retries, 1);
+        QCOMPARE(got.resumed_from, uint64_t(0));
+        QCOMPARE(got.bytes_fetched, req.size + req.size / 2);
+        QCOMPARE(sha256_of(got.path), req.sha256);
+        QCOMPARE(uint64_t(fs::file_size(got.path)), req.size);
+    }
+
     void retriesServerErrors() {
         const hub::HubClient c = client();
         auto req = request_for(c, repo_, "tiny-Q8_0.gguf", path("retry"));
-        control("status=503&count=2");
+        control("status=503&count=1");
+        control("status=429&count=1");  // with Retry-After: 0
         auto got = hub::download_file(c.download_http(), req);
         QVERIFY2(got.status.ok(), got.status.message().c_str());
         QCOMPARE(got.retries, 2);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <memory>
 #include <mutex>
 
@@ -39,6 +40,11 @@ struct Transfer {
     const std::atomic<bool>* cancel = nullptr;
     bool too_large = false;
     bool sink_stopped = false;
+    // Stall detection: libcurl's low-speed limit averages over several seconds, so a burst then
+    // silence takes far longer than the limit to notice; this is "no byte for N seconds".
+    std::chrono::steady_clock::time_point last_byte = std::chrono::steady_clock::now();
+    std::chrono::milliseconds stall_limit{0};
+    bool stalled = false;
 
     long status() const {
         long code = 0;
@@ -56,6 +62,7 @@ std::string trim(std::string_view s) {
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
+    t->last_byte = std::chrono::steady_clock::now();
     const std::string_view line(data, size * n);
     if (line.rfind("HTTP/", 0) == 0) {
         t->response->headers.clear();  // a new response (100 Continue, or the next hop)
@@ -70,6 +77,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
 size_t on_body(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
     const size_t bytes = size * n;
+    t->last_byte = std::chrono::steady_clock::now();
     const long status = t->status();
     if (status >= 300 && status < 400) return bytes;  // a redirect's body: not wanted
     if (t->cancel && t->cancel->load()) return 0;
@@ -100,7 +108,12 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     auto* t = static_cast<Transfer*>(user);
-    return t->cancel && t->cancel->load() ? 1 : 0;
+    if (t->cancel && t->cancel->load()) return 1;
+    if (t->stall_limit.count() > 0 && std::chrono::steady_clock::now() - t->last_byte > t->stall_limit) {
+        t->stalled = true;
+        return 1;
+    }
+    return 0;
 }
 
 }  // namespace
@@ -173,6 +186,7 @@ Result<HttpResponse> HttpClient::perform(const std::string& start_url, std::opti
         t.check = check;
         t.max_body = max_body;
         t.cancel = cancel;
+        t.stall_limit = std::chrono::milliseconds(options_.stall_timeout_s * 1000);
 
         std::unique_ptr<curl_slist, SlistDeleter> headers;
         auto add_header = [&](const std::string& line) {
@@ -195,8 +209,6 @@ Result<HttpResponse> HttpClient::perform(const std::string& start_url, std::opti
         curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
         curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_s);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options_.stall_timeout_s);
         if (options_.total_timeout_s > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT, options_.total_timeout_s);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
@@ -210,6 +222,10 @@ Result<HttpResponse> HttpClient::perform(const std::string& start_url, std::opti
 
         const CURLcode rc = curl_easy_perform(h);
         response.status = t.status();
+        if (t.stalled) {
+            return Status(ErrorCode::io, "the connection to " + url_origin(url) + " stalled: no data for " +
+                                             std::to_string(options_.stall_timeout_s) + " s");
+        }
         if (t.sink_stopped || (cancel && cancel->load()))
             return Status(ErrorCode::cancelled, "the transfer from " + url_origin(url) + " was cancelled");
         if (t.too_large) {
