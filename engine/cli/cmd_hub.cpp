@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -152,8 +153,21 @@ int cmd_hub_download(hub::HubClient& client, const std::string& repo, const std:
         auto verdicts = hub::plan_entries(client, repo, {entry}, engine, mo.load, &g_interrupted);
         if (verdicts.front().status.ok()) std::fprintf(stderr, "%s: %s\n", base_name(entry.name).c_str(), verdicts.front().verdict.summary.c_str());
     }
+    // Room for every part before the first byte (each download checks its own part again).
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
     uint64_t left = 0;
-    for (const hub::RepoFile& f : entry.parts) left += f.size;
+    for (const hub::RepoFile& f : entry.parts) {
+        const std::filesystem::path final_path = std::filesystem::path(dir) / base_name(f.path);
+        if (std::filesystem::exists(final_path, ec)) continue;
+        const auto part = std::filesystem::file_size(final_path.string() + ".part", ec);
+        left += ec || part > f.size ? f.size : f.size - part;
+    }
+    if (const auto free = hub::free_disk_bytes(dir); free && *free < left) {
+        std::fprintf(stderr, "error: not enough disk space in %s: %s needs %s more, %s are free\n", dir.c_str(),
+                     base_name(entry.name).c_str(), format_bytes(left).c_str(), format_bytes(*free).c_str());
+        return 1;
+    }
     std::string first_path;
     for (const hub::RepoFile& f : entry.parts) {
         hub::DownloadRequest req;

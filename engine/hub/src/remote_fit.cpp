@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <thread>
 
 #include "gguf/gguf_file.h"
 #include "gguf/split_set.h"
@@ -172,19 +173,34 @@ void suggest_smaller_fits(std::vector<EntryVerdict>& verdicts) {
 std::vector<EntryVerdict> plan_entries(const HubClient& hub, const std::string& repo,
                                        const std::vector<GgufEntry>& entries, Engine& engine,
                                        const LoadOptions& options, const std::atomic<bool>* cancel) {
-    std::vector<EntryVerdict> out;
-    for (const GgufEntry& entry : entries) {
-        EntryVerdict ev;
-        ev.entry = entry;
-        auto footprint = remote_footprint(hub, repo, entry, {}, &ev.header_bytes, cancel);
-        if (!footprint.ok()) {
-            ev.status = footprint.status();
-        } else if (auto report = engine.plan_footprint(*footprint, options); !report.ok()) {
+    std::vector<EntryVerdict> out(entries.size());
+    std::vector<Result<ModelFootprint>> footprints(entries.size(), Status(ErrorCode::cancelled, "not read"));
+    // The headers are fetched a few at a time (each is a handful of small requests, mostly
+    // waiting on the network); the plans are made here, one at a time, as the Engine wants.
+    constexpr size_t kParallelReads = 4;
+    for (size_t begin = 0; begin < entries.size(); begin += kParallelReads) {
+        std::vector<std::thread> readers;
+        for (size_t k = begin; k < std::min(entries.size(), begin + kParallelReads); ++k) {
+            readers.emplace_back([&, k] {
+                try {
+                    footprints[k] = remote_footprint(hub, repo, entries[k], {}, &out[k].header_bytes, cancel);
+                } catch (const std::exception& e) {  // bad_alloc: a thread must not let it escape
+                    footprints[k] = Status(ErrorCode::internal, entries[k].name + ": " + e.what());
+                }
+            });
+        }
+        for (std::thread& t : readers) t.join();
+    }
+    for (size_t k = 0; k < entries.size(); ++k) {
+        EntryVerdict& ev = out[k];
+        ev.entry = entries[k];
+        if (!footprints[k].ok()) {
+            ev.status = footprints[k].status();
+        } else if (auto report = engine.plan_footprint(*footprints[k], options); !report.ok()) {
             ev.status = report.status();
         } else {
             ev.verdict = fit_verdict(*report);
         }
-        out.push_back(std::move(ev));
     }
     suggest_smaller_fits(out);
     return out;

@@ -60,8 +60,9 @@ struct EntryVerdict {
     uint64_t header_bytes = 0;
 };
 
-// Reads every entry's header and plans it with `options` on `engine`'s devices; then, for each
-// entry that does not fit, names the largest smaller entry that does.
+// Reads every entry's header (four entries at a time, on threads of its own) and plans it with
+// `options` on `engine`'s devices, on the calling thread; then, for each entry that does not
+// fit, names the largest smaller entry that does.
 std::vector<EntryVerdict> plan_entries(const HubClient& hub, const std::string& repo,
                                        const std::vector<GgufEntry>& entries, Engine& engine,
                                        const LoadOptions& options, const std::atomic<bool>* cancel = nullptr);
