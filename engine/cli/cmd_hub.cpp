@@ -168,7 +168,7 @@ int cmd_hub_download(hub::HubClient& client, const std::string& repo, const std:
                      base_name(entry.name).c_str(), format_bytes(left).c_str(), format_bytes(*free).c_str());
         return 1;
     }
-    std::string first_path;
+    std::vector<hub::DownloadRequest> requests;
     for (const hub::RepoFile& f : entry.parts) {
         hub::DownloadRequest req;
         req.url = client.file_url(repo, f.path);
@@ -176,20 +176,31 @@ int cmd_hub_download(hub::HubClient& client, const std::string& repo, const std:
         req.file_name = base_name(f.path);
         req.size = f.size;
         req.sha256 = f.sha256;
-        int last_tenth = -1;
-        const auto result = hub::download_file(
-            client.download_http(), req, [&](const hub::DownloadProgress& p) { print_progress(req.file_name, p, last_tenth); },
-            &g_interrupted);
-        if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
-        if (!result.status.ok()) {
-            std::fprintf(stderr, "error: %s\n", result.status.message().c_str());
-            return 1;
-        }
-        if (first_path.empty()) first_path = result.path;
-        std::fprintf(stderr, "%s: %s%s\n", req.file_name.c_str(),
-                     result.already_present ? "already here, verified" : "downloaded and verified",
-                     result.resumed_from > 0 ? (" (resumed at " + format_bytes(result.resumed_from) + ")").c_str() : "");
+        requests.push_back(std::move(req));
     }
+    int last_tenth = -1;
+    const auto results = hub::download_files(
+        client.download_http(), requests, 4,
+        [&](const hub::DownloadProgress& p) { print_progress(base_name(entry.name), p, last_tenth); }, &g_interrupted);
+    if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
+    int failed = 0, cancelled = 0;
+    for (size_t k = 0; k < results.size(); ++k) {
+        const hub::DownloadResult& r = results[k];
+        if (r.status.ok()) {
+            std::fprintf(stderr, "%s: %s%s\n", requests[k].file_name.c_str(),
+                         r.already_present ? "already here, verified" : "downloaded and verified",
+                         r.resumed_from > 0 ? (" (resumed at " + format_bytes(r.resumed_from) + ")").c_str() : "");
+        } else if (r.fault == hub::DownloadFault::cancelled) {
+            ++cancelled;  // by Ctrl-C, or stopped because another part failed (whose error is printed)
+        } else {
+            std::fprintf(stderr, "error: %s\n", r.status.message().c_str());
+            ++failed;
+        }
+    }
+    if (failed == 0 && cancelled > 0)
+        std::fprintf(stderr, "cancelled; the .part files are kept and the next run resumes them\n");
+    if (failed + cancelled > 0) return 1;
+    const std::string first_path = results.front().path;
     std::printf("%s\n", first_path.c_str());
     return 0;
 }

@@ -376,6 +376,41 @@ private slots:
         QVERIFY2(resumed, "no ranged request after the drop");
     }
 
+    // A split set's parts side by side: one part's connection drops and is resumed, the summed
+    // progress reaches the set's size, both parts verify. Then a corrupt part: its checksum
+    // fault, and the other part finished or stopped, never a finished file that is wrong.
+    void downloadsPartsInParallel() {
+        const hub::HubClient c = client();
+        std::vector<hub::DownloadRequest> reqs;
+        uint64_t total = 0;
+        for (const char* part : {"tiny-F16-00001-of-00002.gguf", "tiny-F16-00002-of-00002.gguf"}) {
+            reqs.push_back(request_for(c, repo_, part, path("parallel")));
+            total += reqs.back().size;
+        }
+        control("drop=tiny-F16-00002-of-00002.gguf&count=1");
+        uint64_t last_done = 0, last_total = 0;
+        auto results = hub::download_files(c.download_http(), reqs, 2, [&](const hub::DownloadProgress& p) {
+            last_done = p.done;
+            last_total = p.total;
+        });
+        QCOMPARE(results.size(), size_t(2));
+        for (size_t k = 0; k < 2; ++k) {
+            QVERIFY2(results[k].status.ok(), results[k].status.message().c_str());
+            QCOMPARE(sha256_of(results[k].path), reqs[k].sha256);
+        }
+        QCOMPARE(results[1].retries, 1);
+        QCOMPARE(last_total, total);
+        QCOMPARE(last_done, total);
+
+        control("corrupt=tiny-F16-00001-of-00002.gguf");
+        for (auto& r : reqs) r.dir = path("parallel-bad");
+        results = hub::download_files(c.download_http(), reqs, 2);
+        QCOMPARE(results[0].fault, hub::DownloadFault::checksum);
+        QVERIFY(!fs::exists(path("parallel-bad/tiny-F16-00001-of-00002.gguf")));
+        QVERIFY(results[1].status.ok() || results[1].fault == hub::DownloadFault::cancelled);
+        if (results[1].status.ok()) QCOMPARE(sha256_of(results[1].path), reqs[1].sha256);
+    }
+
     // A run that stops (here: cancelled after its first bytes) keeps its .part file and no
     // finished file; the next run resumes it.
     void resumesOnRestart() {

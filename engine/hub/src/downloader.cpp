@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <optional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -327,6 +328,72 @@ DownloadResult download_file(const HttpClient& http, const DownloadRequest& req,
         return failure(r, DownloadFault::local_io, ErrorCode::io, "cannot rename " + part_path + ": " + errno_text(errno));
     r.path = final_path;
     return r;
+}
+
+std::vector<DownloadResult> download_files(const HttpClient& http, const std::vector<DownloadRequest>& requests,
+                                           int max_parallel, const DownloadProgressFn& progress,
+                                           const std::atomic<bool>* cancel) {
+    std::vector<DownloadResult> results(requests.size());
+    std::atomic<bool> stop{false};  // set by the caller's cancel or by a hopeless failure
+    std::mutex mutex;               // guards next, done, rates and the progress call
+    size_t next = 0;
+    std::vector<uint64_t> done(requests.size(), 0);
+    std::vector<double> rates(requests.size(), 0);
+    uint64_t total = 0;
+    for (const DownloadRequest& r : requests) total += r.size;
+
+    auto worker = [&] {
+        while (true) {
+            size_t k = 0;
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                if (next >= requests.size()) return;
+                k = next++;
+            }
+            if (stop.load() || (cancel && cancel->load())) {
+                results[k].fault = DownloadFault::cancelled;
+                results[k].status = Status(ErrorCode::cancelled, requests[k].file_name + ": cancelled");
+                continue;
+            }
+            try {
+                results[k] = download_file(http, requests[k], [&, k](const DownloadProgress& p) {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    done[k] = p.done;
+                    rates[k] = p.bytes_per_second;
+                    if (!progress) return;
+                    DownloadProgress sum;
+                    sum.total = total;
+                    for (size_t i = 0; i < done.size(); ++i) {
+                        sum.done += done[i];
+                        sum.bytes_per_second += rates[i];
+                    }
+                    progress(sum);
+                }, &stop);
+            } catch (const std::exception& e) {  // a thread must not let anything escape
+                results[k].fault = DownloadFault::local_io;
+                results[k].status = Status(ErrorCode::internal, requests[k].file_name + ": " + e.what());
+            }
+            if (!results[k].status.ok()) stop.store(true);
+        }
+    };
+    // The caller's cancel reaches every transfer through `stop`, even one waiting to retry.
+    std::atomic<bool> finished{false};
+    std::thread watcher;
+    if (cancel) {
+        watcher = std::thread([&] {
+            while (!finished.load()) {
+                if (cancel->load()) stop.store(true);
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        });
+    }
+    std::vector<std::thread> threads;
+    const size_t n = std::min<size_t>(std::max(1, max_parallel), requests.size());
+    for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
+    for (std::thread& t : threads) t.join();
+    finished.store(true);
+    if (watcher.joinable()) watcher.join();
+    return results;
 }
 
 }  // namespace strata::hub

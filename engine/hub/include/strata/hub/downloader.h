@@ -11,7 +11,7 @@
 // later resume. Each failure has a DownloadFault for callers that react to it.
 //
 // Threading: download_file() blocks; call it from a worker thread. `progress` is called on that
-// thread; `cancel` may be set from any thread.
+// thread; `cancel` may be set from any thread. download_files() runs its own threads.
 #pragma once
 
 #include <atomic>
@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "strata/hub/http_client.h"
 #include "strata/status.h"
@@ -70,6 +71,15 @@ struct DownloadResult {
 
 DownloadResult download_file(const HttpClient& http, const DownloadRequest& request,
                              const DownloadProgressFn& progress = {}, const std::atomic<bool>* cancel = nullptr);
+
+// Several files (the parts of a split set, or a batch) with at most `max_parallel` transfers at
+// once, each as download_file() does it. `progress` gets the sum over all files (done, total,
+// speed); it is called from the transfer threads, one call at a time. When one file fails for a
+// reason a retry cannot mend, the others stop too (keeping their .part files) and their results
+// say cancelled. Results are in request order. Blocks until every transfer has ended.
+std::vector<DownloadResult> download_files(const HttpClient& http, const std::vector<DownloadRequest>& requests,
+                                           int max_parallel = 4, const DownloadProgressFn& progress = {},
+                                           const std::atomic<bool>* cancel = nullptr);
 
 // Bytes free for an unprivileged user in the file system holding `dir` (nullopt: unknown).
 std::optional<uint64_t> free_disk_bytes(const std::string& dir);
