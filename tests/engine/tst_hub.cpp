@@ -48,8 +48,6 @@ class TestHub : public QObject {
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert("HF_ENDPOINT", QString::fromStdString(endpoint_));
         env.remove("HF_TOKEN");
-        env.remove("http_proxy");
-        env.remove("https_proxy");
         p.setProcessEnvironment(env);
         p.start(cli_, args);
         Run r;
@@ -121,6 +119,10 @@ private slots:
         if (cli_.isEmpty() || !QFileInfo(cli_).isExecutable()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
         const QString python = QStandardPaths::findExecutable("python3");
         if (python.isEmpty()) QSKIP("python3 not found (the fake Hub is a python script)");
+        // The fake Hub is on loopback: no proxy from the environment may stand in between (libcurl
+        // reads these; the strata-cli runs inherit this environment).
+        for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) qunsetenv(name);
+        qputenv("no_proxy", "127.0.0.1,localhost");
         fs::create_directories(repo_dir());
         // A Q8_0 file, and an F16 one as a split set of two parts; a README that is no model.
         const QStringList shape = {"--vocab", "320", "--embd", "64", "--layers", "3", "--heads", "4",
