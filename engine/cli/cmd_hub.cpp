@@ -84,6 +84,7 @@ int cmd_hub_files(hub::HubClient& client, const std::string& repo, const ModelOp
         std::fprintf(stderr, "error: %s\n", entries.status().message().c_str());
         return 1;
     }
+    if (auto card = client.model_card_summary(repo); card.ok() && !card->empty()) std::printf("%s\n\n", card->c_str());
     Engine engine;
     const auto verdicts = hub::plan_entries(client, repo, *entries, engine, mo.load, &g_interrupted);
     bool any_fits = false;

@@ -1,6 +1,6 @@
 // The hub client against a fake Hub on loopback (tests/engine/mock_hub.py: an API server and a
 // "CDN" on another port that the file URLs redirect to). No network. Covers: search and file
-// listings with the Hub's field names, split sets as one entry, quantization names, the
+// listings with the Hub's field names, the model card's first paragraph, split sets as one entry, quantization names, the
 // footprint read from remote headers with range requests (the plan from it identical to the
 // plan of the downloaded file), the fit verdict and its "smaller quant would fit", the token
 // sent to the hub only (never to the redirect target), and downloads: verified, resumed after a
@@ -134,7 +134,9 @@ private slots:
         g = run({"gguf-split", QString::fromStdString(path("tiny-F16.gguf")), QString::fromStdString(path("repo/tiny-F16")),
                  "--parts", "2"});
         QVERIFY2(g.code == 0, qPrintable(g.err));
-        std::ofstream(path("repo/README.md")) << "# tiny\n";
+        std::ofstream(path("repo/README.md"))
+            << "---\nlicense: mit\ntags: [gguf]\n---\n# tiny\n\n![logo](logo.png)\n\n"
+               "A **tiny** random model for [Strata](https://example.com/strata) tests.\nSecond line.\n\nMore.\n";
 
         mock_.setProgram(python);
         mock_.setArguments({QStringLiteral(STRATA_MOCK_HUB), "--repo", QString::fromStdString(repo_ + "=" + repo_dir()),
@@ -204,6 +206,16 @@ private slots:
         QVERIFY(!partial[0].complete);
         QVERIFY(!client().list_files("no/such-repo").ok());
         QVERIFY(!client().list_files("../etc").ok());
+    }
+
+    void modelCard() {
+        auto summary = client().model_card_summary(repo_);
+        QVERIFY2(summary.ok(), summary.status().message().c_str());
+        QCOMPARE(*summary, std::string("A tiny random model for Strata tests. Second line."));
+        QCOMPARE(hub::card_summary("```\ncode\n```\n| a | b |\n> quote\n<div>x</div>\n\nWords `here`."),
+                 std::string("Words here."));
+        QCOMPARE(hub::card_summary("one two three four", 9), std::string("one two\u2026"));
+        QCOMPARE(hub::card_summary("---\nonly: front matter\n---\n"), std::string());
     }
 
     void quantNames() {
@@ -556,6 +568,7 @@ private slots:
 
         Run f = run({"hub", "files", QString::fromStdString(repo_), "--devices", "cpu", "--ctx", "512"});
         QVERIFY2(f.code == 0, qPrintable(f.err + f.out));
+        QVERIFY2(f.out.startsWith("A tiny random model for Strata tests."), qPrintable(f.out));
         QVERIFY2(f.out.contains("tiny-Q8_0.gguf") && f.out.contains("tiny-F16-00001-of-00002.gguf (+1 parts)") &&
                      f.out.count("fits on cpu at 512 context") == 2, qPrintable(f.out));
 

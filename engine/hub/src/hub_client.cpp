@@ -194,4 +194,91 @@ std::string HubClient::file_url(const std::string& repo, const std::string& path
     return config_.endpoint + "/" + repo + "/resolve/" + url_escape(config_.revision) + "/" + escape_path(path);
 }
 
+Result<std::string> HubClient::model_card_summary(const std::string& repo) const {
+    if (!valid_repo_id(repo))
+        return Status(ErrorCode::invalid_argument, "'" + repo + "' is not a repository id (owner/name)");
+    auto r = http_.fetch(file_url(repo, "README.md"), std::nullopt, 4u << 20);
+    if (!r.ok()) return r.status().with_context("reading the model card of " + repo);
+    if (r->status == 404) return std::string();
+    if (r->status != 200) return http_error(*r, "reading the model card of " + repo);
+    return card_summary(r->body);
+}
+
+namespace {
+
+// "[text](url)" → "text", "**x**" / "__x__" / "`x`" → "x".
+std::string plain_markdown(const std::string& line) {
+    std::string out;
+    for (size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (c == '[') {
+            const size_t close = line.find(']', i);
+            if (close != std::string::npos && close + 1 < line.size() && line[close + 1] == '(') {
+                const size_t paren = line.find(')', close);
+                if (paren != std::string::npos) {
+                    out += line.substr(i + 1, close - i - 1);
+                    i = paren;
+                    continue;
+                }
+            }
+        }
+        if (c == '*' || c == '`' || (c == '_' && i + 1 < line.size() && line[i + 1] == '_')) {
+            if (c == '_') ++i;
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string card_summary(const std::string& markdown, size_t max_chars) {
+    std::vector<std::string> lines;
+    size_t start = 0;
+    while (start <= markdown.size()) {
+        size_t end = markdown.find('\n', start);
+        if (end == std::string::npos) end = markdown.size();
+        std::string line = markdown.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        lines.push_back(std::move(line));
+        start = end + 1;
+    }
+    size_t i = 0;
+    if (!lines.empty() && lines[0] == "---") {  // YAML front matter
+        for (i = 1; i < lines.size() && lines[i] != "---"; ++i) {}
+        ++i;
+    }
+    auto trimmed = [](const std::string& s) {
+        const size_t b = s.find_first_not_of(" \t");
+        return b == std::string::npos ? std::string() : s.substr(b, s.find_last_not_of(" \t") - b + 1);
+    };
+    std::string paragraph;
+    bool in_code = false;
+    for (; i < lines.size(); ++i) {
+        const std::string t = trimmed(lines[i]);
+        if (t.rfind("```", 0) == 0 || t.rfind("~~~", 0) == 0) {
+            in_code = !in_code;
+            if (!paragraph.empty()) break;
+            continue;
+        }
+        if (in_code) continue;
+        const bool skip = t.empty() || t[0] == '#' || t[0] == '<' || t[0] == '|' || t[0] == '>' ||
+                          t.rfind("![", 0) == 0 || t.rfind("[![", 0) == 0 || t == "---" || t == "***";
+        if (skip) {
+            if (!paragraph.empty()) break;
+            continue;
+        }
+        if (!paragraph.empty()) paragraph += ' ';
+        paragraph += plain_markdown(t);
+    }
+    if (paragraph.size() > max_chars) {
+        size_t cut = paragraph.rfind(' ', max_chars);
+        if (cut == std::string::npos || cut < max_chars / 2) cut = max_chars;
+        while (cut > 0 && (static_cast<unsigned char>(paragraph[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+        paragraph = paragraph.substr(0, cut) + "\u2026";
+    }
+    return paragraph;
+}
+
 }  // namespace strata::hub

@@ -64,6 +64,9 @@ public:
     Result<std::vector<RepoFile>> list_files(const std::string& repo) const;
     // Where `path` of `repo` downloads from.
     std::string file_url(const std::string& repo, const std::string& path) const;
+    // The first paragraph of the repository's model card (README.md), as plain text: "" when
+    // the card has none (a missing card is not an error; other HTTP failures are).
+    Result<std::string> model_card_summary(const std::string& repo) const;
 
     const HubConfig& config() const { return config_; }
     const HttpClient& http() const { return http_; }   // for header reads and downloads
@@ -76,6 +79,11 @@ private:
     HttpClient http_;
     HttpClient download_http_;
 };
+
+// The first paragraph of plain text of a Markdown model card, after its YAML front matter,
+// skipping headings, images, HTML, tables, quotes and code; links keep their text, emphasis
+// marks are dropped, lines are joined; at most `max_chars` (cut at a word, with "…"). Pure.
+std::string card_summary(const std::string& markdown, size_t max_chars = 600);
 
 // "owner/name" with safe characters only (letters, digits, - _ .), no "..".
 bool valid_repo_id(const std::string& repo);
