@@ -257,6 +257,12 @@ private slots:
         auto small = gguf::GgufFile::open_header("x", std::vector<uint8_t>(bytes.begin(), bytes.begin() + first_ok), first_ok, &more);
         QVERIFY(!small.ok() && !more);
         QCOMPARE(small.status().fault(), FileFault::truncated);
+        // A tensor count the whole file cannot hold: corrupt, not "read more" (which would
+        // fetch up to HeaderReadOptions::max_bytes of a hostile file for nothing).
+        std::vector<uint8_t> huge(bytes.begin(), bytes.begin() + 64);
+        huge[8 + 5] = 1;  // tensor count (u64 at offset 8) += 2^40
+        auto hostile = gguf::GgufFile::open_header("x", huge, bytes.size(), &more);
+        QVERIFY(!hostile.ok() && !more);
         std::vector<uint8_t> bad(bytes.begin(), bytes.begin() + first_ok);
         bad[0] = 'X';
         auto not_gguf = gguf::GgufFile::open_header("x", bad, bytes.size(), &more);

@@ -107,10 +107,12 @@ void GgufParser::fail(ErrorCode code, const std::string& field, uint64_t offset,
 // A file cut short (an interrupted download) shows up as a count, length or offset that reaches
 // past its end; so does a corrupt one, but the reader cannot tell them apart and the first is
 // far more common, so every such error is FileFault::truncated.
-void GgufParser::fail_truncated(const std::string& field, uint64_t offset, const std::string& what) const {
-    // Reading only a prefix of a longer file, running out of bytes means "read more", not a
-    // truncated file.
-    if (header_only_ && in_directory_ && size_ < file_size_) prefix_short_ = true;
+void GgufParser::fail_truncated(const std::string& field, uint64_t offset, const std::string& what,
+                                uint64_t needed) const {
+    // Reading only a prefix of a longer file, running out of bytes means "read more" — when what
+    // is missing lies within the file; a count or length that reaches past the whole file is
+    // corrupt, however much more of it is read.
+    if (header_only_ && in_directory_ && size_ < file_size_ && needed <= file_size_ - pos_) prefix_short_ = true;
     fail(ErrorCode::corrupt, field, offset, what, FileFault::truncated);
 }
 
@@ -118,7 +120,8 @@ void GgufParser::need(uint64_t n, const std::string& field, const char* what) co
     if (n > remaining()) {
         fail_truncated(field, pos_,
                        std::string("truncated: ") + what + " needs " + std::to_string(n) + " bytes but only " +
-                           std::to_string(remaining()) + " remain in the " + std::to_string(size_) + "-byte file");
+                           std::to_string(remaining()) + " remain in the " + std::to_string(size_) + "-byte file",
+                       n);
     }
 }
 
@@ -154,7 +157,8 @@ std::string_view GgufParser::read_string(const std::string& field) {
     if (len > remaining()) {
         fail_truncated(field, at,
                        "string length " + std::to_string(len) + " exceeds the " + std::to_string(remaining()) +
-                           " bytes left in the file");
+                           " bytes left in the file",
+                       len);
     }
     std::string_view s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
     pos_ += len;
@@ -169,7 +173,8 @@ uint64_t GgufParser::read_count(const std::string& field, uint64_t min_element_b
                        std::string(what) + " " + std::to_string(count) + " needs at least " +
                            (count > UINT64_MAX / min_element_bytes ? std::string("2^64")
                                                                    : std::to_string(count * min_element_bytes)) +
-                           " bytes but only " + std::to_string(remaining()) + " remain");
+                           " bytes but only " + std::to_string(remaining()) + " remain",
+                       count > UINT64_MAX / min_element_bytes ? UINT64_MAX : count * min_element_bytes);
     }
     return count;
 }
@@ -259,7 +264,7 @@ void GgufParser::read_array(Value& v, const std::string& field, int depth) {
 
 void GgufParser::parse_header() {
     const char* const kBigEndian = "big-endian GGUF file; only little-endian GGUF files are supported";
-    if (size_ < 4 && size_ < file_size_) fail_truncated("magic", 0, "the first bytes read end before the magic");
+    if (size_ < 4 && size_ < file_size_) fail_truncated("magic", 0, "the first bytes read end before the magic", 4);
     if (size_ < 4) {
         const std::string what_it_is = size_ == 0 ? "it is empty"
                                        : size_ == 1 ? "it is only 1 byte long"
@@ -305,14 +310,19 @@ void GgufParser::parse_header() {
     if (n_tensors_ > remaining() / kMinTensorInfoBytes) {
         fail_truncated("tensor count", tensors_at,
                        std::to_string(n_tensors_) + " tensors cannot fit in the " + std::to_string(remaining()) +
-                           " bytes that follow the header");
+                           " bytes that follow the header",
+                       n_tensors_ > UINT64_MAX / kMinTensorInfoBytes ? UINT64_MAX : n_tensors_ * kMinTensorInfoBytes);
     }
     if (n_kv_ > remaining() / kMinKeyValueBytes ||
         n_kv_ * kMinKeyValueBytes > remaining() - n_tensors_ * kMinTensorInfoBytes) {
         fail_truncated("metadata key count", kv_at,
                        std::to_string(n_kv_) + " keys (and " + std::to_string(n_tensors_) +
                            " tensors) cannot fit in the " + std::to_string(remaining()) +
-                           " bytes that follow the header");
+                           " bytes that follow the header",
+                       // n_tensors_ passed its check: n_tensors_ × kMinTensorInfoBytes fits in the bytes read.
+                       n_kv_ > (UINT64_MAX - n_tensors_ * kMinTensorInfoBytes) / kMinKeyValueBytes
+                           ? UINT64_MAX
+                           : n_kv_ * kMinKeyValueBytes + n_tensors_ * kMinTensorInfoBytes);
     }
 }
 

@@ -37,7 +37,10 @@ private:
     [[noreturn]] void fail(ErrorCode code, const std::string& field, uint64_t offset, const std::string& what,
                            FileFault fault = FileFault::none, std::string fault_detail = {}) const;
     // fail() for data that would run past the end of the file: FileFault::truncated.
-    [[noreturn]] void fail_truncated(const std::string& field, uint64_t offset, const std::string& what) const;
+    // `needed`: the bytes from the cursor the failed read wanted (whether a header-only parse
+    // should read more of the file, or the file itself is too short).
+    [[noreturn]] void fail_truncated(const std::string& field, uint64_t offset, const std::string& what,
+                                     uint64_t needed = 0) const;
     uint64_t remaining() const { return size_ - pos_; }
     // Fails unless n more bytes exist at the cursor.
     void need(uint64_t n, const std::string& field, const char* what) const;

@@ -21,7 +21,7 @@ namespace strata::hub {
 
 struct HeaderReadOptions {
     uint64_t first_bytes = 256u << 10;   // the first range read; doubled until the directory parses
-    uint64_t max_bytes = 512ull << 20;   // a directory larger than this is refused
+    uint64_t max_bytes = 128ull << 20;   // a directory larger than this is refused (real ones: < 32 MiB)
 };
 
 // The footprint of `entry` of `repo`: every part's directory (a split set's first part holds the
