@@ -54,5 +54,6 @@ int cmd_quantize(Args& args);
 int cmd_gguf_split(Args& args);
 int cmd_devices(Args& args);
 int cmd_perplexity(Args& args);
+int cmd_hub(Args& args);  // cmd_hub.cpp
 
 }  // namespace strata::cli

@@ -32,6 +32,7 @@ const std::vector<Command>& commands() {
         {"quantize", "rewrite a model at a quantization type such as Q4_K_M or Q8_0", strata::cli::cmd_quantize},
         {"gguf-split", "write a model as a split set (NAME-00001-of-0000N.gguf ...)", strata::cli::cmd_gguf_split},
         {"perplexity", "how well a model predicts a text (compare quantizations)", strata::cli::cmd_perplexity},
+        {"hub", "search the Hugging Face Hub, see which GGUF files fit before downloading, download", strata::cli::cmd_hub},
     };
     return table;
 }

@@ -1,4 +1,5 @@
-// libFuzzer target for the GGUF reader and inspect_model(). Not part of CTest; built only when
+// libFuzzer target for the GGUF reader (whole files, and header prefixes of remote files as the
+// hub reads them) and inspect_model(). Not part of CTest; built only when
 // the compiler is clang (tests/fuzz/CMakeLists.txt). Run, e.g.:
 //   build-fuzz/tests/fuzz/fuzz_gguf -max_len=4096 -max_total_time=60 CORPUS_DIR
 // Seed the corpus with small written GGUF files (tests write some into their temp folders).
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "gguf/gguf_file.h"
 #include "strata/model_info.h"
@@ -49,5 +51,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         __builtin_trap();  // every error names the file
     }
     (void)strata::inspect_model(path);
+
+    // The hub's header-only reading: the first half, then the whole, as a prefix of a file of
+    // `size` bytes. A short prefix may only ask for more; the whole input parses exactly when
+    // open() parses it, to the same directory.
+    for (const size_t n : {size / 2, size}) {
+        bool more = false;
+        auto h = strata::gguf::GgufFile::open_header("remote", std::vector<uint8_t>(data, data + n), size, &more);
+        if (more && (h.ok() || n >= size)) __builtin_trap();
+        if (n == size && h.ok() != f.ok()) __builtin_trap();
+        if (n == size && h.ok() && (*h)->tensors().size() != (*f)->tensors().size()) __builtin_trap();
+        if (h.ok())
+            for (const auto& t : (*h)->tensors())
+                if (t.data != nullptr) __builtin_trap();
+    }
     return 0;
 }

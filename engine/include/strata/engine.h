@@ -94,6 +94,9 @@ public:
 
     // Plans `path` on the devices `options` names, reading only the file's header.
     Result<PlanReport> plan(const std::string& path, const LoadOptions& options);
+    // Plans a footprint read elsewhere (the hub reads a remote file's header with range
+    // requests) exactly as plan() plans a file with that footprint. PlanReport::info is empty.
+    Result<PlanReport> plan_footprint(const ModelFootprint& footprint, const LoadOptions& options);
 
     // Plans, then loads. Refuses (ErrorCode::out_of_memory, with the plan's shortfalls and
     // suggestions in the message) before allocating anything when the plan does not fit.

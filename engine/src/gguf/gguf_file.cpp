@@ -174,6 +174,24 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open_single(const std::string& path)
     }
 }
 
+Result<std::unique_ptr<GgufFile>> GgufFile::open_header(const std::string& name, std::vector<uint8_t> header,
+                                                        uint64_t file_size, bool* prefix_short) {
+    if (prefix_short) *prefix_short = false;
+    try {
+        std::unique_ptr<GgufFile> f(new GgufFile());
+        f->path_ = name;
+        f->header_ = std::move(header);
+        STRATA_RETURN_IF_ERROR(GgufParser::parse_header(*f, file_size, prefix_short));
+        f->parts_.push_back(GgufPart{name, file_size, f->data_offset_, 0, f->tensors_.size()});
+        f->index_tensors();
+        return f;
+    } catch (const std::bad_alloc&) {
+        return make_error(ErrorCode::out_of_memory, name + ": out of memory while reading the header");
+    } catch (const std::exception& e) {
+        return make_error(ErrorCode::internal, name + ": " + e.what());
+    }
+}
+
 void GgufFile::index_tensors() {
     tensor_index_.clear();
     tensor_index_.reserve(tensors_.size());
@@ -188,7 +206,7 @@ uint64_t GgufFile::file_size() const {
     return total;
 }
 
-const uint8_t* GgufFile::file_data() const { return file_ ? file_->data() : nullptr; }
+const uint8_t* GgufFile::file_data() const { return file_ ? file_->data() : header_.data(); }
 
 const Value* GgufFile::find(std::string_view key) const {
     for (const KeyValue& kv : metadata_) {

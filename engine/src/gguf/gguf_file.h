@@ -100,6 +100,14 @@ public:
     static Result<std::unique_ptr<GgufFile>> open(const std::string& path);
     // Opens exactly this file, a split part on its own (split_set.cpp uses it for each part).
     static Result<std::unique_ptr<GgufFile>> open_single(const std::string& path);
+    // Parses the first bytes of a GGUF file that is not on this machine (the hub reads a remote
+    // file's header with range requests): `header` holds bytes [0, header.size()) of a file of
+    // `file_size` bytes, named `name` in messages. Metadata and tensor directory are as open()
+    // gives them (extents checked against file_size) but TensorInfo::data is null and a split
+    // part is not assembled with its siblings. When the bytes end before the tensor directory
+    // does, *prefix_short is set and an error returned: read more of the file and try again.
+    static Result<std::unique_ptr<GgufFile>> open_header(const std::string& name, std::vector<uint8_t> header,
+                                                         uint64_t file_size, bool* prefix_short);
     ~GgufFile();
     GgufFile(const GgufFile&) = delete;
     GgufFile& operator=(const GgufFile&) = delete;
@@ -138,6 +146,7 @@ private:
     std::string path_;
     std::unique_ptr<MappedFile> file_;                      // the (first) file: metadata
     std::vector<std::unique_ptr<MappedFile>> other_files_;  // parts 2..n of a split set
+    std::vector<uint8_t> header_;                           // open_header(): the bytes read
     std::vector<GgufPart> parts_;
     uint32_t version_ = 0;
     uint64_t alignment_ = 32;

@@ -66,22 +66,35 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-GgufParser::GgufParser(GgufFile& f)
-    : f_(f), data_(f.file_->data()), size_(f.file_->size()) {}
+GgufParser::GgufParser(GgufFile& f, const uint8_t* data, uint64_t size, uint64_t file_size, bool header_only)
+    : f_(f), data_(data), size_(size), file_size_(file_size), header_only_(header_only) {}
 
 Status GgufParser::parse(GgufFile& f) {
+    GgufParser p(f, f.file_->data(), f.file_->size(), f.file_->size(), false);
+    return p.run();
+}
+
+Status GgufParser::parse_header(GgufFile& f, uint64_t file_size, bool* prefix_short) {
+    const uint64_t n = f.header_.size();
+    GgufParser p(f, f.header_.data(), std::min<uint64_t>(n, file_size), file_size, true);
+    Status s = p.run();
+    if (prefix_short) *prefix_short = p.prefix_short_;
+    return s;
+}
+
+Status GgufParser::run() {
     try {
-        GgufParser p(f);
-        p.parse_header();
-        p.parse_metadata();
-        p.parse_alignment();
-        p.parse_tensor_directory();
-        p.check_tensor_extents();
+        parse_header();
+        parse_metadata();
+        parse_alignment();
+        parse_tensor_directory();
+        in_directory_ = false;
+        check_tensor_extents();
         return Status::success();
     } catch (const ParseFailure& e) {
         return e.status;
     } catch (const std::bad_alloc&) {
-        return make_error(ErrorCode::out_of_memory, f.path_ + ": out of memory while reading the GGUF header");
+        return make_error(ErrorCode::out_of_memory, f_.path_ + ": out of memory while reading the GGUF header");
     }
 }
 
@@ -94,7 +107,12 @@ void GgufParser::fail(ErrorCode code, const std::string& field, uint64_t offset,
 // A file cut short (an interrupted download) shows up as a count, length or offset that reaches
 // past its end; so does a corrupt one, but the reader cannot tell them apart and the first is
 // far more common, so every such error is FileFault::truncated.
-void GgufParser::fail_truncated(const std::string& field, uint64_t offset, const std::string& what) const {
+void GgufParser::fail_truncated(const std::string& field, uint64_t offset, const std::string& what,
+                                uint64_t needed) const {
+    // Reading only a prefix of a longer file, running out of bytes means "read more" — when what
+    // is missing lies within the file; a count or length that reaches past the whole file is
+    // corrupt, however much more of it is read.
+    if (header_only_ && in_directory_ && size_ < file_size_ && needed <= file_size_ - pos_) prefix_short_ = true;
     fail(ErrorCode::corrupt, field, offset, what, FileFault::truncated);
 }
 
@@ -102,7 +120,8 @@ void GgufParser::need(uint64_t n, const std::string& field, const char* what) co
     if (n > remaining()) {
         fail_truncated(field, pos_,
                        std::string("truncated: ") + what + " needs " + std::to_string(n) + " bytes but only " +
-                           std::to_string(remaining()) + " remain in the " + std::to_string(size_) + "-byte file");
+                           std::to_string(remaining()) + " remain in the " + std::to_string(size_) + "-byte file",
+                       n);
     }
 }
 
@@ -138,7 +157,8 @@ std::string_view GgufParser::read_string(const std::string& field) {
     if (len > remaining()) {
         fail_truncated(field, at,
                        "string length " + std::to_string(len) + " exceeds the " + std::to_string(remaining()) +
-                           " bytes left in the file");
+                           " bytes left in the file",
+                       len);
     }
     std::string_view s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
     pos_ += len;
@@ -153,7 +173,8 @@ uint64_t GgufParser::read_count(const std::string& field, uint64_t min_element_b
                        std::string(what) + " " + std::to_string(count) + " needs at least " +
                            (count > UINT64_MAX / min_element_bytes ? std::string("2^64")
                                                                    : std::to_string(count * min_element_bytes)) +
-                           " bytes but only " + std::to_string(remaining()) + " remain");
+                           " bytes but only " + std::to_string(remaining()) + " remain",
+                       count > UINT64_MAX / min_element_bytes ? UINT64_MAX : count * min_element_bytes);
     }
     return count;
 }
@@ -243,6 +264,7 @@ void GgufParser::read_array(Value& v, const std::string& field, int depth) {
 
 void GgufParser::parse_header() {
     const char* const kBigEndian = "big-endian GGUF file; only little-endian GGUF files are supported";
+    if (size_ < 4 && size_ < file_size_) fail_truncated("magic", 0, "the first bytes read end before the magic", 4);
     if (size_ < 4) {
         const std::string what_it_is = size_ == 0 ? "it is empty"
                                        : size_ == 1 ? "it is only 1 byte long"
@@ -288,14 +310,19 @@ void GgufParser::parse_header() {
     if (n_tensors_ > remaining() / kMinTensorInfoBytes) {
         fail_truncated("tensor count", tensors_at,
                        std::to_string(n_tensors_) + " tensors cannot fit in the " + std::to_string(remaining()) +
-                           " bytes that follow the header");
+                           " bytes that follow the header",
+                       n_tensors_ > UINT64_MAX / kMinTensorInfoBytes ? UINT64_MAX : n_tensors_ * kMinTensorInfoBytes);
     }
     if (n_kv_ > remaining() / kMinKeyValueBytes ||
         n_kv_ * kMinKeyValueBytes > remaining() - n_tensors_ * kMinTensorInfoBytes) {
         fail_truncated("metadata key count", kv_at,
                        std::to_string(n_kv_) + " keys (and " + std::to_string(n_tensors_) +
                            " tensors) cannot fit in the " + std::to_string(remaining()) +
-                           " bytes that follow the header");
+                           " bytes that follow the header",
+                       // n_tensors_ passed its check: n_tensors_ × kMinTensorInfoBytes fits in the bytes read.
+                       n_kv_ > (UINT64_MAX - n_tensors_ * kMinTensorInfoBytes) / kMinKeyValueBytes
+                           ? UINT64_MAX
+                           : n_kv_ * kMinKeyValueBytes + n_tensors_ * kMinTensorInfoBytes);
     }
 }
 
@@ -401,21 +428,21 @@ void GgufParser::check_tensor_extents() {
     const uint64_t a = f_.alignment_;
     f_.data_offset_ = (pos_ + a - 1) / a * a;
     if (f_.tensors_.empty()) return;  // a file without tensors needs no data section
-    if (f_.data_offset_ > size_) {
+    if (f_.data_offset_ > file_size_) {
         fail_truncated("tensor data section", pos_,
                        "truncated: the data section would start at offset " + std::to_string(f_.data_offset_) +
-                           ", past the end of the " + std::to_string(size_) + "-byte file");
+                           ", past the end of the " + std::to_string(file_size_) + "-byte file");
     }
-    const uint64_t avail = size_ - f_.data_offset_;
+    const uint64_t avail = file_size_ - f_.data_offset_;
     for (size_t k = 0; k < f_.tensors_.size(); ++k) {
         TensorInfo& t = f_.tensors_[k];
         if (t.offset > avail || t.n_bytes > avail - t.offset) {
             fail_truncated("tensor '" + printable(t.name) + "' data", tensor_info_offsets_[k],
                            "data at file offset " + std::to_string(f_.data_offset_) + " + " +
                                std::to_string(t.offset) + " (" + std::to_string(t.n_bytes) +
-                               " bytes) runs past the end of the " + std::to_string(size_) + "-byte file");
+                               " bytes) runs past the end of the " + std::to_string(file_size_) + "-byte file");
         }
-        t.data = data_ + f_.data_offset_ + t.offset;
+        t.data = header_only_ ? nullptr : data_ + f_.data_offset_ + t.offset;
     }
     std::vector<size_t> order(f_.tensors_.size());
     for (size_t k = 0; k < order.size(); ++k) order[k] = k;

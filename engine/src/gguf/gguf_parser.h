@@ -22,16 +22,25 @@ class GgufParser {
 public:
     // Parses f.file_ (already mapped) into f's fields. Never throws.
     static Status parse(GgufFile& f);
+    // Parses f.header_, the first bytes of a `file_size`-byte file held elsewhere (a remote file
+    // read with range requests): tensor extents are checked against file_size and TensorInfo::data
+    // stays null. When the bytes end inside the header or tensor directory, *prefix_short is set
+    // (and an error returned): read more of the file and parse again. Never throws.
+    static Status parse_header(GgufFile& f, uint64_t file_size, bool* prefix_short);
 
 private:
-    explicit GgufParser(GgufFile& f);
+    GgufParser(GgufFile& f, const uint8_t* data, uint64_t size, uint64_t file_size, bool header_only);
+    Status run();
 
     // Throws the error "<path>: <field> at offset <offset>: <what>", with `fault` (and its
     // detail) for the errors callers explain to people without reading the message.
     [[noreturn]] void fail(ErrorCode code, const std::string& field, uint64_t offset, const std::string& what,
                            FileFault fault = FileFault::none, std::string fault_detail = {}) const;
     // fail() for data that would run past the end of the file: FileFault::truncated.
-    [[noreturn]] void fail_truncated(const std::string& field, uint64_t offset, const std::string& what) const;
+    // `needed`: the bytes from the cursor the failed read wanted (whether a header-only parse
+    // should read more of the file, or the file itself is too short).
+    [[noreturn]] void fail_truncated(const std::string& field, uint64_t offset, const std::string& what,
+                                     uint64_t needed = 0) const;
     uint64_t remaining() const { return size_ - pos_; }
     // Fails unless n more bytes exist at the cursor.
     void need(uint64_t n, const std::string& field, const char* what) const;
@@ -55,7 +64,11 @@ private:
 
     GgufFile& f_;
     const uint8_t* data_;
-    uint64_t size_;
+    uint64_t size_;       // bytes available to read
+    uint64_t file_size_;  // the whole file's size (== size_ unless header_only_)
+    bool header_only_;    // size_ bytes are a prefix of the file; no tensor data is present
+    bool in_directory_ = true;   // still reading the header and tensor directory (not extents)
+    mutable bool prefix_short_ = false;  // header_only_: the prefix ended inside the directory
     uint64_t pos_ = 0;
     uint64_t n_tensors_ = 0;
     uint64_t n_kv_ = 0;

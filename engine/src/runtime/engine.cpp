@@ -91,6 +91,23 @@ Result<PlanReport> Engine::plan(const std::string& path, const LoadOptions& opti
     }
 }
 
+Result<PlanReport> Engine::plan_footprint(const ModelFootprint& footprint, const LoadOptions& options) {
+    try {
+        STRATA_RETURN_IF_ERROR(check_options(options));
+        const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
+        auto devices = registry_->describe(specs, options.n_threads);
+        if (!devices.ok()) return devices.status();
+        auto request = make_plan_request(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
+        if (!request.ok()) return request.status();
+        PlanReport report;
+        report.request = std::move(request).value();
+        report.plan = make_plan(report.request);
+        return report;
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, std::string("planning failed: ") + e.what());
+    }
+}
+
 Result<std::unique_ptr<Model>> Engine::load(const std::string& path, const LoadOptions& options,
                                             const LoadProgressFn& progress, const std::atomic<bool>* cancel) {
     try {

@@ -1,0 +1,251 @@
+// strata-cli hub: find GGUF models on the Hugging Face Hub ($HF_ENDPOINT for a mirror,
+// $HF_TOKEN for gated repositories), see whether each file fits this machine before
+// downloading it (its header alone is read, with range requests), and download one.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli_common.h"
+#include "load_options.h"
+#include "strata/format.h"
+#include "strata/hub/downloader.h"
+#include "strata/hub/gguf_entries.h"
+#include "strata/hub/hub_client.h"
+#include "strata/hub/remote_fit.h"
+
+namespace strata::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+void on_interrupt(int) { g_interrupted.store(true); }
+
+const char* kHubHelp =
+    "usage: strata-cli hub search WORDS... [--sort downloads|likes|updated] [--limit N]\n"
+    "       strata-cli hub files REPO [plan options]\n"
+    "       strata-cli hub download REPO FILE|QUANT [--dir DIR] [--no-plan] [plan options]\n\n"
+    "search    GGUF repositories matching the words\n"
+    "files     each GGUF model of a repository (a split set counts as one) with its quantization,\n"
+    "          size and whether it fits this machine's devices — decided from the file's header,\n"
+    "          read with range requests, before any download\n"
+    "download  one model (every part of a split set) into DIR (default: the current folder):\n"
+    "          resumed from NAME.part when a download was interrupted, checked against the\n"
+    "          repository's SHA-256, renamed to NAME only when complete; the parts of a set\n"
+    "          side by side; first the fit verdict (--no-plan: not)\n\n"
+    "Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent to that host only),\n"
+    "https_proxy / no_proxy.\n"
+    "Exit status: 0 done, 1 error, 2 bad usage; files: 3 when no model fits.\n\n"
+    "plan options (as for 'strata-cli plan'):\n";
+
+int usage_error(const std::string& what) {
+    std::fprintf(stderr, "error: %s (see strata-cli hub --help)\n", what.c_str());
+    return 2;
+}
+
+int cmd_hub_search(hub::HubClient& client, Args& args) {
+    hub::SearchSort sort = hub::SearchSort::downloads;
+    if (auto v = args.value({"--sort"}); v && !hub::parse_search_sort(*v, sort))
+        return usage_error("--sort must be downloads, likes or updated, not '" + *v + "'");
+    long long limit = 20;
+    if (auto v = args.value({"--limit"}); v && (!Args::to_int(*v, "--limit", limit) || limit < 1 || limit > 1000))
+        return usage_error("--limit must be 1..1000");
+    std::vector<std::string> words;
+    std::string err;
+    if (!args.finish(words, err)) return usage_error(err);
+    std::string query;
+    for (size_t k = 1; k < words.size(); ++k) query += (k > 1 ? " " : "") + words[k];
+    auto found = client.search(query, sort, static_cast<int>(limit));
+    if (!found.ok()) {
+        std::fprintf(stderr, "error: %s\n", found.status().message().c_str());
+        return 1;
+    }
+    if (found->empty()) std::printf("no GGUF repositories match '%s'\n", query.c_str());
+    for (const hub::RepoSummary& r : *found) {
+        std::printf("%-50s %10lld downloads %7lld likes  %s%s\n", r.id.c_str(), static_cast<long long>(r.downloads),
+                    static_cast<long long>(r.likes), r.last_modified.substr(0, 10).c_str(), r.gated ? "  (gated)" : "");
+    }
+    return 0;
+}
+
+Result<std::vector<hub::GgufEntry>> list_entries(const hub::HubClient& client, const std::string& repo) {
+    STRATA_ASSIGN_OR_RETURN(auto files, client.list_files(repo));
+    auto entries = hub::gguf_entries(files);
+    if (entries.empty()) return Status(ErrorCode::not_found, repo + " has no GGUF files");
+    return entries;
+}
+
+int cmd_hub_files(hub::HubClient& client, const std::string& repo, const ModelOptions& mo) {
+    auto entries = list_entries(client, repo);
+    if (!entries.ok()) {
+        std::fprintf(stderr, "error: %s\n", entries.status().message().c_str());
+        return 1;
+    }
+    if (auto card = client.model_card_summary(repo); card.ok() && !card->empty()) std::printf("%s\n\n", card->c_str());
+    Engine engine;
+    const auto verdicts = hub::plan_entries(client, repo, *entries, engine, mo.load, &g_interrupted);
+    bool any_fits = false;
+    std::printf("%-56s %-9s %10s  %s\n", "file", "quant", "size", "fit on this machine (from the header)");
+    for (const hub::EntryVerdict& v : verdicts) {
+        std::string name = v.entry.name;
+        if (v.entry.is_split()) name += " (+" + std::to_string(v.entry.parts.size() - 1) + " parts)";
+        const std::string verdict = v.status.ok() ? v.verdict.summary : "unknown: " + v.status.message();
+        any_fits = any_fits || (v.status.ok() && v.verdict.fits);
+        std::printf("%-56s %-9s %10s  %s\n", name.c_str(), v.entry.quant.empty() ? "?" : v.entry.quant.c_str(),
+                    format_bytes(v.entry.size).c_str(), verdict.c_str());
+    }
+    return any_fits ? 0 : 3;
+}
+
+void print_progress(const std::string& name, const hub::DownloadProgress& p, int& last_tenth) {
+    const double frac = p.total ? static_cast<double>(p.done) / static_cast<double>(p.total) : 1.0;
+    const std::string speed = format_bytes(static_cast<uint64_t>(p.bytes_per_second)) + "/s";
+    if (isatty(STDERR_FILENO)) {
+        std::string eta;
+        if (p.bytes_per_second > 0 && p.total > p.done)
+            eta = ", " + std::to_string(static_cast<long long>(static_cast<double>(p.total - p.done) / p.bytes_per_second)) + " s left";
+        std::fprintf(stderr, "\r%s: %5.1f%% of %s, %s%s   ", name.c_str(), 100.0 * frac, format_bytes(p.total).c_str(),
+                     speed.c_str(), eta.c_str());
+        std::fflush(stderr);
+        return;
+    }
+    const int tenth = static_cast<int>(frac * 10.0);
+    if (tenth == last_tenth) return;
+    last_tenth = tenth;
+    std::fprintf(stderr, "%s: %d%% of %s, %s\n", name.c_str(), tenth * 10, format_bytes(p.total).c_str(), speed.c_str());
+}
+
+std::string base_name(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+int cmd_hub_download(hub::HubClient& client, const std::string& repo, const std::string& wanted,
+                     const std::string& dir, const ModelOptions& mo, bool plan_first) {
+    auto entries = list_entries(client, repo);
+    if (!entries.ok()) {
+        std::fprintf(stderr, "error: %s\n", entries.status().message().c_str());
+        return 1;
+    }
+    // The file by its path or name (any part of a split set names the set), else by quant.
+    std::vector<const hub::GgufEntry*> matches;
+    for (const hub::GgufEntry& e : *entries)
+        for (const hub::RepoFile& f : e.parts)
+            if (f.path == wanted || base_name(f.path) == wanted) matches.push_back(&e);
+    if (matches.empty())
+        for (const hub::GgufEntry& e : *entries)
+            if (!e.quant.empty() && e.quant == wanted) matches.push_back(&e);
+    if (matches.size() != 1) {
+        std::fprintf(stderr, "error: %s '%s' in %s; its GGUF models are:\n",
+                     matches.empty() ? "no model" : "more than one model matches", wanted.c_str(), repo.c_str());
+        for (const hub::GgufEntry& e : *entries) std::fprintf(stderr, "  %s\n", e.name.c_str());
+        return 1;
+    }
+    const hub::GgufEntry& entry = *matches.front();
+    if (!entry.complete) {
+        std::fprintf(stderr, "error: %s lists only some parts of %s\n", repo.c_str(), entry.name.c_str());
+        return 1;
+    }
+    if (plan_first) {
+        Engine engine;
+        auto verdicts = hub::plan_entries(client, repo, {entry}, engine, mo.load, &g_interrupted);
+        if (verdicts.front().status.ok()) std::fprintf(stderr, "%s: %s\n", base_name(entry.name).c_str(), verdicts.front().verdict.summary.c_str());
+    }
+    // Room for every part before the first byte (each download checks its own part again).
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    uint64_t left = 0;
+    for (const hub::RepoFile& f : entry.parts) {
+        const std::filesystem::path final_path = std::filesystem::path(dir) / base_name(f.path);
+        if (std::filesystem::exists(final_path, ec)) continue;
+        const auto part = std::filesystem::file_size(final_path.string() + ".part", ec);
+        left += ec || part > f.size ? f.size : f.size - part;
+    }
+    if (const auto free = hub::free_disk_bytes(dir); free && *free < left) {
+        std::fprintf(stderr, "error: not enough disk space in %s: %s needs %s more, %s are free\n", dir.c_str(),
+                     base_name(entry.name).c_str(), format_bytes(left).c_str(), format_bytes(*free).c_str());
+        return 1;
+    }
+    std::vector<hub::DownloadRequest> requests;
+    for (const hub::RepoFile& f : entry.parts) {
+        hub::DownloadRequest req;
+        req.url = client.file_url(repo, f.path);
+        req.dir = dir;
+        req.file_name = base_name(f.path);
+        req.size = f.size;
+        req.sha256 = f.sha256;
+        requests.push_back(std::move(req));
+    }
+    int last_tenth = -1;
+    const auto results = hub::download_files(
+        client.download_http(), requests, 4,
+        [&](const hub::DownloadProgress& p) { print_progress(base_name(entry.name), p, last_tenth); }, &g_interrupted);
+    if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
+    int failed = 0, cancelled = 0;
+    for (size_t k = 0; k < results.size(); ++k) {
+        const hub::DownloadResult& r = results[k];
+        if (r.status.ok()) {
+            std::fprintf(stderr, "%s: %s%s\n", requests[k].file_name.c_str(),
+                         r.already_present ? "already here, verified" : "downloaded and verified",
+                         r.resumed_from > 0 ? (" (resumed at " + format_bytes(r.resumed_from) + ")").c_str() : "");
+        } else if (r.fault == hub::DownloadFault::cancelled) {
+            ++cancelled;  // by Ctrl-C, or stopped because another part failed (whose error is printed)
+        } else {
+            std::fprintf(stderr, "error: %s\n", r.status.message().c_str());
+            ++failed;
+        }
+    }
+    if (failed == 0 && cancelled > 0)
+        std::fprintf(stderr, "cancelled; the .part files are kept and the next run resumes them\n");
+    if (failed + cancelled > 0) return 1;
+    const std::string first_path = results.front().path;
+    std::printf("%s\n", first_path.c_str());
+    return 0;
+}
+
+}  // namespace
+
+int cmd_hub(Args& args) {
+    if (args.flag({"-h", "--help"})) {
+        std::fprintf(stderr, "%s%s", kHubHelp, model_options_help());
+        return 0;
+    }
+    const auto dir = args.value({"--dir"});
+    const bool no_plan = args.flag({"--no-plan"});
+    hub::HubClient client(hub::HubConfig::from_environment());
+    std::signal(SIGINT, on_interrupt);  // cancels between chunks; a download keeps its .part file
+    // The sub-command is the first positional: found on a copy that accepts every option, as
+    // search takes its own options and the others the plan options.
+    std::string err;
+    std::vector<std::string> pos;
+    {
+        Args copy = args;
+        copy.value({"--sort"});
+        copy.value({"--limit"});
+        ModelOptions ignored;
+        if (!parse_model_options(copy, ignored)) return 2;
+        if (!copy.finish(pos, err)) return usage_error(err);
+    }
+    if (pos.empty()) return usage_error("no hub command given (search, files or download)");
+    const std::string sub = pos[0];  // a copy: pos is refilled below
+    if (sub == "search") return cmd_hub_search(client, args);
+    ModelOptions mo;
+    if (!parse_model_options(args, mo)) return 2;
+    pos.clear();
+    if (!args.finish(pos, err)) return usage_error(err);
+    if (sub == "files") {
+        if (pos.size() != 2) return usage_error("hub files takes one repository (owner/name)");
+        return cmd_hub_files(client, pos[1], mo);
+    }
+    if (sub == "download") {
+        if (pos.size() != 3) return usage_error("hub download takes a repository and a file or quantization");
+        return cmd_hub_download(client, pos[1], pos[2], dir.value_or("."), mo, !no_plan);
+    }
+    return usage_error("unknown hub command '" + sub + "' (search, files or download)");
+}
+
+}  // namespace strata::cli
