@@ -43,6 +43,7 @@
 namespace strata::app {
 
 class EngineWorker;
+class ModelState;
 struct LoadedModel;
 
 // 8313: free of the ports local LLM tools already take — llama-server and many dev servers
@@ -71,7 +72,8 @@ bool originAllowed(const QByteArray& origin, const QList<QByteArray>& allowed);
 class ApiServer : public QObject {
     Q_OBJECT
 public:
-    explicit ApiServer(EngineWorker& worker, QObject* parent = nullptr);
+    // `model` says what is loaded (the server keeps no copy of its own).
+    ApiServer(EngineWorker& worker, const ModelState& model, QObject* parent = nullptr);
     ~ApiServer() override;
 
     // Starts listening (closing a previous listener first). False with errorString() set when
@@ -86,7 +88,7 @@ public:
     // The options of the last listen().
     const ApiServerOptions& options() const { return m_options; }
     // The id /v1/models reports: the loaded model's file name without .gguf ("" when none).
-    QString modelId() const { return m_modelId; }
+    QString modelId() const;
 
 signals:
     void listeningChanged(bool listening);
@@ -100,6 +102,7 @@ private:
         QString text;       // the answer's content so far
         qsizetype sent = 0; // streaming: how much of `text` has gone out
         QString error;      // from generationFailed
+        strata::ErrorCode errorCode = strata::ErrorCode::internal;
         bool streamStarted = false;
         strata::OutputFormats formats;        // from promptReady
         std::optional<ParsedAnswer> parsed;   // from answerParsed
@@ -114,27 +117,22 @@ private:
     void sendError(HttpConnection* connection, int status, const QString& message);
     void sendModelUnavailable(HttpConnection* connection);
 
-    void onToken(qint64 conversationId, const QString& text);
-    void onReasoning(qint64 conversationId, const QString& text);
-    void onPrompt(qint64 conversationId, const PromptInfo& info);
+    void onToken(quint64 requestId, const QString& text);
+    void onReasoning(quint64 requestId, const QString& text);
+    void onPrompt(quint64 requestId, const PromptInfo& info);
     // Streams the content that can no longer turn out to be a tool call.
     void streamContent(Job& job, HttpConnection* connection);
-    void onFailed(qint64 conversationId, const QString& message);
-    void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
-    void onLoaded(const LoadedModel& model);
+    void onFailed(quint64 requestId, strata::ErrorCode code, const QString& message);
+    void onFinished(quint64 requestId, const strata::GenerateStats& stats);
     void startStream(Job& job, HttpConnection* connection);
 
     EngineWorker& m_worker;
+    const ModelState& m_model;
     QTcpServer m_tcp;
     ApiServerOptions m_options;
     QString m_error;
     QList<HttpConnection*> m_connections;  // children of this object
-    std::map<qint64, Job> m_jobs;          // by conversation id
-    qint64 m_nextConversation = -1;        // counts down: server ids never meet the chat's
-    QString m_modelId;
-    qint64 m_modelCreated = 0;
-    qint64 m_nCtx = 0;
-    QString m_loadingPath;                 // a load the worker started and has not finished
+    std::map<quint64, Job> m_jobs;         // by request id (EngineWorker::newRequestId)
 };
 
 }  // namespace strata::app

@@ -73,7 +73,7 @@ private slots:
         // Not from a browser (no Origin): no CORS permission is given, none is needed.
         QVERIFY(!models->headers.contains("access-control-allow-origin"));
 
-        QMetaObject::invokeMethod(s.workers.worker.get(), "unloadModel", Qt::QueuedConnection);
+        s.workers.worker->requestUnload();
         QTRY_VERIFY(s.server.modelId().isEmpty());
         c.send(httpRequest("GET", "/v1/models"));
         models = c.read();
@@ -440,7 +440,6 @@ private slots:
             c.abort();
         }
         QTRY_COMPARE(finished.size(), 1);
-        QVERIFY(finished[0][0].toLongLong() < 0);  // a server id
         QCOMPARE(int(finished[0][1].value<GenerateStats>().stop), int(StopReason::cancelled));
         {
             std::lock_guard lock(s.workers.record->mutex);
@@ -456,10 +455,13 @@ private slots:
                  QStringLiteral("zz"));
     }
 
+    // The second request waits for a sequence (held, as when every slot is answering); its
+    // client leaves: it is cancelled and never generates.
     void queuedRequestOfALeavingClientNeverRuns() {
         FakeScript script;
         script.pieces.assign(20, "q");
         script.pieceDelayMs = 10;
+        script.holdPrompt = "second";
         Served s(script);
         QVERIFY(s.server.listen(testOptions()));
         s.load(QStringLiteral("/m/fake.gguf"));
@@ -471,17 +473,45 @@ private slots:
         {
             RawClient second(s.port());
             second.send(httpRequest("POST", "/v1/chat/completions", chatBody("second")));
-            QTest::qWait(30);  // queued behind the first
+            QTest::qWait(30);  // waiting for a slot
             second.abort();
         }
         const auto r = first.read();
         QVERIFY(r);
         QCOMPARE(r->status, 200);
         QTRY_COMPARE(finished.size(), 2);
-        QCOMPARE(int(finished[1][1].value<GenerateStats>().stop), int(StopReason::cancelled));
+        int cancelled = 0;
+        for (const QList<QVariant>& f : finished) cancelled += f[1].value<GenerateStats>().stop == StopReason::cancelled;
+        QCOMPARE(cancelled, 1);
         std::lock_guard lock(s.workers.record->mutex);
         QCOMPARE(s.workers.record->prompts.size(), size_t(1));  // the second never reached the engine
         QCOMPARE(s.workers.record->prompts[0][1].content, std::string("first"));
+    }
+
+    // Every sequence answering and the queue full: 503 with Retry-After, while the request
+    // that holds the slot is answered normally.
+    void busyEngineIsA503WithRetryAfter() {
+        FakeScript script;
+        script.maxAnswers = 1;
+        script.holdPrompt = "hold";
+        Served s(script);
+        QVERIFY(s.server.listen(testOptions()));
+        s.load(QStringLiteral("/m/fake.gguf"));
+        QTRY_VERIFY(!s.server.modelId().isEmpty());
+        RawClient first(s.port());
+        first.send(httpRequest("POST", "/v1/chat/completions", chatBody("hold")));
+        QTRY_COMPARE(s.workers.record->running.load(), 1);
+        RawClient second(s.port());
+        second.send(httpRequest("POST", "/v1/chat/completions", chatBody("next")));
+        const auto refused = second.read();
+        QVERIFY(refused);
+        QCOMPARE(refused->status, 503);
+        QCOMPARE(refused->headers.value("retry-after"), QByteArray("1"));
+        QVERIFY2(refused->body.contains("busy"), refused->body.constData());
+        s.workers.record->release = true;
+        const auto answered = first.read();
+        QVERIFY(answered);
+        QCOMPARE(answered->status, 200);
     }
 
     void pipelinedRequestsAreAnsweredInOrder() {
@@ -512,7 +542,7 @@ private slots:
         FakeScript script;
         script.pieceDelayMs = 20;
         Served s(script);
-        ChatController chat(store, *s.workers.worker);
+        ChatController chat(store, *s.workers.worker, *s.workers.model);
         QVERIFY(s.server.listen(testOptions()));
         s.load(QStringLiteral("/m/fake.gguf"));
         QTRY_VERIFY(!s.server.modelId().isEmpty());
@@ -545,7 +575,7 @@ private slots:
         FakeScript script;
         script.failGenerate = "cuda0: illegal memory access";
         Served s(script);
-        ChatController chat(store, *s.workers.worker);
+        ChatController chat(store, *s.workers.worker, *s.workers.model);
         QVERIFY(s.server.listen(testOptions()));
         s.load(QStringLiteral("/m/fake.gguf"));
         QTRY_VERIFY(!s.server.modelId().isEmpty());

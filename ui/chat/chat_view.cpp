@@ -19,17 +19,16 @@
 #include "common/icons.h"
 #include "common/theme.h"
 #include "library/model_catalog.h"
-#include "storage/chat_store.h"
 
 namespace strata::ui {
 
-ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ChatStore& store,
-                   app::ModelCatalog& catalog, QWidget* parent)
-    : QWidget(parent), m_chat(chat), m_store(store), m_catalog(catalog) {
+ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ModelCatalog& catalog,
+                   QWidget* parent)
+    : QWidget(parent), m_chat(chat), m_catalog(catalog) {
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
-    m_sidebar = new ConversationSidebar(conversations, store, this);
+    m_sidebar = new ConversationSidebar(conversations, chat, this);
     m_sidebar->setFixedWidth(264);
     layout->addWidget(m_sidebar);
 
@@ -99,15 +98,10 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
         m_composer->editor()->setFocus();
     });
     connect(m_sidebar, &ConversationSidebar::conversationActivated, this, [this](qint64 id) { m_chat.selectConversation(id); });
-    connect(m_sidebar, &ConversationSidebar::conversationDeleted, this, [this](qint64 id) {
-        if (m_chat.isGenerating() && m_chat.streamingConversation() == id) m_chat.stop();
-        if (id == m_chat.currentConversation()) m_chat.selectConversation(0);
-    });
     connect(&conversations, &QAbstractItemModel::dataChanged, this, [this] {  // renamed in the sidebar
         if (auto c = m_chat.current()) m_title->setText(c->title);
     });
     connect(m_sidebar, &ConversationSidebar::exportRequested, this, &ChatView::exportRequested);
-    connect(m_sidebar, &ConversationSidebar::conversationRestored, this, [this](qint64 id) { m_chat.selectConversation(id); });
     connect(m_composer, &Composer::sendRequested, this, [this](const QString& text) { m_chat.send(text); });
     connect(m_composer, &Composer::stopRequested, &m_chat, &app::ChatController::stop);
     connect(&m_chat, &app::ChatController::messageNotSaved, m_composer, &Composer::restoreDraft);

@@ -10,7 +10,6 @@ class QToolButton;
 
 namespace strata::app {
 class ChatController;
-class ChatStore;
 class ConversationListModel;
 class ModelCatalog;
 struct Message;
@@ -26,8 +25,8 @@ class TranscriptView;
 class ChatView : public QWidget {
     Q_OBJECT
 public:
-    ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ChatStore& store,
-             app::ModelCatalog& catalog, QWidget* parent = nullptr);
+    ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ModelCatalog& catalog,
+             QWidget* parent = nullptr);
 
     ConversationSidebar* sidebar() const { return m_sidebar; }
     TranscriptView* transcript() const { return m_transcript; }
@@ -57,7 +56,6 @@ private:
     QString modelName(const QString& path) const;
 
     app::ChatController& m_chat;
-    app::ChatStore& m_store;
     app::ModelCatalog& m_catalog;
     ConversationSidebar* m_sidebar;
     TranscriptView* m_transcript;
