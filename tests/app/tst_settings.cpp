@@ -74,6 +74,7 @@ private slots:
         p.cpuReserveMiB = 2048;
         p.defaultContext = 8192;
         p.kvType = KvCacheType::q8_0;
+        p.parallelAnswers = 8;
         p.systemPrompt = QStringLiteral("Be brief.\nUse metric units.");
         p.sampling.temperature = 0.2;
         p.sampling.topK = 20;
@@ -138,6 +139,7 @@ private slots:
         QTest::newRow("max tokens") << "Max tokens";
         QTest::newRow("telemetry") << "telemetry";
         QTest::newRow("context") << "context";
+        QTest::newRow("parallel") << "Parallel answers";
         QTest::newRow("folder") << "folder";
     }
     void invalidPreferencesAreRefusedWhole() {
@@ -153,6 +155,7 @@ private slots:
         if (row == "max tokens") p.sampling.maxTokens = 0;
         if (row == "telemetry") p.telemetryIntervalMs = 10;
         if (row == "context") p.defaultContext = -1;
+        if (row == "parallel") p.parallelAnswers = 0;
         if (row == "folder") p.modelFolders = {QStringLiteral("models")};
         const QStringList problems = p.problems();
         QCOMPARE(problems.size(), 1);
@@ -229,6 +232,9 @@ private slots:
         QVERIFY(a.devices[0].enabled);
         QVERIFY(!a.devices[1].enabled);  // cpu1 is off by default
         QCOMPARE(a.devices[0].reserve.value_or(0), quint64(64) << 20);
+        // Settings ▸ Parallel answers (4 by default), passed to the load and the plan.
+        QCOMPARE(a.nSeq, Preferences::defaults().parallelAnswers);
+        QCOMPARE(buildLoadOptions(app.fits().devices(), a, 0).n_seq, a.nSeq);
         // A model's own allocation wins over the defaults.
         AllocationSettings own = a;
         own.nCtx = 512;
