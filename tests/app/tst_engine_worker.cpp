@@ -370,6 +370,22 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(answers.finished.contains(soloB), 20000);
         QVERIFY(!answers.text.value(soloA).isEmpty() && answers.text.value(soloA) != answers.text.value(soloB));
 
+        // Conversation A comes back with its answer and a new question, after B ran: the pool
+        // finds the sequence that holds A's tokens (two slots are still empty, and would be
+        // taken by a request without a prefix hint), so only the new tokens are processed.
+        ChatTurns more = convA;
+        ChatTurn answer;
+        answer.role = Role::assistant;
+        answer.content = answers.text.value(soloA);
+        more.append(answer);
+        more.append(turns({{Role::user, "And then?"}}));
+        const quint64 back = f.worker->newRequestId();
+        generate(*f.worker, back, more, p);
+        QTRY_VERIFY_WITH_TIMEOUT(answers.finished.contains(back), 20000);
+        const GenerateStats s = answers.finished.value(back);
+        QVERIFY2(s.n_reused > 0, qPrintable(QString("n_reused %1 of %2").arg(s.n_reused).arg(s.n_prompt)));
+
+        // Both at once: the same text as each alone.
         const quint64 a = f.worker->newRequestId();
         const quint64 b = f.worker->newRequestId();
         generate(*f.worker, a, convA, p);
@@ -378,20 +394,6 @@ private slots:
         QVERIFY2(answers.failed.isEmpty(), qPrintable(answers.failed.values().join(QLatin1String("; "))));
         QCOMPARE(answers.text.value(a), answers.text.value(soloA));
         QCOMPARE(answers.text.value(b), answers.text.value(soloB));
-
-        // Conversation A comes back with its answer and a new question, after B ran: its
-        // sequence still holds its tokens, so only the new ones are processed.
-        ChatTurns more = convA;
-        ChatTurn answer;
-        answer.role = Role::assistant;
-        answer.content = answers.text.value(a);
-        more.append(answer);
-        more.append(turns({{Role::user, "And then?"}}));
-        const quint64 back = f.worker->newRequestId();
-        generate(*f.worker, back, more, p);
-        QTRY_VERIFY_WITH_TIMEOUT(answers.finished.contains(back), 20000);
-        const GenerateStats s = answers.finished.value(back);
-        QVERIFY2(s.n_reused > 0, qPrintable(QString("n_reused %1 of %2").arg(s.n_reused).arg(s.n_prompt)));
     }
 
     // The real engine on two virtual CPU devices, the second failing after some operations:
