@@ -453,9 +453,6 @@ void MainWindow::connectApp() {
     // ---- chat
     connect(&a.chat(), &app::ChatController::errorOccurred, this,
             [this](const QString& message) { m_banner->showError(QStringLiteral("chat"), message); });
-    // A device failed mid-answer and the model runs on the remaining ones: say so, and where.
-    connect(&a.chat(), &app::ChatController::deviceRecovered, this,
-            [this](qint64, const QString& text) { m_banner->showInfo(text); });
     // Re-planned after a device failure: the model bar shows the new layout.
     connect(&a.model(), &app::ModelState::modelChanged, this, [this] {
         const auto& m = m_app.model().loaded();

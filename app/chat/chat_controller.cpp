@@ -427,10 +427,11 @@ void ChatController::onFailed(quint64 requestId, strata::ErrorCode code, const Q
 void ChatController::onRecovered(quint64 requestId, const QString& failure, const LoadedModel& model) {
     const Answer* a = answerFor(requestId);
     if (!a) return;
-    emit deviceRecovered(a->conversationId,
-                         tr("A device failed during this answer (%1). Strata re-planned the model on the remaining "
+    const QString text = tr("A device failed during this answer (%1). Strata re-planned the model on the remaining "
                             "devices and goes on: %2.")
-                             .arg(failure, describeLayout(model.plan)));
+                             .arg(failure, describeLayout(model.plan));
+    m_deviceNotices.insert(a->conversationId, text);
+    emit deviceRecovered(a->conversationId, text);
 }
 
 void ChatController::onFinished(quint64 requestId, const strata::GenerateStats& stats) {

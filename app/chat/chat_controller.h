@@ -62,6 +62,9 @@ public:
     // Which template rendered the last prompt of a conversation (empty before its first answer
     // in this session).
     PromptInfo lastPrompt(qint64 conversationId) const { return m_lastPrompt.value(conversationId); }
+    // What the last device failure during an answer of this conversation was, and where the
+    // model runs since (deviceRecovered's text; empty when none in this session).
+    QString deviceNotice(qint64 conversationId) const { return m_deviceNotices.value(conversationId); }
     void setDefaultModel(const QString& path) { m_defaultModel = path; }
     // The system prompt and sampling a new chat starts with when none is open to inherit from
     // (Settings ▸ New chats; App::applyPreferences sets it). Only those two fields are used.
@@ -184,6 +187,7 @@ private:
     std::map<quint64, Answer> m_answers;  // the answers streaming now, by request id
     QTimer m_saveTimer;
     QHash<qint64, PromptInfo> m_lastPrompt;  // by conversation
+    QHash<qint64, QString> m_deviceNotices;  // by conversation
 };
 
 }  // namespace strata::app

@@ -471,6 +471,7 @@ private slots:
         const QString text = recovered[0][1].toString();
         QVERIFY2(text.contains(QLatin1String("cpu1 failed")) && text.contains(QStringLiteral("cpu: layers 0–2")),
                  qPrintable(text));
+        QCOMPARE(chat.deviceNotice(chat.currentConversation()), text);  // shown again when reopened
         const QList<Message> m = m_store->messages(chat.currentConversation());
         QCOMPARE(m[1].content, QStringLiteral("Hello, world!"));
         QCOMPARE(m[1].state, MessageState::complete);

@@ -74,6 +74,15 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     m_promptNotice->setVisible(false);
     cl->addWidget(m_promptNotice);
 
+    m_deviceNotice = new QLabel(center);
+    m_deviceNotice->setObjectName(QStringLiteral("deviceNotice"));
+    m_deviceNotice->setWordWrap(true);
+    m_deviceNotice->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_deviceNotice->setStyleSheet(m_promptNotice->styleSheet().replace(QLatin1String("promptNotice"),
+                                                                       QLatin1String("deviceNotice")));
+    m_deviceNotice->setVisible(false);
+    cl->addWidget(m_deviceNotice);
+
     auto* bottom = new QHBoxLayout();
     bottom->setContentsMargins(24, 4, 24, 16);
     m_composer = new Composer(center);
@@ -145,6 +154,9 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     connect(&m_chat, &app::ChatController::promptUsed, this, [this](qint64 conversationId, const app::PromptInfo&) {
         if (conversationId == m_chat.currentConversation()) showPromptInfo();
     });
+    connect(&m_chat, &app::ChatController::deviceRecovered, this, [this](qint64 conversationId, const QString&) {
+        if (conversationId == m_chat.currentConversation()) showDeviceNotice();
+    });
     connect(&m_chat, &app::ChatController::answerFinished, this, [this](const app::Message& m) {
         m_renderTimer.stop();
         m_pendingId = 0;
@@ -175,7 +187,14 @@ void ChatView::openConversation(qint64 id) {
     m_composer->setGenerating(m_chat.isGenerating());
     m_transcript->setGenerating(m_chat.isGenerating());
     showPromptInfo();
+    showDeviceNotice();
     updateSendable();
+}
+
+void ChatView::showDeviceNotice() {
+    const QString text = m_chat.deviceNotice(m_chat.currentConversation());
+    m_deviceNotice->setText(text);
+    m_deviceNotice->setVisible(!text.isEmpty());
 }
 
 // With no model loaded and none named by the conversation, a message would only be stored as

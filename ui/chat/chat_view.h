@@ -52,6 +52,7 @@ private:
     // The template line in the settings and the warning above the composer, for the open
     // conversation.
     void showPromptInfo();
+    void showDeviceNotice();
     void updateSendable();  // the composer's "Load a model first" notice
     QString modelName(const QString& path) const;
 
@@ -66,6 +67,7 @@ private:
     QLabel* m_contextWarning;
     QToolButton* m_settingsButton;
     QLabel* m_promptNotice;  // a built-in format stood in for the model's template
+    QLabel* m_deviceNotice;  // a device failed during an answer: what, and the new layout
     // Streaming text is shown at most ~30 times a second (Markdown layout is not free).
     QTimer m_renderTimer;
     qint64 m_pendingId = 0;
