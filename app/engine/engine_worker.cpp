@@ -26,9 +26,10 @@ strata::GenerateStats cancelledStats() {
 constexpr qint64 kStatsIntervalMs = 500;
 // Device failures one answer recovers from before it gives up (each loses a device).
 constexpr int kMaxRecoveries = 2;
-// Generation threads: enough for every slot and the engine's bounded wait queue (beyond that
-// the SequencePool refuses with ErrorCode::busy rather than the requests queueing here).
-constexpr int kMaxGenerationThreads = 96;
+// Generation threads: enough for every slot (at most 64, Settings ▸ Parallel answers) and the
+// SequencePool's bounded wait queue (64 by default), so that past it requests are refused with
+// ErrorCode::busy rather than queueing here unseen. Idle threads end after 30 s.
+constexpr int kMaxGenerationThreads = 64 + 64 + 8;
 
 }  // namespace
 
