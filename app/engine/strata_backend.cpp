@@ -11,6 +11,23 @@ namespace strata::app {
 
 namespace {
 
+// Set while this thread runs generate()/complete() and so holds the model's shared lock: the
+// stats the worker reads from inside the text callback (memory(), stageTimings()) must not
+// take the lock again (a shared_mutex is not recursive).
+thread_local bool t_holdsModel = false;
+
+// A shared hold on the model for one generation, marking this thread as holding it.
+class GenerationHold {
+public:
+    explicit GenerationHold(std::shared_mutex& m) : m_lock(m) { t_holdsModel = true; }
+    ~GenerationHold() { t_holdsModel = false; }
+    GenerationHold(const GenerationHold&) = delete;
+    GenerationHold& operator=(const GenerationHold&) = delete;
+
+private:
+    std::shared_lock<std::shared_mutex> m_lock;
+};
+
 class StrataBackend final : public EngineBackend {
 public:
     ~StrataBackend() override { unload(); }
@@ -55,7 +72,7 @@ public:
                                                     const strata::GenerateParams& params,
                                                     const strata::ChatTurnCallbacks& callbacks,
                                                     const std::atomic<bool>* cancel) override {
-        std::shared_lock lock(m_mutex);
+        GenerationHold hold(m_mutex);
         if (auto st = requireModel(); !st.ok()) return st;
         // The rendered prompt is the hint that finds the conversation's sequence again
         // (run_chat_turn renders it once more; rendering is cheap next to a prefill).
@@ -69,7 +86,7 @@ public:
     strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
                                                    const strata::TextCallback& onText,
                                                    const std::atomic<bool>* cancel) override {
-        std::shared_lock lock(m_mutex);
+        GenerationHold hold(m_mutex);
         if (auto st = requireModel(); !st.ok()) return st;
         // Special-token text ("<|im_start|>") is read as those tokens, as llama-server does, so
         // a client can write a chat template of its own.
@@ -96,12 +113,14 @@ public:
     }
 
     std::vector<strata::DeviceMemory> memory() const override {
-        std::shared_lock lock(m_mutex);
+        std::shared_lock lock(m_mutex, std::defer_lock);
+        if (!t_holdsModel) lock.lock();
         return m_model ? m_model->memory() : std::vector<strata::DeviceMemory>{};
     }
 
     std::vector<strata::StageTiming> stageTimings() const override {
-        std::shared_lock lock(m_mutex);
+        std::shared_lock lock(m_mutex, std::defer_lock);
+        if (!t_holdsModel) lock.lock();
         return m_model ? m_model->stage_timings() : std::vector<strata::StageTiming>{};
     }
 
