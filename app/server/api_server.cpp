@@ -252,7 +252,8 @@ void ApiServer::startCompletion(HttpConnection* connection, const HttpRequest& r
     }
     strata::GenerateParams& params = job.request.params;
     // Unbounded by default, as with OpenAI: the answer runs until it ends or the context is full.
-    if (!job.request.hasMaxTokens) params.max_tokens = int(std::clamp<qint64>(m_model.loaded()->nCtx, 1, std::numeric_limits<int>::max()));
+    if (!job.request.hasMaxTokens)
+        params.max_tokens = int(std::clamp<qint64>(m_model.loaded()->nCtx, 1, std::numeric_limits<int>::max()));
     if (!job.request.hasSeed) params.sampler.seed = QRandomGenerator::global()->generate64();
 
     job.connection = connection;

@@ -13,11 +13,12 @@
 // the call's raw text. A template that could not be used (a built-in format stood in for it) is
 // logged (category strata.api) for every request it affects.
 //
-// It reaches the engine only through the EngineWorker's queued slots and signals, as the chat
-// does: the worker runs one answer at a time, so API requests queue behind each other and behind
-// the chat's. Each request gets its own negative conversation id (the chat's are positive
-// database ids), so each side ignores the other's tokens. A client that disconnects cancels its
-// request (running or queued). The server never loads models: with none loaded it answers 503.
+// It reaches the engine only through the EngineWorker's typed requests and signals, as the chat
+// does: each request runs on a sequence of its own beside the chat's answers and other
+// requests, and waits for a free one when all are answering (503 with Retry-After when too many
+// wait). Each request is known by its worker request id, so the chat and the server each ignore
+// the other's tokens. A client that disconnects cancels its request (running or waiting). What
+// is loaded comes from ModelState; the server never loads models: with none loaded it answers 503.
 //
 // Listens on 127.0.0.1 by default and then accepts only Host headers that name this machine, so
 // a web page cannot reach it through DNS rebinding. Web pages: only the origins listed in
