@@ -364,6 +364,45 @@ private slots:
         app.shutdown();
     }
 
+    // A model without a slot count of its own gets Settings ▸ Parallel answers, halved until the
+    // plan fits: on a device with room for one KV cache but not two, one; the load asks for it.
+    void parallelAnswersShrinkToWhatFits() {
+        auto fp = read_model_footprint(m_model.toStdString());
+        QVERIFY(fp.ok());
+        auto need = [&](int nSeq) {
+            PlanRequest r;
+            r.model = *fp;
+            r.n_ctx = effectiveContext({}, fp->n_ctx_train);
+            r.n_seq = nSeq;
+            PlanDevice big;
+            big.info.id = "cpu";
+            big.info.total_memory = big.info.free_memory = 1ull << 40;
+            r.devices.push_back(big);
+            const Plan plan = make_plan(r);
+            return plan.fits ? plan.devices.at(0).total() : 0;
+        };
+        const uint64_t one = need(1), two = need(2);
+        QVERIFY(one > 0 && two > one);
+        const uint64_t capKiB = (one + (two - one) / 2) >> 10;  // room for one KV cache, not two
+        QTemporaryDir d;
+        AppOptions o = fakeOptions(d.path());
+        std::vector<DeviceSpec> specs;
+        std::string err;
+        QVERIFY(parse_device_specs("cpu:" + std::to_string(capKiB) + "KiB", specs, err));
+        o.deviceSpecs = QList<DeviceSpec>(specs.begin(), specs.end());
+        App app(o);
+        QVERIFY(app.start());
+        app.importer().importPaths({m_model});
+        QTRY_VERIFY(app.fits().hasFootprint(m_model) && !app.fits().devices().isEmpty());
+        const AllocationSettings a = app.allocationFor(m_model);
+        QCOMPARE(a.nSeq, 1);
+        QVERIFY(app.fits().plan(app.fits().planRequest(m_model, a)).fits);
+        AllocationSettings four = a;
+        four.nSeq = 4;
+        QVERIFY(!app.fits().plan(app.fits().planRequest(m_model, four)).fits);
+        app.shutdown();
+    }
+
     // A model that no longer fits the devices is not reloaded, and the note says why.
     void aModelThatNoLongerFitsIsNotReloaded() {
         QTemporaryDir d;
