@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QHostAddress>
+#include <algorithm>
 
 #include "allocation/allocation_store.h"
 #include "chat/chat_controller.h"
@@ -11,6 +12,7 @@
 #include "devices/device_monitor.h"
 #include "engine/engine_backend.h"
 #include "engine/engine_worker.h"
+#include "engine/model_state.h"
 #include "library/model_catalog.h"
 #include "server/api_server.h"
 #include "settings.h"
@@ -37,9 +39,10 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_worker = std::make_unique<EngineWorker>(m_options.makeBackend());
     m_thread.setObjectName(QStringLiteral("strata-engine"));
     m_worker->moveToThread(&m_thread);
-    m_monitor = std::make_unique<DeviceMonitor>(m_worker.get());
-    m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker);
-    m_apiServer = std::make_unique<ApiServer>(*m_worker);
+    m_model = std::make_unique<ModelState>(*m_worker);
+    m_monitor = std::make_unique<DeviceMonitor>(m_worker.get(), m_model.get());
+    m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker, *m_model);
+    m_apiServer = std::make_unique<ApiServer>(*m_worker, *m_model);
 
     EngineWorker* w = m_worker.get();
     connect(w, &EngineWorker::devicesDescribed, this,
@@ -53,30 +56,30 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
             });
     connect(w, &EngineWorker::failed, this, [this](const QString& what, const QString& message) {
         if (what == QLatin1String("devices")) emit devicesFailed(message);
-        if (what == QLatin1String("load")) {
-            const QString path = m_loadingPath;
-            m_loadingPath.clear();
-            if (path == m_settings->lastModel()) m_settings->setLastModelLoaded(false);
-            emit loadingChanged({});
-            emit loadFailed(path, message);
+    });
+    connect(m_model.get(), &ModelState::loadFailed, this, [this](const QString& path, const QString& message) {
+        if (path == m_settings->lastModel()) m_settings->setLastModelLoaded(false);
+        emit loadFailed(path, message);
+    });
+    connect(m_model.get(), &ModelState::loadingChanged, this, &App::loadingChanged);
+    connect(m_model.get(), &ModelState::modelChanged, this, [this] {
+        const auto& m = m_model->loaded();
+        if (!m) {
+            if (m_announcedPath.isEmpty()) return;
+            m_announcedPath.clear();
+            setContextWarning({});
+            emit modelUnloaded();
+            return;
         }
-    });
-    connect(w, &EngineWorker::loaded, this, [this](const LoadedModel& m) {
-        m_loadingPath.clear();
-        m_loadedPath = m.path;
-        m_settings->setLastModel(m.path);
+        setContextWarning(app::contextWarning(m->nCtx, m->request.model.usable_context()));
+        if (m->path == m_announcedPath) return;  // re-planned after a device failure
+        m_announcedPath = m->path;
+        m_settings->setLastModel(m->path);
         m_settings->setLastModelLoaded(true);
-        setContextWarning(app::contextWarning(m.nCtx, m.request.model.usable_context()));
-        emit loadingChanged({});
-        emit modelLoaded(m.path);
-    });
-    connect(w, &EngineWorker::unloaded, this, [this] {
-        m_loadedPath.clear();
-        setContextWarning({});
-        emit modelUnloaded();
+        emit modelLoaded(m->path);
     });
     connect(m_chat.get(), &ChatController::modelNeeded, this, [this](const QString& path) {
-        if (path != m_loadingPath) loadModel(path);
+        if (path != m_model->loadingPath()) loadModel(path);
     });
     // A new file's footprint comes from the importer's one read of it; FitService::request reads
     // only models from earlier runs (start()).
@@ -113,8 +116,7 @@ bool App::start() {
             &ConversationListModel::refresh);
     m_thread.start();
     m_started = true;
-    QMetaObject::invokeMethod(m_worker.get(), "describeDevices", Qt::QueuedConnection,
-                              Q_ARG(strata::app::DeviceSpecList, m_options.deviceSpecs));
+    m_worker->requestDevices(m_options.deviceSpecs);
     for (const CatalogEntry& e : m_catalog->entries()) m_fits->request(e.path);
     m_chat->setDefaultModel(m_settings->lastModel());
     connect(m_chat.get(), &ChatController::conversationOpened, this,
@@ -200,7 +202,7 @@ void App::finishRestore(const QString& path, const FitStatus& fit) {
         emit sessionRestored(false);
         return;
     }
-    if (!m_loadedPath.isEmpty() || !m_loadingPath.isEmpty()) return;  // the user chose another meanwhile
+    if (m_model->isLoaded() || !m_model->loadingPath().isEmpty()) return;  // the user chose another meanwhile
     emit sessionRestored(true);
     loadModel(path);
 }
@@ -221,7 +223,8 @@ void App::shutdown() {
     m_started = false;
     m_apiServer->close();  // its clients get no more answers; their requests are cancelled
     m_worker->cancelAll();
-    // The worker returns from its slot within a token; then its thread's loop ends.
+    // The answers return within a token; the worker's thread ends its slot, then its loop.
+    m_worker->waitForAnswers();
     m_thread.quit();
     m_thread.wait();
     // Deliver what the worker sent before it stopped (the last tokens, generationFinished), so
@@ -236,8 +239,20 @@ void App::shutdown() {
 }
 
 AllocationSettings App::allocationFor(const QString& modelPath) const {
-    if (auto stored = m_allocations->load(modelPath)) return normalized(*stored, m_fits->devices());
-    return defaultAllocation(m_settings->preferences(), m_fits->devices());
+    AllocationSettings s = defaultAllocation(m_settings->preferences(), m_fits->devices());
+    if (auto stored = m_allocations->load(modelPath)) s = normalized(*stored, m_fits->devices());
+    if (s.nSeq > 0) return s;  // the model's own
+    // Settings ▸ Parallel answers, or as many as fit: each slot has a KV cache, and a model that
+    // fits with one must not be refused for the sake of more.
+    const int wanted = std::max(1, m_settings->preferences().parallelAnswers);
+    s.nSeq = wanted;
+    if (!m_fits->hasFootprint(modelPath) || m_fits->devices().isEmpty()) return s;
+    for (int n = wanted; n >= 1; n = n > 1 ? n / 2 : 0) {
+        s.nSeq = n;
+        if (m_fits->plan(m_fits->planRequest(modelPath, s)).fits) return s;
+    }
+    s.nSeq = wanted;  // none fits: the preview says why with the setting's number
+    return s;
 }
 
 void App::saveAllocation(const QString& modelPath, const AllocationSettings& settings) {
@@ -249,22 +264,21 @@ void App::loadModel(const QString& path) {
     const int row = m_catalog->rowOfPath(path);
     const qint64 nCtxTrain = row >= 0 ? m_catalog->entryAt(row).contextLength : 0;
     const strata::LoadOptions options = buildLoadOptions(m_fits->devices(), allocationFor(path), nCtxTrain);
-    m_loadRequest = m_worker->newRequestId();
-    m_loadingPath = path;
     // Until it has loaded, a restart must not load it by itself (a load that crashes the app
     // would crash every start).
     m_settings->setLastModel(path);
     m_settings->setLastModelLoaded(false);
-    emit loadingChanged(path);
-    QMetaObject::invokeMethod(m_worker.get(), "loadModel", Qt::QueuedConnection, Q_ARG(quint64, m_loadRequest),
-                              Q_ARG(QString, path), Q_ARG(strata::LoadOptions, options));
+    m_announcedPath.clear();  // a reload of the same file is announced again
+    m_model->load(path, options);
 }
 
-void App::cancelLoad() {
-    if (m_loadRequest) m_worker->requestCancel(m_loadRequest);
-}
+void App::cancelLoad() { m_model->cancelLoad(); }
 
-void App::unloadModel() { QMetaObject::invokeMethod(m_worker.get(), "unloadModel", Qt::QueuedConnection); }
+void App::unloadModel() { m_model->unload(); }
+
+QString App::loadingPath() const { return m_model->loadingPath(); }
+
+QString App::loadedPath() const { return m_model->loadedPath(); }
 
 void App::updateFit(const QString& path) {
     if (!m_fits->hasFootprint(path) || m_fits->devices().isEmpty()) return;

@@ -26,6 +26,7 @@ class DeviceMonitor;
 class EngineBackend;
 class EngineWorker;
 class ModelCatalog;
+class ModelState;
 class Settings;
 struct LoadedModel;
 
@@ -62,6 +63,7 @@ public:
     ChatController& chat() { return *m_chat; }
     ConversationListModel& conversations() { return *m_conversations; }
     DeviceMonitor& monitor() { return *m_monitor; }
+    ModelState& model() { return *m_model; }  // what is loaded: the one owner
     FitService& fits() { return *m_fits; }
     ApiServer& apiServer() { return *m_apiServer; }
 
@@ -91,7 +93,9 @@ public:
     // or its context is within the trained length. The chat header shows it.
     QString contextWarning() const { return m_contextWarning; }
 
-    // Allocation settings for a model (stored, or defaults for the current devices).
+    // The model's allocation (its own, else the defaults). Without a slot count of its own
+    // (AllocationSettings::nSeq 0) it gets Settings ▸ Parallel answers, halved until the plan
+    // fits (down to 1) once the model's footprint is known.
     AllocationSettings allocationFor(const QString& modelPath) const;
     void saveAllocation(const QString& modelPath, const AllocationSettings& settings);
 
@@ -99,8 +103,8 @@ public:
     void loadModel(const QString& path);
     void cancelLoad();
     void unloadModel();
-    QString loadingPath() const { return m_loadingPath; }
-    QString loadedPath() const { return m_loadedPath; }
+    QString loadingPath() const;  // ModelState's
+    QString loadedPath() const;
 
 signals:
     void loadingChanged(const QString& path);        // "" when no load is running
@@ -130,13 +134,12 @@ private:
     std::unique_ptr<FitService> m_fits;
     QThread m_thread;
     std::unique_ptr<EngineWorker> m_worker;   // lives on m_thread; destroyed after it stops
+    std::unique_ptr<ModelState> m_model;
+    QString m_announcedPath;  // the model modelLoaded() was last emitted for
     std::unique_ptr<DeviceMonitor> m_monitor;
     std::unique_ptr<ChatController> m_chat;
     std::unique_ptr<ConversationListModel> m_conversations;
     std::unique_ptr<ApiServer> m_apiServer;   // after the worker: goes first
-    QString m_loadingPath;
-    QString m_loadedPath;
-    quint64 m_loadRequest = 0;
     bool m_started = false;
     QString m_restorePath;      // the last model, while restoreSession() waits for its fit
     QString m_restoreNote;

@@ -21,6 +21,7 @@ const QString kGpuReserve = QStringLiteral("allocation/gpu_reserve_mib");
 const QString kCpuReserve = QStringLiteral("allocation/cpu_reserve_mib");
 const QString kContext = QStringLiteral("allocation/context");
 const QString kKvType = QStringLiteral("allocation/kv_type");
+const QString kParallel = QStringLiteral("allocation/parallel_answers");
 const QString kSystemPrompt = QStringLiteral("chat/system_prompt");
 const QString kSampling = QStringLiteral("chat/sampling");
 const QString kServerEnabled = QStringLiteral("server/enabled");
@@ -31,7 +32,7 @@ const QString kOrigins = QStringLiteral("server/allowed_origins");
 const QString kTheme = QStringLiteral("ui/theme");
 const QString kTelemetry = QStringLiteral("ui/telemetry_interval_ms");
 const QString kRestore = QStringLiteral("session/restore");
-const QStringList kPreferenceKeys = {kModelFolders, kDisabledDevices, kGpuReserve, kCpuReserve, kContext, kKvType,
+const QStringList kPreferenceKeys = {kModelFolders, kDisabledDevices, kGpuReserve, kCpuReserve, kContext, kKvType, kParallel,
                                      kSystemPrompt, kSampling, kServerEnabled, kServerPort, kServerAddress, kApiKey,
                                      kOrigins, kTheme, kTelemetry, kRestore};
 
@@ -114,6 +115,8 @@ QStringList Preferences::problems() const {
     if (cpuReserveMiB < 0 || cpuReserveMiB > kMaxReserveMiB) out << QObject::tr("The CPU reserve must be between 0 and 1 TiB.");
     if (defaultContext < 0 || defaultContext > kMaxDefaultContext)
         out << QObject::tr("The default context must be between 0 (the model's) and 16,777,216 tokens.");
+    if (parallelAnswers < 1 || parallelAnswers > kMaxParallelAnswers)
+        out << QObject::tr("Parallel answers must be between 1 and 64.");
     if (systemPrompt.size() > kMaxSystemPromptChars) out << QObject::tr("The system prompt is longer than 100,000 characters.");
     out << samplingProblems(sampling);
     if (serverPort == 0) out << QObject::tr("The server port must be between 1 and 65535.");
@@ -150,6 +153,7 @@ Preferences Settings::preferences() const {
     p.cpuReserveMiB = integer(kCpuReserve, d.cpuReserveMiB, 0, kMaxReserveMiB);
     p.defaultContext = integer(kContext, d.defaultContext, 0, kMaxDefaultContext);
     p.kvType = parseKv(m_settings.value(kKvType).toString());
+    p.parallelAnswers = int(integer(kParallel, d.parallelAnswers, 1, kMaxParallelAnswers));
     p.systemPrompt = m_settings.value(kSystemPrompt).toString().left(kMaxSystemPromptChars);
     const SamplingSettings sampling =
         SamplingSettings::fromJson(QJsonDocument::fromJson(m_settings.value(kSampling).toByteArray()).object());
@@ -178,6 +182,7 @@ bool Settings::setPreferences(const Preferences& p) {
     m_settings.setValue(kCpuReserve, p.cpuReserveMiB);
     m_settings.setValue(kContext, p.defaultContext);
     m_settings.setValue(kKvType, kvName(p.kvType));
+    m_settings.setValue(kParallel, p.parallelAnswers);
     m_settings.setValue(kSystemPrompt, p.systemPrompt);
     m_settings.setValue(kSampling, QJsonDocument(p.sampling.toJson()).toJson(QJsonDocument::Compact));
     m_settings.setValue(kServerEnabled, p.serverEnabled);

@@ -32,6 +32,9 @@ struct Preferences {
     qint64 cpuReserveMiB = 0;     // memory kept free on each CPU device
     qint64 defaultContext = 0;    // tokens; 0: the model's trained length, at most 4,096
     strata::KvCacheType kvType = strata::KvCacheType::f16;
+    // "Parallel answers": sequence slots a model is loaded with, so that chats and API clients
+    // are answered at once (each slot has its own KV cache, budgeted by the plan).
+    int parallelAnswers = 4;
 
     // ---- new chats
     QString systemPrompt;
@@ -60,6 +63,7 @@ struct Preferences {
 // settings panel's.
 inline constexpr qint64 kMaxReserveMiB = 1 << 20;         // 1 TiB
 inline constexpr qint64 kMaxDefaultContext = 1 << 24;     // 16 M tokens
+inline constexpr int kMaxParallelAnswers = 64;
 inline constexpr int kMinTelemetryMs = 250;
 inline constexpr int kMaxTelemetryMs = 60000;
 inline constexpr int kMaxSystemPromptChars = 100000;

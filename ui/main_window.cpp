@@ -36,6 +36,7 @@
 #include "common/message_banner.h"
 #include "devices/device_monitor.h"
 #include "engine/engine_worker.h"
+#include "engine/model_state.h"
 #include "library/drop_zone.h"
 #include "library/library_view.h"
 #include "strata/model_info.h"
@@ -94,7 +95,7 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     m_modelBar = new ModelBar(app.catalog(), right);
     m_banner = new MessageBanner(right);
     m_pages = new QStackedWidget(right);
-    m_chat = new ChatView(app.chat(), app.conversations(), app.chatStore(), app.catalog(), m_pages);
+    m_chat = new ChatView(app.chat(), app.conversations(), app.catalog(), m_pages);
     connect(m_chat, &ChatView::exportRequested, this, &MainWindow::exportChat);
     connect(m_chat, &ChatView::libraryRequested, this, [this] { showPage(LibraryPage); });
     m_library = new LibraryView(app.catalog(), m_pages);
@@ -452,6 +453,11 @@ void MainWindow::connectApp() {
     // ---- chat
     connect(&a.chat(), &app::ChatController::errorOccurred, this,
             [this](const QString& message) { m_banner->showError(QStringLiteral("chat"), message); });
+    // Re-planned after a device failure: the model bar shows the new layout.
+    connect(&a.model(), &app::ModelState::modelChanged, this, [this] {
+        const auto& m = m_app.model().loaded();
+        m_modelBar->setLoaded(m ? &*m : nullptr);
+    });
     // ---- API server
     connect(&a.apiServer(), &app::ApiServer::listeningChanged, this, &MainWindow::updateServerStatus);
     updateServerStatus();

@@ -106,6 +106,7 @@ QJsonObject AllocationSettings::toJson() const {
             {QStringLiteral("n_ctx"), nCtx},
             {QStringLiteral("kv_type"), kvName(kvType)},
             {QStringLiteral("n_batch"), nBatch},
+            {QStringLiteral("n_seq"), nSeq},
             {QStringLiteral("experts"), QJsonObject{{QStringLiteral("mode"), expertModeName(experts.mode)},
                                                     {QStringLiteral("n_host_layers"), experts.nHostLayers},
                                                     {QStringLiteral("host"), experts.hostKey}}}};
@@ -127,6 +128,7 @@ AllocationSettings AllocationSettings::fromJson(const QJsonObject& o) {
     s.nCtx = o.value(QStringLiteral("n_ctx")).toInteger(0);
     s.kvType = parseKv(o.value(QStringLiteral("kv_type")).toString());
     s.nBatch = o.value(QStringLiteral("n_batch")).toInteger(512);
+    s.nSeq = std::max(0, o.value(QStringLiteral("n_seq")).toInt(0));  // absent: the app's setting
     // Settings saved before expert placement existed have no "experts": automatic.
     const QJsonObject e = o.value(QStringLiteral("experts")).toObject();
     s.experts.mode = parseExpertMode(e.value(QStringLiteral("mode")).toString());
@@ -205,7 +207,7 @@ strata::PlanRequest buildPlanRequest(const strata::ModelFootprint& model, const 
     req.model = model;
     req.n_ctx = effectiveContext(s, model.usable_context());
     req.n_batch = s.nBatch;
-    req.n_seq = 1;
+    req.n_seq = std::max(1, s.nSeq);
     req.kv_type = s.kvType;
     req.mode = s.mode;
     for (qsizetype i = 0; i < ordered.size(); ++i) {
@@ -235,7 +237,7 @@ strata::LoadOptions buildLoadOptions(const AppDevices& devices, const Allocation
     o.mode = s.mode;
     o.n_ctx = effectiveContext(s, nCtxTrain);
     o.n_batch = s.nBatch;
-    o.n_seq = 1;
+    o.n_seq = std::max(1, s.nSeq);
     o.kv_type = s.kvType;
     for (qsizetype i = 0; i < ordered.size(); ++i) {
         const DeviceAllocation& a = s.devices[i];

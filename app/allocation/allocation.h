@@ -56,6 +56,9 @@ struct AllocationSettings {
     qint64 nCtx = 0;                  // 0: the model's trained context, at most 4096
     strata::KvCacheType kvType = strata::KvCacheType::f16;
     qint64 nBatch = 512;
+    // Sequence slots (answers at once); 0: the app's "Parallel answers" setting (App fills it
+    // in; the planner budgets a KV cache for each).
+    int nSeq = 0;
     ExpertAllocation experts;
 
     bool operator==(const AllocationSettings&) const = default;

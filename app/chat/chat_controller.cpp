@@ -1,8 +1,10 @@
 #include "chat/chat_controller.h"
 
 #include <QRandomGenerator>
+#include <algorithm>
 
 #include "engine/engine_worker.h"
+#include "engine/model_state.h"
 #include "strata/chat_template.h"
 #include "storage/chat_store.h"
 
@@ -26,29 +28,42 @@ AnswerStats toAnswerStats(const strata::GenerateStats& s) {
     return a;
 }
 
+// "cpu: layers 0–4, cuda0: layers 4–22 and the output": where the model runs now.
+QString describeLayout(const strata::Plan& plan) {
+    QStringList parts;
+    for (const strata::StagePlan& s : plan.stages)
+        parts << QObject::tr("%1: layers %2–%3").arg(QString::fromStdString(s.device_id)).arg(s.layer_begin).arg(s.layer_end);
+    return parts.join(QStringLiteral(", "));
+}
+
 }  // namespace
 
-ChatController::ChatController(ChatStore& store, EngineWorker& worker, QObject* parent)
-    : QObject(parent), m_store(store), m_worker(worker) {
+ChatController::ChatController(ChatStore& store, EngineWorker& worker, const ModelState& model, QObject* parent)
+    : QObject(parent), m_store(store), m_worker(worker), m_model(model) {
     m_saveTimer.setInterval(kSaveIntervalMs);
     connect(&m_saveTimer, &QTimer::timeout, this, [this] {
-        if (m_dirty) save(MessageState::streaming, liveStats());
+        for (auto& [id, a] : m_answers)
+            if (a.dirty) save(a, MessageState::streaming, a.liveStats());
     });
     connect(&worker, &EngineWorker::tokenReceived, this, &ChatController::onToken);
     connect(&worker, &EngineWorker::reasoningReceived, this, &ChatController::onReasoning);
     connect(&worker, &EngineWorker::promptReady, this, &ChatController::onPrompt);
     connect(&worker, &EngineWorker::generationFinished, this, &ChatController::onFinished);
-    connect(&worker, &EngineWorker::generationFailed, this, [this](qint64 conversationId, const QString& message) {
-        if (m_answerId != 0 && conversationId == m_answerConversation) emit errorOccurred(tr("The answer failed: %1").arg(message));
-    });
-    connect(&worker, &EngineWorker::loaded, this, &ChatController::onLoaded);
-    connect(&worker, &EngineWorker::unloaded, this, [this] {
-        m_loadedModel.clear();
-        m_loadedTemplate.clear();
-        m_loadedChatFormat.clear();
+    connect(&worker, &EngineWorker::generationFailed, this, &ChatController::onFailed);
+    connect(&worker, &EngineWorker::recovered, this, &ChatController::onRecovered);
+    connect(&model, &ModelState::modelChanged, this, [this] {
+        if (m_model.isLoaded()) m_defaultModel = m_model.loadedPath();
         emit modelChanged();
     });
 }
+
+QString ChatController::loadedModelPath() const { return m_model.loadedPath(); }
+
+QString ChatController::loadedModelTemplate() const {
+    return m_model.loaded() ? QString::fromStdString(m_model.loaded()->info.chat_template) : QString();
+}
+
+QString ChatController::loadedChatFormat() const { return m_model.loaded() ? m_model.loaded()->chatFormat : QString(); }
 
 ChatController::~ChatController() { abandonAnswer(); }
 
@@ -75,28 +90,93 @@ qint64 ChatController::newConversation(const QString& title) {
 }
 
 bool ChatController::selectConversation(qint64 id) {
+    const bool wasGenerating = isGenerating();
     if (id == 0) {
         m_current = 0;
         m_messages.clear();
         emit conversationOpened(0);
+        if (wasGenerating) emit generatingChanged(false);
         return true;
     }
     if (!m_store.conversation(id)) return false;
     m_current = id;
     m_messages = m_store.messages(id);
-    if (m_answerId != 0 && m_answerConversation == id) {
+    if (const Answer* a = answerOf(id)) {
         for (Message& m : m_messages)
-            if (m.id == m_answerId) m.content = m_answerText, m.reasoning = m_answerReasoning, m.state = MessageState::streaming;
+            if (m.id == a->messageId) m.content = a->text, m.reasoning = a->reasoning, m.state = MessageState::streaming;
     }
     emit conversationOpened(id);
+    if (wasGenerating != isGenerating()) emit generatingChanged(isGenerating());
     return true;
 }
+
+ChatController::Answer* ChatController::answerFor(quint64 requestId) {
+    const auto it = m_answers.find(requestId);
+    return it == m_answers.end() ? nullptr : &it->second;
+}
+
+const ChatController::Answer* ChatController::answerOf(qint64 conversationId) const {
+    if (conversationId == 0) return nullptr;
+    for (const auto& [id, a] : m_answers)
+        if (a.conversationId == conversationId) return &a;
+    return nullptr;
+}
+
+qint64 ChatController::streamingMessageId() const {
+    const Answer* a = answerOf(m_current);
+    return a ? a->messageId : 0;
+}
+
+QString ChatController::streamingText() const {
+    const Answer* a = answerOf(m_current);
+    return a ? a->text : QString();
+}
+
+QString ChatController::streamingReasoning() const {
+    const Answer* a = answerOf(m_current);
+    return a ? a->reasoning : QString();
+}
+
+quint64 ChatController::streamingRequest() const {
+    const Answer* a = answerOf(m_current);
+    return a ? a->requestId : 0;
+}
+
+bool ChatController::deleteConversation(qint64 id) {
+    if (!m_store.conversation(id)) return false;
+    if (isGenerating(id)) {  // its last tokens have nowhere to go: stop it, keep what came
+        stopConversation(id);
+        if (auto it = std::find_if(m_answers.begin(), m_answers.end(),
+                                   [&](const auto& e) { return e.second.conversationId == id; });
+            it != m_answers.end())
+            finishAnswer(it->first, MessageState::stopped, it->second.liveStats());
+    }
+    if (!m_store.deleteConversation(id)) {
+        emit errorOccurred(tr("Could not delete the conversation: %1").arg(m_store.lastError()));
+        return false;
+    }
+    if (id == m_current) selectConversation(0);
+    emit conversationsChanged();
+    return true;
+}
+
+bool ChatController::restoreConversation(qint64 id) {
+    if (!m_store.restoreConversation(id)) {
+        emit errorOccurred(tr("Could not restore the conversation: %1").arg(m_store.lastError()));
+        return false;
+    }
+    emit conversationsChanged();
+    selectConversation(id);
+    return true;
+}
+
+void ChatController::purgeDeleted() { m_store.purgeDeleted(); }
 
 std::optional<Conversation> ChatController::current() const {
     return m_current ? m_store.conversation(m_current) : std::nullopt;
 }
 
-QString ChatController::modelForNewChats() const { return m_loadedModel.isEmpty() ? m_defaultModel : m_loadedModel; }
+QString ChatController::modelForNewChats() const { return m_model.isLoaded() ? m_model.loadedPath() : m_defaultModel; }
 
 Conversation ChatController::draft() const {
     Conversation c = m_draft.value_or(Conversation{});
@@ -158,7 +238,7 @@ bool ChatController::send(const QString& text) {
 }
 
 bool ChatController::canAnswer() const {
-    if (!m_loadedModel.isEmpty()) return true;
+    if (m_model.isLoaded()) return true;
     if (const auto c = current()) return !c->modelPath.isEmpty();
     return !draft().modelPath.isEmpty();
 }
@@ -215,8 +295,9 @@ bool ChatController::editAndResend(qint64 messageId, const QString& text) {
 ChatTurns ChatController::history() const {
     ChatTurns turns;
     if (auto c = current(); c && !c->systemPrompt.trimmed().isEmpty()) turns.append({Role::system, c->systemPrompt});
+    const qint64 answering = streamingMessageId();
     for (const Message& m : m_messages) {
-        if (m.id == m_answerId) continue;
+        if (m.id == answering) continue;
         if (m.role == Role::assistant && m.content.isEmpty()) continue;
         ChatTurn t{m.role, m.content};
         t.reasoning = m.reasoning;  // the template decides whether earlier thinking is shown
@@ -225,13 +306,13 @@ ChatTurns ChatController::history() const {
     return turns;
 }
 
-AnswerStats ChatController::liveStats() const {
+AnswerStats ChatController::Answer::liveStats() const {
     AnswerStats a;
-    a.nTokens = m_answerTokens;
-    if (m_firstTokenMs >= 0) {
-        a.timeToFirstTokenMs = double(m_firstTokenMs);
-        const double secs = (m_answerClock.elapsed() - m_firstTokenMs) / 1000.0;
-        const int streamed = m_answerTokens - m_baseTokens;
+    a.nTokens = tokens;
+    if (firstTokenMs >= 0) {
+        a.timeToFirstTokenMs = double(firstTokenMs);
+        const double secs = (clock.elapsed() - firstTokenMs) / 1000.0;
+        const int streamed = tokens - baseTokens;
         if (secs > 0.05 && streamed > 1) a.tokensPerSecond = (streamed - 1) / secs;
     }
     a.thinkingMs = thinkingMs();
@@ -254,25 +335,25 @@ bool ChatController::startAnswer(qint64 alternativeOf, qint64 continueId) {
         emit errorOccurred(tr("Could not save the answer: %1").arg(m_store.lastError()));
         return false;
     }
+    const quint64 requestId = m_worker.newRequestId();
+    Answer& a = m_answers[requestId];
+    a.requestId = requestId;
+    a.messageId = *id;  // history() leaves the answer out: a new one is empty, a continued one the prefix
+    a.conversationId = m_current;
+    a.text = previous ? previous->content : QString();
+    a.reasoning = previous ? previous->reasoning : QString();
+    a.baseTokens = a.tokens = previous ? previous->stats.nTokens : 0;
+    a.clock.start();
     ChatRequest request;
     request.customTemplate = conv->chatTemplate;
-    m_answerId = *id;  // history() leaves the answer out: a new one is empty, a continued one the prefix
     request.turns = history();
-    m_answerConversation = m_current;
-    m_answerText = previous ? previous->content : QString();
-    m_answerReasoning = previous ? previous->reasoning : QString();
-    request.continueFrom = m_answerText;
-    m_thinkStartMs = m_thinkEndMs = -1;
-    m_baseTokens = m_answerTokens = previous ? previous->stats.nTokens : 0;
-    m_firstTokenMs = -1;
-    m_dirty = false;
-    m_answerClock.start();
+    request.continueFrom = a.text;
     if (previous) {
         m_store.clearInterrupted(continueId);
         for (Message& m : m_messages)
             if (m.id == continueId) m.state = MessageState::streaming, m.interrupted = false;
         emit generatingChanged(true);
-        emit answerTextChanged(m_answerId, m_answerText, m_answerTokens, 0);
+        emit answerTextChanged(a.messageId, a.text, a.tokens, 0);
     } else {
         m_messages.append(*m_store.message(*id));
         emit messageAdded(m_messages.last());
@@ -281,114 +362,135 @@ bool ChatController::startAnswer(qint64 alternativeOf, qint64 continueId) {
 
     // The conversation keeps its model: ask for it to be loaded when another one is (the
     // worker runs requests in order, so the answer follows the load).
-    if (!conv->modelPath.isEmpty() && conv->modelPath != m_loadedModel) emit modelNeeded(conv->modelPath);
-    else if (conv->modelPath.isEmpty() && !m_loadedModel.isEmpty())
-        m_store.setConversationSettings(m_current, m_loadedModel, conv->systemPrompt, conv->sampling);
+    const QString loaded = m_model.loadedPath();
+    if (!conv->modelPath.isEmpty() && conv->modelPath != loaded) emit modelNeeded(conv->modelPath);
+    else if (conv->modelPath.isEmpty() && !loaded.isEmpty())
+        m_store.setConversationSettings(m_current, loaded, conv->systemPrompt, conv->sampling);
 
-    m_requestId = m_worker.newRequestId();
     const strata::GenerateParams params = conv->sampling.toGenerateParams(QRandomGenerator::global()->generate64());
-    QMetaObject::invokeMethod(
-        &m_worker,
-        [worker = &m_worker, requestId = m_requestId, conversation = m_answerConversation, request, params] {
-            worker->generate(requestId, conversation, request, params);
-        },
-        Qt::QueuedConnection);
+    m_worker.requestChat(requestId, request, params);
     m_saveTimer.start();
     return true;
 }
 
-void ChatController::countToken() {
-    if (m_firstTokenMs < 0) m_firstTokenMs = m_answerClock.elapsed();
-    ++m_answerTokens;
-    m_dirty = true;
+void ChatController::Answer::countToken() {
+    if (firstTokenMs < 0) firstTokenMs = clock.elapsed();
+    ++tokens;
+    dirty = true;
 }
 
-double ChatController::thinkingMs() const {
-    if (m_thinkStartMs < 0) return 0;
-    const qint64 end = m_thinkEndMs >= 0 ? m_thinkEndMs : m_answerClock.elapsed();
-    return double(end - m_thinkStartMs);
+double ChatController::Answer::thinkingMs() const {
+    if (thinkStartMs < 0) return 0;
+    const qint64 end = thinkEndMs >= 0 ? thinkEndMs : clock.elapsed();
+    return double(end - thinkStartMs);
 }
 
-void ChatController::onToken(qint64 conversationId, const QString& text) {
-    if (m_answerId == 0 || conversationId != m_answerConversation) return;
-    countToken();
-    if (m_thinkStartMs >= 0 && m_thinkEndMs < 0) {
-        m_thinkEndMs = m_answerClock.elapsed();
-        emit answerReasoningChanged(m_answerId, m_answerReasoning, false, thinkingMs());
+void ChatController::onToken(quint64 requestId, const QString& text) {
+    Answer* a = answerFor(requestId);
+    if (!a) return;  // the API's, or an answer already ended
+    a->countToken();
+    const bool shown = a->conversationId == m_current;
+    if (a->thinkStartMs >= 0 && a->thinkEndMs < 0) {
+        a->thinkEndMs = a->clock.elapsed();
+        if (shown) emit answerReasoningChanged(a->messageId, a->reasoning, false, a->thinkingMs());
     }
-    m_answerText += text;
-    emit answerTextChanged(m_answerId, m_answerText, m_answerTokens, liveStats().tokensPerSecond);
+    a->text += text;
+    if (shown) emit answerTextChanged(a->messageId, a->text, a->tokens, a->liveStats().tokensPerSecond);
 }
 
-void ChatController::onReasoning(qint64 conversationId, const QString& text) {
-    if (m_answerId == 0 || conversationId != m_answerConversation) return;
-    countToken();
-    if (m_thinkStartMs < 0) m_thinkStartMs = m_answerClock.elapsed();
-    m_answerReasoning += text;
-    emit answerReasoningChanged(m_answerId, m_answerReasoning, m_thinkEndMs < 0, thinkingMs());
+void ChatController::onReasoning(quint64 requestId, const QString& text) {
+    Answer* a = answerFor(requestId);
+    if (!a) return;
+    a->countToken();
+    if (a->thinkStartMs < 0) a->thinkStartMs = a->clock.elapsed();
+    a->reasoning += text;
+    if (a->conversationId == m_current)
+        emit answerReasoningChanged(a->messageId, a->reasoning, a->thinkEndMs < 0, a->thinkingMs());
 }
 
-void ChatController::onPrompt(qint64 conversationId, const PromptInfo& info) {
-    if (m_answerId == 0 || conversationId != m_answerConversation) return;  // the API's
-    m_lastPrompt.insert(conversationId, info);
-    emit promptUsed(conversationId, info);
+void ChatController::onPrompt(quint64 requestId, const PromptInfo& info) {
+    const Answer* a = answerFor(requestId);
+    if (!a) return;
+    m_lastPrompt.insert(a->conversationId, info);
+    emit promptUsed(a->conversationId, info);
 }
 
-void ChatController::onFinished(qint64 conversationId, const strata::GenerateStats& stats) {
-    if (m_answerId == 0 || conversationId != m_answerConversation) return;
+void ChatController::onFailed(quint64 requestId, strata::ErrorCode code, const QString& message) {
+    if (!answerFor(requestId)) return;
+    if (code == strata::ErrorCode::busy)
+        emit errorOccurred(tr("Every answer slot is taken and too many answers wait for one: try again when one "
+                              "has finished, or raise Settings ▸ Parallel answers (%1)").arg(message));
+    else
+        emit errorOccurred(tr("The answer failed: %1").arg(message));
+}
+
+void ChatController::onRecovered(quint64 requestId, const QString& failure, const LoadedModel& model) {
+    const Answer* a = answerFor(requestId);
+    if (!a) return;
+    const QString text = tr("A device failed during this answer (%1). Strata re-planned the model on the remaining "
+                            "devices and goes on: %2.")
+                             .arg(failure, describeLayout(model.plan));
+    m_deviceNotices.insert(a->conversationId, text);
+    emit deviceRecovered(a->conversationId, text);
+}
+
+void ChatController::onFinished(quint64 requestId, const strata::GenerateStats& stats) {
+    Answer* answer = answerFor(requestId);
+    if (!answer) return;
     MessageState state = MessageState::complete;
     if (stats.stop == strata::StopReason::cancelled) state = MessageState::stopped;
     else if (stats.stop == strata::StopReason::error) state = MessageState::error;
     AnswerStats a = toAnswerStats(stats);
-    if (a.nTokens == 0) a.nTokens = m_answerTokens - m_baseTokens;
-    a.nTokens += m_baseTokens;  // Continue: the whole answer's
-    a.thinkingMs = thinkingMs();
-    finishAnswer(state, a);
+    if (a.nTokens == 0) a.nTokens = answer->tokens - answer->baseTokens;
+    a.nTokens += answer->baseTokens;  // Continue: the whole answer's
+    a.thinkingMs = answer->thinkingMs();
+    finishAnswer(requestId, state, a);
 }
 
-void ChatController::onLoaded(const LoadedModel& model) {
-    m_loadedModel = model.path;
-    m_defaultModel = model.path;
-    m_loadedTemplate = QString::fromStdString(model.info.chat_template);
-    m_loadedChatFormat = model.chatFormat;
-    emit modelChanged();
-}
+void ChatController::stop() { stopConversation(m_current); }
 
-void ChatController::stop() {
-    if (m_answerId == 0) return;
-    m_worker.requestCancel(m_requestId);
-    flush();  // what has streamed so far is on disk even before the worker answers
+void ChatController::stopConversation(qint64 conversationId) {
+    auto it = std::find_if(m_answers.begin(), m_answers.end(),
+                           [&](const auto& e) { return e.second.conversationId == conversationId; });
+    if (conversationId == 0 || it == m_answers.end()) return;
+    m_worker.requestCancel(it->first);
+    // What has streamed so far is on disk even before the worker answers.
+    if (it->second.dirty) save(it->second, MessageState::streaming, it->second.liveStats());
 }
 
 void ChatController::flush() {
-    if (m_answerId != 0 && m_dirty) save(MessageState::streaming, liveStats());
+    for (auto& [id, a] : m_answers)
+        if (a.dirty) save(a, MessageState::streaming, a.liveStats());
 }
 
 void ChatController::abandonAnswer() {
-    if (m_answerId == 0) return;
-    finishAnswer(MessageState::stopped, liveStats());
+    while (!m_answers.empty()) {
+        const auto it = m_answers.begin();
+        finishAnswer(it->first, MessageState::stopped, it->second.liveStats());
+    }
 }
 
-void ChatController::save(MessageState state, const AnswerStats& stats) {
-    if (!m_store.updateMessage(m_answerId, m_answerText, state, stats, m_answerReasoning))
+void ChatController::save(Answer& a, MessageState state, const AnswerStats& stats) {
+    if (!m_store.updateMessage(a.messageId, a.text, state, stats, a.reasoning))
         emit errorOccurred(tr("Could not save the answer: %1").arg(m_store.lastError()));
-    m_dirty = false;
+    a.dirty = false;
 }
 
-void ChatController::finishAnswer(MessageState state, const AnswerStats& stats) {
-    m_saveTimer.stop();
-    save(state, stats);
-    const qint64 id = m_answerId;
-    const qint64 conv = m_answerConversation;
-    m_answerId = 0;
-    m_answerConversation = 0;
+void ChatController::finishAnswer(quint64 requestId, MessageState state, const AnswerStats& stats) {
+    const auto it = m_answers.find(requestId);
+    if (it == m_answers.end()) return;
+    save(it->second, state, stats);
+    const qint64 id = it->second.messageId;
+    const qint64 conv = it->second.conversationId;
+    m_answers.erase(it);
+    if (m_answers.empty()) m_saveTimer.stop();
     Message done;
     if (auto m = m_store.message(id)) done = *m;
     if (conv == m_current) {
         for (Message& m : m_messages)
             if (m.id == id) m = done;
+        emit generatingChanged(false);
     }
-    emit generatingChanged(false);
     if (done.id != 0) emit answerFinished(done);
 }
 

@@ -1,21 +1,30 @@
 // ChatController: one chat session's logic on the GUI thread — stores messages, asks the worker
 // for answers, streams them into the store (saved at least every second and on stop), and tells
 // the chat view what changed. Knows nothing about widgets.
+//
+// Several conversations can be answered at once (the worker runs each answer on a sequence of
+// its own): each answer is kept by the request id it was asked with, and the worker's signals
+// are matched by that id. One answer at a time per conversation. isGenerating(),
+// streamingMessageId(), stop() and the answer*Changed signals are about the open conversation;
+// the others' answers stream into the store and show when they are opened.
 #pragma once
 
 #include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
 #include <QTimer>
+#include <map>
 #include <optional>
 
 #include "chat/chat_types.h"
 #include "strata/sampling.h"
+#include "strata/status.h"
 
 namespace strata::app {
 
 class ChatStore;
 class EngineWorker;
+class ModelState;
 struct LoadedModel;
 
 class ChatController : public QObject {
@@ -23,12 +32,20 @@ class ChatController : public QObject {
 public:
     static constexpr int kSaveIntervalMs = 750;
 
-    ChatController(ChatStore& store, EngineWorker& worker, QObject* parent = nullptr);
+    // `model` says what is loaded (the chat keeps no copy of its own).
+    ChatController(ChatStore& store, EngineWorker& worker, const ModelState& model, QObject* parent = nullptr);
     ~ChatController() override;
 
     // ---- conversations
     qint64 newConversation(const QString& title = {});
     bool selectConversation(qint64 id);
+    // Deletes softly (Undo: restoreConversation) after stopping its answer; an open one is
+    // closed. The deletion is final at purgeDeleted() (the sidebar's Undo bar times out, or the
+    // next start).
+    bool deleteConversation(qint64 id);
+    // Brings a softly deleted conversation back and opens it.
+    bool restoreConversation(qint64 id);
+    void purgeDeleted();
     qint64 currentConversation() const { return m_current; }
     const QList<Message>& messages() const { return m_messages; }
     std::optional<Conversation> current() const;
@@ -45,6 +62,9 @@ public:
     // Which template rendered the last prompt of a conversation (empty before its first answer
     // in this session).
     PromptInfo lastPrompt(qint64 conversationId) const { return m_lastPrompt.value(conversationId); }
+    // What the last device failure during an answer of this conversation was, and where the
+    // model runs since (deviceRecovered's text; empty when none in this session).
+    QString deviceNotice(qint64 conversationId) const { return m_deviceNotices.value(conversationId); }
     void setDefaultModel(const QString& path) { m_defaultModel = path; }
     // The system prompt and sampling a new chat starts with when none is open to inherit from
     // (Settings ▸ New chats; App::applyPreferences sets it). Only those two fields are used.
@@ -66,23 +86,31 @@ public:
     // Shows the alternative `step` places from this answer (-1: the previous, +1: the next).
     bool showAlternative(qint64 answerId, int step);
     bool editAndResend(qint64 messageId, const QString& text);
+    // Stops the open conversation's answer.
     void stop();
-    bool isGenerating() const { return m_answerId != 0; }
-    qint64 streamingMessageId() const { return m_answerId; }
-    qint64 streamingConversation() const { return m_answerConversation; }
-    QString streamingText() const { return m_answerText; }
-    QString streamingReasoning() const { return m_answerReasoning; }
-    // Saves the streaming answer now (shutdown, tests).
+    // Stops the answer of `conversationId` (a conversation being deleted).
+    void stopConversation(qint64 conversationId);
+    // Whether the open conversation (or `conversationId`) is being answered.
+    bool isGenerating() const { return isGenerating(m_current); }
+    bool isGenerating(qint64 conversationId) const { return answerOf(conversationId) != nullptr; }
+    int answersRunning() const { return int(m_answers.size()); }
+    // The open conversation's streaming answer (0 / empty when none).
+    qint64 streamingMessageId() const;
+    QString streamingText() const;
+    QString streamingReasoning() const;
+    // The request id the open conversation's answer was asked with (0: none).
+    quint64 streamingRequest() const;
+    // Saves the streaming answers now (shutdown, tests).
     void flush();
-    // Ends a streaming answer that will get no more tokens (the worker is gone): saves it as
-    // stopped.
+    // Ends the streaming answers that will get no more tokens (the worker is gone): saves them
+    // as stopped.
     void abandonAnswer();
 
-    QString loadedModelPath() const { return m_loadedModel; }
+    QString loadedModelPath() const;
     // The loaded model's own chat template text, and what prompts it without a custom template
     // ("the model's template", or the built-in format and why).
-    QString loadedModelTemplate() const { return m_loadedTemplate; }
-    QString loadedChatFormat() const { return m_loadedChatFormat; }
+    QString loadedModelTemplate() const;
+    QString loadedChatFormat() const;
 
 signals:
     void conversationOpened(qint64 conversationId);   // messages() now holds it
@@ -99,8 +127,12 @@ signals:
     // format stood in for the model's own (the chat shows it).
     void promptUsed(qint64 conversationId, const strata::app::PromptInfo& info);
     void answerFinished(const strata::app::Message& message);
+    // The open conversation started or ended being answered (or another one was opened).
     void generatingChanged(bool generating);
     void errorOccurred(const QString& message);
+    // A device failed while `conversationId` was answered; the model was re-planned on the
+    // remaining devices and the answer went on. `text` says what failed and the new layout.
+    void deviceRecovered(qint64 conversationId, const QString& text);
     // The user's text could not be stored (a full disk, a broken file): nothing was sent, and
     // the text comes back so the view can put it back in the composer.
     void messageNotSaved(const QString& text);
@@ -108,47 +140,54 @@ signals:
     void modelNeeded(const QString& modelPath);
 
 private:
-    void onToken(qint64 conversationId, const QString& text);
-    void onReasoning(qint64 conversationId, const QString& text);
-    void onPrompt(qint64 conversationId, const PromptInfo& info);
-    void countToken();  // a streamed piece is one token (the engine emits per token)
-    double thinkingMs() const;
-    void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
-    void onLoaded(const LoadedModel& model);
+    // An answer being streamed (its conversation may not be the open one).
+    struct Answer {
+        quint64 requestId = 0;
+        qint64 messageId = 0;
+        qint64 conversationId = 0;
+        QString text;
+        QString reasoning;
+        qint64 thinkStartMs = -1;  // when the first reasoning arrived (answer clock)
+        qint64 thinkEndMs = -1;    // when the first content after it arrived
+        int tokens = 0;
+        int baseTokens = 0;        // Continue: tokens the answer had before
+        QElapsedTimer clock;
+        qint64 firstTokenMs = -1;
+        bool dirty = false;
+
+        void countToken();  // a streamed piece is one token (the engine emits per token)
+        double thinkingMs() const;
+        AnswerStats liveStats() const;  // the figures so far
+    };
+
+    Answer* answerFor(quint64 requestId);
+    const Answer* answerOf(qint64 conversationId) const;
+    void onToken(quint64 requestId, const QString& text);
+    void onReasoning(quint64 requestId, const QString& text);
+    void onPrompt(quint64 requestId, const PromptInfo& info);
+    void onFailed(quint64 requestId, strata::ErrorCode code, const QString& message);
+    void onFinished(quint64 requestId, const strata::GenerateStats& stats);
+    void onRecovered(quint64 requestId, const QString& failure, const LoadedModel& model);
     // A new answer (beside `alternativeOf` when non-zero), or more of `continueId`.
     bool startAnswer(qint64 alternativeOf = 0, qint64 continueId = 0);
-    AnswerStats liveStats() const;  // the streaming answer's figures so far
     ChatTurns history() const;
-    void save(MessageState state, const AnswerStats& stats);
+    void save(Answer& answer, MessageState state, const AnswerStats& stats);
     QString modelForNewChats() const;  // the loaded model, else the last one
-    void finishAnswer(MessageState state, const AnswerStats& stats);
+    void finishAnswer(quint64 requestId, MessageState state, const AnswerStats& stats);
 
     ChatStore& m_store;
     EngineWorker& m_worker;
+    const ModelState& m_model;
     qint64 m_current = 0;
     std::optional<Conversation> m_draft;  // settings chosen while no conversation was open
     Conversation m_newChatDefaults;       // setNewChatDefaults
     QList<Message> m_messages;  // of m_current
     QString m_defaultModel;
-    QString m_loadedModel;
-    QString m_loadedTemplate;
-    QString m_loadedChatFormat;
 
-    // The answer being streamed (it may belong to a conversation no longer shown).
-    qint64 m_answerId = 0;
-    qint64 m_answerConversation = 0;
-    quint64 m_requestId = 0;
-    QString m_answerText;
-    QString m_answerReasoning;
-    qint64 m_thinkStartMs = -1;  // when the first reasoning arrived (answer clock)
-    qint64 m_thinkEndMs = -1;    // when the first content after it arrived
-    int m_answerTokens = 0;
-    int m_baseTokens = 0;         // Continue: tokens the answer had before
-    QElapsedTimer m_answerClock;
-    qint64 m_firstTokenMs = -1;
-    bool m_dirty = false;
+    std::map<quint64, Answer> m_answers;  // the answers streaming now, by request id
     QTimer m_saveTimer;
     QHash<qint64, PromptInfo> m_lastPrompt;  // by conversation
+    QHash<qint64, QString> m_deviceNotices;  // by conversation
 };
 
 }  // namespace strata::app

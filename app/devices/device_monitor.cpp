@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/engine_worker.h"
+#include "engine/model_state.h"
 
 namespace strata::app {
 
@@ -33,26 +34,26 @@ DeviceSummary describeDevices(const AppDevices& devices, const QString& gpuStatu
     return out;
 }
 
-DeviceMonitor::DeviceMonitor(EngineWorker* worker, QObject* parent) : QObject(parent), m_worker(worker) {
+DeviceMonitor::DeviceMonitor(EngineWorker* worker, const ModelState* model, QObject* parent)
+    : QObject(parent), m_worker(worker) {
     m_pollTimer.setInterval(1000);
     connect(&m_pollTimer, &QTimer::timeout, this, &DeviceMonitor::poll);
     m_reader = std::make_unique<strata::GpuTelemetryReader>();  // honours $STRATA_NVML_LIBRARY
     m_telemetryTimer.setInterval(1000);
     connect(&m_telemetryTimer, &QTimer::timeout, this, &DeviceMonitor::pollTelemetry);
     if (!worker) return;
-    connect(worker, &EngineWorker::loaded, this, [this](const LoadedModel& m) {
-        setModel(m);
-        m_pollTimer.start();
-    });
-    connect(worker, &EngineWorker::unloaded, this, [this] {
-        m_pollTimer.stop();
-        setModel(std::nullopt);
-    });
+    // Loaded, unloaded, or re-planned onto the remaining devices after a device failure.
+    if (model)
+        connect(model, &ModelState::modelChanged, this, [this, model] {
+            setModel(model->loaded());
+            if (model->isLoaded()) m_pollTimer.start();
+            else m_pollTimer.stop();
+        });
     connect(worker, &EngineWorker::statsUpdated, this, &DeviceMonitor::setStats);
 }
 
 void DeviceMonitor::poll() {
-    if (m_worker && !m_worker->isBusy()) QMetaObject::invokeMethod(m_worker, "pollStats", Qt::QueuedConnection);
+    if (m_worker && !m_worker->isBusy()) m_worker->requestStats();
 }
 
 std::optional<double> DeviceMonitor::utilisation(const QString& deviceId) const {

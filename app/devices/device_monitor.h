@@ -24,6 +24,7 @@
 namespace strata::app {
 
 class EngineWorker;
+class ModelState;
 
 // The status bar's line about the devices, in words for people, and the engine's own account
 // for the tooltip and the log. Without a GPU this is not an error: "No NVIDIA GPU found;
@@ -37,7 +38,9 @@ DeviceSummary describeDevices(const AppDevices& devices, const QString& gpuStatu
 class DeviceMonitor : public QObject {
     Q_OBJECT
 public:
-    explicit DeviceMonitor(EngineWorker* worker, QObject* parent = nullptr);
+    // `model` (with a worker): what is loaded, followed as it changes (model() mirrors it for
+    // the views).
+    explicit DeviceMonitor(EngineWorker* worker, const ModelState* model = nullptr, QObject* parent = nullptr);
 
     const AppDevices& devices() const { return m_devices; }
     QString gpuStatus() const { return m_gpuStatus; }

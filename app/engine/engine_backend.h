@@ -1,7 +1,13 @@
 // EngineBackend: what the EngineWorker needs from the engine, as one interface, so the worker's
 // threading, cancellation and signalling can be tested against a scripted fake as well as the
-// real engine (StrataBackend). Called only from the worker's thread, one call at a time, except
-// where a method says otherwise.
+// real engine (StrataBackend).
+//
+// Threading: load, unload, plan and the device calls come from the worker's thread, one at a
+// time, never while a generation runs (the worker waits for them). generate, complete,
+// recover, memory, stageTimings and generation() may be called from several generation threads
+// at once: each generate/complete call leases a sequence (KV slot) of the loaded model for its
+// duration, so as many answers run at once as the model has slots (LoadOptions::n_seq); further
+// calls wait in turn, and past a bounded queue fail with ErrorCode::busy.
 #pragma once
 
 #include <atomic>
@@ -21,6 +27,7 @@ struct BackendModel {
     strata::Plan plan;
     int64_t n_ctx = 0;
     std::string chat_format;
+    int n_seq = 1;  // sequences (answers at once) the model was loaded with
 };
 
 class EngineBackend {
@@ -33,8 +40,6 @@ public:
         const std::vector<strata::DeviceSpec>& specs) = 0;
     virtual std::string gpuStatus() = 0;
 
-    virtual strata::Result<strata::PlanReport> plan(const std::string& path, const strata::LoadOptions& options) = 0;
-
     // Replaces the loaded model (the old one is unloaded first).
     virtual strata::Result<BackendModel> load(const std::string& path, const strata::LoadOptions& options,
                                               const strata::LoadProgressFn& progress,
@@ -43,24 +48,35 @@ public:
     virtual bool hasModel() const = 0;
 
     // One chat turn (strata/chat_turn.h): renders the request with the model's (or its custom)
-    // template, dropping the oldest turns when it does not fit, generates the answer reusing the
-    // KV cache of the longest common prefix with the previous call, and splits the output into
-    // reasoning, answer and tool calls as it streams.
+    // template, dropping the oldest turns when it does not fit, generates the answer on a leased
+    // sequence — the one whose KV cache shares the longest prefix with this prompt, so a
+    // conversation that returns reuses its cache (GenerateStats::n_reused) — and splits the
+    // output into reasoning, answer and tool calls as it streams. Thread-safe (see above).
     virtual strata::Result<strata::ChatTurnResult> generate(const strata::ChatPromptRequest& request,
                                                             const strata::GenerateParams& params,
                                                             const strata::ChatTurnCallbacks& callbacks,
                                                             const std::atomic<bool>* cancel) = 0;
-    // Continues `prompt` as it is (no chat template, no chat stop strings), also reusing the
-    // KV cache of a common prefix.
+    // Continues `prompt` as it is (no chat template, no chat stop strings), also on a leased
+    // sequence chosen by common prefix. Thread-safe.
     virtual strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
                                                            const strata::TextCallback& onText,
                                                            const std::atomic<bool>* cancel) = 0;
+
+    // Counts loads and recoveries: a generation that fails with ErrorCode::device_failure
+    // passes the value it read before it started to recover(), so that when several fail at
+    // once the model is recovered once. Thread-safe.
+    virtual uint64_t generation() const = 0;
+    // After a device failure: waits for running generations to return, then re-plans the model
+    // on the remaining devices and reloads it (strata::Model::recover). When the model was
+    // recovered (or reloaded) since `seenGeneration` already, only returns what is loaded.
+    // The returned model carries the new plan. Thread-safe.
+    virtual strata::Result<BackendModel> recover(uint64_t seenGeneration) = 0;
 
     virtual std::vector<strata::DeviceMemory> memory() const = 0;
     virtual std::vector<strata::StageTiming> stageTimings() const = 0;
 };
 
-// The real engine: a strata::Engine, the loaded Model and one Sequence.
+// The real engine: a strata::Engine, the loaded Model and a SequencePool of its sequences.
 std::unique_ptr<EngineBackend> makeStrataBackend();
 
 }  // namespace strata::app

@@ -1,6 +1,7 @@
 #include "engine/engine_worker.h"
 
 #include <QElapsedTimer>
+#include <QRunnable>
 #include <exception>
 
 #include "engine/engine_backend.h"
@@ -23,44 +24,85 @@ strata::GenerateStats cancelledStats() {
 }
 
 constexpr qint64 kStatsIntervalMs = 500;
+// Device failures one answer recovers from before it gives up (each loses a device).
+constexpr int kMaxRecoveries = 2;
+// Generation threads: enough for every slot (at most 64, Settings ▸ Parallel answers) and the
+// SequencePool's bounded wait queue (64 by default), so that past it requests are refused with
+// ErrorCode::busy rather than queueing here unseen. Idle threads end after 30 s.
+constexpr int kMaxGenerationThreads = 64 + 64 + 8;
 
 }  // namespace
 
 EngineWorker::EngineWorker(std::unique_ptr<EngineBackend> backend, QObject* parent)
     : QObject(parent), m_backend(std::move(backend)) {
     m_statsClock.start();
+    m_generations.setMaxThreadCount(kMaxGenerationThreads);
 }
 
-EngineWorker::~EngineWorker() = default;
+EngineWorker::~EngineWorker() {
+    cancelAll();
+    m_generations.waitForDone();
+}
 
 quint64 EngineWorker::newRequestId() { return m_nextRequestId.fetch_add(1); }
 
 void EngineWorker::requestCancel(quint64 requestId) {
     std::lock_guard lock(m_cancelMutex);
-    if (m_running == requestId) m_cancel.store(true);
+    if (auto it = m_running.find(requestId); it != m_running.end()) it->second->store(true);
     else m_cancelled.insert(requestId);  // not started yet (or already done: then never used)
 }
 
 void EngineWorker::cancelAll() {
     std::lock_guard lock(m_cancelMutex);
     m_cancelledUpTo = m_nextRequestId.load() - 1;
-    if (m_running != 0) m_cancel.store(true);
+    for (auto& [id, flag] : m_running) flag->store(true);
 }
 
-bool EngineWorker::begin(quint64 requestId) {
+std::shared_ptr<std::atomic<bool>> EngineWorker::begin(quint64 requestId) {
     std::lock_guard lock(m_cancelMutex);
-    m_running = requestId;
     const bool cancelled = requestId <= m_cancelledUpTo || m_cancelled.erase(requestId) > 0;
-    m_cancel.store(cancelled);
-    m_busy.store(true);
-    return cancelled;
+    if (cancelled) return nullptr;
+    auto flag = std::make_shared<std::atomic<bool>>(false);
+    m_running[requestId] = flag;
+    ++m_active;
+    return flag;
 }
 
-void EngineWorker::end() {
+void EngineWorker::end(quint64 requestId) {
     std::lock_guard lock(m_cancelMutex);
-    m_running = 0;
-    m_busy.store(false);
+    if (m_running.erase(requestId) > 0) --m_active;
 }
+
+// ---- typed requests
+
+void EngineWorker::requestDevices(const DeviceSpecList& specs) {
+    QMetaObject::invokeMethod(this, [this, specs] { describeDevices(specs); }, Qt::QueuedConnection);
+}
+
+void EngineWorker::requestLoad(quint64 requestId, const QString& path, const strata::LoadOptions& options) {
+    QMetaObject::invokeMethod(this, [this, requestId, path, options] { loadModel(requestId, path, options); },
+                              Qt::QueuedConnection);
+}
+
+void EngineWorker::requestUnload() {
+    QMetaObject::invokeMethod(this, [this] { unloadModel(); }, Qt::QueuedConnection);
+}
+
+void EngineWorker::requestChat(quint64 requestId, const ChatRequest& request, const strata::GenerateParams& params) {
+    QMetaObject::invokeMethod(this, [this, requestId, request, params] { generate(requestId, request, params); },
+                              Qt::QueuedConnection);
+}
+
+void EngineWorker::requestCompletion(quint64 requestId, const QString& prompt, const strata::GenerateParams& params) {
+    QMetaObject::invokeMethod(this, [this, requestId, prompt, params] { complete(requestId, prompt, params); },
+                              Qt::QueuedConnection);
+}
+
+void EngineWorker::requestStats() {
+    QMetaObject::invokeMethod(this, [this] { pollStats(); }, Qt::QueuedConnection);
+}
+
+// ---- on the worker's thread
 
 void EngineWorker::describeDevices(const DeviceSpecList& specs) {
     try {
@@ -81,19 +123,22 @@ void EngineWorker::describeDevices(const DeviceSpecList& specs) {
     }
 }
 
-void EngineWorker::planModel(const QString& path, const strata::LoadOptions& options) {
-    try {
-        auto r = m_backend->plan(path.toStdString(), options);
-        if (r.ok()) emit planned(path, *r);
-        else emit planFailed(path, qs(r.status().message()));
-    } catch (const std::exception& e) {
-        emit planFailed(path, QString::fromUtf8(e.what()));
-    }
+LoadedModel EngineWorker::toLoadedModel(const BackendModel& r) const {
+    LoadedModel m;
+    m.path = m_loadedPath;
+    m.info = r.info;
+    m.request = r.request;
+    m.plan = r.plan;
+    m.nCtx = r.n_ctx;
+    m.nSeq = r.n_seq;
+    m.chatFormat = qs(r.chat_format);
+    return m;
 }
 
 void EngineWorker::loadModel(quint64 requestId, const QString& path, const strata::LoadOptions& options) {
-    if (begin(requestId)) {
-        end();
+    m_generations.waitForDone();  // the answers asked for before this load end on the old model
+    const auto cancel = begin(requestId);
+    if (!cancel) {
         emit failed(QStringLiteral("load"), tr("Loading %1 was cancelled.").arg(path));
         return;
     }
@@ -104,32 +149,69 @@ void EngineWorker::loadModel(quint64 requestId, const QString& path, const strat
         auto progress = [this](const strata::LoadProgress& p) {
             emit loadProgress(qs(p.device_id), p.bytes_done, p.bytes_total);
         };
-        auto r = m_backend->load(path.toStdString(), options, progress, &m_cancel);
-        end();
+        m_loadedPath.clear();
+        auto r = m_backend->load(path.toStdString(), options, progress, cancel.get());
+        end(requestId);
         if (!r.ok()) {
             emit failed(QStringLiteral("load"), qs(r.status().message()));
             return;
         }
-        LoadedModel m;
-        m.path = path;
-        m.info = r->info;
-        m.request = r->request;
-        m.plan = r->plan;
-        m.nCtx = r->n_ctx;
-        m.chatFormat = qs(r->chat_format);
+        m_loadedPath = path;
+        LoadedModel m = toLoadedModel(*r);
         m.loadSeconds = clock.elapsed() / 1000.0;
         emit loaded(m);
         emitStats();
     } catch (const std::exception& e) {
-        end();
+        end(requestId);
         emit failed(QStringLiteral("load"), QString::fromUtf8(e.what()));
     }
 }
 
 void EngineWorker::unloadModel() {
+    m_generations.waitForDone();
     m_backend->unload();
+    m_loadedPath.clear();
     emit unloaded();
     emit statsUpdated({});
+}
+
+void EngineWorker::generate(quint64 requestId, const ChatRequest& request, const strata::GenerateParams& params) {
+    Job job;
+    job.requestId = requestId;
+    job.chat = true;
+    job.request = request;
+    job.params = params;
+    start(std::move(job));
+}
+
+void EngineWorker::complete(quint64 requestId, const QString& prompt, const strata::GenerateParams& params) {
+    Job job;
+    job.requestId = requestId;
+    job.chat = false;
+    job.prompt = prompt;
+    job.params = params;
+    start(std::move(job));
+}
+
+void EngineWorker::start(Job job) {
+    job.cancel = begin(job.requestId);
+    if (!job.cancel) {
+        emit generationFinished(job.requestId, cancelledStats());
+        return;
+    }
+    m_generations.start([this, job = std::move(job)]() mutable {
+        const quint64 id = job.requestId;
+        // A generation thread catches what it throws: the answer fails, the app goes on.
+        try {
+            run(std::move(job));
+        } catch (const std::exception& e) {
+            strata::GenerateStats s;
+            s.stop = strata::StopReason::error;
+            end(id);
+            emit generationFailed(id, strata::ErrorCode::internal, QString::fromUtf8(e.what()));
+            emit generationFinished(id, s);
+        }
+    });
 }
 
 namespace {
@@ -172,81 +254,115 @@ ParsedAnswer toParsedAnswer(const strata::ChatTurnResult& r) {
 
 }  // namespace
 
-void EngineWorker::generate(quint64 requestId, qint64 conversationId, const ChatRequest& request,
-                            const strata::GenerateParams& params) {
-    runGeneration(requestId, conversationId, [&]() -> strata::Result<strata::GenerateStats> {
-        strata::ChatTurnCallbacks callbacks;
-        callbacks.on_prompt = [&](const strata::ChatPrompt& prompt, const strata::OutputFormats& formats) {
-            PromptInfo info;
-            info.templateName = qs(prompt.template_name);
-            info.warning = qs(prompt.warning);
-            info.formats = formats;
-            emit promptReady(conversationId, info);
-        };
-        callbacks.on_delta = [&](const strata::OutputDelta& d) {
-            const QString text = QString::fromUtf8(d.text.data(), qsizetype(d.text.size()));
-            // Harmony tool-call bodies are not text for anyone to read: answerParsed has the calls.
-            if (d.channel == strata::OutputChannel::content) emit tokenReceived(conversationId, text);
-            else if (d.channel == strata::OutputChannel::reasoning) emit reasoningReceived(conversationId, text);
+strata::Result<strata::GenerateStats> EngineWorker::attempt(const Job& job, QString& streamed, int& streamedTokens) {
+    const quint64 id = job.requestId;
+    if (!job.chat) {
+        return m_backend->complete(job.prompt.toStdString(), job.params, [&](std::string_view text) {
+            const QString piece = QString::fromUtf8(text.data(), qsizetype(text.size()));
+            streamed += piece;
+            ++streamedTokens;
+            emit tokenReceived(id, piece);
             maybeEmitStats();
-        };
-        auto r = m_backend->generate(toPromptRequest(request), params, callbacks, &m_cancel);
-        if (!r.ok()) return r.status();
-        if (r->stats.stop != strata::StopReason::cancelled) emit answerParsed(conversationId, toParsedAnswer(*r));
-        return r->stats;
-    });
+        }, job.cancel.get());
+    }
+    strata::ChatTurnCallbacks callbacks;
+    callbacks.on_prompt = [&](const strata::ChatPrompt& prompt, const strata::OutputFormats& formats) {
+        PromptInfo info;
+        info.templateName = qs(prompt.template_name);
+        info.warning = qs(prompt.warning);
+        info.formats = formats;
+        emit promptReady(id, info);
+    };
+    callbacks.on_delta = [&](const strata::OutputDelta& d) {
+        const QString text = QString::fromUtf8(d.text.data(), qsizetype(d.text.size()));
+        ++streamedTokens;
+        // Harmony tool-call bodies are not text for anyone to read: answerParsed has the calls.
+        if (d.channel == strata::OutputChannel::content) {
+            streamed += text;
+            emit tokenReceived(id, text);
+        } else if (d.channel == strata::OutputChannel::reasoning) {
+            emit reasoningReceived(id, text);
+        }
+        maybeEmitStats();
+    };
+    auto r = m_backend->generate(toPromptRequest(job.request), job.params, callbacks, job.cancel.get());
+    if (!r.ok()) return r.status();
+    if (r->stats.stop != strata::StopReason::cancelled) emit answerParsed(id, toParsedAnswer(*r));
+    return r->stats;
 }
 
-void EngineWorker::complete(quint64 requestId, qint64 conversationId, const QString& prompt,
-                            const strata::GenerateParams& params) {
-    runGeneration(requestId, conversationId, [&]() {
-        return m_backend->complete(prompt.toStdString(), params, [&](std::string_view text) {
-            emit tokenReceived(conversationId, QString::fromUtf8(text.data(), qsizetype(text.size())));
-            maybeEmitStats();
-        }, &m_cancel);
-    });
+void EngineWorker::run(Job job) {
+    const quint64 id = job.requestId;
+    auto fail = [&](strata::ErrorCode code, const QString& message) {
+        strata::GenerateStats s;
+        s.stop = strata::StopReason::error;
+        end(id);
+        emit generationFailed(id, code, message);
+        emit generationFinished(id, s);
+    };
+    int streamedTokens = 0;  // tokens streamed by earlier tries
+    for (int recoveries = 0;; ++recoveries) {
+        const uint64_t generation = m_backend->generation();
+        int triedTokens = 0;
+        QString triedText;
+        auto r = attempt(job, triedText, triedTokens);
+        if (r.ok()) {
+            end(id);
+            strata::GenerateStats stats = *r;
+            stats.n_generated += streamedTokens;
+            emit generationFinished(id, stats);
+            emitStats();
+            return;
+        }
+        streamedTokens += triedTokens;
+        const strata::Status& st = r.status();
+        if (st.code() == strata::ErrorCode::cancelled) {
+            end(id);
+            emit generationFinished(id, cancelledStats());
+            return;
+        }
+        if (st.code() != strata::ErrorCode::device_failure || recoveries >= kMaxRecoveries) {
+            fail(st.code(), qs(st.message()));
+            return;
+        }
+        // A device failed: re-plan on the rest, then go on from what was streamed.
+        auto rec = m_backend->recover(generation);
+        if (!rec.ok()) {
+            fail(st.code(), tr("%1; recovering on the remaining devices failed: %2")
+                                .arg(qs(st.message()), qs(rec.status().message())));
+            return;
+        }
+        emit recovered(id, qs(st.message()), toLoadedModel(*rec));
+        emitStats();
+        if (job.chat) job.request.continueFrom += triedText;
+        else job.prompt += triedText;
+        job.params.max_tokens -= triedTokens;
+        if (job.params.max_tokens <= 0) {
+            end(id);
+            strata::GenerateStats s;
+            s.stop = strata::StopReason::max_tokens;
+            s.n_generated = streamedTokens;
+            emit generationFinished(id, s);
+            return;
+        }
+    }
 }
 
 void EngineWorker::maybeEmitStats() {
-    if (m_statsClock.elapsed() >= kStatsIntervalMs) emitStats();
-}
-
-void EngineWorker::runGeneration(quint64 requestId, qint64 conversationId, const RunFn& run) {
-    if (begin(requestId)) {
-        end();
-        emit generationFinished(conversationId, cancelledStats());
-        return;
+    {
+        std::lock_guard lock(m_statsMutex);
+        if (m_statsClock.elapsed() < kStatsIntervalMs) return;
     }
-    emit generationStarted(requestId, conversationId);
-    auto fail = [&](const QString& message) {
-        strata::GenerateStats s;
-        s.stop = strata::StopReason::error;
-        emit generationFailed(conversationId, message);
-        emit generationFinished(conversationId, s);
-    };
-    try {
-        auto r = run();
-        end();
-        if (!r.ok()) {
-            if (r.status().code() == strata::ErrorCode::cancelled) {
-                emit generationFinished(conversationId, cancelledStats());
-                return;
-            }
-            fail(qs(r.status().message()));
-            return;
-        }
-        emit generationFinished(conversationId, *r);
-        emitStats();
-    } catch (const std::exception& e) {
-        end();
-        fail(QString::fromUtf8(e.what()));
-    }
+    emitStats();
 }
 
 void EngineWorker::pollStats() { emitStats(); }
 
 void EngineWorker::emitStats() {
-    m_statsClock.restart();
+    {
+        std::lock_guard lock(m_statsMutex);
+        m_statsClock.restart();
+    }
     EngineStats s;
     s.memory = toQList(m_backend->memory());
     s.timings = toQList(m_backend->stageTimings());

@@ -1,21 +1,33 @@
-// EngineWorker: owns the engine (through an EngineBackend) and runs every engine call on the
-// thread it is moved to. The GUI talks to it only through queued slots and value-type signals;
-// app code (App / main.cpp) owns the QThread.
+// EngineWorker: owns the engine (through an EngineBackend). Device queries, loads and unloads
+// run on the thread it is moved to, in the order they were asked for; every answer (a chat
+// turn or a raw completion) runs on a generation thread of its own, on a sequence (KV slot)
+// leased from the loaded model, so as many answers stream at once as the model was loaded with
+// slots (LoadOptions::n_seq). App code (App / main.cpp) owns the QThread.
 //
-// Requests that can take long (load, generate) carry a request id from newRequestId().
-// requestCancel(id) (that request only) and cancelAll() (everything issued so far) may be called
-// directly from any thread — they only touch atomics and a mutex — so Stop works while the
-// worker is busy. A cancelled request that has not started yet finishes at once as cancelled.
+// Calls: the request*() methods are typed and may be called from any thread; each queues its
+// work on the worker's thread, so an answer asked for after a load runs on the loaded model.
+// A load or unload waits for the answers already running to end.
 //
-// Answers are tagged with the conversation id the caller passed to generate() / complete(),
-// so several callers share one worker and each keeps only its own tokens: the chat uses its
-// conversations' ids (> 0), the API server negative ones (see ApiServer).
+// Requests carry an id from newRequestId(), and every signal about an answer carries its
+// request id: each caller (the chat, the API server) keeps the ids it issued and ignores the
+// rest. requestCancel(id) (that request only) and cancelAll() (everything issued so far) only
+// touch atomics and a mutex: call them from any thread. A cancelled request that has not
+// started yet finishes at once as cancelled.
+//
+// Signals about answers are emitted on generation threads; connect with a receiver context (a
+// queued connection) to get them on the GUI thread.
+//
+// A device failure during an answer: the worker has the backend re-plan the model on the
+// remaining devices and reload it (EngineBackend::recover), emits recovered() with the new
+// layout, and goes on with the answer from where it stopped.
 #pragma once
 
 #include <QElapsedTimer>
 #include <QObject>
+#include <QThreadPool>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -25,6 +37,7 @@
 namespace strata::app {
 
 class EngineBackend;
+struct BackendModel;
 
 class EngineWorker : public QObject {
     Q_OBJECT
@@ -32,79 +45,101 @@ public:
     explicit EngineWorker(std::unique_ptr<EngineBackend> backend, QObject* parent = nullptr);
     ~EngineWorker() override;
 
-    // ---- thread-safe, callable directly from the GUI thread
+    // ---- thread-safe, callable directly from any thread
     quint64 newRequestId();
     void requestCancel(quint64 requestId);
     void cancelAll();
-    bool isBusy() const { return m_busy.load(); }
+    // Whether a load or an answer is running.
+    bool isBusy() const { return m_active.load() > 0; }
+    // Blocks until every answer running now has ended (shutdown: after cancelAll()).
+    void waitForAnswers() { m_generations.waitForDone(); }
 
-public slots:
+    // ---- typed requests, callable from any thread: queued onto the worker's thread
+    void requestDevices(const strata::app::DeviceSpecList& specs);
+    void requestLoad(quint64 requestId, const QString& path, const strata::LoadOptions& options);
+    void requestUnload();
+    // One chat turn: promptReady, then reasoningReceived / tokenReceived as the output streams,
+    // then answerParsed (on success) and generationFinished, all with `requestId`.
+    void requestChat(quint64 requestId, const strata::app::ChatRequest& request, const strata::GenerateParams& params);
+    // Continues `prompt` as plain text (no chat template): the API's /v1/completions.
+    void requestCompletion(quint64 requestId, const QString& prompt, const strata::GenerateParams& params);
+    void requestStats();
+
+    // ---- the bodies of the requests above; run on the worker's thread
     void describeDevices(const strata::app::DeviceSpecList& specs);
-    void planModel(const QString& path, const strata::LoadOptions& options);
     void loadModel(quint64 requestId, const QString& path, const strata::LoadOptions& options);
     void unloadModel();
-    // One chat turn: promptReady, then reasoningReceived / tokenReceived as the output streams,
-    // then answerParsed (on success) and generationFinished.
-    void generate(quint64 requestId, qint64 conversationId, const strata::app::ChatRequest& request,
-                  const strata::GenerateParams& params);
-    // Continues `prompt` as plain text (no chat template): the API's /v1/completions.
-    void complete(quint64 requestId, qint64 conversationId, const QString& prompt, const strata::GenerateParams& params);
-    // Queued form of cancelAll() (for connecting to a signal).
-    void cancel() { cancelAll(); }
+    void generate(quint64 requestId, const strata::app::ChatRequest& request, const strata::GenerateParams& params);
+    void complete(quint64 requestId, const QString& prompt, const strata::GenerateParams& params);
     void pollStats();
 
 signals:
     void devicesDescribed(const strata::app::DeviceSpecList& specs, const strata::app::DeviceInfoList& devices,
                           const QString& gpuStatus);
-    void planned(const QString& path, const strata::PlanReport& report);
-    void planFailed(const QString& path, const QString& message);
 
     void loadStarted(const QString& path);
     void loadProgress(const QString& deviceId, quint64 done, quint64 total);
     void loaded(const strata::app::LoadedModel& model);
     void unloaded();
 
-    void generationStarted(quint64 requestId, qint64 conversationId);
     // generate(): which template rendered the prompt, and a warning when a built-in format
     // stood in for the model's template.
-    void promptReady(qint64 conversationId, const strata::app::PromptInfo& info);
+    void promptReady(quint64 requestId, const strata::app::PromptInfo& info);
     // The answer's text as it streams (generate(): its content only; complete(): everything).
-    void tokenReceived(qint64 conversationId, const QString& text);
+    void tokenReceived(quint64 requestId, const QString& text);
     // generate(): the model's reasoning as it streams, kept apart from the answer.
-    void reasoningReceived(qint64 conversationId, const QString& text);
+    void reasoningReceived(quint64 requestId, const QString& text);
     // generate(): the whole output parsed, just before generationFinished (not on failure).
-    void answerParsed(qint64 conversationId, const strata::app::ParsedAnswer& answer);
-    // Why an answer failed; generationFinished (stop == error) follows for the same conversation.
-    void generationFailed(qint64 conversationId, const QString& message);
-    void generationFinished(qint64 conversationId, const strata::GenerateStats& stats);
+    void answerParsed(quint64 requestId, const strata::app::ParsedAnswer& answer);
+    // Why an answer failed (`code` for callers that map it: ErrorCode::busy when every slot is
+    // taken and the queue is full); generationFinished (stop == error) follows.
+    void generationFailed(quint64 requestId, strata::ErrorCode code, const QString& message);
+    void generationFinished(quint64 requestId, const strata::GenerateStats& stats);
+    // A device failed during the answer `requestId`; the model was re-planned and reloaded on
+    // the remaining devices (`model` has the new plan) and the answer goes on. `failure` says
+    // what failed.
+    void recovered(quint64 requestId, const QString& failure, const strata::app::LoadedModel& model);
 
     // what: "devices", "load"; message: for the user, names file/device/size. (A failed answer
-    // is generationFailed: only its conversation's owner should show it.)
+    // is generationFailed: only its owner should show it.)
     void failed(const QString& what, const QString& message);
     void statsUpdated(const strata::app::EngineStats& stats);
 
 private:
-    // Arms the cancel flag for a request about to run; true when it was cancelled already.
-    bool begin(quint64 requestId);
-    void end();
+    struct Job {
+        quint64 requestId = 0;
+        bool chat = true;
+        ChatRequest request;  // chat
+        QString prompt;       // completion
+        strata::GenerateParams params;
+        std::shared_ptr<std::atomic<bool>> cancel;
+    };
+    // Registers a request about to run and returns its cancel flag; null when it was cancelled
+    // already.
+    std::shared_ptr<std::atomic<bool>> begin(quint64 requestId);
+    void end(quint64 requestId);
+    void start(Job job);
+    // On a generation thread: the answer, recovering from device failures.
+    void run(Job job);
+    // One try of the answer; `streamed`/`streamedTokens` grow with what it streams.
+    strata::Result<strata::GenerateStats> attempt(const Job& job, QString& streamed, int& streamedTokens);
+    LoadedModel toLoadedModel(const BackendModel& m) const;
     void emitStats();
-    // The body of generate() and complete(): `run` calls the backend with the text callback.
-    // The body of generate() and complete(): `run` calls the backend; it emits the streamed
-    // text itself and returns the stats.
-    using RunFn = std::function<strata::Result<strata::GenerateStats>()>;
-    void runGeneration(quint64 requestId, qint64 conversationId, const RunFn& run);
     // Sends the stats to the device monitor when the last update is old enough.
     void maybeEmitStats();
 
     std::unique_ptr<EngineBackend> m_backend;
-    std::atomic<bool> m_cancel{false};
-    std::atomic<bool> m_busy{false};
+    std::atomic<int> m_active{0};  // loads and answers running
     std::atomic<quint64> m_nextRequestId{1};
     std::mutex m_cancelMutex;      // guards the three below
     std::set<quint64> m_cancelled; // requests cancelled before they started
     quint64 m_cancelledUpTo = 0;   // cancelAll(): every request id <= this is cancelled
-    quint64 m_running = 0;         // the request running now (0: none)
+    std::map<quint64, std::shared_ptr<std::atomic<bool>>> m_running;  // requests running now
+    QString m_loadedPath;          // set on the worker's thread while no answer runs
+    std::mutex m_statsMutex;
     QElapsedTimer m_statsClock;
+    // Generation threads; after m_backend so that it is destroyed (and waited for) first.
+    QThreadPool m_generations;
 };
 
 }  // namespace strata::app

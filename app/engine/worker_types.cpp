@@ -3,6 +3,7 @@
 namespace strata::app {
 
 void registerWorkerMetaTypes() {
+    qRegisterMetaType<strata::ErrorCode>();
     qRegisterMetaType<strata::LoadOptions>();
     qRegisterMetaType<strata::GenerateParams>();
     qRegisterMetaType<strata::GenerateStats>();

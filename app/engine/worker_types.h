@@ -18,6 +18,7 @@ struct LoadedModel {
     strata::PlanRequest request;
     strata::Plan plan;
     qint64 nCtx = 0;
+    int nSeq = 1;        // answers that can run at once (sequence slots)
     QString chatFormat;  // "ChatML", "plain", ...
     double loadSeconds = 0;
 };
@@ -37,6 +38,7 @@ void registerWorkerMetaTypes();
 
 }  // namespace strata::app
 
+Q_DECLARE_METATYPE(strata::ErrorCode)
 Q_DECLARE_METATYPE(strata::LoadOptions)
 Q_DECLARE_METATYPE(strata::GenerateParams)
 Q_DECLARE_METATYPE(strata::GenerateStats)

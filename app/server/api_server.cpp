@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "engine/engine_worker.h"
+#include "engine/model_state.h"
 #include "strata/chat_turn.h"
 
 namespace strata::app {
@@ -54,26 +55,24 @@ bool originAllowed(const QByteArray& origin, const QList<QByteArray>& allowed) {
     return false;
 }
 
-ApiServer::ApiServer(EngineWorker& worker, QObject* parent) : QObject(parent), m_worker(worker) {
+ApiServer::ApiServer(EngineWorker& worker, const ModelState& model, QObject* parent)
+    : QObject(parent), m_worker(worker), m_model(model) {
     connect(&m_tcp, &QTcpServer::newConnection, this, &ApiServer::onNewConnection);
     connect(&worker, &EngineWorker::tokenReceived, this, &ApiServer::onToken);
     connect(&worker, &EngineWorker::reasoningReceived, this, &ApiServer::onReasoning);
     connect(&worker, &EngineWorker::promptReady, this, &ApiServer::onPrompt);
-    connect(&worker, &EngineWorker::answerParsed, this, [this](qint64 conversationId, const ParsedAnswer& answer) {
-        if (const auto it = m_jobs.find(conversationId); it != m_jobs.end()) it->second.parsed = answer;
+    connect(&worker, &EngineWorker::answerParsed, this, [this](quint64 requestId, const ParsedAnswer& answer) {
+        if (const auto it = m_jobs.find(requestId); it != m_jobs.end()) it->second.parsed = answer;
     });
     connect(&worker, &EngineWorker::generationFailed, this, &ApiServer::onFailed);
     connect(&worker, &EngineWorker::generationFinished, this, &ApiServer::onFinished);
-    connect(&worker, &EngineWorker::loaded, this, &ApiServer::onLoaded);
-    // A load replaces the model: from its start until it ends there is none to answer with.
-    connect(&worker, &EngineWorker::loadStarted, this, [this](const QString& path) {
-        m_loadingPath = path;
-        m_modelId.clear();
-    });
-    connect(&worker, &EngineWorker::unloaded, this, [this] { m_modelId.clear(); });
-    connect(&worker, &EngineWorker::failed, this, [this](const QString& what, const QString&) {
-        if (what == QLatin1String("load")) m_loadingPath.clear();
-    });
+}
+
+QString ApiServer::modelId() const {
+    if (!m_model.isLoaded()) return {};
+    QString id = QFileInfo(m_model.loadedPath()).fileName();
+    if (id.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive)) id.chop(5);
+    return id;
 }
 
 ApiServer::~ApiServer() { close(); }
@@ -164,8 +163,8 @@ void ApiServer::sendError(HttpConnection* connection, int status, const QString&
 }
 
 void ApiServer::sendModelUnavailable(HttpConnection* connection) {
-    if (!m_loadingPath.isEmpty())
-        sendError(connection, 503, tr("the model %1 is loading; try again shortly").arg(QFileInfo(m_loadingPath).fileName()));
+    if (const QString loading = m_model.loadingPath(); !loading.isEmpty())
+        sendError(connection, 503, tr("the model %1 is loading; try again shortly").arg(QFileInfo(loading).fileName()));
     else
         sendError(connection, 503, tr("no model is loaded: load one in Strata's library, or start Strata with "
                                       "`strata --serve MODEL.gguf`"));
@@ -232,10 +231,10 @@ void ApiServer::onRequest(HttpConnection* connection, const HttpRequest& request
     }
 
     if (path == "/health") {
-        if (m_modelId.isEmpty()) sendModelUnavailable(connection);
+        if (!m_model.isLoaded()) sendModelUnavailable(connection);
         else connection->respond(200, R"({"status":"ok"})");
     } else if (path == "/v1/models") {
-        connection->respond(200, modelsJson(m_modelId, m_modelCreated));
+        connection->respond(200, modelsJson(modelId(), m_model.loadedAt()));
     } else {
         startCompletion(connection, request, path == "/v1/chat/completions");
     }
@@ -247,36 +246,23 @@ void ApiServer::startCompletion(HttpConnection* connection, const HttpRequest& r
         connection->respond(e->status, errorJson(*e));
         return;
     }
-    if (m_modelId.isEmpty()) {
+    if (!m_model.isLoaded()) {
         sendModelUnavailable(connection);
         return;
     }
     strata::GenerateParams& params = job.request.params;
     // Unbounded by default, as with OpenAI: the answer runs until it ends or the context is full.
-    if (!job.request.hasMaxTokens) params.max_tokens = int(std::clamp<qint64>(m_nCtx, 1, std::numeric_limits<int>::max()));
+    if (!job.request.hasMaxTokens)
+        params.max_tokens = int(std::clamp<qint64>(m_model.loaded()->nCtx, 1, std::numeric_limits<int>::max()));
     if (!job.request.hasSeed) params.sampler.seed = QRandomGenerator::global()->generate64();
 
     job.connection = connection;
     job.requestId = m_worker.newRequestId();
-    job.meta = newResponseMeta(chat, m_modelId);
-    const qint64 conversationId = m_nextConversation--;
+    job.meta = newResponseMeta(chat, modelId());
     const quint64 requestId = job.requestId;
-    const CompletionRequest& r = m_jobs.emplace(conversationId, std::move(job)).first->second.request;
-    EngineWorker* worker = &m_worker;
-    if (chat)
-        QMetaObject::invokeMethod(
-            worker,
-            [worker, requestId, conversationId, request = r.chat, params = r.params] {
-                worker->generate(requestId, conversationId, request, params);
-            },
-            Qt::QueuedConnection);
-    else
-        QMetaObject::invokeMethod(
-            worker,
-            [worker, requestId, conversationId, prompt = r.prompt, params = r.params] {
-                worker->complete(requestId, conversationId, prompt, params);
-            },
-            Qt::QueuedConnection);
+    const CompletionRequest& r = m_jobs.emplace(requestId, std::move(job)).first->second.request;
+    if (chat) m_worker.requestChat(requestId, r.chat, r.params);
+    else m_worker.requestCompletion(requestId, r.prompt, r.params);
 }
 
 void ApiServer::startStream(Job& job, HttpConnection* connection) {
@@ -287,8 +273,8 @@ void ApiServer::startStream(Job& job, HttpConnection* connection) {
     if (job.meta.chat) connection->writeStream(sse(chunkJson(job.meta, {}, true, {})));
 }
 
-void ApiServer::onPrompt(qint64 conversationId, const PromptInfo& info) {
-    const auto it = m_jobs.find(conversationId);
+void ApiServer::onPrompt(quint64 requestId, const PromptInfo& info) {
+    const auto it = m_jobs.find(requestId);
     if (it == m_jobs.end()) return;
     it->second.formats = info.formats;
     if (!info.warning.isEmpty())
@@ -312,8 +298,8 @@ void ApiServer::streamContent(Job& job, HttpConnection* connection) {
     job.sent = safe;
 }
 
-void ApiServer::onToken(qint64 conversationId, const QString& text) {
-    const auto it = m_jobs.find(conversationId);
+void ApiServer::onToken(quint64 requestId, const QString& text) {
+    const auto it = m_jobs.find(requestId);
     if (it == m_jobs.end()) return;  // the chat's, or a request whose client left
     Job& job = it->second;
     job.text += text;
@@ -331,8 +317,8 @@ void ApiServer::onToken(qint64 conversationId, const QString& text) {
     streamContent(job, c);
 }
 
-void ApiServer::onReasoning(qint64 conversationId, const QString& text) {
-    const auto it = m_jobs.find(conversationId);
+void ApiServer::onReasoning(quint64 requestId, const QString& text) {
+    const auto it = m_jobs.find(requestId);
     if (it == m_jobs.end() || !it->second.request.stream) return;  // whole answers take it from answerParsed
     Job& job = it->second;
     HttpConnection* c = job.connection;
@@ -341,13 +327,15 @@ void ApiServer::onReasoning(qint64 conversationId, const QString& text) {
     c->writeStream(sse(reasoningChunkJson(job.meta, text)));
 }
 
-void ApiServer::onFailed(qint64 conversationId, const QString& message) {
-    const auto it = m_jobs.find(conversationId);
-    if (it != m_jobs.end()) it->second.error = message;
+void ApiServer::onFailed(quint64 requestId, strata::ErrorCode code, const QString& message) {
+    const auto it = m_jobs.find(requestId);
+    if (it == m_jobs.end()) return;
+    it->second.error = message;
+    it->second.errorCode = code;
 }
 
-void ApiServer::onFinished(qint64 conversationId, const strata::GenerateStats& stats) {
-    const auto it = m_jobs.find(conversationId);
+void ApiServer::onFinished(quint64 requestId, const strata::GenerateStats& stats) {
+    const auto it = m_jobs.find(requestId);
     if (it == m_jobs.end()) return;
     Job job = std::move(it->second);
     m_jobs.erase(it);
@@ -359,17 +347,23 @@ void ApiServer::onFinished(qint64 conversationId, const strata::GenerateStats& s
         // model, or the engine failed.
         int status = 500;
         QString message = job.error.isEmpty() ? tr("the answer failed") : job.error;
+        HttpConnection::Headers headers;
         if (stats.stop == strata::StopReason::cancelled) {
             status = 503;
             message = tr("the request was cancelled (Strata is closing, or the model was unloaded)");
-        } else if (m_modelId.isEmpty()) {
+        } else if (job.errorCode == strata::ErrorCode::busy) {
+            // Every sequence slot is answering and the wait queue is full.
+            status = 503;
+            message = tr("the server is busy: %1").arg(message);
+            headers.append(qMakePair(QByteArray("Retry-After"), QByteArray("1")));
+        } else if (!m_model.isLoaded()) {
             status = 503;
         }
         if (job.streamStarted) {
             c->writeStream(sse(errorJson(status, message)));
             c->endStream(true);
         } else {
-            sendError(c, status, message);
+            c->respond(status, errorJson(status, message), "application/json", headers);
         }
         return;
     }
@@ -403,14 +397,4 @@ void ApiServer::onFinished(qint64 conversationId, const strata::GenerateStats& s
     c->writeStream("data: [DONE]\n\n");
     c->endStream();
 }
-
-void ApiServer::onLoaded(const LoadedModel& model) {
-    m_loadingPath.clear();
-    QString id = QFileInfo(model.path).fileName();
-    if (id.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive)) id.chop(5);
-    m_modelId = id;
-    m_modelCreated = QDateTime::currentSecsSinceEpoch();
-    m_nCtx = model.nCtx;
-}
-
 }  // namespace strata::app

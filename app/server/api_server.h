@@ -13,11 +13,12 @@
 // the call's raw text. A template that could not be used (a built-in format stood in for it) is
 // logged (category strata.api) for every request it affects.
 //
-// It reaches the engine only through the EngineWorker's queued slots and signals, as the chat
-// does: the worker runs one answer at a time, so API requests queue behind each other and behind
-// the chat's. Each request gets its own negative conversation id (the chat's are positive
-// database ids), so each side ignores the other's tokens. A client that disconnects cancels its
-// request (running or queued). The server never loads models: with none loaded it answers 503.
+// It reaches the engine only through the EngineWorker's typed requests and signals, as the chat
+// does: each request runs on a sequence of its own beside the chat's answers and other
+// requests, and waits for a free one when all are answering (503 with Retry-After when too many
+// wait). Each request is known by its worker request id, so the chat and the server each ignore
+// the other's tokens. A client that disconnects cancels its request (running or waiting). What
+// is loaded comes from ModelState; the server never loads models: with none loaded it answers 503.
 //
 // Listens on 127.0.0.1 by default and then accepts only Host headers that name this machine, so
 // a web page cannot reach it through DNS rebinding. Web pages: only the origins listed in
@@ -43,6 +44,7 @@
 namespace strata::app {
 
 class EngineWorker;
+class ModelState;
 struct LoadedModel;
 
 // 8313: free of the ports local LLM tools already take — llama-server and many dev servers
@@ -71,7 +73,8 @@ bool originAllowed(const QByteArray& origin, const QList<QByteArray>& allowed);
 class ApiServer : public QObject {
     Q_OBJECT
 public:
-    explicit ApiServer(EngineWorker& worker, QObject* parent = nullptr);
+    // `model` says what is loaded (the server keeps no copy of its own).
+    ApiServer(EngineWorker& worker, const ModelState& model, QObject* parent = nullptr);
     ~ApiServer() override;
 
     // Starts listening (closing a previous listener first). False with errorString() set when
@@ -86,7 +89,7 @@ public:
     // The options of the last listen().
     const ApiServerOptions& options() const { return m_options; }
     // The id /v1/models reports: the loaded model's file name without .gguf ("" when none).
-    QString modelId() const { return m_modelId; }
+    QString modelId() const;
 
 signals:
     void listeningChanged(bool listening);
@@ -100,6 +103,7 @@ private:
         QString text;       // the answer's content so far
         qsizetype sent = 0; // streaming: how much of `text` has gone out
         QString error;      // from generationFailed
+        strata::ErrorCode errorCode = strata::ErrorCode::internal;
         bool streamStarted = false;
         strata::OutputFormats formats;        // from promptReady
         std::optional<ParsedAnswer> parsed;   // from answerParsed
@@ -114,27 +118,22 @@ private:
     void sendError(HttpConnection* connection, int status, const QString& message);
     void sendModelUnavailable(HttpConnection* connection);
 
-    void onToken(qint64 conversationId, const QString& text);
-    void onReasoning(qint64 conversationId, const QString& text);
-    void onPrompt(qint64 conversationId, const PromptInfo& info);
+    void onToken(quint64 requestId, const QString& text);
+    void onReasoning(quint64 requestId, const QString& text);
+    void onPrompt(quint64 requestId, const PromptInfo& info);
     // Streams the content that can no longer turn out to be a tool call.
     void streamContent(Job& job, HttpConnection* connection);
-    void onFailed(qint64 conversationId, const QString& message);
-    void onFinished(qint64 conversationId, const strata::GenerateStats& stats);
-    void onLoaded(const LoadedModel& model);
+    void onFailed(quint64 requestId, strata::ErrorCode code, const QString& message);
+    void onFinished(quint64 requestId, const strata::GenerateStats& stats);
     void startStream(Job& job, HttpConnection* connection);
 
     EngineWorker& m_worker;
+    const ModelState& m_model;
     QTcpServer m_tcp;
     ApiServerOptions m_options;
     QString m_error;
     QList<HttpConnection*> m_connections;  // children of this object
-    std::map<qint64, Job> m_jobs;          // by conversation id
-    qint64 m_nextConversation = -1;        // counts down: server ids never meet the chat's
-    QString m_modelId;
-    qint64 m_modelCreated = 0;
-    qint64 m_nCtx = 0;
-    QString m_loadingPath;                 // a load the worker started and has not finished
+    std::map<quint64, Job> m_jobs;         // by request id (EngineWorker::newRequestId)
 };
 
 }  // namespace strata::app

@@ -31,12 +31,10 @@ inline ApiServerOptions testOptions() {
 // A worker (fake or real backend) and a server listening on it. The server is declared after
 // the worker, so it goes first.
 struct Served {
-    explicit Served(FakeScript script = {}) : workers(std::move(script)), server(*workers.worker) {}
-    explicit Served(std::unique_ptr<EngineBackend> backend) : workers(std::move(backend)), server(*workers.worker) {}
+    explicit Served(FakeScript script = {}) : workers(std::move(script)), server(*workers.worker, *workers.model) {}
+    explicit Served(std::unique_ptr<EngineBackend> backend) : workers(std::move(backend)), server(*workers.worker, *workers.model) {}
     void load(const QString& path, const LoadOptions& o = {}) {
-        QMetaObject::invokeMethod(workers.worker.get(), "loadModel", Qt::QueuedConnection,
-                                  Q_ARG(quint64, workers.worker->newRequestId()), Q_ARG(QString, path),
-                                  Q_ARG(strata::LoadOptions, o));
+        workers.worker->requestLoad(workers.worker->newRequestId(), path, o);
     }
     quint16 port() const { return server.port(); }
     WorkerFixture workers;

@@ -1,9 +1,12 @@
 // FakeBackend: a scripted EngineBackend for tests of the worker, the chat controller and the
 // views — streams given pieces of text with a delay, reports load progress, records what it was
-// asked, and honours the cancel flag between pieces like the engine does.
+// asked, and honours the cancel flag between pieces like the engine does. Like the real one,
+// generate/complete may run on several threads at once (up to `maxAnswers`, then busy); a scripted
+// device failure is recovered from by recover() onto "cpu" alone.
 #pragma once
 
 #include <QThread>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -26,6 +29,14 @@ struct FakeScript {
     int loadStepDelayMs = 0;
     std::string failLoad;        // non-empty: load() fails with this message
     std::string failGenerate;    // non-empty: generate() fails with this message
+    // Answers at once; one more fails with ErrorCode::busy (the pool's full queue).
+    int maxAnswers = 4;
+    // >= 0: the first answer fails with a device failure of "cpu1" after this many pieces,
+    // until recover() is called.
+    int deviceFailureAfter = -1;
+    // Answers whose last message's content equals this wait at their start (as for a free
+    // sequence) until FakeRecord::release is set or they are cancelled; then they end there.
+    std::string holdPrompt;
 };
 
 struct FakeRecord {
@@ -36,6 +47,10 @@ struct FakeRecord {
     std::vector<strata::GenerateParams> params;
     std::vector<strata::LoadOptions> loads;
     int generated = 0;  // pieces sent in total
+    int recoveries = 0;
+    std::atomic<int> running{0};     // answers running now
+    std::atomic<int> maxRunning{0};  // the most that ran at once
+    std::atomic<bool> release{false};
 };
 
 class FakeBackend final : public app::EngineBackend {
@@ -64,9 +79,6 @@ public:
         return out;
     }
     std::string gpuStatus() override { return "no CUDA devices found: fake"; }
-    strata::Result<strata::PlanReport> plan(const std::string& path, const strata::LoadOptions&) override {
-        return strata::Status(strata::ErrorCode::unsupported, path + ": the fake backend does not plan");
-    }
     strata::Result<app::BackendModel> load(const std::string& path, const strata::LoadOptions& options,
                                            const strata::LoadProgressFn& progress, const std::atomic<bool>* cancel) override {
         {
@@ -81,27 +93,57 @@ public:
         }
         if (!m_script.failLoad.empty()) return strata::Status(strata::ErrorCode::out_of_memory, m_script.failLoad);
         m_loaded = true;
+        ++m_generation;
+        // A scripted device failure needs a second device to lose.
+        if (m_script.deviceFailureAfter >= 0) return model(path, {"cpu", "cpu1"});
+        return model(path, {"cpu"});
+    }
+    // The fake model on `devices`, one layer each.
+    app::BackendModel model(const std::string& path, const std::vector<std::string>& devices) const {
         app::BackendModel m;
         m.info.path = path;
         m.info.name = "fake";
         m.info.n_layer = 2;
         m.n_ctx = 512;
         m.chat_format = "plain";
-        strata::StagePlan stage;
-        stage.device = 0;
-        stage.device_id = "cpu";
-        stage.layer_end = 2;
-        stage.has_embedding = stage.has_output = true;
+        m.n_seq = m_script.maxAnswers;
         m.plan.fits = true;
-        m.plan.stages.push_back(stage);
+        for (size_t i = 0; i < devices.size(); ++i) {
+            strata::StagePlan stage;
+            stage.device = int(i);
+            stage.device_id = devices[i];
+            stage.layer_begin = int(i * 2 / devices.size());
+            stage.layer_end = int((i + 1) * 2 / devices.size());
+            stage.has_embedding = i == 0;
+            stage.has_output = i + 1 == devices.size();
+            m.plan.stages.push_back(stage);
+        }
         return m;
     }
     void unload() override { m_loaded = false; }
     bool hasModel() const override { return m_loaded; }
+    uint64_t generation() const override { return m_generation.load(); }
+    strata::Result<app::BackendModel> recover(uint64_t seen) override {
+        std::lock_guard lock(m_record->mutex);
+        if (m_generation.load() == seen) {
+            ++m_generation;
+            ++m_record->recoveries;
+            m_failed = true;  // cpu1 is gone: no more injected failures
+        }
+        return model("fake.gguf", {"cpu"});
+    }
     strata::Result<strata::ChatTurnResult> generate(const strata::ChatPromptRequest& request,
                                                     const strata::GenerateParams& params,
                                                     const strata::ChatTurnCallbacks& callbacks,
                                                     const std::atomic<bool>* cancel) override {
+        Slot slot(*this);
+        if (!slot.ok) return strata::Status(strata::ErrorCode::busy, "all fake slots are answering");
+        if (!m_script.holdPrompt.empty() && !request.messages.empty() &&
+            request.messages.back().content == m_script.holdPrompt) {
+            while (!m_record->release.load() && !(cancel && cancel->load()))
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            if (cancel && cancel->load()) return strata::Status(strata::ErrorCode::cancelled, "cancelled while waiting");
+        }
         {
             std::lock_guard lock(m_record->mutex);
             m_record->prompts.push_back(request.messages);
@@ -136,8 +178,8 @@ public:
                             cancel, 0);
         if (!stats.ok()) return stats.status();
         if (stats->stop != strata::StopReason::cancelled && stats->stop != strata::StopReason::max_tokens) {
-            auto answer = stream(m_script.pieces, params, int(promptBytes), emitAs(strata::OutputChannel::content), cancel,
-                                 stats->n_generated);
+            auto answer = stream(piecesAfter(request.assistant_prefix), params, int(promptBytes),
+                                 emitAs(strata::OutputChannel::content), cancel, stats->n_generated);
             if (!answer.ok()) return answer.status();
             stats = answer;
         }
@@ -153,6 +195,8 @@ public:
     }
     strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
                                                    const strata::TextCallback& onText, const std::atomic<bool>* cancel) override {
+        Slot slot(*this);
+        if (!slot.ok) return strata::Status(strata::ErrorCode::busy, "all fake slots are answering");
         {
             std::lock_guard lock(m_record->mutex);
             m_record->rawPrompts.push_back(prompt);
@@ -164,6 +208,32 @@ public:
     std::vector<strata::StageTiming> stageTimings() const override { return {}; }
 
 private:
+    // A running answer; `ok` is false past the script's maxAnswers.
+    struct Slot {
+        explicit Slot(FakeBackend& b) : backend(b) {
+            const int now = ++b.m_record->running;
+            int seen = b.m_record->maxRunning.load();
+            while (now > seen && !b.m_record->maxRunning.compare_exchange_weak(seen, now)) {}
+            ok = now <= b.m_script.maxAnswers;
+        }
+        ~Slot() { --backend.m_record->running; }
+        FakeBackend& backend;
+        bool ok = false;
+    };
+
+    // After a recovery the worker goes on from what was streamed (the assistant prefix): the
+    // pieces after it, as the engine would continue. Otherwise all of them.
+    std::vector<std::string> piecesAfter(const std::string& prefix) {
+        {
+            std::lock_guard lock(m_record->mutex);
+            if (!m_failed || prefix.empty()) return m_script.pieces;
+        }
+        std::string seen;
+        size_t i = 0;
+        while (i < m_script.pieces.size() && prefix.starts_with(seen + m_script.pieces[i])) seen += m_script.pieces[i++];
+        return {m_script.pieces.begin() + long(i), m_script.pieces.end()};
+    }
+
     // Streams the script's pieces, one "token" each, up to params.max_tokens; the prompt counts
     // one token per byte of its text.
     // `already`: tokens generated before these pieces (reasoning before the answer).
@@ -186,6 +256,11 @@ private:
                 return s;
             }
             if (m_script.pieceDelayMs) std::this_thread::sleep_for(std::chrono::milliseconds(m_script.pieceDelayMs));
+            if (m_script.deviceFailureAfter >= 0 && s.n_generated - already >= m_script.deviceFailureAfter) {
+                std::lock_guard lock(m_record->mutex);
+                if (!m_failed)
+                    return strata::Status(strata::ErrorCode::device_failure, "cpu1 failed: injected device failure");
+            }
             onText(piece);
             if (s.n_generated == already)
                 s.time_to_first_token = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -199,7 +274,9 @@ private:
 
     FakeScript m_script;
     std::shared_ptr<FakeRecord> m_record;
-    bool m_loaded = false;
+    std::atomic<bool> m_loaded{false};
+    std::atomic<uint64_t> m_generation{0};
+    bool m_failed = false;  // recover() ran: the failing device is gone (guarded by the record's mutex)
 };
 
 }  // namespace strata::test

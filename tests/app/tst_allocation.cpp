@@ -67,6 +67,7 @@ private slots:
         s.nCtx = 16384;
         s.kvType = KvCacheType::q8_0;
         s.nBatch = 256;
+        s.nSeq = 2;
         s.experts = {ExpertMode::first_n, 12, QStringLiteral("cpu")};
         QCOMPARE(AllocationSettings::fromJson(s.toJson()), s);
         s.experts = {ExpertMode::cpu, 0, QString()};
@@ -146,6 +147,7 @@ private slots:
         s.mode = SplitMode(mode);
         s.kvType = KvCacheType::q8_0;
         s.nBatch = 128;
+        s.nSeq = 3;
         s.devices[1].enabled = false;
         s.devices[2].reserve = 256ull << 20;
         s.devices[0].ratio = 3;
@@ -158,6 +160,8 @@ private slots:
         QCOMPARE(req.n_ctx, 2048);
         QCOMPARE(int(req.kv_type), int(o.kv_type));
         QCOMPARE(req.n_batch, o.n_batch);
+        QCOMPARE(req.n_seq, 3);
+        QCOMPARE(o.n_seq, 3);
         QCOMPARE(int(req.mode), int(o.mode));
         for (size_t i = 0; i < req.devices.size(); ++i) {
             const PlanDevice& d = req.devices[i];

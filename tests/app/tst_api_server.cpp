@@ -13,6 +13,7 @@
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
 
 #include "app.h"
 #include "chat/chat_controller.h"
@@ -73,7 +74,7 @@ private slots:
         // Not from a browser (no Origin): no CORS permission is given, none is needed.
         QVERIFY(!models->headers.contains("access-control-allow-origin"));
 
-        QMetaObject::invokeMethod(s.workers.worker.get(), "unloadModel", Qt::QueuedConnection);
+        s.workers.worker->requestUnload();
         QTRY_VERIFY(s.server.modelId().isEmpty());
         c.send(httpRequest("GET", "/v1/models"));
         models = c.read();
@@ -440,7 +441,6 @@ private slots:
             c.abort();
         }
         QTRY_COMPARE(finished.size(), 1);
-        QVERIFY(finished[0][0].toLongLong() < 0);  // a server id
         QCOMPARE(int(finished[0][1].value<GenerateStats>().stop), int(StopReason::cancelled));
         {
             std::lock_guard lock(s.workers.record->mutex);
@@ -456,10 +456,13 @@ private slots:
                  QStringLiteral("zz"));
     }
 
+    // The second request waits for a sequence (held, as when every slot is answering); its
+    // client leaves: it is cancelled and never generates.
     void queuedRequestOfALeavingClientNeverRuns() {
         FakeScript script;
         script.pieces.assign(20, "q");
         script.pieceDelayMs = 10;
+        script.holdPrompt = "second";
         Served s(script);
         QVERIFY(s.server.listen(testOptions()));
         s.load(QStringLiteral("/m/fake.gguf"));
@@ -471,17 +474,45 @@ private slots:
         {
             RawClient second(s.port());
             second.send(httpRequest("POST", "/v1/chat/completions", chatBody("second")));
-            QTest::qWait(30);  // queued behind the first
+            QTest::qWait(30);  // waiting for a slot
             second.abort();
         }
         const auto r = first.read();
         QVERIFY(r);
         QCOMPARE(r->status, 200);
         QTRY_COMPARE(finished.size(), 2);
-        QCOMPARE(int(finished[1][1].value<GenerateStats>().stop), int(StopReason::cancelled));
+        int cancelled = 0;
+        for (const QList<QVariant>& f : finished) cancelled += f[1].value<GenerateStats>().stop == StopReason::cancelled;
+        QCOMPARE(cancelled, 1);
         std::lock_guard lock(s.workers.record->mutex);
         QCOMPARE(s.workers.record->prompts.size(), size_t(1));  // the second never reached the engine
         QCOMPARE(s.workers.record->prompts[0][1].content, std::string("first"));
+    }
+
+    // Every sequence answering and the queue full: 503 with Retry-After, while the request
+    // that holds the slot is answered normally.
+    void busyEngineIsA503WithRetryAfter() {
+        FakeScript script;
+        script.maxAnswers = 1;
+        script.holdPrompt = "hold";
+        Served s(script);
+        QVERIFY(s.server.listen(testOptions()));
+        s.load(QStringLiteral("/m/fake.gguf"));
+        QTRY_VERIFY(!s.server.modelId().isEmpty());
+        RawClient first(s.port());
+        first.send(httpRequest("POST", "/v1/chat/completions", chatBody("hold")));
+        QTRY_COMPARE(s.workers.record->running.load(), 1);
+        RawClient second(s.port());
+        second.send(httpRequest("POST", "/v1/chat/completions", chatBody("next")));
+        const auto refused = second.read();
+        QVERIFY(refused);
+        QCOMPARE(refused->status, 503);
+        QCOMPARE(refused->headers.value("retry-after"), QByteArray("1"));
+        QVERIFY2(refused->body.contains("busy"), refused->body.constData());
+        s.workers.record->release = true;
+        const auto answered = first.read();
+        QVERIFY(answered);
+        QCOMPARE(answered->status, 200);
     }
 
     void pipelinedRequestsAreAnsweredInOrder() {
@@ -502,9 +533,9 @@ private slots:
         QCOMPARE(models->json().value("data").toArray().size(), 1);
     }
 
-    // The chat and the API share the worker: answers queue, and neither sees the other's tokens
-    // or failures.
-    void requestsQueueBehindTheChatWithoutMixing() {
+    // Two chats and an API client are answered at the same time (each on a sequence of its
+    // own), and none sees another's tokens or failures.
+    void twoChatsAndAnApiClientAnswerAtOnce() {
         QTemporaryDir dir;
         Database db;
         QVERIFY(db.open(dir.filePath("chat.sqlite3")));
@@ -512,27 +543,34 @@ private slots:
         FakeScript script;
         script.pieceDelayMs = 20;
         Served s(script);
-        ChatController chat(store, *s.workers.worker);
+        ChatController chat(store, *s.workers.worker, *s.workers.model);
         QVERIFY(s.server.listen(testOptions()));
         s.load(QStringLiteral("/m/fake.gguf"));
         QTRY_VERIFY(!s.server.modelId().isEmpty());
         QSignalSpy chatDone(&chat, &ChatController::answerFinished);
         QSignalSpy chatErrors(&chat, &ChatController::errorOccurred);
         QVERIFY(chat.send(QStringLiteral("from the chat")));
+        const qint64 first = chat.currentConversation();
+        QVERIFY(chat.newConversation());
+        QVERIFY(chat.send(QStringLiteral("from another chat")));
+        const qint64 second = chat.currentConversation();
         RawClient api(s.port());
         api.send(httpRequest("POST", "/v1/chat/completions", chatBody("from the API")));
         const auto r = api.read();
         QVERIFY(r);
         QCOMPARE(r->status, 200);
-        QTRY_COMPARE(chatDone.size(), 1);
-        QCOMPARE(store.messages(chat.currentConversation()).last().content, QStringLiteral("Hello, world!"));
+        QTRY_COMPARE(chatDone.size(), 2);
+        QCOMPARE(store.messages(first).last().content, QStringLiteral("Hello, world!"));
+        QCOMPARE(store.messages(second).last().content, QStringLiteral("Hello, world!"));
         QCOMPARE(r->json().value("choices").toArray().first().toObject().value("message").toObject().value("content").toString(),
                  QStringLiteral("Hello, world!"));
+        QVERIFY2(s.workers.record->maxRunning.load() >= 2, "the answers ran one after another");
         {
             std::lock_guard lock(s.workers.record->mutex);
-            QCOMPARE(s.workers.record->prompts.size(), size_t(2));
-            QCOMPARE(s.workers.record->prompts[0].back().content, std::string("from the chat"));  // first come
-            QCOMPARE(s.workers.record->prompts[1].back().content, std::string("from the API"));
+            std::vector<std::string> asked;
+            for (const auto& p : s.workers.record->prompts) asked.push_back(p.back().content);
+            std::sort(asked.begin(), asked.end());
+            QCOMPARE(asked, (std::vector<std::string>{"from another chat", "from the API", "from the chat"}));
         }
         QCOMPARE(chatErrors.size(), 0);
     }
@@ -545,7 +583,7 @@ private slots:
         FakeScript script;
         script.failGenerate = "cuda0: illegal memory access";
         Served s(script);
-        ChatController chat(store, *s.workers.worker);
+        ChatController chat(store, *s.workers.worker, *s.workers.model);
         QVERIFY(s.server.listen(testOptions()));
         s.load(QStringLiteral("/m/fake.gguf"));
         QTRY_VERIFY(!s.server.modelId().isEmpty());

@@ -2,7 +2,9 @@
 // the answer with its figures; the answer is on disk while it streams and when stopped;
 // regenerate and edit-and-resend rewrite the history; a conversation keeps its model, system
 // prompt and sampling; shutting down mid-answer keeps every token that arrived; a question the
-// store refuses is not sent and comes back; an answer the token limit cut says so.
+// store refuses is not sent and comes back; an answer the token limit cut says so; two
+// conversations are answered at once, each into its own messages; a device failure mid-answer
+// is told in the chat with the new layout, and the answer completes.
 #include <QSignalSpy>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -45,7 +47,7 @@ private slots:
 
     void turnStoresQuestionAndAnswer() {
         WorkerFixture f;
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         QVERIFY(chat.send(QStringLiteral("What is a GGUF file?")));
         QVERIFY(chat.isGenerating());
@@ -69,7 +71,7 @@ private slots:
         script.reasoningPieces = {"Let me ", "think."};
         script.pieceDelayMs = 20;
         WorkerFixture f(script);
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy reasoning(&chat, &ChatController::answerReasoningChanged);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         QVERIFY(chat.send(QStringLiteral("why?")));
@@ -94,7 +96,7 @@ private slots:
 
     void customTemplatePerConversation() {
         WorkerFixture f;
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         // Set before the first message (a draft), it is kept by the conversation that message makes.
         const auto bad = chat.setConversationTemplate(QStringLiteral("{% for m in messages %}"));
@@ -119,7 +121,7 @@ private slots:
         FakeScript script;
         script.templateWarning = "its chat template failed on this conversation (x)";
         WorkerFixture f(script);
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy used(&chat, &ChatController::promptUsed);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         QVERIFY(chat.send(QStringLiteral("hi")));
@@ -133,7 +135,7 @@ private slots:
 
     void answerIsSavedWhileStreaming() {
         WorkerFixture f(slowScript(60, 40));  // 2.4 s of streaming
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QVERIFY(chat.send(QStringLiteral("stream please")));
         const qint64 id = chat.streamingMessageId();
         QTest::qWait(ChatController::kSaveIntervalMs * 2 + 100);
@@ -160,7 +162,7 @@ private slots:
 
     void stopSavesThePartialAnswer() {
         WorkerFixture f(slowScript(200, 10));
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy changed(&chat, &ChatController::answerTextChanged);
         QVERIFY(chat.send(QStringLiteral("long answer")));
         const qint64 id = chat.streamingMessageId();
@@ -182,7 +184,7 @@ private slots:
         qint64 conv = 0;
         qint64 first = 0;
         {
-            ChatController chat(*m_store, *f.worker);
+            ChatController chat(*m_store, *f.worker, *f.model);
             QSignalSpy done(&chat, &ChatController::answerFinished);
             QVERIFY(chat.send(QStringLiteral("q1")));
             QTRY_COMPARE(done.size(), 1);
@@ -224,7 +226,7 @@ private slots:
             QCOMPARE(f.record->prompts[2][1].content, std::string("the first answer"));
         }
         // Another session: the same answer shown, its alternative still there.
-        ChatController again(*m_store, *f.worker);
+        ChatController again(*m_store, *f.worker, *f.model);
         QVERIFY(again.selectConversation(conv));
         QCOMPARE(again.messages().size(), 4);
         QCOMPARE(again.messages()[1].id, first);
@@ -237,7 +239,7 @@ private slots:
     // far (as the start of its turn), and the same message grows; its figures add up.
     void continueCarriesOnTheStoppedAnswer() {
         WorkerFixture f(slowScript(60, 10));
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy changed(&chat, &ChatController::answerTextChanged);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         QVERIFY(!chat.canContinue());
@@ -271,7 +273,7 @@ private slots:
     // its model: then the app is asked to load it and the answer follows.
     void canAnswerOnlyWithAModel() {
         WorkerFixture f;
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QVERIFY(!chat.canAnswer());
         chat.setDefaultModel(QStringLiteral("/models/own.gguf"));  // the last model: new chats name it
         QVERIFY(chat.canAnswer());
@@ -284,7 +286,7 @@ private slots:
 
     void editAndResendDropsLaterMessages() {
         WorkerFixture f;
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         QVERIFY(chat.send(QStringLiteral("first question")));
         QTRY_COMPARE(finished.size(), 1);
@@ -303,7 +305,7 @@ private slots:
 
     void conversationKeepsModelPromptAndSampling() {
         WorkerFixture f;
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         QSignalSpy needed(&chat, &ChatController::modelNeeded);
         const qint64 id = chat.newConversation();
@@ -335,7 +337,7 @@ private slots:
     // says nothing.
     void tokenLimitIsRemembered() {
         WorkerFixture f(slowScript(10, 0));
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         chat.newConversation();
         SamplingSettings s;
@@ -359,7 +361,7 @@ private slots:
     // creates, and only to that one.
     void settingsBeforeTheFirstMessage() {
         WorkerFixture f;
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy finished(&chat, &ChatController::answerFinished);
         QCOMPARE(chat.currentConversation(), 0);
         QCOMPARE(chat.draft().sampling, SamplingSettings{});
@@ -386,12 +388,13 @@ private slots:
     // What App::shutdown does when the window closes mid-answer.
     void shutdownMidAnswerKeepsEveryArrivedToken() {
         WorkerFixture f(slowScript(300, 5));
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy changed(&chat, &ChatController::answerTextChanged);
         QVERIFY(chat.send(QStringLiteral("go")));
         const qint64 id = chat.streamingMessageId();
         QTRY_VERIFY(changed.size() >= 10);
         f.worker->cancelAll();
+        f.worker->waitForAnswers();
         f.thread.quit();
         f.thread.wait();
         QCoreApplication::sendPostedEvents(&chat);  // tokens and the finish the worker sent
@@ -407,11 +410,78 @@ private slots:
         QCOMPARE(m->content.split(QLatin1Char(' '), Qt::SkipEmptyParts).size(), sent);
     }
 
+    // A second conversation asks while the first is answered: both answers stream at once, and
+    // each lands in its own conversation, whole. Stop in one leaves the other.
+    void twoConversationsAreAnsweredAtOnce() {
+        WorkerFixture f(slowScript(20, 10));
+        ChatController chat(*m_store, *f.worker, *f.model);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QVERIFY(chat.send(QStringLiteral("first")));
+        const qint64 first = chat.currentConversation();
+        const qint64 firstAnswer = chat.streamingMessageId();
+        QVERIFY(chat.newConversation());
+        QVERIFY(!chat.isGenerating());  // the open conversation is not being answered
+        QVERIFY(chat.isGenerating(first));
+        QVERIFY(chat.send(QStringLiteral("second")));
+        const qint64 second = chat.currentConversation();
+        QVERIFY(second != first);
+        QCOMPARE(chat.answersRunning(), 2);
+        QTRY_COMPARE(finished.size(), 2);
+        QVERIFY2(f.record->maxRunning.load() >= 2, "the answers ran one after another");
+        QString expected;
+        for (int i = 0; i < 20; ++i) expected += QStringLiteral("w%1 ").arg(i);
+        for (qint64 conv : {first, second}) {
+            const QList<Message> m = m_store->messages(conv);
+            QCOMPARE(m.size(), 2);
+            QCOMPARE(m[1].content, expected);
+            QCOMPARE(m[1].state, MessageState::complete);
+        }
+        QCOMPARE(m_store->messages(first)[1].id, firstAnswer);
+        QCOMPARE(m_store->messages(first)[0].content, QStringLiteral("first"));
+        QCOMPARE(m_store->messages(second)[0].content, QStringLiteral("second"));
+
+        // Stop the open conversation's answer; the other one (not shown) goes on to its end.
+        QVERIFY(chat.send(QStringLiteral("again")));  // in `second`
+        chat.selectConversation(first);
+        QVERIFY(chat.send(QStringLiteral("again")));
+        const qint64 stopped = chat.streamingMessageId();
+        QTRY_VERIFY(chat.streamingText().size() > 6);
+        chat.stop();
+        QTRY_COMPARE(finished.size(), 4);
+        QCOMPARE(m_store->message(stopped)->state, MessageState::stopped);
+        QCOMPARE(m_store->messages(second).last().content, expected);
+        QCOMPARE(m_store->messages(second).last().state, MessageState::complete);
+    }
+
+    // A device fails mid-answer: the chat says what happened and where the model runs now, and
+    // the answer is whole.
+    void deviceFailureIsToldAndTheAnswerGoesOn() {
+        FakeScript script;
+        script.deviceFailureAfter = 2;
+        WorkerFixture f(script);
+        ChatController chat(*m_store, *f.worker, *f.model);
+        QSignalSpy finished(&chat, &ChatController::answerFinished);
+        QSignalSpy recovered(&chat, &ChatController::deviceRecovered);
+        QSignalSpy errors(&chat, &ChatController::errorOccurred);
+        QVERIFY(chat.send(QStringLiteral("hi")));
+        QTRY_COMPARE(finished.size(), 1);
+        QCOMPARE(errors.size(), 0);
+        QCOMPARE(recovered.size(), 1);
+        QCOMPARE(recovered[0][0].toLongLong(), chat.currentConversation());
+        const QString text = recovered[0][1].toString();
+        QVERIFY2(text.contains(QLatin1String("cpu1 failed")) && text.contains(QStringLiteral("cpu: layers 0–2")),
+                 qPrintable(text));
+        QCOMPARE(chat.deviceNotice(chat.currentConversation()), text);  // shown again when reopened
+        const QList<Message> m = m_store->messages(chat.currentConversation());
+        QCOMPARE(m[1].content, QStringLiteral("Hello, world!"));
+        QCOMPARE(m[1].state, MessageState::complete);
+    }
+
     // A question the store cannot take (here a trigger refuses it as a full disk would) is not
     // sent, says why, and comes back through messageNotSaved; once writes work again it goes.
     void unsavedQuestionComesBack() {
         WorkerFixture f;
-        ChatController chat(*m_store, *f.worker);
+        ChatController chat(*m_store, *f.worker, *f.model);
         QSignalSpy errors(&chat, &ChatController::errorOccurred);
         QSignalSpy back(&chat, &ChatController::messageNotSaved);
         QSqlQuery q(m_db->connection());

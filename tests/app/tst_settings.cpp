@@ -74,6 +74,7 @@ private slots:
         p.cpuReserveMiB = 2048;
         p.defaultContext = 8192;
         p.kvType = KvCacheType::q8_0;
+        p.parallelAnswers = 8;
         p.systemPrompt = QStringLiteral("Be brief.\nUse metric units.");
         p.sampling.temperature = 0.2;
         p.sampling.topK = 20;
@@ -138,6 +139,7 @@ private slots:
         QTest::newRow("max tokens") << "Max tokens";
         QTest::newRow("telemetry") << "telemetry";
         QTest::newRow("context") << "context";
+        QTest::newRow("parallel") << "Parallel answers";
         QTest::newRow("folder") << "folder";
     }
     void invalidPreferencesAreRefusedWhole() {
@@ -153,6 +155,7 @@ private slots:
         if (row == "max tokens") p.sampling.maxTokens = 0;
         if (row == "telemetry") p.telemetryIntervalMs = 10;
         if (row == "context") p.defaultContext = -1;
+        if (row == "parallel") p.parallelAnswers = 0;
         if (row == "folder") p.modelFolders = {QStringLiteral("models")};
         const QStringList problems = p.problems();
         QCOMPARE(problems.size(), 1);
@@ -229,6 +232,9 @@ private slots:
         QVERIFY(a.devices[0].enabled);
         QVERIFY(!a.devices[1].enabled);  // cpu1 is off by default
         QCOMPARE(a.devices[0].reserve.value_or(0), quint64(64) << 20);
+        // Settings ▸ Parallel answers (4 by default), passed to the load and the plan.
+        QCOMPARE(a.nSeq, Preferences::defaults().parallelAnswers);
+        QCOMPARE(buildLoadOptions(app.fits().devices(), a, 0).n_seq, a.nSeq);
         // A model's own allocation wins over the defaults.
         AllocationSettings own = a;
         own.nCtx = 512;
@@ -355,6 +361,45 @@ private slots:
         QVERIFY(!restored[0][0].toBool());
         QVERIFY2(app.restoreNote().contains(QLatin1String("did not load")), qPrintable(app.restoreNote()));
         QVERIFY(app.loadingPath().isEmpty());
+        app.shutdown();
+    }
+
+    // A model without a slot count of its own gets Settings ▸ Parallel answers, halved until the
+    // plan fits: on a device with room for one KV cache but not two, one; the load asks for it.
+    void parallelAnswersShrinkToWhatFits() {
+        auto fp = read_model_footprint(m_model.toStdString());
+        QVERIFY(fp.ok());
+        auto need = [&](int nSeq) {
+            PlanRequest r;
+            r.model = *fp;
+            r.n_ctx = effectiveContext({}, fp->n_ctx_train);
+            r.n_seq = nSeq;
+            PlanDevice big;
+            big.info.id = "cpu";
+            big.info.total_memory = big.info.free_memory = 1ull << 40;
+            r.devices.push_back(big);
+            const Plan plan = make_plan(r);
+            return plan.fits ? plan.devices.at(0).total() : 0;
+        };
+        const uint64_t one = need(1), two = need(2);
+        QVERIFY(one > 0 && two > one);
+        const uint64_t capKiB = (one + (two - one) / 2) >> 10;  // room for one KV cache, not two
+        QTemporaryDir d;
+        AppOptions o = fakeOptions(d.path());
+        std::vector<DeviceSpec> specs;
+        std::string err;
+        QVERIFY(parse_device_specs("cpu:" + std::to_string(capKiB) + "KiB", specs, err));
+        o.deviceSpecs = QList<DeviceSpec>(specs.begin(), specs.end());
+        App app(o);
+        QVERIFY(app.start());
+        app.importer().importPaths({m_model});
+        QTRY_VERIFY(app.fits().hasFootprint(m_model) && !app.fits().devices().isEmpty());
+        const AllocationSettings a = app.allocationFor(m_model);
+        QCOMPARE(a.nSeq, 1);
+        QVERIFY(app.fits().plan(app.fits().planRequest(m_model, a)).fits);
+        AllocationSettings four = a;
+        four.nSeq = 4;
+        QVERIFY(!app.fits().plan(app.fits().planRequest(m_model, four)).fits);
         app.shutdown();
     }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "engine/engine_worker.h"
+#include "engine/model_state.h"
 #include "fake_backend.h"
 
 namespace strata::test {
@@ -13,12 +14,14 @@ struct WorkerFixture {
     explicit WorkerFixture(FakeScript script = {}) : record(std::make_shared<FakeRecord>()) {
         app::registerWorkerMetaTypes();
         worker = std::make_unique<app::EngineWorker>(std::make_unique<FakeBackend>(std::move(script), record));
+        model = std::make_unique<app::ModelState>(*worker);
         worker->moveToThread(&thread);
         thread.start();
     }
     explicit WorkerFixture(std::unique_ptr<app::EngineBackend> backend) : record(std::make_shared<FakeRecord>()) {
         app::registerWorkerMetaTypes();
         worker = std::make_unique<app::EngineWorker>(std::move(backend));
+        model = std::make_unique<app::ModelState>(*worker);
         worker->moveToThread(&thread);
         thread.start();
     }
@@ -26,6 +29,7 @@ struct WorkerFixture {
     void stop() {
         if (!thread.isRunning()) return;
         worker->cancelAll();
+        worker->waitForAnswers();
         thread.quit();
         thread.wait();
     }
@@ -33,6 +37,7 @@ struct WorkerFixture {
     std::shared_ptr<FakeRecord> record;
     QThread thread;
     std::unique_ptr<app::EngineWorker> worker;
+    std::unique_ptr<app::ModelState> model;  // what is loaded, on this (the GUI) thread
 };
 
 }  // namespace strata::test

@@ -21,6 +21,7 @@
 #include "engine/engine_worker.h"
 #include "library/model_catalog.h"
 #include "library/model_importer.h"
+#include "settings.h"
 #include "test_models.h"
 #include "window_fixture.h"
 
@@ -47,10 +48,12 @@ private slots:
         m_model = QFileInfo(m_model).canonicalFilePath();
         auto fp = read_model_footprint(m_model.toStdString());
         QVERIFY(fp.ok());
-        // What the model needs on one device at the default settings (weights, KV, scratch).
+        // What the model needs on one device at the default settings (weights, KV for the
+        // default Parallel answers, scratch).
         PlanRequest one;
         one.model = *fp;
         one.n_ctx = effectiveContext({}, fp->n_ctx_train);
+        one.n_seq = strata::app::Preferences::defaults().parallelAnswers;
         PlanDevice big;
         big.info.id = "cpu";
         big.info.total_memory = big.info.free_memory = 1ull << 40;

@@ -30,6 +30,7 @@
 #include "common/message_banner.h"
 #include "engine/engine_backend.h"
 #include "engine/engine_worker.h"
+#include "engine/model_state.h"
 #include "library/model_catalog.h"
 #include "storage/chat_store.h"
 #include "storage/database.h"
@@ -347,6 +348,29 @@ private slots:
         QVERIFY2(view->settingsPanel()->templateStatusText().contains(QLatin1String("Warning")),
                  qPrintable(view->settingsPanel()->templateStatusText()));
         f.app->chat().newConversation();  // another conversation: nothing to warn about yet
+        QVERIFY(!notice->isVisible());
+    }
+
+    // A device failed mid-answer: the chat says what failed and where the model runs now, the
+    // answer is whole, and the model bar shows the new layout (one device).
+    void deviceFailureIsToldInTheChat() {
+        FakeScript script;
+        script.deviceFailureAfter = 2;
+        ChatFixture f(script);
+        f.window->showPage(MainWindow::ChatPage);
+        ChatView* view = f.window->chatView();
+        auto* notice = view->findChild<QLabel*>(QStringLiteral("deviceNotice"));
+        QVERIFY(notice && !notice->isVisible());
+        QCOMPARE(f.app->model().loaded()->plan.stages.size(), size_t(2));
+        QSignalSpy finished(&f.app->chat(), &ChatController::answerFinished);
+        typeAndSend(view, QStringLiteral("hello"));
+        QTRY_COMPARE(finished.size(), 1);
+        QTRY_VERIFY(notice->isVisible());
+        QVERIFY2(notice->text().contains(QLatin1String("cpu1 failed")) && notice->text().contains(QLatin1String("cpu: layers")),
+                 qPrintable(notice->text()));
+        QCOMPARE(finished[0][0].value<Message>().content, QStringLiteral("Hello, world!"));
+        QCOMPARE(f.app->model().loaded()->plan.stages.size(), size_t(1));
+        f.app->chat().newConversation();  // another conversation: nothing happened there
         QVERIFY(!notice->isVisible());
     }
 

@@ -19,17 +19,16 @@
 #include "common/icons.h"
 #include "common/theme.h"
 #include "library/model_catalog.h"
-#include "storage/chat_store.h"
 
 namespace strata::ui {
 
-ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ChatStore& store,
-                   app::ModelCatalog& catalog, QWidget* parent)
-    : QWidget(parent), m_chat(chat), m_store(store), m_catalog(catalog) {
+ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ModelCatalog& catalog,
+                   QWidget* parent)
+    : QWidget(parent), m_chat(chat), m_catalog(catalog) {
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
-    m_sidebar = new ConversationSidebar(conversations, store, this);
+    m_sidebar = new ConversationSidebar(conversations, chat, this);
     m_sidebar->setFixedWidth(264);
     layout->addWidget(m_sidebar);
 
@@ -75,6 +74,15 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     m_promptNotice->setVisible(false);
     cl->addWidget(m_promptNotice);
 
+    m_deviceNotice = new QLabel(center);
+    m_deviceNotice->setObjectName(QStringLiteral("deviceNotice"));
+    m_deviceNotice->setWordWrap(true);
+    m_deviceNotice->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_deviceNotice->setStyleSheet(m_promptNotice->styleSheet().replace(QLatin1String("promptNotice"),
+                                                                       QLatin1String("deviceNotice")));
+    m_deviceNotice->setVisible(false);
+    cl->addWidget(m_deviceNotice);
+
     auto* bottom = new QHBoxLayout();
     bottom->setContentsMargins(24, 4, 24, 16);
     m_composer = new Composer(center);
@@ -99,15 +107,10 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
         m_composer->editor()->setFocus();
     });
     connect(m_sidebar, &ConversationSidebar::conversationActivated, this, [this](qint64 id) { m_chat.selectConversation(id); });
-    connect(m_sidebar, &ConversationSidebar::conversationDeleted, this, [this](qint64 id) {
-        if (m_chat.isGenerating() && m_chat.streamingConversation() == id) m_chat.stop();
-        if (id == m_chat.currentConversation()) m_chat.selectConversation(0);
-    });
     connect(&conversations, &QAbstractItemModel::dataChanged, this, [this] {  // renamed in the sidebar
         if (auto c = m_chat.current()) m_title->setText(c->title);
     });
     connect(m_sidebar, &ConversationSidebar::exportRequested, this, &ChatView::exportRequested);
-    connect(m_sidebar, &ConversationSidebar::conversationRestored, this, [this](qint64 id) { m_chat.selectConversation(id); });
     connect(m_composer, &Composer::sendRequested, this, [this](const QString& text) { m_chat.send(text); });
     connect(m_composer, &Composer::stopRequested, &m_chat, &app::ChatController::stop);
     connect(&m_chat, &app::ChatController::messageNotSaved, m_composer, &Composer::restoreDraft);
@@ -151,6 +154,9 @@ ChatView::ChatView(app::ChatController& chat, app::ConversationListModel& conver
     connect(&m_chat, &app::ChatController::promptUsed, this, [this](qint64 conversationId, const app::PromptInfo&) {
         if (conversationId == m_chat.currentConversation()) showPromptInfo();
     });
+    connect(&m_chat, &app::ChatController::deviceRecovered, this, [this](qint64 conversationId, const QString&) {
+        if (conversationId == m_chat.currentConversation()) showDeviceNotice();
+    });
     connect(&m_chat, &app::ChatController::answerFinished, this, [this](const app::Message& m) {
         m_renderTimer.stop();
         m_pendingId = 0;
@@ -181,7 +187,14 @@ void ChatView::openConversation(qint64 id) {
     m_composer->setGenerating(m_chat.isGenerating());
     m_transcript->setGenerating(m_chat.isGenerating());
     showPromptInfo();
+    showDeviceNotice();
     updateSendable();
+}
+
+void ChatView::showDeviceNotice() {
+    const QString text = m_chat.deviceNotice(m_chat.currentConversation());
+    m_deviceNotice->setText(text);
+    m_deviceNotice->setVisible(!text.isEmpty());
 }
 
 // With no model loaded and none named by the conversation, a message would only be stored as

@@ -10,7 +10,6 @@ class QToolButton;
 
 namespace strata::app {
 class ChatController;
-class ChatStore;
 class ConversationListModel;
 class ModelCatalog;
 struct Message;
@@ -26,8 +25,8 @@ class TranscriptView;
 class ChatView : public QWidget {
     Q_OBJECT
 public:
-    ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ChatStore& store,
-             app::ModelCatalog& catalog, QWidget* parent = nullptr);
+    ChatView(app::ChatController& chat, app::ConversationListModel& conversations, app::ModelCatalog& catalog,
+             QWidget* parent = nullptr);
 
     ConversationSidebar* sidebar() const { return m_sidebar; }
     TranscriptView* transcript() const { return m_transcript; }
@@ -53,11 +52,11 @@ private:
     // The template line in the settings and the warning above the composer, for the open
     // conversation.
     void showPromptInfo();
+    void showDeviceNotice();
     void updateSendable();  // the composer's "Load a model first" notice
     QString modelName(const QString& path) const;
 
     app::ChatController& m_chat;
-    app::ChatStore& m_store;
     app::ModelCatalog& m_catalog;
     ConversationSidebar* m_sidebar;
     TranscriptView* m_transcript;
@@ -68,6 +67,7 @@ private:
     QLabel* m_contextWarning;
     QToolButton* m_settingsButton;
     QLabel* m_promptNotice;  // a built-in format stood in for the model's template
+    QLabel* m_deviceNotice;  // a device failed during an answer: what, and the new layout
     // Streaming text is shown at most ~30 times a second (Markdown layout is not free).
     QTimer m_renderTimer;
     qint64 m_pendingId = 0;

@@ -15,7 +15,7 @@
 #include "chat/conversation_list_model.h"
 #include "common/icons.h"
 #include "common/theme.h"
-#include "storage/chat_store.h"
+#include "chat/chat_controller.h"
 
 namespace strata::ui {
 
@@ -65,8 +65,8 @@ public:
 
 }  // namespace
 
-ConversationSidebar::ConversationSidebar(app::ConversationListModel& model, app::ChatStore& store, QWidget* parent)
-    : QFrame(parent), m_model(model), m_store(store) {
+ConversationSidebar::ConversationSidebar(app::ConversationListModel& model, app::ChatController& chat, QWidget* parent)
+    : QFrame(parent), m_model(model), m_chat(chat) {
     setProperty("sidebar", true);
     setMinimumWidth(220);
     setMaximumWidth(340);
@@ -157,11 +157,13 @@ void ConversationSidebar::showContextMenu(const QPoint& pos) {
 
 void ConversationSidebar::deleteConversation(qint64 id) {
     if (m_deletedId) finishDelete();  // one Undo at a time
-    const auto c = m_store.conversation(id);
-    if (!c || !m_store.deleteConversation(id)) return;
+    const int row = m_model.rowOf(id);
+    if (row < 0) return;
+    const QString title = m_model.data(m_model.index(row), Qt::DisplayRole).toString();
+    if (!m_chat.deleteConversation(id)) return;
     m_deletedId = id;
     m_model.refresh();
-    m_undoLabel->setText(tr("Deleted “%1”").arg(QFontMetrics(font()).elidedText(c->title, Qt::ElideRight, 150)));
+    m_undoLabel->setText(tr("Deleted “%1”").arg(QFontMetrics(font()).elidedText(title, Qt::ElideRight, 150)));
     m_undoBar->setVisible(true);
     m_undoTimer.start();
     emit conversationDeleted(id);
@@ -173,7 +175,7 @@ void ConversationSidebar::undoDelete() {
     m_deletedId = 0;
     m_undoTimer.stop();
     m_undoBar->setVisible(false);
-    m_store.restoreConversation(id);
+    m_chat.restoreConversation(id);
     m_model.refresh();
     emit conversationRestored(id);
 }
@@ -184,7 +186,7 @@ void ConversationSidebar::finishDelete() {
     m_undoTimer.stop();
     m_undoBar->setVisible(false);
     m_deletedId = 0;
-    m_store.purgeDeleted();
+    m_chat.purgeDeleted();
 }
 
 }  // namespace strata::ui

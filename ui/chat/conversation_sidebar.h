@@ -12,7 +12,7 @@ class QListView;
 class QPushButton;
 
 namespace strata::app {
-class ChatStore;
+class ChatController;
 class ConversationListModel;
 }  // namespace strata::app
 
@@ -23,7 +23,8 @@ class ConversationSidebar : public QFrame {
 public:
     static constexpr int kUndoMs = 10000;
 
-    ConversationSidebar(app::ConversationListModel& model, app::ChatStore& store, QWidget* parent = nullptr);
+    // Deleting, restoring and purging go through `chat` (the sidebar writes nothing itself).
+    ConversationSidebar(app::ConversationListModel& model, app::ChatController& chat, QWidget* parent = nullptr);
 
     void selectConversation(qint64 id);
     qint64 selectedConversation() const;
@@ -47,7 +48,7 @@ private:
     void finishDelete();
 
     app::ConversationListModel& m_model;
-    app::ChatStore& m_store;
+    app::ChatController& m_chat;
     QLineEdit* m_search;
     QListView* m_list;
     QFrame* m_undoBar;

@@ -67,7 +67,6 @@ public:
         return availableDevices();
     }
     std::string gpuStatus() override { return "2 CUDA devices"; }
-    strata::Result<strata::PlanReport> plan(const std::string&, const strata::LoadOptions&) override { return unavailable(); }
     strata::Result<app::BackendModel> load(const std::string&, const strata::LoadOptions&, const strata::LoadProgressFn&,
                                            const std::atomic<bool>*) override {
         return unavailable();
@@ -82,6 +81,8 @@ public:
                                                    const strata::TextCallback&, const std::atomic<bool>*) override {
         return unavailable();
     }
+    uint64_t generation() const override { return 0; }
+    strata::Result<app::BackendModel> recover(uint64_t) override { return unavailable(); }
     std::vector<strata::DeviceMemory> memory() const override { return {}; }
     std::vector<strata::StageTiming> stageTimings() const override { return {}; }
 

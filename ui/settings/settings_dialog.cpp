@@ -165,6 +165,10 @@ QWidget* SettingsDialog::buildModels() {
     m_context->setSuffix(tr(" tokens"));
     m_context->setSpecialValueText(tr("The model's trained length, at most 4,096"));
     m_context->setToolTip(tr("Longer than a model was trained on, answers degrade: Allocate warns about it"));
+    m_parallel = new QSpinBox(page);
+    m_parallel->setRange(1, app::kMaxParallelAnswers);
+    m_parallel->setToolTip(tr("Chats and API clients answered at the same time. Each has its own KV cache, so a "
+                              "conversation you return to goes on without re-reading it; the plan budgets their memory"));
     m_kv = new QComboBox(page);
     m_kv->addItem(tr("f16 (default)"), int(strata::KvCacheType::f16));
     m_kv->addItem(tr("q8_0 (half the memory)"), int(strata::KvCacheType::q8_0));
@@ -172,6 +176,7 @@ QWidget* SettingsDialog::buildModels() {
     form->addRow(tr("GPU &reserve"), m_gpuReserve);
     form->addRow(tr("C&PU reserve"), m_cpuReserve);
     form->addRow(tr("Con&text length"), m_context);
+    form->addRow(tr("&Parallel answers"), m_parallel);
     form->addRow(tr("&KV cache"), m_kv);
     v->addSpacing(8);
     v->addLayout(form);
@@ -268,6 +273,7 @@ void SettingsDialog::setPreferences(const app::Preferences& p) {
     m_gpuReserve->setValue(int(p.gpuReserveMiB));
     m_cpuReserve->setValue(int(p.cpuReserveMiB));
     m_context->setValue(int(p.defaultContext));
+    m_parallel->setValue(p.parallelAnswers);
     m_kv->setCurrentIndex(m_kv->findData(int(p.kvType)));
     m_system->setPlainText(p.systemPrompt);
     m_temperature->setValue(p.sampling.temperature);
@@ -299,6 +305,7 @@ app::Preferences SettingsDialog::preferences() const {
     p.gpuReserveMiB = m_gpuReserve->value();
     p.cpuReserveMiB = m_cpuReserve->value();
     p.defaultContext = m_context->value();
+    p.parallelAnswers = m_parallel->value();
     p.kvType = strata::KvCacheType(m_kv->currentData().toInt());
     p.systemPrompt = m_system->toPlainText();
     p.sampling.temperature = m_temperature->value();

@@ -59,6 +59,7 @@ private:
     QSpinBox* m_gpuReserve;
     QSpinBox* m_cpuReserve;
     QSpinBox* m_context;
+    QSpinBox* m_parallel;
     QComboBox* m_kv;
     // New chats
     QPlainTextEdit* m_system;
