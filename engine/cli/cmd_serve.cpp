@@ -30,7 +30,8 @@ int cmd_serve(Args& args) {
                      "usage: strata-cli serve -m MODEL [--host ADDR] [--port N] [--parallel N] [--api-key KEY]\n"
                      "                        [--cors-origin ORIGIN ...] [options]\n\n"
                      "Serves the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models,\n"
-                     "/health, /metrics) until interrupted. --parallel N requests generate at once.\n\n%s"
+                     "/health, /metrics) until interrupted. --parallel N requests generate at once, their\n"
+                     "tokens batched into shared steps (default: up to 4, as many as the memory holds).\n\n%s"
                      "  --host ADDR             address to listen on (default 127.0.0.1); an address other\n"
                      "                          machines can reach needs --api-key\n"
                      "  --port N                port (default %d; 0: any free port)\n"
@@ -45,6 +46,7 @@ int cmd_serve(Args& args) {
         return 0;
     }
     ModelOptions mo;
+    mo.load.n_seq = 0;  // without --parallel: as many sequences as fit, up to LoadOptions::kAutoSequences
     if (!parse_model_options(args, mo)) return 2;
     server::ServerOptions so;
     so.host = args.value({"--host"}).value_or("127.0.0.1");

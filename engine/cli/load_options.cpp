@@ -30,7 +30,7 @@ const char* model_options_help() {
            "  --mode fewest|even      automatic split: fill devices in order (default) or spread evenly\n"
            "  --ctx N                 context length (default: the model's, at most 4096)\n"
            "  --batch N               prompt tokens per step (default 512)\n"
-           "  --parallel N            sequences served at once (default 1)\n"
+           "  --parallel N            sequences served at once (default 1; serve: up to 4 that fit)\n"
            "  --kv-type f16|f32|q8_0  KV cache precision (default f16)\n"
            "  --threads N             CPU threads (default: all)\n"
            "  --reserve SIZE          memory kept free on each GPU (default 512MiB)\n"

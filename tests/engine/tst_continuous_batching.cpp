@@ -208,6 +208,37 @@ private slots:
         }
     }
 
+    // n_seq 0: the most sequences up to 4 whose KV caches fit, said in the plan's reasons.
+    void automaticParallelFitsTheMemory() {
+        RandomModelConfig c;
+        c.n_vocab = 300;
+        c.seed = 16;
+        const QString path = test::writeRandomModel(dir_, "auto", c);
+        Engine engine;
+        auto needs = [&](int n_seq) {
+            LoadOptions o = options("cpu:1GiB", n_seq);
+            o.n_ctx = 2048;
+            auto r = engine.plan(path.toStdString(), o);
+            return r.ok() && !r->plan.devices.empty() ? r->plan.devices.front().total() : 0;
+        };
+        const uint64_t two = needs(2), four = needs(4);
+        QVERIFY(two > 0 && four > two);
+        const std::string cap = "cpu:" + std::to_string((two + four) / 2) + "B";
+        LoadOptions o = options(cap.c_str(), 0);
+        o.n_ctx = 2048;
+        auto plan = engine.plan(path.toStdString(), o);
+        QVERIFY2(plan.ok(), plan.status().message().c_str());
+        QVERIFY(plan->plan.fits);
+        QCOMPARE(plan->request.n_seq, 2);
+        QVERIFY2(QString::fromStdString(plan->plan.decisions.front()).contains("2 parallel sequences"),
+                 plan->plan.decisions.front().c_str());
+        auto m = engine.load(path.toStdString(), o);
+        QVERIFY2(m.ok(), m.status().message().c_str());
+        auto pool = SequencePool::create(**m);
+        QVERIFY(pool.ok());
+        QCOMPARE((*pool)->size(), 2);
+    }
+
     void poolWaitsInTurnAndRefusesWhenFull() {
         RandomModelConfig c;
         c.n_vocab = 300;

@@ -47,7 +47,10 @@ struct LoadOptions {
     std::string output_device;                 // pin output head ("" = last stage)
     int64_t n_ctx = 0;                         // 0: the model's trained context, at most 4096
     int64_t n_batch = 512;
-    int n_seq = 1;                             // sequences that can be served at once
+    // Sequences that can be served at once (each has its own KV cache; sequences generating at
+    // the same time share each step). 0: automatic, the most up to kAutoSequences whose plan fits.
+    int n_seq = 1;
+    static constexpr int kAutoSequences = 4;
     KvCacheType kv_type = KvCacheType::f16;
     int n_threads = 0;                         // CPU threads (0: all)
     // MoE models: where experts go (PlanRequest::experts). expert_device "" = the first CPU device.

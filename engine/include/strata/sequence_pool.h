@@ -5,12 +5,14 @@
 //   (*lease)->generate(prompt_tokens, params, on_text, &cancel);   // or run_chat_turn(.., **lease, ..)
 //   // the lease's destructor returns the sequence, keeping its KV cache for the next request
 //
-// Which slot: among free sequences, the one whose cached tokens are mostly (at least half) the
-// beginning of the request's prompt, the longest such match first — a conversation that comes
-// back finds its KV cache and only its new tokens are processed (GenerateStats::n_reused says
-// how many were reused); else the least recently used one, never-used ones first (its cache is
-// evicted: a shared BOS or system prompt alone does not evict another conversation). Waiting requests are served first come, first
-// served; past `max_waiting` of them acquire() refuses at once with ErrorCode::busy.
+// Which slot: among free sequences, the one whose cached tokens share the longest beginning
+// with the request's prompt — a conversation that comes back finds its KV cache and only its new
+// tokens are processed (GenerateStats::n_reused says how many were reused) — the least recently
+// used one among equals, never-used ones first. A shared first token (BOS) alone is no match.
+// Known limit: a new conversation that shares only a system prompt with cached ones takes the
+// least recently used of those (its prefix is reused) even while a never-used sequence is free.
+// Waiting requests are served first come, first served; past `max_waiting` of them acquire()
+// refuses at once with ErrorCode::busy.
 //
 // Batching: sequences leased from one pool (from one model) that generate at the same time on
 // different threads are run together, one batch per step through the layers (the model's

@@ -19,13 +19,45 @@ int64_t choose_ctx(const LoadOptions& options, int64_t n_ctx_train) {
 Status check_options(const LoadOptions& o) {
     if (o.n_batch < 1 || o.n_batch > 8192)
         return Status(ErrorCode::invalid_argument, "batch size must be 1..8192, is " + std::to_string(o.n_batch));
-    if (o.n_seq < 1 || o.n_seq > 256)
-        return Status(ErrorCode::invalid_argument, "parallel sequences must be 1..256, is " + std::to_string(o.n_seq));
+    if (o.n_seq < 0 || o.n_seq > 256)
+        return Status(ErrorCode::invalid_argument,
+                      "parallel sequences must be 1..256 (0: automatic), is " + std::to_string(o.n_seq));
     if (o.n_ctx < 0 || o.n_ctx > (1 << 22))
         return Status(ErrorCode::invalid_argument, "context length must be 1..4194304, is " + std::to_string(o.n_ctx));
     for (double r : o.ratios)
         if (!(r >= 0.0)) return Status(ErrorCode::invalid_argument, "split ratios must be zero or positive");
     return {};
+}
+
+struct Planned {
+    PlanRequest request;
+    Plan plan;
+};
+
+// The plan for `options`. n_seq 0 asks for the most parallel sequences, up to kAutoSequences,
+// whose plan fits (each adds a KV cache): halved until it fits, 1 when nothing does (the plan
+// then says what is short). The decision is the plan's first line of reasons.
+Result<Planned> plan_for(const ModelFootprint& footprint, const std::vector<DeviceInfo>& devices,
+                         const LoadOptions& options, int64_t n_ctx) {
+    LoadOptions o = options;
+    const bool automatic = o.n_seq == 0;
+    for (int n = automatic ? LoadOptions::kAutoSequences : o.n_seq;; n /= 2) {
+        o.n_seq = n;
+        auto request = make_plan_request(footprint, devices, o, n_ctx);
+        if (!request.ok()) return request.status();
+        Plan plan = make_plan(*request);
+        if (plan.fits || !automatic || n == 1) {
+            if (automatic) {
+                std::string why = std::to_string(n) + (n == 1 ? " sequence" : " parallel sequences") +
+                                  " (each with its own KV cache): ";
+                why += n == LoadOptions::kAutoSequences
+                           ? "the default number"
+                           : "the most that fit, of up to " + std::to_string(LoadOptions::kAutoSequences);
+                plan.decisions.insert(plan.decisions.begin(), why);
+            }
+            return Planned{std::move(request).value(), std::move(plan)};
+        }
+    }
 }
 
 std::string explain_no_fit(const Plan& plan) {
@@ -79,12 +111,12 @@ Result<PlanReport> Engine::plan(const std::string& path, const LoadOptions& opti
         const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
         auto devices = registry_->describe(specs, options.n_threads);
         if (!devices.ok()) return devices.status();
-        auto request = make_plan_request(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
-        if (!request.ok()) return request.status();
+        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
+        if (!planned.ok()) return planned.status();
         PlanReport report;
         report.info = std::move(model.info);
-        report.request = std::move(request).value();
-        report.plan = make_plan(report.request);
+        report.request = std::move(planned->request);
+        report.plan = std::move(planned->plan);
         return report;
     } catch (const std::exception& e) {
         return Status(ErrorCode::internal, std::string("planning failed: ") + e.what());
@@ -97,11 +129,11 @@ Result<PlanReport> Engine::plan_footprint(const ModelFootprint& footprint, const
         const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
         auto devices = registry_->describe(specs, options.n_threads);
         if (!devices.ok()) return devices.status();
-        auto request = make_plan_request(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
-        if (!request.ok()) return request.status();
+        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
+        if (!planned.ok()) return planned.status();
         PlanReport report;
-        report.request = std::move(request).value();
-        report.plan = make_plan(report.request);
+        report.request = std::move(planned->request);
+        report.plan = std::move(planned->plan);
         return report;
     } catch (const std::exception& e) {
         return Status(ErrorCode::internal, std::string("planning failed: ") + e.what());
@@ -124,17 +156,16 @@ Result<std::unique_ptr<Model>> Engine::load(const std::string& path, const LoadO
         RuntimeConfig config;
         config.n_ctx = choose_ctx(options, in.hp.n_ctx_train);
         config.n_batch = options.n_batch;
-        config.n_seq = options.n_seq;
         config.kv_type = options.kv_type;
-        auto request = make_plan_request(in.footprint, *described, options, config.n_ctx);
-        if (!request.ok()) return request.status();
-        Plan plan = make_plan(*request);
-        if (!plan.fits) return Status(ErrorCode::out_of_memory, explain_no_fit(plan));
+        auto planned = plan_for(in.footprint, *described, options, config.n_ctx);
+        if (!planned.ok()) return planned.status();
+        if (!planned->plan.fits) return Status(ErrorCode::out_of_memory, explain_no_fit(planned->plan));
+        config.n_seq = planned->request.n_seq;
 
         auto devices = registry_->create(specs, options.n_threads);
         if (!devices.ok()) return devices.status();
         auto model = std::make_unique<LoadedModel>(std::move(in), *registry_, std::move(devices).value(),
-                                                   std::move(request).value(), std::move(plan), config);
+                                                   std::move(planned->request), std::move(planned->plan), config);
         STRATA_RETURN_IF_ERROR(model->build(progress, cancel));
         return std::unique_ptr<Model>(std::move(model));
     } catch (const std::bad_alloc&) {

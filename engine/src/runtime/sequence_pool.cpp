@@ -41,26 +41,29 @@ SequencePool::Lease::~Lease() {
 }
 
 int SequencePool::pick(const std::vector<int32_t>& prompt) const {
-    // A sequence continues the prompt when at least half of what it caches is the prompt's
-    // beginning (a conversation coming back); of those, the longest match wins. A mere shared
-    // BOS or system prompt does not justify evicting another conversation's longer cache: then
-    // the least recently used sequence is taken (never-used ones first).
-    int best = -1, lru = -1;
+    // The free sequence whose cache shares the longest beginning with the prompt (a conversation
+    // coming back; its history may have been re-tokenized differently after its first tokens,
+    // so any shared beginning counts), the least recently used among equals. A shared first
+    // token (BOS) alone is no match: it must not evict another conversation's cache when a
+    // never-used or older sequence is free.
+    int best = -1;
     size_t best_common = 0;
     for (size_t i = 0; i < entries_.size(); ++i) {
         const Entry& e = entries_[i];
         if (e.lent) continue;
-        if (lru < 0 || e.last_used < entries_[static_cast<size_t>(lru)].last_used) lru = static_cast<int>(i);
         const std::vector<int32_t>& cached = e.seq->tokens();
         const size_t limit = std::min(cached.size(), prompt.size());
         size_t common = 0;
         while (common < limit && cached[common] == prompt[common]) ++common;
-        if (common > 0 && 2 * common >= cached.size() && common > best_common) {
+        if (common <= 1) common = 0;
+        const bool better = best < 0 || common > best_common ||
+                            (common == best_common && e.last_used < entries_[static_cast<size_t>(best)].last_used);
+        if (better) {
             best = static_cast<int>(i);
             best_common = common;
         }
     }
-    return best >= 0 ? best : lru;
+    return best;
 }
 
 Result<SequencePool::Lease> SequencePool::acquire(const std::vector<int32_t>& prompt, const std::atomic<bool>* cancel,
