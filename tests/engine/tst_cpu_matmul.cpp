@@ -400,6 +400,28 @@ private slots:
         }
     }
 
+    // A task that throws on a worker thread: the exception reaches the caller of parallel_for
+    // (never std::terminate on the worker), and the pool keeps working afterwards.
+    void threadPoolHandsATasksExceptionToTheCaller() {
+        for (int n_threads : {1, 2, 3}) {
+            ThreadPool pool(n_threads);
+            for (int round = 0; round < 20; ++round) {
+                bool caught = false;
+                try {
+                    pool.parallel_for(64, [&](int64_t task, int) {
+                        if (task == 7 + round) throw std::bad_alloc();
+                    });
+                } catch (const std::bad_alloc&) {
+                    caught = true;
+                }
+                QVERIFY(caught);
+                std::atomic<int> ran{0};
+                pool.parallel_for(32, [&](int64_t, int) { ran.fetch_add(1); });
+                QCOMPARE(ran.load(), 32);
+            }
+        }
+    }
+
     void rejectsBadShapes() {
         std::vector<uint8_t> buf(4096);
         auto r = CpuWeight::prepare(TensorType::Q4_K, buf.data(), 2, 172);

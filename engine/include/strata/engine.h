@@ -10,7 +10,9 @@
 // its Model.
 // Threading: Engine methods are called from one thread at a time. A Model may be used from
 // several threads at once as long as each Sequence is used by one thread at a time; sequences
-// generating concurrently share the pipeline (their micro-batches overlap across stages).
+// generating concurrently are batched: each step runs the next token of every one of them (and
+// chunks of waiting prompts) through the layers together (runtime/batch_scheduler.h), and with
+// a multi-stage split, batches overlap across stages.
 // Nothing here throws; failures come back as Status / Result.
 #pragma once
 
@@ -188,12 +190,15 @@ public:
     virtual Result<std::unique_ptr<Sequence>> create_sequence() = 0;
 
     // What each device holds now (real allocations), and per-stage timings since the last reset.
+    // Safe to call while sequences generate on other threads (not during recover()).
     virtual std::vector<DeviceMemory> memory() const = 0;
     virtual std::vector<StageTiming> stage_timings() const = 0;
     virtual void reset_timings() = 0;
 
     // After a device failure: plans again without the failed devices and reloads onto the rest.
-    // Existing sequences keep their tokens and re-process them on their next use.
+    // Existing sequences keep their tokens and re-process them on their next use. It rebuilds
+    // the pipeline and its scheduler: call it only while no sequence is generating or
+    // evaluating on any thread (the app holds its generations back with a lock).
     virtual Status recover() = 0;
 };
 

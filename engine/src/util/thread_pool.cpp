@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -44,7 +45,13 @@ void ThreadPool::run_tasks(int thread) {
     for (;;) {
         const int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
         if (task >= n) break;
-        job(task, thread);
+        try {
+            job(task, thread);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(error_mutex_);
+            if (!error_) error_ = std::current_exception();
+            next_task_.store(n, std::memory_order_relaxed);  // the job has failed: skip the rest
+        }
     }
 }
 
@@ -110,6 +117,12 @@ void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t,
         else std::this_thread::yield();  // a joined worker was descheduled mid-task
     }
     job_ = nullptr;
+    std::exception_ptr error;
+    {
+        std::lock_guard<std::mutex> lock(error_mutex_);
+        error = std::exchange(error_, nullptr);
+    }
+    if (error) std::rethrow_exception(error);
 }
 
 }  // namespace strata

@@ -2,8 +2,10 @@
 // per token). One pool per CPU device, and one for the quantizer (in util/ because both use it).
 //
 // parallel_for() is called from one owner thread at a time (the device's stage thread); it
-// blocks until every task has run. Tasks must not throw (kernels do not); a task must not call
-// parallel_for on the same pool.
+// blocks until every task has run. A task that throws (std::bad_alloc from a resize) never ends
+// the process from a worker: the tasks not yet started are skipped and parallel_for rethrows the
+// first exception on the calling thread, where the pipeline turns it into a Status. A task must
+// not call parallel_for on the same pool.
 //
 // A decode step issues ~150 short parallel_for calls per token, so waking sleeping threads
 // through a condition variable each time (tens of microseconds) would cost more than some of
@@ -17,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -52,6 +55,8 @@ private:
     std::vector<std::thread> workers_;
     std::mutex mutex_;
     std::condition_variable wake_;
+    std::mutex error_mutex_;
+    std::exception_ptr error_;  // the current job's first exception (error_mutex_)
     const std::function<void(int64_t, int)>* job_ = nullptr;
     int64_t n_tasks_ = 0;
     std::atomic<int64_t> next_task_{0};
