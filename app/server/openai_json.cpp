@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 
+#include "strata/json_schema.h"
+
 namespace strata::app {
 
 namespace {
@@ -138,19 +140,30 @@ std::optional<ApiError> readCommon(const QJsonObject& o, CompletionRequest& out)
         return bad(QStringLiteral("logit_bias"), QStringLiteral("'logit_bias' must be an object, not %1").arg(typeName(bias)));
     }
 
-    // response_format: "text" (the default) or "json_object" (JSON mode); a schema is refused
-    // rather than ignored, since the answer would not be held to it.
+    // response_format: "text" (the default), "json_object" (JSON mode) or "json_schema" (output
+    // held to the schema by constrained decoding; a schema Strata cannot hold the output to is
+    // refused, never ignored).
     const QJsonValue format = o.value(QStringLiteral("response_format"));
     if (!format.isUndefined() && !format.isNull()) {
         const QString type = format.toObject().value(QStringLiteral("type")).toString();
-        if (type == QLatin1String("json_object")) out.params.json_object = true;
-        else if (type == QLatin1String("json_schema"))
+        if (type == QLatin1String("json_object")) {
+            out.params.json_object = true;
+        } else if (type == QLatin1String("json_schema")) {
+            const QJsonValue schema = format.toObject().value(QStringLiteral("json_schema")).toObject().value(QStringLiteral("schema"));
+            if (!schema.isObject())
+                return bad(QStringLiteral("response_format"),
+                           QStringLiteral("response_format json_schema needs {\"json_schema\": {\"name\": ..., "
+                                          "\"schema\": {...}}}"));
+            const QByteArray text = QJsonDocument(schema.toObject()).toJson(QJsonDocument::Compact);
+            auto compiled = strata::compile_json_schema(nlohmann::ordered_json::parse(text.toStdString()));
+            if (!compiled.ok())
+                return bad(QStringLiteral("response_format"), QString::fromStdString(compiled.status().message()));
+            out.params.json_schema = std::move(compiled).value();
+        } else if (type != QLatin1String("text")) {
             return bad(QStringLiteral("response_format"),
-                       QStringLiteral("response_format json_schema is not supported; {\"type\": \"json_object\"} gives "
-                                      "JSON without a schema"));
-        else if (type != QLatin1String("text"))
-            return bad(QStringLiteral("response_format"),
-                       QStringLiteral("response_format must be {\"type\": \"text\"} or {\"type\": \"json_object\"}"));
+                       QStringLiteral("response_format must be {\"type\": \"text\"}, {\"type\": \"json_object\"} or "
+                                      "{\"type\": \"json_schema\", ...}"));
+        }
     }
     if (auto e = readBool(o, QStringLiteral("stream"), out.stream)) return e;
     const QJsonValue so = o.value(QStringLiteral("stream_options"));

@@ -246,6 +246,9 @@ private slots:
         QTest::newRow("json_schema") << "POST" << "/v1/chat/completions"
                                      << R"({"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}})"
                                      << 400 << "json_schema";
+        QTest::newRow("json_schema with $ref") << "POST" << "/v1/chat/completions"
+                                               << R"({"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object","properties":{"a":{"$ref":"defs/a"}}}}}})"
+                                               << 400 << "'$ref' is not supported";
         QTest::newRow("forced tool") << "POST" << "/v1/chat/completions"
                                      << R"({"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"})"
                                      << 400 << "tool_choice";
@@ -506,6 +509,13 @@ private slots:
         QVERIFY(req.tools_offered());
         QVERIFY(req.params.json_object);
         QCOMPARE(req.params.stop_strings, std::vector<std::string>{"END"});
+        // A json_schema response format compiles into the generation's constraint.
+        server::CompletionRequest structured;
+        const auto se = server::parse_chat_request(
+            R"({"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"p","strict":true,"schema":{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"],"additionalProperties":false}}}})",
+            structured);
+        QVERIFY2(!se, se ? se->message.c_str() : "");
+        QVERIFY(structured.params.json_schema);
         QVERIFY(req.has_max_tokens);
         QCOMPARE(req.params.max_tokens, 5);
         // tool_choice "none": the tools are not offered.
@@ -604,7 +614,7 @@ private slots:
         ServedModel served_;
         server::ServerOptions options = testServerOptions();
         options.limits.max_connections = 64;
-        QVERIFY2(served_.start(dir, 2, options), served_.error.c_str());
+        QVERIFY2(served_.start(dir, 4, options), served_.error.c_str());
         auto port = [&] { return served_.port(); };
         auto waitPoolIdle = [&](int timeout_ms) {
             for (int i = 0; i < timeout_ms / 5 && served_.pool->in_use() > 0; ++i)
@@ -612,7 +622,7 @@ private slots:
             return served_.pool->in_use() == 0;
         };
         const long rss_before = rssKiB();
-        constexpr int kClients = 6, kRequestsEach = 12;
+        constexpr int kClients = 16, kRequestsEach = 13;  // 208 requests, 4 sequences batched
         std::atomic<int> complete{0}, cancelled{0}, wrong{0};
         std::mutex problems_mutex;
         std::string problems;  // what the wrong answers were

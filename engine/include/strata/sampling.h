@@ -2,11 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace strata {
+
+class JsonSchema;  // strata/json_schema.h
 
 struct SamplerParams {
     float temperature = 0.8f;    // ≤ 0: greedy (argmax), no randomness
@@ -34,6 +37,10 @@ struct GenerateParams {
     // JSON mode (OpenAI's response_format json_object): only tokens that keep the text a prefix
     // of one JSON object are sampled, and generation ends when the object closes.
     bool json_object = false;
+    // Structured output (strata/json_schema.h): only tokens that keep the text a prefix of a value
+    // this schema accepts; generation ends when the value is whole. Takes precedence over
+    // json_object.
+    std::shared_ptr<const JsonSchema> json_schema;
     // Generated control tokens other than end-of-generation ones are emitted as their text
     // ("[TOOL_CALLS]", "<|channel|>", "<|python_tag|>"), for output parsers that read them as
     // structure (strata/chat_output.h). Off: they give no text, as in plain completions.

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "strata/json_schema.h"
+
 namespace strata::server {
 
 namespace {
@@ -152,19 +154,28 @@ std::optional<ApiError> read_common(const json& o, CompletionRequest& out) {
         return bad("logit_bias", "'logit_bias' must be an object, not " + type_name(bias));
     }
 
-    // response_format: "text" (the default) or "json_object" (JSON mode); a schema is refused
-    // rather than ignored, since the answer would not be held to it.
+    // response_format: "text" (the default), "json_object" (JSON mode) or "json_schema" (output
+    // held to the schema by constrained decoding; a schema Strata cannot hold the output to is
+    // refused, never ignored).
     const json& format = member(o, "response_format");
     if (!format.is_null()) {
         const json& type = format.is_object() ? member(format, "type") : json();
         const std::string t = type.is_string() ? type.get<std::string>() : "";
-        if (t == "json_object") out.params.json_object = true;
-        else if (t == "json_schema")
-            return bad("response_format",
-                       "response_format json_schema is not supported; {\"type\": \"json_object\"} gives JSON without "
-                       "a schema");
-        else if (t != "text")
-            return bad("response_format", "response_format must be {\"type\": \"text\"} or {\"type\": \"json_object\"}");
+        if (t == "json_object") {
+            out.params.json_object = true;
+        } else if (t == "json_schema") {
+            const json& spec = member(format, "json_schema");
+            const json& schema = spec.is_object() ? member(spec, "schema") : json();
+            if (!schema.is_object())
+                return bad("response_format", "response_format json_schema needs {\"json_schema\": {\"name\": ..., "
+                                              "\"schema\": {...}}}");
+            auto compiled = compile_json_schema(schema);
+            if (!compiled.ok()) return bad("response_format", compiled.status().message());
+            out.params.json_schema = std::move(compiled).value();
+        } else if (t != "text") {
+            return bad("response_format", "response_format must be {\"type\": \"text\"}, {\"type\": \"json_object\"} or "
+                                          "{\"type\": \"json_schema\", ...}");
+        }
     }
     if (auto e = read_bool(o, "stream", out.stream)) return e;
     const json& so = member(o, "stream_options");
