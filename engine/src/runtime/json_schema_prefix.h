@@ -6,8 +6,11 @@
 // Never a dead end: every accepted prefix can be completed. A key is accepted byte by byte only
 // while it can still become a property not yet given (or any new key where the schema allows
 // others); ',' only while another property or item may follow; '}' and ']' only once the
-// required properties and minItems are there. Whitespace, UTF-8 and nesting rules are
-// JsonPrefix's. Copying is cheap (a few hundred bytes); the schema must outlive it. Not
+// required properties and minItems are there. Nesting is limited to kMaxDepth, whitespace runs
+// outside strings to kMaxWhitespace bytes with at most kMaxNewlines newlines (kMaxLeadingWhitespace
+// before the object), so a model cannot stall in endless indentation; strings must be
+// well-formed UTF-8 (a character may arrive over several tokens). JSON mode is this machine over
+// {"type": "object"} (runtime/json_prefix.h). Copying is cheap (a few hundred bytes); the schema must outlive it. Not
 // thread-safe; one per generation.
 #pragma once
 
@@ -22,9 +25,10 @@ namespace strata {
 
 class JsonSchemaPrefix {
 public:
-    static constexpr int kMaxWhitespace = 24;
-    static constexpr int kMaxLeadingWhitespace = 2;
-    static constexpr int kMaxNewlines = 2;
+    static constexpr int kMaxDepth = JsonSchema::kMaxDepth;
+    static constexpr int kMaxWhitespace = 24;       // bytes in a run between tokens (a newline and indentation)
+    static constexpr int kMaxLeadingWhitespace = 2;  // before the top-level '{'
+    static constexpr int kMaxNewlines = 2;           // in one run (pretty-printing needs one)
     static constexpr size_t kMaxKeyBytes = 256;  // longer keys can only be additional ones
 
     explicit JsonSchemaPrefix(const JsonSchema& schema) : schema_(&schema) {}
@@ -34,6 +38,8 @@ public:
     bool feed(std::string_view bytes);
     bool accepts(std::string_view bytes) const;
     bool complete() const { return mode_ == Mode::done; }
+    // Nothing but whitespace fed yet.
+    bool empty() const { return mode_ == Mode::start; }
 
 private:
     enum class Mode : uint8_t {

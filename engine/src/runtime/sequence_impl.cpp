@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "runtime/json_prefix.h"
-#include "runtime/json_schema_prefix.h"
 #include "runtime/loaded_model.h"
 #include "runtime/sampler.h"
 #include "tokenizer/vocab.h"
@@ -177,19 +176,19 @@ Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt,
     StopMatcher stops(params.stop_strings);
     // JSON mode: a token is allowed when its bytes keep the text a prefix of one JSON object;
     // end-of-generation only once the object has closed (generation stops there by itself).
-    // A json_schema constrains the same way, with the schema's structure (strata/json_schema.h).
-    JsonPrefix json;
-    std::optional<JsonSchemaPrefix> schema_json;
-    if (params.json_schema) schema_json.emplace(*params.json_schema);
-    const bool constrained = params.json_object || schema_json;
-    auto json_complete = [&] { return schema_json ? schema_json->complete() : json.complete(); };
+    // JSON mode and structured output: a token is allowed when its bytes keep the text a prefix of
+    // a value the schema accepts (any object in JSON mode); end-of-generation only once the value
+    // is whole (generation stops there by itself).
+    std::optional<JsonSchemaPrefix> json;
+    if (params.json_schema) json.emplace(*params.json_schema);
+    else if (params.json_object) json.emplace(any_object_schema());
     Sampler::TokenFilter allow;
-    if (constrained) {
+    if (json) {
         allow = [&](int32_t id) {
-            if (vocab->is_eog(id)) return json_complete();
+            if (vocab->is_eog(id)) return json->complete();
             if (vocab->is_control(id)) return false;
             const std::string bytes = vocab->token_to_bytes(id);
-            return !bytes.empty() && (schema_json ? schema_json->accepts(bytes) : json.accepts(bytes));
+            return !bytes.empty() && json->accepts(bytes);
         };
     }
     const auto t_gen = Clock::now();
@@ -219,15 +218,14 @@ Result<GenerateStats> SequenceImpl::generate(const std::vector<int32_t>& prompt,
             break;
         }
         tokens_.push_back(next);
-        if (schema_json) schema_json->feed(vocab->token_to_bytes(next));  // allowed, so accepted
-        else if (params.json_object) json.feed(vocab->token_to_bytes(next));
+        if (json) json->feed(vocab->token_to_bytes(next));  // allowed, so accepted
         bool stopped = false;
         emit(stops.push(detok.push(next), stopped));
         if (stopped) {
             stats.stop = StopReason::stop_string;
             break;
         }
-        if (constrained && json_complete()) {
+        if (json && json->complete()) {
             stats.stop = StopReason::eos;  // the object is whole: as if the model had ended it
             break;
         }
