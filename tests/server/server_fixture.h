@@ -27,13 +27,24 @@ struct ServedModel {
     // Loads a tiny llama from `dir` with `n_seq` sequences and serves it with `options` (port 0).
     bool start(const QTemporaryDir& dir, int n_seq, server::ServerOptions options, size_t max_waiting = 64,
                int64_t n_ctx = 4096) {
+        if (!load(dir, n_seq, max_waiting, n_ctx)) return false;
+        options.port = 0;
+        if (options.model_id.empty()) options.model_id = "tiny";
+        server = std::make_unique<server::ApiServer>(*model, *pool, options);
+        if (Status st = server->start(); !st.ok()) return fail(st.message());
+        return true;
+    }
+
+    // The model and its pool only (a test serves them its own way). `name` names the file.
+    bool load(const QTemporaryDir& dir, int n_seq, size_t max_waiting = 64, int64_t n_ctx = 4096,
+              const QString& name = QStringLiteral("tiny")) {
         RandomModelConfig config;
         config.n_vocab = 512;
         config.n_embd = 64;
         config.n_layer = 2;
         config.n_ctx_train = 4096;
         QString why;
-        const QString path = writeRandomModel(dir, QStringLiteral("tiny"), config, &why);
+        const QString path = writeRandomModel(dir, name, config, &why);
         if (path.isEmpty()) return fail(why.toStdString());
         LoadOptions lo = cpuLoadOptions(KvCacheType::f32, n_ctx, 64);
         lo.n_seq = n_seq;
@@ -45,10 +56,6 @@ struct ServedModel {
         auto p = SequencePool::create(*model, po);
         if (!p.ok()) return fail(p.status().message());
         pool = std::move(*p);
-        options.port = 0;
-        if (options.model_id.empty()) options.model_id = "tiny";
-        server = std::make_unique<server::ApiServer>(*model, *pool, options);
-        if (Status st = server->start(); !st.ok()) return fail(st.message());
         return true;
     }
 

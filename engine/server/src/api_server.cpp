@@ -14,6 +14,7 @@
 #include "server_metrics.h"
 #include "strata/engine.h"
 #include "strata/sequence_pool.h"
+#include "strata/server/model_source.h"
 #include "strata/server/openai_json.h"
 
 namespace strata::server {
@@ -95,20 +96,29 @@ bool same_secret(const std::string& a, const std::string& b) {
 }
 
 struct ApiServer::Impl {
-    Model& model;
-    SequencePool& pool;
+    std::unique_ptr<ModelSlot> own_slot;  // the one-model constructor's
+    ModelSource& source;
     ServerOptions options;
-    std::string model_id;
-    int64_t created = 0;
     ServerMetrics metrics;
     std::unique_ptr<ConnectionWatch> watch;
     std::unique_ptr<httplib::Server> http;
     std::thread listener;
     int port = 0;
 
-    Impl(Model& m, SequencePool& p, ServerOptions o) : model(m), pool(p), options(std::move(o)) {
-        model_id = options.model_id.empty() ? model_id_of(model) : options.model_id;
-        created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    Impl(std::unique_ptr<ModelSlot> own, ModelSource& s, ServerOptions o)
+        : own_slot(std::move(own)), source(s), options(std::move(o)) {}
+
+    // The model for this request (null: none is served), as options.model_id names it when set.
+    // Its retirement cancels the request.
+    std::shared_ptr<const ServedModel> acquire(std::atomic<bool>& cancel, std::atomic<bool>& retired) {
+        auto served = source.acquire([&cancel, &retired] {
+            retired = true;
+            cancel = true;
+        });
+        if (!served || options.model_id.empty() || served->id == options.model_id) return served;
+        auto renamed = std::make_shared<std::pair<std::shared_ptr<const ServedModel>, ServedModel>>(
+            served, ServedModel{served->model, served->pool, options.model_id, served->created});
+        return std::shared_ptr<const ServedModel>(renamed, &renamed->second);
     }
 
     bool bound_to_loopback() const { return !serve_address_needs_key(options.host); }
@@ -203,21 +213,35 @@ void ApiServer::Impl::handle(const httplib::Request& req, httplib::Response& res
         return send_error(res, 405, path + " takes " + route->method + ", not " + req.method);
     }
 
+    // Every request runs on a watched connection (ConnectionTasks sets it); its flags cancel the
+    // answer when the client leaves, the server stops or the model is taken away.
+    if (!conn) return send_error(res, 500, "internal error: a request outside a watched connection");
+    std::atomic<bool>& cancel = conn->cancel;
+    std::atomic<bool>& retired = conn->model_retired;
+    if (path == "/metrics") {
+        auto served = acquire(cancel, retired);
+        res.set_content(metrics.prometheus(served.get(), watch->open_count()), "text/plain; version=0.0.4");
+        return;
+    }
+    auto served = acquire(cancel, retired);
+    if (path == "/v1/models") {
+        res.set_content(served ? models_json(served->id, served->created) : models_json("", 0), "application/json");
+        return;
+    }
+    if (!served) {
+        res.set_header("Retry-After", std::to_string(options.limits.retry_after_seconds));
+        return send_error(res, 503, "no model is loaded: load one in Strata, then try again", "model");
+    }
     if (path == "/health") {
         res.set_content(R"({"status":"ok"})", "application/json");
-    } else if (path == "/v1/models") {
-        res.set_content(models_json(model_id, created), "application/json");
-    } else if (path == "/metrics") {
-        res.set_content(metrics.prometheus(model, pool, watch->open_count()), "text/plain; version=0.0.4");
     } else if (path == "/v1/embeddings") {
         send_error(res, 400,
-                   "embeddings are not supported: the model " + model_id +
+                   "embeddings are not supported: the model " + served->id +
                        " is a text generator, and no model architecture Strata runs produces embeddings",
                    "model");
     } else {
-        CompletionContext ctx{model, pool, metrics, model_id, options.limits.retry_after_seconds};
-        static std::atomic<bool> never{false};
-        handle_completion(ctx, req.body, path == "/v1/chat/completions", conn ? conn->cancel : never, res);
+        CompletionContext ctx{std::move(served), metrics, options.limits.retry_after_seconds, &retired};
+        handle_completion(ctx, req.body, path == "/v1/chat/completions", cancel, res);
     }
 }
 
@@ -288,8 +312,22 @@ void ApiServer::Impl::setup() {
     });
 }
 
-ApiServer::ApiServer(Model& model, SequencePool& pool, ServerOptions options)
-    : impl_(std::make_unique<Impl>(model, pool, std::move(options))) {}
+namespace {
+std::unique_ptr<ModelSlot> slot_serving(Model& model, SequencePool& pool, const std::string& id) {
+    auto slot = std::make_unique<ModelSlot>();
+    slot->publish(model, pool, id.empty() ? model_id_of(model) : id);
+    return slot;
+}
+}  // namespace
+
+ApiServer::ApiServer(Model& model, SequencePool& pool, ServerOptions options) {
+    auto slot = slot_serving(model, pool, options.model_id);
+    ModelSource& source = *slot;
+    impl_ = std::make_unique<Impl>(std::move(slot), source, std::move(options));
+}
+
+ApiServer::ApiServer(ModelSource& source, ServerOptions options)
+    : impl_(std::make_unique<Impl>(nullptr, source, std::move(options))) {}
 
 ApiServer::~ApiServer() { stop(); }
 

@@ -32,7 +32,7 @@ int status_for(ErrorCode code) {
 }
 
 std::string cancelled_message() {
-    return "the request was cancelled (the client left, or the server is stopping)";
+    return "the request was cancelled (the client left, the server is stopping, or its model was unloaded)";
 }
 
 // Everything a streamed answer needs after the handler has returned.
@@ -101,7 +101,7 @@ bool run_stream(Job& job, httplib::DataSink& sink) {
             }
             // Harmony tool-call bodies are not text for anyone to read: the parse has the calls.
         };
-        auto r = run_chat_turn(job.ctx.model, *job.lease, job.request.prompt_request, job.request.params, callbacks,
+        auto r = run_chat_turn(job.ctx.served->model, *job.lease, job.request.prompt_request, job.request.params, callbacks,
                                &cancel);
         job.lease = {};  // the sequence goes back to the pool at once
         if (!r.ok()) {
@@ -135,13 +135,16 @@ bool run_stream(Job& job, httplib::DataSink& sink) {
             finish = finish_reason(stats.stop);
         }
     }
-    if (cancel) return false;  // the client is gone (or the server stops): nothing more to say
+    // Cancelled because the model was taken away: the client is still there and is told why.
+    const bool retired = cancel && job.ctx.retired && job.ctx.retired->load();
+    if (cancel && !retired) return false;  // the client is gone (or the server stops): nothing more to say
     if (!failure.ok() || stats.stop == StopReason::error || stats.stop == StopReason::cancelled) {
         const int status = failure.ok() ? (stats.stop == StopReason::cancelled ? 503 : 500) : status_for(failure.code());
-        const std::string message = !failure.ok() ? failure.message()
-                                    : stats.stop == StopReason::cancelled ? cancelled_message()
-                                                                          : "the answer failed";
-        write(sse(error_json(status, message)));
+        const std::string message = !failure.ok() && !retired ? failure.message()
+                                    : stats.stop == StopReason::cancelled || retired ? cancelled_message()
+                                                                                     : "the answer failed";
+        const std::string event = sse(error_json(status, message));
+        if (!sink.write(event.data(), event.size())) return false;
         sink.done();
         return true;
     }
@@ -164,10 +167,11 @@ void handle_completion(const CompletionContext& ctx, const std::string& body, bo
         res.set_content(error_json(*e), "application/json");
         return;
     }
+    Model& model = ctx.served->model;
     GenerateParams& params = request.params;
     // Unbounded by default, as with OpenAI: the answer runs until it ends or the context is full.
     if (!request.has_max_tokens)
-        params.max_tokens = int(std::clamp<int64_t>(ctx.model.n_ctx(), 1, std::numeric_limits<int>::max()));
+        params.max_tokens = int(std::clamp<int64_t>(model.n_ctx(), 1, std::numeric_limits<int>::max()));
     if (!request.has_seed) {
         thread_local std::mt19937_64 rng{std::random_device{}()};
         params.sampler.seed = rng();
@@ -176,18 +180,18 @@ void handle_completion(const CompletionContext& ctx, const std::string& body, bo
     // The prompt's tokens pick the sequence whose cache shares the longest prefix with them.
     std::vector<int32_t> tokens;
     if (chat) {
-        auto prompt = ctx.model.chat_prompt(request.prompt_request);
+        auto prompt = model.chat_prompt(request.prompt_request);
         if (!prompt.ok()) return send_error(res, status_for(prompt.status().code()), prompt.status().message());
         tokens = std::move(prompt->tokens);
     } else {
         // Special-token text ("<|im_start|>") is read as those tokens, as llama-server does, so a
         // client can write a chat template of its own.
-        tokens = ctx.model.tokenize(request.prompt, true, true);
-        if (int64_t(tokens.size()) >= ctx.model.n_ctx())
+        tokens = model.tokenize(request.prompt, true, true);
+        if (int64_t(tokens.size()) >= model.n_ctx())
             return send_error(res, 400, "the prompt is " + std::to_string(tokens.size()) +
-                                            " tokens; the model's context is " + std::to_string(ctx.model.n_ctx()));
+                                            " tokens; the model's context is " + std::to_string(model.n_ctx()));
     }
-    auto lease = ctx.pool.acquire(tokens, &cancel);
+    auto lease = ctx.served->pool.acquire(tokens, &cancel);
     if (!lease.ok()) {
         const ErrorCode code = lease.status().code();
         if (code == ErrorCode::busy)
@@ -196,7 +200,7 @@ void handle_completion(const CompletionContext& ctx, const std::string& body, bo
         return send_error(res, status_for(code), code == ErrorCode::cancelled ? cancelled_message() : lease.status().message());
     }
     job->lease = std::move(*lease);
-    job->meta = new_response_meta(chat, ctx.model_id);
+    job->meta = new_response_meta(chat, ctx.served->id);
     if (!chat) job->tokens = std::move(tokens);
 
     if (request.stream) {
@@ -214,7 +218,7 @@ void handle_completion(const CompletionContext& ctx, const std::string& body, bo
         callbacks.on_delta = [&](const OutputDelta& d) {
             if (d.channel == OutputChannel::content) text += d.text;
         };
-        auto r = run_chat_turn(ctx.model, *job->lease, request.prompt_request, params, callbacks, &cancel);
+        auto r = run_chat_turn(ctx.served->model, *job->lease, request.prompt_request, params, callbacks, &cancel);
         job->lease = {};
         if (!r.ok()) return send_error(res, status_for(r.status().code()), r.status().message());
         stats = r->stats;

@@ -5,7 +5,10 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
+
+#include "strata/server/model_source.h"
 
 namespace strata {
 class Model;
@@ -17,11 +20,14 @@ namespace strata::server {
 class ServerMetrics;
 
 struct CompletionContext {
-    Model& model;
-    SequencePool& pool;
+    // The model this request is answered with, held until the answer is written (a streamed
+    // answer keeps it past handle_completion's return).
+    std::shared_ptr<const ServedModel> served;
     ServerMetrics& metrics;
-    const std::string& model_id;
     int retry_after_seconds = 1;
+    // Set (with the cancel flag) when the model was taken away rather than the client leaving:
+    // a stream then ends with an error event instead of being cut. May be null.
+    const std::atomic<bool>* retired = nullptr;
 };
 
 // Answers POST /v1/chat/completions (chat) or /v1/completions into `res`. `cancel` is the

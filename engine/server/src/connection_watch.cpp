@@ -124,6 +124,10 @@ void ConnectionWatch::close(const std::shared_ptr<Connection>& c) {
 void ConnectionWatch::begin_handling(Connection& c) {
     std::lock_guard lock(mutex_);
     if (c.state == Connection::State::closed) return;
+    // A kept-alive connection whose previous answer was cancelled because its model was taken
+    // away (ModelSlot::retire) carries a new request: that one starts uncancelled.
+    c.model_retired = false;
+    c.cancel = false;
     c.state = Connection::State::handling;
     c.since = Clock::now();
 }

@@ -39,7 +39,8 @@ namespace strata::server {
 struct Connection {
     int fd = -1;
     std::string peer;  // "address:port", with fd the connection's identity
-    std::atomic<bool> cancel{false};  // the client left, or the server stops
+    std::atomic<bool> cancel{false};  // the client left, the server stops, or the model was taken away
+    std::atomic<bool> model_retired{false};  // the last: set before `cancel`
     bool refused = false;             // over the connection limit: answered 503 and shut
 
     // Guarded by the watch's mutex.

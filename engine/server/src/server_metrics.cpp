@@ -5,6 +5,7 @@
 
 #include "strata/engine.h"
 #include "strata/sequence_pool.h"
+#include "strata/server/model_source.h"
 
 namespace strata::server {
 
@@ -49,7 +50,7 @@ void ServerMetrics::add_tokens(int prompt, int completion) {
     completion_tokens_ += uint64_t(std::max(completion, 0));
 }
 
-std::string ServerMetrics::prometheus(const Model& model, const SequencePool& pool, size_t connections_open) const {
+std::string ServerMetrics::prometheus(const ServedModel* served, size_t connections_open) const {
     std::string out;
     {
         std::lock_guard lock(mutex_);
@@ -65,22 +66,27 @@ std::string ServerMetrics::prometheus(const Model& model, const SequencePool& po
                "# TYPE strata_completion_tokens_total counter\n"
                "strata_completion_tokens_total " + std::to_string(completion_tokens_) + "\n";
     }
+    const SequencePool* pool = served ? &served->pool : nullptr;
+    out += "# HELP strata_model_loaded Whether a model is being served (1) or not (0).\n"
+           "# TYPE strata_model_loaded gauge\n"
+           "strata_model_loaded " + std::string(served ? "1" : "0") + "\n";
     out += "# HELP strata_queue_length Requests waiting for a free sequence.\n"
            "# TYPE strata_queue_length gauge\n"
-           "strata_queue_length " + std::to_string(pool.waiting()) + "\n";
+           "strata_queue_length " + std::to_string(pool ? pool->waiting() : 0) + "\n";
     out += "# HELP strata_sequences_busy Sequences lent to requests now.\n"
            "# TYPE strata_sequences_busy gauge\n"
-           "strata_sequences_busy " + std::to_string(pool.in_use()) + "\n";
+           "strata_sequences_busy " + std::to_string(pool ? pool->in_use() : 0) + "\n";
     out += "# HELP strata_sequences_total Sequences (KV slots) the server has.\n"
            "# TYPE strata_sequences_total gauge\n"
-           "strata_sequences_total " + std::to_string(pool.size()) + "\n";
+           "strata_sequences_total " + std::to_string(pool ? pool->size() : 0) + "\n";
     out += "# HELP strata_connections_open Client connections open.\n"
            "# TYPE strata_connections_open gauge\n"
            "strata_connections_open " + std::to_string(connections_open) + "\n";
     out += "# HELP strata_device_busy_seconds_total Seconds each device's pipeline stage spent computing.\n"
            "# TYPE strata_device_busy_seconds_total counter\n";
     std::map<std::string, double> busy;
-    for (const StageTiming& t : model.stage_timings()) busy[t.device_id] += t.busy_seconds;
+    if (served)
+        for (const StageTiming& t : served->model.stage_timings()) busy[t.device_id] += t.busy_seconds;
     for (const auto& [device, seconds] : busy) {
         char value[64];
         std::snprintf(value, sizeof value, "%.6f", seconds);

@@ -2,6 +2,7 @@
 //   strata_http_requests_total{path,status}   answered requests (unknown paths as path="other")
 //   strata_prompt_tokens_total                 prompt tokens of finished completions (reused too)
 //   strata_completion_tokens_total             generated tokens
+//   strata_model_loaded                        1 while a model is served, else 0
 //   strata_queue_length                        requests waiting for a sequence
 //   strata_sequences_busy / _total             sequences generating now / in the pool
 //   strata_connections_open                    client connections
@@ -15,18 +16,16 @@
 #include <string>
 #include <utility>
 
-namespace strata {
-class Model;
-class SequencePool;
-}  // namespace strata
-
 namespace strata::server {
+
+struct ServedModel;
 
 class ServerMetrics {
 public:
     void count_request(const std::string& path, int status);
     void add_tokens(int prompt, int completion);
-    std::string prometheus(const Model& model, const SequencePool& pool, size_t connections_open) const;
+    // `served`: the model served now, or null (no model: its gauges are 0).
+    std::string prometheus(const ServedModel* served, size_t connections_open) const;
 
 private:
     mutable std::mutex mutex_;

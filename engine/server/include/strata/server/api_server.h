@@ -30,9 +30,14 @@
 // byte (408, then the connection closes: a client trickling bytes cannot hold a thread); a
 // kept-alive connection idle for idle_timeout is closed.
 //
+// What it serves: one Model for its whole life (`strata-cli serve`), or whatever a ModelSource
+// lends each request (the app: models come and go while the server listens; requests without
+// a model get 503 with Retry-After, and a model taken away cancels the requests using it; see
+// strata/server/model_source.h).
+//
 // Threading: start() and stop() from one owning thread; everything else runs on the server's
-// threads. The Model and SequencePool must outlive the server (stop() or the destructor waits
-// for every connection thread to end, cancelling generations in flight).
+// threads. The Model and SequencePool (or the ModelSource) must outlive the server (stop() or
+// the destructor waits for every connection thread to end, cancelling generations in flight).
 #pragma once
 
 #include <chrono>
@@ -49,6 +54,8 @@ class SequencePool;
 }  // namespace strata
 
 namespace strata::server {
+
+class ModelSource;
 
 // 8313: free of the ports local LLM tools already take (see the app's kDefaultApiPort).
 constexpr int kDefaultPort = 8313;
@@ -67,7 +74,7 @@ struct ServerLimits {
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = kDefaultPort;  // 0: any free port (tests)
-    std::string model_id;     // what /v1/models names ("" : the file name without .gguf)
+    std::string model_id;     // what /v1/models names ("": the model's own name, or the source's)
     std::string api_key;      // "" : none needed
     std::vector<std::string> cors_origins;  // "scheme://host[:port]" or "*"; empty: no page may call
     ServerLimits limits;
@@ -86,8 +93,12 @@ bool same_secret(const std::string& a, const std::string& b);
 
 class ApiServer {
 public:
-    // Serves `model` through `pool` (both borrowed; see Threading above).
+    // Serves `model` through `pool` (both borrowed; see Threading above), named options.model_id
+    // or, when that is empty, by the model's own name.
     ApiServer(Model& model, SequencePool& pool, ServerOptions options);
+    // Serves what `source` lends each request (borrowed), named by the source unless
+    // options.model_id is set.
+    ApiServer(ModelSource& source, ServerOptions options);
     ~ApiServer();
     ApiServer(const ApiServer&) = delete;
     ApiServer& operator=(const ApiServer&) = delete;
