@@ -42,7 +42,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_model = std::make_unique<ModelState>(*m_worker);
     m_monitor = std::make_unique<DeviceMonitor>(m_worker.get(), m_model.get());
     m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker, *m_model);
-    m_apiServer = std::make_unique<ApiServer>(*m_worker, *m_model);
+    m_apiServer = std::make_unique<ApiServer>(m_worker->modelSource());
 
     EngineWorker* w = m_worker.get();
     connect(w, &EngineWorker::devicesDescribed, this,
@@ -160,10 +160,7 @@ bool App::startApiServer(quint16 port, bool commandLine) {
     if (port == 0) port = m_commandLinePort ? m_commandLinePort : p.serverPort;
     if (commandLine) m_commandLinePort = port;
     const ApiServerOptions options = serverOptions(p, port);
-    const ApiServerOptions& now = m_apiServer->options();
-    if (m_apiServer->isListening() && now.address == options.address && now.port == options.port &&
-        now.apiKey == options.apiKey && now.allowedOrigins == options.allowedOrigins)
-        return true;
+    if (m_apiServer->isListening() && m_apiServer->options() == options) return true;
     return m_apiServer->listen(options);
 }
 

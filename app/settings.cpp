@@ -122,6 +122,9 @@ QStringList Preferences::problems() const {
     if (serverPort == 0) out << QObject::tr("The server port must be between 1 and 65535.");
     if (QHostAddress(serverAddress).isNull())
         out << QObject::tr("The server address \"%1\" is not an IP address (127.0.0.1 serves this machine only).").arg(serverAddress);
+    else if (apiKey.isEmpty() && strata::server::serve_address_needs_key(serverAddress.toStdString()))
+        out << QObject::tr("Serving on %1 lets other machines use the API: set an API key first (or serve on 127.0.0.1).")
+                   .arg(serverAddress);
     for (const QChar c : apiKey)
         if (c.unicode() < 0x21 || c.unicode() > 0x7e) {
             out << QObject::tr("The API key may hold only visible ASCII characters, no spaces.");
@@ -160,12 +163,15 @@ Preferences Settings::preferences() const {
     if (samplingProblems(sampling).isEmpty()) p.sampling = sampling;
     p.serverEnabled = apiServerEnabled();
     p.serverPort = apiServerPort();
-    const QString address = m_settings.value(kServerAddress).toString();
-    if (!QHostAddress(address).isNull()) p.serverAddress = address;
     const QString key = m_settings.value(kApiKey).toString();
     Preferences keyOnly = d;
     keyOnly.apiKey = key;
     if (keyOnly.problems().isEmpty()) p.apiKey = key;
+    // A hand-edited file that opens the API to the network without a key keeps it on loopback.
+    const QString address = m_settings.value(kServerAddress).toString();
+    if (!QHostAddress(address).isNull() &&
+        (!p.apiKey.isEmpty() || !strata::server::serve_address_needs_key(address.toStdString())))
+        p.serverAddress = address;
     for (const QString& o : readList(m_settings, kOrigins))
         if (isValidOrigin(o)) p.allowedOrigins << o;
     p.theme = theme();

@@ -3,9 +3,8 @@
 // real engine (StrataBackend).
 //
 // Threading: load, unload, plan and the device calls come from the worker's thread, one at a
-// time, never while a generation runs (the worker waits for them). generate, complete,
-// recover, memory, stageTimings and generation() may be called from several generation threads
-// at once: each generate/complete call leases a sequence (KV slot) of the loaded model for its
+// time, never while a generation runs (the worker waits for them). generate, recover, memory, stageTimings and generation() may be called from several generation threads
+// at once: each generate call leases a sequence (KV slot) of the loaded model for its
 // duration, so as many answers run at once as the model has slots (LoadOptions::n_seq); further
 // calls wait in turn, and past a bounded queue fail with ErrorCode::busy.
 #pragma once
@@ -18,6 +17,10 @@
 #include "strata/chat.h"
 #include "strata/chat_turn.h"
 #include "strata/engine.h"
+
+namespace strata::server {
+class ModelSource;
+}
 
 namespace strata::app {
 
@@ -56,12 +59,6 @@ public:
                                                             const strata::GenerateParams& params,
                                                             const strata::ChatTurnCallbacks& callbacks,
                                                             const std::atomic<bool>* cancel) = 0;
-    // Continues `prompt` as it is (no chat template, no chat stop strings), also on a leased
-    // sequence chosen by common prefix. Thread-safe.
-    virtual strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
-                                                           const strata::TextCallback& onText,
-                                                           const std::atomic<bool>* cancel) = 0;
-
     // Counts loads and recoveries: a generation that fails with ErrorCode::device_failure
     // passes the value it read before it started to recover(), so that when several fail at
     // once the model is recovered once. Thread-safe.
@@ -74,6 +71,12 @@ public:
 
     virtual std::vector<strata::DeviceMemory> memory() const = 0;
     virtual std::vector<strata::StageTiming> stageTimings() const = 0;
+
+    // Where the app's API server gets the loaded model from, request by request (the same model
+    // and sequences as generate()); the backend owns it and it lives as long as the backend.
+    // load(), unload() and recover() take the model back from the server's requests (cancelling
+    // them) before they touch it. Null: this backend has no model a server could use.
+    virtual strata::server::ModelSource* modelSource() { return nullptr; }
 };
 
 // The real engine: a strata::Engine, the loaded Model and a SequencePool of its sequences.

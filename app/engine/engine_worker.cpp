@@ -34,7 +34,7 @@ constexpr int kMaxGenerationThreads = 64 + 64 + 8;
 }  // namespace
 
 EngineWorker::EngineWorker(std::unique_ptr<EngineBackend> backend, QObject* parent)
-    : QObject(parent), m_backend(std::move(backend)) {
+    : QObject(parent), m_backend(std::move(backend)), m_source(m_backend->modelSource()) {
     m_statsClock.start();
     m_generations.setMaxThreadCount(kMaxGenerationThreads);
 }
@@ -90,11 +90,6 @@ void EngineWorker::requestUnload() {
 
 void EngineWorker::requestChat(quint64 requestId, const ChatRequest& request, const strata::GenerateParams& params) {
     QMetaObject::invokeMethod(this, [this, requestId, request, params] { generate(requestId, request, params); },
-                              Qt::QueuedConnection);
-}
-
-void EngineWorker::requestCompletion(quint64 requestId, const QString& prompt, const strata::GenerateParams& params) {
-    QMetaObject::invokeMethod(this, [this, requestId, prompt, params] { complete(requestId, prompt, params); },
                               Qt::QueuedConnection);
 }
 
@@ -178,17 +173,7 @@ void EngineWorker::unloadModel() {
 void EngineWorker::generate(quint64 requestId, const ChatRequest& request, const strata::GenerateParams& params) {
     Job job;
     job.requestId = requestId;
-    job.chat = true;
     job.request = request;
-    job.params = params;
-    start(std::move(job));
-}
-
-void EngineWorker::complete(quint64 requestId, const QString& prompt, const strata::GenerateParams& params) {
-    Job job;
-    job.requestId = requestId;
-    job.chat = false;
-    job.prompt = prompt;
     job.params = params;
     start(std::move(job));
 }
@@ -256,15 +241,6 @@ ParsedAnswer toParsedAnswer(const strata::ChatTurnResult& r) {
 
 strata::Result<strata::GenerateStats> EngineWorker::attempt(const Job& job, QString& streamed, int& streamedTokens) {
     const quint64 id = job.requestId;
-    if (!job.chat) {
-        return m_backend->complete(job.prompt.toStdString(), job.params, [&](std::string_view text) {
-            const QString piece = QString::fromUtf8(text.data(), qsizetype(text.size()));
-            streamed += piece;
-            ++streamedTokens;
-            emit tokenReceived(id, piece);
-            maybeEmitStats();
-        }, job.cancel.get());
-    }
     strata::ChatTurnCallbacks callbacks;
     callbacks.on_prompt = [&](const strata::ChatPrompt& prompt, const strata::OutputFormats& formats) {
         PromptInfo info;
@@ -334,8 +310,7 @@ void EngineWorker::run(Job job) {
         }
         emit recovered(id, qs(st.message()), toLoadedModel(*rec));
         emitStats();
-        if (job.chat) job.request.continueFrom += triedText;
-        else job.prompt += triedText;
+        job.request.continueFrom += triedText;
         job.params.max_tokens -= triedTokens;
         if (job.params.max_tokens <= 0) {
             end(id);

@@ -1,15 +1,17 @@
 // EngineWorker: owns the engine (through an EngineBackend). Device queries, loads and unloads
 // run on the thread it is moved to, in the order they were asked for; every answer (a chat
-// turn or a raw completion) runs on a generation thread of its own, on a sequence (KV slot)
-// leased from the loaded model, so as many answers stream at once as the model was loaded with
-// slots (LoadOptions::n_seq). App code (App / main.cpp) owns the QThread.
+// turn) runs on a generation thread of its own, on a sequence (KV slot) leased from the loaded
+// model, so as many answers stream at once as the model was loaded with slots
+// (LoadOptions::n_seq). The API server's requests do not come through here: they borrow the
+// loaded model from modelSource() and run on the server's threads, on the same sequences.
+// App code (App / main.cpp) owns the QThread.
 //
 // Calls: the request*() methods are typed and may be called from any thread; each queues its
 // work on the worker's thread, so an answer asked for after a load runs on the loaded model.
 // A load or unload waits for the answers already running to end.
 //
 // Requests carry an id from newRequestId(), and every signal about an answer carries its
-// request id: each caller (the chat, the API server) keeps the ids it issued and ignores the
+// request id: each caller (every chat) keeps the ids it issued and ignores the
 // rest. requestCancel(id) (that request only) and cancelAll() (everything issued so far) only
 // touch atomics and a mutex: call them from any thread. A cancelled request that has not
 // started yet finishes at once as cancelled.
@@ -34,6 +36,10 @@
 
 #include "engine/worker_types.h"
 
+namespace strata::server {
+class ModelSource;
+}
+
 namespace strata::app {
 
 class EngineBackend;
@@ -53,6 +59,9 @@ public:
     bool isBusy() const { return m_active.load() > 0; }
     // Blocks until every answer running now has ended (shutdown: after cancelAll()).
     void waitForAnswers() { m_generations.waitForDone(); }
+    // The loaded model as the API server borrows it, request by request (EngineBackend::
+    // modelSource; null for a backend without one). Fixed for the worker's life; thread-safe.
+    strata::server::ModelSource* modelSource() const { return m_source; }
 
     // ---- typed requests, callable from any thread: queued onto the worker's thread
     void requestDevices(const strata::app::DeviceSpecList& specs);
@@ -61,8 +70,6 @@ public:
     // One chat turn: promptReady, then reasoningReceived / tokenReceived as the output streams,
     // then answerParsed (on success) and generationFinished, all with `requestId`.
     void requestChat(quint64 requestId, const strata::app::ChatRequest& request, const strata::GenerateParams& params);
-    // Continues `prompt` as plain text (no chat template): the API's /v1/completions.
-    void requestCompletion(quint64 requestId, const QString& prompt, const strata::GenerateParams& params);
     void requestStats();
 
     // ---- the bodies of the requests above; run on the worker's thread
@@ -70,7 +77,6 @@ public:
     void loadModel(quint64 requestId, const QString& path, const strata::LoadOptions& options);
     void unloadModel();
     void generate(quint64 requestId, const strata::app::ChatRequest& request, const strata::GenerateParams& params);
-    void complete(quint64 requestId, const QString& prompt, const strata::GenerateParams& params);
     void pollStats();
 
 signals:
@@ -85,7 +91,7 @@ signals:
     // generate(): which template rendered the prompt, and a warning when a built-in format
     // stood in for the model's template.
     void promptReady(quint64 requestId, const strata::app::PromptInfo& info);
-    // The answer's text as it streams (generate(): its content only; complete(): everything).
+    // The answer's content as it streams.
     void tokenReceived(quint64 requestId, const QString& text);
     // generate(): the model's reasoning as it streams, kept apart from the answer.
     void reasoningReceived(quint64 requestId, const QString& text);
@@ -108,9 +114,7 @@ signals:
 private:
     struct Job {
         quint64 requestId = 0;
-        bool chat = true;
-        ChatRequest request;  // chat
-        QString prompt;       // completion
+        ChatRequest request;
         strata::GenerateParams params;
         std::shared_ptr<std::atomic<bool>> cancel;
     };
@@ -129,6 +133,7 @@ private:
     void maybeEmitStats();
 
     std::unique_ptr<EngineBackend> m_backend;
+    strata::server::ModelSource* m_source = nullptr;  // m_backend's
     std::atomic<int> m_active{0};  // loads and answers running
     std::atomic<quint64> m_nextRequestId{1};
     std::mutex m_cancelMutex;      // guards the three below

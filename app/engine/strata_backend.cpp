@@ -1,17 +1,22 @@
 // StrataBackend: EngineBackend on the real engine. The loaded model's sequences are shared by
 // concurrent requests through a strata::SequencePool; a shared mutex lets generations run
-// together while load, unload and recover() have the model to themselves.
+// together while load, unload and recover() have the model to themselves. The API server's
+// requests hold the model through a ModelSlot instead (they run on the server's threads, not
+// through generate()): load, unload and recover retire it first, which cancels them.
 #include <mutex>
 #include <shared_mutex>
 
+#include <QFileInfo>
+
 #include "engine/engine_backend.h"
 #include "strata/sequence_pool.h"
+#include "strata/server/model_source.h"
 
 namespace strata::app {
 
 namespace {
 
-// Set while this thread runs generate()/complete() and so holds the model's shared lock: the
+// Set while this thread runs generate() and so holds the model's shared lock: the
 // stats the worker reads from inside the text callback (memory(), stageTimings()) must not
 // take the lock again (a shared_mutex is not recursive).
 thread_local bool t_holdsModel = false;
@@ -52,11 +57,14 @@ public:
         if (!pool.ok()) return pool.status();
         m_model = std::move(model).value();
         m_pool = std::move(pool).value();
+        m_modelId = modelIdOf(path);
+        m_served.publish(*m_model, *m_pool, m_modelId);
         ++m_generation;
         return describe();
     }
 
     void unload() override {
+        m_served.retire();  // the server's requests end before the model goes
         std::unique_lock lock(m_mutex);
         m_pool.reset();  // the pool (its sequences) must go before its Model
         m_model.reset();
@@ -83,34 +91,21 @@ public:
         return strata::run_chat_turn(*m_model, **lease, request, params, callbacks, cancel);
     }
 
-    strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
-                                                   const strata::TextCallback& onText,
-                                                   const std::atomic<bool>* cancel) override {
-        GenerationHold hold(m_mutex);
-        if (auto st = requireModel(); !st.ok()) return st;
-        // Special-token text ("<|im_start|>") is read as those tokens, as llama-server does, so
-        // a client can write a chat template of its own.
-        const std::vector<int32_t> tokens = m_model->tokenize(prompt, true, true);
-        if (static_cast<int64_t>(tokens.size()) >= m_model->n_ctx())
-            return strata::Status(strata::ErrorCode::invalid_argument,
-                                  "the prompt is " + std::to_string(tokens.size()) + " tokens; the model's context is " +
-                                      std::to_string(m_model->n_ctx()));
-        auto lease = m_pool->acquire(tokens, cancel);
-        if (!lease.ok()) return lease.status();
-        return (*lease)->generate(tokens, params, onText, cancel);
-    }
-
     uint64_t generation() const override { return m_generation.load(); }
 
     strata::Result<BackendModel> recover(uint64_t seenGeneration) override {
         std::unique_lock lock(m_mutex);  // waits for the generations still running to return
         if (auto st = requireModel(); !st.ok()) return st;
         if (m_generation.load() == seenGeneration) {
-            if (auto st = m_model->recover(); !st.ok()) return st;
+            m_served.retire();  // the server's requests too: the model is rebuilt under them
+            if (auto st = m_model->recover(); !st.ok()) return st;  // the server gets 503 from now on
+            m_served.publish(*m_model, *m_pool, m_modelId);
             ++m_generation;
         }
         return describe();
     }
+
+    strata::server::ModelSource* modelSource() override { return &m_served; }
 
     std::vector<strata::DeviceMemory> memory() const override {
         std::shared_lock lock(m_mutex, std::defer_lock);
@@ -144,11 +139,22 @@ private:
         return out;
     }
 
+    // The API's name for a model: its file name without .gguf ("qwen3-8b-q4_k_m").
+    static std::string modelIdOf(const std::string& path) {
+        QString id = QFileInfo(QString::fromStdString(path)).fileName();
+        if (id.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive)) id.chop(5);
+        return id.toStdString();
+    }
+
     strata::Engine m_engine;
     // Shared by running generations; exclusive for load, unload and recover.
     mutable std::shared_mutex m_mutex;
     std::unique_ptr<strata::Model> m_model;
     std::unique_ptr<strata::SequencePool> m_pool;
+    std::string m_modelId;                  // set with m_model
+    // Lends m_model and m_pool to the API server's requests; declared after them, so it is
+    // destroyed (retired) first.
+    strata::server::ModelSlot m_served;
     std::atomic<uint64_t> m_generation{0};
 };
 

@@ -126,7 +126,8 @@ int cmd_serve(Args& args) {
     {
         server::ApiServer api(**model, **pool, so);
         if (Status st = api.start(); !st.ok()) {
-            std::fprintf(stderr, "error: %s\n", st.message().c_str());
+            std::fprintf(stderr, "error: %s%s\n", st.message().c_str(),
+                         st.code() == ErrorCode::busy ? "; choose another port with --port" : "");
             return 1;
         }
         std::fprintf(stderr, "serving %s with %d parallel sequence%s%s%s\n", so.model_id.c_str(), (*pool)->size(),

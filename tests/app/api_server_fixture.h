@@ -1,4 +1,4 @@
-// Helpers shared by the ApiServer tests: a worker with a server on it, request bodies, and a
+// Helpers shared by the ApiServer tests: a worker with the server hosted on its model, request bodies, and a
 // real HTTP client (QNetworkAccessManager) for whole and streamed answers.
 #pragma once
 
@@ -22,20 +22,19 @@ using namespace strata::app;
 inline ApiServerOptions testOptions() {
     ApiServerOptions o;
     o.port = 0;  // any free port: tests run in parallel
-    o.timeouts.requestMs = 300;
-    o.timeouts.idleMs = 3000;
-    o.allowedOrigins = {"http://localhost:3000"};  // the preflight rows' page
+    o.limits.request_timeout = std::chrono::milliseconds(300);
+    o.limits.idle_timeout = std::chrono::milliseconds(3000);
+    o.allowedOrigins = {"http://localhost:3000"};
     return o;
 }
 
-// A worker (fake or real backend) and a server listening on it. The server is declared after
-// the worker, so it goes first.
+// A worker (fake or real backend) and the server hosted on its model source. The server is
+// declared after the worker, so it goes first.
 struct Served {
-    explicit Served(FakeScript script = {}) : workers(std::move(script)), server(*workers.worker, *workers.model) {}
-    explicit Served(std::unique_ptr<EngineBackend> backend) : workers(std::move(backend)), server(*workers.worker, *workers.model) {}
-    void load(const QString& path, const LoadOptions& o = {}) {
-        workers.worker->requestLoad(workers.worker->newRequestId(), path, o);
-    }
+    explicit Served(FakeScript script = {}) : workers(std::move(script)), server(workers.worker->modelSource()) {}
+    explicit Served(std::unique_ptr<EngineBackend> backend)
+        : workers(std::move(backend)), server(workers.worker->modelSource()) {}
+    void load(const QString& path, const LoadOptions& o = {}) { workers.model->load(path, o); }
     quint16 port() const { return server.port(); }
     WorkerFixture workers;
     ApiServer server;

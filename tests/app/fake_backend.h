@@ -1,7 +1,7 @@
 // FakeBackend: a scripted EngineBackend for tests of the worker, the chat controller and the
 // views — streams given pieces of text with a delay, reports load progress, records what it was
 // asked, and honours the cancel flag between pieces like the engine does. Like the real one,
-// generate/complete may run on several threads at once (up to `maxAnswers`, then busy); a scripted
+// generate may run on several threads at once (up to `maxAnswers`, then busy); a scripted
 // device failure is recovered from by recover() onto "cpu" alone.
 #pragma once
 
@@ -43,7 +43,6 @@ struct FakeRecord {
     std::mutex mutex;
     std::vector<std::vector<strata::ChatMessage>> prompts;
     std::vector<strata::ChatPromptRequest> requests;
-    std::vector<std::string> rawPrompts;  // complete() calls
     std::vector<strata::GenerateParams> params;
     std::vector<strata::LoadOptions> loads;
     int generated = 0;  // pieces sent in total
@@ -192,17 +191,6 @@ public:
             result.output.problems = parsed->problems;
         }
         return result;
-    }
-    strata::Result<strata::GenerateStats> complete(const std::string& prompt, const strata::GenerateParams& params,
-                                                   const strata::TextCallback& onText, const std::atomic<bool>* cancel) override {
-        Slot slot(*this);
-        if (!slot.ok) return strata::Status(strata::ErrorCode::busy, "all fake slots are answering");
-        {
-            std::lock_guard lock(m_record->mutex);
-            m_record->rawPrompts.push_back(prompt);
-            m_record->params.push_back(params);
-        }
-        return stream(m_script.pieces, params, int(prompt.size()), onText, cancel, 0);
     }
     std::vector<strata::DeviceMemory> memory() const override { return {}; }
     std::vector<strata::StageTiming> stageTimings() const override { return {}; }

@@ -88,28 +88,6 @@ private slots:
         QCOMPARE(f.record->prompts[0][1].content, std::string("hi"));
     }
 
-    // complete(): the prompt goes to the backend as it is, with no chat turns around it.
-    void completeContinuesARawPrompt() {
-        WorkerFixture f;
-        QString text;
-        const quint64 id = f.worker->newRequestId();
-        connect(f.worker.get(), &EngineWorker::tokenReceived, this, [&](quint64 request, const QString& t) {
-            if (request == id) text += t;
-        });
-        QSignalSpy finished(f.worker.get(), &EngineWorker::generationFinished);
-        GenerateParams p;
-        p.max_tokens = 3;
-        f.worker->requestCompletion(id, QStringLiteral("Once upon"), p);
-        QTRY_COMPARE(finished.size(), 1);
-        QCOMPARE(finished[0][0].toULongLong(), id);
-        QCOMPARE(int(finished[0][1].value<GenerateStats>().stop), int(StopReason::max_tokens));
-        QTRY_COMPARE(text, QStringLiteral("Hello, world"));
-        std::lock_guard lock(f.record->mutex);
-        QCOMPARE(f.record->rawPrompts, std::vector<std::string>{"Once upon"});
-        QVERIFY(f.record->prompts.empty());
-        QCOMPARE(f.record->params[0].max_tokens, 3);
-    }
-
     void guiThreadStaysResponsive() {
         FakeScript script;
         script.pieces.assign(30, "x");
@@ -258,17 +236,17 @@ private slots:
         Answers answers(*f.worker);
         const quint64 chatA = f.worker->newRequestId();
         const quint64 chatB = f.worker->newRequestId();
-        const quint64 api = f.worker->newRequestId();
+        const quint64 chatC = f.worker->newRequestId();
         generate(*f.worker, chatA, turns({{Role::user, "first"}}));
         generate(*f.worker, chatB, turns({{Role::user, "second"}}));
         GenerateParams p;
         p.max_tokens = 5;
-        f.worker->requestCompletion(api, QStringLiteral("raw"), p);
+        generate(*f.worker, chatC, turns({{Role::user, "third"}}), p);
         QTRY_COMPARE(answers.finished.size(), 3);
         QCOMPARE(answers.text.value(chatA), QStringLiteral("abcdefgh"));
         QCOMPARE(answers.text.value(chatB), QStringLiteral("abcdefgh"));
-        QCOMPARE(answers.text.value(api), QStringLiteral("abcde"));
-        QCOMPARE(int(answers.finished.value(api).stop), int(StopReason::max_tokens));
+        QCOMPARE(answers.text.value(chatC), QStringLiteral("abcde"));
+        QCOMPARE(int(answers.finished.value(chatC).stop), int(StopReason::max_tokens));
         QVERIFY2(f.record->maxRunning.load() >= 2, "the answers ran one after another");
         QVERIFY(!f.worker->isBusy());
     }

@@ -129,10 +129,26 @@ private slots:
         QCOMPARE(p.theme, ThemeChoice::dark);  // the good value stays
     }
 
+    // A file that opens the API to the network without a key keeps it on this machine.
+    void networkAddressWithoutKeyStaysOnLoopback() {
+        QTemporaryDir d;
+        {
+            QSettings raw(iniOf(d), QSettings::IniFormat);
+            raw.setValue("server/address", "0.0.0.0");
+        }
+        QCOMPARE(Settings(iniOf(d)).preferences().serverAddress, QStringLiteral("127.0.0.1"));
+        {
+            QSettings raw(iniOf(d), QSettings::IniFormat);
+            raw.setValue("server/api_key", "sk-local-123");
+        }
+        QCOMPARE(Settings(iniOf(d)).preferences().serverAddress, QStringLiteral("0.0.0.0"));
+    }
+
     void invalidPreferencesAreRefusedWhole_data() {
         QTest::addColumn<QString>("field");
         QTest::newRow("port 0") << "Port";
         QTest::newRow("address") << "address";
+        QTest::newRow("network without key") << "API key first";
         QTest::newRow("origin") << "origin";
         QTest::newRow("key") << "API key";
         QTest::newRow("temperature") << "Temperature";
@@ -149,6 +165,7 @@ private slots:
         const QString row = QTest::currentDataTag();
         if (row == "port 0") p.serverPort = 0;
         if (row == "address") p.serverAddress = QStringLiteral("localhost:80");
+        if (row == "network without key") p.serverAddress = QStringLiteral("0.0.0.0");
         if (row == "origin") p.allowedOrigins = {QStringLiteral("localhost:3000")};
         if (row == "key") p.apiKey = QStringLiteral("two words");
         if (row == "temperature") p.sampling.temperature = -1;

@@ -450,6 +450,18 @@ private slots:
     }
 
     // Pure helpers: the address policy, the origin match, the constant-time compare.
+    // A second server on a port in use is refused (httplib's default SO_REUSEPORT would let
+    // it bind and take half the connections).
+    void secondServerOnTheSamePortIsRefused() {
+        server::ServerOptions o = testServerOptions();
+        o.port = port();
+        server::ApiServer second(*served_.model, *served_.pool, o);
+        const Status st = second.start();
+        QVERIFY(!st.ok());
+        QCOMPARE(int(st.code()), int(ErrorCode::busy));
+        QVERIFY2(st.message().find("in use") != std::string::npos, st.message().c_str());
+    }
+
     void policies() {
         QVERIFY(!server::serve_address_needs_key("127.0.0.1"));
         QVERIFY(!server::serve_address_needs_key("127.1.2.3"));

@@ -77,10 +77,6 @@ public:
                                                     const strata::ChatTurnCallbacks&, const std::atomic<bool>*) override {
         return unavailable();
     }
-    strata::Result<strata::GenerateStats> complete(const std::string&, const strata::GenerateParams&,
-                                                   const strata::TextCallback&, const std::atomic<bool>*) override {
-        return unavailable();
-    }
     uint64_t generation() const override { return 0; }
     strata::Result<app::BackendModel> recover(uint64_t) override { return unavailable(); }
     std::vector<strata::DeviceMemory> memory() const override { return {}; }

@@ -1,8 +1,11 @@
 #include "strata/server/api_server.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cctype>
 #include <limits>
 #include <random>
@@ -257,6 +260,13 @@ void ApiServer::Impl::setup() {
     http->set_keep_alive_timeout(seconds(l.idle_timeout) + 1);
     http->set_keep_alive_max_count(100000);
     http->new_task_queue = [this] { return new ConnectionTasks(*watch, port); };
+    // httplib's default also sets SO_REUSEPORT, with which a second server (another Strata,
+    // another serve) binds the same port without an error and takes half the connections.
+    // SO_REUSEADDR alone restarts on a port in TIME_WAIT and refuses one in use.
+    http->set_socket_options([](socket_t sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
 
     // A body announced over the limit is refused from its header (httplib would read and
     // discard all of it first).
@@ -342,17 +352,24 @@ Status ApiServer::start() {
     std::string host = d.options.host;
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     int bound = -1;
+    errno = 0;
     if (d.options.port == 0) {
         bound = d.http->bind_to_any_port(host);
     } else if (d.http->bind_to_port(host, d.options.port)) {
         bound = d.options.port;
     }
     if (bound <= 0) {
+        const int why = errno;  // bind()'s: httplib only closes the socket after it
         d.http.reset();
         d.watch.reset();
-        return Status(ErrorCode::io, "could not listen on " + d.options.host + ":" + std::to_string(d.options.port) +
-                                         " (is another program, perhaps another Strata, LM Studio or llama-server, "
-                                         "listening there? choose another with --port, or check the address)");
+        const std::string where = d.options.host + ":" + std::to_string(d.options.port);
+        if (why == EADDRINUSE)
+            return Status(ErrorCode::busy, "could not listen on " + where +
+                                               ": the port is in use (another program, perhaps another Strata, "
+                                               "LM Studio or llama-server, is listening there)");
+        return Status(ErrorCode::io, "could not listen on " + where + ": " +
+                                         (why ? std::string(std::strerror(why)) : std::string("the address cannot be bound")) +
+                                         " (check the address)");
     }
     d.port = bound;
     d.listener = std::thread([&d] { d.http->listen_after_bind(); });

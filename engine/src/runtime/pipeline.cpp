@@ -75,13 +75,6 @@ void Pipeline::submit(Batch batch, BatchDone done) {
     workers_[0]->wake.notify_one();
 }
 
-Status Pipeline::run(const Batch& batch) {
-    std::promise<Status> promise;
-    auto result = promise.get_future();
-    submit(batch, [&promise](Status st) { promise.set_value(std::move(st)); });
-    return result.get();
-}
-
 // Runs one stage for a batch, turning anything it throws (std::bad_alloc from a resize) into a
 // Status: a stage thread must never end the process.
 static Status run_stage(Stage& stage, const Batch& batch) {

@@ -1,7 +1,7 @@
 // Pipeline: executes a plan's stages in order, each on its own thread, handing hidden states
 // from stage to stage through Transports.
 //
-// Several batches can be in flight at once: submit() and run() are thread-safe, and while stage i
+// Several batches can be in flight at once: submit() is thread-safe, and while stage i
 // works on one batch, stage i+1 can work on another. Batches in flight at the same time must use
 // different lanes (runtime/batch.h), so a lane's hidden region on each stage is never
 // overwritten while in use, and must not share a sequence (its KV cache is written in order).
@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -50,8 +49,6 @@ public:
     // tokens and logits memory must stay valid until then.
     using BatchDone = std::function<void(Status)>;
     void submit(Batch batch, BatchDone done);
-    // submit() and wait.
-    Status run(const Batch& batch);
 
     std::vector<StageStats> stats() const;
     void reset_stats();

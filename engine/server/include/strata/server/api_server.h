@@ -103,8 +103,9 @@ public:
     ApiServer(const ApiServer&) = delete;
     ApiServer& operator=(const ApiServer&) = delete;
 
-    // Binds and starts serving on a thread of its own. ErrorCode::io when the address cannot be
-    // bound (the message names it and says why, e.g. the port is taken).
+    // Binds and starts serving on a thread of its own. ErrorCode::busy when the port is taken,
+    // ErrorCode::io when the address cannot be bound for another reason (the message names the
+    // address and says why).
     Status start();
     // Stops accepting, cancels generations, closes connections and waits for their threads.
     void stop();
