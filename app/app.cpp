@@ -55,7 +55,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
                 updateAllFits();
             });
     connect(w, &EngineWorker::failed, this, [this](const QString& what, const QString& message) {
-        if (what == QLatin1String("devices")) emit devicesFailed(message);
+        if (what == QLatin1String("devices") || what == QLatin1String("recover")) emit devicesFailed(message);
     });
     connect(m_model.get(), &ModelState::loadFailed, this, [this](const QString& path, const QString& message) {
         if (path == m_settings->lastModel()) m_settings->setLastModelLoaded(false);

@@ -19,7 +19,7 @@
 #include "strata/engine.h"
 
 namespace strata::server {
-class ModelSource;
+class ModelSlot;
 }
 
 namespace strata::app {
@@ -76,7 +76,7 @@ public:
     // and sequences as generate()); the backend owns it and it lives as long as the backend.
     // load(), unload() and recover() take the model back from the server's requests (cancelling
     // them) before they touch it. Null: this backend has no model a server could use.
-    virtual strata::server::ModelSource* modelSource() { return nullptr; }
+    virtual strata::server::ModelSlot* modelSource() { return nullptr; }
 };
 
 // The real engine: a strata::Engine, the loaded Model and a SequencePool of its sequences.

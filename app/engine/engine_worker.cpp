@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "engine/engine_backend.h"
+#include "strata/server/model_source.h"
 
 namespace strata::app {
 
@@ -37,9 +38,18 @@ EngineWorker::EngineWorker(std::unique_ptr<EngineBackend> backend, QObject* pare
     : QObject(parent), m_backend(std::move(backend)), m_source(m_backend->modelSource()) {
     m_statsClock.start();
     m_generations.setMaxThreadCount(kMaxGenerationThreads);
+    // Called on an API connection's thread, which still holds the model: the recovery (which
+    // takes the model back from every request) runs later, on the worker's thread.
+    if (m_source)
+        m_source->set_on_device_failure([this](const strata::Status& failure) {
+            const uint64_t seen = m_backend->generation();
+            const QString what = qs(failure.message());
+            QMetaObject::invokeMethod(this, [this, seen, what] { recoverServedModel(seen, what); }, Qt::QueuedConnection);
+        });
 }
 
 EngineWorker::~EngineWorker() {
+    if (m_source) m_source->set_on_device_failure(nullptr);
     cancelAll();
     m_generations.waitForDone();
 }
@@ -160,6 +170,18 @@ void EngineWorker::loadModel(quint64 requestId, const QString& path, const strat
         end(requestId);
         emit failed(QStringLiteral("load"), QString::fromUtf8(e.what()));
     }
+}
+
+void EngineWorker::recoverServedModel(uint64_t seenGeneration, const QString& failure) {
+    auto rec = m_backend->recover(seenGeneration);  // once, however many requests met the failure
+    if (!rec.ok()) {
+        emit failed(QStringLiteral("recover"),
+                    tr("A device failed during an API request (%1); recovering on the remaining devices failed: %2")
+                        .arg(failure, qs(rec.status().message())));
+        return;
+    }
+    emit recovered(0, failure, toLoadedModel(*rec));
+    emitStats();
 }
 
 void EngineWorker::unloadModel() {

@@ -37,7 +37,7 @@
 #include "engine/worker_types.h"
 
 namespace strata::server {
-class ModelSource;
+class ModelSlot;
 }
 
 namespace strata::app {
@@ -61,7 +61,9 @@ public:
     void waitForAnswers() { m_generations.waitForDone(); }
     // The loaded model as the API server borrows it, request by request (EngineBackend::
     // modelSource; null for a backend without one). Fixed for the worker's life; thread-safe.
-    strata::server::ModelSource* modelSource() const { return m_source; }
+    // A device failure met by an API request has the worker re-plan the model as a chat
+    // answer's does: recovered() follows with request id 0.
+    strata::server::ModelSlot* modelSource() const { return m_source; }
 
     // ---- typed requests, callable from any thread: queued onto the worker's thread
     void requestDevices(const strata::app::DeviceSpecList& specs);
@@ -78,6 +80,10 @@ public:
     void unloadModel();
     void generate(quint64 requestId, const strata::app::ChatRequest& request, const strata::GenerateParams& params);
     void pollStats();
+    // After an API request met a device failure: re-plans the model on the remaining devices
+    // (once, when no answer has yet; see EngineBackend::recover) and emits recovered(0, ...), or
+    // failed("recover", ...).
+    void recoverServedModel(uint64_t seenGeneration, const QString& failure);
 
 signals:
     void devicesDescribed(const strata::app::DeviceSpecList& specs, const strata::app::DeviceInfoList& devices,
@@ -101,12 +107,12 @@ signals:
     // taken and the queue is full); generationFinished (stop == error) follows.
     void generationFailed(quint64 requestId, strata::ErrorCode code, const QString& message);
     void generationFinished(quint64 requestId, const strata::GenerateStats& stats);
-    // A device failed during the answer `requestId`; the model was re-planned and reloaded on
-    // the remaining devices (`model` has the new plan) and the answer goes on. `failure` says
-    // what failed.
+    // A device failed during the answer `requestId` (0: an API request's); the model was
+    // re-planned and reloaded on the remaining devices (`model` has the new plan) and the
+    // answer goes on. `failure` says what failed.
     void recovered(quint64 requestId, const QString& failure, const strata::app::LoadedModel& model);
 
-    // what: "devices", "load"; message: for the user, names file/device/size. (A failed answer
+    // what: "devices", "load", "recover" (after an API request's device failure); message: for the user, names file/device/size. (A failed answer
     // is generationFailed: only its owner should show it.)
     void failed(const QString& what, const QString& message);
     void statsUpdated(const strata::app::EngineStats& stats);
@@ -133,7 +139,7 @@ private:
     void maybeEmitStats();
 
     std::unique_ptr<EngineBackend> m_backend;
-    strata::server::ModelSource* m_source = nullptr;  // m_backend's
+    strata::server::ModelSlot* m_source = nullptr;  // m_backend's
     std::atomic<int> m_active{0};  // loads and answers running
     std::atomic<quint64> m_nextRequestId{1};
     std::mutex m_cancelMutex;      // guards the three below

@@ -105,7 +105,7 @@ public:
         return describe();
     }
 
-    strata::server::ModelSource* modelSource() override { return &m_served; }
+    strata::server::ModelSlot* modelSource() override { return &m_served; }
 
     std::vector<strata::DeviceMemory> memory() const override {
         std::shared_lock lock(m_mutex, std::defer_lock);

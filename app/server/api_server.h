@@ -24,11 +24,7 @@
 #include <memory>
 
 #include "strata/server/api_server.h"
-
-namespace strata::server {
-class ModelSource;
-class ModelSlot;
-}  // namespace strata::server
+#include "strata/server/model_source.h"
 
 namespace strata::app {
 

@@ -2,7 +2,8 @@
 // OpenAI JSON have their own tests in tests/server) on the worker's loaded model, through the
 // real engine on random-weight models: /health and /v1/models follow what is loaded; an API
 // answer streams while a chat answers beside it (they share the model's sequences); loading
-// another model cancels the API answers on the old one, which say why; a taken port is a clear
+// another model cancels the API answers on the old one, which say why; a device failure under
+// an API request is recovered from as a chat's is; a taken port is a clear
 // error; the settings, and the App starting the server when they enable it; stories260K
 // continuing its published story over HTTP.
 #include <QSettings>
@@ -155,6 +156,44 @@ private slots:
         const auto next = api.read(10000);  // the same connection, not cancelled
         QVERIFY(next);
         QCOMPARE(next->status, 200);
+    }
+
+    // A device that fails under an API request: that request fails (500), the worker re-plans
+    // the model on the remaining device (recovered with request id 0, the layout in ModelState),
+    // and the next request is answered.
+    void deviceFailureUnderAnApiRequestIsRecovered() {
+        QTemporaryDir dir;
+        QString error;
+        const QString path = randomModel(dir, QStringLiteral("random-split"), &error);
+        QVERIFY2(!path.isEmpty(), qPrintable(error));
+        Served s(makeStrataBackend());
+        QVERIFY(s.server.listen(testOptions()));
+        LoadOptions o = smallLoad(1);
+        std::string why;
+        QVERIFY(strata::parse_device_specs("cpu:1GiB,cpu:1GiB:fail-after=300", o.devices, why));
+        o.mode = SplitMode::ratios;
+        o.ratios = {1.0, 1.0};
+        QSignalSpy recovered(s.workers.worker.get(), &EngineWorker::recovered);
+        s.load(path, o);
+        QTRY_VERIFY_WITH_TIMEOUT(s.workers.model->isLoaded(), 10000);
+        QCOMPARE(s.workers.model->loaded()->plan.stages.size(), size_t(2));
+
+        RawClient api(s.port());
+        api.send(httpRequest("POST", "/v1/completions", R"({"prompt":"Once","max_tokens":400,"temperature":0})"));
+        const auto failed = api.read(20000);
+        QVERIFY(failed);
+        QCOMPARE(failed->status, 500);
+        QVERIFY2(failed->errorMessage().contains(QStringLiteral("cpu1")), qPrintable(failed->errorMessage()));
+
+        QTRY_COMPARE_WITH_TIMEOUT(recovered.size(), 1, 10000);
+        QCOMPARE(recovered[0][0].toULongLong(), quint64(0));
+        QTRY_COMPARE_WITH_TIMEOUT(s.workers.model->loaded()->plan.stages.size(), size_t(1), 5000);
+        QCOMPARE(s.workers.model->loaded()->plan.stages[0].device_id, std::string("cpu"));
+        api.send(httpRequest("POST", "/v1/completions", R"({"prompt":"Once","max_tokens":20,"temperature":0})"));
+        const auto next = api.read(20000);
+        QVERIFY(next);
+        QCOMPARE(next->status, 200);
+        QCOMPARE(usageOf(next->json(), "completion_tokens"), 20);
     }
 
     void portInUseIsAClearError() {

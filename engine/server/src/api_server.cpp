@@ -243,7 +243,7 @@ void ApiServer::Impl::handle(const httplib::Request& req, httplib::Response& res
                        " is a text generator, and no model architecture Strata runs produces embeddings",
                    "model");
     } else {
-        CompletionContext ctx{std::move(served), metrics, options.limits.retry_after_seconds, &retired};
+        CompletionContext ctx{std::move(served), metrics, options.limits.retry_after_seconds, &retired, &source};
         handle_completion(ctx, req.body, path == "/v1/chat/completions", cancel, res);
     }
 }

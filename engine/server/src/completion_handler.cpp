@@ -59,6 +59,11 @@ ChatAnswer answer_of(const CompletionRequest& request, const ChatTurnResult& r, 
     return a;
 }
 
+// A failed answer: a device failure is told to the model's owner, which may re-plan the model.
+void report(const CompletionContext& ctx, const Status& failure) {
+    if (failure.code() == ErrorCode::device_failure && ctx.source) ctx.source->device_failed(failure);
+}
+
 void count(const CompletionContext& ctx, const GenerateStats& s) {
     ctx.metrics.add_tokens(s.n_prompt + s.n_reused, s.n_generated);
 }
@@ -106,6 +111,7 @@ bool run_stream(Job& job, httplib::DataSink& sink) {
         job.lease = {};  // the sequence goes back to the pool at once
         if (!r.ok()) {
             failure = r.status();
+            report(job.ctx, failure);
         } else {
             stats = r->stats;
             count(job.ctx, stats);
@@ -129,6 +135,7 @@ bool run_stream(Job& job, httplib::DataSink& sink) {
         job.lease = {};
         if (!r.ok()) {
             failure = r.status();
+            report(job.ctx, failure);
         } else {
             stats = *r;
             count(job.ctx, stats);
@@ -220,7 +227,10 @@ void handle_completion(const CompletionContext& ctx, const std::string& body, bo
         };
         auto r = run_chat_turn(ctx.served->model, *job->lease, request.prompt_request, params, callbacks, &cancel);
         job->lease = {};
-        if (!r.ok()) return send_error(res, status_for(r.status().code()), r.status().message());
+        if (!r.ok()) {
+            report(ctx, r.status());
+            return send_error(res, status_for(r.status().code()), r.status().message());
+        }
         stats = r->stats;
         count(ctx, stats);
         if (stats.stop == StopReason::error) return send_error(res, 500, "the answer failed");
@@ -230,7 +240,10 @@ void handle_completion(const CompletionContext& ctx, const std::string& body, bo
         std::string text;
         auto r = job->lease->generate(job->tokens, params, [&](std::string_view piece) { text += piece; }, &cancel);
         job->lease = {};
-        if (!r.ok()) return send_error(res, status_for(r.status().code()), r.status().message());
+        if (!r.ok()) {
+            report(ctx, r.status());
+            return send_error(res, status_for(r.status().code()), r.status().message());
+        }
         stats = *r;
         count(ctx, stats);
         if (stats.stop == StopReason::error) return send_error(res, 500, "the answer failed");

@@ -28,6 +28,8 @@ struct CompletionContext {
     // Set (with the cancel flag) when the model was taken away rather than the client leaving:
     // a stream then ends with an error event instead of being cut. May be null.
     const std::atomic<bool>* retired = nullptr;
+    // Told when an answer fails because a device did (it may re-plan the model). May be null.
+    ModelSource* source = nullptr;
 };
 
 // Answers POST /v1/chat/completions (chat) or /v1/completions into `res`. `cancel` is the

@@ -63,6 +63,20 @@ std::shared_ptr<const ServedModel> ModelSlot::acquire(std::function<void()> on_r
     }
 }
 
+void ModelSlot::set_on_device_failure(std::function<void(const Status&)> handler) {
+    std::lock_guard lock(mutex_);
+    on_device_failure_ = std::move(handler);
+}
+
+void ModelSlot::device_failed(const Status& failure) {
+    std::function<void(const Status&)> handler;
+    {
+        std::lock_guard lock(mutex_);
+        handler = on_device_failure_;
+    }
+    if (handler) handler(failure);
+}
+
 void ModelSlot::release(uint64_t ticket) {
     std::lock_guard lock(mutex_);
     holds_.erase(ticket);

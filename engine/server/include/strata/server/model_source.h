@@ -30,6 +30,8 @@
 #include <optional>
 #include <string>
 
+#include "strata/status.h"
+
 namespace strata {
 class Model;
 class SequencePool;
@@ -53,6 +55,10 @@ public:
     // at most once, when the owner wants the model back: the request should cancel its answer
     // and release the hold soon.
     virtual std::shared_ptr<const ServedModel> acquire(std::function<void()> on_retire) = 0;
+    // A request's answer failed because a device did (ErrorCode::device_failure): the owner may
+    // re-plan the model on the remaining devices. Called on the request's thread while it still
+    // holds the model, so it must not wait for the model (queue the work elsewhere).
+    virtual void device_failed(const Status& failure) = 0;
 };
 
 // A ModelSource holding at most one model at a time (see the file comment).
@@ -72,8 +78,12 @@ public:
     bool serving() const;
     // Requests holding the model now.
     size_t holders() const;
+    // What device_failed() calls (none by default: the failure is only the request's 500). Set it
+    // before serving; it runs on connection threads (see ModelSource::device_failed).
+    void set_on_device_failure(std::function<void(const Status&)> handler);
 
     std::shared_ptr<const ServedModel> acquire(std::function<void()> on_retire) override;
+    void device_failed(const Status& failure) override;
 
 private:
     struct Hold;
@@ -84,6 +94,7 @@ private:
     std::optional<ServedModel> current_;
     std::map<uint64_t, std::function<void()>> holds_;  // ticket → its on_retire
     uint64_t next_ticket_ = 1;
+    std::function<void(const Status&)> on_device_failure_;
 };
 
 }  // namespace strata::server
