@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <csignal>
 #include <filesystem>
@@ -105,11 +106,21 @@ int cmd_hub_files(hub::HubClient& client, const std::string& repo, const ModelOp
     return any_fits ? 0 : 3;
 }
 
-void print_progress(const std::string& name, const hub::DownloadProgress& p, int& last_tenth) {
+// What the progress display last showed (one per download command).
+struct ProgressShown {
+    int last_tenth = -1;                               // plain lines: one per 10%
+    std::chrono::steady_clock::time_point last_draw;   // the TTY bar: at most ten redraws a second
+};
+
+void print_progress(const std::string& name, const hub::DownloadProgress& p, ProgressShown& shown) {
     const double frac = p.total ? static_cast<double>(p.done) / static_cast<double>(p.total) : 1.0;
     const std::string speed = format_bytes(static_cast<uint64_t>(p.bytes_per_second)) + "/s";
     if (isatty(STDERR_FILENO)) {
-        // A bar that redraws itself in place: [#########.........]  47.1% of 4.6 GiB, 38 MiB/s, 1:05 left
+        // A bar that redraws itself in place, at most ten times a second (and at the end):
+        // [#########.........]  47.1% of 4.6 GiB, 38 MiB/s, 1:05 left
+        const auto now = std::chrono::steady_clock::now();
+        if (p.done < p.total && now - shown.last_draw < std::chrono::milliseconds(100)) return;
+        shown.last_draw = now;
         constexpr int kWidth = 30;
         const int filled = static_cast<int>(frac * kWidth);
         std::string eta;
@@ -126,8 +137,8 @@ void print_progress(const std::string& name, const hub::DownloadProgress& p, int
         return;
     }
     const int tenth = static_cast<int>(frac * 10.0);
-    if (tenth == last_tenth) return;
-    last_tenth = tenth;
+    if (tenth == shown.last_tenth) return;
+    shown.last_tenth = tenth;
     std::fprintf(stderr, "%s: %d%% of %s, %s\n", name.c_str(), tenth * 10, format_bytes(p.total).c_str(), speed.c_str());
 }
 
@@ -230,10 +241,10 @@ int cmd_hub_download(hub::HubClient& client, const std::string& repo, const std:
         req.sha256 = f.sha256;
         requests.push_back(std::move(req));
     }
-    int last_tenth = -1;
+    ProgressShown shown;
     const auto results = hub::download_files(
         client.download_http(), requests, 4,
-        [&](const hub::DownloadProgress& p) { print_progress(base_name(entry.name), p, last_tenth); }, &g_interrupted);
+        [&](const hub::DownloadProgress& p) { print_progress(base_name(entry.name), p, shown); }, &g_interrupted);
     if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
     int failed = 0, cancelled = 0;
     for (size_t k = 0; k < results.size(); ++k) {

@@ -14,7 +14,10 @@
 #include "chat/composer.h"
 #include "chat/chat_view.h"
 #include "devices/device_monitor.h"
+#include "common/theme.h"
 #include "discover/discover_view.h"
+#include "library/drop_zone.h"
+#include "library/library_view.h"
 #include "discover/downloads_panel.h"
 #include "hub/download_manager.h"
 #include "hub/hub_service.h"
@@ -112,9 +115,13 @@ private slots:
         QVERIFY(parseHubLink(QUrl(m_endpoint + QStringLiteral("/a/b")), m_endpoint));
     }
 
-    // The whole flow through the widgets.
+    // The whole flow through the widgets, from the empty library's button.
     void searchOpenFitDownloadLoadChat() {
-        m_f->window->showPage(MainWindow::DiscoverPage);
+        QCOMPARE(m_f->window->currentPage(), MainWindow::LibraryPage);
+        auto* find = m_f->window->libraryView()->dropZone()->findChild<QPushButton*>(QStringLiteral("discoverButton"));
+        QVERIFY(find && find->isVisible());
+        QTest::mouseClick(find, Qt::LeftButton);
+        QCOMPARE(m_f->window->currentPage(), MainWindow::DiscoverPage);
         DiscoverView* d = m_f->window->discoverView();
         QTest::keyClicks(d->searchBox(), QStringLiteral("tiny"));
         QTest::keyClick(d->searchBox(), Qt::Key_Return);
@@ -133,6 +140,7 @@ private slots:
             QTRY_VERIFY_WITH_TIMEOUT(d->filesTable()->item(r, DiscoverView::FileFitColumn)->text().contains(QLatin1String("fits on cpu")),
                                      10000);
         QVERIFY2(d->statusText().contains(QLatin1String("2 of 2 fit")), qPrintable(d->statusText()));
+        QCOMPARE(d->filesTable()->item(0, DiscoverView::FileFitColumn)->foreground().color(), currentColors().good);
         int row = -1;
         for (int r = 0; r < 2; ++r)
             if (d->filesTable()->item(r, DiscoverView::FileNameColumn)->text() == QLatin1String("tiny-Q8_0.gguf")) row = r;
