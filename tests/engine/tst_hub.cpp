@@ -8,13 +8,15 @@
 // a server ignores Range, given up
 // on connections that bring nothing, a wrong SHA-256 deleting the partial
 // file, 401 / 404 with their faults, refusal before any request when the disk lacks room, a disk
-// that fills while writing — and strata-cli hub search / files / download.
+// that fills while writing — and strata-cli hub search / files / download, and pull / search /
+// hub-plan, with pull of a split set surviving a dropped connection and a Ctrl-C restart.
 // Skips without python3 or without $STRATA_CLI (set by CTest).
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -646,6 +648,44 @@ private slots:
         QVERIFY2(nofile.err.contains("no GGUF file named 'nope.gguf'"), qPrintable(nofile.err));
         QCOMPARE(run({"pull", QString::fromStdString(repo_ + ":Q8_0"), "--file", "x.gguf"}).code, 2);
         QCOMPARE(run({"pull"}).code, 2);
+    }
+
+    // The acceptance of issue 17: a split model pulled in parallel survives a dropped connection
+    // and a restart of the command (Ctrl-C, then the same command again), its hashes are checked,
+    // and it loads.
+    void cliPullSurvivesADropAndARestart() {
+        const QString dest = QString::fromStdString(path("pull-restart"));
+        control("drop=tiny-F16-00001-of-00002.gguf&count=1&keep=0.5");
+        control("stall=tiny-F16-00002-of-00002.gguf&count=1");
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("HF_ENDPOINT", QString::fromStdString(endpoint_));
+        env.remove("HF_TOKEN");
+        p.setProcessEnvironment(env);
+        p.start(cli_, {"pull", QString::fromStdString(repo_ + ":F16"), "--dir", dest, "--no-plan"});
+        QVERIFY(p.waitForStarted());
+        const QString part2 = dest + "/tiny-F16-00002-of-00002.gguf.part";
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(part2).size() > 0, 10000);  // the second part is stalled half-way
+        ::kill(pid_t(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 1);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains("the next run resumes them"), qPrintable(err));
+        QVERIFY(QFileInfo::exists(part2));
+
+        Run again = run({"pull", QString::fromStdString(repo_ + ":F16"), "--dir", dest, "--no-plan"});
+        QVERIFY2(again.code == 0, qPrintable(again.err));
+        QVERIFY2(again.err.contains("resumed at"), qPrintable(again.err));
+        for (const char* name : {"tiny-F16-00001-of-00002.gguf", "tiny-F16-00002-of-00002.gguf"})
+            QCOMPARE(sha256_of(path(std::string("pull-restart/") + name)), sha256_of(path(std::string("repo/") + name)));
+        bool dropped_then_resumed = false;  // the first part's connection dropped, and it went on with a Range
+        for (const auto& r : requests())
+            if (r["server"] == "cdn" && std::string(r["path"]).find("00001-of") != std::string::npos &&
+                std::string(r["range"]).rfind("bytes=", 0) == 0 && std::string(r["range"]) != "bytes=0-")
+                dropped_then_resumed = true;
+        QVERIFY(dropped_then_resumed);
+        Run load = run({"run", "-m", again.out.trimmed(), "-p", "hello", "-n", "2", "--devices", "cpu", "--ctx", "256"});
+        QVERIFY2(load.code == 0, qPrintable(load.err));
     }
 };
 
