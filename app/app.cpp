@@ -13,6 +13,8 @@
 #include "engine/engine_backend.h"
 #include "engine/engine_worker.h"
 #include "engine/model_state.h"
+#include "hub/download_manager.h"
+#include "hub/hub_service.h"
 #include "library/model_catalog.h"
 #include "server/api_server.h"
 #include "settings.h"
@@ -43,6 +45,9 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_monitor = std::make_unique<DeviceMonitor>(m_worker.get(), m_model.get());
     m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker, *m_model);
     m_apiServer = std::make_unique<ApiServer>(m_worker->modelSource());
+    m_hub = std::make_unique<HubService>([this] { return hubConfig(); }, [this] { return hubFitOptions(); });
+    m_downloads = std::make_unique<DownloadManager>([this] { return hubConfig(); }, [this] { return downloadFolder(); },
+                                                    *m_importer);
 
     EngineWorker* w = m_worker.get();
     connect(w, &EngineWorker::devicesDescribed, this,
@@ -97,6 +102,8 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
 
 App::~App() {
     shutdown();
+    m_downloads.reset();  // stops transfers (keeping .part files) before the importer goes
+    m_hub.reset();
     m_apiServer.reset();
     m_chat.reset();  // before the store it writes to
 }
@@ -233,6 +240,23 @@ void App::shutdown() {
     m_importer->waitForIdle();
     m_fits->waitForIdle();
     m_settings->sync();
+}
+
+QString App::downloadFolder() const {
+    const QString f = m_settings->preferences().downloadFolder;
+    return f.isEmpty() ? QDir(m_options.dataDir).filePath(QStringLiteral("models")) : f;
+}
+
+strata::hub::HubConfig App::hubConfig() const {
+    strata::hub::HubConfig c = strata::hub::HubConfig::from_environment();
+    if (const QString token = m_settings->preferences().hubToken; !token.isEmpty()) c.token = token.toStdString();
+    return c;
+}
+
+strata::LoadOptions App::hubFitOptions() const {
+    AllocationSettings s = defaultAllocation(m_settings->preferences(), m_fits->devices());
+    s.nSeq = 1;
+    return buildLoadOptions(m_fits->devices(), s, 0);
 }
 
 AllocationSettings App::allocationFor(const QString& modelPath) const {

@@ -13,6 +13,7 @@
 #include "allocation/allocation.h"
 #include "allocation/fit_service.h"
 #include "library/model_importer.h"
+#include "strata/hub/hub_client.h"
 
 namespace strata::app {
 
@@ -21,6 +22,8 @@ class ApiServer;
 class ChatController;
 class ChatStore;
 class ConversationListModel;
+class DownloadManager;
+class HubService;
 class Database;
 class DeviceMonitor;
 class EngineBackend;
@@ -66,6 +69,17 @@ public:
     ModelState& model() { return *m_model; }  // what is loaded: the one owner
     FitService& fits() { return *m_fits; }
     ApiServer& apiServer() { return *m_apiServer; }
+    HubService& hub() { return *m_hub; }              // Discover: search, files, fit verdicts
+    DownloadManager& downloads() { return *m_downloads; }  // the one owner of downloads
+
+    // Where downloads go: Preferences::downloadFolder, else <data folder>/models.
+    QString downloadFolder() const;
+    // The Hub's endpoint and token: $HF_ENDPOINT (default huggingface.co); the token of the
+    // settings, else $HF_TOKEN.
+    strata::hub::HubConfig hubConfig() const;
+    // What a Hub model's header-only verdict is planned with: this machine's devices with the
+    // default allocation of the settings, one answer at a time.
+    strata::LoadOptions hubFitOptions() const;
 
     // Starts the local API server on the settings' address, key and allowed origins, on `port`
     // (0: the port in the settings), or keeps it if it already listens so. False with
@@ -145,6 +159,8 @@ private:
     QString m_restoreNote;
     QString m_contextWarning;
     quint16 m_commandLinePort = 0;  // startApiServer(port, true): kept until stopApiServer()
+    std::unique_ptr<HubService> m_hub;              // last: their threads stop first
+    std::unique_ptr<DownloadManager> m_downloads;
 };
 
 }  // namespace strata::app

@@ -32,9 +32,12 @@ const QString kOrigins = QStringLiteral("server/allowed_origins");
 const QString kTheme = QStringLiteral("ui/theme");
 const QString kTelemetry = QStringLiteral("ui/telemetry_interval_ms");
 const QString kRestore = QStringLiteral("session/restore");
+const QString kDownloadFolder = QStringLiteral("hub/downloadFolder");
+const QString kHubToken = QStringLiteral("hub/token");
 const QStringList kPreferenceKeys = {kModelFolders, kDisabledDevices, kGpuReserve, kCpuReserve, kContext, kKvType, kParallel,
                                      kSystemPrompt, kSampling, kServerEnabled, kServerPort, kServerAddress, kApiKey,
-                                     kOrigins, kTheme, kTelemetry, kRestore};
+                                     kOrigins, kTheme, kTelemetry, kRestore,
+                                     kDownloadFolder, kHubToken};
 
 QString kvName(strata::KvCacheType t) {
     switch (t) {
@@ -111,6 +114,13 @@ QStringList Preferences::problems() const {
     QStringList out;
     for (const QString& f : modelFolders)
         if (!QDir::isAbsolutePath(f)) out << QObject::tr("Model folder \"%1\" is not a full path.").arg(f);
+    if (!downloadFolder.isEmpty() && !QDir::isAbsolutePath(downloadFolder))
+        out << QObject::tr("The download folder \"%1\" is not a full path.").arg(downloadFolder);
+    for (const QChar c : hubToken)
+        if (c.unicode() < 0x21 || c.unicode() > 0x7e) {
+            out << QObject::tr("The Hugging Face token may hold only visible ASCII characters, no spaces.");
+            break;
+        }
     if (gpuReserveMiB < 0 || gpuReserveMiB > kMaxReserveMiB) out << QObject::tr("The GPU reserve must be between 0 and 1 TiB.");
     if (cpuReserveMiB < 0 || cpuReserveMiB > kMaxReserveMiB) out << QObject::tr("The CPU reserve must be between 0 and 1 TiB.");
     if (defaultContext < 0 || defaultContext > kMaxDefaultContext)
@@ -151,6 +161,11 @@ Preferences Settings::preferences() const {
     };
     for (const QString& f : readList(m_settings, kModelFolders))
         if (QDir::isAbsolutePath(f) && !p.modelFolders.contains(f)) p.modelFolders << QDir::cleanPath(f);
+    if (const QString f = m_settings.value(kDownloadFolder).toString(); QDir::isAbsolutePath(f)) p.downloadFolder = QDir::cleanPath(f);
+    const QString token = m_settings.value(kHubToken).toString();
+    Preferences tokenOnly = d;
+    tokenOnly.hubToken = token;
+    if (tokenOnly.problems().isEmpty()) p.hubToken = token;
     p.disabledDevices = readList(m_settings, kDisabledDevices);
     p.gpuReserveMiB = integer(kGpuReserve, d.gpuReserveMiB, 0, kMaxReserveMiB);
     p.cpuReserveMiB = integer(kCpuReserve, d.cpuReserveMiB, 0, kMaxReserveMiB);
@@ -183,6 +198,8 @@ Preferences Settings::preferences() const {
 bool Settings::setPreferences(const Preferences& p) {
     if (!p.problems().isEmpty()) return false;
     m_settings.setValue(kModelFolders, p.modelFolders);
+    m_settings.setValue(kDownloadFolder, p.downloadFolder);
+    m_settings.setValue(kHubToken, p.hubToken);
     m_settings.setValue(kDisabledDevices, p.disabledDevices);
     m_settings.setValue(kGpuReserve, p.gpuReserveMiB);
     m_settings.setValue(kCpuReserve, p.cpuReserveMiB);

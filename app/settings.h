@@ -25,6 +25,10 @@ ThemeChoice parseThemeChoice(const QString& text);
 struct Preferences {
     // ---- library
     QStringList modelFolders;     // scanned for new .gguf files at start and when changed
+    // ---- the Hugging Face Hub (Discover)
+    QString downloadFolder;       // where downloads go; "" = <data folder>/models (App::downloadFolder)
+    QString hubToken;             // for gated repositories; "" = $HF_TOKEN or none. Sent only to the
+                                  // Hub's own host (strata::hub::HttpClient's rule)
 
     // ---- defaults for a model's allocation (until it has its own, Allocate ▸ settings)
     QStringList disabledDevices;  // device keys ("cuda1", "cpu") off by default

@@ -6,6 +6,8 @@
 #include <QHeaderView>
 #include <QTableWidget>
 #include <functional>
+#include <iterator>
+#include <optional>
 #include <QApplication>
 #include <QButtonGroup>
 #include <QCloseEvent>
@@ -35,6 +37,8 @@
 #include "common/icons.h"
 #include "common/message_banner.h"
 #include "devices/device_monitor.h"
+#include "discover/discover_view.h"
+#include "hub/hub_service.h"
 #include "engine/engine_worker.h"
 #include "engine/model_state.h"
 #include "library/drop_zone.h"
@@ -63,6 +67,7 @@ const NavItem kNav[] = {
     {"library", QT_TRANSLATE_NOOP("MainWindow", "Library"), QT_TRANSLATE_NOOP("MainWindow", "Model library (Ctrl+2)")},
     {"allocation", QT_TRANSLATE_NOOP("MainWindow", "Allocate"), QT_TRANSLATE_NOOP("MainWindow", "GPU allocation (Ctrl+3)")},
     {"topology", QT_TRANSLATE_NOOP("MainWindow", "Topology"), QT_TRANSLATE_NOOP("MainWindow", "Devices and stages (Ctrl+4)")},
+    {"search", QT_TRANSLATE_NOOP("MainWindow", "Discover"), QT_TRANSLATE_NOOP("MainWindow", "Find models on Hugging Face (Ctrl+5)")},
 };
 
 // Local files among dropped URLs (any extension: bad ones get a message).
@@ -72,6 +77,16 @@ QStringList localFiles(const QMimeData* mime) {
     for (const QUrl& u : mime->urls())
         if (u.isLocalFile()) out.append(u.toLocalFile());
     return out;
+}
+
+// Hugging Face links among dropped URLs (the first one that names a repository or file).
+std::optional<app::HubLink> hubLink(const QMimeData* mime, const QString& endpoint) {
+    if (!mime) return std::nullopt;
+    QList<QUrl> urls = mime->hasUrls() ? mime->urls() : QList<QUrl>{};
+    if (urls.isEmpty() && mime->hasText()) urls.append(QUrl(mime->text().trimmed()));
+    for (const QUrl& u : urls)
+        if (auto link = app::parseHubLink(u, endpoint)) return link;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -101,10 +116,12 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     m_library = new LibraryView(app.catalog(), m_pages);
     m_allocation = new AllocationPanel(app.fits(), app.catalog(), m_pages);
     m_topology = new TopologyView(app.monitor(), m_pages);
+    m_discover = new DiscoverView(&app.hub(), &app.downloads(), m_pages);
     m_pages->addWidget(m_chat);
     m_pages->addWidget(m_library);
     m_pages->addWidget(m_allocation);
     m_pages->addWidget(m_topology);
+    m_pages->addWidget(m_discover);
     v->addWidget(m_modelBar);
     v->addWidget(m_banner);
     v->addWidget(m_pages, 1);
@@ -194,7 +211,7 @@ void MainWindow::buildMenus() {
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < int(std::size(kNav)); ++i)
         view->addAction(tr(kNav[i].text), QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)), this, [this, i] { showPage(Page(i)); });
     view->addSeparator();
     QMenu* theme = view->addMenu(tr("&Theme"));
@@ -351,6 +368,7 @@ void MainWindow::connectApp() {
     // ---- library
     connect(m_library, &LibraryView::openRequested, this, &MainWindow::openFiles);  // loads it too
     connect(m_library, &LibraryView::addFolderRequested, this, &MainWindow::addFolder);
+    connect(m_library, &LibraryView::discoverRequested, this, [this] { showPage(DiscoverPage); });
     ModelDetails* details = m_library->details();
     connect(details, &ModelDetails::loadRequested, &a, &app::App::loadModel);
     connect(details, &ModelDetails::unloadRequested, &a, &app::App::unloadModel);
@@ -566,20 +584,39 @@ void MainWindow::setDragActive(bool active) {
     if (m_library) m_library->dropZone()->setDragActive(active);
 }
 
+bool MainWindow::openHubLink(const QUrl& url) {
+    const auto link = app::parseHubLink(url, QString::fromStdString(m_app.hub().config().endpoint));
+    if (!link) return false;
+    showPage(DiscoverPage);
+    m_discover->openRepository(link->repo, link->file);
+    return true;
+}
+
 void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
+    if (hubLink(e->mimeData(), QString::fromStdString(m_app.hub().config().endpoint))) {
+        e->acceptProposedAction();
+        return;
+    }
     if (localFiles(e->mimeData()).isEmpty()) return;
     e->acceptProposedAction();
     setDragActive(true);
 }
 
 void MainWindow::dragMoveEvent(QDragMoveEvent* e) {
-    if (!localFiles(e->mimeData()).isEmpty()) e->acceptProposedAction();
+    if (!localFiles(e->mimeData()).isEmpty() || hubLink(e->mimeData(), QString::fromStdString(m_app.hub().config().endpoint)))
+        e->acceptProposedAction();
 }
 
 void MainWindow::dragLeaveEvent(QDragLeaveEvent*) { setDragActive(false); }
 
 void MainWindow::dropEvent(QDropEvent* e) {
     setDragActive(false);
+    if (const auto link = hubLink(e->mimeData(), QString::fromStdString(m_app.hub().config().endpoint))) {
+        e->acceptProposedAction();
+        showPage(DiscoverPage);
+        m_discover->openRepository(link->repo, link->file);
+        return;
+    }
     const QStringList files = localFiles(e->mimeData());
     if (files.isEmpty()) return;
     e->acceptProposedAction();
@@ -602,7 +639,8 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* e) {
     auto* w = qobject_cast<QWidget*>(watched);
     if (!w || w == this || w->window() != this) return QMainWindow::eventFilter(watched, e);
     auto* drop = static_cast<QDropEvent*>(e);
-    if (localFiles(drop->mimeData()).isEmpty()) return QMainWindow::eventFilter(watched, e);
+    if (localFiles(drop->mimeData()).isEmpty() && !hubLink(drop->mimeData(), QString::fromStdString(m_app.hub().config().endpoint)))
+        return QMainWindow::eventFilter(watched, e);
     if (t == QEvent::DragEnter) dragEnterEvent(static_cast<QDragEnterEvent*>(e));
     else if (t == QEvent::DragMove) dragMoveEvent(static_cast<QDragMoveEvent*>(e));
     else dropEvent(drop);

@@ -1,14 +1,15 @@
-// MainWindow: the navigation rail (Chat, Library, Allocation, Topology), the model bar, the
-// message banner and the pages. Accepts .gguf files dropped anywhere on it. Closing it while an
+// MainWindow: the navigation rail (Chat, Library, Allocation, Topology, Discover), the model bar, the
+// message banner and the pages. Accepts .gguf files (and Hugging Face links: Discover) dropped anywhere on it. Closing it while an
 // answer streams stops the answer, saves what streamed, and stops the engine thread. File ▸
 // Serve local API turns the API server on and off; the status bar shows where it serves and
-// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…4 the views,
+// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…5 the views,
 // Ctrl+, Settings); Help ▸ Keyboard shortcuts lists them. The menus own the window-wide
 // shortcuts: a page's button that claims one of them loses it (Qt would find both ambiguous and
 // run neither).
 #pragma once
 
 #include <QMainWindow>
+#include <QUrl>
 
 #include "common/theme.h"
 
@@ -28,6 +29,7 @@ namespace strata::ui {
 
 class AllocationPanel;
 class ChatView;
+class DiscoverView;
 class LibraryView;
 class MessageBanner;
 class ModelBar;
@@ -36,7 +38,7 @@ class TopologyView;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage };
+    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage, DiscoverPage };
 
     MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -48,9 +50,13 @@ public:
     LibraryView* libraryView() const { return m_library; }
     AllocationPanel* allocationPanel() const { return m_allocation; }
     TopologyView* topologyView() const { return m_topology; }
+    DiscoverView* discoverView() const { return m_discover; }
     MessageBanner* banner() const { return m_banner; }
     ModelBar* modelBar() const { return m_modelBar; }
 
+    // Opens a Hub repository (or one file's repository, that file selected) in Discover: what
+    // dropping a Hugging Face link does. False when `url` is no Hub repository or file link.
+    bool openHubLink(const QUrl& url);
     // Adds files and folders to the library (what a drop and Add folder… do).
     void addModelPaths(const QStringList& paths);
     // File ▸ Open model…'s files: added, and when it is one model file, loaded (replacing the
@@ -111,6 +117,7 @@ private:
     LibraryView* m_library = nullptr;
     AllocationPanel* m_allocation = nullptr;
     TopologyView* m_topology = nullptr;
+    DiscoverView* m_discover = nullptr;
     QActionGroup* m_themeGroup = nullptr;
     QAction* m_serveAction = nullptr;
     QLabel* m_serverLabel = nullptr;  // permanent in the status bar: "Serving on http://…"

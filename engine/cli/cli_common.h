@@ -55,5 +55,8 @@ int cmd_gguf_split(Args& args);
 int cmd_devices(Args& args);
 int cmd_perplexity(Args& args);
 int cmd_hub(Args& args);  // cmd_hub.cpp
+int cmd_pull(Args& args);      // cmd_hub.cpp
+int cmd_search(Args& args);    // cmd_hub.cpp
+int cmd_hub_plan(Args& args);  // cmd_hub.cpp
 
 }  // namespace strata::cli

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <cstdio>
@@ -37,6 +39,8 @@ const char* kHubHelp =
     "          resumed from NAME.part when a download was interrupted, checked against the\n"
     "          repository's SHA-256, renamed to NAME only when complete; the parts of a set\n"
     "          side by side; first the fit verdict (--no-plan: not)\n\n"
+    "The same as top-level commands: 'strata-cli search WORDS', 'strata-cli hub-plan REPO',\n"
+    "'strata-cli pull REPO[:QUANT] [--file NAME]'.\n\n"
     "Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (sent to that host only),\n"
     "https_proxy / no_proxy.\n"
     "Exit status: 0 done, 1 error, 2 bad usage; files: 3 when no model fits.\n\n"
@@ -47,7 +51,8 @@ int usage_error(const std::string& what) {
     return 2;
 }
 
-int cmd_hub_search(hub::HubClient& client, Args& args) {
+// `first_word`: where the search words start among the positionals (after "search" for 'hub search').
+int cmd_hub_search(hub::HubClient& client, Args& args, size_t first_word) {
     hub::SearchSort sort = hub::SearchSort::downloads;
     if (auto v = args.value({"--sort"}); v && !hub::parse_search_sort(*v, sort))
         return usage_error("--sort must be downloads, likes or updated, not '" + *v + "'");
@@ -58,7 +63,7 @@ int cmd_hub_search(hub::HubClient& client, Args& args) {
     std::string err;
     if (!args.finish(words, err)) return usage_error(err);
     std::string query;
-    for (size_t k = 1; k < words.size(); ++k) query += (k > 1 ? " " : "") + words[k];
+    for (size_t k = first_word; k < words.size(); ++k) query += (k > first_word ? " " : "") + words[k];
     auto found = client.search(query, sort, static_cast<int>(limit));
     if (!found.ok()) {
         std::fprintf(stderr, "error: %s\n", found.status().message().c_str());
@@ -101,21 +106,39 @@ int cmd_hub_files(hub::HubClient& client, const std::string& repo, const ModelOp
     return any_fits ? 0 : 3;
 }
 
-void print_progress(const std::string& name, const hub::DownloadProgress& p, int& last_tenth) {
+// What the progress display last showed (one per download command).
+struct ProgressShown {
+    int last_tenth = -1;                               // plain lines: one per 10%
+    std::chrono::steady_clock::time_point last_draw;   // the TTY bar: at most ten redraws a second
+};
+
+void print_progress(const std::string& name, const hub::DownloadProgress& p, ProgressShown& shown) {
     const double frac = p.total ? static_cast<double>(p.done) / static_cast<double>(p.total) : 1.0;
     const std::string speed = format_bytes(static_cast<uint64_t>(p.bytes_per_second)) + "/s";
     if (isatty(STDERR_FILENO)) {
+        // A bar that redraws itself in place, at most ten times a second (and at the end):
+        // [#########.........]  47.1% of 4.6 GiB, 38 MiB/s, 1:05 left
+        const auto now = std::chrono::steady_clock::now();
+        if (p.done < p.total && now - shown.last_draw < std::chrono::milliseconds(100)) return;
+        shown.last_draw = now;
+        constexpr int kWidth = 30;
+        const int filled = static_cast<int>(frac * kWidth);
         std::string eta;
-        if (p.bytes_per_second > 0 && p.total > p.done)
-            eta = ", " + std::to_string(static_cast<long long>(static_cast<double>(p.total - p.done) / p.bytes_per_second)) + " s left";
-        std::fprintf(stderr, "\r%s: %5.1f%% of %s, %s%s   ", name.c_str(), 100.0 * frac, format_bytes(p.total).c_str(),
+        if (p.bytes_per_second > 0 && p.total > p.done) {
+            const auto s = static_cast<long long>(static_cast<double>(p.total - p.done) / p.bytes_per_second);
+            char buf[32];
+            std::snprintf(buf, sizeof buf, ", %lld:%02lld left", s / 60, s % 60);
+            eta = buf;
+        }
+        std::fprintf(stderr, "\r%s [%s%s] %5.1f%% of %s, %s%s   ", name.c_str(), std::string(filled, '#').c_str(),
+                     std::string(kWidth - filled, '.').c_str(), 100.0 * frac, format_bytes(p.total).c_str(),
                      speed.c_str(), eta.c_str());
         std::fflush(stderr);
         return;
     }
     const int tenth = static_cast<int>(frac * 10.0);
-    if (tenth == last_tenth) return;
-    last_tenth = tenth;
+    if (tenth == shown.last_tenth) return;
+    shown.last_tenth = tenth;
     std::fprintf(stderr, "%s: %d%% of %s, %s\n", name.c_str(), tenth * 10, format_bytes(p.total).c_str(), speed.c_str());
 }
 
@@ -124,28 +147,66 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-int cmd_hub_download(hub::HubClient& client, const std::string& repo, const std::string& wanted,
-                     const std::string& dir, const ModelOptions& mo, bool plan_first) {
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// The entry a pull names: by file (its path or name; any part of a split set names the set), else
+// by quantization (case-insensitive), else the only one. nullptr with the reason in `why`.
+const hub::GgufEntry* pick_entry(const std::vector<hub::GgufEntry>& entries, const std::string& file,
+                                 const std::string& quant, std::string& why) {
+    std::vector<const hub::GgufEntry*> matches;
+    if (!file.empty()) {
+        for (const hub::GgufEntry& e : entries)
+            for (const hub::RepoFile& f : e.parts)
+                if (f.path == file || base_name(f.path) == file) {
+                    matches.push_back(&e);
+                    break;
+                }
+        if (matches.size() == 1) return matches.front();
+        why = matches.empty() ? "no GGUF file named '" + file + "'" : "more than one model has a file named '" + file + "'";
+        return nullptr;
+    }
+    if (quant.empty()) {
+        if (entries.size() == 1) return &entries.front();
+        why = "more than one model: name one as REPO:QUANT or with --file";
+        return nullptr;
+    }
+    for (const hub::GgufEntry& e : entries)
+        if (!e.quant.empty() && upper(e.quant) == upper(quant)) matches.push_back(&e);
+    if (matches.size() == 1) return matches.front();
+    why = matches.empty() ? "no model of quantization '" + quant + "'"
+                          : "more than one model of quantization '" + quant + "': name one with --file";
+    return nullptr;
+}
+
+// "available: Q8_0 (tiny-Q8_0.gguf, 1.2 MiB), F16 (...)" one line each, for errors.
+std::string available_list(const std::vector<hub::GgufEntry>& entries) {
+    std::string out = "available:\n";
+    for (const hub::GgufEntry& e : entries) {
+        out += "  " + (e.quant.empty() ? std::string("?") : e.quant) + "  " + e.name;
+        if (e.is_split()) out += " (+" + std::to_string(e.parts.size() - 1) + " parts)";
+        out += "  " + format_bytes(e.size) + "\n";
+    }
+    return out;
+}
+
+int cmd_hub_download(hub::HubClient& client, const std::string& repo, const std::string& wanted_file,
+                     const std::string& wanted_quant, const std::string& dir, const ModelOptions& mo, bool plan_first) {
     auto entries = list_entries(client, repo);
     if (!entries.ok()) {
         std::fprintf(stderr, "error: %s\n", entries.status().message().c_str());
         return 1;
     }
-    // The file by its path or name (any part of a split set names the set), else by quant.
-    std::vector<const hub::GgufEntry*> matches;
-    for (const hub::GgufEntry& e : *entries)
-        for (const hub::RepoFile& f : e.parts)
-            if (f.path == wanted || base_name(f.path) == wanted) matches.push_back(&e);
-    if (matches.empty())
-        for (const hub::GgufEntry& e : *entries)
-            if (!e.quant.empty() && e.quant == wanted) matches.push_back(&e);
-    if (matches.size() != 1) {
-        std::fprintf(stderr, "error: %s '%s' in %s; its GGUF models are:\n",
-                     matches.empty() ? "no model" : "more than one model matches", wanted.c_str(), repo.c_str());
-        for (const hub::GgufEntry& e : *entries) std::fprintf(stderr, "  %s\n", e.name.c_str());
+    std::string why;
+    const hub::GgufEntry* picked = pick_entry(*entries, wanted_file, wanted_quant, why);
+    if (!picked) {
+        std::fprintf(stderr, "error: %s in %s\n", why.c_str(), repo.c_str());
+        std::fprintf(stderr, "%s", available_list(*entries).c_str());
         return 1;
     }
-    const hub::GgufEntry& entry = *matches.front();
+    const hub::GgufEntry& entry = *picked;
     if (!entry.complete) {
         std::fprintf(stderr, "error: %s lists only some parts of %s\n", repo.c_str(), entry.name.c_str());
         return 1;
@@ -180,10 +241,10 @@ int cmd_hub_download(hub::HubClient& client, const std::string& repo, const std:
         req.sha256 = f.sha256;
         requests.push_back(std::move(req));
     }
-    int last_tenth = -1;
+    ProgressShown shown;
     const auto results = hub::download_files(
         client.download_http(), requests, 4,
-        [&](const hub::DownloadProgress& p) { print_progress(base_name(entry.name), p, last_tenth); }, &g_interrupted);
+        [&](const hub::DownloadProgress& p) { print_progress(base_name(entry.name), p, shown); }, &g_interrupted);
     if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
     int failed = 0, cancelled = 0;
     for (size_t k = 0; k < results.size(); ++k) {
@@ -232,7 +293,7 @@ int cmd_hub(Args& args) {
     }
     if (pos.empty()) return usage_error("no hub command given (search, files or download)");
     const std::string sub = pos[0];  // a copy: pos is refilled below
-    if (sub == "search") return cmd_hub_search(client, args);
+    if (sub == "search") return cmd_hub_search(client, args, 1);
     ModelOptions mo;
     if (!parse_model_options(args, mo)) return 2;
     pos.clear();
@@ -243,9 +304,74 @@ int cmd_hub(Args& args) {
     }
     if (sub == "download") {
         if (pos.size() != 3) return usage_error("hub download takes a repository and a file or quantization");
-        return cmd_hub_download(client, pos[1], pos[2], dir.value_or("."), mo, !no_plan);
+        const bool is_file = upper(pos[2]).find(".GGUF") != std::string::npos;
+        return cmd_hub_download(client, pos[1], is_file ? pos[2] : "", is_file ? "" : pos[2], dir.value_or("."), mo,
+                                !no_plan);
     }
     return usage_error("unknown hub command '" + sub + "' (search, files or download)");
+}
+
+int cmd_search(Args& args) {
+    if (args.flag({"-h", "--help"})) {
+        std::fprintf(stderr, "usage: strata-cli search WORDS... [--sort downloads|likes|updated] [--limit N]\n"
+                             "GGUF repositories on the Hugging Face Hub ($HF_ENDPOINT, $HF_TOKEN) matching the words.\n");
+        return 0;
+    }
+    hub::HubClient client(hub::HubConfig::from_environment());
+    return cmd_hub_search(client, args, 0);
+}
+
+int cmd_hub_plan(Args& args) {
+    if (args.flag({"-h", "--help"})) {
+        std::fprintf(stderr, "usage: strata-cli hub-plan REPO [plan options]\n"
+                             "The fit table of every GGUF model of a repository on this machine's devices, from\n"
+                             "each file's header alone (range requests), before any download.\n"
+                             "Exit status: 0, 1 error, 2 bad usage, 3 when no model fits.\n\nplan options:\n%s",
+                     model_options_help());
+        return 0;
+    }
+    ModelOptions mo;
+    if (!parse_model_options(args, mo)) return 2;
+    std::vector<std::string> pos;
+    std::string err;
+    if (!args.finish(pos, err)) return usage_error(err);
+    if (pos.size() != 1) return usage_error("hub-plan takes one repository (owner/name)");
+    hub::HubClient client(hub::HubConfig::from_environment());
+    std::signal(SIGINT, on_interrupt);
+    return cmd_hub_files(client, pos[0], mo);
+}
+
+int cmd_pull(Args& args) {
+    if (args.flag({"-h", "--help"})) {
+        std::fprintf(stderr,
+                     "usage: strata-cli pull REPO[:QUANT] [--file NAME] [--dir DIR] [--no-plan] [plan options]\n"
+                     "Downloads one GGUF model of a Hugging Face repository (every part of a split set, in\n"
+                     "parallel) into DIR (default: the current folder): QUANT (case-insensitive, e.g.\n"
+                     "Qwen/Qwen3-8B-GGUF:Q4_K_M) or --file picks it; a repository with one model needs neither.\n"
+                     "Resumes NAME.part files, verifies SHA-256, prints the model's path when done.\n"
+                     "A progress bar on a terminal, a line per 10%% otherwise.\n\nplan options:\n%s",
+                     model_options_help());
+        return 0;
+    }
+    const auto dir = args.value({"--dir"});
+    const auto file = args.value({"--file"});
+    const bool no_plan = args.flag({"--no-plan"});
+    ModelOptions mo;
+    if (!parse_model_options(args, mo)) return 2;
+    std::vector<std::string> pos;
+    std::string err;
+    if (!args.finish(pos, err)) return usage_error(err);
+    if (pos.size() != 1) return usage_error("pull takes one REPO[:QUANT]");
+    std::string repo = pos[0], quant;
+    if (const size_t colon = repo.find(':'); colon != std::string::npos) {
+        quant = repo.substr(colon + 1);
+        repo.resize(colon);
+        if (quant.empty()) return usage_error("nothing after ':' in '" + pos[0] + "' (REPO:QUANT, e.g. :Q4_K_M)");
+    }
+    if (file && !quant.empty()) return usage_error("give either REPO:QUANT or --file, not both");
+    hub::HubClient client(hub::HubConfig::from_environment());
+    std::signal(SIGINT, on_interrupt);
+    return cmd_hub_download(client, repo, file.value_or(""), quant, dir.value_or("."), mo, !no_plan);
 }
 
 }  // namespace strata::cli

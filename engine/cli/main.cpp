@@ -33,6 +33,9 @@ const std::vector<Command>& commands() {
         {"gguf-split", "write a model as a split set (NAME-00001-of-0000N.gguf ...)", strata::cli::cmd_gguf_split},
         {"perplexity", "how well a model predicts a text (compare quantizations)", strata::cli::cmd_perplexity},
         {"hub", "search the Hugging Face Hub, see which GGUF files fit before downloading, download", strata::cli::cmd_hub},
+        {"pull", "download a model from the Hub: REPO[:QUANT] (e.g. Qwen/Qwen3-8B-GGUF:Q4_K_M)", strata::cli::cmd_pull},
+        {"search", "search the Hub for GGUF repositories", strata::cli::cmd_search},
+        {"hub-plan", "whether each GGUF model of a Hub repository fits this machine, before downloading", strata::cli::cmd_hub_plan},
     };
     return table;
 }

@@ -83,6 +83,8 @@ private slots:
         p.serverPort = 9123;
         p.serverAddress = QStringLiteral("0.0.0.0");
         p.apiKey = QStringLiteral("sk-local-123");
+        p.downloadFolder = QStringLiteral("/data/gguf");
+        p.hubToken = QStringLiteral("hf_abc123");
         p.allowedOrigins = {QStringLiteral("http://localhost:3000")};  // one item: not a plain string
         p.theme = ThemeChoice::dark;
         p.telemetryIntervalMs = 2500;
@@ -111,6 +113,8 @@ private slots:
             raw.setValue("ui/telemetry_interval_ms", "5");
             raw.setValue("library/folders", QStringList{"relative/path", "/abs/models"});
             raw.setValue("ui/theme", "dark");
+            raw.setValue("hub/downloadFolder", "relative/models");
+            raw.setValue("hub/token", "hf with space");
         }
         Settings s(iniOf(d));
         const Preferences p = s.preferences();
@@ -126,6 +130,8 @@ private slots:
         QCOMPARE(p.sampling, def.sampling);
         QCOMPARE(p.telemetryIntervalMs, def.telemetryIntervalMs);
         QCOMPARE(p.modelFolders, QStringList{"/abs/models"});
+        QCOMPARE(p.downloadFolder, QString());
+        QCOMPARE(p.hubToken, QString());
         QCOMPARE(p.theme, ThemeChoice::dark);  // the good value stays
     }
 
@@ -157,6 +163,8 @@ private slots:
         QTest::newRow("context") << "context";
         QTest::newRow("parallel") << "Parallel answers";
         QTest::newRow("folder") << "folder";
+        QTest::newRow("download folder") << "download folder";
+        QTest::newRow("token") << "token";
     }
     void invalidPreferencesAreRefusedWhole() {
         QFETCH(QString, field);
@@ -174,6 +182,8 @@ private slots:
         if (row == "context") p.defaultContext = -1;
         if (row == "parallel") p.parallelAnswers = 0;
         if (row == "folder") p.modelFolders = {QStringLiteral("models")};
+        if (row == "download folder") p.downloadFolder = QStringLiteral("models");
+        if (row == "token") p.hubToken = QStringLiteral("hf x");
         const QStringList problems = p.problems();
         QCOMPARE(problems.size(), 1);
         QVERIFY2(problems.first().contains(field, Qt::CaseInsensitive), qPrintable(problems.first()));

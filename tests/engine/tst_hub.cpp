@@ -8,13 +8,15 @@
 // a server ignores Range, given up
 // on connections that bring nothing, a wrong SHA-256 deleting the partial
 // file, 401 / 404 with their faults, refusal before any request when the disk lacks room, a disk
-// that fills while writing — and strata-cli hub search / files / download.
+// that fills while writing — and strata-cli hub search / files / download, and pull / search /
+// hub-plan, with pull of a split set surviving a dropped connection and a Ctrl-C restart.
 // Skips without python3 or without $STRATA_CLI (set by CTest).
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -38,6 +40,7 @@ class TestHub : public QObject {
     const std::string repo_ = "test/tiny-GGUF";
     const std::string gated_ = "test/gated-GGUF";
     const std::string token_ = "hf_secret";
+    const std::string two_ = "test/twoq8-GGUF";
 
     struct Run {
         int code = -1;
@@ -138,10 +141,14 @@ private slots:
             << "---\nlicense: mit\ntags: [gguf]\n---\n# tiny\n\n![logo](logo.png)\n\n"
                "A **tiny** random model for [Strata](https://example.com/strata) tests.\nSecond line.\n\nMore.\n";
 
+        // A repository with two models of one quantization (pull REPO:Q8_0 must ask which).
+        fs::create_directories(path("repo2"));
+        fs::copy_file(path("repo/tiny-Q8_0.gguf"), path("repo2/a-Q8_0.gguf"));
+        fs::copy_file(path("repo/tiny-Q8_0.gguf"), path("repo2/b-Q8_0.gguf"));
         mock_.setProgram(python);
         mock_.setArguments({QStringLiteral(STRATA_MOCK_HUB), "--repo", QString::fromStdString(repo_ + "=" + repo_dir()),
                             "--repo", QString::fromStdString(gated_ + "=" + repo_dir()), "--token",
-                            QString::fromStdString(token_)});
+                            QString::fromStdString(token_), "--repo", QString::fromStdString(two_ + "=" + path("repo2"))});
         mock_.start();
         QVERIFY(mock_.waitForStarted(10000));
         QByteArray line;
@@ -590,12 +597,95 @@ private slots:
 
         Run bad = run({"hub", "download", QString::fromStdString(repo_), "Q2_K", "--dir", dest});
         QCOMPARE(bad.code, 1);
-        QVERIFY2(bad.err.contains("no model 'Q2_K'") && bad.err.contains("tiny-Q8_0.gguf"), qPrintable(bad.err));
+        QVERIFY2(bad.err.contains("no model of quantization 'Q2_K'") && bad.err.contains("tiny-Q8_0.gguf"), qPrintable(bad.err));
         Run gated = run({"hub", "files", QString::fromStdString(gated_)});
         QCOMPARE(gated.code, 1);
         QVERIFY2(gated.err.contains("HF_TOKEN"), qPrintable(gated.err));
         Run usage = run({"hub", "fly"});
         QCOMPARE(usage.code, 2);
+    }
+
+    // The names the issue gives: strata-cli search / hub-plan / pull REPO[:QUANT] [--file NAME].
+    void cliPullSearchHubPlan() {
+        Run s = run({"search", "tiny", "--sort", "likes"});
+        QVERIFY2(s.code == 0, qPrintable(s.err));
+        QVERIFY2(s.out.contains("test/tiny-GGUF") && s.out.contains("likes"), qPrintable(s.out));
+
+        Run f = run({"hub-plan", QString::fromStdString(repo_), "--devices", "cpu", "--ctx", "512"});
+        QVERIFY2(f.code == 0, qPrintable(f.err + f.out));
+        QVERIFY2(f.out.count("fits on cpu at 512 context") == 2, qPrintable(f.out));
+
+        // The quantization in any case; plain progress lines (no TTY here), the path on stdout.
+        const QString dest = QString::fromStdString(path("pull-models"));
+        Run q = run({"pull", QString::fromStdString(repo_ + ":q8_0"), "--dir", dest, "--devices", "cpu"});
+        QVERIFY2(q.code == 0, qPrintable(q.err));
+        QCOMPARE(q.out.trimmed(), dest + "/tiny-Q8_0.gguf");
+        QCOMPARE(sha256_of(path("pull-models/tiny-Q8_0.gguf")), sha256_of(path("repo/tiny-Q8_0.gguf")));
+        QVERIFY2(q.err.contains("100% of") && !q.err.contains('\r'), qPrintable(q.err));
+
+        // --file names a split set by any of its parts; the whole set comes.
+        Run p = run({"pull", QString::fromStdString(repo_), "--file", "tiny-F16-00002-of-00002.gguf", "--dir", dest,
+                     "--no-plan"});
+        QVERIFY2(p.code == 0, qPrintable(p.err));
+        QCOMPARE(p.out.trimmed(), dest + "/tiny-F16-00001-of-00002.gguf");
+        QVERIFY(QFileInfo::exists(dest + "/tiny-F16-00002-of-00002.gguf"));
+
+        // No match, no quantization given, and two matches: an error listing what there is.
+        Run none = run({"pull", QString::fromStdString(repo_ + ":Q2_K"), "--dir", dest});
+        QCOMPARE(none.code, 1);
+        QVERIFY2(none.err.contains("no model of quantization 'Q2_K'") && none.err.contains("available:") &&
+                     none.err.contains("Q8_0  tiny-Q8_0.gguf") && none.err.contains("F16  tiny-F16-00001-of-00002.gguf (+1 parts)"),
+                 qPrintable(none.err));
+        Run which = run({"pull", QString::fromStdString(repo_), "--dir", dest});
+        QCOMPARE(which.code, 1);
+        QVERIFY2(which.err.contains("name one as REPO:QUANT") && which.err.contains("Q8_0"), qPrintable(which.err));
+        Run two = run({"pull", QString::fromStdString(two_ + ":Q8_0"), "--dir", dest});
+        QCOMPARE(two.code, 1);
+        QVERIFY2(two.err.contains("more than one model of quantization 'Q8_0'") && two.err.contains("a-Q8_0.gguf") &&
+                     two.err.contains("b-Q8_0.gguf"), qPrintable(two.err));
+        Run nofile = run({"pull", QString::fromStdString(repo_), "--file", "nope.gguf", "--dir", dest});
+        QCOMPARE(nofile.code, 1);
+        QVERIFY2(nofile.err.contains("no GGUF file named 'nope.gguf'"), qPrintable(nofile.err));
+        QCOMPARE(run({"pull", QString::fromStdString(repo_ + ":Q8_0"), "--file", "x.gguf"}).code, 2);
+        QCOMPARE(run({"pull"}).code, 2);
+    }
+
+    // The acceptance of issue 17: a split model pulled in parallel survives a dropped connection
+    // and a restart of the command (Ctrl-C, then the same command again), its hashes are checked,
+    // and it loads.
+    void cliPullSurvivesADropAndARestart() {
+        const QString dest = QString::fromStdString(path("pull-restart"));
+        control("drop=tiny-F16-00001-of-00002.gguf&count=1&keep=0.5");
+        control("stall=tiny-F16-00002-of-00002.gguf&count=1");
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("HF_ENDPOINT", QString::fromStdString(endpoint_));
+        env.remove("HF_TOKEN");
+        p.setProcessEnvironment(env);
+        p.start(cli_, {"pull", QString::fromStdString(repo_ + ":F16"), "--dir", dest, "--no-plan"});
+        QVERIFY(p.waitForStarted());
+        const QString part2 = dest + "/tiny-F16-00002-of-00002.gguf.part";
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(part2).size() > 0, 10000);  // the second part is stalled half-way
+        ::kill(pid_t(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 1);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains("the next run resumes them"), qPrintable(err));
+        QVERIFY(QFileInfo::exists(part2));
+
+        Run again = run({"pull", QString::fromStdString(repo_ + ":F16"), "--dir", dest, "--no-plan"});
+        QVERIFY2(again.code == 0, qPrintable(again.err));
+        QVERIFY2(again.err.contains("resumed at"), qPrintable(again.err));
+        for (const char* name : {"tiny-F16-00001-of-00002.gguf", "tiny-F16-00002-of-00002.gguf"})
+            QCOMPARE(sha256_of(path(std::string("pull-restart/") + name)), sha256_of(path(std::string("repo/") + name)));
+        bool dropped_then_resumed = false;  // the first part's connection dropped, and it went on with a Range
+        for (const auto& r : requests())
+            if (r["server"] == "cdn" && std::string(r["path"]).find("00001-of") != std::string::npos &&
+                std::string(r["range"]).rfind("bytes=", 0) == 0 && std::string(r["range"]) != "bytes=0-")
+                dropped_then_resumed = true;
+        QVERIFY(dropped_then_resumed);
+        Run load = run({"run", "-m", again.out.trimmed(), "-p", "hello", "-n", "2", "--devices", "cpu", "--ctx", "256"});
+        QVERIFY2(load.code == 0, qPrintable(load.err));
     }
 };
 

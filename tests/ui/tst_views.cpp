@@ -377,7 +377,7 @@ private slots:
         names.sort();
         QCOMPARE(names, (QStringList{"allocation-fits-dark.png", "allocation-min-size-dark.png",
                                      "allocation-too-big-dark.png", "chat-dark.png", "chat-reasoning-dark.png",
-                                     "library-dark.png", "library-empty-dark.png", "settings-dark.png",
+                                     "discover-repository-dark.png", "discover-search-dark.png", "library-dark.png", "library-empty-dark.png", "settings-dark.png",
                                      "topology-dark.png"}));
     }
 

@@ -43,7 +43,9 @@ DropZone::DropZone(QWidget* parent) : QFrame(parent) {
            "— search for the model's name and “GGUF”. A repository usually offers several files of the same "
            "model: <b>Q4_K_M</b> is the best choice for most people (small, close to full quality); "
            "Q5_K_M or Q8_0 if you have memory to spare.</p>"
-           "<p>Drop one or more <code>.gguf</code> files anywhere on this window, or:</p>"));
+           "<p>Or find one in <b>Discover</b>: it shows which files of a repository fit this machine "
+           "before you download them. Drop one or more <code>.gguf</code> files (or a Hugging Face link) "
+           "anywhere on this window, or:</p>"));
     // QLabel under-reports the height of several rich-text paragraphs; ask for it explicitly.
     text->setMinimumHeight(text->heightForWidth(640) + text->fontMetrics().height());
     layout->addWidget(text, 0, Qt::AlignHCenter);
@@ -53,13 +55,17 @@ DropZone::DropZone(QWidget* parent) : QFrame(parent) {
     auto* open = new QPushButton(icon(QStringLiteral("open"), Qt::white), tr("Open model file…"), this);
     open->setProperty("primary", true);
     auto* folder = new QPushButton(icon(QStringLiteral("folder")), tr("Add a folder…"), this);
+    auto* discover = new QPushButton(icon(QStringLiteral("search")), tr("Find models on Hugging Face…"), this);
+    discover->setObjectName(QStringLiteral("discoverButton"));
     buttons->addWidget(open);
     buttons->addWidget(folder);
+    buttons->addWidget(discover);
     buttons->addStretch(1);
     layout->addLayout(buttons);
     layout->addStretch(2);
     connect(open, &QPushButton::clicked, this, &DropZone::openRequested);
     connect(folder, &QPushButton::clicked, this, &DropZone::addFolderRequested);
+    connect(discover, &QPushButton::clicked, this, &DropZone::discoverRequested);
 }
 
 void DropZone::setDragActive(bool active) {

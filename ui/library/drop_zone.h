@@ -17,6 +17,7 @@ public:
 signals:
     void openRequested();
     void addFolderRequested();
+    void discoverRequested();  // "Find models on Hugging Face": the Discover view
 
 protected:
     void paintEvent(QPaintEvent* e) override;

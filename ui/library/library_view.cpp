@@ -136,6 +136,7 @@ LibraryView::LibraryView(app::ModelCatalog& catalog, QWidget* parent) : QWidget(
     connect(folder, &QPushButton::clicked, this, &LibraryView::addFolderRequested);
     connect(m_dropZone, &DropZone::openRequested, this, &LibraryView::openRequested);
     connect(m_dropZone, &DropZone::addFolderRequested, this, &LibraryView::addFolderRequested);
+    connect(m_dropZone, &DropZone::discoverRequested, this, &LibraryView::discoverRequested);
     connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &LibraryView::showSelected);
     connect(&m_catalog, &QAbstractItemModel::rowsInserted, this, &LibraryView::updatePage);

@@ -35,6 +35,7 @@ public:
 signals:
     void openRequested();
     void addFolderRequested();
+    void discoverRequested();
     void selectionChanged(const QString& path);
 
 private:

@@ -283,4 +283,87 @@ QList<strata::GpuTelemetry> telemetry() {
     return {gpu("cuda0", 91, 23.2, 66, 371.4), gpu("cuda1", 84, 20.3, 71, 318.9)};
 }
 
+app::HubRepoRows hubResults() {
+    return {
+        {QStringLiteral("Qwen/Qwen3-32B-GGUF"), 412873, 189, QStringLiteral("2026-10-28T09:12:00.000Z"), false},
+        {QStringLiteral("unsloth/Qwen3-32B-GGUF"), 298114, 143, QStringLiteral("2026-11-02T17:40:00.000Z"), false},
+        {QStringLiteral("bartowski/Qwen_Qwen3-32B-GGUF"), 176540, 98, QStringLiteral("2026-10-30T11:05:00.000Z"), false},
+        {QStringLiteral("lmstudio-community/Qwen3-32B-GGUF"), 91322, 41, QStringLiteral("2026-10-29T08:00:00.000Z"), false},
+        {QStringLiteral("Qwen/Qwen3-32B-Instruct-AWQ-GGUF"), 12804, 17, QStringLiteral("2026-09-14T15:21:00.000Z"), false},
+        {QStringLiteral("mradermacher/Qwen3-32B-i1-GGUF"), 8870, 12, QStringLiteral("2026-11-04T22:47:00.000Z"), false},
+        {QStringLiteral("meta-llama/Llama-3.3-70B-Instruct-GGUF"), 5120, 310, QStringLiteral("2026-08-01T10:00:00.000Z"), true},
+    };
+}
+
+QString hubRepository() { return QStringLiteral("Qwen/Qwen3-32B-GGUF"); }
+
+QString hubCard() {
+    return QStringLiteral("Qwen3 is the latest generation of large language models in the Qwen series, offering dense and "
+                          "mixture-of-experts models. This repository holds Qwen3-32B in GGUF format, quantized with llama.cpp.");
+}
+
+app::HubFileRows hubFiles(bool withVerdicts) {
+    struct S {
+        const char* name;
+        const char* quant;
+        double gib;
+        int parts;
+        app::HubFitState fit;
+        const char* verdict;
+        const char* smaller;
+    };
+    using F = app::HubFitState;
+    const S files[] = {
+        {"Qwen3-32B-Q3_K_M.gguf", "Q3_K_M", 14.8, 1, F::fits, "fits on cuda0 at 32k context (up to 40k), ~41 tok/s predicted", ""},
+        {"Qwen3-32B-Q4_K_M.gguf", "Q4_K_M", 18.4, 1, F::fits, "fits on cuda0 and cuda1 at 32k context (up to 40k), ~34 tok/s predicted", ""},
+        {"Qwen3-32B-Q5_K_M.gguf", "Q5_K_M", 21.6, 1, F::fits, "fits on cuda0 and cuda1 at 32k context (up to 40k), ~29 tok/s predicted", ""},
+        {"Qwen3-32B-Q6_K.gguf", "Q6_K", 25.0, 1, F::fits, "fits on cuda0 and cuda1 at 32k context, ~25 tok/s predicted", ""},
+        {"Qwen3-32B-Q8_0.gguf", "Q8_0", 32.4, 1, F::fits, "fits on cuda0, cuda1 and cpu at 32k context, ~9.6 tok/s predicted", ""},
+        {"Qwen3-32B-BF16-00001-of-00002.gguf", "BF16", 61.0, 2, F::doesNotFit, "does not fit: needs 13.2 GiB more; fits at 8k context; Q8_0 would fit", "Q8_0"},
+    };
+    app::HubFileRows rows;
+    for (const S& f : files) {
+        app::HubFileRow r;
+        r.name = QString::fromLatin1(f.name);
+        r.quant = QString::fromLatin1(f.quant);
+        r.size = quint64(f.gib * double(1ull << 30));
+        for (int k = 0; k < f.parts; ++k) r.parts.append({r.name, r.size / quint64(f.parts), {}});
+        if (withVerdicts) {
+            r.fit = f.fit;
+            r.verdict = QString::fromLatin1(f.verdict);
+            r.smallerFit = QString::fromLatin1(f.smaller);
+        }
+        rows.append(r);
+    }
+    return rows;
+}
+
+QList<app::DownloadItem> downloads() {
+    const quint64 gib = 1ull << 30;
+    app::DownloadItem a;
+    a.id = 1;
+    a.repo = hubRepository();
+    a.name = QStringLiteral("Qwen3-32B-Q4_K_M.gguf");
+    a.state = app::DownloadState::running;
+    a.total = quint64(18.4 * double(gib));
+    a.done = quint64(7.9 * double(gib));
+    a.bytesPerSecond = 86.0 * double(1 << 20);
+    app::DownloadItem b;
+    b.id = 2;
+    b.repo = QStringLiteral("unsloth/Qwen3-8B-GGUF");
+    b.name = QStringLiteral("Qwen3-8B-Q6_K.gguf");
+    b.state = app::DownloadState::paused;
+    b.total = quint64(6.3 * double(gib));
+    b.done = quint64(2.1 * double(gib));
+    app::DownloadItem c;
+    c.id = 3;
+    c.repo = QStringLiteral("meta-llama/Llama-3.3-70B-Instruct-GGUF");
+    c.name = QStringLiteral("Llama-3.3-70B-Instruct-Q4_K_M.gguf");
+    c.state = app::DownloadState::failed;
+    c.total = quint64(39.6 * double(gib));
+    c.error = QStringLiteral("This repository is gated: it needs a Hugging Face token with access. Set one in Settings ▸ "
+                             "General ▸ Hugging Face Hub (or $HF_TOKEN), then Resume.");
+    return {a, b, c};
+}
+
 }  // namespace strata::ui::sample

@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "allocation/allocation.h"
+#include "hub/download_manager.h"
+#include "hub/hub_types.h"
 #include "engine/engine_backend.h"
 #include "engine/worker_types.h"
 #include "library/model_catalog.h"
@@ -34,5 +36,13 @@ app::EngineStats stats(const app::LoadedModel& model);
 // Live figures of the two sample GPUs while that model generates (all processes: a desktop
 // session holds a little memory on the first card too).
 QList<strata::GpuTelemetry> telemetry();
+
+// Discover: search results for "qwen3 32b", a repository's files with the verdicts the planner
+// gives on the sample machine (two 24 GiB GPUs and the CPU), and downloads in each state.
+app::HubRepoRows hubResults();
+QString hubRepository();
+QString hubCard();
+app::HubFileRows hubFiles(bool withVerdicts);
+QList<app::DownloadItem> downloads();
 
 }  // namespace strata::ui::sample

@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QDeadlineTimer>
 #include <QDir>
+#include <QLineEdit>
 #include <QScrollBar>
 #include <QTemporaryDir>
 #include <QThread>
@@ -19,6 +20,8 @@
 #include "common/message_banner.h"
 #include "common/theme.h"
 #include "devices/device_monitor.h"
+#include "discover/discover_view.h"
+#include "discover/downloads_panel.h"
 #include "library/library_view.h"
 #include "main_window.h"
 #include "model_bar.h"
@@ -169,6 +172,18 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     core.monitor().setTelemetry(sample::telemetry());
     w.showPage(MainWindow::TopologyPage);
     ok &= save(w, o.dir, QStringLiteral("topology"), themeName);
+
+    // Discover from sample data (no network): search results, then a repository's files with
+    // their fit verdicts and the downloads panel.
+    w.showPage(MainWindow::DiscoverPage);
+    DiscoverView* discover = w.discoverView();
+    discover->searchBox()->setText(QStringLiteral("qwen3 32b"));
+    discover->showResults(sample::hubResults());
+    ok &= save(w, o.dir, QStringLiteral("discover-search"), themeName);
+    discover->showRepository(sample::hubRepository(), sample::hubCard(), sample::hubFiles(false));
+    discover->showVerdicts(sample::hubFiles(true));
+    for (const app::DownloadItem& item : sample::downloads()) discover->downloadsPanel()->setItem(item);
+    ok &= save(w, o.dir, QStringLiteral("discover-repository"), themeName);
     w.hide();
     core.shutdown();
     return ok ? 0 : 1;

@@ -130,6 +130,23 @@ QWidget* SettingsDialog::buildGeneral() {
         if (!dir.isEmpty() && m_folders->findItems(dir, Qt::MatchExactly).isEmpty()) m_folders->addItem(dir);
     });
     connect(remove, &QPushButton::clicked, this, [this] { delete m_folders->currentItem(); });
+
+    auto* hubLabel = new QLabel(tr("Hugging Face Hub (Discover)"), page);
+    hubLabel->setProperty("subheading", true);
+    v->addSpacing(8);
+    v->addWidget(hubLabel);
+    auto* hubForm = newForm();
+    m_downloadFolder = new QLineEdit(page);
+    m_downloadFolder->setPlaceholderText(tr("Strata's data folder / models"));
+    m_downloadFolder->setAccessibleName(tr("Download folder"));
+    m_hubToken = new QLineEdit(page);
+    m_hubToken->setEchoMode(QLineEdit::Password);
+    m_hubToken->setPlaceholderText(tr("none ($HF_TOKEN if set): needed for gated repositories"));
+    m_hubToken->setAccessibleName(tr("Hugging Face token"));
+    m_hubToken->setToolTip(tr("Sent only to the Hub's own host, never to the download servers it redirects to."));
+    hubForm->addRow(tr("&Download folder"), m_downloadFolder);
+    hubForm->addRow(tr("Access t&oken"), m_hubToken);
+    v->addLayout(hubForm);
     return page;
 }
 
@@ -269,6 +286,8 @@ void SettingsDialog::setPreferences(const app::Preferences& p) {
     m_restore->setChecked(p.restoreSession);
     m_folders->clear();
     m_folders->addItems(p.modelFolders);
+    m_downloadFolder->setText(p.downloadFolder);
+    m_hubToken->setText(p.hubToken);
     for (QCheckBox* b : m_deviceBoxes) b->setChecked(!p.disabledDevices.contains(b->property("key").toString()));
     m_gpuReserve->setValue(int(p.gpuReserveMiB));
     m_cpuReserve->setValue(int(p.cpuReserveMiB));
@@ -296,6 +315,8 @@ app::Preferences SettingsDialog::preferences() const {
     p.restoreSession = m_restore->isChecked();
     p.modelFolders.clear();
     for (int i = 0; i < m_folders->count(); ++i) p.modelFolders << m_folders->item(i)->text();
+    p.downloadFolder = m_downloadFolder->text().trimmed();
+    p.hubToken = m_hubToken->text().trimmed();
     // Devices not present now keep their saved choice.
     for (QCheckBox* b : m_deviceBoxes) {
         const QString key = b->property("key").toString();

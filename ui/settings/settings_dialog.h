@@ -54,6 +54,8 @@ private:
     QDoubleSpinBox* m_telemetry;
     QCheckBox* m_restore;
     QListWidget* m_folders;
+    QLineEdit* m_downloadFolder;
+    QLineEdit* m_hubToken;
     // Models
     QList<QCheckBox*> m_deviceBoxes;  // property "key": the device's key
     QSpinBox* m_gpuReserve;
