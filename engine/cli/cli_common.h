@@ -55,5 +55,6 @@ int cmd_gguf_split(Args& args);
 int cmd_devices(Args& args);
 int cmd_perplexity(Args& args);
 int cmd_hub(Args& args);  // cmd_hub.cpp
+int cmd_whatif(Args& args);  // cmd_whatif.cpp
 
 }  // namespace strata::cli
