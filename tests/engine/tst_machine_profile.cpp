@@ -75,6 +75,7 @@ private slots:
         QTest::addColumn<QString>("expected");
         const QString good = QString::fromUtf8(kGood);
         QTest::newRow("not json") << "{ \"name\": " << "bad.json: not valid JSON";
+        QTest::newRow("not an object") << "[1, 2]" << "bad.json: the top level must be an object";
         QTest::newRow("no gpus") << R"({"name": "x", "gpus": [], "host_link": {"kind": "host-device", "gbs": 1, "latency_us": 1}})"
                                  << "bad.json: gpus must be a non-empty array";
         QTest::newRow("negative bandwidth") << QString(good).replace("\"bandwidth_gbs\": 400", "\"bandwidth_gbs\": -4")

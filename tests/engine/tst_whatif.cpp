@@ -159,6 +159,9 @@ private slots:
         const int cheapest = cheapest_fitting(all);
         QVERIFY(cheapest >= 0);
         for (const WhatIfResult& r : all) QVERIFY(all[static_cast<size_t>(cheapest)].own_usd_per_mtok <= r.own_usd_per_mtok);
+        // "At this speed": only 2× 4090 decodes faster than the RTX 6000 Ada.
+        QCOMPARE(cheapest_fitting(all, ada.decode_tps + 0.01), 2);
+        QCOMPARE(cheapest_fitting(all, 1000), -1);
     }
 
     // The cost arithmetic of strata/whatif.h, by hand on round figures.
@@ -265,6 +268,11 @@ private slots:
             QVERIFY2(out.contains("cheapest configuration that fits: "), qPrintable(out));
             QVERIFY2(out.contains("$/Mtok owned"), qPrintable(out));
             QVERIFY2(out.contains("if one card fails"), qPrintable(out));
+        }
+        {
+            const auto [code, out, err] = run(three + QStringList{"--min-tps", "1000"});
+            QCOMPARE(code, 0);
+            QVERIFY2(out.contains("no configuration that fits decodes 1000.0 tok/s or more"), qPrintable(out));
         }
         {
             const auto [code, out, err] = run({"--gpus", "9x RTX 4090", "--params", "8B"});

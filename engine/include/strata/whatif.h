@@ -5,7 +5,8 @@
 //
 // The arithmetic, stated once (whatif.cpp follows it; tst_whatif checks it by hand):
 //   decode tok/s      the plan's predicted_decode_tps: one sequence, weight bytes read per token
-//                     over each card's bandwidth, plus every stage hand-off over its link
+//                     over each card's bandwidth, plus every stage hand-off over its link (a
+//                     bound: on an H100 this engine measured 12-60% of it, docs/benchmarks.md)
 //   prefill tok/s     the plan's predicted_prefill_tps: FLOPs per token over FP16 TFLOPS
 //   served tok/s      users × decode tok/s, at most the prefill rate (batched decoding reads the
 //                     weights once per step for every user, until compute is the limit; the KV
@@ -99,8 +100,8 @@ Result<WhatIfResult> run_whatif(const ModelFootprint& model, const GpuConfig& co
 Result<WhatIfResult> run_whatif(const ModelFootprint& model, const MachineProfile& machine,
                                 const GpuCatalogue& catalogue, const WhatIfOptions& options);
 
-// The index of the cheapest result that fits (own $/Mtok, else cloud $/Mtok); -1 when none fits
-// or none has a price.
-int cheapest_fitting(const std::vector<WhatIfResult>& results);
+// The index of the cheapest result that fits and decodes at least `min_decode_tps` for one user
+// (own $/Mtok, else cloud $/Mtok); -1 when none does or none has a price.
+int cheapest_fitting(const std::vector<WhatIfResult>& results, double min_decode_tps = 0);
 
 }  // namespace strata

@@ -29,7 +29,10 @@ public:
         if (!obj_.is_object()) fail("", "must be an object");
     }
     bool has(const char* key) const { return obj_.is_object() && obj_.contains(key) && !obj_.at(key).is_null(); }
-    std::string where(const std::string& key) const { return path_.empty() ? key : key.empty() ? path_ : path_ + "." + key; }
+    std::string where(const std::string& key) const {
+        if (path_.empty()) return key.empty() ? "the top level" : key;
+        return key.empty() ? path_ : path_ + "." + key;
+    }
     void fail(const std::string& key, const std::string& what) const {
         if (error_->empty()) *error_ = where(key) + " " + what;
     }

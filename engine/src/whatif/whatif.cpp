@@ -168,12 +168,12 @@ Result<WhatIfResult> run_whatif(const ModelFootprint& model, const MachineProfil
     return evaluate(model, machine.name, std::move(gpus), machine.gpu_links, options);
 }
 
-int cheapest_fitting(const std::vector<WhatIfResult>& results) {
+int cheapest_fitting(const std::vector<WhatIfResult>& results, double min_decode_tps) {
     int best = -1;
     auto cost = [](const WhatIfResult& r) { return r.own_usd_per_mtok > 0 ? r.own_usd_per_mtok : r.cloud_usd_per_mtok; };
     for (size_t i = 0; i < results.size(); ++i) {
         const WhatIfResult& r = results[i];
-        if (!r.fits || cost(r) <= 0) continue;
+        if (!r.fits || cost(r) <= 0 || r.decode_tps < min_decode_tps) continue;
         if (best < 0 || cost(r) < cost(results[static_cast<size_t>(best)])) best = static_cast<int>(i);
     }
     return best;
