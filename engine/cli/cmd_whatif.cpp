@@ -23,7 +23,7 @@ const char* kHelp =
     "Plans the model on simulated cards from the GPU catalogue (nothing is loaded) and prints the\n"
     "configurations side by side, the cheapest one that fits, and what happens if one card fails.\n\n"
     "configurations (up to 4 in all):\n"
-    "  --gpus \"N x NAME\"        N cards (1 to 8) from the catalogue: \"2x RTX 3090\", \"RTX 6000 Ada\", \"4x 4090\"\n"
+    "  --gpus \"N x NAME\"       N cards (1 to 8) from the catalogue: \"2x RTX 3090\", \"RTX 6000 Ada\", \"4x 4090\"\n"
     "  --simulate FILE         a machine profile (resources/machines/*.json): its GPUs and links\n"
     "  --link KIND:GBS[:US]    how --gpus cards hand over to each other (default staged:25:10, PCIe 4.0\n"
     "                          x16 without P2P; kinds: nvlink, pcie-switch, host-bridge, cross-socket, staged)\n"
@@ -45,7 +45,8 @@ const char* kHelp =
     "Speeds are the planner's predictions (memory bandwidth, FP16 throughput, link speeds), not\n"
     "measurements: upper bounds, which this engine's decode reached 12-60% of on an H100 (see\n"
     "docs/benchmarks.md). Cost per million tokens counts decoded tokens at the predicted speed of all\n"
-    "users together, so it is a lower bound. Exit status: 0 at least one configuration fits, 3 none fits, 1 error, 2 usage.\n";
+    "users together, so it is a lower bound.\n"
+    "Exit status: 0 at least one configuration fits, 3 none fits, 1 error, 2 usage.\n";
 
 int fail(const std::string& msg) {
     std::fprintf(stderr, "error: %s\n", msg.c_str());
