@@ -213,6 +213,12 @@ private slots:
         o = {};
         o.years = -1;
         QVERIFY(run_whatif(model, c, o).status().message().find("--years") != std::string::npos);
+        ModelFootprint moe = model;
+        moe.n_expert = 8;
+        moe.n_expert_used = 2;
+        auto refused = run_whatif(moe, c, {});
+        QVERIFY(!refused.ok() && refused.status().code() == ErrorCode::unsupported);
+        QVERIFY(refused.status().message().find("mixture-of-experts") != std::string::npos);
         GpuConfig none = c;
         none.count = 0;
         QVERIFY(run_whatif(model, none, {}).status().message().find("1 to 8 cards") != std::string::npos);

@@ -93,7 +93,8 @@ struct WhatIfResult {
 };
 
 // Plans `model` on the configuration's cards and works out speed and cost. Invalid options
-// (0 users, negative years, ...) are ErrorCode::invalid_argument naming the option.
+// (0 users, negative years, ...) are ErrorCode::invalid_argument naming the option; a mixture-
+// of-experts model is ErrorCode::unsupported (its experts need a CPU expert host in this build).
 Result<WhatIfResult> run_whatif(const ModelFootprint& model, const GpuConfig& config, const WhatIfOptions& options);
 // The same for a machine profile's GPUs and links (prices looked up in `catalogue` by GPU name;
 // a card it does not know has no price).

@@ -18,6 +18,17 @@ std::string trim(const std::string& s) {
     return s.substr(b, e - b);
 }
 
+// Experts run only on CPU devices in this build (CUDA has no expert kernels), so a MoE model on
+// GPUs needs an expert host the catalogue does not describe: refused rather than planned wrongly.
+Status check_model(const ModelFootprint& m) {
+    if (m.is_moe())
+        return Status(ErrorCode::unsupported,
+                      "the what-if does not plan mixture-of-experts models yet: their experts run on a CPU "
+                      "expert host in this build, which the GPU catalogue does not describe (use strata-cli plan "
+                      "--simulate with a machine profile that has a host)");
+    return {};
+}
+
 Status check_options(const WhatIfOptions& o) {
     auto bad = [](const std::string& what) { return Status(ErrorCode::invalid_argument, what); };
     if (o.n_ctx < 1 || o.n_ctx > (int64_t{1} << 22)) return bad("--ctx must be 1 to 4194304");
@@ -142,6 +153,7 @@ Result<GpuConfig> parse_gpu_config(const GpuCatalogue& catalogue, const std::str
 
 Result<WhatIfResult> run_whatif(const ModelFootprint& model, const GpuConfig& config, const WhatIfOptions& options) {
     STRATA_RETURN_IF_ERROR(check_options(options));
+    STRATA_RETURN_IF_ERROR(check_model(model));
     if (config.count < 1 || config.count > kWhatIfMaxCards)
         return Status(ErrorCode::invalid_argument, "a configuration needs 1 to " + std::to_string(kWhatIfMaxCards) +
                                                        " cards, not " + std::to_string(config.count));
@@ -154,6 +166,7 @@ Result<WhatIfResult> run_whatif(const ModelFootprint& model, const GpuConfig& co
 Result<WhatIfResult> run_whatif(const ModelFootprint& model, const MachineProfile& machine,
                                 const GpuCatalogue& catalogue, const WhatIfOptions& options) {
     STRATA_RETURN_IF_ERROR(check_options(options));
+    STRATA_RETURN_IF_ERROR(check_model(model));
     if (machine.gpus.empty()) return Status(ErrorCode::invalid_argument, machine.name + ": no GPUs");
     std::vector<GpuSpec> gpus = machine.gpus;
     for (GpuSpec& g : gpus) {
