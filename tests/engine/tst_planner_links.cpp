@@ -117,6 +117,45 @@ private slots:
         QCOMPARE(p.predicted_decode_tps, make_plan(plain).predicted_decode_tps);
     }
 
+    // A MoE model's layers on GPUs hand each hosted layer's row to the CPU expert host and take
+    // the sum back: over the GPU↔host link when the request gives one, as before when not.
+    void expertHostCrossingsUseTheHostLink() {
+        ModelShape s;
+        s.n_layer = 8;
+        s.n_embd = 2048;
+        s.n_ff = 64;
+        ModelFootprint m = make_footprint(s);
+        m.n_expert = 32;
+        m.n_expert_used = 4;
+        m.n_ff_exp = 1024;
+        const uint64_t experts = 3 * 32 * matrix_bytes(TensorType::Q4_0, 1024, 2048);
+        m.layer_expert_bytes.assign(8, experts);
+        m.cuda_layer_expert_bytes.assign(8, experts);
+        for (size_t il = 0; il < 8; ++il) {
+            m.layer_bytes[il] += experts;
+            if (il < m.cuda_layer_bytes.size()) m.cuda_layer_bytes[il] += experts;
+        }
+        PlanRequest r;
+        r.model = m;
+        r.devices = {gpu(0, "RTX 4090", 24, 1000, 80), cpu_device("cpu", 128)};
+        r.experts.mode = ExpertMode::cpu;
+        const Plan p0 = make_plan(r);
+        QVERIFY(p0.fits && p0.predicted_decode_tps > 0);
+        PlanRequest unknown = r;
+        unknown.links = all_pairs(2, Link{});
+        QCOMPARE(make_plan(unknown).predicted_decode_tps, p0.predicted_decode_tps);  // bit for bit
+        PlanRequest slow = r, fast = r;
+        slow.links = all_pairs(2, Link{LinkKind::host_device, 2.0, 200.0});
+        fast.links = all_pairs(2, Link{LinkKind::host_device, 50.0, 2.0});
+        const Plan ps = make_plan(slow), pf = make_plan(fast);
+        QVERIFY(pf.predicted_decode_tps > p0.predicted_decode_tps);
+        QVERIFY(p0.predicted_decode_tps > ps.predicted_decode_tps);
+        // 8 hosted layers, each over and back: 16 copies of the row at 2 GB/s plus 200 µs.
+        const double row = 2048.0 * 4;
+        const double slow_hand = 16 * (row / 2e9 + 200e-6), assumed = 16 * (row / 25e9 + 10e-6);
+        QVERIFY(std::abs((1 / ps.predicted_decode_tps - 1 / p0.predicted_decode_tps) - (slow_hand - assumed)) < 1e-9);
+    }
+
     void linkKindNamesRoundTrip() {
         for (LinkKind k : {LinkKind::unknown, LinkKind::nvlink, LinkKind::pcie_switch, LinkKind::host_bridge,
                            LinkKind::cross_socket, LinkKind::staged, LinkKind::host_device}) {
