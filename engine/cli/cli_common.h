@@ -58,5 +58,6 @@ int cmd_hub(Args& args);  // cmd_hub.cpp
 int cmd_pull(Args& args);      // cmd_hub.cpp
 int cmd_search(Args& args);    // cmd_hub.cpp
 int cmd_hub_plan(Args& args);  // cmd_hub.cpp
+int cmd_whatif(Args& args);    // cmd_whatif.cpp
 
 }  // namespace strata::cli

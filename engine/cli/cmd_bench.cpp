@@ -45,7 +45,9 @@ std::vector<int32_t> random_tokens(int n, int64_t n_vocab, uint64_t seed) {
 
 int cmd_bench(Args& args) {
     if (args.flag({"-h", "--help"})) {
-        std::fprintf(stderr, "usage: strata-cli bench -m MODEL [--pp 128,512] [--tg 64] [--repeats 3] [--depth N] [options]\n\n%s"
+        std::fprintf(stderr, "usage: strata-cli bench -m MODEL [--pp 128,512] [--tg 64] [--repeats 3] [--depth N] [options]\n\n"
+                             "Prints each test's speed and, last, the planner's predicted decode and prefill speed\n"
+                             "beside the measured ones (measured/predicted).\n\n%s"
                              "  --depth N               run every test after N tokens already in the KV cache\n"
                              "                          (decode and prefill speed deep into a conversation)\n"
                              "  --no-probe              skip the memory bandwidth probe\n"
@@ -78,6 +80,11 @@ int cmd_bench(Args& args) {
         return 2;
     }
     const bool probe = !args.flag({"--no-probe"});
+    if (args.value({"--simulate"})) {
+        std::fprintf(stderr, "error: bench measures the devices of this machine and cannot run on a simulated one; "
+                             "`strata-cli plan --simulate FILE` or `strata-cli whatif --simulate FILE` predicts its speed\n");
+        return 2;
+    }
     if (!finish_model_args(args, mo, "bench")) return 2;
     long long need_ctx = 1;
     for (int n : pp) need_ctx = std::max<long long>(need_ctx, depth + n + 1);
@@ -147,6 +154,8 @@ int cmd_bench(Args& args) {
     std::printf("%-8s %12s %12s %16s %12s\n", "test", "tok/s", "ms/token", "GB/s (decode)", "GFLOP/s");
 
     std::vector<float> logits;
+    double measured_pp = 0, measured_tg = 0;  // the last (largest) test of each kind
+    std::string measured_pp_name, measured_tg_name;
     for (int n : pp) {
         std::vector<double> times;
         const auto toks = random_tokens(n, m.n_vocab(), 42);
@@ -164,6 +173,8 @@ int cmd_bench(Args& args) {
         const double t = median(times);
         std::printf("%-8s %12.2f %12.3f %16s %12.1f\n", ("pp" + std::to_string(n) + at).c_str(), n / t, 1000.0 * t / n, "-",
                     flops_per_token * n / t / 1e9);
+        measured_pp = n / t;
+        measured_pp_name = "pp" + std::to_string(n) + at;
     }
     for (int n : tg) {
         std::vector<double> times;
@@ -181,6 +192,8 @@ int cmd_bench(Args& args) {
             if (r > 0) times.push_back(s);
         }
         const double t = median(times) / n;
+        measured_tg = 1.0 / t;
+        measured_tg_name = "tg" + std::to_string(n) + at;
         std::printf("%-8s %12.2f %12.3f %16.2f %12s\n", ("tg" + std::to_string(n) + at).c_str(), 1.0 / t, 1000.0 * t,
                     static_cast<double>(decode_bytes) / t / 1e9, "-");
         if (n == tg.back()) {
@@ -193,6 +206,21 @@ int cmd_bench(Args& args) {
             }
         }
     }
+    // The planner's prediction beside the measurement: the plan's "~45 tok/s" is only honest if
+    // this ratio is near 1 (docs/benchmarks.md keeps the figures).
+    auto compare = [](const char* what, double predicted, double measured, const std::string& test) {
+        if (measured <= 0) return;
+        if (predicted <= 0) {
+            std::printf("  %-8s predicted: unknown, measured %.2f tok/s (%s)\n", what, measured, test.c_str());
+            return;
+        }
+        std::printf("  %-8s predicted %10.2f tok/s, measured %10.2f tok/s (%s): measured/predicted %.2f\n", what, predicted,
+                    measured, test.c_str(), measured / predicted);
+    };
+    std::printf("\nplanner's prediction (%s) against the measurement:\n",
+                depth > 0 ? "for an empty cache; these tests ran deeper" : "one sequence");
+    compare("decode", plan.predicted_decode_tps, measured_tg, measured_tg_name);
+    compare("prefill", plan.predicted_prefill_tps, measured_pp, measured_pp_name);
     const auto timings = m.stage_timings();
     if (timings.size() > 1) {
         std::printf("\nper stage (decode runs above):\n%-8s %-8s %10s %10s %14s %12s  %s\n", "device", "layers",

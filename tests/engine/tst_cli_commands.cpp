@@ -125,6 +125,12 @@ private slots:
         const QString all = r.out + r.err;
         QVERIFY2(all.contains("pp8"), qPrintable(all));
         QVERIFY2(all.contains("tg4"), qPrintable(all));
+        // The planner's prediction beside the measurement, with their ratio.
+        static const QRegularExpression predicted(R"(decode +predicted +[0-9.]+ tok/s, measured +[0-9.]+ tok/s \(tg4\): measured/predicted [0-9.]+)");
+        QVERIFY2(predicted.match(all).hasMatch(), qPrintable(all));
+        const Run sim = run({"bench", "-m", tiny_, "--simulate", "machine.json"});
+        QCOMPARE(sim.code, 2);
+        QVERIFY2(sim.err.contains("cannot run on a simulated one"), qPrintable(sim.err));
     }
 
     void missingModelIsAOneLineError() {

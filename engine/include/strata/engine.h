@@ -83,6 +83,12 @@ struct PlanReport {
 // inspect_model_file() (strata/model_info.h).
 Result<ModelFootprint> read_model_footprint(const std::string& path);
 
+// Plans on devices described rather than found — a simulated machine (strata/machine_profile.h:
+// simulate_machine) — with the links between them, as Engine::plan plans on real ones (the same
+// options, automatic sequences included). options.devices must be empty. Thread-safe.
+Result<PlanReport> plan_on_devices(const ModelFootprint& footprint, const std::vector<DeviceInfo>& devices,
+                                   const LinkMatrix& links, const LoadOptions& options);
+
 class Engine {
 public:
     Engine();

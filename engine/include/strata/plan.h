@@ -122,6 +122,33 @@ struct ExpertPlacement {
                             // when experts are moved to it and other devices exist.
 };
 
+// How data moves between two devices (or a device and host memory). What NVML/CUDA would report,
+// or what a simulated machine profile (strata/machine_profile.h) says.
+enum class LinkKind {
+    unknown,       // nothing known: the planner assumes PCIe 4.0 x16 (25 GB/s, 10 µs), one copy
+    nvlink,        // direct NVLink (bridge or NVSwitch): one peer copy
+    pcie_switch,   // peer copy under the same PCIe switch
+    host_bridge,   // peer copy through the CPU's root complex (same socket)
+    cross_socket,  // peer copy across CPU sockets (UPI / Infinity Fabric)
+    staged,        // no P2P: copied to host memory and from there to the other device (two copies)
+    host_device,   // between a device and host memory (a CPU device's stage, pinned staging)
+};
+const char* link_kind_name(LinkKind k);           // "nvlink", "pcie-switch", ... (profiles, JSON)
+bool parse_link_kind(const std::string& text, LinkKind& out);
+const char* link_kind_description(LinkKind k);    // "NVLink", "through the CPU (no P2P)", ...
+
+struct Link {
+    LinkKind kind = LinkKind::unknown;
+    double gbs = 0;          // unidirectional GB/s (1e9 bytes/s) of one copy; 0 = unknown
+    double latency_us = 0;   // per copy, microseconds; 0 = unknown
+    bool known() const { return kind != LinkKind::unknown || gbs > 0; }
+    int copies() const { return kind == LinkKind::staged ? 2 : 1; }  // a staged copy is two hops
+};
+
+// links[from][to] between request devices (indices into PlanRequest::devices). Empty, or a
+// shorter row, or an unknown Link: the planner's old assumption for that pair, bit for bit.
+using LinkMatrix = std::vector<std::vector<Link>>;
+
 struct PlanRequest {
     ModelFootprint model;
     std::vector<PlanDevice> devices;  // in priority order (first = preferred)
@@ -133,6 +160,7 @@ struct PlanRequest {
     int embedding_device = -1;        // index into devices to pin token_embd to; -1 = first stage
     int output_device = -1;           // index to pin final norm + output head to; -1 = last stage
     ExpertPlacement experts;          // MoE models only
+    LinkMatrix links;                 // how stages hand over the hidden state (empty: unknown)
 };
 
 // Bytes one device will hold under the plan.
@@ -157,6 +185,17 @@ struct StagePlan {
     bool has_output = false;        // runs final norm + output head last
 };
 
+// One hand-off of the hidden state between consecutive stages on different devices.
+struct StageHandOff {
+    int from = -1, to = -1;            // request device indices
+    std::string from_id, to_id;
+    Link link;                         // as the request gave it (kind unknown: assumed)
+    double gbs = 0;                    // speed used for the prediction
+    double latency_us = 0;             // latency used (per copy)
+    uint64_t bytes_per_token = 0;      // hidden state per token (per copy)
+    double decode_seconds_per_token = 0;   // added to each decoded token
+};
+
 struct Plan {
     bool fits = false;
     std::vector<StagePlan> stages;
@@ -168,6 +207,7 @@ struct Plan {
     double predicted_decode_tps = 0;       // tokens/s estimate (0 = no device speed known)
     double predicted_prefill_tps = 0;
     uint64_t transfer_bytes_per_token = 0; // hidden state crossing stage boundaries
+    std::vector<StageHandOff> handoffs;    // each stage boundary between devices, in order
     // MoE models: for each layer, the device (index into PlanRequest::devices) holding its router
     // and experts — its stage's device, or the expert host (PlanRequest::experts). Empty for
     // dense models.

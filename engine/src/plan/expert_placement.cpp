@@ -256,22 +256,34 @@ Plan plan_with_experts(const PlanRequest& r) {
     const double active = static_cast<double>(expert_bytes) * static_cast<double>(m.n_expert_used) /
                           static_cast<double>(m.n_expert);
     int crossings = 0;
+    const double row = static_cast<double>(m.n_embd) * 4.0;
+    // Each crossing hands the row to the host and takes the sum back, over the request's links
+    // where it gives them (PlanRequest::links); without, the old assumption in its old arithmetic.
+    bool links_known = false;
+    double link_seconds = 0, link_wire_seconds = 0;
     for (size_t il = 0; il < n_layer; ++il) {
         const int d = stage_device_of(p, static_cast<int>(il));
-        if (hosted[il] && d >= 0 && r.devices[static_cast<size_t>(d)].info.type != DeviceType::cpu) ++crossings;
+        if (hosted[il] && d >= 0 && r.devices[static_cast<size_t>(d)].info.type != DeviceType::cpu) {
+            ++crossings;
+            const HandOffCost there = handoff_cost(r, d, host, row), back = handoff_cost(r, host, d, row);
+            links_known = links_known || there.known || back.known;
+            link_seconds += there.wire_seconds + there.latency_seconds + back.wire_seconds + back.latency_seconds;
+            link_wire_seconds += there.wire_seconds + back.wire_seconds;
+        }
     }
-    const double row = static_cast<double>(m.n_embd) * 4.0;
     if (p.predicted_decode_tps > 0) {
         if (hinfo.memory_bandwidth_gbs > 0) {
-            const double s = 1.0 / p.predicted_decode_tps + active / (hinfo.memory_bandwidth_gbs * 1e9) +
-                             crossings * 2.0 * (row / kLinkBytesPerSecond + kLinkLatencySeconds);
+            const double hand = links_known ? link_seconds
+                                            : crossings * 2.0 * (row / kLinkBytesPerSecond + kLinkLatencySeconds);
+            const double s = 1.0 / p.predicted_decode_tps + active / (hinfo.memory_bandwidth_gbs * 1e9) + hand;
             p.predicted_decode_tps = 1.0 / s;
         } else {
             p.predicted_decode_tps = 0;
         }
     }
     if (p.predicted_prefill_tps > 0 && crossings > 0) {
-        const double s = 1.0 / p.predicted_prefill_tps + crossings * 2.0 * row / kLinkBytesPerSecond;
+        const double wire = links_known ? link_wire_seconds : crossings * 2.0 * row / kLinkBytesPerSecond;
+        const double s = 1.0 / p.predicted_prefill_tps + wire;
         p.predicted_prefill_tps = 1.0 / s;
     }
     p.transfer_bytes_per_token += static_cast<uint64_t>(crossings) * 2 * static_cast<uint64_t>(row);

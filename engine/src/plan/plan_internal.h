@@ -23,6 +23,19 @@ constexpr int kMaxSeq = 1 << 16;
 constexpr double kLinkBytesPerSecond = 25e9;
 constexpr double kLinkLatencySeconds = 10e-6;
 
+// What handing `bytes` from device `from` to `to` costs (plan_links.cpp). A pair with no known
+// link costs bytes / kLinkBytesPerSecond + kLinkLatencySeconds, as before links were known; a
+// staged link (no P2P) pays its speed and latency twice.
+struct HandOffCost {
+    bool known = false;           // the request describes this link
+    Link link;                    // as the request gave it
+    double bytes_per_second = 0;  // of one copy
+    double wire_seconds = 0;      // every copy's bytes
+    double latency_seconds = 0;   // every copy's latency
+};
+const Link* find_link(const PlanRequest& r, int from, int to);
+HandOffCost handoff_cost(const PlanRequest& r, int from, int to, double bytes);
+
 // Bytes a device holds for a layer range and the roles it plays. O(1) per query (prefix sums).
 class PlanCosts {
 public:

@@ -38,13 +38,14 @@ struct Planned {
 // whose plan fits (each adds a KV cache): halved until it fits, 1 when nothing does (the plan
 // then says what is short). The decision is the plan's first line of reasons.
 Result<Planned> plan_for(const ModelFootprint& footprint, const std::vector<DeviceInfo>& devices,
-                         const LoadOptions& options, int64_t n_ctx) {
+                         const LoadOptions& options, int64_t n_ctx, const LinkMatrix& links = {}) {
     LoadOptions o = options;
     const bool automatic = o.n_seq == 0;
     for (int n = automatic ? LoadOptions::kAutoSequences : o.n_seq;; n /= 2) {
         o.n_seq = n;
         auto request = make_plan_request(footprint, devices, o, n_ctx);
         if (!request.ok()) return request.status();
+        request->links = links;
         Plan plan = make_plan(*request);
         if (plan.fits || !automatic || n == 1) {
             if (automatic) {
@@ -130,6 +131,24 @@ Result<PlanReport> Engine::plan_footprint(const ModelFootprint& footprint, const
         auto devices = registry_->describe(specs, options.n_threads);
         if (!devices.ok()) return devices.status();
         auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
+        if (!planned.ok()) return planned.status();
+        PlanReport report;
+        report.request = std::move(planned->request);
+        report.plan = std::move(planned->plan);
+        return report;
+    } catch (const std::exception& e) {
+        return Status(ErrorCode::internal, std::string("planning failed: ") + e.what());
+    }
+}
+
+Result<PlanReport> plan_on_devices(const ModelFootprint& footprint, const std::vector<DeviceInfo>& devices,
+                                   const LinkMatrix& links, const LoadOptions& options) {
+    try {
+        STRATA_RETURN_IF_ERROR(check_options(options));
+        if (!options.devices.empty())
+            return Status(ErrorCode::invalid_argument, "devices are given twice: as a list and as the simulated machine");
+        if (devices.empty()) return Status(ErrorCode::invalid_argument, "no devices to plan on");
+        auto planned = plan_for(footprint, devices, options, choose_ctx(options, footprint.n_ctx_train), links);
         if (!planned.ok()) return planned.status();
         PlanReport report;
         report.request = std::move(planned->request);
