@@ -82,13 +82,12 @@ public:
                                                     const std::atomic<bool>* cancel) override {
         GenerationHold hold(m_mutex);
         if (auto st = requireModel(); !st.ok()) return st;
-        // The rendered prompt is the hint that finds the conversation's sequence again
-        // (run_chat_turn renders it once more; rendering is cheap next to a prefill).
-        std::vector<int32_t> hint;
-        if (auto prompt = m_model->chat_prompt(request); prompt.ok()) hint = std::move(prompt->tokens);
-        auto lease = m_pool->acquire(hint, cancel);
+        // The rendered prompt's tokens find the conversation's sequence again.
+        auto turn = strata::prepare_chat_turn(*m_model, request, params.max_tokens);
+        if (!turn.ok()) return turn.status();
+        auto lease = m_pool->acquire(turn->prompt.tokens, cancel);
         if (!lease.ok()) return lease.status();
-        return strata::run_chat_turn(*m_model, **lease, request, params, callbacks, cancel);
+        return strata::run_chat_turn(**lease, *turn, params, callbacks, cancel);
     }
 
     uint64_t generation() const override { return m_generation.load(); }

@@ -1,7 +1,7 @@
 // The app hosting the engine's API server (engine/server: its routes, limits, CORS, API key and
 // OpenAI JSON have their own tests in tests/server) on the worker's loaded model, through the
 // real engine on random-weight models: /health and /v1/models follow what is loaded; an API
-// answer streams while a chat answers beside it (they share the model's sequences); loading
+// answer streams while two chats answer beside it (they share the model's sequences); loading
 // another model cancels the API answers on the old one, which say why; a device failure under
 // an API request is recovered from as a chat's is; a taken port is a clear
 // error; the settings, and the App starting the server when they enable it; stories260K
@@ -111,8 +111,8 @@ private slots:
         QVERIFY2(none->errorMessage().contains(QStringLiteral("no model is loaded")), qPrintable(none->errorMessage()));
     }
 
-    // An API client and a chat share the loaded model: the chat's answer finishes while an
-    // API stream keeps going; then loading another model ends that stream with an error event
+    // An API client and two chats share the loaded model (three sequences): both chat answers
+    // finish while an API stream keeps going; then loading another model ends that stream with an error event
     // that says why, and the API serves the new model.
     void apiAndChatAnswerAtOnceAndAReloadCancelsTheApi() {
         QTemporaryDir dir;
@@ -126,7 +126,7 @@ private slots:
         Served s(makeStrataBackend());
         ChatController chat(store, *s.workers.worker, *s.workers.model);
         QVERIFY(s.server.listen(testOptions()));
-        s.load(first, smallLoad(2));
+        s.load(first, smallLoad(3));
         QTRY_VERIFY_WITH_TIMEOUT(s.workers.model->isLoaded(), 10000);
 
         RawClient api(s.port());
@@ -139,8 +139,18 @@ private slots:
         brief.maxTokens = 8;
         QVERIFY(chat.setConversationSettings(QString(), QString(), brief));
         QVERIFY(chat.send(QStringLiteral("Tell me a story")));
-        QTRY_COMPARE_WITH_TIMEOUT(chatDone.size(), 1, 20000);
+        const qint64 firstChat = chat.currentConversation();
+        QVERIFY(chat.newConversation());
+        QVERIFY(chat.setConversationSettings(QString(), QString(), brief));
+        QVERIFY(chat.send(QStringLiteral("And another one")));
+        const qint64 secondChat = chat.currentConversation();
+        QVERIFY(secondChat != firstChat);
+        QTRY_COMPARE_WITH_TIMEOUT(chatDone.size(), 2, 20000);
         QCOMPARE(chatErrors.size(), 0);
+        for (const qint64 c : {firstChat, secondChat}) {
+            const Message answer = store.messages(c).last();
+            QVERIFY(answer.role == Role::assistant && answer.state == MessageState::complete);
+        }
         QVERIFY(!api.closed());
         QVERIFY2(!api.waitFor("[DONE]", 1), "the API stream ended before the chat's answer");
 

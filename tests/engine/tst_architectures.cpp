@@ -9,6 +9,7 @@
 #include "reference_llama.h"
 #include "strata/engine.h"
 #include "test_models.h"
+#include "cli_runner.h"
 
 using namespace strata;
 
@@ -203,16 +204,10 @@ private slots:
         if (cli.isEmpty() || !QFileInfo(cli).isExecutable()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
         const QString path = dir_.filePath("cli-" + arch + ".gguf");
         auto run = [&](const QStringList& args, QString* out) {
-            QProcess p;
-            p.start(cli, args);
-            if (!p.waitForFinished(60000)) {
-                p.kill();
-                p.waitForFinished();
-                return -1;
-            }
-            if (out) *out = QString::fromUtf8(p.readAllStandardOutput());
-            if (p.exitCode() != 0) qWarning("%s", p.readAllStandardError().constData());
-            return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+            const strata::test::CliRun r = strata::test::runProgram(cli, args);
+            if (out) *out = r.out;
+            if (r.code != 0) qWarning("%s", qPrintable(r.err));
+            return r.code;
         };
         QCOMPARE(run({"gen-model", "--arch", arch, "--vocab", "400", "--embd", "64", "--layers", "3", "--heads", "4",
                       "--kv-heads", "2", "--ff", "96", "--ctx-orig", "32", path},

@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include "test_paths.h"
+#include "cli_runner.h"
 
 class TestCliCommands : public QObject {
     Q_OBJECT
@@ -13,26 +14,11 @@ class TestCliCommands : public QObject {
     QString cli_;
     QString tiny_;  // a random-weight model written by gen-model in initTestCase
 
-    struct Run {
-        int code = -1;
-        QString out, err;
-    };
+    using Run = strata::test::CliRun;
     Run run(const QStringList& args, const QByteArray& stdinData = {}) {
-        QProcess p;
-        p.start(cli_, args);
-        if (!p.waitForStarted(10000)) return {};
-        if (!stdinData.isEmpty()) p.write(stdinData);
-        p.closeWriteChannel();
-        Run r;
-        if (!p.waitForFinished(60000)) {
-            p.kill();
-            p.waitForFinished();
-            return r;
-        }
-        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+        strata::test::CliRunOptions o;
+        o.input = stdinData;
+        return strata::test::runProgram(cli_, args, o);
     }
 
 private slots:

@@ -4,6 +4,7 @@
 
 #include "gguf_test_util.h"
 #include "test_paths.h"
+#include "cli_runner.h"
 
 class TestGgufCli : public QObject {
     Q_OBJECT
@@ -11,20 +12,8 @@ class TestGgufCli : public QObject {
     QTemporaryDir dir_;
     QString cli_;
 
-    struct Run {
-        int code = -1;
-        QString out, err;
-    };
-    Run run(const QStringList& args) {
-        QProcess p;
-        p.start(cli_, args);
-        Run r;
-        if (!p.waitForFinished(30000)) return r;
-        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
-    }
+    using Run = strata::test::CliRun;
+    Run run(const QStringList& args) { return strata::test::runProgram(cli_, args); }
     // The value printed after a summary label ("layers           5" → "5").
     static QString field(const QString& out, const QString& label) {
         for (const QString& line : out.split('\n')) {

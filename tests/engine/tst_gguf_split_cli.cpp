@@ -3,6 +3,7 @@
 // `quantize` of a set (a whole file, never over one of its parts), a missing part named with exit code 1, usage errors with
 // exit code 2. Runs the built strata-cli named by $STRATA_CLI (set by CTest); skips without it.
 #include <QtTest>
+#include "cli_runner.h"
 
 class TestGgufSplitCli : public QObject {
     Q_OBJECT
@@ -12,24 +13,8 @@ class TestGgufSplitCli : public QObject {
     QString tiny_;      // a random-weight model written by gen-model
     QStringList parts_;  // tiny_ as 3 parts
 
-    struct Run {
-        int code = -1;
-        QString out, err;
-    };
-    Run run(const QStringList& args) {
-        QProcess p;
-        p.start(cli_, args);
-        Run r;
-        if (!p.waitForFinished(60000)) {
-            p.kill();
-            p.waitForFinished();
-            return r;
-        }
-        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
-    }
+    using Run = strata::test::CliRun;
+    Run run(const QStringList& args) { return strata::test::runProgram(cli_, args); }
     // The value printed after a summary label ("layers           5" → "5").
     static QString field(const QString& out, const QString& label) {
         for (const QString& line : out.split('\n')) {

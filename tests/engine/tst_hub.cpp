@@ -26,6 +26,7 @@
 #include "strata/hub/gguf_entries.h"
 #include "strata/hub/hub_client.h"
 #include "strata/hub/remote_fit.h"
+#include "cli_runner.h"
 
 using namespace strata;
 namespace fs = std::filesystem;
@@ -42,27 +43,14 @@ class TestHub : public QObject {
     const std::string token_ = "hf_secret";
     const std::string two_ = "test/twoq8-GGUF";
 
-    struct Run {
-        int code = -1;
-        QString out, err;
-    };
+    using Run = strata::test::CliRun;
     Run run(const QStringList& args) {
-        QProcess p;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert("HF_ENDPOINT", QString::fromStdString(endpoint_));
         env.remove("HF_TOKEN");
-        p.setProcessEnvironment(env);
-        p.start(cli_, args);
-        Run r;
-        if (!p.waitForFinished(60000)) {
-            p.kill();
-            p.waitForFinished();
-            return r;
-        }
-        r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+        strata::test::CliRunOptions o;
+        o.environment = env;
+        return strata::test::runProgram(cli_, args, o);
     }
     std::string path(const std::string& name) const { return dir_.filePath(QString::fromStdString(name)).toStdString(); }
     std::string repo_dir() const { return path("repo"); }

@@ -9,6 +9,7 @@ class TestJinjaCli : public QObject {
     QString cli_;
     QString data_;
 
+    // Byte-exact output (compared with expected files), unlike cli_runner.h's text.
     struct Run {
         int code;
         QByteArray out;

@@ -6,6 +6,7 @@
 
 #include "strata/machine_profile.h"
 #include "strata/whatif.h"
+#include "cli_runner.h"
 
 using namespace strata;
 
@@ -189,19 +190,18 @@ private slots:
 
     // strata-cli plan --simulate: the plan names each hand-off's link kind and speed.
     void cliPlanSimulate() {
-        const QString cli = qEnvironmentVariable("STRATA_CLI");
-        if (cli.isEmpty() || !QFileInfo(cli).isExecutable()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
+        using strata::test::runProgram;
+        const QString cli = strata::test::strataCliPath();
+        if (cli.isEmpty()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
         QTemporaryDir dir;
         const QString model = dir.filePath("tiny.gguf");
-        QProcess g;
-        g.start(cli, {"gen-model", "--vocab", "300", "--embd", "64", "--layers", "4", "--heads", "4", "--kv-heads", "2",
-                      "--ff", "128", "--seed", "7", model});
-        QVERIFY(g.waitForFinished(60000) && g.exitCode() == 0);
+        const auto g = runProgram(cli, {"gen-model", "--vocab", "300", "--embd", "64", "--layers", "4", "--heads", "4",
+                                        "--kv-heads", "2", "--ff", "128", "--seed", "7", model});
+        QVERIFY2(g.code == 0, qPrintable(g.err));
         auto plan = [&](const QStringList& extra) {
-            QProcess p;
-            p.start(cli, QStringList{"plan", "-m", model, "--simulate", QString::fromStdString(profile_path("4x-rtx4090-pcie.json"))} + extra);
-            p.waitForFinished(60000);
-            return std::make_pair(p.exitCode(), QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError()));
+            const auto r = runProgram(cli, QStringList{"plan", "-m", model, "--simulate",
+                                                       QString::fromStdString(profile_path("4x-rtx4090-pcie.json"))} + extra);
+            return std::make_pair(r.code, r.out + r.err);
         };
         // Ratios force a split over the four GPUs (the tiny model fits on one).
         const auto [code, out] = plan({"--split", "1,1,1,1,0"});
@@ -212,11 +212,9 @@ private slots:
         const auto [code2, out2] = plan({"--devices", "cpu"});
         QCOMPARE(code2, 2);
         QVERIFY2(out2.contains("give --devices or --simulate, not both"), qPrintable(out2));
-        QProcess bad;
-        bad.start(cli, {"plan", "-m", model, "--simulate", dir.filePath("missing.json")});
-        bad.waitForFinished(60000);
-        QCOMPARE(bad.exitCode(), 1);
-        QVERIFY(QString::fromUtf8(bad.readAllStandardError()).contains("missing.json: cannot open the file"));
+        const auto bad = runProgram(cli, {"plan", "-m", model, "--simulate", dir.filePath("missing.json")});
+        QCOMPARE(bad.code, 1);
+        QVERIFY(bad.err.contains("missing.json: cannot open the file"));
     }
 };
 

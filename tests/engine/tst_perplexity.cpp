@@ -13,6 +13,7 @@
 #include "gguf/gguf_writer.h"
 #include "strata/engine.h"
 #include "test_paths.h"
+#include "cli_runner.h"
 
 using namespace strata;
 
@@ -133,10 +134,10 @@ private slots:
             f.write(content.toUtf8());
         }
         auto ppl = [&](const QString& file) {
-            QProcess p;
-            p.start(cli, {"perplexity", "-m", path, "-f", file, "--ctx", "64", "--threads", "2"});
-            if (!p.waitForFinished(60000) || p.exitCode() != 0) return -1.0;
-            const QString out = QString::fromUtf8(p.readAllStandardOutput());
+            const strata::test::CliRun r =
+                strata::test::runProgram(cli, {"perplexity", "-m", path, "-f", file, "--ctx", "64", "--threads", "2"});
+            if (r.code != 0) return -1.0;
+            const QString& out = r.out;
             const qsizetype at = out.indexOf(QLatin1String("perplexity: "));
             return at < 0 ? -1.0 : out.mid(at + 12).section(QLatin1Char(' '), 0, 0).toDouble();
         };

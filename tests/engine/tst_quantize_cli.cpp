@@ -12,6 +12,7 @@
 #include "strata/engine.h"
 #include "test_models.h"
 #include "test_paths.h"
+#include "cli_runner.h"
 
 using namespace strata;
 
@@ -25,20 +26,12 @@ constexpr int kSteps = 20;
 // top-1 token only where the best two are nearly tied. Measured: 18 of 20 steps agree.
 constexpr int kQ8MinAgreement = 16;
 
-struct Run {
-    int code = -1;
-    QString out, err;
-};
+using Run = strata::test::CliRun;
 
 Run run_cli(const QString& program, const QStringList& args) {
-    QProcess p;
-    p.start(program, args);
-    Run r;
-    if (!p.waitForFinished(300000)) return r;
-    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    strata::test::CliRunOptions o;
+    o.timeoutMs = 300000;
+    return strata::test::runProgram(program, args, o);
 }
 
 RandomModelConfig f32_config() {

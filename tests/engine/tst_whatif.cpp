@@ -11,6 +11,7 @@
 
 #include "strata/machine_profile.h"
 #include "strata/whatif.h"
+#include "cli_runner.h"
 
 using namespace strata;
 
@@ -244,11 +245,8 @@ private slots:
         const QString cli = qEnvironmentVariable("STRATA_CLI");
         if (cli.isEmpty() || !QFileInfo(cli).isExecutable()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
         auto run = [&](const QStringList& args) {
-            QProcess p;
-            p.start(cli, QStringList{"whatif"} + args);
-            p.waitForFinished(60000);
-            return std::make_tuple(p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()),
-                                   QString::fromUtf8(p.readAllStandardError()));
+            const strata::test::CliRun r = strata::test::runProgram(cli, QStringList{"whatif"} + args);
+            return std::make_tuple(r.code, r.out, r.err);
         };
         const QStringList three{"--gpus", "2x RTX 3090", "--gpus", "1x RTX 6000 Ada", "--gpus", "2x RTX 4090",
                                 "--params", "70B", "--type", "Q4_K_M", "--ctx", "8192"};

@@ -11,34 +11,17 @@
 #include <QTest>
 
 #include <csignal>
+#include "cli_runner.h"
 
 namespace {
 
-struct Run {
-    int code = -1;
-    QString out, err;
-};
+using Run = strata::test::CliRun;
 
 Run run(const QString& program, const QStringList& args, const QString& dir = {}, int timeout_ms = 60000) {
-    QProcess p;
-    if (!dir.isEmpty()) p.setWorkingDirectory(dir);
-    p.start(program, args);
-    Run r;
-    if (!p.waitForStarted(10000)) {
-        r.err = p.errorString();
-        return r;
-    }
-    if (!p.waitForFinished(timeout_ms)) {
-        p.kill();
-        p.waitForFinished(5000);
-        r.err = QStringLiteral("timed out after %1 ms\n").arg(timeout_ms) + QString::fromUtf8(p.readAllStandardError());
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        return r;
-    }
-    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    strata::test::CliRunOptions o;
+    o.workingDirectory = dir;
+    o.timeoutMs = timeout_ms;
+    return strata::test::runProgram(program, args, o);
 }
 
 }  // namespace

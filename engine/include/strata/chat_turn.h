@@ -47,8 +47,27 @@ struct ChatTurnResult {
 // The output formats of a model's chat template, or of a custom template when one is given.
 OutputFormats chat_output_formats(const Model& model, const ChatPromptRequest& request);
 
-// Renders `request` for `model`, generates on `sequence` (reusing its KV cache of a common
-// prefix) and parses the output. `params` gets the prompt's stop strings added, and control
+// A chat turn's prompt, rendered and fitted to the context, ready to generate from. Made once:
+// its tokens are also what picks a sequence from a SequencePool (the one holding the longest
+// prefix of them), so a caller leasing a sequence renders the conversation only once.
+struct PreparedChatTurn {
+    ChatPrompt prompt;        // the fitted prompt (its tokens, stop strings, template)
+    OutputFormats formats;    // how the model's output is structured (chat_output_formats)
+    int dropped_turns = 0;    // oldest turns left out to fit the context
+};
+
+// Renders `request` for `model` with room for `max_tokens` of answer, dropping the oldest turns
+// when allowed. Fails with invalid_argument when even the last message alone does not fit.
+Result<PreparedChatTurn> prepare_chat_turn(const Model& model, const ChatPromptRequest& request, int max_tokens,
+                                           const ChatTurnOptions& options = {});
+
+// Generates the prepared turn on `sequence` (reusing its KV cache of a common prefix) and parses
+// the output, as run_chat_turn below.
+Result<ChatTurnResult> run_chat_turn(Sequence& sequence, const PreparedChatTurn& turn, GenerateParams params, const ChatTurnCallbacks& callbacks,
+                                     const std::atomic<bool>* cancel = nullptr);
+
+// Renders `request` for `model` (prepare_chat_turn with params.max_tokens), generates on
+// `sequence` (reusing its KV cache of a common prefix) and parses the output. `params` gets the prompt's stop strings added, and control
 // tokens are rendered as text when the output formats read them as structure. Fails with
 // invalid_argument when even the last message alone does not fit the context.
 Result<ChatTurnResult> run_chat_turn(const Model& model, Sequence& sequence, const ChatPromptRequest& request,

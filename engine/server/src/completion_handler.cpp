@@ -41,6 +41,7 @@ struct Job {
     CompletionRequest request;
     ResponseMeta meta;
     std::vector<int32_t> tokens;  // text completions: the prompt
+    PreparedChatTurn turn;        // chat completions: the rendered, fitted prompt
     SequencePool::Lease lease;
     std::atomic<bool>* cancel = nullptr;
 };
@@ -106,8 +107,7 @@ bool run_stream(Job& job, httplib::DataSink& sink) {
             }
             // Harmony tool-call bodies are not text for anyone to read: the parse has the calls.
         };
-        auto r = run_chat_turn(job.ctx.served->model, *job.lease, job.request.prompt_request, job.request.params, callbacks,
-                               &cancel);
+        auto r = run_chat_turn(*job.lease, job.turn, job.request.params, callbacks, &cancel);
         job.lease = {};  // the sequence goes back to the pool at once
         if (!r.ok()) {
             failure = r.status();
@@ -167,7 +167,7 @@ bool run_stream(Job& job, httplib::DataSink& sink) {
 
 void handle_completion(const CompletionContext& ctx, const std::string& body, bool chat, std::atomic<bool>& cancel,
                        httplib::Response& res) {
-    auto job = std::make_shared<Job>(Job{ctx, {}, {}, {}, {}, &cancel});
+    auto job = std::make_shared<Job>(Job{ctx, {}, {}, {}, {}, {}, &cancel});
     CompletionRequest& request = job->request;
     if (auto e = chat ? parse_chat_request(body, request) : parse_completion_request(body, request)) {
         res.status = e->status;
@@ -185,11 +185,13 @@ void handle_completion(const CompletionContext& ctx, const std::string& body, bo
     }
 
     // The prompt's tokens pick the sequence whose cache shares the longest prefix with them.
+    // A chat is rendered once: the fitted prompt both picks the sequence and is generated from.
     std::vector<int32_t> tokens;
     if (chat) {
-        auto prompt = model.chat_prompt(request.prompt_request);
-        if (!prompt.ok()) return send_error(res, status_for(prompt.status().code()), prompt.status().message());
-        tokens = std::move(prompt->tokens);
+        auto turn = prepare_chat_turn(model, request.prompt_request, params.max_tokens);
+        if (!turn.ok()) return send_error(res, status_for(turn.status().code()), turn.status().message());
+        job->turn = std::move(turn).value();
+        tokens = job->turn.prompt.tokens;
     } else {
         // Special-token text ("<|im_start|>") is read as those tokens, as llama-server does, so a
         // client can write a chat template of its own.
@@ -225,7 +227,7 @@ void handle_completion(const CompletionContext& ctx, const std::string& body, bo
         callbacks.on_delta = [&](const OutputDelta& d) {
             if (d.channel == OutputChannel::content) text += d.text;
         };
-        auto r = run_chat_turn(ctx.served->model, *job->lease, request.prompt_request, params, callbacks, &cancel);
+        auto r = run_chat_turn(*job->lease, job->turn, params, callbacks, &cancel);
         job->lease = {};
         if (!r.ok()) {
             report(ctx, r.status());

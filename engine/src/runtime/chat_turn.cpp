@@ -37,16 +37,33 @@ OutputFormats chat_output_formats(const Model& model, const ChatPromptRequest& r
     return detect_output_formats(request.custom_template.empty() ? model.info().chat_template : request.custom_template);
 }
 
-Result<ChatTurnResult> run_chat_turn(const Model& model, Sequence& sequence, const ChatPromptRequest& request,
-                                     GenerateParams params, const ChatTurnCallbacks& callbacks,
-                                     const std::atomic<bool>* cancel, const ChatTurnOptions& options) {
-    ChatTurnResult result;
-    auto prompt = fit_prompt(model, request, params.max_tokens, options.drop_oldest_turns, result.dropped_turns);
+Result<PreparedChatTurn> prepare_chat_turn(const Model& model, const ChatPromptRequest& request, int max_tokens,
+                                           const ChatTurnOptions& options) {
+    PreparedChatTurn turn;
+    auto prompt = fit_prompt(model, request, max_tokens, options.drop_oldest_turns, turn.dropped_turns);
     if (!prompt.ok()) return prompt.status();
     if (prompt->tokens.empty())
         return Status(ErrorCode::invalid_argument, "the conversation is longer than the model's context (" +
                                                        std::to_string(model.n_ctx()) + " tokens)");
-    result.formats = chat_output_formats(model, request);
+    turn.prompt = std::move(prompt).value();
+    turn.formats = chat_output_formats(model, request);
+    return turn;
+}
+
+Result<ChatTurnResult> run_chat_turn(const Model& model, Sequence& sequence, const ChatPromptRequest& request,
+                                     GenerateParams params, const ChatTurnCallbacks& callbacks,
+                                     const std::atomic<bool>* cancel, const ChatTurnOptions& options) {
+    auto turn = prepare_chat_turn(model, request, params.max_tokens, options);
+    if (!turn.ok()) return turn.status();
+    return run_chat_turn(sequence, *turn, std::move(params), callbacks, cancel);
+}
+
+Result<ChatTurnResult> run_chat_turn(Sequence& sequence, const PreparedChatTurn& turn, GenerateParams params,
+                                     const ChatTurnCallbacks& callbacks, const std::atomic<bool>* cancel) {
+    ChatTurnResult result;
+    const ChatPrompt* prompt = &turn.prompt;
+    result.dropped_turns = turn.dropped_turns;
+    result.formats = turn.formats;
     result.template_name = prompt->template_name;
     result.template_warning = prompt->warning;
     if (callbacks.on_prompt) callbacks.on_prompt(*prompt, result.formats);
