@@ -201,6 +201,7 @@ void EngineWorker::start(Job job) {
     }
     m_generations.start([this, job = std::move(job)]() mutable {
         const quint64 id = job.requestId;
+        emit generationStarted(id);
         // A generation thread catches what it throws: the answer fails, the app goes on.
         try {
             run(std::move(job));

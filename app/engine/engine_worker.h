@@ -95,6 +95,8 @@ signals:
     // taken and the queue is full); generationFinished (stop == error) follows.
     void generationFailed(quint64 requestId, strata::ErrorCode code, const QString& message);
     void generationFinished(quint64 requestId, const strata::GenerateStats& stats);
+    // An answer began to run on its generation thread (generationFinished follows, always).
+    void generationStarted(quint64 requestId);
     // A device failed during the answer `requestId`; the model was re-planned and reloaded on
     // the remaining devices (`model` has the new plan) and the answer goes on. `failure` says
     // what failed.
@@ -104,6 +106,7 @@ signals:
     // is generationFailed: only its owner should show it.)
     void failed(const QString& what, const QString& message);
     void statsUpdated(const strata::app::EngineStats& stats);
+
 
 private:
     struct Job {
