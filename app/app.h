@@ -17,6 +17,8 @@
 namespace strata::app {
 
 class AllocationStore;
+class BenchService;
+class BenchStore;
 class ApiServer;
 class ChatController;
 class ChatStore;
@@ -66,6 +68,7 @@ public:
     ModelState& model() { return *m_model; }  // what is loaded: the one owner
     FitService& fits() { return *m_fits; }
     ApiServer& apiServer() { return *m_apiServer; }
+    BenchService& bench() { return *m_bench; }  // the bench runner; the one writer of bench runs
 
     // Starts the local API server on the settings' address, key and allowed origins, on `port`
     // (0: the port in the settings), or keeps it if it already listens so. False with
@@ -137,6 +140,8 @@ private:
     std::unique_ptr<ModelState> m_model;
     QString m_announcedPath;  // the model modelLoaded() was last emitted for
     std::unique_ptr<DeviceMonitor> m_monitor;
+    std::unique_ptr<BenchStore> m_benchStore;
+    std::unique_ptr<BenchService> m_bench;
     std::unique_ptr<ChatController> m_chat;
     std::unique_ptr<ConversationListModel> m_conversations;
     std::unique_ptr<ApiServer> m_apiServer;   // after the worker: goes first

@@ -1,4 +1,4 @@
-// MainWindow: the navigation rail (Chat, Library, Allocation, Topology), the model bar, the
+// MainWindow: the navigation rail (Chat, Library, Allocation, Topology, Performance), the model bar, the
 // message banner and the pages. Accepts .gguf files dropped anywhere on it. Closing it while an
 // answer streams stops the answer, saves what streamed, and stops the engine thread. File ▸
 // Serve local API turns the API server on and off; the status bar shows where it serves and
@@ -31,12 +31,13 @@ class ChatView;
 class LibraryView;
 class MessageBanner;
 class ModelBar;
+class PerformanceView;
 class TopologyView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage };
+    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage, PerformancePage };
 
     MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -48,6 +49,7 @@ public:
     LibraryView* libraryView() const { return m_library; }
     AllocationPanel* allocationPanel() const { return m_allocation; }
     TopologyView* topologyView() const { return m_topology; }
+    PerformanceView* performanceView() const { return m_performance; }
     MessageBanner* banner() const { return m_banner; }
     ModelBar* modelBar() const { return m_modelBar; }
 
@@ -111,6 +113,7 @@ private:
     LibraryView* m_library = nullptr;
     AllocationPanel* m_allocation = nullptr;
     TopologyView* m_topology = nullptr;
+    PerformanceView* m_performance = nullptr;
     QActionGroup* m_themeGroup = nullptr;
     QAction* m_serveAction = nullptr;
     QLabel* m_serverLabel = nullptr;  // permanent in the status bar: "Serving on http://…"

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "strata/chat.h"
+#include "strata/bench.h"
 #include "strata/chat_turn.h"
 #include "strata/engine.h"
 
@@ -74,6 +75,14 @@ public:
 
     virtual std::vector<strata::DeviceMemory> memory() const = 0;
     virtual std::vector<strata::StageTiming> stageTimings() const = 0;
+
+    // strata::run_bench on a leased sequence of the loaded model (waits for a free one, like an
+    // answer). Thread-safe. The default: unsupported (backends without a real model).
+    virtual strata::Result<strata::BenchResult> bench(const strata::BenchOptions& options, const std::atomic<bool>* cancel) {
+        (void)options;
+        (void)cancel;
+        return strata::Status(strata::ErrorCode::unsupported, "this engine backend cannot run benchmarks");
+    }
 };
 
 // The real engine: a strata::Engine, the loaded Model and a SequencePool of its sequences.

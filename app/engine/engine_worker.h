@@ -33,6 +33,8 @@
 #include <set>
 
 #include "engine/worker_types.h"
+#include "perf/bench_run.h"
+#include "strata/bench.h"
 
 namespace strata::app {
 
@@ -64,6 +66,10 @@ public:
     // Continues `prompt` as plain text (no chat template): the API's /v1/completions.
     void requestCompletion(quint64 requestId, const QString& prompt, const strata::GenerateParams& params);
     void requestStats();
+    // A benchmark of the loaded model (strata::run_bench on a leased sequence): benchFinished or
+    // benchFailed with `requestId`. Runs on the worker's thread (a load waits for it);
+    // requestCancel(requestId) stops it between runs.
+    void requestBench(quint64 requestId, const strata::BenchOptions& options);
 
     // ---- the bodies of the requests above; run on the worker's thread
     void describeDevices(const strata::app::DeviceSpecList& specs);
@@ -72,6 +78,7 @@ public:
     void generate(quint64 requestId, const strata::app::ChatRequest& request, const strata::GenerateParams& params);
     void complete(quint64 requestId, const QString& prompt, const strata::GenerateParams& params);
     void pollStats();
+    void runBench(quint64 requestId, const strata::BenchOptions& options);
 
 signals:
     void devicesDescribed(const strata::app::DeviceSpecList& specs, const strata::app::DeviceInfoList& devices,
@@ -106,7 +113,9 @@ signals:
     // is generationFailed: only its owner should show it.)
     void failed(const QString& what, const QString& message);
     void statsUpdated(const strata::app::EngineStats& stats);
-
+    // The bench's figures (tests, prefill and decode tok/s); the rest of the run is the caller's.
+    void benchFinished(quint64 requestId, const strata::app::BenchRun& run);
+    void benchFailed(quint64 requestId, const QString& message);
 
 private:
     struct Job {

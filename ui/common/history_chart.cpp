@@ -15,16 +15,13 @@
 
 namespace strata::ui {
 
-namespace {
-// A "nice" axis top above `v`: 1, 2, 2.5 or 5 times a power of ten.
-double niceTop(double v) {
+double niceAxisTop(double v) {
     if (v <= 0) return 1.0;
     const double p = std::pow(10.0, std::floor(std::log10(v)));
     for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
         if (v <= m * p) return m * p;
     return 10.0 * p;
 }
-}  // namespace
 
 HistoryChart::HistoryChart(const QString& unit, bool compact, QWidget* parent)
     : QChartView(parent), m_unit(unit), m_compact(compact), m_x(new QValueAxis), m_y(new QValueAxis) {
@@ -155,8 +152,10 @@ void HistoryChart::setLines(const QList<ChartLine>& lines, qint64 nowMs) {
         m_bandLower->replace(lower);
     }
     m_x->setRange(-spanMin, 0);
-    m_yTop = m_fixedMax > m_fixedMin ? m_fixedMax : niceTop(hi * 1.1);
+    m_yTop = m_fixedMax > m_fixedMin ? m_fixedMax : niceAxisTop(hi * 1.1);
     m_y->setRange(m_fixedMax > m_fixedMin ? m_fixedMin : 0.0, m_yTop);
+    // Whole numbers, unless the ticks (a quarter of the range apart) would repeat them.
+    m_y->setLabelFormat(m_yTop < 10 ? QStringLiteral("%.1f") : QStringLiteral("%.0f"));
 }
 
 }  // namespace strata::ui

@@ -18,6 +18,9 @@ class QValueAxis;
 
 namespace strata::ui {
 
+// A round axis top at or above `v`: 1, 2, 2.5 or 5 times a power of ten (1 for v <= 0).
+double niceAxisTop(double v);
+
 struct ChartLine {
     QString name;
     QColor color;
