@@ -67,6 +67,7 @@ HistoryChart::HistoryChart(const QString& unit, bool compact, QWidget* parent)
     setRenderHint(QPainter::Antialiasing);
     setFrameShape(QFrame::NoFrame);
     setStyleSheet(QStringLiteral("background: transparent;"));
+    setFocusPolicy(Qt::NoFocus);  // a picture: nothing to do with the keyboard
     setYRange(0, 0);
 }
 

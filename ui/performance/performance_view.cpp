@@ -134,6 +134,7 @@ PerformanceView::PerformanceView(app::DeviceMonitor& monitor, app::BenchService*
     stagesTitle->setProperty("subheading", true);
     m_stages = makeTable({tr("Device"), tr("Layers"), tr("Busy now"), tr("Busy"), tr("Idle"), tr("Tokens"), tr("Sent"),
                           tr("Transfer"), tr("Transport")}, stagesCard);
+    m_stages->setAccessibleName(tr("Stages now"));
     stl->addWidget(stagesTitle);
     stl->addWidget(m_stages);
     layout->addWidget(stagesCard);
@@ -211,9 +212,11 @@ PerformanceView::PerformanceView(app::DeviceMonitor& monitor, app::BenchService*
     m_benchChart->setFrameShape(QFrame::NoFrame);
     m_benchChart->setStyleSheet(QStringLiteral("background: transparent;"));
     m_benchChart->setMinimumHeight(200);
+    m_benchChart->setFocusPolicy(Qt::NoFocus);
     bl->addWidget(m_benchChart);
     m_runs = makeTable({tr("Date"), tr("Model"), tr("Plan"), tr("Prefill tok/s"), tr("Decode tok/s"), tr("Version"),
                         tr("Machine")}, benchCard);
+    m_runs->setAccessibleName(tr("Benchmark runs"));
     // Figures sized to fit; the names share what is left, elided (the full text on hover).
     m_runs->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_runs->setWordWrap(false);
