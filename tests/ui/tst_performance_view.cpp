@@ -1,9 +1,10 @@
 // The performance view (offscreen): live figures from the monitor (tokens/s now, the last
 // answer's TTFT and speeds), charts of the history (tokens/s, stage busy per device), the stages
 // table, and the bench runner: the button needs a loaded model, stored runs fill the chart across
-// runs and the table (newest first), and Export asks the window.
+// runs (one model's at a time, or all) and the table (newest first), and Export asks the window.
 #include <QtTest>
 
+#include <QComboBox>
 #include <QPushButton>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -93,19 +94,30 @@ private slots:
         QVERIFY(!view.benchButton()->isEnabled());  // nothing loaded
         QCOMPARE(view.benchChartPoints(), 0);
         QVERIFY(view.runsTable()->isHidden());
-        for (int i = 0; i < 3; ++i) {
+        for (int i = 0; i < 4; ++i) {  // m0, m1, m2, m1
             BenchRun r;
             r.createdAtMs = 1'700'000'000'000 + i * 86'400'000LL;
-            r.model = QStringLiteral("m%1.gguf").arg(i);
+            r.model = QStringLiteral("m%1.gguf").arg(i == 3 ? 1 : i);
             r.plan = QStringLiteral("cpu L0–1");
             r.prefillTokensPerSecond = 100.0 * (i + 1);
             r.decodeTokensPerSecond = 10.0 * (i + 1);
             QVERIFY(service.add(r));
         }
-        QCOMPARE(view.benchChartPoints(), 3);
-        QCOMPARE(view.runsTable()->rowCount(), 3);
-        QCOMPARE(view.runsTable()->item(0, 1)->text(), QStringLiteral("m2.gguf"));  // newest first
-        QCOMPARE(view.runsTable()->item(0, 3)->text(), QStringLiteral("300.0"));
+        // One model's runs at a time: the newest run's model, nothing being loaded.
+        QCOMPARE(view.modelFilter()->currentText(), QStringLiteral("m1.gguf"));
+        QCOMPARE(view.benchChartPoints(), 2);
+        QCOMPARE(view.runsTable()->rowCount(), 2);
+        QCOMPARE(view.runsTable()->item(0, 1)->text(), QStringLiteral("m1.gguf"));
+        QCOMPARE(view.runsTable()->item(0, 3)->text(), QStringLiteral("400.0"));  // newest first
+        QCOMPARE(view.runsTable()->item(1, 3)->text(), QStringLiteral("200.0"));
+        const int allIndex = view.modelFilter()->findText(QStringLiteral("All models"));
+        QVERIFY(allIndex >= 0);
+        view.modelFilter()->setCurrentIndex(allIndex);
+        emit view.modelFilter()->activated(allIndex);
+        QCOMPARE(view.benchChartPoints(), 4);
+        QCOMPARE(view.runsTable()->item(0, 1)->text(), QStringLiteral("m1.gguf"));
+        QCOMPARE(view.runsTable()->item(1, 1)->text(), QStringLiteral("m2.gguf"));
+        QCOMPARE(view.modelFilter()->currentText(), QStringLiteral("All models"));  // kept as runs come
         QSignalSpy exportAsked(&view, &PerformanceView::exportRequested);
         for (QPushButton* b : view.findChildren<QPushButton*>())
             if (b->text().startsWith(QLatin1String("Export"))) b->click();

@@ -5,6 +5,7 @@
 #include <QChartView>
 #include <QComboBox>
 #include <QDateTime>
+#include <QFileInfo>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -14,6 +15,7 @@
 #include <QLocale>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QTableWidget>
 #include <QValueAxis>
 #include <QVBoxLayout>
@@ -154,8 +156,13 @@ PerformanceView::PerformanceView(app::DeviceMonitor& monitor, app::BenchService*
     m_benchButton->setToolTip(tr("Prompt processing (pp128, pp512) and decode (tg64) speed of the loaded model, "
                                  "medians of three runs, as strata-cli bench measures them. Answers wait meanwhile."));
     m_exportButton = new QPushButton(tr("Export CSV…"), benchCard);
+    // Runs of one model are comparable; all of them mix an 8B with a 70B.
+    m_modelFilter = new QComboBox(benchCard);
+    m_modelFilter->setAccessibleName(tr("Runs of which model"));
+    m_modelFilter->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     benchHead->addWidget(benchTitle);
     benchHead->addStretch(1);
+    benchHead->addWidget(m_modelFilter);
     benchHead->addWidget(m_exportButton);
     benchHead->addWidget(m_benchButton);
     bl->addLayout(benchHead);
@@ -241,6 +248,10 @@ PerformanceView::PerformanceView(app::DeviceMonitor& monitor, app::BenchService*
     connect(&m_monitor, &app::DeviceMonitor::answersChanged, this, &PerformanceView::refreshFigures);
     connect(&m_monitor, &app::DeviceMonitor::generatingChanged, this, &PerformanceView::refreshFigures);
     connect(m_exportButton, &QPushButton::clicked, this, &PerformanceView::exportRequested);
+    connect(m_modelFilter, &QComboBox::activated, this, [this] {
+        m_chosenModel = m_modelFilter->currentData().toString();
+        refreshRuns();
+    });
     if (m_bench) {
         connect(m_benchButton, &QPushButton::clicked, this, [this] {
             if (m_bench->isRunning()) m_bench->cancel();
@@ -379,7 +390,28 @@ void PerformanceView::refreshStages() {
 }
 
 void PerformanceView::refreshRuns() {
-    const QList<app::BenchRun> runs = m_bench ? m_bench->runs() : QList<app::BenchRun>();
+    const QList<app::BenchRun> all = m_bench ? m_bench->runs() : QList<app::BenchRun>();
+    // The models with runs, newest run first; the one shown: the one chosen, else the loaded
+    // model when it has runs, else the newest run's ("" = all).
+    QStringList models;
+    for (auto it = all.crbegin(); it != all.crend(); ++it)
+        if (!models.contains(it->model)) models << it->model;
+    QString shown = m_chosenModel;
+    if (shown.isNull() || (!shown.isEmpty() && !models.contains(shown))) {
+        const QString loaded = m_monitor.model() ? QFileInfo(m_monitor.model()->path).fileName() : QString();
+        shown = models.contains(loaded) ? loaded : models.value(0);
+    }
+    {
+        const QSignalBlocker quiet(m_modelFilter);
+        m_modelFilter->clear();
+        for (const QString& m : models) m_modelFilter->addItem(m, m);
+        m_modelFilter->addItem(tr("All models"), QStringLiteral(""));
+        m_modelFilter->setCurrentIndex(std::max(0, int(m_modelFilter->findData(shown))));
+    }
+    m_modelFilter->setVisible(!models.isEmpty());
+    QList<app::BenchRun> runs;
+    for (const app::BenchRun& r : all)
+        if (shown.isEmpty() || r.model == shown) runs.append(r);
     QList<QPointF> prefill, decode;
     double hiP = 0, hiD = 0;
     m_runs->setRowCount(int(runs.size()));
@@ -412,7 +444,7 @@ void PerformanceView::refreshRuns() {
     m_benchChart->setVisible(!runs.isEmpty());
     m_runs->setVisible(!runs.isEmpty());
     fitHeight(m_runs, 8);
-    m_exportButton->setEnabled(!runs.isEmpty());
+    m_exportButton->setEnabled(!all.isEmpty());  // every run, whichever are shown
 }
 
 void PerformanceView::refreshBenchState() {
@@ -427,7 +459,7 @@ void PerformanceView::refreshBenchState() {
     const int n = int(m_bench->runs().size());
     if (running) m_benchStatus->setText(tr("Running pp128, pp512 and tg64 on the loaded model…"));
     else if (!m_monitor.model()) m_benchStatus->setText(tr("Load a model to benchmark it. %n run(s) stored.", nullptr, n));
-    else m_benchStatus->setText(tr("%n run(s) stored, plotted across runs below.", nullptr, n));
+    else m_benchStatus->setText(tr("%n run(s) stored; those of the model chosen are plotted below.", nullptr, n));
 }
 
 void PerformanceView::scrollToBenchmarks() { m_scroll->ensureWidgetVisible(m_benchCard, 0, 0); }

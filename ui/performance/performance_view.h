@@ -3,7 +3,8 @@
 // chosen span from DeviceMonitor's history, and a table now), and the bench runner: a button
 // that runs BenchService (strata::run_bench on the loaded model), the stored runs as a chart
 // across runs and a table, and CSV export. Reads the monitor and the service; writes nothing
-// itself (the service stores runs and writes the CSV).
+// itself (the service stores runs and writes the CSV). The runs shown are one model's (the
+// loaded one's by default) or all.
 #pragma once
 
 #include <QTimer>
@@ -43,6 +44,7 @@ public:
     QPushButton* benchButton() const { return m_benchButton; }
     QTableWidget* runsTable() const { return m_runs; }
     int benchChartPoints() const;
+    QComboBox* modelFilter() const { return m_modelFilter; }
     void setSpan(qint64 spanMs);
     void refresh();  // everything, now (theme change, screenshots)
     void scrollToBenchmarks();
@@ -76,6 +78,8 @@ private:
     QPushButton* m_benchButton;
     QPushButton* m_exportButton;
     QLabel* m_benchStatus;
+    QComboBox* m_modelFilter;
+    QString m_chosenModel;  // null: none chosen (follow the loaded model); "": all
     QScrollArea* m_scroll;
     QWidget* m_benchCard;
     QChartView* m_benchChart;
