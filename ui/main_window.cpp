@@ -168,7 +168,7 @@ QWidget* MainWindow::buildRail() {
         b->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
         b->setMinimumHeight(58);
         b->setCursor(Qt::PointingHandCursor);
-        b->setAccessibleName(tr(item.text));  // the View menu holds its shortcut (Ctrl+1…4)
+        b->setAccessibleName(tr(item.text));  // the View menu holds its shortcut (Ctrl+1…5)
         m_nav->addButton(b, id++);
         m_navButtons.append(b);
         l->addWidget(b);

@@ -2,7 +2,7 @@
 // message banner and the pages. Accepts .gguf files dropped anywhere on it. Closing it while an
 // answer streams stops the answer, saves what streamed, and stops the engine thread. File ▸
 // Serve local API turns the API server on and off; the status bar shows where it serves and
-// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…4 the views,
+// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…5 the views,
 // Ctrl+, Settings); Help ▸ Keyboard shortcuts lists them. The menus own the window-wide
 // shortcuts: a page's button that claims one of them loses it (Qt would find both ambiguous and
 // run neither).
