@@ -16,8 +16,10 @@
 #include "hub/download_manager.h"
 #include "hub/hub_service.h"
 #include "library/model_catalog.h"
+#include "perf/bench_service.h"
 #include "server/api_server.h"
 #include "settings.h"
+#include "storage/bench_store.h"
 #include "storage/chat_store.h"
 #include "storage/database.h"
 
@@ -43,6 +45,8 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_worker->moveToThread(&m_thread);
     m_model = std::make_unique<ModelState>(*m_worker);
     m_monitor = std::make_unique<DeviceMonitor>(m_worker.get(), m_model.get());
+    m_benchStore = std::make_unique<BenchStore>(*m_db);
+    m_bench = std::make_unique<BenchService>(*m_worker, *m_model, *m_monitor, *m_benchStore);
     m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker, *m_model);
     m_apiServer = std::make_unique<ApiServer>(m_worker->modelSource());
     m_hub = std::make_unique<HubService>([this] { return hubConfig(); }, [this] { return hubFitOptions(); });

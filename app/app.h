@@ -18,6 +18,8 @@
 namespace strata::app {
 
 class AllocationStore;
+class BenchService;
+class BenchStore;
 class ApiServer;
 class ChatController;
 class ChatStore;
@@ -80,6 +82,7 @@ public:
     // What a Hub model's header-only verdict is planned with: this machine's devices with the
     // default allocation of the settings, one answer at a time.
     strata::LoadOptions hubFitOptions() const;
+    BenchService& bench() { return *m_bench; }  // the bench runner; the one writer of bench runs
 
     // Starts the local API server on the settings' address, key and allowed origins, on `port`
     // (0: the port in the settings), or keeps it if it already listens so. False with
@@ -151,6 +154,8 @@ private:
     std::unique_ptr<ModelState> m_model;
     QString m_announcedPath;  // the model modelLoaded() was last emitted for
     std::unique_ptr<DeviceMonitor> m_monitor;
+    std::unique_ptr<BenchStore> m_benchStore;
+    std::unique_ptr<BenchService> m_bench;
     std::unique_ptr<ChatController> m_chat;
     std::unique_ptr<ConversationListModel> m_conversations;
     std::unique_ptr<ApiServer> m_apiServer;   // after the worker: goes first

@@ -8,10 +8,11 @@ set -euo pipefail
 # tool calls, the API server); libcpp-httplib-dev: the HTTP server of strata-cli serve;
 # libcurl4-openssl-dev + libssl-dev: the Hugging Face Hub client (HTTP, SHA-256 of downloads);
 # python3-jinja2: the reference the Jinja interpreter's expectations come from.
+# qt6-charts-dev: the telemetry charts; its CMake package needs libqt6opengl6-dev (Qt6OpenGL).
 packages=(build-essential cmake ninja-build pkg-config git libpcre2-dev nlohmann-json3-dev
           libcpp-httplib-dev libcurl4-openssl-dev libssl-dev python3 python3-jinja2)
 if [[ "${1:-}" != "--headless" ]]; then
-  packages+=(qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6sql6-sqlite
+  packages+=(qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6opengl6-dev libqt6sql6-sqlite
              qt6-httpserver-dev qt6-websockets-dev libqt6svg6 qt6-qpa-plugins
              libgl-dev xvfb xauth fonts-dejavu-core)
 fi

@@ -51,6 +51,8 @@
 #include "settings.h"
 #include "settings/settings_dialog.h"
 #include "storage/chat_store.h"
+#include "performance/performance_view.h"
+#include "perf/bench_service.h"
 #include "topology/topology_view.h"
 
 namespace strata::ui {
@@ -67,7 +69,8 @@ const NavItem kNav[] = {
     {"library", QT_TRANSLATE_NOOP("MainWindow", "Library"), QT_TRANSLATE_NOOP("MainWindow", "Model library (Ctrl+2)")},
     {"allocation", QT_TRANSLATE_NOOP("MainWindow", "Allocate"), QT_TRANSLATE_NOOP("MainWindow", "GPU allocation (Ctrl+3)")},
     {"topology", QT_TRANSLATE_NOOP("MainWindow", "Topology"), QT_TRANSLATE_NOOP("MainWindow", "Devices and stages (Ctrl+4)")},
-    {"search", QT_TRANSLATE_NOOP("MainWindow", "Discover"), QT_TRANSLATE_NOOP("MainWindow", "Find models on Hugging Face (Ctrl+5)")},
+    {"performance", QT_TRANSLATE_NOOP("MainWindow", "Speed"), QT_TRANSLATE_NOOP("MainWindow", "Performance and benchmarks (Ctrl+5)")},
+    {"search", QT_TRANSLATE_NOOP("MainWindow", "Discover"), QT_TRANSLATE_NOOP("MainWindow", "Find models on Hugging Face (Ctrl+6)")},
 };
 
 // Local files among dropped URLs (any extension: bad ones get a message).
@@ -121,6 +124,14 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     m_pages->addWidget(m_library);
     m_pages->addWidget(m_allocation);
     m_pages->addWidget(m_topology);
+    m_performance = new PerformanceView(app.monitor(), &app.bench(), m_pages);
+    connect(m_performance, &PerformanceView::exportRequested, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export benchmark runs"), QStringLiteral("strata-bench.csv"),
+                                                          tr("CSV files (*.csv)"));
+        if (!path.isEmpty() && !m_app.bench().exportCsv(path))
+            QMessageBox::warning(this, tr("Export benchmark runs"), m_app.bench().lastError());
+    });
+    m_pages->addWidget(m_performance);
     m_pages->addWidget(m_discover);
     v->addWidget(m_modelBar);
     v->addWidget(m_banner);
@@ -174,7 +185,7 @@ QWidget* MainWindow::buildRail() {
         b->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
         b->setMinimumHeight(58);
         b->setCursor(Qt::PointingHandCursor);
-        b->setAccessibleName(tr(item.text));  // the View menu holds its shortcut (Ctrl+1…4)
+        b->setAccessibleName(tr(item.text));  // the View menu holds its shortcut (Ctrl+1…6)
         m_nav->addButton(b, id++);
         m_navButtons.append(b);
         l->addWidget(b);
@@ -575,6 +586,7 @@ void MainWindow::applyTheme(app::ThemeChoice choice) {
     Theme::apply(*qApp, Theme::resolve(choice, m_systemTheme));
     updateRailIcons();
     m_topology->refresh();
+    m_performance->refresh();
     m_allocation->refresh();
     m_modelBar->refresh();
     emit themeChanged();

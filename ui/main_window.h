@@ -1,8 +1,9 @@
-// MainWindow: the navigation rail (Chat, Library, Allocation, Topology, Discover), the model bar, the
-// message banner and the pages. Accepts .gguf files (and Hugging Face links: Discover) dropped anywhere on it. Closing it while an
+// MainWindow: the navigation rail (Chat, Library, Allocation, Topology, Speed, Discover), the
+// model bar, the message banner and the pages. Accepts .gguf files (and Hugging Face links:
+// Discover) dropped anywhere on it. Closing it while an
 // answer streams stops the answer, saves what streamed, and stops the engine thread. File ▸
 // Serve local API turns the API server on and off; the status bar shows where it serves and
-// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…5 the views,
+// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…6 the views,
 // Ctrl+, Settings); Help ▸ Keyboard shortcuts lists them. The menus own the window-wide
 // shortcuts: a page's button that claims one of them loses it (Qt would find both ambiguous and
 // run neither).
@@ -33,12 +34,13 @@ class DiscoverView;
 class LibraryView;
 class MessageBanner;
 class ModelBar;
+class PerformanceView;
 class TopologyView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage, DiscoverPage };
+    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage, PerformancePage, DiscoverPage };
 
     MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -50,6 +52,7 @@ public:
     LibraryView* libraryView() const { return m_library; }
     AllocationPanel* allocationPanel() const { return m_allocation; }
     TopologyView* topologyView() const { return m_topology; }
+    PerformanceView* performanceView() const { return m_performance; }
     DiscoverView* discoverView() const { return m_discover; }
     MessageBanner* banner() const { return m_banner; }
     ModelBar* modelBar() const { return m_modelBar; }
@@ -117,6 +120,7 @@ private:
     LibraryView* m_library = nullptr;
     AllocationPanel* m_allocation = nullptr;
     TopologyView* m_topology = nullptr;
+    PerformanceView* m_performance = nullptr;
     DiscoverView* m_discover = nullptr;
     QActionGroup* m_themeGroup = nullptr;
     QAction* m_serveAction = nullptr;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "strata/chat.h"
+#include "strata/bench.h"
 #include "strata/chat_turn.h"
 #include "strata/engine.h"
 
@@ -77,6 +78,14 @@ public:
     // load(), unload() and recover() take the model back from the server's requests (cancelling
     // them) before they touch it. Null: this backend has no model a server could use.
     virtual strata::server::ModelSlot* modelSource() { return nullptr; }
+
+    // strata::run_bench on a leased sequence of the loaded model (waits for a free one, like an
+    // answer). Thread-safe. The default: unsupported (backends without a real model).
+    virtual strata::Result<strata::BenchResult> bench(const strata::BenchOptions& options, const std::atomic<bool>* cancel) {
+        (void)options;
+        (void)cancel;
+        return strata::Status(strata::ErrorCode::unsupported, "this engine backend cannot run benchmarks");
+    }
 };
 
 // The real engine: a strata::Engine, the loaded Model and a SequencePool of its sequences.

@@ -107,6 +107,35 @@ void EngineWorker::requestStats() {
     QMetaObject::invokeMethod(this, [this] { pollStats(); }, Qt::QueuedConnection);
 }
 
+void EngineWorker::requestBench(quint64 requestId, const strata::BenchOptions& options) {
+    QMetaObject::invokeMethod(this, [this, requestId, options] { runBench(requestId, options); }, Qt::QueuedConnection);
+}
+
+void EngineWorker::runBench(quint64 requestId, const strata::BenchOptions& options) {
+    const auto cancel = begin(requestId);
+    if (!cancel) {
+        emit benchFailed(requestId, tr("The benchmark was cancelled."));
+        return;
+    }
+    try {
+        auto r = m_backend->bench(options, cancel.get());
+        end(requestId);
+        if (!r.ok()) {
+            emit benchFailed(requestId, qs(r.status().message()));
+            return;
+        }
+        BenchRun run;
+        run.prefillTokensPerSecond = r->prefill_tokens_per_second();
+        run.decodeTokensPerSecond = r->decode_tokens_per_second();
+        for (const strata::BenchTest& t : r->tests) run.tests.append({qs(t.name), t.tokens_per_second});
+        emit benchFinished(requestId, run);
+        emitStats();
+    } catch (const std::exception& e) {
+        end(requestId);
+        emit benchFailed(requestId, QString::fromUtf8(e.what()));
+    }
+}
+
 // ---- on the worker's thread
 
 void EngineWorker::describeDevices(const DeviceSpecList& specs) {
@@ -208,6 +237,7 @@ void EngineWorker::start(Job job) {
     }
     m_generations.start([this, job = std::move(job)]() mutable {
         const quint64 id = job.requestId;
+        emit generationStarted(id);
         // A generation thread catches what it throws: the answer fails, the app goes on.
         try {
             run(std::move(job));

@@ -35,6 +35,8 @@
 #include <set>
 
 #include "engine/worker_types.h"
+#include "perf/bench_run.h"
+#include "strata/bench.h"
 
 namespace strata::server {
 class ModelSlot;
@@ -73,6 +75,10 @@ public:
     // then answerParsed (on success) and generationFinished, all with `requestId`.
     void requestChat(quint64 requestId, const strata::app::ChatRequest& request, const strata::GenerateParams& params);
     void requestStats();
+    // A benchmark of the loaded model (strata::run_bench on a leased sequence): benchFinished or
+    // benchFailed with `requestId`. Runs on the worker's thread (a load waits for it);
+    // requestCancel(requestId) stops it between runs.
+    void requestBench(quint64 requestId, const strata::BenchOptions& options);
 
     // ---- the bodies of the requests above; run on the worker's thread
     void describeDevices(const strata::app::DeviceSpecList& specs);
@@ -84,6 +90,7 @@ public:
     // (once, when no answer has yet; see EngineBackend::recover) and emits recovered(0, ...), or
     // failed("recover", ...).
     void recoverServedModel(uint64_t seenGeneration, const QString& failure);
+    void runBench(quint64 requestId, const strata::BenchOptions& options);
 
 signals:
     void devicesDescribed(const strata::app::DeviceSpecList& specs, const strata::app::DeviceInfoList& devices,
@@ -107,6 +114,8 @@ signals:
     // taken and the queue is full); generationFinished (stop == error) follows.
     void generationFailed(quint64 requestId, strata::ErrorCode code, const QString& message);
     void generationFinished(quint64 requestId, const strata::GenerateStats& stats);
+    // An answer began to run on its generation thread (generationFinished follows, always).
+    void generationStarted(quint64 requestId);
     // A device failed during the answer `requestId` (0: an API request's); the model was
     // re-planned and reloaded on the remaining devices (`model` has the new plan) and the
     // answer goes on. `failure` says what failed.
@@ -116,6 +125,9 @@ signals:
     // is generationFailed: only its owner should show it.)
     void failed(const QString& what, const QString& message);
     void statsUpdated(const strata::app::EngineStats& stats);
+    // The bench's figures (tests, prefill and decode tok/s); the rest of the run is the caller's.
+    void benchFinished(quint64 requestId, const strata::app::BenchRun& run);
+    void benchFailed(quint64 requestId, const QString& message);
 
 private:
     struct Job {

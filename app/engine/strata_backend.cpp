@@ -90,6 +90,14 @@ public:
         return strata::run_chat_turn(**lease, *turn, params, callbacks, cancel);
     }
 
+    strata::Result<strata::BenchResult> bench(const strata::BenchOptions& options, const std::atomic<bool>* cancel) override {
+        GenerationHold hold(m_mutex);
+        if (auto st = requireModel(); !st.ok()) return st;
+        auto lease = m_pool->acquire({}, cancel);
+        if (!lease.ok()) return lease.status();
+        return strata::run_bench(*m_model, **lease, options, cancel);
+    }
+
     uint64_t generation() const override { return m_generation.load(); }
 
     strata::Result<BackendModel> recover(uint64_t seenGeneration) override {

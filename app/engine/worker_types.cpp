@@ -1,5 +1,7 @@
 #include "engine/worker_types.h"
 
+#include "perf/bench_run.h"
+
 namespace strata::app {
 
 void registerWorkerMetaTypes() {
@@ -24,6 +26,8 @@ void registerWorkerMetaTypes() {
     qRegisterMetaType<ChatRequest>();
     qRegisterMetaType<PromptInfo>();
     qRegisterMetaType<ParsedAnswer>();
+    qRegisterMetaType<BenchRun>();
+    qRegisterMetaType<strata::BenchOptions>();
 }
 
 }  // namespace strata::app

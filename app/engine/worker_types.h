@@ -7,6 +7,7 @@
 #include <QString>
 
 #include "chat/chat_types.h"
+#include "strata/bench.h"
 #include "strata/engine.h"
 
 namespace strata::app {
@@ -49,3 +50,4 @@ Q_DECLARE_METATYPE(strata::DeviceMemory)
 Q_DECLARE_METATYPE(strata::StageTiming)
 Q_DECLARE_METATYPE(strata::app::LoadedModel)
 Q_DECLARE_METATYPE(strata::app::EngineStats)
+Q_DECLARE_METATYPE(strata::BenchOptions)

@@ -90,6 +90,26 @@ constexpr const char* kV6MessageInterrupted =
 constexpr const char* kV6MessageGroup = "ALTER TABLE messages ADD COLUMN alt_group INTEGER NOT NULL DEFAULT 0";
 constexpr const char* kV6MessageShown = "ALTER TABLE messages ADD COLUMN shown INTEGER NOT NULL DEFAULT 1";
 
+// ---- v7 ---------------------------------------------------------------------------------------
+// One row per bench run of the app's bench runner: where (machine: its devices in words;
+// machine_id: a fingerprint of them), what (the model file, the plan's stages), which Strata,
+// and the speeds (the last prompt test's and the last decode test's tokens/s). tests_json has
+// every test ([{"name": "pp512", "tokens_per_second": ...}, ...]).
+constexpr const char* kV7BenchRuns =
+    "CREATE TABLE bench_runs ("
+    " id INTEGER PRIMARY KEY,"
+    " created_at INTEGER NOT NULL,"  // ms since the Unix epoch (UTC)
+    " machine TEXT NOT NULL,"
+    " machine_id TEXT NOT NULL,"
+    " model TEXT NOT NULL,"
+    " model_path TEXT NOT NULL,"
+    " plan TEXT NOT NULL,"
+    " version TEXT NOT NULL,"
+    " prefill_tps REAL NOT NULL,"
+    " decode_tps REAL NOT NULL,"
+    " tests_json TEXT NOT NULL DEFAULT '[]')";
+constexpr const char* kV7BenchRunsIndex = "CREATE INDEX bench_runs_by_time ON bench_runs (created_at)";
+
 }  // namespace
 
 const QList<Migration>& migrations() {
@@ -102,6 +122,7 @@ const QList<Migration>& migrations() {
         {4, {kV4ModelExperts, kV4ModelExpertsUsed}},
         {5, {kV5MessageReasoning, kV5MessageThinkingMs, kV5ConversationTemplate}},
         {6, {kV6MessageInterrupted, kV6MessageGroup, kV6MessageShown}},
+        {7, {kV7BenchRuns, kV7BenchRunsIndex}},
     };
     return all;
 }

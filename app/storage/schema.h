@@ -12,13 +12,14 @@
 //   v4  experts per layer and per token of library models (mixture of experts)
 //   v5  reasoning and thinking time of answers; a custom chat template per conversation
 //   v6  interrupted answers (killed mid-stream, apart from Stop); answers kept as alternatives
+//   v7  benchmark runs (the performance view's bench runner)
 #pragma once
 
 #include <QList>
 
 namespace strata::app::schema {
 
-inline constexpr int kCurrentVersion = 6;
+inline constexpr int kCurrentVersion = 7;
 
 // Applied on every connection (not persistent, except journal_mode).
 inline constexpr const char* kPragmaWal = "PRAGMA journal_mode = WAL";

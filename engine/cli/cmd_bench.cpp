@@ -2,28 +2,19 @@
 // the bytes each decoded token reads and the bandwidth that implies; per-stage busy time and
 // transfers for split models.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <random>
 #include <sstream>
 
 #include "backend/cpu/bandwidth_probe.h"
 #include "bench_parallel.h"
 #include "cli_common.h"
 #include "load_options.h"
+#include "strata/bench.h"
 #include "util/cpu_features.h"
 
 namespace strata::cli {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 std::vector<int> parse_sizes(const std::string& text) {
     std::vector<int> out;
     std::stringstream ss(text);
@@ -33,13 +24,6 @@ std::vector<int> parse_sizes(const std::string& text) {
         if (Args::to_int(item, "size", n) && n > 0) out.push_back(static_cast<int>(n));
     }
     return out;
-}
-
-std::vector<int32_t> random_tokens(int n, int64_t n_vocab, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<int32_t> t(static_cast<size_t>(n));
-    for (auto& id : t) id = static_cast<int32_t>(3 + rng() % static_cast<uint64_t>(n_vocab - 3));
-    return t;
 }
 }  // namespace
 
@@ -86,9 +70,12 @@ int cmd_bench(Args& args) {
         return 2;
     }
     if (!finish_model_args(args, mo, "bench")) return 2;
-    long long need_ctx = 1;
-    for (int n : pp) need_ctx = std::max<long long>(need_ctx, depth + n + 1);
-    for (int n : tg) need_ctx = std::max<long long>(need_ctx, depth + n + 2);
+    BenchOptions bo;
+    bo.prompt_sizes = pp;
+    bo.decode_sizes = tg;
+    bo.repeats = static_cast<int>(std::clamp<long long>(repeats, 1, 1 << 20));
+    bo.depth = static_cast<int>(std::min<long long>(depth, 1 << 30));
+    const long long need_ctx = bench_context_needed(bo);
     if (mo.load.n_ctx == 0) {
         mo.load.n_ctx = static_cast<int>(std::min<long long>(need_ctx, 1 << 30));
     } else if (mo.load.n_ctx < need_ctx) {
@@ -112,14 +99,7 @@ int cmd_bench(Args& args) {
     }
     Sequence& seq = **seq_r;
     const ModelInfo& info = m.info();
-    // Bytes one decoded token reads: every layer's weights, the output head and norm (the
-    // embedding lookup reads one row only).
     const Plan& plan = m.plan();
-    uint64_t decode_bytes = 0;
-    for (const auto& l : m.plan_request().model.layer_bytes) decode_bytes += l;
-    decode_bytes += m.plan_request().model.output_bytes + m.plan_request().model.output_norm_bytes;
-    const double flops_per_token = 2.0 * static_cast<double>(info.n_params - static_cast<uint64_t>(m.n_vocab()) * info.n_embd);
-
     std::printf("model: %s (%s params, %s, %s)\n", mo.model_path.c_str(), format_param_count(info.n_params).c_str(),
                 info.quantization.c_str(), format_bytes(info.weight_bytes).c_str());
     std::printf("devices:");
@@ -127,84 +107,41 @@ int cmd_bench(Args& args) {
         std::printf(" %s[layers %d-%d]", st.device_id.c_str(), st.layer_begin, st.layer_end - 1);
     std::printf("\ncpu kernels: %s (STRATA_CPU_ISA=%s; CPU: %s)\n", cpu_isa_name(cpu_isa()), cpu_isa_env_name(cpu_isa()),
                 cpu_features_string().c_str());
-    std::printf("repeats: %lld (median reported)\n", repeats);
+    std::printf("repeats: %d (median reported)\n", bo.repeats);
     if (depth > 0) std::printf("depth: every test runs after %lld tokens already in the KV cache (not timed)\n", depth);
     std::printf("\n");
-    // Puts the sequence at `depth` tokens of context (BOS first), untimed: the first call fills
-    // the cache, later calls drop what the previous test added. With no depth, decode starts
-    // from BOS alone (`bos`), prompt processing from an empty cache.
-    bool filled = false;
-    auto fill = [&](bool bos, std::vector<float>* logits_out) -> Status {
-        if (depth == 0) {
-            seq.truncate(0);
-            return bos ? seq.eval({m.bos_token() >= 0 ? m.bos_token() : 1}, logits_out) : Status{};
-        }
-        if (filled) {
-            seq.truncate(static_cast<size_t>(depth));
-            return {};
-        }
-        auto ctx = random_tokens(static_cast<int>(depth), m.n_vocab(), 99);
-        ctx[0] = m.bos_token() >= 0 ? m.bos_token() : 1;
-        seq.truncate(0);
-        Status st = seq.eval(ctx, logits_out);
-        filled = st.ok();
-        return st;
-    };
-    const std::string at = depth > 0 ? "@d" + std::to_string(depth) : "";
     std::printf("%-8s %12s %12s %16s %12s\n", "test", "tok/s", "ms/token", "GB/s (decode)", "GFLOP/s");
-
-    std::vector<float> logits;
+    const uint64_t decode_bytes = decode_bytes_per_token(m);
+    const double flops = flops_per_token(m);
+    auto result = run_bench(m, seq, bo, nullptr, [&](const BenchTest& t) {  // the measuring: strata/bench.h
+        const double per_token = t.seconds / t.tokens;
+        if (t.prefill)
+            std::printf("%-8s %12.2f %12.3f %16s %12.1f\n", t.name.c_str(), t.tokens_per_second, 1000.0 * per_token, "-",
+                        flops * t.tokens / t.seconds / 1e9);
+        else
+            std::printf("%-8s %12.2f %12.3f %16.2f %12s\n", t.name.c_str(), t.tokens_per_second, 1000.0 * per_token,
+                        static_cast<double>(decode_bytes) / per_token / 1e9, "-");
+        std::fflush(stdout);
+    });
+    if (!result.ok()) {
+        std::fprintf(stderr, "error: %s\n", result.status().message().c_str());
+        return 1;
+    }
+    if (!result->tests.empty() && !result->tests.back().prefill) {
+        const BenchTest& last = result->tests.back();
+        const double bw = static_cast<double>(result->decode_bytes) / (last.seconds / last.tokens) / 1e9;
+        std::printf("\nweight bytes per decoded token: %s\n", format_bytes(result->decode_bytes).c_str());
+        if (probe) {
+            const double peak = measure_read_bandwidth_gbs();
+            std::printf("measured streaming-read bandwidth: %.1f GB/s; decode reaches %.0f%% of it\n", peak,
+                        peak > 0 ? 100.0 * bw / peak : 0.0);
+        }
+    }
     double measured_pp = 0, measured_tg = 0;  // the last (largest) test of each kind
     std::string measured_pp_name, measured_tg_name;
-    for (int n : pp) {
-        std::vector<double> times;
-        const auto toks = random_tokens(n, m.n_vocab(), 42);
-        for (long long r = 0; r < repeats + 1; ++r) {  // first run warms up
-            Status st = fill(false, &logits);
-            const auto t0 = Clock::now();
-            if (st.ok()) st = seq.eval(toks, &logits);
-            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-            if (!st.ok()) {
-                std::fprintf(stderr, "error: %s\n", st.message().c_str());
-                return 1;
-            }
-            if (r > 0) times.push_back(s);
-        }
-        const double t = median(times);
-        std::printf("%-8s %12.2f %12.3f %16s %12.1f\n", ("pp" + std::to_string(n) + at).c_str(), n / t, 1000.0 * t / n, "-",
-                    flops_per_token * n / t / 1e9);
-        measured_pp = n / t;
-        measured_pp_name = "pp" + std::to_string(n) + at;
-    }
-    for (int n : tg) {
-        std::vector<double> times;
-        const auto toks = random_tokens(n, m.n_vocab(), 7);
-        m.reset_timings();
-        for (long long r = 0; r < repeats + 1; ++r) {
-            Status st = fill(true, &logits);
-            const auto t0 = Clock::now();
-            for (int i = 0; i < n && st.ok(); ++i) st = seq.eval({toks[static_cast<size_t>(i)]}, &logits);
-            const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-            if (!st.ok()) {
-                std::fprintf(stderr, "error: %s\n", st.message().c_str());
-                return 1;
-            }
-            if (r > 0) times.push_back(s);
-        }
-        const double t = median(times) / n;
-        measured_tg = 1.0 / t;
-        measured_tg_name = "tg" + std::to_string(n) + at;
-        std::printf("%-8s %12.2f %12.3f %16.2f %12s\n", ("tg" + std::to_string(n) + at).c_str(), 1.0 / t, 1000.0 * t,
-                    static_cast<double>(decode_bytes) / t / 1e9, "-");
-        if (n == tg.back()) {
-            const double bw = static_cast<double>(decode_bytes) / t / 1e9;
-            std::printf("\nweight bytes per decoded token: %s\n", format_bytes(decode_bytes).c_str());
-            if (probe) {
-                const double peak = measure_read_bandwidth_gbs();
-                std::printf("measured streaming-read bandwidth: %.1f GB/s; decode reaches %.0f%% of it\n", peak,
-                            peak > 0 ? 100.0 * bw / peak : 0.0);
-            }
-        }
+    for (const BenchTest& t : result->tests) {
+        (t.prefill ? measured_pp : measured_tg) = t.tokens_per_second;
+        (t.prefill ? measured_pp_name : measured_tg_name) = t.name;
     }
     // The planner's prediction beside the measurement: the plan's "~45 tok/s" is only honest if
     // this ratio is near 1 (docs/benchmarks.md keeps the figures).

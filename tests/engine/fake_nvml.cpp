@@ -15,7 +15,8 @@ namespace nvml = strata::nvml;
 constexpr int kMaxDevices = 4;
 constexpr const char* kFunctions[] = {"nvmlInit_v2", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2",
                                       "nvmlDeviceGetHandleByPciBusId_v2", "nvmlDeviceGetUtilizationRates",
-                                      "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage"};
+                                      "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage",
+                                      "nvmlDeviceGetCurrentClocksThrottleReasons", "nvmlDeviceGetTotalEccErrors"};
 constexpr int kNFunctions = int(sizeof kFunctions / sizeof kFunctions[0]);
 
 struct Device {
@@ -110,6 +111,13 @@ FAKE_NVML_EXPORT void fake_nvml_fail(const char* function, int device, int code)
 
 FAKE_NVML_EXPORT void fake_nvml_remove(int device) {
     if (device >= 0 && device < kMaxDevices) g.devices[device].present = false;
+}
+
+FAKE_NVML_EXPORT void fake_nvml_set_health(int device, unsigned long long throttle_reasons,
+                                           unsigned long long ecc_uncorrected) {
+    if (device < 0 || device >= kMaxDevices) return;
+    g.devices[device].values.throttle_reasons = throttle_reasons;
+    g.devices[device].values.ecc_uncorrected = ecc_uncorrected;
 }
 
 FAKE_NVML_EXPORT void fake_nvml_calls(int* inits, int* shutdowns) {
@@ -208,6 +216,22 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetPowerUsage(nvml::Device h, unsigned i
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetPowerUsage", h, d)) return r;
     *out = d->values.power_mw;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCurrentClocksThrottleReasons(nvml::Device h, unsigned long long* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetCurrentClocksThrottleReasons", h, d)) return r;
+    *out = d->values.throttle_reasons;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTotalEccErrors(nvml::Device h, int error_type, int counter_type,
+                                                          unsigned long long* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetTotalEccErrors", h, d)) return r;
+    if (error_type != nvml::kMemoryErrorUncorrected || counter_type != nvml::kVolatileEcc) return nvml::kErrorInvalidArgument;
+    *out = d->values.ecc_uncorrected;
     return nvml::kSuccess;
 }
 

@@ -17,6 +17,8 @@ struct FakeNvmlValues {
     unsigned temperature;             // °C
     unsigned power_mw;                // milliwatts
     char bus_id[32];                  // as NVML spells it: "00000000:3B:00.0"
+    unsigned long long throttle_reasons;  // NVML's throttle reason bits (0 after a reset)
+    unsigned long long ecc_uncorrected;   // volatile uncorrected ECC errors (0 after a reset)
 };
 
 // Forgets failures and counts; n_devices GPUs (at most 4) with figures drawn from `seed`.
@@ -28,6 +30,8 @@ using FakeNvmlGetValues = int (*)(int device, FakeNvmlValues* out);
 using FakeNvmlFail = void (*)(const char* function, int device, int code);
 // Device `device` falls off the bus: its handle's calls return NVML_ERROR_GPU_IS_LOST.
 using FakeNvmlRemove = void (*)(int device);
+// Sets device `device`'s throttle reason bits and uncorrected ECC error count.
+using FakeNvmlSetHealth = void (*)(int device, unsigned long long throttle_reasons, unsigned long long ecc_uncorrected);
 // How often nvmlInit_v2 succeeded and nvmlShutdown was called since the last reset.
 using FakeNvmlCalls = void (*)(int* inits, int* shutdowns);
 
@@ -42,6 +46,7 @@ struct FakeNvmlControls {
     FakeNvmlFail fail = nullptr;
     FakeNvmlRemove remove = nullptr;
     FakeNvmlCalls calls = nullptr;
+    FakeNvmlSetHealth health = nullptr;
     std::string error;
 
     explicit FakeNvmlControls(const char* path) {
@@ -55,7 +60,8 @@ struct FakeNvmlControls {
         fail = reinterpret_cast<FakeNvmlFail>(dlsym(lib, "fake_nvml_fail"));
         remove = reinterpret_cast<FakeNvmlRemove>(dlsym(lib, "fake_nvml_remove"));
         calls = reinterpret_cast<FakeNvmlCalls>(dlsym(lib, "fake_nvml_calls"));
-        if (!reset || !values || !fail || !remove || !calls) error = std::string(path) + " lacks a fake_nvml_* control";
+        health = reinterpret_cast<FakeNvmlSetHealth>(dlsym(lib, "fake_nvml_set_health"));
+        if (!reset || !values || !fail || !remove || !calls || !health) error = std::string(path) + " lacks a fake_nvml_* control";
     }
     ~FakeNvmlControls() {
         if (lib) dlclose(lib);

@@ -107,6 +107,30 @@ private slots:
         QVERIFY(expected(0).memory_used != expected(1).memory_used);
     }
 
+    // Throttling and uncorrected ECC errors come through when the driver reports them; a board
+    // without ECC (Not Supported) is no news; a GPU that neither slows down nor errs has no warning.
+    void readsHealth() {
+        GpuTelemetryReader reader(STRATA_FAKE_NVML);
+        auto t = reader.read({gpu("cuda0", kBus0), gpu("cuda1", kBus1)});
+        QCOMPARE(t[0].throttle_reasons.value_or(99), 0ull);
+        QCOMPARE(t[0].ecc_uncorrected.value_or(99), 0ull);
+        QCOMPARE(strata::gpu_health_warning(t[0]), std::string());
+        fake_->health(0, strata::kThrottleHwThermal | strata::kThrottleSwPowerCap | strata::kThrottleGpuIdle, 0);
+        fake_->health(1, strata::kThrottleGpuIdle | strata::kThrottleApplicationsClocks, 3);
+        t = reader.read({gpu("cuda0", kBus0), gpu("cuda1", kBus1)});
+        QCOMPARE(*t[0].throttle_reasons, strata::kThrottleHwThermal | strata::kThrottleSwPowerCap | strata::kThrottleGpuIdle);
+        QCOMPARE(strata::gpu_health_warning(t[0]), std::string("throttled: thermal (hardware), power cap"));
+        QCOMPARE(strata::gpu_health_warning(t[1]), std::string("3 uncorrected ECC errors"));  // idle is no throttling
+        fail_("nvmlDeviceGetTotalEccErrors", -1, 3);  // NVML_ERROR_NOT_SUPPORTED: no ECC memory
+        fail_("nvmlDeviceGetCurrentClocksThrottleReasons", 1, 4);  // no permission: said
+        t = reader.read({gpu("cuda0", kBus0), gpu("cuda1", kBus1)});
+        QVERIFY(!t[0].ecc_uncorrected && t[0].missing.empty());
+        QVERIFY(!t[1].throttle_reasons);
+        QCOMPARE(t[1].missing.size(), size_t(1));
+        QVERIFY2(t[1].missing[0].rfind("throttle reasons: ", 0) == 0, t[1].missing[0].c_str());
+        QVERIFY(t[1].ok() && t[1].power_watts);
+    }
+
     // Without a bus id, cudaN is NVML's device N.
     void fallsBackToIndexWithoutBusId() {
         GpuTelemetryReader reader(STRATA_FAKE_NVML);

@@ -33,6 +33,7 @@
 #include "library/model_catalog.h"
 #include "library/model_importer.h"
 #include "model_bar.h"
+#include "performance/performance_view.h"
 #include "settings/settings_dialog.h"
 #include "storage/chat_store.h"
 #include "test_models.h"
@@ -197,6 +198,7 @@ private slots:
         QTest::newRow("Library") << int(MainWindow::LibraryPage);
         QTest::newRow("Allocate") << int(MainWindow::AllocationPage);
         QTest::newRow("Topology") << int(MainWindow::TopologyPage);
+        QTest::newRow("Speed") << int(MainWindow::PerformancePage);
     }
     void tabReachesEveryControl() {
         QFETCH(int, page);
@@ -208,6 +210,7 @@ private slots:
         f.window->showPage(MainWindow::Page(page));
         QWidget* view = page == MainWindow::LibraryPage      ? static_cast<QWidget*>(f.window->libraryView())
                         : page == MainWindow::AllocationPage ? static_cast<QWidget*>(f.window->allocationPanel())
+                        : page == MainWindow::PerformancePage ? static_cast<QWidget*>(f.window->performanceView())
                                                              : static_cast<QWidget*>(f.window->topologyView());
         QTRY_VERIFY(view->isVisible());
         const QList<QWidget*> stops = tabStops(view);

@@ -2,6 +2,12 @@
 
 #include <QDateTime>
 
+#include <algorithm>
+#include <cmath>
+
+#include "devices/device_monitor.h"
+#include "perf/bench_run.h"
+#include "perf/bench_service.h"
 #include "storage/chat_store.h"
 
 namespace strata::ui::sample {
@@ -364,6 +370,139 @@ QList<app::DownloadItem> downloads() {
     c.error = QStringLiteral("This repository is gated: it needs a Hugging Face token with access. Set one in Settings ▸ "
                              "General ▸ Hugging Face Hub (or $HF_TOKEN), then Resume.");
     return {a, b, c};
+
+void replayHistory(app::DeviceMonitor& monitor, const app::LoadedModel& model, qint64 nowMs) {
+    // Answers: start (seconds before now) and length (seconds); the last one runs at `nowMs`.
+    const struct {
+        double start, length;
+    } kAnswers[] = {{3300, 34}, {2460, 21}, {1800, 48}, {1330, 27}, {720, 39}, {400, 18}, {250, 44}, {95, 30}, {24, 40}};
+    auto activity = [&](double ago) {  // 0 idle .. 1 decoding; 2 the prefill's first second
+        for (const auto& a : kAnswers)
+            if (ago <= a.start && ago > a.start - a.length) return a.start - ago < 1.2 ? 2.0 : 1.0;
+        return 0.0;
+    };
+    const double loadedAgo = 3480;  // the model was loaded 58 minutes ago
+    uint32_t seed = 12345;
+    auto noise = [&seed] {  // -1 .. 1
+        seed = seed * 1664525u + 1013904223u;
+        return double(seed >> 8) / double(1u << 23) - 1.0;
+    };
+    // GPU figures, with temperatures that follow the load slowly.
+    struct Gpu {
+        const char* id;
+        double baseGiB, modelGiB, idleW, busyW, temp;
+    } gpus[] = {{"cuda0", 0.6, 22.6, 38, 365, 41}, {"cuda1", 0.2, 20.1, 31, 315, 39}};
+    // Stage busy shares while decoding: the slowest stage sets the pace.
+    QList<strata::StageTiming> timings;
+    double slowest = 0;
+    const app::EngineStats shape = stats(model);
+    for (const strata::StageTiming& t : shape.timings) slowest = std::max(slowest, t.busy_seconds);
+    for (strata::StageTiming t : shape.timings) {
+        t.busy_seconds = t.idle_seconds = 0;
+        t.tokens = t.batches = t.transfer_bytes = 0;
+        t.transfer_seconds = 0;
+        timings.append(t);
+    }
+    app::EngineStats cumulative = shape;
+    const double start = 3600;
+    double lastStats = start + 1;
+    for (double ago = start; ago >= 0; ago -= (activity(ago) > 0 || ago < 120 ? 0.1 : 1.0)) {
+        const qint64 t = nowMs - qint64(ago * 1000);
+        const double a = std::min(activity(ago), 1.0);
+        const bool loaded = ago < loadedAgo;
+        app::TelemetrySample sample;
+        sample.atMs = t;
+        for (Gpu& g : gpus) {
+            strata::GpuTelemetry r;
+            r.device_id = g.id;
+            r.matched_by = "NVML index (sample data)";
+            const double load = a > 0 ? 86 + 8 * noise() : std::max(0.0, 1.5 + 1.5 * noise());
+            const double target = a > 0 ? 72 : 40;
+            g.temp += (target - g.temp) * (a > 0 ? 0.004 : 0.0015) * (ago < 120 || a > 0 ? 1 : 10);
+            r.utilisation_percent = unsigned(std::lround(std::clamp(load, 0.0, 100.0)));
+            r.memory_used_bytes = uint64_t((g.baseGiB + (loaded ? g.modelGiB : 0) + 0.05 * noise()) * double(kGiB));
+            r.memory_total_bytes = 24 * kGiB;
+            r.temperature_c = int(std::lround(g.temp + 0.6 * noise()));
+            r.power_watts = a > 0 ? g.busyW + 25 * noise() : g.idleW + 6 * noise();
+            sample.readings.append(r);
+        }
+        monitor.recordSample(sample);
+        // The worker's stats: four times a second while answering, once a second idle.
+        const double statsEvery = a > 0 ? 0.25 : 1.0;
+        if (loaded && lastStats - ago >= statsEvery - 1e-6) {
+            const double wall = lastStats - ago;
+            lastStats = ago;
+            const double mode = activity(ago);
+            const double tokens = mode >= 2 ? 640 * wall : mode > 0 ? (10.5 + 0.8 * noise()) * wall : 0;
+            for (int i = 0; i < cumulative.timings.size(); ++i) {
+                const double share = mode > 0 ? std::min(0.97, 0.95 * shape.timings[i].busy_seconds / slowest + 0.02 * noise()) : 0.0;
+                timings[i].busy_seconds += share * wall;
+                timings[i].idle_seconds += (1 - share) * wall;
+                timings[i].tokens += uint64_t(tokens);
+                timings[i].transfer_bytes += uint64_t(tokens) * uint64_t(model.request.model.n_embd) * 4;
+                timings[i].transfer_seconds += mode > 0 ? (0.0009 + 0.0002 * noise()) * wall : 0.0;
+            }
+            cumulative.timings = timings;
+            monitor.recordStats(cumulative, t);
+        }
+    }
+    // The last reading: the sample GPUs' figures mid-answer.
+    app::TelemetrySample last;
+    last.atMs = nowMs + 1;
+    last.readings = telemetry();
+    monitor.recordSample(last);
+    // The finished answers' figures.
+    for (const auto& a : kAnswers) {
+        if (a.start - a.length < 0) continue;  // still running
+        app::AnswerFigures f;
+        f.atMs = nowMs - qint64((a.start - a.length) * 1000);
+        f.ttftSeconds = 0.42 + 0.1 * noise();
+        f.promptTokensPerSecond = 610 + 40 * noise();
+        f.decodeTokensPerSecond = 10.6 + 0.7 * noise();
+        f.generated = int(a.length * f.decodeTokensPerSecond);
+        monitor.recordAnswer(f);
+    }
+    monitor.setGenerating(true);
+}
+
+QList<app::BenchRun> benchRuns(qint64 nowMs) {
+    const QList<strata::DeviceInfo> infos = devices();
+    app::AppDevices machine;
+    for (const strata::DeviceInfo& d : infos) {
+        app::AppDevice a;
+        a.info = d;
+        machine.append(a);
+    }
+    const struct {
+        double daysAgo;
+        const char* model;
+        const char* plan;
+        const char* version;
+        double prefill, decode;
+    } kRuns[] = {
+        {20.2, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", "cuda0 L0–31", "0.7.0", 2890, 118.4},
+        {16.1, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", "cuda0 L0–31", "0.8.0", 3420, 131.9},
+        {12.9, "Llama-3.3-70B-Instruct-Q4_K_M.gguf", "cuda0 L0–38 → cuda1 L39–73 → cpu L74–79", "0.8.0", 402, 7.9},
+        {8.3, "Llama-3.3-70B-Instruct-Q4_K_M.gguf", "cuda0 L0–38 → cuda1 L39–73 → cpu L74–79", "0.9.0", 571, 9.6},
+        {3.0, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", "cuda0 L0–31", "0.9.0", 3610, 139.2},
+        {0.02, "Llama-3.3-70B-Instruct-Q4_K_M.gguf", "cuda0 L0–38 → cuda1 L39–73 → cpu L74–79", "0.9.0", 628, 10.8},
+    };
+    QList<app::BenchRun> out;
+    for (const auto& k : kRuns) {
+        app::BenchRun r;
+        r.createdAtMs = nowMs - qint64(k.daysAgo * 86400.0 * 1000.0);
+        r.machine = app::BenchService::machineName(machine);
+        r.machineId = app::BenchService::machineId(machine);
+        r.model = QString::fromUtf8(k.model);
+        r.modelPath = QStringLiteral("/models/") + r.model;
+        r.plan = QString::fromUtf8(k.plan);
+        r.version = QString::fromUtf8(k.version);
+        r.prefillTokensPerSecond = k.prefill;
+        r.decodeTokensPerSecond = k.decode;
+        r.tests = {{QStringLiteral("pp128"), k.prefill * 0.83}, {QStringLiteral("pp512"), k.prefill}, {QStringLiteral("tg64"), k.decode}};
+        out.append(r);
+    }
+    return out;
 }
 
 }  // namespace strata::ui::sample

@@ -15,6 +15,8 @@
 
 namespace strata::app {
 class ChatStore;
+class DeviceMonitor;
+struct BenchRun;
 }
 
 namespace strata::ui::sample {
@@ -36,6 +38,13 @@ app::EngineStats stats(const app::LoadedModel& model);
 // Live figures of the two sample GPUs while that model generates (all processes: a desktop
 // session holds a little memory on the first card too).
 QList<strata::GpuTelemetry> telemetry();
+// An hour of history ending at `nowMs` as the monitor would have recorded it: idle stretches and
+// a few answers (GPU load, memory, power and temperature rising and falling, tokens/s, stage
+// busy, transfer time), the answers' figures, and an answer running at the end (its last
+// reading is telemetry()).
+void replayHistory(app::DeviceMonitor& monitor, const app::LoadedModel& model, qint64 nowMs);
+// A few bench runs of the sample models on the sample machine over the last weeks.
+QList<app::BenchRun> benchRuns(qint64 nowMs);
 
 // Discover: search results for "qwen3 32b", a repository's files with the verdicts the planner
 // gives on the sample machine (two 24 GiB GPUs and the CPU), and downloads in each state.

@@ -1,10 +1,12 @@
 #include "screenshot/screenshot_runner.h"
 
 #include <QApplication>
+#include <QDateTime>
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QLineEdit>
 #include <QScrollBar>
+#include <QSignalBlocker>
 #include <QTemporaryDir>
 #include <QThread>
 #include <QToolButton>
@@ -25,10 +27,13 @@
 #include "library/library_view.h"
 #include "main_window.h"
 #include "model_bar.h"
+#include "perf/bench_service.h"
+#include "performance/performance_view.h"
 #include "screenshot/sample_data.h"
 #include "settings/settings_dialog.h"
 #include "settings.h"
 #include "storage/chat_store.h"
+#include "topology/topology_view.h"
 
 namespace strata::ui {
 
@@ -169,7 +174,15 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
 
     // Live GPU figures as NVML would report them mid-answer (not this machine's).
     core.monitor().setTelemetryReader(nullptr);
-    core.monitor().setTelemetry(sample::telemetry());
+    {
+        // An hour of history (signals held: the views redraw once, below).
+        const QSignalBlocker quiet(&core.monitor());
+        sample::replayHistory(core.monitor(), loaded, QDateTime::currentMSecsSinceEpoch());
+    }
+    core.monitor().setStats(sample::stats(loaded));
+    for (const app::BenchRun& r : sample::benchRuns(QDateTime::currentMSecsSinceEpoch())) core.bench().add(r);
+    w.topologyView()->refresh();
+    w.performanceView()->refresh();
     w.showPage(MainWindow::TopologyPage);
     ok &= save(w, o.dir, QStringLiteral("topology"), themeName);
 
@@ -184,6 +197,16 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     discover->showVerdicts(sample::hubFiles(true));
     for (const app::DownloadItem& item : sample::downloads()) discover->downloadsPanel()->setItem(item);
     ok &= save(w, o.dir, QStringLiteral("discover-repository"), themeName);
+
+    w.showPage(MainWindow::PerformancePage);
+    ok &= save(w, o.dir, QStringLiteral("performance"), themeName);
+    w.performanceView()->scrollToBenchmarks();
+    ok &= save(w, o.dir, QStringLiteral("performance-bench"), themeName);
+    w.resize(w.minimumSize());
+    ok &= save(w, o.dir, QStringLiteral("performance-min-size"), themeName);
+    w.showPage(MainWindow::TopologyPage);
+    ok &= save(w, o.dir, QStringLiteral("topology-min-size"), themeName);
+    w.resize(full);
     w.hide();
     core.shutdown();
     return ok ? 0 : 1;

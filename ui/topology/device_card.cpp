@@ -7,6 +7,7 @@
 #include <QVBoxLayout>
 
 #include "allocation/fit_bar.h"
+#include "common/history_chart.h"
 #include "common/icons.h"
 #include "common/theme.h"
 #include "topology/meter_bar.h"
@@ -28,7 +29,7 @@ QLabel* figureLabel(QWidget* parent) {
 }  // namespace
 
 DeviceCard::DeviceCard(const app::AppDevice& device, const QColor& color, QWidget* parent)
-    : QFrame(parent), m_id(QString::fromStdString(device.info.id)), m_color(color) {
+    : QFrame(parent), m_id(QString::fromStdString(device.info.id)), m_color(color), m_totalBytes(device.info.total_memory) {
     setObjectName(QStringLiteral("deviceCard"));
     const ThemeColors& c = currentColors();
     setStyleSheet(QStringLiteral("#deviceCard { background: %1; border: 1px solid %2; border-radius: 10px; }")
@@ -112,6 +113,42 @@ DeviceCard::DeviceCard(const app::AppDevice& device, const QColor& color, QWidge
     ll->addWidget(m_vramBar, 2, 1);
     ll->addWidget(m_vramValue, 2, 2);
     ll->addWidget(m_sensors, 3, 0, 1, 3);
+    // Throttling or ECC errors, only when NVML reports them.
+    m_health = new QLabel(m_live);
+    m_health->setObjectName(QStringLiteral("healthWarning"));
+    m_health->setWordWrap(true);
+    m_health->setStyleSheet(QStringLiteral("color: %1; font-weight: 600;").arg(c.warning.name()));
+    m_health->setVisible(false);
+    ll->addWidget(m_health, 4, 0, 1, 3);
+    // The last five minutes, two by two.
+    m_charts = new QWidget(m_live);
+    auto* cl = new QGridLayout(m_charts);
+    cl->setContentsMargins(0, 4, 0, 0);
+    cl->setHorizontalSpacing(10);
+    cl->setVerticalSpacing(2);
+    const struct {
+        app::TelemetryMetric metric;
+        const char* unit;
+    } kCharts[] = {{app::TelemetryMetric::load, "%"},
+                   {app::TelemetryMetric::memoryUsed, "GiB"},
+                   {app::TelemetryMetric::power, "W"},
+                   {app::TelemetryMetric::temperature, "°C"}};
+    int i = 0;
+    for (const auto& k : kCharts) {
+        ChartSlot slot{k.metric, new QLabel(m_charts), new HistoryChart(QString::fromUtf8(k.unit), true, m_charts)};
+        slot.caption->setProperty("muted", true);
+        QFont f = slot.caption->font();
+        f.setPointSizeF(f.pointSizeF() * 0.85);
+        slot.caption->setFont(f);
+        slot.chart->setFixedHeight(40);
+        slot.chart->setMinimumWidth(100);
+        cl->addWidget(slot.caption, (i / 2) * 2, i % 2);
+        cl->addWidget(slot.chart, (i / 2) * 2 + 1, i % 2);
+        m_chartSlots.append(slot);
+        ++i;
+    }
+    m_charts->setVisible(false);
+    ll->addWidget(m_charts, 5, 0, 1, 3);
     l->addSpacing(2);
     l->addWidget(m_live);
     m_live->setVisible(false);
@@ -159,10 +196,63 @@ void DeviceCard::setTelemetry(const strata::GpuTelemetry* t) {
         sensors << item.arg(c.mutedText.name(), tr("Power"), c.text.name(), tr("%1 W").arg(loc.toString(*t->power_watts, 'f', 0)));
     m_sensors->setText(sensors.join(QStringLiteral("&nbsp;&nbsp;&nbsp;&nbsp;")));
     m_sensors->setVisible(!sensors.isEmpty());
+    const QString health = QString::fromStdString(strata::gpu_health_warning(*t));
+    m_health->setText(health.isEmpty() ? QString() : QStringLiteral("⚠ ") + health);
+    m_health->setVisible(!health.isEmpty());
     QString tip = tr("Read through NVML, matched by %1.").arg(QString::fromStdString(t->matched_by));
     for (const std::string& m : t->missing) tip += QStringLiteral("\n") + tr("Not reported: %1").arg(QString::fromStdString(m));
     m_live->setToolTip(tip);
 }
+
+void DeviceCard::setHistory(const app::TelemetryHistory& history, qint64 nowMs) {
+    const qint64 since = nowMs - 5 * 60 * 1000;
+    bool any = false;
+    const QLocale loc;
+    for (const ChartSlot& slot : m_chartSlots) {
+        const QList<app::HistoryPoint> points = history.points(m_id, slot.metric, since);
+        const app::MetricSeries* series = history.series(m_id, slot.metric);
+        QString name, now;
+        switch (slot.metric) {
+            case app::TelemetryMetric::load:
+                name = tr("Load");
+                slot.chart->setYRange(0, 100);
+                if (series) now = QStringLiteral("%1%").arg(qRound(series->last()));
+                break;
+            case app::TelemetryMetric::memoryUsed: {
+                name = tr("Memory");
+                if (m_totalBytes > 0) slot.chart->setYRange(0, double(m_totalBytes) / double(1ull << 30));
+                if (series) now = tr("%1 GiB").arg(loc.toString(series->last(), 'f', 1));
+                break;
+            }
+            case app::TelemetryMetric::power:
+                name = tr("Power");
+                if (series) now = tr("%1 W").arg(loc.toString(series->last(), 'f', 0));
+                break;
+            case app::TelemetryMetric::temperature:
+                name = tr("Temperature");
+                slot.chart->setYRange(20, 100);
+                if (series) now = tr("%1 °C").arg(loc.toString(series->last(), 'f', 0));
+                break;
+            default: break;
+        }
+        slot.caption->setText(now.isEmpty() ? name : QStringLiteral("%1 · %2").arg(name, now));
+        slot.chart->setLine({name, m_color, points}, nowMs);
+        any = any || points.size() >= 2;
+    }
+    // Five minutes of history, each point the mean of its bucket with min..max shaded.
+    m_charts->setToolTip(tr("The last five minutes (line: mean; band: min to max)"));
+    m_charts->setVisible(any);
+}
+
+bool DeviceCard::hasCharts() const { return m_charts->isVisibleTo(this); }
+
+HistoryChart* DeviceCard::chart(app::TelemetryMetric metric) const {
+    for (const ChartSlot& slot : m_chartSlots)
+        if (slot.metric == metric) return slot.chart;
+    return nullptr;
+}
+
+QString DeviceCard::healthText() const { return m_health->isVisibleTo(this) ? m_health->text() : QString(); }
 
 void DeviceCard::setExperts(const QString& line, bool host) {
     m_experts->setText(line);

@@ -2,13 +2,16 @@
 // scratch of what it may use), which layers run there, where a MoE model's experts are (the
 // expert host's layers, or "experts on cpu" under a GPU's layers) and how busy its stage is; and for a GPU
 // with live telemetry, a "Live" section with what the whole card is doing now, every process
-// included: load, memory in use, temperature, power.
+// included: load, memory in use, temperature, power, each with a small chart of the last five
+// minutes from the monitor's history, and a warning line when NVML reports throttling or
+// uncorrected ECC errors.
 #pragma once
 
 #include <QFrame>
 #include <optional>
 
 #include "allocation/allocation.h"
+#include "devices/telemetry_history.h"
 #include "engine/worker_types.h"
 #include "strata/gpu_telemetry.h"
 
@@ -18,6 +21,7 @@ class QLabel;
 namespace strata::ui {
 
 class FitBar;
+class HistoryChart;
 class MeterBar;
 
 class DeviceCard : public QFrame {
@@ -33,6 +37,8 @@ public:
     // The GPU's live figures; nullptr or a reading with an error hides the Live section (the
     // card's tooltip then says why there are none).
     void setTelemetry(const strata::GpuTelemetry* telemetry);
+    // The last five minutes of this GPU's figures (the charts show once there are two points).
+    void setHistory(const app::TelemetryHistory& history, qint64 nowMs);
     // This device's part in the expert placement (app::expertPlacementLine); "" = none. Set
     // before setUse: a device that holds experts but runs no layers is not "not used".
     void setExperts(const QString& line, bool host);
@@ -43,10 +49,15 @@ public:
     QString utilisationText() const;  // Strata's stage busy share ("" when hidden)
     bool hasLiveFigures() const;
     QString liveText() const;         // plain text of the Live section, one line per figure
+    QString healthText() const;       // the throttling / ECC warning ("" when none is shown)
+    bool hasCharts() const;
+    // The chart of load, memoryUsed, power or temperature (nullptr for other metrics).
+    HistoryChart* chart(app::TelemetryMetric metric) const;
 
 private:
     QString m_id;
     QColor m_color;
+    quint64 m_totalBytes;  // the device's memory: the memory chart's top
     QLabel* m_memoryText;
     FitBar* m_memory;
     QLabel* m_layers;
@@ -62,6 +73,14 @@ private:
     MeterBar* m_vramBar;
     QLabel* m_vramValue;
     QLabel* m_sensors;
+    QLabel* m_health;
+    QWidget* m_charts;
+    struct ChartSlot {
+        app::TelemetryMetric metric;
+        QLabel* caption;
+        HistoryChart* chart;
+    };
+    QList<ChartSlot> m_chartSlots;
 };
 
 }  // namespace strata::ui

@@ -1,5 +1,7 @@
 #include "topology/topology_view.h"
 
+#include <QDateTime>
+
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -95,7 +97,19 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
     connect(&m_monitor, &app::DeviceMonitor::modelChanged, this, &TopologyView::rebuild);
     connect(&m_monitor, &app::DeviceMonitor::statsChanged, this, &TopologyView::refreshStats);
     connect(&m_monitor, &app::DeviceMonitor::telemetryChanged, this, &TopologyView::refreshTelemetry);
+    // Samples come ten times a second while generating: redraw the charts at most four.
+    m_historyTimer.setSingleShot(true);
+    m_historyTimer.setInterval(250);
+    connect(&m_historyTimer, &QTimer::timeout, this, &TopologyView::refreshHistory);
+    connect(&m_monitor, &app::DeviceMonitor::historyChanged, this, [this] {
+        if (!m_historyTimer.isActive()) m_historyTimer.start();
+    });
     rebuild();
+}
+
+void TopologyView::refreshHistory() {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    for (DeviceCard* card : m_cards) card->setHistory(m_monitor.history(), now);
 }
 
 void TopologyView::rebuild() {
@@ -216,6 +230,7 @@ void TopologyView::rebuild() {
     m_colors = colorOf;
     refreshStats();
     refreshTelemetry();
+    refreshHistory();
 }
 
 void TopologyView::refreshTelemetry() {

@@ -1,11 +1,13 @@
 // TopologyView: the machine as the loaded model sees it — the layer strip (which device runs
 // which layers), device cards in pipeline order with the links between stages (transport,
 // bytes per token), memory in use, utilisation and per-stage busy time, and each GPU's live
-// figures (load, memory of all processes, temperature, power). Fed by DeviceMonitor.
+// figures (load, memory of all processes, temperature, power) with charts of the last five
+// minutes and throttling/ECC warnings. Fed by DeviceMonitor.
 #pragma once
 
 #include <QColor>
 #include <QHash>
+#include <QTimer>
 #include <QWidget>
 
 class QHBoxLayout;
@@ -37,6 +39,7 @@ private:
     void rebuild();
     void refreshStats();
     void refreshTelemetry();
+    void refreshHistory();
 
     app::DeviceMonitor& m_monitor;
     QLabel* m_summary;
@@ -49,6 +52,7 @@ private:
     QList<DeviceCard*> m_cards;
     QList<QLabel*> m_links;
     QLabel* m_hint;
+    QTimer m_historyTimer;  // coalesces historyChanged into one redraw
 };
 
 }  // namespace strata::ui

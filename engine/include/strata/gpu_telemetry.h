@@ -45,10 +45,30 @@ struct GpuTelemetry {
     std::optional<uint64_t> memory_total_bytes;   // the GPU's memory
     std::optional<int> temperature_c;             // GPU die
     std::optional<double> power_watts;            // board power draw (NVML reports milliwatts)
+    std::optional<uint64_t> throttle_reasons;     // NVML's clock throttle reason bits (kThrottle*)
+    std::optional<uint64_t> ecc_uncorrected;      // uncorrected ECC errors since the driver loaded
     std::vector<std::string> missing;             // "power: Not Supported (NVML_ERROR_NOT_SUPPORTED)"
 
     bool ok() const { return error.empty(); }
 };
+
+// NVML's clock throttle reasons (nvmlClocksThrottleReason*), the bits of throttle_reasons.
+inline constexpr uint64_t kThrottleGpuIdle = 0x1;
+inline constexpr uint64_t kThrottleApplicationsClocks = 0x2;
+inline constexpr uint64_t kThrottleSwPowerCap = 0x4;
+inline constexpr uint64_t kThrottleHwSlowdown = 0x8;
+inline constexpr uint64_t kThrottleSyncBoost = 0x10;
+inline constexpr uint64_t kThrottleSwThermal = 0x20;
+inline constexpr uint64_t kThrottleHwThermal = 0x40;
+inline constexpr uint64_t kThrottleHwPowerBrake = 0x80;
+inline constexpr uint64_t kThrottleDisplayClocks = 0x100;
+// The reasons that slow a working GPU down (idle, settings and sync boost are not warnings).
+inline constexpr uint64_t kThrottleSlowdowns =
+    kThrottleSwPowerCap | kThrottleHwSlowdown | kThrottleSwThermal | kThrottleHwThermal | kThrottleHwPowerBrake;
+
+// In words, for a warning: "" when the GPU is neither slowed down nor reporting uncorrected ECC
+// errors; else e.g. "throttled: thermal (hardware), power cap · 2 uncorrected ECC errors".
+std::string gpu_health_warning(const GpuTelemetry& t);
 
 class GpuTelemetryReader {
 public:

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "telemetry/nvml_api.h"
 
@@ -88,6 +89,8 @@ struct GpuTelemetryReader::Impl {
     nvml::DeviceGetMemoryInfoFn get_memory = nullptr;
     nvml::DeviceGetTemperatureFn get_temperature = nullptr;
     nvml::DeviceGetPowerUsageFn get_power = nullptr;
+    nvml::DeviceGetThrottleReasonsFn get_throttle = nullptr;  // optional
+    nvml::DeviceGetTotalEccErrorsFn get_ecc = nullptr;        // optional
 
     ~Impl() {
         if (initialised && shutdown) shutdown();
@@ -134,6 +137,9 @@ struct GpuTelemetryReader::Impl {
         resolve(get_power, "nvmlDeviceGetPowerUsage", missing);
         error_string = reinterpret_cast<nvml::ErrorStringFn>(dlsym(lib.get(), "nvmlErrorString"));
         by_pci = reinterpret_cast<nvml::DeviceGetHandleByPciBusIdFn>(dlsym(lib.get(), "nvmlDeviceGetHandleByPciBusId_v2"));
+        get_throttle = reinterpret_cast<nvml::DeviceGetThrottleReasonsFn>(
+            dlsym(lib.get(), "nvmlDeviceGetCurrentClocksThrottleReasons"));
+        get_ecc = reinterpret_cast<nvml::DeviceGetTotalEccErrorsFn>(dlsym(lib.get(), "nvmlDeviceGetTotalEccErrors"));
         if (!missing.empty()) {
             lib.reset();
             return opened = Status(ErrorCode::unsupported,
@@ -221,6 +227,23 @@ struct GpuTelemetryReader::Impl {
         else
             note("power", r);
         if (lost == nvml::kSuccess && t.missing.size() == 4) lost = first;  // nothing could be read
+        // Health, where the driver has it: a board without ECC memory says Not Supported, which
+        // is no news (left out of `missing`).
+        unsigned long long reasons = 0;
+        if (get_throttle && lost == nvml::kSuccess) {
+            if (const nvml::Return r = get_throttle(m.handle, &reasons); r == nvml::kSuccess)
+                t.throttle_reasons = reasons;
+            else if (r != nvml::kErrorNotSupported)
+                t.missing.push_back("throttle reasons: " + words(r));
+        }
+        unsigned long long ecc = 0;
+        if (get_ecc && lost == nvml::kSuccess) {
+            if (const nvml::Return r = get_ecc(m.handle, nvml::kMemoryErrorUncorrected, nvml::kVolatileEcc, &ecc);
+                r == nvml::kSuccess)
+                t.ecc_uncorrected = ecc;
+            else if (r != nvml::kErrorNotSupported)
+                t.missing.push_back("ECC errors: " + words(r));
+        }
         if (lost != nvml::kSuccess) {
             matches.erase(info.id);  // looked up afresh next time
             GpuTelemetry gone;
@@ -232,6 +255,30 @@ struct GpuTelemetryReader::Impl {
         return t;
     }
 };
+
+std::string gpu_health_warning(const GpuTelemetry& t) {
+    std::string out;
+    const uint64_t slow = t.throttle_reasons.value_or(0) & kThrottleSlowdowns;
+    if (slow) {
+        static const std::pair<uint64_t, const char*> kNames[] = {
+            {kThrottleHwThermal, "thermal (hardware)"}, {kThrottleSwThermal, "thermal"},
+            {kThrottleHwPowerBrake, "power brake"},     {kThrottleHwSlowdown, "hardware slowdown"},
+            {kThrottleSwPowerCap, "power cap"}};
+        out = "throttled: ";
+        bool first = true;
+        for (const auto& [bit, name] : kNames)
+            if (slow & bit) {
+                out += (first ? "" : ", ") + std::string(name);
+                first = false;
+            }
+    }
+    if (t.ecc_uncorrected.value_or(0) > 0) {
+        if (!out.empty()) out += " · ";
+        const uint64_t n = *t.ecc_uncorrected;
+        out += std::to_string(n) + (n == 1 ? " uncorrected ECC error" : " uncorrected ECC errors");
+    }
+    return out;
+}
 
 std::string GpuTelemetryReader::default_library() {
     const char* env = std::getenv("STRATA_NVML_LIBRARY");

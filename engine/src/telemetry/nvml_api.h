@@ -53,5 +53,12 @@ using DeviceGetUtilizationRatesFn = Return (*)(Device, Utilization*);  // nvmlDe
 using DeviceGetMemoryInfoFn = Return (*)(Device, Memory*);             // nvmlDeviceGetMemoryInfo
 using DeviceGetTemperatureFn = Return (*)(Device, int, unsigned int*); // nvmlDeviceGetTemperature
 using DeviceGetPowerUsageFn = Return (*)(Device, unsigned int*);       // nvmlDeviceGetPowerUsage (mW)
+// Optional (older drivers or some boards lack them; the reader works without):
+using DeviceGetThrottleReasonsFn = Return (*)(Device, unsigned long long*);  // nvmlDeviceGetCurrentClocksThrottleReasons
+using DeviceGetTotalEccErrorsFn = Return (*)(Device, int, int, unsigned long long*);  // nvmlDeviceGetTotalEccErrors
+
+// nvmlMemoryErrorType_t and nvmlEccCounterType_t
+inline constexpr int kMemoryErrorUncorrected = 1;
+inline constexpr int kVolatileEcc = 0;  // since the driver loaded
 
 }  // namespace strata::nvml

@@ -1,0 +1,145 @@
+#include "perf/bench_service.h"
+
+#include <QCoreApplication>
+#include <QCryptographicHash>
+#include <QDateTime>
+#include <QFile>
+#include <QFileInfo>
+#include <QLocale>
+#include <QSaveFile>
+
+#include <algorithm>
+
+#include "devices/device_monitor.h"
+#include "engine/engine_worker.h"
+#include "engine/model_state.h"
+#include "storage/bench_store.h"
+
+namespace strata::app {
+
+BenchService::BenchService(EngineWorker& worker, const ModelState& model, const DeviceMonitor& monitor,
+                           BenchStore& store, QObject* parent)
+    : QObject(parent), m_worker(worker), m_model(model), m_monitor(monitor), m_store(store),
+      m_version(QCoreApplication::applicationVersion()) {
+    connect(&worker, &EngineWorker::benchFinished, this, &BenchService::finished);
+    connect(&worker, &EngineWorker::benchFailed, this, &BenchService::failedRun);
+}
+
+bool BenchService::canRun() const { return m_model.isLoaded() && !isRunning(); }
+
+QList<BenchRun> BenchService::runs() const { return m_store.runs(); }
+
+strata::BenchOptions BenchService::optionsFor(qint64 nCtx) {
+    strata::BenchOptions o;
+    const int room = int(std::clamp<qint64>(nCtx - 2, 1, 1 << 20));
+    o.prompt_sizes.clear();
+    for (int n : {128, 512})
+        if (n <= room && std::find(o.prompt_sizes.begin(), o.prompt_sizes.end(), n) == o.prompt_sizes.end())
+            o.prompt_sizes.push_back(n);
+    if (o.prompt_sizes.empty()) o.prompt_sizes.push_back(room);
+    o.decode_sizes = {std::min(64, room)};
+    o.repeats = 3;
+    return o;
+}
+
+QString BenchService::planSummary(const strata::Plan& plan) {
+    QStringList stages;
+    for (const strata::StagePlan& s : plan.stages)
+        stages << QStringLiteral("%1 L%2–%3").arg(QString::fromStdString(s.device_id)).arg(s.layer_begin).arg(s.layer_end - 1);
+    return stages.join(QStringLiteral(" → "));
+}
+
+QString BenchService::machineName(const AppDevices& devices) {
+    QStringList parts;
+    for (const AppDevice& d : devices) {
+        QString p = QStringLiteral("%1 %2").arg(QString::fromStdString(d.info.id), QString::fromStdString(d.info.name));
+        if (d.info.type == strata::DeviceType::cuda)
+            p += QStringLiteral(" %1 GiB").arg(qRound(double(d.info.total_memory) / double(1ull << 30)));
+        parts << p.trimmed();
+    }
+    return parts.join(QStringLiteral(" + "));
+}
+
+QString BenchService::machineId(const AppDevices& devices) {
+    QByteArray key;
+    for (const AppDevice& d : devices)  // what the machine is, not how much happens to be free
+        key += QByteArray::fromStdString(d.info.id + '\x1f' + d.info.name + '\x1f' + std::to_string(d.info.total_memory)) + '\x1e';
+    return QString::fromLatin1(QCryptographicHash::hash(key, QCryptographicHash::Sha256).toHex().left(12));
+}
+
+bool BenchService::run() {
+    if (isRunning()) {
+        m_error = tr("A benchmark is running already.");
+        return false;
+    }
+    const auto& loaded = m_model.loaded();
+    if (!loaded) {
+        m_error = tr("Load a model first: the benchmark runs on the loaded model.");
+        return false;
+    }
+    m_pending = {};
+    m_pending.machine = machineName(m_monitor.devices());
+    m_pending.machineId = machineId(m_monitor.devices());
+    m_pending.modelPath = loaded->path;
+    m_pending.model = QFileInfo(loaded->path).fileName();
+    m_pending.plan = planSummary(loaded->plan);
+    m_pending.version = m_version;
+    m_request = m_worker.newRequestId();
+    m_worker.requestBench(m_request, optionsFor(loaded->nCtx));
+    emit runningChanged(true);
+    return true;
+}
+
+void BenchService::cancel() {
+    if (m_request) m_worker.requestCancel(m_request);
+}
+
+void BenchService::finished(quint64 requestId, const BenchRun& figures) {
+    if (requestId != m_request) return;
+    m_request = 0;
+    BenchRun run = m_pending;
+    run.createdAtMs = QDateTime::currentMSecsSinceEpoch();
+    run.prefillTokensPerSecond = figures.prefillTokensPerSecond;
+    run.decodeTokensPerSecond = figures.decodeTokensPerSecond;
+    run.tests = figures.tests;
+    emit runningChanged(false);
+    if (!m_store.add(run)) {
+        m_error = tr("The benchmark ran but could not be saved: %1").arg(m_store.lastError());
+        emit failed(m_error);
+        return;
+    }
+    emit runsChanged();
+}
+
+void BenchService::failedRun(quint64 requestId, const QString& message) {
+    if (requestId != m_request) return;
+    m_request = 0;
+    m_error = message;
+    emit runningChanged(false);
+    emit failed(message);
+}
+
+bool BenchService::add(const BenchRun& run) {
+    if (!m_store.add(run)) {
+        m_error = m_store.lastError();
+        return false;
+    }
+    emit runsChanged();
+    return true;
+}
+
+bool BenchService::exportCsv(const QString& path) {
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly)) {
+        m_error = tr("Cannot write %1: %2").arg(path, f.errorString());
+        return false;
+    }
+    f.write(benchRunsCsv(runs()).toUtf8());
+    if (!f.commit()) {
+        m_error = tr("Cannot write %1: %2").arg(path, f.errorString());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace strata::app

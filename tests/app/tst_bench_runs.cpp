@@ -1,0 +1,176 @@
+// The app's bench runner and its stored runs: BenchService runs strata::run_bench on the loaded
+// model (the real engine, a tiny random model) through the worker, stores the run with its
+// machine, fingerprint, model, plan and version in SQLite (schema v7), refuses without a model,
+// and exports CSV (RFC 4180 quoting, one column per test).
+#include <QtTest>
+
+#include <QTemporaryDir>
+
+#include "devices/device_monitor.h"
+#include "perf/bench_run.h"
+#include "perf/bench_service.h"
+#include "storage/bench_store.h"
+#include "storage/database.h"
+#include "storage/schema.h"
+#include "test_models.h"
+#include "worker_fixture.h"
+
+using namespace strata;
+using namespace strata::app;
+
+namespace {
+
+AppDevice cpuDevice() {
+    AppDevice d;
+    d.spec.kind = "cpu";
+    d.info.id = "cpu";
+    d.info.name = "Test CPU";
+    d.info.total_memory = d.info.free_memory = 8ull << 30;
+    return d;
+}
+
+BenchRun sampleRun(qint64 at, double prefill, double decode) {
+    BenchRun r;
+    r.createdAtMs = at;
+    r.machine = QStringLiteral("cuda0 NVIDIA H100 80 GiB + cpu \"Xeon\", 2 sockets");
+    r.machineId = QStringLiteral("0123456789ab");
+    r.model = QStringLiteral("model.gguf");
+    r.modelPath = QStringLiteral("/models/model.gguf");
+    r.plan = QStringLiteral("cuda0 L0–31");
+    r.version = QStringLiteral("0.9.0");
+    r.prefillTokensPerSecond = prefill;
+    r.decodeTokensPerSecond = decode;
+    r.tests = {{QStringLiteral("pp512"), prefill}, {QStringLiteral("tg64"), decode}};
+    return r;
+}
+
+}  // namespace
+
+class TestBenchRuns : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+private slots:
+    void initTestCase() {
+        QVERIFY(dir_.isValid());
+        registerWorkerMetaTypes();
+    }
+
+    void storeKeepsRuns() {
+        Database db;
+        QVERIFY2(db.open(dir_.filePath(QStringLiteral("store.db"))), qPrintable(db.lastError()));
+        QCOMPARE(db.schemaVersion(), schema::kCurrentVersion);
+        BenchStore store(db);
+        QVERIFY(store.runs().isEmpty());
+        QVERIFY(store.add(sampleRun(2000, 900.5, 41.25)));
+        QVERIFY(store.add(sampleRun(1000, 800.0, 40.0)));
+        const QList<BenchRun> runs = store.runs();
+        QCOMPARE(runs.size(), 2);
+        QCOMPARE(runs[0].createdAtMs, 1000);  // oldest first
+        QCOMPARE(runs[1].prefillTokensPerSecond, 900.5);
+        QCOMPARE(runs[1].decodeTokensPerSecond, 41.25);
+        QCOMPARE(runs[1].machine, sampleRun(0, 0, 0).machine);
+        QCOMPARE(runs[1].plan, QStringLiteral("cuda0 L0–31"));
+        QCOMPARE(runs[1].tests.size(), 2);
+        QCOMPARE(runs[1].tests[1].name, QStringLiteral("tg64"));
+        QCOMPARE(runs[1].tests[1].tokensPerSecond, 41.25);
+    }
+
+    void csvQuotesAndColumns() {
+        BenchRun a = sampleRun(0, 1000, 50);
+        BenchRun b = sampleRun(60000, 10, 5);
+        b.tests.append({QStringLiteral("pp128"), 12.5});
+        const QString csv = benchRunsCsv({a, b});
+        const QStringList lines = csv.split(QStringLiteral("\r\n"), Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 3);
+        QCOMPARE(lines[0], QStringLiteral("date,machine,machine_id,model,plan,version,prefill_tok_s,decode_tok_s,"
+                                          "pp512_tok_s,tg64_tok_s,pp128_tok_s"));
+        QCOMPARE(lines[1], QStringLiteral("1970-01-01T00:00:00Z,\"cuda0 NVIDIA H100 80 GiB + cpu \"\"Xeon\"\", 2 sockets\","
+                                          "0123456789ab,model.gguf,cuda0 L0–31,0.9.0,1000.00,50.00,1000.00,50.00,"));
+        QVERIFY(lines[2].startsWith(QStringLiteral("1970-01-01T00:01:00Z,")));
+        QVERIFY(lines[2].endsWith(QStringLiteral(",10.00,5.00,10.00,5.00,12.50")));
+    }
+
+    void fingerprints() {
+        AppDevice gpu;
+        gpu.info.id = "cuda0";
+        gpu.info.name = "NVIDIA H100";
+        gpu.info.type = DeviceType::cuda;
+        gpu.info.total_memory = 80ull << 30;
+        gpu.info.free_memory = 70ull << 30;
+        const QString id = BenchService::machineId({gpu, cpuDevice()});
+        QCOMPARE(id.size(), 12);
+        QCOMPARE(BenchService::machineName({gpu, cpuDevice()}), QStringLiteral("cuda0 NVIDIA H100 80 GiB + cpu Test CPU"));
+        AppDevice busier = gpu;
+        busier.info.free_memory = 1ull << 30;  // free memory is not the machine
+        QCOMPARE(BenchService::machineId({busier, cpuDevice()}), id);
+        AppDevice other = gpu;
+        other.info.name = "NVIDIA H200";
+        QVERIFY(BenchService::machineId({other, cpuDevice()}) != id);
+        const BenchOptions o = BenchService::optionsFor(300);  // pp512 does not fit
+        QCOMPARE(o.prompt_sizes, std::vector<int>{128});
+        QCOMPARE(o.decode_sizes, std::vector<int>{64});
+        QVERIFY(bench_context_needed(BenchService::optionsFor(40)) <= 40);
+    }
+
+    // The whole path on the real engine: a tiny random model loaded through the worker, a bench
+    // run from the service, stored with what and where, exported as CSV.
+    void runsOnTheLoadedModel() {
+        RandomModelConfig c;
+        QString error;
+        const QString path = test::writeRandomModel(dir_, QStringLiteral("tiny"), c, &error);
+        QVERIFY2(!path.isEmpty(), qPrintable(error));
+        Database db;
+        QVERIFY(db.open(dir_.filePath(QStringLiteral("service.db"))));
+        BenchStore store(db);
+        test::WorkerFixture f(makeStrataBackend());
+        DeviceMonitor monitor(nullptr);
+        monitor.setDevices({cpuDevice()}, {});
+        BenchService service(*f.worker, *f.model, monitor, store);
+        service.setVersion(QStringLiteral("9.9.9"));
+        QVERIFY(!service.canRun());
+        QVERIFY(!service.run());
+        QVERIFY(service.lastError().contains(QLatin1String("Load a model")));
+
+        QSignalSpy modelChanged(f.model.get(), &ModelState::modelChanged);
+        f.model->load(path, test::cpuLoadOptions(KvCacheType::f32, 600, 64));
+        QTRY_COMPARE_WITH_TIMEOUT(modelChanged.size(), 1, 10000);
+        QVERIFY(f.model->isLoaded());
+        QSignalSpy running(&service, &BenchService::runningChanged);
+        QSignalSpy saved(&service, &BenchService::runsChanged);
+        QSignalSpy failed(&service, &BenchService::failed);
+        QVERIFY(service.run());
+        QVERIFY(service.isRunning() && !service.canRun());
+        QVERIFY(!service.run());  // one at a time
+        QTRY_COMPARE_WITH_TIMEOUT(saved.size() + failed.size(), 1, 60000);
+        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][0].toString()));
+        QCOMPARE(running.size(), 2);
+        QVERIFY(!service.isRunning());
+        const QList<BenchRun> runs = service.runs();
+        QCOMPARE(runs.size(), 1);
+        const BenchRun& r = runs[0];
+        QCOMPARE(r.model, QStringLiteral("tiny.gguf"));
+        QCOMPARE(r.modelPath, path);
+        QCOMPARE(r.plan, QStringLiteral("cpu L0–1"));
+        QCOMPARE(r.version, QStringLiteral("9.9.9"));
+        QCOMPARE(r.machine, QStringLiteral("cpu Test CPU"));
+        QCOMPARE(r.machineId, BenchService::machineId({cpuDevice()}));
+        QVERIFY(qAbs(r.createdAtMs - QDateTime::currentMSecsSinceEpoch()) < 60000);
+        QCOMPARE(r.tests.size(), 3);  // pp128, pp512, tg64
+        QCOMPARE(r.tests[0].name, QStringLiteral("pp128"));
+        QCOMPARE(r.tests[2].name, QStringLiteral("tg64"));
+        QVERIFY(r.prefillTokensPerSecond > 0 && r.decodeTokensPerSecond > 0);
+        QCOMPARE(r.prefillTokensPerSecond, r.tests[1].tokensPerSecond);
+
+        const QString csvPath = dir_.filePath(QStringLiteral("runs.csv"));
+        QVERIFY2(service.exportCsv(csvPath), qPrintable(service.lastError()));
+        QFile csv(csvPath);
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        QCOMPARE(QString::fromUtf8(csv.readAll()), benchRunsCsv(runs));
+        QVERIFY(!service.exportCsv(QStringLiteral("/nonexistent/dir/runs.csv")));
+        QVERIFY(!service.lastError().isEmpty());
+    }
+};
+
+QTEST_MAIN(TestBenchRuns)
+#include "tst_bench_runs.moc"
