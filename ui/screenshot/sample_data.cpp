@@ -370,6 +370,7 @@ QList<app::DownloadItem> downloads() {
     c.error = QStringLiteral("This repository is gated: it needs a Hugging Face token with access. Set one in Settings ▸ "
                              "General ▸ Hugging Face Hub (or $HF_TOKEN), then Resume.");
     return {a, b, c};
+}
 
 void replayHistory(app::DeviceMonitor& monitor, const app::LoadedModel& model, qint64 nowMs) {
     // Answers: start (seconds before now) and length (seconds); the last one runs at `nowMs`.
