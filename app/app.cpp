@@ -22,6 +22,7 @@
 #include "storage/bench_store.h"
 #include "storage/chat_store.h"
 #include "storage/database.h"
+#include "whatif/whatif_service.h"
 
 namespace strata::app {
 
@@ -47,6 +48,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_monitor = std::make_unique<DeviceMonitor>(m_worker.get(), m_model.get());
     m_benchStore = std::make_unique<BenchStore>(*m_db);
     m_bench = std::make_unique<BenchService>(*m_worker, *m_model, *m_monitor, *m_benchStore);
+    m_whatif = std::make_unique<WhatIfService>();
     m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker, *m_model);
     m_apiServer = std::make_unique<ApiServer>(m_worker->modelSource());
     m_hub = std::make_unique<HubService>([this] { return hubConfig(); }, [this] { return hubFitOptions(); });

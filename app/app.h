@@ -33,6 +33,7 @@ class EngineWorker;
 class ModelCatalog;
 class ModelState;
 class Settings;
+class WhatIfService;
 struct LoadedModel;
 
 struct AppOptions {
@@ -83,6 +84,7 @@ public:
     // default allocation of the settings, one answer at a time.
     strata::LoadOptions hubFitOptions() const;
     BenchService& bench() { return *m_bench; }  // the bench runner; the one writer of bench runs
+    WhatIfService& whatif() { return *m_whatif; }  // the hardware what-if (strata/whatif.h) off the GUI thread
 
     // Starts the local API server on the settings' address, key and allowed origins, on `port`
     // (0: the port in the settings), or keeps it if it already listens so. False with
@@ -156,6 +158,7 @@ private:
     std::unique_ptr<DeviceMonitor> m_monitor;
     std::unique_ptr<BenchStore> m_benchStore;
     std::unique_ptr<BenchService> m_bench;
+    std::unique_ptr<WhatIfService> m_whatif;
     std::unique_ptr<ChatController> m_chat;
     std::unique_ptr<ConversationListModel> m_conversations;
     std::unique_ptr<ApiServer> m_apiServer;   // after the worker: goes first
