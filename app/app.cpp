@@ -129,7 +129,8 @@ bool App::start() {
             &ConversationListModel::refresh);
     m_thread.start();
     m_started = true;
-    m_worker->requestDevices(m_options.deviceSpecs);
+    if (m_options.simulate) useSimulatedMachine();
+    else m_worker->requestDevices(m_options.deviceSpecs);
     for (const CatalogEntry& e : m_catalog->entries()) m_fits->request(e.path);
     m_chat->setDefaultModel(m_settings->lastModel());
     connect(m_chat.get(), &ChatController::conversationOpened, this,
@@ -195,7 +196,7 @@ void App::restoreSession() {
     if (!m_started || !m_settings->preferences().restoreSession) return;
     if (const qint64 last = m_settings->lastConversation()) m_chat->selectConversation(last);
     const QString model = m_settings->lastModel();
-    if (model.isEmpty() || m_catalog->rowOfPath(model) < 0) return;
+    if (m_options.simulate || model.isEmpty() || m_catalog->rowOfPath(model) < 0) return;
     if (!m_settings->lastModelLoaded()) {
         m_restoreNote = tr("%1 was not reloaded: it did not load the last time").arg(QFileInfo(model).fileName());
         emit sessionRestored(false);
@@ -287,7 +288,27 @@ void App::saveAllocation(const QString& modelPath, const AllocationSettings& set
     updateFit(modelPath);
 }
 
+void App::useSimulatedMachine() {
+    const strata::MachineProfile& profile = *m_options.simulate;
+    const strata::SimulatedMachine machine = strata::simulate_machine(profile, /*include_host=*/true);
+    const AppDevices devices = devicesFromInfos(QList<strata::DeviceInfo>(machine.devices.begin(), machine.devices.end()));
+    // No live figures: the GPUs are not there (and this machine's own must not show as theirs).
+    m_monitor->setTelemetryReader(nullptr);
+    m_monitor->setSimulatedMachine(QString::fromStdString(profile.name));
+    const QString status = tr("simulated machine %1 (%2)").arg(QString::fromStdString(profile.name),
+                                                                 QString::fromStdString(profile.comment));
+    m_monitor->setDevices(devices, status);
+    m_monitor->setLinks(machine.links);
+    m_fits->setDevices(devices, machine.links);
+    updateAllFits();
+}
+
 void App::loadModel(const QString& path) {
+    if (m_options.simulate) {
+        emit loadFailed(path, tr("a simulated machine can plan but not run models (strata --simulate); the Allocate "
+                                 "page shows where it would go"));
+        return;
+    }
     const int row = m_catalog->rowOfPath(path);
     const qint64 nCtxTrain = row >= 0 ? m_catalog->entryAt(row).contextLength : 0;
     const strata::LoadOptions options = buildLoadOptions(m_fits->devices(), allocationFor(path), nCtxTrain);

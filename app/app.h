@@ -14,6 +14,7 @@
 #include "allocation/fit_service.h"
 #include "library/model_importer.h"
 #include "strata/hub/hub_client.h"
+#include "strata/machine_profile.h"
 
 namespace strata::app {
 
@@ -44,6 +45,9 @@ struct AppOptions {
     FootprintReader readFootprint;            // default: strata::read_model_footprint (models
                                               // added in an earlier run)
     Planner planner;                          // default: strata::make_plan
+    // strata --simulate FILE: the devices are this profile's (its GPUs, its host as the CPU,
+    // its links), not this machine's; models are planned for it but never loaded.
+    std::optional<strata::MachineProfile> simulate;
 };
 
 class App : public QObject {
@@ -118,7 +122,11 @@ public:
     AllocationSettings allocationFor(const QString& modelPath) const;
     void saveAllocation(const QString& modelPath, const AllocationSettings& settings);
 
-    // Loads a library model with its allocation settings (replacing the loaded one).
+    // Whether the devices are a simulated machine's (AppOptions::simulate).
+    bool isSimulated() const { return m_options.simulate.has_value(); }
+    // Loads a library model with its allocation settings (replacing the loaded one). On a
+    // simulated machine nothing loads: loadFailed says "a simulated machine can plan but not
+    // run models".
     void loadModel(const QString& path);
     void cancelLoad();
     void unloadModel();
@@ -138,6 +146,7 @@ signals:
 
 private:
     void updateFit(const QString& path);
+    void useSimulatedMachine();
     void updateAllFits();
     void setContextWarning(const QString& warning);
     void finishRestore(const QString& path, const FitStatus& fit);
