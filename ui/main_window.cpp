@@ -508,7 +508,9 @@ void MainWindow::connectApp() {
 }
 
 void MainWindow::updateDevicesStatus() {
-    const app::DeviceSummary summary = app::describeDevices(m_app.monitor().devices(), m_app.monitor().gpuStatus());
+    app::DeviceSummary summary = app::describeDevices(m_app.monitor().devices(), m_app.monitor().gpuStatus());
+    if (!m_app.monitor().simulatedMachine().isEmpty())  // strata --simulate: nothing runs here
+        summary.text = tr("Simulated machine: %1 (models are planned, not run)").arg(m_app.monitor().simulatedMachine());
     m_devicesLabel->setText(summary.text);
     m_devicesLabel->setToolTip(summary.details);
     m_devicesLabel->setAccessibleName(summary.text);

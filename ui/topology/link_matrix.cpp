@@ -89,7 +89,7 @@ void LinkMatrixView::setLinks(const QStringList& ids, const strata::LinkMatrix& 
         for (int j = 0; j < n; ++j) {
             auto* cell = new QLabel(this);
             cell->setAlignment(Qt::AlignCenter);
-            cell->setMinimumWidth(92);
+            cell->setMinimumWidth(104);
             cell->setMinimumHeight(40);
             if (i == j) {
                 cell->setText(QStringLiteral("—"));
@@ -107,7 +107,7 @@ void LinkMatrixView::setLinks(const QStringList& ids, const strata::LinkMatrix& 
                                      .arg(inUse ? tr(" (the model's stages hand over here)") : QString()));
                 QColor bg = c;
                 bg.setAlpha(inUse ? 90 : 40);
-                cell->setStyleSheet(QStringLiteral("background: rgba(%1,%2,%3,%4); border-radius: 6px; border: %5;")
+                cell->setStyleSheet(QStringLiteral("background: rgba(%1,%2,%3,%4); border-radius: 6px; padding: 2px 8px; border: %5;")
                                         .arg(bg.red())
                                         .arg(bg.green())
                                         .arg(bg.blue())
@@ -126,7 +126,8 @@ void LinkMatrixView::setLinks(const QStringList& ids, const strata::LinkMatrix& 
         }
         m_cellLabels.append(row);
     }
-    for (int j = 0; j <= n; ++j) m_grid->setColumnStretch(j, j == 0 ? 0 : 1);
+    // Compact cells at the left; what is left of the width stays empty.
+    for (int j = 0; j <= n + 1; ++j) m_grid->setColumnStretch(j, j == n + 1 ? 1 : 0);
 
     QString summary;
     if (pairs == 0) summary = tr("One GPU: nothing to hand over between cards.");

@@ -84,9 +84,10 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
     m_cardRow->setContentsMargins(0, 0, 0, 0);
     m_cardRow->setSpacing(8);
     m_cardRow->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-    layout->addLayout(m_cardRow);
+    // The links above the cards: with many devices the card row runs past the window's edge.
     m_linkMatrix = new LinkMatrixView(page);
     layout->addWidget(m_linkMatrix);
+    layout->addLayout(m_cardRow);
     m_activity = new StageActivity(page);
     layout->addWidget(m_activity);
     m_hint = new QLabel(page);

@@ -130,19 +130,22 @@ WhatIfView::WhatIfView(app::WhatIfService& service, QWidget* parent) : QWidget(p
     rv->addWidget(m_modelLine);
     m_table = new QTableWidget(results);
     m_table->setObjectName(QStringLiteral("whatifTable"));
+    m_table->setAccessibleName(tr("Configurations side by side"));
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSelectionMode(QAbstractItemView::NoSelection);
     m_table->setFocusPolicy(Qt::NoFocus);
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_table->setWordWrap(true);
-    m_table->setMinimumHeight(420);
-    rv->addWidget(m_table, 1);
+    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_table->verticalHeader()->setDefaultSectionSize(26);
+    m_table->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_table->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);  // no box scrolling inside the page
+    rv->addWidget(m_table);
     m_cheapest = new QLabel(results);
     m_cheapest->setObjectName(QStringLiteral("whatifCheapest"));
     m_cheapest->setWordWrap(true);
     rv->addWidget(m_cheapest);
-    v->addWidget(results, 1);
+    v->addWidget(results);
+    v->addStretch(1);
 
     m_debounce.setSingleShot(true);
     m_debounce.setInterval(250);
@@ -457,7 +460,7 @@ void WhatIfView::showReport(const app::WhatIfReport& report) {
                             if (!worst || h.decode_seconds_per_token > worst->decode_seconds_per_token) worst = &h;
                         if (!worst || worst->decode_seconds_per_token <= 0) return QStringLiteral("–");
                         return fmt("%.3f ms", worst->decode_seconds_per_token * 1e3) + QStringLiteral(" (") +
-                               QString::fromLatin1(strata::link_kind_description(worst->link.kind)) + QLatin1Char(')');
+                               QString::fromLatin1(strata::link_kind_name(worst->link.kind)) + QLatin1Char(')');
                     }});
     rows.push_back({tr("Power (board power) W"), tr("Every card at its board power: an upper bound"),
                     [](const strata::WhatIfResult& r) { return fmt("%.0f", r.power_w); }});
