@@ -463,6 +463,33 @@ private slots:
         QVERIFY(p.readAllStandardError().contains("is already in use"));
     }
 
+    // strata --simulate with a file that is no machine profile: exit 2, the parser's message
+    // naming the file; with --serve it is refused (a simulated machine runs nothing).
+    void simulateBadProfileSaysWhy() {
+        QTemporaryDir dir;
+        const QString bad = dir.filePath(QStringLiteral("bad.json"));
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"name\": \"x\", \"gpus\": [{\"name\": \"A\", \"memory_gib\": -1}]}");
+        f.close();
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));  // a "display": the options are read
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(STRATA_APP_BINARY), {QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--simulate"), bad});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 2);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains("--simulate") && err.contains("bad.json"), err.constData());
+
+        p.start(QStringLiteral(STRATA_APP_BINARY), {QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--simulate"), bad,
+                                                    QStringLiteral("--serve")});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitCode(), 2);
+        QVERIFY(p.readAllStandardError().contains("neither --devices nor --serve"));
+    }
+
     void noDisplayPointsToTheCli() {
         QProcess p;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();

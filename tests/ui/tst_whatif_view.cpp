@@ -11,9 +11,11 @@
 #include <QTest>
 
 #include "cli_runner.h"
+#include "test_models.h"
 #include "whatif/whatif_service.h"
 #include "whatif/whatif_view.h"
 
+using namespace strata;
 using strata::app::WhatIfConfigInput;
 using strata::app::WhatIfInputs;
 using strata::app::WhatIfReport;
@@ -191,6 +193,34 @@ private slots:
         QVERIFY2(report.ok(), qPrintable(report.error));
         QVERIFY(view.errorText().isEmpty());
         QCOMPARE(view.table()->columnCount(), 3);
+    }
+
+    // A library file: only its header is read (on the service's pool thread), and the what-if
+    // plans that model; the report names the file.
+    void aModelFile() {
+        QTemporaryDir dir;
+        RandomModelConfig cfg;
+        cfg.n_layer = 2;
+        cfg.n_embd = 64;
+        cfg.n_ff = 128;
+        cfg.n_head = 4;
+        cfg.n_head_kv = 2;
+        QString error;
+        const QString path = strata::test::writeRandomModel(dir, QStringLiteral("whatif"), cfg, &error);
+        QVERIFY2(!path.isEmpty(), qPrintable(error));
+        WhatIfService service;
+        WhatIfView view(service);
+        view.setModels({{path, QStringLiteral("whatif")}}, path);  // the loaded one is picked
+        QCOMPARE(view.inputs().modelPath, path);
+        WhatIfInputs in = view.inputs();
+        in.configs = {config(QStringLiteral("RTX 4090"), 1)};
+        const WhatIfReport report = runView(service, view, in);
+        QVERIFY2(report.ok(), qPrintable(report.error));
+        QCOMPARE(report.model, path);
+        QCOMPARE(report.nLayer, 2);
+        QCOMPARE(int(report.results.size()), 1);
+        QVERIFY(report.results[0].fits);
+        QCOMPARE(view.cell(QStringLiteral("Fits"), 0), QStringLiteral("yes"));
     }
 
     void noConfigurationIsAnError() {
