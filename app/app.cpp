@@ -22,6 +22,7 @@
 #include "storage/bench_store.h"
 #include "storage/chat_store.h"
 #include "storage/database.h"
+#include "whatif/whatif_service.h"
 
 namespace strata::app {
 
@@ -47,6 +48,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_monitor = std::make_unique<DeviceMonitor>(m_worker.get(), m_model.get());
     m_benchStore = std::make_unique<BenchStore>(*m_db);
     m_bench = std::make_unique<BenchService>(*m_worker, *m_model, *m_monitor, *m_benchStore);
+    m_whatif = std::make_unique<WhatIfService>();
     m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker, *m_model);
     m_apiServer = std::make_unique<ApiServer>(m_worker->modelSource());
     m_hub = std::make_unique<HubService>([this] { return hubConfig(); }, [this] { return hubFitOptions(); });
@@ -127,7 +129,8 @@ bool App::start() {
             &ConversationListModel::refresh);
     m_thread.start();
     m_started = true;
-    m_worker->requestDevices(m_options.deviceSpecs);
+    if (m_options.simulate) useSimulatedMachine();
+    else m_worker->requestDevices(m_options.deviceSpecs);
     for (const CatalogEntry& e : m_catalog->entries()) m_fits->request(e.path);
     m_chat->setDefaultModel(m_settings->lastModel());
     connect(m_chat.get(), &ChatController::conversationOpened, this,
@@ -193,7 +196,7 @@ void App::restoreSession() {
     if (!m_started || !m_settings->preferences().restoreSession) return;
     if (const qint64 last = m_settings->lastConversation()) m_chat->selectConversation(last);
     const QString model = m_settings->lastModel();
-    if (model.isEmpty() || m_catalog->rowOfPath(model) < 0) return;
+    if (m_options.simulate || model.isEmpty() || m_catalog->rowOfPath(model) < 0) return;
     if (!m_settings->lastModelLoaded()) {
         m_restoreNote = tr("%1 was not reloaded: it did not load the last time").arg(QFileInfo(model).fileName());
         emit sessionRestored(false);
@@ -285,7 +288,27 @@ void App::saveAllocation(const QString& modelPath, const AllocationSettings& set
     updateFit(modelPath);
 }
 
+void App::useSimulatedMachine() {
+    const strata::MachineProfile& profile = *m_options.simulate;
+    const strata::SimulatedMachine machine = strata::simulate_machine(profile, /*include_host=*/true);
+    const AppDevices devices = devicesFromInfos(QList<strata::DeviceInfo>(machine.devices.begin(), machine.devices.end()));
+    // No live figures: the GPUs are not there (and this machine's own must not show as theirs).
+    m_monitor->setTelemetryReader(nullptr);
+    m_monitor->setSimulatedMachine(QString::fromStdString(profile.name));
+    const QString status = tr("simulated machine %1 (%2)").arg(QString::fromStdString(profile.name),
+                                                                 QString::fromStdString(profile.comment));
+    m_monitor->setDevices(devices, status);
+    m_monitor->setLinks(machine.links);
+    m_fits->setDevices(devices, machine.links);
+    updateAllFits();
+}
+
 void App::loadModel(const QString& path) {
+    if (m_options.simulate) {
+        emit loadFailed(path, tr("a simulated machine can plan but not run models (strata --simulate); the Allocate "
+                                 "page shows where it would go"));
+        return;
+    }
     const int row = m_catalog->rowOfPath(path);
     const qint64 nCtxTrain = row >= 0 ? m_catalog->entryAt(row).contextLength : 0;
     const strata::LoadOptions options = buildLoadOptions(m_fits->devices(), allocationFor(path), nCtxTrain);

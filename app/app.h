@@ -14,6 +14,7 @@
 #include "allocation/fit_service.h"
 #include "library/model_importer.h"
 #include "strata/hub/hub_client.h"
+#include "strata/machine_profile.h"
 
 namespace strata::app {
 
@@ -33,6 +34,7 @@ class EngineWorker;
 class ModelCatalog;
 class ModelState;
 class Settings;
+class WhatIfService;
 struct LoadedModel;
 
 struct AppOptions {
@@ -43,6 +45,9 @@ struct AppOptions {
     FootprintReader readFootprint;            // default: strata::read_model_footprint (models
                                               // added in an earlier run)
     Planner planner;                          // default: strata::make_plan
+    // strata --simulate FILE: the devices are this profile's (its GPUs, its host as the CPU,
+    // its links), not this machine's; models are planned for it but never loaded.
+    std::optional<strata::MachineProfile> simulate;
 };
 
 class App : public QObject {
@@ -83,6 +88,7 @@ public:
     // default allocation of the settings, one answer at a time.
     strata::LoadOptions hubFitOptions() const;
     BenchService& bench() { return *m_bench; }  // the bench runner; the one writer of bench runs
+    WhatIfService& whatif() { return *m_whatif; }  // the hardware what-if (strata/whatif.h) off the GUI thread
 
     // Starts the local API server on the settings' address, key and allowed origins, on `port`
     // (0: the port in the settings), or keeps it if it already listens so. False with
@@ -116,7 +122,11 @@ public:
     AllocationSettings allocationFor(const QString& modelPath) const;
     void saveAllocation(const QString& modelPath, const AllocationSettings& settings);
 
-    // Loads a library model with its allocation settings (replacing the loaded one).
+    // Whether the devices are a simulated machine's (AppOptions::simulate).
+    bool isSimulated() const { return m_options.simulate.has_value(); }
+    // Loads a library model with its allocation settings (replacing the loaded one). On a
+    // simulated machine nothing loads: loadFailed says "a simulated machine can plan but not
+    // run models".
     void loadModel(const QString& path);
     void cancelLoad();
     void unloadModel();
@@ -136,6 +146,7 @@ signals:
 
 private:
     void updateFit(const QString& path);
+    void useSimulatedMachine();
     void updateAllFits();
     void setContextWarning(const QString& warning);
     void finishRestore(const QString& path, const FitStatus& fit);
@@ -156,6 +167,7 @@ private:
     std::unique_ptr<DeviceMonitor> m_monitor;
     std::unique_ptr<BenchStore> m_benchStore;
     std::unique_ptr<BenchService> m_bench;
+    std::unique_ptr<WhatIfService> m_whatif;
     std::unique_ptr<ChatController> m_chat;
     std::unique_ptr<ConversationListModel> m_conversations;
     std::unique_ptr<ApiServer> m_apiServer;   // after the worker: goes first

@@ -98,7 +98,12 @@ int main(int argc, char** argv) {
                        "saved port, default %1)")
             .arg(strata::app::kDefaultApiPort),
         QStringLiteral("port"));
-    parser.addOptions({devices, dataDir, shots, size, theme, serveOption});
+    const QCommandLineOption simulate(
+        QStringLiteral("simulate"),
+        QStringLiteral("Plan for the machine a profile describes instead of this one (e.g. resources/machines/"
+                       "4x-rtx4090-pcie.json): its GPUs and links in every view; models are planned, never loaded"),
+        QStringLiteral("file"));
+    parser.addOptions({devices, dataDir, shots, size, theme, serveOption, simulate});
     parser.process(normalizeServeArgument(QCoreApplication::arguments()));
 
     if (parser.isSet(theme) && parser.value(theme) != QLatin1String("light") && parser.value(theme) != QLatin1String("dark")) {
@@ -122,6 +127,18 @@ int main(int argc, char** argv) {
 
     strata::app::AppOptions options;
     options.dataDir = parser.value(dataDir);
+    if (parser.isSet(simulate)) {
+        if (parser.isSet(devices) || parser.isSet(serveOption)) {
+            std::fprintf(stderr, "strata: --simulate plans for another machine: it goes with neither --devices nor --serve\n");
+            return 2;
+        }
+        auto profile = strata::load_machine_profile(parser.value(simulate).toStdString());
+        if (!profile.ok()) {
+            std::fprintf(stderr, "strata: --simulate: %s\n", profile.status().message().c_str());
+            return 2;
+        }
+        options.simulate = std::move(profile).value();
+    }
     if (parser.isSet(devices)) {
         std::vector<strata::DeviceSpec> specs;
         std::string error;
@@ -164,6 +181,8 @@ int main(int argc, char** argv) {
     // Where the user left off (the last chat, the last model if it loaded and still fits),
     // unless files named on the command line say what to open.
     if (parser.positionalArguments().isEmpty()) core.restoreSession();
+    if (core.isSimulated())
+        window.setWindowTitle(QStringLiteral("Strata — simulated: %1").arg(QString::fromStdString(options.simulate->name)));
     window.show();
     window.openFromCommandLine(parser.positionalArguments());
     const int rc = app.exec();

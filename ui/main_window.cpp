@@ -52,6 +52,7 @@
 #include "settings/settings_dialog.h"
 #include "storage/chat_store.h"
 #include "performance/performance_view.h"
+#include "whatif/whatif_view.h"
 #include "perf/bench_service.h"
 #include "topology/topology_view.h"
 
@@ -71,6 +72,7 @@ const NavItem kNav[] = {
     {"topology", QT_TRANSLATE_NOOP("MainWindow", "Topology"), QT_TRANSLATE_NOOP("MainWindow", "Devices and stages (Ctrl+4)")},
     {"performance", QT_TRANSLATE_NOOP("MainWindow", "Speed"), QT_TRANSLATE_NOOP("MainWindow", "Performance and benchmarks (Ctrl+5)")},
     {"search", QT_TRANSLATE_NOOP("MainWindow", "Discover"), QT_TRANSLATE_NOOP("MainWindow", "Find models on Hugging Face (Ctrl+6)")},
+    {"whatif", QT_TRANSLATE_NOOP("MainWindow", "What-if"), QT_TRANSLATE_NOOP("MainWindow", "Hardware what-if: fit, speed and cost on other GPUs (Ctrl+7)")},
 };
 
 // Local files among dropped URLs (any extension: bad ones get a message).
@@ -133,6 +135,8 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     });
     m_pages->addWidget(m_performance);
     m_pages->addWidget(m_discover);
+    m_whatif = new WhatIfView(app.whatif(), m_pages);
+    m_pages->addWidget(m_whatif);
     v->addWidget(m_modelBar);
     v->addWidget(m_banner);
     v->addWidget(m_pages, 1);
@@ -185,7 +189,7 @@ QWidget* MainWindow::buildRail() {
         b->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
         b->setMinimumHeight(58);
         b->setCursor(Qt::PointingHandCursor);
-        b->setAccessibleName(tr(item.text));  // the View menu holds its shortcut (Ctrl+1…6)
+        b->setAccessibleName(tr(item.text));  // the View menu holds its shortcut (Ctrl+1…7)
         m_nav->addButton(b, id++);
         m_navButtons.append(b);
         l->addWidget(b);
@@ -381,6 +385,11 @@ void MainWindow::connectApp() {
     connect(m_library, &LibraryView::addFolderRequested, this, &MainWindow::addFolder);
     connect(m_library, &LibraryView::discoverRequested, this, [this] { showPage(DiscoverPage); });
     ModelDetails* details = m_library->details();
+    // The what-if's model choice: the library's files (rows come and go) and the loaded one.
+    connect(&a.catalog(), &QAbstractItemModel::rowsInserted, this, &MainWindow::updateWhatIfModels);
+    connect(&a.catalog(), &QAbstractItemModel::rowsRemoved, this, &MainWindow::updateWhatIfModels);
+    connect(&a.catalog(), &QAbstractItemModel::modelReset, this, &MainWindow::updateWhatIfModels);
+    updateWhatIfModels();
     connect(details, &ModelDetails::loadRequested, &a, &app::App::loadModel);
     connect(details, &ModelDetails::unloadRequested, &a, &app::App::unloadModel);
     connect(details, &ModelDetails::cancelLoadRequested, &a, &app::App::cancelLoad);
@@ -431,6 +440,7 @@ void MainWindow::connectApp() {
     auto loadState = [this] {
         m_library->details()->setLoadState(m_app.loadingPath(), m_app.loadedPath());
         m_allocation->setLoadedModel(m_app.loadedPath());
+        updateWhatIfModels();
     };
     connect(&a, &app::App::loadingChanged, this, [this, loadState](const QString& path) {
         m_modelBar->setLoading(path);
@@ -498,7 +508,9 @@ void MainWindow::connectApp() {
 }
 
 void MainWindow::updateDevicesStatus() {
-    const app::DeviceSummary summary = app::describeDevices(m_app.monitor().devices(), m_app.monitor().gpuStatus());
+    app::DeviceSummary summary = app::describeDevices(m_app.monitor().devices(), m_app.monitor().gpuStatus());
+    if (!m_app.monitor().simulatedMachine().isEmpty())  // strata --simulate: nothing runs here
+        summary.text = tr("Simulated machine: %1 (models are planned, not run)").arg(m_app.monitor().simulatedMachine());
     m_devicesLabel->setText(summary.text);
     m_devicesLabel->setToolTip(summary.details);
     m_devicesLabel->setAccessibleName(summary.text);
@@ -520,6 +532,12 @@ void MainWindow::updateServerStatus() {
     m_serveAction->setChecked(server.isListening());
     m_serverLabel->setVisible(server.isListening());
     if (server.isListening()) m_serverLabel->setText(tr("Serving on %1").arg(server.url()));
+}
+
+void MainWindow::updateWhatIfModels() {
+    QList<QPair<QString, QString>> models;
+    for (const app::CatalogEntry& e : m_app.catalog().entries()) models.append({e.path, e.name});
+    m_whatif->setModels(models, m_app.loadedPath());
 }
 
 void MainWindow::showPage(Page page) {

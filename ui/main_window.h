@@ -1,9 +1,10 @@
-// MainWindow: the navigation rail (Chat, Library, Allocation, Topology, Speed, Discover), the
+// MainWindow: the navigation rail (Chat, Library, Allocation, Topology, Speed, Discover,
+// What-if), the
 // model bar, the message banner and the pages. Accepts .gguf files (and Hugging Face links:
 // Discover) dropped anywhere on it. Closing it while an
 // answer streams stops the answer, saves what streamed, and stops the engine thread. File ▸
 // Serve local API turns the API server on and off; the status bar shows where it serves and
-// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…6 the views,
+// which devices run models. Every action is in a menu with its shortcut (Ctrl+1…7 the views,
 // Ctrl+, Settings); Help ▸ Keyboard shortcuts lists them. The menus own the window-wide
 // shortcuts: a page's button that claims one of them loses it (Qt would find both ambiguous and
 // run neither).
@@ -36,11 +37,12 @@ class MessageBanner;
 class ModelBar;
 class PerformanceView;
 class TopologyView;
+class WhatIfView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage, PerformancePage, DiscoverPage };
+    enum Page { ChatPage, LibraryPage, AllocationPage, TopologyPage, PerformancePage, DiscoverPage, WhatIfPage };
 
     MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -54,6 +56,7 @@ public:
     TopologyView* topologyView() const { return m_topology; }
     PerformanceView* performanceView() const { return m_performance; }
     DiscoverView* discoverView() const { return m_discover; }
+    WhatIfView* whatIfView() const { return m_whatif; }
     MessageBanner* banner() const { return m_banner; }
     ModelBar* modelBar() const { return m_modelBar; }
 
@@ -122,6 +125,8 @@ private:
     TopologyView* m_topology = nullptr;
     PerformanceView* m_performance = nullptr;
     DiscoverView* m_discover = nullptr;
+    WhatIfView* m_whatif = nullptr;
+    void updateWhatIfModels();
     QActionGroup* m_themeGroup = nullptr;
     QAction* m_serveAction = nullptr;
     QLabel* m_serverLabel = nullptr;  // permanent in the status bar: "Serving on http://…"

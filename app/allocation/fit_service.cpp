@@ -47,8 +47,9 @@ FitService::FitService(FootprintReader reader, Planner planner, QObject* parent)
 
 FitService::~FitService() { waitForIdle(); }
 
-void FitService::setDevices(const AppDevices& devices) {
+void FitService::setDevices(const AppDevices& devices, const strata::LinkMatrix& links) {
     m_devices = devices;
+    m_links = links;
     emit devicesChanged();
 }
 
@@ -90,7 +91,22 @@ void FitService::store(const QString& path, const strata::Status& status, const 
 }
 
 strata::PlanRequest FitService::planRequest(const QString& path, const AllocationSettings& settings) const {
-    return buildPlanRequest(m_footprints.value(path), m_devices, settings);
+    strata::PlanRequest req = buildPlanRequest(m_footprints.value(path), m_devices, settings);
+    if (m_links.empty()) return req;
+    // The request lists the devices in priority order; the links are in m_devices' order.
+    std::vector<int> where;
+    for (const strata::PlanDevice& d : req.devices) {
+        int k = -1;
+        for (qsizetype i = 0; i < m_devices.size(); ++i)
+            if (m_devices[i].info.id == d.info.id) k = int(i);
+        where.push_back(k);
+    }
+    req.links.assign(req.devices.size(), std::vector<strata::Link>(req.devices.size()));
+    for (size_t i = 0; i < where.size(); ++i)
+        for (size_t j = 0; j < where.size(); ++j)
+            if (where[i] >= 0 && where[j] >= 0 && size_t(where[i]) < m_links.size() && size_t(where[j]) < m_links[size_t(where[i])].size())
+                req.links[i][j] = m_links[size_t(where[i])][size_t(where[j])];
+    return req;
 }
 
 void FitService::waitForIdle() {

@@ -27,8 +27,11 @@ public:
     FitService(FootprintReader reader, Planner planner, QObject* parent = nullptr);
     ~FitService() override;
 
-    void setDevices(const AppDevices& devices);
+    // `links` ([i][j] from devices[i] to devices[j]; empty: not known) go into every plan
+    // request, so plans explain their hand-offs (a simulated machine's profile gives them).
+    void setDevices(const AppDevices& devices, const strata::LinkMatrix& links = {});
     const AppDevices& devices() const { return m_devices; }
+    const strata::LinkMatrix& links() const { return m_links; }
 
     // Starts reading the footprint (once per path); footprintReady / footprintFailed follow.
     void request(const QString& path);
@@ -55,6 +58,7 @@ private:
     FootprintReader m_reader;
     Planner m_planner;
     AppDevices m_devices;
+    strata::LinkMatrix m_links;
     QHash<QString, strata::ModelFootprint> m_footprints;
     QHash<QString, QString> m_failures;
     QSet<QString> m_pending;

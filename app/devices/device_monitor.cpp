@@ -116,6 +116,11 @@ void DeviceMonitor::setDevices(const AppDevices& devices, const QString& gpuStat
     updateTelemetryPolling();
 }
 
+void DeviceMonitor::setLinks(const strata::LinkMatrix& links) {
+    m_links = links;
+    emit linksChanged();
+}
+
 void DeviceMonitor::setTelemetryReader(std::unique_ptr<strata::GpuTelemetryReader> reader) {
     setTelemetryReadFunction(reader ? nvmlReadFunction(std::move(reader)) : TelemetryReadFn());
 }

@@ -85,6 +85,13 @@ public:
 
     // For views fed without a worker (screenshots, tests).
     void setDevices(const AppDevices& devices, const QString& gpuStatus);
+    // How the devices are linked, [i][j] from devices()[i] to devices()[j] (a simulated
+    // machine's profile; empty: not known). The topology view draws it.
+    void setLinks(const strata::LinkMatrix& links);
+    const strata::LinkMatrix& links() const { return m_links; }
+    // "" on this machine; the profile's name when the devices are a simulated machine's.
+    void setSimulatedMachine(const QString& name) { m_simulated = name; }
+    QString simulatedMachine() const { return m_simulated; }
     void setModel(const std::optional<LoadedModel>& model);
     void setStats(const EngineStats& stats);
     // The same at a given time (ms since the epoch, increasing): screenshots replay a history.
@@ -112,6 +119,7 @@ public:
 
 signals:
     void devicesChanged();
+    void linksChanged();
     void modelChanged();
     void statsChanged();
     void telemetryChanged();
@@ -129,6 +137,8 @@ private:
     EngineWorker* m_worker;
     AppDevices m_devices;
     QString m_gpuStatus;
+    strata::LinkMatrix m_links;
+    QString m_simulated;
     std::optional<LoadedModel> m_model;
     EngineStats m_stats;
     QHash<QString, double> m_busy;         // busy seconds per device at the last update

@@ -376,11 +376,11 @@ private slots:
         }
         names.sort();
         QCOMPARE(names, (QStringList{"allocation-fits-dark.png", "allocation-min-size-dark.png",
-                                     "allocation-too-big-dark.png", "chat-dark.png", "chat-reasoning-dark.png",
+                                     "allocation-simulated-dark.png", "allocation-too-big-dark.png", "chat-dark.png", "chat-reasoning-dark.png",
                                      "discover-repository-dark.png", "discover-search-dark.png", "library-dark.png",
                                      "library-empty-dark.png", "performance-bench-dark.png", "performance-dark.png",
                                      "performance-min-size-dark.png", "settings-dark.png", "topology-dark.png",
-                                     "topology-min-size-dark.png"}));
+                                     "topology-min-size-dark.png", "topology-simulated-dark.png", "whatif-dark.png"}));
     }
 
     void serveMenuStartsTheServerAndRemembersIt() {
@@ -461,6 +461,33 @@ private slots:
         QCOMPARE(p.exitStatus(), QProcess::NormalExit);
         QCOMPARE(p.exitCode(), 1);
         QVERIFY(p.readAllStandardError().contains("is already in use"));
+    }
+
+    // strata --simulate with a file that is no machine profile: exit 2, the parser's message
+    // naming the file; with --serve it is refused (a simulated machine runs nothing).
+    void simulateBadProfileSaysWhy() {
+        QTemporaryDir dir;
+        const QString bad = dir.filePath(QStringLiteral("bad.json"));
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"name\": \"x\", \"gpus\": [{\"name\": \"A\", \"memory_gib\": -1}]}");
+        f.close();
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));  // a "display": the options are read
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(STRATA_APP_BINARY), {QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--simulate"), bad});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 2);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains("--simulate") && err.contains("bad.json"), err.constData());
+
+        p.start(QStringLiteral(STRATA_APP_BINARY), {QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--simulate"), bad,
+                                                    QStringLiteral("--serve")});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitCode(), 2);
+        QVERIFY(p.readAllStandardError().contains("neither --devices nor --serve"));
     }
 
     void noDisplayPointsToTheCli() {

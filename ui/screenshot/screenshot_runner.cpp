@@ -5,6 +5,7 @@
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QLineEdit>
+#include <QScrollArea>
 #include <QScrollBar>
 #include <QSignalBlocker>
 #include <QTemporaryDir>
@@ -33,7 +34,11 @@
 #include "settings/settings_dialog.h"
 #include "settings.h"
 #include "storage/chat_store.h"
+#include "strata/machine_profile.h"
 #include "topology/topology_view.h"
+#include "whatif/whatif_service.h"
+#include "whatif/whatif_view.h"
+#include "allocation/fit_preview.h"
 
 namespace strata::ui {
 
@@ -56,6 +61,14 @@ bool waitFor(Pred pred, int ms = 5000) {
         QThread::msleep(5);
     }
     return pred();
+}
+
+// Scrolls the scroll areas in and around `w` to their ends (what a screenshot should show is below).
+void scrollToEnd(QWidget* w) {
+    settle();
+    for (QWidget* p = w; p; p = p->parentWidget())
+        if (auto* area = qobject_cast<QScrollArea*>(p)) area->verticalScrollBar()->setValue(area->verticalScrollBar()->maximum());
+    for (QScrollArea* area : w->findChildren<QScrollArea*>()) area->verticalScrollBar()->setValue(area->verticalScrollBar()->maximum());
 }
 
 bool save(QWidget& w, const QString& dir, const QString& name, const QString& theme) {
@@ -202,6 +215,12 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     ok &= save(w, o.dir, QStringLiteral("performance"), themeName);
     w.performanceView()->scrollToBenchmarks();
     ok &= save(w, o.dir, QStringLiteral("performance-bench"), themeName);
+    // The hardware what-if at its defaults: 70B Q4_K_M on 2× RTX 3090, RTX 6000 Ada, 2× RTX 4090.
+    w.showPage(MainWindow::WhatIfPage);
+    if (!waitFor([&] { return !core.whatif().lastReport().results.empty() && !core.whatif().isRunning(); }, 30000))
+        std::fprintf(stderr, "strata: the what-if did not finish: %s\n", qPrintable(core.whatif().lastReport().error));
+    scrollToEnd(w.whatIfView());  // the table and the cheapest configuration below the inputs
+    ok &= save(w, o.dir, QStringLiteral("whatif"), themeName);
     w.resize(w.minimumSize());
     ok &= save(w, o.dir, QStringLiteral("performance-min-size"), themeName);
     w.showPage(MainWindow::TopologyPage);
@@ -214,13 +233,72 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
 
 }  // namespace
 
+// The shipped 4× RTX 4090 PCIe profile (no P2P) as strata --simulate shows it: the topology
+// view's link matrix and the fit preview of the sample 70B with its staged hand-offs.
+int renderSimulated(const ScreenshotOptions& o, const QString& themeName) {
+    const ThemeKind kind = themeName == QLatin1String("dark") ? ThemeKind::dark : ThemeKind::light;
+    const std::string path = strata::find_resource("machines/4x-rtx4090-pcie.json");
+    auto profile = path.empty() ? strata::Result<strata::MachineProfile>(strata::Status(strata::ErrorCode::not_found,
+                                                                                         "machines/4x-rtx4090-pcie.json not found"))
+                                : strata::load_machine_profile(path);
+    if (!profile.ok()) {
+        std::fprintf(stderr, "strata: %s\n", profile.status().message().c_str());
+        return 1;
+    }
+    QTemporaryDir data;
+    app::AppOptions options;
+    options.dataDir = data.path();
+    options.makeBackend = sample::makeBackend;
+    options.inspect = [](const std::string& p) -> strata::Result<strata::ModelInspection> {
+        return strata::Status(strata::ErrorCode::unsupported, p + ": screenshot mode");
+    };
+    options.readFootprint = sample::footprint;
+    options.simulate = *profile;
+    app::App core(options);
+    if (!core.start()) {
+        std::fprintf(stderr, "strata: %s\n", qPrintable(core.errorString()));
+        return 1;
+    }
+    core.settings().setTheme(kind == ThemeKind::dark ? app::ThemeChoice::dark : app::ThemeChoice::light);
+    MainWindow w(core, kind);
+    w.setWindowTitle(QStringLiteral("Strata — simulated: %1").arg(QString::fromStdString(profile->name)));
+    w.resize(o.size);
+    w.show();
+    for (const app::CatalogEntry& e : sample::catalogEntries()) {
+        core.catalog().add(e);
+        core.fits().request(e.path);
+    }
+    const QString big = sample::path70b();
+    app::AllocationSettings s = app::normalized({}, core.fits().devices());
+    s.nCtx = 8192;
+    s.nSeq = 1;
+    core.saveAllocation(big, s);
+    waitFor([&] { return core.fits().hasFootprint(big); });
+    bool ok = true;
+    w.banner()->dismiss();
+    w.showPage(MainWindow::TopologyPage);
+    ok &= save(w, o.dir, QStringLiteral("topology-simulated"), themeName);
+    w.showPage(MainWindow::AllocationPage);
+    w.allocationPanel()->selectModel(big);
+    w.allocationPanel()->setSettings(big, s);
+    settle();
+    scrollToEnd(w.allocationPanel()->preview());  // the planner's words on the staged hand-off
+    ok &= save(w, o.dir, QStringLiteral("allocation-simulated"), themeName);
+    w.hide();
+    core.shutdown();
+    return ok ? 0 : 1;
+}
+
 int runScreenshots(QApplication& app, const ScreenshotOptions& options) {
     if (!QDir().mkpath(options.dir)) {
         std::fprintf(stderr, "strata: cannot create %s\n", qPrintable(options.dir));
         return 1;
     }
     int rc = 0;
-    for (const QString& theme : options.themes) rc |= renderTheme(app, options, theme);
+    for (const QString& theme : options.themes) {
+        rc |= renderTheme(app, options, theme);
+        rc |= renderSimulated(options, theme);
+    }
     return rc;
 }
 

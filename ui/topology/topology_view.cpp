@@ -14,6 +14,7 @@
 #include "devices/device_monitor.h"
 #include "topology/device_card.h"
 #include "topology/layer_strip.h"
+#include "topology/link_matrix.h"
 #include "topology/stage_activity.h"
 
 namespace strata::ui {
@@ -83,6 +84,9 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
     m_cardRow->setContentsMargins(0, 0, 0, 0);
     m_cardRow->setSpacing(8);
     m_cardRow->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    // The links above the cards: with many devices the card row runs past the window's edge.
+    m_linkMatrix = new LinkMatrixView(page);
+    layout->addWidget(m_linkMatrix);
     layout->addLayout(m_cardRow);
     m_activity = new StageActivity(page);
     layout->addWidget(m_activity);
@@ -95,6 +99,7 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
 
     connect(&m_monitor, &app::DeviceMonitor::devicesChanged, this, &TopologyView::rebuild);
     connect(&m_monitor, &app::DeviceMonitor::modelChanged, this, &TopologyView::rebuild);
+    connect(&m_monitor, &app::DeviceMonitor::linksChanged, this, &TopologyView::rebuild);
     connect(&m_monitor, &app::DeviceMonitor::statsChanged, this, &TopologyView::refreshStats);
     connect(&m_monitor, &app::DeviceMonitor::telemetryChanged, this, &TopologyView::refreshTelemetry);
     // Samples come ten times a second while generating: redraw the charts at most four.
@@ -224,6 +229,27 @@ void TopologyView::rebuild() {
         m_summary->setText(m_monitor.gpuStatus().isEmpty() ? tr("No model loaded.")
                                                            : tr("No model loaded · %1").arg(m_monitor.gpuStatus()));
         m_hint->setText(tr("Load a model from the library to see which device runs which layers."));
+    }
+    // The links, when known: the monitor's devices in its order; a loaded plan's hand-offs
+    // (request indices) mapped onto that order by id.
+    const strata::LinkMatrix& links = m_monitor.links();
+    m_linkMatrix->setVisible(!links.empty());
+    if (!links.empty()) {
+        QStringList ids;
+        for (const app::AppDevice& d : devices) ids.append(QString::fromStdString(d.info.id));
+        std::vector<strata::StageHandOff> handoffs;
+        if (model)
+            for (strata::StageHandOff h : model->plan.handoffs) {
+                h.from = int(ids.indexOf(QString::fromStdString(h.from_id)));
+                h.to = int(ids.indexOf(QString::fromStdString(h.to_id)));
+                if (h.from >= 0 && h.to >= 0) handoffs.push_back(h);
+            }
+        m_linkMatrix->setLinks(ids, links, handoffs);
+    }
+    if (!m_monitor.simulatedMachine().isEmpty()) {
+        m_summary->setText(tr("Simulated machine: %1 · %2 devices").arg(m_monitor.simulatedMachine()).arg(devices.size()));
+        m_hint->setText(tr("A simulated machine can plan but not run models: the Allocate page shows where a model "
+                           "would go and what each hand-off between the cards costs."));
     }
     m_stripCard->setVisible(model.has_value());
     m_activity->setVisible(model.has_value());

@@ -2,7 +2,8 @@
 // which layers), device cards in pipeline order with the links between stages (transport,
 // bytes per token), memory in use, utilisation and per-stage busy time, and each GPU's live
 // figures (load, memory of all processes, temperature, power) with charts of the last five
-// minutes and throttling/ECC warnings. Fed by DeviceMonitor.
+// minutes and throttling/ECC warnings; when the links between the devices are known (a
+// simulated machine's profile), a matrix of them. Fed by DeviceMonitor.
 #pragma once
 
 #include <QColor>
@@ -21,6 +22,7 @@ namespace strata::ui {
 
 class DeviceCard;
 class LayerStrip;
+class LinkMatrixView;
 class StageActivity;
 
 class TopologyView : public QWidget {
@@ -31,6 +33,7 @@ public:
     QList<DeviceCard*> cards() const { return m_cards; }
     LayerStrip* layerStrip() const { return m_strip; }
     StageActivity* activity() const { return m_activity; }
+    LinkMatrixView* linkMatrix() const { return m_linkMatrix; }  // shown when the links are known
     QStringList linkTexts() const;
     // Rebuilds the cards (after a theme change: they are styled with the theme's colours).
     void refresh() { rebuild(); }
@@ -48,6 +51,7 @@ private:
     QLabel* m_stripLegend;
     QHBoxLayout* m_cardRow;
     StageActivity* m_activity;
+    LinkMatrixView* m_linkMatrix;
     QHash<QString, QColor> m_colors;
     QList<DeviceCard*> m_cards;
     QList<QLabel*> m_links;
