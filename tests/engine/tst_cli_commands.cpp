@@ -170,6 +170,17 @@ private slots:
         QVERIFY2(lines.filter(QRegularExpression("^(cuda|nvml)1 +100 +X +25\\* +6 *$")).size() == 1, qPrintable(r.out));
         QVERIFY2(r.out.contains("links: not measured on this machine (strata-cli probe links)"), qPrintable(r.out));
     }
+
+    // probe links: without GPUs one line and exit 0 (with GPUs it measures: tests/gpu/device_check.sh).
+    void probeLinksWithoutGpus() {
+        if (!run({"devices"}).out.startsWith("no NVIDIA GPU: ")) QSKIP("this machine has GPUs: the probe runs in the GPU check");
+        const Run r = run({"probe", "links"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.startsWith("no GPUs: nothing to probe ("), qPrintable(r.out));
+        QCOMPARE(run({"probe"}).code, 2);
+        QCOMPARE(run({"probe", "bandwidth"}).code, 2);
+        QCOMPARE(run({"probe", "links", "--bogus"}).code, 2);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCliCommands)
