@@ -64,7 +64,9 @@ void print_gpu_topology(const std::vector<DeviceInfo>& cuda_gpus) {
         for (size_t b = 0; b < t.gpus.size(); ++b) {
             std::string c = "X";
             if (const GpuPairTopology* p = t.pair(int(a), int(b))) {
-                c = p->nvlinks ? "NV" + std::to_string(p->nvlinks) : gpu_ancestor_code(p->ancestor);
+                c = p->nvlinks                          ? "NV" + std::to_string(p->nvlinks)
+                    : p->nvlink.state == P2PState::ok ? std::string("NVS")
+                                                        : std::string(gpu_ancestor_code(p->ancestor));
                 if (p->read.state == P2PState::not_supported || p->write.state == P2PState::not_supported) {
                     c += "*";
                     any_refused = true;
@@ -76,7 +78,7 @@ void print_gpu_topology(const std::vector<DeviceInfo>& cuda_gpus) {
         std::printf("%s%s\n", cell(g.numa_node ? std::to_string(*g.numa_node) : "?", 6).c_str(),
                     g.cpu_affinity.empty() ? "?" : g.cpu_affinity.c_str());
     }
-    std::printf("  NV#: that many NVLink links · BRD: same board · PIX: one PCIe switch · PXB: several switches · "
+    std::printf("  NV#: that many NVLink links · NVS: NVLink through NVSwitches · BRD: same board · PIX: one PCIe switch · PXB: several switches · "
                 "PHB: one host bridge · NODE: host bridges of one NUMA node · SYS: across NUMA nodes%s\n",
                 any_refused ? " · *: no peer-to-peer (copies go through host memory)" : "");
     for (size_t a = 0; a < t.gpus.size(); ++a)

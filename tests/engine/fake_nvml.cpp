@@ -25,10 +25,12 @@ constexpr int kNFunctions = int(sizeof kFunctions / sizeof kFunctions[0]);
 
 constexpr unsigned kLinks = 6;  // this fake's NVLink count per GPU (NVML_NVLINK_MAX_LINKS is 18)
 
+constexpr int kSwitch = 100;  // an NVLink's remote end: an NVSwitch (bus 00000000:C0:00.0)
+
 struct NvLink {
     bool active = false;
     unsigned version = 0;
-    int remote = -1;  // fake device index
+    int remote = -1;  // fake device index, or kSwitch
 };
 
 struct Device {
@@ -138,6 +140,12 @@ FAKE_NVML_EXPORT void fake_nvml_reset(unsigned seed, int n_devices) {
     g.ancestor[0][1] = g.ancestor[1][0] = 10;
     g.ancestor[2][3] = g.ancestor[3][2] = 20;
     g.p2p[1][2] = g.p2p[2][1] = nvml::kP2PStatusChipsetNotSupported;
+}
+
+// Device `device`'s first n_links NVLink links go to an NVSwitch (the rest down), of `version`.
+FAKE_NVML_EXPORT void fake_nvml_set_nvswitch(int device, unsigned n_links, unsigned version) {
+    if (device < 0 || device >= kMaxDevices) return;
+    for (unsigned l = 0; l < kLinks; ++l) g.devices[device].links[l] = {l < n_links, version, kSwitch};
 }
 
 FAKE_NVML_EXPORT void fake_nvml_set_pair(int a, int b, int ancestor, int p2p_status) {
@@ -388,6 +396,11 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkRemotePciInfo_v2(nvml::Device h
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetNvLinkRemotePciInfo_v2", h, d)) return r;
     if (link >= kLinks || d->links[link].remote < 0) return nvml::kErrorInvalidArgument;
+    if (d->links[link].remote == kSwitch) {
+        *out = nvml::PciInfo{};
+        std::snprintf(out->bus_id, sizeof out->bus_id, "%s", "00000000:C0:00.0");
+        return nvml::kSuccess;
+    }
     fill_pci(g.devices[d->links[link].remote], out);
     return nvml::kSuccess;
 }
@@ -404,6 +417,13 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetP2PStatus(nvml::Device a, nvml::Devic
     Device *da = nullptr, *db = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetP2PStatus", a, da)) return r;
     if (const nvml::Return r = check("nvmlDeviceGetP2PStatus", b, db)) return r;
+    if (cap == nvml::kP2PCapsNvLink) {  // ok when an active link joins them, directly or at a switch
+        bool joined = false;
+        for (const NvLink& l : da->links)
+            joined |= l.active && (l.remote == index_of(db) || (l.remote == kSwitch && db->links[0].active && db->links[0].remote == kSwitch));
+        *out = joined ? nvml::kP2PStatusOk : nvml::kP2PStatusNotSupported;
+        return nvml::kSuccess;
+    }
     if (cap != nvml::kP2PCapsRead && cap != nvml::kP2PCapsWrite) return nvml::kErrorInvalidArgument;
     *out = g.p2p[index_of(da)][index_of(db)];
     return nvml::kSuccess;

@@ -36,6 +36,8 @@ using FakeNvmlSetHealth = void (*)(int device, unsigned long long throttle_reaso
 // Sets the common ancestor (nvmlGpuTopologyLevel_t) and P2P status (read and write alike) of the
 // pair a, b, both ways.
 using FakeNvmlSetPair = void (*)(int a, int b, int ancestor, int p2p_status);
+// Device `device`'s first n_links NVLink links end at an NVSwitch (an 8-GPU SXM board), the rest down.
+using FakeNvmlSetNvSwitch = void (*)(int device, unsigned n_links, unsigned version);
 // How often nvmlInit_v2 succeeded and nvmlShutdown was called since the last reset.
 using FakeNvmlCalls = void (*)(int* inits, int* shutdowns);
 
@@ -52,6 +54,7 @@ struct FakeNvmlControls {
     FakeNvmlCalls calls = nullptr;
     FakeNvmlSetHealth health = nullptr;
     FakeNvmlSetPair set_pair = nullptr;
+    FakeNvmlSetNvSwitch set_nvswitch = nullptr;
     std::string error;
 
     explicit FakeNvmlControls(const char* path) {
@@ -67,7 +70,8 @@ struct FakeNvmlControls {
         calls = reinterpret_cast<FakeNvmlCalls>(dlsym(lib, "fake_nvml_calls"));
         health = reinterpret_cast<FakeNvmlSetHealth>(dlsym(lib, "fake_nvml_set_health"));
         set_pair = reinterpret_cast<FakeNvmlSetPair>(dlsym(lib, "fake_nvml_set_pair"));
-        if (!reset || !values || !fail || !remove || !calls || !health || !set_pair) error = std::string(path) + " lacks a fake_nvml_* control";
+        set_nvswitch = reinterpret_cast<FakeNvmlSetNvSwitch>(dlsym(lib, "fake_nvml_set_nvswitch"));
+        if (!reset || !values || !fail || !remove || !calls || !health || !set_pair || !set_nvswitch) error = std::string(path) + " lacks a fake_nvml_* control";
     }
     ~FakeNvmlControls() {
         if (lib) dlclose(lib);

@@ -159,6 +159,26 @@ private slots:
         QCOMPARE(topology_gpu_link(u, 0, 1).kind, LinkKind::nvlink);  // NVLink wins over P2P status
     }
 
+    // An NVSwitch board: every link ends at the switch, not at a peer; NVML's NVLink P2P status
+    // says the GPUs reach each other over it. A GPU off the switch falls back to PCIe.
+    void nvSwitch() {
+        for (int d = 0; d < 3; ++d) fake_->set_nvswitch(d, 6, 6);
+        fake_->set_nvswitch(3, 0, 6);
+        fake_->set_pair(1, 2, 30, 0);
+        const GpuTopology t = read_gpu_topology(STRATA_FAKE_NVML);
+        QVERIFY2(t.ok(), t.error.c_str());
+        QCOMPARE(t.gpus[0].nvlinks[0].remote_bus_id, std::string("0000:c0:00.0"));
+        QCOMPARE(t.gpus[0].nvlinks[0].remote_gpu, -1);
+        QCOMPARE(t.pair(0, 2)->nvlinks, 0u);
+        QCOMPARE(t.pair(0, 2)->nvlink.state, P2PState::ok);
+        const Link l = topology_gpu_link(t, 0, 2);
+        QCOMPARE(l.kind, LinkKind::nvlink);
+        QCOMPARE(l.gbs, 150.0);  // 6 links of NVLink 4.0
+        QCOMPARE(topology_gpu_link(t, 1, 2).kind, LinkKind::nvlink);
+        QCOMPARE(t.pair(0, 3)->nvlink.state, P2PState::not_supported);
+        QCOMPARE(topology_gpu_link(t, 0, 3).kind, LinkKind::host_bridge);
+    }
+
     // A GPU CUDA sees but NVML does not (or no bus id): its links stay unknown, the rest are set.
     void unmatchedDevicesStayUnknown() {
         const GpuTopology t = read_gpu_topology(STRATA_FAKE_NVML);

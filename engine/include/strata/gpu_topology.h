@@ -62,7 +62,8 @@ struct GpuPairTopology {
     GpuAncestor ancestor = GpuAncestor::unknown;
     std::string ancestor_missing;  // why ancestor is unknown
     P2PStatus read, write;
-    unsigned nvlinks = 0;          // active NVLink links from the first GPU to the second
+    P2PStatus nvlink;              // P2P over NVLink: ok also through NVSwitches (where nvlinks is 0)
+    unsigned nvlinks = 0;          // active NVLink links from the first GPU straight to the second
 };
 
 struct GpuTopology {
@@ -96,7 +97,8 @@ double pcie_nominal_gbs(unsigned gen, unsigned width);
 double nvlink_nominal_gbs(unsigned nvml_version, unsigned links);
 
 // The planner's links between `devices` (request order) from the topology: GPUs are matched by
-// PCI bus id. GPU pairs: nvlink (active links between them) / pcie-switch (common ancestor on the
+// PCI bus id. GPU pairs: nvlink (active links between them, or P2P over NVLink through NVSwitches:
+// the smaller GPU's active link count) / pcie-switch (common ancestor on the
 // board or under PCIe switches, P2P read and write ok) / host-bridge (one host bridge or one NUMA
 // node, P2P ok) / cross-socket (across NUMA nodes, P2P ok) / staged (P2P not supported either
 // way); a GPU and a CPU device: host-device at the GPU's PCIe speed. Speeds are nominal (above),

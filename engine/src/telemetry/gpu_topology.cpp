@@ -271,8 +271,8 @@ GpuTopology read(const std::string& library) {
                 else
                     p.ancestor_missing = s.words(r);
             }
-            for (int cap : {nvml::kP2PCapsRead, nvml::kP2PCapsWrite}) {
-                P2PStatus& st = cap == nvml::kP2PCapsRead ? p.read : p.write;
+            for (int cap : {nvml::kP2PCapsRead, nvml::kP2PCapsWrite, nvml::kP2PCapsNvLink}) {
+                P2PStatus& st = cap == nvml::kP2PCapsRead ? p.read : cap == nvml::kP2PCapsWrite ? p.write : p.nvlink;
                 if (!p2p) {
                     st.why = "this NVML has no nvmlDeviceGetP2PStatus";
                     continue;
@@ -404,6 +404,20 @@ Link topology_gpu_link(const GpuTopology& t, int a, int b) {
         for (const NvLinkLink& l : t.gpus[static_cast<size_t>(a)].nvlinks)
             if (l.active && l.remote_gpu == b && l.version) version = std::max(version, *l.version);
         link.gbs = nvlink_nominal_gbs(version, p->nvlinks);
+        return link;
+    }
+    if (p->nvlink.state == P2PState::ok) {
+        // Through NVSwitches (the links end at a switch, not at the peer): as fast as the GPU
+        // with fewer active links can send.
+        unsigned version = 0, links[2] = {0, 0};
+        for (int side = 0; side < 2; ++side)
+            for (const NvLinkLink& l : t.gpus[static_cast<size_t>(side ? b : a)].nvlinks)
+                if (l.active) {
+                    ++links[side];
+                    if (l.version) version = std::max(version, *l.version);
+                }
+        link.kind = LinkKind::nvlink;
+        link.gbs = nvlink_nominal_gbs(version, std::min(links[0], links[1]));
         return link;
     }
     const double ga = gpu_pcie_gbs(t.gpus[static_cast<size_t>(a)]), gb = gpu_pcie_gbs(t.gpus[static_cast<size_t>(b)]);

@@ -78,6 +78,7 @@ inline constexpr int kTopologySystem = 50;      // across NUMA nodes (the socket
 // nvmlGpuP2PCapsIndex_t and nvmlGpuP2PStatus_t
 inline constexpr int kP2PCapsRead = 0;
 inline constexpr int kP2PCapsWrite = 1;
+inline constexpr int kP2PCapsNvLink = 2;  // P2P over NVLink (also through NVSwitches)
 inline constexpr int kP2PStatusOk = 0;
 inline constexpr int kP2PStatusChipsetNotSupported = 1;
 inline constexpr int kP2PStatusGpuNotSupported = 2;
