@@ -78,5 +78,8 @@ struct MachineLinks {
 };
 MachineLinks machine_links(const std::vector<DeviceInfo>& devices, const std::vector<DeviceInfo>& machine,
                            const std::string& nvml_library = "");
+// The same with a topology read before (read_gpu_topology); the stored measurements are read now.
+MachineLinks machine_links(const std::vector<DeviceInfo>& devices, const std::vector<DeviceInfo>& machine,
+                           const GpuTopology& topology);
 
 }  // namespace strata

@@ -199,12 +199,19 @@ int apply_link_measurements(LinkMatrix& links, const std::vector<DeviceInfo>& de
 
 MachineLinks machine_links(const std::vector<DeviceInfo>& devices, const std::vector<DeviceInfo>& machine,
                            const std::string& nvml_library) {
+    bool any_gpu = false;
+    for (const DeviceInfo& d : devices) any_gpu |= d.type == DeviceType::cuda;
+    if (!any_gpu) return {};
+    return machine_links(devices, machine,
+                         read_gpu_topology(nvml_library.empty() ? GpuTelemetryReader::default_library() : nvml_library));
+}
+
+MachineLinks machine_links(const std::vector<DeviceInfo>& devices, const std::vector<DeviceInfo>& machine,
+                           const GpuTopology& topology) {
     MachineLinks out;
     bool any_gpu = false;
     for (const DeviceInfo& d : devices) any_gpu |= d.type == DeviceType::cuda;
     if (!any_gpu) return out;
-    const GpuTopology topology =
-        read_gpu_topology(nvml_library.empty() ? GpuTelemetryReader::default_library() : nvml_library);
     if (topology.ok()) {
         out.links = topology_links(devices, topology);
         out.notes.push_back("links: NVML topology (nominal speeds)");
