@@ -59,5 +59,6 @@ int cmd_pull(Args& args);      // cmd_hub.cpp
 int cmd_search(Args& args);    // cmd_hub.cpp
 int cmd_hub_plan(Args& args);  // cmd_hub.cpp
 int cmd_whatif(Args& args);    // cmd_whatif.cpp
+int cmd_probe(Args& args);     // cmd_probe.cpp
 
 }  // namespace strata::cli

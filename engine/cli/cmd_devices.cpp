@@ -1,6 +1,7 @@
 // strata-cli devices: the devices Strata can use and, for NVIDIA GPUs, what they are doing now
 // (NVML: load, memory used by every process, temperature, power). --watch N repeats every N
-// seconds. Without a driver or GPU it says so in one line; the exit status is 0 either way.
+// seconds. Then the GPUs' topology from NVML (devices_topology.cpp), also when CUDA sees none but
+// NVML does. Without a driver or GPU it says so in one line; the exit status is 0 either way.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "cli_common.h"
+#include "devices_topology.h"
 #include "plan/plan_internal.h"
 #include "strata/engine.h"
 #include "strata/gpu_telemetry.h"
@@ -81,6 +83,10 @@ int cmd_devices(Args& args) {
                      "memory in use by all processes, temperature and power draw.\n\n"
                      "  --watch SECONDS  print the GPU figures again every SECONDS (1 or more) until Ctrl-C\n"
                      "  --count N        with --watch: stop after N tables\n\n"
+                     "Then the GPUs' topology (NVML): a link matrix like `nvidia-smi topo -m` (NVLink, or where\n"
+                     "their PCIe paths meet; * marks pairs without peer-to-peer), each GPU's PCIe generation and\n"
+                     "width, NVLink, NUMA node and clocks, and the link speeds the planner uses (nominal, or\n"
+                     "measured by `strata-cli probe links`).\n\n"
                      "STRATA_NVML_LIBRARY names another NVML library to load (default libnvidia-ml.so.1).\n"
                      "Exit status 0, also when there is no GPU or driver (it says so in one line).\n");
         return 0;
@@ -123,6 +129,9 @@ int cmd_devices(Args& args) {
         }
         if (watch) return 0;
     }
+    // Topology: wherever NVML sees GPUs (without a driver that is one more line only when CUDA
+    // saw GPUs; the "no NVIDIA GPU" line already says it otherwise).
+    if (!gpus.empty() || GpuTelemetryReader().device_count() > 0) print_gpu_topology(gpus);
     for (const DeviceInfo& d : others)
         std::printf("%s: %s, %s free of %s\n", d.id.c_str(), d.name.c_str(), plan_detail::format_bytes(d.free_memory).c_str(),
                     plan_detail::format_bytes(d.total_memory).c_str());

@@ -28,6 +28,7 @@ const std::vector<Command>& commands() {
         {"devices", "list the devices, with each NVIDIA GPU's load, memory, temperature and power now", strata::cli::cmd_devices},
         {"bench", "measure prompt and decode speed", strata::cli::cmd_bench},
         {"whatif", "would a model fit on GPUs you do not have: speed, $ per million tokens, a card failing", strata::cli::cmd_whatif},
+        {"probe", "probe links: measure host-GPU and GPU-GPU copy speeds, stored for the planner", strata::cli::cmd_probe},
         {"gen-model", "write a random-weight model of a real shape (tests, benchmarks)", strata::cli::cmd_gen_model},
         {"selftest", "check every op and model path on every device (GPUs against the CPU)", strata::cli::cmd_selftest},
         {"quantize", "rewrite a model at a quantization type such as Q4_K_M or Q8_0", strata::cli::cmd_quantize},

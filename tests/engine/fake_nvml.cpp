@@ -3,6 +3,7 @@
 // test reaches through dlopen/dlsym of the same file to reset the figures, make calls fail and
 // make a GPU vanish. State is process-wide (like the real library's); tests reset it per case.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "fake_nvml.h"
@@ -16,12 +17,31 @@ constexpr int kMaxDevices = 4;
 constexpr const char* kFunctions[] = {"nvmlInit_v2", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2",
                                       "nvmlDeviceGetHandleByPciBusId_v2", "nvmlDeviceGetUtilizationRates",
                                       "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage",
-                                      "nvmlDeviceGetCurrentClocksThrottleReasons", "nvmlDeviceGetTotalEccErrors"};
+                                      "nvmlDeviceGetCurrentClocksThrottleReasons", "nvmlDeviceGetTotalEccErrors",
+                                      "nvmlDeviceGetCurrPcieLinkGeneration", "nvmlDeviceGetNumaNodeId",
+                                      "nvmlDeviceGetNvLinkState", "nvmlDeviceGetTopologyCommonAncestor",
+                                      "nvmlDeviceGetP2PStatus", "nvmlDeviceGetCpuAffinity"};
 constexpr int kNFunctions = int(sizeof kFunctions / sizeof kFunctions[0]);
+
+constexpr unsigned kLinks = 6;  // this fake's NVLink count per GPU (NVML_NVLINK_MAX_LINKS is 18)
+
+constexpr int kSwitch = 100;  // an NVLink's remote end: an NVSwitch (bus 00000000:C0:00.0)
+
+struct NvLink {
+    bool active = false;
+    unsigned version = 0;
+    int remote = -1;  // fake device index, or kSwitch
+};
 
 struct Device {
     FakeNvmlValues values;
     bool present = true;
+    // Topology (a 4-GPU box after a reset; see fake_nvml_reset).
+    unsigned gen = 1, width = 16, gen_max = 4, width_max = 16;
+    unsigned numa = 0;
+    unsigned long affinity = 0;
+    unsigned sm = 1410, sm_max = 1980, mem = 1593, mem_max = 2619;
+    NvLink links[kLinks];
 };
 
 struct State {
@@ -30,6 +50,9 @@ struct State {
     int refs = 0;  // nvmlInit_v2 minus nvmlShutdown
     int inits = 0, shutdowns = 0;
     nvml::Return fail[kNFunctions][kMaxDevices] = {};  // per function and device: the code to return
+    int ancestor[kMaxDevices][kMaxDevices] = {};       // nvmlGpuTopologyLevel_t
+    int p2p[kMaxDevices][kMaxDevices] = {};            // nvmlGpuP2PStatus_t, read and write alike
+    bool reset_once = false;
 };
 State g;
 
@@ -94,6 +117,41 @@ FAKE_NVML_EXPORT void fake_nvml_reset(unsigned seed, int n_devices) {
         v.power_mw = 20000 + (next() % 400) * 1000 + 1 + next() % 999;           // never whole watts
         std::snprintf(v.bus_id, sizeof v.bus_id, "00000000:%02X:00.0", kBus[i]);  // NVML's own spelling
     }
+    g.reset_once = true;
+    // The 4-GPU box: NVLink pairs 0-1 (4 links of NVLink 4.0) and 2-3 (2 active links of 3.0,
+    // a third down); every other pair meets at the host bridge; 1 and 2 have no P2P (chipset);
+    // GPU 3 sits in a PCIe 3.0 x8 slot; GPUs 2 and 3 on NUMA node 1.
+    auto link = [](int a, int b, unsigned n, unsigned version) {
+        for (unsigned l = 0; l < n; ++l) {
+            g.devices[a].links[l] = {true, version, b};
+            g.devices[b].links[l] = {true, version, a};
+        }
+    };
+    link(0, 1, 4, 6);
+    link(2, 3, 2, 4);
+    g.devices[2].links[2].remote = 3;  // present but down
+    for (int a = 0; a < kMaxDevices; ++a) {
+        g.devices[a].numa = a < 2 ? 0 : 1;
+        g.devices[a].affinity = a < 2 ? 0xFFFFul : 0xFFFF0000ul;
+        for (int b = 0; b < kMaxDevices; ++b) g.ancestor[a][b] = a == b ? 0 : 30;
+    }
+    g.devices[3].gen_max = 3;
+    g.devices[3].width = g.devices[3].width_max = 8;
+    g.ancestor[0][1] = g.ancestor[1][0] = 10;
+    g.ancestor[2][3] = g.ancestor[3][2] = 20;
+    g.p2p[1][2] = g.p2p[2][1] = nvml::kP2PStatusChipsetNotSupported;
+}
+
+// Device `device`'s first n_links NVLink links go to an NVSwitch (the rest down), of `version`.
+FAKE_NVML_EXPORT void fake_nvml_set_nvswitch(int device, unsigned n_links, unsigned version) {
+    if (device < 0 || device >= kMaxDevices) return;
+    for (unsigned l = 0; l < kLinks; ++l) g.devices[device].links[l] = {l < n_links, version, kSwitch};
+}
+
+FAKE_NVML_EXPORT void fake_nvml_set_pair(int a, int b, int ancestor, int p2p_status) {
+    if (a < 0 || b < 0 || a >= kMaxDevices || b >= kMaxDevices) return;
+    g.ancestor[a][b] = g.ancestor[b][a] = ancestor;
+    g.p2p[a][b] = g.p2p[b][a] = p2p_status;
 }
 
 FAKE_NVML_EXPORT int fake_nvml_values(int device, FakeNvmlValues* out) {
@@ -128,6 +186,11 @@ FAKE_NVML_EXPORT void fake_nvml_calls(int* inits, int* shutdowns) {
 // ---- the NVML entry points -------------------------------------------------------------------
 
 FAKE_NVML_EXPORT nvml::Return nvmlInit_v2() {
+    // A process no test controls (strata-cli under a test): $FAKE_NVML_DEVICES GPUs, seed 1.
+    if (!g.reset_once) {
+        const char* n = std::getenv("FAKE_NVML_DEVICES");
+        fake_nvml_reset(1, n ? std::atoi(n) : 0);
+    }
     if (const nvml::Return r = failure("nvmlInit_v2")) return r;
     ++g.refs;
     ++g.inits;
@@ -234,5 +297,138 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTotalEccErrors(nvml::Device h, int er
     *out = d->values.ecc_uncorrected;
     return nvml::kSuccess;
 }
+
+// ---- topology (left out of the "old driver" build, FAKE_NVML_NO_TOPOLOGY) ---------------------
+#ifndef FAKE_NVML_NO_TOPOLOGY
+
+namespace {
+void fill_pci(const Device& d, nvml::PciInfo* out) {
+    *out = nvml::PciInfo{};
+    std::snprintf(out->bus_id, sizeof out->bus_id, "%s", d.values.bus_id);
+    std::snprintf(out->bus_id_legacy, sizeof out->bus_id_legacy, "%s", d.values.bus_id + 4);
+}
+}  // namespace
+
+FAKE_NVML_EXPORT nvml::Return nvmlSystemGetDriverVersion(char* out, unsigned int length) {
+    if (g.refs <= 0) return nvml::kErrorUninitialized;
+    if (!out || length < 16) return nvml::kErrorInvalidArgument;
+    std::snprintf(out, length, "%s", "575.51.03");
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetName(nvml::Device h, char* out, unsigned int length) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetName", h, d)) return r;
+    std::snprintf(out, length, "Fake GPU %d", index_of(d));
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetPciInfo_v3(nvml::Device h, nvml::PciInfo* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetPciInfo_v3", h, d)) return r;
+    fill_pci(*d, out);
+    return nvml::kSuccess;
+}
+
+#define FAKE_NVML_UINT(fn, field)                                        \
+    FAKE_NVML_EXPORT nvml::Return fn(nvml::Device h, unsigned int* out) { \
+        Device* d = nullptr;                                             \
+        if (const nvml::Return r = check(#fn, h, d)) return r;           \
+        *out = d->field;                                                 \
+        return nvml::kSuccess;                                           \
+    }
+// One failure switch (the generation's name) covers the four PCIe figures.
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCurrPcieLinkGeneration(nvml::Device h, unsigned int* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetCurrPcieLinkGeneration", h, d)) return r;
+    *out = d->gen;
+    return nvml::kSuccess;
+}
+FAKE_NVML_UINT(nvmlDeviceGetCurrPcieLinkWidth, width)
+FAKE_NVML_UINT(nvmlDeviceGetMaxPcieLinkGeneration, gen_max)
+FAKE_NVML_UINT(nvmlDeviceGetMaxPcieLinkWidth, width_max)
+FAKE_NVML_UINT(nvmlDeviceGetNumaNodeId, numa)
+#undef FAKE_NVML_UINT
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCpuAffinity(nvml::Device h, unsigned int words, unsigned long* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetCpuAffinity", h, d)) return r;
+    if (words == 0 || !out) return nvml::kErrorInvalidArgument;
+    for (unsigned i = 0; i < words; ++i) out[i] = 0;
+    out[0] = d->affinity;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetClockInfo(nvml::Device h, int type, unsigned int* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetClockInfo", h, d)) return r;
+    if (type != nvml::kClockSm && type != nvml::kClockMem) return nvml::kErrorInvalidArgument;
+    *out = type == nvml::kClockSm ? d->sm : d->mem;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetMaxClockInfo(nvml::Device h, int type, unsigned int* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetMaxClockInfo", h, d)) return r;
+    if (type != nvml::kClockSm && type != nvml::kClockMem) return nvml::kErrorInvalidArgument;
+    *out = type == nvml::kClockSm ? d->sm_max : d->mem_max;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkState(nvml::Device h, unsigned int link, unsigned int* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetNvLinkState", h, d)) return r;
+    if (link >= kLinks) return nvml::kErrorInvalidArgument;
+    if (d->links[0].remote < 0) return nvml::kErrorNotSupported;  // a board without NVLink
+    *out = d->links[link].active ? nvml::kFeatureEnabled : 0;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkVersion(nvml::Device h, unsigned int link, unsigned int* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetNvLinkVersion", h, d)) return r;
+    if (link >= kLinks || !d->links[link].active) return nvml::kErrorInvalidArgument;
+    *out = d->links[link].version;
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkRemotePciInfo_v2(nvml::Device h, unsigned int link, nvml::PciInfo* out) {
+    Device* d = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetNvLinkRemotePciInfo_v2", h, d)) return r;
+    if (link >= kLinks || d->links[link].remote < 0) return nvml::kErrorInvalidArgument;
+    if (d->links[link].remote == kSwitch) {
+        *out = nvml::PciInfo{};
+        std::snprintf(out->bus_id, sizeof out->bus_id, "%s", "00000000:C0:00.0");
+        return nvml::kSuccess;
+    }
+    fill_pci(g.devices[d->links[link].remote], out);
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTopologyCommonAncestor(nvml::Device a, nvml::Device b, int* out) {
+    Device *da = nullptr, *db = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetTopologyCommonAncestor", a, da)) return r;
+    if (const nvml::Return r = check("nvmlDeviceGetTopologyCommonAncestor", b, db)) return r;
+    *out = g.ancestor[index_of(da)][index_of(db)];
+    return nvml::kSuccess;
+}
+
+FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetP2PStatus(nvml::Device a, nvml::Device b, int cap, int* out) {
+    Device *da = nullptr, *db = nullptr;
+    if (const nvml::Return r = check("nvmlDeviceGetP2PStatus", a, da)) return r;
+    if (const nvml::Return r = check("nvmlDeviceGetP2PStatus", b, db)) return r;
+    if (cap == nvml::kP2PCapsNvLink) {  // ok when an active link joins them, directly or at a switch
+        bool joined = false;
+        for (const NvLink& l : da->links)
+            joined |= l.active && (l.remote == index_of(db) || (l.remote == kSwitch && db->links[0].active && db->links[0].remote == kSwitch));
+        *out = joined ? nvml::kP2PStatusOk : nvml::kP2PStatusNotSupported;
+        return nvml::kSuccess;
+    }
+    if (cap != nvml::kP2PCapsRead && cap != nvml::kP2PCapsWrite) return nvml::kErrorInvalidArgument;
+    *out = g.p2p[index_of(da)][index_of(db)];
+    return nvml::kSuccess;
+}
+
+#endif  // FAKE_NVML_NO_TOPOLOGY
 
 }  // extern "C"

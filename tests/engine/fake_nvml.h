@@ -21,7 +21,8 @@ struct FakeNvmlValues {
     unsigned long long ecc_uncorrected;   // volatile uncorrected ECC errors (0 after a reset)
 };
 
-// Forgets failures and counts; n_devices GPUs (at most 4) with figures drawn from `seed`.
+// Forgets failures and counts; n_devices GPUs (at most 4) with figures drawn from `seed`, wired
+// as a 4-GPU box (fake_nvml.cpp). A process that never calls it gets $FAKE_NVML_DEVICES GPUs.
 using FakeNvmlReset = void (*)(unsigned seed, int n_devices);
 // Copies device `device`'s figures; 0 for a bad index.
 using FakeNvmlGetValues = int (*)(int device, FakeNvmlValues* out);
@@ -32,6 +33,11 @@ using FakeNvmlFail = void (*)(const char* function, int device, int code);
 using FakeNvmlRemove = void (*)(int device);
 // Sets device `device`'s throttle reason bits and uncorrected ECC error count.
 using FakeNvmlSetHealth = void (*)(int device, unsigned long long throttle_reasons, unsigned long long ecc_uncorrected);
+// Sets the common ancestor (nvmlGpuTopologyLevel_t) and P2P status (read and write alike) of the
+// pair a, b, both ways.
+using FakeNvmlSetPair = void (*)(int a, int b, int ancestor, int p2p_status);
+// Device `device`'s first n_links NVLink links end at an NVSwitch (an 8-GPU SXM board), the rest down.
+using FakeNvmlSetNvSwitch = void (*)(int device, unsigned n_links, unsigned version);
 // How often nvmlInit_v2 succeeded and nvmlShutdown was called since the last reset.
 using FakeNvmlCalls = void (*)(int* inits, int* shutdowns);
 
@@ -47,6 +53,8 @@ struct FakeNvmlControls {
     FakeNvmlRemove remove = nullptr;
     FakeNvmlCalls calls = nullptr;
     FakeNvmlSetHealth health = nullptr;
+    FakeNvmlSetPair set_pair = nullptr;
+    FakeNvmlSetNvSwitch set_nvswitch = nullptr;
     std::string error;
 
     explicit FakeNvmlControls(const char* path) {
@@ -61,7 +69,9 @@ struct FakeNvmlControls {
         remove = reinterpret_cast<FakeNvmlRemove>(dlsym(lib, "fake_nvml_remove"));
         calls = reinterpret_cast<FakeNvmlCalls>(dlsym(lib, "fake_nvml_calls"));
         health = reinterpret_cast<FakeNvmlSetHealth>(dlsym(lib, "fake_nvml_set_health"));
-        if (!reset || !values || !fail || !remove || !calls || !health) error = std::string(path) + " lacks a fake_nvml_* control";
+        set_pair = reinterpret_cast<FakeNvmlSetPair>(dlsym(lib, "fake_nvml_set_pair"));
+        set_nvswitch = reinterpret_cast<FakeNvmlSetNvSwitch>(dlsym(lib, "fake_nvml_set_nvswitch"));
+        if (!reset || !values || !fail || !remove || !calls || !health || !set_pair || !set_nvswitch) error = std::string(path) + " lacks a fake_nvml_* control";
     }
     ~FakeNvmlControls() {
         if (lib) dlclose(lib);

@@ -2,6 +2,7 @@
 // nothing else), chat (honours -n, exits on /quit), plan (exit code 3 when the model does not
 // fit), bench (prints its pp/tg rows), gen-model and devices. Runs the built strata-cli named by
 // $STRATA_CLI (set by CTest); skips without it. stories260K cases skip without ../shared.
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include "test_paths.h"
@@ -142,6 +143,43 @@ private slots:
         }
         QCOMPARE(run({"devices", "--watch", "0"}).code, 2);
         QCOMPARE(run({"devices", "extra"}).code, 2);
+    }
+
+    // devices prints the topology NVML reports (the fake's 4-GPU box: NVLink pairs 0-1 and 2-3,
+    // host bridge elsewhere, 1-2 without P2P), with the planner's nominal link speeds.
+    void devicesPrintsTopology() {
+        QTemporaryDir data;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("STRATA_NVML_LIBRARY", STRATA_FAKE_NVML);
+        env.insert("FAKE_NVML_DEVICES", "4");
+        env.insert("XDG_DATA_HOME", data.path());
+        strata::test::CliRunOptions o;
+        o.environment = env;
+        const auto r = strata::test::runProgram(cli_, {"devices"}, o);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QStringList lines = r.out.split('\n');
+        QVERIFY2(lines.contains("links (NVML, driver 575.51.03):"), qPrintable(r.out));
+        const QString row0 = lines.filter(QRegularExpression("^(cuda|nvml)0 +X ")).value(0).simplified();
+        const QString row1 = lines.filter(QRegularExpression("^(cuda|nvml)1 +NV4 ")).value(0).simplified();
+        QVERIFY2(row0.endsWith("X NV4 PHB PHB 0 0-15"), qPrintable(r.out));
+        QVERIFY2(row1.endsWith("NV4 X PHB* PHB 0 0-15"), qPrintable(r.out));
+        QVERIFY2(r.out.contains(QRegularExpression("no P2P (cuda|nvml)1 ↔ (cuda|nvml)2: the chipset does not support it")),
+                 qPrintable(r.out));
+        QVERIFY2(r.out.contains("gen 3 x8 max (6.3 GB/s) · NVLink 2 active, 3.0"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("planner's link speeds, GB/s one way (nominal)"), qPrintable(r.out));
+        QVERIFY2(lines.filter(QRegularExpression("^(cuda|nvml)1 +100 +X +25\\* +6 *$")).size() == 1, qPrintable(r.out));
+        QVERIFY2(r.out.contains("links: not measured on this machine (strata-cli probe links)"), qPrintable(r.out));
+    }
+
+    // probe links: without GPUs one line and exit 0 (with GPUs it measures: tests/gpu/device_check.sh).
+    void probeLinksWithoutGpus() {
+        if (!run({"devices"}).out.startsWith("no NVIDIA GPU: ")) QSKIP("this machine has GPUs: the probe runs in the GPU check");
+        const Run r = run({"probe", "links"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.startsWith("no GPUs: nothing to probe ("), qPrintable(r.out));
+        QCOMPARE(run({"probe"}).code, 2);
+        QCOMPARE(run({"probe", "bandwidth"}).code, 2);
+        QCOMPARE(run({"probe", "links", "--bogus"}).code, 2);
     }
 };
 

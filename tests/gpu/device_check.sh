@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, CUDA, CMake and a C++ compiler (no Qt, no
-# network). Builds strata-cli and the CUDA module (sm_90 only, to stay fast), runs the full
+# network). Builds strata-cli and the CUDA module (sm_90 only, to stay fast), times the copy links
+# (`strata-cli probe links`: host <-> GPU, GPU <-> GPU), runs the full
 # `strata-cli selftest` (every op on every device, whole models GPU vs CPU), measures the GPU's
 # ceilings (`selftest --probe`: device-to-device copy bandwidth, cuBLAS F16 GEMM peak), then
 # benchmarks random-weight models of TinyLlama-1.1B and Llama-2-7B shape generated on the spot:
@@ -71,6 +72,10 @@ grep -c -i "warning" "$LOGS/build.log" | xargs -I{} echo "build warnings: {}"
 ls -la "$BUILD/engine/cli/strata-cli" "$BUILD/engine/cli/libstrata_cuda.so"
 # Live telemetry through NVML (first run on real hardware: compare with nvidia-smi above).
 "$CLI" devices 2>&1 | tee "$LOGS/devices.log"
+# Copy speeds host <-> GPU and GPU <-> GPU (strata-cli probe links), stored in the logs' own data
+# directory; then the planner's link speeds as devices shows them (measured where probed).
+XDG_DATA_HOME="$LOGS/xdg" "$CLI" probe links 2>&1 | tee "$LOGS/probe-links.log"
+XDG_DATA_HOME="$LOGS/xdg" "$CLI" devices 2>&1 | sed -n '/^planner/,/^cpu:/p' | tee -a "$LOGS/probe-links.log"
 
 # ---- 3. models: generated in the background while the GPU checks run ----------------------------------
 phase "model generation (background)"
@@ -265,6 +270,7 @@ phase "done in $(elapsed) s"
     echo "measured: device-to-device copy ${COPY_GBS} GB/s (read + write), streaming read ${READ_GBS} GB/s, cuBLAS F16 GEMM ${GEMM_TF} TFLOP/s"
     [ -n "$GAIN" ] && echo "7B Q4_0 tg128 with $GAIN(table row: both on)"
     cat "$SUMMARY"
+    echo "links (probe links):"; grep -E "^(host|cuda)" "$LOGS/probe-links.log" 2>/dev/null | sed 's/^/    /'
     [ -n "$MMA" ] && printf '%s' "$MMA"
     [ -n "$PROFILES" ] && printf '%s' "$PROFILES"
     echo "kernels alone (selftest --probe):"

@@ -118,6 +118,9 @@ public:
 
 private:
     std::unique_ptr<DeviceRegistry> registry_;
+    // The GPUs' NVML topology, read once on the first plan over a GPU (it does not change while
+    // the program runs; nvmlInit can take a while), shared by every plan after it.
+    std::unique_ptr<struct EngineTopologyCache> topology_;
 };
 
 // Streaming text callback: receives complete UTF-8 pieces as they are generated.

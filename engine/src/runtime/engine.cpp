@@ -1,13 +1,22 @@
 #include "strata/engine.h"
 
+#include <algorithm>
+#include <mutex>
+
 #include "backend/registry.h"
 #include "gguf/gguf_file.h"
 #include "model/model_inspection.h"
 #include "plan/model_footprint.h"
 #include "runtime/loaded_model.h"
+#include "strata/link_store.h"
 #include "tokenizer/vocab_loader.h"
 
 namespace strata {
+
+struct EngineTopologyCache {
+    std::once_flag once;
+    GpuTopology topology;
+};
 
 namespace {
 
@@ -61,6 +70,19 @@ Result<Planned> plan_for(const ModelFootprint& footprint, const std::vector<Devi
     }
 }
 
+// The links between `devices` on this machine — the NVML topology's, with this machine's stored
+// measurements over them (strata/link_store.h) — and where they came from. Only GPUs have any:
+// without one nothing is loaded and the planner keeps its assumption.
+LinkMatrix links_here(const DeviceRegistry& registry, EngineTopologyCache& cache, const std::vector<DeviceInfo>& devices,
+                      std::vector<std::string>* notes) {
+    const bool any_gpu = std::any_of(devices.begin(), devices.end(), [](const DeviceInfo& d) { return d.type == DeviceType::cuda; });
+    if (!any_gpu) return {};
+    std::call_once(cache.once, [&] { cache.topology = read_gpu_topology(); });
+    MachineLinks here = machine_links(devices, registry.available(), cache.topology);
+    if (notes) *notes = std::move(here.notes);
+    return std::move(here.links);
+}
+
 std::string explain_no_fit(const Plan& plan) {
     std::string msg = "the model does not fit on the chosen devices";
     for (const auto& s : plan.shortfalls) msg += "\n  - " + s;
@@ -85,7 +107,7 @@ Result<ModelFootprint> read_model_footprint(const std::string& path) {
     }
 }
 
-Engine::Engine() : registry_(std::make_unique<DeviceRegistry>()) {}
+Engine::Engine() : registry_(std::make_unique<DeviceRegistry>()), topology_(std::make_unique<EngineTopologyCache>()) {}
 Engine::~Engine() = default;
 
 std::vector<DeviceInfo> Engine::available_devices() const { return registry_->available(); }
@@ -112,8 +134,11 @@ Result<PlanReport> Engine::plan(const std::string& path, const LoadOptions& opti
         const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
         auto devices = registry_->describe(specs, options.n_threads);
         if (!devices.ok()) return devices.status();
-        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
+        std::vector<std::string> link_notes;
+        const LinkMatrix links = links_here(*registry_, *topology_, *devices, &link_notes);
+        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train), links);
         if (!planned.ok()) return planned.status();
+        for (std::string& n : link_notes) planned->plan.decisions.push_back(std::move(n));
         PlanReport report;
         report.info = std::move(model.info);
         report.request = std::move(planned->request);
@@ -130,8 +155,11 @@ Result<PlanReport> Engine::plan_footprint(const ModelFootprint& footprint, const
         const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
         auto devices = registry_->describe(specs, options.n_threads);
         if (!devices.ok()) return devices.status();
-        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train));
+        std::vector<std::string> link_notes;
+        const LinkMatrix links = links_here(*registry_, *topology_, *devices, &link_notes);
+        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train), links);
         if (!planned.ok()) return planned.status();
+        for (std::string& n : link_notes) planned->plan.decisions.push_back(std::move(n));
         PlanReport report;
         report.request = std::move(planned->request);
         report.plan = std::move(planned->plan);
@@ -176,7 +204,7 @@ Result<std::unique_ptr<Model>> Engine::load(const std::string& path, const LoadO
         config.n_ctx = choose_ctx(options, in.hp.n_ctx_train);
         config.n_batch = options.n_batch;
         config.kv_type = options.kv_type;
-        auto planned = plan_for(in.footprint, *described, options, config.n_ctx);
+        auto planned = plan_for(in.footprint, *described, options, config.n_ctx, links_here(*registry_, *topology_, *described, nullptr));
         if (!planned.ok()) return planned.status();
         if (!planned->plan.fits) return Status(ErrorCode::out_of_memory, explain_no_fit(planned->plan));
         config.n_seq = planned->request.n_seq;
