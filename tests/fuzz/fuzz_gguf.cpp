@@ -1,6 +1,6 @@
 // libFuzzer target for the GGUF reader (whole files, and header prefixes of remote files as the
-// hub reads them) and inspect_model(). Not part of CTest; built only when
-// the compiler is clang (tests/fuzz/CMakeLists.txt). Run, e.g.:
+// hub reads them) and inspect_model(). Not part of CTest; built only in a -DSTRATA_FUZZ=ON (clang)
+// build (tests/fuzz/CMakeLists.txt). Run, e.g.:
 //   build-fuzz/tests/fuzz/fuzz_gguf -max_len=4096 -max_total_time=60 CORPUS_DIR
 // Seed the corpus with small written GGUF files (tests write some into their temp folders).
 #include <sys/mman.h>
