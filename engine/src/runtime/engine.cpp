@@ -130,19 +130,9 @@ Result<PlanReport> Engine::plan(const std::string& path, const LoadOptions& opti
         if (!inspection.ok()) return inspection.status();
         ModelInspection& model = *inspection;
         if (!model.footprint.ok()) return model.footprint.status();
-        const ModelFootprint& footprint = *model.footprint;
-        const auto specs = options.devices.empty() ? registry_->default_specs() : options.devices;
-        auto devices = registry_->describe(specs, options.n_threads);
-        if (!devices.ok()) return devices.status();
-        std::vector<std::string> link_notes;
-        const LinkMatrix links = links_here(*registry_, *topology_, *devices, &link_notes);
-        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train), links);
-        if (!planned.ok()) return planned.status();
-        for (std::string& n : link_notes) planned->plan.decisions.push_back(std::move(n));
-        PlanReport report;
-        report.info = std::move(model.info);
-        report.request = std::move(planned->request);
-        report.plan = std::move(planned->plan);
+        auto report = plan_footprint(*model.footprint, options);  // the same plan, from the footprint read here
+        if (!report.ok()) return report.status();
+        report->info = std::move(model.info);
         return report;
     } catch (const std::exception& e) {
         return Status(ErrorCode::internal, std::string("planning failed: ") + e.what());
