@@ -215,17 +215,17 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     ok &= save(w, o.dir, QStringLiteral("performance"), themeName);
     w.performanceView()->scrollToBenchmarks();
     ok &= save(w, o.dir, QStringLiteral("performance-bench"), themeName);
+    w.resize(w.minimumSize());
+    ok &= save(w, o.dir, QStringLiteral("performance-min-size"), themeName);
+    w.showPage(MainWindow::TopologyPage);
+    ok &= save(w, o.dir, QStringLiteral("topology-min-size"), themeName);
+    w.resize(full);
     // The hardware what-if at its defaults: 70B Q4_K_M on 2× RTX 3090, RTX 6000 Ada, 2× RTX 4090.
     w.showPage(MainWindow::WhatIfPage);
     if (!waitFor([&] { return !core.whatif().lastReport().results.empty() && !core.whatif().isRunning(); }, 30000))
         std::fprintf(stderr, "strata: the what-if did not finish: %s\n", qPrintable(core.whatif().lastReport().error));
     scrollToEnd(w.whatIfView());  // the table and the cheapest configuration below the inputs
     ok &= save(w, o.dir, QStringLiteral("whatif"), themeName);
-    w.resize(w.minimumSize());
-    ok &= save(w, o.dir, QStringLiteral("performance-min-size"), themeName);
-    w.showPage(MainWindow::TopologyPage);
-    ok &= save(w, o.dir, QStringLiteral("topology-min-size"), themeName);
-    w.resize(full);
     w.hide();
     core.shutdown();
     return ok ? 0 : 1;
