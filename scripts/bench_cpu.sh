@@ -131,7 +131,7 @@ echo
 echo "| format | size | pp128 | pp512 | tg64 | GB/s (decode) | % of measured bandwidth |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 for f in "${formats[@]}"; do
-  size=$(stat -c %s "$models/$preset-$f.gguf" |
+  size=$(stat -L -c %s "$models/$preset-$f.gguf" |
          awk '{if ($1 >= 1073741824) printf "%.2f GiB", $1 / 1073741824; else printf "%.0f MiB", $1 / 1048576}')
   r_tg=$(best_round "$f" tg64)
   gbs=$(value "$r_tg" "$f" gbs)

@@ -77,7 +77,8 @@ int cmd_gen_model(Args& args) {
         }
         c.expert_type = *t;
     }
-    c.tied_output = args.flag({"--tied"});
+    // --tied ties any architecture; without it an architecture keeps its own rule (Gemma ties).
+    if (args.flag({"--tied"})) c.tied_output = true;
     std::vector<std::string> pos;
     std::string err;
     if (!args.finish(pos, err) || pos.size() != 1) {

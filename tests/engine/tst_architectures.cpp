@@ -195,6 +195,7 @@ private slots:
         QTest::newRow("gemma3") << "gemma3";
         QTest::newRow("mistral3") << "mistral3";
         QTest::newRow("qwen3moe") << "qwen3moe";
+        QTest::newRow("mixtral") << "mixtral";
         QTest::newRow("gpt-oss") << "gpt-oss";  // MXFP4 experts
         QTest::newRow("glm4moe") << "glm4moe";  // 3 blocks: a dense one, a MoE one, the NextN one
     }
@@ -213,12 +214,31 @@ private slots:
                       "--kv-heads", "2", "--ff", "96", "--ctx-orig", "32", path},
                      nullptr),
                  0);
+        // The file is the family's own shape: Gemma ties its head to the embedding (other GGUF
+        // readers refuse a gemma2 file with output.weight).
+        auto inspected = strata::inspect_model_file(path.toStdString());
+        QVERIFY(inspected.ok());
+        QVERIFY(inspected->footprint.ok());
+        QCOMPARE(inspected->footprint->output_tied, arch.startsWith("gemma"));
         QString one, three;
         const QStringList common = {"run", "-m", path, "-p", "once upon a time", "-n", "40", "--temp", "0", "--ctx", "96"};
         QCOMPARE(run(common + QStringList{"--devices", "cpu"}, &one), 0);
         QCOMPARE(run(common + QStringList{"--devices", "cpu:1GiB,cpu:1GiB,cpu:1GiB", "--split", "1,1,1"}, &three), 0);
         QVERIFY(!one.trimmed().isEmpty());
         QCOMPARE(three, one);
+    }
+
+    // A Mixtral-style llama file cannot say its experts differ in size from feed_forward_length
+    // in a way other readers understand, so gen-model refuses to write one.
+    void cliMixtralExpertSizeRefused() {
+        const QString cli = qEnvironmentVariable("STRATA_CLI");
+        if (cli.isEmpty() || !QFileInfo(cli).isExecutable()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
+        const QString path = dir_.filePath("mixtral-bad.gguf");
+        const strata::test::CliRun r = strata::test::runProgram(
+            cli, {"gen-model", "--arch", "mixtral", "--embd", "64", "--ff", "96", "--expert-ff", "48", path});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("--ff, not --expert-ff"), qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(path));
     }
 };
 

@@ -289,6 +289,13 @@ Status write_random_model(const RandomModelConfig& c, const std::string& path,
     if (moe) {
         if (c.n_expert_used < 1 || c.n_expert_used > c.n_expert)
             return Status(ErrorCode::invalid_argument, "n_expert_used must be 1..n_expert");
+        // Mixtral-style llama files size their experts by feed_forward_length: other GGUF readers
+        // ignore expert_feed_forward_length under `llama`, so a different expert size would make
+        // a file only Strata reads as intended.
+        if (a == "llama" && c.n_ff_exp > 0 && c.n_ff_exp != c.n_ff)
+            return Status(ErrorCode::invalid_argument,
+                          "a Mixtral-style llama model sizes its experts by feed_forward_length: give the expert "
+                          "size as --ff, not --expert-ff");
         w.set_u32(a + ".expert_count", static_cast<uint32_t>(c.n_expert));
         w.set_u32(a + ".expert_used_count", static_cast<uint32_t>(c.n_expert_used));
         if (c.n_ff_exp > 0 || gpt_oss)  // gpt-oss's converter always writes it
