@@ -10,6 +10,7 @@
 #include "chat/chat_controller.h"
 #include "chat/conversation_list_model.h"
 #include "devices/device_monitor.h"
+#include "devices/link_probe_service.h"
 #include "engine/engine_backend.h"
 #include "engine/engine_worker.h"
 #include "engine/model_state.h"
@@ -48,6 +49,7 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_monitor = std::make_unique<DeviceMonitor>(m_worker.get(), m_model.get());
     m_benchStore = std::make_unique<BenchStore>(*m_db);
     m_bench = std::make_unique<BenchService>(*m_worker, *m_model, *m_monitor, *m_benchStore);
+    m_linkProbe = std::make_unique<LinkProbeService>(*m_worker, *m_monitor, m_options.simulate.has_value());
     m_whatif = std::make_unique<WhatIfService>();
     m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker, *m_model);
     m_apiServer = std::make_unique<ApiServer>(m_worker->modelSource());

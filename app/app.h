@@ -20,6 +20,7 @@ namespace strata::app {
 
 class AllocationStore;
 class BenchService;
+class LinkProbeService;
 class BenchStore;
 class ApiServer;
 class ChatController;
@@ -89,6 +90,7 @@ public:
     strata::LoadOptions hubFitOptions() const;
     BenchService& bench() { return *m_bench; }  // the bench runner; the one writer of bench runs
     WhatIfService& whatif() { return *m_whatif; }  // the hardware what-if (strata/whatif.h) off the GUI thread
+    LinkProbeService& linkProbe() { return *m_linkProbe; }  // "Measure links"; this machine's link matrix
 
     // Starts the local API server on the settings' address, key and allowed origins, on `port`
     // (0: the port in the settings), or keeps it if it already listens so. False with
@@ -168,6 +170,7 @@ private:
     std::unique_ptr<BenchStore> m_benchStore;
     std::unique_ptr<BenchService> m_bench;
     std::unique_ptr<WhatIfService> m_whatif;
+    std::unique_ptr<LinkProbeService> m_linkProbe;
     std::unique_ptr<ChatController> m_chat;
     std::unique_ptr<ConversationListModel> m_conversations;
     std::unique_ptr<ApiServer> m_apiServer;   // after the worker: goes first

@@ -54,6 +54,7 @@
 #include "performance/performance_view.h"
 #include "whatif/whatif_view.h"
 #include "perf/bench_service.h"
+#include "devices/link_probe_service.h"
 #include "topology/topology_view.h"
 
 namespace strata::ui {
@@ -121,6 +122,7 @@ MainWindow::MainWindow(app::App& app, ThemeKind systemTheme, QWidget* parent)
     m_library = new LibraryView(app.catalog(), m_pages);
     m_allocation = new AllocationPanel(app.fits(), app.catalog(), m_pages);
     m_topology = new TopologyView(app.monitor(), m_pages);
+    m_topology->setLinkProbe(&app.linkProbe());
     m_discover = new DiscoverView(&app.hub(), &app.downloads(), m_pages);
     m_pages->addWidget(m_chat);
     m_pages->addWidget(m_library);
@@ -257,7 +259,7 @@ void MainWindow::buildMenus() {
     help->addAction(tr("&About Strata"), this, [this] {
         QMessageBox::about(this, tr("About Strata"),
                            tr("<h3>Strata %1</h3><p>Runs large language models split layer-wise across the GPUs and "
-                              "CPU of one machine.</p><p>Models: GGUF files (Llama-family). Chat in a terminal:<br>"
+                              "CPU of one machine.</p><p>Models: GGUF files of the Llama, Mistral, Qwen, Gemma, Phi, GLM and gpt-oss families. Chat in a terminal:<br>"
                               "<nobr><code>strata-cli chat -m MODEL.gguf</code></nobr></p>")
                                .arg(QApplication::applicationVersion().toHtmlEscaped()));
     });

@@ -86,6 +86,19 @@ public:
         (void)cancel;
         return strata::Status(strata::ErrorCode::unsupported, "this engine backend cannot run benchmarks");
     }
+
+    // How `devices` are linked on this machine (strata::Engine::links_between): empty without a
+    // GPU, and for backends without a machine.
+    virtual strata::LinkMatrix linksBetween(const std::vector<strata::DeviceInfo>& devices) {
+        (void)devices;
+        return {};
+    }
+    // strata::Engine::measure_links(true): times the GPU links and stores them. Waits for the
+    // answers running now to end, and holds new ones meanwhile (they would disturb the timing).
+    // The default: unsupported.
+    virtual strata::Result<strata::LinkProbeReport> measureLinks() {
+        return strata::Status(strata::ErrorCode::unsupported, "this engine backend cannot measure links");
+    }
 };
 
 // The real engine: a strata::Engine, the loaded Model and a SequencePool of its sequences.

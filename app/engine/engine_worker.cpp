@@ -111,6 +111,24 @@ void EngineWorker::requestBench(quint64 requestId, const strata::BenchOptions& o
     QMetaObject::invokeMethod(this, [this, requestId, options] { runBench(requestId, options); }, Qt::QueuedConnection);
 }
 
+void EngineWorker::requestMeasureLinks(quint64 requestId) {
+    QMetaObject::invokeMethod(this, [this, requestId] { measureLinks(requestId); }, Qt::QueuedConnection);
+}
+
+void EngineWorker::measureLinks(quint64 requestId) {
+    try {
+        auto report = m_backend->measureLinks();
+        if (!report.ok()) {
+            emit linksMeasureFailed(requestId, qs(report.status().message()));
+            return;
+        }
+        emit linksMeasured(requestId, *report);
+        emit linksDescribed(m_backend->linksBetween(m_describedDevices));
+    } catch (const std::exception& e) {
+        emit linksMeasureFailed(requestId, QString::fromUtf8(e.what()));
+    }
+}
+
 void EngineWorker::runBench(quint64 requestId, const strata::BenchOptions& options) {
     const auto cancel = begin(requestId);
     if (!cancel) {
@@ -152,6 +170,8 @@ void EngineWorker::describeDevices(const DeviceSpecList& specs) {
             devices = std::move(d).value();
         }
         emit devicesDescribed(specs, toQList(devices), qs(m_backend->gpuStatus()));
+        m_describedDevices = devices;
+        emit linksDescribed(m_backend->linksBetween(devices));
     } catch (const std::exception& e) {
         emit failed(QStringLiteral("devices"), QString::fromUtf8(e.what()));
     }

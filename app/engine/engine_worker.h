@@ -79,6 +79,10 @@ public:
     // benchFailed with `requestId`. Runs on the worker's thread (a load waits for it);
     // requestCancel(requestId) stops it between runs.
     void requestBench(quint64 requestId, const strata::BenchOptions& options);
+    // Times this machine's GPU links and stores them (EngineBackend::measureLinks): linksMeasured
+    // or linksMeasureFailed with `requestId`, then linksDescribed with the new matrix. Waits for
+    // the answers running now; seconds per GPU pair.
+    void requestMeasureLinks(quint64 requestId);
 
     // ---- the bodies of the requests above; run on the worker's thread
     void describeDevices(const strata::app::DeviceSpecList& specs);
@@ -91,10 +95,16 @@ public:
     // failed("recover", ...).
     void recoverServedModel(uint64_t seenGeneration, const QString& failure);
     void runBench(quint64 requestId, const strata::BenchOptions& options);
+    void measureLinks(quint64 requestId);
 
 signals:
     void devicesDescribed(const strata::app::DeviceSpecList& specs, const strata::app::DeviceInfoList& devices,
                           const QString& gpuStatus);
+    // How the devices of the last devicesDescribed are linked (EngineBackend::linksBetween; empty
+    // without GPUs), after each devicesDescribed and after a link measurement.
+    void linksDescribed(const strata::LinkMatrix& links);
+    void linksMeasured(quint64 requestId, const strata::LinkProbeReport& report);
+    void linksMeasureFailed(quint64 requestId, const QString& message);
 
     void loadStarted(const QString& path);
     void loadProgress(const QString& deviceId, quint64 done, quint64 total);
@@ -159,6 +169,7 @@ private:
     quint64 m_cancelledUpTo = 0;   // cancelAll(): every request id <= this is cancelled
     std::map<quint64, std::shared_ptr<std::atomic<bool>>> m_running;  // requests running now
     QString m_loadedPath;          // set on the worker's thread while no answer runs
+    std::vector<strata::DeviceInfo> m_describedDevices;  // the last devicesDescribed's (worker's thread)
     std::mutex m_statsMutex;
     QElapsedTimer m_statsClock;
     // Generation threads; after m_backend so that it is destroyed (and waited for) first.

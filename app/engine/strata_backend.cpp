@@ -98,6 +98,15 @@ public:
         return strata::run_bench(*m_model, **lease, options, cancel);
     }
 
+    strata::LinkMatrix linksBetween(const std::vector<strata::DeviceInfo>& devices) override {
+        return m_engine.links_between(devices);
+    }
+
+    strata::Result<strata::LinkProbeReport> measureLinks() override {
+        std::unique_lock lock(m_mutex);  // waits for the answers running now; holds new ones
+        return m_engine.measure_links(/*save=*/true);
+    }
+
     uint64_t generation() const override { return m_generation.load(); }
 
     strata::Result<BackendModel> recover(uint64_t seenGeneration) override {

@@ -28,6 +28,8 @@ void registerWorkerMetaTypes() {
     qRegisterMetaType<ParsedAnswer>();
     qRegisterMetaType<BenchRun>();
     qRegisterMetaType<strata::BenchOptions>();
+    qRegisterMetaType<strata::LinkMatrix>("strata::LinkMatrix");
+    qRegisterMetaType<strata::LinkProbeReport>();
 }
 
 }  // namespace strata::app

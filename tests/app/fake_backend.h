@@ -37,6 +37,13 @@ struct FakeScript {
     // Answers whose last message's content equals this wait at their start (as for a free
     // sequence) until FakeRecord::release is set or they are cancelled; then they end there.
     std::string holdPrompt;
+    // linksBetween() answers `links` whatever the devices; measureLinks() fails with
+    // `failLinks` when set, else answers `linkReport`, and from then on linksBetween() answers
+    // `measuredLinks`.
+    strata::LinkMatrix links;
+    strata::LinkMatrix measuredLinks;
+    strata::LinkProbeReport linkReport;
+    std::string failLinks;
 };
 
 struct FakeRecord {
@@ -192,6 +199,14 @@ public:
         }
         return result;
     }
+    strata::LinkMatrix linksBetween(const std::vector<strata::DeviceInfo>&) override {
+        return m_measured ? m_script.measuredLinks : m_script.links;
+    }
+    strata::Result<strata::LinkProbeReport> measureLinks() override {
+        if (!m_script.failLinks.empty()) return strata::Status(strata::ErrorCode::device_failure, m_script.failLinks);
+        m_measured = true;
+        return m_script.linkReport;
+    }
     std::vector<strata::DeviceMemory> memory() const override { return {}; }
     std::vector<strata::StageTiming> stageTimings() const override { return {}; }
 
@@ -264,6 +279,7 @@ private:
     std::shared_ptr<FakeRecord> m_record;
     std::atomic<bool> m_loaded{false};
     std::atomic<uint64_t> m_generation{0};
+    bool m_measured = false;  // measureLinks() succeeded (the worker's thread only)
     bool m_failed = false;  // recover() ran: the failing device is gone (guarded by the record's mutex)
 };
 

@@ -38,7 +38,8 @@ DropZone::DropZone(QWidget* parent) : QFrame(parent) {
     text->setText(
         tr("<p>A <b>GGUF</b> file holds a whole language model in one file: its weights (usually "
            "quantized, i.e. stored with fewer bits so it needs less memory), its tokenizer and its "
-           "chat template. Strata reads Llama-family models (Llama, Mistral, Qwen2/3 and others).</p>"
+           "chat template. Strata runs Llama, Mistral, Qwen, Gemma, Phi and GLM models and "
+           "mixtures of experts such as Mixtral, Qwen3-30B-A3B and gpt-oss (the README lists them).</p>"
            "<p>Most people download them from <a href=\"https://huggingface.co/models?search=GGUF\">Hugging Face</a> "
            "— search for the model's name and “GGUF”. A repository usually offers several files of the same "
            "model: <b>Q4_K_M</b> is the best choice for most people (small, close to full quality); "

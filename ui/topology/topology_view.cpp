@@ -6,12 +6,14 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLocale>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QVBoxLayout>
 
 #include "allocation/expert_hosting.h"
 #include "common/theme.h"
 #include "devices/device_monitor.h"
+#include "devices/link_probe_service.h"
 #include "topology/device_card.h"
 #include "topology/layer_strip.h"
 #include "topology/link_matrix.h"
@@ -64,6 +66,24 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
     layout->addWidget(title);
     layout->addWidget(m_summary);
 
+    // Measure links: times the GPUs' links; the matrix below then shows the measured speeds.
+    m_probeRow = new QWidget(page);
+    auto* probeLayout = new QHBoxLayout(m_probeRow);
+    probeLayout->setContentsMargins(0, 0, 0, 0);
+    m_measureLinks = new QPushButton(tr("Measure links"), m_probeRow);
+    m_measureLinks->setAccessibleName(tr("Measure the links between the GPUs"));
+    m_probeStatus = new QLabel(m_probeRow);
+    m_probeStatus->setProperty("muted", true);
+    m_probeStatus->setWordWrap(true);
+    m_probeStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    probeLayout->addWidget(m_measureLinks, 0, Qt::AlignTop);
+    probeLayout->addWidget(m_probeStatus, 1);
+    m_probeRow->hide();
+    layout->addWidget(m_probeRow);
+    connect(m_measureLinks, &QPushButton::clicked, this, [this] {
+        if (m_probe) m_probe->measure();
+    });
+
     auto* stripCard = new QFrame(page);
     stripCard->setProperty("card", true);
     auto* sl = new QVBoxLayout(stripCard);
@@ -110,6 +130,34 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
         if (!m_historyTimer.isActive()) m_historyTimer.start();
     });
     rebuild();
+}
+
+void TopologyView::setLinkProbe(app::LinkProbeService* probe) {
+    if (m_probe) disconnect(m_probe, nullptr, this, nullptr);
+    m_probe = probe;
+    if (probe) connect(probe, &app::LinkProbeService::stateChanged, this, &TopologyView::refreshLinkProbe);
+    refreshLinkProbe();
+}
+
+void TopologyView::refreshLinkProbe() {
+    // Without a GPU there is nothing to measure, and the summary above already says why.
+    m_probeRow->setVisible(m_probe && m_probe->hasGpus());
+    if (!m_probe) return;
+    QString why;
+    const bool can = m_probe->canMeasure(&why);
+    m_measureLinks->setEnabled(can);
+    m_measureLinks->setText(m_probe->isMeasuring() ? tr("Measuring…") : tr("Measure links"));
+    m_measureLinks->setToolTip(can ? tr("Times host ↔ GPU and every GPU pair (a few seconds per pair) and stores "
+                                        "the speeds for later plans; answers wait meanwhile")
+                                   : why);
+    if (m_probe->isMeasuring())
+        m_probeStatus->setText(tr("Timing 64 MiB and 4 KiB copies between every pair; answers wait until it ends."));
+    else if (!m_probe->lastResult().isEmpty())
+        m_probeStatus->setText(m_probe->lastResult());
+    else
+        m_probeStatus->setText(can ? tr("How fast do your GPUs really exchange data? The planner uses nominal "
+                                        "speeds until they are measured.")
+                                   : why);
 }
 
 void TopologyView::refreshHistory() {

@@ -13,9 +13,11 @@
 
 class QHBoxLayout;
 class QLabel;
+class QPushButton;
 
 namespace strata::app {
 class DeviceMonitor;
+class LinkProbeService;
 }
 
 namespace strata::ui {
@@ -37,6 +39,10 @@ public:
     QStringList linkTexts() const;
     // Rebuilds the cards (after a theme change: they are styled with the theme's colours).
     void refresh() { rebuild(); }
+    // "Measure links" (hidden until set; screenshots and tests without an App leave it unset).
+    void setLinkProbe(app::LinkProbeService* probe);
+    QPushButton* measureLinksButton() const { return m_measureLinks; }
+    QLabel* linkProbeStatus() const { return m_probeStatus; }
 
 private:
     void rebuild();
@@ -44,7 +50,13 @@ private:
     void refreshTelemetry();
     void refreshHistory();
 
+    void refreshLinkProbe();
+
     app::DeviceMonitor& m_monitor;
+    app::LinkProbeService* m_probe = nullptr;
+    QWidget* m_probeRow;
+    QPushButton* m_measureLinks;
+    QLabel* m_probeStatus;
     QLabel* m_summary;
     QWidget* m_stripCard;
     LayerStrip* m_strip;

@@ -27,6 +27,7 @@
 
 #include "strata/chat_prompt.h"
 #include "strata/device_info.h"
+#include "strata/link_probe.h"
 #include "strata/model_info.h"
 #include "strata/plan.h"
 #include "strata/sampling.h"
@@ -115,6 +116,18 @@ public:
     Result<std::unique_ptr<Model>> load(const std::string& path, const LoadOptions& options,
                                         const LoadProgressFn& progress = {},
                                         const std::atomic<bool>* cancel = nullptr);
+
+    // How `devices` (described on this machine, in this order) are linked, [i][j] from devices[i]
+    // to devices[j]: the GPUs' NVML topology with this machine's stored link measurements over
+    // it, as plans on them see it. Empty without a GPU among them (nothing is loaded then).
+    LinkMatrix links_between(const std::vector<DeviceInfo>& devices);
+
+    // Times this machine's GPU links (strata/link_probe.h) and, when `save`, stores them where
+    // later plans on these GPUs find them. Seconds per GPU pair; run it off the GUI thread and
+    // not while a model on these GPUs answers. Errors: not_found (no GPUs, with gpu_status()),
+    // unsupported (a CUDA module without the probe), device_failure (the probe failed, with the
+    // CUDA error), io (the measurements could not be stored; nothing else is lost).
+    Result<LinkProbeReport> measure_links(bool save);
 
 private:
     std::unique_ptr<DeviceRegistry> registry_;

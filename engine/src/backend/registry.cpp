@@ -182,6 +182,10 @@ Result<std::vector<DeviceInfo>> DeviceRegistry::describe(const std::vector<Devic
     return out;
 }
 
+void* DeviceRegistry::module_symbol(const char* name) const {
+    return module_handle_ ? dlsym(module_handle_, name) : nullptr;
+}
+
 std::unique_ptr<Transport> DeviceRegistry::transport(Device& src, Device& dst) {
     if (cuda_ && src.info().type == DeviceType::cuda && dst.info().type == DeviceType::cuda) {
         if (auto t = cuda_->create_transport(src, dst)) return t;

@@ -34,6 +34,10 @@ public:
     // What create() would make, without creating anything (for planning from a file's header).
     Result<std::vector<DeviceInfo>> describe(const std::vector<DeviceSpec>& specs, int default_cpu_threads = 0) const;
 
+    // An exported C function of the loaded CUDA module (its probes: link timing, selftest), or
+    // nullptr when no module is loaded or it lacks `name`.
+    void* module_symbol(const char* name) const;
+
     // Fastest transport from src to dst (peer/NCCL from the module, else host copy/staging).
     std::unique_ptr<Transport> transport(Device& src, Device& dst);
 

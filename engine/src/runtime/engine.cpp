@@ -111,6 +111,10 @@ Engine::Engine() : registry_(std::make_unique<DeviceRegistry>()), topology_(std:
 Engine::~Engine() = default;
 
 std::vector<DeviceInfo> Engine::available_devices() const { return registry_->available(); }
+
+LinkMatrix Engine::links_between(const std::vector<DeviceInfo>& devices) {
+    return links_here(*registry_, *topology_, devices, nullptr);
+}
 const std::string& Engine::gpu_status() const { return registry_->gpu_status(); }
 
 Result<std::vector<DeviceInfo>> Engine::describe_devices(const std::vector<DeviceSpec>& specs, int n_threads) const {
