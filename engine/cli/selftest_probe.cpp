@@ -13,11 +13,11 @@
 
 #include "backend/cuda/cuda_probe_abi.h"
 #include "cuda_module.h"
-#include "selftest_common.h"
+#include "selftest_probe.h"
 
-namespace strata::cli::selftest {
+namespace strata::cli {
 
-int run_probe(int n_cuda_devices) {
+int run_selftest_probe(int n_cuda_devices) {
     std::string tried;
     void* h = open_cuda_module(tried);
     if (!h) {
@@ -57,4 +57,4 @@ int run_probe(int n_cuda_devices) {
     return rc;  // the module stays loaded (as in the registry)
 }
 
-}  // namespace strata::cli::selftest
+}  // namespace strata::cli

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU, CUDA, CMake and a C++ compiler (no Qt, no
 # network). Builds strata-cli and the CUDA module (sm_90 only, to stay fast), times the copy links
-# (`strata-cli probe links`: host <-> GPU, GPU <-> GPU), runs the full
-# `strata-cli selftest` (every op on every device, whole models GPU vs CPU), measures the GPU's
+# (`strata-cli probe links`: host <-> GPU, GPU <-> GPU), runs the GPU tests with `ctest -L gpu`
+# (the full selftest over the GPU: every op against its reference, whole models GPU vs CPU, in
+# four tests of one process each; tests/gpu/tst_cuda_selftest.cpp), measures the GPU's
 # ceilings (`selftest --probe`: device-to-device copy bandwidth, cuBLAS F16 GEMM peak), then
 # benchmarks random-weight models of TinyLlama-1.1B and Llama-2-7B shape generated on the spot:
 # pp512 and tg128, decode bandwidth as % of the measured HBM bandwidth, prefill TFLOP/s as % of
@@ -63,7 +64,7 @@ GEN=()
 command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
 if ! cmake -S "$ROOT" -B "$BUILD" ${GEN[@]+"${GEN[@]}"} -DSTRATA_QT=OFF -DSTRATA_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
         -DCMAKE_BUILD_TYPE=Release > "$LOGS/build.log" 2>&1 ||
-   ! cmake --build "$BUILD" -j "$JOBS" --target strata-cli strata_cuda >> "$LOGS/build.log" 2>&1; then
+   ! cmake --build "$BUILD" -j "$JOBS" --target strata-cli strata_cuda tst_cuda_selftest >> "$LOGS/build.log" 2>&1; then
     tail -40 "$LOGS/build.log"
     echo "BUILD FAILED (log: $LOGS/build.log)"
     exit 1
@@ -113,32 +114,44 @@ val() { echo "$PROBE" | tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
 COPY_GBS=$(val copy_gbs); READ_GBS=$(val read_gbs); GEMM_TF=$(val gemm_tflops)
 COPY_GBS=${COPY_GBS:-0}; READ_GBS=${READ_GBS:-0}; GEMM_TF=${GEMM_TF:-0}
 
-# ---- 5. selftest ----------------------------------------------------------------------------------------
-# The full selftest in four processes (each suite group on its own), so a GPU error that poisons
-# a CUDA context cannot hide the results of the other suites.
-phase "selftest (full, in four parts)"
-# run_part PART LOG [VAR=value ...]: one selftest part into LOG; sets $line to its closing
-# "N passed, M failed" ("" when it did not finish) and $rc to its exit status.
+# ---- 5. selftest: ctest -L gpu ------------------------------------------------------------------------
+# Every test labelled gpu, one at a time (each its own log). The selftest is registered as four
+# tests, one process per suite group (tests/gpu/CMakeLists.txt), so a GPU error that poisons a
+# CUDA context cannot hide the results of the other groups; each ends with
+# "SELFTEST <suites>: N passed, M failed". tst_cuda_resources (the owning CUDA handles, live on a
+# GPU) is one more.
+phase "selftest: ctest -L gpu (one process per suite group)"
+mapfile -t GPU_TESTS < <(ctest --test-dir "$BUILD" -N -L gpu | sed -nE 's/^ *Test +#[0-9]+: (.*)$/\1/p')
+[ ${#GPU_TESTS[@]} -gt 0 ] || note "ctest -L gpu lists no tests (was $BUILD configured by this script?)"
+# run_part TEST LOG [VAR=value ...]: one gpu test through ctest into LOG (ctest's "N: " prefixes
+# removed); sets $line to its closing "N passed, M failed" ("" when it did not finish or was
+# skipped) and $rc to ctest's exit status.
 run_part() {
-    local part=$1 log=$2
+    local test=$1 log=$2
     shift 2
-    (cd "$ROOT" && env "$@" "$CLI" selftest --only "$part") > "$log" 2>&1
+    env "$@" ctest --test-dir "$BUILD" -L gpu -R "^${test}\$" -V 2>&1 | sed -E 's/^[0-9]+: //' > "$log"
     rc=$?
-    line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+    line=$(grep -E "^SELFTEST [^ ]+: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -1 | sed -E 's/^SELFTEST [^ ]+: //')
+    if grep -q "\*\*\*Skipped" "$log"; then  # no GPU seen: a failure here
+        line=""
+        grep -E "^SKIP " "$log" | head -1
+    elif [ -z "$line" ] && [ "$rc" = 0 ]; then  # a passing test without case counts counts as one
+        line="1 passed, 0 failed"
+    fi
 }
 ST_PASS=0; ST_FAIL=0; ST_LINE=""; FAILED_PARTS=()
-for part in matmul embed,rms_norm,elementwise,rope,store_kv attention model; do
-    log="$LOGS/selftest-${part%%,*}.log"
+for part in ${GPU_TESTS[@]+"${GPU_TESTS[@]}"}; do
+    log="$LOGS/selftest-${part#tst_}.log"
     run_part "$part" "$log"
-    echo "--- selftest --only $part: ${line:-did not finish (exit $rc)} ($(tail -1 "$log"))"
+    echo "--- ctest $part: ${line:-did not finish or skipped (exit $rc)} ($(grep -E "Total Test time" "$log" | tail -1))"
     grep -E "^\| " "$log" | grep -v "|      0 |" | grep -v "^| check" | head -40
     grep -E "^  FAIL" "$log" | head -25
     if [ -n "$line" ]; then
         ST_PASS=$((ST_PASS + $(echo "$line" | cut -d' ' -f1)))
         ST_FAIL=$((ST_FAIL + $(echo "$line" | cut -d' ' -f3)))
-        [ "$(echo "$line" | cut -d' ' -f3)" = 0 ] || FAILED_PARTS+=("$part")
+        [ "$(echo "$line" | cut -d' ' -f3)" = 0 ] && [ "$rc" = 0 ] || FAILED_PARTS+=("$part")
     else
-        ST_FAIL=$((ST_FAIL + 1)); ST_LINE+="($part did not finish) "; FAILED_PARTS+=("$part")
+        ST_FAIL=$((ST_FAIL + 1)); ST_LINE+="($part did not finish or skipped) "; FAILED_PARTS+=("$part")
         tail -5 "$log"
     fi
 done
@@ -154,9 +167,9 @@ if [ ${#FAILED_PARTS[@]} -gt 0 ] && [ "${STRATA_CUDA_PDL:-1}" != 0 ] && [ "${CC_
     phase "selftest again with STRATA_CUDA_PDL=0 (the parts that failed: ${FAILED_PARTS[*]})"
     PDL_CAUSE=1
     for part in "${FAILED_PARTS[@]}"; do
-        log="$LOGS/selftest-${part%%,*}-pdl-off.log"
+        log="$LOGS/selftest-${part#tst_}-pdl-off.log"
         run_part "$part" "$log" STRATA_CUDA_PDL=0
-        echo "--- STRATA_CUDA_PDL=0 selftest --only $part: ${line:-did not finish}"
+        echo "--- STRATA_CUDA_PDL=0 ctest $part: ${line:-did not finish}"
         grep -E "^  FAIL" "$log" | head -10
         [ -n "$line" ] && [ "$(echo "$line" | cut -d' ' -f3)" = 0 ] || PDL_CAUSE=0
     done

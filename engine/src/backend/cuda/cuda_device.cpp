@@ -133,54 +133,48 @@ Status CudaDevice::init(uint64_t memory_cap) {
         info_.note += ", launch profiling (no CUDA graphs)";
     }
 
-    if ((e = cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)) != cudaSuccess) return fail_init(e, "creating a stream");
-    if ((e = cudaStreamCreateWithFlags(&stream_b_, cudaStreamNonBlocking)) != cudaSuccess) return fail_init(e, "creating a stream");
-    for (cudaEvent_t* ev : {&ev_start_, &ev_fill_[0], &ev_fill_[1], &ev_free_[0], &ev_free_[1], &ev_stage_[0], &ev_stage_[1]}) {
-        if ((e = cudaEventCreateWithFlags(ev, cudaEventDisableTiming)) != cudaSuccess) return fail_init(e, "creating an event");
+    // On failure the members made so far are released by ~CudaDevice (create() drops the device).
+    if ((e = stream_.create(cudaStreamNonBlocking)) != cudaSuccess) return fail_init(e, "creating a stream");
+    if ((e = stream_b_.create(cudaStreamNonBlocking)) != cudaSuccess) return fail_init(e, "creating a stream");
+    for (CudaEvent* ev : {&ev_start_, &ev_fill_[0], &ev_fill_[1], &ev_free_[0], &ev_free_[1], &ev_stage_[0], &ev_stage_[1]}) {
+        if ((e = ev->create(cudaEventDisableTiming)) != cudaSuccess) return fail_init(e, "creating an event");
     }
-    void* p = nullptr;
-    if ((e = cudaHostAlloc(&p, kStagingBytes, cudaHostAllocDefault)) != cudaSuccess)
+    if ((e = staging_.create(kStagingBytes, cudaHostAllocDefault)) != cudaSuccess)
         return fail_init(e, "allocating 32 MiB of pinned host memory for transfers");
-    staging_ = static_cast<char*>(p);
-    if ((e = cudaHostAlloc(&p, kPosSlots * sizeof(int32_t), cudaHostAllocDefault)) != cudaSuccess)
+    if ((e = pos_host_.create(kPosSlots * sizeof(int32_t), cudaHostAllocDefault)) != cudaSuccess)
         return fail_init(e, "allocating pinned host memory");
-    pos_host_ = static_cast<int32_t*>(p);
-    if ((e = cudaHostAlloc(&p, sizeof(int), cudaHostAllocMapped)) != cudaSuccess)
+    if ((e = bad_token_.create(sizeof(int), cudaHostAllocMapped)) != cudaSuccess)
         return fail_init(e, "allocating mapped host memory");
-    bad_token_host_ = static_cast<int*>(p);
-    *bad_token_host_ = 0;
-    if ((e = cudaHostGetDevicePointer(reinterpret_cast<void**>(&bad_token_dev_), bad_token_host_, 0)) != cudaSuccess)
+    *bad_token_.as<int>() = 0;
+    if ((e = cudaHostGetDevicePointer(reinterpret_cast<void**>(&bad_token_dev_), bad_token_.get(), 0)) != cudaSuccess)
         return fail_init(e, "mapping host memory");
     std::lock_guard<std::mutex> lock(mu_);
     auto pos = device_alloc(kPosSlots * sizeof(int32_t), MemoryUse::scratch, "token positions");
     if (!pos.ok()) return pos.status();
-    pos_dev_ = static_cast<int32_t*>(*pos);
-    ops_ = std::make_unique<CudaOps>(*this);
+    pos_dev_.reset(*pos);
+    ops_ = std::make_unique<CudaOps>(*this);  // last: marks the device complete (see ~CudaDevice)
     return {};
 }
 
+// Frees nothing by hand: the members own the CUDA objects and are released after this body, in
+// the order their declaration gives (cuda_device.h). This body makes that safe: with the GPU
+// current, it runs what is pending and then waits for both streams, so no queued work still uses
+// the memory, events and handles released afterwards.
 CudaDevice::~CudaDevice() {
     cudaSetDevice(ordinal_);
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!failed_) static_cast<void>(flush_locked());
-        if (std::getenv("STRATA_CUDA_VERBOSE"))
-            std::fprintf(stderr, "%s: %llu flushes eager, %llu graph captures, %llu graph replays\n", info_.id.c_str(),
-                         static_cast<unsigned long long>(graphs_.eager), static_cast<unsigned long long>(graphs_.captures),
-                         static_cast<unsigned long long>(graphs_.replays));
-        if (profile_) std::fprintf(stderr, "%s %s", info_.id.c_str(), profile_->report().c_str());
-        graphs_.clear();
-    }
-    if (cublas_) destroy_cublas(cublas_);
-    if (fallback_ws_) cudaFree(fallback_ws_);
-    if (pos_dev_) cudaFree(pos_dev_);
-    if (staging_) cudaFreeHost(staging_);
-    if (pos_host_) cudaFreeHost(pos_host_);
-    if (bad_token_host_) cudaFreeHost(bad_token_host_);
-    for (cudaEvent_t ev : {ev_start_, ev_fill_[0], ev_fill_[1], ev_free_[0], ev_free_[1], ev_stage_[0], ev_stage_[1]})
-        if (ev) cudaEventDestroy(ev);
-    if (stream_b_) cudaStreamDestroy(stream_b_);
-    if (stream_) cudaStreamDestroy(stream_);
+    std::lock_guard<std::mutex> lock(mu_);
+    // ops_ is made last in init(): a device whose init() failed has nothing to flush (and
+    // flushing would read bad_token_, which may not exist).
+    if (!failed_ && ops_) static_cast<void>(flush_locked());
+    // After a failure nothing was waited for; errors here change nothing (the device is going).
+    for (const CudaStream* s : {&stream_b_, &stream_})
+        if (*s && cudaStreamSynchronize(s->get()) != cudaSuccess) cudaGetLastError();
+    if (std::getenv("STRATA_CUDA_VERBOSE"))
+        std::fprintf(stderr, "%s: %llu flushes eager, %llu graph captures, %llu graph replays\n", info_.id.c_str(),
+                     static_cast<unsigned long long>(graphs_.eager), static_cast<unsigned long long>(graphs_.captures),
+                     static_cast<unsigned long long>(graphs_.replays));
+    if (profile_) std::fprintf(stderr, "%s %s", info_.id.c_str(), profile_->report().c_str());
+    graphs_.clear();
     cudaGetLastError();
 }
 
@@ -267,19 +261,18 @@ Result<void*> CudaDevice::matmul_workspace(size_t bytes, const void* x, size_t x
         cudaSetDevice(ordinal_);
         STRATA_RETURN_IF_ERROR(flush_locked());  // queued work may use the old buffer
         if (fallback_ws_) {
-            cudaFree(fallback_ws_);
+            fallback_ws_.reset();
             release(fallback_ws_bytes_, MemoryUse::scratch);
-            fallback_ws_ = nullptr;
             fallback_ws_bytes_ = 0;
             graphs_.clear();
         }
         const size_t want = (bytes + (1u << 20) - 1) / (1u << 20) * (1u << 20);
         auto p = device_alloc(want, MemoryUse::scratch, "matmul workspace");
         if (!p.ok()) return p.status();
-        fallback_ws_ = *p;
+        fallback_ws_.reset(*p);
         fallback_ws_bytes_ = want;
     }
-    return fallback_ws_;
+    return fallback_ws_.get();
 }
 
 Status CudaDevice::synchronize() {
@@ -323,7 +316,7 @@ Status CudaDevice::record(Op op, const int64_t* pos_values, int n_pos_values) {
     }
     if (n_pos_values > 0) {
         op.pos_slot = n_pos_;
-        for (int i = 0; i < n_pos_values; ++i) pos_host_[n_pos_++] = static_cast<int32_t>(pos_values[i]);
+        for (int i = 0; i < n_pos_values; ++i) pos_host_.as<int32_t>()[n_pos_++] = static_cast<int32_t>(pos_values[i]);
     }
     pending_.push_back(op);
     return {};
@@ -344,7 +337,7 @@ Status CudaDevice::check(cudaError_t err, const std::string& what) {
 }
 
 Status CudaDevice::check_bad_token() {
-    volatile int* flag = bad_token_host_;
+    volatile int* flag = bad_token_.as<int>();
     const int v = *flag;
     if (v == 0) return {};
     *flag = 0;
@@ -372,11 +365,11 @@ Status CudaDevice::launch_segment_locked() {
         if (!e.broken && !e.exec && e.seen >= 1) {
             cudaGraph_t graph = nullptr;
             cudaGraphExec_t exec = nullptr;
-            cudaError_t ce = cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal);
+            cudaError_t ce = cudaStreamBeginCapture(stream_.get(), cudaStreamCaptureModeThreadLocal);
             if (ce == cudaSuccess) {
                 std::string capture_what;
                 const cudaError_t run = run_items(items, capture_what);
-                const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
+                const cudaError_t end = cudaStreamEndCapture(stream_.get(), &graph);
                 ce = run != cudaSuccess ? run : end;
                 if (ce == cudaSuccess && graph) ce = cudaGraphInstantiate(&exec, graph, 0);
                 if (graph) cudaGraphDestroy(graph);
@@ -394,17 +387,17 @@ Status CudaDevice::launch_segment_locked() {
         }
         ++e.seen;
         if (e.exec) {
-            err = cudaGraphLaunch(e.exec, stream_);
+            err = cudaGraphLaunch(e.exec, stream_.get());
             what = "replaying a CUDA graph";
             launched = true;
             ++graphs_.replays;
         }
     }
     if (!launched && profile_) {
-        err = profile_->begin(stream_);
+        err = profile_->begin(stream_.get());
         if (err == cudaSuccess) err = run_items(items, what);
         else what = "starting the launch profile";
-        const cudaError_t collected = profile_->collect(stream_);  // always: opens the gate
+        const cudaError_t collected = profile_->collect(stream_.get());  // always: opens the gate
         if (err == cudaSuccess && collected != cudaSuccess) {
             err = collected;
             what = "timing launches";
@@ -430,7 +423,7 @@ Status CudaDevice::flush_locked() {
     }
     const Status launched = launch_segment_locked();
     if (!launched.ok()) return launched;
-    const cudaError_t sync = cudaStreamSynchronize(stream_);
+    const cudaError_t sync = cudaStreamSynchronize(stream_.get());
     // Everything enqueued is done: position slots and staging memory may be reused.
     n_pos_ = 0;
     segment_pos_ = 0;

@@ -25,11 +25,10 @@
 #include "backend/cuda/cuda_fusion.h"
 #include "backend/cuda/cuda_graph.h"
 #include "backend/cuda/cuda_profile.h"
+#include "backend/cuda/cuda_resources.h"
 #include "backend/cuda/cuda_weight_layout.h"
 #include "backend/cuda/kernels.h"
 #include "backend/device.h"
-
-typedef struct cublasContext* cublasHandle_t;  // cublas_api.h
 
 namespace strata::cuda {
 
@@ -44,7 +43,6 @@ struct CudaDeviceOptions {
     bool profile = false;  // STRATA_CUDA_PROFILE=1: time every launch (no graphs); table on stderr at exit
 };
 CudaDeviceOptions device_options_from_env();
-void destroy_cublas(cublasHandle_t handle);  // cuda_gemm.cpp
 
 // A weight on the device (layout in cuda_weight_layout.h).
 class CudaWeight final : public DeviceWeight {
@@ -103,7 +101,7 @@ public:
     Status flush_locked();
     // Launches the pending ops (as a graph when their signature repeats) without waiting.
     Status launch_segment_locked();
-    cudaStream_t stream() const { return stream_; }
+    cudaStream_t stream() const { return stream_.get(); }
     // With the lock held: a CUDA error → Status naming the device (and marks it failed).
     Status check(cudaError_t err, const std::string& what);
     Status fail_locked(const std::string& what);
@@ -140,23 +138,29 @@ private:
     std::unique_ptr<CudaOps> ops_;
 
     std::mutex mu_;  // everything below
-    cudaStream_t stream_ = nullptr;    // all work
-    cudaStream_t stream_b_ = nullptr;  // dequantization of GEMM tiles (overlaps stream_)
-    cudaEvent_t ev_start_ = nullptr;
-    cudaEvent_t ev_fill_[2] = {};
-    cudaEvent_t ev_free_[2] = {};
-    cudaEvent_t ev_stage_[2] = {};     // large copies through the staging halves
-    cublasHandle_t cublas_ = nullptr;
-    char* staging_ = nullptr;    // pinned host memory
+    // The CUDA objects below are owned by their members, and the declaration order is the
+    // release order reversed: ~CudaDevice waits for both streams, then the members go from the
+    // bottom up — the launch profile's events and the graphs, the cuBLAS handle (bound to
+    // stream_, using workspaces in device memory), device memory, pinned host memory, the
+    // events, and the streams last. So nothing is released while queued work may still use it,
+    // and no stream goes before what is bound to it. Keep new members in that order.
+    CudaStream stream_;    // all work
+    CudaStream stream_b_;  // dequantization of GEMM tiles (overlaps stream_)
+    CudaEvent ev_start_;
+    CudaEvent ev_fill_[2];
+    CudaEvent ev_free_[2];
+    CudaEvent ev_stage_[2];  // large copies through the staging halves
+    PinnedBuffer staging_;   // detail::kStagingBytes
     size_t staging_used_ = 0;
-    int32_t* pos_host_ = nullptr;  // pinned
-    int32_t* pos_dev_ = nullptr;
-    int n_pos_ = 0;        // slots used since the last full flush
-    int segment_pos_ = 0;  // first slot of the pending segment
-    int* bad_token_host_ = nullptr;  // mapped pinned memory the embed kernel writes
-    int* bad_token_dev_ = nullptr;
-    void* fallback_ws_ = nullptr;
+    PinnedBuffer pos_host_;  // int32_t[kPosSlots]: positions recorded, copied to pos_dev_ per segment
+    DeviceMemory pos_dev_;   // int32_t[kPosSlots] (accounted as scratch)
+    int n_pos_ = 0;          // slots used since the last full flush
+    int segment_pos_ = 0;    // first slot of the pending segment
+    PinnedBuffer bad_token_;        // one int, mapped: the embed kernel writes a bad token id here
+    int* bad_token_dev_ = nullptr;  // bad_token_'s address on the GPU (not owned)
+    DeviceMemory fallback_ws_;      // matmul workspace when no scratch buffer has room
     size_t fallback_ws_bytes_ = 0;
+    CublasHandle cublas_;
     std::map<uintptr_t, size_t> scratch_buffers_;  // base → size
     std::vector<Op> pending_;
     GraphCache graphs_;

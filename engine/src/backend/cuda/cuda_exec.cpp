@@ -46,15 +46,15 @@ cuk::RopeStoreArgs rope_base(const Op& op) {
 cudaError_t CudaDevice::run_items(const std::vector<Item>& items, std::string& what) {
     if (n_pos_ > segment_pos_) {  // this segment's position slots
         what = "copying token positions";
-        cudaError_t e = cudaMemcpyAsync(pos_dev_ + segment_pos_, pos_host_ + segment_pos_,
+        cudaError_t e = cudaMemcpyAsync(pos_dev_.as<int32_t>() + segment_pos_, pos_host_.as<int32_t>() + segment_pos_,
                                               static_cast<size_t>(n_pos_ - segment_pos_) * sizeof(int32_t),
-                                              cudaMemcpyHostToDevice, stream_);
+                                              cudaMemcpyHostToDevice, stream_.get());
         if (e != cudaSuccess) return e;
-        if (profile_ && (e = profile_->mark(stream_, "copy positions")) != cudaSuccess) return e;
+        if (profile_ && (e = profile_->mark(stream_.get(), "copy positions")) != cudaSuccess) return e;
     }
     for (const Item& it : items) {
         cudaError_t e = run_item(it, what);
-        if (e == cudaSuccess && profile_) e = profile_->mark(stream_, item_label(it, pending_));
+        if (e == cudaSuccess && profile_) e = profile_->mark(stream_.get(), item_label(it, pending_));
         if (e != cudaSuccess) return e;
     }
     return cudaSuccess;
@@ -63,7 +63,7 @@ cudaError_t CudaDevice::run_items(const std::vector<Item>& items, std::string& w
 cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
     const Op& op = pending_[static_cast<size_t>(it.first)];
     what = std::string(item_kind_name(it.kind)) + " (" + op_kind_name(op.kind) + ")";
-    const cuk::LaunchOn s(stream_, pdl_);
+    const cuk::LaunchOn s(stream_.get(), pdl_);
     switch (it.kind) {
         case ItemKind::quant:
             return cuk::launch_quantize_act(it.act_x, it.act_rows, it.act_cols,
@@ -100,10 +100,10 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
             cuk::RopeStoreArgs a = rope_base(op);
             a.xa = const_cast<float*>(op.x);
             a.n_head_a = op.n_head;
-            a.pos_a = pos_dev_ + op.pos_slot;
+            a.pos_a = pos_dev_.as<int32_t>() + op.pos_slot;
             a.xb = const_cast<float*>(k.x);
             a.n_head_b = k.n_head;
-            a.pos_b_rope = pos_dev_ + k.pos_slot;
+            a.pos_b_rope = pos_dev_.as<int32_t>() + k.pos_slot;
             a.store = 1;
             a.v = st.y;
             a.k_cache = st.kv.k;
@@ -111,7 +111,7 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
             a.kv_type = kv_type_of(st.kv.type);
             a.n_embd_kv = st.kv.n_embd_kv;
             a.kv_rows = st.kv.rows();
-            a.pos_store = pos_dev_ + st.pos_slot;
+            a.pos_store = pos_dev_.as<int32_t>() + st.pos_slot;
             return cuk::launch_rope_store(a, s);
         }
         case ItemKind::attention: {
@@ -135,7 +135,7 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
                 a.q = op.x;
                 a.out = op.out;
                 a.n_tok = op.n_tok;
-                a.pos = pos_dev_ + op.pos_slot;
+                a.pos = pos_dev_.as<int32_t>() + op.pos_slot;
                 // Soft caps and sliding windows (Gemma) are in the generic tiled kernel only.
                 if (op.softcap != 0.0f || op.window > 0 || op.kv.rows() < op.kv.n_ctx)
                     return cuk::launch_attention_prefill(a, s);
@@ -151,7 +151,7 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
                 a.q = op.x + t0 * row;
                 a.out = op.out + t0 * row;
                 a.n_tok = std::min<int64_t>(8, op.n_tok - t0);
-                a.pos = pos_dev_ + op.pos_slot + g;
+                a.pos = pos_dev_.as<int32_t>() + op.pos_slot + g;
                 if (it.act && op.n_tok <= 8) a.act = cuk::act_q8_at(it.act, op.n_tok, row);
                 cudaError_t e = cuk::launch_attention_partial(a, s);
                 if (e == cudaSuccess) e = cuk::launch_attention_combine(a, s);
@@ -162,9 +162,9 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
         case ItemKind::op: break;
     }
     switch (op.kind) {
-        case OpKind::copy_h2d: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyHostToDevice, stream_);
-        case OpKind::copy_d2h: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyDeviceToHost, stream_);
-        case OpKind::copy_d2d: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyDeviceToDevice, stream_);
+        case OpKind::copy_h2d: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyHostToDevice, stream_.get());
+        case OpKind::copy_d2h: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyDeviceToHost, stream_.get());
+        case OpKind::copy_d2d: return cudaMemcpyAsync(op.dst, op.src, static_cast<size_t>(op.n), cudaMemcpyDeviceToDevice, stream_.get());
         case OpKind::embed: return cuk::launch_embed(view_of(op.w), op.tokens, op.n_tok, op.out, bad_token_dev_, s);
         case OpKind::rms_norm:
             return cuk::launch_rms_norm(op.x, vector_of(op.w), op.eps, op.n_tok, op.n, op.out, cuk::ActQ8{}, s);
@@ -173,7 +173,7 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
             cuk::RopeStoreArgs a = rope_base(op);
             a.xa = const_cast<float*>(op.x);
             a.n_head_a = op.n_head;
-            a.pos_a = pos_dev_ + op.pos_slot;
+            a.pos_a = pos_dev_.as<int32_t>() + op.pos_slot;
             return cuk::launch_rope_store(a, s);
         }
         case OpKind::store_kv: {
@@ -189,7 +189,7 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
             a.kv_type = kv_type_of(op.kv.type);
             a.n_embd_kv = op.kv.n_embd_kv;
             a.kv_rows = op.kv.rows();
-            a.pos_store = pos_dev_ + op.pos_slot;
+            a.pos_store = pos_dev_.as<int32_t>() + op.pos_slot;
             return cuk::launch_rope_store(a, s);
         }
         case OpKind::swiglu: return cuk::launch_swiglu(op.x, op.y, op.n, op.out, s);

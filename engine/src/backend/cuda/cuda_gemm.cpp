@@ -31,9 +31,9 @@ Status CudaDevice::ensure_cublas() {
         return fail_locked(std::string("creating the cuBLAS handle failed: ") + cublasGetStatusName(st) + " (" +
                            cublasGetStatusString(st) + ")");
     }
-    cublasSetStream(h, stream_);
+    cublasSetStream(h, stream_.get());
     cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);  // F32 GEMMs stay full F32 (no TF32)
-    cublas_ = h;
+    cublas_.reset(h);
     return {};
 }
 
@@ -53,21 +53,21 @@ cudaError_t CudaDevice::run_gemm(const Op& op, bool convert_x, std::string& what
     void* act16 = ws + g.act16_offset;
     const float one = 1.0f, zero = 0.0f;
     cudaError_t e;
-    if ((e = blas(cublasSetWorkspace(cublas_, ws, kCublasWorkspaceBytes), what, "cublasSetWorkspace")) != cudaSuccess)
+    if ((e = blas(cublasSetWorkspace(cublas_.get(), ws, kCublasWorkspaceBytes), what, "cublasSetWorkspace")) != cudaSuccess)
         return e;
     if (!g.f32 && convert_x) {
         what = "converting activations to F16";
-        if ((e = cuk::launch_f32_to_f16(op.x, n_tok * n_cols, act16, cuk::LaunchOn(stream_, pdl_))) != cudaSuccess) return e;
+        if ((e = cuk::launch_f32_to_f16(op.x, n_tok * n_cols, act16, cuk::LaunchOn(stream_.get(), pdl_))) != cudaSuccess) return e;
     }
     if (g.f32) {
-        return blas(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n_rows), static_cast<int>(n_tok),
+        return blas(cublasGemmEx(cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n_rows), static_cast<int>(n_tok),
                                  static_cast<int>(n_cols), &one, v.main, CUDA_R_32F, static_cast<int>(n_cols), op.x,
                                  CUDA_R_32F, static_cast<int>(n_cols), &zero, op.out, CUDA_R_32F,
                                  static_cast<int>(n_rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                     what, "cublasGemmEx (F32)");
     }
     if (g.direct) {
-        return blas(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n_rows), static_cast<int>(n_tok),
+        return blas(cublasGemmEx(cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n_rows), static_cast<int>(n_tok),
                                  static_cast<int>(n_cols), &one, v.main, CUDA_R_16F, static_cast<int>(n_cols), act16,
                                  CUDA_R_16F, static_cast<int>(n_cols), &zero, op.out, CUDA_R_32F,
                                  static_cast<int>(n_rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
@@ -78,8 +78,8 @@ cudaError_t CudaDevice::run_gemm(const Op& op, bool convert_x, std::string& what
     // earlier launches' activations).
     void* tiles[2] = {ws + g.tile0_offset, ws + g.tile1_offset};
     what = "pipelining weight tiles";
-    if ((e = cudaEventRecord(ev_start_, stream_)) != cudaSuccess) return e;
-    if ((e = cudaStreamWaitEvent(stream_b_, ev_start_, 0)) != cudaSuccess) return e;
+    if ((e = cudaEventRecord(ev_start_.get(), stream_.get())) != cudaSuccess) return e;
+    if ((e = cudaStreamWaitEvent(stream_b_.get(), ev_start_.get(), 0)) != cudaSuccess) return e;
     int k = 0;
     for (int64_t rt = 0; rt < g.n_row_tiles; ++rt) {
         const int64_t r0 = rt * g.tile_rows, rows = std::min(g.tile_rows, n_rows - r0);
@@ -87,14 +87,14 @@ cudaError_t CudaDevice::run_gemm(const Op& op, bool convert_x, std::string& what
             const int64_t c0 = cc * g.tile_cols, cols = std::min(g.tile_cols, n_cols - c0);
             const int buf = k % 2;
             what = "pipelining weight tiles";
-            if (k >= 2 && (e = cudaStreamWaitEvent(stream_b_, ev_free_[buf], 0)) != cudaSuccess) return e;
+            if (k >= 2 && (e = cudaStreamWaitEvent(stream_b_.get(), ev_free_[buf].get(), 0)) != cudaSuccess) return e;
             what = "dequantizing a weight tile";
-            if ((e = cuk::launch_dequant_tile(v, r0, rows, c0, cols, tiles[buf], stream_b_)) != cudaSuccess) return e;
+            if ((e = cuk::launch_dequant_tile(v, r0, rows, c0, cols, tiles[buf], stream_b_.get())) != cudaSuccess) return e;
             what = "pipelining weight tiles";
-            if ((e = cudaEventRecord(ev_fill_[buf], stream_b_)) != cudaSuccess) return e;
-            if ((e = cudaStreamWaitEvent(stream_, ev_fill_[buf], 0)) != cudaSuccess) return e;
+            if ((e = cudaEventRecord(ev_fill_[buf].get(), stream_b_.get())) != cudaSuccess) return e;
+            if ((e = cudaStreamWaitEvent(stream_.get(), ev_fill_[buf].get(), 0)) != cudaSuccess) return e;
             const float* beta = cc == 0 ? &zero : &one;  // column chunks accumulate
-            e = blas(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows), static_cast<int>(n_tok),
+            e = blas(cublasGemmEx(cublas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows), static_cast<int>(n_tok),
                                   static_cast<int>(cols), &one, tiles[buf], CUDA_R_16F, static_cast<int>(cols),
                                   static_cast<const char*>(act16) + c0 * 2, CUDA_R_16F, static_cast<int>(n_cols), beta,
                                   op.out + r0, CUDA_R_32F, static_cast<int>(n_rows), CUBLAS_COMPUTE_32F,
@@ -102,7 +102,7 @@ cudaError_t CudaDevice::run_gemm(const Op& op, bool convert_x, std::string& what
                      what, "cublasGemmEx (F16 tile)");
             if (e != cudaSuccess) return e;
             what = "pipelining weight tiles";
-            if ((e = cudaEventRecord(ev_free_[buf], stream_)) != cudaSuccess) return e;
+            if ((e = cudaEventRecord(ev_free_[buf].get(), stream_.get())) != cudaSuccess) return e;
         }
     }
     return cudaSuccess;

@@ -14,6 +14,7 @@
 
 #include "backend/cuda/cuda_detect.h"
 #include "backend/cuda/cuda_link_probe_abi.h"
+#include "backend/cuda/cuda_resources.h"
 
 namespace {
 
@@ -35,21 +36,24 @@ double now_s() {
 }
 
 // One GPU's buffers and stream (device memory on that GPU, a pinned host buffer for staging).
+// The members own them; ~Gpu makes the GPU current and waits for the stream (a throw may leave
+// copies queued), then the members are released in reverse declaration order: the buffers,
+// then the stream.
 struct Gpu {
     int ordinal = 0;
-    void* dev = nullptr;      // 2 × kBytes: [0] source, [1] destination
-    void* host = nullptr;     // 2 × kBytes pinned
-    cudaStream_t stream = nullptr;
+    strata::cuda::CudaStream stream;
+    strata::cuda::DeviceMemory dev;   // 2 × kBytes: [0] source, [1] destination
+    strata::cuda::PinnedBuffer host;  // 2 × kBytes pinned
+    Gpu() = default;
+    Gpu(const Gpu&) = delete;
+    Gpu& operator=(const Gpu&) = delete;
     ~Gpu() {
-        if (stream) {
-            cudaSetDevice(ordinal);
-            cudaStreamDestroy(stream);
-        }
-        if (dev) cudaFree(dev);
-        if (host) cudaFreeHost(host);
+        if (!stream && !dev && !host) return;
+        cudaSetDevice(ordinal);
+        if (stream && cudaStreamSynchronize(stream.get()) != cudaSuccess) cudaGetLastError();
     }
-    char* d(int i) const { return static_cast<char*>(dev) + i * kBytes; }
-    char* h(int i) const { return static_cast<char*>(host) + i * kBytes; }
+    char* d(int i) const { return dev.as<char>() + i * kBytes; }
+    char* h(int i) const { return host.as<char>() + i * kBytes; }
 };
 
 // Best of kReps runs of `issue` (which enqueues work) followed by `wait`; seconds.
@@ -82,7 +86,7 @@ double median_latency_us(Issue&& issue, Wait&& wait) {
     return t[t.size() / 2];
 }
 
-void sync(const Gpu& g) { ck(cudaStreamSynchronize(g.stream), "cudaStreamSynchronize"); }
+void sync(const Gpu& g) { ck(cudaStreamSynchronize(g.stream.get()), "cudaStreamSynchronize"); }
 
 }  // namespace
 
@@ -105,10 +109,10 @@ extern "C" __attribute__((visibility("default"))) int strata_cuda_probe_links(St
             Gpu& g = gpus[static_cast<size_t>(i)];
             g.ordinal = det.ordinals[static_cast<size_t>(i)];
             ck(cudaSetDevice(g.ordinal), "cudaSetDevice");
-            ck(cudaMalloc(&g.dev, 2 * kBytes), "cudaMalloc");
-            ck(cudaMemset(g.dev, 0x5a, 2 * kBytes), "cudaMemset");
-            ck(cudaHostAlloc(&g.host, 2 * kBytes, cudaHostAllocPortable), "cudaHostAlloc");
-            ck(cudaStreamCreateWithFlags(&g.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+            ck(g.dev.create(2 * kBytes), "cudaMalloc");
+            ck(cudaMemset(g.dev.get(), 0x5a, 2 * kBytes), "cudaMemset");
+            ck(g.host.create(2 * kBytes, cudaHostAllocPortable), "cudaHostAlloc");
+            ck(g.stream.create(cudaStreamNonBlocking), "cudaStreamCreate");
         }
         auto add = [&](int from, int to, bool peer, double gbs, double bidir, double lat) {
             out[*n_out] = StrataCudaLinkTiming{from, to, peer ? 1 : 0, gbs, bidir, lat};
@@ -118,17 +122,17 @@ extern "C" __attribute__((visibility("default"))) int strata_cuda_probe_links(St
         for (int i = 0; i < n; ++i) {
             Gpu& g = gpus[static_cast<size_t>(i)];
             ck(cudaSetDevice(g.ordinal), "cudaSetDevice");
-            cudaStream_t back = nullptr;
-            ck(cudaStreamCreateWithFlags(&back, cudaStreamNonBlocking), "cudaStreamCreate");
-            auto h2d = [&](size_t bytes) { ck(cudaMemcpyAsync(g.d(1), g.h(0), bytes, cudaMemcpyHostToDevice, g.stream), "cudaMemcpyAsync"); };
+            strata::cuda::CudaStream back_stream;  // released at the end of this iteration (or a throw)
+            ck(back_stream.create(cudaStreamNonBlocking), "cudaStreamCreate");
+            const cudaStream_t back = back_stream.get();
+            auto h2d = [&](size_t bytes) { ck(cudaMemcpyAsync(g.d(1), g.h(0), bytes, cudaMemcpyHostToDevice, g.stream.get()), "cudaMemcpyAsync"); };
             auto d2h = [&](size_t bytes, cudaStream_t s) { ck(cudaMemcpyAsync(g.h(1), g.d(0), bytes, cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync"); };
             const double up = best_seconds([&] { h2d(kBytes); }, [&] { sync(g); });
-            const double down = best_seconds([&] { d2h(kBytes, g.stream); }, [&] { sync(g); });
+            const double down = best_seconds([&] { d2h(kBytes, g.stream.get()); }, [&] { sync(g); });
             const double both = best_seconds([&] { h2d(kBytes); d2h(kBytes, back); },
                                              [&] { sync(g); ck(cudaStreamSynchronize(back), "cudaStreamSynchronize"); });
             const double up_lat = median_latency_us([&] { h2d(kSmall); }, [&] { sync(g); });
-            const double down_lat = median_latency_us([&] { d2h(kSmall, g.stream); }, [&] { sync(g); });
-            cudaStreamDestroy(back);
+            const double down_lat = median_latency_us([&] { d2h(kSmall, g.stream.get()); }, [&] { sync(g); });
             add(-1, i, false, kBytes / up / 1e9, 2 * kBytes / both / 1e9, up_lat);
             add(i, -1, false, kBytes / down / 1e9, 2 * kBytes / both / 1e9, down_lat);
         }
@@ -156,12 +160,12 @@ extern "C" __attribute__((visibility("default"))) int strata_cuda_probe_links(St
                 }
                 auto copy = [&](Gpu& from, Gpu& to, size_t bytes) {
                     if (peer) {
-                        ck(cudaMemcpyPeerAsync(to.d(1), to.ordinal, from.d(0), from.ordinal, bytes, from.stream),
+                        ck(cudaMemcpyPeerAsync(to.d(1), to.ordinal, from.d(0), from.ordinal, bytes, from.stream.get()),
                            "cudaMemcpyPeerAsync");
                     } else {
-                        ck(cudaMemcpyAsync(from.h(1), from.d(0), bytes, cudaMemcpyDeviceToHost, from.stream), "cudaMemcpyAsync");
-                        ck(cudaStreamSynchronize(from.stream), "cudaStreamSynchronize");
-                        ck(cudaMemcpyAsync(to.d(1), from.h(1), bytes, cudaMemcpyHostToDevice, to.stream), "cudaMemcpyAsync");
+                        ck(cudaMemcpyAsync(from.h(1), from.d(0), bytes, cudaMemcpyDeviceToHost, from.stream.get()), "cudaMemcpyAsync");
+                        ck(cudaStreamSynchronize(from.stream.get()), "cudaStreamSynchronize");
+                        ck(cudaMemcpyAsync(to.d(1), from.h(1), bytes, cudaMemcpyHostToDevice, to.stream.get()), "cudaMemcpyAsync");
                     }
                 };
                 auto wait = [&](Gpu& from, Gpu& to) {

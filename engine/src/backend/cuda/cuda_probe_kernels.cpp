@@ -47,12 +47,17 @@ void probe_kernels(int index, int ordinal, StrataCudaProbe* out) {
     if (!created.ok()) return;
     CudaDevice& dev = **created;
     cudaSetDevice(ordinal);
-    cudaStream_t s = nullptr;
-    cudaEvent_t e0 = nullptr, e1 = nullptr;
-    if (cudaStreamCreate(&s) != cudaSuccess || cudaEventCreate(&e0) != cudaSuccess || cudaEventCreate(&e1) != cudaSuccess) {
+    // Owned, so every return releases them (the early ones used to leak them). Declared before
+    // the device's buffers below, they are released after those and before the device.
+    CudaStream stream;
+    CudaEvent ev0, ev1;
+    if (stream.create(cudaStreamDefault) != cudaSuccess || ev0.create(cudaEventDefault) != cudaSuccess ||
+        ev1.create(cudaEventDefault) != cudaSuccess) {
         cudaGetLastError();
         return;
     }
+    const cudaStream_t s = stream.get();
+    const cudaEvent_t e0 = ev0.get(), e1 = ev1.get();
     int l2 = 0;
     if (cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, ordinal) != cudaSuccess) l2 = 0;
     const size_t l2_bytes = static_cast<size_t>(std::max(l2, 0));
@@ -181,10 +186,10 @@ void probe_kernels(int index, int ordinal, StrataCudaProbe* out) {
             }
         }
     }
+    // The buffers are released next (reverse declaration order): nothing queued on s may still
+    // use them.
+    cudaStreamSynchronize(s);
     cudaGetLastError();
-    cudaEventDestroy(e0);
-    cudaEventDestroy(e1);
-    cudaStreamDestroy(s);
 }
 
 }  // namespace strata::cuda

@@ -8,11 +8,6 @@
 
 namespace strata::cuda {
 
-LaunchProfile::~LaunchProfile() {
-    for (cudaEvent_t e : events_)
-        if (e) cudaEventDestroy(e);
-}
-
 void CUDART_CB LaunchProfile::gate_wait(void* self) {
     // Runs on CUDA's callback thread; may not call CUDA. Spins until collect() opens the gate.
     auto* p = static_cast<LaunchProfile*>(self);
@@ -21,12 +16,12 @@ void CUDART_CB LaunchProfile::gate_wait(void* self) {
 
 cudaError_t LaunchProfile::event(size_t i, cudaEvent_t& ev) {
     while (events_.size() <= i) {
-        cudaEvent_t e = nullptr;
-        const cudaError_t err = cudaEventCreate(&e);
+        CudaEvent e;
+        const cudaError_t err = e.create(cudaEventDefault);  // timed
         if (err != cudaSuccess) return err;
-        events_.push_back(e);
+        events_.push_back(std::move(e));
     }
-    ev = events_[i];
+    ev = events_[i].get();
     return cudaSuccess;
 }
 
@@ -58,7 +53,7 @@ cudaError_t LaunchProfile::collect(cudaStream_t stream) {
     float total = 0;
     for (size_t i = 0; i < labels_.size(); ++i) {
         float ms = 0;
-        if ((e = cudaEventElapsedTime(&ms, events_[i], events_[i + 1])) != cudaSuccess) return e;
+        if ((e = cudaEventElapsedTime(&ms, events_[i].get(), events_[i + 1].get())) != cudaSuccess) return e;
         Row& r = rows_[labels_[i]];
         r.total_us += 1000.0 * ms;
         ++r.calls;

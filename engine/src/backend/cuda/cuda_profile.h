@@ -17,12 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "backend/cuda/cuda_resources.h"
+
 namespace strata::cuda {
 
 class LaunchProfile {
 public:
     LaunchProfile() = default;
-    ~LaunchProfile();
     LaunchProfile(const LaunchProfile&) = delete;
     LaunchProfile& operator=(const LaunchProfile&) = delete;
 
@@ -44,7 +45,7 @@ private:
     cudaError_t event(size_t i, cudaEvent_t& ev);
 
     std::atomic<bool> open_{true};
-    std::vector<cudaEvent_t> events_;   // pool: [0] segment start, [i] end of item i
+    std::vector<CudaEvent> events_;     // pool: [0] segment start, [i] end of item i
     std::vector<std::string> labels_;   // labels of this segment's items
     std::map<std::string, Row> rows_;
     double segment_us_ = 0;

@@ -38,22 +38,22 @@ Result<std::unique_ptr<DeviceWeight>> CudaDevice::upload_weight(const HostTensor
     for (int64_t r0 = 0; r0 < L.n_rows && st.ok(); r0 += rows_per_chunk, ++k) {
         const int64_t r1 = std::min(L.n_rows, r0 + rows_per_chunk);
         const int buf = k % 2;
-        char* h = staging_ + buf * half;
-        if (k >= 2) st = check(cudaEventSynchronize(ev_stage_[buf]), "uploading " + t.name);
+        char* h = staging_.as<char>() + buf * half;
+        if (k >= 2) st = check(cudaEventSynchronize(ev_stage_[buf].get()), "uploading " + t.name);
         if (!st.ok()) break;
         const size_t main_n = static_cast<size_t>((r1 - r0) * L.row_bytes);
         uint16_t* d_h = reinterpret_cast<uint16_t*>(h + align16(main_n));
         pack_weight_rows(L, t, r0, r1, reinterpret_cast<uint8_t*>(h), d_h, tmp, tmp_bytes);
-        st = check(cudaMemcpyAsync(dev + r0 * L.row_bytes, h, main_n, cudaMemcpyHostToDevice, stream_),
+        st = check(cudaMemcpyAsync(dev + r0 * L.row_bytes, h, main_n, cudaMemcpyHostToDevice, stream_.get()),
                    "uploading " + t.name);
         if (st.ok() && L.split) {
             st = check(cudaMemcpyAsync(dev + L.d_offset + r0 * L.d_per_row * 2, d_h,
-                                       static_cast<size_t>((r1 - r0) * L.d_per_row * 2), cudaMemcpyHostToDevice, stream_),
+                                       static_cast<size_t>((r1 - r0) * L.d_per_row * 2), cudaMemcpyHostToDevice, stream_.get()),
                        "uploading " + t.name);
         }
-        if (st.ok()) st = check(cudaEventRecord(ev_stage_[buf], stream_), "uploading " + t.name);
+        if (st.ok()) st = check(cudaEventRecord(ev_stage_[buf].get(), stream_.get()), "uploading " + t.name);
     }
-    if (st.ok()) st = check(cudaStreamSynchronize(stream_), "uploading " + t.name);
+    if (st.ok()) st = check(cudaStreamSynchronize(stream_.get()), "uploading " + t.name);
     if (!st.ok()) {
         cudaFree(dev);
         release(L.total_bytes, MemoryUse::weights);
@@ -68,25 +68,25 @@ Status CudaDevice::copy_large_to_device(void* dst, const void* src, size_t n) {
     for (size_t off = 0; off < n; off += half, ++k) {
         const size_t len = std::min(half, n - off);
         const int buf = k % 2;
-        if (k >= 2) STRATA_RETURN_IF_ERROR(check(cudaEventSynchronize(ev_stage_[buf]), "copying to the GPU"));
-        std::memcpy(staging_ + buf * half, static_cast<const char*>(src) + off, len);
-        STRATA_RETURN_IF_ERROR(check(cudaMemcpyAsync(static_cast<char*>(dst) + off, staging_ + buf * half, len,
-                                                     cudaMemcpyHostToDevice, stream_),
+        if (k >= 2) STRATA_RETURN_IF_ERROR(check(cudaEventSynchronize(ev_stage_[buf].get()), "copying to the GPU"));
+        std::memcpy(staging_.as<char>() + buf * half, static_cast<const char*>(src) + off, len);
+        STRATA_RETURN_IF_ERROR(check(cudaMemcpyAsync(static_cast<char*>(dst) + off, staging_.as<char>() + buf * half, len,
+                                                     cudaMemcpyHostToDevice, stream_.get()),
                                      "copying to the GPU"));
-        STRATA_RETURN_IF_ERROR(check(cudaEventRecord(ev_stage_[buf], stream_), "copying to the GPU"));
+        STRATA_RETURN_IF_ERROR(check(cudaEventRecord(ev_stage_[buf].get(), stream_.get()), "copying to the GPU"));
     }
-    return check(cudaStreamSynchronize(stream_), "copying to the GPU");
+    return check(cudaStreamSynchronize(stream_.get()), "copying to the GPU");
 }
 
 Status CudaDevice::copy_large_to_host(void* dst, const void* src, size_t n) {
     const size_t half = kStagingBytes / 2;
     for (size_t off = 0; off < n; off += half) {
         const size_t len = std::min(half, n - off);
-        STRATA_RETURN_IF_ERROR(check(cudaMemcpyAsync(staging_, static_cast<const char*>(src) + off, len,
-                                                     cudaMemcpyDeviceToHost, stream_),
+        STRATA_RETURN_IF_ERROR(check(cudaMemcpyAsync(staging_.as<char>(), static_cast<const char*>(src) + off, len,
+                                                     cudaMemcpyDeviceToHost, stream_.get()),
                                      "copying from the GPU"));
-        STRATA_RETURN_IF_ERROR(check(cudaStreamSynchronize(stream_), "copying from the GPU"));
-        std::memcpy(static_cast<char*>(dst) + off, staging_, len);
+        STRATA_RETURN_IF_ERROR(check(cudaStreamSynchronize(stream_.get()), "copying from the GPU"));
+        std::memcpy(static_cast<char*>(dst) + off, staging_.as<char>(), len);
     }
     return {};
 }
@@ -103,10 +103,10 @@ Status CudaDevice::copy_from_host(Buffer& dst, uint64_t dst_offset, const void* 
         return copy_large_to_device(d, src, n);
     }
     if (staging_used_ + n > kStagingBytes) STRATA_RETURN_IF_ERROR(flush_locked());
-    std::memcpy(staging_ + staging_used_, src, n);  // `src` may be reused once this returns
+    std::memcpy(staging_.as<char>() + staging_used_, src, n);  // `src` may be reused once this returns
     Op op;
     op.kind = OpKind::copy_h2d;
-    op.src = staging_ + staging_used_;
+    op.src = staging_.as<char>() + staging_used_;
     op.dst = d;
     op.n = static_cast<int64_t>(n);
     staging_used_ += align16(n);
@@ -129,12 +129,12 @@ Status CudaDevice::copy_to_host(void* dst, const Buffer& src, uint64_t src_offse
     Op op;
     op.kind = OpKind::copy_d2h;
     op.src = s;
-    op.dst = staging_ + at;
+    op.dst = staging_.as<char>() + at;
     op.n = static_cast<int64_t>(n);
     staging_used_ += align16(n);
     pending_.push_back(op);
     STRATA_RETURN_IF_ERROR(flush_locked());
-    if (n) std::memcpy(dst, staging_ + at, n);  // still ours: the lock is held
+    if (n) std::memcpy(dst, staging_.as<char>() + at, n);  // still ours: the lock is held
     return {};
 }
 

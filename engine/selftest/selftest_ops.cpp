@@ -17,10 +17,10 @@
 
 #include "backend/weight_storage.h"
 #include "quant/quant.h"
-#include "selftest_common.h"
+#include "selftest.h"
 #include "util/fp16.h"
 
-namespace strata::cli::selftest {
+namespace strata::selftest {
 
 namespace {
 
@@ -480,4 +480,4 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
     }
 }
 
-}  // namespace strata::cli::selftest
+}  // namespace strata::selftest

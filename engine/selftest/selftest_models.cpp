@@ -23,12 +23,12 @@
 #include "model/random_model.h"
 #include "plan/model_footprint.h"
 #include "runtime/loaded_model.h"
-#include "selftest_common.h"
+#include "selftest.h"
 #include "strata/engine.h"
 #include "strata/model_info.h"
 #include "tokenizer/vocab_loader.h"
 
-namespace strata::cli::selftest {
+namespace strata::selftest {
 
 namespace {
 
@@ -304,4 +304,4 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
     }
 }
 
-}  // namespace strata::cli::selftest
+}  // namespace strata::selftest

@@ -1,6 +1,10 @@
-// Shared pieces of `strata-cli selftest`: the result table, seeded random data (never all
-// zero), error measures, and small device helpers. Plain C++; CUDA is reached only through the
-// Device interface (and the module's exported probe).
+// The selftest harness (library strata_selftest): every op on every device against simple
+// references, and whole models on each GPU against the CPU. Run by `strata-cli selftest` and by
+// the CTest executable tests/gpu/tst_cuda_selftest (label gpu). Also the suites' shared pieces:
+// the result table, seeded random data (never all zero), error measures, small device helpers.
+// Plain C++, no Qt; CUDA is reached only through the Device interface.
+//
+// Threading: everything here runs on the calling thread; a Report is not shared.
 #pragma once
 
 #include <cmath>
@@ -12,7 +16,11 @@
 
 #include "backend/device.h"
 
-namespace strata::cli::selftest {
+namespace strata {
+class DeviceRegistry;
+}
+
+namespace strata::selftest {
 
 struct Options {
     bool quick = false;
@@ -21,7 +29,9 @@ struct Options {
     std::string only;         // comma-separated suites to run ("" = all): matmul, embed, rms_norm,
                               // elementwise, rope, store_kv, attention, model
     bool wants(const std::string& suite) const;
-    std::string work_dir;     // where random models are written
+    std::string work_dir;     // where random models are written (run() makes a temporary one)
+    bool ops_only = false;    // skip the whole-model checks
+    bool cpu_ops = true;      // also check the ops on the CPU device (false: the GPUs' cases only)
 };
 
 // One check's outcome. err and tol are in the check's own measure (see each suite); a NaN
@@ -81,11 +91,17 @@ Status download(Device& d, const Buffer& b, void* dst, size_t bytes);
 // Quantizes random rows into `type` (the reference quantizer) and returns the bytes.
 std::vector<uint8_t> random_weight(TensorType type, int64_t n_rows, int64_t n_cols, Rng& rng, float scale);
 
+// The ids of the CUDA devices `registry` offers ("cuda0", ...), in order.
+std::vector<std::string> cuda_device_ids(const DeviceRegistry& registry);
+
+// The whole selftest: the op checks on every CUDA device of `registry` (and the CPU when
+// opt.cpu_ops), then, unless opt.ops_only or opt.only excludes "model", the model checks in a
+// temporary folder under /tmp (removed afterwards). Appends every outcome to `report`; prints
+// nothing (report.print() does).
+void run(DeviceRegistry& registry, const Options& opt, Report& report);
+
 // Suites. Each appends outcomes for every device in `devices` (the CPU device included).
 void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Report& report);
 void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& opt, Report& report);
 
-// `strata-cli selftest --probe`: measured ceilings of each CUDA device (0 on success).
-int run_probe(int n_cuda_devices);
-
-}  // namespace strata::cli::selftest
+}  // namespace strata::selftest
