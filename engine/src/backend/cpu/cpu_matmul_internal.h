@@ -47,13 +47,14 @@ inline bool x8_takes_q8_k(int layout) {
 
 struct CpuWeightAccess {
     static void set(CpuWeight& w, TensorType type, const void* data, int64_t n_rows, int64_t n_cols, int layout,
-                    std::shared_ptr<std::vector<uint8_t>> owned) {
+                    std::shared_ptr<uint8_t> owned, size_t owned_size) {
         w.type_ = type;
         w.data_ = data;
         w.n_rows_ = n_rows;
         w.n_cols_ = n_cols;
         w.layout_ = layout;
         w.owned_ = std::move(owned);
+        w.owned_size_ = owned_size;
     }
 };
 
