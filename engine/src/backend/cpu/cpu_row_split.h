@@ -10,9 +10,11 @@
 //   multiple of 16, as every real shape is; a ragged n_rows only shares lines between tokens'
 //   rows, never inside one part's range of one token).
 // - Parts differ by at most one unit (16 rows) before the last one is clipped to n_rows.
-// - There are at most kSplitPartsPerThread parts per thread: each thread claims its own
-//   contiguous home parts first (ThreadPool::home_range) and takes others' only when it runs out,
-//   which balances a core that is shared or slow without a shared counter per small task.
+// - There are at most kSplitPartsPerThread parts per thread (and at least one unit per part):
+//   each thread claims its own contiguous home parts first (ThreadPool::home_range), so its rows
+//   stay one range whatever the part count, and takes others' parts only when it runs out. Small
+//   parts bound the tail when a core is shared or slow (a thread waits at most for one part of
+//   another), at the price of one uncontended fetch_add on the thread's own counter per part.
 // Pure functions of (n_rows, n_threads); no state.
 #pragma once
 
@@ -22,7 +24,7 @@
 namespace strata {
 
 constexpr int64_t kSplitUnitRows = 16;
-constexpr int64_t kSplitPartsPerThread = 4;
+constexpr int64_t kSplitPartsPerThread = 16;
 
 struct RowRange {
     int64_t begin = 0, end = 0;  // [begin, end)
