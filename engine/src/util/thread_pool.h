@@ -85,9 +85,10 @@ private:
     const std::function<void(int64_t, int)>* job_ = nullptr;
     std::unique_ptr<HomeTasks[]> homes_;  // n_threads_ entries
     // Job word: generation (bits 32..63, bumped under mutex_ for each job), closed flag (bit 31),
-    // number of workers that joined the job (bits 0..30).
-    std::atomic<uint64_t> state_{0};
-    std::atomic<int> finished_{0};  // joined workers that are done with the current job
+    // number of workers that joined the job (bits 0..30). On its own cache line, apart from
+    // finished_: idle workers spin reading it while busy ones count themselves done.
+    alignas(64) std::atomic<uint64_t> state_{0};
+    alignas(64) std::atomic<int> finished_{0};  // joined workers that are done with the current job
     std::atomic<bool> stopping_{false};
     int sleepers_ = 0;              // guarded by mutex_
 };
