@@ -4,7 +4,8 @@
 //   16-row units (whole 8-row groups and pairs; 64 bytes of F32 output per token, so no two
 //   tasks share a cache line of the output), sizes within one unit, contiguous home ranges;
 // - the pool's homed task claiming runs every task exactly once for up to 64 threads;
-// - cpu_matmul on 8, 16 and 64 pool threads equals the 1-thread result bitwise on random data;
+// - cpu_matmul on 8, 16 and 64 pool threads equals the 1-thread result bitwise on random data,
+//   and a one-token matmul is one parallel_for (one barrier);
 // - the repack that runs on the pool (first touch by the thread that reads the part) writes the
 //   same bytes whatever the thread count, and the same bytes as the serial repack.
 #include <QtTest>
@@ -185,6 +186,31 @@ private slots:
                 QVERIFY2(std::memcmp(out.data(), expected[i].data(), out.size() * sizeof(float)) == 0,
                          qPrintable(QString("%1 threads, %2 tokens").arg(n_threads).arg(n)));
                 ++i;
+            }
+        }
+    }
+
+    // Barriers per matmul: a one-token matmul (decode) is exactly one parallel_for on the
+    // workers, whatever the format and layout; with more tokens at most two (the activations'
+    // quantization or packing, then the multiply).
+    void oneBarrierPerDecodeMatmul() {
+        ThreadPool pool(8);
+        const int64_t n_rows = 200, n_cols = 512, n_tok = 13;
+        for (TensorType t : kRepackTypes) {
+            for (bool repack : {true, false}) {
+                const Weights wt = random_weights(t, n_rows, n_cols, n_tok, 55u + uint32_t(t));
+                auto w = CpuWeight::prepare(t, wt.rows.data(), n_rows, n_cols, repack);
+                QVERIFY(w.ok());
+                MatmulScratch s;
+                std::vector<float> out(size_t(n_tok * n_rows));
+                const uint64_t before = pool.jobs_run();
+                cpu_matmul(pool, *w, wt.x.data(), 1, out.data(), s);
+                QVERIFY2(pool.jobs_run() - before == 1,
+                         qPrintable(QString("%1%2: %3 barriers for one token").arg(tensor_type_name(t))
+                                        .arg(repack ? "" : "/rows").arg(pool.jobs_run() - before)));
+                const uint64_t mid = pool.jobs_run();
+                cpu_matmul(pool, *w, wt.x.data(), n_tok, out.data(), s);
+                QVERIFY(pool.jobs_run() - mid <= 2);
             }
         }
     }

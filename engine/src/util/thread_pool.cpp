@@ -107,6 +107,7 @@ void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t,
         return;
     }
     job_ = &fn;
+    ++jobs_run_;
     for (int t = 0; t < n_threads_; ++t) {
         int64_t begin, end;
         home_range(n_tasks, n_threads_, t, begin, end);

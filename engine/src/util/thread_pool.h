@@ -51,6 +51,11 @@ public:
     // [0, n_threads) and identifies per-thread scratch. Returns when all tasks are done.
     void parallel_for(int64_t n_tasks, const std::function<void(int64_t task, int thread)>& fn);
 
+    // parallel_for calls so far that ran on the workers (each is one barrier); calls run inline
+    // (one thread, one task) do not count. For tests that bound the barriers per op; read it from
+    // the thread that calls parallel_for.
+    uint64_t jobs_run() const { return jobs_run_; }
+
     // Thread t's home tasks [begin, end) of n_tasks (contiguous, in thread order, sizes within 1).
     static void home_range(int64_t n_tasks, int n_threads, int thread, int64_t& begin, int64_t& end) {
         begin = n_tasks * thread / n_threads;
@@ -84,6 +89,7 @@ private:
     std::exception_ptr error_;  // the current job's first exception (error_mutex_)
     const std::function<void(int64_t, int)>* job_ = nullptr;
     std::unique_ptr<HomeTasks[]> homes_;  // n_threads_ entries
+    uint64_t jobs_run_ = 0;               // guarded by owner_mutex_
     // Job word: generation (bits 32..63, bumped under mutex_ for each job), closed flag (bit 31),
     // number of workers that joined the job (bits 0..30). On its own cache line, apart from
     // finished_: idle workers spin reading it while busy ones count themselves done.
