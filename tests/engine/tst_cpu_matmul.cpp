@@ -24,6 +24,7 @@
 #include "backend/cpu/cpu_matmul_internal.h"
 #include "quant/quant.h"
 #include "quant/quant_blocks.h"
+#include "quant/quant_dispatch.h"
 #include "isa_scope.h"
 #include "util/cpu_features.h"
 #include "util/thread_pool.h"
@@ -359,6 +360,51 @@ private slots:
 
     // STRATA_CPU_ISA caps the level to the highest one this machine runs at or below the name;
     // an unknown name caps nothing.
+    // The activation quantizers (Q8_0 and Q8_K rows, and the X8 kernels' ActQ8 blocks) write
+    // bitwise the same bytes at every level this CPU runs (the 512-bit ones at avx512 and up)
+    // as the scalar reference and the AVX2 version, on random rows at ragged sizes (1 block, odd
+    // block counts, more than one 64-block chunk of quantize_act_q8), with blocks of very
+    // different magnitude, one exactly zero block and one of evenly spaced values.
+    void activationQuantizersMatchAcrossLevels() {
+        QList<CpuIsa> levels = {CpuIsa::scalar};
+        for (CpuIsa l : {CpuIsa::avx2, CpuIsa::avx512, CpuIsa::avx512_vnni, CpuIsa::avx512_bf16})
+            if (cpu_isa_runs(l)) levels << l;
+        if (levels.size() < 2) QSKIP("this CPU runs no vector level");
+        std::mt19937 rng(4242);
+        std::uniform_real_distribution<float> scale_dist(-6.0f, 3.0f);
+        for (int64_t n : {int64_t(32), int64_t(96), int64_t(256), int64_t(2080), int64_t(2816), int64_t(4352)}) {
+            std::vector<float> x = gaussian(size_t(n), uint32_t(n) * 7u);
+            for (int64_t b = 0; b < n / 32; ++b) {  // per-block magnitudes from 1e-6 to 1e3
+                const float s = std::pow(10.0f, scale_dist(rng));
+                for (int64_t j = 0; j < 32; ++j) x[size_t(b * 32 + j)] *= s;
+            }
+            if (n >= 96) {
+                for (int64_t j = 32; j < 64; ++j) x[size_t(j)] = 0.0f;                 // an all-zero block
+                for (int64_t j = 64; j < 96; ++j) x[size_t(j)] = float(j - 80) * 0.5f;  // evenly spaced
+            }
+            for (TensorType t : {TensorType::Q8_0, TensorType::Q8_K}) {
+                if (n % tensor_type_traits(t).block_size != 0) continue;
+                const size_t bytes = tensor_row_bytes(t, n);
+                std::vector<uint8_t> ref(bytes), got(bytes);
+                quantize_row_fn(t, CpuIsa::scalar)(x.data(), ref.data(), n);
+                for (CpuIsa l : levels) {
+                    std::fill(got.begin(), got.end(), uint8_t(0xAB));
+                    quantize_row_fn(t, l)(x.data(), got.data(), n);
+                    QVERIFY2(std::memcmp(got.data(), ref.data(), bytes) == 0,
+                             qPrintable(QString("%1 at %2, %3 values").arg(tensor_type_name(t)).arg(cpu_isa_name(l)).arg(n)));
+                }
+            }
+            std::vector<ActQ8> ref(size_t(n / 32)), got(size_t(n / 32));
+            quantize_act_q8(x.data(), n, ref.data(), CpuIsa::scalar);
+            for (CpuIsa l : levels) {
+                std::memset(got.data(), 0xAB, got.size() * sizeof(ActQ8));
+                quantize_act_q8(x.data(), n, got.data(), l);
+                QVERIFY2(std::memcmp(got.data(), ref.data(), got.size() * sizeof(ActQ8)) == 0,
+                         qPrintable(QString("ActQ8 at %1, %2 values").arg(cpu_isa_name(l)).arg(n)));
+            }
+        }
+    }
+
     void isaCapPicksRunnableLevel() {
         const CpuIsa best = cpu_isa_supported();
         QVERIFY(cpu_isa_runs(best));

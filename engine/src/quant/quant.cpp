@@ -134,13 +134,14 @@ VecDotFn vec_dot_fn(TensorType w, CpuIsa isa) {
 
 QuantizeRowFn quantize_row_fn(TensorType t, CpuIsa isa) {
     const bool avx2 = isa >= CpuIsa::avx2;
+    const bool avx512 = cpu_isa_has_avx512(isa);  // Q8_1 (unrepacked Q4_1/Q5_1 rows only) stays on AVX2
     switch (t) {
         case TensorType::F32: return f32_to_f32_row;
         case TensorType::F16: return f32_to_f16_row;
         case TensorType::BF16: return f32_to_bf16_row;
-        case TensorType::Q8_0: return avx2 ? quantize_row_q8_0_avx2 : quantize_row_q8_0;
+        case TensorType::Q8_0: return avx512 ? quantize_row_q8_0_avx512 : avx2 ? quantize_row_q8_0_avx2 : quantize_row_q8_0;
         case TensorType::Q8_1: return avx2 ? quantize_row_q8_1_avx2 : quantize_row_q8_1;
-        case TensorType::Q8_K: return avx2 ? quantize_row_q8_k_avx2 : quantize_row_q8_k;
+        case TensorType::Q8_K: return avx512 ? quantize_row_q8_k_avx512 : avx2 ? quantize_row_q8_k_avx2 : quantize_row_q8_k;
         case TensorType::Q4_0: return quantize_row_q4_0;
         case TensorType::Q4_1: return quantize_row_q4_1;
         case TensorType::Q5_0: return quantize_row_q5_0;

@@ -92,4 +92,8 @@ void quantize_row_q8_1_avx2(const float* src, void* dst, int64_t n);
 void quantize_row_q8_k_avx2(const float* src, void* dst, int64_t n);
 void dequantize_row_f16_avx2(const void* src, float* dst, int64_t n);
 
+// ---- AVX-512 (F+BW+VL+DQ) activation quantizers (quantize_avx512.cpp): bitwise the AVX2 ones --
+void quantize_row_q8_0_avx512(const float* src, void* dst, int64_t n);
+void quantize_row_q8_k_avx512(const float* src, void* dst, int64_t n);
+
 }  // namespace strata::quant

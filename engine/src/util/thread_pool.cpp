@@ -13,7 +13,7 @@
 
 namespace strata {
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)), homes_(new HomeTasks[n_threads_]) {
     workers_.reserve(n_threads_ - 1);
     for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
 }
@@ -39,18 +39,26 @@ int ThreadPool::default_threads() {
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
+void ThreadPool::skip_remaining_tasks() {
+    for (int v = 0; v < n_threads_; ++v) homes_[v].next.store(homes_[v].end, std::memory_order_relaxed);
+}
+
 void ThreadPool::run_tasks(int thread) {
     const auto& job = *job_;
-    const int64_t n = n_tasks_;
-    for (;;) {
-        const int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-        if (task >= n) break;
-        try {
-            job(task, thread);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mutex_);
-            if (!error_) error_ = std::current_exception();
-            next_task_.store(n, std::memory_order_relaxed);  // the job has failed: skip the rest
+    // Home tasks first, then the others' in thread order from the next one on.
+    for (int k = 0; k < n_threads_; ++k) {
+        HomeTasks& h = homes_[(thread + k) % n_threads_];
+        // The plain load first: a finished home costs a shared read, not a write to its line.
+        while (h.next.load(std::memory_order_relaxed) < h.end) {
+            const int64_t task = h.next.fetch_add(1, std::memory_order_relaxed);
+            if (task >= h.end) break;
+            try {
+                job(task, thread);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex_);
+                if (!error_) error_ = std::current_exception();
+                skip_remaining_tasks();  // the job has failed: skip the rest
+            }
         }
     }
 }
@@ -93,13 +101,19 @@ void ThreadPool::worker_loop(int thread) {
 
 void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t, int)>& fn) {
     if (n_tasks <= 0) return;
+    std::lock_guard<std::mutex> owner(owner_mutex_);
     if (n_threads_ == 1 || n_tasks == 1) {
         for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
         return;
     }
     job_ = &fn;
-    n_tasks_ = n_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
+    ++jobs_run_;
+    for (int t = 0; t < n_threads_; ++t) {
+        int64_t begin, end;
+        home_range(n_tasks, n_threads_, t, begin, end);
+        homes_[t].next.store(begin, std::memory_order_relaxed);
+        homes_[t].end = end;
+    }
     finished_.store(0, std::memory_order_relaxed);
     bool notify;
     {

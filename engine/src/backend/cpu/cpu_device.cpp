@@ -130,8 +130,9 @@ Result<std::unique_ptr<Buffer>> CpuDevice::allocate(size_t bytes, MemoryUse use)
 
 Result<std::unique_ptr<DeviceWeight>> CpuDevice::upload_weight(const HostTensor& t) {
     if (failed()) return Status(ErrorCode::device_failure, info_.id + " has failed");
-    // Only matrices may be repacked: embedding rows and vectors are read in file layout.
-    auto prepared = CpuWeight::prepare(t.type, t.data, t.n_rows, t.n_cols, t.role == WeightRole::matrix);
+    // Only matrices may be repacked: embedding rows and vectors are read in file layout. The
+    // repack runs on the pool, each part written by the thread whose matmul tasks read it.
+    auto prepared = CpuWeight::prepare(t.type, t.data, t.n_rows, t.n_cols, t.role == WeightRole::matrix, &pool_);
     if (!prepared.ok()) return prepared.status().with_context(t.name);
     const size_t bytes = prepared->owned_bytes() ? prepared->owned_bytes() : t.n_bytes;
     STRATA_RETURN_IF_ERROR(reserve(bytes, MemoryUse::weights, t.name.c_str()));

@@ -4,7 +4,8 @@
 // Memory accounting is real: allocations and weights are counted per use and refused past the
 // cap. Weights that need no repacking are views of the GGUF mapping but still count against the
 // cap (they become resident as they are read). Kernels run on the device's own ThreadPool,
-// synchronously on the calling (stage) thread. Threading as in backend/device.h.
+// synchronously on the calling (stage) thread; upload_weight repacks on the same pool (the pool
+// serializes callers). Threading as in backend/device.h.
 #pragma once
 
 #include <atomic>

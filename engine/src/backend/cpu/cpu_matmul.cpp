@@ -5,15 +5,18 @@
 // per weight load; Q8_K (and any weight when allow_repack is false) stays in GGUF rows and runs
 // quant::vec_dot per (row, token) against activations quantized to quant::vec_dot_type().
 //
-// Work is split over fixed panels of output rows (never over the columns), and each output is
-// summed by one kernel call in column order, so results do not depend on the thread count.
+// Work is split over parts of the output rows (cpu_row_split.h: whole 16-row units, one
+// parallel_for per matmul, never over the columns), and each output is summed by one kernel
+// call in column order, so results do not depend on the thread count.
 #include "backend/cpu/cpu_matmul.h"
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "backend/cpu/cpu_matmul_internal.h"
+#include "backend/cpu/cpu_row_split.h"
 #include "quant/quant.h"
 #include "quant/quant_dispatch.h"
 #include "util/thread_pool.h"
@@ -70,9 +73,10 @@ struct FloatX8Ctx {
     float* out;
 };
 
-constexpr int64_t kFloatPanelGroups = kFloatMaxGroups;  // 64 rows per task
-constexpr int64_t kQuantPanelGroups = 4;                // 32 rows per task
-constexpr int64_t kRowsPanel = 16;                      // rows per task for row-major layouts
+// Rows per kernel pass inside a task; tasks are the parts of the row split (cpu_row_split.h).
+constexpr int64_t kFloatPanelGroups = kFloatMaxGroups;  // 64 rows
+constexpr int64_t kQuantPanelGroups = 4;                // 32 rows
+constexpr int64_t kRowsPanel = 16;                      // rows of the row-major layouts
 constexpr int64_t kRowsTokenTile = 16;
 
 // Columns per block of the 512-bit float prefill: a block of the pair panels (2 pairs × 16 rows
@@ -118,43 +122,56 @@ void run_float_x16_panel(const FloatX8Ctx& c, const uint8_t* const* groups, int6
 // Decode streams the stored weights once. Prefill converts each pair of row groups to F32 once
 // (F16C conversion is slow next to FMA) and runs every token tile over it; the token tiles are
 // packed column-major so the kernel's broadcasts read one stream instead of n_t strided ones.
-// The conversion is exact, so both routes give bitwise the same sums.
-void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
-    const int64_t n_tasks = (c.n_groups + kFloatPanelGroups - 1) / kFloatPanelGroups;
-    pool.parallel_for(n_tasks, [&c](int64_t task, int) {
-        const int64_t g0 = task * kFloatPanelGroups;
-        const int64_t g1 = std::min(c.n_groups, g0 + kFloatPanelGroups);
-        const uint8_t* groups[kFloatMaxGroups];
-        for (int64_t g = g0; g < g1; ++g) groups[g - g0] = c.data + static_cast<size_t>(g) * c.group_bytes;
-        alignas(32) float tile[kMaxTileTokens * 8 * kFloatMaxGroups];
-        if (c.n_tok == 1) {
-            c.kernel(groups, static_cast<int>(g1 - g0), c.n_cols, c.x, c.n_cols, 1, 1, tile);
-            scatter(tile, 1, static_cast<int>(g1 - g0), g0, 0, c.n_rows, c.out);
-            return;
-        }
-        thread_local std::vector<float> panel;
-        if (c.avx512 && c.n_tok >= kMaxTileTokens) return run_float_x16_panel(c, groups, g0, g1);
-        static_assert(kFloatTileGroups == 2);
-        for (int64_t g = g0; g < g1; g += kFloatTileGroups) {
-            const int n_g = static_cast<int>(std::min<int64_t>(kFloatTileGroups, g1 - g));
-            const uint8_t* pg[kFloatTileGroups] = {groups[g - g0], n_g > 1 ? groups[g - g0 + 1] : nullptr};
-            FloatX8Kernel kernel = c.kernel;
-            if (c.to_f32 && c.n_tok >= kMaxTileTokens) {  // worth converting: a full tile or more
-                const int64_t n = 8 * c.n_cols;
-                panel.resize(static_cast<size_t>(kFloatTileGroups * n));
-                for (int i = 0; i < n_g; ++i) {
-                    c.to_f32(pg[i], panel.data() + i * n, n);
-                    pg[i] = reinterpret_cast<const uint8_t*>(panel.data() + i * n);
-                }
-                kernel = c.kernel_f32;
+// The conversion is exact, so both routes give bitwise the same sums. One call: the panel of
+// groups g0..g1 (at most kFloatMaxGroups).
+void run_float_panel(const FloatX8Ctx& c, int64_t g0, int64_t g1) {
+    const uint8_t* groups[kFloatMaxGroups];
+    for (int64_t g = g0; g < g1; ++g) groups[g - g0] = c.data + static_cast<size_t>(g) * c.group_bytes;
+    alignas(32) float tile[kMaxTileTokens * 8 * kFloatMaxGroups];
+    if (c.n_tok == 1) {
+        c.kernel(groups, static_cast<int>(g1 - g0), c.n_cols, c.x, c.n_cols, 1, 1, tile);
+        scatter(tile, 1, static_cast<int>(g1 - g0), g0, 0, c.n_rows, c.out);
+        return;
+    }
+    thread_local std::vector<float> panel;
+    if (c.avx512 && c.n_tok >= kMaxTileTokens) return run_float_x16_panel(c, groups, g0, g1);
+    static_assert(kFloatTileGroups == 2);
+    for (int64_t g = g0; g < g1; g += kFloatTileGroups) {
+        const int n_g = static_cast<int>(std::min<int64_t>(kFloatTileGroups, g1 - g));
+        const uint8_t* pg[kFloatTileGroups] = {groups[g - g0], n_g > 1 ? groups[g - g0 + 1] : nullptr};
+        FloatX8Kernel kernel = c.kernel;
+        if (c.to_f32 && c.n_tok >= kMaxTileTokens) {  // worth converting: a full tile or more
+            const int64_t n = 8 * c.n_cols;
+            panel.resize(static_cast<size_t>(kFloatTileGroups * n));
+            for (int i = 0; i < n_g; ++i) {
+                c.to_f32(pg[i], panel.data() + i * n, n);
+                pg[i] = reinterpret_cast<const uint8_t*>(panel.data() + i * n);
             }
-            for (int64_t t0 = 0; t0 < c.n_tok; t0 += kMaxTileTokens) {
-                const int n_t = static_cast<int>(std::min<int64_t>(kMaxTileTokens, c.n_tok - t0));
-                kernel(pg, n_g, c.n_cols, c.x_tiles + t0 * c.n_cols, 1, n_t, n_t, tile);
-                scatter(tile, n_t, n_g, g, t0, c.n_rows, c.out);
-            }
+            kernel = c.kernel_f32;
         }
+        for (int64_t t0 = 0; t0 < c.n_tok; t0 += kMaxTileTokens) {
+            const int n_t = static_cast<int>(std::min<int64_t>(kMaxTileTokens, c.n_tok - t0));
+            kernel(pg, n_g, c.n_cols, c.x_tiles + t0 * c.n_cols, 1, n_t, n_t, tile);
+            scatter(tile, n_t, n_g, g, t0, c.n_rows, c.out);
+        }
+    }
+}
+
+// Runs fn(g0, g1) over the row groups of each part of the weight's row split (cpu_row_split.h),
+// in panels of at most panel_groups groups: one parallel_for, one task per part.
+template <class Fn>
+void for_each_part(ThreadPool& pool, int64_t n_rows, int64_t panel_groups, const Fn& fn) {
+    const int64_t n_parts = row_split_parts(n_rows, pool.n_threads());
+    const int64_t n_groups = (n_rows + 7) / 8;
+    pool.parallel_for(n_parts, [&](int64_t part, int) {
+        const RowRange r = row_split_part(n_rows, n_parts, part);
+        const int64_t gb = r.begin / 8, ge = std::min(n_groups, (r.end + 7) / 8);
+        for (int64_t g = gb; g < ge; g += panel_groups) fn(g, std::min(ge, g + panel_groups));
     });
+}
+
+void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
+    for_each_part(pool, c.n_rows, kFloatPanelGroups, [&c](int64_t g0, int64_t g1) { run_float_panel(c, g0, g1); });
 }
 
 struct QuantX8Ctx {
@@ -171,10 +188,7 @@ struct QuantX8Ctx {
 };
 
 void run_quant_x8(ThreadPool& pool, const QuantX8Ctx& c) {
-    const int64_t n_tasks = (c.n_groups + kQuantPanelGroups - 1) / kQuantPanelGroups;
-    pool.parallel_for(n_tasks, [&c](int64_t task, int) {
-        const int64_t g0 = task * kQuantPanelGroups;
-        const int64_t g1 = std::min(c.n_groups, g0 + kQuantPanelGroups);
+    for_each_part(pool, c.n_rows, kQuantPanelGroups, [&c](int64_t g0, int64_t g1) {
         alignas(64) float tile[std::max(kMaxTileTokens, kX16TileTokens) * 16];
         for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.token_tile) {
             const int n_t = static_cast<int>(std::min<int64_t>(c.token_tile, c.n_tok - t0));
@@ -209,15 +223,18 @@ struct RowsCtx {
 };
 
 void run_rows(ThreadPool& pool, const RowsCtx& c) {
-    const int64_t n_tasks = (c.n_rows + kRowsPanel - 1) / kRowsPanel;
-    pool.parallel_for(n_tasks, [&c](int64_t task, int) {
-        const int64_t r0 = task * kRowsPanel, r1 = std::min(c.n_rows, r0 + kRowsPanel);
-        for (int64_t t0 = 0; t0 < c.n_tok; t0 += kRowsTokenTile) {
-            const int64_t t1 = std::min(c.n_tok, t0 + kRowsTokenTile);
-            for (int64_t r = r0; r < r1; ++r) {
-                const uint8_t* w = c.data + static_cast<size_t>(r) * c.row_bytes;
-                for (int64_t t = t0; t < t1; ++t) {
-                    c.out[t * c.n_rows + r] = c.dot(c.n_cols, w, c.act + static_cast<size_t>(t) * c.act_row_bytes);
+    const int64_t n_parts = row_split_parts(c.n_rows, pool.n_threads());
+    pool.parallel_for(n_parts, [&c, n_parts](int64_t part, int) {
+        const RowRange part_rows = row_split_part(c.n_rows, n_parts, part);
+        for (int64_t r0 = part_rows.begin; r0 < part_rows.end; r0 += kRowsPanel) {
+            const int64_t r1 = std::min(part_rows.end, r0 + kRowsPanel);
+            for (int64_t t0 = 0; t0 < c.n_tok; t0 += kRowsTokenTile) {
+                const int64_t t1 = std::min(c.n_tok, t0 + kRowsTokenTile);
+                for (int64_t r = r0; r < r1; ++r) {
+                    const uint8_t* w = c.data + static_cast<size_t>(r) * c.row_bytes;
+                    for (int64_t t = t0; t < t1; ++t) {
+                        c.out[t * c.n_rows + r] = c.dot(c.n_cols, w, c.act + static_cast<size_t>(t) * c.act_row_bytes);
+                    }
                 }
             }
         }
@@ -257,7 +274,7 @@ const float* pack_token_tiles(ThreadPool& pool, const float* x, int64_t n_tok, i
 }  // namespace
 
 Result<CpuWeight> CpuWeight::prepare(TensorType type, const void* data, int64_t n_rows, int64_t n_cols,
-                                     bool allow_repack) {
+                                     bool allow_repack, ThreadPool* pool) {
     const auto& tr = tensor_type_traits(type);
     if (!tr.known || !quant::vec_dot_fn(type, CpuIsa::scalar)) {
         return Status(ErrorCode::unsupported, std::string("CPU matmul does not support tensor type ") + tr.name);
@@ -274,21 +291,36 @@ Result<CpuWeight> CpuWeight::prepare(TensorType type, const void* data, int64_t 
     CpuWeight w;
     const int layout = allow_repack ? choose_layout(type) : kLayoutRows;
     if (layout == kLayoutRows) {
-        CpuWeightAccess::set(w, type, data, n_rows, n_cols, kLayoutRows, nullptr);
+        CpuWeightAccess::set(w, type, data, n_rows, n_cols, kLayoutRows, nullptr, 0);
         return w;
     }
     const int64_t n_groups = (n_rows + 7) / 8;
-    auto owned = std::make_shared<std::vector<uint8_t>>();
-    try {
-        owned->resize(static_cast<size_t>(n_groups) * x8_group_bytes(layout, type, n_cols));
-    } catch (const std::bad_alloc&) {
+    const size_t group_bytes = x8_group_bytes(layout, type, n_cols);
+    const size_t size = static_cast<size_t>(n_groups) * group_bytes;
+    // Allocated without being written (no value-initialisation): the pages are placed where the
+    // repack first touches them (glibc serves blocks above its mmap threshold, at most 32 MiB,
+    // from fresh mmap pages; smaller ones may reuse heap pages touched before).
+    auto* bytes = static_cast<uint8_t*>(::operator new(size, std::align_val_t{64}, std::nothrow));
+    if (!bytes) {
         return Status(ErrorCode::out_of_memory, "CPU matmul: cannot allocate " +
                                                     std::to_string(n_groups * 8) + " repacked rows of " +
                                                     std::to_string(n_cols) + " " + tr.name + " columns");
     }
-    repack_x8(layout, type, data, n_rows, n_cols, owned->data());
-    const void* p = owned->data();
-    CpuWeightAccess::set(w, type, p, n_rows, n_cols, layout, std::move(owned));
+    std::shared_ptr<uint8_t> owned(bytes, [](uint8_t* p) { ::operator delete(p, std::align_val_t{64}); });
+    const auto* src = static_cast<const uint8_t*>(data);
+    const size_t src_row_bytes = tensor_row_bytes(type, n_cols);
+    if (pool) {
+        // The matmul's split: part p's groups are repacked by the thread that will multiply them.
+        const int64_t n_parts = row_split_parts(n_rows, pool->n_threads());
+        pool->parallel_for(n_parts, [&](int64_t part, int) {
+            const RowRange r = row_split_part(n_rows, n_parts, part);
+            repack_x8(layout, type, src + static_cast<size_t>(r.begin) * src_row_bytes, r.end - r.begin, n_cols,
+                      bytes + static_cast<size_t>(r.begin / 8) * group_bytes);
+        });
+    } else {
+        repack_x8(layout, type, src, n_rows, n_cols, bytes);
+    }
+    CpuWeightAccess::set(w, type, bytes, n_rows, n_cols, layout, std::move(owned), size);
     return w;
 }
 

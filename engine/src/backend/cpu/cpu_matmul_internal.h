@@ -47,13 +47,14 @@ inline bool x8_takes_q8_k(int layout) {
 
 struct CpuWeightAccess {
     static void set(CpuWeight& w, TensorType type, const void* data, int64_t n_rows, int64_t n_cols, int layout,
-                    std::shared_ptr<std::vector<uint8_t>> owned) {
+                    std::shared_ptr<uint8_t> owned, size_t owned_size) {
         w.type_ = type;
         w.data_ = data;
         w.n_rows_ = n_rows;
         w.n_cols_ = n_cols;
         w.layout_ = layout;
         w.owned_ = std::move(owned);
+        w.owned_size_ = owned_size;
     }
 };
 
@@ -72,8 +73,10 @@ static_assert(sizeof(ActQ8) == 72);
 size_t x8_group_bytes(int layout, TensorType type, int64_t n_cols);
 // Repacks n_rows GGUF rows into the layout (output sized n_groups * x8_group_bytes).
 void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int64_t n_cols, uint8_t* dst);
-// Quantizes one token row (n_cols floats) into n_cols/32 ActQ8 blocks.
+// Quantizes one token row (n_cols floats) into n_cols/32 ActQ8 blocks; at avx512 and above
+// through quantize_act_q8_avx512 (cpu_act_quant_avx512.cpp), bitwise the same blocks.
 void quantize_act_q8(const float* x, int64_t n_cols, ActQ8* out, CpuIsa isa);
+void quantize_act_q8_avx512(const float* x, int64_t n_cols, ActQ8* out);
 
 // ---- X8 kernels: one group of 8 rows × n_tok tokens (n_tok <= kMaxTileTokens) ---------------
 // out (n_tok, 8): written densely, row-group-local.

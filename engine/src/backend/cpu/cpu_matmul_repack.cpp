@@ -350,6 +350,7 @@ void repack_x8(int layout, TensorType type, const void* src, int64_t n_rows, int
 }
 
 void quantize_act_q8(const float* x, int64_t n_cols, ActQ8* out, CpuIsa isa) {
+    if (cpu_isa_has_avx512(isa)) return quantize_act_q8_avx512(x, n_cols, out);
     const int64_t nb = n_cols / 32;
     constexpr int64_t kChunk = 64;  // blocks per pass through a small stack buffer
     BlockQ8_0 tmp[kChunk];
