@@ -294,12 +294,19 @@ bool ChatController::editAndResend(qint64 messageId, const QString& text) {
 
 ChatTurns ChatController::history() const {
     ChatTurns turns;
-    if (auto c = current(); c && !c->systemPrompt.trimmed().isEmpty()) turns.append({Role::system, c->systemPrompt});
+    if (auto c = current(); c && !c->systemPrompt.trimmed().isEmpty()) {
+        ChatTurn system;
+        system.role = Role::system;
+        system.content = c->systemPrompt;
+        turns.append(system);
+    }
     const qint64 answering = streamingMessageId();
     for (const Message& m : m_messages) {
         if (m.id == answering) continue;
         if (m.role == Role::assistant && m.content.isEmpty()) continue;
-        ChatTurn t{m.role, m.content};
+        ChatTurn t;
+        t.role = m.role;
+        t.content = m.content;
         t.reasoning = m.reasoning;  // the template decides whether earlier thinking is shown
         turns.append(t);
     }

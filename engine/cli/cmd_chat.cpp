@@ -76,7 +76,13 @@ int cmd_chat(Args& args) {
         return 1;
     }
     std::vector<ChatMessage> history;
-    if (!system.empty()) history.push_back({"system", system});
+    auto message = [](const char* role, const std::string& content) {
+        ChatMessage m;
+        m.role = role;
+        m.content = content;
+        return m;
+    };
+    if (!system.empty()) history.push_back(message("system", system));
     std::atomic<bool> cancel{false};
     g_cancel_generation = &cancel;
     std::signal(SIGINT, on_sigint);
@@ -96,7 +102,7 @@ int cmd_chat(Args& args) {
             continue;
         }
         if (line.empty()) continue;
-        history.push_back({"user", line});
+        history.push_back(message("user", line));
         request.messages = history;
         cancel.store(false);
         // Reasoning (Qwen 3 / R1 <think>, harmony's analysis channel) goes to stderr, the answer
@@ -134,7 +140,7 @@ int cmd_chat(Args& args) {
             std::fprintf(stderr, "[tool call] %s(%s)\n", call.name.c_str(), call.arguments.c_str());
         for (const ToolCallProblem& problem : turn->output.problems)
             std::fprintf(stderr, "[tool call not understood] %s\n", problem.message.c_str());
-        ChatMessage answer{"assistant", turn->output.content};
+        ChatMessage answer = message("assistant", turn->output.content);
         answer.reasoning = turn->output.reasoning;
         answer.tool_calls = turn->output.calls;
         history.push_back(std::move(answer));

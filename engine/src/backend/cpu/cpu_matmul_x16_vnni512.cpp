@@ -409,7 +409,10 @@ T512 void q23_k_t(const uint8_t* w, size_t gs, int64_t nb, const uint8_t* act, s
 // (the byte's top bit flipped) and 128 · Σa comes off each block (group, for IQ4_XS) sum,
 // which leaves the AVX2 kernels' exact Σ level · a.
 T512 inline __m512i biased_table(const int8_t* levels) {
-    return _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(levels))),
+    // The zero-masked broadcast: GCC 12 warns that the plain one's undefined source is "used
+    // uninitialized" (a false positive of its intrinsics header); all 16 lanes are written.
+    return _mm512_xor_si512(_mm512_maskz_broadcast_i32x4(static_cast<__mmask16>(0xFFFF),
+                                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(levels))),
                             _mm512_set1_epi8(static_cast<char>(0x80)));
 }
 // The 16 rows' MXFP4 scales 2^(e − 128) from their exponent bytes, bit for bit as the AVX2
