@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include "fake_nvml.h"
+#include "fake_nvml_box.h"
 #include "strata/gpu_topology.h"
 #include "telemetry/nvml_library.h"
 
@@ -19,22 +20,10 @@ using namespace strata;
 
 namespace {
 
-DeviceInfo gpu(const char* id, const char* bus_id) {
-    DeviceInfo d;
-    d.id = id;
-    d.type = DeviceType::cuda;
-    d.pci_bus_id = bus_id;
-    return d;
-}
-
-DeviceInfo cpu() {
-    DeviceInfo d;
-    d.id = "cpu";
-    return d;
-}
-
-// The fake's GPUs, as CUDA spells their bus ids.
-const char* kBus[] = {"0000:18:00.0", "0000:3b:00.0", "0000:86:00.0", "0000:af:00.0"};
+// The fake's box (tests/common/fake_nvml_box.h): CUDA devices by bus id, and the host.
+DeviceInfo gpu(const char* id, const char* bus_id) { return test::fakeNvmlGpu(id, bus_id); }
+DeviceInfo cpu() { return test::fakeNvmlHost(); }
+const auto& kBus = test::kFakeNvmlBus;
 
 }  // namespace
 
