@@ -199,14 +199,8 @@ private slots:
     // plans that model; the report names the file.
     void aModelFile() {
         QTemporaryDir dir;
-        RandomModelConfig cfg;
-        cfg.n_layer = 2;
-        cfg.n_embd = 64;
-        cfg.n_ff = 128;
-        cfg.n_head = 4;
-        cfg.n_head_kv = 2;
         QString error;
-        const QString path = strata::test::writeRandomModel(dir, QStringLiteral("whatif"), cfg, &error);
+        const QString path = strata::test::writeRandomModel(dir, QStringLiteral("whatif"), strata::test::tinyModelConfig(), &error);
         QVERIFY2(!path.isEmpty(), qPrintable(error));
         WhatIfService service;
         WhatIfView view(service);
