@@ -127,6 +127,26 @@ private slots:
         QVERIFY2(!why.contains(QStringLiteral("copied twice")), qPrintable(why));
     }
 
+    // The topology page at the window's smallest size: the device cards (300 px each) wrap onto
+    // more rows and the link matrix fits, so nothing scrolls sideways; at 1280×800 neither.
+    void topologyFitsTheSmallestWindow() {
+        for (const char* name : {"4x-rtx4090-pcie.json", "8x-h100-sxm-nvswitch.json"}) {
+            auto machine = profile(name);
+            if (!machine) QSKIP("resources/machines profiles not found");
+            AppOptions o;
+            o.simulate = *machine;
+            UiFixture f(FakeScript{}, o);
+            QTRY_VERIFY(f.window->topologyView()->cards().size() >= 5);
+            f.window->showPage(MainWindow::TopologyPage);
+            f.window->resize(f.window->minimumSize());
+            QCOMPARE(f.window->size(), f.window->minimumSize());
+            const QString wide = strata::test::sidewaysScrolling(f.window->topologyView());
+            QVERIFY2(wide.isEmpty(), qPrintable(QString::fromLatin1(name) + QStringLiteral(": ") + wide));
+            f.window->resize(1280, 800);
+            QCOMPARE(strata::test::sidewaysScrolling(f.window->topologyView()), QString());
+        }
+    }
+
 private:
     QTemporaryDir m_files;
     QString m_model;

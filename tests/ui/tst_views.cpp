@@ -380,7 +380,8 @@ private slots:
                                      "discover-repository-dark.png", "discover-search-dark.png", "library-dark.png",
                                      "library-empty-dark.png", "performance-bench-dark.png", "performance-dark.png",
                                      "performance-min-size-dark.png", "settings-dark.png", "topology-dark.png",
-                                     "topology-min-size-dark.png", "topology-simulated-dark.png", "whatif-dark.png"}));
+                                     "topology-min-size-dark.png", "topology-simulated-dark.png",
+                                     "topology-simulated-min-size-dark.png", "whatif-dark.png", "whatif-min-size-dark.png"}));
     }
 
     void serveMenuStartsTheServerAndRemembersIt() {

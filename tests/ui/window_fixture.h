@@ -3,7 +3,9 @@
 // opening the Allocate page on it.
 #pragma once
 
+#include <QAbstractScrollArea>
 #include <QApplication>
+#include <QScrollBar>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <memory>
@@ -24,6 +26,24 @@ inline QString writeLibraryModel(const QTemporaryDir& dir, const QString& name, 
                                  QString* error) {
     const QString path = writeRandomModel(dir, name, cfg, error);
     return path.isEmpty() ? QString() : QFileInfo(path).canonicalFilePath();
+}
+
+// The scroll areas inside `page` that scroll sideways now (their horizontal scroll bar has
+// somewhere to go): "" when none does. A page must show everything at the window's minimum size
+// without that; a box that scrolls on purpose sets Qt::ScrollBarAlwaysOff or is left out here.
+inline QString sidewaysScrolling(QWidget* page) {
+    QCoreApplication::processEvents();  // the layouts' posted updates
+    QStringList out;
+    const auto areas = page->findChildren<QAbstractScrollArea*>();
+    for (QAbstractScrollArea* a : areas) {
+        const QScrollBar* bar = a->horizontalScrollBar();
+        if (!a->isVisibleTo(page) || a->horizontalScrollBarPolicy() == Qt::ScrollBarAlwaysOff || bar->maximum() <= 0) continue;
+        out.append(QStringLiteral("%1 %2 scrolls %3 px sideways (viewport %4 px wide)")
+                       .arg(QString::fromLatin1(a->metaObject()->className()), a->objectName())
+                       .arg(bar->maximum())
+                       .arg(a->viewport()->width()));
+    }
+    return out.join(QStringLiteral("; "));
 }
 
 struct UiFixture {

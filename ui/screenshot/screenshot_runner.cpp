@@ -226,6 +226,13 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
         std::fprintf(stderr, "strata: the what-if did not finish: %s\n", qPrintable(core.whatif().lastReport().error));
     scrollToEnd(w.whatIfView());  // the table and the cheapest configuration below the inputs
     ok &= save(w, o.dir, QStringLiteral("whatif"), themeName);
+    // At the window's minimum size, from the top: the input cards stacked, every input whole,
+    // then the table with its three columns.
+    w.resize(w.minimumSize());
+    settle();
+    for (QScrollArea* area : w.whatIfView()->findChildren<QScrollArea*>()) area->verticalScrollBar()->setValue(0);
+    ok &= save(w, o.dir, QStringLiteral("whatif-min-size"), themeName);
+    w.resize(full);
     w.hide();
     core.shutdown();
     return ok ? 0 : 1;
@@ -278,6 +285,12 @@ int renderSimulated(const ScreenshotOptions& o, const QString& themeName) {
     w.banner()->dismiss();
     w.showPage(MainWindow::TopologyPage);
     ok &= save(w, o.dir, QStringLiteral("topology-simulated"), themeName);
+    // Five devices at the window's minimum size, from the top: the link matrix within the
+    // width, then the cards, wrapped onto more rows.
+    const QSize full = w.size();
+    w.resize(w.minimumSize());
+    ok &= save(w, o.dir, QStringLiteral("topology-simulated-min-size"), themeName);
+    w.resize(full);
     w.showPage(MainWindow::AllocationPage);
     w.allocationPanel()->selectModel(big);
     w.allocationPanel()->setSettings(big, s);
