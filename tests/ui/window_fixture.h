@@ -38,7 +38,7 @@ inline QString sidewaysScrolling(QWidget* page) {
     for (QAbstractScrollArea* a : areas) {
         const QScrollBar* bar = a->horizontalScrollBar();
         if (!a->isVisibleTo(page) || a->horizontalScrollBarPolicy() == Qt::ScrollBarAlwaysOff || bar->maximum() <= 0) continue;
-        out.append(QStringLiteral("%1 %2 scrolls %3 px sideways (viewport %4 px wide)")
+        out.append(QStringLiteral("%1 %2 scrolls sideways (scroll bar maximum %3, viewport %4 px wide)")
                        .arg(QString::fromLatin1(a->metaObject()->className()), a->objectName())
                        .arg(bar->maximum())
                        .arg(a->viewport()->width()));
