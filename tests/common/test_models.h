@@ -16,6 +16,17 @@ namespace strata::test {
 QString writeRandomModel(const QTemporaryDir& dir, const QString& name, const RandomModelConfig& config,
                          QString* error = nullptr);
 
+// A llama-shaped random model small enough for any UI test (2 layers, 64 wide, 4 heads, 2 KV heads).
+inline RandomModelConfig tinyModelConfig() {
+    RandomModelConfig cfg;
+    cfg.n_layer = 2;
+    cfg.n_embd = 64;
+    cfg.n_ff = 128;
+    cfg.n_head = 4;
+    cfg.n_head_kv = 2;
+    return cfg;
+}
+
 // Options for one CPU device with `kv` cache entries (2 threads).
 LoadOptions cpuLoadOptions(KvCacheType kv, int64_t n_ctx, int64_t n_batch);
 

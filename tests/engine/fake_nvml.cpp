@@ -2,9 +2,13 @@
 // uses, answering with canned, seeded, non-zero figures, plus a few fake_nvml_* functions a
 // test reaches through dlopen/dlsym of the same file to reset the figures, make calls fail and
 // make a GPU vanish. State is process-wide (like the real library's); tests reset it per case.
+// Every exported function holds one mutex while it touches the state: a test changes it on its
+// own thread while the app's telemetry sampler reads it on the monitor thread (tst_device_card),
+// which would otherwise be a data race.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "fake_nvml.h"
 #include "telemetry/nvml_api.h"
@@ -55,6 +59,9 @@ struct State {
     bool reset_once = false;
 };
 State g;
+std::mutex g_mutex;  // guards g; taken by every exported function, never by the helpers below
+
+#define FAKE_NVML_LOCKED const std::lock_guard<std::mutex> fake_nvml_lock(g_mutex)
 
 int function_index(const char* name) {
     for (int i = 0; i < kNFunctions; ++i)
@@ -99,7 +106,8 @@ extern "C" {
 
 // ---- test controls ---------------------------------------------------------------------------
 
-FAKE_NVML_EXPORT void fake_nvml_reset(unsigned seed, int n_devices) {
+namespace {
+void reset_locked(unsigned seed, int n_devices) {
     g = State{};
     g.n_devices = n_devices < 0 ? 0 : n_devices > kMaxDevices ? kMaxDevices : n_devices;
     static const unsigned kBus[kMaxDevices] = {0x18, 0x3b, 0x86, 0xaf};
@@ -141,26 +149,36 @@ FAKE_NVML_EXPORT void fake_nvml_reset(unsigned seed, int n_devices) {
     g.ancestor[2][3] = g.ancestor[3][2] = 20;
     g.p2p[1][2] = g.p2p[2][1] = nvml::kP2PStatusChipsetNotSupported;
 }
+}  // namespace
+
+FAKE_NVML_EXPORT void fake_nvml_reset(unsigned seed, int n_devices) {
+    FAKE_NVML_LOCKED;
+    reset_locked(seed, n_devices);
+}
 
 // Device `device`'s first n_links NVLink links go to an NVSwitch (the rest down), of `version`.
 FAKE_NVML_EXPORT void fake_nvml_set_nvswitch(int device, unsigned n_links, unsigned version) {
+    FAKE_NVML_LOCKED;
     if (device < 0 || device >= kMaxDevices) return;
     for (unsigned l = 0; l < kLinks; ++l) g.devices[device].links[l] = {l < n_links, version, kSwitch};
 }
 
 FAKE_NVML_EXPORT void fake_nvml_set_pair(int a, int b, int ancestor, int p2p_status) {
+    FAKE_NVML_LOCKED;
     if (a < 0 || b < 0 || a >= kMaxDevices || b >= kMaxDevices) return;
     g.ancestor[a][b] = g.ancestor[b][a] = ancestor;
     g.p2p[a][b] = g.p2p[b][a] = p2p_status;
 }
 
 FAKE_NVML_EXPORT int fake_nvml_values(int device, FakeNvmlValues* out) {
+    FAKE_NVML_LOCKED;
     if (device < 0 || device >= kMaxDevices || !out) return 0;
     *out = g.devices[device].values;
     return 1;
 }
 
 FAKE_NVML_EXPORT void fake_nvml_fail(const char* function, int device, int code) {
+    FAKE_NVML_LOCKED;
     const int f = function_index(function);
     if (f < 0) return;
     for (int d = 0; d < kMaxDevices; ++d)
@@ -168,17 +186,20 @@ FAKE_NVML_EXPORT void fake_nvml_fail(const char* function, int device, int code)
 }
 
 FAKE_NVML_EXPORT void fake_nvml_remove(int device) {
+    FAKE_NVML_LOCKED;
     if (device >= 0 && device < kMaxDevices) g.devices[device].present = false;
 }
 
 FAKE_NVML_EXPORT void fake_nvml_set_health(int device, unsigned long long throttle_reasons,
                                            unsigned long long ecc_uncorrected) {
+    FAKE_NVML_LOCKED;
     if (device < 0 || device >= kMaxDevices) return;
     g.devices[device].values.throttle_reasons = throttle_reasons;
     g.devices[device].values.ecc_uncorrected = ecc_uncorrected;
 }
 
 FAKE_NVML_EXPORT void fake_nvml_calls(int* inits, int* shutdowns) {
+    FAKE_NVML_LOCKED;
     *inits = g.inits;
     *shutdowns = g.shutdowns;
 }
@@ -186,10 +207,11 @@ FAKE_NVML_EXPORT void fake_nvml_calls(int* inits, int* shutdowns) {
 // ---- the NVML entry points -------------------------------------------------------------------
 
 FAKE_NVML_EXPORT nvml::Return nvmlInit_v2() {
+    FAKE_NVML_LOCKED;
     // A process no test controls (strata-cli under a test): $FAKE_NVML_DEVICES GPUs, seed 1.
     if (!g.reset_once) {
         const char* n = std::getenv("FAKE_NVML_DEVICES");
-        fake_nvml_reset(1, n ? std::atoi(n) : 0);
+        reset_locked(1, n ? std::atoi(n) : 0);
     }
     if (const nvml::Return r = failure("nvmlInit_v2")) return r;
     ++g.refs;
@@ -198,6 +220,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlInit_v2() {
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlShutdown() {
+    FAKE_NVML_LOCKED;
     if (g.refs <= 0) return nvml::kErrorUninitialized;
     --g.refs;
     ++g.shutdowns;
@@ -205,6 +228,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlShutdown() {
 }
 
 FAKE_NVML_EXPORT const char* nvmlErrorString(nvml::Return r) {
+    FAKE_NVML_LOCKED;
     switch (r) {
         case nvml::kSuccess: return "Success";
         case nvml::kErrorUninitialized: return "Uninitialized";
@@ -219,6 +243,7 @@ FAKE_NVML_EXPORT const char* nvmlErrorString(nvml::Return r) {
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCount_v2(unsigned int* count) {
+    FAKE_NVML_LOCKED;
     if (g.refs <= 0) return nvml::kErrorUninitialized;
     if (!count) return nvml::kErrorInvalidArgument;
     if (const nvml::Return r = failure("nvmlDeviceGetCount_v2")) return r;
@@ -227,6 +252,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCount_v2(unsigned int* count) {
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvml::Device* out) {
+    FAKE_NVML_LOCKED;
     if (g.refs <= 0) return nvml::kErrorUninitialized;
     if (!out || index >= unsigned(g.n_devices)) return nvml::kErrorInvalidArgument;
     if (!g.devices[index].present) return nvml::kErrorGpuIsLost;
@@ -236,6 +262,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetHandleByIndex_v2(unsigned int index, 
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetHandleByPciBusId_v2(const char* bus_id, nvml::Device* out) {
+    FAKE_NVML_LOCKED;
     if (g.refs <= 0) return nvml::kErrorUninitialized;
     unsigned want[4];
     if (!bus_id || !out || !parse_bus_id(bus_id, want)) return nvml::kErrorInvalidArgument;
@@ -251,6 +278,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetHandleByPciBusId_v2(const char* bus_i
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetUtilizationRates(nvml::Device h, nvml::Utilization* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetUtilizationRates", h, d)) return r;
     out->gpu = d->values.utilisation;
@@ -259,6 +287,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetUtilizationRates(nvml::Device h, nvml
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetMemoryInfo(nvml::Device h, nvml::Memory* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetMemoryInfo", h, d)) return r;
     out->total = d->values.memory_total;
@@ -268,6 +297,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetMemoryInfo(nvml::Device h, nvml::Memo
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTemperature(nvml::Device h, int sensor, unsigned int* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetTemperature", h, d)) return r;
     if (sensor != nvml::kTemperatureGpu) return nvml::kErrorInvalidArgument;
@@ -276,6 +306,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTemperature(nvml::Device h, int senso
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetPowerUsage(nvml::Device h, unsigned int* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetPowerUsage", h, d)) return r;
     *out = d->values.power_mw;
@@ -283,6 +314,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetPowerUsage(nvml::Device h, unsigned i
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCurrentClocksThrottleReasons(nvml::Device h, unsigned long long* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetCurrentClocksThrottleReasons", h, d)) return r;
     *out = d->values.throttle_reasons;
@@ -291,6 +323,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCurrentClocksThrottleReasons(nvml::De
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTotalEccErrors(nvml::Device h, int error_type, int counter_type,
                                                           unsigned long long* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetTotalEccErrors", h, d)) return r;
     if (error_type != nvml::kMemoryErrorUncorrected || counter_type != nvml::kVolatileEcc) return nvml::kErrorInvalidArgument;
@@ -310,6 +343,7 @@ void fill_pci(const Device& d, nvml::PciInfo* out) {
 }  // namespace
 
 FAKE_NVML_EXPORT nvml::Return nvmlSystemGetDriverVersion(char* out, unsigned int length) {
+    FAKE_NVML_LOCKED;
     if (g.refs <= 0) return nvml::kErrorUninitialized;
     if (!out || length < 16) return nvml::kErrorInvalidArgument;
     std::snprintf(out, length, "%s", "575.51.03");
@@ -317,6 +351,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlSystemGetDriverVersion(char* out, unsigned int
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetName(nvml::Device h, char* out, unsigned int length) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetName", h, d)) return r;
     std::snprintf(out, length, "Fake GPU %d", index_of(d));
@@ -324,6 +359,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetName(nvml::Device h, char* out, unsig
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetPciInfo_v3(nvml::Device h, nvml::PciInfo* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetPciInfo_v3", h, d)) return r;
     fill_pci(*d, out);
@@ -332,6 +368,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetPciInfo_v3(nvml::Device h, nvml::PciI
 
 #define FAKE_NVML_UINT(fn, field)                                        \
     FAKE_NVML_EXPORT nvml::Return fn(nvml::Device h, unsigned int* out) { \
+        FAKE_NVML_LOCKED;                                                \
         Device* d = nullptr;                                             \
         if (const nvml::Return r = check(#fn, h, d)) return r;           \
         *out = d->field;                                                 \
@@ -339,6 +376,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetPciInfo_v3(nvml::Device h, nvml::PciI
     }
 // One failure switch (the generation's name) covers the four PCIe figures.
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCurrPcieLinkGeneration(nvml::Device h, unsigned int* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetCurrPcieLinkGeneration", h, d)) return r;
     *out = d->gen;
@@ -351,6 +389,7 @@ FAKE_NVML_UINT(nvmlDeviceGetNumaNodeId, numa)
 #undef FAKE_NVML_UINT
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCpuAffinity(nvml::Device h, unsigned int words, unsigned long* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetCpuAffinity", h, d)) return r;
     if (words == 0 || !out) return nvml::kErrorInvalidArgument;
@@ -360,6 +399,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetCpuAffinity(nvml::Device h, unsigned 
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetClockInfo(nvml::Device h, int type, unsigned int* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetClockInfo", h, d)) return r;
     if (type != nvml::kClockSm && type != nvml::kClockMem) return nvml::kErrorInvalidArgument;
@@ -368,6 +408,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetClockInfo(nvml::Device h, int type, u
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetMaxClockInfo(nvml::Device h, int type, unsigned int* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetMaxClockInfo", h, d)) return r;
     if (type != nvml::kClockSm && type != nvml::kClockMem) return nvml::kErrorInvalidArgument;
@@ -376,6 +417,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetMaxClockInfo(nvml::Device h, int type
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkState(nvml::Device h, unsigned int link, unsigned int* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetNvLinkState", h, d)) return r;
     if (link >= kLinks) return nvml::kErrorInvalidArgument;
@@ -385,6 +427,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkState(nvml::Device h, unsigned 
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkVersion(nvml::Device h, unsigned int link, unsigned int* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetNvLinkVersion", h, d)) return r;
     if (link >= kLinks || !d->links[link].active) return nvml::kErrorInvalidArgument;
@@ -393,6 +436,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkVersion(nvml::Device h, unsigne
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkRemotePciInfo_v2(nvml::Device h, unsigned int link, nvml::PciInfo* out) {
+    FAKE_NVML_LOCKED;
     Device* d = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetNvLinkRemotePciInfo_v2", h, d)) return r;
     if (link >= kLinks || d->links[link].remote < 0) return nvml::kErrorInvalidArgument;
@@ -406,6 +450,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetNvLinkRemotePciInfo_v2(nvml::Device h
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTopologyCommonAncestor(nvml::Device a, nvml::Device b, int* out) {
+    FAKE_NVML_LOCKED;
     Device *da = nullptr, *db = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetTopologyCommonAncestor", a, da)) return r;
     if (const nvml::Return r = check("nvmlDeviceGetTopologyCommonAncestor", b, db)) return r;
@@ -414,6 +459,7 @@ FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetTopologyCommonAncestor(nvml::Device a
 }
 
 FAKE_NVML_EXPORT nvml::Return nvmlDeviceGetP2PStatus(nvml::Device a, nvml::Device b, int cap, int* out) {
+    FAKE_NVML_LOCKED;
     Device *da = nullptr, *db = nullptr;
     if (const nvml::Return r = check("nvmlDeviceGetP2PStatus", a, da)) return r;
     if (const nvml::Return r = check("nvmlDeviceGetP2PStatus", b, db)) return r;

@@ -2,12 +2,15 @@
 // and 2-3, the rest under the host bridge, 1-2 without P2P, GPU 3 in a PCIe 3.0 x8 slot), the
 // same fake without the topology entry points (an older driver), and the mapping to the
 // planner's LinkMatrix with its nominal speeds.
+#include <algorithm>
 #include <memory>
 
 #include <QtTest>
 
 #include "fake_nvml.h"
+#include "fake_nvml_box.h"
 #include "strata/gpu_topology.h"
+#include "telemetry/nvml_library.h"
 
 #ifndef STRATA_FAKE_NVML
 #error "STRATA_FAKE_NVML (the fake library's path) is set by tests/CMakeLists.txt"
@@ -17,22 +20,10 @@ using namespace strata;
 
 namespace {
 
-DeviceInfo gpu(const char* id, const char* bus_id) {
-    DeviceInfo d;
-    d.id = id;
-    d.type = DeviceType::cuda;
-    d.pci_bus_id = bus_id;
-    return d;
-}
-
-DeviceInfo cpu() {
-    DeviceInfo d;
-    d.id = "cpu";
-    return d;
-}
-
-// The fake's GPUs, as CUDA spells their bus ids.
-const char* kBus[] = {"0000:18:00.0", "0000:3b:00.0", "0000:86:00.0", "0000:af:00.0"};
+// The fake's box (tests/common/fake_nvml_box.h): CUDA devices by bus id, and the host.
+DeviceInfo gpu(const char* id, const char* bus_id) { return test::fakeNvmlGpu(id, bus_id); }
+DeviceInfo cpu() { return test::fakeNvmlHost(); }
+const auto& kBus = test::kFakeNvmlBus;
 
 }  // namespace
 
@@ -231,6 +222,38 @@ private slots:
         QCOMPARE(t.pair(0, 1)->read.why, std::string("this NVML has no nvmlDeviceGetP2PStatus"));
         const LinkMatrix m = topology_links({gpu("cuda0", kBus[0]), gpu("cuda1", kBus[1])}, t);
         QVERIFY(!m[0][1].known());  // nothing matched by bus id: the planner's old assumption
+    }
+
+    // The one NVML loader both readers use says what it lacks, by name: the old driver has the
+    // required entry points and the telemetry ones, none of the topology ones.
+    void loaderListsWhatIsMissing() {
+        {
+            const nvml::Library full(STRATA_FAKE_NVML);
+            QVERIFY(full.loaded());
+            QVERIFY(full.missing_required().empty());
+            QVERIFY(full.fn().init && full.fn().common_ancestor && full.fn().p2p_status);
+            QCOMPARE(full.missing({"nvmlInit_v2", "nvmlDeviceGetP2PStatus", "nvmlNoSuchFunction"}),
+                     std::vector<std::string>{"nvmlNoSuchFunction"});
+            QVERIFY(!full.initialised());  // opening does not initialise NVML
+        }
+        const nvml::Library old(STRATA_FAKE_NVML_OLD);
+        QVERIFY(old.loaded());
+        QVERIFY(old.missing_required().empty());
+        QVERIFY(old.fn().get_power && !old.fn().common_ancestor && !old.fn().get_pci);
+        const std::vector<std::string> lacks = old.missing_optional();
+        for (const char* name : {"nvmlDeviceGetTopologyCommonAncestor", "nvmlDeviceGetP2PStatus", "nvmlDeviceGetPciInfo_v3",
+                                 "nvmlDeviceGetNvLinkState", "nvmlSystemGetDriverVersion"})
+            QVERIFY2(std::find(lacks.begin(), lacks.end(), name) != lacks.end(), name);
+        QVERIFY(std::find(lacks.begin(), lacks.end(), "nvmlDeviceGetPowerUsage") == lacks.end());
+
+        const nvml::Library none("/nonexistent/libnvidia-ml.so.1");
+        QVERIFY(!none.loaded());
+        QVERIFY2(!none.load_error().empty() && none.load_error().find("/nonexistent/") != 0, none.load_error().c_str());
+        QCOMPARE(none.missing_required().size(), size_t(4));
+        const nvml::Library libm("libm.so.6");
+        QVERIFY(libm.loaded());
+        QCOMPARE(libm.missing_required(), (std::vector<std::string>{"nvmlInit_v2", "nvmlShutdown", "nvmlDeviceGetCount_v2",
+                                                                   "nvmlDeviceGetHandleByIndex_v2"}));
     }
 
     void noLibrary() {

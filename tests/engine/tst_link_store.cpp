@@ -9,35 +9,18 @@
 #include <QtTest>
 
 #include "fake_nvml.h"
+#include "fake_nvml_box.h"
 #include "strata/link_store.h"
 
 using namespace strata;
 
 namespace {
 
-DeviceInfo gpu(const char* id, const char* name, const char* bus_id) {
-    DeviceInfo d;
-    d.id = id;
-    d.name = name;
-    d.type = DeviceType::cuda;
-    d.pci_bus_id = bus_id;
-    return d;
-}
-
-DeviceInfo cpu() {
-    DeviceInfo d;
-    d.id = "cpu";
-    d.name = "Some CPU";
-    return d;
-}
-
-const char* kBus[] = {"0000:18:00.0", "0000:3b:00.0", "0000:86:00.0", "0000:af:00.0"};
-
-// The fake's four GPUs as CUDA would list them, and the CPU.
-std::vector<DeviceInfo> fake_machine() {
-    return {gpu("cuda0", "Fake GPU 0", kBus[0]), gpu("cuda1", "Fake GPU 1", kBus[1]), gpu("cuda2", "Fake GPU 2", kBus[2]),
-            gpu("cuda3", "Fake GPU 3", kBus[3]), cpu()};
-}
+// The fake's box (tests/common/fake_nvml_box.h): CUDA devices by bus id, and the host.
+DeviceInfo gpu(const char* id, const char* name, const char* bus_id) { return test::fakeNvmlGpu(id, bus_id, name); }
+DeviceInfo cpu() { return test::fakeNvmlHost("Some CPU"); }
+const auto& kBus = test::kFakeNvmlBus;
+std::vector<DeviceInfo> fake_machine() { return test::fakeNvmlMachine("Some CPU"); }
 
 LinkMeasurements sample() {
     LinkMeasurements m;

@@ -43,9 +43,8 @@ private slots:
         cfg.n_head = 8;
         cfg.n_head_kv = 4;
         QString error;
-        m_model = strata::test::writeRandomModel(m_files, QStringLiteral("alloc"), cfg, &error);
+        m_model = strata::test::writeLibraryModel(m_files, QStringLiteral("alloc"), cfg, &error);
         QVERIFY2(!m_model.isEmpty(), qPrintable(error));
-        m_model = QFileInfo(m_model).canonicalFilePath();
         auto fp = read_model_footprint(m_model.toStdString());
         QVERIFY(fp.ok());
         // What the model needs on one device at the default settings (weights, KV for the
@@ -66,9 +65,8 @@ private slots:
         RandomModelConfig moe;
         QVERIFY(random_model_arch("qwen3moe", moe));
         moe.n_layer = 4;
-        m_moe = strata::test::writeRandomModel(m_files, QStringLiteral("moe"), moe, &error);
+        m_moe = strata::test::writeLibraryModel(m_files, QStringLiteral("moe"), moe, &error);
         QVERIFY2(!m_moe.isEmpty(), qPrintable(error));
-        m_moe = QFileInfo(m_moe).canonicalFilePath();
     }
 
     // Every bar equals the planner's DeviceUse for the panel's request.
@@ -284,15 +282,12 @@ private:
     // Adds the model, shows its allocation; sets m_panel (QTRY needs a void function).
     void openPanel(UiFixture& f) {
         QTRY_COMPARE(f.app->fits().devices().size(), 3);
-        f.app->importer().importPaths({m_model});
+        f.importModel(m_model);
+        if (QTest::currentTestFailed()) return;
         QTRY_COMPARE(f.app->catalog().rowCount(), 1);
-        QTRY_VERIFY(f.app->fits().hasFootprint(m_model));
-        f.window->showPage(MainWindow::AllocationPage);
-        AllocationPanel* panel = f.window->allocationPanel();
-        panel->selectModel(m_model);
-        QTRY_COMPARE(panel->modelPath(), m_model);
-        QTRY_VERIFY(!panel->preview()->bars().isEmpty());
-        m_panel = panel;
+        f.showAllocation(m_model);
+        if (QTest::currentTestFailed()) return;
+        m_panel = f.window->allocationPanel();
     }
 
     QTemporaryDir m_files;

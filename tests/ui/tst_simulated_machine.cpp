@@ -37,8 +37,8 @@ class TstSimulatedMachine : public QObject {
     // Q4_K_M model as its footprint (the planner sees a 70B; nothing is read or loaded) with one
     // answer at a time, and opens the allocation panel on it.
     void openPanel(UiFixture& f, double params) {
-        f.app->importer().importPaths({m_model});
-        QTRY_VERIFY(f.app->fits().hasFootprint(m_model));
+        f.importModel(m_model);
+        if (QTest::currentTestFailed()) return;
         std::string shape;
         auto fp = synthetic_footprint(params, "Q4_K_M", &shape);
         QVERIFY(fp.ok());
@@ -47,25 +47,15 @@ class TstSimulatedMachine : public QObject {
         s.nCtx = 4096;
         f.app->saveAllocation(m_model, s);
         f.app->fits().prime(m_model, *fp);
-        f.window->showPage(MainWindow::AllocationPage);
-        f.window->allocationPanel()->selectModel(m_model);
-        QTRY_COMPARE(f.window->allocationPanel()->modelPath(), m_model);
-        QTRY_VERIFY(!f.window->allocationPanel()->preview()->bars().isEmpty());
+        f.showAllocation(m_model);
     }
 
 private slots:
     void initTestCase() {
         QVERIFY(m_files.isValid());
-        RandomModelConfig cfg;
-        cfg.n_layer = 2;
-        cfg.n_embd = 64;
-        cfg.n_ff = 128;
-        cfg.n_head = 4;
-        cfg.n_head_kv = 2;
         QString error;
-        m_model = strata::test::writeRandomModel(m_files, QStringLiteral("sim"), cfg, &error);
+        m_model = strata::test::writeLibraryModel(m_files, QStringLiteral("sim"), strata::test::tinyModelConfig(), &error);
         QVERIFY2(!m_model.isEmpty(), qPrintable(error));
-        m_model = QFileInfo(m_model).canonicalFilePath();
     }
 
     void fourRtx4090WithoutP2P() {
@@ -135,6 +125,26 @@ private slots:
         const QString why = f.window->allocationPanel()->preview()->explanationText();
         QVERIFY2(why.contains(QStringLiteral("goes ") + QString::fromLatin1(link_kind_description(LinkKind::nvlink))), qPrintable(why));
         QVERIFY2(!why.contains(QStringLiteral("copied twice")), qPrintable(why));
+    }
+
+    // The topology page at the window's smallest size: the device cards (300 px each) wrap onto
+    // more rows and the link matrix fits, so nothing scrolls sideways; at 1280×800 neither.
+    void topologyFitsTheSmallestWindow() {
+        for (const char* name : {"4x-rtx4090-pcie.json", "8x-h100-sxm-nvswitch.json"}) {
+            auto machine = profile(name);
+            if (!machine) QSKIP("resources/machines profiles not found");
+            AppOptions o;
+            o.simulate = *machine;
+            UiFixture f(FakeScript{}, o);
+            QTRY_VERIFY(f.window->topologyView()->cards().size() >= 5);
+            f.window->showPage(MainWindow::TopologyPage);
+            f.window->resize(f.window->minimumSize());
+            QCOMPARE(f.window->size(), f.window->minimumSize());
+            const QString wide = strata::test::sidewaysScrolling(f.window->topologyView());
+            QVERIFY2(wide.isEmpty(), qPrintable(QString::fromLatin1(name) + QStringLiteral(": ") + wide));
+            f.window->resize(1280, 800);
+            QCOMPARE(strata::test::sidewaysScrolling(f.window->topologyView()), QString());
+        }
     }
 
 private:

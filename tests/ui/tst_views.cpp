@@ -17,6 +17,7 @@
 #include <QtTest>
 #include <sys/socket.h>
 
+#include "common/flow_layout.h"
 #include "common/message_banner.h"
 #include "common/theme.h"
 #include "devices/device_monitor.h"
@@ -160,6 +161,30 @@ QProcessEnvironment headlessEnvironment() {
 class TestViews : public QObject {
     Q_OBJECT
 private slots:
+    // The topology's card row: as many items in a row as the width holds, then the next row, each
+    // row as tall as its tallest item; never narrower than its widest item.
+    void flowLayoutWraps() {
+        QWidget box;
+        auto* flow = new FlowLayout(&box, 10, 6);
+        QList<QWidget*> items;
+        for (int i = 0; i < 5; ++i) {
+            auto* w = new QWidget(&box);
+            w->setFixedSize(100, i == 1 ? 70 : 50);
+            flow->addWidget(w);
+            items.append(w);
+        }
+        QVERIFY(flow->hasHeightForWidth());
+        QCOMPARE(flow->heightForWidth(1000), 70);             // one row: 5 × 100 + 4 × 10 = 540
+        QCOMPARE(flow->heightForWidth(330), 70 + 6 + 50);     // 3 + 2: the first row as tall as item 1
+        QCOMPARE(flow->heightForWidth(150), 50 + 70 + 3 * 50 + 4 * 6);  // one per row
+        QCOMPARE(flow->minimumSize(), QSize(100, 70));
+        QCOMPARE(flow->sizeHint(), QSize(540, 70));
+        flow->setGeometry(QRect(0, 0, 330, 126));
+        QCOMPARE(items[2]->geometry(), QRect(220, 0, 100, 50));
+        QCOMPARE(items[3]->geometry(), QRect(0, 76, 100, 50));  // a new row below the tallest
+        QCOMPARE(items[4]->geometry(), QRect(110, 76, 100, 50));
+    }
+
     void topologyShowsStagesAndTimings() {
         DeviceMonitor monitor(nullptr);
         TopologyView view(monitor);
@@ -380,7 +405,8 @@ private slots:
                                      "discover-repository-dark.png", "discover-search-dark.png", "library-dark.png",
                                      "library-empty-dark.png", "performance-bench-dark.png", "performance-dark.png",
                                      "performance-min-size-dark.png", "settings-dark.png", "topology-dark.png",
-                                     "topology-min-size-dark.png", "topology-simulated-dark.png", "whatif-dark.png"}));
+                                     "topology-min-size-dark.png", "topology-simulated-dark.png",
+                                     "topology-simulated-min-size-dark.png", "whatif-dark.png", "whatif-min-size-dark.png"}));
     }
 
     void serveMenuStartsTheServerAndRemembersIt() {

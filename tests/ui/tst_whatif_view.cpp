@@ -14,6 +14,7 @@
 #include "test_models.h"
 #include "whatif/whatif_service.h"
 #include "whatif/whatif_view.h"
+#include "window_fixture.h"
 
 using namespace strata;
 using strata::app::WhatIfConfigInput;
@@ -199,14 +200,8 @@ private slots:
     // plans that model; the report names the file.
     void aModelFile() {
         QTemporaryDir dir;
-        RandomModelConfig cfg;
-        cfg.n_layer = 2;
-        cfg.n_embd = 64;
-        cfg.n_ff = 128;
-        cfg.n_head = 4;
-        cfg.n_head_kv = 2;
         QString error;
-        const QString path = strata::test::writeRandomModel(dir, QStringLiteral("whatif"), cfg, &error);
+        const QString path = strata::test::writeRandomModel(dir, QStringLiteral("whatif"), strata::test::tinyModelConfig(), &error);
         QVERIFY2(!path.isEmpty(), qPrintable(error));
         WhatIfService service;
         WhatIfView view(service);
@@ -221,6 +216,22 @@ private slots:
         QCOMPARE(int(report.results.size()), 1);
         QVERIFY(report.results[0].fits);
         QCOMPARE(view.cell(QStringLiteral("Fits"), 0), QStringLiteral("yes"));
+    }
+
+    // At the window's smallest size the page shows every input and all three configurations
+    // (the table's columns) without scrolling sideways; at 1280×800 too.
+    void fitsTheSmallestWindow() {
+        strata::test::UiFixture f;
+        f.window->resize(f.window->minimumSize());
+        f.window->showPage(strata::ui::MainWindow::WhatIfPage);
+        WhatIfService& service = f.app->whatif();
+        QTRY_VERIFY_WITH_TIMEOUT(service.lastReport().results.size() == 3 && !service.isRunning(), 30000);
+        WhatIfView* view = f.window->whatIfView();
+        QCOMPARE(view->table()->columnCount(), 3);
+        QCOMPARE(f.window->size(), f.window->minimumSize());
+        QCOMPARE(strata::test::sidewaysScrolling(view), QString());
+        f.window->resize(1280, 800);
+        QCOMPARE(strata::test::sidewaysScrolling(view), QString());
     }
 
     void noConfigurationIsAnError() {

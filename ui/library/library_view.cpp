@@ -1,5 +1,6 @@
 #include "library/library_view.h"
 
+#include <QEvent>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -8,11 +9,13 @@
 #include <QPainter>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
+#include <QScrollBar>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStyledItemDelegate>
 #include <QTableView>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "common/icons.h"
 #include "common/theme.h"
@@ -145,12 +148,44 @@ LibraryView::LibraryView(app::ModelCatalog& catalog, QWidget* parent) : QWidget(
     connect(&m_catalog, &QAbstractItemModel::dataChanged, this, [this] {
         const QString path = selectedPath();
         if (!path.isEmpty()) m_details->setFit(m_catalog.fitStatus(path));
+        fitColumns();
     });
+    m_table->installEventFilter(this);
     updatePage();
+}
+
+bool LibraryView::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_table && event->type() == QEvent::Resize) fitColumns();
+    return QWidget::eventFilter(watched, event);
+}
+
+void LibraryView::fitColumns() {
+    // A narrow window leaves out the columns the details below repeat (or that matter least),
+    // in this order, until the rest fits beside a readable name: the table never scrolls sideways.
+    using C = app::ModelCatalog;
+    static const int kOptional[] = {C::AddedColumn, C::ArchitectureColumn, C::LayersColumn, C::ContextColumn};
+    constexpr int kNameWidth = 180;
+    QHeaderView* header = m_table->horizontalHeader();
+    const int available = m_table->width() - 2 * m_table->frameWidth() - m_table->verticalScrollBar()->sizeHint().width();
+    // What ResizeToContents would give each column: its header's or its widest cell's width.
+    int width[C::ColumnCount] = {};
+    int need = kNameWidth;
+    for (int c = 0; c < C::ColumnCount; ++c) {
+        width[c] = header->sectionSizeHint(c);
+        for (int r = 0; r < m_proxy->rowCount(); ++r)
+            width[c] = std::max(width[c], m_table->sizeHintForIndex(m_proxy->index(r, c)).width() + 1);
+        if (c != C::NameColumn) need += width[c];
+    }
+    for (int c : kOptional) {
+        const bool hide = need > available;
+        header->setSectionHidden(c, hide);
+        if (hide) need -= width[c];
+    }
 }
 
 void LibraryView::updatePage() {
     m_pages->setCurrentIndex(m_catalog.rowCount() == 0 ? 0 : 1);
+    fitColumns();
     m_filter->setVisible(m_catalog.rowCount() > 0);
     updateSummary();
     if (m_catalog.rowCount() > 0 && !m_table->selectionModel()->currentIndex().isValid())

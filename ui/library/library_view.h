@@ -38,7 +38,11 @@ signals:
     void discoverRequested();
     void selectionChanged(const QString& path);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
+    void fitColumns();  // hides the optional columns a narrow table has no room for
     void updatePage();
     void updateSummary();
     void showSelected();

@@ -8,6 +8,7 @@
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSignalBlocker>
+#include <QStackedWidget>
 #include <QTemporaryDir>
 #include <QThread>
 #include <QToolButton>
@@ -96,6 +97,37 @@ app::AllocationSettings notFitting(const app::AppDevices& devices) {
     for (app::DeviceAllocation& d : s.devices)
         if (d.key == QLatin1String("cpu")) d.enabled = false;
     return s;
+}
+
+// Every page, with the sample data shown, at the window's minimum size: a page that scrolls
+// sideways there (a scroll area inside it whose horizontal bar has somewhere to go) fails the
+// run, named on stderr (tst_views runs it). The window is left at its full size again.
+bool fitsTheMinimumSize(MainWindow& w) {
+    const QSize full = w.size();
+    w.resize(w.minimumSize());
+    const std::pair<MainWindow::Page, const char*> pages[] = {
+        {MainWindow::ChatPage, "Chat"},         {MainWindow::LibraryPage, "Library"},
+        {MainWindow::AllocationPage, "Allocate"}, {MainWindow::TopologyPage, "Topology"},
+        {MainWindow::PerformancePage, "Speed"}, {MainWindow::DiscoverPage, "Discover"},
+        {MainWindow::WhatIfPage, "What-if"}};
+    bool ok = true;
+    auto* stack = w.findChild<QStackedWidget*>();
+    for (const auto& [page, name] : pages) {
+        w.showPage(page);
+        settle();
+        QWidget* shown = stack ? stack->currentWidget() : nullptr;
+        if (!shown) continue;
+        for (QAbstractScrollArea* area : shown->findChildren<QAbstractScrollArea*>()) {
+            const QScrollBar* bar = area->horizontalScrollBar();
+            if (!area->isVisibleTo(shown) || area->horizontalScrollBarPolicy() == Qt::ScrollBarAlwaysOff || bar->maximum() <= 0)
+                continue;
+            std::fprintf(stderr, "strata: at the window's minimum size the %s page scrolls sideways (%s %s)\n", name,
+                         area->metaObject()->className(), qPrintable(area->objectName()));
+            ok = false;
+        }
+    }
+    w.resize(full);
+    return ok;
 }
 
 int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& themeName) {
@@ -226,6 +258,14 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
         std::fprintf(stderr, "strata: the what-if did not finish: %s\n", qPrintable(core.whatif().lastReport().error));
     scrollToEnd(w.whatIfView());  // the table and the cheapest configuration below the inputs
     ok &= save(w, o.dir, QStringLiteral("whatif"), themeName);
+    // At the window's minimum size, from the top: the input cards stacked, every input whole,
+    // then the table with its three columns.
+    w.resize(w.minimumSize());
+    settle();
+    for (QScrollArea* area : w.whatIfView()->findChildren<QScrollArea*>()) area->verticalScrollBar()->setValue(0);
+    ok &= save(w, o.dir, QStringLiteral("whatif-min-size"), themeName);
+    w.resize(full);
+    ok &= fitsTheMinimumSize(w);
     w.hide();
     core.shutdown();
     return ok ? 0 : 1;
@@ -278,6 +318,12 @@ int renderSimulated(const ScreenshotOptions& o, const QString& themeName) {
     w.banner()->dismiss();
     w.showPage(MainWindow::TopologyPage);
     ok &= save(w, o.dir, QStringLiteral("topology-simulated"), themeName);
+    // Five devices at the window's minimum size, from the top: the link matrix within the
+    // width, then the cards, wrapped onto more rows.
+    const QSize full = w.size();
+    w.resize(w.minimumSize());
+    ok &= save(w, o.dir, QStringLiteral("topology-simulated-min-size"), themeName);
+    w.resize(full);
     w.showPage(MainWindow::AllocationPage);
     w.allocationPanel()->selectModel(big);
     w.allocationPanel()->setSettings(big, s);

@@ -3,6 +3,7 @@
 #include <QGridLayout>
 #include <QLabel>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <set>
 
 #include "common/theme.h"
@@ -40,6 +41,32 @@ QString LinkMatrixView::kindText(strata::LinkKind kind) {
     }
     return tr("unknown");
 }
+
+namespace {
+
+// A cell of the matrix: as wide as its lines unwrapped when the page has room, wrapped (down to
+// its longest word) when the window is narrow, so eight or more devices fit the smallest window
+// without scrolling sideways. (A word-wrapped QLabel alone asks for a narrow, tall shape.)
+class LinkCell : public QLabel {
+public:
+    using QLabel::QLabel;
+    // Call once text and style are set.
+    void wrapWhenNarrow() {
+        ensurePolished();
+        m_natural = QLabel::sizeHint().width();
+        setWordWrap(true);
+        updateGeometry();
+    }
+    QSize sizeHint() const override {
+        if (m_natural <= 0) return QLabel::sizeHint();
+        return {m_natural, std::max(minimumHeight(), heightForWidth(m_natural))};
+    }
+
+private:
+    int m_natural = 0;
+};
+
+}  // namespace
 
 LinkMatrixView::LinkMatrixView(QWidget* parent) : QFrame(parent) {
     setProperty("card", true);
@@ -87,9 +114,8 @@ void LinkMatrixView::setLinks(const QStringList& ids, const strata::LinkMatrix& 
         header(ids[i], i + 1, 0);
         QList<QLabel*> row;
         for (int j = 0; j < n; ++j) {
-            auto* cell = new QLabel(this);
+            auto* cell = new LinkCell(this);
             cell->setAlignment(Qt::AlignCenter);
-            cell->setMinimumWidth(104);
             cell->setMinimumHeight(40);
             if (i == j) {
                 cell->setText(QStringLiteral("—"));
@@ -120,6 +146,7 @@ void LinkMatrixView::setLinks(const QStringList& ids, const strata::LinkMatrix& 
                     if (l.kind == strata::LinkKind::staged) ++staged;
                 }
             }
+            cell->wrapWhenNarrow();
             m_grid->addWidget(cell, i + 1, j + 1);
             m_cells.append(cell);
             row.append(cell);

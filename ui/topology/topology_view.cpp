@@ -11,6 +11,7 @@
 #include <QVBoxLayout>
 
 #include "allocation/expert_hosting.h"
+#include "common/flow_layout.h"
 #include "common/theme.h"
 #include "devices/device_monitor.h"
 #include "devices/link_probe_service.h"
@@ -100,11 +101,10 @@ TopologyView::TopologyView(app::DeviceMonitor& monitor, QWidget* parent) : QWidg
     m_stripCard = stripCard;
     layout->addWidget(stripCard);
 
-    m_cardRow = new QHBoxLayout();
-    m_cardRow->setContentsMargins(0, 0, 0, 0);
-    m_cardRow->setSpacing(8);
-    m_cardRow->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-    // The links above the cards: with many devices the card row runs past the window's edge.
+    // The cards flow: as many in a row as the width holds, then the next row, so a narrow window
+    // never scrolls sideways for them. Each card after the first comes with the link that leads
+    // to it, so a new row starts with its arrow.
+    m_cardRow = new FlowLayout(nullptr, 16, 12);
     m_linkMatrix = new LinkMatrixView(page);
     layout->addWidget(m_linkMatrix);
     layout->addLayout(m_cardRow);
@@ -166,11 +166,12 @@ void TopologyView::refreshHistory() {
 }
 
 void TopologyView::rebuild() {
-    for (DeviceCard* c : m_cards) delete c;
-    for (QLabel* l : m_links) delete l;
+    while (QLayoutItem* item = m_cardRow->takeAt(0)) {
+        delete item->widget();  // a step: its link and card
+        delete item;
+    }
     m_cards.clear();
     m_links.clear();
-    while (QLayoutItem* item = m_cardRow->takeAt(0)) delete item;
 
     const auto& model = m_monitor.model();
     const app::AppDevices& devices = m_monitor.devices();
@@ -210,37 +211,40 @@ void TopologyView::rebuild() {
         }
         if (!found) continue;
         if (!colorOf.contains(order[i])) colorOf.insert(order[i], palette[i % palette.size()]);
-        auto* card = new DeviceCard(device, colorOf.value(order[i]), this);
-        if (i > 0) {
-            auto* link = new QLabel(this);
+        // The link leading to this card: a stage hand-off or the experts' traffic; none between
+        // cards the model does not use (the flow's spacing parts them).
+        QString linkText;
+        if (i > 0 && i < nUsed) {
+            const quint64 stageBytes = model->plan.transfer_bytes_per_token - qMin(expertTraffic, model->plan.transfer_bytes_per_token);
+            const quint64 perToken = stageBytes / quint64(qMax(1, nUsed - 1));
+            QString transport;
+            for (const strata::StageTiming& t : m_monitor.stats().timings)
+                if (QString::fromStdString(t.device_id) == order[i] && !t.transport.empty()) transport = QString::fromStdString(t.transport);
+            linkText = QStringLiteral("<span style=\"font-size:20px\">→</span><br>%1<br>%2/token")
+                           .arg(transport.isEmpty() ? tr("hidden state") : transport, bytes(perToken));
+        } else if (i > 0 && hostApart && i == nUsed) {
+            // Every stage hands its routed rows to the host and takes the sums back.
+            linkText = QStringLiteral("<span style=\"font-size:20px\">⇄</span><br>%1<br>%2")
+                           .arg(tr("experts"), expertTraffic > 0 ? tr("%1/token").arg(bytes(expertTraffic)) : tr("shared memory"));
+        }
+        auto* step = new QWidget(this);
+        auto* stepRow = new QHBoxLayout(step);
+        stepRow->setContentsMargins(0, 0, 0, 0);
+        stepRow->setSpacing(16);
+        auto* card = new DeviceCard(device, colorOf.value(order[i]), step);
+        if (!linkText.isEmpty()) {
+            auto* link = new QLabel(linkText, step);
             link->setAlignment(Qt::AlignCenter);
             link->setWordWrap(true);
             link->setFixedWidth(96);
             link->setProperty("muted", true);
-            if (i < nUsed) {
-                const quint64 stageBytes = model->plan.transfer_bytes_per_token - qMin(expertTraffic, model->plan.transfer_bytes_per_token);
-                const quint64 perToken = stageBytes / quint64(qMax(1, nUsed - 1));
-                QString transport;
-                for (const strata::StageTiming& t : m_monitor.stats().timings)
-                    if (QString::fromStdString(t.device_id) == order[i] && !t.transport.empty()) transport = QString::fromStdString(t.transport);
-                link->setText(QStringLiteral("<span style=\"font-size:20px\">→</span><br>%1<br>%2/token")
-                                  .arg(transport.isEmpty() ? tr("hidden state") : transport, bytes(perToken)));
-            } else if (hostApart && i == nUsed) {
-                // Every stage hands its routed rows to the host and takes the sums back.
-                link->setText(QStringLiteral("<span style=\"font-size:20px\">⇄</span><br>%1<br>%2")
-                                  .arg(tr("experts"), expertTraffic > 0 ? tr("%1/token").arg(bytes(expertTraffic))
-                                                                        : tr("shared memory")));
-            } else {
-                link->setText(QStringLiteral(" "));
-                link->setFixedWidth(16);
-            }
-            m_cardRow->addWidget(link, 0, Qt::AlignVCenter);
+            stepRow->addWidget(link, 0, Qt::AlignVCenter);
             m_links.append(link);
         }
-        m_cardRow->addWidget(card, 0, Qt::AlignTop);
+        stepRow->addWidget(card, 0, Qt::AlignTop);
+        m_cardRow->addWidget(step);
         m_cards.append(card);
     }
-    m_cardRow->addStretch(1);
 
     if (model) {
         m_strip->setPlan(int(model->info.n_layer), model->plan.stages, colorOf);

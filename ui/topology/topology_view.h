@@ -11,7 +11,6 @@
 #include <QTimer>
 #include <QWidget>
 
-class QHBoxLayout;
 class QLabel;
 class QPushButton;
 
@@ -23,6 +22,7 @@ class LinkProbeService;
 namespace strata::ui {
 
 class DeviceCard;
+class FlowLayout;
 class LayerStrip;
 class LinkMatrixView;
 class StageActivity;
@@ -61,7 +61,7 @@ private:
     QWidget* m_stripCard;
     LayerStrip* m_strip;
     QLabel* m_stripLegend;
-    QHBoxLayout* m_cardRow;
+    FlowLayout* m_cardRow;  // one item per device: the link leading to it and its card
     StageActivity* m_activity;
     LinkMatrixView* m_linkMatrix;
     QHash<QString, QColor> m_colors;

@@ -1,5 +1,6 @@
 #include "whatif/whatif_view.h"
 
+#include <QAbstractItemView>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -10,6 +11,7 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -79,6 +81,7 @@ WhatIfView::WhatIfView(app::WhatIfService& service, QWidget* parent) : QWidget(p
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     outer->addWidget(scroll);
+    m_scroll = scroll;
     auto* page = new QWidget(scroll);
     scroll->setWidget(page);
     auto* v = new QVBoxLayout(page);
@@ -99,11 +102,15 @@ WhatIfView::WhatIfView(app::WhatIfService& service, QWidget* parent) : QWidget(p
     intro->setObjectName(QStringLiteral("whatifUpperBounds"));
     v->addWidget(intro);
 
-    auto* inputs = new QHBoxLayout;
-    inputs->setSpacing(12);
-    inputs->addWidget(buildConfigs(), 3);
-    inputs->addWidget(buildModel(), 2);
-    v->addLayout(inputs);
+    // The two input cards side by side when the page is wide enough for both, else one above
+    // the other (layoutInputs): a small window never scrolls sideways for them.
+    m_inputs = new QBoxLayout(QBoxLayout::LeftToRight);
+    m_inputs->setSpacing(12);
+    m_configsCard = buildConfigs();
+    m_modelCard = buildModel();
+    m_inputs->addWidget(m_configsCard, 3);
+    m_inputs->addWidget(m_modelCard, 2);
+    v->addLayout(m_inputs);
 
     m_error = new QLabel(page);
     m_error->setObjectName(QStringLiteral("whatifError"));
@@ -177,6 +184,9 @@ QWidget* WhatIfView::buildConfigs() {
         r.gpu = new QComboBox(card);
         r.gpu->setProperty("pending", QString::fromLatin1(defaults[i]));
         r.gpu->setAccessibleName(tr("GPU %1").arg(i + 1));
+        // Both combo boxes may be narrower than their longest entry (elided), so the card fits
+        // a small window; the open list shows the entries whole.
+        r.gpu->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
         r.gpu->setMinimumContentsLength(12);
         r.count = new QSpinBox(card);
         r.count->setRange(1, strata::kWhatIfMaxCards);
@@ -185,6 +195,9 @@ QWidget* WhatIfView::buildConfigs() {
         r.count->setAccessibleName(tr("Cards in configuration %1").arg(i + 1));
         r.link = new QComboBox(card);
         for (const LinkPreset& p : kLinks) r.link->addItem(tr(p.text), linkData(p.link));
+        r.link->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        r.link->setMinimumContentsLength(16);
+        r.link->view()->setMinimumWidth(r.link->view()->sizeHintForColumn(0) + 24);
         r.link->setAccessibleName(tr("Link in configuration %1").arg(i + 1));
         r.link->setToolTip(tr("How the cards of this configuration hand over to each other"));
         g->addWidget(r.use, i + 1, 0);
@@ -278,6 +291,30 @@ QWidget* WhatIfView::buildModel() {
     for (QDoubleSpinBox* s : {m_kwh, m_years, m_hours, m_minTps})
         connect(s, &QDoubleSpinBox::valueChanged, this, &WhatIfView::scheduleCompute);
     return card;
+}
+
+void WhatIfView::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    layoutInputs();
+}
+
+void WhatIfView::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    layoutInputs();
+}
+
+void WhatIfView::layoutInputs() {
+    // The page's width inside its margins, a vertical scroll bar's width kept free (it comes and
+    // goes with the page's height; the choice must not flip with it).
+    const QMargins margins = m_scroll->widget()->layout()->contentsMargins();
+    const int width = m_scroll->width() - margins.left() - margins.right() - m_scroll->verticalScrollBar()->sizeHint().width();
+    const int sideBySide = m_configsCard->sizeHint().width() + m_inputs->spacing() + m_modelCard->sizeHint().width();
+    const bool wide = width >= sideBySide;
+    const QBoxLayout::Direction direction = wide ? QBoxLayout::LeftToRight : QBoxLayout::TopToBottom;
+    if (m_inputs->direction() == direction) return;
+    m_inputs->setDirection(direction);
+    m_inputs->setStretch(0, wide ? 3 : 0);
+    m_inputs->setStretch(1, wide ? 2 : 0);
 }
 
 void WhatIfView::updateModelControls() {

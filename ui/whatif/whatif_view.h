@@ -13,11 +13,13 @@
 
 #include "whatif/whatif_service.h"
 
+class QBoxLayout;
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
+class QScrollArea;
 class QSpinBox;
 class QTableWidget;
 
@@ -50,6 +52,10 @@ public:
     static QString formatUsd(double v);
     static QString formatCount(double v);
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+    void showEvent(QShowEvent* event) override;
+
 private:
     struct ConfigRow {
         QCheckBox* use = nullptr;
@@ -63,8 +69,13 @@ private:
     void showReport(const app::WhatIfReport& report);
     void fillGpus(const QStringList& names);
     void updateModelControls();
+    void layoutInputs();  // the input cards side by side or stacked, by the page's width
 
     app::WhatIfService& m_service;
+    QScrollArea* m_scroll = nullptr;
+    QBoxLayout* m_inputs = nullptr;
+    QWidget* m_configsCard = nullptr;
+    QWidget* m_modelCard = nullptr;
     QList<ConfigRow> m_rows;
     QComboBox* m_model = nullptr;
     QLineEdit* m_params = nullptr;

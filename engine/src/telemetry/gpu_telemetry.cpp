@@ -1,54 +1,18 @@
 #include "strata/gpu_telemetry.h"
 
 #include <cstdlib>
-#include <dlfcn.h>
 
 #include <algorithm>
 #include <map>
 #include <utility>
 
-#include "telemetry/nvml_api.h"
+#include "telemetry/nvml_library.h"
 
 namespace strata {
-
-namespace nvml {
-
-const char* return_name(Return r) {
-    switch (r) {
-        case 0: return "NVML_SUCCESS";
-        case 1: return "NVML_ERROR_UNINITIALIZED";
-        case 2: return "NVML_ERROR_INVALID_ARGUMENT";
-        case 3: return "NVML_ERROR_NOT_SUPPORTED";
-        case 4: return "NVML_ERROR_NO_PERMISSION";
-        case 5: return "NVML_ERROR_ALREADY_INITIALIZED";
-        case 6: return "NVML_ERROR_NOT_FOUND";
-        case 7: return "NVML_ERROR_INSUFFICIENT_SIZE";
-        case 8: return "NVML_ERROR_INSUFFICIENT_POWER";
-        case 9: return "NVML_ERROR_DRIVER_NOT_LOADED";
-        case 10: return "NVML_ERROR_TIMEOUT";
-        case 11: return "NVML_ERROR_IRQ_ISSUE";
-        case 12: return "NVML_ERROR_LIBRARY_NOT_FOUND";
-        case 13: return "NVML_ERROR_FUNCTION_NOT_FOUND";
-        case 14: return "NVML_ERROR_CORRUPTED_INFOROM";
-        case 15: return "NVML_ERROR_GPU_IS_LOST";
-        case 16: return "NVML_ERROR_RESET_REQUIRED";
-        case 17: return "NVML_ERROR_OPERATING_SYSTEM";
-        case 999: return "NVML_ERROR_UNKNOWN";
-        default: return nullptr;
-    }
-}
-
-}  // namespace nvml
 
 namespace {
 
 constexpr const char* kPrefix = "telemetry unavailable: ";
-
-struct DlClose {
-    void operator()(void* h) const {
-        if (h) dlclose(h);
-    }
-};
 
 // A looked-up device: its handle and how it was matched, keyed by Strata device id.
 struct Match {
@@ -74,85 +38,40 @@ struct GpuTelemetryReader::Impl {
     std::string library;
     bool tried = false;
     Status opened;
-    std::unique_ptr<void, DlClose> lib;
-    bool initialised = false;
+    std::unique_ptr<nvml::Library> lib;  // opened on first use, kept (NVML initialised) until destruction
     unsigned n_devices = 0;
     std::map<std::string, Match> matches;
 
-    nvml::InitFn init = nullptr;
-    nvml::ShutdownFn shutdown = nullptr;
-    nvml::ErrorStringFn error_string = nullptr;
-    nvml::DeviceGetCountFn get_count = nullptr;
-    nvml::DeviceGetHandleByIndexFn by_index = nullptr;
-    nvml::DeviceGetHandleByPciBusIdFn by_pci = nullptr;  // optional: index matching without it
-    nvml::DeviceGetUtilizationRatesFn get_utilization = nullptr;
-    nvml::DeviceGetMemoryInfoFn get_memory = nullptr;
-    nvml::DeviceGetTemperatureFn get_temperature = nullptr;
-    nvml::DeviceGetPowerUsageFn get_power = nullptr;
-    nvml::DeviceGetThrottleReasonsFn get_throttle = nullptr;  // optional
-    nvml::DeviceGetTotalEccErrorsFn get_ecc = nullptr;        // optional
-
-    ~Impl() {
-        if (initialised && shutdown) shutdown();
-    }
-
-    // "Driver Not Loaded (NVML_ERROR_DRIVER_NOT_LOADED)"
-    std::string words(nvml::Return r) const {
-        const char* text = error_string ? error_string(r) : nullptr;
-        const char* name = nvml::return_name(r);
-        std::string out = text && *text ? text : "error";
-        out += " (";
-        out += name ? name : "NVML error " + std::to_string(r);
-        out += ")";
-        return out;
-    }
-
-    template <class Fn>
-    bool resolve(Fn& fn, const char* symbol, std::string& missing) {
-        fn = reinterpret_cast<Fn>(dlsym(lib.get(), symbol));
-        if (!fn) missing += (missing.empty() ? "" : ", ") + std::string(symbol);
-        return fn != nullptr;
-    }
+    const nvml::EntryPoints& fn() const { return lib->fn(); }
+    std::string words(nvml::Return r) const { return lib->words(r); }
 
     Status open() {
         if (tried) return opened;
         tried = true;
-        dlerror();
-        lib.reset(dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL));
-        if (!lib) {
-            const char* err = dlerror();
-            std::string why = err ? err : "dlopen failed";
-            if (why.rfind(library + ": ", 0) == 0) why.erase(0, library.size() + 2);  // said already
+        lib = std::make_unique<nvml::Library>(library);
+        if (!lib->loaded())
             return opened = Status(ErrorCode::not_found, std::string(kPrefix) + "cannot load " + library +
-                                                             ", which comes with the NVIDIA driver (" + why + ")");
-        }
-        std::string missing;
-        resolve(init, "nvmlInit_v2", missing);
-        resolve(shutdown, "nvmlShutdown", missing);
-        resolve(get_count, "nvmlDeviceGetCount_v2", missing);
-        resolve(by_index, "nvmlDeviceGetHandleByIndex_v2", missing);
-        resolve(get_utilization, "nvmlDeviceGetUtilizationRates", missing);
-        resolve(get_memory, "nvmlDeviceGetMemoryInfo", missing);
-        resolve(get_temperature, "nvmlDeviceGetTemperature", missing);
-        resolve(get_power, "nvmlDeviceGetPowerUsage", missing);
-        error_string = reinterpret_cast<nvml::ErrorStringFn>(dlsym(lib.get(), "nvmlErrorString"));
-        by_pci = reinterpret_cast<nvml::DeviceGetHandleByPciBusIdFn>(dlsym(lib.get(), "nvmlDeviceGetHandleByPciBusId_v2"));
-        get_throttle = reinterpret_cast<nvml::DeviceGetThrottleReasonsFn>(
-            dlsym(lib.get(), "nvmlDeviceGetCurrentClocksThrottleReasons"));
-        get_ecc = reinterpret_cast<nvml::DeviceGetTotalEccErrorsFn>(dlsym(lib.get(), "nvmlDeviceGetTotalEccErrors"));
+                                                             ", which comes with the NVIDIA driver (" + lib->load_error() + ")");
+        // The reader needs the four figures besides what every NVML user needs; the by-bus-id
+        // lookup, throttle reasons and ECC errors are optional.
+        const std::vector<std::string> missing =
+            lib->missing({"nvmlInit_v2", "nvmlShutdown", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2",
+                          "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetTemperature",
+                          "nvmlDeviceGetPowerUsage"});
         if (!missing.empty()) {
+            std::string names;
+            for (const std::string& m : missing) names += (names.empty() ? "" : ", ") + m;
             lib.reset();
             return opened = Status(ErrorCode::unsupported,
-                                   std::string(kPrefix) + library + " lacks " + missing + " (driver too old, or not NVML)");
+                                   std::string(kPrefix) + library + " lacks " + names + " (driver too old, or not NVML)");
         }
-        const nvml::Return r = init();
+        const nvml::Return r = lib->init();
         if (r != nvml::kSuccess) {
             return opened = Status(r == nvml::kErrorDriverNotLoaded ? ErrorCode::not_found : ErrorCode::device_failure,
                                    std::string(kPrefix) + "nvmlInit failed: " + words(r));
         }
-        initialised = true;
         unsigned n = 0;
-        const nvml::Return c = get_count(&n);
+        const nvml::Return c = fn().get_count(&n);
         if (c != nvml::kSuccess)
             return opened = Status(ErrorCode::device_failure, std::string(kPrefix) + "nvmlDeviceGetCount failed: " + words(c));
         n_devices = n;
@@ -168,15 +87,15 @@ struct GpuTelemetryReader::Impl {
         }
         Match m;
         m.pci_bus_id = info.pci_bus_id;
-        if (!info.pci_bus_id.empty() && by_pci) {
-            const nvml::Return r = by_pci(info.pci_bus_id.c_str(), &m.handle);
+        if (!info.pci_bus_id.empty() && fn().by_pci) {
+            const nvml::Return r = fn().by_pci(info.pci_bus_id.c_str(), &m.handle);
             if (r != nvml::kSuccess)
                 return info.id + ": no NVML device at PCI bus id " + info.pci_bus_id + ": " + words(r);
             m.matched_by = "PCI bus id " + info.pci_bus_id;
         } else {
             const int index = cuda_index(info.id);
             if (index < 0) return info.id + ": not an NVIDIA GPU id";
-            const nvml::Return r = by_index(static_cast<unsigned>(index), &m.handle);
+            const nvml::Return r = fn().by_index(static_cast<unsigned>(index), &m.handle);
             if (r != nvml::kSuccess)
                 return info.id + ": no NVML device " + std::to_string(index) + " (NVML sees " + std::to_string(n_devices) +
                        "): " + words(r);
@@ -205,24 +124,24 @@ struct GpuTelemetryReader::Impl {
             t.missing.push_back(std::string(what) + ": " + words(r));
         };
         nvml::Utilization u{};
-        if (const nvml::Return r = get_utilization(m.handle, &u); r == nvml::kSuccess)
+        if (const nvml::Return r = fn().get_utilization(m.handle, &u); r == nvml::kSuccess)
             t.utilisation_percent = std::min(u.gpu, 100u);
         else
             note("utilisation", r);
         nvml::Memory mem{};
-        if (const nvml::Return r = get_memory(m.handle, &mem); r == nvml::kSuccess) {
+        if (const nvml::Return r = fn().get_memory(m.handle, &mem); r == nvml::kSuccess) {
             t.memory_used_bytes = mem.used;
             t.memory_total_bytes = mem.total;
         } else {
             note("memory", r);
         }
         unsigned temp = 0;
-        if (const nvml::Return r = get_temperature(m.handle, nvml::kTemperatureGpu, &temp); r == nvml::kSuccess)
+        if (const nvml::Return r = fn().get_temperature(m.handle, nvml::kTemperatureGpu, &temp); r == nvml::kSuccess)
             t.temperature_c = static_cast<int>(temp);
         else
             note("temperature", r);
         unsigned milliwatts = 0;
-        if (const nvml::Return r = get_power(m.handle, &milliwatts); r == nvml::kSuccess)
+        if (const nvml::Return r = fn().get_power(m.handle, &milliwatts); r == nvml::kSuccess)
             t.power_watts = milliwatts / 1000.0;
         else
             note("power", r);
@@ -230,15 +149,15 @@ struct GpuTelemetryReader::Impl {
         // Health, where the driver has it: a board without ECC memory says Not Supported, which
         // is no news (left out of `missing`).
         unsigned long long reasons = 0;
-        if (get_throttle && lost == nvml::kSuccess) {
-            if (const nvml::Return r = get_throttle(m.handle, &reasons); r == nvml::kSuccess)
+        if (fn().get_throttle && lost == nvml::kSuccess) {
+            if (const nvml::Return r = fn().get_throttle(m.handle, &reasons); r == nvml::kSuccess)
                 t.throttle_reasons = reasons;
             else if (r != nvml::kErrorNotSupported)
                 t.missing.push_back("throttle reasons: " + words(r));
         }
         unsigned long long ecc = 0;
-        if (get_ecc && lost == nvml::kSuccess) {
-            if (const nvml::Return r = get_ecc(m.handle, nvml::kMemoryErrorUncorrected, nvml::kVolatileEcc, &ecc);
+        if (fn().get_ecc && lost == nvml::kSuccess) {
+            if (const nvml::Return r = fn().get_ecc(m.handle, nvml::kMemoryErrorUncorrected, nvml::kVolatileEcc, &ecc);
                 r == nvml::kSuccess)
                 t.ecc_uncorrected = ecc;
             else if (r != nvml::kErrorNotSupported)

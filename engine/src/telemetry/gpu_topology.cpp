@@ -1,52 +1,18 @@
 #include "strata/gpu_topology.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <memory>
 
 #include "strata/gpu_telemetry.h"
-#include "telemetry/nvml_api.h"
+#include "telemetry/nvml_library.h"
 
 namespace strata {
 
 namespace {
 
 constexpr const char* kPrefix = "topology unavailable: ";
-
-struct DlClose {
-    void operator()(void* h) const {
-        if (h) dlclose(h);
-    }
-};
-
-// One read: the library open and NVML initialised for as long as this lives.
-struct NvmlSession {
-    std::unique_ptr<void, DlClose> lib;
-    nvml::ShutdownFn shutdown = nullptr;
-    nvml::ErrorStringFn error_string = nullptr;
-    bool initialised = false;
-
-    ~NvmlSession() {
-        if (initialised && shutdown) shutdown();
-    }
-
-    template <class Fn>
-    Fn sym(const char* name) const {
-        return reinterpret_cast<Fn>(dlsym(lib.get(), name));
-    }
-
-    std::string words(nvml::Return r) const {
-        const char* text = error_string ? error_string(r) : nullptr;
-        const char* name = nvml::return_name(r);
-        std::string out = text && *text ? text : "error";
-        out += " (";
-        out += name ? name : "NVML error " + std::to_string(r);
-        return out + ")";
-    }
-};
 
 std::string text_of(const char* buf, size_t n) {
     size_t len = 0;
@@ -57,7 +23,7 @@ std::string text_of(const char* buf, size_t n) {
 // Reads one optional unsigned figure: set, or a reason in `missing` (a driver without the entry
 // point says so by name).
 template <class Call>
-void read_figure(const NvmlSession& s, bool present, const char* symbol, const char* what, std::optional<unsigned>& out,
+void read_figure(const nvml::Library& s, bool present, const char* symbol, const char* what, std::optional<unsigned>& out,
                  std::vector<std::string>& missing, Call call) {
     if (!present) {
         missing.push_back(std::string(what) + ": this NVML has no " + symbol);
@@ -115,52 +81,46 @@ GpuAncestor ancestor_of(int level) {
 
 GpuTopology read(const std::string& library) {
     GpuTopology t;
-    NvmlSession s;
-    dlerror();
-    s.lib.reset(dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL));
-    if (!s.lib) {
-        const char* err = dlerror();
-        t.error = std::string(kPrefix) + "cannot load " + library + " (" + (err ? err : "dlopen failed") + ")";
+    nvml::Library s(library);  // opened, and NVML initialised, for this read only
+    if (!s.loaded()) {
+        t.error = std::string(kPrefix) + "cannot load " + library + " (" + s.load_error() + ")";
         return t;
     }
-    const auto init = s.sym<nvml::InitFn>("nvmlInit_v2");
-    s.shutdown = s.sym<nvml::ShutdownFn>("nvmlShutdown");
-    s.error_string = s.sym<nvml::ErrorStringFn>("nvmlErrorString");
-    const auto get_count = s.sym<nvml::DeviceGetCountFn>("nvmlDeviceGetCount_v2");
-    const auto by_index = s.sym<nvml::DeviceGetHandleByIndexFn>("nvmlDeviceGetHandleByIndex_v2");
-    if (!init || !s.shutdown || !get_count || !by_index) {
-        t.error = std::string(kPrefix) + library + " lacks nvmlInit_v2, nvmlShutdown, nvmlDeviceGetCount_v2 or "
-                  "nvmlDeviceGetHandleByIndex_v2 (driver too old, or not NVML)";
+    if (const std::vector<std::string> missing = s.missing_required(); !missing.empty()) {
+        std::string names;
+        for (const std::string& m : missing) names += (names.empty() ? "" : ", ") + m;
+        t.error = std::string(kPrefix) + library + " lacks " + names + " (driver too old, or not NVML)";
         return t;
     }
-    if (const nvml::Return r = init(); r != nvml::kSuccess) {
+    if (const nvml::Return r = s.init(); r != nvml::kSuccess) {
         t.error = std::string(kPrefix) + "nvmlInit failed: " + s.words(r);
         return t;
     }
-    s.initialised = true;
+    const nvml::EntryPoints& f = s.fn();
     unsigned n = 0;
-    if (const nvml::Return r = get_count(&n); r != nvml::kSuccess) {
+    if (const nvml::Return r = f.get_count(&n); r != nvml::kSuccess) {
         t.error = std::string(kPrefix) + "nvmlDeviceGetCount failed: " + s.words(r);
         return t;
     }
 
+    const auto by_index = f.by_index;
     // The optional entry points (null: this driver predates them).
-    const auto driver = s.sym<nvml::SystemGetDriverVersionFn>("nvmlSystemGetDriverVersion");
-    const auto get_name = s.sym<nvml::DeviceGetNameFn>("nvmlDeviceGetName");
-    const auto get_pci = s.sym<nvml::DeviceGetPciInfoFn>("nvmlDeviceGetPciInfo_v3");
-    const auto gen_now = s.sym<nvml::DeviceGetUintFn>("nvmlDeviceGetCurrPcieLinkGeneration");
-    const auto width_now = s.sym<nvml::DeviceGetUintFn>("nvmlDeviceGetCurrPcieLinkWidth");
-    const auto gen_max = s.sym<nvml::DeviceGetUintFn>("nvmlDeviceGetMaxPcieLinkGeneration");
-    const auto width_max = s.sym<nvml::DeviceGetUintFn>("nvmlDeviceGetMaxPcieLinkWidth");
-    const auto numa = s.sym<nvml::DeviceGetUintFn>("nvmlDeviceGetNumaNodeId");
-    const auto affinity = s.sym<nvml::DeviceGetCpuAffinityFn>("nvmlDeviceGetCpuAffinity");
-    const auto clock = s.sym<nvml::DeviceGetClockFn>("nvmlDeviceGetClockInfo");
-    const auto clock_max = s.sym<nvml::DeviceGetClockFn>("nvmlDeviceGetMaxClockInfo");
-    const auto link_state = s.sym<nvml::DeviceGetNvLinkUintFn>("nvmlDeviceGetNvLinkState");
-    const auto link_version = s.sym<nvml::DeviceGetNvLinkUintFn>("nvmlDeviceGetNvLinkVersion");
-    const auto link_remote = s.sym<nvml::DeviceGetNvLinkRemotePciFn>("nvmlDeviceGetNvLinkRemotePciInfo_v2");
-    const auto ancestor = s.sym<nvml::DeviceGetCommonAncestorFn>("nvmlDeviceGetTopologyCommonAncestor");
-    const auto p2p = s.sym<nvml::DeviceGetP2PStatusFn>("nvmlDeviceGetP2PStatus");
+    const auto driver = f.driver_version;
+    const auto get_name = f.get_name;
+    const auto get_pci = f.get_pci;
+    const auto gen_now = f.pcie_gen;
+    const auto width_now = f.pcie_width;
+    const auto gen_max = f.pcie_gen_max;
+    const auto width_max = f.pcie_width_max;
+    const auto numa = f.numa_node;
+    const auto affinity = f.cpu_affinity;
+    const auto clock = f.clock;
+    const auto clock_max = f.clock_max;
+    const auto link_state = f.nvlink_state;
+    const auto link_version = f.nvlink_version;
+    const auto link_remote = f.nvlink_remote_pci;
+    const auto ancestor = f.common_ancestor;
+    const auto p2p = f.p2p_status;
 
     if (driver) {
         char buf[96] = {};
