@@ -98,6 +98,13 @@ public:
         return strata::run_bench(*m_model, **lease, options, cancel);
     }
 
+    strata::Result<strata::BenchRecord> benchRecord(const strata::BenchResult& result,
+                                                   const strata::BenchOptions& options) override {
+        std::shared_lock lock(m_mutex);
+        if (auto st = requireModel(); !st.ok()) return st;
+        return strata::make_bench_record(*m_model, result, options, m_engine.available_devices(), "", "app");
+    }
+
     uint64_t generation() const override { return m_generation.load(); }
 
     strata::Result<BackendModel> recover(uint64_t seenGeneration) override {
