@@ -91,6 +91,7 @@ void FitService::store(const QString& path, const strata::Status& status, const 
 }
 
 void FitService::setCalibration(const strata::Calibration& calibration) {
+    if (calibration.classes.empty() && m_calibration.classes.empty()) return;  // nothing changes
     m_calibration = calibration;
     emit devicesChanged();
 }

@@ -34,7 +34,8 @@ public:
     const AppDevices& devices() const { return m_devices; }
     const strata::LinkMatrix& links() const { return m_links; }
     // Speed factors from the bench log (strata/calibration.h: load_calibration()) for the
-    // devices of every plan request; empty: raw predictions. devicesChanged follows (replans).
+    // devices of every plan request; empty: raw predictions. devicesChanged follows (replans),
+    // unless it was empty and stays empty.
     void setCalibration(const strata::Calibration& calibration);
 
     // Starts reading the footprint (once per path); footprintReady / footprintFailed follow.
