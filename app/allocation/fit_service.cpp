@@ -90,8 +90,15 @@ void FitService::store(const QString& path, const strata::Status& status, const 
     }
 }
 
+void FitService::setCalibration(const strata::Calibration& calibration) {
+    if (calibration.classes.empty() && m_calibration.classes.empty()) return;  // nothing changes
+    m_calibration = calibration;
+    emit devicesChanged();
+}
+
 strata::PlanRequest FitService::planRequest(const QString& path, const AllocationSettings& settings) const {
     strata::PlanRequest req = buildPlanRequest(m_footprints.value(path), m_devices, settings);
+    strata::apply_calibration(req, m_calibration);
     if (m_links.empty()) return req;
     // The request lists the devices in priority order; the links are in m_devices' order.
     std::vector<int> where;

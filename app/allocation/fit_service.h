@@ -10,6 +10,7 @@
 #include <QSet>
 #include <functional>
 
+#include "strata/calibration.h"
 #include "allocation/allocation.h"
 #include "library/model_catalog.h"
 
@@ -32,6 +33,10 @@ public:
     void setDevices(const AppDevices& devices, const strata::LinkMatrix& links = {});
     const AppDevices& devices() const { return m_devices; }
     const strata::LinkMatrix& links() const { return m_links; }
+    // Speed factors from the bench log (strata/calibration.h: load_calibration()) for the
+    // devices of every plan request; empty: raw predictions. devicesChanged follows (replans),
+    // unless it was empty and stays empty.
+    void setCalibration(const strata::Calibration& calibration);
 
     // Starts reading the footprint (once per path); footprintReady / footprintFailed follow.
     void request(const QString& path);
@@ -59,6 +64,7 @@ private:
     Planner m_planner;
     AppDevices m_devices;
     strata::LinkMatrix m_links;
+    strata::Calibration m_calibration;
     QHash<QString, strata::ModelFootprint> m_footprints;
     QHash<QString, QString> m_failures;
     QSet<QString> m_pending;

@@ -16,6 +16,7 @@
 
 #include "strata/chat.h"
 #include "strata/bench.h"
+#include "strata/bench_log.h"
 #include "strata/chat_turn.h"
 #include "strata/engine.h"
 
@@ -98,6 +99,15 @@ public:
     // The default: unsupported.
     virtual strata::Result<strata::LinkProbeReport> measureLinks() {
         return strata::Status(strata::ErrorCode::unsupported, "this engine backend cannot measure links");
+    }
+
+    // The bench log's record of `result` (strata/bench_log.h: make_bench_record on the loaded
+    // model, source "app"), for the worker to append. Thread-safe. Default: unsupported.
+    virtual strata::Result<strata::BenchRecord> benchRecord(const strata::BenchResult& result,
+                                                           const strata::BenchOptions& options) {
+        (void)result;
+        (void)options;
+        return strata::Status(strata::ErrorCode::unsupported, "this engine backend keeps no bench records");
     }
 };
 

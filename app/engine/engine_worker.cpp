@@ -146,6 +146,13 @@ void EngineWorker::runBench(quint64 requestId, const strata::BenchOptions& optio
         run.prefillTokensPerSecond = r->prefill_tokens_per_second();
         run.decodeTokensPerSecond = r->decode_tokens_per_second();
         for (const strata::BenchTest& t : r->tests) run.tests.append({qs(t.name), t.tokens_per_second});
+        // The engine's bench log gets every run, the app's too (strata/bench_log.h): the planner
+        // calibrates from it. Not stored there is a note, not a failed bench.
+        if (auto record = m_backend->benchRecord(*r, options); record.ok()) {
+            run.recordId = qs(record->id);
+            if (const strata::Status s = strata::append_bench_record(*record, strata::bench_log_path()); !s.ok())
+                qWarning("bench log: %s", s.message().c_str());
+        }
         emit benchFinished(requestId, run);
         emitStats();
     } catch (const std::exception& e) {

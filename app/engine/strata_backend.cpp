@@ -107,6 +107,13 @@ public:
         return m_engine.measure_links(/*save=*/true);
     }
 
+    strata::Result<strata::BenchRecord> benchRecord(const strata::BenchResult& result,
+                                                   const strata::BenchOptions& options) override {
+        std::shared_lock lock(m_mutex);
+        if (auto st = requireModel(); !st.ok()) return st;
+        return strata::make_bench_record(*m_model, result, options, m_engine.available_devices(), "", "app");
+    }
+
     uint64_t generation() const override { return m_generation.load(); }
 
     strata::Result<BackendModel> recover(uint64_t seenGeneration) override {

@@ -25,6 +25,7 @@ struct BenchRun {
     double prefillTokensPerSecond = 0;
     double decodeTokensPerSecond = 0;
     QList<BenchTestFigure> tests;
+    QString recordId;        // the engine's bench log record (strata/bench_log.h) it is; "" = none
 };
 
 // RFC 4180 CSV with a header row: date (ISO 8601, UTC), machine, machine_id, model, plan,

@@ -23,6 +23,51 @@ BenchService::BenchService(EngineWorker& worker, const ModelState& model, const 
       m_version(QCoreApplication::applicationVersion()) {
     connect(&worker, &EngineWorker::benchFinished, this, &BenchService::finished);
     connect(&worker, &EngineWorker::benchFailed, this, &BenchService::failedRun);
+    importLog();
+}
+
+BenchRun BenchService::runFromRecord(const strata::BenchRecord& rec) {
+    BenchRun run;
+    run.recordId = QString::fromStdString(rec.id);
+    QDateTime at = QDateTime::fromString(QString::fromStdString(rec.time_utc), Qt::ISODate);
+    run.createdAtMs = at.isValid() ? at.toMSecsSinceEpoch() : 0;
+    QStringList machine;
+    for (const strata::BenchRecordDevice& d : rec.devices)
+        machine << QStringLiteral("%1 %2").arg(QString::fromStdString(d.id), QString::fromStdString(d.name)).trimmed();
+    run.machine = machine.join(QStringLiteral(" + "));
+    run.machineId = QString::fromStdString(rec.fingerprint).left(12);
+    run.modelPath = QString::fromStdString(rec.model_path);
+    run.model = QFileInfo(run.modelPath).fileName();
+    if (run.model.isEmpty()) run.model = QString::fromStdString(rec.model_name);
+    QStringList stages;
+    for (const strata::BenchRecordStage& s : rec.stages)
+        stages << QStringLiteral("%1 L%2–%3").arg(QString::fromStdString(s.device_id)).arg(s.layer_begin).arg(s.layer_end - 1);
+    run.plan = stages.join(QStringLiteral(" → "));
+    run.version = QString::fromStdString(rec.version);
+    if (rec.source == "cli") run.version += QStringLiteral(" (strata-cli)");
+    run.prefillTokensPerSecond = rec.measured_prefill_tps();
+    run.decodeTokensPerSecond = rec.measured_decode_tps();
+    for (const strata::BenchRecordTest& t : rec.tests) run.tests.append({QString::fromStdString(t.name), t.tokens_per_second});
+    return run;
+}
+
+int BenchService::importLog(const QString& path) {
+    const strata::BenchLog log = strata::read_bench_log(path.isEmpty() ? strata::bench_log_path() : path.toStdString());
+    for (const std::string& w : log.warnings) qWarning("bench log: %s", w.c_str());
+    QSet<QString> seen = m_store.recordIds();
+    int added = 0;
+    for (const strata::BenchRecord& rec : log.records) {
+        const QString id = QString::fromStdString(rec.id);
+        if (seen.contains(id)) continue;
+        if (!m_store.add(runFromRecord(rec))) {
+            m_error = m_store.lastError();
+            break;
+        }
+        seen.insert(id);
+        ++added;
+    }
+    if (added > 0) emit runsChanged();
+    return added;
 }
 
 bool BenchService::canRun() const { return m_model.isLoaded() && !isRunning(); }
@@ -77,6 +122,7 @@ bool BenchService::run() {
         m_error = tr("Load a model first: the benchmark runs on the loaded model.");
         return false;
     }
+    importLog();  // strata-cli runs since the last look, before this run's own record
     m_pending = {};
     m_pending.machine = machineName(m_monitor.devices());
     m_pending.machineId = machineId(m_monitor.devices());
@@ -102,6 +148,7 @@ void BenchService::finished(quint64 requestId, const BenchRun& figures) {
     run.prefillTokensPerSecond = figures.prefillTokensPerSecond;
     run.decodeTokensPerSecond = figures.decodeTokensPerSecond;
     run.tests = figures.tests;
+    run.recordId = figures.recordId;
     emit runningChanged(false);
     if (!m_store.add(run)) {
         m_error = tr("The benchmark ran but could not be saved: %1").arg(m_store.lastError());

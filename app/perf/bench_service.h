@@ -2,7 +2,8 @@
 // worker for a benchmark of the loaded model (EngineWorker::requestBench: strata::run_bench on
 // a leased sequence, on the worker's thread), completes the result with where and what it ran
 // (machine, its fingerprint, the model, the plan, Strata's version) and stores it through
-// BenchStore; the performance view reads runs() and calls run()/cancel()/exportCsv(), never the
+// BenchStore; the worker appends the same run to the engine's bench log, and importLog() brings
+// that log's other records (strata-cli bench) into the store; the performance view reads runs() and calls run()/cancel()/exportCsv(), never the
 // store.
 //
 // Threads: GUI thread (the Database's). The worker's signals arrive queued.
@@ -13,6 +14,7 @@
 #include "allocation/allocation.h"
 #include "perf/bench_run.h"
 #include "strata/bench.h"
+#include "strata/bench_log.h"
 #include "strata/plan.h"
 
 namespace strata::app {
@@ -39,8 +41,16 @@ public:
     // one runs already.
     bool run();
     void cancel();
-    // Stores a run measured elsewhere (sample data; one day, imported strata-cli results).
+    // Stores a run measured elsewhere (sample data).
     bool add(const BenchRun& run);
+    // Imports the engine's bench log (strata/bench_log.h; "" = strata::bench_log_path()): every
+    // record whose id no stored run has becomes a run — strata-cli bench results join the
+    // history this way. Returns how many were added (runsChanged when any); bad log lines are
+    // skipped (the engine's warnings go to the log output). Called when the service is made and
+    // before each run; the app's own runs are in the log already and stored under their id.
+    int importLog(const QString& path = {});
+    // A bench log record as a run (what importLog stores).
+    static BenchRun runFromRecord(const strata::BenchRecord& record);
     // Writes every run as CSV (benchRunsCsv); false with lastError() on failure.
     bool exportCsv(const QString& path);
 

@@ -14,10 +14,11 @@ namespace strata::app {
 namespace {
 constexpr const char* kInsert =
     "INSERT INTO bench_runs (created_at, machine, machine_id, model, model_path, plan, version, prefill_tps,"
-    " decode_tps, tests_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " decode_tps, tests_json, record_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kSelect =
     "SELECT id, created_at, machine, machine_id, model, model_path, plan, version, prefill_tps, decode_tps,"
-    " tests_json FROM bench_runs ORDER BY created_at, id";
+    " tests_json, record_id FROM bench_runs ORDER BY created_at, id";
+constexpr const char* kRecordIds = "SELECT record_id FROM bench_runs WHERE record_id <> ''";
 
 QVariant text(const QString& s) { return s.isNull() ? QVariant(QStringLiteral("")) : QVariant(s); }
 }  // namespace
@@ -40,7 +41,8 @@ std::optional<qint64> BenchStore::add(const BenchRun& r) {
     for (const QVariant& v : {QVariant(r.createdAtMs), text(r.machine), text(r.machineId), text(r.model),
                               text(r.modelPath), text(r.plan), text(r.version), QVariant(r.prefillTokensPerSecond),
                               QVariant(r.decodeTokensPerSecond),
-                              QVariant(QString::fromUtf8(QJsonDocument(tests).toJson(QJsonDocument::Compact)))})
+                              QVariant(QString::fromUtf8(QJsonDocument(tests).toJson(QJsonDocument::Compact))),
+                              text(r.recordId)})
         q.addBindValue(v);
     if (!q.exec()) {  // one statement: its own transaction
         m_error = QStringLiteral("saving the bench run: %1").arg(q.lastError().text());
@@ -73,8 +75,21 @@ QList<BenchRun> BenchStore::runs() const {
             const QJsonObject o = v.toObject();
             r.tests.append({o.value(QStringLiteral("name")).toString(), o.value(QStringLiteral("tokens_per_second")).toDouble()});
         }
+        r.recordId = q.value(11).toString();
         out.append(r);
     }
+    return out;
+}
+
+QSet<QString> BenchStore::recordIds() const {
+    QSet<QString> out;
+    if (!m_db.isOpen()) return out;
+    QSqlQuery q(m_db.connection());
+    if (!q.exec(QString::fromLatin1(kRecordIds))) {
+        m_error = q.lastError().text();
+        return out;
+    }
+    while (q.next()) out.insert(q.value(0).toString());
     return out;
 }
 

@@ -1,10 +1,11 @@
-// BenchStore: the bench runs in the SQLite data file (bench_runs, schema v7). Written only by
+// BenchStore: the bench runs in the SQLite data file (bench_runs, schema v7; record_id v8). Written only by
 // the app's BenchService (never by widgets); read by it for the performance view.
 // Use from the thread that opened the Database. Failures return false / an empty list with the
 // reason in lastError().
 #pragma once
 
 #include <QList>
+#include <QSet>
 #include <QString>
 #include <optional>
 
@@ -22,6 +23,8 @@ public:
     std::optional<qint64> add(const BenchRun& run);
     // Every run, oldest first.
     QList<BenchRun> runs() const;
+    // The bench log record ids of the stored runs (BenchRun::recordId, the empty ones left out).
+    QSet<QString> recordIds() const;
     QString lastError() const { return m_error; }
 
 private:

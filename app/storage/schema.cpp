@@ -110,6 +110,14 @@ constexpr const char* kV7BenchRuns =
     " tests_json TEXT NOT NULL DEFAULT '[]')";
 constexpr const char* kV7BenchRunsIndex = "CREATE INDEX bench_runs_by_time ON bench_runs (created_at)";
 
+// ---- v8 ---------------------------------------------------------------------------------------
+// record_id: the engine's bench log record a run is (strata/bench_log.h: strata-cli bench runs are
+// imported from the log, the app's own runs are appended to it), '' for runs from before. At
+// most one row per record.
+constexpr const char* kV8BenchRecordId = "ALTER TABLE bench_runs ADD COLUMN record_id TEXT NOT NULL DEFAULT ''";
+constexpr const char* kV8BenchRecordIndex =
+    "CREATE UNIQUE INDEX bench_runs_by_record ON bench_runs (record_id) WHERE record_id <> ''";
+
 }  // namespace
 
 const QList<Migration>& migrations() {
@@ -123,6 +131,7 @@ const QList<Migration>& migrations() {
         {5, {kV5MessageReasoning, kV5MessageThinkingMs, kV5ConversationTemplate}},
         {6, {kV6MessageInterrupted, kV6MessageGroup, kV6MessageShown}},
         {7, {kV7BenchRuns, kV7BenchRunsIndex}},
+        {8, {kV8BenchRecordId, kV8BenchRecordIndex}},
     };
     return all;
 }

@@ -19,7 +19,7 @@
 
 namespace strata::app::schema {
 
-inline constexpr int kCurrentVersion = 7;
+inline constexpr int kCurrentVersion = 8;
 
 // Applied on every connection (not persistent, except journal_mode).
 inline constexpr const char* kPragmaWal = "PRAGMA journal_mode = WAL";

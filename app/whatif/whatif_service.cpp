@@ -81,6 +81,7 @@ WhatIfReport computeWhatIf(const WhatIfInputs& in) {
             return r;
         }
         strata::WhatIfOptions o = in.options;
+        o.calibration = strata::load_calibration_with_seed();  // the measured factors (strata/calibration.h)
         o.link = c.link;
         auto result = strata::run_whatif(model, *config, o);
         if (!result.ok()) {

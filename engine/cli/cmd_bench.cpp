@@ -10,6 +10,8 @@
 #include "cli_common.h"
 #include "load_options.h"
 #include "strata/bench.h"
+#include "strata/bench_log.h"
+#include "strata/gpu_topology.h"
 #include "util/cpu_features.h"
 
 namespace strata::cli {
@@ -35,6 +37,9 @@ int cmd_bench(Args& args) {
                              "  --depth N               run every test after N tokens already in the KV cache\n"
                              "                          (decode and prefill speed deep into a conversation)\n"
                              "  --no-probe              skip the memory bandwidth probe\n"
+                             "  --no-store              do not append the result to the bench log\n"
+                             "                          ($XDG_DATA_HOME/strata/bench-results.jsonl; the planner\n"
+                             "                          calibrates its predictions from it)\n"
                              "  --parallel 1,2,4,8      instead: decode with that many sequences at once (continuous\n"
                              "                          batching; --tg's first size per sequence), aggregate and\n"
                              "                          per-sequence tok/s, and the time to first token of a\n"
@@ -64,6 +69,7 @@ int cmd_bench(Args& args) {
         return 2;
     }
     const bool probe = !args.flag({"--no-probe"});
+    const bool store = !args.flag({"--no-store"});
     if (args.value({"--simulate"})) {
         std::fprintf(stderr, "error: bench measures the devices of this machine and cannot run on a simulated one; "
                              "`strata-cli plan --simulate FILE` or `strata-cli whatif --simulate FILE` predicts its speed\n");
@@ -127,12 +133,14 @@ int cmd_bench(Args& args) {
         std::fprintf(stderr, "error: %s\n", result.status().message().c_str());
         return 1;
     }
+    double read_gbs = 0;
     if (!result->tests.empty() && !result->tests.back().prefill) {
         const BenchTest& last = result->tests.back();
         const double bw = static_cast<double>(result->decode_bytes) / (last.seconds / last.tokens) / 1e9;
         std::printf("\nweight bytes per decoded token: %s\n", format_bytes(result->decode_bytes).c_str());
         if (probe) {
             const double peak = measure_read_bandwidth_gbs();
+            read_gbs = peak;
             std::printf("measured streaming-read bandwidth: %.1f GB/s; decode reaches %.0f%% of it\n", peak,
                         peak > 0 ? 100.0 * bw / peak : 0.0);
         }
@@ -156,8 +164,28 @@ int cmd_bench(Args& args) {
     };
     std::printf("\nplanner's prediction (%s) against the measurement:\n",
                 depth > 0 ? "for an empty cache; these tests ran deeper" : "one sequence");
-    compare("decode", plan.predicted_decode_tps, measured_tg, measured_tg_name);
-    compare("prefill", plan.predicted_prefill_tps, measured_pp, measured_pp_name);
+    compare("decode", plan.raw_predicted_decode_tps, measured_tg, measured_tg_name);
+    compare("prefill", plan.raw_predicted_prefill_tps, measured_pp, measured_pp_name);
+    if (plan.calibration.any()) {
+        std::printf("calibrated from earlier bench runs (%s):\n", plan.calibration.source.c_str());
+        if (plan.calibration.decode_runs > 0)
+            compare("decode", plan.predicted_decode_tps, measured_tg, measured_tg_name);
+        if (plan.calibration.prefill_runs > 0)
+            compare("prefill", plan.predicted_prefill_tps, measured_pp, measured_pp_name);
+    }
+    if (store) {
+        // The record the app imports and the planner calibrates from (strata/bench_log.h).
+        const std::vector<DeviceInfo> machine = engine.available_devices();
+        const bool any_gpu = std::any_of(machine.begin(), machine.end(), [](const DeviceInfo& d) { return d.type == DeviceType::cuda; });
+        BenchRecord record = make_bench_record(m, *result, bo, machine, any_gpu ? read_gpu_topology().driver_version : "", "cli");
+        record.read_gbs = read_gbs;
+        const std::string path = bench_log_path();
+        const Status saved = append_bench_record(record, path);
+        if (saved.ok())
+            std::printf("\nstored as %s in %s\n", record.id.c_str(), path.c_str());
+        else
+            std::fprintf(stderr, "warning: the result was not stored: %s\n", saved.message().c_str());
+    }
     const auto timings = m.stage_timings();
     if (timings.size() > 1) {
         std::printf("\nper stage (decode runs above):\n%-8s %-8s %10s %10s %14s %12s  %s\n", "device", "layers",

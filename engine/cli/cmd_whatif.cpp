@@ -42,10 +42,12 @@ const char* kHelp =
     "  --years Y               the purchase is spread over Y years (default 3)\n"
     "  --kwh-price P           electricity, USD per kWh (default 0.15)\n"
     "  --json                  print JSON instead of the table\n\n"
-    "Speeds are the planner's predictions (memory bandwidth, FP16 throughput, link speeds), not\n"
-    "measurements: upper bounds, which this engine's decode reached 12-60% of on an H100 (see\n"
-    "docs/benchmarks.md). Cost per million tokens counts decoded tokens at the predicted speed of all\n"
-    "users together, so it is a lower bound.\n"
+    "Speeds are the planner's predictions (memory bandwidth, FP16 throughput, link speeds). A card\n"
+    "with bench runs (this machine's bench log, or the seed resources/calibration.json: the H100 run\n"
+    "of docs/benchmarks.md) has them scaled by measured/predicted (the \"speed\" row says so); the\n"
+    "others are upper bounds, which this engine's decode reached 12-60% of on an H100.\n"
+    "STRATA_NO_CALIBRATION=1 shows the raw figures. Cost per million tokens counts decoded tokens at\n"
+    "the predicted speed of all users together, so it is a lower bound.\n"
     "Exit status: 0 at least one configuration fits, 3 none fits, 1 error, 2 usage.\n";
 
 int fail(const std::string& msg) {
@@ -115,6 +117,11 @@ nlohmann::json to_json(const WhatIfResult& r) {
     j["decode_tps"] = r.decode_tps;
     j["prefill_tps"] = r.prefill_tps;
     j["served_tps"] = r.served_tps;
+    j["raw_decode_tps"] = r.plan.raw_predicted_decode_tps;
+    j["raw_prefill_tps"] = r.plan.raw_predicted_prefill_tps;
+    j["calibration"] = {{"decode", r.plan.calibration.decode}, {"decode_runs", r.plan.calibration.decode_runs},
+                        {"prefill", r.plan.calibration.prefill}, {"prefill_runs", r.plan.calibration.prefill_runs},
+                        {"source", r.plan.calibration.source}};
     j["power_w"] = r.power_w;
     j["purchase_usd"] = r.purchase_usd;
     j["cloud_usd_per_hour"] = r.cloud_usd_per_hour;
@@ -159,6 +166,11 @@ void print_table(const std::vector<WhatIfResult>& results, const WhatIfOptions& 
         });
     row("decode tok/s (1 user)", [](const WhatIfResult& r) { return tps(r.decode_tps); });
     row("prefill tok/s", [](const WhatIfResult& r) { return tps(r.prefill_tps); });
+    row("speed", [](const WhatIfResult& r) {
+        const SpeedCalibration& c = r.plan.calibration;
+        if (c.decode_runs <= 0) return std::string("upper bound (uncalibrated)");
+        return "calibrated ×" + fmt("%.2f", c.decode) + " (" + std::to_string(c.decode_runs) + " runs)";
+    });
     row("served tok/s (" + std::to_string(o.users) + (o.users == 1 ? " user)" : " users)"),
         [](const WhatIfResult& r) { return tps(r.served_tps); });
     row("slowest hand-off ms/token", [](const WhatIfResult& r) {
@@ -271,6 +283,7 @@ int cmd_whatif(Args& args) {
     if (cat_path.empty()) return fail("the GPU catalogue gpus.json was not found (set STRATA_RESOURCES or give --catalogue FILE)");
     auto catalogue = load_gpu_catalogue(cat_path);
     if (!catalogue.ok()) return fail(catalogue.status().message());
+    o.calibration = load_calibration_with_seed();
 
     ModelFootprint model;
     std::string model_text;
@@ -327,6 +340,10 @@ int cmd_whatif(Args& args) {
                 o.hours_per_day, o.years, o.kwh_price);
     print_table(results, o);
     std::printf("\n");
+    for (const WhatIfResult& r : results)
+        if (r.plan.calibration.any())
+            std::printf("%s: decode %s; prefill %s\n", r.label.c_str(), calibration_note(r.plan, false).c_str(),
+                        calibration_note(r.plan, true).c_str());
     if (!gpus.empty())
         std::printf("--gpus cards hand over %s at %.3g GB/s (--link to change); prices from %s\n",
                     link_kind_description(o.link.kind), o.link.gbs, cat_path.c_str());

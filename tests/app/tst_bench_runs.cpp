@@ -1,17 +1,21 @@
 // The app's bench runner and its stored runs: BenchService runs strata::run_bench on the loaded
 // model (the real engine, a tiny random model) through the worker, stores the run with its
 // machine, fingerprint, model, plan and version in SQLite (schema v7), refuses without a model,
-// and exports CSV (RFC 4180 quoting, one column per test).
+// and exports CSV (RFC 4180 quoting, one column per test). The engine's bench log: the app's run
+// is appended to it, and its records (strata-cli bench) are imported once each (by id).
 #include <QtTest>
 
 #include <QTemporaryDir>
+#include <QTimeZone>
 
+#include "allocation/fit_service.h"
 #include "devices/device_monitor.h"
 #include "perf/bench_run.h"
 #include "perf/bench_service.h"
 #include "storage/bench_store.h"
 #include "storage/database.h"
 #include "storage/schema.h"
+#include "strata/bench_log.h"
 #include "test_models.h"
 #include "worker_fixture.h"
 
@@ -54,6 +58,66 @@ private slots:
     void initTestCase() {
         QVERIFY(dir_.isValid());
         registerWorkerMetaTypes();
+        // The bench log (strata::bench_log_path()) in a temporary data directory.
+        qputenv("XDG_DATA_HOME", dir_.filePath(QStringLiteral("xdg")).toUtf8());
+    }
+
+    // A record the engine wrote (as strata-cli bench does) appears once in the history, however
+    // often the log is imported; a record with another id is a run of its own.
+    void importsEngineRecordsOnce() {
+        QTemporaryDir dir;
+        Database db;
+        QVERIFY(db.open(dir.filePath(QStringLiteral("import.db"))));
+        BenchStore store(db);
+        strata::BenchRecord rec;
+        rec.id = "20261207T190000Z-00000000000000aa";
+        rec.time_utc = "2026-12-07T19:00:00Z";
+        rec.version = "0.1.0";
+        rec.source = "cli";
+        rec.fingerprint = "0123456789abcdef";
+        rec.devices = {{"cpu", "cpu", "Test CPU (2 threads)", 2, "avx2", 20, 0.08}};
+        rec.model_path = "/models/tiny.gguf";
+        rec.stages = {{"cpu", 0, 3}};
+        rec.tests = {{"pp128", true, 128, 150.5}, {"tg32", false, 32, 30.25}};
+        rec.predicted_decode_tps = 40;
+        const QString log = dir.filePath(QStringLiteral("log.jsonl"));
+        QVERIFY(strata::append_bench_record(rec, log.toStdString()).ok());
+
+        test::WorkerFixture f(makeStrataBackend());
+        DeviceMonitor monitor(nullptr);
+        BenchService service(*f.worker, *f.model, monitor, store);
+        QSignalSpy changed(&service, &BenchService::runsChanged);
+        QCOMPARE(service.importLog(log), 1);
+        QCOMPARE(service.importLog(log), 0);
+        QCOMPARE(changed.size(), 1);
+        QList<BenchRun> runs = service.runs();
+        QCOMPARE(runs.size(), 1);
+        QCOMPARE(runs[0].recordId, QString::fromStdString(rec.id));
+        QCOMPARE(runs[0].model, QStringLiteral("tiny.gguf"));
+        QCOMPARE(runs[0].plan, QStringLiteral("cpu L0–2"));
+        QCOMPARE(runs[0].machine, QStringLiteral("cpu Test CPU (2 threads)"));
+        QCOMPARE(runs[0].version, QStringLiteral("0.1.0 (strata-cli)"));
+        QCOMPARE(runs[0].createdAtMs, QDateTime(QDate(2026, 12, 7), QTime(19, 0), QTimeZone::utc()).toMSecsSinceEpoch());
+        QCOMPARE(runs[0].prefillTokensPerSecond, 150.5);
+        QCOMPARE(runs[0].decodeTokensPerSecond, 30.25);
+        QCOMPARE(runs[0].tests.size(), 2);
+
+        rec.id = "20261207T190100Z-00000000000000bb";
+        QVERIFY(strata::append_bench_record(rec, log.toStdString()).ok());
+        {
+            QFile bad(log);
+            QVERIFY(bad.open(QIODevice::Append));
+            bad.write("{ not a record\n");  // skipped, not fatal
+        }
+        QCOMPARE(service.importLog(log), 1);
+        QCOMPARE(service.importLog(log), 0);
+        QCOMPARE(service.runs().size(), 2);
+        // The database refuses a second row for one record, too.
+        BenchRun dup = runs[0];
+        QVERIFY(!store.add(dup));
+        QCOMPARE(store.recordIds().size(), 2);
+        // A missing log imports nothing.
+        QCOMPARE(service.importLog(dir.filePath(QStringLiteral("none.jsonl"))), 0);
     }
 
     void storeKeepsRuns() {
@@ -74,6 +138,27 @@ private slots:
         QCOMPARE(runs[1].tests.size(), 2);
         QCOMPARE(runs[1].tests[1].name, QStringLiteral("tg64"));
         QCOMPARE(runs[1].tests[1].tokensPerSecond, 41.25);
+    }
+
+    // The fit previews' plan requests carry the bench log's factors for their devices' class.
+    void fitPreviewsAreCalibrated() {
+        FitService fits([](const std::string&) { return strata::Result<ModelFootprint>(ModelFootprint{}); },
+                        [](const PlanRequest& r) { return make_plan(r); });
+        fits.setDevices({cpuDevice()});
+        fits.prime(QStringLiteral("/m.gguf"), ModelFootprint{});
+        QCOMPARE(fits.planRequest(QStringLiteral("/m.gguf"), {}).devices.at(0).calibration.decode_runs, 0);
+        strata::Calibration c;
+        strata::SpeedCalibration f;
+        f.decode = 0.5;
+        f.decode_runs = 3;
+        f.source = "this CPU";
+        c.classes.push_back({strata::speed_class(cpuDevice().info), "this CPU", f});
+        QSignalSpy replan(&fits, &FitService::devicesChanged);
+        fits.setCalibration(c);
+        QCOMPARE(replan.size(), 1);
+        const PlanRequest req = fits.planRequest(QStringLiteral("/m.gguf"), {});
+        QCOMPARE(req.devices.at(0).calibration.decode, 0.5);
+        QCOMPARE(req.devices.at(0).calibration.decode_runs, 3);
     }
 
     void csvQuotesAndColumns() {
@@ -161,6 +246,17 @@ private slots:
         QCOMPARE(r.tests[2].name, QStringLiteral("tg64"));
         QVERIFY(r.prefillTokensPerSecond > 0 && r.decodeTokensPerSecond > 0);
         QCOMPARE(r.prefillTokensPerSecond, r.tests[1].tokensPerSecond);
+        // The same run is in the engine's bench log, under the id the stored run carries; an
+        // import does not add it twice.
+        QVERIFY(!r.recordId.isEmpty());
+        const strata::BenchLog log = strata::read_bench_log(strata::bench_log_path());
+        QCOMPARE(log.records.size(), size_t(1));
+        QCOMPARE(QString::fromStdString(log.records[0].id), r.recordId);
+        QCOMPARE(log.records[0].source, std::string("app"));
+        QCOMPARE(log.records[0].tests.size(), size_t(3));
+        QVERIFY(log.records[0].predicted_decode_tps > 0);
+        QCOMPARE(service.importLog(), 0);
+        QCOMPARE(service.runs().size(), 1);
 
         const QString csvPath = dir_.filePath(QStringLiteral("runs.csv"));
         QVERIFY2(service.exportCsv(csvPath), qPrintable(service.lastError()));

@@ -25,6 +25,8 @@ class TestCliCommands : public QObject {
 private slots:
     void initTestCase() {
         QVERIFY(dir_.isValid());
+        // bench appends to the bench log in the data directory: a temporary one here.
+        qputenv("XDG_DATA_HOME", dir_.filePath("xdg").toUtf8());
         cli_ = qEnvironmentVariable("STRATA_CLI");
         if (cli_.isEmpty() || !QFileInfo(cli_).isExecutable()) QSKIP("STRATA_CLI not set or not built (run through ctest)");
         tiny_ = dir_.filePath("tiny.gguf");
@@ -118,6 +120,50 @@ private slots:
         const Run sim = run({"bench", "-m", tiny_, "--simulate", "machine.json"});
         QCOMPARE(sim.code, 2);
         QVERIFY2(sim.err.contains("cannot run on a simulated one"), qPrintable(sim.err));
+    }
+
+    // bench stores a record in the bench log (not with --no-store); the next plan on the same
+    // device is calibrated from it and says so; STRATA_NO_CALIBRATION=1 turns that off.
+    void benchStoresAndPlanIsCalibrated() {
+        const QString data = dir_.filePath("calib-xdg");
+        strata::test::CliRunOptions o;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("XDG_DATA_HOME", data);
+        env.remove("STRATA_NO_CALIBRATION");
+        o.environment = env;
+        const QString log = data + "/strata/bench-results.jsonl";
+        const QStringList plan = {"plan", "-m", tiny_, "--devices", "cpu:t1", "--ctx", "64"};
+        const auto before = strata::test::runProgram(cli_, plan, o);
+        QVERIFY2(before.code == 0, qPrintable(before.err));
+        QVERIFY2(before.out.contains("uncalibrated: an upper bound"), qPrintable(before.out));
+        const QStringList bench = {"bench", "-m", tiny_, "--devices", "cpu:t1", "--pp", "8", "--tg", "4", "--repeats", "1", "--no-probe"};
+        const auto unstored = strata::test::runProgram(cli_, bench + QStringList{"--no-store"}, o);
+        QVERIFY2(unstored.code == 0, qPrintable(unstored.err));
+        QVERIFY(!QFileInfo::exists(log));
+        const auto b = strata::test::runProgram(cli_, bench, o);
+        QVERIFY2(b.code == 0, qPrintable(b.err));
+        QVERIFY2(b.out.contains("stored as "), qPrintable(b.out));
+        QFile f(log);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QList<QByteArray> lines = f.readAll().split('\n');
+        QCOMPARE(lines.size(), 2);  // one record and the final newline
+        QVERIFY2(lines[0].contains("\"tg4\"") && lines[0].contains("\"source\":\"cli\""), lines[0].constData());
+        const auto after = strata::test::runProgram(cli_, plan, o);
+        QVERIFY2(after.code == 0, qPrintable(after.err));
+        QVERIFY2(after.out.contains("calibrated from 1 bench run on this CPU"), qPrintable(after.out));
+        env.insert("STRATA_NO_CALIBRATION", "1");
+        o.environment = env;
+        const auto off = strata::test::runProgram(cli_, plan, o);
+        QVERIFY2(off.out.contains("uncalibrated: an upper bound"), qPrintable(off.out));
+        // An unwritable data directory is a warning; the bench still succeeds.
+        QFile blocker(dir_.filePath("blocked"));
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        env.insert("XDG_DATA_HOME", dir_.filePath("blocked"));
+        o.environment = env;
+        const auto warned = strata::test::runProgram(cli_, bench, o);
+        QVERIFY2(warned.code == 0, qPrintable(warned.err));
+        QVERIFY2(warned.err.contains("warning: the result was not stored"), qPrintable(warned.err));
     }
 
     void missingModelIsAOneLineError() {

@@ -214,7 +214,7 @@ GAIN=""
 if [ -f "$MODELS/llama2-7b-Q4_0.gguf" ] && [ "$(elapsed)" -lt $((BUDGET + 30)) ]; then
     phase "decode with CUDA graphs / fusion / programmatic dependent launch off (7B Q4_0)"
     for sw in STRATA_CUDA_GRAPHS STRATA_CUDA_FUSE STRATA_CUDA_PDL; do
-        env $sw=0 "$CLI" bench -m "$MODELS/llama2-7b-Q4_0.gguf" --devices cuda0 --pp 1 --tg 128 --repeats 2 --no-probe \
+        env $sw=0 "$CLI" bench -m "$MODELS/llama2-7b-Q4_0.gguf" --devices cuda0 --pp 1 --tg 128 --repeats 2 --no-probe --no-store \
             > "$LOGS/bench-7b-q4_0-$sw-off.log" 2>&1
         GAIN+="$sw=0: $(awk '$1=="tg128"{print $2}' "$LOGS/bench-7b-q4_0-$sw-off.log") tok/s; "
     done
@@ -238,7 +238,7 @@ if [ "$(elapsed)" -lt $((BUDGET + 40)) ]; then
         [ -f "$f" ] || continue
         for mode in hd mma; do
             blog="$LOGS/bench-$1-$2-attn-$mode.log"
-            STRATA_CUDA_ATTN=$mode "$CLI" bench -m "$f" --devices cuda0 --pp 512,2048 --tg 0 --repeats 2 --no-probe \
+            STRATA_CUDA_ATTN=$mode "$CLI" bench -m "$f" --devices cuda0 --pp 512,2048 --tg 0 --repeats 2 --no-probe --no-store \
                 > "$blog" 2>&1
             MMA+="  $1 $2 attention=$mode: pp512 $(awk '$1=="pp512"{print $2}' "$blog"), pp2048 $(awk '$1=="pp2048"{print $2}' "$blog") tok/s"$'\n'
         done
@@ -256,7 +256,7 @@ for m in "llama2-7b Q4_0"; do
     [ -f "$f" ] && [ "$(elapsed)" -lt $((BUDGET + 45)) ] || continue
     phase "launch profile $1 $2 (pp512, tg32)"
     log="$LOGS/profile-$1-$2.log"
-    STRATA_CUDA_PROFILE=1 "$CLI" bench -m "$f" --devices cuda0 --pp 512 --tg 32 --repeats 1 --no-probe > "$log" 2>&1
+    STRATA_CUDA_PROFILE=1 "$CLI" bench -m "$f" --devices cuda0 --pp 512 --tg 32 --repeats 1 --no-probe --no-store > "$log" 2>&1
     sed -n '/launch profile/,$p' "$log" | head -32
     PROFILES+="$1 $2 (pp512 + tg32, launch profile, top rows):"$'\n'"$(sed -n '/launch profile/,$p' "$log" | head -20)"$'\n'
 done

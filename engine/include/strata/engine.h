@@ -60,6 +60,9 @@ struct LoadOptions {
     ExpertMode expert_mode = ExpertMode::automatic;
     int n_cpu_moe = 0;                         // ExpertMode::first_n
     std::string expert_device;
+    // Engine::plan/load calibrate the predicted speed from this machine's bench log
+    // (strata/calibration.h) unless this is false or STRATA_NO_CALIBRATION=1.
+    bool calibrate = true;
 };
 
 // Load progress for one device: bytes of weights uploaded so far.

@@ -94,8 +94,19 @@ struct ModelFootprint {
     std::vector<CudaConversion> cuda_conversions;
 };
 
+// How far this engine's measured speed on a class of device falls from the planner's raw
+// prediction (strata/calibration.h): measured/predicted, the median of recent bench runs.
+// 0 / 0 runs = uncalibrated (the raw prediction stands, an upper bound).
+struct SpeedCalibration {
+    double decode = 0, prefill = 0;
+    int decode_runs = 0, prefill_runs = 0;  // bench runs each factor came from
+    std::string source;                      // "this machine's bench log", "seed: ..." (explanations)
+    bool any() const { return decode_runs > 0 || prefill_runs > 0; }
+};
+
 struct PlanDevice {
     DeviceInfo info;
+    SpeedCalibration calibration;  // applied to this device's stage times (none: raw)
     bool enabled = true;
     uint64_t reserve_bytes = 0;   // kept free (driver, other apps, fragmentation)
     double ratio = 0;             // manual split ratio (SplitMode::ratios)
@@ -206,6 +217,12 @@ struct Plan {
     int64_t max_ctx_that_fits = 0;         // longest context this device set holds (0 = none)
     double predicted_decode_tps = 0;       // tokens/s estimate (0 = no device speed known)
     double predicted_prefill_tps = 0;
+    // The same before calibration (equal to the above when no device is calibrated), and the
+    // calibration the predictions carry: the overall factor (predicted/raw) and the fewest runs
+    // of any stage device (0 when any stage device is uncalibrated for that phase).
+    double raw_predicted_decode_tps = 0;
+    double raw_predicted_prefill_tps = 0;
+    SpeedCalibration calibration;
     uint64_t transfer_bytes_per_token = 0; // hidden state crossing stage boundaries
     std::vector<StageHandOff> handoffs;    // each stage boundary between devices, in order
     // MoE models: for each layer, the device (index into PlanRequest::devices) holding its router
@@ -215,6 +232,10 @@ struct Plan {
 };
 
 Plan make_plan(const PlanRequest& request);
+
+// What a plan's decode (prefill = false) or prefill prediction rests on: "calibrated from 4 bench
+// runs on this CPU (…) (×0.85)" or "uncalibrated: an upper bound" (strata/calibration.h).
+std::string calibration_note(const Plan& plan, bool prefill);
 
 // Human-readable table of a plan (used by `strata-cli plan` and logs).
 std::string format_plan(const PlanRequest& request, const Plan& plan);

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/calibration.h"
 #include "strata/machine_profile.h"
 #include "strata/plan.h"
 #include "strata/status.h"
@@ -61,6 +62,10 @@ struct WhatIfOptions {
     // default, PCIe 4.0 x16 without P2P (staged through host memory), the common case for
     // consumer cards.
     Link link{LinkKind::staged, 25, 10};
+    // Per-GPU speed factors (strata/calibration.h: load_calibration_with_seed()); a card whose
+    // name or alias matches a class gets its factors, the others keep the raw prediction (an
+    // upper bound). Empty: every prediction raw.
+    Calibration calibration;
 };
 
 struct WhatIfFailure {

@@ -139,8 +139,15 @@ void DeviceRegistry::fill_cpu_speed(DeviceInfo& info) const {
     const int hw = ThreadPool::default_threads();
     const double share = std::min(1.0, static_cast<double>(std::max(1, info.n_threads)) / hw);
     info.memory_bandwidth_gbs = cpu_bandwidth_gbs_ * share;
-    // Dense matrix rate per thread: ~16 FLOP/cycle with AVX2+FMA at ~2.5 GHz, ~4 without.
-    const double per_thread_tflops = cpu_isa() >= CpuIsa::avx2 ? 0.040 : 0.010;
+    // Prompt-processing rate per thread, by the kernels' level. Nominal (not measured): ~16
+    // FLOP/cycle with AVX2+FMA at ~2.5 GHz, ~4 without; the 512-bit levels without VNNI are
+    // kept at the AVX2 figure until a run measures them. Measured: the avx512_vnni kernels ran
+    // TinyLlama-shape pp128 at 146-186 tok/s on 2 threads of an idle Ice Lake Xeon (Q8_0, Q4_0,
+    // Q4_K_M; docs/benchmarks.md, 2026-12-07): 150-190 GFLOP/s per thread; F16 weights reached
+    // 95. 0.150 is the low end of the quantized figures: still an upper bound on a busy machine,
+    // which the calibration (strata/calibration.h) brings down to what a bench measured.
+    const CpuIsa isa = cpu_isa();
+    const double per_thread_tflops = isa >= CpuIsa::avx512_vnni ? 0.150 : isa >= CpuIsa::avx2 ? 0.040 : 0.010;
     info.matmul_tflops = per_thread_tflops * std::max(1, info.n_threads);
 }
 

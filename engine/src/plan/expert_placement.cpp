@@ -271,21 +271,31 @@ Plan plan_with_experts(const PlanRequest& r) {
             link_wire_seconds += there.wire_seconds + back.wire_seconds;
         }
     }
-    if (p.predicted_decode_tps > 0) {
+    // The raw prediction and the calibrated one (the host's decode factor on its expert reads)
+    // take the same additions.
+    const SpeedCalibration& hcal = r.devices[static_cast<size_t>(host)].calibration;
+    auto add_decode = [&](double& tps, double factor) {
+        if (tps <= 0) return;
         if (hinfo.memory_bandwidth_gbs > 0) {
             const double hand = links_known ? link_seconds
                                             : crossings * 2.0 * (row / kLinkBytesPerSecond + kLinkLatencySeconds);
-            const double s = 1.0 / p.predicted_decode_tps + active / (hinfo.memory_bandwidth_gbs * 1e9) + hand;
-            p.predicted_decode_tps = 1.0 / s;
+            const double s = 1.0 / tps + active / (hinfo.memory_bandwidth_gbs * 1e9) / factor + hand;
+            tps = 1.0 / s;
         } else {
-            p.predicted_decode_tps = 0;
+            tps = 0;
         }
-    }
-    if (p.predicted_prefill_tps > 0 && crossings > 0) {
-        const double wire = links_known ? link_wire_seconds : crossings * 2.0 * row / kLinkBytesPerSecond;
-        const double s = 1.0 / p.predicted_prefill_tps + wire;
-        p.predicted_prefill_tps = 1.0 / s;
-    }
+    };
+    add_decode(p.predicted_decode_tps, hcal.decode > 0 ? hcal.decode : 1.0);
+    add_decode(p.raw_predicted_decode_tps, 1.0);
+    auto add_prefill = [&](double& tps) {
+        if (tps > 0 && crossings > 0) {
+            const double wire = links_known ? link_wire_seconds : crossings * 2.0 * row / kLinkBytesPerSecond;
+            const double s = 1.0 / tps + wire;
+            tps = 1.0 / s;
+        }
+    };
+    add_prefill(p.predicted_prefill_tps);
+    add_prefill(p.raw_predicted_prefill_tps);
     p.transfer_bytes_per_token += static_cast<uint64_t>(crossings) * 2 * static_cast<uint64_t>(row);
 
     std::string why;

@@ -253,39 +253,59 @@ void note_handoffs(const PlanRequest& r, Plan& plan) {
 void predict_speed(const PlanRequest& r, Plan& plan) {
     plan.predicted_decode_tps = 0;
     plan.predicted_prefill_tps = 0;
+    plan.raw_predicted_decode_tps = 0;
+    plan.raw_predicted_prefill_tps = 0;
+    plan.calibration = {};
     plan.transfer_bytes_per_token = 0;
     plan.handoffs.clear();
     if (plan.stages.empty() || r.model.layer_bytes.size() != static_cast<size_t>(r.model.n_layer))
         return;
     const PlanCosts costs(r);
     const uint64_t hidden_bytes = static_cast<uint64_t>(r.model.n_embd) * 4;
-    double decode_s = 0, prefill_s = 0;
+    double decode_s = 0, prefill_s = 0;          // calibrated (each stage's time ÷ its factor)
+    double raw_decode_s = 0, raw_prefill_s = 0;  // as the devices' figures say
     bool decode_known = true, prefill_known = true;
+    // The fewest runs behind any stage's factor; -1 until a stage is seen, 0 once one has none.
+    int decode_runs = -1, prefill_runs = -1;
+    std::string source;
     for (size_t i = 0; i < plan.stages.size(); ++i) {
         const StagePlan& s = plan.stages[i];
         const DeviceInfo& info = r.devices[static_cast<size_t>(s.device)].info;
+        const SpeedCalibration& cal = r.devices[static_cast<size_t>(s.device)].calibration;
+        decode_runs = decode_runs < 0 ? cal.decode_runs : std::min(decode_runs, cal.decode_runs);
+        prefill_runs = prefill_runs < 0 ? cal.prefill_runs : std::min(prefill_runs, cal.prefill_runs);
+        if (cal.any() && source.empty()) source = cal.source;
         const uint64_t read = stage_read_bytes(r, costs, s);
         if (read > 0) {
-            if (info.memory_bandwidth_gbs > 0)
-                decode_s += static_cast<double>(read) / (info.memory_bandwidth_gbs * 1e9);
-            else
+            if (info.memory_bandwidth_gbs > 0) {
+                const double t = static_cast<double>(read) / (info.memory_bandwidth_gbs * 1e9);
+                raw_decode_s += t;
+                decode_s += cal.decode > 0 ? t / cal.decode : t;
+            } else {
                 decode_known = false;
+            }
         }
         const double flops = static_cast<double>(s.layer_end - s.layer_begin) *
                              static_cast<double>(r.model.layer_flops_per_token);
         if (flops > 0) {
-            if (info.matmul_tflops > 0)
-                prefill_s += flops / (info.matmul_tflops * 1e12);
-            else
+            if (info.matmul_tflops > 0) {
+                const double t = flops / (info.matmul_tflops * 1e12);
+                raw_prefill_s += t;
+                prefill_s += cal.prefill > 0 ? t / cal.prefill : t;
+            } else {
                 prefill_known = false;
+            }
         }
         if (i > 0 && plan.stages[i - 1].device != s.device) {
             plan.transfer_bytes_per_token += hidden_bytes;
             const int from = plan.stages[i - 1].device;
             const HandOffCost c = handoff_cost(r, from, s.device, static_cast<double>(hidden_bytes));
             decode_s += c.wire_seconds + c.latency_seconds;
+            raw_decode_s += c.wire_seconds + c.latency_seconds;
             // Prefill hands over a whole batch at once: the latency is shared by its tokens.
-            prefill_s += c.wire_seconds + c.latency_seconds / static_cast<double>(std::max<int64_t>(1, r.n_batch));
+            const double prefill_hand = c.wire_seconds + c.latency_seconds / static_cast<double>(std::max<int64_t>(1, r.n_batch));
+            prefill_s += prefill_hand;
+            raw_prefill_s += prefill_hand;
             StageHandOff h;
             h.from = from;
             h.to = s.device;
@@ -301,6 +321,19 @@ void predict_speed(const PlanRequest& r, Plan& plan) {
     }
     if (decode_known && decode_s > 0) plan.predicted_decode_tps = 1.0 / decode_s;
     if (prefill_known && prefill_s > 0) plan.predicted_prefill_tps = 1.0 / prefill_s;
+    if (decode_known && raw_decode_s > 0) plan.raw_predicted_decode_tps = 1.0 / raw_decode_s;
+    if (prefill_known && raw_prefill_s > 0) plan.raw_predicted_prefill_tps = 1.0 / raw_prefill_s;
+    // What the predictions carry: the overall factor (calibrated ÷ raw) when every stage device
+    // is calibrated for that phase; a partly calibrated plan counts as uncalibrated.
+    if (decode_runs > 0 && plan.raw_predicted_decode_tps > 0) {
+        plan.calibration.decode = plan.predicted_decode_tps / plan.raw_predicted_decode_tps;
+        plan.calibration.decode_runs = decode_runs;
+    }
+    if (prefill_runs > 0 && plan.raw_predicted_prefill_tps > 0) {
+        plan.calibration.prefill = plan.predicted_prefill_tps / plan.raw_predicted_prefill_tps;
+        plan.calibration.prefill_runs = prefill_runs;
+    }
+    if (plan.calibration.any()) plan.calibration.source = source;
 }
 
 void explain_plan(const PlanRequest& r, const CoreResult& core, Plan& plan) {
@@ -338,6 +371,11 @@ void explain_plan(const PlanRequest& r, const CoreResult& core, Plan& plan) {
                                  format_count(plan.max_ctx_that_fits) + " tokens, beyond the " +
                                  format_count(r.model.usable_context()) + " the model was trained on");
     if (plan.fits) note_single_device(r, plan);
+    // Uncalibrated plans say so in format_plan's predictions only (their decisions stay as they were).
+    if (plan.calibration.any())
+        plan.decisions.push_back("predicted speed: decode ~" + tps_text(plan.predicted_decode_tps) + ", " +
+                                 calibration_note(plan, false) + "; prefill ~" + tps_text(plan.predicted_prefill_tps) +
+                                 ", " + calibration_note(plan, true));
 }
 
 void describe_shortfalls(const PlanRequest& r, const CoreResult& core, Plan& plan) {

@@ -197,10 +197,10 @@ std::string format_plan(const PlanRequest& request, const Plan& plan) {
     section("suggestions", plan.suggestions);
     std::vector<std::string> predictions;
     predictions.push_back(plan.predicted_decode_tps > 0
-                              ? "decode " + tps(plan.predicted_decode_tps) + " tok/s"
+                              ? "decode ~" + tps(plan.predicted_decode_tps) + " tok/s, " + calibration_note(plan, false)
                               : "decode: unknown (no memory bandwidth for a device)");
     predictions.push_back(plan.predicted_prefill_tps > 0
-                              ? "prefill " + tps(plan.predicted_prefill_tps) + " tok/s"
+                              ? "prefill ~" + tps(plan.predicted_prefill_tps) + " tok/s, " + calibration_note(plan, true)
                               : "prefill: unknown (no matrix throughput for a device)");
     predictions.push_back(format_bytes(plan.transfer_bytes_per_token) +
                           " of hidden state cross devices per token");
@@ -210,6 +210,16 @@ std::string format_plan(const PlanRequest& request, const Plan& plan) {
                               : "longest context that fits: none (not even 256 tokens)");
     section("predictions", predictions);
     return out;
+}
+
+std::string calibration_note(const Plan& plan, bool prefill) {
+    const int runs = prefill ? plan.calibration.prefill_runs : plan.calibration.decode_runs;
+    const double factor = prefill ? plan.calibration.prefill : plan.calibration.decode;
+    if (runs <= 0) return "uncalibrated: an upper bound";
+    char f[32];
+    std::snprintf(f, sizeof f, "%.2f", factor);
+    return "calibrated from " + std::to_string(runs) + (runs == 1 ? " bench run on " : " bench runs on ") +
+           plan.calibration.source + " (×" + f + ")";
 }
 
 }  // namespace strata

@@ -8,6 +8,7 @@
 #include "model/model_inspection.h"
 #include "plan/model_footprint.h"
 #include "runtime/loaded_model.h"
+#include "strata/calibration.h"
 #include "strata/link_store.h"
 #include "tokenizer/vocab_loader.h"
 
@@ -47,7 +48,8 @@ struct Planned {
 // whose plan fits (each adds a KV cache): halved until it fits, 1 when nothing does (the plan
 // then says what is short). The decision is the plan's first line of reasons.
 Result<Planned> plan_for(const ModelFootprint& footprint, const std::vector<DeviceInfo>& devices,
-                         const LoadOptions& options, int64_t n_ctx, const LinkMatrix& links = {}) {
+                         const LoadOptions& options, int64_t n_ctx, const LinkMatrix& links = {},
+                         const Calibration& calibration = {}) {
     LoadOptions o = options;
     const bool automatic = o.n_seq == 0;
     for (int n = automatic ? LoadOptions::kAutoSequences : o.n_seq;; n /= 2) {
@@ -55,6 +57,7 @@ Result<Planned> plan_for(const ModelFootprint& footprint, const std::vector<Devi
         auto request = make_plan_request(footprint, devices, o, n_ctx);
         if (!request.ok()) return request.status();
         request->links = links;
+        apply_calibration(*request, calibration);
         Plan plan = make_plan(*request);
         if (plan.fits || !automatic || n == 1) {
             if (automatic) {
@@ -81,6 +84,16 @@ LinkMatrix links_here(const DeviceRegistry& registry, EngineTopologyCache& cache
     MachineLinks here = machine_links(devices, registry.available(), cache.topology);
     if (notes) *notes = std::move(here.notes);
     return std::move(here.links);
+}
+
+// This machine's calibration (strata/calibration.h) unless the options or the environment turn
+// it off; unreadable log lines become notes.
+Calibration calibration_here(const LoadOptions& options, std::vector<std::string>* notes) {
+    if (!options.calibrate) return {};
+    Calibration c = load_calibration();
+    if (notes)
+        for (const std::string& w : c.warnings) notes->push_back("bench log: " + w);
+    return c;
 }
 
 std::string explain_no_fit(const Plan& plan) {
@@ -151,7 +164,8 @@ Result<PlanReport> Engine::plan_footprint(const ModelFootprint& footprint, const
         if (!devices.ok()) return devices.status();
         std::vector<std::string> link_notes;
         const LinkMatrix links = links_here(*registry_, *topology_, *devices, &link_notes);
-        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train), links);
+        const Calibration calibration = calibration_here(options, &link_notes);
+        auto planned = plan_for(footprint, *devices, options, choose_ctx(options, footprint.n_ctx_train), links, calibration);
         if (!planned.ok()) return planned.status();
         for (std::string& n : link_notes) planned->plan.decisions.push_back(std::move(n));
         PlanReport report;
@@ -198,7 +212,8 @@ Result<std::unique_ptr<Model>> Engine::load(const std::string& path, const LoadO
         config.n_ctx = choose_ctx(options, in.hp.n_ctx_train);
         config.n_batch = options.n_batch;
         config.kv_type = options.kv_type;
-        auto planned = plan_for(in.footprint, *described, options, config.n_ctx, links_here(*registry_, *topology_, *described, nullptr));
+        auto planned = plan_for(in.footprint, *described, options, config.n_ctx, links_here(*registry_, *topology_, *described, nullptr),
+                                calibration_here(options, nullptr));
         if (!planned.ok()) return planned.status();
         if (!planned->plan.fits) return Status(ErrorCode::out_of_memory, explain_no_fit(planned->plan));
         config.n_seq = planned->request.n_seq;

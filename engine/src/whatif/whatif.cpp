@@ -59,6 +59,8 @@ WhatIfResult evaluate(const ModelFootprint& model, std::string label, std::vecto
         PlanDevice d;
         d.info = simulated_gpu(res.gpus[i], static_cast<int>(i));
         d.reserve_bytes = o.gpu_reserve;
+        if (const ClassCalibration* c = find_gpu_calibration(o.calibration, res.gpus[i].name, res.gpus[i].aliases))
+            d.calibration = c->factors;
         r.devices.push_back(std::move(d));
     }
     r.links = std::move(links);
@@ -172,6 +174,7 @@ Result<WhatIfResult> run_whatif(const ModelFootprint& model, const MachineProfil
     for (GpuSpec& g : gpus) {
         auto known = find_gpu(catalogue, g.name);
         if (known.ok()) {
+            if (g.aliases.empty()) g.aliases = known->aliases;  // for the calibration's match
             g.price_usd = known->price_usd;
             g.price_date = known->price_date;
             g.cloud_usd_per_hour = known->cloud_usd_per_hour;

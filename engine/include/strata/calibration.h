@@ -1,0 +1,81 @@
+// The planner's speed calibration: from the bench results log (strata/bench_log.h), per class of
+// device and per phase, how this engine's measured speed compares with the planner's raw
+// prediction — the median of measured/predicted over the recent single-device bench runs of that
+// class — so that the plan's "~45 tok/s" is what a bench measured, not a bandwidth bound.
+//
+//   Calibration c = load_calibration();          // this machine's log (empty when switched off)
+//   apply_calibration(request, c);               // PlanDevice::calibration of matching devices
+//   Plan p = make_plan(request);                 // predictions × factors; p.raw_* before them
+//
+// Device classes: a CPU device is its CPU model, the kernels' ISA level and its thread count
+// ("cpu|Intel Xeon Processor @ 2.80GHz|avx512_vnni|2"); a GPU is its name ("gpu|NVIDIA H100 80GB
+// HBM3"). A seed file (resources/calibration.json) ships factors measured elsewhere (the H100
+// run on record) for `strata-cli whatif`; this machine's log wins over a seed for the same class.
+//
+// Off switch: STRATA_NO_CALIBRATION=1 (tests set it; then load_calibration() is empty and every
+// plan is the raw one, bit for bit) or LoadOptions::calibrate = false. Pure functions and file
+// reads; no shared state; deterministic for a given log.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "strata/bench_log.h"
+#include "strata/plan.h"
+#include "strata/status.h"
+
+namespace strata {
+
+inline constexpr int kCalibrationRecentRuns = 10;  // runs per class and phase the median is over
+
+struct ClassCalibration {
+    std::string device_class;  // speed_class()
+    std::string label;         // "this CPU (Intel Xeon …, avx512_vnni, 2 threads)", "NVIDIA H100 80GB HBM3"
+    SpeedCalibration factors;  // factors.source: where they came from, for explanations
+};
+
+struct Calibration {
+    std::vector<ClassCalibration> classes;
+    std::vector<std::string> warnings;  // skipped log lines, a bad seed file
+    const ClassCalibration* find(const std::string& device_class) const;
+    // Adds `other`'s classes that this one lacks (this wins).
+    void merge_missing(const Calibration& other);
+};
+
+// The class of a device as the planner describes it (CPU: the current kernels' ISA level) and of
+// a device in a bench record.
+std::string speed_class(const DeviceInfo& d);
+std::string speed_class(const BenchRecordDevice& d);
+
+// The factors from `records` (oldest first): single-device runs with no depth, per class of the
+// device that ran them, per phase with both a measurement and a raw prediction; the median of
+// measured/predicted over each class's last `recent` such runs.
+Calibration calibrate(const std::vector<BenchRecord>& records, int recent = kCalibrationRecentRuns);
+
+// Whether STRATA_NO_CALIBRATION is set (to anything but "" or "0").
+bool calibration_disabled();
+// calibrate(read_bench_log(bench_log_path())), its warnings kept; empty when disabled.
+Calibration load_calibration();
+
+// The seed: {"source": "...", "classes": [{"gpu": "NVIDIA H100 80GB HBM3", "aliases": [...],
+// "decode": 0.27, "decode_runs": 6, "prefill": 0.2, "prefill_runs": 6}]}. Each alias becomes a
+// class of its own ("gpu|H100 SXM"), so catalogue names match. Errors name `source` and the field.
+Result<Calibration> parse_seed_calibration(const std::string& json, const std::string& source);
+// resources/calibration.json where the catalogue is found (strata/machine_profile.h's
+// find_resource); empty with a warning when it is missing or bad, empty when disabled.
+Calibration load_seed_calibration();
+
+// What `strata-cli whatif` and the app's what-if use: load_calibration() with the seed's classes
+// it lacks (this machine's runs win). Empty when disabled.
+Calibration load_calibration_with_seed();
+
+// The calibration of a catalogue card: the first class matching its name or an alias, compared
+// without case and without a leading "NVIDIA " / "GeForce " ("NVIDIA H100 80GB HBM3" matches the
+// alias "H100 80GB HBM3"). Null when none does.
+const ClassCalibration* find_gpu_calibration(const Calibration& c, const std::string& name,
+                                             const std::vector<std::string>& aliases);
+
+// Sets PlanDevice::calibration of each request device whose class `c` has; returns how many.
+int apply_calibration(PlanRequest& request, const Calibration& c);
+
+}  // namespace strata
