@@ -166,7 +166,7 @@ int cmd_selftest(Args& args) {
                      "                stories260K.gguf when it exists)\n"
                      "  --ops-only    skip the whole-model checks\n"
                      "  --only LIST   run only these suites: matmul, embed, rms_norm, elementwise,\n"
-                     "                rope, store_kv, attention, model (comma-separated)\n"
+                     "                rope, store_kv, attention, moe, model (comma-separated)\n"
                      "  --verbose     list every case, not only failures\n"
                      "  --probe       measure each GPU: copy bandwidth, cuBLAS F16 GEMM peak\n");
         return 0;
@@ -226,6 +226,7 @@ int cmd_selftest(Args& args) {
             std::vector<Device*> ptrs;
             for (auto& d : *devices) ptrs.push_back(d.get());
             selftest::run_op_checks(ptrs, opt, report);
+            if (opt.wants("moe")) selftest::run_moe_checks(ptrs, opt, report);
         }
     }
     if (!ops_only && opt.wants("model")) {

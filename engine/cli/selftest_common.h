@@ -19,7 +19,7 @@ struct Options {
     bool verbose = false;
     std::string model_path;   // real model for the whole-model checks ("" = none)
     std::string only;         // comma-separated suites to run ("" = all): matmul, embed, rms_norm,
-                              // elementwise, rope, store_kv, attention, model
+                              // elementwise, rope, store_kv, attention, moe, model
     bool wants(const std::string& suite) const;
     std::string work_dir;     // where random models are written
 };
@@ -84,6 +84,8 @@ std::vector<uint8_t> random_weight(TensorType type, int64_t n_rows, int64_t n_co
 // Suites. Each appends outcomes for every device in `devices` (the CPU device included).
 void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Report& report);
 void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& opt, Report& report);
+// The CUDA mixture-of-experts kernels against the CPU's (selftest_moe_cuda.cpp); CUDA devices only.
+void run_moe_checks(const std::vector<Device*>& devices, const Options& opt, Report& report);
 
 // `strata-cli selftest --probe`: measured ceilings of each CUDA device (0 on success).
 int run_probe(int n_cuda_devices);
