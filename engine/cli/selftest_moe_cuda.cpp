@@ -196,8 +196,12 @@ void check_moe(Device& gpu, Device& cpu, const RoutingKind& kind, TensorType typ
     if (!got.ok()) return rep.fail(group, gpu.id(), detail, got.status().message());
     if (got->ids != want->ids) {
         std::string note = "chosen experts differ from the CPU's:";
-        for (size_t i = 0; i < got->ids.size(); ++i)
-            note += " " + std::to_string(got->ids[i]) + "/" + std::to_string(want->ids[i]);
+        for (size_t i = 0; i < got->ids.size(); ++i) {
+            note += ' ';
+            note += std::to_string(got->ids[i]);
+            note += '/';
+            note += std::to_string(want->ids[i]);
+        }
         return rep.fail(group + " route", gpu.id(), detail, note);
     }
     double werr = 0;
