@@ -199,25 +199,24 @@ Status CudaOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const f
     }
     if (n_tok <= 0) return {};
 
-    // Scratch: x quantized into s.x, the pairs' activations h into s.gate and h quantized into
-    // s.up. The regions hold n_batch ≥ n_tok rows; n_tok is all this call knows of it, so a
-    // launch covers at most n_tok pairs: groups of whole tokens' choices when n_tok ≥ n_used,
-    // else one token's choices in chunks of n_tok (decode: one pair at a time, the later ones
-    // adding to out).
-    if (!s.x || !s.gate || !s.up) return bad(dev_, "moe_ffn needs its scratch regions");
+    // Memory: x quantized into s.x (it holds n_batch ≥ n_tok rows); the pairs' activations h,
+    // and h quantized, in the matmul workspace (the tail of the scratch buffer holding `out`:
+    // the layout's device_extra region, at least kMoeWorkspace bytes; memory_estimate.cpp), for
+    // as many tokens' pairs per launch as fit it — every pair of a decode step at once.
     const bool gate_q = !is_float_type(gate_type), down_q = !is_float_type(down_type);
-    const size_t embd_bytes = static_cast<size_t>(n_tok * n_embd) * 4, ff_bytes = static_cast<size_t>(n_tok * n_ff) * 4;
-    if (gate_q && cuk::act_q8_bytes(n_tok, n_embd) > embd_bytes)
-        return bad(dev_, "moe_ffn: the quantized activations do not fit their scratch region");
-    int64_t group = n_tok >= n_used ? std::min<int64_t>(n_tok / n_used, 65535 / n_used) : 1;
-    int64_t chunk = n_tok >= n_used ? n_used : n_tok;
-    const auto fits = [&] { return !down_q || cuk::act_q8_bytes(group * chunk, n_ff) <= ff_bytes; };
-    while (!fits() && group > 1) --group;
-    while (!fits() && chunk > 1) {
-        group = 1;
-        --chunk;
-    }
-    if (!fits()) return bad(dev_, "moe_ffn: the experts' activations do not fit their scratch region");
+    if (gate_q && (!s.x || cuk::act_q8_bytes(n_tok, n_embd) > static_cast<size_t>(n_tok * n_embd) * 4))
+        return bad(dev_, "moe_ffn needs its scratch region for the quantized activations");
+    constexpr size_t kMoeWorkspace = size_t{32} << 20;
+    const auto h_bytes = [&](int64_t pairs) { return cuk::act_q8_align(static_cast<size_t>(pairs * n_ff) * 4); };
+    const auto ws_bytes = [&](int64_t pairs) { return h_bytes(pairs) + (down_q ? cuk::act_q8_bytes(pairs, n_ff) : 0); };
+    int64_t chunk = n_used;
+    int64_t group = std::min<int64_t>(n_tok, 65535 / n_used);
+    group = std::max<int64_t>(1, std::min<int64_t>(group, static_cast<int64_t>(kMoeWorkspace / ws_bytes(n_used))));
+    while (group > 1 && ws_bytes(group * chunk) > kMoeWorkspace) --group;
+    while (chunk > 1 && ws_bytes(group * chunk) > kMoeWorkspace) --chunk;  // rows of millions of values
+    const size_t x_bytes = static_cast<size_t>(n_tok * n_embd) * 4;
+    auto ws = dev_.matmul_workspace(ws_bytes(group * chunk), x, x_bytes, out, x_bytes);
+    if (!ws.ok()) return ws.status();
     if (overlaps(x, static_cast<size_t>(n_tok * n_embd) * 4, out, static_cast<size_t>(n_tok * n_embd) * 4))
         return bad(dev_, "moe_ffn output overlaps its input");
 
@@ -253,8 +252,8 @@ Status CudaOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const f
     if (gate_q) m.x_q = cuk::act_q8_at(s.x, n_tok, n_embd);
     m.ids = ids;
     m.weights = weights;
-    m.h = s.gate;
-    m.h_q = down_q ? static_cast<void*>(s.up) : nullptr;
+    m.h = static_cast<float*>(*ws);
+    m.h_q = down_q ? static_cast<char*>(*ws) + h_bytes(group * chunk) : nullptr;
     m.out = out;
     m.n_tok = n_tok;
     m.group_tok = group;

@@ -97,8 +97,9 @@ struct MoeRouteArgs {
 enum MoeActivation : int { kMoeSilu = 0, kMoeGeluTanh = 1, kMoeSwigluOai = 2 };  // FfnActivation order
 
 // The experts' FFN over (token, chosen expert) pairs. A launch covers group_tok tokens and
-// slot_chunk of their choices (all n_used when the scratch rows hold them, else a chunk; later
-// chunks add to out): its pairs' activations h (group_tok · slot_chunk, n_ff) fit the scratch.
+// slot_chunk of their choices (all n_used unless one token's pairs overflow the workspace;
+// later chunks add to out): its pairs' activations h (group_tok · slot_chunk, n_ff) fit the
+// workspace that holds h and h_q.
 struct MoeFfnArgs {
     const MoeExpertView* experts = nullptr;  // (n_expert), device memory
     int64_t n_expert = 0, n_embd = 0, n_ff = 0, n_used = 0;
