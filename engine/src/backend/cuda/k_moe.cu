@@ -11,6 +11,7 @@
 #include <cfloat>
 #include <climits>
 
+#include "backend/cuda/moe_route_rules.cuh"
 #include "backend/cuda/quant_units.cuh"
 
 namespace strata::cuk {
@@ -25,18 +26,6 @@ __device__ __forceinline__ double warp_sum_d(double v) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
-}
-
-// Whether expert a ranks before expert b (b < 0: none yet): untaken ones only, finite keys
-// before non-finite ones, the larger key first, ties to the lower index — moe_routing.cpp's
-// best_untaken as a total order, so a warp reduction finds the same expert.
-__device__ __forceinline__ bool ranks_before(int a, int b, const double* key, const unsigned char* taken) {
-    if (a < 0 || taken[a]) return false;
-    if (b < 0 || taken[b]) return true;
-    const bool fa = isfinite(key[a]), fb = isfinite(key[b]);
-    if (fa != fb) return fa;
-    if (fa && key[a] != key[b]) return key[a] > key[b];
-    return a < b;
 }
 
 // One warp per token. Shared memory: score (n_expert doubles), key (n_expert doubles), taken
@@ -59,22 +48,19 @@ __global__ void __launch_bounds__(32) moe_route_kernel(const MoeRouteArgs a) {
             if (isfinite(l[e])) mx = fmaxf(mx, l[e]);
         mx = warp_max(mx);
         for (int e = lane; e < n; e += 32) {
-            const double s = isfinite(l[e]) ? exp(static_cast<double>(l[e] - mx)) : 0.0;
+            const double s = moe_score(l[e], mx, false);
             score[e] = s;
             sum += s;
         }
         sum = warp_sum_d(sum);
     } else {
-        for (int e = lane; e < n; e += 32)
-            score[e] = isfinite(l[e]) ? 1.0 / (1.0 + exp(-static_cast<double>(l[e]))) : 0.0;
+        for (int e = lane; e < n; e += 32) score[e] = moe_score(l[e], 0.0f, true);
     }
     // Without a bias a softmax ranks as its logits do (keeps apart what underflows to 0).
     const bool by_logit = !a.sigmoid && a.bias == nullptr;
     for (int e = lane; e < n; e += 32) {
         if (!a.sigmoid && sum > 0.0) score[e] /= sum;
-        key[e] = !isfinite(l[e]) ? -INFINITY
-                 : by_logit      ? static_cast<double>(l[e])
-                                 : score[e] + (a.bias ? static_cast<double>(a.bias[e]) : 0.0);
+        key[e] = moe_key(l[e], score[e], a.bias, e, by_logit);
         taken[e] = 0;
     }
     __syncwarp();
@@ -84,14 +70,14 @@ __global__ void __launch_bounds__(32) moe_route_kernel(const MoeRouteArgs a) {
     for (int j = 0; j < k; ++j) {
         int best = -1;
         for (int e = lane; e < n; e += 32)
-            if (ranks_before(e, best, key, taken)) best = e;
+            if (moe_ranks_before(e, best, key, taken)) best = e;
 #pragma unroll
         for (int o = 16; o > 0; o >>= 1) {
             const int other = __shfl_xor_sync(0xffffffffu, best, o);
-            if (ranks_before(other, best, key, taken)) best = other;
+            if (moe_ranks_before(other, best, key, taken)) best = other;
         }
         // Every lane holds the same `best` (the order is total); all read the same values.
-        const double s = isfinite(key[best]) ? score[best] : 0.0;
+        const double s = moe_finite(key[best]) ? score[best] : 0.0;
         picked[j] = s;
         chosen += s;
         __syncwarp();
@@ -195,16 +181,8 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32) moe_down_kernel(const MoeF
     float sum = 0.0f;
     int prev_e = INT_MIN, prev_j = -1;
     for (int k = jb; k < je; ++k) {
-        // The next choice in (expert id, choice index) order.
-        int be = INT_MAX, bj = -1;
-        for (int j = jb; j < je; ++j) {
-            const int e = ids[j];
-            const bool after = e > prev_e || (e == prev_e && j > prev_j);
-            if (after && (bj < 0 || e < be || (e == be && j < bj))) {
-                be = e;
-                bj = j;
-            }
-        }
+        int be, bj;
+        moe_next_choice(ids, jb, je, prev_e, prev_j, be, bj);
         prev_e = be;
         prev_j = bj;
         if (be < 0 || be >= a.n_expert) continue;
