@@ -29,7 +29,7 @@ int cmd_selftest(Args& args) {
                      "                stories260K.gguf when it exists)\n"
                      "  --ops-only    skip the whole-model checks\n"
                      "  --only LIST   run only these suites: matmul, embed, rms_norm, elementwise,\n"
-                     "                rope, store_kv, attention, model (comma-separated)\n"
+                     "                rope, store_kv, attention, moe, model (comma-separated)\n"
                      "  --verbose     list every case, not only failures\n"
                      "  --probe       measure each GPU: copy bandwidth, cuBLAS F16 GEMM peak\n");
         return 0;

@@ -27,7 +27,7 @@ struct Options {
     bool verbose = false;
     std::string model_path;   // real model for the whole-model checks ("" = none)
     std::string only;         // comma-separated suites to run ("" = all): matmul, embed, rms_norm,
-                              // elementwise, rope, store_kv, attention, model
+                              // elementwise, rope, store_kv, attention, moe, model
     bool wants(const std::string& suite) const;
     std::string work_dir;     // where random models are written (run() makes a temporary one)
     bool ops_only = false;    // skip the whole-model checks
@@ -103,5 +103,7 @@ void run(DeviceRegistry& registry, const Options& opt, Report& report);
 // Suites. Each appends outcomes for every device in `devices` (the CPU device included).
 void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Report& report);
 void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& opt, Report& report);
+// The CUDA mixture-of-experts kernels against the CPU's (selftest_moe_cuda.cpp); CUDA devices only.
+void run_moe_checks(const std::vector<Device*>& devices, const Options& opt, Report& report);
 
 }  // namespace strata::selftest

@@ -171,6 +171,7 @@ struct Variant {
     std::vector<double> ratios;
     std::vector<StagePlan> stages;  // explicit stages (empty: the planner decides)
     bool plain = false;   // graphs and fusion off
+    bool gpu_experts = false;  // STRATA_CUDA_MOE=1: the experimental CUDA expert kernels
 };
 
 // Runs `v` and compares it with the CPU trace.
@@ -180,6 +181,7 @@ void check_variant(const std::string& path, const std::string& group, const Vari
         setenv("STRATA_CUDA_GRAPHS", "0", 1);
         setenv("STRATA_CUDA_FUSE", "0", 1);
     }
+    if (v.gpu_experts) setenv("STRATA_CUDA_MOE", "1", 1);
     {
         Engine engine;  // after setenv: its devices read the switches
         DeviceRegistry reg;
@@ -201,6 +203,7 @@ void check_variant(const std::string& path, const std::string& group, const Vari
         unsetenv("STRATA_CUDA_GRAPHS");
         unsetenv("STRATA_CUDA_FUSE");
     }
+    if (v.gpu_experts) unsetenv("STRATA_CUDA_MOE");
 }
 
 void check_model(const std::string& path, const std::string& group, const std::vector<Variant>& variants,
@@ -253,9 +256,11 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
             const bool moe = arch == "qwen3moe" || arch == "mixtral";
             for (const std::string& g : gpu_ids) {
                 if (moe) {
-                    // CUDA has no expert kernels: attention on the GPU, every expert on the CPU,
-                    // rows handed over and back each layer (runtime/expert_host.h).
+                    // By default attention on the GPU, every expert on the CPU, rows handed over
+                    // and back each layer (runtime/expert_host.h); with STRATA_CUDA_MOE=1 the
+                    // experimental CUDA expert kernels run the experts beside their layers.
                     variants.push_back({g + " experts on cpu", g + ",cpu", {}, {}});
+                    variants.push_back({g + " experts on gpu", g, {}, {}, false, true});
                     continue;
                 }
                 variants.push_back({g, g, {}, {}});

@@ -39,6 +39,7 @@ void run(DeviceRegistry& registry, const Options& opt, Report& report) {
             std::vector<Device*> ptrs;
             for (auto& d : *devices) ptrs.push_back(d.get());
             run_op_checks(ptrs, opt, report);
+            if (opt.wants("moe")) run_moe_checks(ptrs, opt, report);
         }
     }
     if (!opt.ops_only && opt.wants("model")) {

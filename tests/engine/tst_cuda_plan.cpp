@@ -225,6 +225,66 @@ private slots:
         for (const Item& it : items) QVERIFY(it.epilogue != 1);
     }
 
+    // The MoE ops (router logits → moe_route → moe_ffn) launch on their own, after the router's
+    // matvec, and their signatures carry what their kernels read: a different expert table or
+    // choice count is a different graph.
+    void moeOpsLaunchAloneAndSign() {
+        float *cur = region(1), *logits = region(9), *wts = region(11), *out = region(12);
+        auto* ids = reinterpret_cast<int32_t*>(region(10));
+        std::vector<Op> ops = {mm(weight(1, 5, 16, 256), cur, logits, 1, region(20))};
+        Op route;
+        route.kind = OpKind::moe_route;
+        route.n_tok = 1;
+        route.n = 16;
+        route.route.logits = logits;
+        route.route.n_tok = 1;
+        route.route.n_expert = 16;
+        route.route.n_used = 4;
+        route.route.ids = ids;
+        route.route.weights = wts;
+        ops.push_back(route);
+        Op ffn;
+        ffn.kind = OpKind::moe_ffn;
+        ffn.n_tok = 1;
+        ffn.n = 256;
+        ffn.x = cur;
+        ffn.out = out;
+        ffn.moe.experts = reinterpret_cast<const cuk::MoeExpertView*>(region(30));
+        ffn.moe.n_expert = 16;
+        ffn.moe.n_embd = 256;
+        ffn.moe.n_ff = 512;
+        ffn.moe.n_used = 4;
+        ffn.moe.x = cur;
+        ffn.moe.ids = ids;
+        ffn.moe.weights = wts;
+        ffn.moe.out = out;
+        ffn.moe.n_tok = 1;
+        ops.push_back(ffn);
+        for (bool fuse : {true, false}) {
+            const auto items = plan_launches(ops, PlanOptions{fuse});
+            QVERIFY(items.size() >= 3);
+            const Item& a = items[items.size() - 2];
+            const Item& b = items.back();
+            QVERIFY(a.kind == ItemKind::op);
+            QCOMPARE(a.first, 1);
+            QVERIFY(b.kind == ItemKind::op);
+            QCOMPARE(b.first, 2);
+            QCOMPARE(item_label(a, ops), std::string("moe_route 16 t1"));
+        }
+        const auto sig = [](const Op& o) {
+            std::vector<uint64_t> v;
+            append_signature(o, v);
+            return v;
+        };
+        Op other = ffn;
+        QVERIFY(sig(other) == sig(ffn));
+        other.moe.experts = reinterpret_cast<const cuk::MoeExpertView*>(region(31));
+        QVERIFY(sig(other) != sig(ffn));
+        Op route2 = route;
+        route2.route.n_used = 2;
+        QVERIFY(sig(route2) != sig(route));
+    }
+
     void gemmWorkspaceFitsTheLayout_data() {
         QTest::addColumn<int>("embd");
         QTest::addColumn<int>("ff");

@@ -6,6 +6,8 @@
 // the same dequantized weights and activations.
 #include <QtTest>
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -35,7 +37,9 @@ inline float bf2f(uint16_t b) { return strata::bf16_to_fp32(b); }
 }  // namespace strata::cuk
 
 #include "backend/cuda/quant_units.cuh"
+#include "backend/cuda/moe_route_rules.cuh"
 #include "backend/cuda/cuda_weight_layout.cpp"
+#include "backend/moe_routing.h"
 #include "quant/quant.h"
 
 using namespace strata;
@@ -98,6 +102,115 @@ class TestCudaUnits : public QObject {
     Q_OBJECT
 
 private slots:
+    // The CUDA routing kernel's decisions (moe_route_rules.cuh) in the kernel's flow choose the
+    // experts backend/moe_routing.cpp's route_token chooses, with its weights, for softmax and
+    // sigmoid gating, with and without a choice bias, normalised or not, on logits with ties,
+    // infinities and NaNs; a warp's butterfly reduction over the lanes' partial choices (as the
+    // kernel does it) finds the same expert as one pass over all; and the down kernel adds a
+    // token's experts in the CPU's order (expert id, then choice).
+    void moeRoutingRulesMatchTheCpu() {
+        std::mt19937 rng(7);
+        std::normal_distribution<float> nd(0.0f, 2.0f);
+        for (int gating = 0; gating < 2; ++gating)
+            for (int with_bias = 0; with_bias < 2; ++with_bias)
+                for (int special = 0; special < 3; ++special)
+                    for (int rep = 0; rep < 24; ++rep) {
+                        const bool sigmoid = gating == 1;
+                        MoeRouting r;
+                        r.n_expert = 16 + (rep % 3) * 24;
+                        r.n_used = 1 + rep % 8;
+                        r.gating = sigmoid ? MoeGating::sigmoid : MoeGating::softmax;
+                        r.normalize = rep % 2 == 0;
+                        r.scale = sigmoid ? 2.5f : 1.0f;
+                        const int n = static_cast<int>(r.n_expert), k = static_cast<int>(r.n_used);
+                        std::vector<float> l(static_cast<size_t>(n)), bias(static_cast<size_t>(n));
+                        for (float& v : l) v = nd(rng);
+                        for (float& v : bias) v = 0.1f * nd(rng);
+                        if (special == 1) l[3] = l[7] = l[11] = l[5];  // ties go to the lower index
+                        if (special == 2) {
+                            l[1] = NAN;
+                            l[2] = INFINITY;
+                            l[4] = -INFINITY;
+                        }
+                        const float* b = with_bias ? bias.data() : nullptr;
+                        std::vector<int32_t> want_ids(static_cast<size_t>(k));
+                        std::vector<float> want_w(static_cast<size_t>(k));
+                        route_token(l.data(), r, b, want_ids.data(), want_w.data());
+
+                        // The kernel's flow, one lane.
+                        float mx = -INFINITY;
+                        for (float v : l)
+                            if (std::isfinite(v)) mx = std::max(mx, v);
+                        std::vector<double> score(static_cast<size_t>(n)), key(static_cast<size_t>(n));
+                        std::vector<unsigned char> taken(static_cast<size_t>(n), 0);
+                        double sum = 0;
+                        for (int e = 0; e < n; ++e) sum += score[e] = cuk::moe_score(l[e], mx, sigmoid);
+                        const bool by_logit = !sigmoid && !b;
+                        for (int e = 0; e < n; ++e) {
+                            if (!sigmoid && sum > 0) score[e] /= sum;
+                            key[e] = cuk::moe_key(l[e], score[e], b, e, by_logit);
+                        }
+                        std::vector<int32_t> ids(static_cast<size_t>(k));
+                        std::vector<double> picked(static_cast<size_t>(k));
+                        double chosen = 0;
+                        for (int j = 0; j < k; ++j) {
+                            int best = -1;
+                            for (int e = 0; e < n; ++e)
+                                if (cuk::moe_ranks_before(e, best, key.data(), taken.data())) best = e;
+                            // The warp's way: each lane's best of its experts, then a butterfly.
+                            int lane_best[32];
+                            for (int lane = 0; lane < 32; ++lane) {
+                                lane_best[lane] = -1;
+                                for (int e = lane; e < n; e += 32)
+                                    if (cuk::moe_ranks_before(e, lane_best[lane], key.data(), taken.data())) lane_best[lane] = e;
+                            }
+                            for (int o = 16; o > 0; o >>= 1) {
+                                int next[32];
+                                for (int lane = 0; lane < 32; ++lane) {
+                                    const int other = lane_best[lane ^ o];
+                                    next[lane] = cuk::moe_ranks_before(other, lane_best[lane], key.data(), taken.data())
+                                                     ? other
+                                                     : lane_best[lane];
+                                }
+                                std::memcpy(lane_best, next, sizeof next);
+                            }
+                            for (int lane = 0; lane < 32; ++lane) QCOMPARE(lane_best[lane], best);
+                            picked[j] = cuk::moe_finite(key[best]) ? score[best] : 0.0;
+                            chosen += picked[j];
+                            taken[best] = 1;
+                            ids[j] = best;
+                        }
+                        QCOMPARE(ids, want_ids);
+                        const double div = r.normalize && chosen > 0.0 ? chosen : 1.0;
+                        for (int j = 0; j < k; ++j) {
+                            const float w = static_cast<float>(picked[j] / div * r.scale);
+                            QVERIFY2(std::fabs(w - want_w[j]) <= 1e-6f * std::max(1.0f, std::fabs(want_w[j])),
+                                     qPrintable(QStringLiteral("weight %1: %2 vs %3").arg(j).arg(w).arg(want_w[j])));
+                        }
+                    }
+
+        // The sum order: (expert id, choice index), repeats included, over any choice range.
+        for (int rep = 0; rep < 200; ++rep) {
+            const int k = 1 + rep % 8, jb = rep % 3 == 0 ? 0 : rep % k;
+            std::vector<int32_t> ids(static_cast<size_t>(k));
+            for (int32_t& e : ids) e = static_cast<int32_t>(rng() % 6);
+            std::vector<std::pair<int, int>> want;
+            for (int j = jb; j < k; ++j) want.emplace_back(ids[static_cast<size_t>(j)], j);
+            std::sort(want.begin(), want.end());
+            std::vector<std::pair<int, int>> got;
+            int pe = INT_MIN, pj = -1;
+            for (int i = jb; i < k; ++i) {
+                int be = 0, bj = 0;
+                cuk::moe_next_choice(ids.data(), jb, k, pe, pj, be, bj);
+                QVERIFY(bj >= 0);
+                got.emplace_back(be, bj);
+                pe = be;
+                pj = bj;
+            }
+            QCOMPARE(got, want);
+        }
+    }
+
     void unitsCoverRowsExactly_data() {
         QTest::addColumn<int>("type");
         for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K})

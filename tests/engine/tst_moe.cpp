@@ -547,13 +547,13 @@ private slots:
         const double all_experts_s = 36.0 * static_cast<double>(experts) / 80e9;
         QVERIFY(p.predicted_decode_tps > 4.0 / all_experts_s);
 
-        // --n-cpu-moe 10: only the first ten layers' experts in RAM; GPUs have no expert
-        // kernels in this build, so the rest go there too, and the plan says why.
+        // --n-cpu-moe 10: only the first ten layers' experts in RAM; GPUs run no experts
+        // unless asked (STRATA_CUDA_MOE=1), so the rest go there too, and the plan says why.
         r.experts.mode = ExpertMode::first_n;
         r.experts.n_host_layers = 10;
         const Plan q = make_plan(r);
         bool why = false;
-        for (const std::string& d : q.decisions) why = why || d.find("no expert kernels") != std::string::npos;
+        for (const std::string& d : q.decisions) why = why || d.find("STRATA_CUDA_MOE=1") != std::string::npos;
         QVERIFY(why);
 
         // Not enough RAM for the experts: a shortfall that names the CPU.
@@ -564,6 +564,61 @@ private slots:
         bool named = false;
         for (const std::string& sf : short_plan.shortfalls) named = named || sf.find("cpu") == 0;
         QVERIFY(named);
+    }
+
+    // The CUDA expert kernels are experimental: the planner puts experts on a GPU only when
+    // the request opts in (the engine sets gpu_experts from STRATA_CUDA_MOE=1); otherwise they
+    // sit on the CPU host, and the plan says why.
+    void gpuExpertsOnlyWhenOptedIn() {
+        planner_test::ModelShape s;
+        s.n_layer = 8;
+        s.n_embd = 1024;
+        s.n_head = 16;
+        s.n_head_kv = 4;
+        s.n_ff = 64;
+        ModelFootprint m = planner_test::make_footprint(s);
+        m.n_expert = 16;
+        m.n_expert_used = 4;
+        m.n_ff_exp = 1024;
+        const uint64_t experts = 3 * 16 * planner_test::matrix_bytes(TensorType::Q4_0, 1024, 1024);
+        m.layer_expert_bytes.assign(8, experts);
+        m.cuda_layer_expert_bytes.assign(8, experts);
+        for (size_t il = 0; il < 8; ++il) {
+            m.layer_bytes[il] += experts;
+            if (il < m.cuda_layer_bytes.size()) m.cuda_layer_bytes[il] += experts;
+        }
+        PlanRequest r;
+        r.model = m;
+        r.devices = {planner_test::gpu(0, "RTX 4090", 24, 1000, 80), planner_test::cpu_device("cpu", 64)};
+        r.n_batch = 512;
+        const auto says = [](const Plan& p, const char* what) {
+            for (const std::string& d : p.decisions)
+                if (d.find(what) != std::string::npos) return true;
+            return false;
+        };
+
+        // Not opted in: the GPU runs every layer, the CPU holds every expert, and says why.
+        Plan p = make_plan(r);
+        QVERIFY(p.fits);
+        for (const StagePlan& st : p.stages) QCOMPARE(st.device_id, std::string("cuda0"));
+        QCOMPARE(static_cast<int>(p.expert_device.size()), 8);
+        for (int d : p.expert_device) QCOMPARE(d, 1);
+        QVERIFY(says(p, "STRATA_CUDA_MOE=1"));
+
+        // Opted in: the experts sit beside their layers on the GPU.
+        r.experts.gpu_experts = true;
+        p = make_plan(r);
+        QVERIFY(p.fits);
+        for (int d : p.expert_device) QCOMPARE(d, 0);
+        QVERIFY(says(p, "sit beside its attention"));
+
+        // Opted in with --n-cpu-moe 3: the first three layers' experts on the CPU, the rest on
+        // the GPU.
+        r.experts.mode = ExpertMode::first_n;
+        r.experts.n_host_layers = 3;
+        p = make_plan(r);
+        QVERIFY(p.fits);
+        for (int il = 0; il < 8; ++il) QCOMPARE(p.expert_device[static_cast<size_t>(il)], il < 3 ? 1 : 0);
     }
 
     // Requantizing a gpt-oss file keeps its MXFP4 experts byte for byte (the rest follows the

@@ -115,8 +115,9 @@ struct PlanDevice {
 };
 
 // Where a MoE model's experts go (its routers go with them). Experts run only on devices with
-// expert kernels: CPU devices in this build (CUDA has none yet), so a GPU's layers keep their
-// experts on the expert host.
+// expert kernels: CPU devices, and CUDA devices when `gpu_experts` is set (experimental CUDA
+// kernels, never yet run on a GPU; the engine sets it from STRATA_CUDA_MOE=1). Otherwise a
+// GPU's layers keep their experts on the expert host.
 enum class ExpertMode {
     automatic,  // dense parts and KV caches on the devices first, then experts beside their layers
                 // where they fit (layer by layer), the rest on the expert host
@@ -131,6 +132,7 @@ struct ExpertPlacement {
     int host = -1;          // index into PlanRequest::devices of the expert host (a CPU device);
                             // -1 = the first enabled CPU device. It runs no layers of its own
                             // when experts are moved to it and other devices exist.
+    bool gpu_experts = false;  // CUDA devices run the experts of their layers (STRATA_CUDA_MOE=1)
 };
 
 // How data moves between two devices (or a device and host memory). What NVML/CUDA would report,

@@ -28,8 +28,21 @@ namespace plan_detail {
 
 namespace {
 
-// Devices with expert kernels (backend/device.h DeviceOps::moe_ffn): the CPU backend's.
-bool runs_experts(const PlanDevice& d) { return d.info.type == DeviceType::cpu; }
+// The expert host is a CPU device: system memory is where experts go when GPUs are full.
+bool can_host(const PlanDevice& d) { return d.info.type == DeviceType::cpu; }
+
+// Devices with expert kernels (backend/device.h DeviceOps::moe_ffn): the CPU backend's, and
+// CUDA's when the request opts in (ExpertPlacement::gpu_experts). The CUDA kernels read every
+// format the CUDA backend holds weights in (backend/cuda/cuda_moe.cpp); files in others are
+// converted at upload as dense layers' are, and the footprint's CUDA bytes count that.
+bool runs_experts(const PlanRequest& r, const PlanDevice& d) {
+    return d.info.type == DeviceType::cpu || (r.experts.gpu_experts && d.info.type == DeviceType::cuda);
+}
+
+// Why GPUs of this request run no experts (said where that moves experts to the host).
+std::string why_no_gpu_experts() {
+    return "the CUDA expert kernels are experimental (never run on a GPU yet): STRATA_CUDA_MOE=1 enables them";
+}
 
 std::string layer_ranges(const std::vector<bool>& set) {
     std::string out;
@@ -66,7 +79,7 @@ PlanRequest layers_request(const PlanRequest& r, const std::vector<bool>& hosted
 bool host_where_needed(const PlanRequest& r, const Plan& p, std::vector<bool>& hosted) {
     bool changed = false;
     for (const StagePlan& s : p.stages) {
-        if (runs_experts(r.devices[static_cast<size_t>(s.device)])) continue;
+        if (runs_experts(r, r.devices[static_cast<size_t>(s.device)])) continue;
         for (int il = s.layer_begin; il < s.layer_end; ++il) {
             if (!hosted[static_cast<size_t>(il)] && r.model.layer_has_experts(static_cast<size_t>(il))) {
                 hosted[static_cast<size_t>(il)] = true;
@@ -100,16 +113,16 @@ Plan plan_with_experts(const PlanRequest& r) {
             return p;
         }
         const PlanDevice& d = r.devices[static_cast<size_t>(r.experts.host)];
-        if (!d.enabled || !runs_experts(d)) {
+        if (!d.enabled || !can_host(d)) {
             Plan p;
             p.shortfalls.push_back("experts cannot go to " + d.info.id + ": " +
-                                   (!d.enabled ? std::string("it is disabled") : "only CPU devices run experts in this build"));
+                                   (!d.enabled ? std::string("it is disabled") : "the expert host must be a CPU device"));
             return p;
         }
         host = r.experts.host;
     } else {
         for (size_t d = 0; d < r.devices.size() && host < 0; ++d)
-            if (r.devices[d].enabled && runs_experts(r.devices[d])) host = static_cast<int>(d);
+            if (r.devices[d].enabled && can_host(r.devices[d])) host = static_cast<int>(d);
     }
 
     if (host < 0) {
@@ -117,11 +130,12 @@ Plan plan_with_experts(const PlanRequest& r) {
         PlanRequest q = r;
         bool dropped = false;
         for (PlanDevice& d : q.devices)
-            if (d.enabled && !runs_experts(d)) { d.enabled = false; dropped = true; }
+            if (d.enabled && !runs_experts(r, d)) { d.enabled = false; dropped = true; }
         Plan p = make_layer_plan(q);
         if (dropped)
-            p.decisions.insert(p.decisions.begin(), "GPUs have no expert kernels in this build and no CPU device is "
-                                                    "enabled to hold the experts: enable the CPU to use the GPUs");
+            p.decisions.insert(p.decisions.begin(), "GPUs run no experts here (" + why_no_gpu_experts() +
+                                                        ") and no CPU device is enabled to hold the experts: enable "
+                                                        "the CPU to use the GPUs");
         for (const StagePlan& s : p.stages)
             for (int il = s.layer_begin; il < s.layer_end; ++il) p.expert_device.resize(n_layer, -1), p.expert_device[static_cast<size_t>(il)] = s.device;
         return p;
@@ -132,7 +146,7 @@ Plan plan_with_experts(const PlanRequest& r) {
         // hand-offs at all.
         Plan local = make_layer_plan(r);
         bool capable = local.fits;
-        for (const StagePlan& s : local.stages) capable = capable && runs_experts(r.devices[static_cast<size_t>(s.device)]);
+        for (const StagePlan& s : local.stages) capable = capable && runs_experts(r, r.devices[static_cast<size_t>(s.device)]);
         if (capable) {
             local.expert_device.assign(n_layer, -1);
             for (const StagePlan& s : local.stages)
@@ -179,7 +193,7 @@ Plan plan_with_experts(const PlanRequest& r) {
             bool back = false;
             for (size_t il = 0; il < n_layer; ++il) {
                 const int d = stage_device_of(p, static_cast<int>(il));
-                if (d < 0 || d == host || !runs_experts(r.devices[static_cast<size_t>(d)])) continue;
+                if (d < 0 || d == host || !runs_experts(r, r.devices[static_cast<size_t>(d)])) continue;
                 const uint64_t e = m.layer_expert_bytes[il];
                 if (room[static_cast<size_t>(d)] < e) continue;
                 room[static_cast<size_t>(d)] -= e;
@@ -199,7 +213,7 @@ Plan plan_with_experts(const PlanRequest& r) {
             // devices that run experts (the host among them), each layer's experts with it.
             PlanRequest all = r;
             for (PlanDevice& d : all.devices)
-                if (d.enabled && !runs_experts(d)) d.enabled = false;
+                if (d.enabled && !runs_experts(r, d)) d.enabled = false;
             Plan fallback = make_layer_plan(all);
             if (fallback.fits) {
                 fallback.decisions.insert(fallback.decisions.begin(),
@@ -306,10 +320,10 @@ Plan plan_with_experts(const PlanRequest& r) {
     }
     bool forced = false;
     for (const StagePlan& s : p.stages)
-        if (!runs_experts(r.devices[static_cast<size_t>(s.device)])) forced = true;
+        if (!runs_experts(r, r.devices[static_cast<size_t>(s.device)])) forced = true;
     p.decisions.push_back("experts of layers " + layer_ranges(hosted) + " (" + std::to_string(n_hosted) + " of " +
                           std::to_string(n_layer) + " layers, " + format_bytes(expert_bytes) + ") on " + use.device_id +
-                          ": " + why + (forced ? "; GPUs have no expert kernels in this build" : ""));
+                          ": " + why + (forced ? "; GPUs run no experts here: " + why_no_gpu_experts() : std::string()));
     p.decisions.push_back("per token " + use.device_id + " reads " + std::to_string(m.n_expert_used) + " of " +
                           std::to_string(m.n_expert) + " experts in each of those layers (" +
                           format_bytes(static_cast<uint64_t>(active)) + ")" +

@@ -196,6 +196,8 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
         case OpKind::geglu: return cuk::launch_geglu(op.x, op.y, op.n, op.out, s);
         case OpKind::scale: return cuk::launch_scale(const_cast<float*>(op.x), op.scale, op.n, s);
         case OpKind::add: return cuk::launch_add(const_cast<float*>(op.x), op.y, op.n, s);
+        case OpKind::moe_route: return cuk::launch_moe_route(op.route, s);
+        case OpKind::moe_ffn: return cuk::launch_moe_ffn(op.moe, s);
         case OpKind::matmul:
         case OpKind::attention: break;  // always planned as their own item kinds
     }

@@ -54,6 +54,8 @@ const char* op_kind_name(OpKind k) {
         case OpKind::geglu: return "geglu";
         case OpKind::scale: return "scale";
         case OpKind::add: return "add";
+        case OpKind::moe_route: return "moe_route";
+        case OpKind::moe_ffn: return "moe_ffn";
     }
     return "?";
 }
@@ -118,6 +120,40 @@ void append_signature(const Op& op, std::vector<uint64_t>& sig) {
     i(static_cast<int64_t>(op.ws_bytes));
     p(op.src);
     p(op.dst);
+    if (op.kind == OpKind::moe_route) {
+        const cuk::MoeRouteArgs& r = op.route;
+        p(r.logits);
+        i(r.n_tok);
+        i(r.n_expert);
+        i(r.n_used);
+        i(r.sigmoid);
+        i(r.normalize);
+        f(r.scale);
+        p(r.bias);
+        p(r.ids);
+        p(r.weights);
+    } else if (op.kind == OpKind::moe_ffn) {
+        const cuk::MoeFfnArgs& m = op.moe;
+        p(m.experts);
+        i(m.n_expert);
+        i(m.n_embd);
+        i(m.n_ff);
+        i(m.n_used);
+        i(m.gate_type);
+        i(m.down_type);
+        i(m.act);
+        i(m.biased);
+        p(m.x);
+        p(m.x_q.qs);
+        p(m.x_q.ds);
+        p(m.ids);
+        p(m.weights);
+        p(m.h);
+        p(m.h_q);
+        p(m.out);
+        i(m.n_tok);
+        i(m.group_tok);
+    }
 }
 
 std::vector<Item> plan_launches(const std::vector<Op>& ops, const PlanOptions& opt) {

@@ -10,13 +10,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/cuda/kernel_args.h"
 #include "backend/device.h"
 
 namespace strata::cuda {
 
 enum class OpKind : uint8_t {
     copy_h2d, copy_d2h, copy_d2d, embed, rms_norm, matmul, add_bias, rope, store_kv, attention, swiglu, add, geglu,
-    scale,
+    scale, moe_route, moe_ffn,
 };
 const char* op_kind_name(OpKind k);
 
@@ -52,6 +53,8 @@ struct Op {
     size_t ws_bytes = 0;
     const void* src = nullptr;  // copies (host staging offsets are folded into src/dst)
     void* dst = nullptr;
+    cuk::MoeRouteArgs route;    // moe_route (device addresses; no positions)
+    cuk::MoeFfnArgs moe;        // moe_ffn
 };
 
 // Bytes of int8 activations in blocks of 32 (the ActQ8 layout of kernels.h: qs, 256-aligned,

@@ -245,13 +245,4 @@ Status CudaOps::add(float* x, const float* y, int64_t n) {
     return dev_.record(op);
 }
 
-Status CudaOps::moe_route(const float*, int64_t, const MoeRouting&, const DeviceWeight*, int32_t*, float*) {
-    return Status(ErrorCode::unsupported, dev_.id() + ": mixture-of-experts routing has no CUDA kernel yet");
-}
-
-Status CudaOps::moe_ffn(const ExpertWeights&, FfnActivation, const float*, int64_t, const int32_t*, const float*,
-                        int64_t, const MoeScratch&, float*) {
-    return Status(ErrorCode::unsupported, dev_.id() + ": mixture-of-experts layers have no CUDA kernels yet");
-}
-
 }  // namespace strata::cuda

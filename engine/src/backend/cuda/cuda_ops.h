@@ -2,6 +2,8 @@
 // once, as on the CPU) and records an Op; the work runs at the device's next flush.
 #pragma once
 
+#include <memory>
+
 #include "backend/device.h"
 
 namespace strata::cuda {
@@ -10,7 +12,8 @@ class CudaDevice;
 
 class CudaOps final : public DeviceOps {
 public:
-    explicit CudaOps(CudaDevice& device) : dev_(device) {}
+    explicit CudaOps(CudaDevice& device);
+    ~CudaOps() override;
 
     Status embed(const DeviceWeight& table, const int32_t* tokens, int64_t n_tok, float* out) override;
     Status rms_norm(const float* x, const DeviceWeight& w, float eps, int64_t n_tok, int64_t n,
@@ -25,8 +28,9 @@ public:
                      float* out) override;
     Status swiglu(const float* gate, const float* up, int64_t n, float* out) override;
     Status geglu(const float* gate, const float* up, int64_t n, float* out) override;
-    // Mixture-of-experts layers: no CUDA kernels yet. The planner places every expert on the CPU
-    // when a GPU runs a MoE layer's attention (plan/expert_placement), so these only report it.
+    // Mixture-of-experts layers (cuda_moe.cpp, kernels in k_moe.cu): routing and the chosen
+    // experts' FFN on the device. Experimental: compiled in CI, checked against the CPU by the
+    // selftest on a GPU; the planner uses them only with STRATA_CUDA_MOE=1.
     Status moe_route(const float* logits, int64_t n_tok, const MoeRouting& r, const DeviceWeight* selection_bias,
                      int32_t* ids, float* weights) override;
     Status moe_ffn(const ExpertWeights& experts, FfnActivation act, const float* x, int64_t n_tok, const int32_t* ids,
@@ -36,6 +40,7 @@ public:
 
 private:
     CudaDevice& dev_;
+    std::unique_ptr<class MoeExpertTables> moe_tables_;  // device tables of expert views (cuda_moe.cpp)
 };
 
 }  // namespace strata::cuda

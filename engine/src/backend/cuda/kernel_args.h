@@ -67,6 +67,58 @@ struct MatvecArgs {
     float* residual = nullptr;        // kEpiResidual: (n_tok, n_rows)
 };
 
+// ---- mixture-of-experts FFN (k_moe.cu; DeviceOps::moe_route / moe_ffn in backend/device.h) ----
+// One expert's matrices on the device: gate and up (n_ff, n_embd), down (n_embd, n_ff), and
+// (gpt-oss) F32 biases of n_ff, n_ff and n_embd values, null without. A layer's experts form a
+// device array of these, indexed by the expert id the routing kernel wrote: the kernels read
+// the id from device memory, so no host round trip decides which weights a token reads.
+struct MoeExpertView {
+    WeightView gate, up, down;
+    const float* gate_bias = nullptr;
+    const float* up_bias = nullptr;
+    const float* down_bias = nullptr;
+};
+
+constexpr int kMoeMaxExperts = 1024;  // shared memory of the routing kernel (17 bytes each)
+constexpr int kMoeMaxUsed = 32;
+
+// Routing (MoeRouting): logits (n_tok, n_expert) → ids, weights (n_tok, n_used).
+struct MoeRouteArgs {
+    const float* logits = nullptr;
+    int64_t n_tok = 0, n_expert = 0, n_used = 0;
+    int sigmoid = 0;                 // MoeGating::sigmoid, else softmax
+    int normalize = 1;
+    float scale = 1.0f;
+    const float* bias = nullptr;     // (n_expert) choice bias, or null
+    int32_t* ids = nullptr;
+    float* weights = nullptr;
+};
+
+enum MoeActivation : int { kMoeSilu = 0, kMoeGeluTanh = 1, kMoeSwigluOai = 2 };  // FfnActivation order
+
+// The experts' FFN over (token, chosen expert) pairs. A launch covers group_tok tokens and
+// slot_chunk of their choices (all n_used unless one token's pairs overflow the workspace;
+// later chunks add to out): its pairs' activations h (group_tok · slot_chunk, n_ff) fit the
+// workspace that holds h and h_q.
+struct MoeFfnArgs {
+    const MoeExpertView* experts = nullptr;  // (n_expert), device memory
+    int64_t n_expert = 0, n_embd = 0, n_ff = 0, n_used = 0;
+    int gate_type = kF32;            // DevType of every gate and up matrix
+    int down_type = kF32;            // DevType of every down matrix
+    int act = kMoeSilu;
+    int biased = 0;
+    const float* x = nullptr;        // (n_tok, n_embd)
+    ActQ8 x_q;                       // quantized gate/up: x as ActQ8 (n_tok rows)
+    const int32_t* ids = nullptr;    // (n_tok, n_used)
+    const float* weights = nullptr;  // (n_tok, n_used)
+    float* h = nullptr;              // (group_tok · slot_chunk, n_ff)
+    void* h_q = nullptr;             // quantized down: h as ActQ8 (group_tok · slot_chunk rows)
+    float* out = nullptr;            // (n_tok, n_embd)
+    int64_t n_tok = 0;
+    int64_t group_tok = 1;
+    int64_t slot_chunk = 1;          // n_used, or less with group_tok 1
+};
+
 // KV cache element formats (match KvCacheType order: f32, f16, q8_0).
 enum KvType : int { kKvF32 = 0, kKvF16 = 1, kKvQ8_0 = 2 };
 

@@ -56,6 +56,11 @@ cudaError_t launch_swiglu(const float* gate, const float* up, int64_t n, float* 
 cudaError_t launch_geglu(const float* gate, const float* up, int64_t n, float* out, LaunchOn stream);
 cudaError_t launch_scale(float* x, float s, int64_t n, LaunchOn stream);
 cudaError_t launch_add(float* x, const float* y, int64_t n, LaunchOn stream);
+// Mixture of experts: routing on the device, then the chosen experts' FFN (k_moe.cu). The FFN
+// quantizes x and h itself when its matrices are quantized (several launches per token group).
+cudaError_t launch_moe_route(const MoeRouteArgs& a, LaunchOn stream);
+cudaError_t launch_moe_ffn(const MoeFfnArgs& a, LaunchOn stream);
+bool moe_type_supported(int dev_type);  // every DevType the matvec kernels read
 // Probes: fills with pseudo-random values; reads every 16 bytes of a buffer once.
 cudaError_t launch_fill_random_f16(void* p, int64_t n, uint32_t seed, cudaStream_t stream);
 cudaError_t launch_read_probe(const void* p, size_t bytes, float* sink, cudaStream_t stream);
