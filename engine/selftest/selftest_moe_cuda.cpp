@@ -22,7 +22,7 @@
 
 #include "selftest.h"
 
-namespace strata::cli::selftest {
+namespace strata::selftest {
 
 namespace {
 
@@ -231,4 +231,4 @@ void run_moe_checks(const std::vector<Device*>& devices, const Options& opt, Rep
     }
 }
 
-}  // namespace strata::cli::selftest
+}  // namespace strata::selftest
