@@ -263,7 +263,7 @@ T512 void grouped_heads(const AttentionTask& a, const float* q, float* out) {
     const int64_t n_full = hd / 16;
     const bool tail8 = hd % 16 != 0;
     alignas(64) float acc[G][kGroupMaxHeadDim];   // Σ weight · V per head, at the running max
-    alignas(64) float w[(kGroupBlock + 1) * 8];  // [key][head] scores, then weights; lanes ≥ G unused
+    alignas(64) float w[kGroupBlock * 8];        // [key][head] scores, then weights; lanes ≥ G unused
     for (int g = 0; g < G; ++g) std::fill(acc[g], acc[g] + hd, 0.0f);
     const __m512 scale = _mm512_set1_ps(a.scale);
     // Per head (8 lanes; those ≥ G unused): the running maximum and the sum at it.
