@@ -231,23 +231,21 @@ T512 void task(const AttentionTask& a) {
         for (int64_t v0 = 0; v0 < n_full + tail8; v0 += 8) {
             const int n_vec = static_cast<int>(std::min<int64_t>(8, n_full - v0));  // whole vectors this pass
             const bool tail = tail8 && v0 + 8 > n_full;                              // and the 8-lane tail
-            __m512 acc[9];
-            for (int i = 0; i < 9; ++i) acc[i] = _mm512_setzero_ps();
+            __m512 acc[8], acc_tail = _mm512_setzero_ps();
+            for (int i = 0; i < 8; ++i) acc[i] = _mm512_setzero_ps();
             for (int64_t jv = 0; jv < a.n_pos; ++jv) {
                 const uint8_t* v = a.v_base + a.row(jv);
                 const __m512 p = _mm512_set1_ps(sg[jv]);
-                if (n_vec == 8) {
+                // Unrolled with constant indices so acc stays in registers whatever n_vec is.
 #pragma GCC unroll 8
-                    for (int i = 0; i < 8; ++i) acc[i] = _mm512_fmadd_ps(p, load16<kType>(v, 16 * (v0 + i)), acc[i]);
-                } else {
-                    for (int i = 0; i < n_vec; ++i) acc[i] = _mm512_fmadd_ps(p, load16<kType>(v, 16 * (v0 + i)), acc[i]);
-                }
+                for (int i = 0; i < 8; ++i)
+                    if (i < n_vec) acc[i] = _mm512_fmadd_ps(p, load16<kType>(v, 16 * (v0 + i)), acc[i]);
                 if constexpr (kType != KvCacheType::q8_0) {
-                    if (tail) acc[8] = _mm512_fmadd_ps(p, load8_low<kType>(v, 16 * n_full), acc[8]);
+                    if (tail) acc_tail = _mm512_fmadd_ps(p, load8_low<kType>(v, 16 * n_full), acc_tail);
                 }
             }
             for (int i = 0; i < n_vec; ++i) _mm512_storeu_ps(og + 16 * (v0 + i), _mm512_mul_ps(acc[i], norm));
-            if (tail) _mm512_mask_storeu_ps(og + 16 * n_full, kLow8, _mm512_mul_ps(acc[8], norm));
+            if (tail) _mm512_mask_storeu_ps(og + 16 * n_full, kLow8, _mm512_mul_ps(acc_tail, norm));
         }
     }
 }
