@@ -37,11 +37,20 @@ struct AttentionTask {
     size_t row(int64_t j) const { return ring_row_offset(first_row, n_rows, row_bytes, j); }
 };
 
-// True when the vectorised path handles this cache type and head size (AVX2 available at `isa`;
+// True when the vectorised paths handle this cache type and head size (AVX2 available at `isa`;
 // head_dim a multiple of 8 for f16/f32 caches, of 32 for q8_0).
 bool attention_task_vectorised(KvCacheType type, int64_t head_dim, CpuIsa isa);
 // The AVX2+FMA+F16C path; only call when attention_task_vectorised() says so.
 void attention_task_avx2(const AttentionTask& t);
+// The same on 512-bit vectors (cpu_attention_avx512.cpp): same cache types and head sizes, only
+// call when attention_task_vectorised() says so and the level is avx512 or above. Its outputs
+// are bitwise those of the AVX2 path (each lane repeats an AVX2 lane's operations in order).
+void attention_task_avx512(const AttentionTask& t);
+// The vectorised path for level `isa` (AVX-512 at avx512 and above, else AVX2).
+inline void attention_task_vectorised_run(const AttentionTask& t, CpuIsa isa) {
+    if (cpu_isa_has_avx512(isa)) attention_task_avx512(t);
+    else attention_task_avx2(t);
+}
 // out[i] = e^x[i] for x[i] ≤ 0 as the AVX2 path's softmax computes it (exposed for its test).
 // Needs AVX2; n any length.
 void exp_nonpositive_avx2(const float* x, float* out, int64_t n);

@@ -201,7 +201,8 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
         sinks = static_cast<const float*>(cpu_weight_of(*p.sinks).data());
     }
     // Soft-capped scores (Gemma 2) take the scalar path; its tanh is per score anyway.
-    const bool vectorised = p.softcap == 0.0f && attention_task_vectorised(kv.type, head_dim, cpu_isa());
+    const CpuIsa isa = cpu_isa();
+    const bool vectorised = p.softcap == 0.0f && attention_task_vectorised(kv.type, head_dim, isa);
     // One task per (token, KV head): the group of query heads sharing that KV head. Each task
     // writes only its own outputs, so the result does not depend on how tasks land on threads.
     device_.pool().parallel_for(n_tok * n_head_kv, [&](int64_t task, int thread) {
@@ -219,7 +220,7 @@ Status CpuOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_t
                                   static_cast<const uint8_t*>(kv.v) + static_cast<size_t>(kvh) * head_offset,
                                   row_bytes, first_row, n_rows, kv.type, n_pos, group, head_dim, scale, scores, n_ctx,
                                   out + (t * n_head + kvh * group) * head_dim, sinks ? sinks + kvh * group : nullptr};
-            attention_task_avx2(a);
+            attention_task_vectorised_run(a, isa);
             return;
         }
         float row_buf[512];
