@@ -53,6 +53,8 @@ private slots:
         Theme::apply(*qApp, ThemeKind::light);
         registerWorkerMetaTypes();
         QVERIFY(dir_.isValid());
+        // BenchService imports the engine's bench log ($XDG_DATA_HOME/strata): never the user's.
+        qputenv("XDG_DATA_HOME", dir_.filePath(QStringLiteral("xdg")).toUtf8());
     }
 
     void showsLiveFiguresAndCharts() {

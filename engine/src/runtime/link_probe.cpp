@@ -1,27 +1,13 @@
 // Engine::measure_links: the CUDA module's link probe (a C entry point found in the module the
 // registry loaded, so the engine library itself never links CUDA), turned into device ids for
 // people and PCI bus ids for the store.
-#include <ctime>
-
 #include "backend/cuda/cuda_link_probe_abi.h"
 #include "backend/registry.h"
 #include "strata/engine.h"
 #include "strata/gpu_topology.h"
+#include "util/utc_time.h"
 
 namespace strata {
-
-namespace {
-
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char b[32];
-    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return b;
-}
-
-}  // namespace
 
 Result<LinkProbeReport> Engine::measure_links(bool save) {
     const std::vector<DeviceInfo> machine = registry_->available();
@@ -45,7 +31,7 @@ Result<LinkProbeReport> Engine::measure_links(bool save) {
     const GpuTopology topology = read_gpu_topology();
     report.measurements.machine = machine_fingerprint_text(machine, topology.driver_version);
     report.measurements.fingerprint = machine_fingerprint(report.measurements.machine);
-    report.measurements.measured_at = utc_now();
+    report.measurements.measured_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
     auto id = [&](int i) { return i < 0 ? std::string("host") : gpus[static_cast<size_t>(i)].id; };
     auto bus = [&](int i) {
         return i < 0 ? std::string(kHostEndpoint) : normalize_pci_bus_id(gpus[static_cast<size_t>(i)].pci_bus_id);

@@ -20,6 +20,7 @@
 #include "strata/engine.h"
 #include "strata/link_store.h"
 #include "util/cpu_features.h"
+#include "util/utc_time.h"
 
 #ifndef STRATA_PROJECT_VERSION
 #define STRATA_PROJECT_VERSION ""
@@ -32,15 +33,6 @@ using nlohmann::json;
 namespace {
 
 constexpr int kFormatVersion = 1;
-
-std::string utc_now(const char* format) {
-    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, format, &tm);
-    return buf;
-}
 
 std::string new_record_id() {
     std::random_device rd;
