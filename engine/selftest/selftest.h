@@ -88,6 +88,12 @@ Result<std::unique_ptr<Buffer>> upload(Device& d, const void* data, size_t bytes
 Result<std::unique_ptr<Buffer>> poisoned(Device& d, size_t bytes, MemoryUse use = MemoryUse::kv_cache);
 Status download(Device& d, const Buffer& b, void* dst, size_t bytes);
 
+// A weight as the devices take it (HostTensor), over `bytes` (which must outlive it).
+HostTensor host_tensor(const std::string& name, WeightRole role, TensorType type, int64_t rows, int64_t cols,
+                       const std::vector<uint8_t>& bytes);
+// The bytes of F32 values (biases and other F32 tensors of a weight set).
+std::vector<uint8_t> f32_bytes(const std::vector<float>& v);
+
 // Quantizes random rows into `type` (the reference quantizer) and returns the bytes.
 std::vector<uint8_t> random_weight(TensorType type, int64_t n_rows, int64_t n_cols, Rng& rng, float scale);
 

@@ -43,25 +43,6 @@ constexpr RoutingKind kKinds[] = {
     {"glm4moe", 16, 4, MoeGating::sigmoid, 2.5f, true, false, FfnActivation::silu},
 };
 
-HostTensor tensor_of(const std::string& name, WeightRole role, TensorType type, int64_t rows, int64_t cols,
-                     const std::vector<uint8_t>& bytes) {
-    HostTensor t;
-    t.name = name;
-    t.role = role;
-    t.type = type;
-    t.n_rows = rows;
-    t.n_cols = cols;
-    t.data = bytes.data();
-    t.n_bytes = bytes.size();
-    return t;
-}
-
-std::vector<uint8_t> bytes_of(const std::vector<float>& v) {
-    std::vector<uint8_t> b(v.size() * 4);
-    std::memcpy(b.data(), v.data(), b.size());
-    return b;
-}
-
 double ffn_tol(TensorType t) {
     if (t == TensorType::F32) return 1e-4;
     if (t == TensorType::F16 || t == TensorType::BF16) return 1e-3;
@@ -92,7 +73,7 @@ Result<MoeResult> run_on(Device& d, const MoeCase& c) {
     ew.n_ff = c.n_ff;
     const auto up_w = [&](const std::string& name, WeightRole role, int64_t rows, int64_t cols,
                           const std::vector<uint8_t>& bytes, TensorType type) -> Result<const DeviceWeight*> {
-        auto w = d.upload_weight(tensor_of(name, role, type, rows, cols, bytes));
+        auto w = d.upload_weight(host_tensor(name, role, type, rows, cols, bytes));
         if (!w.ok()) return w.status();
         owned.push_back(std::move(w).value());
         return owned.back().get();
@@ -169,12 +150,12 @@ MoeCase make_case(const RoutingKind& kind, TensorType type, int64_t n_tok, uint6
         c.up.push_back(random_weight(type, c.n_ff, c.n_embd, rng, 2.0f * s_in));
         c.down.push_back(random_weight(type, c.n_embd, c.n_ff, rng, s_ff));
         if (kind.expert_biases) {
-            c.gate_bias.push_back(bytes_of(rng.gauss_vec(static_cast<size_t>(c.n_ff), 0.5f)));
-            c.up_bias.push_back(bytes_of(rng.gauss_vec(static_cast<size_t>(c.n_ff), 0.5f)));
-            c.down_bias.push_back(bytes_of(rng.gauss_vec(static_cast<size_t>(c.n_embd), 0.1f)));
+            c.gate_bias.push_back(f32_bytes(rng.gauss_vec(static_cast<size_t>(c.n_ff), 0.5f)));
+            c.up_bias.push_back(f32_bytes(rng.gauss_vec(static_cast<size_t>(c.n_ff), 0.5f)));
+            c.down_bias.push_back(f32_bytes(rng.gauss_vec(static_cast<size_t>(c.n_embd), 0.1f)));
         }
     }
-    if (kind.selection_bias) c.selection_bias = bytes_of(rng.gauss_vec(static_cast<size_t>(kind.n_expert), 0.2f));
+    if (kind.selection_bias) c.selection_bias = f32_bytes(rng.gauss_vec(static_cast<size_t>(kind.n_expert), 0.2f));
     c.x = rng.gauss_vec(static_cast<size_t>(n_tok * c.n_embd));
     // Large activations for gpt-oss, so its clamps (±7) take part.
     if (kind.act == FfnActivation::swiglu_oai)

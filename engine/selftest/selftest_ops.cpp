@@ -30,25 +30,6 @@ std::string fmt(const char* f, long long a, long long b = 0, long long c = 0, lo
     return buf;
 }
 
-HostTensor host_tensor(const char* name, WeightRole role, TensorType type, int64_t rows, int64_t cols,
-                       const std::vector<uint8_t>& bytes) {
-    HostTensor t;
-    t.name = name;
-    t.role = role;
-    t.type = type;
-    t.n_rows = rows;
-    t.n_cols = cols;
-    t.data = bytes.data();
-    t.n_bytes = bytes.size();
-    return t;
-}
-
-std::vector<uint8_t> f32_bytes(const std::vector<float>& v) {
-    std::vector<uint8_t> b(v.size() * 4);
-    std::memcpy(b.data(), v.data(), b.size());
-    return b;
-}
-
 double matmul_tol(TensorType t) {
     if (t == TensorType::F32) return 1e-4;
     if (t == TensorType::F16 || t == TensorType::BF16) return 5e-3;

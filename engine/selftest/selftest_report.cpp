@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "quant/quant.h"
@@ -112,6 +113,25 @@ double rel_max_err(const std::vector<float>& a, const std::vector<double>& ref) 
 
 double rel_max_err(const std::vector<float>& a, const std::vector<float>& ref) {
     return rel_max_err(a, std::vector<double>(ref.begin(), ref.end()));
+}
+
+HostTensor host_tensor(const std::string& name, WeightRole role, TensorType type, int64_t rows, int64_t cols,
+                       const std::vector<uint8_t>& bytes) {
+    HostTensor t;
+    t.name = name;
+    t.role = role;
+    t.type = type;
+    t.n_rows = rows;
+    t.n_cols = cols;
+    t.data = bytes.data();
+    t.n_bytes = bytes.size();
+    return t;
+}
+
+std::vector<uint8_t> f32_bytes(const std::vector<float>& v) {
+    std::vector<uint8_t> b(v.size() * 4);
+    std::memcpy(b.data(), v.data(), b.size());
+    return b;
 }
 
 Result<std::unique_ptr<Buffer>> upload(Device& d, const void* data, size_t bytes, MemoryUse use) {
