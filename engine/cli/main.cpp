@@ -9,6 +9,7 @@
 namespace strata::cli {
 int cmd_tokenizer_import(Args& args);  // cmd_tokenizer_import.cpp
 int cmd_template(Args& args);          // cmd_template.cpp
+int cmd_calibration(Args& args);       // cmd_calibration.cpp
 }  // namespace strata::cli
 
 namespace {
@@ -28,6 +29,7 @@ const std::vector<Command>& commands() {
         {"devices", "list the devices, with each NVIDIA GPU's load, memory, temperature and power now", strata::cli::cmd_devices},
         {"bench", "measure prompt and decode speed", strata::cli::cmd_bench},
         {"whatif", "would a model fit on GPUs you do not have: speed, $ per million tokens, a card failing", strata::cli::cmd_whatif},
+        {"calibration", "how the planner's speed predictions are calibrated from this machine's bench runs", strata::cli::cmd_calibration},
         {"probe", "probe links: measure host-GPU and GPU-GPU copy speeds, stored for the planner", strata::cli::cmd_probe},
         {"gen-model", "write a random-weight model of a real shape (tests, benchmarks)", strata::cli::cmd_gen_model},
         {"selftest", "check every op and model path on every device (GPUs against the CPU)", strata::cli::cmd_selftest},
@@ -46,7 +48,7 @@ void print_usage() {
     std::fprintf(stderr,
                  "strata-cli — run large language models across the devices of one machine\n\n"
                  "usage: strata-cli <command> [options]\n\ncommands:\n");
-    for (const auto& c : commands()) std::fprintf(stderr, "  %-10s %s\n", c.name, c.summary);
+    for (const auto& c : commands()) std::fprintf(stderr, "  %-16s %s\n", c.name, c.summary);
     std::fprintf(stderr, "\n'strata-cli <command> --help' shows a command's options.\n");
 }
 

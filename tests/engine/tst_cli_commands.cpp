@@ -150,7 +150,14 @@ private slots:
         QVERIFY2(lines[0].contains("\"tg4\"") && lines[0].contains("\"source\":\"cli\""), lines[0].constData());
         const auto after = strata::test::runProgram(cli_, plan, o);
         QVERIFY2(after.code == 0, qPrintable(after.err));
-        QVERIFY2(after.out.contains("calibrated from 1 bench run on this CPU"), qPrintable(after.out));
+        // Calibrated per weight type: the bench record and the plan name the model's type alike.
+        QVERIFY2(after.out.contains("calibrated from 1 F32 bench run on this CPU"), qPrintable(after.out));
+        // `calibration` shows the fit and the run it came from, explained in-sample.
+        const auto shown = strata::test::runProgram(cli_, {"calibration"}, o);
+        QVERIFY2(shown.code == 0, qPrintable(shown.err));
+        QVERIFY2(shown.out.contains("this CPU (") && shown.out.contains("F32 ×") &&
+                     shown.out.contains("within 25% of the measurement: 2 of 2 fitted on all runs, 0 of 0 from the runs before each"),
+                 qPrintable(shown.out));
         env.insert("STRATA_NO_CALIBRATION", "1");
         o.environment = env;
         const auto off = strata::test::runProgram(cli_, plan, o);
@@ -164,6 +171,22 @@ private slots:
         const auto warned = strata::test::runProgram(cli_, bench, o);
         QVERIFY2(warned.code == 0, qPrintable(warned.err));
         QVERIFY2(warned.err.contains("warning: the result was not stored"), qPrintable(warned.err));
+    }
+
+    // `calibration --log` on the H100 run on record: the fit explains all twelve runs; a log
+    // that does not exist is an empty log; bad options are usage errors.
+    void calibrationOfTheH100RunOnRecord() {
+        const QString h100 = QFINDTESTDATA("../data/calibration/h100-2026-11-27.jsonl");
+        QVERIFY(!h100.isEmpty());
+        const Run r = run({"calibration", "--log", h100});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("decode: 51.3 µs per layer fixed"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("within 25% of the measurement: 12 of 12 fitted on all runs"), qPrintable(r.out));
+        const Run none = run({"calibration", "--log", dir_.filePath("no-such.jsonl")});
+        QCOMPARE(none.code, 0);
+        QVERIFY2(none.out.contains("no single-device bench runs yet"), qPrintable(none.out));
+        QCOMPARE(run({"calibration", "--runs", "0"}).code, 2);
+        QCOMPARE(run({"calibration", "extra"}).code, 2);
     }
 
     void missingModelIsAOneLineError() {

@@ -43,6 +43,7 @@ struct SlidingWindow {
 
 struct ModelFootprint {
     std::string architecture;
+    std::string weight_type;   // "Q4_K_M" (gguf/file_type.h's label): calibration is kept per type
     int n_layer = 0;           // blocks that run (block_count less n_layer_nextn)
     int n_layer_nextn = 0;     // GLM-4.5: NextN blocks at the end of the file, neither run nor loaded
     int64_t n_embd = 0;
@@ -97,9 +98,19 @@ struct ModelFootprint {
 // How far this engine's measured speed on a class of device falls from the planner's raw
 // prediction (strata/calibration.h): measured/predicted, the median of recent bench runs.
 // 0 / 0 runs = uncalibrated (the raw prediction stands, an upper bound).
+// How a device's measured speed relates to the planner's raw figures (strata/calibration.h).
+// A stage's calibrated decode time per token is
+//     its weight reads ÷ bandwidth ÷ decode  +  its layers × decode_layer_seconds
+// (the second term is the per-layer cost no bandwidth explains: kernel launches, barriers,
+// synchronisation; it dominates small models on a GPU), and its prefill time per token
+//     its flops ÷ compute ÷ prefill  +  its layers × prefill_layer_seconds ÷ n_batch
+// (a fixed cost per layer per batch step, shared by the step's tokens).
 struct SpeedCalibration {
-    double decode = 0, prefill = 0;
+    double decode = 0, prefill = 0;   // efficiency factors (measured ÷ predicted), 0 = none
+    double decode_layer_seconds = 0;  // fixed decode time per layer and token (with decode)
+    double prefill_layer_seconds = 0; // fixed prefill time per layer and batch step (with prefill)
     int decode_runs = 0, prefill_runs = 0;  // bench runs each factor came from
+    std::string weight_type;                // what the factors were measured on ("" = any type)
     std::string source;                      // "this machine's bench log", "seed: ..." (explanations)
     bool any() const { return decode_runs > 0 || prefill_runs > 0; }
 };
@@ -235,7 +246,7 @@ struct Plan {
 
 Plan make_plan(const PlanRequest& request);
 
-// What a plan's decode (prefill = false) or prefill prediction rests on: "calibrated from 4 bench
+// What a plan's decode (prefill = false) or prefill prediction rests on: "calibrated from 4 Q4_0 bench
 // runs on this CPU (…) (×0.85)" or "uncalibrated: an upper bound" (strata/calibration.h).
 std::string calibration_note(const Plan& plan, bool prefill);
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <new>
 
+#include "gguf/file_type.h"
 #include "gguf/gguf_file.h"
 #include "gguf/split_set.h"
 #include "model/hparams.h"
@@ -18,47 +19,6 @@
 namespace strata {
 
 namespace {
-
-// general.file_type: llama.cpp's llama_ftype numbering (a published part of the format).
-const char* file_type_label(int64_t ft) {
-    switch (ft) {
-        case 0: return "F32";
-        case 1: return "F16";
-        case 2: return "Q4_0";
-        case 3: return "Q4_1";
-        case 4: return "Q4_1_SOME_F16";
-        case 7: return "Q8_0";
-        case 8: return "Q5_0";
-        case 9: return "Q5_1";
-        case 10: return "Q2_K";
-        case 11: return "Q3_K_S";
-        case 12: return "Q3_K_M";
-        case 13: return "Q3_K_L";
-        case 14: return "Q4_K_S";
-        case 15: return "Q4_K_M";
-        case 16: return "Q5_K_S";
-        case 17: return "Q5_K_M";
-        case 18: return "Q6_K";
-        case 19: return "IQ2_XXS";
-        case 20: return "IQ2_XS";
-        case 21: return "Q2_K_S";
-        case 22: return "IQ3_XS";
-        case 23: return "IQ3_XXS";
-        case 24: return "IQ1_S";
-        case 25: return "IQ4_NL";
-        case 26: return "IQ3_S";
-        case 27: return "IQ3_M";
-        case 28: return "IQ2_S";
-        case 29: return "IQ2_M";
-        case 30: return "IQ4_XS";
-        case 31: return "IQ1_M";
-        case 32: return "BF16";
-        case 36: return "TQ1_0";
-        case 37: return "TQ2_0";
-        case 38: return "MXFP4_MOE";
-    }
-    return nullptr;
-}
 
 std::string base_name(const std::string& path) {
     const size_t slash = path.find_last_of('/');
@@ -235,13 +195,7 @@ Result<ModelInfo> read_model_info(const gguf::GgufFile& f) {
     info.support = judge_support(f, info.architecture);
     info.notes = model_notes(f);
 
-    auto file_type = f.get_int("general.file_type");
-    const char* label = file_type.ok() && file_type->has_value() ? file_type_label(**file_type) : nullptr;
-    if (label) {
-        info.quantization = label;
-    } else if (!info.type_totals.empty()) {
-        info.quantization = tensor_type_name(info.type_totals.front().type);
-    }
+    info.quantization = gguf::quantization_label(f.metadata(), f.tensors());
     return info;
 }
 

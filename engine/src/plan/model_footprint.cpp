@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "backend/weight_storage.h"
+#include "gguf/file_type.h"
 #include "plan/sliding_window.h"
 
 namespace strata {
@@ -163,6 +164,7 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
     if (arch->value.type != gguf::ValueType::STRING || arch->value.str.empty())
         return meta.error(ErrorCode::corrupt, "key general.architecture is not a non-empty string");
     m.architecture = std::string(arch->value.str);
+    m.weight_type = gguf::quantization_label(metadata, tensors);
     const std::string a = m.architecture + ".";
 
     constexpr int64_t kMaxDim = int64_t{1} << 24;

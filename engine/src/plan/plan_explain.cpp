@@ -267,20 +267,31 @@ void predict_speed(const PlanRequest& r, Plan& plan) {
     bool decode_known = true, prefill_known = true;
     // The fewest runs behind any stage's factor; -1 until a stage is seen, 0 once one has none.
     int decode_runs = -1, prefill_runs = -1;
-    std::string source;
+    std::string source, weight_type;  // of the first calibrated stage (explanations)
+    double layer_seconds = 0, prefill_layer_seconds = 0;
     for (size_t i = 0; i < plan.stages.size(); ++i) {
         const StagePlan& s = plan.stages[i];
         const DeviceInfo& info = r.devices[static_cast<size_t>(s.device)].info;
         const SpeedCalibration& cal = r.devices[static_cast<size_t>(s.device)].calibration;
         decode_runs = decode_runs < 0 ? cal.decode_runs : std::min(decode_runs, cal.decode_runs);
         prefill_runs = prefill_runs < 0 ? cal.prefill_runs : std::min(prefill_runs, cal.prefill_runs);
-        if (cal.any() && source.empty()) source = cal.source;
+        if (cal.any() && source.empty()) {
+            source = cal.source;
+            weight_type = cal.weight_type;
+            layer_seconds = cal.decode_layer_seconds;
+            prefill_layer_seconds = cal.prefill_layer_seconds;
+        } else if (cal.any() && cal.weight_type != weight_type) {
+            weight_type.clear();  // stages calibrated on different types: say none
+        }
         const uint64_t read = stage_read_bytes(r, costs, s);
         if (read > 0) {
             if (info.memory_bandwidth_gbs > 0) {
                 const double t = static_cast<double>(read) / (info.memory_bandwidth_gbs * 1e9);
                 raw_decode_s += t;
                 decode_s += cal.decode > 0 ? t / cal.decode : t;
+                // The per-layer time no bandwidth explains (launches, barriers): calibrated only.
+                if (cal.decode_runs > 0)
+                    decode_s += cal.decode_layer_seconds * static_cast<double>(s.layer_end - s.layer_begin);
             } else {
                 decode_known = false;
             }
@@ -292,6 +303,9 @@ void predict_speed(const PlanRequest& r, Plan& plan) {
                 const double t = flops / (info.matmul_tflops * 1e12);
                 raw_prefill_s += t;
                 prefill_s += cal.prefill > 0 ? t / cal.prefill : t;
+                if (cal.prefill_runs > 0)
+                    prefill_s += cal.prefill_layer_seconds * static_cast<double>(s.layer_end - s.layer_begin) /
+                                 static_cast<double>(std::max<int64_t>(1, r.n_batch));
             } else {
                 prefill_known = false;
             }
@@ -333,7 +347,12 @@ void predict_speed(const PlanRequest& r, Plan& plan) {
         plan.calibration.prefill = plan.predicted_prefill_tps / plan.raw_predicted_prefill_tps;
         plan.calibration.prefill_runs = prefill_runs;
     }
-    if (plan.calibration.any()) plan.calibration.source = source;
+    if (plan.calibration.any()) {
+        plan.calibration.source = source;
+        plan.calibration.weight_type = weight_type;
+        if (plan.calibration.decode_runs > 0) plan.calibration.decode_layer_seconds = layer_seconds;
+        if (plan.calibration.prefill_runs > 0) plan.calibration.prefill_layer_seconds = prefill_layer_seconds;
+    }
 }
 
 void explain_plan(const PlanRequest& r, const CoreResult& core, Plan& plan) {

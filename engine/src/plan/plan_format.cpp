@@ -218,8 +218,16 @@ std::string calibration_note(const Plan& plan, bool prefill) {
     if (runs <= 0) return "uncalibrated: an upper bound";
     char f[32];
     std::snprintf(f, sizeof f, "%.2f", factor);
-    return "calibrated from " + std::to_string(runs) + (runs == 1 ? " bench run on " : " bench runs on ") +
-           plan.calibration.source + " (×" + f + ")";
+    const std::string& type = plan.calibration.weight_type;
+    std::string note = "calibrated from " + std::to_string(runs) + (type.empty() ? "" : " " + type) +
+                       (runs == 1 ? " bench run on " : " bench runs on ") + plan.calibration.source + " (×" + f;
+    const double layer_s = prefill ? plan.calibration.prefill_layer_seconds : plan.calibration.decode_layer_seconds;
+    if (layer_s > 0) {
+        char us[32];
+        std::snprintf(us, sizeof us, "%.0f", layer_s * 1e6);
+        note += std::string(", with ") + us + (prefill ? " µs per layer per batch fixed" : " µs per layer fixed");
+    }
+    return note + ")";
 }
 
 }  // namespace strata

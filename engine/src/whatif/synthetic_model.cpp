@@ -138,7 +138,9 @@ Result<ModelFootprint> synthetic_footprint(double params, const std::string& qua
     }
     add("output_norm.weight", {s.n_embd});
     if (!s.tied) add("output.weight", {s.n_embd, s.n_vocab});
-    return model_footprint(meta, tensors, std::string("a ") + mix->name + " model of " + s.name + "'s shape");
+    auto footprint = model_footprint(meta, tensors, std::string("a ") + mix->name + " model of " + s.name + "'s shape");
+    if (footprint.ok()) footprint->weight_type = mix->name;  // the mix, not its largest tensor type
+    return footprint;
 }
 
 }  // namespace strata

@@ -60,7 +60,7 @@ WhatIfResult evaluate(const ModelFootprint& model, std::string label, std::vecto
         d.info = simulated_gpu(res.gpus[i], static_cast<int>(i));
         d.reserve_bytes = o.gpu_reserve;
         if (const ClassCalibration* c = find_gpu_calibration(o.calibration, res.gpus[i].name, res.gpus[i].aliases))
-            d.calibration = c->factors;
+            d.calibration = c->for_weight_type(model.weight_type);
         r.devices.push_back(std::move(d));
     }
     r.links = std::move(links);
