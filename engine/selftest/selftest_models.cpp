@@ -171,8 +171,33 @@ struct Variant {
     std::vector<double> ratios;
     std::vector<StagePlan> stages;  // explicit stages (empty: the planner decides)
     bool plain = false;   // graphs and fusion off
-    bool gpu_experts = false;  // STRATA_CUDA_MOE=1: the experimental CUDA expert kernels
+    bool gpu_experts = false;  // STRATA_CUDA_MOE=1: the experimental CUDA expert kernels (and
+                               // attention sinks, gpt-oss)
+    bool cpu_moe = false;      // every expert on the CPU (--cpu-moe)
 };
+
+// What a variant's run must show beyond matching logits: its layers ran on a GPU (a plan that
+// quietly fell back to the CPU would match trivially), and, with experts on a GPU, each GPU's
+// weights as allocated are the plan's within 5% (the expert tables, allocated at each layer's
+// first call, included; tst_cuda_plan checks the experts' share byte for byte without a GPU).
+std::string placement_problem(const Model& m, const Variant& v) {
+    if (v.devices.find("cuda") == std::string::npos) return {};  // the CPU pipeline check
+    bool gpu_layers = false;
+    for (const StagePlan& st : m.plan().stages)
+        if (st.layer_end > st.layer_begin && st.device_id.rfind("cuda", 0) == 0) gpu_layers = true;
+    if (!gpu_layers) return "no layer was planned on a GPU";
+    if (!v.gpu_experts) return {};
+    for (const DeviceMemory& dm : m.memory()) {
+        for (const DeviceUse& u : m.plan().devices) {
+            if (u.device_id != dm.device_id || dm.device_id.rfind("cuda", 0) != 0) continue;
+            const double planned = static_cast<double>(u.weight_bytes), got = static_cast<double>(dm.weights);
+            if (std::abs(got - planned) > 0.05 * planned)
+                return dm.device_id + " holds " + std::to_string(dm.weights) + " weight bytes, the plan said " +
+                       std::to_string(u.weight_bytes);
+        }
+    }
+    return {};
+}
 
 // Runs `v` and compares it with the CPU trace.
 void check_variant(const std::string& path, const std::string& group, const Variant& v, const std::vector<int32_t>& prompt,
@@ -185,15 +210,20 @@ void check_variant(const std::string& path, const std::string& group, const Vari
     {
         Engine engine;  // after setenv: its devices read the switches
         DeviceRegistry reg;
-        Result<std::unique_ptr<Model>> m = v.stages.empty()
-                                               ? engine.load(path, load_options(v.devices, kv, v.ratios))
-                                               : load_stages(reg, path, v.devices, v.stages, kv);
+        LoadOptions lo = load_options(v.devices, kv, v.ratios);
+        if (v.cpu_moe) lo.expert_mode = ExpertMode::cpu;
+        Result<std::unique_ptr<Model>> m =
+            v.stages.empty() ? engine.load(path, lo) : load_stages(reg, path, v.devices, v.stages, kv);
         if (!m.ok()) {
             rep.fail(group, v.name, "load", m.status().message());
         } else {
             auto tr = run(**m, prompt, &cpu.tokens);
+            // After the run: a GPU allocates a MoE layer's expert table at its first call.
+            const std::string problem = tr.ok() ? placement_problem(**m, v) : std::string();
             if (!tr.ok()) {
                 rep.fail(group, v.name, "run", tr.status().message());
+            } else if (!problem.empty()) {
+                rep.fail(group, v.name, "plan", problem);
             } else {
                 compare(cpu, *tr, group, v.name, tol, rep);
             }
@@ -230,7 +260,7 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
     const std::vector<std::string> archs = q ? std::vector<std::string>{"llama", "qwen3"}
                                              : std::vector<std::string>{"llama", "llama31", "qwen2", "qwen3", "phi3",
                                                                         "gemma2", "gemma3", "mistral3", "qwen3moe",
-                                                                        "mixtral"};
+                                                                        "mixtral", "gpt-oss"};
     std::vector<TensorType> types = q ? std::vector<TensorType>{TensorType::F16, TensorType::Q4_K}
                                       : std::vector<TensorType>{TensorType::F32,  TensorType::F16,  TensorType::BF16,
                                                                 TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
@@ -255,6 +285,15 @@ void run_model_checks(const std::vector<std::string>& gpu_ids, const Options& op
             }
             const bool moe = arch == "qwen3moe" || arch == "mixtral";
             for (const std::string& g : gpu_ids) {
+                if (arch == "gpt-oss") {
+                    // Its attention sinks, windowed and full layers alternating, run on a GPU
+                    // only with STRATA_CUDA_MOE=1 (experimental kernels): experts on the CPU
+                    // (its MXFP4 experts stay MXFP4 there), then beside their layers (Q8_0 on
+                    // the GPU).
+                    variants.push_back({g + " experts on cpu", g + ",cpu", {}, {}, false, true, true});
+                    variants.push_back({g + " experts on gpu", g, {}, {}, false, true});
+                    continue;
+                }
                 if (moe) {
                     // By default attention on the GPU, every expert on the CPU, rows handed over
                     // and back each layer (runtime/expert_host.h); with STRATA_CUDA_MOE=1 the

@@ -7,7 +7,9 @@
 //             quantized 0.08 (both backends quantize activations to 8 bits: the CPU's own error
 //             against this reference reaches 0.04 at these sizes)
 //   rms_norm, rope 1e-5 · embed 1e-6 · swiglu, then add and add_bias on its output 3e-6 ·
-//   attention 1e-4
+//   attention 1e-4 (with gpt-oss's attention sinks too: a per-head logit in each softmax's
+//             denominator, drawn about as large as the scores so some heads mostly attend to
+//             nothing; the reference adds it in double precision)
 //   store_kv  max |stored - x| / block max: f32 1e-7, f16 6e-4 (rounding: ≤ 2^-11),
 //             q8_0 5e-3 (≤ half a step of amax/127 plus the fp16 scale's rounding); rows outside the
 //             written positions must keep their bytes
@@ -320,11 +322,13 @@ struct AttnCase {
     int64_t n_head, n_head_kv, hd, n_ctx, n_tok, pos0;
     float softcap = 0.0f;   // Gemma 2's score cap
     int64_t window = 0;     // sliding window
+    bool sinks = false;     // gpt-oss's attention sinks: one learned logit per query head
 };
 
 void check_attention(Device& d, const AttnCase& c, uint64_t seed, Report& rep) {
     const std::string group = std::string("attention ") + kv_cache_type_name(c.type) +
-                              (c.softcap > 0 ? " softcap" : "") + (c.window > 0 ? " window" : "");
+                              (c.softcap > 0 ? " softcap" : "") + (c.window > 0 ? " window" : "") +
+                              (c.sinks ? " sinks" : "");
     const std::string detail = fmt("heads=%lld/%lld hd=%lld ctx=%lld", c.n_head, c.n_head_kv, c.hd, c.n_ctx) +
                                fmt(" n_tok=%lld pos0=%lld", c.n_tok, c.pos0) +
                                (c.window > 0 ? fmt(" window=%lld", c.window, 0LL) : std::string());
@@ -334,6 +338,11 @@ void check_attention(Device& d, const AttnCase& c, uint64_t seed, Report& rep) {
     const auto kc = random_cache(c.type, c.n_ctx, n_kv, rng, &kval), vc = random_cache(c.type, c.n_ctx, n_kv, rng, &vval);
     const auto q = rng.gauss_vec(static_cast<size_t>(c.n_tok * n_q));
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
+    // Scores here are about N(0, 1): sinks of N(1, 2²) sit below some heads' largest score and
+    // far above others' (the kernels' max then starts at the sink).
+    std::vector<float> sinks;
+    if (c.sinks) sinks = rng.gauss_vec(static_cast<size_t>(c.n_head), 2.0f);
+    for (float& v : sinks) v += 1.0f;
     std::vector<double> ref(q.size());
     std::vector<double> sc(static_cast<size_t>(c.n_ctx));
     for (int64_t t = 0; t < c.n_tok; ++t)
@@ -349,6 +358,8 @@ void check_attention(Device& d, const AttnCase& c, uint64_t seed, Report& rep) {
                 if (c.softcap > 0) sc[j] = c.softcap * std::tanh(sc[j] / c.softcap);
                 mx = std::max(mx, sc[j]);
             }
+            if (c.sinks) mx = std::max(mx, static_cast<double>(sinks[h]));
+            if (c.sinks) sum = std::exp(sinks[h] - mx);  // in the denominator only: no value row
             for (int64_t j = first; j < n_pos; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
             for (int64_t i = 0; i < c.hd; ++i) {
                 double o = 0;
@@ -366,7 +377,14 @@ void check_attention(Device& d, const AttnCase& c, uint64_t seed, Report& rep) {
     auto sb = d.allocate(std::max(cpu_scratch, gpu_scratch) * 4, MemoryUse::kv_cache);
     if (!kb.ok() || !vb.ok() || !qb.ok() || !ob.ok() || !sb.ok()) return rep.fail(group, d.id(), detail, "allocation failed");
     KvView kv{(*kb)->data(), (*vb)->data(), c.type, c.n_ctx, n_kv};
-    const AttentionParams ap{scale, c.softcap, c.window};
+    std::unique_ptr<DeviceWeight> sink_w;
+    const std::vector<uint8_t> sink_bytes = f32_bytes(sinks);  // a CPU weight may view them: kept to the end
+    if (c.sinks) {
+        auto w = d.upload_weight(host_tensor("attn_sinks", WeightRole::vector, TensorType::F32, 1, c.n_head, sink_bytes));
+        if (!w.ok()) return rep.fail(group, d.id(), detail, w.status().message());
+        sink_w = std::move(w).value();
+    }
+    const AttentionParams ap{scale, c.softcap, c.window, sink_w.get()};
     Status st = d.ops().attention((*qb)->as<float>(), kv, c.pos0, c.n_tok, c.n_head, c.n_head_kv, c.hd, ap,
                                   (*sb)->as<float>(), (*ob)->as<float>());
     std::vector<float> out(q.size());
@@ -455,6 +473,21 @@ void run_op_checks(const std::vector<Device*>& devices, const Options& opt, Repo
             attn.push_back({kt, 8, 4, 256, 600, 64, 500, 50.0f, 100});
             attn.push_back({kt, 8, 2, 256, 300, 17, 0, 0.0f, 4096});
             if (!q) attn.push_back({kt, 8, 4, 128, 1500, 150, 1100, 30.0f, 33});
+        }
+        // gpt-oss's attention: sinks on its shape (64 query heads of 64 over 8 KV heads, scaled
+        // down to 16 / 2), alternating windowed (128) and full layers: decode (split-K with the
+        // sink in the combine, several chunks and one) and prefill (the generic tiled kernel), a
+        // window inside and past a prefill tile, and a head size > 256 (split-K for prefill).
+        for (KvCacheType kt : {KvCacheType::f16, KvCacheType::f32, KvCacheType::q8_0}) {
+            if (q && kt != KvCacheType::f16) continue;
+            for (int64_t window : {int64_t{0}, int64_t{128}}) {
+                attn.push_back({kt, 16, 2, 64, 1500, 1, 1499, 0.0f, window, true});
+                attn.push_back({kt, 16, 2, 64, 64, 3, 10, 0.0f, window, true});
+                attn.push_back({kt, 16, 2, 64, 600, 64, 300, 0.0f, window, true});
+                attn.push_back({kt, 16, 2, 64, 300, 150, 0, 0.0f, window, true});
+                if (!q) attn.push_back({kt, 8, 4, 128, 1500, 17, 1100, 0.0f, window, true});
+            }
+            if (!q) attn.push_back({kt, 2, 1, 288, 400, 17, 100, 0.0f, 0, true});
         }
         if (opt.wants("attention"))
             for (const AttnCase& c : attn) check_attention(d, c, ++s_att, rep);

@@ -454,9 +454,16 @@ private slots:
     // A 120B-class MoE (36 layers, 128 experts of 2880, 4 used; ~64 GiB at Q4_0) on two 24 GB GPUs and
     // 128 GB of RAM: its layers do not fit on the GPUs, but their attention and caches do, with
     // every expert in RAM; the plan says so and predicts decode from the experts actually read.
-    // gpt-oss's attention sinks have no CUDA kernel: its layers are planned on the CPU, with the
-    // reason, instead of failing at load.
-    void attentionSinksStayOffGpus() {
+    // gpt-oss's attention sinks have experimental CUDA kernels (never yet run on a GPU): without
+    // PlanRequest::gpu_attention_sinks (STRATA_CUDA_MOE=1) its layers are planned on the CPU,
+    // with the reason, instead of on the GPU; with it they go on the GPU like any layer.
+    void attentionSinksOnGpusOnlyOnRequest_data() {
+        QTest::addColumn<bool>("on_request");
+        QTest::newRow("default") << false;
+        QTest::newRow("STRATA_CUDA_MOE=1") << true;
+    }
+    void attentionSinksOnGpusOnlyOnRequest() {
+        QFETCH(bool, on_request);
         planner_test::ModelShape s;
         s.n_layer = 4;
         ModelFootprint m = planner_test::make_footprint(s);
@@ -464,10 +471,15 @@ private slots:
         PlanRequest r;
         r.model = m;
         r.devices = {planner_test::gpu(0, "RTX 4090", 24, 1000, 80), planner_test::cpu_device("cpu", 64)};
+        r.gpu_attention_sinks = on_request;
         const Plan p = make_plan(r);
         QVERIFY(p.fits);
-        for (const StagePlan& st : p.stages) QCOMPARE(st.device_id, std::string("cpu"));
-        QVERIFY(!p.decisions.empty() && p.decisions.front().find("attention sinks") != std::string::npos);
+        int gpu_layers = 0;
+        for (const StagePlan& st : p.stages)
+            if (st.device_id != "cpu") gpu_layers += st.layer_end - st.layer_begin;
+        QCOMPARE(gpu_layers, on_request ? 4 : 0);
+        const bool said = !p.decisions.empty() && p.decisions.front().find("attention sinks") != std::string::npos;
+        QCOMPARE(said, !on_request);
     }
 
     // The plan's bytes are what each device allocates, for a MoE model whose experts sit beside

@@ -77,7 +77,7 @@ struct ModelFootprint {
     int64_t n_ff_shexp = 0;      // GLM-4.5: rows of a layer's shared experts (in its dense part)
     std::vector<uint64_t> layer_expert_bytes;  // (n_layer) router + experts, within layer_bytes (0: a dense layer)
     std::vector<uint64_t> cuda_layer_expert_bytes;  // the same within cuda_layer_bytes
-    bool attention_sinks = false;     // gpt-oss: layers whose attention has no CUDA kernel yet
+    bool attention_sinks = false;     // gpt-oss: attention with sinks (CUDA: PlanRequest::gpu_attention_sinks)
     bool is_moe() const { return n_expert > 0; }
     bool layer_has_experts(size_t il) const { return il < layer_expert_bytes.size() && layer_expert_bytes[il] > 0; }
 
@@ -184,6 +184,12 @@ struct PlanRequest {
     int embedding_device = -1;        // index into devices to pin token_embd to; -1 = first stage
     int output_device = -1;           // index to pin final norm + output head to; -1 = last stage
     ExpertPlacement experts;          // MoE models only
+    // CUDA devices run attention with sinks (a model with ModelFootprint::attention_sinks,
+    // gpt-oss). Its CUDA kernels are experimental (compiled, checked by the selftest, never yet
+    // run on a GPU by their authors), so the engine sets this only with STRATA_CUDA_MOE=1, as it
+    // does ExpertPlacement::gpu_experts; otherwise such a model's layers are planned off CUDA
+    // devices, with the reason among the plan's decisions.
+    bool gpu_attention_sinks = false;
     LinkMatrix links;                 // how stages hand over the hidden state (empty: unknown)
 };
 

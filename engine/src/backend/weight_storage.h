@@ -37,4 +37,13 @@ bool cuda_split(TensorType stored, WeightRole role, CudaSplit& out);
 // blocks (loading refuses such a tensor).
 uint64_t cuda_weight_bytes(TensorType t, WeightRole role, int64_t n_rows, int64_t n_cols);
 
+// A CUDA device that runs a MoE layer's experts keeps a table of them in device memory: one
+// cuk::MoeExpertView (cuda/kernel_args.h: three weight views and three bias pointers, 192
+// bytes; cuda_moe.cpp asserts the size) per expert, counted as the layer's weights. The planner
+// adds it to the layer's CUDA expert bytes.
+constexpr uint64_t kCudaExpertViewBytes = 192;
+inline uint64_t cuda_expert_table_bytes(int64_t n_expert) {
+    return n_expert > 0 ? static_cast<uint64_t>(n_expert) * kCudaExpertViewBytes : 0;
+}
+
 }  // namespace strata

@@ -152,6 +152,16 @@ uint64_t cuda_fused_bytes(const gguf::TensorInfo& t, ModelFootprint& m) {
     return total;
 }
 
+// Bytes of a stack of experts (a 3-D ffn_*_exps weight, or an (n, n_expert) bias stack) on a
+// CUDA device: the loader uploads each expert's slice as a weight of its own
+// (model_tensors.cpp), so a split layout pads each expert's matrix, not the stack once.
+uint64_t cuda_stack_bytes(const gguf::TensorInfo& t, ModelFootprint& m) {
+    const uint64_t whole = cuda_tensor_bytes(t, WeightRole::matrix, m);  // counts a conversion once
+    if (t.ne.size() != 3 || t.ne[2] <= 0) return whole;
+    const uint64_t per = cuda_weight_bytes(t.type, WeightRole::matrix, t.ne[1], t.ne[0]);
+    return per == 0 ? whole : per * static_cast<uint64_t>(t.ne[2]);
+}
+
 }  // namespace
 
 Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metadata,
@@ -258,12 +268,12 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
                                                           " but " + a + "block_count is " +
                                                           std::to_string(n_block));
             if (*il >= n_layer) continue;  // a NextN block: never loaded
-            const uint64_t cuda_bytes = cuda_fused_bytes(t, m);
+            const ExpertPart part = m.is_moe() ? expert_part(t.name) : ExpertPart::none;
+            const uint64_t cuda_bytes = part == ExpertPart::stack ? cuda_stack_bytes(t, m) : cuda_fused_bytes(t, m);
             m.layer_bytes[static_cast<size_t>(*il)] += t.n_bytes;
             m.cuda_layer_bytes[static_cast<size_t>(*il)] += cuda_bytes;
             seen[static_cast<size_t>(*il)] = true;
             if (t.name.ends_with(".attn_sinks.weight")) m.attention_sinks = true;
-            const ExpertPart part = m.is_moe() ? expert_part(t.name) : ExpertPart::none;
             if (part != ExpertPart::none) {
                 m.layer_expert_bytes[static_cast<size_t>(*il)] += t.n_bytes;
                 m.cuda_layer_expert_bytes[static_cast<size_t>(*il)] += cuda_bytes;
@@ -288,6 +298,12 @@ Result<ModelFootprint> model_footprint(const std::vector<gguf::KeyValue>& metada
         }
     }
     m.layer_flops_per_token = flops_all_layers / static_cast<uint64_t>(n_layer);
+    // A CUDA device running a layer's experts also keeps their table (weight_storage.h).
+    for (size_t il = 0; il < m.cuda_layer_expert_bytes.size(); ++il) {
+        if (!m.layer_has_experts(il)) continue;
+        m.cuda_layer_expert_bytes[il] += cuda_expert_table_bytes(m.n_expert);
+        m.cuda_layer_bytes[il] += cuda_expert_table_bytes(m.n_expert);
+    }
     // Every layer holds a copy of the RoPE frequency factors (runtime/stage.cpp).
     if (rope_factors != nullptr) {
         for (int64_t il = 0; il < n_layer; ++il) {

@@ -430,9 +430,9 @@ Plan materialize(const PlanRequest& r, const CoreResult& core) {
 }  // namespace plan_detail
 
 Plan make_plan(const PlanRequest& request) {
-    if (request.model.attention_sinks) {
-        // gpt-oss: CUDA has no kernel for attention sinks yet, so its layers stay off GPUs
-        // (planned here, not refused after a minute of loading).
+    if (request.model.attention_sinks && !request.gpu_attention_sinks) {
+        // gpt-oss: the CUDA attention kernels with sinks are experimental and used only on
+        // request (PlanRequest::gpu_attention_sinks), so without it its layers stay off GPUs.
         bool dropped = false;
         PlanRequest cpu_only = request;
         for (PlanDevice& d : cpu_only.devices)
@@ -440,8 +440,9 @@ Plan make_plan(const PlanRequest& request) {
         if (dropped) {
             cpu_only.model.attention_sinks = false;
             Plan p = make_plan(cpu_only);
-            p.decisions.insert(p.decisions.begin(), "GPUs skipped: this model's attention sinks (gpt-oss) have no CUDA "
-                                                    "kernel yet, so its layers run on the CPU");
+            p.decisions.insert(p.decisions.begin(),
+                               "GPUs skipped: this model's attention sinks (gpt-oss) have experimental CUDA kernels "
+                               "(never yet run on a GPU), used only with STRATA_CUDA_MOE=1, so its layers run on the CPU");
             return p;
         }
     }

@@ -47,11 +47,6 @@ Result<std::unique_ptr<Stage>> Stage::create(Device& device, const HParams& hp, 
                                              const RuntimeConfig& config, const UploadProgress& progress,
                                              const std::atomic<bool>* cancel, ExpertHost* expert_host) {
     std::unique_ptr<Stage> st(new Stage(device, hp, plan, config));
-    // gpt-oss's attention sinks have CPU kernels only: say so at load, not at the first token.
-    if (hp.attn_sinks && device.info().type != DeviceType::cpu) {
-        return Status(ErrorCode::unsupported, device.id() + " cannot run " + hp.arch +
-                                                  "'s attention (its sinks have no GPU kernel yet); run it on the CPU");
-    }
     // A MoE layer's experts are uploaded here unless the host holds them (a leading dense
     // layer of a MoE model has none).
     auto local_experts = [&](int il) { return hp.is_moe_layer(il) && !(expert_host && expert_host->holds(il)); };

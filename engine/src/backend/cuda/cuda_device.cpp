@@ -228,6 +228,14 @@ void CudaDevice::free_memory(void* p, size_t bytes, MemoryUse use, bool scratch_
     release(bytes, use);
 }
 
+Result<DeviceMemory> CudaDevice::allocate_kept_locked(size_t bytes, MemoryUse use, const std::string& what) {
+    if (failed_) return Status(ErrorCode::device_failure, info_.id + " has failed");
+    cudaSetDevice(ordinal_);
+    auto p = device_alloc(bytes, use, what);
+    if (!p.ok()) return p.status();
+    return DeviceMemory(*p);
+}
+
 Result<std::unique_ptr<Buffer>> CudaDevice::allocate(size_t bytes, MemoryUse use) {
     std::lock_guard<std::mutex> lock(mu_);
     if (failed_) return Status(ErrorCode::device_failure, info_.id + " has failed");

@@ -108,6 +108,10 @@ public:
 
     // Buffer / weight destruction.
     void free_memory(void* p, size_t bytes, MemoryUse use, bool scratch_registered);
+    // With the lock held: device memory that CudaOps keeps for as long as the device lives (the
+    // MoE expert tables), counted under `use` like a buffer. The count is never handed back:
+    // CudaOps frees the memory only as the device itself goes (its DeviceMemory owns it).
+    Result<DeviceMemory> allocate_kept_locked(size_t bytes, MemoryUse use, const std::string& what);
 
 private:
     CudaDevice(int index, int ordinal, const CudaDeviceOptions& options);

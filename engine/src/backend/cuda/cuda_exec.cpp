@@ -122,6 +122,7 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
             a.scale = op.scale;
             a.softcap = op.softcap;
             a.window = op.window;
+            a.sinks = op.w.handle ? vector_of(op.w) : nullptr;  // CudaOps::attention checked its size
             a.k = op.kv.k;
             a.v = op.kv.v;
             a.kv_type = kv_type_of(op.kv.type);
@@ -136,8 +137,9 @@ cudaError_t CudaDevice::run_item(const Item& it, std::string& what) {
                 a.out = op.out;
                 a.n_tok = op.n_tok;
                 a.pos = pos_dev_.as<int32_t>() + op.pos_slot;
-                // Soft caps and sliding windows (Gemma) are in the generic tiled kernel only.
-                if (op.softcap != 0.0f || op.window > 0 || op.kv.rows() < op.kv.n_ctx)
+                // Soft caps, sliding windows (Gemma) and attention sinks (gpt-oss) are in the
+                // generic tiled kernel only.
+                if (op.softcap != 0.0f || op.window > 0 || op.kv.rows() < op.kv.n_ctx || a.sinks)
                     return cuk::launch_attention_prefill(a, s);
                 if (options_.mma_attention && cc_major_ >= 8 && cuk::attention_prefill_mma_supported(op.head_dim, a.kv_type))
                     return cuk::launch_attention_prefill_mma(a, s);

@@ -11,6 +11,7 @@
 
 #include "backend/cuda/cuda_device.h"
 #include "backend/cuda/cuda_ops.h"
+#include "backend/weight_storage.h"
 
 namespace strata::cuda {
 
@@ -28,63 +29,64 @@ bool same_expert(const cuk::MoeExpertView& a, const cuk::MoeExpertView& b) {
 
 }  // namespace
 
+// The planner counts each layer's table as kCudaExpertViewBytes per expert (weight_storage.h).
+static_assert(sizeof(cuk::MoeExpertView) == kCudaExpertViewBytes,
+              "MoeExpertView changed size: update kCudaExpertViewBytes (the planner's count of the table)");
+
 // The device copies of layers' expert view tables, keyed by the ExpertWeights' gate list (a
 // layer's MoeWeights keeps it at one address while it lives). A table is uploaded on a layer's
 // first call and again only if its views changed (then the old copy is kept until the device
-// goes: ops recorded before may still read it). A few KiB per layer, outside the planner's
-// accounting. Raw CUDA memory, freed in the destructor: CudaOps outlives the device's stream and
-// lock, so it cannot hand its memory back through the device.
+// goes: ops recorded before may still read it). Its memory comes from the device, counted as
+// weights (the planner adds n_expert × kCudaExpertViewBytes to each layer's CUDA expert bytes),
+// and is owned here by DeviceMemory handles. CudaOps outlives the device's streams and lock
+// (~CudaDevice waits for the streams first), so the handles free the tables as CudaOps goes,
+// with the GPU made current in the destructor. Callers hold the device lock.
 class MoeExpertTables {
 public:
-    explicit MoeExpertTables(int ordinal) : ordinal_(ordinal) {}
-    ~MoeExpertTables() {
-        cudaSetDevice(ordinal_);
-        for (auto& [key, t] : tables_) cudaFree(t.dev);
-        for (void* p : retired_) cudaFree(p);
-        cudaGetLastError();
-    }
+    MoeExpertTables(CudaDevice& device, int ordinal) : device_(device), ordinal_(ordinal) {}
+    ~MoeExpertTables() { cudaSetDevice(ordinal_); }  // then the members free the tables
     MoeExpertTables(const MoeExpertTables&) = delete;
     MoeExpertTables& operator=(const MoeExpertTables&) = delete;
 
-    // The device table for `views`; empty `error` on success.
-    const cuk::MoeExpertView* get(const void* key, const std::vector<cuk::MoeExpertView>& views, std::string& error) {
-        std::lock_guard<std::mutex> lock(mu_);
+    // The device table for `views`, under the device lock.
+    Result<const cuk::MoeExpertView*> get_locked(const void* key, const std::vector<cuk::MoeExpertView>& views) {
         auto it = tables_.find(key);
         if (it != tables_.end()) {
             const auto& h = it->second.host;
             bool same = h.size() == views.size();
             for (size_t i = 0; same && i < h.size(); ++i) same = same_expert(h[i], views[i]);
-            if (same) return static_cast<const cuk::MoeExpertView*>(it->second.dev);
-            retired_.push_back(it->second.dev);
+            if (same) return it->second.dev.as<const cuk::MoeExpertView>();
+            retired_.push_back(std::move(it->second.dev));
             tables_.erase(it);
         }
         const size_t bytes = views.size() * sizeof(cuk::MoeExpertView);
-        void* dev = nullptr;
-        cudaError_t e = cudaSetDevice(ordinal_);
-        if (e == cudaSuccess) e = cudaMalloc(&dev, bytes);
-        if (e == cudaSuccess) e = cudaMemcpy(dev, views.data(), bytes, cudaMemcpyHostToDevice);
+        auto mem = device_.allocate_kept_locked(bytes, MemoryUse::weights, "a MoE layer's expert table");
+        if (!mem.ok()) return mem.status();
+        const cudaError_t e = cudaMemcpy(mem->get(), views.data(), bytes, cudaMemcpyHostToDevice);
         if (e != cudaSuccess) {
-            if (dev) cudaFree(dev);
             cudaGetLastError();
-            error = std::string("uploading the expert table: ") + cudaGetErrorString(e);
-            return nullptr;
+            return Status(ErrorCode::device_failure,
+                          device_.id() + ": uploading the expert table: " + cudaGetErrorString(e));
         }
-        tables_[key] = Table{views, dev};
-        return static_cast<const cuk::MoeExpertView*>(dev);
+        Table& t = tables_[key];
+        t.host = views;
+        t.dev = std::move(mem).value();
+        return t.dev.as<const cuk::MoeExpertView>();
     }
 
 private:
     struct Table {
         std::vector<cuk::MoeExpertView> host;
-        void* dev = nullptr;
+        DeviceMemory dev;  // (n_expert) MoeExpertView
     };
+    CudaDevice& device_;
     int ordinal_;
-    std::mutex mu_;  // two stages on one GPU share its CudaOps
     std::map<const void*, Table> tables_;
-    std::vector<void*> retired_;
+    std::vector<DeviceMemory> retired_;
 };
 
-CudaOps::CudaOps(CudaDevice& device) : dev_(device), moe_tables_(std::make_unique<MoeExpertTables>(device.ordinal())) {}
+CudaOps::CudaOps(CudaDevice& device)
+    : dev_(device), moe_tables_(std::make_unique<MoeExpertTables>(device, device.ordinal())) {}
 
 CudaOps::~CudaOps() = default;
 
@@ -222,13 +224,13 @@ Status CudaOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const f
 
     // Under the device lock: no graph capture is under way while the table is copied (a
     // synchronous copy would join it through the legacy stream).
-    std::string err;
     const cuk::MoeExpertView* table = nullptr;
     {
         std::lock_guard<std::mutex> lock(dev_.mutex());
-        table = moe_tables_->get(experts.gate.data(), views, err);
+        auto t = moe_tables_->get_locked(experts.gate.data(), views);
+        if (!t.ok()) return t.status();
+        table = *t;
     }
-    if (!table) return Status(ErrorCode::device_failure, dev_.id() + ": " + err);
 
     Op op;
     op.kind = OpKind::moe_ffn;

@@ -41,7 +41,8 @@ struct Op {
     const float* x = nullptr;   // main input (in place for rope, add, add_bias); store_kv: k
     const float* y = nullptr;   // second input: swiglu up, add y, store_kv v
     float* out = nullptr;       // output: embed, rms_norm, matmul, attention, swiglu, geglu
-    OpWeight w;                 // matmul weight, norm weight, bias, embedding table
+    OpWeight w;                 // matmul weight, norm weight, bias, embedding table, rope
+                                // frequency factors, attention sinks (none: handle null)
     const int32_t* tokens = nullptr;
     KvView kv;
     RopeParams rope;

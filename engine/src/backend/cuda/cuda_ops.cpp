@@ -160,10 +160,6 @@ Status CudaOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_
                           int64_t n_head_kv, int64_t head_dim, const AttentionParams& p, float* scratch,
                           float* out) {
     STRATA_RETURN_IF_ERROR(dev_.begin_op("attention"));
-    // Attention sinks (gpt-oss) are not in the CUDA kernels yet: refuse rather than compute a
-    // softmax without them.
-    if (p.sinks)
-        return Status(ErrorCode::unsupported, dev_.id() + ": attention sinks (gpt-oss) have no CUDA kernel yet");
     STRATA_RETURN_IF_ERROR(check_kv(dev_, kv, pos0, n_tok));
     if (n_head <= 0 || n_head_kv <= 0 || n_head % n_head_kv != 0 || n_head > 65535)
         return bad(dev_, "attention with " + std::to_string(n_head) + " heads and " + std::to_string(n_head_kv) +
@@ -174,8 +170,14 @@ Status CudaOps::attention(const float* q, const KvView& kv, int64_t pos0, int64_
     if (kv.rows() < kv.n_ctx && (p.window <= 0 || p.window + n_tok - 1 > kv.rows()))
         return bad(dev_, "a KV ring of " + std::to_string(kv.rows()) + " rows cannot serve a window of " +
                              std::to_string(p.window) + " for " + std::to_string(n_tok) + " tokens");
+    if (p.sinks) {
+        const auto& w = static_cast<const CudaWeight&>(*p.sinks);
+        if (w.layout().stored != TensorType::F32 || w.n_rows() * w.n_cols() != n_head)
+            return bad(dev_, "attention sinks " + w.name() + " are not " + std::to_string(n_head) + " F32 values");
+    }
     Op op;
     op.kind = OpKind::attention;
+    if (p.sinks) op.w = op_weight(static_cast<const CudaWeight&>(*p.sinks));  // (n_head) sink logits
     op.x = q;
     op.out = out;
     op.kv = kv;

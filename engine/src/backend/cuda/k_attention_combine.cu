@@ -1,6 +1,8 @@
 // Decode attention, second pass: merges the split-K chunks of each (head, token):
-// out[d] = Σ_c acc_c[d] · exp(m_c - M) / Σ_c l_c · exp(m_c - M), M = max_c m_c, over the
-// chunks that hold the token's positions. Optionally also writes out as ActQ8 for the next
+// out[d] = Σ_c acc_c[d] · exp(m_c - M) / (Σ_c l_c · exp(m_c - M) + exp(sink - M)),
+// M = max(max_c m_c, sink), over the chunks that hold the token's positions; without attention
+// sinks (a.sinks null) sink = -inf and its term is 0. The sink joins the denominator only: it has
+// no value row, so the chunks' acc are untouched. Optionally also writes out as ActQ8 for the next
 // (quantized) matvec (head_dim % 32 == 0; activation row = n_head × head_dim).
 //
 // The chunks' (m, l) pairs are read by all threads at once (one chunk each) and their weights
@@ -32,14 +34,16 @@ __global__ void __launch_bounds__(kThreads) attention_combine_kernel(const AttnA
         weight[c] = m;
         m_local = fmaxf(m_local, m);
     }
-    const float m_max = block_max(m_local, red);
+    const float sink = a.sinks ? a.sinks[h] : -INFINITY;
+    const float m_max = fmaxf(block_max(m_local, red), sink);
     float l_local = 0.0f;
     for (int c = threadIdx.x; c < n_valid; c += kThreads) {  // the same chunks as above: no race
         const float w = expf(weight[c] - m_max);
         weight[c] = w;
         l_local += part[c * stride + 1] * w;
     }
-    const float inv = 1.0f / block_sum(l_local, red);  // its barriers also publish `weight`
+    // its barriers also publish `weight`; expf(-inf) = 0 without a sink
+    const float inv = 1.0f / (block_sum(l_local, red) + expf(sink - m_max));
 
     const int lane = threadIdx.x % 32;
 #pragma unroll

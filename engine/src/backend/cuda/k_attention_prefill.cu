@@ -1,7 +1,10 @@
 // Prefill attention (many tokens): causal GQA with an online softmax over key tiles, float32
 // on the CUDA cores. Block (query tile of BQ tokens, head h): Q tile in shared memory, then for
 // each tile of 32 keys up to the tile's last position: scores S = Q·Kᵀ (masked causally), row
-// max / sum updated, O = O·corr + P·V with O in registers. head_dim ≤ 256.
+// max / sum updated, O = O·corr + P·V with O in registers. head_dim ≤ 256. Attention sinks
+// (gpt-oss) join each row's sum when the output is normalized: with the row's max m and sum l,
+// M = max(m, sink), out = O·e^(m−M) / (l·e^(m−M) + e^(sink−M)). The only prefill kernel with
+// sinks, soft caps and sliding windows (cuda_exec.cpp sends those here).
 #include "backend/cuda/attention_common.cuh"
 
 namespace strata::cuk {
@@ -111,7 +114,16 @@ __global__ void __launch_bounds__(kThreads) attention_prefill_kernel(const AttnA
     for (int r = 0; r < kAcc; ++r) {
         const int64_t idx = threadIdx.x + kThreads * r;
         const int64_t qi = idx / hd, d = idx % hd;
-        if (idx < BQ * hd && qi < n_q) a.out[((t0 + qi) * a.n_head + h) * hd + d] = acc[r] / l_row[qi];
+        if (idx < BQ * hd && qi < n_q) {
+            float o = acc[r], l = l_row[qi];
+            if (a.sinks) {  // m_row is finite: every query sees at least its own key
+                const float sink = a.sinks[h], m = m_row[qi], m_all = fmaxf(m, sink);
+                const float c = expf(m - m_all);
+                o *= c;
+                l = l * c + expf(sink - m_all);
+            }
+            a.out[((t0 + qi) * a.n_head + h) * hd + d] = o / l;
+        }
     }
 }
 

@@ -153,6 +153,10 @@ struct AttnArgs {
     float scale = 1.0f;
     float softcap = 0.0f;       // scores s → softcap·tanh(s / softcap) when > 0 (AttentionParams)
     int64_t window = 0;         // > 0: a query at p sees keys p − window + 1 .. p only
+    // (n_head) attention sinks (gpt-oss), or null: head h's logit sinks[h] joins its softmax's
+    // denominator only (AttentionParams). Decode adds it in the combine, prefill when it
+    // normalizes its output; the split-K partials never see it.
+    const float* sinks = nullptr;
     const void* k = nullptr;    // (n_ctx, n_embd_kv) in kv_type
     const void* v = nullptr;
     int kv_type = kKvF16;
