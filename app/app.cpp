@@ -50,9 +50,9 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
     m_benchStore = std::make_unique<BenchStore>(*m_db);
     m_bench = std::make_unique<BenchService>(*m_worker, *m_model, *m_monitor, *m_benchStore);
     m_linkProbe = std::make_unique<LinkProbeService>(*m_worker, *m_monitor, m_options.simulate.has_value());
-    // The fit previews' speeds: calibrated from the bench log, again after each new run.
-    m_fits->setCalibration(strata::load_calibration());
-    connect(m_bench.get(), &BenchService::runsChanged, this, [this] { m_fits->setCalibration(strata::load_calibration()); });
+    // The fit previews' speeds: calibrated from the bench log, which BenchService reads off the
+    // GUI thread when it starts and after each run.
+    connect(m_bench.get(), &BenchService::calibrationLoaded, m_fits.get(), &FitService::setCalibration);
     m_whatif = std::make_unique<WhatIfService>();
     m_chat = std::make_unique<ChatController>(*m_chatStore, *m_worker, *m_model);
     m_apiServer = std::make_unique<ApiServer>(m_worker->modelSource());

@@ -17,6 +17,10 @@ void postTo(QObject* target, F&& f) {
     QMetaObject::invokeMethod(target, std::forward<F>(f), Qt::QueuedConnection);
 }
 
+HubError internalError(const std::exception& e) {
+    return {strata::ErrorCode::internal, strata::NetFault::none, {}, QString::fromUtf8(e.what())};
+}
+
 }  // namespace
 
 HubFileRows hubFileRows(const std::vector<strata::hub::GgufEntry>& entries) {
@@ -50,16 +54,16 @@ quint64 HubService::search(const QString& words, strata::hub::SearchSort sort) {
     const std::string query = words.trimmed().toStdString();
     m_pool.start([this, id, config, query, sort] {
         HubRepoRows rows;
-        QString error;
+        HubError error;
         try {
             const strata::hub::HubClient client(config);
             auto found = client.search(query, sort, 50);
-            if (!found.ok()) error = qs(found.status().message());
+            if (!found.ok()) error = hubError(found.status());
             else
                 for (const strata::hub::RepoSummary& r : *found)
                     rows.append({qs(r.id), r.downloads, r.likes, qs(r.last_modified), r.gated});
         } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
+            error = internalError(e);
         }
         postTo(this, [this, id, rows, error] { emit searchFinished(id, rows, error); });
     });
@@ -77,7 +81,7 @@ quint64 HubService::openRepository(const QString& repo) {
             const strata::hub::HubClient client(config);
             auto files = client.list_files(repoId);
             if (!files.ok()) {
-                const QString error = qs(files.status().message());
+                const HubError error = hubError(files.status());
                 postTo(this, [this, id, repo, error] { emit repositoryListed(id, repo, {}, {}, error); });
                 return;
             }
@@ -85,7 +89,10 @@ quint64 HubService::openRepository(const QString& repo) {
             const auto card = client.model_card_summary(repoId);  // a card that fails to load is no error
             const QString cardText = card.ok() ? qs(*card) : QString();
             const HubFileRows listed = hubFileRows(entries);
-            const QString none = entries.empty() ? tr("%1 has no GGUF model files.").arg(repo) : QString();
+            const HubError none = entries.empty()
+                                      ? HubError{strata::ErrorCode::not_found, strata::NetFault::none, {},
+                                                 tr("%1 has no GGUF model files.").arg(repo)}
+                                      : HubError{};
             postTo(this, [this, id, repo, cardText, listed, none] { emit repositoryListed(id, repo, cardText, listed, none); });
             if (entries.empty()) return;
             strata::Engine engine;  // only plans: no model is loaded
@@ -105,7 +112,7 @@ quint64 HubService::openRepository(const QString& repo) {
             }
             postTo(this, [this, id, repo, rows] { emit verdictsReady(id, repo, rows); });
         } catch (const std::exception& e) {  // a pool thread must not let it escape
-            const QString error = QString::fromUtf8(e.what());
+            const HubError error = internalError(e);
             postTo(this, [this, id, repo, error] { emit repositoryListed(id, repo, {}, {}, error); });
         }
     });

@@ -41,9 +41,11 @@ public:
     strata::hub::HubConfig config() const { return m_config(); }
 
 signals:
-    void searchFinished(quint64 id, const strata::app::HubRepoRows& rows, const QString& error);
+    // `error.isError()`: the search failed (rows empty).
+    void searchFinished(quint64 id, const strata::app::HubRepoRows& rows, const strata::app::HubError& error);
+    // `error.isError()`: the listing failed, or the repository has no GGUF models (not_found).
     void repositoryListed(quint64 id, const QString& repo, const QString& card, const strata::app::HubFileRows& rows,
-                          const QString& error);
+                          const strata::app::HubError& error);
     void verdictsReady(quint64 id, const QString& repo, const strata::app::HubFileRows& rows);
 
 private:

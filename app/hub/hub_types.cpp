@@ -4,6 +4,15 @@
 
 namespace strata::app {
 
+HubError hubError(const strata::Status& status) {
+    HubError e;
+    e.code = status.code();
+    e.netFault = status.net_fault();
+    e.host = QUrl(QString::fromStdString(status.net_origin())).host();
+    e.message = QString::fromStdString(status.message());
+    return e;
+}
+
 std::optional<HubLink> parseHubLink(const QUrl& url, const QString& endpoint) {
     if (!url.isValid() || (url.scheme() != QLatin1String("https") && url.scheme() != QLatin1String("http")))
         return std::nullopt;
@@ -33,6 +42,7 @@ QString compactCount(qint64 n) {
 }
 
 void registerHubMetaTypes() {
+    qRegisterMetaType<HubError>();
     qRegisterMetaType<HubRepoRows>();
     qRegisterMetaType<HubFileRows>();
 }

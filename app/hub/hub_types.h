@@ -9,7 +9,22 @@
 #include <QUrl>
 #include <optional>
 
+#include "strata/status.h"
+
 namespace strata::app {
+
+// Why a Hub request failed, as a view needs it to choose its words: the code and the network
+// fault decide what to say and whether Retry is offered; the engine's message is the detail
+// (a tooltip, or the text itself for failures with no shorter way to say them).
+struct HubError {
+    strata::ErrorCode code = strata::ErrorCode::ok;  // ok: no error
+    strata::NetFault netFault = strata::NetFault::none;
+    QString host;     // netFault != none: the host being reached ("huggingface.co")
+    QString message;  // the engine's whole message
+    bool isError() const { return code != strata::ErrorCode::ok; }
+};
+// The HubError for a failed Status (an ok Status gives no error).
+HubError hubError(const strata::Status& status);
 
 struct HubRepoRow {
     QString id;             // "owner/name"
@@ -57,5 +72,6 @@ void registerHubMetaTypes();
 
 }  // namespace strata::app
 
+Q_DECLARE_METATYPE(strata::app::HubError)
 Q_DECLARE_METATYPE(strata::app::HubRepoRows)
 Q_DECLARE_METATYPE(strata::app::HubFileRows)

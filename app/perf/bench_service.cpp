@@ -18,13 +18,21 @@
 namespace strata::app {
 
 BenchService::BenchService(EngineWorker& worker, const ModelState& model, const DeviceMonitor& monitor,
-                           BenchStore& store, QObject* parent)
+                           BenchStore& store, BenchLogSource log, QObject* parent)
     : QObject(parent), m_worker(worker), m_model(model), m_monitor(monitor), m_store(store),
-      m_version(QCoreApplication::applicationVersion()) {
+      m_version(QCoreApplication::applicationVersion()), m_log(std::move(log)) {
+    qRegisterMetaType<strata::Calibration>();
+    if (m_log.path.empty()) m_log.path = strata::bench_log_path();
+    if (!m_log.read) m_log.read = [](const std::string& path, uint64_t maxBytes) { return strata::read_bench_log(path, maxBytes); };
+    if (!m_log.calibration) m_log.calibration = [] { return strata::load_calibration(); };
+    if (m_log.importWindow == 0) m_log.importWindow = 1;
+    m_pool.setMaxThreadCount(1);
     connect(&worker, &EngineWorker::benchFinished, this, &BenchService::finished);
     connect(&worker, &EngineWorker::benchFailed, this, &BenchService::failedRun);
-    importLog();
+    readLog();
 }
+
+BenchService::~BenchService() { m_pool.waitForDone(); }
 
 BenchRun BenchService::runFromRecord(const strata::BenchRecord& rec) {
     BenchRun run;
@@ -51,23 +59,64 @@ BenchRun BenchService::runFromRecord(const strata::BenchRecord& rec) {
     return run;
 }
 
-int BenchService::importLog(const QString& path) {
-    const strata::BenchLog log = strata::read_bench_log(path.isEmpty() ? strata::bench_log_path() : path.toStdString());
-    for (const std::string& w : log.warnings) qWarning("bench log: %s", w.c_str());
-    QSet<QString> seen = m_store.recordIds();
-    int added = 0;
-    for (const strata::BenchRecord& rec : log.records) {
-        const QString id = QString::fromStdString(rec.id);
-        if (seen.contains(id)) continue;
-        if (!m_store.add(runFromRecord(rec))) {
-            m_error = m_store.lastError();
-            break;
+BenchLogScan BenchService::scanLog(const BenchLogSource& source, const QSet<QString>& known) {
+    BenchLogScan scan;
+    // The log is append-only and the store imports it in order: once a window of its end holds
+    // a record the store has, the records before that window were imported already.
+    for (uint64_t window = std::max<uint64_t>(source.importWindow, 1);; window *= 4) {
+        const strata::BenchLog log = source.read(source.path, window);
+        scan.bytesRead = log.bytes_read;
+        scan.whole = log.whole;
+        const bool reachesKnown = std::any_of(log.records.begin(), log.records.end(), [&](const strata::BenchRecord& r) {
+            return known.contains(QString::fromStdString(r.id));
+        });
+        if (!log.whole && !reachesKnown && window < (uint64_t(1) << 62)) continue;
+        scan.runs.clear();
+        for (const strata::BenchRecord& rec : log.records)
+            if (!known.contains(QString::fromStdString(rec.id))) scan.runs.append(runFromRecord(rec));
+        for (const std::string& w : log.warnings) scan.warnings.append(QString::fromStdString(w));
+        return scan;
+    }
+}
+
+void BenchService::readLog() {
+    const BenchLogSource source = m_log;
+    const QSet<QString> known = m_store.recordIds();
+    m_pool.start([this, source, known] {
+        BenchLogScan scan;
+        strata::Calibration calibration;
+        try {
+            scan = scanLog(source, known);
+            calibration = source.calibration();
+        } catch (const std::exception& e) {  // a pool thread must not let it escape
+            scan.warnings.append(QStringLiteral("reading the bench log failed: %1").arg(QString::fromUtf8(e.what())));
         }
-        seen.insert(id);
-        ++added;
+        // Queued to this service's (the GUI) thread; dropped if the service is gone by then.
+        QMetaObject::invokeMethod(
+            this, [this, scan, calibration] { storeLogRuns(scan, calibration); }, Qt::QueuedConnection);
+    });
+}
+
+void BenchService::storeLogRuns(const BenchLogScan& scan, const strata::Calibration& calibration) {
+    for (const QString& w : scan.warnings) qWarning("bench log: %s", qPrintable(w));
+    int added = 0;
+    // A run in flight has its own record in the log soon (or already): it is stored by
+    // finished() as the app's run, and the read after it brings in the rest.
+    if (!isRunning()) {
+        QSet<QString> seen = m_store.recordIds();  // now, not when the read started
+        for (const BenchRun& run : scan.runs) {
+            if (seen.contains(run.recordId)) continue;
+            if (!m_store.add(run)) {
+                m_error = m_store.lastError();
+                break;
+            }
+            seen.insert(run.recordId);
+            ++added;
+        }
     }
     if (added > 0) emit runsChanged();
-    return added;
+    emit logRead(added);
+    emit calibrationLoaded(calibration);
 }
 
 bool BenchService::canRun() const { return m_model.isLoaded() && !isRunning(); }
@@ -122,7 +171,7 @@ bool BenchService::run() {
         m_error = tr("Load a model first: the benchmark runs on the loaded model.");
         return false;
     }
-    importLog();  // strata-cli runs since the last look, before this run's own record
+    readLog();  // strata-cli runs since the last look
     m_pending = {};
     m_pending.machine = machineName(m_monitor.devices());
     m_pending.machineId = machineId(m_monitor.devices());
@@ -153,9 +202,11 @@ void BenchService::finished(quint64 requestId, const BenchRun& figures) {
     if (!m_store.add(run)) {
         m_error = tr("The benchmark ran but could not be saved: %1").arg(m_store.lastError());
         emit failed(m_error);
+        readLog();
         return;
     }
     emit runsChanged();
+    readLog();  // the calibration with this run, and records left while it ran
 }
 
 void BenchService::failedRun(quint64 requestId, const QString& message) {
@@ -164,6 +215,7 @@ void BenchService::failedRun(quint64 requestId, const QString& message) {
     m_error = message;
     emit runningChanged(false);
     emit failed(message);
+    readLog();  // records left while it ran
 }
 
 bool BenchService::add(const BenchRun& run) {

@@ -2,19 +2,27 @@
 // worker for a benchmark of the loaded model (EngineWorker::requestBench: strata::run_bench on
 // a leased sequence, on the worker's thread), completes the result with where and what it ran
 // (machine, its fingerprint, the model, the plan, Strata's version) and stores it through
-// BenchStore; the worker appends the same run to the engine's bench log, and importLog() brings
-// that log's other records (strata-cli bench) into the store; the performance view reads runs() and calls run()/cancel()/exportCsv(), never the
+// BenchStore; the worker appends the same run to the engine's bench log, and readLog() brings
+// that log's other records (strata-cli bench) into the store and loads the planner's calibration
+// from it; the performance view reads runs() and calls run()/cancel()/exportCsv(), never the
 // store.
 //
-// Threads: GUI thread (the Database's). The worker's signals arrive queued.
+// Threads: lives on the GUI thread (the Database's); the worker's signals arrive queued. The
+// bench log is read on this service's own pool thread, never on the GUI thread: the log is
+// append-only and grows with every bench; what was read comes back as a queued call.
 #pragma once
 
 #include <QObject>
+#include <QThreadPool>
+#include <cstdint>
+#include <functional>
+#include <string>
 
 #include "allocation/allocation.h"
 #include "perf/bench_run.h"
 #include "strata/bench.h"
 #include "strata/bench_log.h"
+#include "strata/calibration.h"
 #include "strata/plan.h"
 
 namespace strata::app {
@@ -24,11 +32,33 @@ class DeviceMonitor;
 class EngineWorker;
 class ModelState;
 
+// Where and how BenchService reads the bench log. Both functions run on the service's pool
+// thread; tests replace them to see which thread reads, or how much.
+struct BenchLogSource {
+    std::string path;  // "" = strata::bench_log_path()
+    // Reads the records in the last `maxBytes` of `path` (strata::read_bench_log).
+    std::function<strata::BenchLog(const std::string& path, uint64_t maxBytes)> read;
+    // The planner's calibration (strata::load_calibration: the engine's log, bounded there).
+    std::function<strata::Calibration()> calibration;
+    // The import reads this much of the log's end first, and four times more while everything it
+    // read is new to the store (so a log the store has never seen is read whole, once).
+    uint64_t importWindow = 1ull << 20;
+};
+
+// What one scan of the bench log found.
+struct BenchLogScan {
+    QList<BenchRun> runs;   // of records the store did not have, oldest first
+    QStringList warnings;   // skipped lines
+    uint64_t bytesRead = 0; // of the last (largest) window read
+    bool whole = true;      // the last window was the whole file
+};
+
 class BenchService : public QObject {
     Q_OBJECT
 public:
     BenchService(EngineWorker& worker, const ModelState& model, const DeviceMonitor& monitor, BenchStore& store,
-                 QObject* parent = nullptr);
+                 BenchLogSource log = {}, QObject* parent = nullptr);
+    ~BenchService() override;  // waits for a log read in flight
 
     bool isRunning() const { return m_request != 0; }
     bool canRun() const;  // a model is loaded and no bench runs
@@ -43,13 +73,20 @@ public:
     void cancel();
     // Stores a run measured elsewhere (sample data).
     bool add(const BenchRun& run);
-    // Imports the engine's bench log (strata/bench_log.h; "" = strata::bench_log_path()): every
-    // record whose id no stored run has becomes a run — strata-cli bench results join the
-    // history this way. Returns how many were added (runsChanged when any); bad log lines are
-    // skipped (the engine's warnings go to the log output). Called when the service is made and
-    // before each run; the app's own runs are in the log already and stored under their id.
-    int importLog(const QString& path = {});
-    // A bench log record as a run (what importLog stores).
+    // Reads the engine's bench log on the pool thread: every record whose id no stored run has
+    // becomes a run (strata-cli bench results join the history this way), and the planner's
+    // calibration is loaded from it. Back on the GUI thread: the new runs are stored
+    // (runsChanged when any), then logRead(added), then calibrationLoaded. Only the log's end is
+    // read: from the last importWindow bytes, growing until a run already stored is among them.
+    // Bad log lines are skipped (the engine's warnings go to the log output). Called when the
+    // service is made, before each run and after it; while a run is in flight, the runs read
+    // are left to the read after it, so the run's own record is stored as the app's run.
+    void readLog();
+    // What readLog() reads, without storing it: the runs of the log's records whose ids are not
+    // in `known`, from windows of the log's end growing from source.importWindow until one
+    // holds a known record or is the whole file. Thread-safe (the source's functions permitting).
+    static BenchLogScan scanLog(const BenchLogSource& source, const QSet<QString>& known);
+    // A bench log record as a run (what readLog stores).
     static BenchRun runFromRecord(const strata::BenchRecord& record);
     // Writes every run as CSV (benchRunsCsv); false with lastError() on failure.
     bool exportCsv(const QString& path);
@@ -67,10 +104,15 @@ signals:
     void runningChanged(bool running);
     void runsChanged();
     void failed(const QString& message);
+    // A readLog() finished: `added` runs were stored from the log.
+    void logRead(int added);
+    // The planner's calibration as the log gave it (empty when switched off, or no runs).
+    void calibrationLoaded(const strata::Calibration& calibration);
 
 private:
     void finished(quint64 requestId, const BenchRun& figures);
     void failedRun(quint64 requestId, const QString& message);
+    void storeLogRuns(const BenchLogScan& scan, const strata::Calibration& calibration);
 
     EngineWorker& m_worker;
     const ModelState& m_model;
@@ -80,6 +122,10 @@ private:
     BenchRun m_pending;  // what/where of the run in flight
     QString m_version;
     QString m_error;
+    BenchLogSource m_log;
+    QThreadPool m_pool;  // one thread: log reads run in order
 };
 
 }  // namespace strata::app
+
+Q_DECLARE_METATYPE(strata::Calibration)

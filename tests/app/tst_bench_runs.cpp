@@ -2,11 +2,17 @@
 // model (the real engine, a tiny random model) through the worker, stores the run with its
 // machine, fingerprint, model, plan and version in SQLite (schema v7), refuses without a model,
 // and exports CSV (RFC 4180 quoting, one column per test). The engine's bench log: the app's run
-// is appended to it, and its records (strata-cli bench) are imported once each (by id).
+// is appended to it, and its records (strata-cli bench) are imported once each (by id); the log
+// is read on the service's pool thread, never the GUI thread, and only its end once the store
+// has caught up with it.
 #include <QtTest>
 
+#include <QMutex>
 #include <QTemporaryDir>
+#include <QThread>
 #include <QTimeZone>
+#include <atomic>
+#include <memory>
 
 #include "allocation/fit_service.h"
 #include "devices/device_monitor.h"
@@ -48,6 +54,35 @@ BenchRun sampleRun(qint64 at, double prefill, double decode) {
     return r;
 }
 
+// Starts a log read and waits for its answer: how many runs it added (-1: no answer).
+int readLogAndWait(BenchService& service) {
+    QSignalSpy read(&service, &BenchService::logRead);
+    service.readLog();
+    if (!read.wait(20000)) return -1;
+    return read[0][0].toInt();
+}
+
+// A service's first read (its constructor starts one): how many runs it added (-1: no answer).
+int firstRead(QSignalSpy& read) {
+    if (read.isEmpty() && !read.wait(20000)) return -1;
+    return read[0][0].toInt();
+}
+
+strata::BenchRecord cliRecord(const std::string& id) {
+    strata::BenchRecord rec;
+    rec.id = id;
+    rec.time_utc = "2026-12-07T19:00:00Z";
+    rec.version = "0.1.0";
+    rec.source = "cli";
+    rec.fingerprint = "0123456789abcdef";
+    rec.devices = {{"cpu", "cpu", "Test CPU (2 threads)", 2, "avx2", 20, 0.08}};
+    rec.model_path = "/models/tiny.gguf";
+    rec.stages = {{"cpu", 0, 3}};
+    rec.tests = {{"pp128", true, 128, 150.5}, {"tg32", false, 32, 30.25}};
+    rec.predicted_decode_tps = 40;
+    return rec;
+}
+
 }  // namespace
 
 class TestBenchRuns : public QObject {
@@ -69,26 +104,19 @@ private slots:
         Database db;
         QVERIFY(db.open(dir.filePath(QStringLiteral("import.db"))));
         BenchStore store(db);
-        strata::BenchRecord rec;
-        rec.id = "20261207T190000Z-00000000000000aa";
-        rec.time_utc = "2026-12-07T19:00:00Z";
-        rec.version = "0.1.0";
-        rec.source = "cli";
-        rec.fingerprint = "0123456789abcdef";
-        rec.devices = {{"cpu", "cpu", "Test CPU (2 threads)", 2, "avx2", 20, 0.08}};
-        rec.model_path = "/models/tiny.gguf";
-        rec.stages = {{"cpu", 0, 3}};
-        rec.tests = {{"pp128", true, 128, 150.5}, {"tg32", false, 32, 30.25}};
-        rec.predicted_decode_tps = 40;
+        strata::BenchRecord rec = cliRecord("20261207T190000Z-00000000000000aa");
         const QString log = dir.filePath(QStringLiteral("log.jsonl"));
         QVERIFY(strata::append_bench_record(rec, log.toStdString()).ok());
 
         test::WorkerFixture f(makeStrataBackend());
         DeviceMonitor monitor(nullptr);
-        BenchService service(*f.worker, *f.model, monitor, store);
+        BenchLogSource source;
+        source.path = log.toStdString();
+        BenchService service(*f.worker, *f.model, monitor, store, source);
         QSignalSpy changed(&service, &BenchService::runsChanged);
-        QCOMPARE(service.importLog(log), 1);
-        QCOMPARE(service.importLog(log), 0);
+        QSignalSpy read(&service, &BenchService::logRead);
+        QCOMPARE(firstRead(read), 1);
+        QCOMPARE(readLogAndWait(service), 0);
         QCOMPARE(changed.size(), 1);
         QList<BenchRun> runs = service.runs();
         QCOMPARE(runs.size(), 1);
@@ -109,15 +137,106 @@ private slots:
             QVERIFY(bad.open(QIODevice::Append));
             bad.write("{ not a record\n");  // skipped, not fatal
         }
-        QCOMPARE(service.importLog(log), 1);
-        QCOMPARE(service.importLog(log), 0);
+        QCOMPARE(readLogAndWait(service), 1);
+        QCOMPARE(readLogAndWait(service), 0);
         QCOMPARE(service.runs().size(), 2);
         // The database refuses a second row for one record, too.
         BenchRun dup = runs[0];
         QVERIFY(!store.add(dup));
         QCOMPARE(store.recordIds().size(), 2);
         // A missing log imports nothing.
-        QCOMPARE(service.importLog(dir.filePath(QStringLiteral("none.jsonl"))), 0);
+        source.path = dir.filePath(QStringLiteral("none.jsonl")).toStdString();
+        BenchService none(*f.worker, *f.model, monitor, store, source);
+        QSignalSpy noneRead(&none, &BenchService::logRead);
+        QCOMPARE(firstRead(noneRead), 0);
+    }
+
+    // The log is read, and the calibration loaded, on a thread that is not the GUI thread; the
+    // calibration comes back by calibrationLoaded.
+    void readsTheLogOffTheGuiThread() {
+        QTemporaryDir dir;
+        Database db;
+        QVERIFY(db.open(dir.filePath(QStringLiteral("threads.db"))));
+        BenchStore store(db);
+        const QString log = dir.filePath(QStringLiteral("log.jsonl"));
+        QVERIFY(strata::append_bench_record(cliRecord("t1"), log.toStdString()).ok());
+        struct Seen {
+            QMutex mutex;
+            QList<QThread*> threads;
+            void add() {
+                QMutexLocker lock(&mutex);
+                threads.append(QThread::currentThread());
+            }
+        };
+        auto seen = std::make_shared<Seen>();
+        BenchLogSource source;
+        source.path = log.toStdString();
+        source.read = [seen](const std::string& path, uint64_t maxBytes) {
+            seen->add();
+            return strata::read_bench_log(path, maxBytes);
+        };
+        source.calibration = [seen] {
+            seen->add();
+            strata::Calibration c;
+            c.classes.push_back({"cpu|test", "test CPU", {}});
+            return c;
+        };
+        test::WorkerFixture f(makeStrataBackend());
+        DeviceMonitor monitor(nullptr);
+        BenchService service(*f.worker, *f.model, monitor, store, source);
+        QSignalSpy calibrated(&service, &BenchService::calibrationLoaded);
+        QSignalSpy read(&service, &BenchService::logRead);
+        QCOMPARE(firstRead(read), 1);
+        QCOMPARE(readLogAndWait(service), 0);
+        QTRY_COMPARE(calibrated.size(), 2);
+        QCOMPARE(calibrated[0][0].value<strata::Calibration>().classes.size(), size_t(1));
+        QMutexLocker lock(&seen->mutex);
+        QCOMPARE(seen->threads.size(), 4);  // two reads, two calibrations
+        for (QThread* t : seen->threads) QVERIFY(t != QCoreApplication::instance()->thread());
+    }
+
+    // A long log: once the store has its records, a read looks only at the log's end (a small
+    // part of the file), and still imports every new record, however many: the window grows
+    // until it reaches a record the store has.
+    void longLogIsReadBoundedAndImportsNewRecords() {
+        QTemporaryDir dir;
+        Database db;
+        QVERIFY(db.open(dir.filePath(QStringLiteral("long.db"))));
+        BenchStore store(db);
+        const QString log = dir.filePath(QStringLiteral("log.jsonl"));
+        const int n = 300;
+        for (int i = 0; i < n; ++i)
+            QVERIFY(strata::append_bench_record(cliRecord("old-" + std::to_string(i)), log.toStdString()).ok());
+        const qint64 lineBytes = QFileInfo(log).size() / n;
+        auto largest = std::make_shared<std::atomic<uint64_t>>(0);
+        BenchLogSource source;
+        source.path = log.toStdString();
+        source.importWindow = uint64_t(4 * lineBytes);
+        source.read = [largest](const std::string& path, uint64_t maxBytes) {
+            strata::BenchLog l = strata::read_bench_log(path, maxBytes);
+            largest->store(std::max(largest->load(), l.bytes_read));
+            return l;
+        };
+        test::WorkerFixture f(makeStrataBackend());
+        DeviceMonitor monitor(nullptr);
+        BenchService service(*f.worker, *f.model, monitor, store, source);
+        QSignalSpy read(&service, &BenchService::logRead);
+        QCOMPARE(firstRead(read), n);  // a log the store never saw: read whole, once
+        QCOMPARE(largest->load(), uint64_t(QFileInfo(log).size()));
+
+        largest->store(0);
+        QVERIFY(strata::append_bench_record(cliRecord("new-1"), log.toStdString()).ok());
+        QVERIFY(strata::append_bench_record(cliRecord("new-2"), log.toStdString()).ok());
+        QCOMPARE(readLogAndWait(service), 2);
+        QVERIFY2(largest->load() <= uint64_t(4 * lineBytes), qPrintable(QString::number(largest->load())));
+
+        largest->store(0);
+        for (int i = 0; i < 40; ++i)  // ten windows' worth of new records
+            QVERIFY(strata::append_bench_record(cliRecord("burst-" + std::to_string(i)), log.toStdString()).ok());
+        QCOMPARE(readLogAndWait(service), 40);
+        QVERIFY(largest->load() < uint64_t(QFileInfo(log).size()));
+        QCOMPARE(service.runs().size(), n + 42);
+        QCOMPARE(readLogAndWait(service), 0);
     }
 
     void storeKeepsRuns() {
@@ -255,7 +374,7 @@ private slots:
         QCOMPARE(log.records[0].source, std::string("app"));
         QCOMPARE(log.records[0].tests.size(), size_t(3));
         QVERIFY(log.records[0].predicted_decode_tps > 0);
-        QCOMPARE(service.importLog(), 0);
+        QCOMPARE(readLogAndWait(service), 0);
         QCOMPARE(service.runs().size(), 1);
 
         const QString csvPath = dir_.filePath(QStringLiteral("runs.csv"));

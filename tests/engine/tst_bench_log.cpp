@@ -1,5 +1,6 @@
 // The bench results log (strata/bench_log.h) and the planner's calibration from it
-// (strata/calibration.h): append and read back, a corrupt line skipped with a warning, a missing
+// (strata/calibration.h): append and read back, a corrupt line skipped with a warning, reads of
+// the log's end only (bounded) and a half-written last line skipped quietly, a missing
 // or unwritable directory an error Status (never a crash); the median over the recent runs of a
 // class, class matching (CPU model + ISA + threads, GPU name), the counts, the off switch, the
 // seed file; and the planner applying factors — raw and calibrated predictions, the explanation
@@ -7,6 +8,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <filesystem>
 #include <fstream>
 
 #include "strata/bench_log.h"
@@ -129,6 +131,50 @@ private slots:
         QCOMPARE(log.records[1].id, std::string("good-2"));
         QCOMPARE(log.warnings.size(), size_t(3));
         QVERIFY2(QString::fromStdString(log.warnings[0]).startsWith("corrupt.jsonl:2: skipped"), log.warnings[0].c_str());
+    }
+
+    // The log only grows: a read takes its end. The window starts at the first line that begins
+    // inside it (the cut line is skipped without a warning), whatever the byte before it is; a
+    // log shorter than the window is read whole.
+    void readsOnlyTheLogsEnd() {
+        const std::string path = dir_.filePath("long.jsonl").toStdString();
+        const int n = 60;
+        for (int i = 0; i < n; ++i)
+            QVERIFY(append_bench_record(record(cpu_rec(2), 20 + i, 25, 140, 150, "r" + std::to_string(i)), path).ok());
+        const uint64_t size = std::filesystem::file_size(path);
+        // The last two lines' length (ids r58, r59: the values are the same length too).
+        const uint64_t line = bench_record_to_json(record(cpu_rec(2), 20 + n - 1, 25, 140, 150, "r59")).size() + 1;
+
+        const BenchLog all = read_bench_log(path);  // the default window (4 MiB) holds it all
+        QVERIFY(all.whole);
+        QCOMPARE(all.records.size(), size_t(n));
+        QCOMPARE(all.bytes_read, size);
+
+        const BenchLog tail = read_bench_log(path, size / 3);
+        QVERIFY(!tail.whole);
+        QVERIFY2(tail.warnings.empty(), tail.warnings.empty() ? "" : tail.warnings[0].c_str());
+        QVERIFY(tail.bytes_read <= size / 3);
+        QVERIFY(tail.records.size() >= size_t(n / 3 - 2) && tail.records.size() <= size_t(n / 3));
+        QCOMPARE(tail.records.back().id, std::string("r") + std::to_string(n - 1));
+        QCOMPARE(tail.records.front().id, std::string("r") + std::to_string(n - int(tail.records.size())));
+
+        // A window that starts exactly at a line's start keeps that line; one byte less drops it.
+        QCOMPARE(read_bench_log(path, 2 * line).records.size(), size_t(2));
+        QCOMPARE(read_bench_log(path, 2 * line - 1).records.size(), size_t(1));
+        QCOMPARE(read_bench_log(path, 0).records.size(), size_t(n));  // 0: the whole file
+    }
+
+    // A last line still being written (no newline yet, not JSON yet) is no warning.
+    void halfWrittenLastLineIsNoWarning() {
+        const std::string path = dir_.filePath("half.jsonl").toStdString();
+        QVERIFY(append_bench_record(record(cpu_rec(2), 20, 25, 140, 150, "whole"), path).ok());
+        {
+            std::ofstream out(path, std::ios::app);
+            out << "{\"format\": 1, \"id\": \"half\", \"tests\": [";
+        }
+        const BenchLog log = read_bench_log(path);
+        QCOMPARE(log.records.size(), size_t(1));
+        QVERIFY2(log.warnings.empty(), log.warnings.empty() ? "" : log.warnings[0].c_str());
     }
 
     void missingOrUnwritableDirectory() {

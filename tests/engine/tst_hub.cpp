@@ -27,6 +27,7 @@
 #include "strata/hub/hub_client.h"
 #include "strata/hub/remote_fit.h"
 #include "cli_runner.h"
+#include "closed_port.h"
 
 using namespace strata;
 namespace fs = std::filesystem;
@@ -174,6 +175,45 @@ private slots:
                      q.find("limit=5") != std::string::npos, q.c_str());
         auto gated = client().search("gated");
         QVERIFY(gated.ok() && gated->size() == 1 && gated->front().gated);
+    }
+
+    // A Hub that cannot be reached: ErrorCode::io with NetFault::unreachable and the origin, and
+    // a message that names the origin once (the client adds what it was doing, not where).
+    void unreachableHubIsAFaultNamedOnce() {
+        const int port = strata::test::closedLoopbackPort();
+        QVERIFY(port > 0);
+        hub::HubConfig c;
+        c.endpoint = "http://127.0.0.1:" + std::to_string(port);
+        const auto found = hub::HubClient(c).search("tiny");
+        QVERIFY(!found.ok());
+        const Status& s = found.status();
+        QCOMPARE(s.code(), ErrorCode::io);
+        QCOMPARE(s.net_fault(), NetFault::unreachable);
+        QCOMPARE(s.net_origin(), c.endpoint);
+        const std::string& m = s.message();
+        QVERIFY2(m.rfind("searching the Hub: could not reach " + c.endpoint + ": ", 0) == 0, m.c_str());
+        QVERIFY2(m.find(c.endpoint) == m.rfind(c.endpoint), m.c_str());
+        const auto files = hub::HubClient(c).list_files(repo_);
+        QCOMPARE(files.status().net_fault(), NetFault::unreachable);
+    }
+
+    // An answer that stops part-way is a dropped connection, not an unreachable server; an HTTP
+    // error status is no network fault at all.
+    void droppedAndHttpErrorsAreTold() {
+        hub::HubConfig config;
+        config.endpoint = endpoint_;
+        config.stall_timeout_s = 1;
+        const hub::HubClient c(config);
+        control("stall=tiny-Q8_0.gguf&count=1");
+        auto got = c.download_http().stream(c.file_url(repo_, "tiny-Q8_0.gguf"), std::nullopt,
+                                            [](std::string_view) { return true; });
+        QVERIFY(!got.ok());
+        QCOMPARE(got.status().code(), ErrorCode::io);
+        QCOMPARE(got.status().net_fault(), NetFault::dropped);
+        QVERIFY2(!got.status().net_origin().empty(), got.status().message().c_str());
+        const auto missing = c.list_files("test/no-such-GGUF");
+        QCOMPARE(missing.status().code(), ErrorCode::not_found);
+        QCOMPARE(missing.status().net_fault(), NetFault::none);
     }
 
     void listingGroupsSplitSets() {

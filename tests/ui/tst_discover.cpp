@@ -3,13 +3,16 @@
 // every file's fit verdict from its header → Download → the model is in the library catalog,
 // loads on the real engine, and a chat answer arrives. Also: pause (the transfer stops, the
 // .part file stays) and resume (continues from it), cancel (the .part file goes), a dropped
-// Hugging Face link opening the repository, and the link parser.
+// Hugging Face link opening the repository, the link parser, and a Hub that cannot be reached
+// (told from the error's fault, with a Retry that works once it can be).
 #include <QtTest>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QTableWidget>
 
 #include "app.h"
+#include "closed_port.h"
 #include "chat/chat_controller.h"
 #include "chat/composer.h"
 #include "chat/chat_view.h"
@@ -226,20 +229,63 @@ private slots:
         quint64 id = hub.openRepository(QStringLiteral("test/gated-GGUF"));
         QTRY_COMPARE(listed.size(), 1);
         QCOMPARE(listed[0][0].toULongLong(), id);
-        QVERIFY2(listed[0][4].toString().contains(QLatin1String("token")), qPrintable(listed[0][4].toString()));
+        const HubError refused = listed[0][4].value<HubError>();
+        QCOMPARE(refused.code, ErrorCode::invalid_argument);
+        QCOMPARE(refused.netFault, NetFault::none);
+        QVERIFY2(refused.message.contains(QLatin1String("token")), qPrintable(refused.message));
         Preferences p = m_f->app->settings().preferences();
         p.hubToken = QStringLiteral("hf_secret");
         QVERIFY(m_f->app->settings().setPreferences(p));
         id = hub.openRepository(QStringLiteral("test/gated-GGUF"));
         QTRY_COMPARE(listed.size(), 2);
         QCOMPARE(listed[1][0].toULongLong(), id);
-        QVERIFY2(listed[1][4].toString().isEmpty(), qPrintable(listed[1][4].toString()));
+        QVERIFY2(!listed[1][4].value<HubError>().isError(), qPrintable(listed[1][4].value<HubError>().message));
         QCOMPARE(listed[1][3].value<HubFileRows>().size(), 2);
         p.hubToken.clear();
         QVERIFY(m_f->app->settings().setPreferences(p));
     }
 
     // A Hugging Face link dropped on the window opens its repository, the file selected.
+    // No connection: the search and the repository page say so in words chosen from the
+    // error's fault (the engine's message is the tooltip), offer Retry, and Retry asks again:
+    // here it succeeds because the endpoint has come back (the fake Hub).
+    void unreachableHubSaysSoAndRetries() {
+        const int port = test::closedLoopbackPort();
+        QVERIFY(port > 0);
+        const QString dead = QStringLiteral("http://127.0.0.1:%1").arg(port);
+        QString endpoint = dead;
+        HubService hub(
+            [&endpoint] {
+                strata::hub::HubConfig c;
+                c.endpoint = endpoint.toStdString();
+                return c;
+            },
+            {});
+        DiscoverView view(&hub, nullptr);
+        view.search(QStringLiteral("tiny"));
+        QTRY_VERIFY2(view.statusText().startsWith(QStringLiteral("Can't reach 127.0.0.1 — check the network")),
+                     qPrintable(view.statusText()));
+        QVERIFY(!view.retryButton()->isHidden());
+        QCOMPARE(view.resultsTable()->rowCount(), 0);
+        QString detail;
+        for (const QLabel* l : view.findChildren<QLabel*>())
+            if (l->text() == view.statusText()) detail = l->toolTip();
+        QVERIFY2(detail.startsWith(QLatin1String("searching the Hub: could not reach ") + dead), qPrintable(detail));
+        endpoint = m_endpoint;
+        view.retryButton()->click();
+        QTRY_COMPARE(view.resultsTable()->rowCount(), 1);
+        QVERIFY(view.retryButton()->isHidden());
+
+        endpoint = dead;
+        view.openRepository(m_repoId);
+        QTRY_VERIFY2(view.statusText().startsWith(QStringLiteral("Can't reach 127.0.0.1")), qPrintable(view.statusText()));
+        QVERIFY(!view.retryButton()->isHidden());
+        endpoint = m_endpoint;
+        view.retryButton()->click();
+        QTRY_COMPARE(view.filesTable()->rowCount(), 2);
+        QVERIFY(view.retryButton()->isHidden());
+    }
+
     void droppedLinkOpensTheRepository() {
         auto* mime = new QMimeData;
         mime->setUrls({QUrl(m_endpoint + QStringLiteral("/") + m_repoId + QStringLiteral("/blob/main/tiny-Q8_0.gguf"))});

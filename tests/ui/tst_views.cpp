@@ -402,7 +402,7 @@ private slots:
         names.sort();
         QCOMPARE(names, (QStringList{"allocation-fits-dark.png", "allocation-min-size-dark.png",
                                      "allocation-simulated-dark.png", "allocation-too-big-dark.png", "chat-dark.png", "chat-reasoning-dark.png",
-                                     "discover-repository-dark.png", "discover-search-dark.png", "library-dark.png",
+                                     "discover-offline-dark.png", "discover-repository-dark.png", "discover-search-dark.png", "library-dark.png",
                                      "library-empty-dark.png", "performance-bench-dark.png", "performance-dark.png",
                                      "performance-min-size-dark.png", "settings-dark.png", "topology-dark.png",
                                      "topology-min-size-dark.png", "topology-simulated-dark.png",

@@ -53,6 +53,36 @@ QString updatedText(const QString& iso) {
     return t2.isValid() ? QLocale().toString(t2.date(), QLocale::ShortFormat) : iso.left(10);
 }
 
+// Whether trying the same request again may help: the network, or the server, failed; not a
+// missing repository or a refused token.
+bool worthRetrying(const app::HubError& e) {
+    return e.netFault != strata::NetFault::none || e.code == strata::ErrorCode::io;
+}
+
+// What to say about a failed request, chosen by its kind; `fallback` for the kinds that have no
+// shorter words than the engine's message.
+QString failureText(const app::HubError& e, const QString& fallback) {
+    const QString host = e.host.isEmpty() ? DiscoverView::tr("the Hub") : e.host;
+    switch (e.netFault) {
+    case strata::NetFault::unreachable:
+        return DiscoverView::tr("Can't reach %1 — check the network connection, or the proxy (https_proxy) if "
+                                "this network needs one.").arg(host);
+    case strata::NetFault::dropped:
+        return DiscoverView::tr("The connection to %1 broke off before the answer was complete.").arg(host);
+    case strata::NetFault::none: break;
+    }
+    return fallback;
+}
+
+// A small Retry button, hidden until a failure worth retrying.
+QPushButton* makeRetryButton(const QString& objectName, QWidget* parent) {
+    auto* b = new QPushButton(DiscoverView::tr("Retry"), parent);
+    b->setObjectName(objectName);
+    b->setAccessibleName(DiscoverView::tr("Retry"));
+    b->hide();
+    return b;
+}
+
 }  // namespace
 
 DiscoverView::DiscoverView(app::HubService* hub, app::DownloadManager* downloads, QWidget* parent)
@@ -99,13 +129,17 @@ DiscoverView::DiscoverView(app::HubService* hub, app::DownloadManager* downloads
     m_resultsStatus = new QLabel(tr("Search for a model by name; then open a repository to see which of its files fit."), resultsPage);
     m_resultsStatus->setProperty("muted", true);
     m_resultsStatus->setWordWrap(true);
+    m_resultsRetry = makeRetryButton(QStringLiteral("discoverRetrySearch"), resultsPage);
     m_results = makeTable(ResultColumnCount, {tr("Repository"), tr("Downloads"), tr("Likes"), tr("Updated")}, resultsPage);
     m_results->setAccessibleName(tr("Search results"));
     m_results->horizontalHeaderItem(RepoColumn)->setTextAlignment(Qt::AlignLeft | Qt::AlignVCenter);
     m_results->horizontalHeader()->setSectionResizeMode(RepoColumn, QHeaderView::Stretch);
     for (int c = DownloadsColumn; c < ResultColumnCount; ++c)
         m_results->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
-    rv->addWidget(m_resultsStatus);
+    auto* resultsStatusRow = new QHBoxLayout();
+    resultsStatusRow->addWidget(m_resultsStatus, 1);
+    resultsStatusRow->addWidget(m_resultsRetry);
+    rv->addLayout(resultsStatusRow);
     rv->addWidget(m_results, 1);
     m_pages->addWidget(resultsPage);
 
@@ -128,7 +162,11 @@ DiscoverView::DiscoverView(app::HubService* hub, app::DownloadManager* downloads
     pv->addWidget(m_card);
     m_repoStatus = new QLabel(repoPage);
     m_repoStatus->setWordWrap(true);
-    pv->addWidget(m_repoStatus);
+    m_repoRetry = makeRetryButton(QStringLiteral("discoverRetryRepository"), repoPage);
+    auto* repoStatusRow = new QHBoxLayout();
+    repoStatusRow->addWidget(m_repoStatus, 1);
+    repoStatusRow->addWidget(m_repoRetry);
+    pv->addLayout(repoStatusRow);
     m_files = makeTable(FileColumnCount, {tr("Model file"), tr("Quant"), tr("Size"), tr("Fit on this machine"), QString()}, repoPage);
     m_files->setAccessibleName(tr("Model files"));
     for (int c : {int(FileNameColumn), int(FileFitColumn)})
@@ -156,6 +194,8 @@ DiscoverView::DiscoverView(app::HubService* hub, app::DownloadManager* downloads
     connect(go, &QPushButton::clicked, this, [this] { search(m_search->text()); });
     connect(m_search, &QLineEdit::returnPressed, this, [this] { search(m_search->text()); });
     connect(back, &QPushButton::clicked, this, &DiscoverView::showResultsPage);
+    connect(m_resultsRetry, &QPushButton::clicked, this, [this] { search(m_searchedWords); });
+    connect(m_repoRetry, &QPushButton::clicked, this, [this] { openRepository(m_repo, m_wantedFile); });
     connect(m_results, &QTableWidget::cellActivated, this, [this](int r, int) {
         if (QTableWidgetItem* i = m_results->item(r, RepoColumn)) openRepository(i->data(Qt::UserRole).toString());
     });
@@ -164,11 +204,12 @@ DiscoverView::DiscoverView(app::HubService* hub, app::DownloadManager* downloads
     });
     if (!m_hub) return;
     connect(m_hub, &app::HubService::searchFinished, this,
-            [this](quint64 id, const app::HubRepoRows& rows, const QString& error) {
+            [this](quint64 id, const app::HubRepoRows& rows, const app::HubError& error) {
                 if (id == m_searchId) showResults(rows, error);
             });
     connect(m_hub, &app::HubService::repositoryListed, this,
-            [this](quint64 id, const QString& repo, const QString& card, const app::HubFileRows& rows, const QString& error) {
+            [this](quint64 id, const QString& repo, const QString& card, const app::HubFileRows& rows,
+                   const app::HubError& error) {
                 if (id == m_repoId) showRepository(repo, card, rows, error);
             });
     connect(m_hub, &app::HubService::verdictsReady, this, [this](quint64 id, const QString&, const app::HubFileRows& rows) {
@@ -179,12 +220,15 @@ DiscoverView::DiscoverView(app::HubService* hub, app::DownloadManager* downloads
 void DiscoverView::search(const QString& words) {
     if (m_search->text() != words) m_search->setText(words);
     showResultsPage();
+    m_searchedWords = words;
+    m_resultsRetry->hide();
+    m_resultsStatus->setToolTip({});
     if (!m_hub) return;
     m_resultsStatus->setText(tr("Searching for “%1”…").arg(words.trimmed().toHtmlEscaped()));
     m_searchId = m_hub->search(words, strata::hub::SearchSort(m_sort->currentData().toInt()));
 }
 
-void DiscoverView::showResults(const app::HubRepoRows& rows, const QString& error) {
+void DiscoverView::showResults(const app::HubRepoRows& rows, const app::HubError& error) {
     m_results->setRowCount(0);
     m_results->setRowCount(int(rows.size()));
     for (int r = 0; r < rows.size(); ++r) {
@@ -197,7 +241,9 @@ void DiscoverView::showResults(const app::HubRepoRows& rows, const QString& erro
         m_results->setItem(r, LikesColumn, cell(app::compactCount(x.likes), Qt::AlignRight | Qt::AlignVCenter));
         m_results->setItem(r, UpdatedColumn, cell(updatedText(x.lastModified)));
     }
-    if (!error.isEmpty()) m_resultsStatus->setText(tr("The search failed: %1").arg(error));
+    m_resultsRetry->setVisible(error.isError() && worthRetrying(error));
+    m_resultsStatus->setToolTip(error.message);
+    if (error.isError()) m_resultsStatus->setText(failureText(error, tr("The search failed: %1").arg(error.message)));
     else if (rows.isEmpty()) m_resultsStatus->setText(tr("No GGUF repositories match “%1”.").arg(m_search->text()));
     else m_resultsStatus->setText(tr("%n repositories — open one to see its files and whether each fits this machine.", nullptr, int(rows.size())));
 }
@@ -205,6 +251,7 @@ void DiscoverView::showResults(const app::HubRepoRows& rows, const QString& erro
 void DiscoverView::showResultsPage() { m_pages->setCurrentIndex(0); }
 bool DiscoverView::showsRepository() const { return m_pages->currentIndex() == 1; }
 QString DiscoverView::statusText() const { return showsRepository() ? m_repoStatus->text() : m_resultsStatus->text(); }
+QPushButton* DiscoverView::retryButton() const { return showsRepository() ? m_repoRetry : m_resultsRetry; }
 
 void DiscoverView::openRepository(const QString& repo, const QString& file) {
     if (repo.isEmpty()) return;
@@ -216,12 +263,16 @@ void DiscoverView::openRepository(const QString& repo, const QString& file) {
     m_card->clear();
     m_card->hide();
     m_pages->setCurrentIndex(1);
+    m_repoRetry->hide();
+    m_repoStatus->setToolTip({});
+    m_repoStatus->setStyleSheet({});
     if (!m_hub) return;
     m_repoStatus->setText(tr("Listing the files of %1…").arg(repo));
     m_repoId = m_hub->openRepository(repo);
 }
 
-void DiscoverView::showRepository(const QString& repo, const QString& card, const app::HubFileRows& rows, const QString& error) {
+void DiscoverView::showRepository(const QString& repo, const QString& card, const app::HubFileRows& rows,
+                                  const app::HubError& error) {
     m_repo = repo;
     m_repoTitle->setText(repo);
     m_pages->setCurrentIndex(1);
@@ -231,8 +282,10 @@ void DiscoverView::showRepository(const QString& repo, const QString& card, cons
     m_files->setRowCount(0);
     m_files->setRowCount(int(rows.size()));
     for (int r = 0; r < rows.size(); ++r) fillFileRow(r, rows[r]);
-    if (!error.isEmpty()) {
-        m_repoStatus->setText(error);
+    m_repoRetry->setVisible(error.isError() && worthRetrying(error));
+    m_repoStatus->setToolTip(error.message);
+    if (error.isError()) {
+        m_repoStatus->setText(failureText(error, error.message));
         m_repoStatus->setStyleSheet(QStringLiteral("color:%1").arg(currentColors().bad.name()));
         return;
     }

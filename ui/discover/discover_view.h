@@ -46,8 +46,11 @@ public:
     // Starts downloading the model on row `row` of the repository page (its Download button).
     void downloadRow(int row);
 
-    void showResults(const app::HubRepoRows& rows, const QString& error = {});
-    void showRepository(const QString& repo, const QString& card, const app::HubFileRows& rows, const QString& error = {});
+    // A failed request (`error.isError()`) is told from its code and network fault, not its
+    // message: no connection says so in a sentence and offers Retry; the message is the tooltip.
+    void showResults(const app::HubRepoRows& rows, const app::HubError& error = {});
+    void showRepository(const QString& repo, const QString& card, const app::HubFileRows& rows,
+                        const app::HubError& error = {});
     void showVerdicts(const app::HubFileRows& rows);
     void showResultsPage();
 
@@ -58,6 +61,8 @@ public:
     bool showsRepository() const;
     QString repository() const { return m_repo; }
     QString statusText() const;
+    // The Retry button of the page shown (visible after a failure worth retrying).
+    QPushButton* retryButton() const;
 
 private:
     void fillFileRow(int row, const app::HubFileRow& f);
@@ -69,13 +74,16 @@ private:
     QStackedWidget* m_pages = nullptr;
     QTableWidget* m_results = nullptr;
     QLabel* m_resultsStatus = nullptr;
+    QPushButton* m_resultsRetry = nullptr;
     QLabel* m_repoTitle = nullptr;
     QLabel* m_card = nullptr;
     QLabel* m_repoStatus = nullptr;
+    QPushButton* m_repoRetry = nullptr;
     QTableWidget* m_files = nullptr;
     DownloadsPanel* m_downloadsPanel = nullptr;
     quint64 m_searchId = 0;
     quint64 m_repoId = 0;
+    QString m_searchedWords;  // of the latest search: what Retry searches again
     QString m_repo;
     QString m_wantedFile;
     app::HubFileRows m_rows;

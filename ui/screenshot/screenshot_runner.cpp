@@ -238,6 +238,16 @@ int renderTheme(QApplication& qapp, const ScreenshotOptions& o, const QString& t
     discover->searchBox()->setText(QStringLiteral("qwen3 32b"));
     discover->showResults(sample::hubResults());
     ok &= save(w, o.dir, QStringLiteral("discover-search"), themeName);
+    // Offline: what the view says when the Hub cannot be reached (the error HubService hands it
+    // then), with its Retry button.
+    app::HubError offline;
+    offline.code = strata::ErrorCode::io;
+    offline.netFault = strata::NetFault::unreachable;
+    offline.host = QStringLiteral("huggingface.co");
+    offline.message = QStringLiteral("searching the Hub: could not reach https://huggingface.co:443: Could not resolve "
+                                     "host: huggingface.co");
+    discover->showResults({}, offline);
+    ok &= save(w, o.dir, QStringLiteral("discover-offline"), themeName);
     discover->showRepository(sample::hubRepository(), sample::hubCard(), sample::hubFiles(false));
     discover->showVerdicts(sample::hubFiles(true));
     for (const app::DownloadItem& item : sample::downloads()) discover->downloadsPanel()->setItem(item);

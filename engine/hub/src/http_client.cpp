@@ -224,7 +224,8 @@ Result<HttpResponse> HttpClient::perform(const std::string& start_url, std::opti
         response.status = t.status();
         if (t.stalled) {
             return Status(ErrorCode::io, "the connection to " + url_origin(url) + " stalled: no data for " +
-                                             std::to_string(options_.stall_timeout_s) + " s");
+                                             std::to_string(options_.stall_timeout_s) + " s")
+                .with_net_fault(NetFault::dropped, url_origin(url));
         }
         if (t.sink_stopped || (cancel && cancel->load()))
             return Status(ErrorCode::cancelled, "the transfer from " + url_origin(url) + " was cancelled");
@@ -234,9 +235,12 @@ Result<HttpResponse> HttpClient::perform(const std::string& start_url, std::opti
         }
         if (rc != CURLE_OK) {
             const std::string why = error[0] ? std::string(error) : curl_easy_strerror(rc);
+            // No status line yet means nothing answered (name, connection, proxy or TLS failed,
+            // or the server said nothing before the timeout): to a person, "cannot reach it".
             const bool started = response.status != 0;
             return Status(ErrorCode::io, (started ? "the connection to " : "could not reach ") + url_origin(url) +
-                                             (started ? " broke off: " : ": ") + why);
+                                             (started ? " broke off: " : ": ") + why)
+                .with_net_fault(started ? NetFault::dropped : NetFault::unreachable, url_origin(url));
         }
         char* next = nullptr;
         if (response.status >= 300 && response.status < 400 &&

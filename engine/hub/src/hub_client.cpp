@@ -124,22 +124,19 @@ Status http_error(const HttpResponse& r, const std::string& what) {
 HubClient::HubClient(HubConfig config)
     : config_(std::move(config)), http_(http_options(config_, true)), download_http_(http_options(config_, false)) {}
 
-Result<std::string> HubClient::get_json_text(const std::string& url, const std::string& what) const {
-    auto r = http_.fetch(url, std::nullopt, 64ull << 20);
-    if (!r.ok()) return r.status().with_context(what);
-    if (r->status != 200) return http_error(*r, what);
-    return std::move(r->body);
-}
-
 Result<std::vector<RepoSummary>> HubClient::search(const std::string& query, SearchSort sort, int limit) const {
     // The Hub's sort keys: downloads, likes, lastModified; direction -1 is descending.
     const char* key = sort == SearchSort::updated ? "lastModified" : search_sort_name(sort);
     const std::string url = config_.endpoint + "/api/models?search=" + url_escape(query) +
                             "&filter=gguf&sort=" + key + "&direction=-1&limit=" + std::to_string(limit);
-    STRATA_ASSIGN_OR_RETURN(std::string text, get_json_text(url, "searching " + config_.endpoint));
-    const auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_array())
-        return Status(ErrorCode::corrupt, "searching " + config_.endpoint + ": the answer is not a JSON list");
+    auto r = http_.fetch(url, std::nullopt, 64ull << 20);
+    // A transport error already names the origin it could not reach: the context says only what
+    // was being done. An HTTP or JSON error does not, so those name the endpoint.
+    if (!r.ok()) return r.status().with_context("searching the Hub");
+    const std::string what = "searching " + config_.endpoint;
+    if (r->status != 200) return http_error(*r, what);
+    const auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || !j.is_array()) return Status(ErrorCode::corrupt, what + ": the answer is not a JSON list");
     std::vector<RepoSummary> out;
     for (const auto& m : j) {
         if (!m.is_object()) continue;

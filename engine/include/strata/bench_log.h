@@ -97,11 +97,24 @@ Result<BenchRecord> parse_bench_record(const std::string& line);
 // Appends one line to `path` (its directory created). Errors: ErrorCode::io with the path.
 Status append_bench_record(const BenchRecord& r, const std::string& path);
 
+// How much of the log's end read_bench_log reads unless told otherwise. The log is append-only
+// and never trimmed, so reading all of it would cost more every run; calibration uses each
+// class's last kCalibrationRecentRuns runs per phase (strata/calibration.h), and a record is
+// 1-2 KiB: 4 MiB is the last few thousand runs. A class benched only before those has no
+// factors (its plans are the raw ones) until it is benched again.
+inline constexpr uint64_t kBenchLogRecentBytes = 4ull << 20;
+
 struct BenchLog {
     std::vector<BenchRecord> records;   // in file order (oldest first)
     std::vector<std::string> warnings;  // "bench-results.jsonl:7: skipped: ..." per bad line
+    bool whole = true;                  // false: the file has older records than those read
+    uint64_t bytes_read = 0;            // what was read of the file
 };
-// Every record of `path`; a missing file is an empty log without warnings.
-BenchLog read_bench_log(const std::string& path);
+// The records of the last `max_bytes` of `path` (those on lines that start within them), or of
+// the whole file when max_bytes is 0 or the file is no longer; a missing file is an empty log
+// without warnings. A last line without its newline that does not parse is one being written
+// (appends are whole lines, but a reader may see one half written): skipped without a warning.
+// Warnings count lines from the start of the file, or, when not `whole`, from the first line read.
+BenchLog read_bench_log(const std::string& path, uint64_t max_bytes = kBenchLogRecentBytes);
 
 }  // namespace strata

@@ -52,6 +52,17 @@ enum class FileFault {
 
 const char* file_fault_name(FileFault fault);
 
+// How a network request failed, where the HTTP client (strata/hub/http_client.h) can tell: for
+// callers that choose what to tell people (or whether to offer Retry) without reading the
+// message. The code stays ErrorCode::io. Detail (Status::net_origin()): the "scheme://host:port"
+// that was being reached, which after a redirect may not be the one first asked.
+enum class NetFault {
+    none,         // not a network failure, or not one of these (an HTTP error status, a bad answer)
+    unreachable,  // no answer came: the name did not resolve, the connection (or the proxy) was
+                  // refused or timed out, TLS did not start. Typically: offline, or a proxy is needed
+    dropped,      // an answer had started and the connection broke off or stalled
+};
+
 class [[nodiscard]] Status {
 public:
     Status() = default;  // success
@@ -65,6 +76,8 @@ public:
     const std::string& message() const { return message_; }
     FileFault fault() const { return fault_; }
     const std::string& fault_detail() const { return fault_detail_; }
+    NetFault net_fault() const { return net_fault_; }
+    const std::string& net_origin() const { return net_origin_; }
 
     // Returns a copy whose message is "context: message" (code and fault kept), for adding the
     // file or device name as an error travels up.
@@ -85,11 +98,23 @@ public:
         return s;
     }
 
+    // Returns a copy that says how a network request failed and which origin it was reaching.
+    // A success stays a success.
+    Status with_net_fault(NetFault fault, std::string origin) const {
+        if (ok()) return *this;
+        Status s = *this;
+        s.net_fault_ = fault;
+        s.net_origin_ = std::move(origin);
+        return s;
+    }
+
 private:
     ErrorCode code_ = ErrorCode::ok;
     std::string message_;
     FileFault fault_ = FileFault::none;
     std::string fault_detail_;
+    NetFault net_fault_ = NetFault::none;
+    std::string net_origin_;
 };
 
 inline Status make_error(ErrorCode code, std::string message) { return {code, std::move(message)}; }

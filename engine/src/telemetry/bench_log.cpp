@@ -244,20 +244,38 @@ Status append_bench_record(const BenchRecord& r, const std::string& path) {
     return Status::success();
 }
 
-BenchLog read_bench_log(const std::string& path) {
+BenchLog read_bench_log(const std::string& path, uint64_t max_bytes) {
     BenchLog log;
     if (path.empty()) return log;
     std::ifstream in(path, std::ios::binary);
     if (!in) return log;
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<uint64_t>(std::max<std::streamoff>(0, in.tellg()));
+    uint64_t start = 0;
+    if (max_bytes > 0 && size > max_bytes) {
+        // Start at the first line that begins within the last max_bytes: after the newline at
+        // or past size - max_bytes - 1 (the byte before the window ends a line, or not).
+        start = size - max_bytes;
+        in.seekg(static_cast<std::streamoff>(start - 1));
+        std::string partial;
+        std::getline(in, partial);
+        start += partial.size();  // getline consumed partial + '\n': the next line starts here
+        log.whole = false;
+    }
+    in.clear();
+    in.seekg(static_cast<std::streamoff>(start));
+    log.bytes_read = size - std::min(start, size);
     const std::string name = std::filesystem::path(path).filename().string();
+    const std::string where = log.whole ? name + ":" : name + " (last " + std::to_string(log.bytes_read) + " bytes), line ";
     std::string line;
     int number = 0;
     while (std::getline(in, line)) {
         ++number;
+        const bool complete = !in.eof();  // getline stopped at a newline, not at the end of the file
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         auto r = parse_bench_record(line);
         if (!r.ok()) {
-            log.warnings.push_back(name + ":" + std::to_string(number) + ": skipped: " + r.status().message());
+            if (complete) log.warnings.push_back(where + std::to_string(number) + ": skipped: " + r.status().message());
             continue;
         }
         log.records.push_back(std::move(r).value());

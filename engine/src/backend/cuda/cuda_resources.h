@@ -50,6 +50,8 @@ public:
         if (h_ && Release(h_) != cudaSuccess) cudaGetLastError();
         h_ = h;
     }
+    // Gives the object up to the caller, who releases it from now on; the handle is empty after.
+    [[nodiscard]] H release() noexcept { return std::exchange(h_, nullptr); }
 
 private:
     H h_ = nullptr;

@@ -29,7 +29,9 @@ Result<std::unique_ptr<DeviceWeight>> CudaDevice::upload_weight(const HostTensor
         return Status(ErrorCode::unsupported, t.name + ": rows of " + format_bytes(per_row) + " are too long");
     auto mem = device_alloc(L.total_bytes, MemoryUse::weights, t.name);
     if (!mem.ok()) return mem.status();
-    char* dev = static_cast<char*>(*mem);
+    // Owned here until the weight takes it; an early return frees it (the accounting is ours).
+    DeviceMemory owned(*mem);
+    char* dev = owned.as<char>();
     const int64_t rows_per_chunk = static_cast<int64_t>((half - 16) / per_row);
     std::vector<float> tmp;
     std::vector<uint8_t> tmp_bytes;
@@ -55,11 +57,15 @@ Result<std::unique_ptr<DeviceWeight>> CudaDevice::upload_weight(const HostTensor
     }
     if (st.ok()) st = check(cudaStreamSynchronize(stream_.get()), "uploading " + t.name);
     if (!st.ok()) {
-        cudaFree(dev);
+        // No queued copy may still use the memory when it goes (cuda_resources.h); after a
+        // failure the wait may fail too, and there is nothing more to do about it.
+        if (cudaStreamSynchronize(stream_.get()) != cudaSuccess) cudaGetLastError();
+        owned.reset();
         release(L.total_bytes, MemoryUse::weights);
         return st;
     }
-    return std::unique_ptr<DeviceWeight>(new CudaWeight(this, t, L, dev));
+    // CudaWeight frees through CudaDevice::free_memory (flush, graphs, accounting).
+    return std::unique_ptr<DeviceWeight>(new CudaWeight(this, t, L, owned.release()));
 }
 
 Status CudaDevice::copy_large_to_device(void* dst, const void* src, size_t n) {

@@ -8,7 +8,9 @@
 //
 // Ownership and threading: an HttpClient holds only its options; each call creates its own
 // libcurl handle, so one client may be used from several threads at once. Nothing throws;
-// failures come back as Result/Status (ErrorCode::io for network failures, with libcurl's words).
+// failures come back as Result/Status (ErrorCode::io for network failures, with libcurl's words,
+// and Status::net_fault() saying whether the origin could not be reached or the connection
+// dropped). Transport messages name the origin, so callers add what they were doing, not where.
 #pragma once
 
 #include <atomic>

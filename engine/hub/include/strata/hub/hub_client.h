@@ -74,7 +74,6 @@ public:
     const HttpClient& download_http() const { return download_http_; }
 
 private:
-    Result<std::string> get_json_text(const std::string& url, const std::string& what) const;
     HubConfig config_;
     HttpClient http_;
     HttpClient download_http_;
