@@ -88,6 +88,7 @@ private slots:
         const std::string path = dir_.filePath("a/b/log.jsonl").toStdString();  // directories created
         BenchRecord r = record(cpu_rec(2), 20.5, 25, 140.25, 150, "id-1");
         r.read_gbs = 18.5;
+        r.devices[0].cache_bytes = 503316480;
         r.calibrated_decode_tps = 19.75;
         r.depth = 3;
         QVERIFY(append_bench_record(r, path).ok());
@@ -100,6 +101,7 @@ private slots:
         QCOMPARE(a.devices.size(), size_t(1));
         QCOMPARE(a.devices[0].isa, std::string("avx512_vnni"));
         QCOMPARE(a.devices[0].threads, 2);
+        QCOMPARE(a.devices[0].cache_bytes, uint64_t(503316480));
         QCOMPARE(a.weight_type, std::string("Q8_0"));
         QCOMPARE(a.decode_bytes, uint64_t(100000));
         QCOMPARE(a.stages.size(), size_t(1));

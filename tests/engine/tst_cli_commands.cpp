@@ -155,8 +155,12 @@ private slots:
         // `calibration` shows the fit and the run it came from, explained in-sample.
         const auto shown = strata::test::runProgram(cli_, {"calibration"}, o);
         QVERIFY2(shown.code == 0, qPrintable(shown.err));
-        QVERIFY2(shown.out.contains("this CPU (") && shown.out.contains("F32 ×") &&
-                     shown.out.contains("within 25% of the measurement: 2 of 2 fitted on all runs, 0 of 0 from the runs before each"),
+        // This tiny model fits in any CPU's cache: its decode run is shown but not fitted where
+        // the C library knows the cache size (strata/calibration.h).
+        const bool decode_fitted = shown.out.contains("within 25% of the measurement: 2 of 2 fitted on all runs, 0 of 0 from");
+        const bool decode_cached = shown.out.contains("within 25% of the measurement: 1 of 1 fitted on all runs, 0 of 0 from") &&
+                                   shown.out.contains("in the CPU cache: not used");
+        QVERIFY2(shown.out.contains("this CPU (") && shown.out.contains("F32 ×") && (decode_fitted || decode_cached),
                  qPrintable(shown.out));
         env.insert("STRATA_NO_CALIBRATION", "1");
         o.environment = env;

@@ -30,6 +30,7 @@ struct BenchRecordDevice {
     std::string isa;         // CPU devices: the kernels' level ("avx512_vnni"); "" for GPUs
     double bandwidth_gbs = 0;  // what the planner assumed (DeviceInfo::memory_bandwidth_gbs)
     double matmul_tflops = 0;  // likewise (DeviceInfo::matmul_tflops)
+    uint64_t cache_bytes = 0;  // CPU devices: the last-level cache (0 = unknown, older records)
 };
 
 struct BenchRecordStage {

@@ -22,6 +22,11 @@
 //   - a type's factors come from its last `recent` runs; a type without runs gets the class's
 //     (the median over the class's last `recent` runs of any type, the same formula). With c = 0
 //     and one weight type this is the median of measured ÷ predicted, as before the fixed term.
+// A CPU decode run whose weights per token fit in the CPU's last-level cache (the record's
+// cache_bytes) is left out of the decode fit: it read from the cache, not from memory, and says
+// nothing about the memory-bound models plans are made for (this machine's 480 MiB L3 decoded
+// an 80 MB model at 1.3× and a 640 MB one at 0.7× the bandwidth bound, the same weight type).
+// Plans for such small models are therefore predicted low, never high.
 // Device classes: a CPU device is its CPU model, the kernels' ISA level and its thread count
 // ("cpu|Intel Xeon Processor @ 2.80GHz|avx512_vnni|2"); a GPU is its name ("gpu|NVIDIA H100 80GB
 // HBM3"). A seed file (resources/calibration.json) ships factors measured elsewhere (the H100
@@ -70,6 +75,10 @@ std::string speed_class(const BenchRecordDevice& d);
 // The model from `records` (oldest first): single-device runs with no depth, per class of the
 // device that ran them, per phase with both a measurement and a raw prediction (the fit above).
 Calibration calibrate(const std::vector<BenchRecord>& records, int recent = kCalibrationRecentRuns);
+
+// Whether calibrate() fits decode from this record: a single-device run without depth with a
+// decode measurement and raw prediction whose weights do not fit in its CPU's cache.
+bool calibrates_decode(const BenchRecord& r);
 
 // A record's calibrated decode / prefill prediction under `c` (what the planner would predict
 // for its run with those factors), 0 when `c` has no class for it or the record no raw

@@ -19,6 +19,7 @@
 
 #include "strata/engine.h"
 #include "strata/link_store.h"
+#include "util/cpu_cache.h"
 #include "util/cpu_features.h"
 #include "util/utc_time.h"
 
@@ -111,6 +112,7 @@ BenchRecord make_bench_record(const Model& model, const BenchResult& result, con
         if (pd.info.type == DeviceType::cpu) {
             d.threads = pd.info.n_threads;
             d.isa = cpu_isa_env_name(cpu_isa());
+            d.cache_bytes = cpu_last_level_cache_bytes();
         }
         r.devices.push_back(std::move(d));
     }
@@ -136,9 +138,12 @@ BenchRecord make_bench_record(const Model& model, const BenchResult& result, con
 
 std::string bench_record_to_json(const BenchRecord& r) {
     json devices = json::array();
-    for (const BenchRecordDevice& d : r.devices)
-        devices.push_back({{"id", d.id}, {"kind", d.kind}, {"name", d.name}, {"threads", d.threads}, {"isa", d.isa},
-                           {"bandwidth_gbs", d.bandwidth_gbs}, {"matmul_tflops", d.matmul_tflops}});
+    for (const BenchRecordDevice& d : r.devices) {
+        json dev = {{"id", d.id}, {"kind", d.kind}, {"name", d.name}, {"threads", d.threads}, {"isa", d.isa},
+                    {"bandwidth_gbs", d.bandwidth_gbs}, {"matmul_tflops", d.matmul_tflops}};
+        if (d.cache_bytes > 0) dev["cache_bytes"] = d.cache_bytes;
+        devices.push_back(std::move(dev));
+    }
     json stages = json::array();
     for (const BenchRecordStage& s : r.stages)
         stages.push_back({{"device", s.device_id}, {"layer_begin", s.layer_begin}, {"layer_end", s.layer_end}});
@@ -189,6 +194,7 @@ Result<BenchRecord> parse_bench_record(const std::string& line) {
             x.isa = d.value("isa", std::string());
             x.bandwidth_gbs = d.value("bandwidth_gbs", 0.0);
             x.matmul_tflops = d.value("matmul_tflops", 0.0);
+            x.cache_bytes = d.value("cache_bytes", uint64_t{0});
             r.devices.push_back(std::move(x));
         }
         const json m = j.value("model", json::object());

@@ -199,6 +199,15 @@ SpeedCalibration ClassCalibration::for_weight_type(const std::string& weight_typ
     return out;
 }
 
+bool calibrates_decode(const BenchRecord& r) {
+    if (r.depth != 0 || r.stage_devices() != 1 || !(r.measured_decode_tps() > 0) || !(r.predicted_decode_tps > 0))
+        return false;
+    for (const BenchRecordDevice& d : r.devices)
+        if (d.id == r.stages.front().device_id)
+            return !(d.kind == "cpu" && d.cache_bytes > 0 && r.decode_bytes > 0 && r.decode_bytes <= d.cache_bytes);
+    return false;
+}
+
 Calibration calibrate(const std::vector<BenchRecord>& records, int recent) {
     std::map<std::string, ClassRuns> by_class;
     std::vector<std::string> order;  // classes in the order first seen: deterministic output
@@ -216,7 +225,7 @@ Calibration calibrate(const std::vector<BenchRecord>& records, int recent) {
         }
         const double layers = std::max(1, record_layers(r));
         const double md = r.measured_decode_tps(), mp = r.measured_prefill_tps();
-        if (md > 0 && r.predicted_decode_tps > 0)
+        if (calibrates_decode(r))
             it->second.decode.push_back({r.weight_type, layers, 1.0 / r.predicted_decode_tps, 1.0 / md});
         if (mp > 0 && r.predicted_prefill_tps > 0)
             it->second.prefill.push_back({r.weight_type, layers / prefill_step_tokens(r), 1.0 / r.predicted_prefill_tps, 1.0 / mp});
