@@ -284,7 +284,9 @@ strata::ChatPromptRequest toPromptRequest(const ChatRequest& request) {
     strata::ChatPromptRequest out;
     out.messages.reserve(size_t(request.turns.size()));
     for (const ChatTurn& t : request.turns) {
-        strata::ChatMessage m{roleName(t.role).toStdString(), t.content.toStdString()};
+        strata::ChatMessage m;
+        m.role = roleName(t.role).toStdString();
+        m.content = t.content.toStdString();
         m.reasoning = t.reasoning.toStdString();
         for (const ChatToolCall& c : t.toolCalls)
             m.tool_calls.push_back({c.id.toStdString(), c.name.toStdString(), c.arguments.toStdString()});

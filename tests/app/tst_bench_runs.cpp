@@ -178,7 +178,7 @@ private slots:
         source.calibration = [seen] {
             seen->add();
             strata::Calibration c;
-            c.classes.push_back({"cpu|test", "test CPU", {}});
+            c.classes.push_back({"cpu|test", "test CPU", {}, {}});
             return c;
         };
         test::WorkerFixture f(makeStrataBackend());
@@ -271,7 +271,7 @@ private slots:
         f.decode = 0.5;
         f.decode_runs = 3;
         f.source = "this CPU";
-        c.classes.push_back({strata::speed_class(cpuDevice().info), "this CPU", f});
+        c.classes.push_back({strata::speed_class(cpuDevice().info), "this CPU", f, {}});
         QSignalSpy replan(&fits, &FitService::devicesChanged);
         fits.setCalibration(c);
         QCOMPARE(replan.size(), 1);
