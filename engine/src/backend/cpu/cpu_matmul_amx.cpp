@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/cpu_row_split.h"
@@ -45,13 +46,16 @@ namespace {
 // One block of a pair panel or of an activation tile: 16 F32 scales (the 16 weight rows' or
 // the 16 tokens'), then the 512 bytes of the B tile (8 rows × 64) or A tile (16 rows × 32).
 constexpr size_t kBlockBytes = 64 + 512;
+// Blocks of padding after the last pair panel and the last activation tile (pair_tile's
+// pipeline loads up to 3 blocks ahead).
+constexpr int64_t kPadBlocks = 3;
 constexpr int kTileTokens = 16;
 // Bytes of pair panels converted at once per task (several pairs share each activation tile
 // while it is in L2): about half of a Sapphire Rapids core's 2 MiB L2.
 constexpr size_t kPanelBudget = size_t(1) << 20;
 
-// Tile registers: 0/1/2 = A/B/C of even blocks, 3/4/5 = A/B/C of odd ones, so the next
-// block's product runs on the tile unit while this block's sums are scaled.
+// Tile registers: A tiles 0, 1 and B tiles 2, 3 alternate between blocks; C tiles 4..7 take
+// the blocks in turn, so three blocks are in flight on the tile unit while one is scaled.
 struct alignas(64) TileConfig {
     uint8_t palette = 1;
     uint8_t start_row = 0;
@@ -63,14 +67,25 @@ static_assert(sizeof(TileConfig) == 64);
 
 TileConfig tile_config() {
     TileConfig c;
-    for (int set = 0; set < 2; ++set) {
-        const int a = 3 * set, b = a + 1, cc = a + 2;
-        c.rows[a] = kTileTokens, c.colsb[a] = 32;  // 16 tokens × 32 quants
-        c.rows[b] = 8, c.colsb[b] = 64;            // 8 rows of 16 weight rows × 4 bytes
-        c.rows[cc] = kTileTokens, c.colsb[cc] = 64;  // 16 tokens × 16 int32
+    for (int i = 0; i < 2; ++i) {
+        c.rows[i] = kTileTokens, c.colsb[i] = 32;  // A: 16 tokens × 32 quants
+        c.rows[2 + i] = 8, c.colsb[2 + i] = 64;    // B: 8 rows of 16 weight rows × 4 bytes
     }
+    for (int i = 4; i < 8; ++i) c.rows[i] = kTileTokens, c.colsb[i] = 64;  // C: 16 tokens × 16 int32
     return c;
 }
+
+// Tile instructions as asm that names the memory it reads or writes (GCC's _tile_* macros name
+// none, or clobber all memory, which makes GCC keep the 16 accumulators on the stack).
+#define STRATA_TILE_LOAD(t, p, stride)                                                  \
+    __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(p), "r"(int64_t(stride)),    \
+                     "m"(*reinterpret_cast<const uint8_t(*)[512]>(p)))
+#define STRATA_TILE_STORE_C(t, p)                                                        \
+    __asm__ volatile("tilestored %%tmm" #t ", (%1,%2,1)"                                 \
+                     : "=m"(*reinterpret_cast<int32_t(*)[kTileTokens * 16]>(p))          \
+                     : "r"(p), "r"(int64_t(64)))
+#define STRATA_TILE_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
+#define STRATA_TILE_DPBSSD(c, a, b) __asm__ volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
 
 // Group a's and group b's block (Q8_0X8: 272 bytes, Q4_0X8: 144) as one panel block.
 T512 void pair_block(int layout, const uint8_t* a, const uint8_t* b, uint8_t* dst) {
@@ -101,44 +116,77 @@ T512 void pair_block(int layout, const uint8_t* a, const uint8_t* b, uint8_t* ds
 
 size_t layout_block_bytes(int layout) { return layout == kLayoutQ8_0X8 ? 272 : 144; }
 
-// acc[t] += float(C[t]) · (wd · ad[t]) for the 16 tokens of one block.
-T512 inline void scale_block(const int32_t* c, const uint8_t* w, const uint8_t* a, __m512* acc) {
+// acc[t] += float(C[t]) · (wd · ad[t]) for the 16 tokens of one block. The token index is a
+// pack expansion, so every acc[t] has a constant index from the start and GCC keeps the 16
+// accumulators in registers (with a loop it kept them on the stack).
+template <size_t... T>
+T512 inline void scale_block(const int32_t* c, const uint8_t* w, const uint8_t* a, __m512* acc,
+                             std::index_sequence<T...>) {
     const __m512 wd = _mm512_loadu_ps(w);
     const auto* ad = reinterpret_cast<const float*>(a);
-#pragma GCC unroll 16
-    for (int t = 0; t < kTileTokens; ++t) {
-        const __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t));
-        acc[t] = _mm512_fmadd_ps(s, _mm512_mul_ps(wd, _mm512_set1_ps(ad[t])), acc[t]);
-    }
+    ((acc[T] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * T)),
+                               _mm512_mul_ps(wd, _mm512_set1_ps(ad[T])), acc[T])),
+     ...);
 }
+template <size_t... T>
+T512 inline void zero_acc(__m512* acc, std::index_sequence<T...>) {
+    ((acc[T] = _mm512_setzero_ps()), ...);
+}
+template <size_t... T>
+T512 inline void store_acc(const __m512* acc, float* out, std::index_sequence<T...>) {
+    (_mm512_storeu_ps(out + 16 * T, acc[T]), ...);
+}
+constexpr auto kTokens = std::make_index_sequence<kTileTokens>{};
 
 // One pair panel × one activation tile over nb blocks; out (16 tokens, 16 rows).
+// Software pipeline: at step b block b's sums (stored at step b - 1) are scaled, block b + 1's
+// tile is stored and block b + 3's product issued; a tile is reused two steps after its last
+// use, so no step waits for the tile unit's latency.
 T512 void pair_tile(const uint8_t* w, const uint8_t* a, int64_t nb, float* out) {
     alignas(64) int32_t c[2][kTileTokens * 16];
     __m512 acc[kTileTokens];
-    for (auto& v : acc) v = _mm512_setzero_ps();
-    // The tile loads read memory the compiler does not see them read (GCC's macros name no
-    // memory operand): everything written before must be in memory first.
-    __asm__ volatile("" ::: "memory");
-#define STRATA_AMX_ISSUE(A, B, C, blk)                            \
-    do {                                                          \
-        _tile_loadd(A, a + (blk) * kBlockBytes + 64, 32);         \
-        _tile_loadd(B, w + (blk) * kBlockBytes + 64, 64);         \
-        _tile_zero(C);                                            \
-        _tile_dpbssd(C, A, B);                                    \
+    zero_acc(acc, kTokens);
+#define STRATA_AMX_ISSUE(A, B, C, blk)                                \
+    do {                                                              \
+        STRATA_TILE_LOAD(A, a + (blk) * kBlockBytes + 64, 32);        \
+        STRATA_TILE_LOAD(B, w + (blk) * kBlockBytes + 64, 64);        \
+        STRATA_TILE_ZERO(C);                                          \
+        STRATA_TILE_DPBSSD(C, A, B);                                  \
     } while (0)
-    STRATA_AMX_ISSUE(0, 1, 2, 0);
-    for (int64_t b = 0; b < nb; b += 2) {
-        if (b + 1 < nb) STRATA_AMX_ISSUE(3, 4, 5, b + 1);
-        _tile_stored(2, c[0], 64);
-        if (b + 2 < nb) STRATA_AMX_ISSUE(0, 1, 2, b + 2);
-        scale_block(c[0], w + b * kBlockBytes, a + b * kBlockBytes, acc);
-        if (b + 1 >= nb) break;
-        _tile_stored(5, c[1], 64);
-        scale_block(c[1], w + (b + 1) * kBlockBytes, a + (b + 1) * kBlockBytes, acc);
+    // Step of block bb (≡ k mod 4): store C tile of bb + 1, issue bb + 3 on A/B set (bb + 1) % 2.
+#define STRATA_AMX_STEP(bb, C_NEXT, A3, B3, C3)                                               \
+    do {                                                                                      \
+        if ((bb) + 1 < nb) STRATA_TILE_STORE_C(C_NEXT, c[((bb) + 1) & 1]);                    \
+        if ((bb) + 3 < nb) STRATA_AMX_ISSUE(A3, B3, C3, (bb) + 3);                            \
+        scale_block(c[(bb) & 1], w + (bb) * kBlockBytes, a + (bb) * kBlockBytes, acc, kTokens);        \
+    } while (0)
+    STRATA_AMX_ISSUE(0, 2, 4, 0);
+    if (nb > 1) STRATA_AMX_ISSUE(1, 3, 5, 1);
+    STRATA_TILE_STORE_C(4, c[0]);
+    if (nb > 2) STRATA_AMX_ISSUE(0, 2, 6, 2);
+    int64_t b = 0;
+    // Steady state without branches (they made GCC spill the accumulators around them): issues
+    // reach up to 3 blocks past nb, which the buffers hold as padding (kPadBlocks); those
+    // blocks' sums are stored but never scaled.
+    for (; b + 4 <= nb; b += 4) {
+#define STRATA_AMX_STEP_ALL(bb, C_NEXT, A3, B3, C3)                                           \
+    do {                                                                                      \
+        STRATA_TILE_STORE_C(C_NEXT, c[((bb) + 1) & 1]);                                       \
+        STRATA_AMX_ISSUE(A3, B3, C3, (bb) + 3);                                               \
+        scale_block(c[(bb) & 1], w + (bb) * kBlockBytes, a + (bb) * kBlockBytes, acc, kTokens);        \
+    } while (0)
+        STRATA_AMX_STEP_ALL(b, 5, 1, 3, 7);
+        STRATA_AMX_STEP_ALL(b + 1, 6, 0, 2, 4);
+        STRATA_AMX_STEP_ALL(b + 2, 7, 1, 3, 5);
+        STRATA_AMX_STEP_ALL(b + 3, 4, 0, 2, 6);
+#undef STRATA_AMX_STEP_ALL
     }
+    if (b < nb) STRATA_AMX_STEP(b, 5, 1, 3, 7);  // the last 1..3 blocks
+    if (b + 1 < nb) STRATA_AMX_STEP(b + 1, 6, 0, 2, 4);
+    if (b + 2 < nb) STRATA_AMX_STEP(b + 2, 7, 1, 3, 5);
+#undef STRATA_AMX_STEP
 #undef STRATA_AMX_ISSUE
-    for (int t = 0; t < kTileTokens; ++t) _mm512_storeu_ps(out + 16 * t, acc[t]);
+    store_acc(acc, out, kTokens);
 }
 
 // Activation tile of tokens t0..t0+n_t-1 (ActQ8 rows of nb blocks): per block the 16 tokens'
@@ -161,7 +209,7 @@ void pack_act_tile(const ActQ8* act, int64_t nb, int64_t t0, int n_t, uint8_t* d
 bool amx_int8_supports(int layout) { return layout == kLayoutQ8_0X8 || layout == kLayoutQ4_0X8; }
 
 size_t amx_act_bytes(int64_t n_tok, int64_t nb) {
-    return static_cast<size_t>((n_tok + kTileTokens - 1) / kTileTokens * nb) * kBlockBytes;
+    return static_cast<size_t>((n_tok + kTileTokens - 1) / kTileTokens * nb + kPadBlocks) * kBlockBytes;
 }
 
 void amx_int8_matmul(ThreadPool& pool, int layout, const uint8_t* data, size_t group_bytes, int64_t n_rows,
@@ -182,11 +230,13 @@ void amx_int8_matmul(ThreadPool& pool, int layout, const uint8_t* data, size_t g
         thread_local std::vector<uint8_t> panel;
         const TileConfig cfg = tile_config();
         _tile_loadconfig(&cfg);
+        // The tile loads read panels and activation tiles written before through plain stores.
+        __asm__ volatile("" ::: "memory");
         alignas(64) float res[kTileTokens * 16];
         for (int64_t p0 = gb; p0 < ge; p0 += 2 * panel_pairs) {
             const int64_t p1 = std::min(ge, p0 + 2 * panel_pairs);
             const int64_t n_pairs = (p1 - p0 + 1) / 2;
-            panel.resize(static_cast<size_t>(n_pairs) * tile_bytes + 64);
+            panel.resize(static_cast<size_t>(n_pairs) * tile_bytes + kPadBlocks * kBlockBytes + 64);
             uint8_t* base = panel.data() + (64 - reinterpret_cast<uintptr_t>(panel.data()) % 64) % 64;
             for (int64_t p = 0; p < n_pairs; ++p) {
                 const int64_t g = p0 + 2 * p;
