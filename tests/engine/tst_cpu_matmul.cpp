@@ -303,7 +303,7 @@ private slots:
         QTest::addColumn<int>("nCols");
         QTest::addColumn<int>("nTok");
         QList<CpuIsa> levels;
-        for (CpuIsa l : {CpuIsa::avx2_vnni, CpuIsa::avx512, CpuIsa::avx512_vnni, CpuIsa::avx512_bf16})
+        for (CpuIsa l : {CpuIsa::avx2_vnni, CpuIsa::avx512, CpuIsa::avx512_vnni, CpuIsa::avx512_bf16, CpuIsa::amx})
             if (cpu_isa_runs(l)) levels << l;
         if (levels.isEmpty()) QSKIP("this CPU runs no level above avx2");
         struct Shape { int rows, cols_legacy, cols_k, tok; };
@@ -409,7 +409,7 @@ private slots:
         const CpuIsa best = cpu_isa_supported();
         QVERIFY(cpu_isa_runs(best));
         for (CpuIsa cap : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx2_vnni, CpuIsa::avx512, CpuIsa::avx512_vnni,
-                           CpuIsa::avx512_bf16}) {
+                           CpuIsa::avx512_bf16, CpuIsa::amx}) {
             CpuIsa named = CpuIsa::scalar;
             QVERIFY(cpu_isa_from_name(cpu_isa_env_name(cap), named));
             QCOMPARE(named, cap);

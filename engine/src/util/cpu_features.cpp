@@ -10,6 +10,11 @@
 #include <cpuid.h>
 #define STRATA_X86 1
 #endif
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#define STRATA_LINUX_X86_64 1
+#endif
 
 namespace strata {
 namespace {
@@ -22,6 +27,19 @@ uint64_t xgetbv0() {
     uint32_t lo = 0, hi = 0;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+// Asks Linux for the AMX tile data state (XFEATURE_XTILEDATA = 18) for this process; the kernel
+// enables it lazily per process, and a tile instruction without it raises SIGILL. Granted once,
+// it holds for every thread of the process, existing and future.
+bool request_amx_permission() {
+#if STRATA_LINUX_X86_64
+    constexpr long kArchReqXcompPerm = 0x1023;
+    constexpr long kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+    return false;
+#endif
 }
 #endif
 
@@ -46,6 +64,7 @@ CpuFeatures detect() {
         const uint64_t xcr0 = xgetbv0();
         f.os_avx = (xcr0 & 0x6) == 0x6;             // XMM and YMM state
         f.os_avx512 = (xcr0 & 0xe6) == 0xe6;        // plus opmask, ZMM_Hi256, Hi16_ZMM
+        f.os_amx = (xcr0 & 0x60000) == 0x60000;     // XTILECFG and XTILEDATA
     }
     if (max_leaf >= 7) {
         cpuid(7, 0, r);
@@ -57,6 +76,9 @@ CpuFeatures detect() {
         f.avx512vl = r[1] & (1u << 31);
         f.avx512vnni = r[2] & (1u << 11);
         f.avx512fp16 = r[3] & (1u << 23);
+        f.amx_bf16 = r[3] & (1u << 22);
+        f.amx_tile = r[3] & (1u << 24);
+        f.amx_int8 = r[3] & (1u << 25);
         const uint32_t max_sub = r[0];
         if (max_sub >= 1) {
             cpuid(7, 1, r);
@@ -64,13 +86,14 @@ CpuFeatures detect() {
             f.avx512bf16 = r[0] & (1u << 5);
         }
     }
+    if (f.amx_tile && f.amx_int8 && f.os_amx) f.amx_permitted = request_amx_permission();
 #endif
     return f;
 }
 
-constexpr CpuIsa kLevels[] = {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx2_vnni,
-                               CpuIsa::avx512, CpuIsa::avx512_vnni, CpuIsa::avx512_bf16};
-constexpr const char* kEnvNames[] = {"scalar", "avx2", "avx2_vnni", "avx512", "avx512_vnni", "avx512_bf16"};
+constexpr CpuIsa kLevels[] = {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx2_vnni, CpuIsa::avx512,
+                               CpuIsa::avx512_vnni, CpuIsa::avx512_bf16, CpuIsa::amx};
+constexpr const char* kEnvNames[] = {"scalar", "avx2", "avx2_vnni", "avx512", "avx512_vnni", "avx512_bf16", "amx"};
 
 // The highest level this machine runs that is not above the cap.
 CpuIsa best_up_to(CpuIsa cap) {
@@ -81,7 +104,7 @@ CpuIsa best_up_to(CpuIsa cap) {
 }
 
 CpuIsa read_isa() {
-    CpuIsa cap = CpuIsa::avx512_bf16;
+    CpuIsa cap = CpuIsa::amx;
     const char* env = std::getenv("STRATA_CPU_ISA");
     if (env && *env) cpu_isa_from_name(env, cap);  // unknown names cap nothing
     return best_up_to(cap);
@@ -110,11 +133,13 @@ bool cpu_isa_runs(CpuIsa isa) {
         case CpuIsa::avx512: return avx512;
         case CpuIsa::avx512_vnni: return avx512 && f.avx512vnni;
         case CpuIsa::avx512_bf16: return avx512 && f.avx512vnni && f.avx512bf16;
+        case CpuIsa::amx:
+            return avx512 && f.avx512vnni && f.avx512bf16 && f.amx_tile && f.amx_int8 && f.os_amx && f.amx_permitted;
     }
     return false;
 }
 
-CpuIsa cpu_isa_supported() { return best_up_to(CpuIsa::avx512_bf16); }
+CpuIsa cpu_isa_supported() { return best_up_to(CpuIsa::amx); }
 
 bool cpu_isa_from_name(const char* name, CpuIsa& out) {
     for (size_t i = 0; i < std::size(kLevels); ++i) {
@@ -141,6 +166,7 @@ const char* cpu_isa_name(CpuIsa isa) {
         case CpuIsa::avx512: return "avx512f+bw+vl+dq";
         case CpuIsa::avx512_vnni: return "avx512f+bw+vl+dq+vnni";
         case CpuIsa::avx512_bf16: return "avx512f+bw+vl+dq+vnni+bf16";
+        case CpuIsa::amx: return "avx512f+bw+vl+dq+vnni+bf16+amx-int8";
         case CpuIsa::scalar: return "scalar";
     }
     return "?";
@@ -168,6 +194,9 @@ std::string cpu_features_string() {
     add(f.avx512bf16 && f.os_avx512, "avx512bf16");
     add(f.avx512fp16 && f.os_avx512, "avx512fp16");
     add(f.avx_vnni, "avxvnni");
+    add(f.amx_tile && f.os_amx, "amx-tile");
+    add(f.amx_int8 && f.os_amx, "amx-int8");
+    add(f.amx_bf16 && f.os_amx, "amx-bf16");
     return s.empty() ? "none" : s;
 }
 

@@ -5,7 +5,8 @@
 // kernels run at the highest level this machine supports that is not above the named one.
 // "scalar" forces the portable C++ path, "avx2" forbids anything above AVX2 (no VNNI dot
 // products), "avx2_vnni" allows them on 256-bit vectors, "avx512" allows 512-bit vectors,
-// "avx512_vnni" and "avx512_bf16" their VNNI / BF16 dot products. An unknown name caps nothing.
+// "avx512_vnni" and "avx512_bf16" their VNNI / BF16 dot products, "amx" the AMX int8 tiles
+// (prefill of Q8_0 / Q4_0 weights only). An unknown name caps nothing.
 #pragma once
 
 #include <string>
@@ -18,7 +19,12 @@ struct CpuFeatures {
     bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
     bool avx512bf16 = false, avx512fp16 = false;
     bool avx_vnni = false;
+    bool amx_tile = false, amx_int8 = false, amx_bf16 = false;
     bool os_avx = false, os_avx512 = false;  // the OS saves the YMM / ZMM state
+    bool os_amx = false;  // the OS saves the tile state (XCR0 bits 17, 18)
+    // Linux granted this process the tile data state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once
+    // by detection when the CPU and OS have AMX): without it the first tile instruction faults.
+    bool amx_permitted = false;
 };
 
 // Kernel levels, ordered. A higher level implies every lower one can run, with one exception:
@@ -29,13 +35,16 @@ struct CpuFeatures {
 // avx512: AVX2 plus AVX-512 F+BW+VL+DQ with OS ZMM support (512-bit float kernels).
 // avx512_vnni: also AVX512-VNNI (512-bit integer dot products; implies avx2_vnni).
 // avx512_bf16: also AVX512-BF16 (vdpbf16ps; Cooper Lake, Sapphire Rapids, Zen 4 and later).
-enum class CpuIsa { scalar = 0, avx2 = 1, avx2_vnni = 2, avx512 = 3, avx512_vnni = 4, avx512_bf16 = 5 };
+// amx: also AMX-TILE + AMX-INT8 with the OS's tile state and the process's permission to use it
+// (Sapphire Rapids and later Xeons). Only the prefill of Q8_0 / Q4_0 weights uses it
+// (cpu_matmul_amx.cpp); everything else runs the avx512_bf16 kernels.
+enum class CpuIsa { scalar = 0, avx2 = 1, avx2_vnni = 2, avx512 = 3, avx512_vnni = 4, avx512_bf16 = 5, amx = 6 };
 
 // Features the CPU and OS report (independent of STRATA_CPU_ISA).
 const CpuFeatures& cpu_features();
 // Best level this machine can run: avx2 needs AVX2 + FMA + F16C with OS YMM support;
 // avx2_vnni also AVX-VNNI, or AVX512-VNNI + AVX512VL with OS ZMM support; the avx512 levels
-// as described at CpuIsa.
+// and amx as described at CpuIsa.
 CpuIsa cpu_isa_supported();
 // Whether this machine can run kernels of level `isa` (not implied by isa <= supported: see
 // CpuIsa on avx512 and avx2_vnni).

@@ -372,7 +372,10 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
             const bool k_quant = x8_takes_q8_k(w.layout());
             const int64_t nb = n_cols / (k_quant ? 256 : 32);
             const size_t row_bytes = k_quant ? tensor_row_bytes(TensorType::Q8_K, n_cols) : nb * sizeof(ActQ8);
-            const size_t need = static_cast<size_t>(n_tok) * row_bytes;
+            const bool amx = isa >= CpuIsa::amx && n_tok >= kAmxMinTokens && amx_int8_supports(w.layout());
+            const size_t act_bytes = static_cast<size_t>(n_tok) * row_bytes;
+            // With AMX the packed token tiles follow the ActQ8 rows, 64-byte aligned.
+            const size_t need = act_bytes + (amx ? 64 + amx_act_bytes(n_tok, nb) : 0);
             if (scratch.activations.size() < need) scratch.activations.resize(need);
             uint8_t* act = scratch.activations.data();
             if (k_quant) {
@@ -382,6 +385,11 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
                 for_each_token(pool, n_tok, [&](int64_t t) {
                     quantize_act_q8(x + t * n_cols, n_cols, reinterpret_cast<ActQ8*>(act + t * row_bytes), isa);
                 });
+            }
+            if (amx) {
+                uint8_t* tiles = act + act_bytes + (64 - reinterpret_cast<uintptr_t>(act + act_bytes) % 64) % 64;
+                return amx_int8_matmul(pool, w.layout(), data, x8_group_bytes(w.layout(), w.type(), n_cols), n_rows,
+                                       nb, reinterpret_cast<const ActQ8*>(act), n_tok, tiles, out);
             }
             const QuantX16Kernel x16 = quant_x16_kernel(w.layout(), isa);
             const QuantX8Ctx c{quant_x8_kernel(w.layout(), isa),

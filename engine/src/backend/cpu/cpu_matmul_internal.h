@@ -29,6 +29,7 @@
 // or token tiling, so results are bitwise repeatable.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "backend/cpu/cpu_matmul.h"
@@ -140,5 +141,21 @@ constexpr int kFloatX16TileTokens = 12;
 void float_pair_to_f32_avx512(TensorType type, const uint8_t* a, const uint8_t* b, int64_t n_cols, float* dst);
 void float_x16_avx512(const float* const* pairs, int n_pairs, int64_t n_cols, const float* x, int64_t xs, int64_t xk,
                       int n_tok, float* out, bool accumulate);
+
+// ---- AMX int8 prefill (cpu_matmul_amx.cpp; run only at the amx level) ------------------------
+// Layouts with an AMX route: Q8_0X8 and Q4_0X8 (false for every layout where the build has no
+// AMX compiler support).
+bool amx_int8_supports(int layout);
+// Prefill from this many tokens on (one full 16-token tile); fewer run the VNNI kernels, as
+// decode always does (memory-bound: tiles would not make it faster).
+constexpr int64_t kAmxMinTokens = 16;
+// Bytes of the activation tiles amx_int8_matmul packs for n_tok tokens of nb blocks.
+size_t amx_act_bytes(int64_t n_tok, int64_t nb);
+// out (n_tok, n_rows) = the weight (`layout`, groups group_bytes apart) × act (n_tok ActQ8 rows
+// of nb blocks), bitwise what the 512-bit VNNI kernels return. act_tiles: amx_act_bytes of
+// scratch, 64-byte aligned. Two parallel_for calls on `pool` (pack the tokens, then the row
+// split of cpu_row_split.h); each task configures and releases the tiles of its thread.
+void amx_int8_matmul(ThreadPool& pool, int layout, const uint8_t* data, size_t group_bytes, int64_t n_rows,
+                     int64_t nb, const ActQ8* act, int64_t n_tok, uint8_t* act_tiles, float* out);
 
 }  // namespace strata
