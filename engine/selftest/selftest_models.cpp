@@ -5,8 +5,9 @@
 // same inputs.
 //
 // Measure: max over steps of max |logit_gpu - logit_cpu| / rms(logits_cpu). Tolerance: F32
-// 2e-3; F16 0.02 (the GPU prefill rounds activations to F16); BF16 0.05 (on a CPU with
-// AVX512-BF16 the CPU's matmuls round activations to BF16, 8 significant bits: its logits
+// 2e-3; F16 0.02 (the GPU prefill rounds activations to F16); BF16 0.05 (with
+// STRATA_CPU_BF16_DOTS=1 on a CPU with AVX512-BF16 the CPU's matmuls round activations to
+// BF16, 8 significant bits: its logits
 // differ from a double-precision reference by up to 0.016 of rms on tst_forward's model, and
 // more steps and layers here); quantized 0.25: the CPU and
 // GPU quantize activations to 8 bits differently (Q8_K vs blocks of 32; F16 in the GPU prefill)

@@ -4,8 +4,8 @@
 //
 // Measures and tolerances (err = max |out - ref| / rms(ref) unless said otherwise):
 //   matmul    F32 1e-4 · F16 5e-3 (the GPU's prefill rounds activations to F16) · BF16 2e-2
-//             (and on CPUs with AVX512-BF16 the CPU rounds them to BF16, 8 significant bits:
-//             measured up to 0.009 at these sizes) ·
+//             (with STRATA_CPU_BF16_DOTS=1 on a CPU with AVX512-BF16 the CPU rounds them to
+//             BF16, 8 significant bits: measured up to 0.009 at these sizes) ·
 //             quantized 0.08 (both backends quantize activations to 8 bits: the CPU's own error
 //             against this reference reaches 0.04 at these sizes)
 //   rms_norm, rope 1e-5 · embed 1e-6 · swiglu, then add and add_bias on its output 3e-6 ·

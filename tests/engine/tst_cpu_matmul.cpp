@@ -143,6 +143,17 @@ const std::vector<TensorType> kTypes = {TensorType::F32,  TensorType::F16,  Tens
 class TestCpuMatmul : public QObject {
     Q_OBJECT
 private slots:
+    // The BF16 dot-product kernels are off by default (util/cpu_features.h): every test here
+    // runs with them on, so they are tested wherever the CPU has AVX512-BF16.
+    void initTestCase() {
+        setenv("STRATA_CPU_BF16_DOTS", "1", 1);
+        cpu_isa_refresh();
+    }
+    void cleanupTestCase() {
+        unsetenv("STRATA_CPU_BF16_DOTS");
+        cpu_isa_refresh();
+    }
+
     void matchesReference_data() {
         QTest::addColumn<int>("type");
         QTest::addColumn<int>("nRows");
@@ -400,7 +411,7 @@ private slots:
     }
 
     // The vdpbf16ps kernels for BF16 weights (cpu_matmul_bf16_avx512.cpp), where the CPU has
-    // AVX512-BF16: against the BF16 truth; each token alone (decode, the direct kernel) bitwise
+    // AVX512-BF16 (with STRATA_CPU_BF16_DOTS=1; without it, the F32 route): against the BF16 truth; each token alone (decode, the direct kernel) bitwise
     // equal to its row of the whole call (prefill: pair panels and token tiles from 6 tokens on),
     // and 1, 2 and 3 threads bitwise equal. Shapes: lone groups, panels of 7 and 8 groups, rows
     // beyond one panel, column counts that leave a part of 16 in the activation rounding, two
@@ -462,6 +473,19 @@ private slots:
             QVERIFY2(std::memcmp(one.data(), outs[0].data() + size_t(t) * nRows, one.size() * sizeof(float)) == 0,
                      qPrintable(QString("token %1 alone differs from its row of the %2-token call").arg(t).arg(nTok)));
         }
+        // Without STRATA_CPU_BF16_DOTS=1 the same level keeps the F32 route: bitwise the avx2 results.
+        std::vector<float> avx2(outs[0].size(), NAN), off(outs[0].size(), NAN);
+        {
+            IsaScope avx2_scope("avx2");
+            cpu_matmul(pool, *w, p.x.data(), nTok, avx2.data(), scratch);
+        }
+        unsetenv("STRATA_CPU_BF16_DOTS");
+        cpu_isa_refresh();
+        QVERIFY(!runs_bf16_dots(*w));
+        cpu_matmul(pool, *w, p.x.data(), nTok, off.data(), scratch);
+        setenv("STRATA_CPU_BF16_DOTS", "1", 1);
+        cpu_isa_refresh();
+        QVERIFY(std::memcmp(off.data(), avx2.data(), off.size() * sizeof(float)) == 0);
     }
 
     // STRATA_CPU_ISA caps the level to the highest one this machine runs at or below the name;

@@ -144,11 +144,11 @@ void float_x16_avx512(const float* const* pairs, int n_pairs, int64_t n_cols, co
 // ---- BF16 weights on vdpbf16ps (cpu_matmul_bf16_avx512.cpp; run only at avx512_bf16 and up) ---
 // Whether cpu_matmul runs a kLayoutFloatX8 weight of this type and width on the BF16 dot-product
 // kernels at this level: BF16 weights with an even column count (a lane takes column pairs) at
-// avx512_bf16 and above. They round the activations to BF16, so their results differ from the
-// F32 routes' (below avx512_bf16, and for F32/F16 weights) by the rounding (about 2^-8 relative
-// per product); decode and prefill still agree bitwise with each other.
+// avx512_bf16 and above, when cpu_bf16_dots() (off by default: see util/cpu_features.h). They
+// round the activations to BF16, so their results differ from the F32 route's by the rounding
+// (at most 2^-8 relative per activation); decode and prefill still agree bitwise with each other.
 inline bool bf16_dot_route(TensorType type, int64_t n_cols, CpuIsa isa) {
-    return type == TensorType::BF16 && n_cols % 2 == 0 && isa >= CpuIsa::avx512_bf16;
+    return type == TensorType::BF16 && n_cols % 2 == 0 && isa >= CpuIsa::avx512_bf16 && cpu_bf16_dots();
 }
 // Activations: x (n_tok, n_cols) rounded to BF16 (nearest even) as one token tile laid out
 // (n_cols / 2, n_tok) of uint32 pairs (low half column 2p, high half 2p + 1).
