@@ -111,8 +111,8 @@ int cmd_bench(Args& args) {
     std::printf("devices:");
     for (const auto& st : plan.stages)
         std::printf(" %s[layers %d-%d]", st.device_id.c_str(), st.layer_begin, st.layer_end - 1);
-    std::printf("\ncpu kernels: %s (STRATA_CPU_ISA=%s; CPU: %s)\n", cpu_isa_name(cpu_isa()), cpu_isa_env_name(cpu_isa()),
-                cpu_features_string().c_str());
+    std::printf("\ncpu kernels: %s (STRATA_CPU_ISA=%s; CPU: %s)%s\n", cpu_isa_name(cpu_isa()), cpu_isa_env_name(cpu_isa()),
+                cpu_features_string().c_str(), cpu_bf16_note());
     std::printf("repeats: %d (median reported)\n", bo.repeats);
     if (depth > 0) std::printf("depth: every test runs after %lld tokens already in the KV cache (not timed)\n", depth);
     std::printf("\n");

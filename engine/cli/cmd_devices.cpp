@@ -136,8 +136,8 @@ int cmd_devices(Args& args) {
         std::printf("%s: %s, %s free of %s\n", d.id.c_str(), d.name.c_str(), plan_detail::format_bytes(d.free_memory).c_str(),
                     plan_detail::format_bytes(d.total_memory).c_str());
     // The level the CPU kernels run at (capped by STRATA_CPU_ISA) and what the CPU offers.
-    std::printf("cpu kernels: %s (STRATA_CPU_ISA=%s; CPU: %s)\n", cpu_isa_name(cpu_isa()), cpu_isa_env_name(cpu_isa()),
-                cpu_features_string().c_str());
+    std::printf("cpu kernels: %s (STRATA_CPU_ISA=%s; CPU: %s)%s\n", cpu_isa_name(cpu_isa()), cpu_isa_env_name(cpu_isa()),
+                cpu_features_string().c_str(), cpu_bf16_note());
     return 0;
 }
 

@@ -5,7 +5,11 @@
 // same inputs.
 //
 // Measure: max over steps of max |logit_gpu - logit_cpu| / rms(logits_cpu). Tolerance: F32
-// 2e-3; F16, BF16 0.02 (the GPU prefill rounds activations to F16); quantized 0.25: the CPU and
+// 2e-3; F16 0.02 (the GPU prefill rounds activations to F16); BF16 0.05 (with
+// STRATA_CPU_BF16_DOTS=1 on a CPU with AVX512-BF16 the CPU's matmuls round activations to
+// BF16, 8 significant bits: its logits
+// differ from a double-precision reference by up to 0.016 of rms on tst_forward's model, and
+// more steps and layers here); quantized 0.25: the CPU and
 // GPU quantize activations to 8 bits differently (Q8_K vs blocks of 32; F16 in the GPU prefill)
 // and the CPU alone differs from a double-precision float-activation reference by up to 0.09
 // on these models, so two such runs may differ by about 0.13; a wrong kernel errs by ~1.
@@ -66,7 +70,8 @@ Result<Trace> run(Model& m, const std::vector<int32_t>& prompt, const std::vecto
 
 double model_tol(TensorType t) {
     if (t == TensorType::F32) return 2e-3;
-    if (t == TensorType::F16 || t == TensorType::BF16) return 0.02;
+    if (t == TensorType::F16) return 0.02;
+    if (t == TensorType::BF16) return 0.05;
     return 0.25;
 }
 

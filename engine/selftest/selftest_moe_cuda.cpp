@@ -11,8 +11,12 @@
 //   route  the same logits on both devices: the chosen ids must be equal; err = max |w - w_cpu|,
 //          tol 1e-6 (both score in double and round once to float)
 //   ffn    routing then experts chained on each device (the GPU's ids never leave it):
-//          err = max |out - out_cpu| / rms(out_cpu); tol F32 1e-4 · F16/BF16 1e-3 (the same
-//          weights, float accumulation in another order) · quantized 0.1 (both quantize x and
+//          err = max |out - out_cpu| / rms(out_cpu); tol F32 1e-4 · F16 1e-3 (the same
+//          weights, float accumulation in another order) · BF16 4e-2 (the same, but with
+//          STRATA_CPU_BF16_DOTS=1 on a CPU with AVX512-BF16 the CPU rounds each matmul's
+//          activations to BF16, 8 significant bits:
+//          up to 0.009 of rms per matmul in the matmul suite, two in a row here) ·
+//          quantized 0.1 (both quantize x and
 //          the experts' activations to 8 bits, in different block forms for K-quants: each
 //          matmul differs by up to 0.08 as in the matmul suite, and there are two in a row)
 // Outputs are poisoned (NaN bytes) first, so anything left unwritten fails.
@@ -45,7 +49,8 @@ constexpr RoutingKind kKinds[] = {
 
 double ffn_tol(TensorType t) {
     if (t == TensorType::F32) return 1e-4;
-    if (t == TensorType::F16 || t == TensorType::BF16) return 1e-3;
+    if (t == TensorType::F16) return 1e-3;
+    if (t == TensorType::BF16) return 4e-2;
     return 0.1;
 }
 

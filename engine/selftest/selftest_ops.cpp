@@ -3,7 +3,9 @@
 // are poisoned (NaN bytes) before each run, so anything left unwritten fails.
 //
 // Measures and tolerances (err = max |out - ref| / rms(ref) unless said otherwise):
-//   matmul    F32 1e-4 · F16/BF16 5e-3 (the GPU's prefill rounds activations to F16) ·
+//   matmul    F32 1e-4 · F16 5e-3 (the GPU's prefill rounds activations to F16) · BF16 2e-2
+//             (with STRATA_CPU_BF16_DOTS=1 on a CPU with AVX512-BF16 the CPU rounds them to
+//             BF16, 8 significant bits: measured up to 0.009 at these sizes) ·
 //             quantized 0.08 (both backends quantize activations to 8 bits: the CPU's own error
 //             against this reference reaches 0.04 at these sizes)
 //   rms_norm, rope 1e-5 · embed 1e-6 · swiglu, then add and add_bias on its output 3e-6 ·
@@ -34,7 +36,8 @@ std::string fmt(const char* f, long long a, long long b = 0, long long c = 0, lo
 
 double matmul_tol(TensorType t) {
     if (t == TensorType::F32) return 1e-4;
-    if (t == TensorType::F16 || t == TensorType::BF16) return 5e-3;
+    if (t == TensorType::F16) return 5e-3;
+    if (t == TensorType::BF16) return 2e-2;
     return 0.08;
 }
 

@@ -1,7 +1,9 @@
 // cpu_matmul on every computable weight type, in the repacked and the row-major layouts, for
 // decode and prefill token counts and odd row counts, on every dispatch path this machine can
 // run; bitwise-identical results for 1, 2 and 3 threads; and bitwise-identical results at
-// every level above avx2 (256-bit VNNI, the AVX-512 levels) and at avx2.
+// every level above avx2 (256-bit VNNI, the AVX-512 levels) and at avx2, but for BF16 weights on
+// the vdpbf16ps kernels (avx512_bf16), which are checked against their own truth and for
+// decode = prefill bitwise.
 //
 // Truth: double-precision products of the reference-dequantized weights with the activations
 // quantized to vec_dot_type by the reference quantizer and dequantized again (F32 for the float
@@ -9,6 +11,11 @@
 // rounded float operations; for the float types n FMAs of relative 2^-24), plus for
 // Q4_1/Q5_1 the f16 rounding of Q8_1's block sum. Against plain float activations the bound
 // adds the activation quantization error Σ|w_i|·amax_b(i)/254 (half a quantization step).
+// BF16 weights on the vdpbf16ps kernels (bf16_dot_route: avx512_bf16 and up) round the
+// activations to BF16 (nearest even, 8 significant bits: |bf16(x) - x| <= 2^-8·|x|): their truth
+// takes the rounded activations (same 2e-5 · Σ|w·x̂| bound: the products of two BF16 values are
+// exact in F32, so what is left is F32 accumulation), and against plain float activations the
+// bound adds 2^-8 · Σ|w_i·x_i|.
 #include <QtTest>
 
 #include <atomic>
@@ -59,7 +66,22 @@ Problem make_problem(TensorType t, int64_t n_rows, int64_t n_cols, int64_t n_tok
     return p;
 }
 
-void check_against_truth(const Problem& p, const std::vector<float>& out) {
+// x rounded to BF16, nearest even, as vcvtneps2bf16 rounds finite values (no NaN here).
+float round_bf16(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    std::memcpy(&x, &u, 4);
+    return x;
+}
+
+// Whether cpu_matmul at the current level runs this weight on the BF16 dot-product kernels.
+bool runs_bf16_dots(const CpuWeight& w) {
+    return w.layout() == kLayoutFloatX8 && bf16_dot_route(w.type(), w.n_cols(), cpu_isa());
+}
+
+// bf16_activations: `out` came from the vdpbf16ps kernels (see the top of this file).
+void check_against_truth(const Problem& p, const std::vector<float>& out, bool bf16_activations = false) {
     const TensorType at = vec_dot_type(p.type);
     const size_t rb = tensor_row_bytes(p.type, p.n_cols), ab = tensor_row_bytes(at, p.n_cols);
     std::vector<float> wd(p.n_cols), ad(p.n_cols);
@@ -69,6 +91,9 @@ void check_against_truth(const Problem& p, const std::vector<float>& out) {
         const float* xf = p.x.data() + t * p.n_cols;
         quantize_row_ref(at, xf, aq.data(), p.n_cols);
         dequantize_row_ref(at, aq.data(), ad.data(), p.n_cols);
+        if (bf16_activations) {
+            for (int64_t k = 0; k < p.n_cols; ++k) ad[k] = round_bf16(xf[k]);
+        }
         for (int64_t r = 0; r < p.n_rows; ++r) {
             const uint8_t* wr = p.w.data() + r * rb;
             dequantize_row_ref(p.type, wr, wd.data(), p.n_cols);
@@ -78,7 +103,10 @@ void check_against_truth(const Problem& p, const std::vector<float>& out) {
                 truth_f += double(wd[k]) * xf[k];
                 cond += std::fabs(double(wd[k]) * ad[k]);
             }
-            if (at != TensorType::F32) {
+            if (bf16_activations) {
+                for (int64_t k = 0; k < p.n_cols; ++k) quant_err += std::fabs(double(wd[k]) * xf[k]);
+                quant_err = std::ldexp(quant_err, -8);
+            } else if (at != TensorType::F32) {
                 for (int64_t b0 = 0; b0 < p.n_cols; b0 += abs_block) {
                     double amax = 0;
                     for (int64_t k = b0; k < b0 + abs_block; ++k) amax = std::max(amax, std::fabs(double(xf[k])));
@@ -115,6 +143,17 @@ const std::vector<TensorType> kTypes = {TensorType::F32,  TensorType::F16,  Tens
 class TestCpuMatmul : public QObject {
     Q_OBJECT
 private slots:
+    // The BF16 dot-product kernels are off by default (util/cpu_features.h): every test here
+    // runs with them on, so they are tested wherever the CPU has AVX512-BF16.
+    void initTestCase() {
+        setenv("STRATA_CPU_BF16_DOTS", "1", 1);
+        cpu_isa_refresh();
+    }
+    void cleanupTestCase() {
+        unsetenv("STRATA_CPU_BF16_DOTS");
+        cpu_isa_refresh();
+    }
+
     void matchesReference_data() {
         QTest::addColumn<int>("type");
         QTest::addColumn<int>("nRows");
@@ -159,7 +198,7 @@ private slots:
         MatmulScratch scratch;
         std::vector<float> out(size_t(nTok * nRows), NAN);
         cpu_matmul(pool, *w, p.x.data(), nTok, out.data(), scratch);
-        check_against_truth(p, out);
+        check_against_truth(p, out, runs_bf16_dots(*w));
     }
 
     // MXFP4 blocks with the exponents whose scales are subnormal floats (e = 0, 1: 2^-128,
@@ -296,6 +335,8 @@ private slots:
     // level returns, through cpu_matmul, and both pass the truth check. Row counts leave a
     // lone or padded group in a panel (29, 45, 83, 21 rows), columns are not multiples of the
     // 512-bit kernels' reach, token counts cover decode, part tiles and several tiles.
+    // Except BF16 weights at avx512_bf16 and above: those run vdpbf16ps on BF16-rounded
+    // activations, so they must differ from avx2 and pass the BF16 truth check instead.
     void everyLevelMatchesAvx2_data() {
         QTest::addColumn<int>("type");
         QTest::addColumn<int>("level");
@@ -344,10 +385,21 @@ private slots:
             QCOMPARE(cpu_isa(), CpuIsa::avx2);
             cpu_matmul(pool, *w, p.x.data(), nTok, base.data(), scratch);
         }
+        bool bf16_dots = false;
         {
             IsaScope scope(cpu_isa_env_name(static_cast<CpuIsa>(level)));
             QCOMPARE(int(cpu_isa()), level);
+            bf16_dots = runs_bf16_dots(*w);
             cpu_matmul(pool, *w, p.x.data(), nTok, got.data(), scratch);
+        }
+        QCOMPARE(bf16_dots, t == TensorType::BF16 && static_cast<CpuIsa>(level) >= CpuIsa::avx512_bf16);
+        if (bf16_dots) {
+            // vdpbf16ps rounds the activations to BF16: not the avx2 results (identical ones on
+            // random data would mean the F32 route ran), within the BF16 truth bound.
+            QVERIFY2(std::memcmp(got.data(), base.data(), got.size() * sizeof(float)) != 0,
+                     "the BF16 dot-product route returned the F32 route's results bit for bit");
+            check_against_truth(p, got, true);
+            return;
         }
         for (size_t i = 0; i < got.size(); ++i) {
             if (std::memcmp(&got[i], &base[i], sizeof(float)) != 0) {
@@ -356,6 +408,84 @@ private slots:
             }
         }
         check_against_truth(p, got);
+    }
+
+    // The vdpbf16ps kernels for BF16 weights (cpu_matmul_bf16_avx512.cpp), where the CPU has
+    // AVX512-BF16 (with STRATA_CPU_BF16_DOTS=1; without it, the F32 route): against the BF16 truth; each token alone (decode, the direct kernel) bitwise
+    // equal to its row of the whole call (prefill: pair panels and token tiles from 6 tokens on),
+    // and 1, 2 and 3 threads bitwise equal. Shapes: lone groups, panels of 7 and 8 groups, rows
+    // beyond one panel, column counts that leave a part of 16 in the activation rounding, two
+    // and three column blocks (kBf16ColBlock = 2048); tokens 1..5 (direct), 6, 12, 13, 29.
+    // An odd column count keeps the F32 route (bitwise the avx2 results).
+    void bf16DotKernels_data() {
+        QTest::addColumn<int>("nRows");
+        QTest::addColumn<int>("nCols");
+        QTest::addColumn<int>("nTok");
+        struct Shape { int rows, cols, tok; };
+        const Shape shapes[] = {{1, 2, 1},     {8, 18, 2},     {21, 34, 5},    {13, 160, 6},  {45, 96, 3},
+                                {56, 256, 12}, {64, 1030, 13}, {83, 544, 4},   {130, 2050, 7}, {37, 4098, 29},
+                                {29, 4096, 1}, {9, 6150, 13},  {37, 33, 1},    {37, 33, 13}};
+        for (const Shape& sh : shapes) {
+            QTest::newRow(qPrintable(QString("%1x%2/tok%3").arg(sh.rows).arg(sh.cols).arg(sh.tok)))
+                << sh.rows << sh.cols << sh.tok;
+        }
+    }
+    void bf16DotKernels() {
+        QFETCH(int, nRows);
+        QFETCH(int, nCols);
+        QFETCH(int, nTok);
+        if (!cpu_isa_runs(CpuIsa::avx512_bf16))
+            QSKIP("this CPU has no AVX512-BF16 (vdpbf16ps): the BF16 dot-product kernels cannot run here "
+                  "(BF16 weights take the F32 route, tested at every level above)");
+        const Problem p = make_problem(TensorType::BF16, nRows, nCols, nTok, 2100u + nRows + nCols + nTok);
+        auto w = CpuWeight::prepare(TensorType::BF16, p.w.data(), nRows, nCols, true, nullptr);
+        QVERIFY2(w.ok(), w.status().message().c_str());
+        std::vector<float> base(size_t(nTok * nRows), NAN);
+        if (nCols % 2 != 0) {
+            ThreadPool pool(2);
+            MatmulScratch scratch;
+            IsaScope scope("avx2");
+            cpu_matmul(pool, *w, p.x.data(), nTok, base.data(), scratch);
+        }
+        IsaScope scope(cpu_isa_env_name(CpuIsa::avx512_bf16));
+        QCOMPARE(runs_bf16_dots(*w), nCols % 2 == 0);
+        std::vector<std::vector<float>> outs;
+        for (int n_threads : {2, 1, 3}) {
+            ThreadPool pool(n_threads);
+            MatmulScratch scratch;
+            std::vector<float> out(size_t(nTok * nRows), NAN);
+            cpu_matmul(pool, *w, p.x.data(), nTok, out.data(), scratch);
+            outs.push_back(std::move(out));
+        }
+        if (nCols % 2 != 0) {
+            QVERIFY(std::memcmp(outs[0].data(), base.data(), base.size() * sizeof(float)) == 0);
+            return check_against_truth(p, outs[0]);
+        }
+        check_against_truth(p, outs[0], true);
+        for (size_t i = 1; i < outs.size(); ++i)
+            QVERIFY2(std::memcmp(outs[i].data(), outs[0].data(), outs[0].size() * sizeof(float)) == 0,
+                     "thread counts differ");
+        ThreadPool pool(2);
+        MatmulScratch scratch;
+        std::vector<float> one(static_cast<size_t>(nRows));
+        for (int t = 0; t < nTok; ++t) {
+            cpu_matmul(pool, *w, p.x.data() + size_t(t) * nCols, 1, one.data(), scratch);
+            QVERIFY2(std::memcmp(one.data(), outs[0].data() + size_t(t) * nRows, one.size() * sizeof(float)) == 0,
+                     qPrintable(QString("token %1 alone differs from its row of the %2-token call").arg(t).arg(nTok)));
+        }
+        // Without STRATA_CPU_BF16_DOTS=1 the same level keeps the F32 route: bitwise the avx2 results.
+        std::vector<float> avx2(outs[0].size(), NAN), off(outs[0].size(), NAN);
+        {
+            IsaScope avx2_scope("avx2");
+            cpu_matmul(pool, *w, p.x.data(), nTok, avx2.data(), scratch);
+        }
+        unsetenv("STRATA_CPU_BF16_DOTS");
+        cpu_isa_refresh();
+        QVERIFY(!runs_bf16_dots(*w));
+        cpu_matmul(pool, *w, p.x.data(), nTok, off.data(), scratch);
+        setenv("STRATA_CPU_BF16_DOTS", "1", 1);
+        cpu_isa_refresh();
+        QVERIFY(std::memcmp(off.data(), avx2.data(), off.size() * sizeof(float)) == 0);
     }
 
     // STRATA_CPU_ISA caps the level to the highest one this machine runs at or below the name;

@@ -115,6 +115,16 @@ std::atomic<int>& isa_slot() {
     return slot;
 }
 
+bool read_bf16_dots() {
+    const char* env = std::getenv("STRATA_CPU_BF16_DOTS");
+    return env && std::strcmp(env, "1") == 0;
+}
+
+std::atomic<bool>& bf16_dots_slot() {
+    static std::atomic<bool> slot{read_bf16_dots()};
+    return slot;
+}
+
 }  // namespace
 
 const CpuFeatures& cpu_features() {
@@ -157,7 +167,18 @@ bool cpu_has_avx_vnni() { return cpu_features().avx_vnni; }
 
 CpuIsa cpu_isa() { return static_cast<CpuIsa>(isa_slot().load(std::memory_order_relaxed)); }
 
-void cpu_isa_refresh() { isa_slot().store(static_cast<int>(read_isa()), std::memory_order_relaxed); }
+void cpu_isa_refresh() {
+    isa_slot().store(static_cast<int>(read_isa()), std::memory_order_relaxed);
+    bf16_dots_slot().store(read_bf16_dots(), std::memory_order_relaxed);
+}
+
+bool cpu_bf16_dots() { return bf16_dots_slot().load(std::memory_order_relaxed); }
+
+const char* cpu_bf16_note() {
+    if (cpu_isa() < CpuIsa::avx512_bf16) return "";
+    return cpu_bf16_dots() ? "; BF16 weights: vdpbf16ps (STRATA_CPU_BF16_DOTS=1)"
+                           : "; BF16 weights: F32 FMA (STRATA_CPU_BF16_DOTS=1 for vdpbf16ps)";
+}
 
 const char* cpu_isa_name(CpuIsa isa) {
     switch (isa) {

@@ -64,6 +64,16 @@ void cpu_isa_refresh();
 const char* cpu_isa_name(CpuIsa isa);
 // True when the CPU has the VEX-encoded AVX-VNNI form (else, at avx2_vnni, the EVEX form).
 bool cpu_has_avx_vnni();
+// Whether BF16 weights run on AVX512-BF16 dot products (vdpbf16ps, which round the activations
+// to BF16) where the level is avx512_bf16 or above. Off unless STRATA_CPU_BF16_DOTS=1: on this
+// project's Intel Xeon (AMX class) vdpbf16ps retired about a quarter as many instructions per
+// second as FMA (half the multiply-adds), so BF16 prefill lost 20-25% and decode, bound by
+// memory, gained within noise (docs/benchmarks.md); CPUs where it pays (AMD Zen 4/5 are the
+// candidates) are yet to be measured. Read with STRATA_CPU_ISA (at start-up, cpu_isa_refresh()).
+bool cpu_bf16_dots();
+// For the "cpu kernels" lines of bench and devices: at avx512_bf16 and above, which route BF16
+// weights take ("; BF16 weights: vdpbf16ps (...)" or "; BF16 weights: F32 FMA (...)"); else "".
+const char* cpu_bf16_note();
 // STRATA_CPU_ISA's spelling of a level ("avx2_vnni"), for tests that cap to it.
 const char* cpu_isa_env_name(CpuIsa isa);
 // "avx2 fma f16c ..." for logs.

@@ -174,6 +174,87 @@ void run_float_x8(ThreadPool& pool, const FloatX8Ctx& c) {
     for_each_part(pool, c.n_rows, kFloatPanelGroups, [&c](int64_t g0, int64_t g1) { run_float_panel(c, g0, g1); });
 }
 
+// BF16 weights on vdpbf16ps (bf16_dot_route; cpu_matmul_bf16_avx512.cpp). x_tiles: the
+// activations as BF16 pairs in token tiles of x_tile tokens, tile at t0 * n_cols / 2, each
+// (n_cols / 2, n_t).
+struct Bf16Ctx {
+    const uint8_t* data;
+    size_t group_bytes;
+    int64_t n_rows, n_cols, n_tok;
+    const uint32_t* x_tiles;
+    int64_t x_tile;  // n_tok up to kBf16DirectMaxTokens (one tile), else kBf16TileTokens
+    float* out;
+};
+
+// Columns per block of the BF16 prefill: 2 panels × 16 rows × 1024 column pairs (128 KiB) and a
+// token tile's 12 × 1024 pairs (48 KiB) stay in L2, as the F32 route's blocks do.
+constexpr int64_t kBf16ColBlock = 2048;
+
+// One panel of groups g0..g1 (at most kFloatMaxGroups). Up to kBf16DirectMaxTokens tokens: one
+// pass over the stored groups. More: per set of 2 × kBf16TilePanels groups and column block, the
+// pairs of groups are permuted once into panels (a lone last group paired with itself, its
+// copy's outputs dropped) and every token tile runs over them, carrying its accumulators from
+// block to block through `partial`. Each output is one vdpbf16ps chain over the column pairs in
+// order either way, so both give bitwise the same results.
+void run_bf16_panel(const Bf16Ctx& c, int64_t g0, int64_t g1) {
+    const uint8_t* groups[kFloatMaxGroups];
+    for (int64_t g = g0; g < g1; ++g) groups[g - g0] = c.data + static_cast<size_t>(g) * c.group_bytes;
+    if (c.n_tok <= kBf16DirectMaxTokens) {
+        alignas(64) float tile[kBf16DirectMaxTokens * 8 * kFloatMaxGroups];
+        bf16_x8_direct_avx512(groups, static_cast<int>(g1 - g0), c.n_cols, c.x_tiles, static_cast<int>(c.n_tok), tile);
+        scatter(tile, static_cast<int>(c.n_tok), static_cast<int>(g1 - g0), g0, 0, c.n_rows, c.out);
+        return;
+    }
+    constexpr int kGroups = 2 * kBf16TilePanels;
+    const int64_t kc = std::min(c.n_cols, kBf16ColBlock);
+    thread_local std::vector<uint32_t> panel;
+    thread_local std::vector<float> partial;
+    panel.resize(static_cast<size_t>(kBf16TilePanels * 8 * kc));
+    partial.resize(static_cast<size_t>(c.n_tok * 16 * kBf16TilePanels));
+    for (int64_t g = g0; g < g1; g += kGroups) {
+        const int n_g = static_cast<int>(std::min<int64_t>(kGroups, g1 - g));
+        const int n_p = (n_g + 1) / 2;
+        for (int64_t k0 = 0; k0 < c.n_cols; k0 += kc) {
+            const int64_t len = std::min(kc, c.n_cols - k0);
+            const uint32_t* pp[kBf16TilePanels];
+            for (int i = 0; i < n_p; ++i) {
+                const uint8_t* a = groups[g - g0 + 2 * i];
+                const uint8_t* b = 2 * i + 1 < n_g ? groups[g - g0 + 2 * i + 1] : a;
+                uint32_t* dst = panel.data() + i * 8 * kc;
+                bf16_pair_panel_avx512(a + k0 * 16, b + k0 * 16, len, dst);  // 16 bytes per column
+                pp[i] = dst;
+            }
+            for (int64_t t0 = 0; t0 < c.n_tok; t0 += c.x_tile) {
+                const int n_t = static_cast<int>(std::min<int64_t>(c.x_tile, c.n_tok - t0));
+                bf16_x16_avx512(pp, n_p, len, c.x_tiles + t0 * c.n_cols / 2 + k0 / 2 * n_t, n_t,
+                                partial.data() + t0 * 16 * n_p, k0 > 0);
+            }
+        }
+        scatter(partial.data(), static_cast<int>(c.n_tok), n_g, g, 0, c.n_rows, c.out, 16 * n_p);
+    }
+}
+
+// Rounds the activations to BF16 pairs once per matmul, in token tiles (one tile, as in decode,
+// on the calling thread; more, one pool task per tile), then runs the panels.
+void run_bf16(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_tok, float* out, MatmulScratch& s) {
+    const int64_t n_cols = w.n_cols();
+    const int64_t x_tile = n_tok <= kBf16DirectMaxTokens ? n_tok : kBf16TileTokens;
+    const size_t need = static_cast<size_t>(n_tok * n_cols / 2) * sizeof(uint32_t);
+    if (s.activations.size() < need) s.activations.resize(need);
+    auto* xt = reinterpret_cast<uint32_t*>(s.activations.data());
+    const int64_t n_tiles = (n_tok + x_tile - 1) / x_tile;
+    const auto pack = [&](int64_t tile) {
+        const int64_t t0 = tile * x_tile;
+        const int n_t = static_cast<int>(std::min(x_tile, n_tok - t0));
+        bf16_pack_tile_avx512(x + t0 * n_cols, n_cols, n_t, xt + t0 * n_cols / 2);
+    };
+    if (n_tiles == 1) pack(0);
+    else pool.parallel_for(n_tiles, [&pack](int64_t tile, int) { pack(tile); });
+    const Bf16Ctx c{static_cast<const uint8_t*>(w.data()), x8_group_bytes(kLayoutFloatX8, w.type(), n_cols),
+                    w.n_rows(), n_cols, n_tok, xt, x_tile, out};
+    for_each_part(pool, c.n_rows, kFloatPanelGroups, [&c](int64_t g0, int64_t g1) { run_bf16_panel(c, g0, g1); });
+}
+
 struct QuantX8Ctx {
     QuantX8Kernel kernel;
     QuantX16Kernel kernel_x16;  // pairs of groups (nullptr: none at this level)
@@ -337,6 +418,7 @@ void cpu_matmul(ThreadPool& pool, const CpuWeight& w, const float* x, int64_t n_
     const auto* data = static_cast<const uint8_t*>(w.data());
     switch (w.layout()) {
         case kLayoutFloatX8: {
+            if (bf16_dot_route(w.type(), n_cols, isa)) return run_bf16(pool, w, x, n_tok, out, scratch);
             const bool avx512 = cpu_isa_has_avx512(isa);
             const int64_t x_tile = avx512 && n_tok >= kMaxTileTokens ? kFloatX16TileTokens : kMaxTileTokens;
             const FloatX8Ctx c{float_x8_kernel(w.type(), isa),

@@ -158,4 +158,32 @@ size_t amx_act_bytes(int64_t n_tok, int64_t nb);
 void amx_int8_matmul(ThreadPool& pool, int layout, const uint8_t* data, size_t group_bytes, int64_t n_rows,
                      int64_t nb, const ActQ8* act, int64_t n_tok, uint8_t* act_tiles, float* out);
 
+// ---- BF16 weights on vdpbf16ps (cpu_matmul_bf16_avx512.cpp; run only at avx512_bf16 and up) ---
+// Whether cpu_matmul runs a kLayoutFloatX8 weight of this type and width on the BF16 dot-product
+// kernels at this level: BF16 weights with an even column count (a lane takes column pairs) at
+// avx512_bf16 and above, when cpu_bf16_dots() (off by default: see util/cpu_features.h). They
+// round the activations to BF16, so their results differ from the F32 route's by the rounding
+// (at most 2^-8 relative per activation); decode and prefill still agree bitwise with each other.
+inline bool bf16_dot_route(TensorType type, int64_t n_cols, CpuIsa isa) {
+    return type == TensorType::BF16 && n_cols % 2 == 0 && isa >= CpuIsa::avx512_bf16 && cpu_bf16_dots();
+}
+// Activations: x (n_tok, n_cols) rounded to BF16 (nearest even) as one token tile laid out
+// (n_cols / 2, n_tok) of uint32 pairs (low half column 2p, high half 2p + 1).
+void bf16_pack_tile_avx512(const float* x, int64_t n_cols, int n_tok, uint32_t* dst);
+// Decode and up to kBf16DirectMaxTokens tokens straight from the stored layout: n_groups
+// (1..kFloatMaxGroups) groups at groups[i] × n_tok tokens of a packed tile x; out (n_tok,
+// 8 * n_groups), dense as a FloatX8Kernel writes it.
+constexpr int kBf16DirectMaxTokens = 5;
+void bf16_x8_direct_avx512(const uint8_t* const* groups, int n_groups, int64_t n_cols, const uint32_t* x, int n_tok,
+                           float* out);
+// Prefill: groups a and b (n_cols columns from the same column) → one panel of n_cols / 2 column
+// pairs × 16 lanes (a's rows, then b's) of BF16 pairs, 64 bytes per column pair. Then n_panels
+// (1..kBf16TilePanels) panels × n_tok (1..kBf16TileTokens) tokens of a packed tile x; out (n_tok,
+// 16 * n_panels), which with `accumulate` also holds the sums to continue from.
+constexpr int kBf16TilePanels = 2;
+constexpr int kBf16TileTokens = 12;
+void bf16_pair_panel_avx512(const uint8_t* a, const uint8_t* b, int64_t n_cols, uint32_t* dst);
+void bf16_x16_avx512(const uint32_t* const* panels, int n_panels, int64_t n_cols, const uint32_t* x, int n_tok,
+                     float* out, bool accumulate);
+
 }  // namespace strata
