@@ -50,20 +50,20 @@ bool within(double measured, double predicted) {
 
 void print_class(const ClassCalibration& c) {
     std::printf("%s  [%s]\n", c.label.c_str(), c.device_class.c_str());
-    if (c.factors.decode_runs > 0) {
-        std::printf("  decode: %.1f µs per layer fixed; bandwidth factor ×%.3f over %s of any type",
-                    c.factors.decode_layer_seconds * 1e6, c.factors.decode, runs_text(c.factors.decode_runs).c_str());
+    // One line per phase: the fixed term, the class-wide factor, then each weight type's.
+    auto phase = [&](const char* name, const char* fixed_unit, const char* factor_kind, int runs, double layer_seconds,
+                     double factor, double SpeedCalibration::*type_factor, int SpeedCalibration::*type_runs) {
+        if (runs <= 0) return;
+        std::printf("  %s: %.1f µs %s fixed; %s factor ×%.3f over %s of any type", name, layer_seconds * 1e6, fixed_unit,
+                    factor_kind, factor, runs_text(runs).c_str());
         for (const SpeedCalibration& t : c.weight_types)
-            if (t.decode_runs > 0) std::printf(", %s ×%.3f (%d)", t.weight_type.c_str(), t.decode, t.decode_runs);
+            if (t.*type_runs > 0) std::printf(", %s ×%.3f (%d)", t.weight_type.c_str(), t.*type_factor, t.*type_runs);
         std::printf("\n");
-    }
-    if (c.factors.prefill_runs > 0) {
-        std::printf("  prefill: %.1f µs per layer per batch step fixed; compute factor ×%.3f over %s of any type",
-                    c.factors.prefill_layer_seconds * 1e6, c.factors.prefill, runs_text(c.factors.prefill_runs).c_str());
-        for (const SpeedCalibration& t : c.weight_types)
-            if (t.prefill_runs > 0) std::printf(", %s ×%.3f (%d)", t.weight_type.c_str(), t.prefill, t.prefill_runs);
-        std::printf("\n");
-    }
+    };
+    phase("decode", "per layer", "bandwidth", c.factors.decode_runs, c.factors.decode_layer_seconds, c.factors.decode,
+          &SpeedCalibration::decode, &SpeedCalibration::decode_runs);
+    phase("prefill", "per layer per batch step", "compute", c.factors.prefill_runs, c.factors.prefill_layer_seconds,
+          c.factors.prefill, &SpeedCalibration::prefill, &SpeedCalibration::prefill_runs);
 }
 
 }  // namespace
