@@ -145,14 +145,8 @@ class TestCpuMatmul : public QObject {
 private slots:
     // The BF16 dot-product kernels are off by default (util/cpu_features.h): every test here
     // runs with them on, so they are tested wherever the CPU has AVX512-BF16.
-    void initTestCase() {
-        setenv("STRATA_CPU_BF16_DOTS", "1", 1);
-        cpu_isa_refresh();
-    }
-    void cleanupTestCase() {
-        unsetenv("STRATA_CPU_BF16_DOTS");
-        cpu_isa_refresh();
-    }
+    void initTestCase() { cpu_bf16_dots_set(true); }
+    void cleanupTestCase() { cpu_bf16_dots_set(false); }
 
     void matchesReference_data() {
         QTest::addColumn<int>("type");
@@ -479,12 +473,11 @@ private slots:
             IsaScope avx2_scope("avx2");
             cpu_matmul(pool, *w, p.x.data(), nTok, avx2.data(), scratch);
         }
-        unsetenv("STRATA_CPU_BF16_DOTS");
-        cpu_isa_refresh();
-        QVERIFY(!runs_bf16_dots(*w));
-        cpu_matmul(pool, *w, p.x.data(), nTok, off.data(), scratch);
-        setenv("STRATA_CPU_BF16_DOTS", "1", 1);
-        cpu_isa_refresh();
+        {
+            strata::test::Bf16DotsScope dots_off(false);
+            QVERIFY(!runs_bf16_dots(*w));
+            cpu_matmul(pool, *w, p.x.data(), nTok, off.data(), scratch);
+        }
         QVERIFY(std::memcmp(off.data(), avx2.data(), off.size() * sizeof(float)) == 0);
     }
 
@@ -549,8 +542,12 @@ private slots:
             QVERIFY(cpu_isa_runs(got));
             if (cpu_isa_runs(cap)) QCOMPARE(got, cap);
         }
-        IsaScope scope("no-such-level");
-        QCOMPARE(cpu_isa(), best);
+        // What STRATA_CPU_ISA gives at start-up, read without writing the environment.
+        QCOMPARE(cpu_isa_for_cap_name("no-such-level"), best);
+        QCOMPARE(cpu_isa_for_cap_name(""), best);
+        QCOMPARE(cpu_isa_for_cap_name(nullptr), best);
+        QCOMPARE(cpu_isa_for_cap_name("scalar"), CpuIsa::scalar);
+        if (cpu_isa_runs(CpuIsa::avx2)) QCOMPARE(cpu_isa_for_cap_name("avx2"), CpuIsa::avx2);
     }
 
     // The pool runs every task exactly once per call, across bursts (workers spinning) and pauses

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "isa_scope.h"
 #include "reference_llama.h"
 #include "strata/engine.h"
 #include "test_models.h"
@@ -64,13 +65,7 @@ private slots:
         QFETCH(int, kvType);
         QFETCH(bool, bf16Dots);
         // The vdpbf16ps route is opt-in (it runs only where the CPU has AVX512-BF16).
-        if (bf16Dots) setenv("STRATA_CPU_BF16_DOTS", "1", 1);
-        else unsetenv("STRATA_CPU_BF16_DOTS");
-        cpu_isa_refresh();
-        const auto restore = qScopeGuard([] {
-            unsetenv("STRATA_CPU_BF16_DOTS");
-            cpu_isa_refresh();
-        });
+        const strata::test::Bf16DotsScope dots(bf16Dots);
         QTemporaryDir dir;
         RandomModelConfig c;
         c.arch = arch.toStdString();

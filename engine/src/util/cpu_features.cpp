@@ -103,12 +103,7 @@ CpuIsa best_up_to(CpuIsa cap) {
     return best;
 }
 
-CpuIsa read_isa() {
-    CpuIsa cap = CpuIsa::amx;
-    const char* env = std::getenv("STRATA_CPU_ISA");
-    if (env && *env) cpu_isa_from_name(env, cap);  // unknown names cap nothing
-    return best_up_to(cap);
-}
+CpuIsa read_isa() { return cpu_isa_for_cap_name(std::getenv("STRATA_CPU_ISA")); }
 
 std::atomic<int>& isa_slot() {
     static std::atomic<int> slot{static_cast<int>(read_isa())};
@@ -161,6 +156,12 @@ bool cpu_isa_from_name(const char* name, CpuIsa& out) {
     return false;
 }
 
+CpuIsa cpu_isa_for_cap_name(const char* name) {
+    CpuIsa cap = CpuIsa::amx;
+    if (name && *name) cpu_isa_from_name(name, cap);  // unknown names cap nothing
+    return best_up_to(cap);
+}
+
 const char* cpu_isa_env_name(CpuIsa isa) { return kEnvNames[static_cast<int>(isa)]; }
 
 bool cpu_has_avx_vnni() { return cpu_features().avx_vnni; }
@@ -171,6 +172,10 @@ void cpu_isa_refresh() {
     isa_slot().store(static_cast<int>(read_isa()), std::memory_order_relaxed);
     bf16_dots_slot().store(read_bf16_dots(), std::memory_order_relaxed);
 }
+
+void cpu_isa_set_cap(CpuIsa cap) { isa_slot().store(static_cast<int>(best_up_to(cap)), std::memory_order_relaxed); }
+
+void cpu_bf16_dots_set(bool on) { bf16_dots_slot().store(on, std::memory_order_relaxed); }
 
 bool cpu_bf16_dots() { return bf16_dots_slot().load(std::memory_order_relaxed); }
 

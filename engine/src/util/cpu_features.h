@@ -55,12 +55,23 @@ inline bool cpu_isa_has_vnni(CpuIsa isa) { return isa == CpuIsa::avx2_vnni || is
 inline bool cpu_isa_has_avx512(CpuIsa isa) { return isa >= CpuIsa::avx512; }
 // The level named as STRATA_CPU_ISA spells it ("avx512_vnni"); false for an unknown name.
 bool cpu_isa_from_name(const char* name, CpuIsa& out);
+// The level STRATA_CPU_ISA=`name` gives: the best this machine runs at or below the named
+// level; an unknown, empty or null name caps nothing.
+CpuIsa cpu_isa_for_cap_name(const char* name);
 // Level the kernels use: cpu_isa_supported() capped by STRATA_CPU_ISA (read once at start-up,
 // or after cpu_isa_refresh()).
 CpuIsa cpu_isa();
-// Re-reads STRATA_CPU_ISA; for tests that run a body once per dispatch path. Not thread-safe
+// Re-reads STRATA_CPU_ISA and STRATA_CPU_BF16_DOTS from the environment. Not thread-safe
 // against concurrent kernel calls.
 void cpu_isa_refresh();
+// For tests that run a body once per dispatch path: caps the level at `cap` (the best level this
+// machine runs at or below it) and sets the BF16 switch, as the two variables would at start-up,
+// without writing the environment. Tests must not setenv while the process has other threads:
+// glibc's setenv can move the array a concurrent getenv walks (QtTest's watchdog thread reads
+// QTEST_FUNCTION_TIMEOUT at every test function; that crashed tst_cpu_matmul in CI). Not
+// thread-safe against concurrent kernel calls.
+void cpu_isa_set_cap(CpuIsa cap);
+void cpu_bf16_dots_set(bool on);
 const char* cpu_isa_name(CpuIsa isa);
 // True when the CPU has the VEX-encoded AVX-VNNI form (else, at avx2_vnni, the EVEX form).
 bool cpu_has_avx_vnni();
