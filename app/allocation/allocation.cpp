@@ -223,9 +223,9 @@ strata::PlanRequest buildPlanRequest(const strata::ModelFootprint& model, const 
     req.experts.mode = s.experts.mode;
     req.experts.n_host_layers = s.experts.nHostLayers;
     req.experts.host = expertHostIndex(s, ordered);
-    // The experimental CUDA expert kernels, as the engine's make_plan_request reads the switch:
-    // the preview shows the placement the load will make.
-    req.experts.gpu_experts = qEnvironmentVariable("STRATA_CUDA_MOE") == QLatin1String("1");
+    // The experimental CUDA MoE kernels (experts, attention sinks), as the engine's load reads
+    // the switch: the preview shows the placement the load will make.
+    strata::apply_cuda_moe_switch(req);
     return req;
 }
 

@@ -290,12 +290,18 @@ private slots:
     // preview chose (by its engine id after reordering), and both place the same experts there.
     void engineBuildsThePreviewsExpertPlacement_data() {
         QTest::addColumn<int>("expertMode");
-        QTest::newRow("all on the CPU") << int(ExpertMode::cpu);
-        QTest::newRow("first 2 layers") << int(ExpertMode::first_n);
+        QTest::addColumn<bool>("cudaMoe");  // STRATA_CUDA_MOE=1: the experimental CUDA MoE kernels
+        QTest::newRow("all on the CPU") << int(ExpertMode::cpu) << false;
+        QTest::newRow("first 2 layers") << int(ExpertMode::first_n) << false;
+        QTest::newRow("first 2 layers, STRATA_CUDA_MOE=1") << int(ExpertMode::first_n) << true;
     }
 
     void engineBuildsThePreviewsExpertPlacement() {
         QFETCH(int, expertMode);
+        QFETCH(bool, cudaMoe);
+        // qputenv, not setenv: Qt's lock orders it with QtTest's watchdog reading its variables.
+        if (cudaMoe) qputenv("STRATA_CUDA_MOE", "1");
+        const auto restore = qScopeGuard([] { qunsetenv("STRATA_CUDA_MOE"); });
         QTemporaryDir dir;
         RandomModelConfig cfg;
         QVERIFY(random_model_arch("qwen3moe", cfg));
@@ -328,6 +334,10 @@ private slots:
         QCOMPARE(int(r.experts.mode), int(preview.experts.mode));
         QCOMPARE(r.experts.n_host_layers, preview.experts.n_host_layers);
         QCOMPARE(r.experts.host, preview.experts.host);
+        QCOMPARE(preview.experts.gpu_experts, cudaMoe);
+        QCOMPARE(preview.gpu_attention_sinks, cudaMoe);
+        QCOMPARE(r.experts.gpu_experts, preview.experts.gpu_experts);
+        QCOMPARE(r.gpu_attention_sinks, preview.gpu_attention_sinks);
         const Plan a = make_plan(preview);
         QVERIFY2(a.fits, a.shortfalls.empty() ? "" : a.shortfalls.front().c_str());
         QCOMPARE(a.expert_device, report->plan.expert_device);

@@ -193,6 +193,11 @@ struct PlanRequest {
     LinkMatrix links;                 // how stages hand over the hidden state (empty: unknown)
 };
 
+// Sets ExpertPlacement::gpu_experts and PlanRequest::gpu_attention_sinks from STRATA_CUDA_MOE
+// ("1": on), the one reader of that switch, so the engine's load and the app's previews plan
+// alike. Reads the environment; call it where the request is built.
+void apply_cuda_moe_switch(PlanRequest& request);
+
 // Bytes one device will hold under the plan.
 struct DeviceUse {
     int device = -1;                // index into PlanRequest::devices

@@ -8,6 +8,8 @@
 // accounts and explains the host. A MoE model's leading dense layers (GLM-4.5) have no experts
 // unit: they are never hosted, and their "expert device" is their stage's.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "plan/memory_estimate.h"
@@ -334,5 +336,12 @@ Plan plan_with_experts(const PlanRequest& r) {
 }
 
 }  // namespace plan_detail
+
+void apply_cuda_moe_switch(PlanRequest& request) {
+    const char* v = std::getenv("STRATA_CUDA_MOE");
+    const bool on = v != nullptr && std::strcmp(v, "1") == 0;
+    request.experts.gpu_experts = on;
+    request.gpu_attention_sinks = on;
+}
 
 }  // namespace strata

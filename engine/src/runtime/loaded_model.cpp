@@ -88,11 +88,7 @@ Result<PlanRequest> make_plan_request(const ModelFootprint& footprint, const std
         req.output_device = *i;
     }
     req.experts.mode = options.expert_mode;
-    // Experimental CUDA kernels of MoE models (compiled, never yet run on a GPU; the selftest
-    // checks them): the experts, and gpt-oss's attention with sinks. Only on request.
-    const char* cuda_moe = std::getenv("STRATA_CUDA_MOE");
-    req.experts.gpu_experts = cuda_moe && std::string(cuda_moe) == "1";
-    req.gpu_attention_sinks = req.experts.gpu_experts;
+    apply_cuda_moe_switch(req);
     req.experts.n_host_layers = options.n_cpu_moe;
     if (!options.expert_device.empty()) {
         auto i = index_of(options.expert_device, "expert");
