@@ -7,7 +7,9 @@
 // For each routing kind (mixtral: softmax, top-2 of 8, normalised; qwen3moe: softmax, top-4 of
 // 16, normalised; gpt-oss: softmax, top-2 of 8, normalised (top-k then softmax is the same),
 // expert biases, clamped SwiGLU; glm4moe: sigmoid, top-4 of 16 by score + choice bias,
-// normalised, routed scale 2.5), each weight format the CUDA matvecs read and 1 and 7 tokens:
+// normalised, routed scale 2.5), each weight format the CUDA kernels read, and 1, 7 and 130
+// tokens (the first two run the pair matvecs, 130 the grouped GEMM of prefill, with experts
+// holding more pairs than one tile):
 //   route  the same logits on both devices: the chosen ids must be equal; err = max |w - w_cpu|,
 //          tol 1e-6 (both score in double and round once to float)
 //   ffn    routing then experts chained on each device (the GPU's ids never leave it):
@@ -214,7 +216,7 @@ void run_moe_checks(const std::vector<Device*>& devices, const Options& opt, Rep
         uint64_t seed = 9000;
         for (const RoutingKind& kind : kKinds)
             for (TensorType t : types)
-                for (int64_t n_tok : {1, 7}) check_moe(*d, *cpu, kind, t, n_tok, ++seed, rep);
+                for (int64_t n_tok : {1, 7, 130}) check_moe(*d, *cpu, kind, t, n_tok, ++seed, rep);
     }
 }
 

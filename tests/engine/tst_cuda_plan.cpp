@@ -286,6 +286,13 @@ private slots:
         QVERIFY(sig(other) == sig(ffn));
         other.moe.experts = reinterpret_cast<const cuk::MoeExpertView*>(region(31));
         QVERIFY(sig(other) != sig(ffn));
+        // Prefill's grouped launch (its workspace layout) is part of what a graph replays.
+        Op grouped = ffn;
+        grouped.moe.grouped = 1;
+        QVERIFY(sig(grouped) != sig(ffn));
+        Op moved = grouped;
+        moved.moe.sort = reinterpret_cast<int32_t*>(region(32));
+        QVERIFY(sig(moved) != sig(grouped));
         Op route2 = route;
         route2.route.n_used = 2;
         QVERIFY(sig(route2) != sig(route));

@@ -94,6 +94,36 @@ cuk::Unit load(int type, const cuk::WeightView& w, int64_t r, int64_t u) {
     }
 }
 
+void offsets(int type, int64_t u, int64_t& e0, int64_t& e1) {
+    switch (type) {
+        case cuk::kQ4_0: return cuk::unit_offsets<cuk::kQ4_0>(u, e0, e1);
+        case cuk::kQ8_0: return cuk::unit_offsets<cuk::kQ8_0>(u, e0, e1);
+        case cuk::kQ4_K: return cuk::unit_offsets<cuk::kQ4_K>(u, e0, e1);
+        case cuk::kQ5_K: return cuk::unit_offsets<cuk::kQ5_K>(u, e0, e1);
+        default: return cuk::unit_offsets<cuk::kQ6_K>(u, e0, e1);
+    }
+}
+
+// The grouped kernels' product of one unit and one activation row, from plain values as they
+// keep them in shared memory (k_moe.cu gemm_tile_q).
+float unit_dot_row(int type, const cuk::Unit& q, const cuk::ActQ8& act, int64_t row, int64_t n_cols, int64_t u) {
+    int64_t e0, e1;
+    offsets(type, u, e0, e1);
+    const int8_t* a = act.qs + row * n_cols;
+    int a0[4], a1[4];
+    std::memcpy(a0, a + e0, 16);
+    std::memcpy(a1, a + e1, 16);
+    const int64_t nb = n_cols / 32;
+    const float2 d0{act.ds[2 * (row * nb + e0 / 32)], act.ds[2 * (row * nb + e0 / 32) + 1]};
+    const float2 d1{act.ds[2 * (row * nb + e1 / 32)], act.ds[2 * (row * nb + e1 / 32) + 1]};
+    const bool start = (e0 & 31) == 0;
+    switch (type) {
+        case cuk::kQ4_K: return cuk::unit_dot_act<cuk::kQ4_K>(q.q0, q.q1, q.s0, q.s1, q.m0, q.m1, start, a0, a1, d0, d1);
+        case cuk::kQ5_K: return cuk::unit_dot_act<cuk::kQ5_K>(q.q0, q.q1, q.s0, q.s1, q.m0, q.m1, start, a0, a1, d0, d1);
+        default: return cuk::unit_dot_act<cuk::kQ4_0>(q.q0, q.q1, q.s0, q.s1, q.m0, q.m1, start, a0, a1, d0, d1);
+    }
+}
+
 float byte_of(const uint32_t (&q)[4], int i) { return static_cast<float>(static_cast<int8_t>(q[i / 4] >> (8 * (i % 4)))); }
 
 }  // namespace
@@ -228,6 +258,10 @@ private slots:
             for (int64_t u = 0; u < cols / 32; ++u) {
                 const cuk::Unit q = load(p.view.type, p.view, r, u);
                 QVERIFY(q.e0 % 16 == 0 && q.e1 % 16 == 0 && q.e1 + 16 <= cols);
+                int64_t e0 = -1, e1 = -1;  // what the grouped kernels compute without the weights
+                offsets(p.view.type, u, e0, e1);
+                QCOMPARE(e0, q.e0);
+                QCOMPARE(e1, q.e1);
                 for (int i = 0; i < 16; ++i) {
                     const float w0 = q.s0 * byte_of(q.q0, i) - q.m0, w1 = q.s1 * byte_of(q.q1, i) - q.m1;
                     ++seen[static_cast<size_t>(q.e0 + i)];
@@ -241,6 +275,63 @@ private slots:
             }
             for (int64_t i = 0; i < cols; ++i) QCOMPARE(seen[static_cast<size_t>(i)], 1);
         }
+    }
+
+    // Prefill's grouping of a launch's (token, choice) pairs by expert (moe_route_rules.cuh, run
+    // by k_moe.cu's sort kernel): the order is a stable sort by expert with bad ids last, pos its
+    // inverse, and the tiles cover each expert's pairs exactly once in runs of at most
+    // kMoeTilePairs, within the launch's moe_max_tiles, the rest empty.
+    void moePairsGroupByExpert_data() {
+        QTest::addColumn<int>("nExpert");
+        QTest::addColumn<int>("nPairs");
+        QTest::newRow("8 experts, 14 pairs") << 8 << 14;
+        QTest::newRow("16 experts, 200 pairs") << 16 << 200;
+        QTest::newRow("128 experts, 4096 pairs") << 128 << 4096;
+        QTest::newRow("3 experts, 100 pairs (runs over a tile)") << 3 << 100;
+    }
+    void moePairsGroupByExpert() {
+        QFETCH(int, nExpert);
+        QFETCH(int, nPairs);
+        std::mt19937 rng(static_cast<uint32_t>(nExpert * 1000 + nPairs));
+        std::vector<int32_t> ids(static_cast<size_t>(nPairs));
+        for (int32_t& id : ids) {
+            id = static_cast<int32_t>(rng() % static_cast<uint32_t>(nExpert));
+            if (rng() % 50 == 0) id = (rng() % 2) ? -1 : nExpert + 3;  // never from moe_route
+        }
+        std::vector<int32_t> count(static_cast<size_t>(nExpert + 1), 0);
+        for (int32_t id : ids) ++count[static_cast<size_t>(cuk::moe_bucket(id, nExpert))];
+        const int64_t max_tiles = cuk::moe_max_tiles(nPairs, nExpert);
+        std::vector<int32_t> offset(static_cast<size_t>(nExpert + 2), -1);
+        std::vector<cuk::MoeTile> tiles(static_cast<size_t>(max_tiles), cuk::MoeTile{-7, -7, -7});
+        cuk::moe_build_tiles(count.data(), nExpert, offset.data(), tiles.data(), max_tiles);
+        std::vector<int32_t> order(static_cast<size_t>(nPairs), -1), pos(static_cast<size_t>(nPairs), -1);
+        for (int32_t b = nExpert; b >= 0; --b)  // any order of buckets: they are independent
+            cuk::moe_place_bucket(ids.data(), nPairs, nExpert, b, offset.data(), order.data(), pos.data());
+        QCOMPARE(offset[static_cast<size_t>(nExpert + 1)], nPairs);
+        std::vector<int32_t> want(static_cast<size_t>(nPairs));
+        for (int32_t i = 0; i < nPairs; ++i) want[static_cast<size_t>(i)] = i;
+        std::stable_sort(want.begin(), want.end(), [&](int32_t a, int32_t b) {
+            return cuk::moe_bucket(ids[static_cast<size_t>(a)], nExpert) < cuk::moe_bucket(ids[static_cast<size_t>(b)], nExpert);
+        });
+        QCOMPARE(order, want);
+        for (int32_t s = 0; s < nPairs; ++s) QCOMPARE(pos[static_cast<size_t>(order[static_cast<size_t>(s)])], s);
+        std::vector<int> covered(static_cast<size_t>(nPairs), 0);
+        bool ended = false;
+        for (const cuk::MoeTile& t : tiles) {
+            if (t.count == 0) {
+                ended = true;
+                continue;
+            }
+            QVERIFY2(!ended, "a tile after an empty one");
+            QVERIFY(t.count > 0 && t.count <= cuk::kMoeTilePairs);
+            QVERIFY(t.expert >= 0 && t.expert < nExpert);
+            for (int32_t s = t.begin; s < t.begin + t.count; ++s) {
+                ++covered[static_cast<size_t>(s)];
+                QCOMPARE(ids[static_cast<size_t>(order[static_cast<size_t>(s)])], t.expert);
+            }
+        }
+        for (int32_t s = 0; s < nPairs; ++s)
+            QCOMPARE(covered[static_cast<size_t>(s)], cuk::moe_bucket(ids[static_cast<size_t>(order[static_cast<size_t>(s)])], nExpert) < nExpert ? 1 : 0);
     }
 
     void embeddingRowsDecode_data() {
@@ -295,7 +386,7 @@ private slots:
         cuk::ActQ8 act{qs.data(), ds.data()};
         std::vector<float> w(static_cast<size_t>(cols));
         for (int64_t r = 0; r < rows; ++r) {
-            float acc[NT] = {};
+            float acc[NT] = {}, grouped[NT] = {};
             for (int64_t u = 0; u < cols / 32; ++u) {
                 const cuk::Unit q = load(p.view.type, p.view, r, u);
                 switch (p.view.type) {
@@ -303,7 +394,10 @@ private slots:
                     case cuk::kQ5_K: cuk::accumulate_unit<cuk::kQ5_K, NT>(q, act, cols, acc); break;
                     default: cuk::accumulate_unit<cuk::kQ4_0, NT>(q, act, cols, acc); break;  // no min term
                 }
+                for (int tk = 0; tk < NT; ++tk) grouped[tk] += unit_dot_row(p.view.type, q, act, tk, cols, u);
             }
+            // The grouped GEMM's products add up to the matvec's, bit for bit, in the same order.
+            for (int tk = 0; tk < NT; ++tk) QCOMPARE(grouped[tk], acc[tk]);
             quant::dequantize_row_ref(t, p.file.data() + r * tensor_row_bytes(t, cols), w.data(), cols);
             for (int tk = 0; tk < NT; ++tk) {
                 double ref = 0, mag = 0;

@@ -153,6 +153,10 @@ void append_signature(const Op& op, std::vector<uint64_t>& sig) {
         p(m.out);
         i(m.n_tok);
         i(m.group_tok);
+        i(m.slot_chunk);
+        i(m.grouped);
+        p(m.y);
+        p(m.sort);
     }
 }
 

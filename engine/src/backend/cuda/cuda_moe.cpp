@@ -17,6 +17,12 @@ namespace strata::cuda {
 
 namespace {
 
+// Launches of this many tokens or more run the experts as a grouped GEMM (k_moe.cu); fewer, as
+// pair matvecs. A guess until a GPU measures where the two cross: the GEMM reads an expert's
+// rows once per tile of 32 pairs, the matvecs once per pair, so with n_tok · n_used / n_expert
+// pairs per expert the GEMM wins once that is a few pairs — at 16 tokens for top-8 of 128.
+constexpr int64_t kMoeGroupedMinTokens = 16;
+
 bool same_view(const cuk::WeightView& a, const cuk::WeightView& b) {
     return a.main == b.main && a.d == b.d && a.n_rows == b.n_rows && a.n_cols == b.n_cols &&
            a.row_bytes == b.row_bytes && a.d_per_row == b.d_per_row && a.type == b.type;
@@ -211,13 +217,33 @@ Status CudaOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const f
     constexpr size_t kMoeWorkspace = size_t{32} << 20;
     const auto h_bytes = [&](int64_t pairs) { return cuk::act_q8_align(static_cast<size_t>(pairs * n_ff) * 4); };
     const auto ws_bytes = [&](int64_t pairs) { return h_bytes(pairs) + (down_q ? cuk::act_q8_bytes(pairs, n_ff) : 0); };
+    // Prefill (kMoeGroupedMinTokens tokens or more) runs the grouped GEMM, in groups of tokens
+    // whose pairs' h, h_q, y and sort region fit the workspace; decode, the pair matvecs.
+    // Its workspace: h | h_q | y | sort, y and sort from 256-byte boundaries.
+    const auto y_at = [&](int64_t pairs) { return cuk::act_q8_align(ws_bytes(pairs)); };
+    const auto sort_at = [&](int64_t pairs) {
+        return y_at(pairs) + cuk::act_q8_align(static_cast<size_t>(pairs * n_embd) * 4);
+    };
+    const auto grouped_bytes = [&](int64_t tokens) {
+        const int64_t pairs = tokens * n_used;
+        return sort_at(pairs) + static_cast<size_t>(cuk::moe_sort_ints(pairs, n_expert)) * 4;
+    };
     int64_t chunk = n_used;
     int64_t group = std::min<int64_t>(n_tok, 65535 / n_used);
-    group = std::max<int64_t>(1, std::min<int64_t>(group, static_cast<int64_t>(kMoeWorkspace / ws_bytes(n_used))));
-    while (group > 1 && ws_bytes(group * chunk) > kMoeWorkspace) --group;
-    while (chunk > 1 && ws_bytes(group * chunk) > kMoeWorkspace) --chunk;  // rows of millions of values
+    size_t need = 0;
+    bool grouped = n_tok >= kMoeGroupedMinTokens && grouped_bytes(1) <= kMoeWorkspace;
+    if (grouped) {
+        group = std::max<int64_t>(1, std::min<int64_t>(group, static_cast<int64_t>(kMoeWorkspace / grouped_bytes(1))));
+        while (group > 1 && grouped_bytes(group) > kMoeWorkspace) --group;
+        need = grouped_bytes(group);
+    } else {
+        group = std::max<int64_t>(1, std::min<int64_t>(group, static_cast<int64_t>(kMoeWorkspace / ws_bytes(n_used))));
+        while (group > 1 && ws_bytes(group * chunk) > kMoeWorkspace) --group;
+        while (chunk > 1 && ws_bytes(group * chunk) > kMoeWorkspace) --chunk;  // rows of millions of values
+        need = ws_bytes(group * chunk);
+    }
     const size_t x_bytes = static_cast<size_t>(n_tok * n_embd) * 4;
-    auto ws = dev_.matmul_workspace(ws_bytes(group * chunk), x, x_bytes, out, x_bytes);
+    auto ws = dev_.matmul_workspace(need, x, x_bytes, out, x_bytes);
     if (!ws.ok()) return ws.status();
     if (overlaps(x, static_cast<size_t>(n_tok * n_embd) * 4, out, static_cast<size_t>(n_tok * n_embd) * 4))
         return bad(dev_, "moe_ffn output overlaps its input");
@@ -260,6 +286,13 @@ Status CudaOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const f
     m.n_tok = n_tok;
     m.group_tok = group;
     m.slot_chunk = chunk;
+    if (grouped) {
+        const int64_t pairs = group * n_used;
+        char* base = static_cast<char*>(*ws);
+        m.grouped = 1;
+        m.y = reinterpret_cast<float*>(base + y_at(pairs));
+        m.sort = reinterpret_cast<int32_t*>(base + sort_at(pairs));
+    }
     return dev_.record(op);
 }
 

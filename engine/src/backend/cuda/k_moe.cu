@@ -4,10 +4,11 @@
 // read from the ids the routing kernel wrote, and its matrices from the layer's device table of
 // MoeExpertView (kernel_args.h): nothing goes back to the host between router and output.
 //
-// Correctness first: decode and prefill both run the pair-grouped matvec (one warp per output
-// row and pair), so a prefill reads an expert's rows once per token routed to it rather than
-// once per batch (a grouped GEMM would; not written yet). Sums follow the CPU's order where it
-// is cheap: each token's experts are added in increasing expert id, as CpuOps::moe_ffn does.
+// Decode runs the pair-grouped matvec (one warp per output row and pair). Prefill (a launch
+// with MoeFfnArgs::grouped) sorts the pairs by expert on the device and runs a grouped GEMM,
+// reading an expert's rows once per tile of up to kMoeTilePairs of its pairs instead of once
+// per pair. Sums follow the CPU's order where it is cheap: each token's experts are added in
+// increasing expert id, as CpuOps::moe_ffn does.
 #include <cfloat>
 #include <climits>
 
@@ -197,6 +198,343 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32) moe_down_kernel(const MoeF
     else a.out[t * a.n_embd + r] += sum;
 }
 
+// ---- prefill: the pairs grouped by expert ---------------------------------------------------
+//
+// A group's pairs are sorted by expert (moe_sort_kernel), then each block of a grouped GEMM
+// computes one tile of one expert's sorted pairs (up to kMoeTilePairs) against kGemmRows rows of
+// its matrices, so the expert's weights are read once per tile instead of once per pair. A lane
+// owns a weight row, a warp kPairsPerWarp pairs; every (row, pair) dot product runs over whole
+// 32-weight units in column order with the matvec's arithmetic (unit_dot_act on the ActQ8
+// activations for quantized weights, float FMA for float ones), so only the summation order
+// differs from the pair matvecs. Plain CUDA cores and dp4a: the tensor-core version is #21's
+// prefill work, after a GPU has measured this one.
+
+constexpr int kGemmRows = 32;
+constexpr int kGemmWarps = 4;
+constexpr int kPairsPerWarp = kMoeTilePairs / kGemmWarps;
+constexpr int kGemmUnits = 2;  // 32-column units per shared-memory step (quantized weights)
+constexpr int kSortThreads = 256;
+
+// One block: counts the group's pairs per expert, builds offsets and the tile table (thread 0),
+// then places each expert's pairs (a thread per expert). Shared: count (n_expert + 1) and
+// offset (n_expert + 2) int32.
+__global__ void __launch_bounds__(kSortThreads) moe_sort_kernel(const MoeFfnArgs a, int64_t tok0, int64_t n_pairs) {
+    extern __shared__ int32_t sort_smem[];
+    int32_t* count = sort_smem;
+    int32_t* offset = sort_smem + a.n_expert + 1;
+    pdl_enter();
+    const int32_t* ids = a.ids + tok0 * a.n_used;
+    int32_t* order = a.sort;
+    int32_t* pos = a.sort + n_pairs;
+    MoeTile* tiles = reinterpret_cast<MoeTile*>(a.sort + 2 * n_pairs);
+    for (int64_t b = threadIdx.x; b <= a.n_expert; b += blockDim.x) count[b] = 0;
+    __syncthreads();
+    for (int64_t p = threadIdx.x; p < n_pairs; p += blockDim.x) atomicAdd(&count[moe_bucket(ids[p], a.n_expert)], 1);
+    __syncthreads();
+    if (threadIdx.x == 0) moe_build_tiles(count, a.n_expert, offset, tiles, moe_max_tiles(n_pairs, a.n_expert));
+    __syncthreads();
+    for (int64_t b = threadIdx.x; b <= a.n_expert; b += blockDim.x)
+        moe_place_bucket(ids, n_pairs, a.n_expert, static_cast<int32_t>(b), offset, order, pos);
+}
+
+// The rows a grouped GEMM multiplies: NW matrices of expert e (gate and up, or down), n_rows ×
+// n_cols; activation row of sorted pair s: x / x_q row tok0 + order[s] / n_used (gate/up), or
+// h / h_q row s (down).
+template <int NW>
+struct GemmSide {
+    WeightView w[NW];
+    int64_t n_rows, n_cols;
+    const float* act_f;  // float weights: float activations
+    ActQ8 act_q;         // quantized weights: ActQ8 activations
+    bool by_token;       // rows of x by token (gate/up), else rows of h by sorted index
+};
+
+template <int NW>
+__device__ __forceinline__ int64_t act_row(const GemmSide<NW>& g, const MoeFfnArgs& a, int64_t tok0, int64_t s) {
+    return g.by_token ? tok0 + a.sort[s] / a.n_used : s;
+}
+
+// acc[m][i] = row (row0 + lane) of matrix m · activation row of sorted pair tile.begin + warp ·
+// kPairsPerWarp + i, for the pairs of the tile (others 0). Quantized weights.
+template <int T, int NW>
+__device__ __forceinline__ void gemm_tile_q(const GemmSide<NW>& g, const MoeFfnArgs& a, int64_t tok0, const MoeTile& tile,
+                                            int64_t row0, float (&acc)[NW][kPairsPerWarp]) {
+    __shared__ uint32_t wq[kGemmUnits][NW][8][kGemmRows];
+    __shared__ float wsc[kGemmUnits][NW][4][kGemmRows];
+    __shared__ int aq[kGemmUnits][kMoeTilePairs][8];
+    __shared__ float ad[kGemmUnits][kMoeTilePairs][4];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t n_units = g.n_cols / 32, nb = g.n_cols / 32;
+    for (int64_t k0 = 0; k0 < n_units; k0 += kGemmUnits) {
+#pragma unroll
+        for (int m = 0; m < NW; ++m)  // m known at compile time: g stays in registers
+        for (int i = threadIdx.x; i < kGemmUnits * kGemmRows; i += blockDim.x) {
+            const int uk = i / kGemmRows, rr = i % kGemmRows;
+            const int64_t u = k0 + uk, r = row0 + rr;
+            if (u < n_units && r < g.n_rows) {
+                const Unit q = load_unit<T>(g.w[m], r, u);
+                for (int k = 0; k < 4; ++k) {
+                    wq[uk][m][k][rr] = q.q0[k];
+                    wq[uk][m][4 + k][rr] = q.q1[k];
+                }
+                wsc[uk][m][0][rr] = q.s0;
+                wsc[uk][m][1][rr] = q.s1;
+                wsc[uk][m][2][rr] = q.m0;
+                wsc[uk][m][3][rr] = q.m1;
+            } else {
+                for (int k = 0; k < 8; ++k) wq[uk][m][k][rr] = 0u;
+                for (int k = 0; k < 4; ++k) wsc[uk][m][k][rr] = 0.0f;
+            }
+        }
+        for (int i = threadIdx.x; i < kGemmUnits * kMoeTilePairs; i += blockDim.x) {
+            const int uk = i / kMoeTilePairs, p = i % kMoeTilePairs;
+            const int64_t u = k0 + uk;
+            if (u < n_units && p < tile.count) {
+                int64_t e0, e1;
+                unit_offsets<T>(u, e0, e1);
+                const int64_t row = act_row(g, a, tok0, tile.begin + p);
+                const int8_t* qs = g.act_q.qs + row * g.n_cols;
+                const int4 a0 = *reinterpret_cast<const int4*>(qs + e0);
+                const int4 a1 = *reinterpret_cast<const int4*>(qs + e1);
+                const float2 d0 = reinterpret_cast<const float2*>(g.act_q.ds)[row * nb + e0 / 32];
+                const float2 d1 = reinterpret_cast<const float2*>(g.act_q.ds)[row * nb + e1 / 32];
+                aq[uk][p][0] = a0.x, aq[uk][p][1] = a0.y, aq[uk][p][2] = a0.z, aq[uk][p][3] = a0.w;
+                aq[uk][p][4] = a1.x, aq[uk][p][5] = a1.y, aq[uk][p][6] = a1.z, aq[uk][p][7] = a1.w;
+                ad[uk][p][0] = d0.x, ad[uk][p][1] = d0.y, ad[uk][p][2] = d1.x, ad[uk][p][3] = d1.y;
+            } else {
+                for (int k = 0; k < 8; ++k) aq[uk][p][k] = 0;
+                for (int k = 0; k < 4; ++k) ad[uk][p][k] = 0.0f;
+            }
+        }
+        __syncthreads();
+        for (int uk = 0; uk < kGemmUnits && k0 + uk < n_units; ++uk) {
+            int64_t e0, e1;
+            unit_offsets<T>(k0 + uk, e0, e1);
+            const bool block_start = (e0 & 31) == 0;
+#pragma unroll
+            for (int m = 0; m < NW; ++m) {
+                uint32_t q0[4], q1[4];
+#pragma unroll
+                for (int k = 0; k < 4; ++k) {
+                    q0[k] = wq[uk][m][k][lane];
+                    q1[k] = wq[uk][m][4 + k][lane];
+                }
+                const float s0 = wsc[uk][m][0][lane], s1 = wsc[uk][m][1][lane];
+                const float m0 = wsc[uk][m][2][lane], m1 = wsc[uk][m][3][lane];
+#pragma unroll
+                for (int i = 0; i < kPairsPerWarp; ++i) {
+                    const int p = warp * kPairsPerWarp + i;
+                    int a0[4], a1[4];
+#pragma unroll
+                    for (int k = 0; k < 4; ++k) {
+                        a0[k] = aq[uk][p][k];
+                        a1[k] = aq[uk][p][4 + k];
+                    }
+                    const float2 d0 = make_float2(ad[uk][p][0], ad[uk][p][1]);
+                    const float2 d1 = make_float2(ad[uk][p][2], ad[uk][p][3]);
+                    acc[m][i] += unit_dot_act<T>(q0, q1, s0, s1, m0, m1, block_start, a0, a1, d0, d1);
+                }
+            }
+        }
+        __syncthreads();
+    }
+}
+
+// The same for float weights (F32, F16, BF16) on float activations, 32 columns per step.
+template <int T, int NW>
+__device__ __forceinline__ void gemm_tile_f(const GemmSide<NW>& g, const MoeFfnArgs& a, int64_t tok0, const MoeTile& tile,
+                                            int64_t row0, float (&acc)[NW][kPairsPerWarp]) {
+    __shared__ float wf[NW][32][kGemmRows + 1];
+    __shared__ float xf[kMoeTilePairs][33];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    for (int64_t c0 = 0; c0 < g.n_cols; c0 += 32) {
+#pragma unroll
+        for (int m = 0; m < NW; ++m)
+        for (int i = threadIdx.x; i < kGemmRows * 32; i += blockDim.x) {
+            const int rr = i / 32, cc = i % 32;
+            const int64_t r = row0 + rr, c = c0 + cc;
+            wf[m][cc][rr] = r < g.n_rows && c < g.n_cols ? load_f<T>(g.w[m].main + r * g.w[m].row_bytes, c) : 0.0f;
+        }
+        for (int i = threadIdx.x; i < kMoeTilePairs * 32; i += blockDim.x) {
+            const int p = i / 32, cc = i % 32;
+            const int64_t c = c0 + cc;
+            xf[p][cc] = p < tile.count && c < g.n_cols
+                            ? g.act_f[act_row(g, a, tok0, tile.begin + p) * g.n_cols + c]
+                            : 0.0f;
+        }
+        __syncthreads();
+        for (int cc = 0; cc < 32; ++cc) {
+#pragma unroll
+            for (int m = 0; m < NW; ++m) {
+                const float w = wf[m][cc][lane];
+#pragma unroll
+                for (int i = 0; i < kPairsPerWarp; ++i) acc[m][i] += w * xf[warp * kPairsPerWarp + i][cc];
+            }
+        }
+        __syncthreads();
+    }
+}
+
+template <int T, int NW>
+__device__ __forceinline__ void gemm_tile(const GemmSide<NW>& g, const MoeFfnArgs& a, int64_t tok0, const MoeTile& tile,
+                                          int64_t row0, float (&acc)[NW][kPairsPerWarp]) {
+#pragma unroll
+    for (int m = 0; m < NW; ++m)
+#pragma unroll
+        for (int i = 0; i < kPairsPerWarp; ++i) acc[m][i] = 0.0f;
+    if constexpr (is_float_type(T)) gemm_tile_f<T, NW>(g, a, tok0, tile, row0, acc);
+    else gemm_tile_q<T, NW>(g, a, tok0, tile, row0, acc);
+}
+
+__device__ __forceinline__ MoeTile load_tile(const MoeFfnArgs& a, int64_t n_pairs, int64_t t) {
+    return reinterpret_cast<const MoeTile*>(a.sort + 2 * n_pairs)[t];
+}
+
+// h[s, r] = act(gate_e row r · x_t + bg_e[r], up_e row r · x_t + bu_e[r]) for sorted pair s of
+// tile blockIdx.y (token t, expert e), rows blockIdx.x · kGemmRows ...
+template <int T>
+__global__ void __launch_bounds__(kGemmWarps * 32) moe_gate_up_gemm_kernel(const MoeFfnArgs a, int64_t tok0,
+                                                                            int64_t n_pairs) {
+    pdl_enter();
+    const MoeTile tile = load_tile(a, n_pairs, blockIdx.y);
+    if (tile.count == 0) return;  // the whole block: no __syncthreads is skipped by part of it
+    const MoeExpertView& ev = a.experts[tile.expert];
+    GemmSide<2> g;
+    g.w[0] = ev.gate;
+    g.w[1] = ev.up;
+    g.n_rows = a.n_ff;
+    g.n_cols = a.n_embd;
+    g.act_f = a.x;
+    g.act_q = a.x_q;
+    g.by_token = true;
+    const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kGemmRows;
+    float acc[2][kPairsPerWarp];
+    gemm_tile<T, 2>(g, a, tok0, tile, row0, acc);
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t r = row0 + lane;
+    if (r >= a.n_ff) return;
+    const float bg = a.biased ? ev.gate_bias[r] : 0.0f, bu = a.biased ? ev.up_bias[r] : 0.0f;
+#pragma unroll
+    for (int i = 0; i < kPairsPerWarp; ++i) {
+        const int p = warp * kPairsPerWarp + i;
+        if (p < tile.count) a.h[(tile.begin + p) * a.n_ff + r] = activate(a.act, acc[0][i] + bg, acc[1][i] + bu);
+    }
+}
+
+// y[s, r] = down_e row r · h[s] + bd_e[r] for sorted pair s of tile blockIdx.y.
+template <int T>
+__global__ void __launch_bounds__(kGemmWarps * 32) moe_down_gemm_kernel(const MoeFfnArgs a, int64_t tok0,
+                                                                         int64_t n_pairs, ActQ8 hq) {
+    pdl_enter();
+    const MoeTile tile = load_tile(a, n_pairs, blockIdx.y);
+    if (tile.count == 0) return;
+    const MoeExpertView& ev = a.experts[tile.expert];
+    GemmSide<1> g;
+    g.w[0] = ev.down;
+    g.n_rows = a.n_embd;
+    g.n_cols = a.n_ff;
+    g.act_f = a.h;
+    g.act_q = hq;
+    g.by_token = false;
+    const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kGemmRows;
+    float acc[1][kPairsPerWarp];
+    gemm_tile<T, 1>(g, a, tok0, tile, row0, acc);
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int64_t r = row0 + lane;
+    if (r >= a.n_embd) return;
+    const float bd = a.biased ? ev.down_bias[r] : 0.0f;
+#pragma unroll
+    for (int i = 0; i < kPairsPerWarp; ++i) {
+        const int p = warp * kPairsPerWarp + i;
+        if (p < tile.count) a.y[(tile.begin + p) * a.n_embd + r] = acc[0][i] + bd;
+    }
+}
+
+// out[t, r] = Σ over token t's choices in increasing expert id of weight · y[pos of the pair, r],
+// the order the pair matvecs and the CPU add them in. A thread per (r, token of the group).
+__global__ void __launch_bounds__(128) moe_combine_kernel(const MoeFfnArgs a, int64_t tok0, int64_t n_pairs) {
+    pdl_enter();
+    const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const int64_t tl = blockIdx.y;
+    if (r >= a.n_embd) return;
+    const int64_t t = tok0 + tl;
+    const int32_t* ids = a.ids + t * a.n_used;
+    const int32_t* pos = a.sort + n_pairs;
+    const int n_used = static_cast<int>(a.n_used);
+    float sum = 0.0f;
+    int prev_e = INT_MIN, prev_j = -1;
+    for (int k = 0; k < n_used; ++k) {
+        int be, bj;
+        moe_next_choice(ids, 0, n_used, prev_e, prev_j, be, bj);
+        prev_e = be;
+        prev_j = bj;
+        if (be < 0 || be >= a.n_expert) continue;
+        sum += a.weights[t * a.n_used + bj] * a.y[static_cast<int64_t>(pos[tl * a.n_used + bj]) * a.n_embd + r];
+    }
+    a.out[t * a.n_embd + r] = sum;
+}
+
+template <int T>
+void launch_gate_up_gemm(const MoeFfnArgs& a, int64_t tok0, int64_t n_pairs, LaunchOn s) {
+    const dim3 grid(grid_1d(a.n_ff, kGemmRows), static_cast<unsigned>(moe_max_tiles(n_pairs, a.n_expert)));
+    launch_kernel(moe_gate_up_gemm_kernel<T>, grid, dim3(kGemmWarps * 32), 0, s, a, tok0, n_pairs);
+}
+
+template <int T>
+void launch_down_gemm(const MoeFfnArgs& a, int64_t tok0, int64_t n_pairs, ActQ8 hq, LaunchOn s) {
+    const dim3 grid(grid_1d(a.n_embd, kGemmRows), static_cast<unsigned>(moe_max_tiles(n_pairs, a.n_expert)));
+    launch_kernel(moe_down_gemm_kernel<T>, grid, dim3(kGemmWarps * 32), 0, s, a, tok0, n_pairs, hq);
+}
+
+bool dispatch_gate_up_gemm(const MoeFfnArgs& a, int64_t tok0, int64_t n_pairs, LaunchOn s) {
+    switch (a.gate_type) {
+        case kF32: launch_gate_up_gemm<kF32>(a, tok0, n_pairs, s); return true;
+        case kF16: launch_gate_up_gemm<kF16>(a, tok0, n_pairs, s); return true;
+        case kBF16: launch_gate_up_gemm<kBF16>(a, tok0, n_pairs, s); return true;
+        case kQ4_0: launch_gate_up_gemm<kQ4_0>(a, tok0, n_pairs, s); return true;
+        case kQ8_0: launch_gate_up_gemm<kQ8_0>(a, tok0, n_pairs, s); return true;
+        case kQ4_K: launch_gate_up_gemm<kQ4_K>(a, tok0, n_pairs, s); return true;
+        case kQ5_K: launch_gate_up_gemm<kQ5_K>(a, tok0, n_pairs, s); return true;
+        case kQ6_K: launch_gate_up_gemm<kQ6_K>(a, tok0, n_pairs, s); return true;
+        default: return false;
+    }
+}
+
+bool dispatch_down_gemm(const MoeFfnArgs& a, int64_t tok0, int64_t n_pairs, ActQ8 hq, LaunchOn s) {
+    switch (a.down_type) {
+        case kF32: launch_down_gemm<kF32>(a, tok0, n_pairs, hq, s); return true;
+        case kF16: launch_down_gemm<kF16>(a, tok0, n_pairs, hq, s); return true;
+        case kBF16: launch_down_gemm<kBF16>(a, tok0, n_pairs, hq, s); return true;
+        case kQ4_0: launch_down_gemm<kQ4_0>(a, tok0, n_pairs, hq, s); return true;
+        case kQ8_0: launch_down_gemm<kQ8_0>(a, tok0, n_pairs, hq, s); return true;
+        case kQ4_K: launch_down_gemm<kQ4_K>(a, tok0, n_pairs, hq, s); return true;
+        case kQ5_K: launch_down_gemm<kQ5_K>(a, tok0, n_pairs, hq, s); return true;
+        case kQ6_K: launch_down_gemm<kQ6_K>(a, tok0, n_pairs, hq, s); return true;
+        default: return false;
+    }
+}
+
+// One group of a grouped launch: tokens tok0 .. tok0 + n_tok - 1, all their choices.
+cudaError_t run_grouped(const MoeFfnArgs& a, int64_t tok0, int64_t n_tok, LaunchOn s) {
+    const int64_t n_pairs = n_tok * a.n_used;
+    const size_t smem = static_cast<size_t>(2 * a.n_expert + 3) * sizeof(int32_t);
+    launch_kernel(moe_sort_kernel, dim3(1), dim3(kSortThreads), smem, s, a, tok0, n_pairs);
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) return e;
+    if (!dispatch_gate_up_gemm(a, tok0, n_pairs, s)) return cudaErrorInvalidValue;
+    if ((e = cudaGetLastError()) != cudaSuccess) return e;
+    ActQ8 hq;
+    if (!is_float_type(a.down_type)) {
+        hq = act_q8_at(a.h_q, n_pairs, a.n_ff);
+        if ((e = launch_quantize_act(a.h, n_pairs, a.n_ff, hq, s)) != cudaSuccess) return e;
+    }
+    if (!dispatch_down_gemm(a, tok0, n_pairs, hq, s)) return cudaErrorInvalidValue;
+    if ((e = cudaGetLastError()) != cudaSuccess) return e;
+    launch_kernel(moe_combine_kernel, dim3(grid_1d(a.n_embd, 128), static_cast<unsigned>(n_tok)), dim3(128), 0, s, a,
+                  tok0, n_pairs);
+    return cudaGetLastError();
+}
+
 // A launch: tokens tok0 .. tok0 + n_tok - 1, their choices j0 .. j0 + ns - 1.
 struct Chunk {
     int64_t tok0, n_tok, j0, ns;
@@ -262,10 +600,20 @@ cudaError_t launch_moe_ffn(const MoeFfnArgs& a, LaunchOn stream) {
         a.slot_chunk < 1 || a.slot_chunk > a.n_used || a.group_tok * a.slot_chunk > 65535 ||
         (a.slot_chunk < a.n_used && a.group_tok != 1))
         return cudaErrorInvalidValue;
+    if (a.grouped && (a.slot_chunk != a.n_used || !a.y || !a.sort || a.group_tok * a.n_used > INT_MAX / 2))
+        return cudaErrorInvalidValue;
     const bool gate_q = !is_float_type(a.gate_type), down_q = !is_float_type(a.down_type);
     if (gate_q) {
         const cudaError_t e = launch_quantize_act(a.x, a.n_tok, a.n_embd, a.x_q, stream);
         if (e != cudaSuccess) return e;
+    }
+    if (a.grouped) {
+        for (int64_t tok0 = 0; tok0 < a.n_tok; tok0 += a.group_tok) {
+            const int64_t n = a.n_tok - tok0 < a.group_tok ? a.n_tok - tok0 : a.group_tok;
+            const cudaError_t e = run_grouped(a, tok0, n, stream);
+            if (e != cudaSuccess) return e;
+        }
+        return cudaSuccess;
     }
     for (int64_t tok0 = 0; tok0 < a.n_tok; tok0 += a.group_tok) {
         for (int64_t j0 = 0; j0 < a.n_used; j0 += a.slot_chunk) {

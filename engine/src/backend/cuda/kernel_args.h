@@ -96,10 +96,31 @@ struct MoeRouteArgs {
 
 enum MoeActivation : int { kMoeSilu = 0, kMoeGeluTanh = 1, kMoeSwigluOai = 2 };  // FfnActivation order
 
+// Prefill's grouped launches sort a group's (token, choice) pairs by expert and cut each
+// expert's run into tiles of up to kMoeTilePairs pairs, one GEMM block column each.
+constexpr int kMoeTilePairs = 32;
+struct MoeTile {
+    int32_t expert = 0, begin = 0, count = 0;  // sorted pairs begin .. begin + count - 1; count 0: none
+};
+// Tiles a group of n_pairs pairs can need: one partial tile per expert at most. constexpr, so
+// kernels call it too (--expt-relaxed-constexpr).
+constexpr int64_t moe_max_tiles(int64_t n_pairs, int64_t n_expert) {
+    return (n_pairs + kMoeTilePairs - 1) / kMoeTilePairs + n_expert;
+}
+// int32 values of a grouped launch's sort region: order and pos (n_pairs each), then the tiles.
+constexpr int64_t moe_sort_ints(int64_t n_pairs, int64_t n_expert) {
+    return 2 * n_pairs + 3 * moe_max_tiles(n_pairs, n_expert);
+}
+
 // The experts' FFN over (token, chosen expert) pairs. A launch covers group_tok tokens and
 // slot_chunk of their choices (all n_used unless one token's pairs overflow the workspace;
 // later chunks add to out): its pairs' activations h (group_tok · slot_chunk, n_ff) fit the
 // workspace that holds h and h_q.
+//
+// grouped = 1 (prefill; slot_chunk = n_used): each group's pairs are sorted by expert on the
+// device and each expert's weights read once per tile of its pairs (a grouped GEMM) rather than
+// once per pair; h then holds the group's pairs in sorted order, y their down projections, and
+// sort the order (sorted index → pair), pos (pair → sorted index) and the MoeTile table.
 struct MoeFfnArgs {
     const MoeExpertView* experts = nullptr;  // (n_expert), device memory
     int64_t n_expert = 0, n_embd = 0, n_ff = 0, n_used = 0;
@@ -117,6 +138,9 @@ struct MoeFfnArgs {
     int64_t n_tok = 0;
     int64_t group_tok = 1;
     int64_t slot_chunk = 1;          // n_used, or less with group_tok 1
+    int grouped = 0;
+    float* y = nullptr;              // grouped: (group_tok · n_used, n_embd)
+    int32_t* sort = nullptr;         // grouped: moe_sort_ints(group_tok · n_used, n_expert) values
 };
 
 // KV cache element formats (match KvCacheType order: f32, f16, q8_0).

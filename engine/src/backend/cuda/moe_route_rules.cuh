@@ -1,12 +1,14 @@
 // The per-expert decisions of the CUDA MoE kernels (k_moe.cu), written as plain functions so
 // tests/engine/tst_cuda_units.cpp compiles them for the CPU and checks them against
 // backend/moe_routing.cpp (the rules every backend follows) without a GPU: the score and choice
-// key of one expert, the order in which a token's experts are chosen, and the order in which a
-// token's chosen experts are summed.
+// key of one expert, the order in which a token's experts are chosen, the order in which a
+// token's chosen experts are summed, and how prefill's grouped launches sort pairs by expert.
 #pragma once
 
 #include <climits>
 #include <cstdint>
+
+#include "backend/cuda/kernel_args.h"
 
 #ifndef STRATA_CUDA_HOST_TEST
 #include "backend/cuda/cuda_common.cuh"
@@ -66,6 +68,53 @@ STRATA_MOE_FN void moe_next_choice(const int32_t* ids, int jb, int je, int prev_
             be = e;
             bj = j;
         }
+    }
+}
+
+// ---- grouping a launch's pairs by expert (the grouped GEMM of prefill) ----------------------
+
+// A pair's bucket: its expert, or n_expert for an id out of range (never from moe_route; such
+// pairs are sorted last, in no tile, and weigh nothing).
+STRATA_MOE_FN int32_t moe_bucket(int32_t id, int64_t n_expert) {
+    return id >= 0 && id < n_expert ? id : static_cast<int32_t>(n_expert);
+}
+
+// From the pairs per bucket (count[0 .. n_expert], the last the bad ids): each bucket's first
+// sorted index (offset[0 .. n_expert + 1]) and the tile table, each expert's pairs in tiles of
+// kMoeTilePairs in expert order, the rest of the max_tiles entries empty. One thread runs it.
+STRATA_MOE_FN void moe_build_tiles(const int32_t* count, int64_t n_expert, int32_t* offset, MoeTile* tiles,
+                                   int64_t max_tiles) {
+    int64_t n_tiles = 0;
+    offset[0] = 0;
+    for (int64_t e = 0; e <= n_expert; ++e) {
+        offset[e + 1] = offset[e] + count[e];
+        if (e == n_expert) break;
+        for (int32_t b = 0; b < count[e] && n_tiles < max_tiles; b += kMoeTilePairs) {
+            MoeTile& t = tiles[n_tiles++];
+            t.expert = static_cast<int32_t>(e);
+            t.begin = offset[e] + b;
+            t.count = count[e] - b < kMoeTilePairs ? count[e] - b : kMoeTilePairs;
+        }
+    }
+    for (; n_tiles < max_tiles; ++n_tiles) {
+        MoeTile& t = tiles[n_tiles];
+        t.expert = 0;
+        t.begin = 0;
+        t.count = 0;
+    }
+}
+
+// Writes bucket b's pairs in pair order (stable: the same sort every run) from offset[b]:
+// order[sorted index] = pair, pos[pair] = sorted index. Buckets are independent (one thread
+// each on the device).
+STRATA_MOE_FN void moe_place_bucket(const int32_t* ids, int64_t n_pairs, int64_t n_expert, int32_t b,
+                                    const int32_t* offset, int32_t* order, int32_t* pos) {
+    int32_t next = offset[b];
+    for (int64_t p = 0; p < n_pairs; ++p) {
+        if (moe_bucket(ids[p], n_expert) != b) continue;
+        order[next] = static_cast<int32_t>(p);
+        pos[p] = next;
+        ++next;
     }
 }
 

@@ -209,6 +209,49 @@ STRATA_UNROLL
     }
 }
 
+// The row elements where unit u's two runs start (Unit::e0, Unit::e1 of load_unit<T>), without
+// reading the weights: the grouped kernels load the activations of a unit beside its weights.
+template <int T>
+__device__ __forceinline__ void unit_offsets(int64_t u, int64_t& e0, int64_t& e1) {
+    if constexpr (T == kQ4_0 || T == kQ8_0) {
+        e0 = 32 * u;
+        e1 = e0 + 16;
+    } else if constexpr (T == kQ4_K || T == kQ5_K) {
+        const int64_t sb = u >> 3;
+        const int k = static_cast<int>(u & 7), c = k >> 1, h = k & 1;
+        e0 = 256 * sb + 64 * c + 16 * h;
+        e1 = e0 + 32;
+    } else {  // kQ6_K
+        const int64_t sb = u >> 3;
+        const int k = static_cast<int>(u & 7), hf = k >> 2, j = (k >> 1) & 1, g = k & 1;
+        e0 = 256 * sb + 128 * hf + 32 * j + 16 * g;
+        e1 = e0 + 64;
+    }
+}
+
+// What accumulate_unit adds for one activation row, from a unit held as plain values (the
+// grouped kernels keep units and activation runs in shared memory): a0 / a1 are the row's 16
+// int8 quants at e0 / e1 packed four to an int, ds0 / ds1 its (scale, scale · Σq) pairs of the
+// blocks holding e0 and e1, `block_start` whether e0 starts a 32-block (the min term's unit).
+template <int T>
+__device__ __forceinline__ float unit_dot_act(const uint32_t (&q0)[4], const uint32_t (&q1)[4], float s0, float s1,
+                                              float m0, float m1, bool block_start, const int (&a0)[4],
+                                              const int (&a1)[4], float2 ds0, float2 ds1) {
+    int i0 = __dp4a(static_cast<int>(q0[0]), a0[0], 0);
+    i0 = __dp4a(static_cast<int>(q0[1]), a0[1], i0);
+    i0 = __dp4a(static_cast<int>(q0[2]), a0[2], i0);
+    i0 = __dp4a(static_cast<int>(q0[3]), a0[3], i0);
+    int i1 = __dp4a(static_cast<int>(q1[0]), a1[0], 0);
+    i1 = __dp4a(static_cast<int>(q1[1]), a1[1], i1);
+    i1 = __dp4a(static_cast<int>(q1[2]), a1[2], i1);
+    i1 = __dp4a(static_cast<int>(q1[3]), a1[3], i1);
+    float v = s0 * ds0.x * static_cast<float>(i0) + s1 * ds1.x * static_cast<float>(i1);
+    if constexpr (UnitTraits<T>::has_min) {
+        if (block_start) v -= m0 * ds0.y + m1 * ds1.y;
+    }
+    return v;
+}
+
 // ---- element-wise dequantization from the native (GGUF) layout, for embedding rows --------
 __device__ __forceinline__ uint16_t ld_u16(const uint8_t* p) {
     return static_cast<uint16_t>(p[0] | (p[1] << 8));
