@@ -16,7 +16,7 @@ int cmd_gen_model(Args& args) {
     RandomModelConfig c;
     const std::string preset = args.value({"--preset"}).value_or("tiny");
     if (!random_model_preset(preset, c)) {
-        std::fprintf(stderr, "error: unknown preset '%s' (tiny, tinyllama, llama2-7b, gemma3-4b, phi3-mini, qwen3moe-bench, glm4moe-bench)\n", preset.c_str());
+        std::fprintf(stderr, "error: unknown preset '%s' (tiny, tinyllama, llama2-7b, gemma3-4b, phi3-mini, qwen3moe-bench, glm4moe-bench, gptoss-bench)\n", preset.c_str());
         return 2;
     }
     long long n = 0;
@@ -82,7 +82,7 @@ int cmd_gen_model(Args& args) {
     std::vector<std::string> pos;
     std::string err;
     if (!args.finish(pos, err) || pos.size() != 1) {
-        std::fprintf(stderr, "usage: strata-cli gen-model [--preset tiny|tinyllama|llama2-7b|gemma3-4b|phi3-mini|qwen3moe-bench|glm4moe-bench] [--type F16|Q8_0|Q4_0|Q4_K_M|...]\n"
+        std::fprintf(stderr, "usage: strata-cli gen-model [--preset tiny|tinyllama|llama2-7b|gemma3-4b|phi3-mini|qwen3moe-bench|glm4moe-bench|gptoss-bench] [--type F16|Q8_0|Q4_0|Q4_K_M|...]\n"
                              "       [--arch llama|llama31|qwen2|qwen3|phi3|gemma2|gemma3|mistral3|mixtral|qwen3moe|gpt-oss|glm4moe]\n"
                              "       [--vocab N --embd N --layers N --heads N --kv-heads N --ff N]\n"
                              "       [--experts N --experts-used N --expert-ff N --expert-type MXFP4|Q4_K|...]\n"

@@ -216,6 +216,10 @@ bool random_model_preset(const std::string& name, RandomModelConfig& c) {
         random_model_arch("qwen3moe", c);
         c.n_vocab = 32000; c.n_embd = 2048; c.n_layer = 16; c.n_head = 32; c.n_head_kv = 4; c.head_dim = 128;
         c.n_ff = 6144; c.n_ff_exp = 768; c.n_expert = 16; c.n_expert_used = 4;
+    } else if (name == "gptoss-bench") {
+        random_model_arch("gpt-oss", c);
+        c.n_vocab = 32000; c.n_embd = 2048; c.n_layer = 16; c.n_head = 32; c.n_head_kv = 4; c.head_dim = 64;
+        c.n_ff = 768; c.n_ff_exp = 768; c.n_expert = 16; c.n_expert_used = 4;
     } else if (name == "glm4moe-bench") {
         random_model_arch("glm4moe", c);
         c.n_vocab = 32000; c.n_embd = 2048; c.n_layer = 17; c.n_head = 32; c.n_head_kv = 4; c.head_dim = 128;

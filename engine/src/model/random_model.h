@@ -88,7 +88,10 @@ bool random_model_arch(const std::string& name, RandomModelConfig& config);
 // "qwen3moe-bench" (the MoE benchmark shape: 2048/16/32/4, 16 experts of 768, 4 used, 32000;
 // about 1.9 GB at Q4_K_M) and "glm4moe-bench" (GLM-4.5-Air's layout at that scale: 2048, 16
 // layers + 1 NextN, 32/4 heads of 128 with 64 rotated, the first layer dense of 6144, 16
-// experts of 768, 4 used, 1 shared; 32000). False for an unknown name.
+// experts of 768, 4 used, 1 shared; 32000) and "gptoss-bench" (gpt-oss at that scale: 2048, 16
+// layers alternating a 128-token window and full attention, 32/4 heads of 64 with sinks, 16
+// biased experts of 768, 4 used, MXFP4 unless --expert-type says otherwise; 32000). False for
+// an unknown name.
 bool random_model_preset(const std::string& name, RandomModelConfig& config);
 
 // Writes the model; `progress` gets (tensors written, total). Types whose block size does not
