@@ -17,11 +17,17 @@ namespace strata::cuda {
 
 namespace {
 
-// Launches of this many tokens or more run the experts as a grouped GEMM (k_moe.cu); fewer, as
-// pair matvecs. A guess until a GPU measures where the two cross: the GEMM reads an expert's
-// rows once per tile of 32 pairs, the matvecs once per pair, so with n_tok · n_used / n_expert
-// pairs per expert the GEMM wins once that is a few pairs — at 16 tokens for top-8 of 128.
+// When a launch runs the experts as a grouped GEMM (k_moe.cu) rather than pair matvecs: with
+// p = n_tok · n_used / n_expert pairs per expert on average, the matvecs read a chosen expert's
+// rows p times and the GEMM once per tile of 32, after a sort. So: at least kMoeGroupedMinTokens
+// tokens and kMoeGroupedMinPairs pairs per expert (a 512-token prefill of top-8 of 128 has 32).
+// Guesses until a GPU measures where the two cross.
 constexpr int64_t kMoeGroupedMinTokens = 16;
+constexpr int64_t kMoeGroupedMinPairs = 2;
+
+bool runs_grouped(int64_t n_tok, int64_t n_used, int64_t n_expert) {
+    return n_tok >= kMoeGroupedMinTokens && n_tok * n_used >= kMoeGroupedMinPairs * n_expert;
+}
 
 bool same_view(const cuk::WeightView& a, const cuk::WeightView& b) {
     return a.main == b.main && a.d == b.d && a.n_rows == b.n_rows && a.n_cols == b.n_cols &&
@@ -217,8 +223,8 @@ Status CudaOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const f
     constexpr size_t kMoeWorkspace = size_t{32} << 20;
     const auto h_bytes = [&](int64_t pairs) { return cuk::act_q8_align(static_cast<size_t>(pairs * n_ff) * 4); };
     const auto ws_bytes = [&](int64_t pairs) { return h_bytes(pairs) + (down_q ? cuk::act_q8_bytes(pairs, n_ff) : 0); };
-    // Prefill (kMoeGroupedMinTokens tokens or more) runs the grouped GEMM, in groups of tokens
-    // whose pairs' h, h_q, y and sort region fit the workspace; decode, the pair matvecs.
+    // Prefill (runs_grouped) runs the grouped GEMM, in groups of tokens whose pairs' h, h_q, y
+    // and sort region fit the workspace; decode, the pair matvecs.
     // Its workspace: h | h_q | y | sort, y and sort from 256-byte boundaries.
     const auto y_at = [&](int64_t pairs) { return cuk::act_q8_align(ws_bytes(pairs)); };
     const auto sort_at = [&](int64_t pairs) {
@@ -231,7 +237,7 @@ Status CudaOps::moe_ffn(const ExpertWeights& experts, FfnActivation act, const f
     int64_t chunk = n_used;
     int64_t group = std::min<int64_t>(n_tok, 65535 / n_used);
     size_t need = 0;
-    bool grouped = n_tok >= kMoeGroupedMinTokens && grouped_bytes(1) <= kMoeWorkspace;
+    const bool grouped = runs_grouped(n_tok, n_used, n_expert) && grouped_bytes(1) <= kMoeWorkspace;
     if (grouped) {
         group = std::max<int64_t>(1, std::min<int64_t>(group, static_cast<int64_t>(kMoeWorkspace / grouped_bytes(1))));
         while (group > 1 && grouped_bytes(group) > kMoeWorkspace) --group;
