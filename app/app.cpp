@@ -5,6 +5,7 @@
 #include <QFileInfo>
 #include <QHostAddress>
 #include <algorithm>
+#include <utility>
 
 #include "allocation/allocation_store.h"
 #include "chat/chat_controller.h"
@@ -69,9 +70,13 @@ App::App(AppOptions options, QObject* parent) : QObject(parent), m_options(std::
                       qPrintable(describeDevices(devices, gpuStatus).details));
                 m_fits->setDevices(devices);
                 updateAllFits();
+                if (!m_loadWhenDescribed.isEmpty()) loadModel(std::exchange(m_loadWhenDescribed, QString()));
             });
     connect(w, &EngineWorker::failed, this, [this](const QString& what, const QString& message) {
-        if (what == QLatin1String("devices") || what == QLatin1String("recover")) emit devicesFailed(message);
+        if (what != QLatin1String("devices") && what != QLatin1String("recover")) return;
+        emit devicesFailed(message);
+        if (const QString path = std::exchange(m_loadWhenDescribed, QString()); !path.isEmpty())
+            emit loadFailed(path, tr("the devices could not be read: %1").arg(message));
     });
     connect(m_model.get(), &ModelState::loadFailed, this, [this](const QString& path, const QString& message) {
         if (path == m_settings->lastModel()) m_settings->setLastModelLoaded(false);
@@ -312,6 +317,14 @@ void App::loadModel(const QString& path) {
     if (m_options.simulate) {
         emit loadFailed(path, tr("a simulated machine can plan but not run models (strata --simulate); the Allocate "
                                  "page shows where it would go"));
+        return;
+    }
+    // Until the worker has described the devices (at start-up: a file on the command line, or
+    // Ctrl+O at once), the allocation has none, and a load without devices would take the
+    // engine's defaults: every GPU and the whole CPU, ignoring --devices and disabled devices.
+    // So it waits for them.
+    if (m_fits->devices().isEmpty()) {
+        m_loadWhenDescribed = path;
         return;
     }
     const int row = m_catalog->rowOfPath(path);

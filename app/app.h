@@ -176,6 +176,7 @@ private:
     std::unique_ptr<ApiServer> m_apiServer;   // after the worker: goes first
     bool m_started = false;
     QString m_restorePath;      // the last model, while restoreSession() waits for its fit
+    QString m_loadWhenDescribed;  // a model loadModel() was asked for before the devices were known
     QString m_restoreNote;
     QString m_contextWarning;
     quint16 m_commandLinePort = 0;  // startApiServer(port, true): kept until stopApiServer()

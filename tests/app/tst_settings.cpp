@@ -277,6 +277,34 @@ private slots:
         app.shutdown();
     }
 
+    // A model asked for before the worker has described the devices (a file on the command line
+    // at start-up) loads on the devices the app was given once they are known, never on the
+    // engine's defaults (every GPU and the whole CPU).
+    void aLoadBeforeTheDevicesAreKnownWaitsForThem() {
+        QTemporaryDir d;
+        AppOptions o;
+        o.dataDir = d.path();
+        auto record = std::make_shared<test::FakeRecord>();
+        o.makeBackend = [record] { return std::make_unique<test::FakeBackend>(test::FakeScript{}, record); };
+        std::vector<DeviceSpec> specs;
+        std::string err;
+        QVERIFY(parse_device_specs("cpu:1GiB,cpu:2GiB", specs, err));
+        o.deviceSpecs = QList<DeviceSpec>(specs.begin(), specs.end());
+        App app(o);
+        QVERIFY(app.start());
+        QVERIFY(app.fits().devices().isEmpty());  // the worker's answer is still queued
+        app.loadModel(m_model);
+        QTRY_COMPARE(app.loadedPath(), m_model);
+        {
+            std::lock_guard lock(record->mutex);
+            QCOMPARE(record->loads.size(), size_t(1));
+            QCOMPARE(record->loads[0].devices.size(), size_t(2));
+            QCOMPARE(record->loads[0].devices[0].memory_cap, uint64_t(1) << 30);
+            QCOMPARE(record->loads[0].devices[1].memory_cap, uint64_t(2) << 30);
+        }
+        app.shutdown();
+    }
+
     void serverFollowsItsSettings() {
         QTemporaryDir d;
         QTcpServer probe;  // a free port
