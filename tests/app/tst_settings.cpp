@@ -28,10 +28,11 @@ using namespace strata::app;
 
 namespace {
 
-AppOptions fakeOptions(const QString& dataDir, test::FakeScript script = {}) {
+// `record` (optional) receives what the fake backend was asked to do.
+AppOptions fakeOptions(const QString& dataDir, test::FakeScript script = {},
+                       std::shared_ptr<test::FakeRecord> record = std::make_shared<test::FakeRecord>()) {
     AppOptions o;
     o.dataDir = dataDir;
-    auto record = std::make_shared<test::FakeRecord>();
     o.makeBackend = [script, record] { return std::make_unique<test::FakeBackend>(script, record); };
     return o;
 }
@@ -282,10 +283,8 @@ private slots:
     // engine's defaults (every GPU and the whole CPU).
     void aLoadBeforeTheDevicesAreKnownWaitsForThem() {
         QTemporaryDir d;
-        AppOptions o;
-        o.dataDir = d.path();
         auto record = std::make_shared<test::FakeRecord>();
-        o.makeBackend = [record] { return std::make_unique<test::FakeBackend>(test::FakeScript{}, record); };
+        AppOptions o = fakeOptions(d.path(), {}, record);
         std::vector<DeviceSpec> specs;
         std::string err;
         QVERIFY(parse_device_specs("cpu:1GiB,cpu:2GiB", specs, err));

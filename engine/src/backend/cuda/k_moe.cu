@@ -11,6 +11,7 @@
 // increasing expert id, as CpuOps::moe_ffn does.
 #include <cfloat>
 #include <climits>
+#include <type_traits>
 
 #include "backend/cuda/moe_route_rules.cuh"
 #include "backend/cuda/quant_units.cuh"
@@ -474,6 +475,23 @@ __global__ void __launch_bounds__(128) moe_combine_kernel(const MoeFfnArgs a, in
     a.out[t * a.n_embd + r] = sum;
 }
 
+// Calls f(std::integral_constant<int, T>{}) for the DevType t every MoE kernel is instantiated
+// for; false for any other. The one switch over the formats the four launchers share.
+template <class F>
+bool with_moe_type(int t, F&& f) {
+    switch (t) {
+        case kF32: f(std::integral_constant<int, kF32>{}); return true;
+        case kF16: f(std::integral_constant<int, kF16>{}); return true;
+        case kBF16: f(std::integral_constant<int, kBF16>{}); return true;
+        case kQ4_0: f(std::integral_constant<int, kQ4_0>{}); return true;
+        case kQ8_0: f(std::integral_constant<int, kQ8_0>{}); return true;
+        case kQ4_K: f(std::integral_constant<int, kQ4_K>{}); return true;
+        case kQ5_K: f(std::integral_constant<int, kQ5_K>{}); return true;
+        case kQ6_K: f(std::integral_constant<int, kQ6_K>{}); return true;
+        default: return false;
+    }
+}
+
 template <int T>
 void launch_gate_up_gemm(const MoeFfnArgs& a, int64_t tok0, int64_t n_pairs, LaunchOn s) {
     const dim3 grid(grid_1d(a.n_ff, kGemmRows), static_cast<unsigned>(moe_max_tiles(n_pairs, a.n_expert)));
@@ -487,31 +505,11 @@ void launch_down_gemm(const MoeFfnArgs& a, int64_t tok0, int64_t n_pairs, ActQ8 
 }
 
 bool dispatch_gate_up_gemm(const MoeFfnArgs& a, int64_t tok0, int64_t n_pairs, LaunchOn s) {
-    switch (a.gate_type) {
-        case kF32: launch_gate_up_gemm<kF32>(a, tok0, n_pairs, s); return true;
-        case kF16: launch_gate_up_gemm<kF16>(a, tok0, n_pairs, s); return true;
-        case kBF16: launch_gate_up_gemm<kBF16>(a, tok0, n_pairs, s); return true;
-        case kQ4_0: launch_gate_up_gemm<kQ4_0>(a, tok0, n_pairs, s); return true;
-        case kQ8_0: launch_gate_up_gemm<kQ8_0>(a, tok0, n_pairs, s); return true;
-        case kQ4_K: launch_gate_up_gemm<kQ4_K>(a, tok0, n_pairs, s); return true;
-        case kQ5_K: launch_gate_up_gemm<kQ5_K>(a, tok0, n_pairs, s); return true;
-        case kQ6_K: launch_gate_up_gemm<kQ6_K>(a, tok0, n_pairs, s); return true;
-        default: return false;
-    }
+    return with_moe_type(a.gate_type, [&](auto t) { launch_gate_up_gemm<decltype(t)::value>(a, tok0, n_pairs, s); });
 }
 
 bool dispatch_down_gemm(const MoeFfnArgs& a, int64_t tok0, int64_t n_pairs, ActQ8 hq, LaunchOn s) {
-    switch (a.down_type) {
-        case kF32: launch_down_gemm<kF32>(a, tok0, n_pairs, hq, s); return true;
-        case kF16: launch_down_gemm<kF16>(a, tok0, n_pairs, hq, s); return true;
-        case kBF16: launch_down_gemm<kBF16>(a, tok0, n_pairs, hq, s); return true;
-        case kQ4_0: launch_down_gemm<kQ4_0>(a, tok0, n_pairs, hq, s); return true;
-        case kQ8_0: launch_down_gemm<kQ8_0>(a, tok0, n_pairs, hq, s); return true;
-        case kQ4_K: launch_down_gemm<kQ4_K>(a, tok0, n_pairs, hq, s); return true;
-        case kQ5_K: launch_down_gemm<kQ5_K>(a, tok0, n_pairs, hq, s); return true;
-        case kQ6_K: launch_down_gemm<kQ6_K>(a, tok0, n_pairs, hq, s); return true;
-        default: return false;
-    }
+    return with_moe_type(a.down_type, [&](auto t) { launch_down_gemm<decltype(t)::value>(a, tok0, n_pairs, hq, s); });
 }
 
 // One group of a grouped launch: tokens tok0 .. tok0 + n_tok - 1, all their choices.
@@ -553,31 +551,11 @@ void launch_down(const MoeFfnArgs& a, const Chunk& c, const int8_t* hq, const fl
 }
 
 bool dispatch_gate_up(const MoeFfnArgs& a, const Chunk& c, LaunchOn s) {
-    switch (a.gate_type) {
-        case kF32: launch_gate_up<kF32>(a, c, s); return true;
-        case kF16: launch_gate_up<kF16>(a, c, s); return true;
-        case kBF16: launch_gate_up<kBF16>(a, c, s); return true;
-        case kQ4_0: launch_gate_up<kQ4_0>(a, c, s); return true;
-        case kQ8_0: launch_gate_up<kQ8_0>(a, c, s); return true;
-        case kQ4_K: launch_gate_up<kQ4_K>(a, c, s); return true;
-        case kQ5_K: launch_gate_up<kQ5_K>(a, c, s); return true;
-        case kQ6_K: launch_gate_up<kQ6_K>(a, c, s); return true;
-        default: return false;
-    }
+    return with_moe_type(a.gate_type, [&](auto t) { launch_gate_up<decltype(t)::value>(a, c, s); });
 }
 
 bool dispatch_down(const MoeFfnArgs& a, const Chunk& c, const int8_t* hq, const float* hds, LaunchOn s) {
-    switch (a.down_type) {
-        case kF32: launch_down<kF32>(a, c, hq, hds, s); return true;
-        case kF16: launch_down<kF16>(a, c, hq, hds, s); return true;
-        case kBF16: launch_down<kBF16>(a, c, hq, hds, s); return true;
-        case kQ4_0: launch_down<kQ4_0>(a, c, hq, hds, s); return true;
-        case kQ8_0: launch_down<kQ8_0>(a, c, hq, hds, s); return true;
-        case kQ4_K: launch_down<kQ4_K>(a, c, hq, hds, s); return true;
-        case kQ5_K: launch_down<kQ5_K>(a, c, hq, hds, s); return true;
-        case kQ6_K: launch_down<kQ6_K>(a, c, hq, hds, s); return true;
-        default: return false;
-    }
+    return with_moe_type(a.down_type, [&](auto t) { launch_down<decltype(t)::value>(a, c, hq, hds, s); });
 }
 
 }  // namespace
